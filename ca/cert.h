@@ -1,0 +1,51 @@
+// cert.h — parsed X.509 certificates and what provisiond reads from them.
+#pragma once
+
+#include <mbedtls/x509_crt.h>
+
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "ca/error.h"
+#include "ca/scoped.h"
+#include "ca/types.h"
+
+namespace ca {
+
+using CrtChain = Scoped<mbedtls_x509_crt, mbedtls_x509_crt_init, mbedtls_x509_crt_free>;
+
+// Parses one or more certificates: PEM (any number of CERTIFICATE blocks) or a single DER.
+// kMalformed if nothing parses or any block fails. The chain is in file order.
+Result<std::unique_ptr<CrtChain>> ParseCertificates(std::string_view pem_or_der);
+
+// Appends to an existing chain (for trust stores built from several files).
+Result<void> AppendCertificates(CrtChain& chain, std::string_view pem_or_der);
+
+// DER of one certificate (crt.raw).
+Bytes CertDer(const mbedtls_x509_crt& crt);
+// SHA-256 of the DER, lowercase hex.
+std::string CertFingerprint(const mbedtls_x509_crt& crt);
+// Serial as lowercase hex without leading zero bytes stripped: the bytes as encoded.
+std::string CertSerialHex(const mbedtls_x509_crt& crt);
+// RFC 4514-ish string as mbedTLS prints it, e.g. "CN=dev-1, O=Acme".
+std::string DnString(const mbedtls_x509_name& name);
+UnixTime ToUnixTime(const mbedtls_x509_time& t);
+
+// Value of the first attribute with this OID in name (e.g. MBEDTLS_OID_AT_CN), if any.
+std::optional<std::string> DnAttribute(const mbedtls_x509_name& name, std::string_view oid);
+
+// Where a device's identity is read from, in both the bootstrap certificate and the CSR.
+enum class IdentitySource { kCommonName, kSerialNumber };
+
+// The device identity carried by cert's subject. kPolicy if the attribute is missing or the value
+// is not an acceptable device id (see IsValidDeviceId).
+Result<std::string> DeviceIdOf(const mbedtls_x509_crt& cert, IdentitySource source);
+
+// Device ids are 1..64 bytes of printable ASCII (0x20..0x7E). Anything else (control characters,
+// non-ASCII, empty, too long) is refused: the id goes into subjects, SANs, logs and SQL rows.
+bool IsValidDeviceId(std::string_view id);
+
+}  // namespace ca

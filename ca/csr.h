@@ -1,0 +1,40 @@
+// csr.h — PKCS#10 certificate requests: the checks every CSR passes before anything is signed.
+#pragma once
+
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "ca/cert.h"
+#include "ca/error.h"
+#include "ca/types.h"
+
+namespace ca {
+
+inline constexpr size_t kMaxCsrDer = 4096;  // a P-256 CSR is ~250-500 bytes
+
+// What a CSR that passed CheckCsr says. Only the public key and the identity are used for issuing:
+// every other attribute or requested extension is ignored (the profile decides).
+struct CheckedCsr {
+  std::string subject;                       // as mbedTLS prints it, may be empty
+  std::optional<std::string> common_name;    // first CN attribute, if any
+  std::optional<std::string> serial_number;  // first serialNumber attribute, if any
+  Bytes public_key_der;                      // SubjectPublicKeyInfo DER (EC P-256)
+};
+
+// Parses and checks a DER PKCS#10 request:
+//   size <= kMaxCsrDer and no trailing bytes (kMalformed),
+//   parses as PKCS#10 (kMalformed),
+//   key is EC P-256 (kUnsupportedKey, detail names the type: "RSA 2048", "EC P-384"),
+//   signature algorithm ecdsa-with-SHA256 (kUnsupportedAlg),
+//   self-signature verifies with the enclosed key: proof of possession (kBadSignature).
+Result<CheckedCsr> CheckCsr(std::span<const unsigned char> der);
+
+// Does the CSR name the authenticated device? If the CSR carries the identity attribute
+// (CN or serialNumber per source) it must equal device_id exactly (else kIdentityMismatch).
+// A CSR without that attribute is accepted: the issued subject comes from the profile anyway.
+Result<void> CheckCsrIdentity(const CheckedCsr& csr, std::string_view device_id,
+                              IdentitySource source);
+
+}  // namespace ca
