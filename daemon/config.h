@@ -1,0 +1,51 @@
+// config.h — what `provisiond serve` runs with, after CLI parsing and validation.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "ca/cert.h"
+#include "ca/issuer.h"
+
+namespace provisiond {
+
+enum class ClientAuth { kRequired, kOptional };
+
+struct Limits {
+  int max_connections = 10000;
+  std::chrono::milliseconds handshake_timeout{10000};
+  std::chrono::milliseconds request_timeout{10000};   // first byte to complete request
+  std::chrono::milliseconds idle_timeout{5000};       // keep-alive wait between requests
+  int max_requests_per_connection = 8;
+  size_t max_header_bytes = 16 * 1024;
+  size_t max_body_bytes = 16 * 1024;  // base64 of a CSR is < 1 KiB; this leaves room for chains
+};
+
+struct ServeConfig {
+  std::string state_dir;
+  std::string listen = "127.0.0.1:8443";
+  std::vector<std::string> trust_paths;  // files or directories of PEM/DER CA certificates
+  int tls_min_minor = 2;                 // 2 = TLS 1.2, 3 = TLS 1.3 (max is always 1.3)
+  ClientAuth client_auth = ClientAuth::kRequired;
+  ca::IdentitySource identity = ca::IdentitySource::kCommonName;
+  int workers = 0;  // 0 = one per CPU
+  Limits limits;
+  ca::Profile default_profile;
+  std::map<std::string, ca::Profile> labeled_profiles;  // /.well-known/est/<label>/...
+  int retry_after_seconds = 30;
+};
+
+// Paths inside a state directory.
+struct StatePaths {
+  explicit StatePaths(const std::string& dir)
+      : ca_cert(dir + "/ca.crt"),
+        ca_key(dir + "/ca.key"),
+        server_cert(dir + "/server.crt"),
+        server_key(dir + "/server.key"),
+        database(dir + "/provisiond.db") {}
+  std::string ca_cert, ca_key, server_cert, server_key, database;
+};
+
+}  // namespace provisiond

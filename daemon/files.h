@@ -1,0 +1,20 @@
+// files.h — small file helpers for the daemon: read whole files, write secrets with mode 0600.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "ca/error.h"
+
+namespace provisiond {
+
+ca::Result<std::string> ReadFile(const std::string& path, size_t max_bytes = 1 << 20);
+
+// Creates path with O_CREAT|O_EXCL and `mode` (0600 for keys: never a moment with wider
+// permissions), writes data, fsyncs. Fails if the file exists.
+ca::Result<void> WriteNewFile(const std::string& path, const std::string& data, unsigned mode);
+
+// Regular files in a directory (sorted) if path is a directory, else {path}.
+ca::Result<std::vector<std::string>> ExpandTrustPath(const std::string& path);
+
+}  // namespace provisiond

@@ -1,0 +1,27 @@
+// response.h — HTTP/1.1 responses as EST clients (libest, curl, RFC 8951) expect them: status line
+// "HTTP/1.1", exact header spellings, Content-Length always, written in one piece.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace provisiond::http {
+
+struct Response {
+  int status = 200;
+  std::string content_type;
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> extra_headers;  // e.g. Retry-After
+  bool close = false;  // send "Connection: close" and close after writing
+};
+
+// A text/plain error whose body is the one-line reason.
+Response TextResponse(int status, std::string_view reason);
+
+std::string Serialize(const Response& response);
+
+const char* StatusText(int status);
+
+}  // namespace provisiond::http

@@ -1,0 +1,27 @@
+// init.h — `provisiond init`: creates a state directory with the issuing CA, the server's TLS
+// certificate and the database. The CA is a single self-signed P-256 root that issues both the
+// device certificates and the server certificate (see docs/architecture.md for why).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "ca/error.h"
+
+namespace provisiond {
+
+struct InitOptions {
+  std::string state_dir;
+  std::vector<std::string> server_names = {"localhost", "127.0.0.1", "::1"};
+  std::string ca_name = "provisiond CA";
+  int ca_days = 3650;
+  int server_days = 825;
+  std::string ca_cert_path;  // import an existing CA instead of creating one (with ca_key_path)
+  std::string ca_key_path;
+};
+
+// Creates DIR (0700), ca.crt, ca.key (0600), server.crt, server.key (0600) and provisiond.db.
+// Refuses (kInvalidArgument) if DIR already holds a CA. Returns lines describing what was made.
+ca::Result<std::vector<std::string>> InitStateDir(const InitOptions& options);
+
+}  // namespace provisiond

@@ -1,0 +1,84 @@
+// profiles.cc — parses certificate-profile options (see profiles.h).
+#include "daemon/profiles.h"
+
+#include <charconv>
+
+namespace provisiond {
+
+void AddProfileOptions(CLI::App* app, ProfileOptions& p) {
+  app->add_option("--org", p.organization, "O= in issued subjects (omitted if empty)");
+  app->add_option("--ou", p.organizational_unit, "OU= in issued subjects (omitted if empty)");
+  app->add_option("--validity-days", p.validity_days, "lifetime of issued certificates")
+      ->check(CLI::Range(1, 3650))
+      ->capture_default_str();
+  app->add_option("--san-uri-prefix", p.san_uri_prefix,
+                  "issued SAN is URI:<prefix><percent-encoded device id>")
+      ->capture_default_str();
+  app->add_option("--profile", p.labeled,
+                  "extra profile served under /.well-known/est/<label>/: "
+                  "label=NAME[,o=ORG][,ou=UNIT][,days=N]");
+}
+
+namespace {
+
+ca::Result<std::pair<std::string, ca::Profile>> ParseLabeled(const std::string& spec,
+                                                             const ca::Profile& base) {
+  ca::Profile profile = base;
+  std::string label;
+  size_t start = 0;
+  while (start <= spec.size()) {
+    size_t comma = spec.find(',', start);
+    std::string item = spec.substr(start, comma == std::string::npos ? std::string::npos
+                                                                     : comma - start);
+    size_t eq = item.find('=');
+    if (eq == std::string::npos) return ca::Fail(ca::Code::kInvalidArgument, "--profile " + spec);
+    std::string key = item.substr(0, eq), value = item.substr(eq + 1);
+    if (key == "label") {
+      label = value;
+    } else if (key == "o") {
+      profile.organization = value;
+    } else if (key == "ou") {
+      profile.organizational_unit = value;
+    } else if (key == "days") {
+      int days = 0;
+      auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), days);
+      if (ec != std::errc() || p != value.data() + value.size() || days < 1 || days > 3650) {
+        return ca::Fail(ca::Code::kInvalidArgument, "--profile days must be 1..3650: " + spec);
+      }
+      profile.validity_seconds = static_cast<ca::UnixTime>(days) * 86400;
+    } else {
+      return ca::Fail(ca::Code::kInvalidArgument, "--profile: unknown key '" + key + "'");
+    }
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  const bool label_ok = !label.empty() && label.find_first_not_of(
+      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") == std::string::npos;
+  static const char* kOps[] = {"cacerts", "csrattrs", "simpleenroll", "simplereenroll"};
+  for (const char* op : kOps) {
+    if (label == op) return ca::Fail(ca::Code::kInvalidArgument, "--profile label is an EST op");
+  }
+  if (!label_ok) {
+    return ca::Fail(ca::Code::kInvalidArgument, "--profile needs label=[A-Za-z0-9._-]+: " + spec);
+  }
+  return std::pair{label, profile};
+}
+
+}  // namespace
+
+ca::Result<void> ApplyProfileOptions(const ProfileOptions& p, ServeConfig& config) {
+  config.default_profile.organization = p.organization;
+  config.default_profile.organizational_unit = p.organizational_unit;
+  config.default_profile.validity_seconds = static_cast<ca::UnixTime>(p.validity_days) * 86400;
+  config.default_profile.san_uri_prefix = p.san_uri_prefix;
+  for (const auto& spec : p.labeled) {
+    auto parsed = ParseLabeled(spec, config.default_profile);
+    if (!parsed) return std::unexpected(parsed.error());
+    if (!config.labeled_profiles.emplace(parsed->first, parsed->second).second) {
+      return ca::Fail(ca::Code::kInvalidArgument, "--profile label repeated: " + parsed->first);
+    }
+  }
+  return {};
+}
+
+}  // namespace provisiond

@@ -1,0 +1,27 @@
+// profiles.h — certificate-profile options: the default profile and labelled ones
+// (/.well-known/est/<label>/...), e.g. --profile "label=line-a,o=Acme,ou=Line A,days=365".
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <string>
+#include <vector>
+
+#include "ca/error.h"
+#include "daemon/config.h"
+
+namespace provisiond {
+
+struct ProfileOptions {
+  std::string organization;
+  std::string organizational_unit;
+  int validity_days = 90;
+  std::string san_uri_prefix = "urn:provisiond:device:";
+  std::vector<std::string> labeled;  // "label=NAME,o=..,ou=..,days=N"
+};
+
+void AddProfileOptions(CLI::App* app, ProfileOptions& p);
+
+// Fills config.default_profile and config.labeled_profiles. kInvalidArgument names the bad value.
+ca::Result<void> ApplyProfileOptions(const ProfileOptions& p, ServeConfig& config);
+
+}  // namespace provisiond

@@ -1,0 +1,68 @@
+// server_tls.h — one worker's TLS server configuration: the server certificate and key, the
+// client trust store (manufacturer CAs + the issuing CA), versions, suites, groups and the
+// client-authentication mode. Not thread-safe: each worker builds its own from the same bytes,
+// because mbedTLS caches EC tables inside key contexts and the DRBG is per thread.
+#pragma once
+
+#include <mbedtls/ssl.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ca/cert.h"
+#include "ca/error.h"
+#include "ca/keys.h"
+#include "ca/rng.h"
+#include "ca/scoped.h"
+#include "daemon/config.h"
+
+namespace provisiond::tls {
+
+// The PEM text a worker builds its TLS context from (read once at start-up).
+struct Material {
+  std::string server_cert_pem;  // server certificate (then its chain)
+  std::string server_key_pem;
+  std::string ca_cert_pem;      // the issuing CA: trusted for re-enrollment only
+  std::vector<std::string> trust_pems;  // manufacturer/bootstrap CAs
+};
+
+class ServerTls {
+ public:
+  // kMalformed if a certificate or key does not parse, kInvalidArgument if the server key does
+  // not match its certificate, kCrypto if mbedTLS refuses the configuration.
+  static ca::Result<std::unique_ptr<ServerTls>> Create(const Material& material, int tls_min_minor,
+                                                       ClientAuth client_auth);
+  ~ServerTls();
+
+  mbedtls_ssl_config* config() { return conf_.get(); }
+  ClientAuth client_auth() const { return client_auth_; }
+  // True iff crt is (byte for byte) the issuing CA certificate.
+  bool IsIssuingCa(const mbedtls_x509_crt& crt) const;
+  ca::Rng rng() { return drbg_->rng(); }
+
+ private:
+  ServerTls() = default;
+  ca::Result<void> Configure(int tls_min_minor);
+
+  ClientAuth client_auth_ = ClientAuth::kRequired;
+  std::unique_ptr<ca::Drbg> drbg_;
+  std::unique_ptr<ca::CrtChain> server_chain_;
+  std::unique_ptr<ca::PrivateKey> server_key_;
+  std::unique_ptr<ca::CrtChain> trust_;  // manufacturer CAs followed by the issuing CA
+  ca::Bytes issuing_ca_der_;
+  ca::Scoped<mbedtls_ssl_config, mbedtls_ssl_config_init, mbedtls_ssl_config_free> conf_;
+};
+
+// TLS alert description numbers (RFC 8446 §6) and names, for logs and for alerts we send.
+const char* AlertName(int alert);
+
+// The alert mbedTLS sends for these X.509 verification flags (ssl_tls.c's mapping), so logs can
+// name what the client saw. Our verify callback folds the cases we want mapped differently
+// (not-yet-valid, CA:TRUE leaf) into these flags before mbedTLS decides.
+int AlertForVerifyFlags(uint32_t flags);
+
+// "not trusted; expired" — short text for verification flags.
+std::string DescribeVerifyFlags(uint32_t flags);
+
+}  // namespace provisiond::tls

@@ -1,0 +1,218 @@
+// session.cc — one non-blocking TLS server connection (see session.h).
+#define MBEDTLS_ALLOW_PRIVATE_ACCESS  // x509_crt.ca_istrue
+#include "daemon/tls/session.h"
+
+#include <mbedtls/net_sockets.h>  // MBEDTLS_ERR_NET_* codes only; sockets are ours
+#include <sys/socket.h>
+
+#include <cerrno>
+
+#include "ca/encoding.h"
+#include "ca/keys.h"
+
+namespace provisiond::tls {
+namespace {
+
+int SendToSocket(void* ctx, const unsigned char* buf, size_t len) {
+  int fd = *static_cast<int*>(ctx);
+  for (;;) {
+    ssize_t n = ::send(fd, buf, len, MSG_NOSIGNAL);
+    if (n >= 0) return static_cast<int>(n);
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return MBEDTLS_ERR_SSL_WANT_WRITE;
+    if (errno == EPIPE || errno == ECONNRESET) return MBEDTLS_ERR_NET_CONN_RESET;
+    return MBEDTLS_ERR_NET_SEND_FAILED;
+  }
+}
+
+int RecvFromSocket(void* ctx, unsigned char* buf, size_t len) {
+  int fd = *static_cast<int*>(ctx);
+  for (;;) {
+    ssize_t n = ::recv(fd, buf, len, 0);
+    if (n >= 0) return static_cast<int>(n);
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return MBEDTLS_ERR_SSL_WANT_READ;
+    if (errno == ECONNRESET) return MBEDTLS_ERR_NET_CONN_RESET;
+    return MBEDTLS_ERR_NET_RECV_FAILED;
+  }
+}
+
+PresentedCert Describe(const mbedtls_x509_crt& crt) {
+  PresentedCert p;
+  p.subject = ca::DnString(crt.subject);
+  p.issuer = ca::DnString(crt.issuer);
+  p.serial_hex = ca::CertSerialHex(crt);
+  p.fingerprint = ca::CertFingerprint(crt);
+  if (auto der = ca::PublicKeyDer(crt.pk)) p.public_key_der = std::move(*der);
+  return p;
+}
+
+bool IsTls13(const mbedtls_ssl_context* ssl) {
+  return mbedtls_ssl_get_version_number(ssl) == MBEDTLS_SSL_VERSION_TLS1_3;
+}
+
+}  // namespace
+
+const char* AuthKindName(AuthKind kind) {
+  switch (kind) {
+    case AuthKind::kNone: return "none";
+    case AuthKind::kBootstrap: return "bootstrap";
+    case AuthKind::kOperational: return "operational";
+  }
+  return "none";
+}
+
+Session::Session(ServerTls& tls, int fd, ca::IdentitySource identity)
+    : tls_(tls), fd_(fd), identity_(identity) {}
+
+Session::~Session() = default;
+
+ca::Result<std::unique_ptr<Session>> Session::Create(ServerTls& tls, int fd,
+                                                     ca::IdentitySource identity) {
+  std::unique_ptr<Session> s(new Session(tls, fd, identity));
+  int ret = mbedtls_ssl_setup(s->ssl_.get(), tls.config());
+  if (ret != 0) return ca::Fail(ca::Code::kCrypto, ca::MbedtlsError("mbedtls_ssl_setup", ret));
+  mbedtls_ssl_set_bio(s->ssl_.get(), &s->fd_, SendToSocket, RecvFromSocket, nullptr);
+  mbedtls_ssl_set_verify(s->ssl_.get(), &Session::VerifyCallback, s.get());
+  return s;
+}
+
+// mbedTLS calls this for each certificate of the built chain, the top (trust anchor, when one was
+// found) first and the client's leaf (depth 0) last; the flags it leaves decide the alert.
+int Session::VerifyCallback(void* self_ptr, mbedtls_x509_crt* crt, int depth, uint32_t* flags) {
+  auto* self = static_cast<Session*>(self_ptr);
+  if (depth > self->top_depth_) {
+    self->top_depth_ = depth;
+    self->anchor_is_issuing_ca_ = self->tls_.IsIssuingCa(*crt);
+  }
+  if (depth == 0) {
+    // A CA certificate is never a device: unsupported_certificate, like a wrong key usage.
+    if (crt->MBEDTLS_PRIVATE(ca_istrue)) *flags |= MBEDTLS_X509_BADCERT_KEY_USAGE;
+    // mbedTLS would send certificate_unknown for "not yet valid"; say certificate_expired.
+    if (*flags & MBEDTLS_X509_BADCERT_FUTURE) *flags |= MBEDTLS_X509_BADCERT_EXPIRED;
+    self->presented_ = Describe(*crt);
+  }
+  self->verify_flags_ |= *flags;
+  return 0;
+}
+
+Session::Status Session::Handshake() {
+  int ret = mbedtls_ssl_handshake(ssl_.get());
+  if (ret == 0) return Classify();
+  if (ret == MBEDTLS_ERR_SSL_WANT_READ) return Status::kWantRead;
+  if (ret == MBEDTLS_ERR_SSL_WANT_WRITE) return Status::kWantWrite;
+  return FailHandshake(ret);
+}
+
+Session::Status Session::FailHandshake(int ret) {
+  const bool tls13 = IsTls13(ssl_.get());
+  switch (ret) {
+    case MBEDTLS_ERR_X509_CERT_VERIFY_FAILED: {
+      uint32_t flags = verify_flags_ | mbedtls_ssl_get_verify_result(ssl_.get());
+      failure_ = {"client certificate rejected: " + DescribeVerifyFlags(flags),
+                  AlertForVerifyFlags(flags)};
+      break;
+    }
+    case MBEDTLS_ERR_SSL_NO_CLIENT_CERTIFICATE:
+      // TLS 1.2 only (TLS 1.3 is decided in Classify): mbedTLS closes without an alert, so we
+      // send handshake_failure, still in plaintext before ChangeCipherSpec (RFC 5246 §7.4.6).
+      failure_ = {"no client certificate", tls13 ? MBEDTLS_SSL_ALERT_MSG_CERT_REQUIRED
+                                                 : MBEDTLS_SSL_ALERT_MSG_HANDSHAKE_FAILURE};
+      SendFatalAlert(failure_.alert);
+      break;
+    case MBEDTLS_ERR_SSL_BAD_PROTOCOL_VERSION:
+      failure_ = {"protocol version not supported", MBEDTLS_SSL_ALERT_MSG_PROTOCOL_VERSION};
+      break;
+    case MBEDTLS_ERR_SSL_CONN_EOF:
+    case MBEDTLS_ERR_NET_CONN_RESET:
+      failure_ = {"peer closed the connection during the handshake", 0};
+      break;
+    case MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE:
+      failure_ = {"peer sent a fatal alert", 0};
+      break;
+    default:
+      failure_ = {ca::MbedtlsError("mbedtls_ssl_handshake", ret), 0};
+  }
+  return Status::kFailed;
+}
+
+// Connection-level policy once mbedTLS finished the handshake. With --client-auth required
+// mbedTLS has already refused missing or invalid certificates; with optional it lets them through
+// and we refuse an invalid one here (a presented certificate must verify, RFC 7030 §3.3.2).
+Session::Status Session::Classify() {
+  peer_.tls_version = mbedtls_ssl_get_version(ssl_.get());
+  const mbedtls_x509_crt* crt = mbedtls_ssl_get_peer_cert(ssl_.get());
+  if (crt == nullptr) {
+    if (tls_.client_auth() == ClientAuth::kRequired) {
+      int alert = IsTls13(ssl_.get()) ? MBEDTLS_SSL_ALERT_MSG_CERT_REQUIRED
+                                      : MBEDTLS_SSL_ALERT_MSG_HANDSHAKE_FAILURE;
+      SendFatalAlert(alert);
+      failure_ = {"no client certificate", alert};
+      return Status::kFailed;
+    }
+    peer_.kind = AuthKind::kNone;
+    return Status::kDone;
+  }
+  uint32_t flags = mbedtls_ssl_get_verify_result(ssl_.get()) | verify_flags_;
+  if (flags != 0) {
+    int alert = AlertForVerifyFlags(flags);
+    SendFatalAlert(alert);
+    failure_ = {"client certificate rejected: " + DescribeVerifyFlags(flags), alert};
+    return Status::kFailed;
+  }
+  peer_.cert = Describe(*crt);
+  peer_.kind = anchor_is_issuing_ca_ ? AuthKind::kOperational : AuthKind::kBootstrap;
+  // Operational certificates always carry the id in CN (we issued them); bootstrap certificates
+  // carry it where the operator configured.
+  auto id = ca::DeviceIdOf(*crt, peer_.kind == AuthKind::kOperational
+                                     ? ca::IdentitySource::kCommonName
+                                     : identity_);
+  if (id) {
+    peer_.device_id = *id;
+  } else {
+    peer_.identity_error = id.error().detail;
+  }
+  return Status::kDone;
+}
+
+Session::Status Session::Read(std::string& out, size_t max) {
+  unsigned char buf[4096];
+  size_t want = max < sizeof buf ? max : sizeof buf;
+  int ret = mbedtls_ssl_read(ssl_.get(), buf, want);
+  if (ret > 0) {
+    out.append(reinterpret_cast<char*>(buf), static_cast<size_t>(ret));
+    return Status::kDone;
+  }
+  if (ret == MBEDTLS_ERR_SSL_WANT_READ) return Status::kWantRead;
+  if (ret == MBEDTLS_ERR_SSL_WANT_WRITE) return Status::kWantWrite;
+  if (ret == 0 || ret == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY || ret == MBEDTLS_ERR_NET_CONN_RESET) {
+    return Status::kClosed;
+  }
+  return Status::kFailed;
+}
+
+Session::Status Session::Write(std::string_view data, size_t* written) {
+  *written = 0;
+  while (*written < data.size()) {
+    int ret = mbedtls_ssl_write(
+        ssl_.get(), reinterpret_cast<const unsigned char*>(data.data()) + *written,
+        data.size() - *written);
+    if (ret > 0) {
+      *written += static_cast<size_t>(ret);
+      continue;
+    }
+    if (ret == MBEDTLS_ERR_SSL_WANT_WRITE) return Status::kWantWrite;
+    if (ret == MBEDTLS_ERR_SSL_WANT_READ) return Status::kWantRead;
+    return Status::kFailed;
+  }
+  return Status::kDone;
+}
+
+void Session::SendFatalAlert(int alert) {
+  mbedtls_ssl_send_alert_message(ssl_.get(), MBEDTLS_SSL_ALERT_LEVEL_FATAL,
+                                 static_cast<unsigned char>(alert));
+}
+
+void Session::SendCloseNotify() { mbedtls_ssl_close_notify(ssl_.get()); }
+
+}  // namespace provisiond::tls

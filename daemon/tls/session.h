@@ -1,0 +1,96 @@
+// session.h — one TLS connection on a non-blocking socket: handshake, peer classification and
+// record I/O. The caller's event loop drives it and waits for readable/writable as it asks.
+//
+// Who the peer is (decided once, after the handshake, from the verified chain's trust anchor):
+//   no certificate           -> kNone        (only possible with --client-auth optional)
+//   chain ends at issuing CA -> kOperational (may use simplereenroll only)
+//   chain ends elsewhere     -> kBootstrap   (a manufacturer CA: may use simpleenroll only)
+#pragma once
+
+#include <mbedtls/ssl.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "ca/cert.h"
+#include "ca/scoped.h"
+#include "ca/types.h"
+#include "daemon/tls/server_tls.h"
+
+namespace provisiond::tls {
+
+enum class AuthKind { kNone, kBootstrap, kOperational };
+const char* AuthKindName(AuthKind kind);
+
+// The leaf certificate the client presented (filled even when verification fails, for logs).
+struct PresentedCert {
+  std::string subject;
+  std::string issuer;
+  std::string serial_hex;
+  std::string fingerprint;
+  ca::Bytes public_key_der;
+};
+
+struct PeerIdentity {
+  AuthKind kind = AuthKind::kNone;
+  std::optional<PresentedCert> cert;
+  std::string device_id;       // empty when the certificate names no acceptable device id
+  std::string identity_error;  // why device_id is empty
+  std::string tls_version;     // "TLSv1.3"
+};
+
+struct HandshakeFailure {
+  std::string reason;  // "certificate not trusted", "no client certificate", ...
+  int alert = 0;       // the alert sent to the client, 0 if none
+};
+
+class Session {
+ public:
+  enum class Status { kDone, kWantRead, kWantWrite, kClosed, kFailed };
+
+  // Does not take ownership of fd. kCrypto if mbedtls_ssl_setup fails.
+  static ca::Result<std::unique_ptr<Session>> Create(ServerTls& tls, int fd,
+                                                     ca::IdentitySource identity);
+  ~Session();
+
+  // Drives the handshake. kDone once it completed and the peer passed the connection-level
+  // policy (see header comment); kFailed with failure() set, the alert already sent.
+  Status Handshake();
+  const HandshakeFailure& failure() const { return failure_; }
+  const PeerIdentity& peer() const { return peer_; }
+  // Presented leaf details even after a failed handshake (empty optional if none was presented).
+  const std::optional<PresentedCert>& presented() const { return presented_; }
+
+  // Appends up to max bytes of plaintext to out. kDone if some were read, kClosed on EOF or
+  // close_notify, kFailed on a TLS error.
+  Status Read(std::string& out, size_t max);
+  // Writes from data; *written is how much was taken (all of it when kDone).
+  Status Write(std::string_view data, size_t* written);
+  // Best effort: a fatal alert or close_notify, ignoring would-block (the socket is closed next).
+  void SendFatalAlert(int alert);
+  void SendCloseNotify();
+
+ private:
+  Session(ServerTls& tls, int fd, ca::IdentitySource identity);
+  static int VerifyCallback(void* self, mbedtls_x509_crt* crt, int depth, uint32_t* flags);
+  Status FailHandshake(int ret);
+  Status Classify();
+
+  ServerTls& tls_;
+  int fd_;
+  ca::IdentitySource identity_;
+  ca::Scoped<mbedtls_ssl_context, mbedtls_ssl_init, mbedtls_ssl_free> ssl_;
+  // What the verify callback saw: the leaf, the final flags and whether the chain's top is the
+  // issuing CA. Reset at each callback sequence start (depth is highest first).
+  std::optional<PresentedCert> presented_;
+  uint32_t verify_flags_ = 0;
+  int top_depth_ = -1;
+  bool anchor_is_issuing_ca_ = false;
+  PeerIdentity peer_;
+  HandshakeFailure failure_;
+};
+
+}  // namespace provisiond::tls

@@ -1,0 +1,150 @@
+// schema.cc — the schema, as an ordered list of migrations keyed by PRAGMA user_version, and the
+// per-connection settings durability depends on.
+#include "db/schema.h"
+
+#include <array>
+#include <string>
+
+#include "db/statement.h"
+
+namespace db {
+namespace {
+
+// clang-format off (the SQL below is laid out for reading, as `.schema` shows it)
+// Times are stored as UTC ISO 8601 text of one fixed width, so that operators using the sqlite3
+// CLI can compare and sort them as text (WHERE not_after < '2027-01-01T00:00:00Z').
+#define PROVISIOND_ISO8601_GLOB \
+  "'[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]Z'"
+// Lowercase hex, as produced by ca::HexLower / ca::Sha256Hex.
+#define PROVISIOND_HEX(column) "(" column " <> '' AND " column " NOT GLOB '*[^0-9a-f]*')"
+#define PROVISIOND_SHA256(column) "(length(" column ") = 64 AND " PROVISIOND_HEX(column) ")"
+
+// Version 1: the initial schema.
+//
+// Invariants the constraints hold (beyond NOT NULL):
+//   - certificates.serial is unique lowercase hex; a collision is Code::kDuplicateSerial.
+//   - every "issued" event names its certificate (enrollment_events.serial references
+//     certificates.serial; foreign_keys=ON), so an event can never point at a missing row, and
+//     only "issued" events carry a serial.
+//   - revocation_reason (RFC 5280 CRLReason; 7 is unused) is set only together with revoked_at.
+constexpr const char* kMigrationV1 = R"sql(
+CREATE TABLE certificates (
+  id INTEGER PRIMARY KEY,
+  serial TEXT NOT NULL UNIQUE CHECK )sql" PROVISIOND_HEX("serial") R"sql(,
+  device_id TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  san TEXT NOT NULL,
+  not_before TEXT NOT NULL CHECK (not_before GLOB )sql" PROVISIOND_ISO8601_GLOB R"sql(),
+  not_after TEXT NOT NULL CHECK (not_after GLOB )sql" PROVISIOND_ISO8601_GLOB R"sql(),
+  der BLOB NOT NULL CHECK (length(der) > 0),
+  fingerprint_sha256 TEXT NOT NULL UNIQUE CHECK )sql" PROVISIOND_SHA256(
+    "fingerprint_sha256") R"sql(,
+  public_key_sha256 TEXT NOT NULL CHECK )sql" PROVISIOND_SHA256("public_key_sha256") R"sql(,
+  auth_cert_issuer TEXT NOT NULL,
+  auth_cert_serial TEXT NOT NULL,
+  auth_cert_fingerprint TEXT NOT NULL CHECK )sql" PROVISIOND_SHA256("auth_cert_fingerprint") R"sql(,
+  kind TEXT NOT NULL CHECK (kind IN ('enroll', 'reenroll')),
+  peer TEXT NOT NULL,
+  issued_at TEXT NOT NULL CHECK (issued_at GLOB )sql" PROVISIOND_ISO8601_GLOB R"sql(),
+  revoked_at TEXT NULL CHECK (revoked_at IS NULL OR revoked_at GLOB )sql" PROVISIOND_ISO8601_GLOB
+                                                                                             R"sql(),
+  revocation_reason INTEGER NULL
+    CHECK (revocation_reason IS NULL OR (revocation_reason BETWEEN 0 AND 10
+                                         AND revocation_reason <> 7)),
+  CHECK (revocation_reason IS NULL OR revoked_at IS NOT NULL)
+) STRICT;
+CREATE INDEX certificates_device_id ON certificates (device_id);
+CREATE INDEX certificates_public_key_sha256 ON certificates (public_key_sha256);
+CREATE INDEX certificates_auth_cert_fingerprint ON certificates (auth_cert_fingerprint);
+
+CREATE TABLE enrollment_events (
+  id INTEGER PRIMARY KEY,
+  time TEXT NOT NULL CHECK (time GLOB )sql" PROVISIOND_ISO8601_GLOB R"sql(),
+  peer TEXT NOT NULL,
+  presented_fingerprint TEXT NOT NULL
+    CHECK (presented_fingerprint = '' OR )sql" PROVISIOND_SHA256("presented_fingerprint") R"sql(),
+  presented_subject TEXT NOT NULL,
+  device_id TEXT NOT NULL,
+  endpoint TEXT NOT NULL,
+  outcome TEXT NOT NULL CHECK (outcome <> ''),
+  http_status INTEGER NOT NULL CHECK (http_status = 0 OR http_status BETWEEN 100 AND 599),
+  reason TEXT NOT NULL,
+  serial TEXT NULL REFERENCES certificates (serial),
+  CHECK (serial IS NULL OR outcome = 'issued')
+) STRICT;
+CREATE INDEX enrollment_events_device_id ON enrollment_events (device_id);
+CREATE INDEX enrollment_events_presented_fingerprint ON enrollment_events (presented_fingerprint);
+CREATE INDEX enrollment_events_time ON enrollment_events (time);
+-- Serves "the event for this certificate" and keeps the foreign-key check on certificates cheap.
+CREATE INDEX enrollment_events_serial ON enrollment_events (serial);
+)sql";
+
+#undef PROVISIOND_SHA256
+#undef PROVISIOND_HEX
+#undef PROVISIOND_ISO8601_GLOB
+// clang-format on
+
+// kMigrations[i] takes the file from user_version i to i + 1. Append only: a released migration
+// is never edited, since files already at that version will not run it again.
+constexpr std::array<const char*, 1> kMigrations = {kMigrationV1};
+static_assert(kMigrations.size() == kSchemaVersion, "one migration per schema version");
+
+Result<void> QuickCheck(sqlite3* db) {
+  // quick_check answers a single "ok", or one row per problem found.
+  auto verdict = QueryText(db, "PRAGMA quick_check");
+  if (!verdict) return std::unexpected(verdict.error());
+  if (*verdict != "ok") return Fail(Code::kCorrupt, "PRAGMA quick_check: " + *verdict);
+  return {};
+}
+
+Result<void> ApplySettings(sqlite3* db) {
+  // journal_mode is the only one stored in the file; SQLite answers with the mode in force,
+  // which is not "wal" if the file system cannot do WAL (no shared memory, e.g. some NFS).
+  auto mode = QueryText(db, "PRAGMA journal_mode = WAL");
+  if (!mode) return std::unexpected(mode.error());
+  if (*mode != "wal") return Fail(Code::kIo, "PRAGMA journal_mode = WAL: got " + *mode);
+  if (auto r = Exec(db, "PRAGMA synchronous = FULL"); !r) return r;
+  // Per connection, and a no-op inside a transaction: set here, before any migration.
+  return Exec(db, "PRAGMA foreign_keys = ON");
+}
+
+// Applies migrations from_version + 1 .. kSchemaVersion, each in its own transaction, so a file
+// that is up to date takes no write lock here.
+Result<void> Migrate(sqlite3* db, int64_t from_version) {
+  for (int version = static_cast<int>(from_version) + 1; version <= kSchemaVersion; ++version) {
+    auto applied = InWriteTransaction(db, [&]() -> Result<void> {
+      // Read under the write lock: another process may have migrated while we waited for it.
+      auto current = QueryInt(db, "PRAGMA user_version");
+      if (!current) return std::unexpected(current.error());
+      if (*current >= version) return {};
+      if (auto r = Exec(db, kMigrations[version - 1]); !r) return r;
+      // PRAGMA takes no bound parameters; `version` is our own constant, not input.
+      return Exec(db, "PRAGMA user_version = " + std::to_string(version));
+    });
+    if (!applied) return applied;
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<void> PrepareConnection(sqlite3* db, bool existed) {
+  if (int rc = sqlite3_busy_timeout(db, kBusyTimeoutMs); rc != SQLITE_OK) {
+    return std::unexpected(SqliteError(db, rc, "sqlite3_busy_timeout"));
+  }
+  if (existed) {
+    if (auto r = QuickCheck(db); !r) return r;
+  }
+  auto version = QueryInt(db, "PRAGMA user_version");
+  if (!version) return std::unexpected(version.error());
+  // Negative versions were never written by us: refuse rather than guess.
+  if (*version > kSchemaVersion || *version < 0) {
+    return Fail(Code::kSchema, "PRAGMA user_version: file is at schema version " +
+                                   std::to_string(*version) + ", this program knows up to " +
+                                   std::to_string(kSchemaVersion));
+  }
+  if (auto r = ApplySettings(db); !r) return r;
+  return Migrate(db, *version);
+}
+
+}  // namespace db

@@ -1,0 +1,19 @@
+// schema.h — the schema migrations and the settings every connection runs with; used by
+// Store::Open. The SQL itself is in schema.cc, the one place to read the schema.
+#pragma once
+
+#include <sqlite3.h>
+
+#include "db/store.h"
+
+namespace db {
+
+inline constexpr int kBusyTimeoutMs = 5000;
+
+// Readies a just-opened connection, in this order: busy_timeout; PRAGMA quick_check when the
+// file `existed` before this open (kCorrupt unless "ok"); kSchema if its user_version is newer
+// than kSchemaVersion (the file is left untouched); journal_mode=WAL, synchronous=FULL,
+// foreign_keys=ON; then each missing migration in its own transaction.
+Result<void> PrepareConnection(sqlite3* db, bool existed);
+
+}  // namespace db

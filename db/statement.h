@@ -1,0 +1,101 @@
+// statement.h — owns SQLite handles (connection, prepared statement) and converts each SQLite
+// result code into a db::Error once, at the call that returned it. Internal to db/.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "db/store.h"
+
+namespace db {
+
+struct CloseConnection {
+  void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
+};
+using ConnectionPtr = std::unique_ptr<sqlite3, CloseConnection>;
+
+struct FinalizeStatement {
+  void operator()(sqlite3_stmt* stmt) const { sqlite3_finalize(stmt); }
+};
+using StatementPtr = std::unique_ptr<sqlite3_stmt, FinalizeStatement>;
+
+inline std::unexpected<Error> Fail(Code code, std::string detail) {
+  return std::unexpected(Error{code, std::move(detail)});
+}
+
+// Maps `rc` (an extended result code) returned by `call` to an Error whose detail names the call
+// and carries sqlite3_errmsg(db). Call it before any other API call on `db` overwrites the message.
+// `db` may be null (sqlite3_open_v2 out of memory).
+Error SqliteError(sqlite3* db, int rc, std::string_view call);
+
+// One prepared statement. Parameters are 1-based, columns 0-based, as in the C API.
+//
+// Bind* never fail on their own: the first failure is kept and returned by Step()/Run(), so an
+// INSERT reads as a list of binds followed by one checked call. Text and blobs are copied
+// (SQLITE_TRANSIENT), so arguments need not outlive the call.
+class Statement {
+ public:
+  // kInternal for a SQL error (a bug in our SQL), kCorrupt if the schema cannot be read, etc.
+  static Result<Statement> Prepare(sqlite3* db, std::string_view sql);
+
+  void BindText(int index, std::string_view text);
+  // An empty string binds NULL: used where the schema says "NULL unless ...".
+  void BindTextOrNull(int index, std::string_view text);
+  void BindOptionalText(int index, const std::optional<std::string>& text);
+  // Note: SQLite binds an empty blob as NULL, so NOT NULL blob columns reject empty input.
+  void BindBlob(int index, std::span<const unsigned char> bytes);
+  void BindInt(int index, int64_t value);
+  void BindOptionalInt(int index, std::optional<int64_t> value);
+
+  // true: a row is ready for the column getters; false: the statement has finished.
+  Result<bool> Step();
+  // Steps a statement that returns no rows (INSERT, PRAGMA x = y) to completion.
+  Result<void> Run();
+
+  bool IsNull(int column) const;
+  std::string Text(int column) const;  // "" for NULL
+  std::vector<unsigned char> Blob(int column) const;
+  int64_t Int(int column) const;
+
+ private:
+  Statement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  void NoteBind(int rc, int index);
+  std::string Label() const;  // the start of the SQL, to name the statement in errors
+
+  sqlite3* db_;  // not owned
+  StatementPtr stmt_;
+  std::optional<Error> bind_error_;
+};
+
+// Runs SQL without parameters (PRAGMAs, BEGIN/COMMIT, migration scripts); may hold several
+// statements. Never pass it a value from outside: values go through Statement::Bind*.
+Result<void> Exec(sqlite3* db, const std::string& sql);
+
+// The first column of the first row of a parameterless query (PRAGMA x).
+Result<std::string> QueryText(sqlite3* db, std::string_view sql);
+Result<int64_t> QueryInt(sqlite3* db, std::string_view sql);
+
+// Rolls back the open transaction, if SQLite has not already done so itself (it does after some
+// SQLITE_FULL / SQLITE_IOERR / SQLITE_BUSY failures, which is why we ask sqlite3_get_autocommit).
+void RollbackIfOpen(sqlite3* db);
+
+// Runs `body` between BEGIN IMMEDIATE and COMMIT. IMMEDIATE takes the write lock up front, so a
+// competing writer waits in busy_timeout here rather than failing half-way through the body.
+// Success: committed. Failure (of BEGIN, body or COMMIT): rolled back, the first error returned.
+template <typename Body>
+Result<void> InWriteTransaction(sqlite3* db, Body&& body) {
+  if (auto begun = Exec(db, "BEGIN IMMEDIATE"); !begun) return begun;
+  Result<void> result = body();
+  if (result) result = Exec(db, "COMMIT");
+  if (!result) RollbackIfOpen(db);
+  return result;
+}
+
+}  // namespace db

@@ -1,0 +1,129 @@
+// sqlite_fixture.h — helpers for tests/db: a temp dir, sample records, and an independent raw
+// sqlite3 connection to look at (or tamper with) the file behind the Store's back.
+#pragma once
+
+#include <doctest/doctest.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "db/store.h"
+
+namespace db::testing {
+
+// A fresh directory under $TMPDIR (or /tmp), removed with everything in it.
+class TempDir {
+ public:
+  TempDir() {
+    const char* base = getenv("TMPDIR");
+    std::string pattern = std::string(base != nullptr ? base : "/tmp") + "/provisiond-db-XXXXXX";
+    REQUIRE(mkdtemp(pattern.data()) != nullptr);
+    path_ = pattern;
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  std::string File(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+struct CloseRaw {
+  void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
+};
+using RawDb = std::unique_ptr<sqlite3, CloseRaw>;
+
+// A second connection, independent of any Store; creates the file if `create`.
+inline RawDb OpenRaw(const std::string& path, bool create = false) {
+  sqlite3* raw = nullptr;
+  int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
+  int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+  RawDb db(raw);
+  REQUIRE_MESSAGE(rc == SQLITE_OK, sqlite3_errstr(rc));
+  sqlite3_busy_timeout(db.get(), 5000);
+  return db;
+}
+
+inline void ExecRaw(sqlite3* db, const std::string& sql) {
+  char* message = nullptr;
+  int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &message);
+  std::string text = message != nullptr ? message : "";
+  sqlite3_free(message);
+  REQUIRE_MESSAGE(rc == SQLITE_OK, sql << ": " << text);
+}
+
+// The first column of the first row, as text ("" for NULL or no row).
+inline std::string QueryRaw(sqlite3* db, const std::string& sql) {
+  sqlite3_stmt* raw = nullptr;
+  int rc = sqlite3_prepare_v2(db, sql.c_str(), -1, &raw, nullptr);
+  std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> stmt(raw, sqlite3_finalize);
+  REQUIRE_MESSAGE(rc == SQLITE_OK, sql << ": " << sqlite3_errmsg(db));
+  rc = sqlite3_step(stmt.get());
+  REQUIRE_MESSAGE((rc == SQLITE_ROW || rc == SQLITE_DONE), sql << ": " << sqlite3_errmsg(db));
+  if (rc == SQLITE_DONE) return "";
+  const unsigned char* text = sqlite3_column_text(stmt.get(), 0);
+  return text != nullptr ? reinterpret_cast<const char*>(text) : "";
+}
+
+inline int64_t QueryRawInt(sqlite3* db, const std::string& sql) {
+  return std::stoll(QueryRaw(db, sql));
+}
+
+// 32 hex digits, like ca::Issuer's 16-byte serials.
+inline std::string SerialHex(int n) {
+  std::string digits = std::to_string(n);
+  return std::string(32 - digits.size(), '0') + digits;
+}
+
+inline CertificateRecord SampleCertificate(const std::string& serial_hex,
+                                           const std::string& device_id = "device-0001") {
+  CertificateRecord cert;
+  cert.serial_hex = serial_hex;
+  cert.device_id = device_id;
+  cert.subject = "CN=" + device_id + ",O=Example";
+  cert.san = "DNS:" + device_id + ".devices.example";
+  cert.not_before = "2026-08-29T07:45:28Z";
+  cert.not_after = "2026-11-27T07:50:28Z";
+  cert.der = {0x30, 0x82, 0x00, 0x00, 0xff, 0x27, 0x00, 0x22};  // NULs and quotes on purpose
+  cert.fingerprint_sha256 = serial_hex + serial_hex;            // unique per serial, 64 hex
+  cert.public_key_sha256 = std::string(64, 'b');
+  cert.auth_cert_issuer = "CN=Bootstrap CA";
+  cert.auth_cert_serial = "0a1b";
+  cert.auth_cert_fingerprint = std::string(64, 'c');
+  cert.kind = "enroll";
+  cert.peer = "127.0.0.1:53122";
+  cert.issued_at = "2026-08-29T07:50:28Z";
+  return cert;
+}
+
+inline EventRecord SampleEvent(const std::string& outcome, const std::string& serial_hex = "") {
+  EventRecord event;
+  event.time = "2026-08-29T07:50:28Z";
+  event.peer = "127.0.0.1:53122";
+  event.presented_fingerprint = std::string(64, 'c');
+  event.presented_subject = "CN=device-0001";
+  event.device_id = "device-0001";
+  event.endpoint = "simpleenroll";
+  event.outcome = outcome;
+  event.http_status = outcome == "issued" ? 200 : 403;
+  event.reason = outcome == "issued" ? "" : "identity mismatch";
+  event.serial_hex = serial_hex;
+  return event;
+}
+
+inline std::unique_ptr<Store> OpenOrDie(const std::string& path) {
+  auto store = Store::Open(path);
+  REQUIRE_MESSAGE(store.has_value(), (store ? "" : store.error().detail));
+  return std::move(*store);
+}
+
+}  // namespace db::testing

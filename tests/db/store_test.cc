@@ -1,0 +1,357 @@
+// store_test.cc — tests db::Store against real SQLite files in a temp dir, checking through an
+// independent sqlite3 connection what operators and the daemon depend on.
+#include "db/store.h"
+
+#include <doctest/doctest.h>
+#include <sys/stat.h>
+
+#include <fstream>
+#include <thread>
+#include <vector>
+
+#include "tests/db/sqlite_fixture.h"
+
+namespace db::testing {
+namespace {
+
+void CheckSameCertificate(const CertificateRecord& got, const CertificateRecord& want) {
+  CHECK(got.serial_hex == want.serial_hex);
+  CHECK(got.device_id == want.device_id);
+  CHECK(got.subject == want.subject);
+  CHECK(got.san == want.san);
+  CHECK(got.not_before == want.not_before);
+  CHECK(got.not_after == want.not_after);
+  CHECK(got.der == want.der);
+  CHECK(got.fingerprint_sha256 == want.fingerprint_sha256);
+  CHECK(got.public_key_sha256 == want.public_key_sha256);
+  CHECK(got.auth_cert_issuer == want.auth_cert_issuer);
+  CHECK(got.auth_cert_serial == want.auth_cert_serial);
+  CHECK(got.auth_cert_fingerprint == want.auth_cert_fingerprint);
+  CHECK(got.kind == want.kind);
+  CHECK(got.peer == want.peer);
+  CHECK(got.issued_at == want.issued_at);
+  CHECK(got.revoked_at == want.revoked_at);
+  CHECK(got.revocation_reason == want.revocation_reason);
+}
+
+void CheckSameEvent(const EventRecord& got, const EventRecord& want) {
+  CHECK(got.time == want.time);
+  CHECK(got.peer == want.peer);
+  CHECK(got.presented_fingerprint == want.presented_fingerprint);
+  CHECK(got.presented_subject == want.presented_subject);
+  CHECK(got.device_id == want.device_id);
+  CHECK(got.endpoint == want.endpoint);
+  CHECK(got.outcome == want.outcome);
+  CHECK(got.http_status == want.http_status);
+  CHECK(got.reason == want.reason);
+  CHECK(got.serial_hex == want.serial_hex);
+}
+
+void Issue(Store& store, const CertificateRecord& cert) {
+  auto recorded = store.RecordIssuance(cert, SampleEvent("issued", cert.serial_hex));
+  REQUIRE_MESSAGE(recorded.has_value(), (recorded ? "" : recorded.error().detail));
+}
+
+int64_t RowCount(const std::string& path, const std::string& table) {
+  RawDb raw = OpenRaw(path);
+  return QueryRawInt(raw.get(), "SELECT count(*) FROM " + table);
+}
+
+TEST_CASE("a new database has the current schema and durable settings in force") {
+  TempDir dir;
+  std::string path = dir.File("store.db");
+  auto store = OpenOrDie(path);
+
+  auto settings = store->EffectiveSettings();
+  REQUIRE(settings.has_value());
+  CHECK(settings->journal_mode == "wal");
+  CHECK(settings->synchronous == 2);
+  CHECK(settings->foreign_keys == 1);
+  CHECK(settings->busy_timeout_ms == 5000);
+  CHECK(settings->user_version == kSchemaVersion);
+
+  // What is stored in the file, seen by another connection (operators use the sqlite3 CLI).
+  RawDb raw = OpenRaw(path);
+  CHECK(QueryRaw(raw.get(), "PRAGMA journal_mode") == "wal");
+  CHECK(QueryRawInt(raw.get(), "PRAGMA user_version") == kSchemaVersion);
+  CHECK(QueryRaw(raw.get(),
+                 "SELECT group_concat(name, ',') FROM pragma_table_info('certificates')") ==
+        "id,serial,device_id,subject,san,not_before,not_after,der,fingerprint_sha256,"
+        "public_key_sha256,auth_cert_issuer,auth_cert_serial,auth_cert_fingerprint,kind,peer,"
+        "issued_at,revoked_at,revocation_reason");
+  CHECK(QueryRaw(raw.get(),
+                 "SELECT group_concat(name, ',') FROM pragma_table_info('enrollment_events')") ==
+        "id,time,peer,presented_fingerprint,presented_subject,device_id,endpoint,outcome,"
+        "http_status,reason,serial");
+  CHECK(QueryRawInt(raw.get(),
+                    "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND "
+                    "name NOT LIKE 'sqlite_autoindex%'") == 7);
+}
+
+TEST_CASE("the database file and its WAL are created with mode 0600") {
+  TempDir dir;
+  std::string path = dir.File("store.db");
+  auto store = OpenOrDie(path);
+  Issue(*store, SampleCertificate(SerialHex(1)));
+
+  struct stat db_stat {};
+  REQUIRE(stat(path.c_str(), &db_stat) == 0);
+  CHECK((db_stat.st_mode & 07777) == 0600);
+  struct stat wal_stat {};
+  REQUIRE(stat((path + "-wal").c_str(), &wal_stat) == 0);
+  CHECK((wal_stat.st_mode & 07777) == 0600);
+}
+
+TEST_CASE("reopening keeps the data and does not run migrations again") {
+  TempDir dir;
+  std::string path = dir.File("store.db");
+  CertificateRecord cert = SampleCertificate(SerialHex(7));
+  Issue(*OpenOrDie(path), cert);
+
+  // Were migration 1 to run again, this index would come back (or CREATE TABLE would fail).
+  ExecRaw(OpenRaw(path).get(), "DROP INDEX certificates_device_id");
+
+  auto store = OpenOrDie(path);
+  auto found = store->FindBySerial(cert.serial_hex);
+  REQUIRE(found.has_value());
+  REQUIRE(found->has_value());
+  CheckSameCertificate(**found, cert);
+  CHECK(store->CountCertificates().value_or(-1) == 1);
+  RawDb raw = OpenRaw(path);
+  CHECK(QueryRawInt(raw.get(),
+                    "SELECT count(*) FROM sqlite_schema WHERE name = "
+                    "'certificates_device_id'") == 0);
+  CHECK(QueryRawInt(raw.get(), "PRAGMA user_version") == kSchemaVersion);
+}
+
+TEST_CASE("a file from a newer schema is refused with kSchema and left untouched") {
+  TempDir dir;
+  std::string path = dir.File("store.db");
+  ExecRaw(OpenRaw(path, /*create=*/true).get(),
+          "CREATE TABLE future (x); PRAGMA user_version = " + std::to_string(kSchemaVersion + 1));
+
+  auto store = Store::Open(path);
+  REQUIRE_FALSE(store.has_value());
+  CHECK(store.error().code == Code::kSchema);
+  CHECK(QueryRaw(OpenRaw(path).get(), "PRAGMA journal_mode") == "delete");
+}
+
+TEST_CASE("a file that is not a database is kCorrupt") {
+  TempDir dir;
+  std::string path = dir.File("store.db");
+  std::ofstream(path) << std::string(8192, 'x');
+
+  auto store = Store::Open(path);
+  REQUIRE_FALSE(store.has_value());
+  CHECK(store.error().code == Code::kCorrupt);
+}
+
+TEST_CASE("a database with damaged pages fails quick_check with kCorrupt") {
+  TempDir dir;
+  std::string path = dir.File("store.db");
+  {
+    auto store = OpenOrDie(path);
+    for (int i = 0; i < 50; ++i) Issue(*store, SampleCertificate(SerialHex(i)));
+  }  // closing checkpoints the WAL into the main file
+  RawDb raw = OpenRaw(path);
+  int64_t page_size = QueryRawInt(raw.get(), "PRAGMA page_size");
+  int64_t root = QueryRawInt(raw.get(),
+                             "SELECT rootpage FROM sqlite_schema "
+                             "WHERE name = 'certificates_device_id'");
+  raw.reset();
+  {
+    std::fstream file(path, std::ios::in | std::ios::out | std::ios::binary);
+    file.seekp((root - 1) * page_size);
+    std::string junk(static_cast<size_t>(page_size), '\x55');
+    file.write(junk.data(), static_cast<std::streamsize>(junk.size()));
+  }
+
+  auto store = Store::Open(path);
+  REQUIRE_FALSE(store.has_value());
+  CHECK(store.error().code == Code::kCorrupt);
+}
+
+TEST_CASE("RecordIssuance then FindBySerial returns every field byte-exact") {
+  TempDir dir;
+  std::string path = dir.File("store.db");
+  auto store = OpenOrDie(path);
+  CertificateRecord cert = SampleCertificate(SerialHex(42), "'; DROP TABLE certificates; --\"é");
+  cert.der.clear();
+  for (int b = 0; b < 256; ++b) cert.der.push_back(static_cast<unsigned char>(b));
+  cert.kind = "reenroll";
+  cert.revoked_at = "2026-09-01T00:00:00Z";
+  cert.revocation_reason = 4;
+  EventRecord event = SampleEvent("issued", cert.serial_hex);
+  REQUIRE(store->RecordIssuance(cert, event).has_value());
+
+  auto found = store->FindBySerial(cert.serial_hex);
+  REQUIRE(found.has_value());
+  REQUIRE(found->has_value());
+  CheckSameCertificate(**found, cert);
+
+  auto by_device = store->FindByDevice(cert.device_id);
+  REQUIRE(by_device.has_value());
+  REQUIRE(by_device->size() == 1);
+  CheckSameCertificate(by_device->front(), cert);
+
+  auto events = store->RecentEvents(10);
+  REQUIRE(events.has_value());
+  REQUIRE(events->size() == 1);
+  CheckSameEvent(events->front(), event);
+
+  auto missing = store->FindBySerial(SerialHex(43));
+  REQUIRE(missing.has_value());
+  CHECK_FALSE(missing->has_value());
+  // Stored as a BLOB, byte for byte, and the hostile device_id did not reach the SQL text.
+  std::string want_hex;
+  for (unsigned char b : cert.der) {
+    want_hex += "0123456789ABCDEF"[b >> 4];
+    want_hex += "0123456789ABCDEF"[b & 15];
+  }
+  RawDb raw = OpenRaw(path);
+  CHECK(QueryRaw(raw.get(), "SELECT typeof(der) FROM certificates") == "blob");
+  CHECK(QueryRaw(raw.get(), "SELECT hex(der) FROM certificates") == want_hex);
+  CHECK(QueryRaw(raw.get(), "SELECT device_id FROM certificates") == cert.device_id);
+}
+
+TEST_CASE("a duplicate serial is kDuplicateSerial and changes nothing") {
+  TempDir dir;
+  std::string path = dir.File("store.db");
+  auto store = OpenOrDie(path);
+  CertificateRecord first = SampleCertificate(SerialHex(5), "device-a");
+  Issue(*store, first);
+
+  CertificateRecord second = SampleCertificate(SerialHex(5), "device-b");
+  second.fingerprint_sha256 = std::string(64, 'e');
+  auto recorded = store->RecordIssuance(second, SampleEvent("issued", second.serial_hex));
+  REQUIRE_FALSE(recorded.has_value());
+  CHECK(recorded.error().code == Code::kDuplicateSerial);
+
+  auto found = store->FindBySerial(first.serial_hex);
+  REQUIRE(found.has_value());
+  REQUIRE(found->has_value());
+  CheckSameCertificate(**found, first);
+  CHECK(RowCount(path, "certificates") == 1);
+  CHECK(RowCount(path, "enrollment_events") == 1);
+
+  SUBCASE("a duplicate fingerprint under a new serial is kConstraint, not a serial collision") {
+    CertificateRecord third = SampleCertificate(SerialHex(6));
+    third.fingerprint_sha256 = first.fingerprint_sha256;
+    auto again = store->RecordIssuance(third, SampleEvent("issued", third.serial_hex));
+    REQUIRE_FALSE(again.has_value());
+    CHECK(again.error().code == Code::kConstraint);
+    CHECK(RowCount(path, "enrollment_events") == 1);
+  }
+}
+
+TEST_CASE("a write refused by a trigger leaves neither the certificate nor its event") {
+  TempDir dir;
+  std::string path = dir.File("store.db");
+  auto store = OpenOrDie(path);
+  std::string table;
+  SUBCASE("on the certificate insert") { table = "certificates"; }
+  SUBCASE("on the event insert, after the certificate row went in") { table = "enrollment_events"; }
+  ExecRaw(OpenRaw(path).get(), "CREATE TRIGGER t BEFORE INSERT ON " + table +
+                                   " BEGIN SELECT RAISE(ABORT, 'injected'); END;");
+
+  auto recorded =
+      store->RecordIssuance(SampleCertificate(SerialHex(9)), SampleEvent("issued", SerialHex(9)));
+  REQUIRE_FALSE(recorded.has_value());
+  CHECK(recorded.error().code == Code::kConstraint);
+  CHECK(recorded.error().detail.find("injected") != std::string::npos);
+  CHECK(RowCount(path, "certificates") == 0);
+  CHECK(RowCount(path, "enrollment_events") == 0);
+
+  // The store is not left inside a transaction: once the fault is gone, writes work again.
+  ExecRaw(OpenRaw(path).get(), "DROP TRIGGER t");
+  Issue(*store, SampleCertificate(SerialHex(9)));
+  CHECK(RowCount(path, "certificates") == 1);
+}
+
+TEST_CASE("a writer locked out beyond busy_timeout gets kBusy and writes nothing") {
+  TempDir dir;
+  std::string path = dir.File("store.db");
+  auto store = OpenOrDie(path);
+  RawDb holder = OpenRaw(path);
+  ExecRaw(holder.get(), "BEGIN IMMEDIATE");  // holds the write lock for the whole timeout
+
+  auto recorded =
+      store->RecordIssuance(SampleCertificate(SerialHex(3)), SampleEvent("issued", SerialHex(3)));
+  REQUIRE_FALSE(recorded.has_value());
+  CHECK(recorded.error().code == Code::kBusy);
+  ExecRaw(holder.get(), "ROLLBACK");
+  CHECK(store->CountCertificates().value_or(-1) == 0);
+}
+
+TEST_CASE("RecordEvent stores one row and serial is NULL unless issued") {
+  TempDir dir;
+  std::string path = dir.File("store.db");
+  auto store = OpenOrDie(path);
+  EventRecord rejected = SampleEvent("rejected");
+  EventRecord tls_failure = SampleEvent("handshake_failed");
+  tls_failure.presented_fingerprint = "";
+  tls_failure.http_status = 0;
+  tls_failure.endpoint = "tls";
+  REQUIRE(store->RecordEvent(rejected).has_value());
+  REQUIRE(store->RecordEvent(tls_failure).has_value());
+
+  auto events = store->RecentEvents(10);
+  REQUIRE(events.has_value());
+  REQUIRE(events->size() == 2);
+  CheckSameEvent((*events)[0], tls_failure);  // newest first
+  CheckSameEvent((*events)[1], rejected);
+  CHECK(store->RecentEvents(1).value().size() == 1);
+  CHECK(store->RecentEvents(0).value().empty());
+  CHECK(QueryRawInt(OpenRaw(path).get(),
+                    "SELECT count(*) FROM enrollment_events WHERE serial IS NULL") == 2);
+
+  // An event can only name a certificate that exists (foreign key).
+  auto dangling = store->RecordEvent(SampleEvent("issued", SerialHex(99)));
+  REQUIRE_FALSE(dangling.has_value());
+  CHECK(dangling.error().code == Code::kConstraint);
+}
+
+TEST_CASE("values the schema forbids are kConstraint") {
+  TempDir dir;
+  auto store = OpenOrDie(dir.File("store.db"));
+  CertificateRecord cert = SampleCertificate(SerialHex(1));
+  SUBCASE("unknown kind") { cert.kind = "renew"; }
+  SUBCASE("time not in ISO 8601 UTC") { cert.not_after = "2026-11-27 07:50:28"; }
+  SUBCASE("uppercase serial") { cert.serial_hex = "ABCDEF"; }
+  SUBCASE("empty DER") { cert.der.clear(); }
+  auto recorded = store->RecordIssuance(cert, SampleEvent("issued"));
+  REQUIRE_FALSE(recorded.has_value());
+  CHECK(recorded.error().code == Code::kConstraint);
+  CHECK(store->CountCertificates().value_or(-1) == 0);
+}
+
+TEST_CASE("concurrent issuances from several threads and two connections all land") {
+  TempDir dir;
+  std::string path = dir.File("store.db");
+  auto store_a = OpenOrDie(path);
+  auto store_b = OpenOrDie(path);  // a second connection: contention goes through busy_timeout
+  constexpr int kThreads = 6;
+  constexpr int kPerThread = 20;
+  std::vector<std::vector<Error>> errors(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      Store& store = t % 2 == 0 ? *store_a : *store_b;
+      for (int i = 0; i < kPerThread; ++i) {
+        CertificateRecord cert = SampleCertificate(SerialHex(t * 1000 + i));
+        auto recorded = store.RecordIssuance(cert, SampleEvent("issued", cert.serial_hex));
+        if (!recorded) errors[t].push_back(recorded.error());
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+
+  for (const auto& thread_errors : errors) {
+    for (const Error& error : thread_errors) FAIL_CHECK(error.detail);
+  }
+  CHECK(store_a->CountCertificates().value_or(-1) == kThreads * kPerThread);
+  CHECK(RowCount(path, "enrollment_events") == kThreads * kPerThread);
+}
+
+}  // namespace
+}  // namespace db::testing
