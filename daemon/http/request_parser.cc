@@ -132,7 +132,9 @@ RequestParser::State RequestParser::Execute(std::string_view data) {
     return state_;
   }
   state_ = State::kError;
-  if (err != HPE_USER) {
+  // Our callbacks set error_status_ before failing (llhttp reports that as HPE_USER or, from
+  // on_headers_complete, HPE_CB_HEADERS_COMPLETE); anything else is llhttp's own verdict.
+  if (error_status_ == 0) {
     error_status_ = 400;
     error_reason_ = std::string("malformed HTTP request: ") + llhttp_errno_name(err);
   }

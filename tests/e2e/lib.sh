@@ -1,0 +1,130 @@
+# lib.sh — shared helpers for the end-to-end tests. Each test sources this, gets a fresh temp dir,
+# starts its own provisiond on 127.0.0.1:0 and real clients (curl, openssl, sqlite3, device-sim).
+# Test PKI is generated at run time; nothing here expires in the repository.
+set -euo pipefail
+
+: "${PROVISIOND:?PROVISIOND must point at the provisiond binary}"
+: "${DEVICE_SIM:?DEVICE_SIM must point at the device-sim binary}"
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/provisiond-e2e.XXXXXX")
+DAEMON_PID=""
+FAILURES=0
+
+cleanup() {
+  if [ -n "$DAEMON_PID" ] && kill -0 "$DAEMON_PID" 2>/dev/null; then
+    kill -KILL "$DAEMON_PID" 2>/dev/null || true
+  fi
+  if [ "${KEEP_TMP:-0}" = 1 ] || [ "$FAILURES" -gt 0 ]; then
+    echo "test files kept in $T" >&2
+  else
+    rm -rf "$T"
+  fi
+}
+trap cleanup EXIT
+
+fail() { echo "FAIL: $*" >&2; FAILURES=$((FAILURES + 1)); }
+pass() { echo "ok: $*"; }
+
+# check DESCRIPTION COMMAND...: runs the command, records a failure if it fails.
+check() {
+  local what=$1; shift
+  if "$@"; then pass "$what"; else fail "$what"; fi
+}
+
+expect_eq() {  # expect_eq DESCRIPTION EXPECTED ACTUAL
+  if [ "$2" = "$3" ]; then pass "$1"; else fail "$1: expected '$2', got '$3'"; fi
+}
+
+expect_contains() {  # expect_contains DESCRIPTION NEEDLE HAYSTACK
+  if printf '%s' "$3" | grep -qF -- "$2"; then pass "$1"; else fail "$1: '$2' not in: $3"; fi
+}
+
+finish() {
+  stop_daemon
+  if [ "$FAILURES" -gt 0 ]; then
+    echo "$FAILURES check(s) failed; daemon log:" >&2
+    sed 's/^/  /' "$T/daemon.log" >&2 2>/dev/null || true
+    exit 1
+  fi
+  echo "all checks passed"
+}
+
+# init_state [init args...]: a fresh state dir in $T/state.
+init_state() {
+  "$PROVISIOND" init --state-dir "$T/state" "$@" >/dev/null
+  DB="$T/state/provisiond.db"
+  CA="$T/state/ca.crt"
+}
+
+# start_daemon [serve args...]: starts provisiond and waits for "listening on ADDR:PORT".
+start_daemon() {
+  : > "$T/daemon.log"
+  "$PROVISIOND" serve --state-dir "$T/state" --listen 127.0.0.1:0 --workers 2 "$@" \
+    2>>"$T/daemon.log" &
+  DAEMON_PID=$!
+  for _ in $(seq 1 100); do
+    PORT=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$T/daemon.log")
+    [ -n "$PORT" ] && break
+    kill -0 "$DAEMON_PID" 2>/dev/null || { cat "$T/daemon.log" >&2; echo "daemon died" >&2; exit 1; }
+    sleep 0.1
+  done
+  [ -n "$PORT" ] || { echo "daemon did not start listening" >&2; exit 1; }
+  EST="https://localhost:$PORT/.well-known/est"
+}
+
+stop_daemon() {
+  [ -n "$DAEMON_PID" ] || return 0
+  kill -TERM "$DAEMON_PID" 2>/dev/null || true
+  for _ in $(seq 1 100); do
+    kill -0 "$DAEMON_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$DAEMON_PID" 2>/dev/null; then
+    fail "daemon did not stop within 10 s of SIGTERM"
+    kill -KILL "$DAEMON_PID"
+  fi
+  wait "$DAEMON_PID" 2>/dev/null || true
+  DAEMON_PID=""
+}
+
+sql() { sqlite3 -batch -noheader "$DB" "$@"; }
+
+# An openssl-made PKI, independent of our code: make_openssl_ca NAME -> $T/NAME.crt/.key
+make_openssl_ca() {
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 \
+    -subj "/CN=$1" -keyout "$T/$1.key" -out "$T/$1.crt" \
+    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+    2>/dev/null
+}
+
+# make_openssl_device CA_NAME DEVICE_ID [extra openssl x509 args] -> $T/DEVICE_ID.crt/.key
+make_openssl_device() {
+  local ca=$1 id=$2; shift 2
+  printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n' \
+    > "$T/leaf.ext"
+  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$id" \
+    -keyout "$T/$id.key" -out "$T/$id.req" 2>/dev/null
+  openssl x509 -req -in "$T/$id.req" -CA "$T/$ca.crt" -CAkey "$T/$ca.key" -CAcreateserial \
+    -days 30 -extfile "$T/leaf.ext" -out "$T/$id.crt" "$@" 2>/dev/null
+}
+
+# make_csr SUBJECT_CN OUT_BASE [keyspec]: DER CSR base64-encoded (with line breaks) to OUT_BASE.b64
+make_csr() {
+  local cn=$1 out=$2 key=${3:-ec -pkeyopt ec_paramgen_curve:P-256}
+  # shellcheck disable=SC2086
+  openssl req -new -newkey $key -nodes -subj "/CN=$cn" -keyout "$out.key" -outform DER \
+    -out "$out.der" 2>/dev/null
+  base64 "$out.der" > "$out.b64"
+}
+
+# enroll_curl CLIENT_BASE CSR_B64 [endpoint] -> prints HTTP status; body in $T/resp.body
+enroll_curl() {
+  curl -sS --cacert "$CA" --cert "$1.crt" --key "$1.key" -o "$T/resp.body" -w '%{http_code}' \
+    -H 'Content-Type: application/pkcs10' --data-binary @"$2" "$EST/${3:-simpleenroll}"
+}
+
+# s_client_alert ARGS...: the first alert openssl s_client receives, e.g. "fatal unknown_ca".
+s_client_alert() {
+  sleep 1 | timeout 10 openssl s_client -connect "127.0.0.1:$PORT" -CAfile "$CA" -msg "$@" 2>&1 \
+    | sed -n 's/^<<< TLS [0-9.]*, Alert \[length 0002\], //p' | head -1
+}

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# No certificate leaves before its row commits: when the store refuses the insert (a trigger put
+# in by an operator's sqlite3, the daemon running), the device gets an error and no certificate.
+. "$(dirname "$0")/lib.sh"
+
+make_openssl_ca factory
+make_openssl_device factory dev-s
+init_state
+start_daemon --trust "$T/factory.crt"
+
+sql "CREATE TRIGGER refuse_all BEFORE INSERT ON certificates BEGIN SELECT RAISE(ABORT, 'injected fault'); END;"
+make_csr dev-s "$T/csr"
+status=$(enroll_curl "$T/dev-s" "$T/csr.b64")
+expect_eq "failed commit -> 500" 500 "$status"
+check "no certificate in the body" bash -c "! grep -q 'MII' '$T/resp.body'"
+expect_eq "no row" 0 "$(sql 'SELECT count(*) FROM certificates')"
+expect_contains "logged as an error with the store's detail" "injected fault" "$(grep '^<3>enroll_refused' "$T/daemon.log")"
+
+sql "DROP TRIGGER refuse_all;"
+expect_eq "recovers once the store accepts writes" 200 "$(enroll_curl "$T/dev-s" "$T/csr.b64")"
+expect_eq "one row now" 1 "$(sql 'SELECT count(*) FROM certificates')"
+
+finish
