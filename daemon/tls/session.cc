@@ -106,13 +106,17 @@ Session::Status Session::Handshake() {
 
 Session::Status Session::FailHandshake(int ret) {
   const bool tls13 = IsTls13(ssl_.get());
+  const uint32_t flags = verify_flags_ | mbedtls_ssl_get_verify_result(ssl_.get());
+  // TLS 1.2 reports a usage failure (e.g. EKU without clientAuth) as BAD_CERTIFICATE after
+  // sending the alert for the flags; treat it like a verification failure.
+  if (ret == MBEDTLS_ERR_SSL_BAD_CERTIFICATE && presented_ && flags != 0 && flags != UINT32_MAX) {
+    ret = MBEDTLS_ERR_X509_CERT_VERIFY_FAILED;
+  }
   switch (ret) {
-    case MBEDTLS_ERR_X509_CERT_VERIFY_FAILED: {
-      uint32_t flags = verify_flags_ | mbedtls_ssl_get_verify_result(ssl_.get());
+    case MBEDTLS_ERR_X509_CERT_VERIFY_FAILED:
       failure_ = {"client certificate rejected: " + DescribeVerifyFlags(flags),
                   AlertForVerifyFlags(flags)};
       break;
-    }
     case MBEDTLS_ERR_SSL_NO_CLIENT_CERTIFICATE:
       // TLS 1.2 only (TLS 1.3 is decided in Classify): mbedTLS closes without an alert, so we
       // send handshake_failure, still in plaintext before ChangeCipherSpec (RFC 5246 §7.4.6).

@@ -1,0 +1,151 @@
+// issuer.cc — the operational-certificate profile: what a device certificate contains is decided
+// here and nowhere else (the CSR contributes only its public key).
+#include "ca/issuer.h"
+
+#include <algorithm>
+
+#include "ca/encoding.h"
+#include "ca/scoped.h"
+#include "ca/signer.h"
+
+namespace ca {
+namespace {
+
+constexpr size_t kMaxPublicKeyDer = 1024;  // a P-256 SubjectPublicKeyInfo is 91 bytes
+
+// RFC 3986 percent-encoding: unreserved characters (ALPHA DIGIT - . _ ~) as is, every other byte
+// as %XX with uppercase hex, so the URI is unambiguous and reversible.
+std::string PercentEncode(std::string_view text) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : text) {
+    const bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                            (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~';
+    if (unreserved) {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 0x0f]);
+    }
+  }
+  return out;
+}
+
+std::string SubjectFor(std::string_view device_id, const Profile& profile) {
+  std::string dn = "CN=" + EscapeDnValue(device_id);
+  if (!profile.organization.empty()) dn += ",O=" + EscapeDnValue(profile.organization);
+  if (!profile.organizational_unit.empty())
+    dn += ",OU=" + EscapeDnValue(profile.organizational_unit);
+  return dn;
+}
+
+using PkContext = Scoped<mbedtls_pk_context, mbedtls_pk_init, mbedtls_pk_free>;
+
+Result<void> ParseDeviceKey(std::span<const unsigned char> der, PkContext& pk) {
+  if (der.empty() || der.size() > kMaxPublicKeyDer) {
+    return Fail(Code::kMalformed, "public key DER is " + std::to_string(der.size()) + " bytes");
+  }
+  int ret = mbedtls_pk_parse_public_key(pk.get(), der.data(), der.size());
+  if (ret != 0) return Fail(Code::kMalformed, MbedtlsError("mbedtls_pk_parse_public_key", ret));
+  if (!IsP256(*pk.get())) {
+    return Fail(Code::kUnsupportedKey,
+                "device key is " + DescribeKey(*pk.get()) + ", need EC P-256");
+  }
+  return {};
+}
+
+struct Validity {
+  UnixTime not_before;
+  UnixTime not_after;
+};
+
+// notBefore is backdated for device clock skew; notAfter never outlives the CA, because a chain
+// is only as valid as its shortest-lived link and devices should renew before the CA expires.
+Result<Validity> ValidityFor(UnixTime now, const Profile& profile, const mbedtls_x509_crt& ca) {
+  if (profile.validity_seconds <= 0 || profile.backdate_seconds < 0) {
+    return Fail(Code::kInvalidArgument, "profile validity must be > 0 and backdate >= 0");
+  }
+  const UnixTime ca_not_after = ToUnixTime(ca.valid_to);
+  Validity v{now - profile.backdate_seconds,
+             std::min(now + profile.validity_seconds, ca_not_after)};
+  if (v.not_after <= now) {
+    return Fail(Code::kPolicy, "CA certificate expires at " + Iso8601(ca_not_after) +
+                                   ", not after now " + Iso8601(now));
+  }
+  return v;
+}
+
+Result<IssuedCert> Describe(Bytes der, std::string_view uri) {
+  auto parsed =
+      ParseCertificates(std::string_view(reinterpret_cast<const char*>(der.data()), der.size()));
+  if (!parsed)
+    return Fail(Code::kCrypto, "issued certificate does not parse: " + parsed.error().detail);
+  const mbedtls_x509_crt& crt = *(*parsed)->get();
+  auto key_der = PublicKeyDer(crt.pk);
+  if (!key_der) return std::unexpected(key_der.error());
+  IssuedCert out;
+  out.serial_hex = CertSerialHex(crt);
+  out.subject = DnString(crt.subject);
+  out.san = "URI:" + std::string(uri);
+  out.not_before = ToUnixTime(crt.valid_from);
+  out.not_after = ToUnixTime(crt.valid_to);
+  out.fingerprint_sha256 = Sha256Hex(der);
+  out.public_key_sha256 = Sha256Hex(*key_der);
+  out.der = std::move(der);
+  return out;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Issuer>> Issuer::Load(std::string_view ca_cert_pem,
+                                             std::string_view ca_key_pem, Rng rng) {
+  auto cert = ParseCertificates(ca_cert_pem);
+  if (!cert) return std::unexpected(cert.error());
+  auto key = PrivateKey::Parse(ca_key_pem, rng);
+  if (!key) return std::unexpected(key.error());
+  mbedtls_x509_crt* crt = (*cert)->get();  // the first certificate issues; any others are chain
+  if (mbedtls_x509_crt_get_ca_istrue(crt) != 1) {
+    return Fail(Code::kInvalidArgument, "CA certificate lacks basicConstraints cA=TRUE");
+  }
+  if (mbedtls_x509_crt_check_key_usage(crt, MBEDTLS_X509_KU_KEY_CERT_SIGN) != 0) {
+    return Fail(Code::kInvalidArgument, "CA certificate keyUsage lacks keyCertSign");
+  }
+  int ret = mbedtls_pk_check_pair(&crt->pk, (*key)->pk(), rng.fill, rng.state);
+  if (ret != 0) {
+    return Fail(Code::kInvalidArgument,
+                "CA key does not match certificate: " + MbedtlsError("mbedtls_pk_check_pair", ret));
+  }
+  std::unique_ptr<Issuer> issuer(new Issuer());
+  issuer->ca_cert_ = std::move(*cert);
+  issuer->ca_key_ = std::move(*key);
+  return issuer;
+}
+
+Result<IssuedCert> Issuer::Issue(std::string_view device_id,
+                                 std::span<const unsigned char> public_key_der,
+                                 const Profile& profile, UnixTime now, Rng rng) const {
+  if (!IsValidDeviceId(device_id)) return Fail(Code::kPolicy, "invalid device id");
+  PkContext device_key;
+  if (auto ok = ParseDeviceKey(public_key_der, device_key); !ok) return std::unexpected(ok.error());
+  auto validity = ValidityFor(now, profile, ca_cert());
+  if (!validity) return std::unexpected(validity.error());
+  auto serial = RandomSerial(rng, 16);
+  if (!serial) return std::unexpected(serial.error());
+
+  const std::string uri = profile.san_uri_prefix + PercentEncode(device_id);
+  CertSpec spec;
+  spec.subject_dn = SubjectFor(device_id, profile);
+  spec.serial = std::move(*serial);
+  spec.not_before = validity->not_before;
+  spec.not_after = validity->not_after;
+  spec.is_ca = false;
+  spec.key_usage = MBEDTLS_X509_KU_DIGITAL_SIGNATURE;
+  spec.ext_key_usage = {Eku::kClientAuth};
+  spec.uris = {uri};
+  auto der = SignCertificate(spec, *device_key.get(), ca_cert_->get(), *ca_key_->pk(), rng);
+  if (!der) return std::unexpected(der.error());
+  return Describe(std::move(*der), uri);
+}
+
+}  // namespace ca

@@ -1,0 +1,19 @@
+// csr_builder.h — writes the PKCS#10 request a device sends to simpleenroll/simplereenroll.
+// (ca/ only checks CSRs; building them is the client's job.)
+#pragma once
+
+#include <string_view>
+
+#include "ca/error.h"
+#include "ca/keys.h"
+#include "ca/rng.h"
+#include "ca/types.h"
+
+namespace devsim {
+
+// DER PKCS#10 with subject CN=<device_id> (escaped), the public half of `key`, no attributes,
+// signed ecdsa-with-SHA256 by `key`. `key` is only used for this call (mbedTLS needs it mutable).
+// kInvalidArgument if the subject cannot be encoded, kCrypto if writing or signing fails.
+ca::Result<ca::Bytes> BuildCsr(std::string_view device_id, ca::PrivateKey& key, ca::Rng rng);
+
+}  // namespace devsim

@@ -1,0 +1,187 @@
+// main.cc — device-sim's command line (CLI11): factory, enroll, reenroll. The only place that
+// catches exceptions (CLI11 throws); everything below returns errors as values.
+// Exit codes: 0 all good, 1 some device failed (or factory failed), 2 usage or setup error.
+#include <psa/crypto.h>
+
+#include <CLI/CLI.hpp>
+#include <csignal>
+#include <cstdio>
+#include <ctime>
+#include <exception>
+#include <optional>
+#include <string>
+
+#include "ca/rng.h"
+#include "device-sim/factory.h"
+#include "device-sim/fleet.h"
+
+namespace devsim {
+namespace {
+
+constexpr int kExitFailed = 1;
+constexpr int kExitSetup = 2;
+
+struct FleetCli {
+  FleetOptions options;
+  std::string server;  // HOST:PORT or [v6]:PORT
+  std::string tls = "1.3";
+};
+
+struct HostPort {
+  std::string host;
+  std::string port;
+};
+
+// Splits HOST:PORT (IPv6 as [addr]:port). nullopt if a part is missing or the port is not 1..65535.
+std::optional<HostPort> SplitHostPort(const std::string& text) {
+  const size_t colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0) return std::nullopt;
+  HostPort out{text.substr(0, colon), text.substr(colon + 1)};
+  if (out.host.size() > 2 && out.host.front() == '[' && out.host.back() == ']') {
+    out.host = out.host.substr(1, out.host.size() - 2);
+  }
+  if (out.port.empty() || out.port.size() > 5 ||
+      out.port.find_first_not_of("0123456789") != std::string::npos) {
+    return std::nullopt;
+  }
+  const int number = std::stoi(out.port);
+  if (number < 1 || number > 65535) return std::nullopt;
+  return out;
+}
+
+// An EST label is one path segment (RFC 7030 §3.2.2); keep it to unreserved characters.
+std::string CheckLabel(const std::string& label) {
+  if (label.empty() ||
+      label.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                              "0123456789-._~") != std::string::npos) {
+    return "a label is one or more of A-Z a-z 0-9 - . _ ~";
+  }
+  return "";
+}
+
+CLI::App* AddFactory(CLI::App& app, FactoryOptions& options, std::string& kind) {
+  CLI::App* cmd =
+      app.add_subcommand("factory", "create a factory CA and devices with bootstrap certificates");
+  cmd->add_option("--out", options.out_dir, "fleet directory (created 0700)")->required();
+  cmd->add_option("--count", options.count, "number of devices")
+      ->required()
+      ->check(CLI::Range(0, 1000000));
+  cmd->add_option("--prefix", options.prefix, "device id prefix")->capture_default_str();
+  cmd->add_option("--start", options.start, "first device number")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 99999999));
+  cmd->add_option("--kind", kind, "bootstrap certificate kind")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"good", "expired", "not-yet-valid", "no-client-eku", "ca-leaf"}));
+  cmd->add_option("--ca-name", options.ca_name, "factory CA common name")->capture_default_str();
+  return cmd;
+}
+
+CLI::App* AddFleetCommand(CLI::App& app, const char* name, const char* description, FleetCli& cli) {
+  CLI::App* cmd = app.add_subcommand(name, description);
+  FleetOptions& o = cli.options;
+  cmd->add_option("--fleet", o.fleet_dir, "fleet directory made by 'factory'")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  cmd->add_option("--server", cli.server, "EST server HOST:PORT")->required();
+  cmd->add_option("--ca-bundle", o.ca_bundle_path,
+                  "PEM trust anchors for the server and issued certs")
+      ->required()
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--devices", o.devices, "comma-separated device ids (default: all)")
+      ->delimiter(',');
+  cmd->add_option("--count", o.count, "only the first N selected devices")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--concurrency", o.concurrency, "parallel devices")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 256));
+  cmd->add_option("--tls", cli.tls, "TLS version")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"1.2", "1.3"}));
+  cmd->add_option("--server-name", o.est.tls.server_name, "expected server name (SNI)")
+      ->capture_default_str();
+  cmd->add_option("--label", o.est.label, "EST CA label")->check(CheckLabel);
+  return cmd;
+}
+
+int RunFactoryCommand(const FactoryOptions& options, const std::string& kind) {
+  FactoryOptions resolved = options;
+  resolved.kind = *ParseBootstrapKind(kind);  // CLI::IsMember admitted only known names
+  auto drbg = ca::Drbg::FromSystemEntropy();
+  if (!drbg) {
+    std::fprintf(stderr, "device-sim factory: %s\n", drbg.error().detail.c_str());
+    return kExitSetup;
+  }
+  auto report = RunFactory(resolved, static_cast<ca::UnixTime>(std::time(nullptr)), (*drbg)->rng());
+  if (!report) {
+    std::fprintf(stderr, "device-sim factory: %s\n", report.error().detail.c_str());
+    return kExitFailed;
+  }
+  std::printf("factory: created=%d existing=%d ca=%s dir=%s\n", report->created, report->existing,
+              report->ca_created ? "created" : "reused", options.out_dir.c_str());
+  return 0;
+}
+
+int RunFleetCommand(FleetCli& cli, EstOperation op) {
+  FleetOptions& o = cli.options;
+  o.op = op;
+  o.est.tls.version = cli.tls == "1.2" ? TlsVersion::k12 : TlsVersion::k13;
+  const auto host_port = SplitHostPort(cli.server);
+  if (!host_port) {
+    std::fprintf(stderr, "device-sim %s: --server must be HOST:PORT, got '%s'\n", OperationName(op),
+                 cli.server.c_str());
+    return kExitSetup;
+  }
+  o.est.tls.host = host_port->host;
+  o.est.tls.port = host_port->port;
+  auto report = RunFleet(o);
+  if (!report) {
+    std::fprintf(stderr, "device-sim %s: %s\n", OperationName(op), report.error().detail.c_str());
+    return kExitSetup;
+  }
+  std::fputs(FormatFailures(*report).c_str(), stderr);
+  std::fputs(FormatSummary(OperationName(op), *report).c_str(), stdout);
+  return report->failed() == 0 ? 0 : kExitFailed;
+}
+
+int Main(int argc, char** argv) {
+  CLI::App app{"device-sim: EST client and fleet simulator for provisiond"};
+  app.require_subcommand(1);
+  FactoryOptions factory_options;
+  std::string kind = "good";
+  FleetCli enroll_cli;
+  FleetCli reenroll_cli;
+  CLI::App* factory = AddFactory(app, factory_options, kind);
+  CLI::App* enroll =
+      AddFleetCommand(app, "enroll", "enroll devices with their bootstrap identity", enroll_cli);
+  CLI::App* reenroll = AddFleetCommand(
+      app, "reenroll", "re-enroll devices with their operational identity", reenroll_cli);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);  // prints help or the usage error
+    return rc == 0 ? 0 : kExitSetup;
+  }
+  if (factory->parsed()) return RunFactoryCommand(factory_options, kind);
+  if (enroll->parsed()) return RunFleetCommand(enroll_cli, EstOperation::kEnroll);
+  if (reenroll->parsed()) return RunFleetCommand(reenroll_cli, EstOperation::kReenroll);
+  return kExitSetup;
+}
+
+}  // namespace
+}  // namespace devsim
+
+int main(int argc, char** argv) {
+  // A server that hangs up mid-write must surface as an error from send(), not kill the process.
+  std::signal(SIGPIPE, SIG_IGN);
+  if (psa_crypto_init() != PSA_SUCCESS) {
+    std::fputs("device-sim: psa_crypto_init failed\n", stderr);
+    return devsim::kExitSetup;
+  }
+  try {
+    return devsim::Main(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "device-sim: internal error: %s\n", e.what());
+    return devsim::kExitSetup;
+  }
+}
