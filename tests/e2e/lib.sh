@@ -58,6 +58,12 @@ init_state() {
 
 # start_daemon [serve args...]: starts provisiond and waits for "listening on ADDR:PORT".
 start_daemon() {
+  # A restarted daemon's earlier log is kept as daemon.log.N for the test to read.
+  if [ -s "$T/daemon.log" ]; then
+    local n=1
+    while [ -e "$T/daemon.log.$n" ]; do n=$((n + 1)); done
+    mv "$T/daemon.log" "$T/daemon.log.$n"
+  fi
   : > "$T/daemon.log"
   "$PROVISIOND" serve --state-dir "$T/state" --listen 127.0.0.1:0 --workers 2 "$@" \
     2>>"$T/daemon.log" &
