@@ -10,6 +10,7 @@
 
 #include <cstring>
 
+#include "ca/csr_attributes.h"
 #include "ca/keys.h"
 #include "ca/scoped.h"
 
@@ -75,6 +76,8 @@ Result<CheckedCsr> CheckCsr(std::span<const unsigned char> der) {
   if (auto alg = CheckSignatureAlg(*csr.get()); !alg) return std::unexpected(alg.error());
   if (auto pop = CheckProofOfPossession(*csr.get()); !pop) return std::unexpected(pop.error());
 
+  auto challenge = ChallengePassword(std::span<const unsigned char>(csr->cri.p, csr->cri.len));
+  if (!challenge) return std::unexpected(challenge.error());
   auto key_der = PublicKeyDer(csr->pk);
   if (!key_der) return std::unexpected(key_der.error());
   CheckedCsr checked;
@@ -85,6 +88,7 @@ Result<CheckedCsr> CheckCsr(std::span<const unsigned char> der) {
       csr->subject,
       Oid(MBEDTLS_OID_AT_SERIAL_NUMBER, MBEDTLS_OID_SIZE(MBEDTLS_OID_AT_SERIAL_NUMBER)));
   checked.public_key_der = std::move(*key_der);
+  checked.challenge_password = std::move(*challenge);
   return checked;
 }
 

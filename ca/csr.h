@@ -21,6 +21,7 @@ struct CheckedCsr {
   std::optional<std::string> common_name;    // first CN attribute, if any
   std::optional<std::string> serial_number;  // first serialNumber attribute, if any
   Bytes public_key_der;                      // SubjectPublicKeyInfo DER (EC P-256)
+  std::optional<std::string> challenge_password;  // PKCS#9 attribute (RFC 9266 channel binding)
 };
 
 // Parses and checks a DER PKCS#10 request:
@@ -28,7 +29,8 @@ struct CheckedCsr {
 //   parses as PKCS#10 (kMalformed),
 //   key is EC P-256 (kUnsupportedKey, detail names the type: "RSA 2048", "EC P-384"),
 //   signature algorithm ecdsa-with-SHA256 (kUnsupportedAlg),
-//   self-signature verifies with the enclosed key: proof of possession (kBadSignature).
+//   self-signature verifies with the enclosed key: proof of possession (kBadSignature),
+//   attributes parse (kMalformed); challengePassword, when present, is returned.
 Result<CheckedCsr> CheckCsr(std::span<const unsigned char> der);
 
 // Does the CSR name the authenticated device? If the CSR carries the identity attribute

@@ -6,7 +6,7 @@
 
 namespace ca {
 
-Bytes CsrAttrsP256() {
+Bytes CsrAttrsP256(bool with_challenge_password) {
   unsigned char buf[128] = {};
   unsigned char* p = buf + sizeof buf;
   size_t len = 0;
@@ -25,6 +25,9 @@ Bytes CsrAttrsP256() {
   attr += mbedtls_asn1_write_len(&p, buf, attr);
   attr += mbedtls_asn1_write_tag(&p, buf, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE);
   len += attr;
+  if (with_challenge_password) {
+    len += mbedtls_asn1_write_oid(&p, buf, MBEDTLS_OID_PKCS9 "\x07", MBEDTLS_OID_SIZE(MBEDTLS_OID_PKCS9) + 1);
+  }
   len += mbedtls_asn1_write_len(&p, buf, len);
   len += mbedtls_asn1_write_tag(&p, buf, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE);
   return Bytes(p, p + len);

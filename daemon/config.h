@@ -8,6 +8,7 @@
 
 #include "ca/cert.h"
 #include "ca/issuer.h"
+#include "daemon/rate_limiter.h"
 
 namespace provisiond {
 
@@ -23,6 +24,15 @@ struct Limits {
   size_t max_body_bytes = 16 * 1024;  // base64 of a CSR is < 1 KiB; this leaves room for chains
 };
 
+// Who may get what, how often (enforced in daemon/enrollment.cc).
+struct Policy {
+  int bootstrap_max_enrollments = 1;  // certificates one bootstrap certificate may obtain
+  ca::UnixTime renew_before = 0;      // re-enroll only this close to notAfter; 0 = any time
+  bool reenroll_same_key = false;     // allow re-enrollment with the current key
+  RateSpec device_rate{20, std::chrono::hours(1)};  // per client certificate fingerprint
+  RateSpec address_rate{};                          // per source address; off by default (NAT)
+};
+
 struct ServeConfig {
   std::string state_dir;
   std::string listen = "127.0.0.1:8443";
@@ -34,6 +44,7 @@ struct ServeConfig {
   Limits limits;
   ca::Profile default_profile;
   std::map<std::string, ca::Profile> labeled_profiles;  // /.well-known/est/<label>/...
+  Policy policy;
   int retry_after_seconds = 30;
 };
 

@@ -47,7 +47,7 @@ bool Connection::Drive(Env& env) {
 }
 
 bool Connection::Start(Env& env) {
-  auto session = tls::Session::Create(env.tls, fd_, config_.identity);
+  auto session = tls::Session::Create(env.tls, fd_, config_.identity, &env.status_check);
   if (!session) {
     Log(Priority::kErr, "tls_setup_failed", {{"peer", peer_address_},
                                               {"detail", session.error().detail}});

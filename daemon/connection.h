@@ -34,6 +34,7 @@ class Connection {
     tls::ServerTls& tls;
     est::Service& service;
     db::Store& store;
+    tls::CertificateStatusCheck& status_check;
   };
 
   // Advances as far as the socket allows. Returns false when the connection is finished and

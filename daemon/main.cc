@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "ca/cert.h"
+#include "daemon/admin.h"
 #include "daemon/config.h"
 #include "daemon/files.h"
 #include "daemon/init.h"
@@ -82,6 +83,46 @@ int Serve(const ServeConfig& config) {
   return 0;
 }
 
+struct PolicyOptions {
+  std::string renew_before;
+  std::string device_rate = "20/1h";
+  std::string address_rate = "off";
+};
+
+void AddPolicyOptions(CLI::App* serve, ServeConfig& c, PolicyOptions& p) {
+  serve->add_option("--bootstrap-max-enrollments", c.policy.bootstrap_max_enrollments,
+                    "certificates one bootstrap certificate may obtain (a retry with the same "
+                    "key always gets the certificate already issued)")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+  serve->add_option("--renew-before", p.renew_before,
+                    "simplereenroll only this close to notAfter, e.g. 30d (default: any time)");
+  serve->add_flag("--reenroll-same-key", c.policy.reenroll_same_key,
+                  "allow re-enrollment that keeps the current key");
+  serve->add_option("--rate-limit-device", p.device_rate,
+                    "enrollments per client certificate, N/PERIOD (e.g. 20/1h) or off")
+      ->capture_default_str();
+  serve->add_option("--rate-limit-address", p.address_rate,
+                    "enrollments per source address, N/PERIOD or off (fleets behind NAT share "
+                    "one address)")
+      ->capture_default_str();
+}
+
+ca::Result<void> ApplyPolicyOptions(const PolicyOptions& p, ServeConfig& c) {
+  if (!p.renew_before.empty()) {
+    auto d = ParseDuration(p.renew_before);
+    if (!d) return std::unexpected(d.error());
+    c.policy.renew_before = d->count();
+  }
+  auto device = ParseRateSpec(p.device_rate);
+  if (!device) return std::unexpected(device.error());
+  auto address = ParseRateSpec(p.address_rate);
+  if (!address) return std::unexpected(address.error());
+  c.policy.device_rate = *device;
+  c.policy.address_rate = *address;
+  return {};
+}
+
 void AddServeOptions(CLI::App* serve, ServeConfig& c, ProfileOptions& p, std::string& tls_min,
                      std::string& client_auth, std::string& identity) {
   serve->add_option("--state-dir", c.state_dir, "state directory made by `provisiond init`")
@@ -136,6 +177,10 @@ int main(int argc, char** argv) {
   std::string tls_min = "1.2", client_auth = "required", identity = "cn";
   CLI::App* serve = app.add_subcommand("serve", "run the EST server");
   AddServeOptions(serve, config, profile, tls_min, client_auth, identity);
+  PolicyOptions policy;
+  AddPolicyOptions(serve, config, policy);
+  AdminOptions admin;
+  AdminCommands admin_cmds = AddAdminCommands(app, admin);
 
   try {
     app.parse(argc, argv);
@@ -158,10 +203,15 @@ int main(int argc, char** argv) {
     for (const auto& l : *lines) std::printf("%s\n", l.c_str());
     return 0;
   }
+  if (int rc = RunAdminCommand(admin_cmds, admin); rc >= 0) return rc;
   config.tls_min_minor = tls_min == "1.3" ? 3 : 2;
   config.client_auth = client_auth == "optional" ? ClientAuth::kOptional : ClientAuth::kRequired;
   config.identity =
       identity == "serialNumber" ? ca::IdentitySource::kSerialNumber : ca::IdentitySource::kCommonName;
+  if (auto r = ApplyPolicyOptions(policy, config); !r) {
+    std::fprintf(stderr, "provisiond serve: %s\n", r.error().detail.c_str());
+    return 2;
+  }
   if (auto r = ApplyProfileOptions(profile, config); !r) {
     std::fprintf(stderr, "provisiond serve: %s\n", r.error().detail.c_str());
     return 2;

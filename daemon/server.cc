@@ -76,11 +76,12 @@ ca::Result<int> Listen(const std::string& listen, std::string* bound) {
 // One event loop: its own epoll set, TLS context, EST service (and issuer) and connections.
 class Worker {
  public:
-  Worker(const ServeConfig& config, db::Store& store, int listen_fd,
-         std::atomic<int>& connections, std::unique_ptr<tls::ServerTls> tls,
+  Worker(const ServeConfig& config, db::Store& store, tls::CertificateStatusCheck& status_check,
+         int listen_fd, std::atomic<int>& connections, std::unique_ptr<tls::ServerTls> tls,
          std::unique_ptr<est::Service> service)
       : config_(config),
         store_(store),
+        status_check_(status_check),
         listen_fd_(listen_fd),
         connections_(connections),
         tls_(std::move(tls)),
@@ -116,6 +117,7 @@ class Worker {
 
   const ServeConfig& config_;
   db::Store& store_;
+  tls::CertificateStatusCheck& status_check_;
   int listen_fd_;
   std::atomic<int>& connections_;
   std::unique_ptr<tls::ServerTls> tls_;
@@ -177,7 +179,7 @@ void Worker::Accept() {
 }
 
 void Worker::Drive(Connection& c) {
-  Connection::Env env{*tls_, *service_, store_};
+  Connection::Env env{*tls_, *service_, store_, status_check_};
   if (!c.Drive(env)) Close(c.fd());
 }
 
@@ -196,7 +198,12 @@ void Worker::Sweep() {
   for (int fd : expired) Close(fd);
 }
 
-Server::Server(const ServeConfig& config, db::Store& store) : config_(config), store_(store) {}
+Server::Server(const ServeConfig& config, db::Store& store)
+    : config_(config),
+      store_(store),
+      enroll_shared_{config, store, RateLimiter(config.policy.device_rate),
+                     RateLimiter(config.policy.address_rate)},
+      status_check_(store) {}
 
 Server::~Server() {
   if (listen_fd_ >= 0) ::close(listen_fd_);
@@ -218,11 +225,11 @@ ca::Result<std::unique_ptr<Server>> Server::Create(const ServeConfig& config,
     if (!tls) return std::unexpected(tls.error());
     auto issuer = ca::Issuer::Load(material.ca_cert_pem, ca_key_pem, (*tls)->rng());
     if (!issuer) return std::unexpected(issuer.error());
-    auto service =
-        std::make_unique<est::Service>(config, std::move(*issuer), store, (*tls)->rng());
+    auto service = std::make_unique<est::Service>(server->enroll_shared_, std::move(*issuer),
+                                                  (*tls)->rng());
     server->workers_.push_back(std::make_unique<Worker>(
-        config, store, server->listen_fd_, server->connections_, std::move(*tls),
-        std::move(service)));
+        config, store, server->status_check_, server->listen_fd_, server->connections_,
+        std::move(*tls), std::move(service)));
   }
   return server;
 }

@@ -12,6 +12,8 @@
 
 #include "ca/error.h"
 #include "daemon/config.h"
+#include "daemon/enrollment.h"
+#include "daemon/status_check.h"
 #include "daemon/tls/server_tls.h"
 #include "db/store.h"
 
@@ -42,6 +44,8 @@ class Server {
 
   const ServeConfig& config_;
   db::Store& store_;
+  EnrollShared enroll_shared_;
+  StoreStatusCheck status_check_;
   int listen_fd_ = -1;
   std::string address_;
   std::atomic<int> connections_{0};

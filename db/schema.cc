@@ -5,6 +5,7 @@
 #include <array>
 #include <string>
 
+#include "db/audit.h"
 #include "db/statement.h"
 
 namespace db {
@@ -79,14 +80,97 @@ CREATE INDEX enrollment_events_time ON enrollment_events (time);
 CREATE INDEX enrollment_events_serial ON enrollment_events (serial);
 )sql";
 
+// Version 2: lifecycle and policy. Runs as kMigrationV2Events, then CopyEventsIntoChain (C++:
+// the hashes need SHA-256, which SQLite lacks), then kMigrationV2Rest, in one transaction.
+//
+// Invariants added:
+//   - enrollment_events is a hash chain (prev_hash, row_hash; the rule is in db/audit.h). The table
+//     is rebuilt rather than ALTERed so the new columns are NOT NULL without a DEFAULT: a row
+//     inserted by anything but InsertChainedEvent must name its hashes or be refused. Rows from
+//     version 1 are chained in id order, keeping their ids.
+//   - bootstrap_denylist rows name a bootstrap certificate by fingerprint, or by issuer + serial
+//     (serial lowercase hex, as ca::CertSerialHex renders it, so a lookup cannot miss on case).
+//   - crl_state holds exactly one row (id = 1), created here with number 0; NextCrlNumber only
+//     ever increments it.
+//   - active_certificates is a view (not stored), so it is as current as the clock.
+constexpr const char* kMigrationV2Events = R"sql(
+CREATE TABLE enrollment_events_v2 (
+  id INTEGER PRIMARY KEY,
+  time TEXT NOT NULL CHECK (time GLOB )sql" PROVISIOND_ISO8601_GLOB R"sql(),
+  peer TEXT NOT NULL,
+  presented_fingerprint TEXT NOT NULL
+    CHECK (presented_fingerprint = '' OR )sql" PROVISIOND_SHA256("presented_fingerprint") R"sql(),
+  presented_subject TEXT NOT NULL,
+  device_id TEXT NOT NULL,
+  endpoint TEXT NOT NULL,
+  outcome TEXT NOT NULL CHECK (outcome <> ''),
+  http_status INTEGER NOT NULL CHECK (http_status = 0 OR http_status BETWEEN 100 AND 599),
+  reason TEXT NOT NULL,
+  serial TEXT NULL REFERENCES certificates (serial),
+  prev_hash TEXT NOT NULL CHECK )sql" PROVISIOND_SHA256("prev_hash") R"sql(,
+  row_hash TEXT NOT NULL CHECK )sql" PROVISIOND_SHA256("row_hash") R"sql(,
+  CHECK (serial IS NULL OR outcome = 'issued')
+) STRICT;
+)sql";
+
+constexpr const char* kMigrationV2Rest = R"sql(
+DROP TABLE enrollment_events;
+ALTER TABLE enrollment_events_v2 RENAME TO enrollment_events;
+CREATE INDEX enrollment_events_device_id ON enrollment_events (device_id);
+CREATE INDEX enrollment_events_presented_fingerprint ON enrollment_events (presented_fingerprint);
+CREATE INDEX enrollment_events_time ON enrollment_events (time);
+CREATE INDEX enrollment_events_serial ON enrollment_events (serial);
+
+-- The CRL (revoked, by expiry) and the expiry report / active_certificates (not revoked).
+CREATE INDEX certificates_revoked_not_after ON certificates (not_after)
+  WHERE revoked_at IS NOT NULL;
+CREATE INDEX certificates_unrevoked_not_after ON certificates (not_after)
+  WHERE revoked_at IS NULL;
+
+CREATE TABLE bootstrap_denylist (
+  id INTEGER PRIMARY KEY,
+  fingerprint TEXT NULL CHECK (fingerprint IS NULL OR )sql" PROVISIOND_SHA256("fingerprint") R"sql(),
+  issuer TEXT NULL CHECK (issuer IS NULL OR issuer <> ''),
+  serial TEXT NULL CHECK (serial IS NULL OR )sql" PROVISIOND_HEX("serial") R"sql(),
+  reason TEXT NOT NULL,
+  added_at TEXT NOT NULL CHECK (added_at GLOB )sql" PROVISIOND_ISO8601_GLOB R"sql(),
+  CHECK (fingerprint IS NOT NULL OR (issuer IS NOT NULL AND serial IS NOT NULL))
+) STRICT;
+CREATE INDEX bootstrap_denylist_fingerprint ON bootstrap_denylist (fingerprint);
+CREATE INDEX bootstrap_denylist_issuer_serial ON bootstrap_denylist (issuer, serial);
+
+CREATE TABLE crl_state (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  number INTEGER NOT NULL CHECK (number >= 0)
+) STRICT;
+INSERT INTO crl_state (id, number) VALUES (1, 0);
+
+CREATE VIEW active_certificates AS
+  SELECT id, serial, device_id, subject, san, not_before, not_after, der, fingerprint_sha256,
+         public_key_sha256, auth_cert_issuer, auth_cert_serial, auth_cert_fingerprint, kind, peer,
+         issued_at
+  FROM certificates
+  WHERE revoked_at IS NULL AND not_after > strftime('%Y-%m-%dT%H:%M:%SZ', 'now');
+)sql";
+
 #undef PROVISIOND_SHA256
 #undef PROVISIOND_HEX
 #undef PROVISIOND_ISO8601_GLOB
 // clang-format on
 
-// kMigrations[i] takes the file from user_version i to i + 1. Append only: a released migration
-// is never edited, since files already at that version will not run it again.
-constexpr std::array<const char*, 1> kMigrations = {kMigrationV1};
+Result<void> MigrateToV1(sqlite3* db) { return Exec(db, kMigrationV1); }
+
+Result<void> MigrateToV2(sqlite3* db) {
+  if (auto r = Exec(db, kMigrationV2Events); !r) return r;
+  if (auto r = CopyEventsIntoChain(db); !r) return r;
+  return Exec(db, kMigrationV2Rest);
+}
+
+// kMigrations[i] takes the file from user_version i to i + 1, inside a transaction the caller
+// owns. Append only: a released migration is never edited, since files already at that version
+// will not run it again (MigrateToV2 also depends on the hash encoding in audit.cc staying put).
+using MigrationStep = Result<void> (*)(sqlite3*);
+constexpr std::array<MigrationStep, 2> kMigrations = {MigrateToV1, MigrateToV2};
 static_assert(kMigrations.size() == kSchemaVersion, "one migration per schema version");
 
 Result<void> QuickCheck(sqlite3* db) {
@@ -108,16 +192,21 @@ Result<void> ApplySettings(sqlite3* db) {
   return Exec(db, "PRAGMA foreign_keys = ON");
 }
 
-// Applies migrations from_version + 1 .. kSchemaVersion, each in its own transaction, so a file
-// that is up to date takes no write lock here.
-Result<void> Migrate(sqlite3* db, int64_t from_version) {
-  for (int version = static_cast<int>(from_version) + 1; version <= kSchemaVersion; ++version) {
+}  // namespace
+
+Result<void> MigrateTo(sqlite3* db, int target_version) {
+  if (target_version < 0 || target_version > kSchemaVersion) {
+    return Fail(Code::kInternal, "MigrateTo: no schema version " + std::to_string(target_version));
+  }
+  auto from_version = QueryInt(db, "PRAGMA user_version");
+  if (!from_version) return std::unexpected(from_version.error());
+  for (int version = static_cast<int>(*from_version) + 1; version <= target_version; ++version) {
     auto applied = InWriteTransaction(db, [&]() -> Result<void> {
       // Read under the write lock: another process may have migrated while we waited for it.
       auto current = QueryInt(db, "PRAGMA user_version");
       if (!current) return std::unexpected(current.error());
       if (*current >= version) return {};
-      if (auto r = Exec(db, kMigrations[version - 1]); !r) return r;
+      if (auto r = kMigrations[version - 1](db); !r) return r;
       // PRAGMA takes no bound parameters; `version` is our own constant, not input.
       return Exec(db, "PRAGMA user_version = " + std::to_string(version));
     });
@@ -125,8 +214,6 @@ Result<void> Migrate(sqlite3* db, int64_t from_version) {
   }
   return {};
 }
-
-}  // namespace
 
 Result<void> PrepareConnection(sqlite3* db, bool existed) {
   if (int rc = sqlite3_busy_timeout(db, kBusyTimeoutMs); rc != SQLITE_OK) {
@@ -144,7 +231,7 @@ Result<void> PrepareConnection(sqlite3* db, bool existed) {
                                    std::to_string(kSchemaVersion));
   }
   if (auto r = ApplySettings(db); !r) return r;
-  return Migrate(db, *version);
+  return MigrateTo(db, kSchemaVersion);
 }
 
 }  // namespace db

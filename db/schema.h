@@ -16,4 +16,10 @@ inline constexpr int kBusyTimeoutMs = 5000;
 // foreign_keys=ON; then each missing migration in its own transaction.
 Result<void> PrepareConnection(sqlite3* db, bool existed);
 
+// Applies the migrations from the file's user_version up to `target_version` (<= kSchemaVersion),
+// each in its own BEGIN IMMEDIATE transaction; a failed one leaves the file at the version before
+// it. PrepareConnection migrates to kSchemaVersion; tests use a lower target to build a file as an
+// older release left it.
+Result<void> MigrateTo(sqlite3* db, int target_version);
+
 }  // namespace db

@@ -1,5 +1,6 @@
 // store.cc — Store: opening the file, and the SQL that records and reads certificates and
-// enrollment events. The schema and its migrations are in schema.cc.
+// enrollment events. The schema and its migrations are in schema.cc, the event hash chain in
+// audit.cc, and the lifecycle and policy operations in lifecycle.cc.
 #include "db/store.h"
 
 #include <fcntl.h>
@@ -10,6 +11,8 @@
 #include <cstring>
 #include <utility>
 
+#include "db/audit.h"
+#include "db/rows.h"
 #include "db/schema.h"
 #include "db/statement.h"
 
@@ -35,86 +38,13 @@ Result<bool> CreateFileIfAbsent(const std::string& path) {
   return true;
 }
 
-// The column lists below and the Bind*/Read* functions must stay in the same order.
-constexpr const char* kInsertCertificate =
-    "INSERT INTO certificates (serial, device_id, subject, san, not_before, not_after, der, "
-    "fingerprint_sha256, public_key_sha256, auth_cert_issuer, auth_cert_serial, "
-    "auth_cert_fingerprint, kind, peer, issued_at, revoked_at, revocation_reason) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)";
-#define PROVISIOND_CERT_COLUMNS                                                              \
-  "SELECT serial, device_id, subject, san, not_before, not_after, der, fingerprint_sha256, " \
-  "public_key_sha256, auth_cert_issuer, auth_cert_serial, auth_cert_fingerprint, kind, "     \
-  "peer, issued_at, revoked_at, revocation_reason FROM certificates "
-constexpr const char* kSelectBySerial = PROVISIOND_CERT_COLUMNS "WHERE serial = ?1";
-constexpr const char* kSelectByDevice = PROVISIOND_CERT_COLUMNS "WHERE device_id = ?1 ORDER BY id";
-#undef PROVISIOND_CERT_COLUMNS
+constexpr const char* kSelectBySerial = PROVISIOND_CERT_SELECT "WHERE serial = ?1";
+constexpr const char* kSelectByDevice = PROVISIOND_CERT_SELECT "WHERE device_id = ?1 ORDER BY id";
 
-constexpr const char* kInsertEvent =
-    "INSERT INTO enrollment_events (time, peer, presented_fingerprint, presented_subject, "
-    "device_id, endpoint, outcome, http_status, reason, serial) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
 // By id, not time: id is the order rows were committed, and the wall clock can step backwards.
 constexpr const char* kSelectRecentEvents =
     "SELECT time, peer, presented_fingerprint, presented_subject, device_id, endpoint, outcome, "
     "http_status, reason, serial FROM enrollment_events ORDER BY id DESC LIMIT ?1";
-
-void BindCertificate(Statement& stmt, const CertificateRecord& cert) {
-  stmt.BindText(1, cert.serial_hex);
-  stmt.BindText(2, cert.device_id);
-  stmt.BindText(3, cert.subject);
-  stmt.BindText(4, cert.san);
-  stmt.BindText(5, cert.not_before);
-  stmt.BindText(6, cert.not_after);
-  stmt.BindBlob(7, cert.der);
-  stmt.BindText(8, cert.fingerprint_sha256);
-  stmt.BindText(9, cert.public_key_sha256);
-  stmt.BindText(10, cert.auth_cert_issuer);
-  stmt.BindText(11, cert.auth_cert_serial);
-  stmt.BindText(12, cert.auth_cert_fingerprint);
-  stmt.BindText(13, cert.kind);
-  stmt.BindText(14, cert.peer);
-  stmt.BindText(15, cert.issued_at);
-  stmt.BindOptionalText(16, cert.revoked_at);
-  std::optional<int64_t> reason;
-  if (cert.revocation_reason) reason = *cert.revocation_reason;
-  stmt.BindOptionalInt(17, reason);
-}
-
-CertificateRecord ReadCertificate(const Statement& stmt) {
-  CertificateRecord cert;
-  cert.serial_hex = stmt.Text(0);
-  cert.device_id = stmt.Text(1);
-  cert.subject = stmt.Text(2);
-  cert.san = stmt.Text(3);
-  cert.not_before = stmt.Text(4);
-  cert.not_after = stmt.Text(5);
-  cert.der = stmt.Blob(6);
-  cert.fingerprint_sha256 = stmt.Text(7);
-  cert.public_key_sha256 = stmt.Text(8);
-  cert.auth_cert_issuer = stmt.Text(9);
-  cert.auth_cert_serial = stmt.Text(10);
-  cert.auth_cert_fingerprint = stmt.Text(11);
-  cert.kind = stmt.Text(12);
-  cert.peer = stmt.Text(13);
-  cert.issued_at = stmt.Text(14);
-  if (!stmt.IsNull(15)) cert.revoked_at = stmt.Text(15);
-  if (!stmt.IsNull(16)) cert.revocation_reason = static_cast<int>(stmt.Int(16));
-  return cert;
-}
-
-// `serial_hex` is bound separately: for an issuance it is the certificate's own serial.
-void BindEvent(Statement& stmt, const EventRecord& event, std::string_view serial_hex) {
-  stmt.BindText(1, event.time);
-  stmt.BindText(2, event.peer);
-  stmt.BindText(3, event.presented_fingerprint);
-  stmt.BindText(4, event.presented_subject);
-  stmt.BindText(5, event.device_id);
-  stmt.BindText(6, event.endpoint);
-  stmt.BindText(7, event.outcome);
-  stmt.BindInt(8, event.http_status);
-  stmt.BindText(9, event.reason);
-  stmt.BindTextOrNull(10, serial_hex);  // NULL unless a certificate was issued
-}
 
 EventRecord ReadEvent(const Statement& stmt) {
   EventRecord event;
@@ -129,20 +59,6 @@ EventRecord ReadEvent(const Statement& stmt) {
   event.reason = stmt.Text(8);
   event.serial_hex = stmt.Text(9);  // NULL reads as ""
   return event;
-}
-
-Result<void> InsertEvent(sqlite3* db, const EventRecord& event, std::string_view serial_hex) {
-  auto stmt = Statement::Prepare(db, kInsertEvent);
-  if (!stmt) return std::unexpected(stmt.error());
-  BindEvent(*stmt, event, serial_hex);
-  return stmt->Run();
-}
-
-Result<void> InsertCertificate(sqlite3* db, const CertificateRecord& cert) {
-  auto stmt = Statement::Prepare(db, kInsertCertificate);
-  if (!stmt) return std::unexpected(stmt.error());
-  BindCertificate(*stmt, cert);
-  return stmt->Run();
 }
 
 }  // namespace
@@ -174,20 +90,16 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path) {
 
 Result<void> Store::RecordIssuance(const CertificateRecord& cert, const EventRecord& event) {
   std::lock_guard lock(mu_);
-  // The event's serial is the certificate's by definition; a different one is a caller bug.
-  if (!event.serial_hex.empty() && event.serial_hex != cert.serial_hex) {
-    return Fail(Code::kInternal, "RecordIssuance: event serial " + event.serial_hex +
-                                     " is not the certificate's " + cert.serial_hex);
+  if (auto checked = CheckIssuedEventSerial(cert, event, "RecordIssuance"); !checked) {
+    return checked;
   }
-  return InWriteTransaction(db_, [&]() -> Result<void> {
-    if (auto inserted = InsertCertificate(db_, cert); !inserted) return inserted;
-    return InsertEvent(db_, event, cert.serial_hex);
-  });
+  return InWriteTransaction(db_, [&] { return InsertIssuance(db_, cert, event); });
 }
 
 Result<void> Store::RecordEvent(const EventRecord& event) {
   std::lock_guard lock(mu_);
-  return InsertEvent(db_, event, event.serial_hex);
+  // A transaction even for one row: the chain's head must not move between reading and writing.
+  return InWriteTransaction(db_, [&] { return InsertChainedEvent(db_, event, event.serial_hex); });
 }
 
 Result<std::optional<CertificateRecord>> Store::FindBySerial(std::string_view serial_hex) {
@@ -206,13 +118,7 @@ Result<std::vector<CertificateRecord>> Store::FindByDevice(std::string_view devi
   auto stmt = Statement::Prepare(db_, kSelectByDevice);
   if (!stmt) return std::unexpected(stmt.error());
   stmt->BindText(1, device_id);
-  std::vector<CertificateRecord> certs;
-  for (;;) {
-    auto row = stmt->Step();
-    if (!row) return std::unexpected(row.error());
-    if (!*row) return certs;
-    certs.push_back(ReadCertificate(*stmt));
-  }
+  return ReadAllCertificates(*stmt);
 }
 
 Result<std::vector<EventRecord>> Store::RecentEvents(int limit) {
@@ -234,6 +140,11 @@ Result<std::vector<EventRecord>> Store::RecentEvents(int limit) {
 Result<int64_t> Store::CountCertificates() {
   std::lock_guard lock(mu_);
   return QueryInt(db_, "SELECT count(*) FROM certificates");
+}
+
+Result<AuditReport> Store::VerifyAuditChain() {
+  std::lock_guard lock(mu_);
+  return VerifyEventChain(db_);
 }
 
 Result<Store::Settings> Store::EffectiveSettings() {

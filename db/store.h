@@ -71,7 +71,59 @@ struct EventRecord {
   std::string serial_hex;             // the issued serial for "issued", else ""
 };
 
-inline constexpr int kSchemaVersion = 1;
+// Issuance policy, applied by Store::IssueUnderPolicy inside the transaction that inserts.
+struct IssuancePolicy {
+  // enroll only: how many certificates one bootstrap certificate (auth_cert_fingerprint,
+  // kind='enroll') may obtain, counting revoked ones. <= 0 refuses every new enrollment.
+  int max_per_bootstrap = 1;
+};
+
+enum class Decision {
+  kIssued,              // cert + event inserted and committed
+  kAlreadyIssued,       // enroll retry: a certificate for this bootstrap fingerprint with the SAME
+                        // public_key_sha256 exists (not revoked); nothing inserted; `existing` is
+                        // that row (the newest such)
+  kBootstrapExhausted,  // enroll: count of kind='enroll' rows with this auth_cert_fingerprint >=
+                        // max_per_bootstrap (and no same-key row): nothing inserted
+  kKeyReuse,            // the public key (public_key_sha256) is already in a certificate of
+                        // ANOTHER device_id (revoked or not): nothing inserted
+};
+
+struct IssueOutcome {
+  Decision decision;
+  std::optional<CertificateRecord> existing;  // set only for kAlreadyIssued
+};
+
+enum class CertStatus { kActive, kRevoked, kUnknown };  // kUnknown: no row with that serial
+
+// One row of `bootstrap_denylist`: fingerprint OR (issuer + serial) set; "" means unset (NULL).
+struct DenyEntry {
+  std::string fingerprint;  // SHA-256 hex of the bootstrap certificate's DER
+  std::string issuer;       // as ca::DnString renders the issuer DN
+  std::string serial_hex;   // lowercase hex, as ca::CertSerialHex renders it
+  std::string reason;
+  std::string added_at;  // ISO 8601 UTC
+};
+
+struct ListFilter {
+  std::optional<std::string> device_id;
+  bool revoked_only = false;
+  std::optional<std::string> expiring_before_iso;  // not_after < this and not revoked
+  int limit = 1000;                                // <= 0 lists nothing
+};
+
+// The result of walking the enrollment_events hash chain (see Store::VerifyAuditChain).
+struct AuditReport {
+  bool ok;
+  int64_t rows_checked;  // every row in the table
+  std::optional<int64_t> first_bad_id;
+  // "" when ok; else the first problem, e.g. "row 17 was altered (hash mismatch)",
+  // "row 18 follows a deleted row (prev_hash mismatch after id 16)".
+  std::string problem;
+  std::string head_hash;  // row_hash of the newest row (64 zeros when empty): note it elsewhere
+};
+
+inline constexpr int kSchemaVersion = 2;
 
 // Thread-safe: every call takes the store's mutex. All statements bind their parameters.
 class Store {
@@ -89,8 +141,61 @@ class Store {
   // was written (the transaction is rolled back). kDuplicateSerial on a serial collision.
   Result<void> RecordIssuance(const CertificateRecord& cert, const EventRecord& event);
 
-  // Inserts one event row (its own transaction).
+  // Inserts one event row (its own transaction), chained like every event (VerifyAuditChain).
   Result<void> RecordEvent(const EventRecord& event);
+
+  // Decides and, when allowed, records an issuance in ONE BEGIN IMMEDIATE transaction, so two
+  // simultaneous requests (any thread, any connection or process) cannot both pass a check that
+  // the other's insert would have failed. Checks, in order:
+  //   1. public_key_sha256 in a certificate of another device_id          -> kKeyReuse
+  //   2. kind "enroll" only: a not-revoked kind='enroll' row with this auth_cert_fingerprint and
+  //      public_key_sha256 (a retry)                                       -> kAlreadyIssued
+  //   3. kind "enroll" only: kind='enroll' rows with this auth_cert_fingerprint
+  //      >= policy.max_per_bootstrap                                       -> kBootstrapExhausted
+  //   4. otherwise insert `cert` and `issued_event` exactly as RecordIssuance -> kIssued
+  // Only kIssued writes anything. Errors as RecordIssuance (kDuplicateSerial, kBusy, ...): on any
+  // error nothing was written.
+  Result<IssueOutcome> IssueUnderPolicy(const CertificateRecord& cert,
+                                        const EventRecord& issued_event,
+                                        const IssuancePolicy& policy);
+
+  // Revocation state of one certificate; one lookup on the unique serial index (handshake path).
+  Result<CertStatus> CertificateStatus(std::string_view serial_hex);
+  // Sets revoked_at (ISO 8601 UTC, passed in) and revocation_reason (RFC 5280 CRLReason: 0..10,
+  // not 7) on the matching rows not already revoked. Returns how many rows changed: 0 if the
+  // serial / device is unknown or already revoked. kConstraint for a bad reason or time.
+  Result<int> RevokeSerial(std::string_view serial_hex, int reason, std::string_view revoked_at);
+  Result<int> RevokeDevice(std::string_view device_id, int reason, std::string_view revoked_at);
+
+  // Adds one denylist row. kConstraint unless fingerprint (64 lowercase hex) or issuer + serial
+  // (lowercase hex) is set, or if added_at is not ISO 8601 UTC.
+  Result<void> DenyBootstrap(const DenyEntry& entry);
+  // true if a row has this fingerprint, or has this issuer AND this serial. Exact text match on
+  // indexed columns (handshake path): pass the values as ca::Sha256Hex, ca::DnString and
+  // ca::CertSerialHex render them. "" matches nothing.
+  Result<bool> IsBootstrapDenied(std::string_view fingerprint, std::string_view issuer,
+                                 std::string_view serial_hex);
+  // Every denylist row, oldest first.
+  Result<std::vector<DenyEntry>> ListDenied();
+
+  // Certificates for the CRL: revoked_at set and not_after > now_iso (ISO 8601 UTC), soonest
+  // expiry first (then by id).
+  Result<std::vector<CertificateRecord>> RevokedUnexpired(std::string_view now_iso);
+  // Increments the stored CRL number and returns the new value (1 for the first CRL), in its own
+  // transaction: two callers never get the same number, and it survives restarts.
+  Result<int64_t> NextCrlNumber();
+
+  // Certificates matching every filter set, in issuance (id) order, at most filter.limit.
+  Result<std::vector<CertificateRecord>> ListCertificates(const ListFilter& filter);
+
+  // Recomputes the enrollment_events hash chain (db/audit.h) over all rows, holding the store's
+  // mutex for the scan. Detects an edited row (first_bad_id = that row) and a deleted row that
+  // had a successor (first_bad_id = the successor). Limits: deleting the NEWEST rows leaves a
+  // valid shorter chain, and the hash is unkeyed, so someone who can write the file can rewrite
+  // the whole chain; both are only detectable by comparing head_hash with a value recorded
+  // outside the database. Rows migrated from schema version 1 are vouched for only from the
+  // migration on. A failed check is a report with ok=false, not an error.
+  Result<AuditReport> VerifyAuditChain();
 
   Result<std::optional<CertificateRecord>> FindBySerial(std::string_view serial_hex);
   Result<std::vector<CertificateRecord>> FindByDevice(std::string_view device_id);

@@ -17,45 +17,57 @@ namespace {
 
 constexpr std::string_view kPrefix = "/.well-known/est/";
 constexpr const char* kCertsOnly = "application/pkcs7-mime; smime-type=certs-only";
-constexpr int kSerialAttempts = 3;
 
-// One enrollment attempt's result: the status and fixed reason the device sees, and the detail
-// that only goes to the journal.
-struct Outcome {
+// What the device sees for each refusal: a status and a fixed one-line reason. The detail stays
+// in the journal.
+struct Answer {
   int status;
   std::string reason;
-  std::string detail;
 };
 
-Outcome FromCaError(const ca::Error& e) {
-  switch (e.code) {
-    case ca::Code::kMalformed: return {400, "malformed CSR", e.detail};
-    case ca::Code::kUnsupportedKey:
-      return {400, "unsupported key type " + e.detail + "; EC P-256 required", e.detail};
+Answer CsrAnswer(const EnrollResult& r) {
+  switch (r.csr_error) {
+    // Names the key type ("CSR key is RSA 2048, need EC P-256"): our text, not the device's.
+    case ca::Code::kUnsupportedKey: return {400, r.detail};
     case ca::Code::kUnsupportedAlg:
-      return {400, "unsupported CSR signature algorithm; ecdsa-with-SHA256 required", e.detail};
+      return {400, "unsupported CSR signature algorithm; ecdsa-with-SHA256 required"};
     case ca::Code::kBadSignature:
-      return {400, "CSR signature does not verify (no proof of possession)", e.detail};
+      return {400, "CSR signature does not verify (no proof of possession)"};
     case ca::Code::kIdentityMismatch:
-      return {403, "CSR subject names a different device than the client certificate", e.detail};
-    case ca::Code::kPolicy: return {403, "device identity not acceptable", e.detail};
-    default: return {500, "internal error", e.detail};
+      return {403, "CSR subject names a different device than the client certificate"};
+    default: return {400, "malformed CSR"};
   }
 }
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
-// "application/pkcs10; charset=x" -> "application/pkcs10"
-std::string MediaType(std::string_view content_type) {
-  std::string t = Lower(content_type.substr(0, content_type.find(';')));
-  while (!t.empty() && (t.back() == ' ' || t.back() == '\t')) t.pop_back();
-  size_t start = t.find_first_not_of(" \t");
-  return start == std::string::npos ? std::string() : t.substr(start);
+Answer AnswerFor(const EnrollResult& r) {
+  switch (r.code) {
+    case EnrollCode::kIssued:
+    case EnrollCode::kAlreadyIssued: return {200, "issued"};
+    case EnrollCode::kNoClientCertificate:
+      return {401, "client certificate required for enrollment"};
+    case EnrollCode::kNeedsBootstrap:
+      return {403, "simpleenroll needs a bootstrap certificate; renew with simplereenroll"};
+    case EnrollCode::kNeedsOperational:
+      return {403, "simplereenroll needs the current operational certificate"};
+    case EnrollCode::kNoDeviceId:
+      return {403, "client certificate names no acceptable device identity"};
+    case EnrollCode::kBadContentType: return {415, "Content-Type must be application/pkcs10"};
+    case EnrollCode::kBadBase64: return {400, "request body is not valid base64"};
+    case EnrollCode::kBadCsr: return CsrAnswer(r);
+    case EnrollCode::kChannelBinding:
+      return {400, "proof of possession: challengePassword does not match this TLS connection"};
+    case EnrollCode::kKeyReuse: return {403, "key reuse: this public key is not acceptable"};
+    case EnrollCode::kSameKeyRenewal: return {403, "re-enrollment requires a new key"};
+    case EnrollCode::kTooEarly: return {403, "too early to renew; renewal opens " + r.detail};
+    case EnrollCode::kBootstrapExhausted:
+      return {403, "bootstrap certificate already used to obtain a certificate"};
+    case EnrollCode::kRateLimited: return {429, "too many requests; retry later"};
+    case EnrollCode::kStoreUnavailable: return {503, "certificate store unavailable; retry later"};
+    case EnrollCode::kStoreFailed:
+      return {500, "certificate could not be recorded; nothing was issued"};
+    case EnrollCode::kInternal: return {500, "internal error"};
+  }
+  return {500, "internal error"};
 }
 
 http::Response Base64Body(const std::string& content_type, std::string body) {
@@ -76,12 +88,12 @@ struct Service::Route {
   const ca::Profile* profile = nullptr;
 };
 
-Service::Service(const ServeConfig& config, std::unique_ptr<ca::Issuer> issuer,
-                 db::Store& store, ca::Rng rng)
-    : config_(config), issuer_(std::move(issuer)), store_(store), rng_(rng) {
+Service::Service(EnrollShared& shared, std::unique_ptr<ca::Issuer> issuer, ca::Rng rng)
+    : shared_(shared), issuer_(std::move(issuer)), enroller_(shared, *issuer_, rng) {
   std::vector<ca::Bytes> chain{issuer_->ca_cert_der()};
   cacerts_body_ = ca::Base64Encode(ca::CertsOnlyPkcs7(chain), true);
-  csrattrs_body_ = ca::Base64Encode(ca::CsrAttrsP256(), true);
+  csrattrs_body_ = ca::Base64Encode(ca::CsrAttrsP256(false), true);
+  csrattrs_tls13_body_ = ca::Base64Encode(ca::CsrAttrsP256(true), true);
 }
 
 http::Response Service::Handle(const http::Request& request, const tls::PeerIdentity& peer,
@@ -94,12 +106,12 @@ http::Response Service::Handle(const http::Request& request, const tls::PeerIden
   if (size_t slash = rest.find('/'); slash != std::string_view::npos) {
     route.label = std::string(rest.substr(0, slash));
     route.op = std::string(rest.substr(slash + 1));
-    auto it = config_.labeled_profiles.find(route.label);
-    if (it == config_.labeled_profiles.end()) return http::TextResponse(404, "unknown EST label");
+    auto it = shared_.config.labeled_profiles.find(route.label);
+    if (it == shared_.config.labeled_profiles.end()) return http::TextResponse(404, "unknown EST label");
     route.profile = &it->second;
   } else {
     route.op = std::string(rest);
-    route.profile = &config_.default_profile;
+    route.profile = &shared_.config.default_profile;
   }
 
   const bool is_get = request.method == "GET";
@@ -110,7 +122,7 @@ http::Response Service::Handle(const http::Request& request, const tls::PeerIden
       return r;
     }
     if (route.op == "cacerts") return Base64Body("application/pkcs7-mime", cacerts_body_);
-    return Base64Body("application/csrattrs", csrattrs_body_);
+    return Base64Body("application/csrattrs", peer.tls13 ? csrattrs_tls13_body_ : csrattrs_body_);
   }
   if (route.op == "simpleenroll" || route.op == "simplereenroll") {
     if (request.method != "POST") {
@@ -125,108 +137,58 @@ http::Response Service::Handle(const http::Request& request, const tls::PeerIden
 
 http::Response Service::Enroll(const Route& route, const http::Request& request,
                                const tls::PeerIdentity& peer, const std::string& peer_address) {
-  const bool reenroll = route.op == "simplereenroll";
-  db::EventRecord event;
-  event.time = Now();
-  event.peer = peer_address;
-  event.endpoint = route.label.empty() ? route.op : route.label + "/" + route.op;
-  event.device_id = peer.device_id;
-  if (peer.cert) {
-    event.presented_fingerprint = peer.cert->fingerprint;
-    event.presented_subject = peer.cert->subject;
-  }
-
-  auto refuse = [&](Outcome o) {
-    event.outcome = o.status >= 500 ? "error" : "rejected";
-    event.http_status = o.status;
-    event.reason = o.reason;
-    Log(o.status >= 500 ? Priority::kErr : Priority::kWarning, "enroll_refused",
-        {{"endpoint", event.endpoint}, {"status", std::to_string(o.status)},
-         {"reason", o.reason}, {"detail", o.detail}, {"peer", peer_address},
-         {"device_id", peer.device_id}, {"subject", event.presented_subject},
+  EnrollRequest req{
+      .reenroll = route.op == "simplereenroll",
+      .endpoint = route.label.empty() ? route.op : route.label + "/" + route.op,
+      .profile = route.profile,
+      .content_type = std::string(request.Header("content-type").value_or("")),
+      .body = request.body,
+      .peer = &peer,
+      .peer_address = peer_address,
+  };
+  EnrollResult result = enroller_.Enroll(req);
+  Answer answer = AnswerFor(result);
+  const std::string subject = peer.cert ? peer.cert->subject : "";
+  if (result.code == EnrollCode::kIssued) {
+    // The issued event was committed with the certificate, in the same transaction.
+    Log(Priority::kNotice, "issued",
+        {{"serial", result.serial_hex}, {"device_id", peer.device_id},
+         {"kind", req.reenroll ? "reenroll" : "enroll"}, {"peer", peer_address},
+         {"endpoint", req.endpoint}});
+  } else {
+    const bool ok = result.code == EnrollCode::kAlreadyIssued;
+    Log(ok ? Priority::kNotice : answer.status >= 500 ? Priority::kErr : Priority::kWarning,
+        ok ? "reissued" : "enroll_refused",
+        {{"endpoint", req.endpoint}, {"status", std::to_string(answer.status)},
+         {"outcome", EnrollCodeName(result.code)}, {"reason", answer.reason},
+         {"detail", result.detail}, {"peer", peer_address}, {"device_id", peer.device_id},
+         {"subject", subject}, {"serial", result.serial_hex},
          {"auth", tls::AuthKindName(peer.kind)}});
-    if (auto r = store_.RecordEvent(event); !r) {
+    db::EventRecord event{
+        .time = Now(),
+        .peer = peer_address,
+        .presented_fingerprint = peer.cert ? peer.cert->fingerprint : "",
+        .presented_subject = subject,
+        .device_id = peer.device_id,
+        .endpoint = req.endpoint,
+        .outcome = ok ? "already_issued" : answer.status >= 500 ? "error" : "rejected",
+        .http_status = answer.status,
+        .reason = ok ? std::string(EnrollCodeName(result.code))
+                     : std::string(EnrollCodeName(result.code)) + ": " + answer.reason,
+    };
+    if (auto r = shared_.store.RecordEvent(event); !r) {
       Log(Priority::kErr, "event_not_recorded", {{"detail", r.error().detail}});
     }
-    auto resp = http::TextResponse(o.status, o.reason);
-    if (o.status == 503) {
-      resp.extra_headers.emplace_back("Retry-After", std::to_string(config_.retry_after_seconds));
+  }
+  if (answer.status != 200) {
+    auto resp = http::TextResponse(answer.status, answer.reason);
+    if (answer.status == 503 || answer.status == 429) {
+      int after = result.retry_after > 0 ? result.retry_after : shared_.config.retry_after_seconds;
+      resp.extra_headers.emplace_back("Retry-After", std::to_string(after));
     }
     return resp;
-  };
-
-  // Who may call what: a bootstrap certificate enrolls once, an operational certificate renews.
-  if (peer.kind == tls::AuthKind::kNone) {
-    return refuse({401, "client certificate required for enrollment", "no client certificate"});
   }
-  if (!reenroll && peer.kind == tls::AuthKind::kOperational) {
-    return refuse({403, "simpleenroll needs a bootstrap certificate; renew with simplereenroll",
-                   "operational certificate presented to simpleenroll"});
-  }
-  if (reenroll && peer.kind == tls::AuthKind::kBootstrap) {
-    return refuse({403, "simplereenroll needs the current operational certificate",
-                   "bootstrap certificate presented to simplereenroll"});
-  }
-  if (peer.device_id.empty()) {
-    return refuse({403, "client certificate names no acceptable device identity",
-                   peer.identity_error});
-  }
-  if (MediaType(request.Header("content-type").value_or("")) != "application/pkcs10") {
-    return refuse({415, "Content-Type must be application/pkcs10", "content type"});
-  }
-  auto der = ca::Base64Decode(request.body, ca::kMaxCsrDer);
-  if (!der) return refuse({400, "request body is not valid base64", der.error().detail});
-  auto csr = ca::CheckCsr(*der);
-  if (!csr) return refuse(FromCaError(csr.error()));
-  // Operational certificates carry the id in CN (we issued them), so their CSR is checked there.
-  auto source = reenroll ? ca::IdentitySource::kCommonName : config_.identity;
-  if (auto ok = ca::CheckCsrIdentity(*csr, peer.device_id, source); !ok) {
-    return refuse(FromCaError(ok.error()));
-  }
-
-  db::CertificateRecord rec;
-  for (int attempt = 1;; ++attempt) {
-    auto issued = issuer_->Issue(peer.device_id, csr->public_key_der, *route.profile,
-                                 static_cast<ca::UnixTime>(std::time(nullptr)), rng_);
-    if (!issued) return refuse(FromCaError(issued.error()));
-    rec = db::CertificateRecord{
-        .serial_hex = issued->serial_hex,
-        .device_id = peer.device_id,
-        .subject = issued->subject,
-        .san = issued->san,
-        .not_before = ca::Iso8601(issued->not_before),
-        .not_after = ca::Iso8601(issued->not_after),
-        .der = issued->der,
-        .fingerprint_sha256 = issued->fingerprint_sha256,
-        .public_key_sha256 = issued->public_key_sha256,
-        .auth_cert_issuer = peer.cert->issuer,
-        .auth_cert_serial = peer.cert->serial_hex,
-        .auth_cert_fingerprint = peer.cert->fingerprint,
-        .kind = reenroll ? "reenroll" : "enroll",
-        .peer = peer_address,
-        .issued_at = Now(),
-    };
-    event.outcome = "issued";
-    event.http_status = 200;
-    event.reason = "issued";
-    event.serial_hex = rec.serial_hex;
-    // The row commits (synchronous=FULL) before a single byte of the certificate is sent.
-    auto stored = store_.RecordIssuance(rec, event);
-    if (stored) break;
-    if (stored.error().code == db::Code::kDuplicateSerial && attempt < kSerialAttempts) continue;
-    event.serial_hex.clear();
-    const bool transient = stored.error().code == db::Code::kBusy ||
-                           stored.error().code == db::Code::kFull ||
-                           stored.error().code == db::Code::kIo;
-    return refuse({transient ? 503 : 500,
-                   transient ? "certificate store unavailable; retry later"
-                             : "certificate could not be recorded; nothing was issued",
-                   stored.error().detail});
-  }
-  Log(Priority::kNotice, "issued",
-      {{"serial", rec.serial_hex}, {"device_id", rec.device_id}, {"kind", rec.kind},
-       {"peer", peer_address}, {"not_after", rec.not_after}, {"endpoint", event.endpoint}});
-  std::vector<ca::Bytes> certs{rec.der};
+  std::vector<ca::Bytes> certs{result.der};
   return Base64Body(kCertsOnly, ca::Base64Encode(ca::CertsOnlyPkcs7(certs), true));
 }
 

@@ -10,6 +10,7 @@
 #include "ca/issuer.h"
 #include "ca/rng.h"
 #include "daemon/config.h"
+#include "daemon/enrollment.h"
 #include "daemon/http/request_parser.h"
 #include "daemon/http/response.h"
 #include "daemon/tls/session.h"
@@ -19,9 +20,8 @@ namespace provisiond::est {
 
 class Service {
  public:
-  // issuer: this worker's own copy of the issuing CA. The config and store outlive the service.
-  Service(const ServeConfig& config, std::unique_ptr<ca::Issuer> issuer, db::Store& store,
-          ca::Rng rng);
+  // issuer: this worker's own copy of the issuing CA. `shared` outlives the service.
+  Service(EnrollShared& shared, std::unique_ptr<ca::Issuer> issuer, ca::Rng rng);
 
   // Answers one request from an authenticated (or, with optional client auth, anonymous) peer.
   // Never throws; every refusal is a status + fixed one-line reason, logged and (for enrollment
@@ -35,12 +35,12 @@ class Service {
   http::Response Enroll(const Route& route, const http::Request& request,
                         const tls::PeerIdentity& peer, const std::string& peer_address);
 
-  const ServeConfig& config_;
+  EnrollShared& shared_;
   std::unique_ptr<ca::Issuer> issuer_;
-  db::Store& store_;
-  ca::Rng rng_;
-  std::string cacerts_body_;   // base64 certs-only PKCS#7 of the CA chain, built once
-  std::string csrattrs_body_;  // base64 CsrAttrs, built once
+  Enroller enroller_;
+  std::string cacerts_body_;         // base64 certs-only PKCS#7 of the CA chain, built once
+  std::string csrattrs_body_;        // base64 CsrAttrs, built once
+  std::string csrattrs_tls13_body_;  // ... also announcing challengePassword (channel binding)
 };
 
 }  // namespace provisiond::est

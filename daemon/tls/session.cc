@@ -40,6 +40,7 @@ int RecvFromSocket(void* ctx, unsigned char* buf, size_t len) {
 PresentedCert Describe(const mbedtls_x509_crt& crt) {
   PresentedCert p;
   p.subject = ca::DnString(crt.subject);
+  p.not_after = ca::ToUnixTime(crt.valid_to);
   p.issuer = ca::DnString(crt.issuer);
   p.serial_hex = ca::CertSerialHex(crt);
   p.fingerprint = ca::CertFingerprint(crt);
@@ -62,14 +63,16 @@ const char* AuthKindName(AuthKind kind) {
   return "none";
 }
 
-Session::Session(ServerTls& tls, int fd, ca::IdentitySource identity)
-    : tls_(tls), fd_(fd), identity_(identity) {}
+Session::Session(ServerTls& tls, int fd, ca::IdentitySource identity,
+                 CertificateStatusCheck* check)
+    : tls_(tls), fd_(fd), identity_(identity), status_check_(check) {}
 
 Session::~Session() = default;
 
 ca::Result<std::unique_ptr<Session>> Session::Create(ServerTls& tls, int fd,
-                                                     ca::IdentitySource identity) {
-  std::unique_ptr<Session> s(new Session(tls, fd, identity));
+                                                     ca::IdentitySource identity,
+                                                     CertificateStatusCheck* status_check) {
+  std::unique_ptr<Session> s(new Session(tls, fd, identity, status_check));
   int ret = mbedtls_ssl_setup(s->ssl_.get(), tls.config());
   if (ret != 0) return ca::Fail(ca::Code::kCrypto, ca::MbedtlsError("mbedtls_ssl_setup", ret));
   mbedtls_ssl_set_bio(s->ssl_.get(), &s->fd_, SendToSocket, RecvFromSocket, nullptr);
@@ -91,6 +94,14 @@ int Session::VerifyCallback(void* self_ptr, mbedtls_x509_crt* crt, int depth, ui
     // mbedTLS would send certificate_unknown for "not yet valid"; say certificate_expired.
     if (*flags & MBEDTLS_X509_BADCERT_FUTURE) *flags |= MBEDTLS_X509_BADCERT_EXPIRED;
     self->presented_ = Describe(*crt);
+    // Only a chain that verified is worth a database lookup; the lookup decides revocation.
+    if (*flags == 0 && (self->verify_flags_ == 0) && self->status_check_ != nullptr) {
+      auto kind = self->anchor_is_issuing_ca_ ? AuthKind::kOperational : AuthKind::kBootstrap;
+      if (auto refusal = self->status_check_->Refuse(*self->presented_, kind)) {
+        *flags |= MBEDTLS_X509_BADCERT_REVOKED;
+        self->status_refusal_ = *refusal;
+      }
+    }
   }
   self->verify_flags_ |= *flags;
   return 0;
@@ -114,7 +125,8 @@ Session::Status Session::FailHandshake(int ret) {
   }
   switch (ret) {
     case MBEDTLS_ERR_X509_CERT_VERIFY_FAILED:
-      failure_ = {"client certificate rejected: " + DescribeVerifyFlags(flags),
+      failure_ = {"client certificate rejected: " +
+                      (status_refusal_.empty() ? DescribeVerifyFlags(flags) : status_refusal_),
                   AlertForVerifyFlags(flags)};
       break;
     case MBEDTLS_ERR_SSL_NO_CLIENT_CERTIFICATE:
@@ -145,6 +157,16 @@ Session::Status Session::FailHandshake(int ret) {
 // and we refuse an invalid one here (a presented certificate must verify, RFC 7030 §3.3.2).
 Session::Status Session::Classify() {
   peer_.tls_version = mbedtls_ssl_get_version(ssl_.get());
+  peer_.tls13 = IsTls13(ssl_.get());
+  if (peer_.tls13) {
+    // RFC 9266: label "EXPORTER-Channel-Binding", empty context, 32 bytes.
+    static constexpr char kLabel[] = "EXPORTER-Channel-Binding";
+    unsigned char binding[32];
+    if (mbedtls_ssl_export_keying_material(ssl_.get(), binding, sizeof binding, kLabel,
+                                           sizeof kLabel - 1, nullptr, 0, 0) == 0) {
+      peer_.channel_binding = ca::Base64Encode(binding, false);
+    }
+  }
   const mbedtls_x509_crt* crt = mbedtls_ssl_get_peer_cert(ssl_.get());
   if (crt == nullptr) {
     if (tls_.client_auth() == ClientAuth::kRequired) {
@@ -161,7 +183,9 @@ Session::Status Session::Classify() {
   if (flags != 0) {
     int alert = AlertForVerifyFlags(flags);
     SendFatalAlert(alert);
-    failure_ = {"client certificate rejected: " + DescribeVerifyFlags(flags), alert};
+    failure_ = {"client certificate rejected: " +
+                    (status_refusal_.empty() ? DescribeVerifyFlags(flags) : status_refusal_),
+                alert};
     return Status::kFailed;
   }
   peer_.cert = Describe(*crt);

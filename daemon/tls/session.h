@@ -28,6 +28,7 @@ const char* AuthKindName(AuthKind kind);
 // The leaf certificate the client presented (filled even when verification fails, for logs).
 struct PresentedCert {
   std::string subject;
+  ca::UnixTime not_after = 0;
   std::string issuer;
   std::string serial_hex;
   std::string fingerprint;
@@ -40,6 +41,18 @@ struct PeerIdentity {
   std::string device_id;       // empty when the certificate names no acceptable device id
   std::string identity_error;  // why device_id is empty
   std::string tls_version;     // "TLSv1.3"
+  bool tls13 = false;
+  // RFC 9266 tls-exporter channel binding (32 bytes, base64), TLS 1.3 only; empty otherwise.
+  std::string channel_binding;
+};
+
+// Status checks that need the database, asked during the handshake for the client's leaf once its
+// chain verified: a revoked operational certificate or a denylisted bootstrap certificate is
+// refused there with certificate_revoked (44). Returns the refusal reason, or nullopt to accept.
+class CertificateStatusCheck {
+ public:
+  virtual ~CertificateStatusCheck() = default;
+  virtual std::optional<std::string> Refuse(const PresentedCert& leaf, AuthKind kind) = 0;
 };
 
 struct HandshakeFailure {
@@ -53,7 +66,8 @@ class Session {
 
   // Does not take ownership of fd. kCrypto if mbedtls_ssl_setup fails.
   static ca::Result<std::unique_ptr<Session>> Create(ServerTls& tls, int fd,
-                                                     ca::IdentitySource identity);
+                                                     ca::IdentitySource identity,
+                                                     CertificateStatusCheck* status_check);
   ~Session();
 
   // Drives the handshake. kDone once it completed and the peer passed the connection-level
@@ -74,7 +88,7 @@ class Session {
   void SendCloseNotify();
 
  private:
-  Session(ServerTls& tls, int fd, ca::IdentitySource identity);
+  Session(ServerTls& tls, int fd, ca::IdentitySource identity, CertificateStatusCheck* check);
   static int VerifyCallback(void* self, mbedtls_x509_crt* crt, int depth, uint32_t* flags);
   Status FailHandshake(int ret);
   Status Classify();
@@ -82,6 +96,8 @@ class Session {
   ServerTls& tls_;
   int fd_;
   ca::IdentitySource identity_;
+  CertificateStatusCheck* status_check_;  // may be null
+  std::string status_refusal_;            // why status_check_ refused the leaf
   ca::Scoped<mbedtls_ssl_context, mbedtls_ssl_init, mbedtls_ssl_free> ssl_;
   // What the verify callback saw: the leaf, the final flags and whether the chain's top is the
   // issuing CA. Reset at each callback sequence start (depth is highest first).

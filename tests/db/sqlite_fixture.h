@@ -120,6 +120,18 @@ inline EventRecord SampleEvent(const std::string& outcome, const std::string& se
   return event;
 }
 
+// 64 hex digits, distinct per n: a public-key or certificate hash.
+inline std::string HashHex(int n, char fill = 'a') { return std::string(32, fill) + SerialHex(n); }
+
+// An "enroll" certificate for `device_id` with key HashHex(key) obtained with `bootstrap_fp`.
+inline CertificateRecord EnrollCertificate(int serial, int key, const std::string& device_id,
+                                           const std::string& bootstrap_fp) {
+  CertificateRecord cert = SampleCertificate(SerialHex(serial), device_id);
+  cert.public_key_sha256 = HashHex(key);
+  cert.auth_cert_fingerprint = bootstrap_fp;
+  return cert;
+}
+
 inline std::unique_ptr<Store> OpenOrDie(const std::string& path) {
   auto store = Store::Open(path);
   REQUIRE_MESSAGE(store.has_value(), (store ? "" : store.error().detail));

@@ -82,10 +82,20 @@ TEST_CASE("a new database has the current schema and durable settings in force")
   CHECK(QueryRaw(raw.get(),
                  "SELECT group_concat(name, ',') FROM pragma_table_info('enrollment_events')") ==
         "id,time,peer,presented_fingerprint,presented_subject,device_id,endpoint,outcome,"
-        "http_status,reason,serial");
+        "http_status,reason,serial,prev_hash,row_hash");
+  CHECK(QueryRaw(raw.get(),
+                 "SELECT group_concat(name, ',') FROM pragma_table_info('bootstrap_denylist')") ==
+        "id,fingerprint,issuer,serial,reason,added_at");
+  CHECK(QueryRaw(raw.get(), "SELECT group_concat(name, ',') FROM pragma_table_info('crl_state')") ==
+        "id,number");
+  CHECK(QueryRawInt(raw.get(),
+                    "SELECT count(*) FROM sqlite_schema WHERE type = 'view' AND "
+                    "name = 'active_certificates'") == 1);
+  // 7 from version 1; version 2 rebuilt the 4 on enrollment_events and added 2 partial indexes
+  // on certificates and 2 on bootstrap_denylist.
   CHECK(QueryRawInt(raw.get(),
                     "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND "
-                    "name NOT LIKE 'sqlite_autoindex%'") == 7);
+                    "name NOT LIKE 'sqlite_autoindex%'") == 11);
 }
 
 TEST_CASE("the database file and its WAL are created with mode 0600") {
@@ -351,6 +361,11 @@ TEST_CASE("concurrent issuances from several threads and two connections all lan
   }
   CHECK(store_a->CountCertificates().value_or(-1) == kThreads * kPerThread);
   CHECK(RowCount(path, "enrollment_events") == kThreads * kPerThread);
+  // Two connections appended to one hash chain without forking it.
+  auto report = store_b->VerifyAuditChain();
+  REQUIRE(report.has_value());
+  CHECK_MESSAGE(report->ok, report->problem);
+  CHECK(report->rows_checked == kThreads * kPerThread);
 }
 
 }  // namespace

@@ -1,0 +1,287 @@
+// admin.cc — operator commands on the state directory (see admin.h).
+#include "daemon/admin.h"
+
+#include <psa/crypto.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <ctime>
+
+#include "ca/cert.h"
+#include "ca/crl.h"
+#include "ca/encoding.h"
+#include "ca/keys.h"
+#include "daemon/config.h"
+#include "daemon/files.h"
+#include "daemon/rate_limiter.h"
+#include "db/store.h"
+
+namespace provisiond {
+namespace {
+
+ca::UnixTime Now() { return static_cast<ca::UnixTime>(std::time(nullptr)); }
+
+int Error(const std::string& what) {
+  std::fprintf(stderr, "provisiond: %s\n", what.c_str());
+  return 1;
+}
+
+std::string Lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  s.erase(std::remove(s.begin(), s.end(), ':'), s.end());  // accept openssl's AB:CD:.. form
+  return s;
+}
+
+std::unique_ptr<db::Store> OpenStore(const std::string& state_dir, std::string* error) {
+  auto store = db::Store::Open(StatePaths(state_dir).database);
+  if (!store) {
+    *error = "database: " + store.error().detail;
+    return nullptr;
+  }
+  return std::move(*store);
+}
+
+// Admin actions join the same tamper-evident event chain as enrollments.
+void RecordAdminEvent(db::Store& store, const std::string& outcome, const std::string& reason) {
+  db::EventRecord e{.time = ca::Iso8601(Now()), .peer = "local", .endpoint = "admin",
+                    .outcome = outcome, .reason = reason};
+  if (auto r = store.RecordEvent(e); !r) {
+    std::fprintf(stderr, "provisiond: warning: event not recorded: %s\n", r.error().detail.c_str());
+  }
+}
+
+int Revoke(const AdminOptions& o) {
+  if (o.serial.empty() == o.device_id.empty()) return Error("revoke needs --serial or --device-id");
+  auto code = ca::RevocationReasonCode(o.reason);
+  // removeFromCRL only exists in delta CRLs; a revocation is never undone here.
+  if (!code || *code == ca::kReasonRemoveFromCrl) {
+    return Error("unknown revocation reason '" + o.reason + "'");
+  }
+  std::string err;
+  auto store = OpenStore(o.state_dir, &err);
+  if (!store) return Error(err);
+  const std::string now = ca::Iso8601(Now());
+  auto n = o.serial.empty() ? store->RevokeDevice(o.device_id, *code, now)
+                            : store->RevokeSerial(Lower(o.serial), *code, now);
+  if (!n) return Error(n.error().detail);
+  const std::string what = o.serial.empty() ? "device_id=" + o.device_id : "serial=" + Lower(o.serial);
+  RecordAdminEvent(*store, "revoked", "revoke " + what + " reason=" + o.reason +
+                                          " count=" + std::to_string(*n));
+  std::printf("revoked %d certificate(s) (%s, reason %s)\n", *n, what.c_str(), o.reason.c_str());
+  return *n > 0 ? 0 : Error("no unrevoked certificate matched " + what);
+}
+
+int DenyBootstrap(const AdminOptions& o) {
+  db::DenyEntry entry{.fingerprint = Lower(o.fingerprint), .issuer = o.issuer,
+                      .serial_hex = Lower(o.serial), .reason = o.note,
+                      .added_at = ca::Iso8601(Now())};
+  if (!o.cert_file.empty()) {
+    auto pem = ReadFile(o.cert_file);
+    if (!pem) return Error(pem.error().detail);
+    auto crt = ca::ParseCertificates(*pem);
+    if (!crt) return Error(o.cert_file + ": " + crt.error().detail);
+    entry.fingerprint = ca::CertFingerprint(*(*crt)->get());
+    entry.issuer = ca::DnString((*crt)->get()->issuer);
+    entry.serial_hex = ca::CertSerialHex(*(*crt)->get());
+  }
+  const bool by_fp = !entry.fingerprint.empty();
+  if (!by_fp && (entry.issuer.empty() || entry.serial_hex.empty())) {
+    return Error("deny-bootstrap needs --fingerprint, --issuer with --serial, or --cert");
+  }
+  if (by_fp && entry.fingerprint.size() != 64) return Error("--fingerprint must be SHA-256 hex");
+  std::string err;
+  auto store = OpenStore(o.state_dir, &err);
+  if (!store) return Error(err);
+  if (auto r = store->DenyBootstrap(entry); !r) return Error(r.error().detail);
+  const std::string what = by_fp ? "fingerprint=" + entry.fingerprint
+                                 : "issuer=\"" + entry.issuer + "\" serial=" + entry.serial_hex;
+  RecordAdminEvent(*store, "denied", "deny-bootstrap " + what);
+  std::printf("denied bootstrap certificate %s\n", what.c_str());
+  return 0;
+}
+
+ca::Bytes HexToBytes(const std::string& hex) {
+  ca::Bytes out;
+  for (size_t i = 0; i + 1 < hex.size(); i += 2) {
+    out.push_back(static_cast<unsigned char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+  }
+  return out;
+}
+
+ca::UnixTime ParseIso(const std::string& iso) {
+  std::tm tm{};
+  if (!strptime(iso.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm)) return 0;
+  return static_cast<ca::UnixTime>(timegm(&tm));
+}
+
+ca::Bytes CrlNumberBytes(int64_t n) {
+  ca::Bytes b;
+  for (; n > 0; n >>= 8) b.insert(b.begin(), static_cast<unsigned char>(n & 0xff));
+  if (b.empty() || (b[0] & 0x80)) b.insert(b.begin(), 0);
+  return b;
+}
+
+int WriteCrl(const AdminOptions& o) {
+  StatePaths paths(o.state_dir);
+  auto cert_pem = ReadFile(paths.ca_cert);
+  auto key_pem = cert_pem ? ReadFile(paths.ca_key) : cert_pem;
+  if (!cert_pem || !key_pem) return Error((cert_pem ? key_pem : cert_pem).error().detail);
+  auto drbg = ca::Drbg::FromSystemEntropy();
+  if (!drbg) return Error(drbg.error().detail);
+  auto crt = ca::ParseCertificates(*cert_pem);
+  auto key = ca::PrivateKey::Parse(*key_pem, (*drbg)->rng());
+  if (!crt || !key) return Error("cannot load the CA from " + o.state_dir);
+  std::string err;
+  auto store = OpenStore(o.state_dir, &err);
+  if (!store) return Error(err);
+  const ca::UnixTime now = Now();
+  auto revoked = store->RevokedUnexpired(ca::Iso8601(now));
+  if (!revoked) return Error(revoked.error().detail);
+  auto number = store->NextCrlNumber();
+  if (!number) return Error(number.error().detail);
+  ca::CrlSpec spec{.this_update = now,
+                   .next_update = now + static_cast<ca::UnixTime>(o.next_update_days) * 86400,
+                   .crl_number = CrlNumberBytes(*number)};
+  for (const auto& r : *revoked) {
+    spec.revoked.push_back({.serial = HexToBytes(r.serial_hex),
+                            .revocation_date = ParseIso(r.revoked_at.value_or("")),
+                            .reason = r.revocation_reason.value_or(0)});
+  }
+  auto der = ca::SignCrl(spec, *(*crt)->get(), *(*key)->pk(), (*drbg)->rng());
+  if (!der) return Error(der.error().detail);
+  std::string data = o.pem ? ca::DerToPem(*der, "X509 CRL") : std::string(der->begin(), der->end());
+  const std::string tmp = o.out + ".tmp." + std::to_string(::getpid());
+  if (auto w = WriteNewFile(tmp, data, 0644); !w) return Error(w.error().detail);
+  if (std::rename(tmp.c_str(), o.out.c_str()) != 0) return Error("rename to " + o.out);
+  std::printf("wrote CRL number %lld with %zu revoked certificate(s) to %s\n",
+              static_cast<long long>(*number), revoked->size(), o.out.c_str());
+  return 0;
+}
+
+std::string JsonString(const std::string& s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + "\"";
+}
+
+std::string ReasonName(std::optional<int> code) {
+  const char* name = ca::RevocationReasonName(code.value_or(0));
+  return name ? name : "reason-" + std::to_string(code.value_or(0));
+}
+
+int List(const AdminOptions& o) {
+  db::ListFilter filter;
+  if (!o.device_id.empty()) filter.device_id = o.device_id;
+  filter.revoked_only = o.revoked_only;
+  if (!o.expiring_within.empty()) {
+    auto d = ParseDuration(o.expiring_within);
+    if (!d) return Error(d.error().detail);
+    filter.expiring_before_iso = ca::Iso8601(Now() + d->count());
+  }
+  std::string err;
+  auto store = OpenStore(o.state_dir, &err);
+  if (!store) return Error(err);
+  auto rows = store->ListCertificates(filter);
+  if (!rows) return Error(rows.error().detail);
+  if (o.json) {
+    std::printf("[");
+    for (size_t i = 0; i < rows->size(); ++i) {
+      const auto& r = (*rows)[i];
+      std::printf("%s\n {\"serial\":%s,\"device_id\":%s,\"kind\":%s,\"subject\":%s,"
+                  "\"not_before\":%s,\"not_after\":%s,\"issued_at\":%s,\"revoked_at\":%s,"
+                  "\"revocation_reason\":%s}",
+                  i ? "," : "", JsonString(r.serial_hex).c_str(), JsonString(r.device_id).c_str(),
+                  JsonString(r.kind).c_str(), JsonString(r.subject).c_str(),
+                  JsonString(r.not_before).c_str(), JsonString(r.not_after).c_str(),
+                  JsonString(r.issued_at).c_str(),
+                  r.revoked_at ? JsonString(*r.revoked_at).c_str() : "null",
+                  r.revocation_reason ? std::to_string(*r.revocation_reason).c_str() : "null");
+    }
+    std::printf("\n]\n");
+    return 0;
+  }
+  std::printf("%-32s  %-24s  %-8s  %-20s  %s\n", "SERIAL", "DEVICE_ID", "KIND", "NOT_AFTER",
+              "REVOKED");
+  for (const auto& r : *rows) {
+    std::printf("%-32s  %-24s  %-8s  %-20s  %s\n", r.serial_hex.c_str(), r.device_id.c_str(),
+                r.kind.c_str(), r.not_after.c_str(),
+                r.revoked_at ? (*r.revoked_at + " " + ReasonName(r.revocation_reason)).c_str()
+                             : "-");
+  }
+  return 0;
+}
+
+int AuditVerify(const AdminOptions& o) {
+  std::string err;
+  auto store = OpenStore(o.state_dir, &err);
+  if (!store) return Error(err);
+  auto report = store->VerifyAuditChain();
+  if (!report) return Error(report.error().detail);
+  if (report->ok) {
+    std::printf("audit chain ok: %lld rows, head %s\n",
+                static_cast<long long>(report->rows_checked), report->head_hash.c_str());
+    return 0;
+  }
+  std::printf("audit chain BROKEN at row %lld: %s\n",
+              static_cast<long long>(report->first_bad_id.value_or(-1)), report->problem.c_str());
+  return 1;
+}
+
+}  // namespace
+
+AdminCommands AddAdminCommands(CLI::App& app, AdminOptions& o) {
+  AdminCommands c{};
+  c.revoke = app.add_subcommand("revoke", "revoke a certificate or all of a device's");
+  c.revoke->add_option("--serial", o.serial, "serial number (hex)");
+  c.revoke->add_option("--device-id", o.device_id, "revoke every certificate of this device");
+  c.revoke->add_option("--reason", o.reason, "RFC 5280 reason, e.g. keyCompromise, superseded")
+      ->capture_default_str();
+  c.deny = app.add_subcommand("deny-bootstrap", "stop a bootstrap certificate from enrolling");
+  c.deny->add_option("--fingerprint", o.fingerprint, "SHA-256 of the certificate (hex)");
+  c.deny->add_option("--issuer", o.issuer, "issuer DN as provisiond logs it, with --serial");
+  c.deny->add_option("--serial", o.serial, "serial number (hex), with --issuer");
+  c.deny->add_option("--cert", o.cert_file, "the bootstrap certificate itself (PEM)");
+  c.deny->add_option("--note", o.note, "why (kept in the denylist)");
+  c.crl = app.add_subcommand("crl", "write a CRL of revoked, unexpired certificates");
+  c.crl->add_option("--out", o.out)->required();
+  c.crl->add_flag("--pem", o.pem, "PEM instead of DER");
+  c.crl->add_option("--next-update-days", o.next_update_days)->check(CLI::Range(1, 365))
+      ->capture_default_str();
+  c.list = app.add_subcommand("list", "list issued certificates");
+  c.list->add_option("--device-id", o.device_id);
+  c.list->add_flag("--revoked", o.revoked_only, "only revoked certificates");
+  c.list->add_option("--expiring-within", o.expiring_within, "e.g. 30d: unrevoked, expiring soon");
+  c.list->add_flag("--json", o.json);
+  c.audit = app.add_subcommand("audit", "audit trail commands");
+  c.audit_verify = c.audit->add_subcommand("verify", "check the enrollment_events hash chain");
+  c.audit->require_subcommand(1);
+  for (CLI::App* cmd : {c.revoke, c.deny, c.crl, c.list, c.audit_verify}) {
+    cmd->add_option("--state-dir", o.state_dir)->required();
+  }
+  return c;
+}
+
+int RunAdminCommand(const AdminCommands& c, const AdminOptions& o) {
+  if (*c.revoke) return Revoke(o);
+  if (*c.deny) return DenyBootstrap(o);
+  if (*c.crl) return WriteCrl(o);
+  if (*c.list) return List(o);
+  if (*c.audit_verify) return AuditVerify(o);
+  return -1;
+}
+
+}  // namespace provisiond

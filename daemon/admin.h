@@ -1,0 +1,41 @@
+// admin.h — operator commands that work on the state directory while the daemon runs (SQLite in
+// WAL mode lets them write beside it; the daemon reads revocations and the denylist at each
+// handshake, so changes take effect at once): revoke, deny-bootstrap, crl, list, audit verify.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <string>
+#include <vector>
+
+namespace provisiond {
+
+struct AdminOptions {
+  std::string state_dir;
+  // revoke
+  std::string serial, device_id, reason = "unspecified";
+  // deny-bootstrap
+  std::string fingerprint, issuer, cert_file, note = "denied by operator";
+  // crl
+  std::string out;
+  bool pem = false;
+  int next_update_days = 7;
+  // list
+  bool revoked_only = false, json = false;
+  std::string expiring_within;
+};
+
+struct AdminCommands {
+  CLI::App* revoke;
+  CLI::App* deny;
+  CLI::App* crl;
+  CLI::App* list;
+  CLI::App* audit;
+  CLI::App* audit_verify;
+};
+
+AdminCommands AddAdminCommands(CLI::App& app, AdminOptions& options);
+
+// Runs whichever admin command was parsed. Returns the process exit code, or -1 if none was.
+int RunAdminCommand(const AdminCommands& commands, const AdminOptions& options);
+
+}  // namespace provisiond

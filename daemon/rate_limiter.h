@@ -1,0 +1,55 @@
+// rate_limiter.h — token buckets keyed by a string (a bootstrap fingerprint, a source address),
+// shared by all workers. Over the limit, the caller answers 429 with Retry-After so a fleet backs
+// off instead of hammering. Memory is bounded: full (idle) buckets are dropped when the map grows.
+#pragma once
+
+#include <chrono>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "ca/error.h"
+
+namespace provisiond {
+
+struct RateSpec {
+  double burst = 0;              // bucket size; 0 = no limit
+  std::chrono::seconds period{0};  // `burst` tokens come back over this period
+};
+
+// "90s", "15m", "12h", "30d" -> seconds. kInvalidArgument otherwise.
+ca::Result<std::chrono::seconds> ParseDuration(std::string_view text);
+
+// "10/1m", "5/1h", "100/30s", "off". kInvalidArgument otherwise.
+ca::Result<RateSpec> ParseRateSpec(std::string_view text);
+
+class RateLimiter {
+ public:
+  using Clock = std::chrono::steady_clock;
+  explicit RateLimiter(RateSpec spec, size_t max_keys = 100000) : spec_(spec), max_keys_(max_keys) {}
+
+  // Takes a token for key. Returns nullopt if allowed, else the whole seconds until one is back.
+  std::optional<int> Take(std::string_view key, Clock::time_point now = Clock::now());
+  // How many keys have a bucket now (bounded by max_keys + 1 whatever the traffic).
+  size_t tracked_keys() {
+    std::lock_guard lock(mu_);
+    return buckets_.size();
+  }
+
+ private:
+  struct Bucket {
+    double tokens;
+    Clock::time_point last;
+  };
+  void Refill(Bucket& b, Clock::time_point now) const;
+  void Prune(Clock::time_point now);
+
+  RateSpec spec_;
+  size_t max_keys_;
+  std::mutex mu_;
+  std::unordered_map<std::string, Bucket> buckets_;
+};
+
+}  // namespace provisiond

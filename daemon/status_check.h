@@ -1,0 +1,20 @@
+// status_check.h — the database lookups done during the TLS handshake: is this operational
+// certificate still active (not revoked, and ours), is this bootstrap certificate denylisted.
+// Fails closed: if the store cannot answer, the certificate is refused.
+#pragma once
+
+#include "daemon/tls/session.h"
+#include "db/store.h"
+
+namespace provisiond {
+
+class StoreStatusCheck : public tls::CertificateStatusCheck {
+ public:
+  explicit StoreStatusCheck(db::Store& store) : store_(store) {}
+  std::optional<std::string> Refuse(const tls::PresentedCert& leaf, tls::AuthKind kind) override;
+
+ private:
+  db::Store& store_;
+};
+
+}  // namespace provisiond

@@ -1,0 +1,211 @@
+// audit.cc — the enrollment_events hash chain: canonical encoding, append, migration rebuild and
+// verification. The invariant and its limits are written down in audit.h.
+#include "db/audit.h"
+
+#include <limits>
+#include <span>
+
+#include "ca/encoding.h"
+#include "db/statement.h"
+
+namespace db {
+namespace {
+
+// Names the encoding; a future change to it would get a new tag (and a migration).
+constexpr std::string_view kHashTag = "provisiond.enrollment_events.v2";
+
+// The covered columns, in the order EventRowHash takes them, followed by prev_hash and row_hash.
+#define PROVISIOND_EVENT_HASHED_COLUMNS                                                      \
+  "id, time, peer, presented_fingerprint, presented_subject, device_id, endpoint, outcome, " \
+  "http_status, reason, serial"
+
+constexpr const char* kSelectHead =
+    "SELECT id, row_hash FROM enrollment_events ORDER BY id DESC LIMIT 1";
+constexpr const char* kInsertChained =
+    "INSERT INTO enrollment_events (" PROVISIOND_EVENT_HASHED_COLUMNS
+    ", prev_hash, row_hash) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
+constexpr const char* kSelectV1Events =
+    "SELECT " PROVISIOND_EVENT_HASHED_COLUMNS " FROM enrollment_events ORDER BY id";
+constexpr const char* kInsertV2Event =
+    "INSERT INTO enrollment_events_v2 (" PROVISIOND_EVENT_HASHED_COLUMNS
+    ", prev_hash, row_hash) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
+constexpr const char* kSelectChain = "SELECT " PROVISIOND_EVENT_HASHED_COLUMNS
+                                     ", prev_hash, row_hash FROM enrollment_events "
+                                     "ORDER BY id";
+#undef PROVISIOND_EVENT_HASHED_COLUMNS
+
+void AppendField(std::string& out, std::string_view bytes) {
+  out += std::to_string(bytes.size());
+  out += ':';
+  out += bytes;
+}
+
+// One stored row's covered columns, as read by the SELECTs above (columns 0..10).
+struct StoredEvent {
+  int64_t id = 0;
+  EventRecord event;
+  std::optional<std::string> serial;
+};
+
+StoredEvent ReadStoredEvent(const Statement& stmt) {
+  StoredEvent row;
+  row.id = stmt.Int(0);
+  row.event.time = stmt.Text(1);
+  row.event.peer = stmt.Text(2);
+  row.event.presented_fingerprint = stmt.Text(3);
+  row.event.presented_subject = stmt.Text(4);
+  row.event.device_id = stmt.Text(5);
+  row.event.endpoint = stmt.Text(6);
+  row.event.outcome = stmt.Text(7);
+  row.event.http_status = static_cast<int>(stmt.Int(8));
+  row.event.reason = stmt.Text(9);
+  if (!stmt.IsNull(10)) row.serial = stmt.Text(10);
+  return row;
+}
+
+// Binds a chained row into kInsertChained / kInsertV2Event (same parameter numbers).
+Result<void> InsertRow(Statement& stmt, const StoredEvent& row, std::string_view prev_hash,
+                       std::string_view row_hash) {
+  stmt.BindInt(1, row.id);
+  stmt.BindText(2, row.event.time);
+  stmt.BindText(3, row.event.peer);
+  stmt.BindText(4, row.event.presented_fingerprint);
+  stmt.BindText(5, row.event.presented_subject);
+  stmt.BindText(6, row.event.device_id);
+  stmt.BindText(7, row.event.endpoint);
+  stmt.BindText(8, row.event.outcome);
+  stmt.BindInt(9, row.event.http_status);
+  stmt.BindText(10, row.event.reason);
+  stmt.BindOptionalText(11, row.serial);
+  stmt.BindText(12, prev_hash);
+  stmt.BindText(13, row_hash);
+  return stmt.Run();
+}
+
+Result<std::string> HashOrFail(const StoredEvent& row, std::string_view prev_hash) {
+  std::string hash = EventRowHash(row.id, row.event, row.serial, prev_hash);
+  if (hash.empty()) return Fail(Code::kInternal, "mbedtls_sha256 failed for event row hash");
+  return hash;
+}
+
+}  // namespace
+
+std::string EventRowHash(int64_t id, const EventRecord& event,
+                         const std::optional<std::string>& serial, std::string_view prev_hash) {
+  std::string encoded;
+  AppendField(encoded, kHashTag);
+  AppendField(encoded, std::to_string(id));
+  AppendField(encoded, event.time);
+  AppendField(encoded, event.peer);
+  AppendField(encoded, event.presented_fingerprint);
+  AppendField(encoded, event.presented_subject);
+  AppendField(encoded, event.device_id);
+  AppendField(encoded, event.endpoint);
+  AppendField(encoded, event.outcome);
+  AppendField(encoded, std::to_string(event.http_status));
+  AppendField(encoded, event.reason);
+  if (serial) {
+    AppendField(encoded, *serial);
+  } else {
+    encoded += '-';
+  }
+  AppendField(encoded, prev_hash);
+  return ca::Sha256Hex(
+      std::span(reinterpret_cast<const unsigned char*>(encoded.data()), encoded.size()));
+}
+
+Result<void> InsertChainedEvent(sqlite3* db, const EventRecord& event,
+                                std::string_view serial_hex) {
+  auto head = Statement::Prepare(db, kSelectHead);
+  if (!head) return std::unexpected(head.error());
+  auto found = head->Step();
+  if (!found) return std::unexpected(found.error());
+  StoredEvent row;
+  row.event = event;
+  if (!serial_hex.empty()) row.serial = std::string(serial_hex);
+  std::string prev_hash(kGenesisHash);
+  row.id = 1;
+  if (*found) {
+    if (head->Int(0) == std::numeric_limits<int64_t>::max()) {
+      return Fail(Code::kFull, "enrollment_events: no id left after the newest row");
+    }
+    row.id = head->Int(0) + 1;
+    prev_hash = head->Text(1);
+  }
+  auto row_hash = HashOrFail(row, prev_hash);
+  if (!row_hash) return std::unexpected(row_hash.error());
+  auto insert = Statement::Prepare(db, kInsertChained);
+  if (!insert) return std::unexpected(insert.error());
+  return InsertRow(*insert, row, prev_hash, *row_hash);
+}
+
+Result<void> CopyEventsIntoChain(sqlite3* db) {
+  auto select = Statement::Prepare(db, kSelectV1Events);
+  if (!select) return std::unexpected(select.error());
+  std::string prev_hash(kGenesisHash);
+  for (;;) {
+    auto found = select->Step();
+    if (!found) return std::unexpected(found.error());
+    if (!*found) return {};
+    StoredEvent row = ReadStoredEvent(*select);
+    auto row_hash = HashOrFail(row, prev_hash);
+    if (!row_hash) return std::unexpected(row_hash.error());
+    auto insert = Statement::Prepare(db, kInsertV2Event);
+    if (!insert) return std::unexpected(insert.error());
+    if (auto inserted = InsertRow(*insert, row, prev_hash, *row_hash); !inserted) return inserted;
+    prev_hash = std::move(*row_hash);
+  }
+}
+
+Result<AuditReport> VerifyEventChain(sqlite3* db) {
+  auto select = Statement::Prepare(db, kSelectChain);
+  if (!select) return std::unexpected(select.error());
+  AuditReport report{.ok = true,
+                     .rows_checked = 0,
+                     .first_bad_id = {},
+                     .problem = {},
+                     .head_hash = std::string(kGenesisHash)};
+  int64_t prev_id = 0;  // ids start at 1
+  std::string expected_prev(kGenesisHash);
+  for (;;) {
+    auto found = select->Step();
+    if (!found) return std::unexpected(found.error());
+    if (!*found) return report;
+    StoredEvent row = ReadStoredEvent(*select);
+    std::string prev_hash = select->Text(11);
+    std::string row_hash = select->Text(12);
+    ++report.rows_checked;
+    if (report.ok) {
+      auto recomputed = HashOrFail(row, prev_hash);
+      if (!recomputed) return std::unexpected(recomputed.error());
+      std::string id = std::to_string(row.id);
+      std::string after = std::to_string(prev_id);
+      if (*recomputed != row_hash) {
+        report.problem = "row " + id + " was altered (hash mismatch)";
+      } else if (prev_hash != expected_prev) {
+        report.problem =
+            prev_id == 0 ? "row " + id + " is first but its prev_hash is not the genesis " +
+                               "value (the rows before it were deleted)"
+                         : "row " + id + " follows a deleted row (prev_hash mismatch after id " +
+                               after + ")";
+      } else if (row.id != prev_id + 1) {
+        // Linked correctly yet not consecutive: rows were deleted and the chain recomputed.
+        report.problem = "row " + id + " follows a gap in ids after id " + after +
+                         " (rows deleted and the chain rewritten)";
+      }
+      if (!report.problem.empty()) {
+        report.ok = false;
+        report.first_bad_id = row.id;
+      }
+    }
+    // Link to what is stored, not to what was recomputed, so one altered row is reported once
+    // rather than making every later row look bad too.
+    expected_prev = row_hash;
+    prev_id = row.id;
+    report.head_hash = std::move(row_hash);
+  }
+}
+
+}  // namespace db

@@ -1,0 +1,60 @@
+// audit.h — the hash chain over enrollment_events: how a row's hash is computed, inserting a row
+// into the chain, rebuilding the chain (schema migration 2) and verifying it. Internal to db/.
+//
+// The chain (invariant, held by every event insert in db/):
+//   row_hash(r) = SHA-256 hex of Encode("provisiond.enrollment_events.v2", r.id, r.time, r.peer,
+//                 r.presented_fingerprint, r.presented_subject, r.device_id, r.endpoint,
+//                 r.outcome, r.http_status, r.reason, r.serial, r.prev_hash)
+//   prev_hash(r) = row_hash of the row with the next lower id, or kGenesisHash for the first row
+//   ids are consecutive from 1 (each insert takes max(id) + 1 under the write lock; a version 1
+//   file keeps its ids, so a gap left there by a deletion before migration stays reported)
+// Encode writes each field as its decimal byte length, ':' and its bytes (integers as decimal
+// text), concatenated; a NULL (only serial can be NULL) is written as a lone '-', which no
+// length starts with. Every field is self-delimiting, so two different rows never encode alike.
+//
+// What it can and cannot show (keep in step with Store::VerifyAuditChain in store.h):
+//   - editing any covered column of a row: that row's hash no longer matches;
+//   - deleting a row that has a successor: the successor's prev_hash no longer matches, and its
+//     id follows a gap;
+//   - NOT deleting (truncating) the newest rows: what is left is a valid, shorter chain. Only a
+//     head hash recorded outside the database (AuditReport::head_hash, noted by an operator or
+//     shipped to a log host) shows that;
+//   - NOT a rewrite of the whole chain: the hash is unkeyed, so anyone able to write the file can
+//     recompute every row after an edit. Again only an external head hash catches that;
+//   - rows migrated from schema version 1 were chained when the migration ran, so the chain
+//     vouches for them only from that moment on.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "db/store.h"
+
+namespace db {
+
+// prev_hash of the first row.
+inline constexpr std::string_view kGenesisHash =
+    "0000000000000000000000000000000000000000000000000000000000000000";
+
+// row_hash of a row with these stored values. `event.serial_hex` is ignored: `serial` is the
+// column as stored (nullopt for NULL). "" only if SHA-256 itself failed.
+std::string EventRowHash(int64_t id, const EventRecord& event,
+                         const std::optional<std::string>& serial, std::string_view prev_hash);
+
+// Appends `event` to enrollment_events with the next id, its prev_hash and row_hash; `serial_hex`
+// is stored as the serial ("" stores NULL). Must run inside a write transaction (BEGIN
+// IMMEDIATE), which is what makes "the newest row" well defined across connections.
+Result<void> InsertChainedEvent(sqlite3* db, const EventRecord& event, std::string_view serial_hex);
+
+// Migration 2: copies every row of the v1 `enrollment_events` into `enrollment_events_v2`, in id
+// order and keeping ids, computing prev_hash and row_hash. The caller owns the transaction.
+Result<void> CopyEventsIntoChain(sqlite3* db);
+
+// Walks the whole chain in id order; see store.h for the report. Reads one consistent snapshot.
+Result<AuditReport> VerifyEventChain(sqlite3* db);
+
+}  // namespace db

@@ -1,0 +1,39 @@
+// rows.h — the column lists of `certificates` and `enrollment_events` and the code that binds and
+// reads them, shared by the Store's source files. Internal to db/.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <string_view>
+
+#include "db/statement.h"
+#include "db/store.h"
+
+namespace db {
+
+// "SELECT <every certificate column> FROM certificates " — append a WHERE clause. The column
+// order is the one ReadCertificate expects.
+#define PROVISIOND_CERT_SELECT                                                               \
+  "SELECT serial, device_id, subject, san, not_before, not_after, der, fingerprint_sha256, " \
+  "public_key_sha256, auth_cert_issuer, auth_cert_serial, auth_cert_fingerprint, kind, "     \
+  "peer, issued_at, revoked_at, revocation_reason FROM certificates "
+
+// Reads a row selected with PROVISIOND_CERT_SELECT.
+CertificateRecord ReadCertificate(const Statement& stmt);
+
+// Inserts one certificate row; the caller owns the transaction. kDuplicateSerial on a collision.
+Result<void> InsertCertificate(sqlite3* db, const CertificateRecord& cert);
+
+// The event's serial is the certificate's by definition; a different one is a caller bug
+// (kInternal, naming `caller`). "" is accepted and means "the certificate's".
+Result<void> CheckIssuedEventSerial(const CertificateRecord& cert, const EventRecord& event,
+                                    std::string_view caller);
+
+// Inserts the certificate and its chained event naming its serial; the caller owns the
+// transaction (RecordIssuance and IssueUnderPolicy write exactly this).
+Result<void> InsertIssuance(sqlite3* db, const CertificateRecord& cert, const EventRecord& event);
+
+// Steps `stmt` (a PROVISIOND_CERT_SELECT query, parameters bound) to the end, reading every row.
+Result<std::vector<CertificateRecord>> ReadAllCertificates(Statement& stmt);
+
+}  // namespace db
