@@ -20,4 +20,19 @@ sql "DROP TRIGGER refuse_all;"
 expect_eq "recovers once the store accepts writes" 200 "$(enroll_curl "$T/dev-s" "$T/csr.b64")"
 expect_eq "one row now" 1 "$(sql 'SELECT count(*) FROM certificates')"
 
+# A store that stays locked past busy_timeout (5 s): 503 with Retry-After, nothing issued.
+make_openssl_device factory dev-busy
+make_csr dev-busy "$T/busy"
+{ echo "BEGIN IMMEDIATE;"; sleep 8; echo "COMMIT;"; } | sqlite3 "$DB" &
+locker=$!
+sleep 0.5
+status=$(curl -sS --cacert "$CA" --cert "$T/dev-busy.crt" --key "$T/dev-busy.key" -D "$T/busy.hdr" \
+  -o "$T/busy.body" -w '%{http_code}' -H 'Content-Type: application/pkcs10' \
+  --data-binary @"$T/busy.b64" "$EST/simpleenroll")
+expect_eq "locked store -> 503" 503 "$status"
+expect_contains "with Retry-After" "Retry-After: 30" "$(tr -d '\r' < "$T/busy.hdr")"
+wait "$locker"
+expect_eq "nothing issued to dev-busy" 0 "$(sql "SELECT count(*) FROM certificates WHERE device_id='dev-busy'")"
+expect_eq "after the lock, it enrolls" 200 "$(enroll_curl "$T/dev-busy" "$T/busy.b64")"
+
 finish
