@@ -1,119 +1,238 @@
-// enrollment.cc — credential loading, issued-certificate checks and storage for EnrollDevice.
+// enrollment.cc — the per-enrollment state machine (see the diagram in enrollment.h).
 #include "device-sim/enrollment.h"
 
-#include <mbedtls/oid.h>
+#include <array>
+#include <cstdio>
 
-#include <memory>
-#include <string_view>
-#include <vector>
-
-#include "ca/cert.h"
-#include "ca/encoding.h"
-#include "ca/keys.h"
-#include "device-sim/csr_builder.h"
-#include "device-sim/file_util.h"
-#include "device-sim/layout.h"
-#include "device-sim/tls_connection.h"
+#include "device-sim/credentials.h"
+#include "device-sim/retry.h"
 
 namespace devsim {
 namespace {
 
-constexpr size_t kMaxCredentialFile = 64 * 1024;
-
-std::string_view AsText(const ca::Bytes& der) {
-  return {reinterpret_cast<const char*>(der.data()), der.size()};
-}
-
-struct Credentials {
-  std::unique_ptr<ca::CrtChain> cert;
-  std::unique_ptr<ca::PrivateKey> key;
-};
-
-ca::Result<Credentials> LoadCredentials(const std::string& dir, std::string_view cert_name,
-                                        std::string_view key_name, ca::Rng rng) {
-  Credentials creds;
-  for (std::string_view name : {cert_name, key_name}) {
-    if (!FileExists(JoinPath(dir, name))) {
-      return ca::Fail(ca::Code::kIo, "no " + std::string(name) + " in the device directory");
-    }
-  }
-  auto cert_pem = ReadFile(JoinPath(dir, cert_name), kMaxCredentialFile);
-  if (!cert_pem) return std::unexpected(cert_pem.error());
-  auto cert = ca::ParseCertificates(*cert_pem);
-  if (!cert)
-    return ca::Fail(cert.error().code, std::string(cert_name) + ": " + cert.error().detail);
-  auto key_pem = ReadFile(JoinPath(dir, key_name), kMaxCredentialFile);
-  if (!key_pem) return std::unexpected(key_pem.error());
-  auto key = ca::PrivateKey::Parse(*key_pem, rng);
-  if (!key) return ca::Fail(key.error().code, std::string(key_name) + ": " + key.error().detail);
-  return Credentials{std::move(*cert), std::move(*key)};
-}
-
-// Finds the certificate for our key among those returned, checks its subject and that it chains
-// (through any other returned certificates) to the trust bundle. Returns the leaf's DER.
-ca::Result<ca::Bytes> CheckIssued(const std::vector<ca::Bytes>& certs, const ca::PrivateKey& key,
-                                  const std::string& device_id, mbedtls_x509_crt* trust) {
-  auto ours = key.PublicKeyDer();
-  if (!ours) return std::unexpected(ours.error());
-  auto chain = std::make_unique<ca::CrtChain>();
-  const ca::Bytes* leaf = nullptr;
-  for (const ca::Bytes& der : certs) {
-    auto parsed = ca::ParseCertificates(AsText(der));
-    if (!parsed)
-      return ca::Fail(ca::Code::kMalformed, "issued certificate: " + parsed.error().detail);
-    auto spki = ca::PublicKeyDer((*parsed)->get()->pk);
-    if (spki && *spki == *ours) leaf = &der;
-  }
-  if (leaf == nullptr) {
-    return ca::Fail(ca::Code::kPolicy, "issued certificate: none carries our public key");
-  }
-  // Leaf first, then the rest as candidate intermediates.
-  if (auto ok = ca::AppendCertificates(*chain, AsText(*leaf)); !ok)
-    return std::unexpected(ok.error());
-  for (const ca::Bytes& der : certs) {
-    if (&der == leaf) continue;
-    if (auto ok = ca::AppendCertificates(*chain, AsText(der)); !ok)
-      return std::unexpected(ok.error());
-  }
-  const std::string_view cn_oid(MBEDTLS_OID_AT_CN, MBEDTLS_OID_SIZE(MBEDTLS_OID_AT_CN));
-  const auto cn = ca::DnAttribute(chain->get()->subject, cn_oid);
-  if (!cn || *cn != device_id) {
-    return ca::Fail(ca::Code::kPolicy, "issued certificate: subject CN is not the device id");
-  }
-  uint32_t flags = 0;
-  if (mbedtls_x509_crt_verify(chain->get(), trust, nullptr, nullptr, &flags, nullptr, nullptr) !=
-      0) {
-    return ca::Fail(ca::Code::kPolicy,
-                    "issued certificate does not verify: " + VerifyFlagsText(flags));
-  }
-  return *leaf;
+std::string Seconds(Clock::duration d) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1fs", std::chrono::duration<double>(d).count());
+  return text;
 }
 
 }  // namespace
 
-ca::Result<void> EnrollDevice(EstClient& client, EstOperation op, const std::string& fleet_dir,
-                              const std::string& device_id) {
-  const std::string dir = DeviceDir(fleet_dir, device_id);
-  const bool bootstrap = op == EstOperation::kEnroll;
-  auto creds = LoadCredentials(dir, bootstrap ? kBootstrapCert : kOperationalCert,
-                               bootstrap ? kBootstrapKey : kOperationalKey, client.rng());
-  if (!creds) return std::unexpected(creds.error());
+Enrollment::Enrollment(const EnrollEnv& env, Exchange exchange)
+    : env_(env), exchange_(std::move(exchange)) {}
 
-  auto key = ca::PrivateKey::GenerateP256(client.rng());
-  if (!key) return std::unexpected(key.error());
-  auto csr = BuildCsr(device_id, **key, client.rng());
-  if (!csr) return std::unexpected(csr.error());
+void Enrollment::Start(Clock::time_point now) {
+  Connect(now, Request::kCacerts);
+  Drive(now);
+}
 
-  auto certs = client.Enroll(op, *creds->cert->get(), *creds->key->pk(), *csr);
-  if (!certs) return std::unexpected(certs.error());
-  auto leaf = CheckIssued(*certs, **key, device_id, client.trust());
-  if (!leaf) return std::unexpected(leaf.error());
+void Enrollment::OnReady(uint32_t /*events*/) { Drive(Clock::now()); }
 
-  auto key_pem = (*key)->ToPem();
-  if (!key_pem) return std::unexpected(key_pem.error());
-  // Key before certificate: operational.crt is what reenroll looks for first.
-  if (auto ok = ReplaceFile(JoinPath(dir, kOperationalKey), *key_pem, 0600); !ok) return ok;
-  return ReplaceFile(JoinPath(dir, kOperationalCert), ca::DerToPem(*leaf, "CERTIFICATE"), 0644);
+void Enrollment::OnTimer(Clock::time_point now) {
+  if (state_ == State::kDone || now < deadline_) return;
+  if (state_ == State::kBackoff) {
+    Connect(now, Request::kCacerts);
+    Drive(now);
+    return;
+  }
+  Finish(Outcome::Error("timeout: " + StepName() + " after " + Seconds(env_.step_timeout)));
+}
+
+void Enrollment::Connect(Clock::time_point now, Request first) {
+  conn_.reset();  // closes any previous socket, which also leaves the epoll set
+  auto conn = TlsClient::Start(*env_.server, *env_.tls, env_.trust, exchange_.identity, env_.rng,
+                               env_.server_cert_cache);
+  if (!conn) return Finish(Outcome::Error(conn.error().detail));
+  if (auto watched = env_.poller->Watch((*conn)->fd(), this); !watched) {
+    return Finish(Outcome::Error(watched.error().detail));
+  }
+  conn_ = std::move(*conn);
+  request_ = first;
+  reused_ = false;
+  state_ = State::kConnecting;
+  deadline_ = now + env_.step_timeout;
+}
+
+void Enrollment::Drive(Clock::time_point now) {
+  bool progress = true;
+  while (progress) {
+    switch (state_) {
+      case State::kConnecting:
+        progress = StepConnect(now);
+        break;
+      case State::kHandshaking:
+        progress = StepHandshake(now);
+        break;
+      case State::kWriting:
+        progress = StepWrite(now);
+        break;
+      case State::kReading:
+        progress = StepRead(now);
+        break;
+      case State::kBackoff:
+      case State::kDone:
+        return;
+    }
+  }
+}
+
+bool Enrollment::StepConnect(Clock::time_point now) {
+  const Io io = conn_->FinishConnect();
+  if (io != Io::kDone) return Blocked(io, now);
+  state_ = State::kHandshaking;
+  deadline_ = now + env_.step_timeout;
+  return true;
+}
+
+bool Enrollment::StepHandshake(Clock::time_point now) {
+  const Io io = conn_->Handshake();
+  if (io != Io::kDone) return Blocked(io, now);
+  BeginRequest(request_, now);
+  return true;
+}
+
+// Writes the rest of out_; once all of it is out, reading the answer starts.
+bool Enrollment::StepWrite(Clock::time_point now) {
+  while (out_offset_ < out_.size()) {
+    const IoResult r = conn_->Write(std::string_view(out_).substr(out_offset_));
+    if (r.io != Io::kDone) return Blocked(r.io, now);
+    out_offset_ += r.bytes;
+  }
+  state_ = State::kReading;
+  return true;
+}
+
+bool Enrollment::StepRead(Clock::time_point now) {
+  std::array<char, 4096> buf;
+  while (!parser_->complete()) {
+    const IoResult r = conn_->Read(buf);
+    if (r.io != Io::kDone) return Blocked(r.io, now);
+    auto fed = r.bytes == 0 ? parser_->FinishAtEof()
+                            : parser_->Feed(std::string_view(buf.data(), r.bytes));
+    if (!fed) {
+      if (r.bytes == 0 && RetryOnFreshConnection(now)) return true;
+      Finish(Outcome::Error(StepName() + ": http: " + fed.error().detail));
+      return false;
+    }
+  }
+  OnResponse(now);
+  return state_ != State::kDone && state_ != State::kBackoff;
+}
+
+// Waiting is not progress; a failure finishes (or retries) and is not progress either, unless a
+// retry opened a fresh connection to drive.
+bool Enrollment::Blocked(Io io, Clock::time_point now) {
+  if (io != Io::kFailed) return false;
+  const State before = state_;
+  FailIo(now);
+  return state_ != State::kDone && before != state_;
+}
+
+void Enrollment::FailIo(Clock::time_point now) {
+  if (state_ == State::kConnecting) return Finish(Outcome::Error(conn_->error()));
+  int alert = conn_->alert();
+  std::string error = conn_->error();
+  if (alert == 0 && state_ == State::kWriting) {
+    // The server may have sent its alert and reset the connection before our write; the alert
+    // can still be waiting in the receive queue.
+    std::array<char, 512> buf;
+    if (conn_->Read(buf).io == Io::kFailed && conn_->alert() != 0) alert = conn_->alert();
+  }
+  if (alert != 0) return Finish(Outcome::Alert(alert, StepName()));
+  if (RetryOnFreshConnection(now)) return;
+  Finish(Outcome::Error("tls: " + StepName() + ": " + error));
+}
+
+// A POST on a kept-alive connection that died before any byte of the answer was not processed
+// (the server closed an idle connection as we wrote): one retry on a fresh connection is safe.
+bool Enrollment::RetryOnFreshConnection(Clock::time_point now) {
+  if (request_ != Request::kEnroll || !reused_ || retried_reused_ || parser_ == nullptr ||
+      parser_->started()) {
+    return false;
+  }
+  retried_reused_ = true;
+  Connect(now, Request::kEnroll);
+  return state_ == State::kConnecting;
+}
+
+void Enrollment::OnResponse(Clock::time_point now) {
+  const HttpResponse& response = parser_->response();
+  if (IsRetryableStatus(response.status)) return ScheduleRetry(response, now);
+  if (request_ == Request::kEnroll) return OnEnrollResponse(response);
+  if (response.status != 200) {
+    return Finish(Outcome::Http(response.status, StepName(), FirstLine(response.body)));
+  }
+  if (auto certs = CertsFromResponse(response, "cacerts"); !certs) {
+    return Finish(Outcome::Error(certs.error().detail));
+  }
+  if (response.keep_alive) {
+    reused_ = true;
+    return BeginRequest(Request::kEnroll, now);
+  }
+  conn_->CloseNotify();
+  Connect(now, Request::kEnroll);
+}
+
+void Enrollment::OnEnrollResponse(const HttpResponse& response) {
+  const std::string step = StepName();
+  conn_->CloseNotify();
+  if (response.status != 200) {
+    return Finish(Outcome::Http(response.status, step, FirstLine(response.body)));
+  }
+  auto certs = CertsFromResponse(response, step);
+  if (!certs) return Finish(Outcome::Error(certs.error().detail));
+  auto leaf = CheckIssued(*certs, exchange_.public_key, exchange_.device_id, env_.trust);
+  if (!leaf) return Finish(Outcome::Error(leaf.error().detail));
+  leaf_ = std::move(*leaf);
+  Finish(Outcome::Issued());
+}
+
+void Enrollment::ScheduleRetry(const HttpResponse& response, Clock::time_point now) {
+  conn_.reset();
+  if (retries_ >= env_.max_retries) {
+    return Finish(Outcome::Http(
+        response.status, StepName(),
+        FirstLine(response.body) + " (gave up after " + std::to_string(retries_) + " retries)"));
+  }
+  ++retries_;
+  std::optional<double> retry_after;
+  if (auto header = response.Header("Retry-After")) retry_after = ParseRetryAfter(*header);
+  const double u = std::uniform_real_distribution<double>(0.0, 1.0)(*env_.jitter);
+  const double wait = BackoffSeconds(retries_, retry_after, u);
+  state_ = State::kBackoff;
+  deadline_ =
+      now + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(wait));
+}
+
+void Enrollment::BeginRequest(Request request, Clock::time_point now) {
+  request_ = request;
+  out_ = request == Request::kCacerts
+             ? CacertsRequest(*env_.target)
+             : EnrollRequest(*env_.target, exchange_.op, exchange_.csr_der);
+  out_offset_ = 0;
+  parser_ = std::make_unique<HttpResponseParser>();
+  state_ = State::kWriting;
+  deadline_ = now + env_.step_timeout;
+}
+
+void Enrollment::Finish(Outcome outcome) {
+  outcome_ = std::move(outcome);
+  state_ = State::kDone;
+  conn_.reset();
+  parser_.reset();
+  out_.clear();
+  out_.shrink_to_fit();
+}
+
+std::string Enrollment::StepName() const {
+  switch (state_) {
+    case State::kConnecting:
+      return "connect";
+    case State::kHandshaking:
+      return "handshake";
+    default:
+      return request_ == Request::kCacerts ? "cacerts" : OperationName(exchange_.op);
+  }
 }
 
 }  // namespace devsim

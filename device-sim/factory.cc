@@ -88,34 +88,6 @@ ca::Result<FactoryCa> LoadOrCreateCa(const FactoryOptions& options, ca::UnixTime
   return LoadCa(cert_path, key_path, rng);
 }
 
-ca::CertSpec BootstrapSpec(std::string_view id, BootstrapKind kind, ca::UnixTime now) {
-  ca::CertSpec spec;
-  spec.subject_dn = "CN=" + ca::EscapeDnValue(id);
-  spec.not_before = now - kBackdate;
-  spec.not_after = now + 10 * kYear;
-  spec.key_usage = MBEDTLS_X509_KU_DIGITAL_SIGNATURE;
-  spec.ext_key_usage = {ca::Eku::kClientAuth};
-  switch (kind) {
-    case BootstrapKind::kGood:
-      break;
-    case BootstrapKind::kExpired:
-      spec.not_before = now - 2 * kYear;
-      spec.not_after = now - kDay;
-      break;
-    case BootstrapKind::kNotYetValid:
-      spec.not_before = now + kYear;
-      spec.not_after = now + 11 * kYear;
-      break;
-    case BootstrapKind::kNoClientEku:
-      spec.ext_key_usage = {ca::Eku::kServerAuth};
-      break;
-    case BootstrapKind::kCaLeaf:
-      spec.is_ca = true;
-      break;
-  }
-  return spec;
-}
-
 // Writes one device directory. Ok(false) if it already existed (left untouched).
 ca::Result<bool> MintDevice(const FactoryOptions& options, const FactoryCa& factory,
                             const std::string& id, ca::UnixTime now, ca::Rng rng) {
@@ -149,6 +121,34 @@ ca::Result<bool> MintDevice(const FactoryOptions& options, const FactoryCa& fact
 }
 
 }  // namespace
+
+ca::CertSpec BootstrapSpec(std::string_view id, BootstrapKind kind, ca::UnixTime now) {
+  ca::CertSpec spec;
+  spec.subject_dn = "CN=" + ca::EscapeDnValue(id);
+  spec.not_before = now - kBackdate;
+  spec.not_after = now + 10 * kYear;
+  spec.key_usage = MBEDTLS_X509_KU_DIGITAL_SIGNATURE;
+  spec.ext_key_usage = {ca::Eku::kClientAuth};
+  switch (kind) {
+    case BootstrapKind::kGood:
+      break;
+    case BootstrapKind::kExpired:
+      spec.not_before = now - 2 * kYear;
+      spec.not_after = now - kDay;
+      break;
+    case BootstrapKind::kNotYetValid:
+      spec.not_before = now + kYear;
+      spec.not_after = now + 11 * kYear;
+      break;
+    case BootstrapKind::kNoClientEku:
+      spec.ext_key_usage = {ca::Eku::kServerAuth};
+      break;
+    case BootstrapKind::kCaLeaf:
+      spec.is_ca = true;
+      break;
+  }
+  return spec;
+}
 
 std::optional<BootstrapKind> ParseBootstrapKind(std::string_view name) {
   if (name == "good") return BootstrapKind::kGood;

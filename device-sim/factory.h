@@ -9,6 +9,7 @@
 
 #include "ca/error.h"
 #include "ca/rng.h"
+#include "ca/signer.h"
 #include "ca/types.h"
 
 namespace devsim {
@@ -38,6 +39,10 @@ struct FactoryReport {
   int created = 0;          // devices written by this run
   int existing = 0;         // devices whose directory already existed (left untouched)
 };
+
+// What a bootstrap certificate of `kind` for `id` looks like (subject, validity, extensions);
+// the caller sets the serial. Also used by enroll's rogue-ca and expired scenarios.
+ca::CertSpec BootstrapSpec(std::string_view id, BootstrapKind kind, ca::UnixTime now);
 
 // "<prefix><number zero-padded to 5 digits>", e.g. DeviceId("dev-", 1) == "dev-00001".
 std::string DeviceId(std::string_view prefix, int number);

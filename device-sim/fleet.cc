@@ -1,143 +1,108 @@
-// fleet.cc — device selection, the worker pool and the run summary.
+// fleet.cc — worker threads for a planned run, the progress callback and the merged report.
 #include "device-sim/fleet.h"
 
 #include <mbedtls/ssl_ciphersuites.h>
+#include <sys/resource.h>
 
 #include <algorithm>
-#include <atomic>
-#include <chrono>
-#include <cstdio>
-#include <filesystem>
-#include <map>
+#include <condition_variable>
+#include <limits>
 #include <memory>
+#include <mutex>
 #include <thread>
 
-#include "device-sim/enrollment.h"
-#include "device-sim/file_util.h"
-#include "device-sim/layout.h"
+#include "device-sim/worker.h"
 
 namespace devsim {
 namespace {
 
-constexpr size_t kMaxCaBundle = 1024 * 1024;
+constexpr auto kProgressInterval = std::chrono::milliseconds(250);
 
-ca::Result<std::vector<std::string>> ListDevices(const std::string& fleet_dir) {
-  const std::string dir = DevicesDir(fleet_dir);
-  std::error_code ec;
-  std::vector<std::string> ids;
-  for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-    std::error_code type_ec;
-    std::string name = it->path().filename().string();
-    // Hidden entries are never devices (editor and tool droppings).
-    if (it->is_directory(type_ec) && !name.starts_with('.')) ids.push_back(std::move(name));
+double CpuSeconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
+Progress Snapshot(const SharedRun& shared, uint64_t total) {
+  Progress p;
+  p.total = total;
+  for (size_t i = 0; i < kScenarioCount; ++i) {
+    p.done += shared.done[i].load();
+    p.failed[i] = shared.failed[i].load();
   }
-  if (ec) return ca::Fail(ca::Code::kIo, "cannot list " + dir + ": " + ec.message());
-  std::ranges::sort(ids);
-  return ids;
+  p.in_flight = shared.in_flight.load();
+  p.elapsed_seconds = std::chrono::duration<double>(Clock::now() - shared.start).count();
+  return p;
+}
+
+// Runs each worker on its own thread, calling on_progress from this one until all are done.
+// Returns when the last worker finished (not the next progress tick).
+Clock::time_point RunWorkers(std::vector<std::unique_ptr<Worker>>& workers, const SharedRun& shared,
+                             uint64_t total,
+                             const std::function<void(const Progress&)>& on_progress) {
+  std::mutex mutex;
+  std::condition_variable finished;
+  int running = static_cast<int>(workers.size());
+  Clock::time_point end = shared.start;
+  {
+    std::vector<std::jthread> threads;
+    for (auto& worker : workers) {
+      threads.emplace_back([&, w = worker.get()] {
+        w->Run();
+        std::lock_guard lock(mutex);
+        --running;
+        end = std::max(end, Clock::now());
+        finished.notify_all();
+      });
+    }
+    std::unique_lock lock(mutex);
+    while (!finished.wait_for(lock, kProgressInterval, [&] { return running == 0; })) {
+      lock.unlock();
+      if (on_progress) on_progress(Snapshot(shared, total));
+      lock.lock();
+    }
+  }  // jthreads join here
+  return end;
 }
 
 }  // namespace
 
-int FleetReport::ok() const {
-  return static_cast<int>(
-      std::ranges::count_if(outcomes, [](const DeviceOutcome& o) { return o.failure.empty(); }));
-}
-
-int FleetReport::failed() const { return static_cast<int>(outcomes.size()) - ok(); }
-
-ca::Result<std::vector<std::string>> SelectDevices(const FleetOptions& options) {
-  std::vector<std::string> ids = options.devices;
-  if (ids.empty()) {
-    auto listed = ListDevices(options.fleet_dir);
-    if (!listed) return listed;
-    ids = std::move(*listed);
-  }
-  if (options.count > 0 && ids.size() > static_cast<size_t>(options.count)) {
-    ids.resize(static_cast<size_t>(options.count));
-  }
-  if (ids.empty()) {
-    return ca::Fail(ca::Code::kInvalidArgument, "no devices in " + DevicesDir(options.fleet_dir));
-  }
-  for (const std::string& id : ids) {
-    if (!IsUsableDeviceId(id)) {
-      return ca::Fail(ca::Code::kInvalidArgument, "not a usable device id: '" + id + "'");
-    }
-  }
-  return ids;
-}
-
-ca::Result<FleetReport> RunFleet(const FleetOptions& options) {
-  auto ids = SelectDevices(options);
-  if (!ids) return std::unexpected(ids.error());
-  auto bundle = ReadFile(options.ca_bundle_path, kMaxCaBundle);
-  if (!bundle) return std::unexpected(bundle.error());
-
-  // Clients are built up front so a bad bundle or seeding failure is a setup error, not N
-  // identical device failures.
-  const size_t workers =
-      std::clamp<size_t>(static_cast<size_t>(options.concurrency), 1, ids->size());
-  std::vector<std::unique_ptr<EstClient>> clients;
-  for (size_t i = 0; i < workers; ++i) {
-    auto client = EstClient::Create(options.est, *bundle);
-    if (!client) {
-      return ca::Fail(client.error().code, options.ca_bundle_path + ": " + client.error().detail);
-    }
-    clients.push_back(std::move(*client));
-  }
-
+ca::Result<FleetReport> RunFleet(const FleetOptions& options,
+                                 const std::function<void(const Progress&)>& on_progress,
+                                 const std::atomic<bool>* interrupted) {
+  auto plan = MakePlan(options);
+  if (!plan) return std::unexpected(plan.error());
+  RaiseFileLimit();  // --concurrency and --slow hold one descriptor each
   // mbedTLS fills its ciphersuite table lazily and without a lock on first use; do that here,
   // before any worker calls mbedtls_ssl_config_defaults.
   (void)mbedtls_ssl_list_ciphersuites();
 
+  const double cpu_before = CpuSeconds();
+  SharedRun shared(*plan, Clock::now());
+  shared.interrupted = interrupted;
+  // Workers are built up front so a set-up failure is one error, not N device failures.
+  std::vector<std::unique_ptr<Worker>> workers;
+  for (int i = 0; i < plan->threads; ++i) {
+    auto worker = Worker::Create(shared, i);
+    if (!worker) return std::unexpected(worker.error());
+    workers.push_back(std::move(*worker));
+  }
+  const uint64_t total =
+      plan->max_slots == std::numeric_limits<uint64_t>::max() ? 0 : plan->max_slots;
+  const Clock::time_point end = RunWorkers(workers, shared, total, on_progress);
+
   FleetReport report;
-  report.outcomes.resize(ids->size());
-  std::atomic<size_t> next{0};
-  const auto start = std::chrono::steady_clock::now();
-  {
-    std::vector<std::jthread> threads;
-    for (auto& client : clients) {
-      threads.emplace_back([&, client = client.get()] {
-        // Each index is taken by exactly one thread, so its outcome slot needs no lock.
-        for (size_t i; (i = next.fetch_add(1)) < ids->size();) {
-          const std::string& id = (*ids)[i];
-          auto result = EnrollDevice(*client, options.op, options.fleet_dir, id);
-          report.outcomes[i] = {id, result ? std::string() : result.error().detail};
-        }
-      });
-    }
-  }  // jthreads join here
-  report.elapsed_seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  report.options = options;
+  report.threads = plan->threads;
+  report.planned = total;
+  report.elapsed_seconds = std::chrono::duration<double>(end - shared.start).count();
+  report.cpu_seconds = CpuSeconds() - cpu_before;
+  for (auto& worker : workers) {
+    report.tally.Merge(std::move(worker->tally()), plan->max_failures_listed);
+  }
   return report;
-}
-
-std::string FormatSummary(std::string_view command, const FleetReport& report) {
-  const int ok = report.ok();
-  const double rate = report.elapsed_seconds > 0 ? ok / report.elapsed_seconds : 0.0;
-  char head[160];
-  std::snprintf(head, sizeof head, ": ok=%d failed=%d elapsed=%.2fs rate=%.1f/s\n", ok,
-                report.failed(), report.elapsed_seconds, rate);
-  std::string out = std::string(command) + head;
-
-  std::map<std::string, int> by_reason;
-  for (const DeviceOutcome& o : report.outcomes) {
-    if (!o.failure.empty()) ++by_reason[o.failure];
-  }
-  std::vector<std::pair<std::string, int>> reasons(by_reason.begin(), by_reason.end());
-  std::ranges::stable_sort(reasons,
-                           [](const auto& a, const auto& b) { return a.second > b.second; });
-  for (const auto& [reason, count] : reasons) {
-    out += "  failed " + std::to_string(count) + ": " + reason + "\n";
-  }
-  return out;
-}
-
-std::string FormatFailures(const FleetReport& report) {
-  std::string out;
-  for (const DeviceOutcome& o : report.outcomes) {
-    if (!o.failure.empty()) out += "device " + o.id + ": " + o.failure + "\n";
-  }
-  return out;
 }
 
 }  // namespace devsim

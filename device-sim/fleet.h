@@ -1,52 +1,42 @@
-// fleet.h — runs enroll/reenroll for many devices on a pool of worker threads and summarises the
-// outcome for people and scripts.
+// fleet.h — runs a fleet enroll/reenroll: plans it (run_plan.h), runs the event-loop workers
+// (worker.h) and returns what happened per scenario class. Formatting is in report.h.
 #pragma once
 
-#include <string>
-#include <string_view>
-#include <vector>
+#include <atomic>
+#include <functional>
 
 #include "ca/error.h"
-#include "device-sim/est_client.h"
+#include "device-sim/run_plan.h"
+#include "device-sim/tally.h"
 
 namespace devsim {
 
-struct FleetOptions {
-  EstOperation op = EstOperation::kEnroll;
-  std::string fleet_dir;
-  std::vector<std::string> devices;  // empty: every directory under DIR/devices, sorted by name
-  int count = 0;                     // > 0: only the first `count` selected devices
-  int concurrency = 4;
-  EstSettings est;
-  std::string ca_bundle_path;
-};
-
-struct DeviceOutcome {
-  std::string id;
-  std::string failure;  // empty on success
-};
-
 struct FleetReport {
-  std::vector<DeviceOutcome> outcomes;  // in selection order
+  FleetOptions options;  // as run
+  int threads = 0;
+  uint64_t planned = 0;  // enrollments planned; 0 when open-ended (--duration, devices cycle)
+  RunTally tally;
   double elapsed_seconds = 0;
-  int ok() const;
-  int failed() const;
+  double cpu_seconds = 0;  // user + system time of the whole process during the run
+  uint64_t ok() const { return tally.ok(); }
+  uint64_t failed() const { return tally.failed(); }
 };
 
-// The devices a run will visit, per FleetOptions::devices and count. kIo if DIR/devices cannot be
-// listed; kInvalidArgument if the selection is empty.
-ca::Result<std::vector<std::string>> SelectDevices(const FleetOptions& options);
+// A snapshot for the live progress line.
+struct Progress {
+  uint64_t done = 0;
+  uint64_t total = 0;  // 0: open-ended
+  int64_t in_flight = 0;
+  double elapsed_seconds = 0;
+  std::array<uint64_t, kScenarioCount> failed{};
+};
 
-// Selects the devices and runs them on `concurrency` threads, each with its own EstClient.
-// Per-device failures are outcomes, not errors; errors are setup problems (unreadable or empty
-// CA bundle, no devices, DRBG seeding).
-ca::Result<FleetReport> RunFleet(const FleetOptions& options);
-
-// Stdout summary: "<command>: ok=<n> failed=<m> elapsed=<s.ss>s rate=<r.r>/s" (rate = successful
-// devices per second), then "  failed <count>: <reason>" per distinct reason, most frequent first.
-std::string FormatSummary(std::string_view command, const FleetReport& report);
-
-// Stderr detail: "device <id>: <reason>" per failed device, in selection order.
-std::string FormatFailures(const FleetReport& report);
+// Plans the run and runs it on its worker threads. Per-enrollment failures are outcomes in the
+// report, not errors; errors are set-up problems (bad options, unreadable bundle or fleet,
+// unknown host, DRBG seeding). While it runs, on_progress (if set) is called about four times a
+// second from the calling thread. *interrupted (if given) becoming true stops new enrollments.
+ca::Result<FleetReport> RunFleet(const FleetOptions& options,
+                                 const std::function<void(const Progress&)>& on_progress,
+                                 const std::atomic<bool>* interrupted);
 
 }  // namespace devsim

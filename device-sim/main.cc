@@ -1,19 +1,25 @@
 // main.cc — device-sim's command line (CLI11): factory, enroll, reenroll. The only place that
 // catches exceptions (CLI11 throws); everything below returns errors as values.
-// Exit codes: 0 all good, 1 some device failed (or factory failed), 2 usage or setup error.
+// Exit codes: 0 all good (every enrollment got its class's expected outcome), 1 some did not (or
+// factory failed), 2 usage or setup error.
 #include <psa/crypto.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <ctime>
 #include <exception>
+#include <functional>
 #include <optional>
 #include <string>
 
 #include "ca/rng.h"
 #include "device-sim/factory.h"
+#include "device-sim/file_util.h"
 #include "device-sim/fleet.h"
+#include "device-sim/report.h"
 
 namespace devsim {
 namespace {
@@ -25,7 +31,29 @@ struct FleetCli {
   FleetOptions options;
   std::string server;  // HOST:PORT or [v6]:PORT
   std::string tls = "1.3";
+  std::string mix = "good=100";
+  std::string json_path;
 };
+
+// SIGINT stops new enrollments; the ones in flight finish and the summary is printed. A second
+// SIGINT kills (SA_RESETHAND).
+std::atomic<bool> g_interrupted{false};
+static_assert(std::atomic<bool>::is_always_lock_free);
+
+void OnInterrupt(int) { g_interrupted.store(true); }
+
+void InstallInterruptHandler() {
+  struct sigaction action {};
+  action.sa_handler = OnInterrupt;
+  action.sa_flags = SA_RESETHAND;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, nullptr);
+}
+
+std::string CheckMix(const std::string& text) {
+  auto mix = ParseMix(text);
+  return mix ? "" : mix.error().detail;
+}
 
 struct HostPort {
   std::string host;
@@ -77,6 +105,44 @@ CLI::App* AddFactory(CLI::App& app, FactoryOptions& options, std::string& kind) 
   return cmd;
 }
 
+void AddLoadOptions(CLI::App* cmd, FleetCli& cli) {
+  FleetOptions& o = cli.options;
+  cmd->add_option("--count", o.count,
+                  "enrollments to run (default: each selected device once); above the number of "
+                  "devices, devices are reused round-robin (reenroll, or enroll --allow-reuse)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--concurrency", o.concurrency, "enrollments in flight")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
+  cmd->add_option("--threads", o.threads, "event-loop threads (default: one per CPU)")
+      ->check(CLI::Range(1, 256));
+  cmd->add_option("--rate", o.rate, "enrollment starts per second, whole fleet (default: no limit)")
+      ->check(CLI::Range(0.0, 1e6));
+  cmd->add_option("--duration", o.duration, "seconds after which no new enrollment starts")
+      ->check(CLI::Range(0.0, 1e7));
+  cmd->add_flag("--allow-reuse", o.allow_reuse,
+                "enroll: let --count/--duration reuse devices (a reused device re-sends its first "
+                "CSR of the run)");
+  cmd->add_option("--mix", cli.mix,
+                  "scenario weights: good, rogue-ca, no-cert, expired, bad-csr, replay")
+      ->capture_default_str()
+      ->check(CheckMix);
+  cmd->add_option("--slow", o.slow, "slowloris connections kept open during the run")
+      ->check(CLI::Range(0, 100000));
+  cmd->add_option("--slow-interval", o.slow_interval,
+                  "seconds between two bytes of a slow connection")
+      ->capture_default_str()
+      ->check(CLI::Range(0.01, 3600.0));
+  cmd->add_option("--timeout", o.step_timeout,
+                  "seconds per step (connect, handshake, each request)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.1, 3600.0));
+  cmd->add_option("--max-retries", o.max_retries, "retries after 503/429 (Retry-After honoured)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 100));
+  cmd->add_option("--json", cli.json_path, "also write the report as JSON to FILE");
+}
+
 CLI::App* AddFleetCommand(CLI::App& app, const char* name, const char* description, FleetCli& cli) {
   CLI::App* cmd = app.add_subcommand(name, description);
   FleetOptions& o = cli.options;
@@ -90,17 +156,13 @@ CLI::App* AddFleetCommand(CLI::App& app, const char* name, const char* descripti
       ->check(CLI::ExistingFile);
   cmd->add_option("--devices", o.devices, "comma-separated device ids (default: all)")
       ->delimiter(',');
-  cmd->add_option("--count", o.count, "only the first N selected devices")
-      ->check(CLI::PositiveNumber);
-  cmd->add_option("--concurrency", o.concurrency, "parallel devices")
-      ->capture_default_str()
-      ->check(CLI::Range(1, 256));
   cmd->add_option("--tls", cli.tls, "TLS version")
       ->capture_default_str()
       ->check(CLI::IsMember({"1.2", "1.3"}));
-  cmd->add_option("--server-name", o.est.tls.server_name, "expected server name (SNI)")
+  cmd->add_option("--server-name", o.tls.server_name, "expected server name (SNI)")
       ->capture_default_str();
-  cmd->add_option("--label", o.est.label, "EST CA label")->check(CheckLabel);
+  cmd->add_option("--label", o.label, "EST CA label")->check(CheckLabel);
+  AddLoadOptions(cmd, cli);
   return cmd;
 }
 
@@ -122,25 +184,45 @@ int RunFactoryCommand(const FactoryOptions& options, const std::string& kind) {
   return 0;
 }
 
+// The live progress line goes to stdout only when it is a terminal; pipes get the summary only.
+std::function<void(const Progress&)> ProgressPrinter(const char* command, const MixWeights& mix) {
+  if (isatty(STDOUT_FILENO) == 0) return nullptr;
+  return [command, mix](const Progress& p) {
+    std::printf("\r%s\033[K", FormatProgress(command, p, mix).c_str());
+    std::fflush(stdout);
+  };
+}
+
 int RunFleetCommand(FleetCli& cli, EstOperation op) {
   FleetOptions& o = cli.options;
+  const char* command = OperationName(op);
   o.op = op;
-  o.est.tls.version = cli.tls == "1.2" ? TlsVersion::k12 : TlsVersion::k13;
+  o.tls.version = cli.tls == "1.2" ? TlsVersion::k12 : TlsVersion::k13;
+  o.mix = *ParseMix(cli.mix);  // CheckMix admitted it
   const auto host_port = SplitHostPort(cli.server);
   if (!host_port) {
-    std::fprintf(stderr, "device-sim %s: --server must be HOST:PORT, got '%s'\n", OperationName(op),
+    std::fprintf(stderr, "device-sim %s: --server must be HOST:PORT, got '%s'\n", command,
                  cli.server.c_str());
     return kExitSetup;
   }
-  o.est.tls.host = host_port->host;
-  o.est.tls.port = host_port->port;
-  auto report = RunFleet(o);
+  o.host = host_port->host;
+  o.port = host_port->port;
+  InstallInterruptHandler();
+  const auto progress = ProgressPrinter(command, o.mix);
+  auto report = RunFleet(o, progress, &g_interrupted);
+  if (progress) std::fputs("\r\033[K", stdout);
   if (!report) {
-    std::fprintf(stderr, "device-sim %s: %s\n", OperationName(op), report.error().detail.c_str());
+    std::fprintf(stderr, "device-sim %s: %s\n", command, report.error().detail.c_str());
     return kExitSetup;
   }
   std::fputs(FormatFailures(*report).c_str(), stderr);
-  std::fputs(FormatSummary(OperationName(op), *report).c_str(), stdout);
+  std::fputs(FormatSummary(command, *report).c_str(), stdout);
+  if (!cli.json_path.empty()) {
+    if (auto written = ReplaceFile(cli.json_path, FormatJson(command, *report), 0644); !written) {
+      std::fprintf(stderr, "device-sim %s: --json: %s\n", command, written.error().detail.c_str());
+      return kExitSetup;
+    }
+  }
   return report->failed() == 0 ? 0 : kExitFailed;
 }
 

@@ -1,0 +1,202 @@
+// worker.cc — a worker's set-up and its event loop: start enrollments up to the thread's share of
+// --concurrency (within --rate, --count and --duration), dispatch socket readiness, sweep
+// deadlines, reap finished enrollments.
+#include "device-sim/worker.h"
+
+#include <algorithm>
+
+#include "device-sim/csr_builder.h"
+
+namespace devsim {
+namespace {
+
+// Deadlines, back-off wake-ups and slow-connection bytes are checked this often.
+constexpr Clock::duration kSweepInterval = std::chrono::milliseconds(50);
+
+// This worker's share of `total` when it is split across `parts` workers.
+int ShareOf(int total, int parts, int index) {
+  return total / parts + (index < total % parts ? 1 : 0);
+}
+
+}  // namespace
+
+Worker::Worker(SharedRun& shared, int index) : shared_(shared), plan_(shared.plan), index_(index) {}
+
+ca::Result<std::unique_ptr<Worker>> Worker::Create(SharedRun& shared, int index) {
+  std::unique_ptr<Worker> worker(new Worker(shared, index));
+  if (auto ok = worker->Init(); !ok) return std::unexpected(ok.error());
+  return worker;
+}
+
+ca::Result<void> Worker::Init() {
+  auto drbg = ca::Drbg::FromSystemEntropy();
+  if (!drbg) return std::unexpected(drbg.error());
+  drbg_ = std::move(*drbg);
+  const ca::Rng rng = drbg_->rng();
+  auto trust = ca::ParseCertificates(plan_.ca_bundle_pem);
+  if (!trust) return std::unexpected(trust.error());
+  trust_ = std::move(*trust);
+  for (auto [pem, out] :
+       {std::pair{&plan_.rogue_ca, &rogue_ca_}, {&plan_.factory_ca, &factory_ca_}}) {
+    if (!pem->has_value()) continue;
+    auto ca = ParseSigningCa(**pem, rng);
+    if (!ca) return std::unexpected(ca.error());
+    out->emplace(std::move(*ca));
+  }
+  auto key = ca::PrivateKey::GenerateP256(rng);
+  if (!key) return std::unexpected(key.error());
+  scratch_key_ = std::move(*key);
+  auto csr = BuildCsr("device-sim", *scratch_key_, rng);
+  auto spki = scratch_key_->PublicKeyDer();
+  if (!csr || !spki) return ca::Fail(ca::Code::kCrypto, "placeholder CSR");
+  placeholder_csr_ = std::move(*csr);
+  placeholder_spki_ = std::move(*spki);
+  auto poller = Poller::Create();
+  if (!poller) return std::unexpected(poller.error());
+  poller_ = std::move(*poller);
+  unsigned seed = 0;
+  rng.fill(rng.state, reinterpret_cast<unsigned char*>(&seed), sizeof seed);
+  jitter_.seed(seed);
+  env_ = EnrollEnv{
+      &plan_.server, &plan_.tls, &plan_.target,      trust_->get(),     rng,
+      poller_.get(), &jitter_,   plan_.step_timeout, plan_.max_retries, &server_cert_cache_};
+  for (size_t i = static_cast<size_t>(index_); i < plan_.devices.size();
+       i += static_cast<size_t>(plan_.threads)) {
+    devices_.push_back(Device{.id = plan_.devices[i]});
+  }
+  concurrency_ = std::max(1, ShareOf(plan_.concurrency, plan_.threads, index_));
+  return InitSlow();
+}
+
+// Slow connection j (over all workers) trickles a ClientHello if j is even, a header if odd.
+ca::Result<void> Worker::InitSlow() {
+  const int count = ShareOf(plan_.slow, plan_.threads, index_);
+  if (count == 0) return {};
+  auto hello = CaptureClientHello(plan_.tls, trust_->get(), drbg_->rng());
+  if (!hello) return std::unexpected(hello.error());
+  ClientIdentity identity;
+  if (!devices_.empty()) {
+    // The handshake needs a certificate the server accepts; a bootstrap one does, and a
+    // handshake alone issues nothing.
+    auto creds =
+        LoadCredentials(plan_.fleet_dir, devices_.front().id, EstOperation::kEnroll, drbg_->rng());
+    if (creds) {
+      slow_creds_ = std::make_unique<Credentials>(std::move(*creds));
+      identity = {slow_creds_->cert->get(), slow_creds_->key->pk()};
+    }
+  }
+  slow_env_ = std::make_unique<SlowEnv>(
+      SlowEnv{&plan_.server, &plan_.tls, trust_->get(), identity, drbg_->rng(), poller_.get(),
+              std::move(*hello),
+              "POST /.well-known/est/simpleenroll HTTP/1.1\r\nHost: " + plan_.target.host_header +
+                  "\r\nX-Slow: ",
+              plan_.slow_interval});
+  for (int k = 0; k < count; ++k) {
+    const int global = index_ + k * plan_.threads;
+    const SlowMode mode = global % 2 == 0 ? SlowMode::kHello : SlowMode::kHeader;
+    slow_.push_back(
+        std::make_unique<SlowConnection>(*slow_env_, mode, tally_.slow[static_cast<size_t>(mode)]));
+  }
+  return {};
+}
+
+void Worker::Run() {
+  Clock::time_point now = Clock::now();
+  last_sweep_ = now;
+  for (auto& slow : slow_) slow->Open(now);
+  while (true) {
+    now = Clock::now();
+    if ((plan_.duration && now - shared_.start >= *plan_.duration) ||
+        (shared_.interrupted != nullptr && shared_.interrupted->load())) {
+      shared_.stop.store(true);
+    }
+    StartMore(now);
+    const bool reaped = Reap();
+    if (jobs_.empty() && !CanStart()) break;
+    // A reaped job freed a slot: only poll, so the next turn fills it without waiting. Never
+    // skip polling, or jobs that fail at once could starve the connections in flight.
+    poller_->Dispatch(reaped ? 0 : TimeoutMs(now));
+    now = Clock::now();
+    if (now - last_sweep_ >= kSweepInterval) {
+      Sweep(now);
+      last_sweep_ = now;
+    }
+    Reap();
+  }
+  for (auto& slow : slow_) slow->Shutdown();
+}
+
+bool Worker::CanStart() const { return !exhausted_ && !slots_done_ && !shared_.stop.load(); }
+
+void Worker::StartMore(Clock::time_point now) {
+  while (jobs_.size() < static_cast<size_t>(concurrency_) && CanStart()) {
+    if (token_wait_until_ && now < *token_wait_until_) return;
+    Device* device = PeekDevice();
+    if (device == nullptr) {
+      exhausted_ = !plan_.cycle_devices || devices_.empty();
+      return;  // cycling: every device of ours is busy; one will come free
+    }
+    if (auto wait = shared_.TakeToken(now)) {
+      token_wait_until_ = now + *wait;
+      return;
+    }
+    token_wait_until_.reset();
+    const auto slot = shared_.ClaimSlot();
+    if (!slot) {
+      slots_done_ = true;
+      return;
+    }
+    cursor_ = peeked_ + 1;
+    StartJob(*slot, plan_.schedule.At(*slot), *device, now);
+  }
+}
+
+Worker::Device* Worker::PeekDevice() {
+  if (!plan_.cycle_devices) {
+    if (cursor_ >= devices_.size()) return nullptr;
+    peeked_ = cursor_;
+    return &devices_[cursor_];
+  }
+  for (size_t i = 0; i < devices_.size(); ++i) {
+    const size_t at = (cursor_ + i) % devices_.size();
+    if (!devices_[at].busy) {
+      peeked_ = at;
+      return &devices_[at];
+    }
+  }
+  return nullptr;
+}
+
+int Worker::TimeoutMs(Clock::time_point now) const {
+  Clock::time_point next = now + kSweepInterval;
+  if (token_wait_until_) next = std::min(next, *token_wait_until_);
+  const auto wait = std::chrono::ceil<std::chrono::milliseconds>(next - now).count();
+  return static_cast<int>(std::clamp<long>(wait, 1, 50));
+}
+
+void Worker::Sweep(Clock::time_point now) {
+  for (auto& job : jobs_) job->enrollment->OnTimer(now);
+  const bool reopen = !shared_.stop.load();
+  for (auto& slow : slow_) slow->OnTimer(now, reopen);
+}
+
+bool Worker::Reap() {
+  bool any = false;
+  for (size_t i = 0; i < jobs_.size();) {
+    Job& job = *jobs_[i];
+    if (!job.enrollment->done()) {
+      ++i;
+      continue;
+    }
+    any = true;
+    if (!OnJobDone(job, Clock::now())) {
+      ++i;  // it went on to its next stage
+      continue;
+    }
+    jobs_[i] = std::move(jobs_.back());
+    jobs_.pop_back();
+  }
+  return any;
+}
+
+}  // namespace devsim
