@@ -52,6 +52,23 @@ std::string CertSerialHex(const mbedtls_x509_crt& crt) {
   return HexLower(std::span(crt.serial.p, crt.serial.len));
 }
 
+std::string SanString(const mbedtls_x509_crt& crt) {
+  std::string out;
+  for (const mbedtls_x509_sequence* cur = &crt.subject_alt_names; cur && cur->buf.p;
+       cur = cur->next) {
+    const std::string value(reinterpret_cast<const char*>(cur->buf.p), cur->buf.len);
+    std::string item;
+    switch (cur->buf.tag & MBEDTLS_ASN1_TAG_VALUE_MASK) {
+      case MBEDTLS_X509_SAN_UNIFORM_RESOURCE_IDENTIFIER: item = "URI:" + value; break;
+      case MBEDTLS_X509_SAN_DNS_NAME: item = "DNS:" + value; break;
+      case MBEDTLS_X509_SAN_IP_ADDRESS: item = "IP:" + HexLower(std::span<const unsigned char>(cur->buf.p, cur->buf.len)); break;
+      default: continue;
+    }
+    out += (out.empty() ? "" : ", ") + item;
+  }
+  return out;
+}
+
 std::string DnString(const mbedtls_x509_name& name) {
   // A DN is bounded by its certificate; grow until mbedTLS stops reporting "buffer too small".
   for (size_t size = 512; size <= 65536; size *= 4) {

@@ -34,6 +34,9 @@ std::string CertSerialHex(const mbedtls_x509_crt& crt);
 std::string DnString(const mbedtls_x509_name& name);
 UnixTime ToUnixTime(const mbedtls_x509_time& t);
 
+// The subjectAltName entries provisiond writes, as "URI:x", "DNS:y" or "IP:..." joined by ", ".
+std::string SanString(const mbedtls_x509_crt& crt);
+
 // Value of the first attribute with this OID in name (e.g. MBEDTLS_OID_AT_CN), if any.
 std::optional<std::string> DnAttribute(const mbedtls_x509_name& name, std::string_view oid);
 

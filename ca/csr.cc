@@ -4,6 +4,7 @@
 #include "ca/csr.h"
 
 #include <mbedtls/asn1.h>
+#include <mbedtls/asn1write.h>
 #include <mbedtls/oid.h>
 #include <mbedtls/sha256.h>
 #include <mbedtls/x509_csr.h>
@@ -49,9 +50,9 @@ Result<void> CheckSignatureAlg(const mbedtls_x509_csr& csr) {
 
 // Proof of possession: the requester signed the CertificationRequestInfo with the private half
 // of the key it wants certified.
-Result<void> CheckProofOfPossession(mbedtls_x509_csr& csr) {
+Result<void> CheckProofOfPossession(mbedtls_x509_csr& csr, std::span<const unsigned char> cri) {
   unsigned char hash[32];
-  int ret = mbedtls_sha256(csr.cri.p, csr.cri.len, hash, 0);
+  int ret = mbedtls_sha256(cri.data(), cri.size(), hash, 0);
   if (ret != 0) return Fail(Code::kCrypto, MbedtlsError("mbedtls_sha256", ret));
   ret = mbedtls_pk_verify(&csr.pk, MBEDTLS_MD_SHA256, hash, sizeof(hash), csr.sig.p, csr.sig.len);
   if (ret != 0) {
@@ -61,6 +62,76 @@ Result<void> CheckProofOfPossession(mbedtls_x509_csr& csr) {
   return {};
 }
 
+// The three parts of CertificationRequest ::= SEQUENCE { certificationRequestInfo,
+// signatureAlgorithm, signature } and, inside the first, the bytes before the attributes.
+struct CsrParts {
+  std::span<const unsigned char> cri;         // whole CertificationRequestInfo TLV
+  std::span<const unsigned char> cri_prefix;  // version, subject, subjectPKInfo TLVs
+  std::span<const unsigned char> alg;         // signatureAlgorithm TLV
+  std::span<const unsigned char> sig;         // signature TLV
+};
+
+// Reads one TLV with the expected tag at *p; returns its whole span and moves *p past it.
+Result<std::span<const unsigned char>> Tlv(unsigned char** p, const unsigned char* end, int tag,
+                                           const char* what) {
+  unsigned char* start = *p;
+  size_t len = 0;
+  int ret = mbedtls_asn1_get_tag(p, end, &len, tag);
+  if (ret != 0) return Fail(Code::kMalformed, std::string("CSR ") + what + ": " +
+                                                   MbedtlsError("mbedtls_asn1_get_tag", ret));
+  *p += len;
+  return std::span<const unsigned char>(start, static_cast<size_t>(*p - start));
+}
+
+Result<CsrParts> SplitCsr(std::span<const unsigned char> der) {
+  constexpr int kSeq = MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE;
+  unsigned char* p = const_cast<unsigned char*>(der.data());  // mbedTLS's reader only reads
+  const unsigned char* end = der.data() + der.size();
+  size_t len = 0;
+  if (mbedtls_asn1_get_tag(&p, end, &len, kSeq) != 0) return Fail(Code::kMalformed, "CSR outer");
+  CsrParts parts;
+  auto cri = Tlv(&p, end, kSeq, "certificationRequestInfo");
+  if (!cri) return std::unexpected(cri.error());
+  auto alg = Tlv(&p, end, kSeq, "signatureAlgorithm");
+  if (!alg) return std::unexpected(alg.error());
+  auto sig = Tlv(&p, end, MBEDTLS_ASN1_BIT_STRING, "signature");
+  if (!sig) return std::unexpected(sig.error());
+  if (p != end) return Fail(Code::kMalformed, "CSR: bytes after the signature");
+  parts.cri = *cri;
+  parts.alg = *alg;
+  parts.sig = *sig;
+  unsigned char* q = const_cast<unsigned char*>(cri->data());
+  const unsigned char* cri_end = cri->data() + cri->size();
+  mbedtls_asn1_get_tag(&q, cri_end, &len, kSeq);  // cannot fail: read above
+  unsigned char* prefix_start = q;
+  for (auto [tag, what] : {std::pair{MBEDTLS_ASN1_INTEGER, "version"}, std::pair{kSeq, "subject"},
+                           std::pair{kSeq, "subjectPKInfo"}}) {
+    if (auto t = Tlv(&q, cri_end, tag, what); !t) return std::unexpected(t.error());
+  }
+  parts.cri_prefix = std::span<const unsigned char>(prefix_start, static_cast<size_t>(q - prefix_start));
+  return parts;
+}
+
+// The same CSR with an empty attributes field: SEQ { SEQ { prefix, [0] {} }, alg, sig }.
+Bytes WithoutAttributes(const CsrParts& parts) {
+  Bytes cri_body(parts.cri_prefix.begin(), parts.cri_prefix.end());
+  cri_body.push_back(0xa0);
+  cri_body.push_back(0x00);
+  auto wrap = [](unsigned char tag, const Bytes& body) {
+    unsigned char hdr[8];
+    unsigned char* p = hdr + sizeof hdr;
+    size_t n = mbedtls_asn1_write_len(&p, hdr, body.size());
+    n += mbedtls_asn1_write_tag(&p, hdr, tag);
+    Bytes out(p, p + n);
+    out.insert(out.end(), body.begin(), body.end());
+    return out;
+  };
+  Bytes outer = wrap(0x30, cri_body);
+  outer.insert(outer.end(), parts.alg.begin(), parts.alg.end());
+  outer.insert(outer.end(), parts.sig.begin(), parts.sig.end());
+  return wrap(0x30, outer);
+}
+
 std::string_view Oid(const char* oid, size_t len) { return std::string_view(oid, len); }
 
 }  // namespace
@@ -68,15 +139,24 @@ std::string_view Oid(const char* oid, size_t len) { return std::string_view(oid,
 Result<CheckedCsr> CheckCsr(std::span<const unsigned char> der) {
   if (auto framed = CheckFraming(der); !framed) return std::unexpected(framed.error());
   Csr csr;
-  int ret = mbedtls_x509_csr_parse_der(csr.get(), der.data(), der.size());
+  auto parts = SplitCsr(der);
+  if (!parts) return std::unexpected(parts.error());
+  // Requested extensions never reach the certificate (the profile decides), but mbedTLS refuses a
+  // CSR whose critical extension it knows and has no parser for (e.g. basicConstraints asking
+  // for CA:TRUE). So mbedTLS parses a copy with the attributes emptied, for the subject, key and
+  // algorithm; the signature is verified over the ORIGINAL CertificationRequestInfo below.
+  Bytes stripped = WithoutAttributes(*parts);
+  int ret = mbedtls_x509_csr_parse_der(csr.get(), stripped.data(), stripped.size());
   if (ret != 0) return Fail(Code::kMalformed, MbedtlsError("mbedtls_x509_csr_parse_der", ret));
   if (!IsP256(csr->pk)) {
     return Fail(Code::kUnsupportedKey, "CSR key is " + DescribeKey(csr->pk) + ", need EC P-256");
   }
   if (auto alg = CheckSignatureAlg(*csr.get()); !alg) return std::unexpected(alg.error());
-  if (auto pop = CheckProofOfPossession(*csr.get()); !pop) return std::unexpected(pop.error());
+  if (auto pop = CheckProofOfPossession(*csr.get(), parts->cri); !pop) {
+    return std::unexpected(pop.error());
+  }
 
-  auto challenge = ChallengePassword(std::span<const unsigned char>(csr->cri.p, csr->cri.len));
+  auto challenge = ChallengePassword(parts->cri);
   if (!challenge) return std::unexpected(challenge.error());
   auto key_der = PublicKeyDer(csr->pk);
   if (!key_der) return std::unexpected(key_der.error());

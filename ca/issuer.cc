@@ -2,11 +2,15 @@
 // here and nowhere else (the CSR contributes only its public key).
 #include "ca/issuer.h"
 
+#include <mbedtls/sha256.h>
+
 #include <algorithm>
 
 #include "ca/encoding.h"
+#include "ca/lint.h"
 #include "ca/scoped.h"
 #include "ca/signer.h"
+#include "ca/tbs.h"
 
 namespace ca {
 namespace {
@@ -60,14 +64,15 @@ struct Validity {
   UnixTime not_after;
 };
 
-// notBefore is backdated for device clock skew; notAfter never outlives the CA, because a chain
-// is only as valid as its shortest-lived link and devices should renew before the CA expires.
+// notBefore is backdated for device clock skew, but not before the CA's notBefore; notAfter never
+// outlives the CA, because a chain is only as valid as its shortest-lived link and devices should
+// renew before the CA expires. (Lint refuses validity outside the CA's.)
 Result<Validity> ValidityFor(UnixTime now, const Profile& profile, const mbedtls_x509_crt& ca) {
   if (profile.validity_seconds <= 0 || profile.backdate_seconds < 0) {
     return Fail(Code::kInvalidArgument, "profile validity must be > 0 and backdate >= 0");
   }
   const UnixTime ca_not_after = ToUnixTime(ca.valid_to);
-  Validity v{now - profile.backdate_seconds,
+  Validity v{std::max(now - profile.backdate_seconds, ToUnixTime(ca.valid_from)),
              std::min(now + profile.validity_seconds, ca_not_after)};
   if (v.not_after <= now) {
     return Fail(Code::kPolicy, "CA certificate expires at " + Iso8601(ca_not_after) +
@@ -76,23 +81,17 @@ Result<Validity> ValidityFor(UnixTime now, const Profile& profile, const mbedtls
   return v;
 }
 
-Result<IssuedCert> Describe(Bytes der, std::string_view uri) {
-  auto parsed =
-      ParseCertificates(std::string_view(reinterpret_cast<const char*>(der.data()), der.size()));
-  if (!parsed)
-    return Fail(Code::kCrypto, "issued certificate does not parse: " + parsed.error().detail);
-  const mbedtls_x509_crt& crt = *(*parsed)->get();
+Result<PreparedCert> Describe(const mbedtls_x509_crt& crt, Bytes tbs, std::string_view uri) {
   auto key_der = PublicKeyDer(crt.pk);
   if (!key_der) return std::unexpected(key_der.error());
-  IssuedCert out;
+  PreparedCert out;
   out.serial_hex = CertSerialHex(crt);
   out.subject = DnString(crt.subject);
   out.san = "URI:" + std::string(uri);
   out.not_before = ToUnixTime(crt.valid_from);
   out.not_after = ToUnixTime(crt.valid_to);
-  out.fingerprint_sha256 = Sha256Hex(der);
   out.public_key_sha256 = Sha256Hex(*key_der);
-  out.der = std::move(der);
+  out.tbs = std::move(tbs);
   return out;
 }
 
@@ -111,6 +110,11 @@ Result<std::unique_ptr<Issuer>> Issuer::Load(std::string_view ca_cert_pem,
   if (mbedtls_x509_crt_check_key_usage(crt, MBEDTLS_X509_KU_KEY_CERT_SIGN) != 0) {
     return Fail(Code::kInvalidArgument, "CA certificate keyUsage lacks keyCertSign");
   }
+  if (crt->subject_key_id.len == 0) {
+    return Fail(Code::kInvalidArgument,
+                "CA certificate has no subjectKeyIdentifier (RFC 5280 4.2.1.2 requires one; "
+                "issued certificates' authorityKeyIdentifier copies it)");
+  }
   int ret = mbedtls_pk_check_pair(&crt->pk, (*key)->pk(), rng.fill, rng.state);
   if (ret != 0) {
     return Fail(Code::kInvalidArgument,
@@ -122,9 +126,9 @@ Result<std::unique_ptr<Issuer>> Issuer::Load(std::string_view ca_cert_pem,
   return issuer;
 }
 
-Result<IssuedCert> Issuer::Issue(std::string_view device_id,
-                                 std::span<const unsigned char> public_key_der,
-                                 const Profile& profile, UnixTime now, Rng rng) const {
+Result<PreparedCert> Issuer::Prepare(std::string_view device_id,
+                                     std::span<const unsigned char> public_key_der,
+                                     const Profile& profile, UnixTime now, Rng rng) const {
   if (!IsValidDeviceId(device_id)) return Fail(Code::kPolicy, "invalid device id");
   PkContext device_key;
   if (auto ok = ParseDeviceKey(public_key_der, device_key); !ok) return std::unexpected(ok.error());
@@ -143,9 +147,56 @@ Result<IssuedCert> Issuer::Issue(std::string_view device_id,
   spec.key_usage = MBEDTLS_X509_KU_DIGITAL_SIGNATURE;
   spec.ext_key_usage = {Eku::kClientAuth};
   spec.uris = {uri};
-  auto der = SignCertificate(spec, *device_key.get(), ca_cert_->get(), *ca_key_->pk(), rng);
+  // BuildTbs takes the CA certificate only: the CA key is out of reach by construction.
+  auto tbs = BuildTbs(spec, *device_key.get(), ca_cert());
+  if (!tbs) return std::unexpected(tbs.error());
+  auto parsed = ParseTbs(*tbs);
+  if (!parsed) return Fail(Code::kCrypto, "built TBS does not parse: " + parsed.error().detail);
+  if (auto ok = LintOperational(*(*parsed)->get(), ca_cert()); !ok) {
+    return std::unexpected(ok.error());
+  }
+  return Describe(*(*parsed)->get(), std::move(*tbs), uri);
+}
+
+Result<void> Issuer::Lint(std::span<const unsigned char> tbs) const {
+  auto parsed = ParseTbs(tbs);
+  if (!parsed) return Fail(Code::kPolicy, "structure: " + parsed.error().detail);
+  return LintOperational(*(*parsed)->get(), ca_cert());
+}
+
+Result<Bytes> Issuer::Sign(std::span<const unsigned char> tbs, Rng rng) const {
+  if (auto ok = Lint(tbs); !ok) return std::unexpected(ok.error());
+  unsigned char hash[32];
+  int ret = mbedtls_sha256(tbs.data(), tbs.size(), hash, /*is224=*/0);
+  if (ret != 0) return Fail(Code::kCrypto, MbedtlsError("mbedtls_sha256", ret));
+  unsigned char sig[MBEDTLS_PK_SIGNATURE_MAX_SIZE];
+  size_t sig_len = 0;
+  ret = mbedtls_pk_sign(ca_key_->pk(), MBEDTLS_MD_SHA256, hash, sizeof(hash), sig, sizeof(sig),
+                        &sig_len, rng.fill, rng.state);
+  if (ret != 0) return Fail(Code::kCrypto, MbedtlsError("mbedtls_pk_sign", ret));
+  auto der = WrapTbs(tbs, std::span<const unsigned char>(sig, sig_len));
+  if (!der) return Fail(Code::kCrypto, der.error().detail);
+  if (auto ok = CheckSigned(*der, tbs, ca_cert()); !ok) return std::unexpected(ok.error());
+  return der;
+}
+
+Result<IssuedCert> Issuer::Issue(std::string_view device_id,
+                                 std::span<const unsigned char> public_key_der,
+                                 const Profile& profile, UnixTime now, Rng rng) const {
+  auto prepared = Prepare(device_id, public_key_der, profile, now, rng);
+  if (!prepared) return std::unexpected(prepared.error());
+  auto der = Sign(prepared->tbs, rng);
   if (!der) return std::unexpected(der.error());
-  return Describe(std::move(*der), uri);
+  IssuedCert out;
+  out.serial_hex = std::move(prepared->serial_hex);
+  out.subject = std::move(prepared->subject);
+  out.san = std::move(prepared->san);
+  out.not_before = prepared->not_before;
+  out.not_after = prepared->not_after;
+  out.public_key_sha256 = std::move(prepared->public_key_sha256);
+  out.fingerprint_sha256 = Sha256Hex(*der);
+  out.der = std::move(*der);
+  return out;
 }
 
 }  // namespace ca

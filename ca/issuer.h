@@ -1,5 +1,11 @@
 // issuer.h — the operational-certificate profile: turns a checked CSR key + device id into a
 // signed certificate. Holds the issuing CA's certificate and key.
+//
+// Issuance in two steps, so the store can record what will be signed before anything is signed:
+//   Prepare(...)  -> PreparedCert{tbs, serial, ...}   builds + lints the TBS; no CA key involved
+//   (caller commits an intent row: serial + tbs)
+//   Sign(tbs)     -> certificate DER                  lints again, signs, re-parses, verifies
+// Issue() is Prepare + Sign for callers that record only the result.
 #pragma once
 
 #include <memory>
@@ -36,18 +42,56 @@ struct IssuedCert {
   std::string public_key_sha256;   // of the SubjectPublicKeyInfo DER, lowercase hex
 };
 
+// An operational certificate before signing: everything IssuedCert has but der and fingerprint.
+struct PreparedCert {
+  Bytes tbs;                       // DER TBSCertificate, signature algorithm ecdsa-with-SHA256
+  std::string serial_hex;          // as in IssuedCert
+  std::string subject;
+  std::string san;
+  UnixTime not_before = 0;
+  UnixTime not_after = 0;
+  std::string public_key_sha256;
+};
+
 class Issuer {
  public:
   // Loads the issuing CA. kMalformed if either does not parse, kInvalidArgument if the key does
-  // not match the certificate or the certificate is not a CA.
+  // not match the certificate, the certificate is not a CA (basicConstraints cA, keyCertSign) or
+  // it has no subjectKeyIdentifier (RFC 5280 4.2.1.2 requires one; issued AKIs copy it, which is
+  // what lets Prepare build the TBS without the key). provisiond's own CAs always have one.
   static Result<std::unique_ptr<Issuer>> Load(std::string_view ca_cert_pem,
                                               std::string_view ca_key_pem, Rng rng);
 
-  // Issues the operational certificate: v3, 16-byte random positive serial, subject
-  // CN=<device_id>[,O=][,OU=], SAN URI, basicConstraints CA:FALSE critical, keyUsage
-  // digitalSignature critical, EKU clientAuth, SKI, AKI, validity per profile. public_key_der is
-  // a SubjectPublicKeyInfo (EC P-256, else kUnsupportedKey). kPolicy for an invalid device id.
-  // Not thread-safe: one Issuer per thread.
+  // Builds the TBSCertificate of the operational certificate and lints it (see Lint): v3,
+  // 16-byte random positive serial, subject CN=<device_id>[,O=][,OU=], SAN URI,
+  // basicConstraints CA:FALSE critical, keyUsage digitalSignature critical, EKU clientAuth, SKI,
+  // AKI = the CA's SKI, validity per profile clamped to the CA's. public_key_der is a
+  // SubjectPublicKeyInfo (EC P-256, else kUnsupportedKey; kMalformed if it does not parse).
+  // kPolicy for an invalid device id, an expired CA, or a failed lint. Never uses the CA private
+  // key (the TBS builder, ca/tbs.h, has no parameter to receive one); rng is used only for the
+  // serial. Not thread-safe: one Issuer per thread.
+  Result<PreparedCert> Prepare(std::string_view device_id,
+                               std::span<const unsigned char> public_key_der,
+                               const Profile& profile, UnixTime now, Rng rng) const;
+
+  // Signs a TBSCertificate with the CA key (ECDSA over SHA-256) and returns the Certificate DER:
+  // SEQUENCE { tbs, AlgorithmIdentifier ecdsa-with-SHA256 (no parameters), BIT STRING sig }.
+  // Before signing, tbs must pass Lint (kPolicy otherwise, nothing signed): the CA key signs only
+  // operational certificates of this CA. After signing, the result is parsed back with mbedTLS;
+  // kCrypto if it does not parse, its TBS bytes differ from tbs, or its signature does not verify
+  // under the CA certificate's public key (a signing fault: the certificate must not be used).
+  // Not thread-safe (signing caches EC tables in the key).
+  Result<Bytes> Sign(std::span<const unsigned char> tbs, Rng rng) const;
+
+  // Pre-issuance check of a TBSCertificate against the operational profile of this CA, however it
+  // was built; the rules are listed in ca/lint.h (v3; serial positive, 1..20 octets;
+  // ecdsa-with-SHA256; issuer == CA subject bytes; validity within the CA's and notBefore <
+  // notAfter; basicConstraints critical cA FALSE; keyUsage critical digitalSignature without
+  // keyCertSign/cRLSign; EKU exactly clientAuth; SAN; SKI; AKI == CA SKI; EC P-256 key).
+  // kPolicy naming the first rule that fails ("structure: ..." if tbs does not parse).
+  Result<void> Lint(std::span<const unsigned char> tbs) const;
+
+  // Prepare + Sign, for callers that record only the issued certificate. Errors as theirs.
   Result<IssuedCert> Issue(std::string_view device_id, std::span<const unsigned char> public_key_der,
                            const Profile& profile, UnixTime now, Rng rng) const;
 

@@ -12,6 +12,7 @@
 #include "ca/civil_time.h"
 #include "ca/scoped.h"
 #include "ca/signer_extensions.h"
+#include "ca/tbs.h"
 
 namespace ca {
 namespace {
@@ -31,16 +32,6 @@ Result<std::string> X509Time(UnixTime t) {
   std::snprintf(buf, sizeof(buf), "%04lld%02u%02u%02u%02u%02u", static_cast<long long>(c.year),
                 c.month, c.day, c.hour, c.minute, c.second);
   return std::string(buf);
-}
-
-Result<void> CheckSerial(const Bytes& serial) {
-  if (serial.empty() || serial.size() > 20) {
-    return Fail(Code::kInvalidArgument, "serial must be 1..20 bytes");
-  }
-  if (serial[0] == 0 || serial[0] > 0x7f) {
-    return Fail(Code::kInvalidArgument, "serial first byte must be 0x01..0x7F");
-  }
-  return {};
 }
 
 // The issuer DN copied attribute by attribute, keeping each value's string type, so the issued

@@ -270,7 +270,8 @@ AdminCommands AddAdminCommands(CLI::App& app, AdminOptions& o) {
   c.audit_verify = c.audit->add_subcommand("verify", "check the enrollment_events hash chain");
   c.audit->require_subcommand(1);
   for (CLI::App* cmd : {c.revoke, c.deny, c.crl, c.list, c.audit_verify}) {
-    cmd->add_option("--state-dir", o.state_dir)->required();
+    // Not required(): main falls back to state-dir under [serve] in the config file.
+    cmd->add_option("--state-dir", o.state_dir, "state directory (default: from the config file)");
   }
   return c;
 }

@@ -22,6 +22,9 @@ struct Limits {
   int max_requests_per_connection = 8;
   size_t max_header_bytes = 16 * 1024;
   size_t max_body_bytes = 16 * 1024;  // base64 of a CSR is < 1 KiB; this leaves room for chains
+  // Issuance and event writes queued for the database writer; beyond this, enrollments get 503
+  // with Retry-After instead of waiting longer and longer.
+  size_t max_pending_writes = 4096;
 };
 
 // Who may get what, how often (enforced in daemon/enrollment.cc).
@@ -46,6 +49,8 @@ struct ServeConfig {
   std::map<std::string, ca::Profile> labeled_profiles;  // /.well-known/est/<label>/...
   Policy policy;
   int retry_after_seconds = 30;
+  std::string metrics_listen;  // ADDR:PORT of the plain-HTTP /metrics listener; "" = off
+  std::chrono::milliseconds drain_timeout{10000};  // SIGTERM: how long in-flight requests get
 };
 
 // Paths inside a state directory.

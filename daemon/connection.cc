@@ -1,12 +1,16 @@
 // connection.cc — the per-connection state machine (see connection.h).
 #include "daemon/connection.h"
 
+#include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <ctime>
 
 #include "ca/encoding.h"
+#include "daemon/events.h"
 #include "daemon/log.h"
+#include "daemon/metrics.h"
 
 namespace provisiond {
 
@@ -18,8 +22,9 @@ http::ParseLimits ToParseLimits(const Limits& l) {
 }
 }  // namespace
 
-Connection::Connection(int fd, std::string peer_address, const ServeConfig& config)
+Connection::Connection(int fd, uint64_t id, std::string peer_address, const ServeConfig& config)
     : fd_(fd),
+      id_(id),
       peer_address_(std::move(peer_address)),
       config_(config),
       parser_(ToParseLimits(config.limits)),
@@ -28,6 +33,7 @@ Connection::Connection(int fd, std::string peer_address, const ServeConfig& conf
 Connection::~Connection() { ::close(fd_); }
 
 bool Connection::Drive(Env& env) {
+  if (!session_ && NothingToReadYet()) return true;  // the deadline still runs
   if (!session_ && !Start(env)) return false;
   for (;;) {
     switch (phase_) {
@@ -37,6 +43,8 @@ bool Connection::Drive(Env& env) {
       case Phase::kReading:
         if (!DriveReading(env)) return phase_ != Phase::kDone;
         break;
+      case Phase::kAwaiting:
+        return true;  // the reply comes through Deliver
       case Phase::kWriting:
         if (!DriveWriting()) return phase_ != Phase::kDone;
         break;
@@ -46,8 +54,19 @@ bool Connection::Drive(Env& env) {
   }
 }
 
+// The TLS session (mbedTLS allocates its 16 KiB input and output record buffers in
+// mbedtls_ssl_setup, and zeroes them when freed) is made only once the client's first bytes are
+// there, so a silent connection holds a socket and this object, not ~40 KiB. An EOF or an error
+// still starts it: the handshake then fails and is logged as before.
+bool Connection::NothingToReadYet() const {
+  char byte;
+  ssize_t n = ::recv(fd_, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
 bool Connection::Start(Env& env) {
-  auto session = tls::Session::Create(env.tls, fd_, config_.identity, &env.status_check);
+  tls_ = env.tls;
+  auto session = tls::Session::Create(*tls_, fd_, config_.identity, &env.status_check);
   if (!session) {
     Log(Priority::kErr, "tls_setup_failed", {{"peer", peer_address_},
                                               {"detail", session.error().detail}});
@@ -90,6 +109,7 @@ void Connection::RecordHandshakeFailure(Env& env) {
   }
   Log(Priority::kWarning, "handshake_failed",
       {{"peer", peer_address_}, {"subject", subject}, {"reason", f.reason}, {"alert", alert}});
+  GlobalMetrics().handshake_failures.Inc(f.alert ? tls::AlertName(f.alert) : "none");
   db::EventRecord event{
       .time = ca::Iso8601(static_cast<ca::UnixTime>(std::time(nullptr))),
       .peer = peer_address_,
@@ -102,9 +122,7 @@ void Connection::RecordHandshakeFailure(Env& env) {
       .reason = f.reason + "; alert " + alert,
       .serial_hex = "",
   };
-  if (auto r = env.store.RecordEvent(event); !r) {
-    Log(Priority::kErr, "event_not_recorded", {{"detail", r.error().detail}});
-  }
+  RecordEventAsync(env.writer, std::move(event));
 }
 
 bool Connection::DriveReading(Env& env) {
@@ -136,24 +154,37 @@ bool Connection::DriveReading(Env& env) {
       Log(Priority::kWarning, "bad_request",
           {{"peer", peer_address_}, {"status", std::to_string(parser_.error_status())},
            {"reason", parser_.error_reason()}});
+      keep_alive_requested_ = false;
       Respond(http::TextResponse(parser_.error_status(), parser_.error_reason()));
-      after_write_ = AfterWrite::kClose;
       return true;
     case http::RequestParser::State::kComplete: {
       ++requests_;
       const auto& request = parser_.request();
-      http::Response response = env.service.Handle(request, session_->peer(), peer_address_);
-      const bool keep = request.keep_alive && response.status < 400 &&
-                        requests_ < config_.limits.max_requests_per_connection;
-      after_write_ = keep ? AfterWrite::kNextRequest : AfterWrite::kClose;
-      Respond(std::move(response));
+      keep_alive_requested_ = request.keep_alive;
+      auto response = env.service.Handle(request, session_->peer(), peer_address_,
+                                         env.make_reply(fd_, id_));
+      if (!response) {
+        phase_ = Phase::kAwaiting;
+        deadline_ = Clock::now() + config_.limits.request_timeout;
+        return false;
+      }
+      Respond(std::move(*response));
       return true;
     }
   }
   return false;
 }
 
+bool Connection::Deliver(http::Response response, Env& env) {
+  if (phase_ != Phase::kAwaiting) return phase_ != Phase::kDone;
+  Respond(std::move(response));
+  return Drive(env);
+}
+
 void Connection::Respond(http::Response response) {
+  const bool keep = keep_alive_requested_ && response.status < 400 &&
+                    requests_ < config_.limits.max_requests_per_connection;
+  after_write_ = keep ? AfterWrite::kNextRequest : AfterWrite::kClose;
   response.close = after_write_ == AfterWrite::kClose;
   out_ = http::Serialize(response);
   out_offset_ = 0;
@@ -194,6 +225,7 @@ bool Connection::DriveWriting() {
 bool Connection::CheckDeadline(Clock::time_point now) {
   if (now < deadline_) return true;
   const char* what = phase_ == Phase::kHandshake ? "handshake"
+                     : phase_ == Phase::kAwaiting ? "issuance"
                      : phase_ == Phase::kWriting ? "write"
                      : parser_.InProgress()      ? "request"
                                                  : "idle";

@@ -1,14 +1,19 @@
 // connection.h — one client connection's state machine, driven by its worker's event loop.
 //
-//   kHandshake --ok--> kReading --request complete--> kWriting --keep-alive--> kReading
-//       |                  |  (Expect: 100-continue: kWriting --> back to kReading)   |
-//       +--fail/timeout----+------------- error, close, limit ----------------------> closed
+//   kHandshake --ok--> kReading --request complete--> [kAwaiting] --> kWriting --keep-alive--> kReading
+//       |                  |  (Expect: 100-continue: kWriting --> back to kReading)           |
+//       +--fail/timeout----+------------- error, close, limit ------------------------------> closed
+//
+// kAwaiting: an enrollment waits for the database writer's group commits; the reply arrives
+// through the worker's PostQueue (Deliver). If the connection is gone by then, the reply is
+// dropped: the certificate stays committed and the device's retry gets it back.
 //
 // Deadlines: the handshake, each request (first byte to last) and the keep-alive idle wait are
 // bounded, so a slow or silent client never holds more than its own small state.
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -16,7 +21,7 @@
 #include "daemon/est/service.h"
 #include "daemon/http/request_parser.h"
 #include "daemon/tls/session.h"
-#include "db/store.h"
+#include "db/writer.h"
 
 namespace provisiond {
 
@@ -24,30 +29,42 @@ using Clock = std::chrono::steady_clock;
 
 class Connection {
  public:
-  // Takes ownership of fd (closed in the destructor).
-  Connection(int fd, std::string peer_address, const ServeConfig& config);
+  // Takes ownership of fd (closed in the destructor). id is unique per worker, so a late reply
+  // can never reach a newer connection that reuses the fd number.
+  Connection(int fd, uint64_t id, std::string peer_address, const ServeConfig& config);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
   struct Env {  // the worker's shared pieces
-    tls::ServerTls& tls;
+    // The worker's current TLS context; a connection keeps the one it started with (a SIGHUP
+    // reload gives the worker a new one for new connections only).
+    std::shared_ptr<tls::ServerTls> tls;
     est::Service& service;
-    db::Store& store;
+    db::Writer& writer;
     tls::CertificateStatusCheck& status_check;
+    // A reply callback that finds this connection again by (fd, id) on the worker thread.
+    std::function<est::Service::Reply(int fd, uint64_t id)> make_reply;
   };
 
   // Advances as far as the socket allows. Returns false when the connection is finished and
   // should be destroyed.
   bool Drive(Env& env);
+  // The response an awaited enrollment produced. Returns like Drive.
+  bool Deliver(http::Response response, Env& env);
   // Called by the worker's sweep; returns false (after logging) if the deadline has passed.
   bool CheckDeadline(Clock::time_point now);
   int fd() const { return fd_; }
+  uint64_t id() const { return id_; }
+  // Between two requests of a keep-alive connection (nothing in flight): safe to close when
+  // draining.
+  bool Idle() const { return phase_ == Phase::kReading && requests_ > 0 && !parser_.InProgress(); }
 
  private:
-  enum class Phase { kHandshake, kReading, kWriting, kDone };
+  enum class Phase { kHandshake, kReading, kAwaiting, kWriting, kDone };
   enum class AfterWrite { kClose, kNextRequest, kKeepReading };
 
+  bool NothingToReadYet() const;
   bool Start(Env& env);
   bool DriveHandshake(Env& env);
   bool DriveReading(Env& env);
@@ -56,8 +73,10 @@ class Connection {
   void RecordHandshakeFailure(Env& env);
 
   int fd_;
+  uint64_t id_;
   std::string peer_address_;
   const ServeConfig& config_;
+  std::shared_ptr<tls::ServerTls> tls_;  // outlives session_, which points into it
   std::unique_ptr<tls::Session> session_;
   http::RequestParser parser_;
   Phase phase_ = Phase::kHandshake;
@@ -65,6 +84,7 @@ class Connection {
   std::string out_;
   size_t out_offset_ = 0;
   int requests_ = 0;
+  bool keep_alive_requested_ = false;  // of the request being answered
   Clock::time_point deadline_;
 };
 

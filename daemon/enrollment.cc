@@ -5,8 +5,10 @@
 #include <cctype>
 #include <ctime>
 
+#include "ca/cert.h"
 #include "ca/csr.h"
 #include "ca/encoding.h"
+#include "ca/keys.h"
 
 namespace provisiond {
 namespace {
@@ -65,8 +67,8 @@ const char* EnrollCodeName(EnrollCode code) {
 // Everything that can be decided without the database. On success returns kIssued (meaning
 // "go on") and fills *csr.
 EnrollResult Enroller::CheckRequest(const EnrollRequest& req, ca::CheckedCsr* csr) {
-  const tls::PeerIdentity& peer = *req.peer;
-  const Policy& policy = shared_.config.policy;
+  const tls::PeerIdentity& peer = req.peer;
+  const Policy& policy = shared_.config().policy;
   if (peer.kind == tls::AuthKind::kNone) {
     return Refuse(EnrollCode::kNoClientCertificate, "no client certificate");
   }
@@ -101,7 +103,7 @@ EnrollResult Enroller::CheckRequest(const EnrollRequest& req, ca::CheckedCsr* cs
     return r;
   }
   // Operational certificates carry the id in CN (we issued them), so their CSR is checked there.
-  auto source = req.reenroll ? ca::IdentitySource::kCommonName : shared_.config.identity;
+  auto source = req.reenroll ? ca::IdentitySource::kCommonName : shared_.config().identity;
   if (auto ok = ca::CheckCsrIdentity(*checked, peer.device_id, source); !ok) {
     auto r = Refuse(EnrollCode::kBadCsr, ok.error().detail);
     r.csr_error = ok.error().code;
@@ -130,79 +132,164 @@ EnrollResult Enroller::CheckRequest(const EnrollRequest& req, ca::CheckedCsr* cs
   return Refuse(EnrollCode::kIssued, "");
 }
 
-EnrollResult Enroller::Enroll(const EnrollRequest& req) {
+struct Enroller::Attempt {
+  EnrollRequest req;
   ca::CheckedCsr csr;
-  EnrollResult checked = CheckRequest(req, &csr);
+  EnrollDone done;
+  int reservations = 0;  // a duplicate serial (2^-127) is retried with a new one
+  ca::PreparedCert prepared;
+};
+
+std::optional<EnrollResult> Enroller::Enroll(const EnrollRequest& req, EnrollDone done) {
+  auto attempt = std::make_shared<Attempt>();
+  EnrollResult checked = CheckRequest(req, &attempt->csr);
   if (checked.code != EnrollCode::kIssued) return checked;
-  const tls::PeerIdentity& peer = *req.peer;
+  attempt->req = req;
+  attempt->req.body.clear();  // decoded already; not kept while waiting for commits
+  attempt->done = std::move(done);
+  return Reserve(std::move(attempt));
+}
+
+// Worker thread: build and lint the TBS (no CA key involved), then hand the intent to the writer.
+std::optional<EnrollResult> Enroller::Reserve(std::shared_ptr<Attempt> a) {
+  const tls::PeerIdentity& peer = a->req.peer;
+  auto prepared = issuer_.Prepare(peer.device_id, a->csr.public_key_der, *a->req.profile, Now(),
+                                  rng_);
+  if (!prepared) return Refuse(EnrollCode::kInternal, prepared.error().detail);
+  a->prepared = std::move(*prepared);
+  ++a->reservations;
+  db::Intent intent{
+      .serial_hex = a->prepared.serial_hex,
+      .device_id = peer.device_id,
+      .kind = a->req.reenroll ? "reenroll" : "enroll",
+      .public_key_sha256 = a->prepared.public_key_sha256,
+      .auth_cert_fingerprint = peer.cert->fingerprint,
+      .auth_cert_issuer = peer.cert->issuer,
+      .auth_cert_serial = peer.cert->serial_hex,
+      .tbs = a->prepared.tbs,
+      .not_after = ca::Iso8601(a->prepared.not_after),
+      .peer = a->req.peer_address,
+      .created_at = ca::Iso8601(Now()),
+  };
+  const db::IssuancePolicy policy{.max_per_bootstrap =
+                                      shared_.config().policy.bootstrap_max_enrollments};
+  PostQueue& inbox = inbox_;
+  const bool queued = shared_.writer.SubmitReserve(
+      std::move(intent), policy, [this, &inbox, a](db::Result<db::IssueOutcome> outcome) {
+        // Writer thread: come back to the worker that owns the issuer and the connection.
+        inbox.Post([this, a, outcome = std::move(outcome)]() mutable {
+          OnReserved(a, std::move(outcome));
+        });
+      });
+  if (!queued) return Refuse(EnrollCode::kStoreUnavailable, "issuance queue full (overload)");
+  return std::nullopt;
+}
+
+void Enroller::OnReserved(std::shared_ptr<Attempt> a, db::Result<db::IssueOutcome> outcome) {
+  if (!outcome) {
+    if (outcome.error().code == db::Code::kDuplicateSerial && a->reservations < 3) {
+      if (auto r = Reserve(a)) a->done(std::move(*r));
+      return;
+    }
+    return a->done(FromStoreError(outcome.error()));
+  }
+  EnrollResult r;
+  switch (outcome->decision) {
+    case db::Decision::kReserved: {
+      db::Intent recorded{.serial_hex = a->prepared.serial_hex, .tbs = a->prepared.tbs};
+      return SignAndComplete(a, recorded);
+    }
+    case db::Decision::kResume:
+      // An earlier attempt with this key reserved and was interrupted: finish that one.
+      return SignAndComplete(a, *outcome->intent);
+    case db::Decision::kIssued:  // IssueUnderPolicy only; Reserve never answers it
+    case db::Decision::kAlreadyIssued:
+      r.code = EnrollCode::kAlreadyIssued;
+      r.der = outcome->existing->der;
+      r.serial_hex = outcome->existing->serial_hex;
+      r.detail = "retry with the same key";
+      return a->done(std::move(r));
+    case db::Decision::kBootstrapExhausted:
+      return a->done(Refuse(EnrollCode::kBootstrapExhausted,
+                            "bootstrap certificate already used with another key: possible clone"));
+    case db::Decision::kKeyReuse:
+      return a->done(Refuse(EnrollCode::kKeyReuse, "key already certified for another device"));
+  }
+  a->done(Refuse(EnrollCode::kInternal, "unknown store decision"));
+}
+
+// Worker thread: the CA key signs only a TBS whose intent is committed; Sign checks the result.
+void Enroller::SignAndComplete(std::shared_ptr<Attempt> a, const db::Intent& intent) {
+  auto der = issuer_.Sign(intent.tbs, rng_);
+  if (!der) {
+    return a->done(Refuse(EnrollCode::kInternal, "signing " + intent.serial_hex + ": " +
+                                                     der.error().detail));
+  }
+  auto record = CertificateRecordFromDer(*der);
+  if (!record) return a->done(Refuse(EnrollCode::kInternal, record.error().detail));
+  const tls::PeerIdentity& peer = a->req.peer;
+  record->device_id = peer.device_id;
+  record->auth_cert_issuer = peer.cert->issuer;
+  record->auth_cert_serial = peer.cert->serial_hex;
+  record->auth_cert_fingerprint = peer.cert->fingerprint;
+  record->kind = a->req.reenroll ? "reenroll" : "enroll";
+  record->peer = a->req.peer_address;
+  record->issued_at = ca::Iso8601(Now());
   db::EventRecord event{
-      .time = ca::Iso8601(Now()),
-      .peer = req.peer_address,
+      .time = record->issued_at,
+      .peer = a->req.peer_address,
       .presented_fingerprint = peer.cert->fingerprint,
       .presented_subject = peer.cert->subject,
       .device_id = peer.device_id,
-      .endpoint = req.endpoint,
+      .endpoint = a->req.endpoint,
       .outcome = "issued",
       .http_status = 200,
       .reason = "issued",
+      .serial_hex = record->serial_hex,
   };
-  return IssueAndRecord(req, csr, std::move(event));
+  auto shared_record = std::make_shared<db::CertificateRecord>(std::move(*record));
+  PostQueue& inbox = inbox_;
+  const bool queued = shared_.writer.SubmitComplete(
+      *shared_record, std::move(event), [this, &inbox, a, shared_record](db::Result<void> done) {
+        inbox.Post([this, a, shared_record, done = std::move(done)]() mutable {
+          if (done) {
+            EnrollResult r;
+            r.code = EnrollCode::kIssued;
+            r.der = std::move(shared_record->der);
+            r.serial_hex = shared_record->serial_hex;
+            return a->done(std::move(r));
+          }
+          OnCompleted(a, std::move(done));
+        });
+      });
+  if (!queued) {
+    a->done(Refuse(EnrollCode::kStoreUnavailable,
+                   "issuance queue full; intent " + shared_record->serial_hex + " left pending"));
+  }
 }
 
-EnrollResult Enroller::IssueAndRecord(const EnrollRequest& req, const ca::CheckedCsr& csr,
-                                      db::EventRecord event) {
-  constexpr int kSerialAttempts = 3;
-  const tls::PeerIdentity& peer = *req.peer;
-  const db::IssuancePolicy policy{.max_per_bootstrap =
-                                      shared_.config.policy.bootstrap_max_enrollments};
-  for (int attempt = 1;; ++attempt) {
-    auto issued = issuer_.Issue(peer.device_id, csr.public_key_der, *req.profile, Now(), rng_);
-    if (!issued) return Refuse(EnrollCode::kInternal, issued.error().detail);
-    db::CertificateRecord rec{
-        .serial_hex = issued->serial_hex,
-        .device_id = peer.device_id,
-        .subject = issued->subject,
-        .san = issued->san,
-        .not_before = ca::Iso8601(issued->not_before),
-        .not_after = ca::Iso8601(issued->not_after),
-        .der = issued->der,
-        .fingerprint_sha256 = issued->fingerprint_sha256,
-        .public_key_sha256 = issued->public_key_sha256,
-        .auth_cert_issuer = peer.cert->issuer,
-        .auth_cert_serial = peer.cert->serial_hex,
-        .auth_cert_fingerprint = peer.cert->fingerprint,
-        .kind = req.reenroll ? "reenroll" : "enroll",
-        .peer = req.peer_address,
-        .issued_at = event.time,
-    };
-    event.serial_hex = rec.serial_hex;
-    // Decision and insert in one transaction, committed (synchronous=FULL) before any reply.
-    auto outcome = shared_.store.IssueUnderPolicy(rec, event, policy);
-    if (!outcome) {
-      if (outcome.error().code == db::Code::kDuplicateSerial && attempt < kSerialAttempts) continue;
-      return FromStoreError(outcome.error());
-    }
-    EnrollResult r;
-    switch (outcome->decision) {
-      case db::Decision::kIssued:
-        r.code = EnrollCode::kIssued;
-        r.der = std::move(rec.der);
-        r.serial_hex = rec.serial_hex;
-        return r;
-      case db::Decision::kAlreadyIssued:
-        r.code = EnrollCode::kAlreadyIssued;
-        r.der = outcome->existing->der;
-        r.serial_hex = outcome->existing->serial_hex;
-        r.detail = "retry with the same key";
-        return r;
-      case db::Decision::kBootstrapExhausted:
-        return Refuse(EnrollCode::kBootstrapExhausted,
-                      "bootstrap certificate already used with another key: possible clone");
-      case db::Decision::kKeyReuse:
-        return Refuse(EnrollCode::kKeyReuse, "key already certified for another device");
-    }
-    return Refuse(EnrollCode::kInternal, "unknown store decision");
-  }
+void Enroller::OnCompleted(std::shared_ptr<Attempt> a, db::Result<void> done) {
+  // The certificate was signed but its row did not commit: it is never sent; the intent stays
+  // pending (revocable) and a retry with the same key resumes it.
+  a->done(FromStoreError(done.error()));
+}
+
+ca::Result<db::CertificateRecord> CertificateRecordFromDer(const ca::Bytes& der) {
+  auto crt = ca::ParseCertificates(std::string(der.begin(), der.end()));
+  if (!crt) return std::unexpected(crt.error());
+  const mbedtls_x509_crt& c = *(*crt)->get();
+  auto key = ca::PublicKeyDer(c.pk);
+  if (!key) return std::unexpected(key.error());
+  db::CertificateRecord r;
+  r.serial_hex = ca::CertSerialHex(c);
+  r.subject = ca::DnString(c.subject);
+  r.san = ca::SanString(c);
+  r.not_before = ca::Iso8601(ca::ToUnixTime(c.valid_from));
+  r.not_after = ca::Iso8601(ca::ToUnixTime(c.valid_to));
+  r.der = der;
+  r.fingerprint_sha256 = ca::CertFingerprint(c);
+  r.public_key_sha256 = ca::Sha256Hex(*key);
+  return r;
 }
 
 }  // namespace provisiond

@@ -5,20 +5,34 @@
 // Order of checks (each refusal is one Code below, recorded as an enrollment_events row):
 //   rate limits -> certificate kind for the endpoint -> device id -> CSR (base64, PKCS#10, key,
 //   algorithm, proof of possession) -> CSR identity -> channel binding -> key reuse against the
-//   client certificate -> renewal window -> sign -> one transaction: key reuse across devices,
-//   same-key retry (answer the certificate already issued), bootstrap use limit, insert.
+//   client certificate -> renewal window. Then issuance in the Boulder order, never blocking the
+//   worker on SQLite (the db::Writer thread commits in groups):
+//
+//   worker: Prepare TBS + lint ──► writer: Reserve (policy + pending intent) ──COMMIT──►
+//   worker: Sign the recorded TBS, check it ──► writer: Complete (certificate row + event)
+//   ──COMMIT──► worker: reply 200 with the certificate.
+//
+//   Reserve may answer instead: kAlreadyIssued (same key retry: the committed certificate),
+//   kResume (a pending intent of an earlier, interrupted attempt with this key: sign ITS TBS and
+//   complete it), kBootstrapExhausted, kKeyReuse. A failure after Reserve leaves the intent
+//   pending (revocable, and listed by PendingIntents); the device gets 5xx and no certificate.
 #pragma once
 
+#include <atomic>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "ca/csr.h"
 #include "ca/issuer.h"
 #include "ca/rng.h"
 #include "daemon/config.h"
+#include "daemon/post_queue.h"
 #include "daemon/rate_limiter.h"
 #include "daemon/tls/session.h"
 #include "db/store.h"
+#include "db/writer.h"
 
 namespace provisiond {
 
@@ -38,7 +52,7 @@ enum class EnrollCode {
   kTooEarly,              // renewal window not open; `detail` holds the date it opens
   kBootstrapExhausted,    // this bootstrap certificate already obtained its certificate(s)
   kRateLimited,           // `retry_after` seconds
-  kStoreUnavailable,      // busy, full or I/O: try again later
+  kStoreUnavailable,      // busy, full, I/O, or the writer's queue is full: try again later
   kStoreFailed,           // the record could not be written: nothing issued
   kInternal,
 };
@@ -46,10 +60,10 @@ enum class EnrollCode {
 struct EnrollRequest {
   bool reenroll = false;
   std::string endpoint;  // for the event row: "simpleenroll", "line-a/simplereenroll"
-  const ca::Profile* profile = nullptr;
+  const ca::Profile* profile = nullptr;  // owned by the config
   std::string content_type;
   std::string body;
-  const tls::PeerIdentity* peer = nullptr;
+  tls::PeerIdentity peer;  // a copy: the connection may be gone before the issuance finishes
   std::string peer_address;
 };
 
@@ -64,29 +78,44 @@ struct EnrollResult {
 
 // Shared by all workers; thread-safe.
 struct EnrollShared {
-  const ServeConfig& config;
-  db::Store& store;
+  // The config in force. A SIGHUP reload swaps the pointer; the Server keeps every config alive
+  // until it is destroyed, so a reference taken from config() stays valid for a whole request.
+  const ServeConfig& config() const { return *current_config.load(std::memory_order_acquire); }
+  std::atomic<const ServeConfig*> current_config;
+  db::Writer& writer;
   RateLimiter device_limiter;
   RateLimiter address_limiter;
 };
 
-// One per worker (owns nothing shared but uses the worker's issuer and RNG).
+using EnrollDone = std::function<void(EnrollResult)>;
+
+// One per worker: uses the worker's issuer and RNG, and the worker's PostQueue to come back to
+// the worker thread after each commit.
 class Enroller {
  public:
-  Enroller(EnrollShared& shared, ca::Issuer& issuer, ca::Rng rng)
-      : shared_(shared), issuer_(issuer), rng_(rng) {}
-  // Decides and, when allowed, issues and commits. Never throws.
-  EnrollResult Enroll(const EnrollRequest& request);
+  Enroller(EnrollShared& shared, ca::Issuer& issuer, ca::Rng rng, PostQueue& inbox)
+      : shared_(shared), issuer_(issuer), rng_(rng), inbox_(inbox) {}
+  // Returns the result when it is decided at once (a refusal before any write). Otherwise
+  // returns nullopt and calls `done` exactly once, later, on this worker's thread.
+  std::optional<EnrollResult> Enroll(const EnrollRequest& request, EnrollDone done);
+
+  struct Attempt;  // one issuance in flight (enrollment.cc)
 
  private:
   EnrollResult CheckRequest(const EnrollRequest& request, ca::CheckedCsr* csr);
-  EnrollResult IssueAndRecord(const EnrollRequest& request, const ca::CheckedCsr& csr,
-                              db::EventRecord event);
+  std::optional<EnrollResult> Reserve(std::shared_ptr<Attempt> attempt);
+  void OnReserved(std::shared_ptr<Attempt> attempt, db::Result<db::IssueOutcome> outcome);
+  void SignAndComplete(std::shared_ptr<Attempt> attempt, const db::Intent& intent);
+  void OnCompleted(std::shared_ptr<Attempt> attempt, db::Result<void> done);
 
   EnrollShared& shared_;
   ca::Issuer& issuer_;
   ca::Rng rng_;
+  PostQueue& inbox_;
 };
+
+// The row for a certificate we signed, read back from its DER (device and auth fields empty).
+ca::Result<db::CertificateRecord> CertificateRecordFromDer(const ca::Bytes& der);
 
 // Short name for logs and event reasons, e.g. "bootstrap_exhausted".
 const char* EnrollCodeName(EnrollCode code);

@@ -12,31 +12,21 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
+#include <mutex>
 #include <unordered_map>
 
 #include "ca/issuer.h"
 #include "daemon/connection.h"
 #include "daemon/est/service.h"
 #include "daemon/log.h"
+#include "daemon/metrics.h"
+#include "daemon/net.h"
+#include "daemon/post_queue.h"
 
 namespace provisiond {
 namespace {
-
-std::string FormatAddress(const sockaddr_storage& ss) {
-  char host[INET6_ADDRSTRLEN] = "?";
-  int port = 0;
-  if (ss.ss_family == AF_INET) {
-    const auto* in = reinterpret_cast<const sockaddr_in*>(&ss);
-    inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
-    port = ntohs(in->sin_port);
-    return std::string(host) + ":" + std::to_string(port);
-  }
-  const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&ss);
-  inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
-  port = ntohs(in6->sin6_port);
-  return "[" + std::string(host) + "]:" + std::to_string(port);
-}
 
 ca::Result<int> Listen(const std::string& listen, std::string* bound) {
   size_t colon = listen.rfind(':');
@@ -73,18 +63,22 @@ ca::Result<int> Listen(const std::string& listen, std::string* bound) {
 
 }  // namespace
 
-// One event loop: its own epoll set, TLS context, EST service (and issuer) and connections.
+// One event loop: its own epoll set, TLS context, EST service (and issuer), read connection to
+// the database, inbox for the writer's completions, and connections.
 class Worker {
  public:
-  Worker(const ServeConfig& config, db::Store& store, tls::CertificateStatusCheck& status_check,
-         int listen_fd, std::atomic<int>& connections, std::unique_ptr<tls::ServerTls> tls,
-         std::unique_ptr<est::Service> service)
-      : config_(config),
-        store_(store),
-        status_check_(status_check),
+  Worker(const ServeConfig& config, db::Writer& writer, std::unique_ptr<db::Store> reader,
+         int listen_fd, std::atomic<int>& connections, std::shared_ptr<tls::ServerTls> tls,
+         std::unique_ptr<PostQueue> inbox, std::unique_ptr<est::Service> service)
+      : config_(&config),
+        writer_(writer),
+        reader_(std::move(reader)),
+        status_check_(*reader_),
         listen_fd_(listen_fd),
         connections_(connections),
         tls_(std::move(tls)),
+        first_tls_(tls_),
+        inbox_(std::move(inbox)),
         service_(std::move(service)) {
     epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
     stop_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -95,48 +89,95 @@ class Worker {
     ev.events = EPOLLIN;
     ev.data.fd = stop_fd_;
     ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, stop_fd_, &ev);
+    ev.data.fd = inbox_->fd();
+    ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, inbox_->fd(), &ev);
   }
   ~Worker() {
     ::close(epoll_fd_);
     ::close(stop_fd_);
   }
 
-  void Stop() {
+  // drain_deadline: when draining (SIGTERM), idle keep-alive connections close at once and the
+  // rest at this time; max() = let them finish by their own deadlines.
+  void Stop(Clock::time_point drain_deadline = Clock::time_point::max()) {
+    drain_deadline_.store(drain_deadline.time_since_epoch().count());
     uint64_t one = 1;
     ssize_t ignored = ::write(stop_fd_, &one, sizeof one);
     (void)ignored;
   }
+
+  // Any thread: at the next safe point on the worker thread (between events), new connections
+  // start using `tls` and `config`; then `switched` runs there.
+  void Swap(std::shared_ptr<tls::ServerTls> tls, const ServeConfig* config,
+            std::function<void()> switched) {
+    inbox_->Post([this, tls = std::move(tls), config, switched = std::move(switched)]() mutable {
+      tls_ = std::move(tls);
+      config_ = config;
+      switched();
+    });
+  }
+
+  uint64_t turns() const { return turns_.load(std::memory_order_relaxed); }
 
   void Run();
 
  private:
   void Accept();
   void Drive(Connection& c);
+  void DeliverTo(int fd, uint64_t id, http::Response response);
   void Close(int fd);
   void Sweep();
+  Connection::Env MakeEnv();
 
-  const ServeConfig& config_;
-  db::Store& store_;
-  tls::CertificateStatusCheck& status_check_;
+  const ServeConfig* config_;  // swapped by a reload; kept alive by the Server
+  db::Writer& writer_;
+  std::unique_ptr<db::Store> reader_;
+  StoreStatusCheck status_check_;
   int listen_fd_;
   std::atomic<int>& connections_;
-  std::unique_ptr<tls::ServerTls> tls_;
+  std::shared_ptr<tls::ServerTls> tls_;  // for new connections; a reload replaces it
+  // The context built at start: its DRBG is the issuer's and the service's RNG, so it lives as
+  // long as the worker.
+  std::shared_ptr<tls::ServerTls> first_tls_;
+  std::unique_ptr<PostQueue> inbox_;
   std::unique_ptr<est::Service> service_;
+  std::atomic<uint64_t> turns_{0};
+  std::atomic<Clock::rep> drain_deadline_{Clock::time_point::max().time_since_epoch().count()};
+  uint64_t next_id_ = 1;
   int epoll_fd_ = -1;
   int stop_fd_ = -1;
   bool stopping_ = false;
   std::unordered_map<int, std::unique_ptr<Connection>> conns_;
 };
 
+Connection::Env Worker::MakeEnv() {
+  return Connection::Env{tls_, *service_, writer_, status_check_, [this](int fd, uint64_t id) {
+                           return est::Service::Reply([this, fd, id](http::Response r) {
+                             DeliverTo(fd, id, std::move(r));
+                           });
+                         }};
+}
+
+// Worker thread (from the inbox): the connection may have timed out or closed meanwhile.
+void Worker::DeliverTo(int fd, uint64_t id, http::Response response) {
+  auto it = conns_.find(fd);
+  if (it == conns_.end() || it->second->id() != id) return;
+  Connection::Env env = MakeEnv();
+  if (!it->second->Deliver(std::move(response), env)) Close(fd);
+}
+
 void Worker::Run() {
   epoll_event events[64];
   auto next_sweep = Clock::now();
   while (!(stopping_ && conns_.empty())) {
     int n = ::epoll_wait(epoll_fd_, events, 64, 100);
+    turns_.fetch_add(1, std::memory_order_relaxed);
     for (int i = 0; i < n; ++i) {
       int fd = events[i].data.fd;
       if (fd == listen_fd_) {
         if (!stopping_) Accept();
+      } else if (fd == inbox_->fd()) {
+        inbox_->RunAll();
       } else if (fd == stop_fd_) {
         stopping_ = true;
         ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
@@ -158,16 +199,19 @@ void Worker::Accept() {
     int fd = ::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&ss), &len,
                        SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) return;  // EAGAIN: another worker took it, or the queue is empty
-    if (connections_.fetch_add(1) >= config_.limits.max_connections) {
+    if (connections_.fetch_add(1) >= config_->limits.max_connections) {
       connections_.fetch_sub(1);
       ::close(fd);
+      GlobalMetrics().connections.Inc("refused");
       Log(Priority::kWarning, "connection_refused",
           {{"peer", FormatAddress(ss)}, {"reason", "max connections reached"}});
       continue;
     }
+    GlobalMetrics().connections.Inc("accepted");
+    GlobalMetrics().connections_in_flight.Add(1);
     int one = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    auto conn = std::make_unique<Connection>(fd, FormatAddress(ss), config_);
+    auto conn = std::make_unique<Connection>(fd, next_id_++, FormatAddress(ss), *config_);
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLOUT | EPOLLET | EPOLLRDHUP;
     ev.data.fd = fd;
@@ -179,7 +223,7 @@ void Worker::Accept() {
 }
 
 void Worker::Drive(Connection& c) {
-  Connection::Env env{*tls_, *service_, store_, status_check_};
+  Connection::Env env = MakeEnv();
   if (!c.Drive(env)) Close(c.fd());
 }
 
@@ -187,36 +231,59 @@ void Worker::Close(int fd) {
   ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
   conns_.erase(fd);  // the Connection closes the socket
   connections_.fetch_sub(1);
+  GlobalMetrics().connections_in_flight.Add(-1);
 }
 
 void Worker::Sweep() {
   auto now = Clock::now();
+  // Draining: nothing is in flight on an idle keep-alive connection, and at the drain deadline
+  // whatever is left is cut (an awaited issuance still commits; the device's retry gets it).
+  const bool drain_over = stopping_ && now.time_since_epoch().count() >= drain_deadline_.load();
   std::vector<int> expired;
+  size_t cut = 0;
   for (auto& [fd, conn] : conns_) {
-    if (!conn->CheckDeadline(now)) expired.push_back(fd);
+    if (stopping_ && (conn->Idle() || drain_over)) {
+      cut += !conn->Idle();
+      expired.push_back(fd);
+    } else if (!conn->CheckDeadline(now)) {
+      expired.push_back(fd);
+    }
+  }
+  if (cut > 0) {
+    Log(Priority::kWarning, "drain_timeout", {{"closed_in_flight", std::to_string(cut)}});
   }
   for (int fd : expired) Close(fd);
 }
 
-Server::Server(const ServeConfig& config, db::Store& store)
-    : config_(config),
+Server::Server(std::shared_ptr<const ServeConfig> config, db::Store& store)
+    : configs_{config},
+      config_(*configs_.front()),
       store_(store),
-      enroll_shared_{config, store, RateLimiter(config.policy.device_rate),
-                     RateLimiter(config.policy.address_rate)},
-      status_check_(store) {}
+      writer_(std::make_unique<db::Writer>(store, config_.limits.max_pending_writes)),
+      enroll_shared_{&config_, *writer_, RateLimiter(config_.policy.device_rate),
+                     RateLimiter(config_.policy.address_rate)} {}
 
 Server::~Server() {
+  // Finish queued writes while the workers (and their inboxes) still exist; what the writer posts
+  // now is never run, since the worker threads have stopped.
+  writer_.reset();
   if (listen_fd_ >= 0) ::close(listen_fd_);
 }
 
-ca::Result<std::unique_ptr<Server>> Server::Create(const ServeConfig& config,
+ca::Result<std::unique_ptr<Server>> Server::Create(std::shared_ptr<const ServeConfig> shared_config,
                                                    const tls::Material& material,
-                                                   const std::string& ca_key_pem,
-                                                   db::Store& store) {
-  std::unique_ptr<Server> server(new Server(config, store));
-  auto fd = Listen(config.listen, &server->address_);
-  if (!fd) return std::unexpected(fd.error());
-  server->listen_fd_ = *fd;
+                                                   const std::string& ca_key_pem, db::Store& store,
+                                                   int listen_fd) {
+  std::unique_ptr<Server> server(new Server(std::move(shared_config), store));
+  const ServeConfig& config = server->config_;
+  if (listen_fd >= 0) {
+    server->listen_fd_ = listen_fd;
+    server->address_ = LocalAddress(listen_fd);
+  } else {
+    auto fd = Listen(config.listen, &server->address_);
+    if (!fd) return std::unexpected(fd.error());
+    server->listen_fd_ = *fd;
+  }
   int workers = config.workers > 0 ? config.workers
                                    : static_cast<int>(std::thread::hardware_concurrency());
   if (workers <= 0) workers = 1;
@@ -225,11 +292,14 @@ ca::Result<std::unique_ptr<Server>> Server::Create(const ServeConfig& config,
     if (!tls) return std::unexpected(tls.error());
     auto issuer = ca::Issuer::Load(material.ca_cert_pem, ca_key_pem, (*tls)->rng());
     if (!issuer) return std::unexpected(issuer.error());
+    auto reader = db::Store::Open(StatePaths(config.state_dir).database);
+    if (!reader) return ca::Fail(ca::Code::kIo, "database (reader): " + reader.error().detail);
+    auto inbox = std::make_unique<PostQueue>();
     auto service = std::make_unique<est::Service>(server->enroll_shared_, std::move(*issuer),
-                                                  (*tls)->rng());
+                                                  (*tls)->rng(), *inbox);
     server->workers_.push_back(std::make_unique<Worker>(
-        config, store, server->status_check_, server->listen_fd_, server->connections_,
-        std::move(*tls), std::move(service)));
+        config, *server->writer_, std::move(*reader), server->listen_fd_, server->connections_,
+        std::shared_ptr<tls::ServerTls>(std::move(*tls)), std::move(inbox), std::move(service)));
   }
   return server;
 }
@@ -242,6 +312,49 @@ void Server::Run() {
 
 void Server::Stop() {
   for (auto& w : workers_) w->Stop();
+}
+
+void Server::Drain(std::chrono::milliseconds deadline) {
+  auto at = Clock::now() + deadline;
+  for (auto& w : workers_) w->Stop(at);
+}
+
+uint64_t Server::heartbeat() const {
+  uint64_t least = UINT64_MAX;
+  for (const auto& w : workers_) least = std::min(least, w->turns());
+  return least;
+}
+
+ca::Result<void> Server::Reload(std::shared_ptr<const ServeConfig> config,
+                                const tls::Material& material) {
+  // Build everything first: a context that fails leaves every worker as it was.
+  std::vector<std::shared_ptr<tls::ServerTls>> contexts;
+  for (size_t i = 0; i < workers_.size(); ++i) {
+    auto tls = tls::ServerTls::Create(material, config->tls_min_minor, config_.client_auth);
+    if (!tls) return std::unexpected(tls.error());
+    contexts.push_back(std::move(*tls));
+  }
+  configs_.push_back(config);
+  enroll_shared_.current_config.store(config.get(), std::memory_order_release);
+  struct Pending {
+    std::mutex mu;
+    std::condition_variable cv;
+    size_t left;
+  };
+  auto pending = std::make_shared<Pending>();
+  pending->left = workers_.size();
+  for (size_t i = 0; i < workers_.size(); ++i) {
+    workers_[i]->Swap(std::move(contexts[i]), config.get(), [pending] {
+      std::lock_guard lock(pending->mu);
+      if (--pending->left == 0) pending->cv.notify_all();
+    });
+  }
+  std::unique_lock lock(pending->mu);
+  if (!pending->cv.wait_for(lock, std::chrono::seconds(5), [&] { return pending->left == 0; })) {
+    Log(Priority::kWarning, "reload_slow",
+        {{"workers_not_switched", std::to_string(pending->left)}});
+  }
+  return {};
 }
 
 }  // namespace provisiond

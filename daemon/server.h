@@ -5,6 +5,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <string>
 #include <thread>
@@ -16,6 +17,7 @@
 #include "daemon/status_check.h"
 #include "daemon/tls/server_tls.h"
 #include "db/store.h"
+#include "db/writer.h"
 
 namespace provisiond {
 
@@ -23,12 +25,16 @@ class Worker;
 
 class Server {
  public:
-  // Binds config.listen (port 0 picks a free port) and builds every worker's TLS context and
-  // issuer from the PEM material. Fails with the first problem found.
-  static ca::Result<std::unique_ptr<Server>> Create(const ServeConfig& config,
+  // Binds config.listen (port 0 picks a free port), or, if listen_fd >= 0, serves that already
+  // listening socket instead (socket activation: systemd bound it; the Server owns it from now
+  // on). Builds every worker's TLS context and issuer from the PEM material. Fails with the
+  // first problem found.
+  // store: the database all writes go through (on one writer thread, in groups). Each worker
+  // also opens its own read connection to the same file for handshake-time lookups.
+  static ca::Result<std::unique_ptr<Server>> Create(std::shared_ptr<const ServeConfig> config,
                                                     const tls::Material& material,
-                                                    const std::string& ca_key_pem,
-                                                    db::Store& store);
+                                                    const std::string& ca_key_pem, db::Store& store,
+                                                    int listen_fd = -1);
   ~Server();
 
   // "127.0.0.1:43123": the address actually bound.
@@ -38,14 +44,40 @@ class Server {
   // Safe to call from any thread: stops accepting, lets open connections finish (bounded by
   // their deadlines), then Run() returns.
   void Stop();
+  // Stop(), but idle keep-alive connections are closed at once and whatever is still open
+  // `deadline` from now is closed then (SIGTERM).
+  void Drain(std::chrono::milliseconds deadline);
+
+  // SIGHUP, from any one thread at a time while Run() runs. Builds a new TLS context per worker
+  // from `material` (trust store, server certificate; the CA must be the one the server started
+  // with) and, only if all of them build, hands each worker its new context and `config` at a
+  // safe point on its own thread, waiting (up to 5 s) until every worker has switched. New
+  // connections use the new context and config; established ones keep theirs until they close.
+  // Fails, changing nothing, with the first problem found. Settings fixed at start (listen,
+  // workers, rate limits, client-auth, identity) are taken from the running config, whatever
+  // `config` says (see daemon/reload.h).
+  ca::Result<void> Reload(std::shared_ptr<const ServeConfig> config, const tls::Material& material);
+
+  // The smallest number of event-loop turns any worker has made: it stops growing if one
+  // worker is stuck (the watchdog pings only while it grows). Each loop turns at least every
+  // 100 ms.
+  uint64_t heartbeat() const;
+  // The database writer's counters (group commits, commit latency) for /metrics.
+  db::Writer::Stats writer_stats() const { return writer_->stats(); }
+  size_t writer_queue_depth() const { return writer_->queue_depth(); }
 
  private:
-  Server(const ServeConfig& config, db::Store& store);
+  Server(std::shared_ptr<const ServeConfig> config, db::Store& store);
 
-  const ServeConfig& config_;
+  // Every config this process has run with, oldest first. Configs are immutable and never freed
+  // before the Server, so a reference into one (a connection's limits, an in-flight
+  // enrollment's profile) stays valid across reloads; a reload adds a few KiB.
+  std::vector<std::shared_ptr<const ServeConfig>> configs_;
+  const ServeConfig& config_;  // the first: settings fixed at start
   db::Store& store_;
+  // Destroyed first (see ~Server): its completions post into the workers' inboxes.
+  std::unique_ptr<db::Writer> writer_;
   EnrollShared enroll_shared_;
-  StoreStatusCheck status_check_;
   int listen_fd_ = -1;
   std::string address_;
   std::atomic<int> connections_{0};

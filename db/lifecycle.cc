@@ -1,7 +1,11 @@
 // lifecycle.cc — revocation, the bootstrap denylist, CRL support and certificate listing. The
-// status and denylist lookups run during TLS handshakes: each is one probe of an index.
+// status and denylist lookups run during TLS handshakes: each is one probe of an index (two for a
+// serial that is no certificate's). Revocation and the CRL cover pending issuance intents too.
+#include <algorithm>
+#include <iterator>
 #include <string>
 
+#include "db/operations.h"
 #include "db/rows.h"
 #include "db/statement.h"
 #include "db/store.h"
@@ -38,8 +42,12 @@ constexpr const char* kSelectRevokedUnexpired =
 constexpr const char* kNextCrlNumber =
     "UPDATE crl_state SET number = number + 1 WHERE id = 1 RETURNING number";
 
-Result<int> Revoke(sqlite3* db, const char* sql, std::string_view key, int reason,
-                   std::string_view revoked_at) {
+using RevokeIntentsFn = Result<int> (*)(sqlite3*, std::string_view, int, std::string_view);
+
+// Revokes the certificates matching `sql` and the pending intents `revoke_intents` matches, in one
+// transaction; returns the number of rows changed in both.
+Result<int> Revoke(sqlite3* db, const char* sql, RevokeIntentsFn revoke_intents,
+                   std::string_view key, int reason, std::string_view revoked_at) {
   int changed = 0;
   auto done = InWriteTransaction(db, [&]() -> Result<void> {
     auto stmt = Statement::Prepare(db, sql);
@@ -49,6 +57,9 @@ Result<int> Revoke(sqlite3* db, const char* sql, std::string_view key, int reaso
     stmt->BindInt(3, reason);
     if (auto ran = stmt->Run(); !ran) return ran;
     changed = sqlite3_changes(db);
+    auto intents = revoke_intents(db, key, reason, revoked_at);
+    if (!intents) return std::unexpected(intents.error());
+    changed += *intents;
     return {};
   });
   if (!done) return std::unexpected(done.error());
@@ -64,20 +75,23 @@ Result<CertStatus> Store::CertificateStatus(std::string_view serial_hex) {
   stmt->BindText(1, serial_hex);
   auto row = stmt->Step();
   if (!row) return std::unexpected(row.error());
-  if (!*row) return CertStatus::kUnknown;
-  return stmt->Int(0) != 0 ? CertStatus::kRevoked : CertStatus::kActive;
+  if (*row) return stmt->Int(0) != 0 ? CertStatus::kRevoked : CertStatus::kActive;
+  // Not a certificate: a revoked intent's serial is on the CRL, so it is reported revoked too.
+  auto intent_revoked = IntentRevoked(db_, serial_hex);
+  if (!intent_revoked) return std::unexpected(intent_revoked.error());
+  return intent_revoked->value_or(false) ? CertStatus::kRevoked : CertStatus::kUnknown;
 }
 
 Result<int> Store::RevokeSerial(std::string_view serial_hex, int reason,
                                 std::string_view revoked_at) {
   std::lock_guard lock(mu_);
-  return Revoke(db_, kRevokeSerial, serial_hex, reason, revoked_at);
+  return Revoke(db_, kRevokeSerial, RevokePendingIntentsBySerial, serial_hex, reason, revoked_at);
 }
 
 Result<int> Store::RevokeDevice(std::string_view device_id, int reason,
                                 std::string_view revoked_at) {
   std::lock_guard lock(mu_);
-  return Revoke(db_, kRevokeDevice, device_id, reason, revoked_at);
+  return Revoke(db_, kRevokeDevice, RevokePendingIntentsByDevice, device_id, reason, revoked_at);
 }
 
 Result<void> Store::DenyBootstrap(const DenyEntry& entry) {
@@ -130,7 +144,20 @@ Result<std::vector<CertificateRecord>> Store::RevokedUnexpired(std::string_view 
   auto stmt = Statement::Prepare(db_, kSelectRevokedUnexpired);
   if (!stmt) return std::unexpected(stmt.error());
   stmt->BindText(1, now_iso);
-  return ReadAllCertificates(*stmt);
+  auto certificates = ReadAllCertificates(*stmt);
+  if (!certificates) return certificates;
+  auto intents = RevokedUnexpiredIntents(db_, now_iso);
+  if (!intents) return intents;
+  // Both sorted by not_after; std::merge takes certificates first on equal keys.
+  std::vector<CertificateRecord> merged;
+  merged.reserve(certificates->size() + intents->size());
+  std::merge(
+      std::make_move_iterator(certificates->begin()), std::make_move_iterator(certificates->end()),
+      std::make_move_iterator(intents->begin()), std::make_move_iterator(intents->end()),
+      std::back_inserter(merged), [](const CertificateRecord& a, const CertificateRecord& b) {
+        return a.not_after < b.not_after;
+      });
+  return merged;
 }
 
 Result<int64_t> Store::NextCrlNumber() {

@@ -1,7 +1,10 @@
-// policy.cc — Store::IssueUnderPolicy: the issuance policy checks and the insert they allow, in
-// one BEGIN IMMEDIATE transaction (the write lock is held from the first check to the commit).
+// policy.cc — the issuance policy: Store::IssueUnderPolicy (one phase) and Store::Reserve (the
+// first of two), each deciding and inserting in one BEGIN IMMEDIATE transaction (the write lock is
+// held from the first check to the commit). Both apply the same checks to the same rows.
 #include <string>
 
+#include "db/audit.h"
+#include "db/operations.h"
 #include "db/rows.h"
 #include "db/statement.h"
 #include "db/store.h"
@@ -9,32 +12,41 @@
 namespace db {
 namespace {
 
-// Each query is served by an index from migration 1: certificates_public_key_sha256 and
-// certificates_auth_cert_fingerprint.
+// Served by certificates_public_key_sha256 / certificates_auth_cert_fingerprint (migration 1) and
+// issuance_intents_public_key_sha256 / issuance_intents_auth_cert_fingerprint (migration 3).
 constexpr const char* kKeyInOtherDevice =
-    "SELECT EXISTS (SELECT 1 FROM certificates WHERE public_key_sha256 = ?1 AND device_id <> ?2)";
+    "SELECT EXISTS (SELECT 1 FROM certificates WHERE public_key_sha256 = ?1 AND device_id <> ?2) "
+    "OR EXISTS (SELECT 1 FROM issuance_intents WHERE public_key_sha256 = ?1 AND device_id <> ?2 "
+    "AND status = 'pending')";
 constexpr const char* kSameKeyEnrollment = PROVISIOND_CERT_SELECT
     "WHERE auth_cert_fingerprint = ?1 AND kind = 'enroll' AND public_key_sha256 = ?2 "
     "AND revoked_at IS NULL ORDER BY id DESC LIMIT 1";
+// A pending intent will become a certificate, so it spends quota as one does (revoked or not).
 constexpr const char* kCountEnrollments =
-    "SELECT count(*) FROM certificates WHERE auth_cert_fingerprint = ?1 AND kind = 'enroll'";
+    "SELECT (SELECT count(*) FROM certificates WHERE auth_cert_fingerprint = ?1 "
+    "AND kind = 'enroll') + (SELECT count(*) FROM issuance_intents "
+    "WHERE auth_cert_fingerprint = ?1 AND kind = 'enroll' AND status = 'pending')";
+constexpr const char* kCertificateSerialExists =
+    "SELECT EXISTS (SELECT 1 FROM certificates WHERE serial = ?1)";
 
-Result<bool> KeyUsedByOtherDevice(sqlite3* db, const CertificateRecord& cert) {
+Result<bool> KeyUsedByOtherDevice(sqlite3* db, std::string_view public_key_sha256,
+                                  std::string_view device_id) {
   auto stmt = Statement::Prepare(db, kKeyInOtherDevice);
   if (!stmt) return std::unexpected(stmt.error());
-  stmt->BindText(1, cert.public_key_sha256);
-  stmt->BindText(2, cert.device_id);
+  stmt->BindText(1, public_key_sha256);
+  stmt->BindText(2, device_id);
   auto row = stmt->Step();
   if (!row) return std::unexpected(row.error());
   return *row && stmt->Int(0) != 0;
 }
 
 Result<std::optional<CertificateRecord>> SameKeyEnrollment(sqlite3* db,
-                                                           const CertificateRecord& cert) {
+                                                           std::string_view auth_cert_fingerprint,
+                                                           std::string_view public_key_sha256) {
   auto stmt = Statement::Prepare(db, kSameKeyEnrollment);
   if (!stmt) return std::unexpected(stmt.error());
-  stmt->BindText(1, cert.auth_cert_fingerprint);
-  stmt->BindText(2, cert.public_key_sha256);
+  stmt->BindText(1, auth_cert_fingerprint);
+  stmt->BindText(2, public_key_sha256);
   auto row = stmt->Step();
   if (!row) return std::unexpected(row.error());
   if (!*row) return std::optional<CertificateRecord>();
@@ -50,42 +62,117 @@ Result<int64_t> CountEnrollments(sqlite3* db, std::string_view auth_cert_fingerp
   return *row ? stmt->Int(0) : 0;
 }
 
-// The checks, in the order store.h lists them; writes only for kIssued. Runs inside the
-// transaction.
-Result<IssueOutcome> DecideAndInsert(sqlite3* db, const CertificateRecord& cert,
-                                     const EventRecord& event, const IssuancePolicy& policy) {
-  auto reused = KeyUsedByOtherDevice(db, cert);
-  if (!reused) return std::unexpected(reused.error());
-  if (*reused) return IssueOutcome{Decision::kKeyReuse, std::nullopt};
-  if (cert.kind == "enroll") {
-    auto existing = SameKeyEnrollment(db, cert);
-    if (!existing) return std::unexpected(existing.error());
-    if (*existing) return IssueOutcome{Decision::kAlreadyIssued, std::move(*existing)};
-    auto count = CountEnrollments(db, cert.auth_cert_fingerprint);
-    if (!count) return std::unexpected(count.error());
-    if (*count >= policy.max_per_bootstrap) {
-      return IssueOutcome{Decision::kBootstrapExhausted, std::nullopt};
-    }
-  }
-  if (auto inserted = InsertIssuance(db, cert, event); !inserted) {
-    return std::unexpected(inserted.error());
-  }
-  return IssueOutcome{Decision::kIssued, std::nullopt};
+Result<bool> CertificateSerialExists(sqlite3* db, std::string_view serial_hex) {
+  auto stmt = Statement::Prepare(db, kCertificateSerialExists);
+  if (!stmt) return std::unexpected(stmt.error());
+  stmt->BindText(1, serial_hex);
+  auto row = stmt->Step();
+  if (!row) return std::unexpected(row.error());
+  return *row && stmt->Int(0) != 0;
+}
+
+Error SerialTaken(std::string_view caller, std::string_view serial_hex, std::string_view table) {
+  return Error{Code::kDuplicateSerial, std::string(caller) + ": serial " + std::string(serial_hex) +
+                                           " is already in " + std::string(table)};
+}
+
+// Check 3 of both paths: the bootstrap certificate's quota, pending intents included.
+Result<bool> BootstrapExhausted(sqlite3* db, std::string_view auth_cert_fingerprint,
+                                const IssuancePolicy& policy) {
+  auto count = CountEnrollments(db, auth_cert_fingerprint);
+  if (!count) return std::unexpected(count.error());
+  return *count >= policy.max_per_bootstrap;
 }
 
 }  // namespace
 
+Result<void> RecordIssuanceInTxn(sqlite3* db, const CertificateRecord& cert,
+                                 const EventRecord& event) {
+  // The certificate insert itself catches a serial in `certificates` (UNIQUE); one that is an
+  // intent's must be refused here, or completing that intent would fail later.
+  auto intent = IntentExists(db, cert.serial_hex);
+  if (!intent) return std::unexpected(intent.error());
+  if (*intent) return std::unexpected(SerialTaken("RecordIssuance", cert.serial_hex, "intents"));
+  return InsertIssuance(db, cert, event);
+}
+
+Result<IssueOutcome> IssueInTxn(sqlite3* db, const CertificateRecord& cert,
+                                const EventRecord& event, const IssuancePolicy& policy) {
+  if (auto checked = CheckIssuedEventSerial(cert, event, "IssueUnderPolicy"); !checked) {
+    return std::unexpected(checked.error());
+  }
+  auto reused = KeyUsedByOtherDevice(db, cert.public_key_sha256, cert.device_id);
+  if (!reused) return std::unexpected(reused.error());
+  if (*reused) return IssueOutcome{Decision::kKeyReuse, std::nullopt, std::nullopt};
+  if (cert.kind == "enroll") {
+    auto existing = SameKeyEnrollment(db, cert.auth_cert_fingerprint, cert.public_key_sha256);
+    if (!existing) return std::unexpected(existing.error());
+    if (*existing) return IssueOutcome{Decision::kAlreadyIssued, std::move(*existing), {}};
+    auto exhausted = BootstrapExhausted(db, cert.auth_cert_fingerprint, policy);
+    if (!exhausted) return std::unexpected(exhausted.error());
+    if (*exhausted) return IssueOutcome{Decision::kBootstrapExhausted, std::nullopt, {}};
+  }
+  if (auto inserted = RecordIssuanceInTxn(db, cert, event); !inserted) {
+    return std::unexpected(inserted.error());
+  }
+  return IssueOutcome{Decision::kIssued, std::nullopt, std::nullopt};
+}
+
+Result<IssueOutcome> ReserveInTxn(sqlite3* db, const Intent& intent, const IssuancePolicy& policy) {
+  auto reused = KeyUsedByOtherDevice(db, intent.public_key_sha256, intent.device_id);
+  if (!reused) return std::unexpected(reused.error());
+  if (*reused) return IssueOutcome{Decision::kKeyReuse, std::nullopt, std::nullopt};
+  if (intent.kind == "enroll") {
+    auto existing = SameKeyEnrollment(db, intent.auth_cert_fingerprint, intent.public_key_sha256);
+    if (!existing) return std::unexpected(existing.error());
+    if (*existing) return IssueOutcome{Decision::kAlreadyIssued, std::move(*existing), {}};
+    auto pending =
+        PendingSameKeyEnrollIntent(db, intent.auth_cert_fingerprint, intent.public_key_sha256);
+    if (!pending) return std::unexpected(pending.error());
+    if (*pending) return IssueOutcome{Decision::kResume, std::nullopt, std::move(*pending)};
+    auto exhausted = BootstrapExhausted(db, intent.auth_cert_fingerprint, policy);
+    if (!exhausted) return std::unexpected(exhausted.error());
+    if (*exhausted) return IssueOutcome{Decision::kBootstrapExhausted, std::nullopt, {}};
+  }
+  auto in_certificates = CertificateSerialExists(db, intent.serial_hex);
+  if (!in_certificates) return std::unexpected(in_certificates.error());
+  if (*in_certificates) {
+    return std::unexpected(SerialTaken("Reserve", intent.serial_hex, "certificates"));
+  }
+  auto in_intents = IntentExists(db, intent.serial_hex);
+  if (!in_intents) return std::unexpected(in_intents.error());
+  if (*in_intents) return std::unexpected(SerialTaken("Reserve", intent.serial_hex, "intents"));
+  if (auto inserted = InsertPendingIntent(db, intent); !inserted) {
+    return std::unexpected(inserted.error());
+  }
+  return IssueOutcome{Decision::kReserved, std::nullopt, std::nullopt};
+}
+
+Result<void> RecordEventInTxn(sqlite3* db, const EventRecord& event) {
+  return InsertChainedEvent(db, event, event.serial_hex);
+}
+
+// A refusal commits an empty transaction: nothing was written either way.
 Result<IssueOutcome> Store::IssueUnderPolicy(const CertificateRecord& cert,
                                              const EventRecord& issued_event,
                                              const IssuancePolicy& policy) {
   std::lock_guard lock(mu_);
-  if (auto checked = CheckIssuedEventSerial(cert, issued_event, "IssueUnderPolicy"); !checked) {
-    return std::unexpected(checked.error());
-  }
   std::optional<IssueOutcome> outcome;
-  // A refusal commits an empty transaction: nothing was written either way.
   auto done = InWriteTransaction(db_, [&]() -> Result<void> {
-    auto decided = DecideAndInsert(db_, cert, issued_event, policy);
+    auto decided = IssueInTxn(db_, cert, issued_event, policy);
+    if (!decided) return std::unexpected(decided.error());
+    outcome = std::move(*decided);
+    return {};
+  });
+  if (!done) return std::unexpected(done.error());
+  return std::move(*outcome);
+}
+
+Result<IssueOutcome> Store::Reserve(const Intent& intent, const IssuancePolicy& policy) {
+  std::lock_guard lock(mu_);
+  std::optional<IssueOutcome> outcome;
+  auto done = InWriteTransaction(db_, [&]() -> Result<void> {
+    auto decided = ReserveInTxn(db_, intent, policy);
     if (!decided) return std::unexpected(decided.error());
     outcome = std::move(*decided);
     return {};

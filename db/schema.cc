@@ -153,6 +153,49 @@ CREATE VIEW active_certificates AS
   WHERE revoked_at IS NULL AND not_after > strftime('%Y-%m-%dT%H:%M:%SZ', 'now');
 )sql";
 
+// Version 3: issuance intents, the first of the two phases of an issuance (Store::Reserve, then
+// Store::Complete once the certificate is signed). See store.h for the state machine.
+//
+// Invariants the constraints hold:
+//   - serial is unique lowercase hex within this table; Store::Reserve also refuses a serial that
+//     is in `certificates`, and the one-phase path refuses one that is here, so a serial names one
+//     issuance across both tables.
+//   - status is 'pending' (reserved, no certificate row yet) or 'issued' (the certificate row with
+//     this serial exists, inserted in the transaction that set 'issued'). Nothing sets it back.
+//   - tbs is the TBSCertificate to sign, never empty.
+//   - revoked_at / revocation_reason as in `certificates`; only pending rows are revoked here
+//     (an issued intent's revocation lives on its certificate row).
+constexpr const char* kMigrationV3 = R"sql(
+CREATE TABLE issuance_intents (
+  serial TEXT PRIMARY KEY CHECK )sql" PROVISIOND_HEX("serial") R"sql(,
+  device_id TEXT NOT NULL,
+  kind TEXT NOT NULL CHECK (kind IN ('enroll', 'reenroll')),
+  public_key_sha256 TEXT NOT NULL CHECK )sql" PROVISIOND_SHA256("public_key_sha256") R"sql(,
+  auth_cert_fingerprint TEXT NOT NULL CHECK )sql" PROVISIOND_SHA256("auth_cert_fingerprint") R"sql(,
+  auth_cert_issuer TEXT NOT NULL,
+  auth_cert_serial TEXT NOT NULL,
+  tbs BLOB NOT NULL CHECK (length(tbs) > 0),
+  not_after TEXT NOT NULL CHECK (not_after GLOB )sql" PROVISIOND_ISO8601_GLOB R"sql(),
+  peer TEXT NOT NULL,
+  created_at TEXT NOT NULL CHECK (created_at GLOB )sql" PROVISIOND_ISO8601_GLOB R"sql(),
+  status TEXT NOT NULL CHECK (status IN ('pending', 'issued')),
+  revoked_at TEXT NULL CHECK (revoked_at IS NULL OR revoked_at GLOB )sql" PROVISIOND_ISO8601_GLOB
+                                                                                             R"sql(),
+  revocation_reason INTEGER NULL
+    CHECK (revocation_reason IS NULL OR (revocation_reason BETWEEN 0 AND 10
+                                         AND revocation_reason <> 7)),
+  CHECK (revocation_reason IS NULL OR revoked_at IS NOT NULL)
+) STRICT;
+CREATE INDEX issuance_intents_auth_cert_fingerprint ON issuance_intents (auth_cert_fingerprint);
+CREATE INDEX issuance_intents_public_key_sha256 ON issuance_intents (public_key_sha256);
+CREATE INDEX issuance_intents_device_id ON issuance_intents (device_id);
+-- PendingIntents (start-up report) and the CRL: both small ranges of a table that keeps one row
+-- per issuance.
+CREATE INDEX issuance_intents_pending ON issuance_intents (created_at) WHERE status = 'pending';
+CREATE INDEX issuance_intents_revoked_not_after ON issuance_intents (not_after)
+  WHERE revoked_at IS NOT NULL;
+)sql";
+
 #undef PROVISIOND_SHA256
 #undef PROVISIOND_HEX
 #undef PROVISIOND_ISO8601_GLOB
@@ -166,18 +209,24 @@ Result<void> MigrateToV2(sqlite3* db) {
   return Exec(db, kMigrationV2Rest);
 }
 
+Result<void> MigrateToV3(sqlite3* db) { return Exec(db, kMigrationV3); }
+
 // kMigrations[i] takes the file from user_version i to i + 1, inside a transaction the caller
 // owns. Append only: a released migration is never edited, since files already at that version
 // will not run it again (MigrateToV2 also depends on the hash encoding in audit.cc staying put).
 using MigrationStep = Result<void> (*)(sqlite3*);
-constexpr std::array<MigrationStep, 2> kMigrations = {MigrateToV1, MigrateToV2};
+constexpr std::array<MigrationStep, 3> kMigrations = {MigrateToV1, MigrateToV2, MigrateToV3};
 static_assert(kMigrations.size() == kSchemaVersion, "one migration per schema version");
 
 Result<void> QuickCheck(sqlite3* db) {
   // quick_check answers a single "ok", or one row per problem found.
   auto verdict = QueryText(db, "PRAGMA quick_check");
   if (!verdict) return std::unexpected(verdict.error());
-  if (*verdict != "ok") return Fail(Code::kCorrupt, "PRAGMA quick_check: " + *verdict);
+  if (*verdict != "ok") {
+    std::string first = verdict->substr(0, verdict->find('\n', verdict->find('\n') + 1));
+    return Fail(Code::kCorrupt, "the database is corrupt (PRAGMA quick_check: " + first +
+                                    "); restore it from a backup");
+  }
   return {};
 }
 
@@ -232,6 +281,21 @@ Result<void> PrepareConnection(sqlite3* db, bool existed) {
   }
   if (auto r = ApplySettings(db); !r) return r;
   return MigrateTo(db, kSchemaVersion);
+}
+
+Result<void> PrepareExtraConnection(sqlite3* db) {
+  if (int rc = sqlite3_busy_timeout(db, kBusyTimeoutMs); rc != SQLITE_OK) {
+    return std::unexpected(SqliteError(db, rc, "sqlite3_busy_timeout"));
+  }
+  auto version = QueryInt(db, "PRAGMA user_version");
+  if (!version) return std::unexpected(version.error());
+  if (*version != kSchemaVersion) {
+    return Fail(Code::kSchema, "PRAGMA user_version: second connection found schema version " +
+                                   std::to_string(*version) + ", expected " +
+                                   std::to_string(kSchemaVersion));
+  }
+  // WAL is stored in the file, so this only reads it back (it is a no-op once in WAL).
+  return ApplySettings(db);
 }
 
 }  // namespace db

@@ -16,6 +16,11 @@ inline constexpr int kBusyTimeoutMs = 5000;
 // foreign_keys=ON; then each missing migration in its own transaction.
 Result<void> PrepareConnection(sqlite3* db, bool existed);
 
+// Readies a second connection to a file that PrepareConnection already readied (the Writer's):
+// busy_timeout, synchronous=FULL, foreign_keys=ON; kSchema unless the file is at kSchemaVersion,
+// kIo unless it is in WAL mode. No quick_check and no migration: the first connection did both.
+Result<void> PrepareExtraConnection(sqlite3* db);
+
 // Applies the migrations from the file's user_version up to `target_version` (<= kSchemaVersion),
 // each in its own BEGIN IMMEDIATE transaction; a failed one leaves the file at the version before
 // it. PrepareConnection migrates to kSchemaVersion; tests use a lower target to build a file as an

@@ -27,9 +27,11 @@ Code MapCode(int rc, std::string_view message) {
     case SQLITE_CONSTRAINT:
       // Only a serial collision is worth a retry with a new serial; a duplicate fingerprint or a
       // trigger refusing the write is not. SQLite names the column only in the message:
-      // "UNIQUE constraint failed: certificates.serial".
-      if (rc == SQLITE_CONSTRAINT_UNIQUE &&
-          message.find("certificates.serial") != std::string_view::npos) {
+      // "UNIQUE constraint failed: certificates.serial"; issuance_intents.serial is its primary
+      // key, reported as SQLITE_CONSTRAINT_PRIMARYKEY.
+      if ((rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY) &&
+          (message.find("certificates.serial") != std::string_view::npos ||
+           message.find("issuance_intents.serial") != std::string_view::npos)) {
         return Code::kDuplicateSerial;
       }
       return Code::kConstraint;

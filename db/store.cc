@@ -1,6 +1,7 @@
 // store.cc — Store: opening the file, and the SQL that records and reads certificates and
 // enrollment events. The schema and its migrations are in schema.cc, the event hash chain in
-// audit.cc, and the lifecycle and policy operations in lifecycle.cc.
+// audit.cc, the lifecycle operations in lifecycle.cc, the policy in policy.cc, issuance intents
+// in intents.cc and group commit in writer.cc.
 #include "db/store.h"
 
 #include <fcntl.h>
@@ -12,6 +13,7 @@
 #include <utility>
 
 #include "db/audit.h"
+#include "db/operations.h"
 #include "db/rows.h"
 #include "db/schema.h"
 #include "db/statement.h"
@@ -36,6 +38,18 @@ Result<bool> CreateFileIfAbsent(const std::string& path) {
     return Fail(Code::kIo, "fchmod(" + path + "): " + std::strerror(chmod_errno));
   }
   return true;
+}
+
+// sqlite3_open_v2 on an existing file, with extended result codes. No SQLITE_OPEN_CREATE: the
+// file exists (CreateFileIfAbsent); if it vanished since, fail.
+Result<ConnectionPtr> OpenConnection(const std::string& path) {
+  sqlite3* raw = nullptr;
+  int rc =
+      sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_EXRESCODE, nullptr);
+  ConnectionPtr db(raw);  // SQLite may hand back a handle even on failure; it must be closed
+  if (rc != SQLITE_OK) return std::unexpected(SqliteError(db.get(), rc, "sqlite3_open_v2"));
+  sqlite3_extended_result_codes(db.get(), 1);
+  return db;
 }
 
 constexpr const char* kSelectBySerial = PROVISIOND_CERT_SELECT "WHERE serial = ?1";
@@ -63,10 +77,11 @@ EventRecord ReadEvent(const Statement& stmt) {
 
 }  // namespace
 
-Store::Store(sqlite3* db) : db_(db) {}
+Store::Store(sqlite3* db, sqlite3* batch_db) : db_(db), batch_db_(batch_db) {}
 
 Store::~Store() {
   // Every Statement is finalized before its method returns, so close cannot be left pending.
+  sqlite3_close_v2(batch_db_);
   sqlite3_close_v2(db_);
 }
 
@@ -74,18 +89,18 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path) {
   auto created = CreateFileIfAbsent(path);
   if (!created) return std::unexpected(created.error());
 
-  // No SQLITE_OPEN_CREATE: the file exists now, with our mode; if it vanished since, fail.
-  sqlite3* raw = nullptr;
-  int rc =
-      sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_EXRESCODE, nullptr);
-  ConnectionPtr db(raw);  // SQLite may hand back a handle even on failure; it must be closed
-  if (rc != SQLITE_OK) return std::unexpected(SqliteError(db.get(), rc, "sqlite3_open_v2"));
-  sqlite3_extended_result_codes(db.get(), 1);
-
-  if (auto ready = PrepareConnection(db.get(), !*created); !ready) {
+  auto db = OpenConnection(path);
+  if (!db) return std::unexpected(db.error());
+  if (auto ready = PrepareConnection(db->get(), !*created); !ready) {
     return std::unexpected(ready.error());
   }
-  return std::unique_ptr<Store>(new Store(db.release()));
+  // Opened after the migrations, so it finds the file at kSchemaVersion.
+  auto batch_db = OpenConnection(path);
+  if (!batch_db) return std::unexpected(batch_db.error());
+  if (auto ready = PrepareExtraConnection(batch_db->get()); !ready) {
+    return std::unexpected(ready.error());
+  }
+  return std::unique_ptr<Store>(new Store(db->release(), batch_db->release()));
 }
 
 Result<void> Store::RecordIssuance(const CertificateRecord& cert, const EventRecord& event) {
@@ -93,13 +108,13 @@ Result<void> Store::RecordIssuance(const CertificateRecord& cert, const EventRec
   if (auto checked = CheckIssuedEventSerial(cert, event, "RecordIssuance"); !checked) {
     return checked;
   }
-  return InWriteTransaction(db_, [&] { return InsertIssuance(db_, cert, event); });
+  return InWriteTransaction(db_, [&] { return RecordIssuanceInTxn(db_, cert, event); });
 }
 
 Result<void> Store::RecordEvent(const EventRecord& event) {
   std::lock_guard lock(mu_);
   // A transaction even for one row: the chain's head must not move between reading and writing.
-  return InWriteTransaction(db_, [&] { return InsertChainedEvent(db_, event, event.serial_hex); });
+  return InWriteTransaction(db_, [&] { return RecordEventInTxn(db_, event); });
 }
 
 Result<std::optional<CertificateRecord>> Store::FindBySerial(std::string_view serial_hex) {

@@ -71,30 +71,61 @@ struct EventRecord {
   std::string serial_hex;             // the issued serial for "issued", else ""
 };
 
-// Issuance policy, applied by Store::IssueUnderPolicy inside the transaction that inserts.
+// One row of `issuance_intents` (schema version 3): phase one of a two-phase issuance, see
+// Store::Reserve. Times are UTC ISO 8601 text, hashes and serials lowercase hex.
+struct Intent {
+  std::string serial_hex;  // the serial the certificate will carry
+  std::string device_id;
+  std::string kind;  // "enroll" | "reenroll"
+  std::string public_key_sha256;
+  std::string auth_cert_fingerprint;  // as CertificateRecord::auth_cert_fingerprint
+  std::string auth_cert_issuer;
+  std::string auth_cert_serial;
+  std::vector<unsigned char> tbs;  // DER TBSCertificate to sign; never empty
+  std::string not_after;           // the TBSCertificate's notAfter
+  std::string peer;
+  std::string created_at;
+  std::string status;  // "pending" | "issued"; Reserve ignores it and stores "pending"
+  // Set by RevokeSerial / RevokeDevice on a pending intent; Reserve ignores them.
+  std::optional<std::string> revoked_at;
+  std::optional<int> revocation_reason;
+};
+
+// Issuance policy, applied by Store::IssueUnderPolicy and Store::Reserve inside the transaction
+// that inserts.
 struct IssuancePolicy {
   // enroll only: how many certificates one bootstrap certificate (auth_cert_fingerprint,
-  // kind='enroll') may obtain, counting revoked ones. <= 0 refuses every new enrollment.
+  // kind='enroll') may obtain, counting revoked ones and pending intents (which will become
+  // certificates). <= 0 refuses every new enrollment.
   int max_per_bootstrap = 1;
 };
 
 enum class Decision {
-  kIssued,              // cert + event inserted and committed
+  kIssued,              // cert + event inserted and committed (IssueUnderPolicy)
+  kReserved,            // Reserve: the intent was inserted as 'pending' and committed
+  kResume,              // Reserve, enroll: a pending, unrevoked intent for this bootstrap
+                        // fingerprint with the SAME public_key_sha256 exists; nothing inserted;
+                        // IssueOutcome::intent is it. Sign ITS tbs and Complete it (a device
+                        // retrying after a crash between the two phases finishes that issuance)
   kAlreadyIssued,       // enroll retry: a certificate for this bootstrap fingerprint with the SAME
                         // public_key_sha256 exists (not revoked); nothing inserted; `existing` is
                         // that row (the newest such)
-  kBootstrapExhausted,  // enroll: count of kind='enroll' rows with this auth_cert_fingerprint >=
-                        // max_per_bootstrap (and no same-key row): nothing inserted
-  kKeyReuse,            // the public key (public_key_sha256) is already in a certificate of
-                        // ANOTHER device_id (revoked or not): nothing inserted
+  kBootstrapExhausted,  // enroll: kind='enroll' certificates with this auth_cert_fingerprint +
+                        // pending kind='enroll' intents with it >= max_per_bootstrap (and no
+                        // same-key row): nothing inserted
+  kKeyReuse,            // the public key (public_key_sha256) is already in a certificate, or a
+                        // pending intent, of ANOTHER device_id (revoked or not): nothing inserted
 };
 
 struct IssueOutcome {
   Decision decision;
   std::optional<CertificateRecord> existing;  // set only for kAlreadyIssued
+  std::optional<Intent> intent;               // set only for kResume
 };
 
-enum class CertStatus { kActive, kRevoked, kUnknown };  // kUnknown: no row with that serial
+// kUnknown: no certificate with that serial (a serial that is only a pending intent is kUnknown,
+// or kRevoked once that intent is revoked).
+enum class CertStatus { kActive, kRevoked, kUnknown };
 
 // One row of `bootstrap_denylist`: fingerprint OR (issuer + serial) set; "" means unset (NULL).
 struct DenyEntry {
@@ -123,14 +154,20 @@ struct AuditReport {
   std::string head_hash;  // row_hash of the newest row (64 zeros when empty): note it elsewhere
 };
 
-inline constexpr int kSchemaVersion = 2;
+inline constexpr int kSchemaVersion = 3;
+
+class Writer;
 
 // Thread-safe: every call takes the store's mutex. All statements bind their parameters.
+// A db::Writer (db/writer.h) attached to a Store writes through a second connection of its own,
+// so reads on this one never wait for the writer's commits.
 class Store {
  public:
   // Opens (creating if absent, mode 0600) the database, runs PRAGMA quick_check on an existing
   // file, applies migrations up to kSchemaVersion, and sets journal_mode=WAL, synchronous=FULL,
-  // busy_timeout=5000, foreign_keys=ON. kSchema if the file is newer than this program.
+  // busy_timeout=5000, foreign_keys=ON. kSchema if the file is newer than this program. Opens a
+  // second connection with the same settings for a db::Writer. Call PendingIntents() after it to
+  // report issuances interrupted between their two phases.
   static Result<std::unique_ptr<Store>> Open(const std::string& path);
   ~Store();
   Store(const Store&) = delete;
@@ -153,17 +190,57 @@ class Store {
   //   3. kind "enroll" only: kind='enroll' rows with this auth_cert_fingerprint
   //      >= policy.max_per_bootstrap                                       -> kBootstrapExhausted
   //   4. otherwise insert `cert` and `issued_event` exactly as RecordIssuance -> kIssued
-  // Only kIssued writes anything. Errors as RecordIssuance (kDuplicateSerial, kBusy, ...): on any
-  // error nothing was written.
+  // Only kIssued writes anything. Errors as RecordIssuance (kDuplicateSerial, also when the serial
+  // is an intent's, kBusy, ...): on any error nothing was written. Pending intents count in 1 and 3
+  // exactly as in Reserve, so the one-phase and two-phase paths apply the same policy.
   Result<IssueOutcome> IssueUnderPolicy(const CertificateRecord& cert,
                                         const EventRecord& issued_event,
                                         const IssuancePolicy& policy);
 
-  // Revocation state of one certificate; one lookup on the unique serial index (handshake path).
+  // Two-phase issuance ("order, then finalize"). An intent's states:
+  //
+  //   Reserve ──► pending ──Complete──► issued          (certificate row + "issued" event)
+  //                  │
+  //                  └──RevokeSerial/RevokeDevice──► pending + revoked_at  (Complete refuses it;
+  //                                                    it stays on the CRL until not_after)
+  //
+  // The caller commits the intent (the serial and the exact TBSCertificate), then signs, then
+  // commits the certificate; it sends the certificate only after Complete succeeded. A crash
+  // between the phases leaves a pending intent: the device's retry gets kResume and finishes it,
+  // and PendingIntents() lists what is left. Nothing moves an intent back to pending.
+  //
+  // Reserve decides and, when allowed, inserts `intent` as 'pending' in ONE BEGIN IMMEDIATE
+  // transaction. Checks, in order:
+  //   1. public_key_sha256 in a certificate or a pending intent of another device_id -> kKeyReuse
+  //   2. kind "enroll" only: a not-revoked kind='enroll' certificate with this
+  //      auth_cert_fingerprint and public_key_sha256                  -> kAlreadyIssued (existing)
+  //   3. kind "enroll" only: a pending, not-revoked kind='enroll' intent with this
+  //      auth_cert_fingerprint and public_key_sha256 (the newest)      -> kResume (intent)
+  //   4. kind "enroll" only: kind='enroll' certificates + pending kind='enroll' intents with this
+  //      auth_cert_fingerprint >= policy.max_per_bootstrap             -> kBootstrapExhausted
+  //   5. serial_hex already in certificates or intents                 -> error kDuplicateSerial
+  //   6. insert                                                        -> kReserved
+  // Only kReserved writes anything. kConstraint when the schema refuses a value (empty tbs, ...).
+  Result<IssueOutcome> Reserve(const Intent& intent, const IssuancePolicy& policy);
+
+  // Phase two, in ONE transaction: the intent with cert.serial_hex must exist, be 'pending' and
+  // not revoked, and cert must match it (device_id, kind, public_key_sha256,
+  // auth_cert_fingerprint, not_after), else kConstraint naming which. Then inserts the
+  // certificate and its chained "issued" event exactly as RecordIssuance and marks the intent
+  // 'issued'. Success: committed and durable. On any error nothing was written.
+  Result<void> Complete(const CertificateRecord& cert, const EventRecord& issued_event);
+
+  // Every pending intent (revoked or not), oldest first: for the start-up report and operators.
+  Result<std::vector<Intent>> PendingIntents();
+
+  // Revocation state of one certificate; one lookup on the unique serial index (handshake path),
+  // and one on issuance_intents' primary key when no certificate has that serial.
   Result<CertStatus> CertificateStatus(std::string_view serial_hex);
   // Sets revoked_at (ISO 8601 UTC, passed in) and revocation_reason (RFC 5280 CRLReason: 0..10,
-  // not 7) on the matching rows not already revoked. Returns how many rows changed: 0 if the
-  // serial / device is unknown or already revoked. kConstraint for a bad reason or time.
+  // not 7) on the matching rows not already revoked: certificates and pending intents (whose
+  // serials then go on the CRL and which Complete then refuses). Returns how many rows changed,
+  // both tables together: 0 if the serial / device is unknown or already revoked. kConstraint for
+  // a bad reason or time.
   Result<int> RevokeSerial(std::string_view serial_hex, int reason, std::string_view revoked_at);
   Result<int> RevokeDevice(std::string_view device_id, int reason, std::string_view revoked_at);
 
@@ -179,7 +256,10 @@ class Store {
   Result<std::vector<DenyEntry>> ListDenied();
 
   // Certificates for the CRL: revoked_at set and not_after > now_iso (ISO 8601 UTC), soonest
-  // expiry first (then by id).
+  // expiry first (then certificates before intents, then by id). Revoked pending intents are
+  // included as records carrying what is known of them (serial_hex, device_id, kind, not_after,
+  // public_key_sha256, auth_cert_*, peer, revoked_at, revocation_reason; der, subject, san,
+  // not_before, fingerprint_sha256 and issued_at are empty).
   Result<std::vector<CertificateRecord>> RevokedUnexpired(std::string_view now_iso);
   // Increments the stored CRL number and returns the new value (1 for the first CRL), in its own
   // transaction: two callers never get the same number, and it survives restarts.
@@ -213,9 +293,13 @@ class Store {
   Result<Settings> EffectiveSettings();
 
  private:
-  explicit Store(sqlite3* db);
+  friend class Writer;  // uses batch_mu_ and batch_db_, nothing else
+  Store(sqlite3* db, sqlite3* batch_db);
   std::mutex mu_;
   sqlite3* db_;
+  // The Writer's connection: a Writer's thread holds batch_mu_ for each of its transactions.
+  std::mutex batch_mu_;
+  sqlite3* batch_db_;
 };
 
 }  // namespace db

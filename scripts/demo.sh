@@ -17,8 +17,9 @@ echo "== provisiond init"
 echo "== device-sim factory: $DEVICES devices with bootstrap certificates from a factory CA"
 "$SIM" factory --out "$DEMO/fleet" --count "$DEVICES"
 
-"$P" serve --state-dir "$DEMO/state" --listen 127.0.0.1:0 --trust "$DEMO/fleet/factory-ca.crt" \
-  2> "$DEMO/provisiond.log" &
+# --config '': never read an installed /etc/provisiond/provisiond.toml (a service's settings).
+"$P" serve --config '' --state-dir "$DEMO/state" --listen 127.0.0.1:0 \
+  --trust "$DEMO/fleet/factory-ca.crt" 2> "$DEMO/provisiond.log" &
 pid=$!
 trap 'kill -TERM $pid 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do

@@ -7,16 +7,21 @@
 # from it except the packages named in PINNED below (mbedTLS 3.6 and llhttp).
 set -euo pipefail
 
+. /etc/os-release
 PINNED="libmbedtls-dev libmbedtls21 libmbedx509-7 libmbedcrypto16 libllhttp-dev libllhttp9.2"
 PACKAGES="build-essential cmake g++ pkg-config git libsqlite3-dev sqlite3 libcli11-dev doctest-dev
   openssl curl ca-certificates libsystemd-dev systemd clang llvm libclang-rt-dev gnuplot-nox
-  libmbedtls-dev libllhttp-dev"
+  libmbedtls-dev libllhttp-dev python3 valgrind strace"
+
+# libFuzzer builds need clang >= 16 (std::expected with libstdc++); Debian 12's default is 14.
+if [ "${VERSION_CODENAME:-}" = "bookworm" ]; then
+  PACKAGES="$PACKAGES clang-16 libclang-rt-16-dev"
+fi
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "install-deps.sh: must run as root (try: sudo $0)" >&2
   exit 1
 fi
-. /etc/os-release
 export DEBIAN_FRONTEND=noninteractive
 
 # The mirror the machine already uses, so we never name a host of our own.

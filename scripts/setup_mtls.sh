@@ -359,6 +359,8 @@ else
   }
   # new_events ID: the enrollment_events rows after ID; "none" if none.
   new_events() {
+    # Events are committed by provisiond's writer thread just after the alert: wait up to 2 s.
+    for _ in $(seq 20); do [ "$(last_event)" -gt "$1" ] && break; sleep 0.1; done
     sql "SELECT endpoint || ', ' || outcome || ', ' || http_status || ', ' || reason
          FROM enrollment_events WHERE id > $1 ORDER BY id" | join_lines
   }

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <ctime>
 #include <optional>
 
@@ -10,7 +11,9 @@
 #include "ca/csrattrs.h"
 #include "ca/encoding.h"
 #include "ca/pkcs7.h"
+#include "daemon/events.h"
 #include "daemon/log.h"
+#include "daemon/metrics.h"
 
 namespace provisiond::est {
 namespace {
@@ -78,6 +81,19 @@ http::Response Base64Body(const std::string& content_type, std::string body) {
   return r;
 }
 
+http::Response ResponseFor(const EnrollResult& result, const Answer& answer, int default_retry) {
+  if (answer.status != 200) {
+    auto resp = http::TextResponse(answer.status, answer.reason);
+    if (answer.status == 503 || answer.status == 429) {
+      int after = result.retry_after > 0 ? result.retry_after : default_retry;
+      resp.extra_headers.emplace_back("Retry-After", std::to_string(after));
+    }
+    return resp;
+  }
+  std::vector<ca::Bytes> certs{result.der};
+  return Base64Body(kCertsOnly, ca::Base64Encode(ca::CertsOnlyPkcs7(certs), true));
+}
+
 std::string Now() { return ca::Iso8601(static_cast<ca::UnixTime>(std::time(nullptr))); }
 
 }  // namespace
@@ -88,30 +104,36 @@ struct Service::Route {
   const ca::Profile* profile = nullptr;
 };
 
-Service::Service(EnrollShared& shared, std::unique_ptr<ca::Issuer> issuer, ca::Rng rng)
-    : shared_(shared), issuer_(std::move(issuer)), enroller_(shared, *issuer_, rng) {
+Service::Service(EnrollShared& shared, std::unique_ptr<ca::Issuer> issuer, ca::Rng rng,
+                 PostQueue& inbox)
+    : shared_(shared),
+      issuer_(std::move(issuer)),
+      inbox_(inbox),
+      enroller_(shared, *issuer_, rng, inbox) {
   std::vector<ca::Bytes> chain{issuer_->ca_cert_der()};
   cacerts_body_ = ca::Base64Encode(ca::CertsOnlyPkcs7(chain), true);
   csrattrs_body_ = ca::Base64Encode(ca::CsrAttrsP256(false), true);
   csrattrs_tls13_body_ = ca::Base64Encode(ca::CsrAttrsP256(true), true);
 }
 
-http::Response Service::Handle(const http::Request& request, const tls::PeerIdentity& peer,
-                               const std::string& peer_address) {
+std::optional<http::Response> Service::Handle(const http::Request& request,
+                                              const tls::PeerIdentity& peer,
+                                              const std::string& peer_address, Reply later) {
   std::string_view target = request.target;
   target = target.substr(0, target.find('?'));
   if (!target.starts_with(kPrefix)) return http::TextResponse(404, "not an EST path");
   std::string_view rest = target.substr(kPrefix.size());
   Route route;
+  const ServeConfig& config = shared_.config();  // once: a reload may swap it meanwhile
   if (size_t slash = rest.find('/'); slash != std::string_view::npos) {
     route.label = std::string(rest.substr(0, slash));
     route.op = std::string(rest.substr(slash + 1));
-    auto it = shared_.config.labeled_profiles.find(route.label);
-    if (it == shared_.config.labeled_profiles.end()) return http::TextResponse(404, "unknown EST label");
+    auto it = config.labeled_profiles.find(route.label);
+    if (it == config.labeled_profiles.end()) return http::TextResponse(404, "unknown EST label");
     route.profile = &it->second;
   } else {
     route.op = std::string(rest);
-    route.profile = &shared_.config.default_profile;
+    route.profile = &config.default_profile;
   }
 
   const bool is_get = request.method == "GET";
@@ -130,23 +152,43 @@ http::Response Service::Handle(const http::Request& request, const tls::PeerIden
       r.extra_headers.emplace_back("Allow", "POST");
       return r;
     }
-    return Enroll(route, request, peer, peer_address);
+    return Enroll(route, request, peer, peer_address, std::move(later));
   }
   return http::TextResponse(404, "EST operation not supported");
 }
 
-http::Response Service::Enroll(const Route& route, const http::Request& request,
-                               const tls::PeerIdentity& peer, const std::string& peer_address) {
+std::optional<http::Response> Service::Enroll(const Route& route, const http::Request& request,
+                                              const tls::PeerIdentity& peer,
+                                              const std::string& peer_address, Reply later) {
   EnrollRequest req{
       .reenroll = route.op == "simplereenroll",
       .endpoint = route.label.empty() ? route.op : route.label + "/" + route.op,
       .profile = route.profile,
       .content_type = std::string(request.Header("content-type").value_or("")),
       .body = request.body,
-      .peer = &peer,
+      .peer = peer,
       .peer_address = peer_address,
   };
-  EnrollResult result = enroller_.Enroll(req);
+  auto summary = std::make_shared<EnrollRequest>(req);
+  summary->body.clear();
+  const auto start = std::chrono::steady_clock::now();
+  auto now = enroller_.Enroll(req, [this, summary, start, later](EnrollResult r) {
+    if (auto resp = Finish(*summary, r, start, later)) later(std::move(*resp));
+  });
+  if (now) return Finish(req, *now, start, std::move(later));
+  return std::nullopt;
+}
+
+// Every outcome but a fresh issuance (whose event committed with the certificate) is recorded
+// first and answered once the event row is committed, so an operator who hears from a device
+// finds its row. Returns the response if it is to be sent now, else nullopt (`later` gets it).
+std::optional<http::Response> Service::Finish(const EnrollRequest& req, const EnrollResult& result,
+                                              std::chrono::steady_clock::time_point start,
+                                              Reply later) {
+  GlobalMetrics().enrollments.Inc(EnrollCodeName(result.code));
+  GlobalMetrics().enrollment_seconds.Observe(std::chrono::steady_clock::now() - start);
+  const tls::PeerIdentity& peer = req.peer;
+  const std::string& peer_address = req.peer_address;
   Answer answer = AnswerFor(result);
   const std::string subject = peer.cert ? peer.cert->subject : "";
   if (result.code == EnrollCode::kIssued) {
@@ -176,20 +218,18 @@ http::Response Service::Enroll(const Route& route, const http::Request& request,
         .reason = ok ? std::string(EnrollCodeName(result.code))
                      : std::string(EnrollCodeName(result.code)) + ": " + answer.reason,
     };
-    if (auto r = shared_.store.RecordEvent(event); !r) {
-      Log(Priority::kErr, "event_not_recorded", {{"detail", r.error().detail}});
-    }
+    auto resp = std::make_shared<http::Response>(ResponseFor(result, answer, shared_.config().retry_after_seconds));
+    PostQueue& inbox = inbox_;
+    const bool queued = shared_.writer.SubmitEvent(
+        std::move(event), [&inbox, resp, later](db::Result<void> r) {
+          if (!r) Log(Priority::kErr, "event_not_recorded", {{"detail", r.error().detail}});
+          inbox.Post([resp, later] { later(std::move(*resp)); });
+        });
+    if (queued) return std::nullopt;
+    Log(Priority::kErr, "event_not_recorded", {{"detail", "writer queue full"}});
+    return std::move(*resp);
   }
-  if (answer.status != 200) {
-    auto resp = http::TextResponse(answer.status, answer.reason);
-    if (answer.status == 503 || answer.status == 429) {
-      int after = result.retry_after > 0 ? result.retry_after : shared_.config.retry_after_seconds;
-      resp.extra_headers.emplace_back("Retry-After", std::to_string(after));
-    }
-    return resp;
-  }
-  std::vector<ca::Bytes> certs{result.der};
-  return Base64Body(kCertsOnly, ca::Base64Encode(ca::CertsOnlyPkcs7(certs), true));
+  return ResponseFor(result, answer, shared_.config().retry_after_seconds);
 }
 
 }  // namespace provisiond::est

@@ -4,7 +4,10 @@
 // One Service per worker thread (it owns that worker's Issuer); the Store is shared.
 #pragma once
 
+#include <chrono>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "ca/issuer.h"
@@ -20,23 +23,35 @@ namespace provisiond::est {
 
 class Service {
  public:
-  // issuer: this worker's own copy of the issuing CA. `shared` outlives the service.
-  Service(EnrollShared& shared, std::unique_ptr<ca::Issuer> issuer, ca::Rng rng);
+  // issuer: this worker's own copy of the issuing CA; inbox: this worker's PostQueue.
+  // `shared` and `inbox` outlive the service.
+  Service(EnrollShared& shared, std::unique_ptr<ca::Issuer> issuer, ca::Rng rng, PostQueue& inbox);
+
+  using Reply = std::function<void(http::Response)>;
 
   // Answers one request from an authenticated (or, with optional client auth, anonymous) peer.
-  // Never throws; every refusal is a status + fixed one-line reason, logged and (for enrollment
-  // endpoints) recorded in enrollment_events. A 200 to an enrollment means the certificate row
-  // is committed.
-  http::Response Handle(const http::Request& request, const tls::PeerIdentity& peer,
-                        const std::string& peer_address);
+  // Returns the response when it is known at once; otherwise returns nullopt and calls `later`
+  // exactly once, on this worker's thread, never from inside Handle. Every refusal is a status
+  // + fixed one-line reason, logged and (for enrollment endpoints) recorded in
+  // enrollment_events. A 200 to an enrollment means the certificate row is committed.
+  std::optional<http::Response> Handle(const http::Request& request,
+                                       const tls::PeerIdentity& peer,
+                                       const std::string& peer_address, Reply later);
 
  private:
   struct Route;
-  http::Response Enroll(const Route& route, const http::Request& request,
-                        const tls::PeerIdentity& peer, const std::string& peer_address);
+  std::optional<http::Response> Enroll(const Route& route, const http::Request& request,
+                                       const tls::PeerIdentity& peer,
+                                       const std::string& peer_address, Reply later);
+  // start: when the complete request was handed to Enroll (for the latency histogram).
+  // Returns the response to send now, or nullopt when `later` will get it (after the event
+  // row of a refusal is committed).
+  std::optional<http::Response> Finish(const EnrollRequest& request, const EnrollResult& result,
+                                       std::chrono::steady_clock::time_point start, Reply later);
 
   EnrollShared& shared_;
   std::unique_ptr<ca::Issuer> issuer_;
+  PostQueue& inbox_;
   Enroller enroller_;
   std::string cacerts_body_;         // base64 certs-only PKCS#7 of the CA chain, built once
   std::string csrattrs_body_;        // base64 CsrAttrs, built once

@@ -112,3 +112,17 @@ TEST_CASE("IsValidDeviceId: 1..64 bytes of printable ASCII") {
   CHECK(!ca::IsValidDeviceId("dev\x7f"));
   CHECK(!ca::IsValidDeviceId("d\xc3\xa9v"));  // UTF-8 "dév"
 }
+
+TEST_CASE("SanString reads back the URI SAN of an issued certificate") {
+  auto drbg = ca::Drbg::ForTesting(std::vector<unsigned char>(32, 7));
+  auto key = ca::PrivateKey::GenerateP256(drbg->rng());
+  REQUIRE(key);
+  ca::CertSpec spec{.subject_dn = "CN=x", .serial = {0x01}, .not_before = 1700000000,
+                    .not_after = 1800000000, .key_usage = MBEDTLS_X509_KU_DIGITAL_SIGNATURE,
+                    .dns_names = {"a.example"}, .uris = {"urn:provisiond:device:x"}};
+  auto der = ca::SignCertificate(spec, *(*key)->pk(), nullptr, *(*key)->pk(), drbg->rng());
+  REQUIRE(der);
+  auto crt = ca::ParseCertificates(std::string(der->begin(), der->end()));
+  REQUIRE(crt);
+  CHECK(ca::SanString(*(*crt)->get()) == "DNS:a.example, URI:urn:provisiond:device:x");
+}

@@ -22,3 +22,24 @@ TEST_CASE("spaces, quotes, equals and control characters are quoted and escaped"
   for (int c = 0; c < 256; ++c) all += static_cast<char>(c);
   for (unsigned char c : EscapeLogValue(all)) CHECK(c >= 0x20);
 }
+
+TEST_CASE("log level names round-trip") {
+  using provisiond::Priority;
+  for (Priority p : {Priority::kErr, Priority::kWarning, Priority::kNotice, Priority::kInfo,
+                     Priority::kDebug}) {
+    CHECK(provisiond::ParseLogLevel(provisiond::LogLevelName(p)) == p);
+  }
+  CHECK_FALSE(provisiond::ParseLogLevel("verbose").has_value());
+  CHECK_FALSE(provisiond::ParseLogLevel("").has_value());
+}
+
+TEST_CASE("JOURNAL_STREAM must name stderr's device and inode exactly") {
+  using provisiond::MatchesJournalStream;
+  CHECK(MatchesJournalStream("8:12345", 8, 12345));
+  CHECK_FALSE(MatchesJournalStream(nullptr, 8, 12345));
+  CHECK_FALSE(MatchesJournalStream("", 8, 12345));
+  CHECK_FALSE(MatchesJournalStream("8:12346", 8, 12345));
+  CHECK_FALSE(MatchesJournalStream("9:12345", 8, 12345));
+  CHECK_FALSE(MatchesJournalStream("8:12345x", 8, 12345));
+  CHECK_FALSE(MatchesJournalStream("8", 8, 12345));
+}

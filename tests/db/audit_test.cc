@@ -210,7 +210,7 @@ TEST_CASE("a populated version 1 file migrates in place to a verifiable chain") 
   MakeVersion1File(path);
 
   auto store = OpenOrDie(path);
-  CHECK(store->EffectiveSettings().value().user_version == 2);
+  CHECK(store->EffectiveSettings().value().user_version == kSchemaVersion);
   CHECK(store->CountCertificates().value() == 2);
   auto cert = store->FindBySerial(SerialHex(2)).value();
   REQUIRE(cert.has_value());

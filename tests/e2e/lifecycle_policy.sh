@@ -6,7 +6,7 @@
 make_openssl_ca factory
 for d in dev-p1 dev-p2 dev-race dev-rate; do make_openssl_device factory "$d"; done
 init_state
-start_daemon --trust "$T/factory.crt" --renew-before 30d --rate-limit-device 50/1h
+start_daemon --trust "$T/factory.crt" --renew-before 30d --rate-limit-device 200/1h
 
 # -- one-time bootstrap, safe retries --------------------------------------------------------
 make_csr dev-p1 "$T/k1"
@@ -24,13 +24,13 @@ expect_eq "refusal recorded" 1 \
   "$(sql "SELECT count(*) FROM enrollment_events WHERE device_id='dev-p1' AND reason LIKE 'bootstrap_exhausted%'")"
 expect_contains "logged as a possible clone" "possible clone" "$(grep enroll_refused "$T/daemon.log")"
 
-# -- the race: 40 simultaneous enrollments, one bootstrap cert, 40 keys -> exactly one issued --
-for i in $(seq 1 40); do make_csr dev-race "$T/race$i"; done
-seq 1 40 | xargs -P 20 -I{} curl -sS --cacert "$CA" --cert "$T/dev-race.crt" --key "$T/dev-race.key" \
+# -- the race: 100 simultaneous enrollments, one bootstrap cert, 100 keys -> exactly one issued
+for i in $(seq 1 100); do make_csr dev-race "$T/race$i"; done
+seq 1 100 | xargs -P 50 -I{} curl -sS --cacert "$CA" --cert "$T/dev-race.crt" --key "$T/dev-race.key" \
   -o /dev/null -w '%{http_code}\n' -H 'Content-Type: application/pkcs10' \
   --data-binary @"$T/race{}.b64" "$EST/simpleenroll" > "$T/race.codes"
-expect_eq "exactly one 200 among 40 racing requests" 1 "$(grep -c '^200$' "$T/race.codes")"
-expect_eq "the others got 403" 39 "$(grep -c '^403$' "$T/race.codes")"
+expect_eq "exactly one 200 among 100 racing requests" 1 "$(grep -c '^200$' "$T/race.codes")"
+expect_eq "the others got 403" 99 "$(grep -c '^403$' "$T/race.codes")"
 expect_eq "exactly one row" 1 "$(sql "SELECT count(*) FROM certificates WHERE device_id='dev-race'")"
 
 # -- key reuse --------------------------------------------------------------------------------

@@ -1,0 +1,155 @@
+// check_config.cc — configuration and file checks for `provisiond check-config` (see
+// check_config.h).
+#include "daemon/check_config.h"
+
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <optional>
+
+#include "ca/cert.h"
+#include "ca/keys.h"
+#include "ca/rng.h"
+#include "daemon/files.h"
+#include "daemon/net.h"
+
+namespace provisiond {
+namespace {
+
+std::string Octal(unsigned mode) {
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "%04o", mode & 07777);
+  return buf;
+}
+
+// The uid that must own the CA key, or nullopt if ownership is not checked.
+std::optional<uid_t> ExpectedOwner(const std::string& service_user,
+                                   std::vector<std::string>* problems) {
+  if (service_user.empty()) {
+    uid_t me = ::geteuid();
+    return me == 0 ? std::nullopt : std::optional<uid_t>(me);
+  }
+  passwd pw{};
+  passwd* found = nullptr;
+  char buf[4096];
+  if (::getpwnam_r(service_user.c_str(), &pw, buf, sizeof buf, &found) != 0 || !found) {
+    problems->push_back("service user '" + service_user + "': no such user");
+    return std::nullopt;
+  }
+  return found->pw_uid;
+}
+
+std::string UserName(uid_t uid) {
+  passwd pw{};
+  passwd* found = nullptr;
+  char buf[4096];
+  if (::getpwuid_r(uid, &pw, buf, sizeof buf, &found) == 0 && found) return found->pw_name;
+  return "uid " + std::to_string(uid);
+}
+
+// A key file: no group/other access, and (optionally) the expected owner.
+void CheckKeyFile(const std::string& path, std::optional<uid_t> owner,
+                  std::vector<std::string>* problems) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return;  // reported when it is read
+  if ((st.st_mode & 077) != 0) {
+    problems->push_back(path + ": mode " + Octal(st.st_mode) +
+                        ", want 0600 (no group/other access)");
+  }
+  if (owner && st.st_uid != *owner) {
+    problems->push_back(path + ": owned by " + UserName(st.st_uid) + ", want " + UserName(*owner) +
+                        " (the service user must own the CA key)");
+  }
+}
+
+// Reads a certificate and its key; reports unreadable, unparsable or mismatched files.
+void CheckPair(const std::string& cert_path, const std::string& key_path, const char* what,
+               ca::Rng rng, std::vector<std::string>* problems) {
+  std::unique_ptr<ca::CrtChain> cert;
+  std::unique_ptr<ca::PrivateKey> key;
+  if (auto pem = ReadFile(cert_path); !pem) {
+    problems->push_back(pem.error().detail);
+  } else if (auto c = ca::ParseCertificates(*pem); !c) {
+    problems->push_back(cert_path + ": " + c.error().detail);
+  } else {
+    cert = std::move(*c);
+  }
+  if (auto pem = ReadFile(key_path); !pem) {
+    problems->push_back(pem.error().detail);
+  } else if (auto k = ca::PrivateKey::Parse(*pem, rng); !k) {
+    problems->push_back(key_path + ": " + k.error().detail);
+  } else {
+    key = std::move(*k);
+  }
+  if (!cert || !key) return;
+  auto cert_pub = ca::PublicKeyDer(cert->get()->pk);
+  auto key_pub = key->PublicKeyDer();
+  if (!cert_pub || !key_pub || *cert_pub != *key_pub) {
+    problems->push_back(key_path + ": does not match " + cert_path + " (the " + what +
+                        " key and certificate must be a pair)");
+  }
+}
+
+void CheckTrust(const std::vector<std::string>& trust_paths, std::vector<std::string>* problems) {
+  for (const auto& trust : trust_paths) {
+    auto files = ExpandTrustPath(trust);
+    if (!files) {
+      problems->push_back("trust " + files.error().detail);
+      continue;
+    }
+    for (const auto& f : *files) {
+      auto pem = ReadFile(f);
+      if (!pem) {
+        problems->push_back("trust " + pem.error().detail);
+      } else if (auto c = ca::ParseCertificates(*pem); !c) {
+        problems->push_back("trust " + f + ": " + c.error().detail);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> CheckServeFiles(const CheckConfigInput& input) {
+  std::vector<std::string> problems;
+  const ServeConfig& c = input.config;
+  if (auto r = CheckListenAddress(c.listen); !r) problems.push_back("listen: " + r.error().detail);
+  if (!c.metrics_listen.empty()) {
+    if (auto r = CheckListenAddress(c.metrics_listen); !r) {
+      problems.push_back("metrics-listen: " + r.error().detail);
+    }
+  }
+  if (c.trust_paths.empty()) {
+    problems.push_back("trust: not set (--trust, or trust = [...] under [serve])");
+  }
+  CheckTrust(c.trust_paths, &problems);
+  if (c.state_dir.empty()) {
+    problems.push_back("state-dir: not set (--state-dir, or state-dir under [serve])");
+    return problems;
+  }
+  struct stat st {};
+  if (::stat(c.state_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    problems.push_back(c.state_dir + ": not a directory (run `provisiond init` first)");
+    return problems;
+  }
+  auto drbg = ca::Drbg::FromSystemEntropy();
+  if (!drbg) {
+    problems.push_back("random generator: " + drbg.error().detail);
+    return problems;
+  }
+  StatePaths paths(c.state_dir);
+  CheckPair(paths.ca_cert, paths.ca_key, "CA", (*drbg)->rng(), &problems);
+  CheckPair(paths.server_cert, paths.server_key, "server", (*drbg)->rng(), &problems);
+  CheckKeyFile(paths.ca_key, ExpectedOwner(input.service_user, &problems), &problems);
+  CheckKeyFile(paths.server_key, std::nullopt, &problems);
+  if (::access(paths.database.c_str(), R_OK) != 0) {
+    problems.push_back(paths.database + ": " + std::strerror(errno));
+  }
+  return problems;
+}
+
+}  // namespace provisiond

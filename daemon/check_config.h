@@ -1,0 +1,25 @@
+// check_config.h — `provisiond check-config`: validates the serve settings (config file plus
+// command line) and every file they name before a (re)start, the way `nginx -t` does. Checks:
+// state-dir and trust set; listen addresses parse; the CA and server certificates and keys are
+// readable and parse; each key matches its certificate; ca.key and server.key have no group or
+// other access; ca.key is owned by the service user (--service-user, else the current user
+// unless that is root); the database file is there; every trust file parses.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "daemon/config.h"
+
+namespace provisiond {
+
+struct CheckConfigInput {
+  ServeConfig config;        // as parsed; settings that failed to parse are reported separately
+  std::string service_user;  // "" = the current user, unless root (then ownership is not checked)
+};
+
+// One human-readable line per problem ("ca.key: mode 0644, want 0600 (no group/other access)");
+// empty if everything checks out. Touches nothing: files are only opened for reading.
+std::vector<std::string> CheckServeFiles(const CheckConfigInput& input);
+
+}  // namespace provisiond

@@ -1,0 +1,171 @@
+// cli.cc — command line and config file (see cli.h).
+#include "daemon/cli.h"
+
+#include <cstdlib>
+
+#include "daemon/rate_limiter.h"
+
+namespace provisiond {
+namespace {
+
+void AddPolicyOptions(CLI::App* cmd, ServeOptions& o) {
+  cmd->add_option("--bootstrap-max-enrollments", o.config.policy.bootstrap_max_enrollments,
+                  "certificates one bootstrap certificate may obtain (a retry with the same "
+                  "key always gets the certificate already issued)")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+  cmd->add_option("--renew-before", o.renew_before,
+                  "simplereenroll only this close to notAfter, e.g. 30d (default: any time)");
+  cmd->add_flag("--reenroll-same-key", o.config.policy.reenroll_same_key,
+                "allow re-enrollment that keeps the current key");
+  cmd->add_option("--rate-limit-device", o.device_rate,
+                  "enrollments per client certificate, N/PERIOD (e.g. 20/1h) or off")
+      ->capture_default_str();
+  cmd->add_option("--rate-limit-address", o.address_rate,
+                  "enrollments per source address, N/PERIOD or off (fleets behind NAT share "
+                  "one address)")
+      ->capture_default_str();
+}
+
+// `required`: serve needs --state-dir and --trust (from the command line or the file);
+// check-config reports them missing as problems instead.
+void AddServeOptions(CLI::App* cmd, ServeOptions& o, bool required) {
+  ServeConfig& c = o.config;
+  auto* state =
+      cmd->add_option("--state-dir", c.state_dir, "state directory made by `provisiond init`");
+  cmd->add_option("--listen", c.listen,
+                  "ADDR:PORT to listen on (port 0 picks a free port; ignored when systemd "
+                  "passes a socket)")
+      ->capture_default_str();
+  auto* trust =
+      cmd->add_option("--trust", c.trust_paths,
+                      "PEM/DER files or directories of manufacturer (bootstrap) CA certificates");
+  if (required) {
+    state->required();
+    trust->required();
+  }
+  cmd->add_option("--tls-min", o.tls_min, "lowest TLS version offered")
+      ->check(CLI::IsMember({"1.2", "1.3"}))
+      ->capture_default_str();
+  cmd->add_option("--client-auth", o.client_auth,
+                  "required: no certificate, no HTTP; optional: cacerts/csrattrs without one")
+      ->check(CLI::IsMember({"required", "optional"}))
+      ->capture_default_str();
+  cmd->add_option("--identity", o.identity, "bootstrap certificate attribute holding the device id")
+      ->check(CLI::IsMember({"cn", "serialNumber"}))
+      ->capture_default_str();
+  cmd->add_option("--workers", c.workers, "event-loop threads (0 = one per CPU)")
+      ->capture_default_str();
+  cmd->add_option("--max-connections", c.limits.max_connections)
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
+  cmd->add_option("--metrics-listen", c.metrics_listen,
+                  "plain-HTTP /metrics and /healthz on ADDR:PORT (a bare PORT means "
+                  "127.0.0.1:PORT; default: off)");
+  cmd->add_option("--drain-timeout", o.drain_timeout,
+                  "on SIGTERM, how long in-flight requests may take to finish")
+      ->capture_default_str();
+  AddProfileOptions(cmd, o.profile);
+  AddPolicyOptions(cmd, o);
+}
+
+ca::Result<ServeConfig> ToServeConfig(const ServeOptions& o) {
+  ServeConfig c = o.config;
+  c.tls_min_minor = o.tls_min == "1.3" ? 3 : 2;
+  c.client_auth = o.client_auth == "optional" ? ClientAuth::kOptional : ClientAuth::kRequired;
+  c.identity = o.identity == "serialNumber" ? ca::IdentitySource::kSerialNumber
+                                            : ca::IdentitySource::kCommonName;
+  if (!o.renew_before.empty()) {
+    auto d = ParseDuration(o.renew_before);
+    if (!d) return std::unexpected(d.error());
+    c.policy.renew_before = d->count();
+  }
+  auto device = ParseRateSpec(o.device_rate);
+  if (!device) return std::unexpected(device.error());
+  auto address = ParseRateSpec(o.address_rate);
+  if (!address) return std::unexpected(address.error());
+  c.policy.device_rate = *device;
+  c.policy.address_rate = *address;
+  auto drain = ParseDuration(o.drain_timeout);
+  if (!drain)
+    return ca::Fail(ca::Code::kInvalidArgument, "--drain-timeout: " + drain.error().detail);
+  c.drain_timeout = *drain;
+  c.labeled_profiles.clear();
+  if (auto r = ApplyProfileOptions(o.profile, c); !r) return std::unexpected(r.error());
+  return c;
+}
+
+}  // namespace
+
+Cli::Cli() {
+  app_.require_subcommand(1);
+  // Options a subcommand does not know go to the top level, so `serve --config F` and
+  // `serve --log-level debug` work as well as `--config F serve`.
+  app_.fallthrough();
+  const char* env = std::getenv("PROVISIOND_CONFIG");
+  app_.set_config("--config", env ? env : kDefaultConfigFile,
+                  "config file: global options at the top, serve options under [serve] "
+                  "(command-line values win; '' for none; default: PROVISIOND_CONFIG or " +
+                      std::string(kDefaultConfigFile) + " if it exists)");
+  app_.allow_config_extras(CLI::config_extras_mode::error);
+  app_.add_option("--log-level", log_level_, "err, warning, notice, info or debug")
+      ->check(CLI::IsMember({"err", "warning", "notice", "info", "debug"}))
+      ->capture_default_str();
+
+  init_cmd_ = app_.add_subcommand("init", "create the CA, server certificate and database");
+  init_cmd_->add_option("--state-dir", init_.state_dir)->required();
+  init_cmd_
+      ->add_option("--server-name", init_.server_names,
+                   "DNS names and IP addresses for the server certificate")
+      ->capture_default_str();
+  init_cmd_->add_option("--ca-name", init_.ca_name)->capture_default_str();
+  init_cmd_->add_option("--ca-days", init_.ca_days)->capture_default_str();
+  init_cmd_->add_option("--server-days", init_.server_days)->capture_default_str();
+  init_cmd_->add_option("--ca-cert", init_.ca_cert_path, "import this CA certificate (PEM)");
+  init_cmd_->add_option("--ca-key", init_.ca_key_path, "import this CA private key (PEM)");
+
+  serve_cmd_ = app_.add_subcommand("serve", "run the EST server");
+  AddServeOptions(serve_cmd_, serve_, /*required=*/true);
+
+  // Added after serve: CLI11 runs option callbacks in subcommand order, so a value given to
+  // check-config on the command line overrides the [serve] value from the file.
+  check_cmd_ = app_.add_subcommand(
+      "check-config",
+      "check the serve settings (config file + these options) and the files they name; "
+      "one line per problem, exit 1 if any");
+  check_cmd_->add_option("--service-user", check_.service_user,
+                         "also check that this user owns the CA key (default: the current user "
+                         "unless root)");
+  AddServeOptions(check_cmd_, serve_, /*required=*/false);
+
+  admin_cmds_ = AddAdminCommands(app_, admin_);
+}
+
+void Cli::Parse(int argc, const char* const* argv) { app_.parse(argc, argv); }
+
+Priority Cli::log_level() const { return ParseLogLevel(log_level_).value_or(Priority::kInfo); }
+
+std::string Cli::config_file() const {
+  const CLI::Option* opt = app_.get_config_ptr();
+  if (opt == nullptr || opt->count() == 0) return "";
+  auto files = opt->as<std::vector<std::string>>();
+  return files.empty() ? "" : files.front();
+}
+
+ca::Result<ServeConfig> Cli::serve_config() const { return ToServeConfig(serve_); }
+
+ca::Result<ReparsedServe> ReparseServe(const std::vector<std::string>& argv) {
+  auto cli = std::make_unique<Cli>();
+  std::vector<const char*> args;
+  for (const auto& a : argv) args.push_back(a.c_str());
+  try {
+    cli->Parse(static_cast<int>(args.size()), args.data());
+  } catch (const CLI::Error& e) {
+    return ca::Fail(ca::Code::kInvalidArgument, e.what());
+  }
+  auto config = cli->serve_config();
+  if (!config) return std::unexpected(config.error());
+  return ReparsedServe{std::move(*config), cli->log_level()};
+}
+
+}  // namespace provisiond

@@ -1,0 +1,255 @@
+// serve.cc — the serve command's start-up, signal loop, reload and shutdown (see serve.h).
+#include "daemon/serve.h"
+
+#include <signal.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <memory>
+#include <thread>
+
+#include "ca/cert.h"
+#include "daemon/cli.h"
+#include "daemon/files.h"
+#include "daemon/log.h"
+#include "daemon/metrics.h"
+#include "daemon/metrics_http.h"
+#include "daemon/net.h"
+#include "daemon/reload.h"
+#include "daemon/server.h"
+#include "daemon/systemd.h"
+#include "db/store.h"
+
+namespace provisiond {
+namespace {
+
+constexpr auto kStatusPeriod = std::chrono::seconds(5);
+
+int Fatal(const std::string& what) {
+  Log(Priority::kErr, "fatal", {{"reason", what}});
+  return 1;
+}
+
+// Reads the CA and server certificates and keys and every trust file. Each trust file is parsed
+// here so a bad one is named now (at start-up, or when a reload is refused).
+ca::Result<tls::Material> LoadMaterial(const ServeConfig& config, std::string* ca_key_pem) {
+  StatePaths paths(config.state_dir);
+  tls::Material m;
+  auto read = [](const std::string& path, std::string* out) -> ca::Result<void> {
+    auto data = ReadFile(path);
+    if (!data) return std::unexpected(data.error());
+    *out = std::move(*data);
+    return {};
+  };
+  for (auto [path, out] :
+       {std::pair{paths.ca_cert, &m.ca_cert_pem}, std::pair{paths.ca_key, ca_key_pem},
+        std::pair{paths.server_cert, &m.server_cert_pem},
+        std::pair{paths.server_key, &m.server_key_pem}}) {
+    if (auto r = read(path, out); !r) return std::unexpected(r.error());
+  }
+  for (const auto& trust : config.trust_paths) {
+    auto files = ExpandTrustPath(trust);
+    if (!files) return std::unexpected(files.error());
+    for (const auto& f : *files) {
+      std::string pem;
+      if (auto r = read(f, &pem); !r) return std::unexpected(r.error());
+      if (auto c = ca::ParseCertificates(pem); !c) {
+        return ca::Fail(ca::Code::kMalformed, "trust store " + f + ": " + c.error().detail);
+      }
+      m.trust_pems.push_back(std::move(pem));
+    }
+  }
+  return m;
+}
+
+// Sockets from systemd: the one named "metrics" (FileDescriptorName=metrics) serves /metrics,
+// exactly one other serves EST. -1 where none was passed.
+struct InheritedSockets {
+  int est = -1;
+  int metrics = -1;
+};
+
+ca::Result<InheritedSockets> TakeInheritedSockets() {
+  auto fds = sd::TakeListenFds();
+  if (!fds) return std::unexpected(fds.error());
+  InheritedSockets s;
+  for (const auto& f : *fds) {
+    int* slot = f.name == "metrics" ? &s.metrics : &s.est;
+    if (*slot >= 0) {
+      return ca::Fail(ca::Code::kInvalidArgument,
+                      "systemd passed more than one " +
+                          std::string(f.name == "metrics" ? "metrics" : "EST") +
+                          " socket; want one ListenStream= (plus optionally one named metrics)");
+    }
+    *slot = f.fd;
+  }
+  return s;
+}
+
+// Everything the signal loop needs.
+struct Daemon {
+  std::vector<std::string> argv;
+  std::shared_ptr<const ServeConfig> config;
+  std::string ca_cert_pem;  // the CA is fixed for the life of the process
+  std::unique_ptr<db::Store> store;
+  std::unique_ptr<Server> server;
+  std::unique_ptr<MetricsHttp> metrics_http;
+  std::atomic<bool> draining{false};
+};
+
+std::string Status(const char* state) {
+  return std::string(state) + ": " + GlobalMetrics().StatusLine();
+}
+
+void Reload(Daemon& d) {
+  sd::Notify("RELOADING=1");
+  auto refuse = [&](const std::string& reason) {
+    Log(Priority::kErr, "reload_refused", {{"reason", reason}, {"kept", "previous config"}});
+    GlobalMetrics().reloads.Inc("refused");
+    sd::Notify("READY=1\nSTATUS=" + Status("running (last reload refused)"));
+  };
+  auto next = ReparseServe(d.argv);
+  if (!next) return refuse(next.error().detail);
+  ReloadPlan plan = PlanReload(*d.config, next->config);
+  std::string ca_key_pem;
+  auto material = LoadMaterial(plan.config, &ca_key_pem);
+  if (!material) return refuse(material.error().detail);
+  if (material->ca_cert_pem != d.ca_cert_pem) {
+    // The issuing CA is loaded once per worker at start; a new CA needs a restart.
+    plan.restart_only.push_back("ca.crt");
+    material->ca_cert_pem = d.ca_cert_pem;
+  }
+  auto config = std::make_shared<const ServeConfig>(std::move(plan.config));
+  if (auto r = d.server->Reload(config, *material); !r) return refuse(r.error().detail);
+  d.config = config;
+  SetLogLevel(next->log_level);
+  for (const auto& name : plan.restart_only) {
+    Log(Priority::kWarning, "reload_ignored", {{"setting", name}, {"reason", "needs a restart"}});
+  }
+  Log(Priority::kNotice, "reloaded",
+      {{"trust_files", std::to_string(material->trust_pems.size())},
+       {"log_level", LogLevelName(next->log_level)},
+       {"profiles", std::to_string(config->labeled_profiles.size() + 1)}});
+  GlobalMetrics().reloads.Inc("ok");
+  sd::Notify("READY=1\nSTATUS=" + Status("running"));
+}
+
+// Blocks until SIGTERM/SIGINT; handles SIGHUP, the watchdog and STATUS on the way.
+int SignalLoop(Daemon& d, const sigset_t& signals) {
+  auto watchdog = sd::WatchdogInterval();
+  auto tick = std::chrono::duration_cast<std::chrono::milliseconds>(kStatusPeriod);
+  if (watchdog) {
+    tick = std::min(tick, std::chrono::duration_cast<std::chrono::milliseconds>(*watchdog / 2));
+  }
+  auto next_status = std::chrono::steady_clock::now() + kStatusPeriod;
+  uint64_t last_beat = d.server->heartbeat();
+  for (;;) {
+    timespec ts{static_cast<time_t>(tick.count() / 1000),
+                static_cast<long>(tick.count() % 1000) * 1000000};
+    int sig = sigtimedwait(&signals, nullptr, &ts);
+    if (sig == SIGHUP) {
+      Reload(d);
+    } else if (sig == SIGTERM || sig == SIGINT) {
+      return sig;
+    } else if (sig < 0 && errno != EAGAIN && errno != EINTR) {
+      Log(Priority::kErr, "signal_wait_failed", {{"reason", std::strerror(errno)}});
+      return SIGTERM;
+    }
+    // Ping only if every worker's loop went round since the last ping: a wedged worker stops
+    // the pings and systemd restarts us (WatchdogSec=).
+    if (watchdog) {
+      uint64_t beat = d.server->heartbeat();
+      if (beat != last_beat) sd::Notify("WATCHDOG=1");
+      last_beat = beat;
+    }
+    if (std::chrono::steady_clock::now() >= next_status) {
+      sd::Notify("STATUS=" + Status("running"));
+      next_status = std::chrono::steady_clock::now() + kStatusPeriod;
+    }
+  }
+}
+
+ca::Result<void> StartMetrics(Daemon& d, int inherited_fd) {
+  int fd = inherited_fd;
+  if (fd < 0 && d.config->metrics_listen.empty()) return {};
+  if (fd < 0) {
+    auto bound = ListenTcp(d.config->metrics_listen, 16);
+    if (!bound) return ca::Fail(bound.error().code, "metrics-listen: " + bound.error().detail);
+    fd = *bound;
+  }
+  MetricsHandlers handlers{
+      .metrics =
+          [&d] {
+            std::string text = GlobalMetrics().Render();
+            RenderDbMetrics(d.server->writer_stats(), d.server->writer_queue_depth(), &text);
+            return text;
+          },
+      .health =
+          [&d](std::string* reason) {
+            if (d.draining) {
+              *reason = "draining";
+              return false;
+            }
+            return true;
+          },
+  };
+  auto http = MetricsHttp::Start(fd, std::move(handlers));
+  if (!http) return std::unexpected(http.error());
+  d.metrics_http = std::move(*http);
+  // Not "listening on ...": that line names the EST address, and scripts look for it.
+  Log(Priority::kNotice, "metrics_listening",
+      {{"address", d.metrics_http->address()}, {"paths", "/metrics,/healthz"}});
+  return {};
+}
+
+}  // namespace
+
+int RunServe(const ServeConfig& initial, const std::vector<std::string>& argv) {
+  Daemon d;
+  d.argv = argv;
+  d.config = std::make_shared<const ServeConfig>(initial);
+  std::string ca_key_pem;
+  auto material = LoadMaterial(*d.config, &ca_key_pem);
+  if (!material) return Fatal(material.error().detail);
+  d.ca_cert_pem = material->ca_cert_pem;
+  auto inherited = TakeInheritedSockets();
+  if (!inherited) return Fatal(inherited.error().detail);
+  auto store = db::Store::Open(StatePaths(d.config->state_dir).database);
+  if (!store) return Fatal("database: " + store.error().detail);
+  d.store = std::move(*store);
+  auto server = Server::Create(d.config, *material, ca_key_pem, *d.store, inherited->est);
+  if (!server) return Fatal(server.error().detail);
+  d.server = std::move(*server);
+  if (auto r = StartMetrics(d, inherited->metrics); !r) return Fatal(r.error().detail);
+
+  // Signals are taken synchronously by this thread; workers (started below) inherit the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  for (int s : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&signals, s);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::thread runner([&d] { d.server->Run(); });
+  Log(Priority::kNotice, "listening on " + d.server->address(),
+      {{"socket", inherited->est >= 0 ? "systemd" : "bound"},
+       {"trust_files", std::to_string(material->trust_pems.size())},
+       {"client_auth", d.config->client_auth == ClientAuth::kRequired ? "required" : "optional"},
+       {"journal", StderrIsJournal() ? "yes" : "no"}});
+  sd::Notify("READY=1\nSTATUS=" + Status("running"));
+
+  int sig = SignalLoop(d, signals);
+  d.draining = true;
+  sd::Notify("STOPPING=1\nSTATUS=draining");
+  Log(Priority::kNotice, "stopping",
+      {{"signal", sig == SIGINT ? "INT" : "TERM"},
+       {"in_flight", std::to_string(GlobalMetrics().connections_in_flight.Get())},
+       {"drain_timeout_ms", std::to_string(d.config->drain_timeout.count())}});
+  d.server->Drain(d.config->drain_timeout);
+  runner.join();
+  d.metrics_http.reset();
+  d.server.reset();
+  d.store.reset();  // closes SQLite (WAL checkpoint) before we say we stopped
+  Log(Priority::kNotice, "stopped");
+  return 0;
+}
+
+}  // namespace provisiond

@@ -1,0 +1,247 @@
+// intents.cc — issuance_intents rows (schema version 3): reading and inserting them, phase two of
+// an issuance (Store::Complete), the pending list, and the parts revocation and the CRL need.
+// The state machine is written down in store.h above Store::Reserve.
+#include <string>
+
+#include "db/operations.h"
+#include "db/rows.h"
+#include "db/statement.h"
+#include "db/store.h"
+
+namespace db {
+namespace {
+
+// The column order ReadIntent expects.
+#define PROVISIOND_INTENT_SELECT                                                               \
+  "SELECT serial, device_id, kind, public_key_sha256, auth_cert_fingerprint, "                 \
+  "auth_cert_issuer, auth_cert_serial, tbs, not_after, peer, created_at, status, revoked_at, " \
+  "revocation_reason FROM issuance_intents "
+
+constexpr const char* kSelectIntent = PROVISIOND_INTENT_SELECT "WHERE serial = ?1";
+constexpr const char* kIntentExists =
+    "SELECT EXISTS (SELECT 1 FROM issuance_intents WHERE serial = ?1)";
+constexpr const char* kInsertIntent =
+    "INSERT INTO issuance_intents (serial, device_id, kind, public_key_sha256, "
+    "auth_cert_fingerprint, auth_cert_issuer, auth_cert_serial, tbs, not_after, peer, created_at, "
+    "status) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'pending')";
+// Served by issuance_intents_auth_cert_fingerprint.
+constexpr const char* kSelectPendingSameKey = PROVISIOND_INTENT_SELECT
+    "WHERE auth_cert_fingerprint = ?1 AND public_key_sha256 = ?2 AND kind = 'enroll' "
+    "AND status = 'pending' AND revoked_at IS NULL ORDER BY rowid DESC LIMIT 1";
+// Served by the partial index issuance_intents_pending.
+constexpr const char* kSelectPending =
+    PROVISIOND_INTENT_SELECT "WHERE status = 'pending' ORDER BY created_at, rowid";
+constexpr const char* kSelectIntentRevoked =
+    "SELECT revoked_at IS NOT NULL FROM issuance_intents WHERE serial = ?1";
+// Served by the partial index issuance_intents_revoked_not_after. Only pending rows are ever
+// revoked here; "status = 'pending'" keeps a hand-edited issued row from listing its serial twice.
+constexpr const char* kSelectRevokedUnexpired =
+    "SELECT serial, device_id, kind, public_key_sha256, auth_cert_fingerprint, auth_cert_issuer, "
+    "auth_cert_serial, not_after, peer, revoked_at, revocation_reason FROM issuance_intents "
+    "WHERE revoked_at IS NOT NULL AND not_after > ?1 AND status = 'pending' "
+    "ORDER BY not_after, rowid";
+constexpr const char* kRevokeBySerial =
+    "UPDATE issuance_intents SET revoked_at = ?2, revocation_reason = ?3 "
+    "WHERE serial = ?1 AND status = 'pending' AND revoked_at IS NULL";
+constexpr const char* kRevokeByDevice =
+    "UPDATE issuance_intents SET revoked_at = ?2, revocation_reason = ?3 "
+    "WHERE device_id = ?1 AND status = 'pending' AND revoked_at IS NULL";
+constexpr const char* kMarkIssued =
+    "UPDATE issuance_intents SET status = 'issued' WHERE serial = ?1 AND status = 'pending'";
+#undef PROVISIOND_INTENT_SELECT
+
+Intent ReadIntent(const Statement& stmt) {
+  Intent intent;
+  intent.serial_hex = stmt.Text(0);
+  intent.device_id = stmt.Text(1);
+  intent.kind = stmt.Text(2);
+  intent.public_key_sha256 = stmt.Text(3);
+  intent.auth_cert_fingerprint = stmt.Text(4);
+  intent.auth_cert_issuer = stmt.Text(5);
+  intent.auth_cert_serial = stmt.Text(6);
+  intent.tbs = stmt.Blob(7);
+  intent.not_after = stmt.Text(8);
+  intent.peer = stmt.Text(9);
+  intent.created_at = stmt.Text(10);
+  intent.status = stmt.Text(11);
+  if (!stmt.IsNull(12)) intent.revoked_at = stmt.Text(12);
+  if (!stmt.IsNull(13)) intent.revocation_reason = static_cast<int>(stmt.Int(13));
+  return intent;
+}
+
+Result<std::optional<Intent>> SelectOneIntent(Statement& stmt) {
+  auto row = stmt.Step();
+  if (!row) return std::unexpected(row.error());
+  if (!*row) return std::optional<Intent>();
+  return ReadIntent(stmt);
+}
+
+Result<int> RevokeIntents(sqlite3* db, const char* sql, std::string_view key, int reason,
+                          std::string_view revoked_at) {
+  auto stmt = Statement::Prepare(db, sql);
+  if (!stmt) return std::unexpected(stmt.error());
+  stmt->BindText(1, key);
+  stmt->BindText(2, revoked_at);
+  stmt->BindInt(3, reason);
+  if (auto ran = stmt->Run(); !ran) return std::unexpected(ran.error());
+  return sqlite3_changes(db);
+}
+
+// kConstraint naming the first field in which the signed certificate differs from its intent.
+Result<void> CheckMatchesIntent(const CertificateRecord& cert, const Intent& intent) {
+  struct Field {
+    const char* name;
+    const std::string& cert_value;
+    const std::string& intent_value;
+  };
+  const Field fields[] = {
+      {"device_id", cert.device_id, intent.device_id},
+      {"kind", cert.kind, intent.kind},
+      {"public_key_sha256", cert.public_key_sha256, intent.public_key_sha256},
+      {"auth_cert_fingerprint", cert.auth_cert_fingerprint, intent.auth_cert_fingerprint},
+      {"not_after", cert.not_after, intent.not_after},
+  };
+  for (const Field& field : fields) {
+    if (field.cert_value != field.intent_value) {
+      return Fail(Code::kConstraint, "Complete: certificate " + cert.serial_hex + " has " +
+                                         field.name + " '" + field.cert_value +
+                                         "' but its intent has '" + field.intent_value + "'");
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<bool> IntentExists(sqlite3* db, std::string_view serial_hex) {
+  auto stmt = Statement::Prepare(db, kIntentExists);
+  if (!stmt) return std::unexpected(stmt.error());
+  stmt->BindText(1, serial_hex);
+  auto row = stmt->Step();
+  if (!row) return std::unexpected(row.error());
+  return *row && stmt->Int(0) != 0;
+}
+
+Result<void> InsertPendingIntent(sqlite3* db, const Intent& intent) {
+  auto stmt = Statement::Prepare(db, kInsertIntent);
+  if (!stmt) return std::unexpected(stmt.error());
+  stmt->BindText(1, intent.serial_hex);
+  stmt->BindText(2, intent.device_id);
+  stmt->BindText(3, intent.kind);
+  stmt->BindText(4, intent.public_key_sha256);
+  stmt->BindText(5, intent.auth_cert_fingerprint);
+  stmt->BindText(6, intent.auth_cert_issuer);
+  stmt->BindText(7, intent.auth_cert_serial);
+  stmt->BindBlob(8, intent.tbs);  // empty binds NULL: refused by NOT NULL
+  stmt->BindText(9, intent.not_after);
+  stmt->BindText(10, intent.peer);
+  stmt->BindText(11, intent.created_at);
+  return stmt->Run();
+}
+
+Result<std::optional<Intent>> PendingSameKeyEnrollIntent(sqlite3* db,
+                                                         std::string_view auth_cert_fingerprint,
+                                                         std::string_view public_key_sha256) {
+  auto stmt = Statement::Prepare(db, kSelectPendingSameKey);
+  if (!stmt) return std::unexpected(stmt.error());
+  stmt->BindText(1, auth_cert_fingerprint);
+  stmt->BindText(2, public_key_sha256);
+  return SelectOneIntent(*stmt);
+}
+
+Result<std::vector<Intent>> SelectPendingIntents(sqlite3* db) {
+  auto stmt = Statement::Prepare(db, kSelectPending);
+  if (!stmt) return std::unexpected(stmt.error());
+  std::vector<Intent> intents;
+  for (;;) {
+    auto row = stmt->Step();
+    if (!row) return std::unexpected(row.error());
+    if (!*row) return intents;
+    intents.push_back(ReadIntent(*stmt));
+  }
+}
+
+Result<std::optional<bool>> IntentRevoked(sqlite3* db, std::string_view serial_hex) {
+  auto stmt = Statement::Prepare(db, kSelectIntentRevoked);
+  if (!stmt) return std::unexpected(stmt.error());
+  stmt->BindText(1, serial_hex);
+  auto row = stmt->Step();
+  if (!row) return std::unexpected(row.error());
+  if (!*row) return std::optional<bool>();
+  return std::optional<bool>(stmt->Int(0) != 0);
+}
+
+Result<std::vector<CertificateRecord>> RevokedUnexpiredIntents(sqlite3* db,
+                                                               std::string_view now_iso) {
+  auto stmt = Statement::Prepare(db, kSelectRevokedUnexpired);
+  if (!stmt) return std::unexpected(stmt.error());
+  stmt->BindText(1, now_iso);
+  std::vector<CertificateRecord> records;
+  for (;;) {
+    auto row = stmt->Step();
+    if (!row) return std::unexpected(row.error());
+    if (!*row) return records;
+    CertificateRecord record;
+    record.serial_hex = stmt->Text(0);
+    record.device_id = stmt->Text(1);
+    record.kind = stmt->Text(2);
+    record.public_key_sha256 = stmt->Text(3);
+    record.auth_cert_fingerprint = stmt->Text(4);
+    record.auth_cert_issuer = stmt->Text(5);
+    record.auth_cert_serial = stmt->Text(6);
+    record.not_after = stmt->Text(7);
+    record.peer = stmt->Text(8);
+    record.revoked_at = stmt->Text(9);  // NOT NULL by the WHERE clause
+    if (!stmt->IsNull(10)) record.revocation_reason = static_cast<int>(stmt->Int(10));
+    records.push_back(std::move(record));
+  }
+}
+
+Result<int> RevokePendingIntentsBySerial(sqlite3* db, std::string_view serial_hex, int reason,
+                                         std::string_view revoked_at) {
+  return RevokeIntents(db, kRevokeBySerial, serial_hex, reason, revoked_at);
+}
+
+Result<int> RevokePendingIntentsByDevice(sqlite3* db, std::string_view device_id, int reason,
+                                         std::string_view revoked_at) {
+  return RevokeIntents(db, kRevokeByDevice, device_id, reason, revoked_at);
+}
+
+Result<void> CompleteInTxn(sqlite3* db, const CertificateRecord& cert, const EventRecord& event) {
+  if (auto checked = CheckIssuedEventSerial(cert, event, "Complete"); !checked) return checked;
+  auto select = Statement::Prepare(db, kSelectIntent);
+  if (!select) return std::unexpected(select.error());
+  select->BindText(1, cert.serial_hex);
+  auto found = SelectOneIntent(*select);
+  if (!found) return std::unexpected(found.error());
+  if (!*found) {
+    return Fail(Code::kConstraint, "Complete: no issuance intent with serial " + cert.serial_hex);
+  }
+  const Intent& intent = **found;
+  if (intent.status != "pending") {
+    return Fail(Code::kConstraint, "Complete: intent " + cert.serial_hex + " is already " +
+                                       intent.status + ", not pending");
+  }
+  if (intent.revoked_at) {
+    return Fail(Code::kConstraint,
+                "Complete: intent " + cert.serial_hex + " was revoked at " + *intent.revoked_at);
+  }
+  if (auto matches = CheckMatchesIntent(cert, intent); !matches) return matches;
+  if (auto inserted = InsertIssuance(db, cert, event); !inserted) return inserted;
+  auto mark = Statement::Prepare(db, kMarkIssued);
+  if (!mark) return std::unexpected(mark.error());
+  mark->BindText(1, cert.serial_hex);
+  return mark->Run();
+}
+
+Result<void> Store::Complete(const CertificateRecord& cert, const EventRecord& issued_event) {
+  std::lock_guard lock(mu_);
+  return InWriteTransaction(db_, [&] { return CompleteInTxn(db_, cert, issued_event); });
+}
+
+Result<std::vector<Intent>> Store::PendingIntents() {
+  std::lock_guard lock(mu_);
+  return SelectPendingIntents(db_);
+}
+
+}  // namespace db

@@ -1,0 +1,193 @@
+// writer.cc — db::Writer: the writer thread, batching and per-operation savepoints. The batch
+// state machine is written down in writer.h.
+#include "db/writer.h"
+
+#include <algorithm>
+#include <chrono>
+#include <utility>
+
+#include "db/operations.h"
+#include "db/statement.h"
+
+namespace db {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double MillisecondsSince(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+}  // namespace
+
+Writer::Writer(Store& store, size_t max_queue, size_t max_batch)
+    : store_(store),
+      max_queue_(max_queue),
+      max_batch_(std::max<size_t>(max_batch, 1)),
+      thread_([this] { Loop(); }) {}
+
+Writer::~Writer() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_one();
+  thread_.join();
+}
+
+bool Writer::SubmitReserve(Intent intent, IssuancePolicy policy,
+                           std::function<void(Result<IssueOutcome>)> done) {
+  return Submit(ReserveOp{std::move(intent), policy, std::move(done), std::nullopt});
+}
+
+bool Writer::SubmitComplete(CertificateRecord cert, EventRecord event,
+                            std::function<void(Result<void>)> done) {
+  return Submit(CompleteOp{std::move(cert), std::move(event), std::move(done), std::nullopt});
+}
+
+bool Writer::SubmitEvent(EventRecord event, std::function<void(Result<void>)> done) {
+  return Submit(EventOp{std::move(event), std::move(done), std::nullopt});
+}
+
+bool Writer::Submit(Operation op) {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_ || queue_.size() >= max_queue_) return false;
+    queue_.push_back(std::move(op));
+  }
+  wake_.notify_one();
+  return true;
+}
+
+size_t Writer::queue_depth() const {
+  std::lock_guard lock(mu_);
+  return queue_.size();
+}
+
+Writer::Stats Writer::stats() const {
+  std::lock_guard lock(stats_mu_);
+  return stats_;
+}
+
+namespace {
+
+// Runs one operation under its own savepoint. Returns the error that ends the whole batch (the
+// transaction is gone or a savepoint statement failed); the operation's own result is in `op`.
+template <typename Op, typename Body>
+std::optional<Error> RunUnderSavepoint(sqlite3* db, Op& op, Body&& body) {
+  if (auto saved = Exec(db, "SAVEPOINT writer_op"); !saved) return saved.error();
+  op.result = body();
+  if (*op.result) {
+    if (auto released = Exec(db, "RELEASE writer_op"); !released) return released.error();
+    return std::nullopt;
+  }
+  // Some SQLITE_FULL / SQLITE_IOERR / SQLITE_BUSY failures roll back the whole transaction,
+  // taking the earlier operations of the batch with it.
+  if (sqlite3_get_autocommit(db) != 0) {
+    const Error& cause = op.result->error();
+    return Error{cause.code, "transaction rolled back by SQLite: " + cause.detail};
+  }
+  if (auto undone = Exec(db, "ROLLBACK TO writer_op"); !undone) return undone.error();
+  if (auto released = Exec(db, "RELEASE writer_op"); !released) return released.error();
+  return std::nullopt;
+}
+
+// The operation types are private to Writer, so they are told apart by their members.
+std::optional<Error> RunOne(sqlite3* db, auto& operation) {
+  return std::visit(
+      [db](auto& op) {
+        return RunUnderSavepoint(db, op, [&] {
+          if constexpr (requires { op.intent; }) {
+            return ReserveInTxn(db, op.intent, op.policy);
+          } else if constexpr (requires { op.cert; }) {
+            return CompleteInTxn(db, op.cert, op.event);
+          } else {
+            return RecordEventInTxn(db, op.event);
+          }
+        });
+      },
+      operation);
+}
+
+// Calls the operation's done with its own result, or with `batch_error` when the batch failed as
+// a whole and the operation had not already failed on its own.
+void Deliver(auto& operation, const std::optional<Error>& batch_error) {
+  std::visit(
+      [&](auto& op) {
+        if (!op.done) return;
+        if (batch_error && (!op.result || *op.result)) {
+          op.done(std::unexpected(*batch_error));
+        } else {
+          op.done(std::move(*op.result));
+        }
+      },
+      operation);
+}
+
+}  // namespace
+
+std::optional<Error> Writer::RunBatch(std::vector<Operation>& batch, double& commit_ms) {
+  std::lock_guard lock(store_.batch_mu_);
+  sqlite3* db = store_.batch_db_;
+  // IMMEDIATE takes the write lock now: a competing connection makes us wait here, in SQLite's
+  // busy handler, up to busy_timeout, rather than failing half-way through the batch.
+  if (auto begun = Exec(db, "BEGIN IMMEDIATE"); !begun) {
+    RollbackIfOpen(db);
+    return begun.error();
+  }
+  std::optional<Error> batch_error;
+  for (Operation& operation : batch) {
+    batch_error = RunOne(db, operation);
+    if (batch_error) break;
+  }
+  if (!batch_error) {
+    Clock::time_point start = Clock::now();
+    auto committed = Exec(db, "COMMIT");
+    commit_ms = MillisecondsSince(start);
+    if (!committed) batch_error = committed.error();
+  }
+  // A failed COMMIT can leave the transaction open (e.g. a deferred foreign key): end it.
+  if (batch_error) RollbackIfOpen(db);
+  return batch_error;
+}
+
+void Writer::RecordStats(size_t batch_size, bool failed, double commit_ms) {
+  std::lock_guard lock(stats_mu_);
+  ++stats_.batches;
+  stats_.operations += batch_size;
+  stats_.largest_batch = std::max<uint64_t>(stats_.largest_batch, batch_size);
+  if (failed) {
+    ++stats_.commit_failures;
+    return;
+  }
+  stats_.last_commit_ms = commit_ms;
+  stats_.max_commit_ms = std::max(stats_.max_commit_ms, commit_ms);
+  stats_.total_commit_ms += commit_ms;
+  size_t bucket = 0;
+  while (bucket < kCommitBucketsMs.size() && commit_ms >= kCommitBucketsMs[bucket]) ++bucket;
+  ++stats_.commit_ms_histogram[bucket];
+}
+
+void Writer::Loop() {
+  for (;;) {
+    std::vector<Operation> batch;
+    {
+      std::unique_lock lock(mu_);
+      wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping, and everything queued has been run
+      size_t take = std::min(queue_.size(), max_batch_);
+      batch.reserve(take);
+      for (size_t i = 0; i < take; ++i) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    double commit_ms = 0;
+    std::optional<Error> batch_error = RunBatch(batch, commit_ms);
+    RecordStats(batch.size(), batch_error.has_value(), commit_ms);
+    // After COMMIT returned and outside every lock: a done may Submit* again.
+    for (Operation& operation : batch) Deliver(operation, batch_error);
+  }
+}
+
+}  // namespace db

@@ -1,0 +1,136 @@
+// writer.h — db::Writer: group commit. One thread owns the issuance writes of a Store and commits
+// them in groups: many operations per transaction, so one fsync (synchronous=FULL) makes a whole
+// group durable. TLS workers submit and never wait on SQLite; each hears back once its write is
+// committed, and only then may it reply.
+#pragma once
+
+#include <array>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <variant>
+#include <vector>
+
+#include "db/store.h"
+
+namespace db {
+
+// How a batch runs, on the writer thread (the one state machine of this class):
+//
+//   wait until the queue is non-empty (or stopping and empty: exit)
+//   take up to max_batch operations, in submission order
+//   BEGIN IMMEDIATE          busy: SQLite's busy handler retries up to busy_timeout (5 s), then
+//                            every operation of the batch gets that error (kBusy)
+//   for each operation:
+//     SAVEPOINT; run it (the same code as the Store's one-shot method, see db/operations.h)
+//     success, or a policy refusal (kKeyReuse, ...): RELEASE
+//     error (kConstraint, kDuplicateSerial, ...): ROLLBACK TO + RELEASE: it alone is undone and
+//       it alone gets the error; the others go on in the same transaction
+//     error after which SQLite rolled the whole transaction back itself (some kFull / kIo), or a
+//       savepoint statement failing: the batch stops there, as if COMMIT had failed
+//   COMMIT (one fsync for the group)
+//     failed: rolled back; every operation that had succeeded gets the COMMIT error; nothing of
+//       the batch is durable
+//   then, outside every lock, each `done` in submission order with its result
+//
+// Each event insert reads the newest row's hash inside the transaction, so events of one batch
+// chain onto each other exactly as they would one transaction at a time.
+//
+// Ownership and threads: the Writer uses the Store's second connection (Store::Open makes it), so
+// the Store's own methods and reads on its connection never wait for this thread's commits; a
+// one-shot Store write waits in busy_timeout while a batch holds SQLite's write lock, so under
+// sustained load send the writes through the Writer. The Store must outlive the Writer. At most
+// one Writer per Store is useful (a second would take turns with the first).
+class Writer {
+ public:
+  // Starts the writer thread. max_queue bounds the operations waiting (Submit* returns false when
+  // that many wait: the caller answers 503); max_batch (at least 1) bounds one transaction.
+  explicit Writer(Store& store, size_t max_queue = 4096, size_t max_batch = 256);
+  // Stops accepting, runs everything already queued (each done is still called), joins.
+  ~Writer();
+  Writer(const Writer&) = delete;
+  Writer& operator=(const Writer&) = delete;
+
+  // Each Submit* queues one operation and returns true, or returns false without queuing (and
+  // without calling `done`) if the queue is full or the Writer is being destroyed. A queued
+  // operation's `done` is called exactly once, after its batch's COMMIT returned: success means
+  // committed and durable. `done` runs ON THE WRITER THREAD, so it must be quick: post the result
+  // to the thread that wants it (a promise, an eventfd, an event loop queue) and return. It may
+  // call Submit* (which never blocks), must not call the Store's write methods (they would wait
+  // for this very thread's lock), and must not throw. `done` may be empty.
+  //
+  // Store::Reserve, as one operation of a batch.
+  bool SubmitReserve(Intent intent, IssuancePolicy policy,
+                     std::function<void(Result<IssueOutcome>)> done);
+  // Store::Complete, as one operation of a batch.
+  bool SubmitComplete(CertificateRecord cert, EventRecord event,
+                      std::function<void(Result<void>)> done);
+  // Store::RecordEvent, as one operation of a batch.
+  bool SubmitEvent(EventRecord event, std::function<void(Result<void>)> done);
+
+  // Operations queued and not yet taken into a batch.
+  size_t queue_depth() const;
+
+  // Commit latency histogram: bucket i counts COMMITs that took < kCommitBucketsMs[i] ms (and
+  // >= the bound before it); the last bucket counts the rest.
+  static constexpr std::array<double, 10> kCommitBucketsMs = {0.25, 0.5, 1,  2,  4,
+                                                              8,    16,  32, 64, 128};
+  struct Stats {
+    uint64_t batches = 0;          // transactions begun
+    uint64_t operations = 0;       // operations whose done was called
+    uint64_t commit_failures = 0;  // batches failed as a whole (BEGIN, COMMIT, lost transaction)
+    uint64_t largest_batch = 0;
+    double last_commit_ms = 0;  // the COMMIT statement alone: mostly the fsync
+    double max_commit_ms = 0;
+    double total_commit_ms = 0;  // over successful COMMITs: mean = total / (batches - failures)
+    std::array<uint64_t, kCommitBucketsMs.size() + 1> commit_ms_histogram{};
+  };
+  Stats stats() const;
+
+ private:
+  struct ReserveOp {
+    Intent intent;
+    IssuancePolicy policy;
+    std::function<void(Result<IssueOutcome>)> done;
+    std::optional<Result<IssueOutcome>> result;
+  };
+  struct CompleteOp {
+    CertificateRecord cert;
+    EventRecord event;
+    std::function<void(Result<void>)> done;
+    std::optional<Result<void>> result;
+  };
+  struct EventOp {
+    EventRecord event;
+    std::function<void(Result<void>)> done;
+    std::optional<Result<void>> result;
+  };
+  using Operation = std::variant<ReserveOp, CompleteOp, EventOp>;
+
+  bool Submit(Operation op);
+  void Loop();
+  // Runs one transaction; returns the error that failed the whole batch, if any.
+  std::optional<Error> RunBatch(std::vector<Operation>& batch, double& commit_ms);
+  void RecordStats(size_t batch_size, bool failed, double commit_ms);
+
+  Store& store_;
+  const size_t max_queue_;
+  const size_t max_batch_;
+
+  mutable std::mutex mu_;  // guards queue_ and stopping_
+  std::condition_variable wake_;
+  std::deque<Operation> queue_;
+  bool stopping_ = false;
+
+  mutable std::mutex stats_mu_;
+  Stats stats_;
+
+  std::thread thread_;  // last: started after everything above is constructed
+};
+
+}  // namespace db

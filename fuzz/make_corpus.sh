@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# make_corpus.sh OUT_DIR — seed corpora for the fuzz targets, generated fresh (nothing committed
+# that could expire): real CSRs and certificates from openssl, real HTTP requests, config values.
+set -euo pipefail
+out=$1
+t=$(mktemp -d)
+trap 'rm -rf "$t"' EXIT
+mkdir -p "$out"/{http_request_fuzz,est_body_fuzz,csr_fuzz,trust_store_fuzz,config_fuzz}
+
+csr() {  # csr NAME KEYSPEC [extra req args]
+  local name=$1 key=$2; shift 2
+  # shellcheck disable=SC2086
+  openssl req -new -newkey $key -nodes -subj "/CN=dev-00001/serialNumber=SN1" -keyout "$t/$name.key" \
+    -outform DER -out "$out/csr_fuzz/$name.der" "$@" 2>/dev/null
+  base64 "$out/csr_fuzz/$name.der" > "$out/est_body_fuzz/$name.b64"
+}
+csr p256 "ec -pkeyopt ec_paramgen_curve:P-256"
+csr p384 "ec -pkeyopt ec_paramgen_curve:P-384"
+csr rsa "rsa:1024"
+csr sha1 "ec -pkeyopt ec_paramgen_curve:P-256" -sha1
+printf '[req]\ndistinguished_name=dn\nattributes=attrs\nprompt=no\n[dn]\nCN=dev-00001\n[attrs]\nchallengePassword=AbCdEfGhIjKlMnOpQrStUvWxYz0123456789+/abcd=\n' > "$t/cp.cnf"
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -config "$t/cp.cnf" \
+  -keyout "$t/cp.key" -outform DER -out "$out/csr_fuzz/challenge.der" 2>/dev/null
+base64 -w 64 "$out/csr_fuzz/challenge.der" | sed 's/$/\r/' > "$out/est_body_fuzz/challenge-crlf.b64"
+
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj "/CN=Seed CA/O=x" \
+  -addext "subjectAltName=DNS:a.example,URI:urn:x" -keyout "$t/ca.key" -out "$t/ca.pem" 2>/dev/null
+cp "$t/ca.pem" "$out/trust_store_fuzz/one.pem"
+cat "$t/ca.pem" "$t/ca.pem" > "$out/trust_store_fuzz/two.pem"
+openssl x509 -in "$t/ca.pem" -outform DER -out "$out/trust_store_fuzz/one.der"
+
+body=$(cat "$out/est_body_fuzz/p256.b64")
+# First byte of an http_request_fuzz input is the split point.
+printf '\x20POST /.well-known/est/simpleenroll HTTP/1.1\r\nHost: x\r\nContent-Type: application/pkcs10\r\nContent-Length: %d\r\n\r\n%s' \
+  "${#body}" "$body" > "$out/http_request_fuzz/enroll"
+printf '\x10GET /.well-known/est/cacerts HTTP/1.1\r\nHost: x\r\n\r\nGET /.well-known/est/csrattrs HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' \
+  > "$out/http_request_fuzz/keepalive"
+printf '\x05POST / HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\nabc' > "$out/http_request_fuzz/expect"
+printf '\x05POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n3\r\nabc\r\n0\r\n\r\n' > "$out/http_request_fuzz/chunked"
+
+for v in 30d 15m 90s 10/1m 20/1h off "label=line-a,o=Acme,ou=Line A,days=365" "label=x"; do
+  printf '%s' "$v" > "$out/config_fuzz/$(printf '%s' "$v" | sha1sum | cut -c1-12)"
+done

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# fuzz.sh [SECONDS] [TARGET...] — builds the libFuzzer targets with clang (ASan + UBSan) in
+# build-fuzz/, generates seed corpora, and runs each target for SECONDS (default 60). Exits
+# non-zero on the first finding; crash inputs are left in build-fuzz/findings/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-60}
+shift || true
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(http_request_fuzz est_body_fuzz csr_fuzz trust_store_fuzz config_fuzz)
+
+cxx=""
+for v in 19 18 17 16; do command -v "clang++-$v" >/dev/null && { cxx=clang++-$v; cc=clang-$v; break; }; done
+[ -n "$cxx" ] || { echo "fuzz.sh: needs clang++ >= 16 (scripts/install-deps.sh installs it)" >&2; exit 1; }
+cmake -S . -B build-fuzz -DCMAKE_C_COMPILER="$cc" -DCMAKE_CXX_COMPILER="$cxx" \
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPROVISIOND_FUZZ=ON -DBUILD_TESTING=OFF >/dev/null
+cmake --build build-fuzz -j"$(nproc)" --target "${targets[@]}"
+rm -rf build-fuzz/corpus && fuzz/make_corpus.sh build-fuzz/corpus
+mkdir -p build-fuzz/findings
+passed=0 failed=0
+for t in "${targets[@]}"; do
+  echo "== $t: ${seconds}s"
+  if build-fuzz/fuzz/"$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+       -artifact_prefix=build-fuzz/findings/"$t"- -print_final_stats=1 \
+       build-fuzz/corpus/"$t" > build-fuzz/"$t".log 2>&1; then
+    passed=$((passed + 1))
+    grep -E 'stat::number_of_executed_units|cov:' build-fuzz/"$t".log | tail -2
+  else
+    failed=$((failed + 1))
+    echo "FINDING in $t:"; tail -40 build-fuzz/"$t".log
+  fi
+done
+echo "fuzz: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,418 @@
+// intents_test.cc — tests the two-phase issuance (db/intents.cc, db/policy.cc): each Reserve
+// decision, Complete, revocation of pending intents and the CRL, the one-phase path agreeing with
+// the two-phase one, and the migration of a populated version 2 file (db/schema.cc).
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+#include "db/rows.h"
+#include "db/schema.h"
+#include "db/statement.h"
+#include "db/store.h"
+#include "tests/db/sqlite_fixture.h"
+
+namespace db::testing {
+namespace {
+
+const std::string kBootstrap = HashHex(1, 'c');
+const std::string kOtherBootstrap = HashHex(2, 'c');
+constexpr const char* kRevokedAt = "2026-09-01T00:00:00Z";
+
+IssueOutcome ReserveOrDie(Store& store, const Intent& intent, int max_per_bootstrap = 1) {
+  auto outcome = store.Reserve(intent, IssuancePolicy{.max_per_bootstrap = max_per_bootstrap});
+  REQUIRE_MESSAGE(outcome.has_value(), (outcome ? "" : outcome.error().detail));
+  return *outcome;
+}
+
+void CompleteOrDie(Store& store, const Intent& intent) {
+  CertificateRecord cert = CertificateFor(intent);
+  auto completed = store.Complete(cert, SampleEvent("issued", cert.serial_hex));
+  REQUIRE_MESSAGE(completed.has_value(), (completed ? "" : completed.error().detail));
+}
+
+int64_t Count(const std::string& path, const std::string& sql) {
+  return QueryRawInt(OpenRaw(path).get(), sql);
+}
+
+std::vector<std::string> PendingSerials(Store& store) {
+  auto pending = store.PendingIntents();
+  REQUIRE_MESSAGE(pending.has_value(), (pending ? "" : pending.error().detail));
+  std::vector<std::string> serials;
+  for (const Intent& intent : *pending) serials.push_back(intent.serial_hex);
+  return serials;
+}
+
+TEST_CASE("kReserved stores a pending intent, byte-exact, and writes nothing else") {
+  TempDir dir;
+  std::string path = dir.File("store.db");
+  auto store = OpenOrDie(path);
+  Intent intent = EnrollIntent(1, 1, "device-a", kBootstrap);
+  intent.tbs.assign({0x00, 0x27, 0x22, 0xff, 0x00});
+  intent.status = "issued";  // ignored: Reserve always stores "pending"
+  IssueOutcome outcome = ReserveOrDie(*store, intent);
+  CHECK(outcome.decision == Decision::kReserved);
+  CHECK_FALSE(outcome.existing.has_value());
+  CHECK_FALSE(outcome.intent.has_value());
+
+  auto pending = store->PendingIntents().value();
+  REQUIRE(pending.size() == 1);
+  const Intent& got = pending.front();
+  CHECK(got.serial_hex == intent.serial_hex);
+  CHECK(got.device_id == intent.device_id);
+  CHECK(got.kind == intent.kind);
+  CHECK(got.public_key_sha256 == intent.public_key_sha256);
+  CHECK(got.auth_cert_fingerprint == intent.auth_cert_fingerprint);
+  CHECK(got.auth_cert_issuer == intent.auth_cert_issuer);
+  CHECK(got.auth_cert_serial == intent.auth_cert_serial);
+  CHECK(got.tbs == intent.tbs);
+  CHECK(got.not_after == intent.not_after);
+  CHECK(got.peer == intent.peer);
+  CHECK(got.created_at == intent.created_at);
+  CHECK(got.status == "pending");
+  CHECK_FALSE(got.revoked_at.has_value());
+  CHECK(Count(path, "SELECT count(*) FROM certificates") == 0);
+  CHECK(Count(path, "SELECT count(*) FROM enrollment_events") == 0);
+  // Not a certificate yet: unknown at the TLS handshake.
+  CHECK(store->CertificateStatus(intent.serial_hex).value() == CertStatus::kUnknown);
+}
+
+TEST_CASE("kResume: a same-key enroll retry gets the pending intent back, to sign its tbs") {
+  TempDir dir;
+  std::string path = dir.File("store.db");
+  auto store = OpenOrDie(path);
+  Intent first = EnrollIntent(1, 1, "device-a", kBootstrap);
+  REQUIRE(ReserveOrDie(*store, first).decision == Decision::kReserved);
+
+  Intent retry = EnrollIntent(2, 1, "device-a", kBootstrap);  // a new serial, the same key
+  IssueOutcome outcome = ReserveOrDie(*store, retry, /*max_per_bootstrap=*/5);
+  CHECK(outcome.decision == Decision::kResume);
+  REQUIRE(outcome.intent.has_value());
+  CHECK(outcome.intent->serial_hex == first.serial_hex);
+  CHECK(outcome.intent->tbs == first.tbs);
+  CHECK_FALSE(outcome.existing.has_value());
+  CHECK(PendingSerials(*store) == std::vector<std::string>{first.serial_hex});
+
+  // Completing the resumed intent finishes the issuance; the next retry is kAlreadyIssued.
+  CompleteOrDie(*store, *outcome.intent);
+  IssueOutcome after = ReserveOrDie(*store, retry);
+  CHECK(after.decision == Decision::kAlreadyIssued);
+  REQUIRE(after.existing.has_value());
+  CHECK(after.existing->serial_hex == first.serial_hex);
+  CHECK(PendingSerials(*store).empty());
+
+  SUBCASE("a reenroll intent is never resumed: each one is new") {
+    Intent reenroll = EnrollIntent(3, 7, "device-a", HashHex(3, 'd'));
+    reenroll.kind = "reenroll";
+    REQUIRE(ReserveOrDie(*store, reenroll).decision == Decision::kReserved);
+    reenroll.serial_hex = SerialHex(4);
+    CHECK(ReserveOrDie(*store, reenroll).decision == Decision::kReserved);
+  }
+}
+
+TEST_CASE("a revoked pending intent is not resumed and still spends the quota") {
+  TempDir dir;
+  auto store = OpenOrDie(dir.File("store.db"));
+  Intent first = EnrollIntent(1, 1, "device-a", kBootstrap);
+  REQUIRE(ReserveOrDie(*store, first).decision == Decision::kReserved);
+  REQUIRE(store->RevokeSerial(first.serial_hex, 1, kRevokedAt).value() == 1);
+
+  Intent retry = EnrollIntent(2, 1, "device-a", kBootstrap);
+  CHECK(ReserveOrDie(*store, retry, 1).decision == Decision::kBootstrapExhausted);
+  CHECK(ReserveOrDie(*store, retry, 2).decision == Decision::kReserved);
+}
+
+TEST_CASE("kBootstrapExhausted counts certificates and pending intents, on both paths") {
+  TempDir dir;
+  std::string path = dir.File("store.db");
+  auto store = OpenOrDie(path);
+  // One certificate through the one-phase path, one pending intent: quota 2 is spent.
+  CertificateRecord issued = EnrollCertificate(1, 1, "device-a", kBootstrap);
+  REQUIRE(store
+              ->IssueUnderPolicy(issued, SampleEvent("issued", issued.serial_hex),
+                                 IssuancePolicy{.max_per_bootstrap = 2})
+              .value()
+              .decision == Decision::kIssued);
+  REQUIRE(ReserveOrDie(*store, EnrollIntent(2, 2, "device-a", kBootstrap), 2).decision ==
+          Decision::kReserved);
+
+  IssueOutcome third = ReserveOrDie(*store, EnrollIntent(3, 3, "device-a", kBootstrap), 2);
+  CHECK(third.decision == Decision::kBootstrapExhausted);
+  CHECK_FALSE(third.intent.has_value());
+  CertificateRecord one_phase = EnrollCertificate(4, 4, "device-a", kBootstrap);
+  CHECK(store
+            ->IssueUnderPolicy(one_phase, SampleEvent("issued", one_phase.serial_hex),
+                               IssuancePolicy{.max_per_bootstrap = 2})
+            .value()
+            .decision == Decision::kBootstrapExhausted);
+
+  // Completing the intent does not count it twice.
+  CompleteOrDie(*store, EnrollIntent(2, 2, "device-a", kBootstrap));
+  CHECK(ReserveOrDie(*store, EnrollIntent(5, 5, "device-a", kBootstrap), 3).decision ==
+        Decision::kReserved);
+  CHECK(ReserveOrDie(*store, EnrollIntent(6, 6, "device-a", kBootstrap), 3).decision ==
+        Decision::kBootstrapExhausted);
+  // Another bootstrap certificate has its own quota; reenroll intents have none.
+  CHECK(ReserveOrDie(*store, EnrollIntent(7, 7, "device-b", kOtherBootstrap), 1).decision ==
+        Decision::kReserved);
+  CHECK(Count(path, "SELECT count(*) FROM issuance_intents") == 3);
+}
+
+TEST_CASE("kKeyReuse: a key in another device's pending intent, on both paths") {
+  TempDir dir;
+  std::string path = dir.File("store.db");
+  auto store = OpenOrDie(path);
+  REQUIRE(ReserveOrDie(*store, EnrollIntent(1, 1, "device-a", kBootstrap)).decision ==
+          Decision::kReserved);
+
+  SUBCASE("Reserve, enroll with a fresh bootstrap") {
+    CHECK(ReserveOrDie(*store, EnrollIntent(2, 1, "device-b", kOtherBootstrap)).decision ==
+          Decision::kKeyReuse);
+  }
+  SUBCASE("Reserve, reenroll") {
+    Intent reenroll = EnrollIntent(2, 1, "device-b", HashHex(9, 'd'));
+    reenroll.kind = "reenroll";
+    CHECK(ReserveOrDie(*store, reenroll).decision == Decision::kKeyReuse);
+  }
+  SUBCASE("Reserve, even after the intent was revoked") {
+    REQUIRE(store->RevokeDevice("device-a", 1, kRevokedAt).value() == 1);
+    CHECK(ReserveOrDie(*store, EnrollIntent(2, 1, "device-b", kOtherBootstrap)).decision ==
+          Decision::kKeyReuse);
+  }
+  SUBCASE("IssueUnderPolicy") {
+    CertificateRecord cert = EnrollCertificate(2, 1, "device-b", kOtherBootstrap);
+    CHECK(store->IssueUnderPolicy(cert, SampleEvent("issued", cert.serial_hex), IssuancePolicy{})
+              .value()
+              .decision == Decision::kKeyReuse);
+  }
+  SUBCASE("Reserve against another device's certificate") {
+    CertificateRecord cert = EnrollCertificate(5, 5, "device-c", HashHex(5, 'c'));
+    REQUIRE(store->RecordIssuance(cert, SampleEvent("issued", cert.serial_hex)).has_value());
+    CHECK(ReserveOrDie(*store, EnrollIntent(2, 5, "device-b", kOtherBootstrap)).decision ==
+          Decision::kKeyReuse);
+  }
+  CHECK(Count(path, "SELECT count(*) FROM issuance_intents") == 1);
+}
+
+TEST_CASE("a serial names one issuance across certificates and intents") {
+  TempDir dir;
+  std::string path = dir.File("store.db");
+  auto store = OpenOrDie(path);
+  CertificateRecord cert = EnrollCertificate(1, 1, "device-a", kBootstrap);
+  REQUIRE(store->RecordIssuance(cert, SampleEvent("issued", cert.serial_hex)).has_value());
+  REQUIRE(ReserveOrDie(*store, EnrollIntent(2, 2, "device-b", kOtherBootstrap)).decision ==
+          Decision::kReserved);
+
+  // Reserve with a certificate's serial, and with an intent's (other key and bootstrap: no resume).
+  for (int serial : {1, 2}) {
+    CAPTURE(serial);
+    auto reserved =
+        store->Reserve(EnrollIntent(serial, 3, "device-c", HashHex(3, 'c')), IssuancePolicy{});
+    REQUIRE_FALSE(reserved.has_value());
+    CHECK(reserved.error().code == Code::kDuplicateSerial);
+  }
+  // The one-phase path with an intent's serial.
+  CertificateRecord clash = EnrollCertificate(2, 4, "device-d", HashHex(4, 'c'));
+  auto recorded = store->RecordIssuance(clash, SampleEvent("issued", clash.serial_hex));
+  REQUIRE_FALSE(recorded.has_value());
+  CHECK(recorded.error().code == Code::kDuplicateSerial);
+  auto issued =
+      store->IssueUnderPolicy(clash, SampleEvent("issued", clash.serial_hex), IssuancePolicy{});
+  REQUIRE_FALSE(issued.has_value());
+  CHECK(issued.error().code == Code::kDuplicateSerial);
+
+  CHECK(Count(path, "SELECT count(*) FROM certificates") == 1);
+  CHECK(Count(path, "SELECT count(*) FROM issuance_intents") == 1);
+  CHECK(Count(path, "SELECT count(*) FROM enrollment_events") == 1);
+}
+
+TEST_CASE("the schema refuses an intent without tbs or with a bad kind or time") {
+  TempDir dir;
+  auto store = OpenOrDie(dir.File("store.db"));
+  Intent intent = EnrollIntent(1, 1, "device-a", kBootstrap);
+  SUBCASE("empty tbs") { intent.tbs.clear(); }
+  SUBCASE("unknown kind") { intent.kind = "renew"; }
+  SUBCASE("not_after not ISO 8601 UTC") { intent.not_after = "2026-11-27 07:50:28"; }
+  SUBCASE("uppercase serial") { intent.serial_hex = "ABCDEF"; }
+  auto reserved = store->Reserve(intent, IssuancePolicy{});
+  REQUIRE_FALSE(reserved.has_value());
+  CHECK(reserved.error().code == Code::kConstraint);
+  CHECK(store->PendingIntents().value().empty());
+}
+
+TEST_CASE("Complete inserts the certificate and its chained event and marks the intent issued") {
+  TempDir dir;
+  std::string path = dir.File("store.db");
+  auto store = OpenOrDie(path);
+  Intent intent = EnrollIntent(1, 1, "device-a", kBootstrap);
+  REQUIRE(ReserveOrDie(*store, intent).decision == Decision::kReserved);
+  REQUIRE(store->RecordEvent(SampleEvent("rejected")).has_value());
+  CertificateRecord cert = CertificateFor(intent);
+
+  SUBCASE("refused: no such intent") {
+    CertificateRecord unknown = CertificateFor(EnrollIntent(9, 9, "device-z", kOtherBootstrap));
+    auto completed = store->Complete(unknown, SampleEvent("issued", unknown.serial_hex));
+    REQUIRE_FALSE(completed.has_value());
+    CHECK(completed.error().code == Code::kConstraint);
+    CHECK(completed.error().detail.find("no issuance intent") != std::string::npos);
+  }
+  SUBCASE("refused: the certificate does not match its intent") {
+    cert.public_key_sha256 = HashHex(8);
+    auto completed = store->Complete(cert, SampleEvent("issued", cert.serial_hex));
+    REQUIRE_FALSE(completed.has_value());
+    CHECK(completed.error().code == Code::kConstraint);
+    CHECK(completed.error().detail.find("public_key_sha256") != std::string::npos);
+  }
+  SUBCASE("refused: the intent was revoked while pending") {
+    REQUIRE(store->RevokeSerial(intent.serial_hex, 4, kRevokedAt).value() == 1);
+    auto completed = store->Complete(cert, SampleEvent("issued", cert.serial_hex));
+    REQUIRE_FALSE(completed.has_value());
+    CHECK(completed.error().code == Code::kConstraint);
+    CHECK(completed.error().detail.find("revoked") != std::string::npos);
+  }
+  SUBCASE("a trigger refusing the event insert leaves the intent pending") {
+    ExecRaw(OpenRaw(path).get(),
+            "CREATE TRIGGER t BEFORE INSERT ON enrollment_events "
+            "BEGIN SELECT RAISE(ABORT, 'injected'); END;");
+    auto completed = store->Complete(cert, SampleEvent("issued", cert.serial_hex));
+    REQUIRE_FALSE(completed.has_value());
+    CHECK(completed.error().code == Code::kConstraint);
+    CHECK(PendingSerials(*store) == std::vector<std::string>{intent.serial_hex});
+  }
+  CHECK(Count(path, "SELECT count(*) FROM certificates") == 0);
+  CHECK(Count(path, "SELECT count(*) FROM enrollment_events") == 1);
+
+  SUBCASE("success, once") {
+    REQUIRE(store->Complete(cert, SampleEvent("issued", cert.serial_hex)).has_value());
+    CHECK(PendingSerials(*store).empty());
+    CHECK(Count(path, "SELECT count(*) FROM issuance_intents WHERE status = 'issued'") == 1);
+    auto found = store->FindBySerial(cert.serial_hex).value();
+    REQUIRE(found.has_value());
+    CHECK(found->der == cert.der);
+    CHECK(store->CertificateStatus(cert.serial_hex).value() == CertStatus::kActive);
+    auto events = store->RecentEvents(1).value();
+    REQUIRE(events.size() == 1);
+    CHECK(events.front().serial_hex == cert.serial_hex);
+    auto report = store->VerifyAuditChain().value();
+    CHECK_MESSAGE(report.ok, report.problem);
+    CHECK(report.rows_checked == 2);
+
+    auto again = store->Complete(cert, SampleEvent("issued", cert.serial_hex));
+    REQUIRE_FALSE(again.has_value());
+    CHECK(again.error().code == Code::kConstraint);
+    CHECK(again.error().detail.find("already issued") != std::string::npos);
+    CHECK(Count(path, "SELECT count(*) FROM certificates") == 1);
+  }
+}
+
+TEST_CASE("revocation covers pending intents: status, counts and the CRL") {
+  TempDir dir;
+  auto store = OpenOrDie(dir.File("store.db"));
+  const std::string now = "2026-10-01T00:00:00Z";
+  // device-a: one certificate (expires 11-27), one issued intent, one pending intent (10-15).
+  Intent done = EnrollIntent(1, 1, "device-a", kBootstrap);
+  REQUIRE(ReserveOrDie(*store, done, 3).decision == Decision::kReserved);
+  CompleteOrDie(*store, done);
+  Intent pending = EnrollIntent(2, 2, "device-a", kBootstrap);
+  pending.not_after = "2026-10-15T00:00:00Z";
+  REQUIRE(ReserveOrDie(*store, pending, 3).decision == Decision::kReserved);
+  // device-b: a pending intent revoked by serial, already expired by `now`.
+  Intent expired = EnrollIntent(3, 3, "device-b", kOtherBootstrap);
+  expired.not_after = "2026-09-15T00:00:00Z";
+  REQUIRE(ReserveOrDie(*store, expired).decision == Decision::kReserved);
+  REQUIRE(store->RevokeSerial(expired.serial_hex, 1, kRevokedAt).value() == 1);
+  CHECK(store->RevokeSerial(expired.serial_hex, 1, kRevokedAt).value() == 0);
+
+  // One certificate and one pending intent of device-a; the issued intent is its certificate.
+  CHECK(store->RevokeDevice("device-a", 5, kRevokedAt).value() == 2);
+  CHECK(store->CertificateStatus(done.serial_hex).value() == CertStatus::kRevoked);
+  CHECK(store->CertificateStatus(pending.serial_hex).value() == CertStatus::kRevoked);
+  CHECK(store->CertificateStatus(SerialHex(99)).value() == CertStatus::kUnknown);
+
+  auto crl = store->RevokedUnexpired(now).value();
+  REQUIRE(crl.size() == 2);  // soonest expiry first: the intent, then the certificate
+  CHECK(crl[0].serial_hex == pending.serial_hex);
+  CHECK(crl[0].device_id == "device-a");
+  CHECK(crl[0].not_after == pending.not_after);
+  CHECK(crl[0].revoked_at == std::optional<std::string>(kRevokedAt));
+  CHECK(crl[0].revocation_reason == std::optional<int>(5));
+  CHECK(crl[0].der.empty());
+  CHECK(crl[1].serial_hex == done.serial_hex);
+  CHECK_FALSE(crl[1].der.empty());
+
+  auto still_pending = store->PendingIntents().value();
+  REQUIRE(still_pending.size() == 2);  // revoked intents stay pending, and are reported
+  for (const Intent& intent : still_pending) CHECK(intent.revoked_at.has_value());
+}
+
+// A file as the version 2 release left it: built by migrations 1 and 2 and filled by the same
+// row code that release used (InsertIssuance, the chained event insert).
+void MakeVersion2File(const std::string& path) {
+  RawDb raw = OpenRaw(path, /*create=*/true);
+  REQUIRE(MigrateTo(raw.get(), 2).has_value());
+  ExecRaw(raw.get(), "PRAGMA foreign_keys = ON; BEGIN IMMEDIATE");
+  for (int n = 1; n <= 3; ++n) {
+    CertificateRecord cert = EnrollCertificate(n, n, "device-" + std::to_string(n), kBootstrap);
+    auto inserted = InsertIssuance(raw.get(), cert, SampleEvent("issued", cert.serial_hex));
+    REQUIRE_MESSAGE(inserted.has_value(), (inserted ? "" : inserted.error().detail));
+  }
+  std::string revoke =
+      "UPDATE certificates SET revoked_at = '2026-09-01T00:00:00Z', revocation_reason = 1 "
+      "WHERE serial = '" +
+      SerialHex(2) + "';";
+  std::string deny = "INSERT INTO bootstrap_denylist (fingerprint, reason, added_at) VALUES ('" +
+                     HashHex(7, 'c') + "', 'cloned', '2026-09-01T00:00:00Z');";
+  ExecRaw(raw.get(), revoke + deny + "UPDATE crl_state SET number = 4; COMMIT");
+  REQUIRE(QueryRawInt(raw.get(), "PRAGMA user_version") == 2);
+}
+
+TEST_CASE("a populated version 2 file migrates in place to version 3") {
+  TempDir dir;
+  std::string path = dir.File("store.db");
+  MakeVersion2File(path);
+  std::string head_before =
+      QueryRaw(OpenRaw(path).get(), "SELECT row_hash FROM enrollment_events ORDER BY id DESC");
+
+  auto store = OpenOrDie(path);
+  CHECK(store->EffectiveSettings().value().user_version == 3);
+  CHECK(store->CountCertificates().value() == 3);
+  CHECK(store->CertificateStatus(SerialHex(2)).value() == CertStatus::kRevoked);
+  CHECK(store->IsBootstrapDenied(HashHex(7, 'c'), "", "").value());
+  CHECK(store->PendingIntents().value().empty());
+  auto report = store->VerifyAuditChain().value();
+  CHECK_MESSAGE(report.ok, report.problem);
+  CHECK(report.rows_checked == 3);
+  CHECK(report.head_hash == head_before);
+  CHECK(store->NextCrlNumber().value() == 5);
+
+  // The old rows take part in the new checks, and both phases work on the migrated file.
+  CHECK(ReserveOrDie(*store, EnrollIntent(4, 1, "device-x", kOtherBootstrap)).decision ==
+        Decision::kKeyReuse);
+  CHECK(ReserveOrDie(*store, EnrollIntent(4, 1, "device-1", kBootstrap)).decision ==
+        Decision::kAlreadyIssued);
+  Intent fresh = EnrollIntent(5, 5, "device-5", kOtherBootstrap);
+  REQUIRE(ReserveOrDie(*store, fresh).decision == Decision::kReserved);
+  CompleteOrDie(*store, fresh);
+  CHECK(store->CountCertificates().value() == 4);
+  CHECK(store->VerifyAuditChain().value().ok);
+  CHECK(QueryRawInt(OpenRaw(path).get(), "SELECT count(*) FROM pragma_foreign_key_check") == 0);
+}
+
+TEST_CASE("a migration 3 that fails leaves the version 2 file as it was") {
+  TempDir dir;
+  std::string path = dir.File("store.db");
+  MakeVersion2File(path);
+  ExecRaw(OpenRaw(path).get(), "CREATE INDEX issuance_intents_device_id ON certificates (san)");
+
+  auto store = Store::Open(path);
+  REQUIRE_FALSE(store.has_value());
+  CHECK(store.error().detail.find("issuance_intents_device_id") != std::string::npos);
+  RawDb raw = OpenRaw(path);
+  CHECK(QueryRawInt(raw.get(), "PRAGMA user_version") == 2);
+  CHECK(QueryRawInt(raw.get(),
+                    "SELECT count(*) FROM sqlite_schema WHERE name = 'issuance_intents'") == 0);
+  CHECK(QueryRawInt(raw.get(), "SELECT count(*) FROM certificates") == 3);
+}
+
+}  // namespace
+}  // namespace db::testing
