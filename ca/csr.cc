@@ -118,7 +118,7 @@ Bytes WithoutAttributes(const CsrParts& parts) {
   cri_body.push_back(0xa0);
   cri_body.push_back(0x00);
   auto wrap = [](unsigned char tag, const Bytes& body) {
-    unsigned char hdr[8];
+    unsigned char hdr[8] = {};
     unsigned char* p = hdr + sizeof hdr;
     size_t n = mbedtls_asn1_write_len(&p, hdr, body.size());
     n += mbedtls_asn1_write_tag(&p, hdr, tag);

@@ -117,7 +117,12 @@ void CheckTrust(const std::vector<std::string>& trust_paths, std::vector<std::st
 std::vector<std::string> CheckServeFiles(const CheckConfigInput& input) {
   std::vector<std::string> problems;
   const ServeConfig& c = input.config;
-  if (auto r = CheckListenAddress(c.listen); !r) problems.push_back("listen: " + r.error().detail);
+  // serve's own listener wants ADDR:PORT (only metrics-listen takes a bare port).
+  if (c.listen.find(':') == std::string::npos) {
+    problems.push_back("listen: want ADDR:PORT, got " + c.listen);
+  } else if (auto r = CheckListenAddress(c.listen); !r) {
+    problems.push_back("listen: " + r.error().detail);
+  }
   if (!c.metrics_listen.empty()) {
     if (auto r = CheckListenAddress(c.metrics_listen); !r) {
       problems.push_back("metrics-listen: " + r.error().detail);

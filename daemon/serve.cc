@@ -206,6 +206,14 @@ ca::Result<void> StartMetrics(Daemon& d, int inherited_fd) {
 }  // namespace
 
 int RunServe(const ServeConfig& initial, const std::vector<std::string>& argv) {
+  // Signals are taken synchronously by this thread (SignalLoop). Block them before any thread
+  // exists (the database writer, the workers, the metrics listener inherit the mask): a thread
+  // that did not block SIGTERM or SIGHUP could receive it and die of its default action.
+  sigset_t signals;
+  sigemptyset(&signals);
+  for (int s : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&signals, s);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
   Daemon d;
   d.argv = argv;
   d.config = std::make_shared<const ServeConfig>(initial);
@@ -223,11 +231,6 @@ int RunServe(const ServeConfig& initial, const std::vector<std::string>& argv) {
   d.server = std::move(*server);
   if (auto r = StartMetrics(d, inherited->metrics); !r) return Fatal(r.error().detail);
 
-  // Signals are taken synchronously by this thread; workers (started below) inherit the mask.
-  sigset_t signals;
-  sigemptyset(&signals);
-  for (int s : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&signals, s);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::thread runner([&d] { d.server->Run(); });
   Log(Priority::kNotice, "listening on " + d.server->address(),
       {{"socket", inherited->est >= 0 ? "systemd" : "bound"},

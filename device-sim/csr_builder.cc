@@ -1,7 +1,10 @@
 // csr_builder.cc — PKCS#10 via mbedtls_x509write_csr.
 #include "device-sim/csr_builder.h"
 
+#include <mbedtls/asn1write.h>
 #include <mbedtls/md.h>
+#include <mbedtls/oid.h>
+#include <mbedtls/sha256.h>
 #include <mbedtls/x509_csr.h>
 
 #include <string>
@@ -28,6 +31,82 @@ ca::Result<ca::Bytes> BuildCsr(std::string_view device_id, ca::PrivateKey& key, 
     return ca::Fail(ca::Code::kCrypto, ca::MbedtlsError("mbedtls_x509write_csr_der", len));
   }
   return ca::Bytes(buf.end() - len, buf.end());
+}
+
+namespace {
+
+ca::Bytes Tlv(unsigned char tag, const ca::Bytes& body) {
+  unsigned char hdr[8] = {};
+  unsigned char* p = hdr + sizeof hdr;
+  size_t n = mbedtls_asn1_write_len(&p, hdr, body.size());
+  n += mbedtls_asn1_write_tag(&p, hdr, tag);
+  ca::Bytes out(p, p + n);
+  out.insert(out.end(), body.begin(), body.end());
+  return out;
+}
+
+// version, subject and subjectPKInfo TLVs from the CertificationRequestInfo of `csr`.
+ca::Result<ca::Bytes> CriPrefix(const ca::Bytes& csr) {
+  constexpr int kSeq = MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE;
+  unsigned char* p = const_cast<unsigned char*>(csr.data());
+  const unsigned char* end = csr.data() + csr.size();
+  size_t len = 0;
+  if (mbedtls_asn1_get_tag(&p, end, &len, kSeq) != 0 ||
+      mbedtls_asn1_get_tag(&p, end, &len, kSeq) != 0) {
+    return ca::Fail(ca::Code::kCrypto, "CSR we wrote does not parse");
+  }
+  unsigned char* start = p;
+  for (int tag : {MBEDTLS_ASN1_INTEGER, kSeq, kSeq}) {
+    if (mbedtls_asn1_get_tag(&p, end, &len, tag) != 0) {
+      return ca::Fail(ca::Code::kCrypto, "CSR we wrote does not parse");
+    }
+    p += len;
+  }
+  return ca::Bytes(start, p);
+}
+
+}  // namespace
+
+ca::Result<ca::Bytes> BuildCsrWithChallenge(std::string_view device_id, ca::PrivateKey& key,
+                                            ca::Rng rng, std::string_view challenge_password) {
+  auto plain = BuildCsr(device_id, key, rng);
+  if (!plain) return plain;
+  auto cri_body = CriPrefix(*plain);
+  if (!cri_body) return cri_body;
+  // [0] { SEQUENCE { challengePassword, SET { UTF8String } } }
+  const ca::Bytes oid = Tlv(MBEDTLS_ASN1_OID, ca::Bytes(MBEDTLS_OID_PKCS9 "\x07",
+                                                          MBEDTLS_OID_PKCS9 "\x07" +
+                                                              MBEDTLS_OID_SIZE(MBEDTLS_OID_PKCS9) + 1));
+  ca::Bytes value = Tlv(MBEDTLS_ASN1_SET | MBEDTLS_ASN1_CONSTRUCTED,
+                        Tlv(MBEDTLS_ASN1_UTF8_STRING,
+                            ca::Bytes(challenge_password.begin(), challenge_password.end())));
+  ca::Bytes attribute = oid;
+  attribute.insert(attribute.end(), value.begin(), value.end());
+  const ca::Bytes attributes = Tlv(MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_ASN1_CONSTRUCTED,
+                                   Tlv(MBEDTLS_ASN1_SEQUENCE | MBEDTLS_ASN1_CONSTRUCTED, attribute));
+  cri_body->insert(cri_body->end(), attributes.begin(), attributes.end());
+  const ca::Bytes cri = Tlv(MBEDTLS_ASN1_SEQUENCE | MBEDTLS_ASN1_CONSTRUCTED, *cri_body);
+
+  unsigned char hash[32];
+  if (mbedtls_sha256(cri.data(), cri.size(), hash, 0) != 0) {
+    return ca::Fail(ca::Code::kCrypto, "sha256");
+  }
+  unsigned char sig[MBEDTLS_PK_SIGNATURE_MAX_SIZE];
+  size_t sig_len = 0;
+  int ret = mbedtls_pk_sign(key.pk(), MBEDTLS_MD_SHA256, hash, sizeof hash, sig, sizeof sig,
+                            &sig_len, rng.fill, rng.state);
+  if (ret != 0) return ca::Fail(ca::Code::kCrypto, ca::MbedtlsError("mbedtls_pk_sign", ret));
+  ca::Bytes alg_oid = Tlv(MBEDTLS_ASN1_OID,
+                          ca::Bytes(MBEDTLS_OID_ECDSA_SHA256,
+                                    MBEDTLS_OID_ECDSA_SHA256 + MBEDTLS_OID_SIZE(MBEDTLS_OID_ECDSA_SHA256)));
+  ca::Bytes bits{0x00};
+  bits.insert(bits.end(), sig, sig + sig_len);
+  ca::Bytes body = cri;
+  const ca::Bytes alg = Tlv(MBEDTLS_ASN1_SEQUENCE | MBEDTLS_ASN1_CONSTRUCTED, alg_oid);
+  const ca::Bytes bitstring = Tlv(MBEDTLS_ASN1_BIT_STRING, bits);
+  body.insert(body.end(), alg.begin(), alg.end());
+  body.insert(body.end(), bitstring.begin(), bitstring.end());
+  return Tlv(MBEDTLS_ASN1_SEQUENCE | MBEDTLS_ASN1_CONSTRUCTED, body);
 }
 
 }  // namespace devsim

@@ -16,4 +16,11 @@ namespace devsim {
 // kInvalidArgument if the subject cannot be encoded, kCrypto if writing or signing fails.
 ca::Result<ca::Bytes> BuildCsr(std::string_view device_id, ca::PrivateKey& key, ca::Rng rng);
 
+// The same request carrying a PKCS#9 challengePassword attribute (UTF8String): how an EST client
+// binds its CSR to the TLS connection (RFC 7030 §3.5, with the RFC 9266 tls-exporter value).
+// mbedtls_x509write_csr cannot write attributes, so the CertificationRequestInfo is rebuilt
+// around the written subject and key and signed again.
+ca::Result<ca::Bytes> BuildCsrWithChallenge(std::string_view device_id, ca::PrivateKey& key,
+                                            ca::Rng rng, std::string_view challenge_password);
+
 }  // namespace devsim

@@ -1,6 +1,8 @@
 // enrollment.cc — the per-enrollment state machine (see the diagram in enrollment.h).
 #include "device-sim/enrollment.h"
 
+#include "device-sim/csr_builder.h"
+
 #include <array>
 #include <cstdio>
 
@@ -206,6 +208,13 @@ void Enrollment::ScheduleRetry(const HttpResponse& response, Clock::time_point n
 
 void Enrollment::BeginRequest(Request request, Clock::time_point now) {
   request_ = request;
+  if (request == Request::kEnroll && env_.tls->channel_binding && exchange_.csr_key != nullptr) {
+    // The CSR is bound to THIS connection, so it is built once the handshake is done.
+    if (auto binding = conn_->ChannelBinding()) {
+      auto csr = BuildCsrWithChallenge(exchange_.device_id, *exchange_.csr_key, env_.rng, *binding);
+      if (csr) exchange_.csr_der = std::move(*csr);
+    }
+  }
   out_ = request == Request::kCacerts
              ? CacertsRequest(*env_.target)
              : EnrollRequest(*env_.target, exchange_.op, exchange_.csr_der);

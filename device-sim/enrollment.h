@@ -22,6 +22,7 @@
 #include <random>
 #include <string>
 
+#include "ca/keys.h"
 #include "ca/rng.h"
 #include "ca/types.h"
 #include "device-sim/est_messages.h"
@@ -55,6 +56,7 @@ struct Exchange {
   ClientIdentity identity;
   ca::Bytes csr_der;
   ca::Bytes public_key;  // SPKI DER of the CSR's key: the issued certificate must carry it
+  ca::PrivateKey* csr_key = nullptr;  // to sign the CSR again with a channel binding; borrowed
 };
 
 class Enrollment : public EventTarget {

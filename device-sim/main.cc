@@ -159,6 +159,8 @@ CLI::App* AddFleetCommand(CLI::App& app, const char* name, const char* descripti
   cmd->add_option("--tls", cli.tls, "TLS version")
       ->capture_default_str()
       ->check(CLI::IsMember({"1.2", "1.3"}));
+  cmd->add_flag("--channel-binding", o.tls.channel_binding,
+                "TLS 1.3: put the connection's tls-exporter value in the CSR's challengePassword");
   cmd->add_option("--server-name", o.tls.server_name, "expected server name (SNI)")
       ->capture_default_str();
   cmd->add_option("--label", o.label, "EST CA label")->check(CheckLabel);

@@ -1,6 +1,8 @@
 // tls_client.cc — non-blocking mbedTLS client: setup, the socket bio, and failure texts.
 #include "device-sim/tls_client.h"
 
+#include "ca/encoding.h"
+
 #include <mbedtls/net_sockets.h>
 #include <mbedtls/x509.h>
 #include <sys/socket.h>
@@ -149,6 +151,17 @@ Io TlsClient::Map(int ret) {
       if (sys_errno_ != 0) error_ += std::string(" (") + std::strerror(sys_errno_) + ")";
       return Io::kFailed;
   }
+}
+
+std::optional<std::string> TlsClient::ChannelBinding() {
+  if (mbedtls_ssl_get_version_number(ssl_.get()) != MBEDTLS_SSL_VERSION_TLS1_3) return std::nullopt;
+  static constexpr char kLabel[] = "EXPORTER-Channel-Binding";
+  unsigned char out[32];
+  if (mbedtls_ssl_export_keying_material(ssl_.get(), out, sizeof out, kLabel, sizeof kLabel - 1,
+                                         nullptr, 0, 0) != 0) {
+    return std::nullopt;
+  }
+  return ca::Base64Encode(out, false);
 }
 
 Io TlsClient::Handshake() {

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <memory>
 #include <span>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -26,6 +27,8 @@ namespace devsim {
 struct TlsSettings {
   std::string server_name = "localhost";  // SNI and the name the server certificate must carry
   TlsVersion version = TlsVersion::k13;   // used as both minimum and maximum
+  // Put the connection's RFC 9266 tls-exporter value in the CSR's challengePassword (TLS 1.3).
+  bool channel_binding = false;
 };
 
 // A client identity to present; cert == nullptr presents none. Borrowed.
@@ -79,6 +82,9 @@ class TlsClient {
   IoResult Read(std::span<char> buf);
   // Best-effort close_notify; never waits. The socket closes on destruction.
   void CloseNotify();
+  // After the handshake, on TLS 1.3: base64 of the RFC 9266 tls-exporter value (label
+  // "EXPORTER-Channel-Binding", empty context, 32 bytes); nullopt otherwise.
+  std::optional<std::string> ChannelBinding();
 
   // After kFailed: the fatal alert the server sent (0 if none) and a one-line reason.
   int alert() const { return alert_; }

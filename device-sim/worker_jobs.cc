@@ -92,6 +92,7 @@ ca::Result<Exchange> Worker::PrepareDeviceExchange(Job& job, bool fresh_key) {
     exchange.csr_der = device.enrolled_csr;
     exchange.public_key = device.enrolled_spki;
     job.csr_key = device.enrolled_key.get();
+    exchange.csr_key = job.csr_key;
     return exchange;
   }
   auto key = ca::PrivateKey::GenerateP256(drbg_->rng());
@@ -102,6 +103,7 @@ ca::Result<Exchange> Worker::PrepareDeviceExchange(Job& job, bool fresh_key) {
   if (!spki) return std::unexpected(spki.error());
   job.new_key = std::move(*key);
   job.csr_key = job.new_key.get();
+  exchange.csr_key = job.csr_key;
   exchange.csr_der = std::move(*csr);
   exchange.public_key = std::move(*spki);
   return exchange;

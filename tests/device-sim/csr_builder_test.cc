@@ -66,3 +66,19 @@ TEST_CASE("each CSR is signed by its own key") {
 
 }  // namespace
 }  // namespace devsim
+
+TEST_CASE("a CSR with a challengePassword passes CheckCsr and carries the value") {
+  auto drbg = ca::Drbg::ForTesting(std::vector<unsigned char>(32, 9));
+  auto key = ca::PrivateKey::GenerateP256(drbg->rng());
+  REQUIRE(key);
+  auto der = devsim::BuildCsrWithChallenge("dev-00007", **key, drbg->rng(), "c2VjcmV0LWJpbmRpbmc=");
+  REQUIRE(der);
+  auto checked = ca::CheckCsr(*der);
+  REQUIRE(checked);
+  REQUIRE(checked->challenge_password);
+  CHECK(*checked->challenge_password == "c2VjcmV0LWJpbmRpbmc=");
+  CHECK(checked->common_name == "dev-00007");
+  auto spki = (*key)->PublicKeyDer();
+  REQUIRE(spki);
+  CHECK(checked->public_key_der == *spki);
+}

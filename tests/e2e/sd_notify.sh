@@ -38,8 +38,16 @@ expect_eq "order: READY, RELOADING, READY, STOPPING" "READY RELOADING READY STOP
   "$(grep -oE '^(READY|RELOADING|STOPPING)=1' "$NOTIFY_LOG" | cut -d= -f1 | paste -sd' ')"
 check "the database was closed before 'stopped'" grep -q '^<5>stopped$' "$T/daemon.log"
 
-# Not under systemd (no NOTIFY_SOCKET): nothing changes, the daemon runs as before.
+# Not under systemd (no NOTIFY_SOCKET): nothing changes, the daemon runs as before. Signals
+# that arrive while a reload runs are still taken by the signal loop, never by another thread
+# (where SIGHUP's default action would kill the process).
 start_daemon --trust "$T/fleet/factory-ca.crt"
 check "runs without a notify socket" kill -0 "$DAEMON_PID"
+for _ in 1 2 3 4 5 6 7 8; do kill -HUP "$DAEMON_PID"; done
+kill -TERM "$DAEMON_PID"
+term_daemon
+expect_eq "a burst of SIGHUP then SIGTERM: clean exit 0" 0 "$DAEMON_EXIT"
+check "... after at least one reload" grep -q '^<5>reloaded ' "$T/daemon.log"
+check "... and a clean stop" grep -q '^<5>stopped$' "$T/daemon.log"
 
 finish
