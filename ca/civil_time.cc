@@ -1,6 +1,8 @@
 // civil_time.cc — Howard Hinnant's days_from_civil / civil_from_days (proleptic Gregorian).
 #include "ca/civil_time.h"
 
+#include <cstdio>
+
 namespace ca {
 
 CivilTime ToCivil(UnixTime t) {
@@ -31,6 +33,18 @@ UnixTime FromCivil(const CivilTime& c) {
   const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
   const int64_t days = era * 146097 + static_cast<int64_t>(doe) - 719468;
   return days * 86400 + c.hour * 3600 + c.minute * 60 + c.second;
+}
+
+Result<std::string> CertificateTimeDigits(UnixTime t) {
+  const CivilTime c = ToCivil(t);
+  if (c.year < 1950 || c.year > 9999) {
+    return Fail(Code::kInvalidArgument,
+                "certificate time out of range: year " + std::to_string(c.year));
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%04lld%02u%02u%02u%02u%02u", static_cast<long long>(c.year),
+                c.month, c.day, c.hour, c.minute, c.second);
+  return std::string(buf);
 }
 
 }  // namespace ca

@@ -2,7 +2,9 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
+#include "ca/error.h"
 #include "ca/types.h"
 
 namespace ca {
@@ -17,5 +19,9 @@ struct CivilTime {
 CivilTime ToCivil(UnixTime t);
 // Inverse of ToCivil for valid fields; out-of-range fields are not checked.
 UnixTime FromCivil(const CivilTime& c);
+
+// "YYYYMMDDhhmmss" for a certificate time; kInvalidArgument outside the years 1950..9999 that
+// RFC 5280's UTCTime/GeneralizedTime can carry. Shared by every certificate time writer.
+Result<std::string> CertificateTimeDigits(UnixTime t);
 
 }  // namespace ca

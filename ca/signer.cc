@@ -22,17 +22,7 @@ using CrtWriter =
 
 // "YYYYMMDDhhmmss" as mbedtls_x509write_crt_set_validity wants; mbedTLS then picks UTCTime for
 // 1950..2049 and GeneralizedTime otherwise, as RFC 5280 requires.
-Result<std::string> X509Time(UnixTime t) {
-  const CivilTime c = ToCivil(t);
-  if (c.year < 1950 || c.year > 9999) {
-    return Fail(Code::kInvalidArgument,
-                "certificate time out of range: year " + std::to_string(c.year));
-  }
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "%04lld%02u%02u%02u%02u%02u", static_cast<long long>(c.year),
-                c.month, c.day, c.hour, c.minute, c.second);
-  return std::string(buf);
-}
+Result<std::string> X509Time(UnixTime t) { return CertificateTimeDigits(t); }
 
 // The issuer DN copied attribute by attribute, keeping each value's string type, so the issued
 // certificate's issuer is byte-identical to the CA's subject (what path building compares).

@@ -43,16 +43,11 @@ struct DerTime {
 
 // RFC 5280 4.1.2.5: UTCTime through 2049, GeneralizedTime from 2050, both in seconds with 'Z'.
 Result<DerTime> EncodeTime(UnixTime t) {
-  const CivilTime c = ToCivil(t);
-  if (c.year < 1950 || c.year > 9999) {
-    return Fail(Code::kInvalidArgument,
-                "certificate time out of range: year " + std::to_string(c.year));
-  }
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "%04lld%02u%02u%02u%02u%02uZ", static_cast<long long>(c.year),
-                c.month, c.day, c.hour, c.minute, c.second);
-  if (c.year < 2050) return DerTime{MBEDTLS_ASN1_UTC_TIME, std::string(buf + 2)};
-  return DerTime{MBEDTLS_ASN1_GENERALIZED_TIME, std::string(buf)};
+  auto digits = CertificateTimeDigits(t);
+  if (!digits) return std::unexpected(digits.error());
+  const bool utc = digits->compare(0, 4, "2050") < 0;
+  return DerTime{utc ? MBEDTLS_ASN1_UTC_TIME : MBEDTLS_ASN1_GENERALIZED_TIME,
+                 (utc ? digits->substr(2) : *digits) + "Z"};
 }
 
 // The writers below follow mbedTLS's asn1write convention: write backwards ending at *p, never
