@@ -2,6 +2,7 @@
 #include "daemon/cli.h"
 
 #include <cstdlib>
+#include <tuple>
 
 #include "daemon/rate_limiter.h"
 
@@ -56,8 +57,28 @@ void AddServeOptions(CLI::App* cmd, ServeOptions& o, bool required) {
       ->capture_default_str();
   cmd->add_option("--workers", c.workers, "event-loop threads (0 = one per CPU)")
       ->capture_default_str();
-  cmd->add_option("--max-connections", c.limits.max_connections)
+  cmd->add_option("--max-connections", c.limits.max_connections,
+                  "connections held at once; beyond this, new ones are closed at accept")
       ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
+  cmd->add_option("--handshake-timeout", o.handshake_timeout,
+                  "from accept to the end of the TLS handshake")
+      ->capture_default_str();
+  cmd->add_option("--request-timeout", o.request_timeout,
+                  "for each request to arrive in full, and for its reply to be written")
+      ->capture_default_str();
+  cmd->add_option("--idle-timeout", o.idle_timeout, "keep-alive wait between two requests")
+      ->capture_default_str();
+  cmd->add_option("--max-header-bytes", c.limits.max_header_bytes,
+                  "request line and headers; larger gets 431")
+      ->check(CLI::Range(size_t{1024}, size_t{1} << 20))
+      ->capture_default_str();
+  cmd->add_option("--max-body-bytes", c.limits.max_body_bytes, "request body; larger gets 413")
+      ->check(CLI::Range(size_t{1024}, size_t{1} << 20))
+      ->capture_default_str();
+  cmd->add_option("--max-pending-writes", c.limits.max_pending_writes,
+                  "issuances and events queued for the database; beyond this, 503 + Retry-After")
+      ->check(CLI::Range(size_t{16}, size_t{1} << 20))
       ->capture_default_str();
   cmd->add_option("--metrics-listen", c.metrics_listen,
                   "plain-HTTP /metrics and /healthz on ADDR:PORT (a bare PORT means "
@@ -90,6 +111,14 @@ ca::Result<ServeConfig> ToServeConfig(const ServeOptions& o) {
   if (!drain)
     return ca::Fail(ca::Code::kInvalidArgument, "--drain-timeout: " + drain.error().detail);
   c.drain_timeout = *drain;
+  for (auto [text, name, out] :
+       {std::tuple{&o.handshake_timeout, "--handshake-timeout", &c.limits.handshake_timeout},
+        {&o.request_timeout, "--request-timeout", &c.limits.request_timeout},
+        {&o.idle_timeout, "--idle-timeout", &c.limits.idle_timeout}}) {
+    auto d = ParseDuration(*text);
+    if (!d) return ca::Fail(ca::Code::kInvalidArgument, std::string(name) + ": " + d.error().detail);
+    *out = *d;
+  }
   c.labeled_profiles.clear();
   if (auto r = ApplyProfileOptions(o.profile, c); !r) return std::unexpected(r.error());
   return c;

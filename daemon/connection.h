@@ -56,6 +56,9 @@ class Connection {
   bool CheckDeadline(Clock::time_point now);
   int fd() const { return fd_; }
   uint64_t id() const { return id_; }
+  // No TLS byte has been processed yet: the next Drive reads the ClientHello and answers it,
+  // the handshake's most expensive step on the server (key exchange and a signature).
+  bool Fresh() const { return !session_ && phase_ == Phase::kHandshake; }
   // Between two requests of a keep-alive connection (nothing in flight): safe to close when
   // draining.
   bool Idle() const { return phase_ == Phase::kReading && requests_ > 0 && !parser_.InProgress(); }

@@ -2,6 +2,7 @@
 #include "daemon/metrics_http.h"
 
 #include <poll.h>
+#include <pthread.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -93,6 +94,7 @@ MetricsHttp::~MetricsHttp() {
 }
 
 void MetricsHttp::Run() {
+  pthread_setname_np(pthread_self(), "metrics-http");
   for (;;) {
     pollfd fds[2] = {{listen_fd_, POLLIN, 0}, {stop_fd_, POLLIN, 0}};
     if (::poll(fds, 2, -1) < 0) {

@@ -1,6 +1,7 @@
 // serve.cc — the serve command's start-up, signal loop, reload and shutdown (see serve.h).
 #include "daemon/serve.h"
 
+#include <malloc.h>
 #include <signal.h>
 
 #include <cerrno>
@@ -203,6 +204,9 @@ ca::Result<void> StartMetrics(Daemon& d, int inherited_fd) {
   return {};
 }
 
+// Just below mbedTLS's record buffers (16 KiB of content plus headers).
+constexpr int kTlsBufferMmapThreshold = 16 * 1024;
+
 }  // namespace
 
 int RunServe(const ServeConfig& initial, const std::vector<std::string>& argv) {
@@ -213,6 +217,11 @@ int RunServe(const ServeConfig& initial, const std::vector<std::string>& argv) {
   sigemptyset(&signals);
   for (int s : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&signals, s);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // Every TLS session allocates a 16 KiB input and a 16 KiB output record buffer and zeroes
+  // both when it ends. From glibc's arenas, those pages stay with the process after a burst
+  // (10,000 held handshakes left ~400 MB behind; docs/benchmarks.md, section 6); served by mmap,
+  // munmap gives them back at once. Nothing else we allocate often is that large.
+  mallopt(M_MMAP_THRESHOLD, kTlsBufferMmapThreshold);
 
   Daemon d;
   d.argv = argv;

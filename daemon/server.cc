@@ -6,6 +6,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -15,7 +16,9 @@
 #include <condition_variable>
 #include <cstring>
 #include <mutex>
+#include <deque>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "ca/issuer.h"
 #include "daemon/connection.h"
@@ -124,6 +127,9 @@ class Worker {
  private:
   void Accept();
   void Drive(Connection& c);
+  void Defer(Connection& c);
+  void DriveDeferred();
+  void NoteRefused(std::string peer, Clock::time_point now);
   void DeliverTo(int fd, uint64_t id, http::Response response);
   void Close(int fd);
   void Sweep();
@@ -148,6 +154,18 @@ class Worker {
   int stop_fd_ = -1;
   bool stopping_ = false;
   std::unordered_map<int, std::unique_ptr<Connection>> conns_;
+  // Fresh connections with bytes to read, oldest first (fd, id): their first step is started at
+  // most kFreshPerTurn per turn, after every other ready connection was served. A burst of new
+  // handshakes (a fleet coming online, reconnecting slowloris clients) then waits its turn in
+  // this queue, first come first served, instead of slowing every enrollment already under way;
+  // each enrollment, once begun, finishes at the pace of its own steps.
+  std::deque<std::pair<int, uint64_t>> deferred_;
+  std::unordered_set<uint64_t> deferred_ids_;  // the ids in deferred_
+  // Refusals at accept are all counted (metrics) but logged at most once a second per worker,
+  // each line with the number it stands for: a flood must not become a log flood.
+  uint64_t refused_unlogged_ = 0;
+  std::string refused_last_peer_;
+  Clock::time_point refused_logged_at_{};
 };
 
 Connection::Env Worker::MakeEnv() {
@@ -170,7 +188,7 @@ void Worker::Run() {
   epoll_event events[64];
   auto next_sweep = Clock::now();
   while (!(stopping_ && conns_.empty())) {
-    int n = ::epoll_wait(epoll_fd_, events, 64, 100);
+    int n = ::epoll_wait(epoll_fd_, events, 64, deferred_.empty() ? 100 : 0);
     turns_.fetch_add(1, std::memory_order_relaxed);
     for (int i = 0; i < n; ++i) {
       int fd = events[i].data.fd;
@@ -182,9 +200,14 @@ void Worker::Run() {
         stopping_ = true;
         ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
       } else if (auto it = conns_.find(fd); it != conns_.end()) {
-        Drive(*it->second);
+        if (it->second->Fresh()) {
+          Defer(*it->second);
+        } else {
+          Drive(*it->second);
+        }
       }
     }
+    DriveDeferred();
     if (Clock::now() >= next_sweep) {
       Sweep();
       next_sweep = Clock::now() + std::chrono::milliseconds(100);
@@ -203,8 +226,7 @@ void Worker::Accept() {
       connections_.fetch_sub(1);
       ::close(fd);
       GlobalMetrics().connections.Inc("refused");
-      Log(Priority::kWarning, "connection_refused",
-          {{"peer", FormatAddress(ss)}, {"reason", "max connections reached"}});
+      NoteRefused(FormatAddress(ss), Clock::now());
       continue;
     }
     GlobalMetrics().connections.Inc("accepted");
@@ -218,13 +240,50 @@ void Worker::Accept() {
     ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
     Connection& c = *conn;
     conns_.emplace(fd, std::move(conn));
-    Drive(c);
+    Defer(c);
   }
+}
+
+void Worker::NoteRefused(std::string peer, Clock::time_point now) {
+  if (!peer.empty()) {
+    ++refused_unlogged_;
+    refused_last_peer_ = std::move(peer);
+  }
+  if (refused_unlogged_ == 0 || now - refused_logged_at_ < std::chrono::seconds(1)) return;
+  Log(Priority::kWarning, "connection_refused",
+      {{"peer", refused_last_peer_},
+       {"reason", "max connections reached"},
+       {"refused", std::to_string(refused_unlogged_)},
+       {"max_connections", std::to_string(config_->limits.max_connections)}});
+  refused_unlogged_ = 0;
+  refused_logged_at_ = now;
 }
 
 void Worker::Drive(Connection& c) {
   Connection::Env env = MakeEnv();
   if (!c.Drive(env)) Close(c.fd());
+}
+
+void Worker::Defer(Connection& c) {
+  // Edge-triggered: a fresh connection reported again before its turn is already queued.
+  if (deferred_ids_.insert(c.id()).second) deferred_.emplace_back(c.fd(), c.id());
+}
+
+void Worker::DriveDeferred() {
+  // About 1.3 ms of CPU each when a ClientHello is there (ECDHE and a signature), so a turn
+  // spends at most ~10 ms on new handshakes before it looks at the rest again.
+  constexpr int kFreshPerTurn = 8;
+  for (int started = 0; started < kFreshPerTurn && !deferred_.empty();) {
+    auto [fd, id] = deferred_.front();
+    deferred_.pop_front();
+    deferred_ids_.erase(id);
+    auto it = conns_.find(fd);
+    if (it == conns_.end() || it->second->id() != id) continue;  // closed meanwhile
+    Connection& c = *it->second;
+    Drive(c);
+    // Still fresh (nothing to read yet; the peek costs a syscall) or closed: not a handshake.
+    if (auto again = conns_.find(fd); again != conns_.end() && !again->second->Fresh()) ++started;
+  }
 }
 
 void Worker::Close(int fd) {
@@ -236,6 +295,7 @@ void Worker::Close(int fd) {
 
 void Worker::Sweep() {
   auto now = Clock::now();
+  NoteRefused("", now);  // the refusals of the last second not logged yet
   // Draining: nothing is in flight on an idle keep-alive connection, and at the drain deadline
   // whatever is left is cut (an awaited issuance still commits; the device's retry gets it).
   const bool drain_over = stopping_ && now.time_since_epoch().count() >= drain_deadline_.load();
@@ -305,7 +365,13 @@ ca::Result<std::unique_ptr<Server>> Server::Create(std::shared_ptr<const ServeCo
 }
 
 void Server::Run() {
-  for (auto& w : workers_) threads_.emplace_back([&w] { w->Run(); });
+  for (size_t i = 0; i < workers_.size(); ++i) {
+    threads_.emplace_back([this, i] {
+      std::string name = "worker-" + std::to_string(i);  // top -H, ps -L (at most 15 characters)
+      pthread_setname_np(pthread_self(), name.c_str());
+      workers_[i]->Run();
+    });
+  }
   for (auto& t : threads_) t.join();
   threads_.clear();
 }

@@ -11,12 +11,15 @@
 #include <mutex>
 #include <thread>
 
+#include "device-sim/slow_fleet.h"
 #include "device-sim/worker.h"
 
 namespace devsim {
 namespace {
 
 constexpr auto kProgressInterval = std::chrono::milliseconds(250);
+// The fleet starts once the --slow connections are open, or after this long regardless.
+constexpr auto kSlowOpenLimit = std::chrono::seconds(30);
 
 double CpuSeconds() {
   rusage usage{};
@@ -80,6 +83,18 @@ ca::Result<FleetReport> RunFleet(const FleetOptions& options,
   (void)mbedtls_ssl_list_ciphersuites();
 
   const double cpu_before = CpuSeconds();
+  std::unique_ptr<SlowFleet> slow;
+  int slow_open_at_start = 0;
+  double slow_open_seconds = 0;
+  if (plan->slow > 0) {
+    auto created = SlowFleet::Create(*plan);
+    if (!created) return std::unexpected(created.error());
+    slow = std::move(*created);
+    const Clock::time_point opening = Clock::now();
+    slow->Start();
+    slow_open_at_start = slow->WaitOpen(kSlowOpenLimit);
+    slow_open_seconds = std::chrono::duration<double>(Clock::now() - opening).count();
+  }
   SharedRun shared(*plan, Clock::now());
   shared.interrupted = interrupted;
   // Workers are built up front so a set-up failure is one error, not N device failures.
@@ -92,6 +107,7 @@ ca::Result<FleetReport> RunFleet(const FleetOptions& options,
   const uint64_t total =
       plan->max_slots == std::numeric_limits<uint64_t>::max() ? 0 : plan->max_slots;
   const Clock::time_point end = RunWorkers(workers, shared, total, on_progress);
+  if (slow) slow->Stop();
 
   FleetReport report;
   report.options = options;
@@ -101,6 +117,13 @@ ca::Result<FleetReport> RunFleet(const FleetOptions& options,
   report.cpu_seconds = CpuSeconds() - cpu_before;
   for (auto& worker : workers) {
     report.tally.Merge(std::move(worker->tally()), plan->max_failures_listed);
+  }
+  if (slow) {
+    RunTally slow_tally;
+    slow_tally.slow = std::move(slow->tally());
+    report.tally.Merge(std::move(slow_tally), plan->max_failures_listed);
+    report.slow_open_at_start = slow_open_at_start;
+    report.slow_open_seconds = slow_open_seconds;
   }
   return report;
 }

@@ -18,6 +18,10 @@ struct FleetReport {
   RunTally tally;
   double elapsed_seconds = 0;
   double cpu_seconds = 0;  // user + system time of the whole process during the run
+  // --slow: how many slow connections were open when the fleet started, and how long opening
+  // them took (the fleet waits for all of them, at most 30 s).
+  int slow_open_at_start = 0;
+  double slow_open_seconds = 0;
   uint64_t ok() const { return tally.ok(); }
   uint64_t failed() const { return tally.failed(); }
 };

@@ -72,7 +72,8 @@ void SlowConnection::Open(Clock::time_point now) {
     if (env_.identity.cert == nullptr) {
       return Closed(now, false, "no client certificate to complete the handshake with");
     }
-    auto conn = TlsClient::Start(*env_.server, *env_.tls, env_.trust, env_.identity, env_.rng);
+    auto conn = TlsClient::Start(*env_.server, *env_.tls, env_.trust, env_.identity, env_.rng,
+                                 env_.server_cert_cache);
     if (!conn) return Closed(now, false, conn.error().detail);
     tls_ = std::move(*conn);
   }

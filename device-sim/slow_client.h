@@ -27,6 +27,7 @@ struct SlowEnv {
   std::string hello;   // the ClientHello record trickled in hello mode
   std::string header;  // request bytes trickled in header mode, followed by 'a' forever
   Clock::duration interval;
+  ServerCertCache* server_cert_cache;  // header mode: the chain is verified once a minute
 };
 
 // The first flight this client sends: a ClientHello record. kCrypto on mbedTLS failure.
@@ -45,6 +46,8 @@ class SlowConnection : public EventTarget {
   void OnTimer(Clock::time_point now, bool reopen);
   // The run is over: counts the connection as still open (if it is) and closes it.
   void Shutdown();
+  // Open and trickling (hello: connected; header: the handshake is done).
+  bool Trickling() const { return state_ == State::kTrickling; }
 
  private:
   enum class State { kClosed, kConnecting, kHandshaking, kTrickling };

@@ -10,7 +10,7 @@
 namespace devsim {
 namespace {
 
-// Deadlines, back-off wake-ups and slow-connection bytes are checked this often.
+// Deadlines and back-off wake-ups are checked this often.
 constexpr Clock::duration kSweepInterval = std::chrono::milliseconds(50);
 
 // This worker's share of `total` when it is split across `parts` workers.
@@ -65,45 +65,12 @@ ca::Result<void> Worker::Init() {
     devices_.push_back(Device{.id = plan_.devices[i]});
   }
   concurrency_ = std::max(1, ShareOf(plan_.concurrency, plan_.threads, index_));
-  return InitSlow();
-}
-
-// Slow connection j (over all workers) trickles a ClientHello if j is even, a header if odd.
-ca::Result<void> Worker::InitSlow() {
-  const int count = ShareOf(plan_.slow, plan_.threads, index_);
-  if (count == 0) return {};
-  auto hello = CaptureClientHello(plan_.tls, trust_->get(), drbg_->rng());
-  if (!hello) return std::unexpected(hello.error());
-  ClientIdentity identity;
-  if (!devices_.empty()) {
-    // The handshake needs a certificate the server accepts; a bootstrap one does, and a
-    // handshake alone issues nothing.
-    auto creds =
-        LoadCredentials(plan_.fleet_dir, devices_.front().id, EstOperation::kEnroll, drbg_->rng());
-    if (creds) {
-      slow_creds_ = std::make_unique<Credentials>(std::move(*creds));
-      identity = {slow_creds_->cert->get(), slow_creds_->key->pk()};
-    }
-  }
-  slow_env_ = std::make_unique<SlowEnv>(
-      SlowEnv{&plan_.server, &plan_.tls, trust_->get(), identity, drbg_->rng(), poller_.get(),
-              std::move(*hello),
-              "POST /.well-known/est/simpleenroll HTTP/1.1\r\nHost: " + plan_.target.host_header +
-                  "\r\nX-Slow: ",
-              plan_.slow_interval});
-  for (int k = 0; k < count; ++k) {
-    const int global = index_ + k * plan_.threads;
-    const SlowMode mode = global % 2 == 0 ? SlowMode::kHello : SlowMode::kHeader;
-    slow_.push_back(
-        std::make_unique<SlowConnection>(*slow_env_, mode, tally_.slow[static_cast<size_t>(mode)]));
-  }
   return {};
 }
 
 void Worker::Run() {
   Clock::time_point now = Clock::now();
   last_sweep_ = now;
-  for (auto& slow : slow_) slow->Open(now);
   while (true) {
     now = Clock::now();
     if ((plan_.duration && now - shared_.start >= *plan_.duration) ||
@@ -123,7 +90,6 @@ void Worker::Run() {
     }
     Reap();
   }
-  for (auto& slow : slow_) slow->Shutdown();
 }
 
 bool Worker::CanStart() const { return !exhausted_ && !slots_done_ && !shared_.stop.load(); }
@@ -176,8 +142,6 @@ int Worker::TimeoutMs(Clock::time_point now) const {
 
 void Worker::Sweep(Clock::time_point now) {
   for (auto& job : jobs_) job->enrollment->OnTimer(now);
-  const bool reopen = !shared_.stop.load();
-  for (auto& slow : slow_) slow->OnTimer(now, reopen);
 }
 
 bool Worker::Reap() {

@@ -25,7 +25,6 @@
 #include "device-sim/enrollment.h"
 #include "device-sim/poller.h"
 #include "device-sim/run_plan.h"
-#include "device-sim/slow_client.h"
 #include "device-sim/tally.h"
 
 namespace devsim {
@@ -68,7 +67,6 @@ class Worker {
 
   Worker(SharedRun& shared, int index);
   ca::Result<void> Init();
-  ca::Result<void> InitSlow();
 
   // worker.cc: the loop
   bool CanStart() const;
@@ -120,10 +118,6 @@ class Worker {
   Clock::time_point last_sweep_{};
   std::vector<std::unique_ptr<Job>> jobs_;
   std::deque<Device*> replay_pool_;
-
-  std::unique_ptr<Credentials> slow_creds_;
-  std::unique_ptr<SlowEnv> slow_env_;
-  std::vector<std::unique_ptr<SlowConnection>> slow_;
 
   RunTally tally_;
 };
