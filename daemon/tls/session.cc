@@ -5,7 +5,9 @@
 #include <mbedtls/net_sockets.h>  // MBEDTLS_ERR_NET_* codes only; sockets are ours
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstring>
 
 #include "ca/encoding.h"
 #include "ca/keys.h"
@@ -13,29 +15,10 @@
 namespace provisiond::tls {
 namespace {
 
-int SendToSocket(void* ctx, const unsigned char* buf, size_t len) {
-  int fd = *static_cast<int*>(ctx);
-  for (;;) {
-    ssize_t n = ::send(fd, buf, len, MSG_NOSIGNAL);
-    if (n >= 0) return static_cast<int>(n);
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK) return MBEDTLS_ERR_SSL_WANT_WRITE;
-    if (errno == EPIPE || errno == ECONNRESET) return MBEDTLS_ERR_NET_CONN_RESET;
-    return MBEDTLS_ERR_NET_SEND_FAILED;
-  }
-}
-
-int RecvFromSocket(void* ctx, unsigned char* buf, size_t len) {
-  int fd = *static_cast<int*>(ctx);
-  for (;;) {
-    ssize_t n = ::recv(fd, buf, len, 0);
-    if (n >= 0) return static_cast<int>(n);
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK) return MBEDTLS_ERR_SSL_WANT_READ;
-    if (errno == ECONNRESET) return MBEDTLS_ERR_NET_CONN_RESET;
-    return MBEDTLS_ERR_NET_RECV_FAILED;
-  }
-}
+// Queued output above this makes Send flush first (a flight or a reply is a few KiB).
+constexpr size_t kMaxQueuedOutput = 64 * 1024;
+// One recv asks for this much; mbedTLS asks for a record header, then the record.
+constexpr size_t kReadAhead = 16 * 1024;
 
 PresentedCert Describe(const mbedtls_x509_crt& crt) {
   PresentedCert p;
@@ -67,7 +50,73 @@ Session::Session(ServerTls& tls, int fd, ca::IdentitySource identity,
                  CertificateStatusCheck* check)
     : tls_(tls), fd_(fd), identity_(identity), status_check_(check) {}
 
-Session::~Session() = default;
+Session::~Session() { Flush(); }  // best effort: an alert or close_notify still queued
+
+int Session::Send(void* self_ptr, const unsigned char* buf, size_t len) {
+  auto* self = static_cast<Session*>(self_ptr);
+  if (self->send_failed_) return MBEDTLS_ERR_NET_CONN_RESET;
+  if (self->out_.size() - self->out_offset_ + len > kMaxQueuedOutput && !self->Flush()) {
+    return self->send_failed_ ? MBEDTLS_ERR_NET_CONN_RESET : MBEDTLS_ERR_SSL_WANT_WRITE;
+  }
+  self->out_.append(reinterpret_cast<const char*>(buf), len);
+  return static_cast<int>(len);
+}
+
+bool Session::Flush() {
+  while (out_offset_ < out_.size() && !send_failed_) {
+    ssize_t n = ::send(fd_, out_.data() + out_offset_, out_.size() - out_offset_, MSG_NOSIGNAL);
+    if (n >= 0) {
+      out_offset_ += static_cast<size_t>(n);
+      continue;
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return false;
+    send_failed_ = true;  // EPIPE, ECONNRESET, ...: the next Send tells mbedTLS
+  }
+  if (send_failed_) return false;
+  if (!out_.empty()) std::string().swap(out_);  // a held connection keeps no flight buffer
+  out_offset_ = 0;
+  return true;
+}
+
+Session::Status Session::Flushed(Status status) {
+  if (Flush()) return status;
+  if (send_failed_) return status == Status::kFailed ? status : Status::kClosed;
+  return Status::kWantWrite;
+}
+
+int Session::Recv(void* self_ptr, unsigned char* buf, size_t len) {
+  auto* self = static_cast<Session*>(self_ptr);
+  if (self->in_offset_ < self->in_.size()) {
+    size_t take = std::min(len, self->in_.size() - self->in_offset_);
+    std::memcpy(buf, self->in_.data() + self->in_offset_, take);
+    self->in_offset_ += take;
+    if (self->in_offset_ == self->in_.size()) {  // drained: give the memory back
+      std::string().swap(self->in_);
+      self->in_offset_ = 0;
+    }
+    return static_cast<int>(take);
+  }
+  // On the stack: only what mbedTLS did not ask for is kept (in_), usually a few hundred bytes.
+  unsigned char chunk[kReadAhead];
+  ssize_t n;
+  do {
+    n = ::recv(self->fd_, chunk, sizeof chunk, 0);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return MBEDTLS_ERR_SSL_WANT_READ;
+    if (errno == ECONNRESET) return MBEDTLS_ERR_NET_CONN_RESET;
+    return MBEDTLS_ERR_NET_RECV_FAILED;
+  }
+  size_t got = static_cast<size_t>(n);
+  size_t take = std::min(len, got);
+  std::memcpy(buf, chunk, take);
+  if (got > take) {
+    self->in_.assign(reinterpret_cast<const char*>(chunk) + take, got - take);
+    self->in_offset_ = 0;
+  }
+  return static_cast<int>(take);  // 0: the peer closed
+}
 
 ca::Result<std::unique_ptr<Session>> Session::Create(ServerTls& tls, int fd,
                                                      ca::IdentitySource identity,
@@ -75,7 +124,7 @@ ca::Result<std::unique_ptr<Session>> Session::Create(ServerTls& tls, int fd,
   std::unique_ptr<Session> s(new Session(tls, fd, identity, status_check));
   int ret = mbedtls_ssl_setup(s->ssl_.get(), tls.config());
   if (ret != 0) return ca::Fail(ca::Code::kCrypto, ca::MbedtlsError("mbedtls_ssl_setup", ret));
-  mbedtls_ssl_set_bio(s->ssl_.get(), &s->fd_, SendToSocket, RecvFromSocket, nullptr);
+  mbedtls_ssl_set_bio(s->ssl_.get(), s.get(), &Session::Send, &Session::Recv, nullptr);
   mbedtls_ssl_set_verify(s->ssl_.get(), &Session::VerifyCallback, s.get());
   return s;
 }
@@ -108,11 +157,14 @@ int Session::VerifyCallback(void* self_ptr, mbedtls_x509_crt* crt, int depth, ui
 }
 
 Session::Status Session::Handshake() {
+  if (!Flush()) return send_failed_ ? FailHandshake(MBEDTLS_ERR_NET_CONN_RESET) : Status::kWantWrite;
   int ret = mbedtls_ssl_handshake(ssl_.get());
-  if (ret == 0) return Classify();
-  if (ret == MBEDTLS_ERR_SSL_WANT_READ) return Status::kWantRead;
-  if (ret == MBEDTLS_ERR_SSL_WANT_WRITE) return Status::kWantWrite;
-  return FailHandshake(ret);
+  if (ret == 0) return Flushed(Classify());
+  if (ret == MBEDTLS_ERR_SSL_WANT_READ) return Flushed(Status::kWantRead);
+  if (ret == MBEDTLS_ERR_SSL_WANT_WRITE) return Flushed(Status::kWantWrite);
+  Status failed = FailHandshake(ret);
+  Flush();  // the alert, if one was queued; the connection closes next either way
+  return failed;
 }
 
 Session::Status Session::FailHandshake(int ret) {
@@ -204,6 +256,7 @@ Session::Status Session::Classify() {
 }
 
 Session::Status Session::Read(std::string& out, size_t max) {
+  if (!Flush()) return send_failed_ ? Status::kClosed : Status::kWantWrite;
   unsigned char buf[4096];
   size_t want = max < sizeof buf ? max : sizeof buf;
   int ret = mbedtls_ssl_read(ssl_.get(), buf, want);
@@ -211,8 +264,9 @@ Session::Status Session::Read(std::string& out, size_t max) {
     out.append(reinterpret_cast<char*>(buf), static_cast<size_t>(ret));
     return Status::kDone;
   }
-  if (ret == MBEDTLS_ERR_SSL_WANT_READ) return Status::kWantRead;
-  if (ret == MBEDTLS_ERR_SSL_WANT_WRITE) return Status::kWantWrite;
+  // mbedtls_ssl_read may have written (a TLS 1.2 alert, a key update): send it before waiting.
+  if (ret == MBEDTLS_ERR_SSL_WANT_READ) return Flushed(Status::kWantRead);
+  if (ret == MBEDTLS_ERR_SSL_WANT_WRITE) return Flushed(Status::kWantWrite);
   if (ret == 0 || ret == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY || ret == MBEDTLS_ERR_NET_CONN_RESET) {
     return Status::kClosed;
   }
@@ -221,6 +275,7 @@ Session::Status Session::Read(std::string& out, size_t max) {
 
 Session::Status Session::Write(std::string_view data, size_t* written) {
   *written = 0;
+  if (!Flush()) return send_failed_ ? Status::kFailed : Status::kWantWrite;
   while (*written < data.size()) {
     int ret = mbedtls_ssl_write(
         ssl_.get(), reinterpret_cast<const unsigned char*>(data.data()) + *written,
@@ -229,18 +284,22 @@ Session::Status Session::Write(std::string_view data, size_t* written) {
       *written += static_cast<size_t>(ret);
       continue;
     }
-    if (ret == MBEDTLS_ERR_SSL_WANT_WRITE) return Status::kWantWrite;
-    if (ret == MBEDTLS_ERR_SSL_WANT_READ) return Status::kWantRead;
+    if (ret == MBEDTLS_ERR_SSL_WANT_WRITE) return Flushed(Status::kWantWrite);
+    if (ret == MBEDTLS_ERR_SSL_WANT_READ) return Flushed(Status::kWantRead);
     return Status::kFailed;
   }
-  return Status::kDone;
+  return Flushed(Status::kDone);  // kDone only once the socket took every byte
 }
 
 void Session::SendFatalAlert(int alert) {
   mbedtls_ssl_send_alert_message(ssl_.get(), MBEDTLS_SSL_ALERT_LEVEL_FATAL,
                                  static_cast<unsigned char>(alert));
+  Flush();
 }
 
-void Session::SendCloseNotify() { mbedtls_ssl_close_notify(ssl_.get()); }
+void Session::SendCloseNotify() {
+  mbedtls_ssl_close_notify(ssl_.get());
+  Flush();
+}
 
 }  // namespace provisiond::tls

@@ -90,6 +90,18 @@ class Session {
  private:
   Session(ServerTls& tls, int fd, ca::IdentitySource identity, CertificateStatusCheck* check);
   static int VerifyCallback(void* self, mbedtls_x509_crt* crt, int depth, uint32_t* flags);
+  // mbedTLS's bio. It writes and reads one record (a read: its 5-byte header, then the rest) at
+  // a time; sent as they come, a TLS 1.3 server flight is six segments and a client flight
+  // several reads each. Send queues records in out_ and Flush sends them in one call when the
+  // operation returns; Recv reads up to 16 KiB at once and keeps what mbedTLS did not ask for
+  // in in_. mbedTLS only reports WANT_READ after Recv found in_ empty and the socket drained,
+  // so edge-triggered readiness never strands bytes in in_.
+  static int Send(void* self, const unsigned char* buf, size_t len);
+  static int Recv(void* self, unsigned char* buf, size_t len);
+  // Sends what out_ holds. false if some is left (the socket would block) or sending failed.
+  bool Flush();
+  // After an mbedTLS call: flush, and if bytes are left, wait for the socket to take them.
+  Status Flushed(Status status);
   Status FailHandshake(int ret);
   Status Classify();
 
@@ -99,6 +111,11 @@ class Session {
   CertificateStatusCheck* status_check_;  // may be null
   std::string status_refusal_;            // why status_check_ refused the leaf
   ca::Scoped<mbedtls_ssl_context, mbedtls_ssl_init, mbedtls_ssl_free> ssl_;
+  std::string out_;             // records mbedTLS wrote that the socket has not taken yet
+  size_t out_offset_ = 0;       // of out_, already sent
+  bool send_failed_ = false;    // the socket refused (reset, broken pipe): the peer is gone
+  std::string in_;              // bytes read from the socket that mbedTLS has not asked for
+  size_t in_offset_ = 0;
   // What the verify callback saw: the leaf, the final flags and whether the chain's top is the
   // issuing CA. Reset at each callback sequence start (depth is highest first).
   std::optional<PresentedCert> presented_;
