@@ -116,9 +116,9 @@ std::string EventRowHash(int64_t id, const EventRecord& event,
       std::span(reinterpret_cast<const unsigned char*>(encoded.data()), encoded.size()));
 }
 
-Result<void> InsertChainedEvent(sqlite3* db, const EventRecord& event,
+Result<void> InsertChainedEvent(Connection& db, const EventRecord& event,
                                 std::string_view serial_hex) {
-  auto head = Statement::Prepare(db, kSelectHead);
+  auto head = db.Prepare(kSelectHead);
   if (!head) return std::unexpected(head.error());
   auto found = head->Step();
   if (!found) return std::unexpected(found.error());
@@ -136,7 +136,7 @@ Result<void> InsertChainedEvent(sqlite3* db, const EventRecord& event,
   }
   auto row_hash = HashOrFail(row, prev_hash);
   if (!row_hash) return std::unexpected(row_hash.error());
-  auto insert = Statement::Prepare(db, kInsertChained);
+  auto insert = db.Prepare(kInsertChained);
   if (!insert) return std::unexpected(insert.error());
   return InsertRow(*insert, row, prev_hash, *row_hash);
 }

@@ -32,6 +32,7 @@
 #include <string>
 #include <string_view>
 
+#include "db/statement.h"
 #include "db/store.h"
 
 namespace db {
@@ -48,7 +49,8 @@ std::string EventRowHash(int64_t id, const EventRecord& event,
 // Appends `event` to enrollment_events with the next id, its prev_hash and row_hash; `serial_hex`
 // is stored as the serial ("" stores NULL). Must run inside a write transaction (BEGIN
 // IMMEDIATE), which is what makes "the newest row" well defined across connections.
-Result<void> InsertChainedEvent(sqlite3* db, const EventRecord& event, std::string_view serial_hex);
+Result<void> InsertChainedEvent(Connection& db, const EventRecord& event,
+                                std::string_view serial_hex);
 
 // Migration 2: copies every row of the v1 `enrollment_events` into `enrollment_events_v2`, in id
 // order and keeping ids, computing prev_hash and row_hash. The caller owns the transaction.

@@ -76,15 +76,15 @@ Result<std::optional<Intent>> SelectOneIntent(Statement& stmt) {
   return ReadIntent(stmt);
 }
 
-Result<int> RevokeIntents(sqlite3* db, const char* sql, std::string_view key, int reason,
+Result<int> RevokeIntents(Connection& db, const char* sql, std::string_view key, int reason,
                           std::string_view revoked_at) {
-  auto stmt = Statement::Prepare(db, sql);
+  auto stmt = db.Prepare(sql);
   if (!stmt) return std::unexpected(stmt.error());
   stmt->BindText(1, key);
   stmt->BindText(2, revoked_at);
   stmt->BindInt(3, reason);
   if (auto ran = stmt->Run(); !ran) return std::unexpected(ran.error());
-  return sqlite3_changes(db);
+  return sqlite3_changes(db.get());
 }
 
 // kConstraint naming the first field in which the signed certificate differs from its intent.
@@ -113,8 +113,8 @@ Result<void> CheckMatchesIntent(const CertificateRecord& cert, const Intent& int
 
 }  // namespace
 
-Result<bool> IntentExists(sqlite3* db, std::string_view serial_hex) {
-  auto stmt = Statement::Prepare(db, kIntentExists);
+Result<bool> IntentExists(Connection& db, std::string_view serial_hex) {
+  auto stmt = db.Prepare(kIntentExists);
   if (!stmt) return std::unexpected(stmt.error());
   stmt->BindText(1, serial_hex);
   auto row = stmt->Step();
@@ -122,8 +122,8 @@ Result<bool> IntentExists(sqlite3* db, std::string_view serial_hex) {
   return *row && stmt->Int(0) != 0;
 }
 
-Result<void> InsertPendingIntent(sqlite3* db, const Intent& intent) {
-  auto stmt = Statement::Prepare(db, kInsertIntent);
+Result<void> InsertPendingIntent(Connection& db, const Intent& intent) {
+  auto stmt = db.Prepare(kInsertIntent);
   if (!stmt) return std::unexpected(stmt.error());
   stmt->BindText(1, intent.serial_hex);
   stmt->BindText(2, intent.device_id);
@@ -139,18 +139,18 @@ Result<void> InsertPendingIntent(sqlite3* db, const Intent& intent) {
   return stmt->Run();
 }
 
-Result<std::optional<Intent>> PendingSameKeyEnrollIntent(sqlite3* db,
+Result<std::optional<Intent>> PendingSameKeyEnrollIntent(Connection& db,
                                                          std::string_view auth_cert_fingerprint,
                                                          std::string_view public_key_sha256) {
-  auto stmt = Statement::Prepare(db, kSelectPendingSameKey);
+  auto stmt = db.Prepare(kSelectPendingSameKey);
   if (!stmt) return std::unexpected(stmt.error());
   stmt->BindText(1, auth_cert_fingerprint);
   stmt->BindText(2, public_key_sha256);
   return SelectOneIntent(*stmt);
 }
 
-Result<std::vector<Intent>> SelectPendingIntents(sqlite3* db) {
-  auto stmt = Statement::Prepare(db, kSelectPending);
+Result<std::vector<Intent>> SelectPendingIntents(Connection& db) {
+  auto stmt = db.Prepare(kSelectPending);
   if (!stmt) return std::unexpected(stmt.error());
   std::vector<Intent> intents;
   for (;;) {
@@ -161,8 +161,8 @@ Result<std::vector<Intent>> SelectPendingIntents(sqlite3* db) {
   }
 }
 
-Result<std::optional<bool>> IntentRevoked(sqlite3* db, std::string_view serial_hex) {
-  auto stmt = Statement::Prepare(db, kSelectIntentRevoked);
+Result<std::optional<bool>> IntentRevoked(Connection& db, std::string_view serial_hex) {
+  auto stmt = db.Prepare(kSelectIntentRevoked);
   if (!stmt) return std::unexpected(stmt.error());
   stmt->BindText(1, serial_hex);
   auto row = stmt->Step();
@@ -171,9 +171,9 @@ Result<std::optional<bool>> IntentRevoked(sqlite3* db, std::string_view serial_h
   return std::optional<bool>(stmt->Int(0) != 0);
 }
 
-Result<std::vector<CertificateRecord>> RevokedUnexpiredIntents(sqlite3* db,
+Result<std::vector<CertificateRecord>> RevokedUnexpiredIntents(Connection& db,
                                                                std::string_view now_iso) {
-  auto stmt = Statement::Prepare(db, kSelectRevokedUnexpired);
+  auto stmt = db.Prepare(kSelectRevokedUnexpired);
   if (!stmt) return std::unexpected(stmt.error());
   stmt->BindText(1, now_iso);
   std::vector<CertificateRecord> records;
@@ -197,19 +197,20 @@ Result<std::vector<CertificateRecord>> RevokedUnexpiredIntents(sqlite3* db,
   }
 }
 
-Result<int> RevokePendingIntentsBySerial(sqlite3* db, std::string_view serial_hex, int reason,
+Result<int> RevokePendingIntentsBySerial(Connection& db, std::string_view serial_hex, int reason,
                                          std::string_view revoked_at) {
   return RevokeIntents(db, kRevokeBySerial, serial_hex, reason, revoked_at);
 }
 
-Result<int> RevokePendingIntentsByDevice(sqlite3* db, std::string_view device_id, int reason,
+Result<int> RevokePendingIntentsByDevice(Connection& db, std::string_view device_id, int reason,
                                          std::string_view revoked_at) {
   return RevokeIntents(db, kRevokeByDevice, device_id, reason, revoked_at);
 }
 
-Result<void> CompleteInTxn(sqlite3* db, const CertificateRecord& cert, const EventRecord& event) {
+Result<void> CompleteInTxn(Connection& db, const CertificateRecord& cert,
+                           const EventRecord& event) {
   if (auto checked = CheckIssuedEventSerial(cert, event, "Complete"); !checked) return checked;
-  auto select = Statement::Prepare(db, kSelectIntent);
+  auto select = db.Prepare(kSelectIntent);
   if (!select) return std::unexpected(select.error());
   select->BindText(1, cert.serial_hex);
   auto found = SelectOneIntent(*select);
@@ -228,7 +229,7 @@ Result<void> CompleteInTxn(sqlite3* db, const CertificateRecord& cert, const Eve
   }
   if (auto matches = CheckMatchesIntent(cert, intent); !matches) return matches;
   if (auto inserted = InsertIssuance(db, cert, event); !inserted) return inserted;
-  auto mark = Statement::Prepare(db, kMarkIssued);
+  auto mark = db.Prepare(kMarkIssued);
   if (!mark) return std::unexpected(mark.error());
   mark->BindText(1, cert.serial_hex);
   return mark->Run();
@@ -236,12 +237,12 @@ Result<void> CompleteInTxn(sqlite3* db, const CertificateRecord& cert, const Eve
 
 Result<void> Store::Complete(const CertificateRecord& cert, const EventRecord& issued_event) {
   std::lock_guard lock(mu_);
-  return InWriteTransaction(db_, [&] { return CompleteInTxn(db_, cert, issued_event); });
+  return InWriteTransaction(*db_, [&] { return CompleteInTxn(*db_, cert, issued_event); });
 }
 
 Result<std::vector<Intent>> Store::PendingIntents() {
   std::lock_guard lock(mu_);
-  return SelectPendingIntents(db_);
+  return SelectPendingIntents(*db_);
 }
 
 }  // namespace db

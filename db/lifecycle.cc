@@ -42,21 +42,21 @@ constexpr const char* kSelectRevokedUnexpired =
 constexpr const char* kNextCrlNumber =
     "UPDATE crl_state SET number = number + 1 WHERE id = 1 RETURNING number";
 
-using RevokeIntentsFn = Result<int> (*)(sqlite3*, std::string_view, int, std::string_view);
+using RevokeIntentsFn = Result<int> (*)(Connection&, std::string_view, int, std::string_view);
 
 // Revokes the certificates matching `sql` and the pending intents `revoke_intents` matches, in one
 // transaction; returns the number of rows changed in both.
-Result<int> Revoke(sqlite3* db, const char* sql, RevokeIntentsFn revoke_intents,
+Result<int> Revoke(Connection& db, const char* sql, RevokeIntentsFn revoke_intents,
                    std::string_view key, int reason, std::string_view revoked_at) {
   int changed = 0;
   auto done = InWriteTransaction(db, [&]() -> Result<void> {
-    auto stmt = Statement::Prepare(db, sql);
+    auto stmt = db.Prepare(sql);
     if (!stmt) return std::unexpected(stmt.error());
     stmt->BindText(1, key);
     stmt->BindText(2, revoked_at);
     stmt->BindInt(3, reason);
     if (auto ran = stmt->Run(); !ran) return ran;
-    changed = sqlite3_changes(db);
+    changed = sqlite3_changes(db.get());
     auto intents = revoke_intents(db, key, reason, revoked_at);
     if (!intents) return std::unexpected(intents.error());
     changed += *intents;
@@ -70,14 +70,14 @@ Result<int> Revoke(sqlite3* db, const char* sql, RevokeIntentsFn revoke_intents,
 
 Result<CertStatus> Store::CertificateStatus(std::string_view serial_hex) {
   std::lock_guard lock(mu_);
-  auto stmt = Statement::Prepare(db_, kSelectRevoked);
+  auto stmt = db_->Prepare(kSelectRevoked);
   if (!stmt) return std::unexpected(stmt.error());
   stmt->BindText(1, serial_hex);
   auto row = stmt->Step();
   if (!row) return std::unexpected(row.error());
   if (*row) return stmt->Int(0) != 0 ? CertStatus::kRevoked : CertStatus::kActive;
   // Not a certificate: a revoked intent's serial is on the CRL, so it is reported revoked too.
-  auto intent_revoked = IntentRevoked(db_, serial_hex);
+  auto intent_revoked = IntentRevoked(*db_, serial_hex);
   if (!intent_revoked) return std::unexpected(intent_revoked.error());
   return intent_revoked->value_or(false) ? CertStatus::kRevoked : CertStatus::kUnknown;
 }
@@ -85,19 +85,19 @@ Result<CertStatus> Store::CertificateStatus(std::string_view serial_hex) {
 Result<int> Store::RevokeSerial(std::string_view serial_hex, int reason,
                                 std::string_view revoked_at) {
   std::lock_guard lock(mu_);
-  return Revoke(db_, kRevokeSerial, RevokePendingIntentsBySerial, serial_hex, reason, revoked_at);
+  return Revoke(*db_, kRevokeSerial, RevokePendingIntentsBySerial, serial_hex, reason, revoked_at);
 }
 
 Result<int> Store::RevokeDevice(std::string_view device_id, int reason,
                                 std::string_view revoked_at) {
   std::lock_guard lock(mu_);
-  return Revoke(db_, kRevokeDevice, RevokePendingIntentsByDevice, device_id, reason, revoked_at);
+  return Revoke(*db_, kRevokeDevice, RevokePendingIntentsByDevice, device_id, reason, revoked_at);
 }
 
 Result<void> Store::DenyBootstrap(const DenyEntry& entry) {
   std::lock_guard lock(mu_);
-  return InWriteTransaction(db_, [&]() -> Result<void> {
-    auto stmt = Statement::Prepare(db_, kInsertDeny);
+  return InWriteTransaction(*db_, [&]() -> Result<void> {
+    auto stmt = db_->Prepare(kInsertDeny);
     if (!stmt) return std::unexpected(stmt.error());
     stmt->BindTextOrNull(1, entry.fingerprint);
     stmt->BindTextOrNull(2, entry.issuer);
@@ -111,7 +111,7 @@ Result<void> Store::DenyBootstrap(const DenyEntry& entry) {
 Result<bool> Store::IsBootstrapDenied(std::string_view fingerprint, std::string_view issuer,
                                       std::string_view serial_hex) {
   std::lock_guard lock(mu_);
-  auto stmt = Statement::Prepare(db_, kIsDenied);
+  auto stmt = db_->Prepare(kIsDenied);
   if (!stmt) return std::unexpected(stmt.error());
   // Bound as text even when empty: '' equals no stored value (NULL or a CHECKed non-empty one).
   stmt->BindText(1, fingerprint);
@@ -124,7 +124,7 @@ Result<bool> Store::IsBootstrapDenied(std::string_view fingerprint, std::string_
 
 Result<std::vector<DenyEntry>> Store::ListDenied() {
   std::lock_guard lock(mu_);
-  auto stmt = Statement::Prepare(db_, kSelectDenied);
+  auto stmt = db_->Prepare(kSelectDenied);
   if (!stmt) return std::unexpected(stmt.error());
   std::vector<DenyEntry> entries;
   for (;;) {
@@ -141,12 +141,12 @@ Result<std::vector<DenyEntry>> Store::ListDenied() {
 
 Result<std::vector<CertificateRecord>> Store::RevokedUnexpired(std::string_view now_iso) {
   std::lock_guard lock(mu_);
-  auto stmt = Statement::Prepare(db_, kSelectRevokedUnexpired);
+  auto stmt = db_->Prepare(kSelectRevokedUnexpired);
   if (!stmt) return std::unexpected(stmt.error());
   stmt->BindText(1, now_iso);
   auto certificates = ReadAllCertificates(*stmt);
   if (!certificates) return certificates;
-  auto intents = RevokedUnexpiredIntents(db_, now_iso);
+  auto intents = RevokedUnexpiredIntents(*db_, now_iso);
   if (!intents) return intents;
   // Both sorted by not_after; std::merge takes certificates first on equal keys.
   std::vector<CertificateRecord> merged;
@@ -163,8 +163,8 @@ Result<std::vector<CertificateRecord>> Store::RevokedUnexpired(std::string_view 
 Result<int64_t> Store::NextCrlNumber() {
   std::lock_guard lock(mu_);
   int64_t number = 0;
-  auto done = InWriteTransaction(db_, [&]() -> Result<void> {
-    auto stmt = Statement::Prepare(db_, kNextCrlNumber);
+  auto done = InWriteTransaction(*db_, [&]() -> Result<void> {
+    auto stmt = db_->Prepare(kNextCrlNumber);
     if (!stmt) return std::unexpected(stmt.error());
     auto row = stmt->Step();
     if (!row) return std::unexpected(row.error());
@@ -192,7 +192,8 @@ Result<std::vector<CertificateRecord>> Store::ListCertificates(const ListFilter&
   if (filter.revoked_only) sql += " AND revoked_at IS NOT NULL";
   if (filter.expiring_before_iso) sql += " AND revoked_at IS NULL AND not_after < ?2";
   sql += " ORDER BY id LIMIT ?3";
-  auto stmt = Statement::Prepare(db_, sql);
+  // Built per call, so not for the connection's cache (meant for fixed SQL): compiled per call.
+  auto stmt = Statement::Prepare(db_->get(), sql);
   if (!stmt) return std::unexpected(stmt.error());
   if (filter.device_id) stmt->BindText(1, *filter.device_id);
   if (filter.expiring_before_iso) stmt->BindText(2, *filter.expiring_before_iso);

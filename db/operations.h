@@ -3,12 +3,11 @@
 // IMMEDIATE, the Writer (writer.cc) runs many under one. Internal to db/.
 #pragma once
 
-#include <sqlite3.h>
-
 #include <optional>
 #include <string_view>
 #include <vector>
 
+#include "db/statement.h"
 #include "db/store.h"
 
 namespace db {
@@ -18,40 +17,41 @@ namespace db {
 
 // Store::RecordIssuance's body: the event serial check, the serial check against intents, then
 // InsertIssuance.
-Result<void> RecordIssuanceInTxn(sqlite3* db, const CertificateRecord& cert,
+Result<void> RecordIssuanceInTxn(Connection& db, const CertificateRecord& cert,
                                  const EventRecord& event);
 // Store::IssueUnderPolicy's checks and insert (store.h lists them). Writes only for kIssued.
-Result<IssueOutcome> IssueInTxn(sqlite3* db, const CertificateRecord& cert,
+Result<IssueOutcome> IssueInTxn(Connection& db, const CertificateRecord& cert,
                                 const EventRecord& event, const IssuancePolicy& policy);
 // Store::Reserve's checks and insert (store.h lists them). Writes only for kReserved.
-Result<IssueOutcome> ReserveInTxn(sqlite3* db, const Intent& intent, const IssuancePolicy& policy);
+Result<IssueOutcome> ReserveInTxn(Connection& db, const Intent& intent,
+                                  const IssuancePolicy& policy);
 // Store::Complete's checks, the certificate + event insert and the intent's move to 'issued'.
-Result<void> CompleteInTxn(sqlite3* db, const CertificateRecord& cert, const EventRecord& event);
+Result<void> CompleteInTxn(Connection& db, const CertificateRecord& cert, const EventRecord& event);
 // Store::RecordEvent's body.
-Result<void> RecordEventInTxn(sqlite3* db, const EventRecord& event);
+Result<void> RecordEventInTxn(Connection& db, const EventRecord& event);
 
 // --- Intent rows (intents.cc).
 
 // true if `serial_hex` is an intent's serial.
-Result<bool> IntentExists(sqlite3* db, std::string_view serial_hex);
+Result<bool> IntentExists(Connection& db, std::string_view serial_hex);
 // Inserts `intent` with status 'pending' (intent.status and revocation are ignored).
-Result<void> InsertPendingIntent(sqlite3* db, const Intent& intent);
+Result<void> InsertPendingIntent(Connection& db, const Intent& intent);
 // The newest pending, unrevoked kind='enroll' intent with this bootstrap fingerprint and key.
-Result<std::optional<Intent>> PendingSameKeyEnrollIntent(sqlite3* db,
+Result<std::optional<Intent>> PendingSameKeyEnrollIntent(Connection& db,
                                                          std::string_view auth_cert_fingerprint,
                                                          std::string_view public_key_sha256);
 // Every pending intent, oldest first.
-Result<std::vector<Intent>> SelectPendingIntents(sqlite3* db);
+Result<std::vector<Intent>> SelectPendingIntents(Connection& db);
 // nullopt: no intent with this serial; else whether it is revoked.
-Result<std::optional<bool>> IntentRevoked(sqlite3* db, std::string_view serial_hex);
+Result<std::optional<bool>> IntentRevoked(Connection& db, std::string_view serial_hex);
 // Revoked pending intents with not_after > now_iso, as CRL records (store.h), by not_after.
-Result<std::vector<CertificateRecord>> RevokedUnexpiredIntents(sqlite3* db,
+Result<std::vector<CertificateRecord>> RevokedUnexpiredIntents(Connection& db,
                                                                std::string_view now_iso);
 // Revokes the pending, unrevoked intent with this serial / every one of this device; returns
 // the number of rows changed.
-Result<int> RevokePendingIntentsBySerial(sqlite3* db, std::string_view serial_hex, int reason,
+Result<int> RevokePendingIntentsBySerial(Connection& db, std::string_view serial_hex, int reason,
                                          std::string_view revoked_at);
-Result<int> RevokePendingIntentsByDevice(sqlite3* db, std::string_view device_id, int reason,
+Result<int> RevokePendingIntentsByDevice(Connection& db, std::string_view device_id, int reason,
                                          std::string_view revoked_at);
 
 }  // namespace db

@@ -29,9 +29,9 @@ constexpr const char* kCountEnrollments =
 constexpr const char* kCertificateSerialExists =
     "SELECT EXISTS (SELECT 1 FROM certificates WHERE serial = ?1)";
 
-Result<bool> KeyUsedByOtherDevice(sqlite3* db, std::string_view public_key_sha256,
+Result<bool> KeyUsedByOtherDevice(Connection& db, std::string_view public_key_sha256,
                                   std::string_view device_id) {
-  auto stmt = Statement::Prepare(db, kKeyInOtherDevice);
+  auto stmt = db.Prepare(kKeyInOtherDevice);
   if (!stmt) return std::unexpected(stmt.error());
   stmt->BindText(1, public_key_sha256);
   stmt->BindText(2, device_id);
@@ -40,10 +40,10 @@ Result<bool> KeyUsedByOtherDevice(sqlite3* db, std::string_view public_key_sha25
   return *row && stmt->Int(0) != 0;
 }
 
-Result<std::optional<CertificateRecord>> SameKeyEnrollment(sqlite3* db,
+Result<std::optional<CertificateRecord>> SameKeyEnrollment(Connection& db,
                                                            std::string_view auth_cert_fingerprint,
                                                            std::string_view public_key_sha256) {
-  auto stmt = Statement::Prepare(db, kSameKeyEnrollment);
+  auto stmt = db.Prepare(kSameKeyEnrollment);
   if (!stmt) return std::unexpected(stmt.error());
   stmt->BindText(1, auth_cert_fingerprint);
   stmt->BindText(2, public_key_sha256);
@@ -53,8 +53,8 @@ Result<std::optional<CertificateRecord>> SameKeyEnrollment(sqlite3* db,
   return ReadCertificate(*stmt);
 }
 
-Result<int64_t> CountEnrollments(sqlite3* db, std::string_view auth_cert_fingerprint) {
-  auto stmt = Statement::Prepare(db, kCountEnrollments);
+Result<int64_t> CountEnrollments(Connection& db, std::string_view auth_cert_fingerprint) {
+  auto stmt = db.Prepare(kCountEnrollments);
   if (!stmt) return std::unexpected(stmt.error());
   stmt->BindText(1, auth_cert_fingerprint);
   auto row = stmt->Step();
@@ -62,8 +62,8 @@ Result<int64_t> CountEnrollments(sqlite3* db, std::string_view auth_cert_fingerp
   return *row ? stmt->Int(0) : 0;
 }
 
-Result<bool> CertificateSerialExists(sqlite3* db, std::string_view serial_hex) {
-  auto stmt = Statement::Prepare(db, kCertificateSerialExists);
+Result<bool> CertificateSerialExists(Connection& db, std::string_view serial_hex) {
+  auto stmt = db.Prepare(kCertificateSerialExists);
   if (!stmt) return std::unexpected(stmt.error());
   stmt->BindText(1, serial_hex);
   auto row = stmt->Step();
@@ -77,7 +77,7 @@ Error SerialTaken(std::string_view caller, std::string_view serial_hex, std::str
 }
 
 // Check 3 of both paths: the bootstrap certificate's quota, pending intents included.
-Result<bool> BootstrapExhausted(sqlite3* db, std::string_view auth_cert_fingerprint,
+Result<bool> BootstrapExhausted(Connection& db, std::string_view auth_cert_fingerprint,
                                 const IssuancePolicy& policy) {
   auto count = CountEnrollments(db, auth_cert_fingerprint);
   if (!count) return std::unexpected(count.error());
@@ -86,7 +86,7 @@ Result<bool> BootstrapExhausted(sqlite3* db, std::string_view auth_cert_fingerpr
 
 }  // namespace
 
-Result<void> RecordIssuanceInTxn(sqlite3* db, const CertificateRecord& cert,
+Result<void> RecordIssuanceInTxn(Connection& db, const CertificateRecord& cert,
                                  const EventRecord& event) {
   // The certificate insert itself catches a serial in `certificates` (UNIQUE); one that is an
   // intent's must be refused here, or completing that intent would fail later.
@@ -96,7 +96,7 @@ Result<void> RecordIssuanceInTxn(sqlite3* db, const CertificateRecord& cert,
   return InsertIssuance(db, cert, event);
 }
 
-Result<IssueOutcome> IssueInTxn(sqlite3* db, const CertificateRecord& cert,
+Result<IssueOutcome> IssueInTxn(Connection& db, const CertificateRecord& cert,
                                 const EventRecord& event, const IssuancePolicy& policy) {
   if (auto checked = CheckIssuedEventSerial(cert, event, "IssueUnderPolicy"); !checked) {
     return std::unexpected(checked.error());
@@ -118,7 +118,8 @@ Result<IssueOutcome> IssueInTxn(sqlite3* db, const CertificateRecord& cert,
   return IssueOutcome{Decision::kIssued, std::nullopt, std::nullopt};
 }
 
-Result<IssueOutcome> ReserveInTxn(sqlite3* db, const Intent& intent, const IssuancePolicy& policy) {
+Result<IssueOutcome> ReserveInTxn(Connection& db, const Intent& intent,
+                                  const IssuancePolicy& policy) {
   auto reused = KeyUsedByOtherDevice(db, intent.public_key_sha256, intent.device_id);
   if (!reused) return std::unexpected(reused.error());
   if (*reused) return IssueOutcome{Decision::kKeyReuse, std::nullopt, std::nullopt};
@@ -148,7 +149,7 @@ Result<IssueOutcome> ReserveInTxn(sqlite3* db, const Intent& intent, const Issua
   return IssueOutcome{Decision::kReserved, std::nullopt, std::nullopt};
 }
 
-Result<void> RecordEventInTxn(sqlite3* db, const EventRecord& event) {
+Result<void> RecordEventInTxn(Connection& db, const EventRecord& event) {
   return InsertChainedEvent(db, event, event.serial_hex);
 }
 
@@ -158,8 +159,8 @@ Result<IssueOutcome> Store::IssueUnderPolicy(const CertificateRecord& cert,
                                              const IssuancePolicy& policy) {
   std::lock_guard lock(mu_);
   std::optional<IssueOutcome> outcome;
-  auto done = InWriteTransaction(db_, [&]() -> Result<void> {
-    auto decided = IssueInTxn(db_, cert, issued_event, policy);
+  auto done = InWriteTransaction(*db_, [&]() -> Result<void> {
+    auto decided = IssueInTxn(*db_, cert, issued_event, policy);
     if (!decided) return std::unexpected(decided.error());
     outcome = std::move(*decided);
     return {};
@@ -171,8 +172,8 @@ Result<IssueOutcome> Store::IssueUnderPolicy(const CertificateRecord& cert,
 Result<IssueOutcome> Store::Reserve(const Intent& intent, const IssuancePolicy& policy) {
   std::lock_guard lock(mu_);
   std::optional<IssueOutcome> outcome;
-  auto done = InWriteTransaction(db_, [&]() -> Result<void> {
-    auto decided = ReserveInTxn(db_, intent, policy);
+  auto done = InWriteTransaction(*db_, [&]() -> Result<void> {
+    auto decided = ReserveInTxn(*db_, intent, policy);
     if (!decided) return std::unexpected(decided.error());
     outcome = std::move(*decided);
     return {};

@@ -63,8 +63,8 @@ CertificateRecord ReadCertificate(const Statement& stmt) {
   return cert;
 }
 
-Result<void> InsertCertificate(sqlite3* db, const CertificateRecord& cert) {
-  auto stmt = Statement::Prepare(db, kInsertCertificate);
+Result<void> InsertCertificate(Connection& db, const CertificateRecord& cert) {
+  auto stmt = db.Prepare(kInsertCertificate);
   if (!stmt) return std::unexpected(stmt.error());
   BindCertificate(*stmt, cert);
   return stmt->Run();
@@ -77,7 +77,8 @@ Result<void> CheckIssuedEventSerial(const CertificateRecord& cert, const EventRe
                                    " is not the certificate's " + cert.serial_hex);
 }
 
-Result<void> InsertIssuance(sqlite3* db, const CertificateRecord& cert, const EventRecord& event) {
+Result<void> InsertIssuance(Connection& db, const CertificateRecord& cert,
+                            const EventRecord& event) {
   if (auto inserted = InsertCertificate(db, cert); !inserted) return inserted;
   return InsertChainedEvent(db, event, cert.serial_hex);
 }

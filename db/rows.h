@@ -22,7 +22,7 @@ namespace db {
 CertificateRecord ReadCertificate(const Statement& stmt);
 
 // Inserts one certificate row; the caller owns the transaction. kDuplicateSerial on a collision.
-Result<void> InsertCertificate(sqlite3* db, const CertificateRecord& cert);
+Result<void> InsertCertificate(Connection& db, const CertificateRecord& cert);
 
 // The event's serial is the certificate's by definition; a different one is a caller bug
 // (kInternal, naming `caller`). "" is accepted and means "the certificate's".
@@ -31,7 +31,8 @@ Result<void> CheckIssuedEventSerial(const CertificateRecord& cert, const EventRe
 
 // Inserts the certificate and its chained event naming its serial; the caller owns the
 // transaction (RecordIssuance and IssueUnderPolicy write exactly this).
-Result<void> InsertIssuance(sqlite3* db, const CertificateRecord& cert, const EventRecord& event);
+Result<void> InsertIssuance(Connection& db, const CertificateRecord& cert,
+                            const EventRecord& event);
 
 // Steps `stmt` (a PROVISIOND_CERT_SELECT query, parameters bound) to the end, reading every row.
 Result<std::vector<CertificateRecord>> ReadAllCertificates(Statement& stmt);

@@ -55,17 +55,66 @@ Error SqliteError(sqlite3* db, int rc, std::string_view call) {
   return Error{code, std::move(detail)};
 }
 
-Result<Statement> Statement::Prepare(sqlite3* db, std::string_view sql) {
+namespace {
+
+// sqlite3_prepare_v3 with `flags`; on failure nothing is left to finalize.
+Result<StatementPtr> Compile(sqlite3* db, std::string_view sql, unsigned int flags) {
   sqlite3_stmt* raw = nullptr;
-  int rc = sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &raw, nullptr);
-  Statement stmt(db, raw);  // owns `raw` from here, even on failure
+  int rc = sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()), flags, &raw, nullptr);
+  StatementPtr stmt(raw);  // owns `raw` from here, even on failure
   if (rc != SQLITE_OK) {
-    std::string call = "sqlite3_prepare_v2(";
+    std::string call = "sqlite3_prepare_v3(";
     call += sql.substr(0, 48);
     call += ")";
     return std::unexpected(SqliteError(db, rc, call));
   }
   return stmt;
+}
+
+}  // namespace
+
+void Statement::Release::operator()(sqlite3_stmt* stmt) const {
+  if (cached_in_use == nullptr) {
+    sqlite3_finalize(stmt);
+    return;
+  }
+  // sqlite3_reset repeats the last step's error, which the caller has already had.
+  sqlite3_reset(stmt);
+  sqlite3_clear_bindings(stmt);
+  *cached_in_use = false;
+}
+
+Result<Statement> Statement::Prepare(sqlite3* db, std::string_view sql) {
+  auto compiled = Compile(db, sql, 0);
+  if (!compiled) return std::unexpected(compiled.error());
+  return Statement(db, compiled->release(), Release{});
+}
+
+Connection::~Connection() {
+  // Before db_ closes: sqlite3_close_v2 would otherwise leave the connection open as a zombie
+  // until the last statement was finalized, which here would be never.
+  cache_.clear();
+}
+
+Result<Statement> Connection::Prepare(std::string_view sql) {
+  auto found = cache_.find(sql);
+  if (found == cache_.end()) {
+    auto compiled = Compile(get(), sql, SQLITE_PREPARE_PERSISTENT);
+    if (!compiled) return std::unexpected(compiled.error());
+    // Only whitespace or a comment compiles to no statement; leave that to Statement::Prepare.
+    if (*compiled == nullptr) return Statement::Prepare(get(), sql);
+    found = cache_.emplace(std::string(sql), Cached{std::move(*compiled), false}).first;
+  }
+  Cached& cached = found->second;
+  if (cached.in_use) return Statement::Prepare(get(), sql);
+  cached.in_use = true;
+  return Statement(get(), cached.stmt.get(), Statement::Release{&cached.in_use});
+}
+
+Result<void> Connection::Run(std::string_view sql) {
+  auto stmt = Prepare(sql);
+  if (!stmt) return std::unexpected(stmt.error());
+  return stmt->Run();
 }
 
 std::string Statement::Label() const {

@@ -42,14 +42,21 @@ Result<bool> CreateFileIfAbsent(const std::string& path) {
 
 // sqlite3_open_v2 on an existing file, with extended result codes. No SQLITE_OPEN_CREATE: the
 // file exists (CreateFileIfAbsent); if it vanished since, fail.
-Result<ConnectionPtr> OpenConnection(const std::string& path) {
+//
+// SQLITE_OPEN_NOMUTEX (SQLite's "multi-thread" mode: no mutex around each API call on this
+// connection) is safe because no connection is ever used by two threads at once: Store::Open
+// uses both before any other thread can see the Store, then every use of db_ holds mu_ and
+// every use of batch_db_ (the Writer's) holds batch_mu_, and the destructor runs when no one
+// else may use the Store. A new use of either connection must hold its mutex too.
+Result<std::unique_ptr<Connection>> OpenConnection(const std::string& path) {
   sqlite3* raw = nullptr;
   int rc =
-      sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_EXRESCODE, nullptr);
+      sqlite3_open_v2(path.c_str(), &raw,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_EXRESCODE | SQLITE_OPEN_NOMUTEX, nullptr);
   ConnectionPtr db(raw);  // SQLite may hand back a handle even on failure; it must be closed
   if (rc != SQLITE_OK) return std::unexpected(SqliteError(db.get(), rc, "sqlite3_open_v2"));
   sqlite3_extended_result_codes(db.get(), 1);
-  return db;
+  return std::make_unique<Connection>(std::move(db));
 }
 
 constexpr const char* kSelectBySerial = PROVISIOND_CERT_SELECT "WHERE serial = ?1";
@@ -77,13 +84,12 @@ EventRecord ReadEvent(const Statement& stmt) {
 
 }  // namespace
 
-Store::Store(sqlite3* db, sqlite3* batch_db) : db_(db), batch_db_(batch_db) {}
+Store::Store(std::unique_ptr<Connection> db, std::unique_ptr<Connection> batch_db)
+    : db_(std::move(db)), batch_db_(std::move(batch_db)) {}
 
-Store::~Store() {
-  // Every Statement is finalized before its method returns, so close cannot be left pending.
-  sqlite3_close_v2(batch_db_);
-  sqlite3_close_v2(db_);
-}
+// Every Statement is gone before its method returns, so each Connection finalizes all of its
+// statements and closes at once.
+Store::~Store() = default;
 
 Result<std::unique_ptr<Store>> Store::Open(const std::string& path) {
   auto created = CreateFileIfAbsent(path);
@@ -91,16 +97,16 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path) {
 
   auto db = OpenConnection(path);
   if (!db) return std::unexpected(db.error());
-  if (auto ready = PrepareConnection(db->get(), !*created); !ready) {
+  if (auto ready = PrepareConnection((*db)->get(), !*created); !ready) {
     return std::unexpected(ready.error());
   }
   // Opened after the migrations, so it finds the file at kSchemaVersion.
   auto batch_db = OpenConnection(path);
   if (!batch_db) return std::unexpected(batch_db.error());
-  if (auto ready = PrepareExtraConnection(batch_db->get()); !ready) {
+  if (auto ready = PrepareExtraConnection((*batch_db)->get()); !ready) {
     return std::unexpected(ready.error());
   }
-  return std::unique_ptr<Store>(new Store(db->release(), batch_db->release()));
+  return std::unique_ptr<Store>(new Store(std::move(*db), std::move(*batch_db)));
 }
 
 Result<void> Store::RecordIssuance(const CertificateRecord& cert, const EventRecord& event) {
@@ -108,18 +114,18 @@ Result<void> Store::RecordIssuance(const CertificateRecord& cert, const EventRec
   if (auto checked = CheckIssuedEventSerial(cert, event, "RecordIssuance"); !checked) {
     return checked;
   }
-  return InWriteTransaction(db_, [&] { return RecordIssuanceInTxn(db_, cert, event); });
+  return InWriteTransaction(*db_, [&] { return RecordIssuanceInTxn(*db_, cert, event); });
 }
 
 Result<void> Store::RecordEvent(const EventRecord& event) {
   std::lock_guard lock(mu_);
   // A transaction even for one row: the chain's head must not move between reading and writing.
-  return InWriteTransaction(db_, [&] { return RecordEventInTxn(db_, event); });
+  return InWriteTransaction(*db_, [&] { return RecordEventInTxn(*db_, event); });
 }
 
 Result<std::optional<CertificateRecord>> Store::FindBySerial(std::string_view serial_hex) {
   std::lock_guard lock(mu_);
-  auto stmt = Statement::Prepare(db_, kSelectBySerial);
+  auto stmt = db_->Prepare(kSelectBySerial);
   if (!stmt) return std::unexpected(stmt.error());
   stmt->BindText(1, serial_hex);
   auto row = stmt->Step();
@@ -130,7 +136,7 @@ Result<std::optional<CertificateRecord>> Store::FindBySerial(std::string_view se
 
 Result<std::vector<CertificateRecord>> Store::FindByDevice(std::string_view device_id) {
   std::lock_guard lock(mu_);
-  auto stmt = Statement::Prepare(db_, kSelectByDevice);
+  auto stmt = db_->Prepare(kSelectByDevice);
   if (!stmt) return std::unexpected(stmt.error());
   stmt->BindText(1, device_id);
   return ReadAllCertificates(*stmt);
@@ -141,7 +147,7 @@ Result<std::vector<EventRecord>> Store::RecentEvents(int limit) {
   std::vector<EventRecord> events;
   // SQLite reads a negative LIMIT as "no limit"; a caller asking for <= 0 rows gets none.
   if (limit <= 0) return events;
-  auto stmt = Statement::Prepare(db_, kSelectRecentEvents);
+  auto stmt = db_->Prepare(kSelectRecentEvents);
   if (!stmt) return std::unexpected(stmt.error());
   stmt->BindInt(1, limit);
   for (;;) {
@@ -154,18 +160,18 @@ Result<std::vector<EventRecord>> Store::RecentEvents(int limit) {
 
 Result<int64_t> Store::CountCertificates() {
   std::lock_guard lock(mu_);
-  return QueryInt(db_, "SELECT count(*) FROM certificates");
+  return QueryInt(db_->get(), "SELECT count(*) FROM certificates");
 }
 
 Result<AuditReport> Store::VerifyAuditChain() {
   std::lock_guard lock(mu_);
-  return VerifyEventChain(db_);
+  return VerifyEventChain(db_->get());
 }
 
 Result<Store::Settings> Store::EffectiveSettings() {
   std::lock_guard lock(mu_);
   Settings settings;
-  auto journal_mode = QueryText(db_, "PRAGMA journal_mode");
+  auto journal_mode = QueryText(db_->get(), "PRAGMA journal_mode");
   if (!journal_mode) return std::unexpected(journal_mode.error());
   settings.journal_mode = *journal_mode;
   struct IntPragma {
@@ -179,7 +185,7 @@ Result<Store::Settings> Store::EffectiveSettings() {
       {"PRAGMA user_version", &settings.user_version},
   };
   for (const IntPragma& pragma : int_pragmas) {
-    auto value = QueryInt(db_, pragma.sql);
+    auto value = QueryInt(db_->get(), pragma.sql);
     if (!value) return std::unexpected(value.error());
     *pragma.out = static_cast<int>(*value);
   }

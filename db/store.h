@@ -11,8 +11,6 @@
 #include <string_view>
 #include <vector>
 
-struct sqlite3;
-
 namespace db {
 
 enum class Code {
@@ -156,6 +154,7 @@ struct AuditReport {
 
 inline constexpr int kSchemaVersion = 3;
 
+class Connection;
 class Writer;
 
 // Thread-safe: every call takes the store's mutex. All statements bind their parameters.
@@ -294,12 +293,12 @@ class Store {
 
  private:
   friend class Writer;  // uses batch_mu_ and batch_db_, nothing else
-  Store(sqlite3* db, sqlite3* batch_db);
-  std::mutex mu_;
-  sqlite3* db_;
+  Store(std::unique_ptr<Connection> db, std::unique_ptr<Connection> batch_db);
+  std::mutex mu_;  // held for every use of db_
+  std::unique_ptr<Connection> db_;
   // The Writer's connection: a Writer's thread holds batch_mu_ for each of its transactions.
   std::mutex batch_mu_;
-  sqlite3* batch_db_;
+  std::unique_ptr<Connection> batch_db_;
 };
 
 }  // namespace db

@@ -2,6 +2,8 @@
 // state machine is written down in writer.h.
 #include "db/writer.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <chrono>
 #include <utility>
@@ -74,28 +76,28 @@ namespace {
 // Runs one operation under its own savepoint. Returns the error that ends the whole batch (the
 // transaction is gone or a savepoint statement failed); the operation's own result is in `op`.
 template <typename Op, typename Body>
-std::optional<Error> RunUnderSavepoint(sqlite3* db, Op& op, Body&& body) {
-  if (auto saved = Exec(db, "SAVEPOINT writer_op"); !saved) return saved.error();
+std::optional<Error> RunUnderSavepoint(Connection& db, Op& op, Body&& body) {
+  if (auto saved = db.Run("SAVEPOINT writer_op"); !saved) return saved.error();
   op.result = body();
   if (*op.result) {
-    if (auto released = Exec(db, "RELEASE writer_op"); !released) return released.error();
+    if (auto released = db.Run("RELEASE writer_op"); !released) return released.error();
     return std::nullopt;
   }
   // Some SQLITE_FULL / SQLITE_IOERR / SQLITE_BUSY failures roll back the whole transaction,
   // taking the earlier operations of the batch with it.
-  if (sqlite3_get_autocommit(db) != 0) {
+  if (sqlite3_get_autocommit(db.get()) != 0) {
     const Error& cause = op.result->error();
     return Error{cause.code, "transaction rolled back by SQLite: " + cause.detail};
   }
-  if (auto undone = Exec(db, "ROLLBACK TO writer_op"); !undone) return undone.error();
-  if (auto released = Exec(db, "RELEASE writer_op"); !released) return released.error();
+  if (auto undone = db.Run("ROLLBACK TO writer_op"); !undone) return undone.error();
+  if (auto released = db.Run("RELEASE writer_op"); !released) return released.error();
   return std::nullopt;
 }
 
 // The operation types are private to Writer, so they are told apart by their members.
-std::optional<Error> RunOne(sqlite3* db, auto& operation) {
+std::optional<Error> RunOne(Connection& db, auto& operation) {
   return std::visit(
-      [db](auto& op) {
+      [&db](auto& op) {
         return RunUnderSavepoint(db, op, [&] {
           if constexpr (requires { op.intent; }) {
             return ReserveInTxn(db, op.intent, op.policy);
@@ -128,11 +130,11 @@ void Deliver(auto& operation, const std::optional<Error>& batch_error) {
 
 std::optional<Error> Writer::RunBatch(std::vector<Operation>& batch, double& commit_ms) {
   std::lock_guard lock(store_.batch_mu_);
-  sqlite3* db = store_.batch_db_;
+  Connection& db = *store_.batch_db_;
   // IMMEDIATE takes the write lock now: a competing connection makes us wait here, in SQLite's
   // busy handler, up to busy_timeout, rather than failing half-way through the batch.
-  if (auto begun = Exec(db, "BEGIN IMMEDIATE"); !begun) {
-    RollbackIfOpen(db);
+  if (auto begun = db.Run("BEGIN IMMEDIATE"); !begun) {
+    RollbackIfOpen(db.get());
     return begun.error();
   }
   std::optional<Error> batch_error;
@@ -142,12 +144,12 @@ std::optional<Error> Writer::RunBatch(std::vector<Operation>& batch, double& com
   }
   if (!batch_error) {
     Clock::time_point start = Clock::now();
-    auto committed = Exec(db, "COMMIT");
+    auto committed = db.Run("COMMIT");
     commit_ms = MillisecondsSince(start);
     if (!committed) batch_error = committed.error();
   }
   // A failed COMMIT can leave the transaction open (e.g. a deferred foreign key): end it.
-  if (batch_error) RollbackIfOpen(db);
+  if (batch_error) RollbackIfOpen(db.get());
   return batch_error;
 }
 
@@ -169,6 +171,8 @@ void Writer::RecordStats(size_t batch_size, bool failed, double commit_ms) {
 }
 
 void Writer::Loop() {
+  // Visible in top -H, ps -L and /proc/<pid>/task/*/comm (at most 15 characters).
+  pthread_setname_np(pthread_self(), "db-writer");
   for (;;) {
     std::vector<Operation> batch;
     {

@@ -348,12 +348,12 @@ TEST_CASE("revocation covers pending intents: status, counts and the CRL") {
 // A file as the version 2 release left it: built by migrations 1 and 2 and filled by the same
 // row code that release used (InsertIssuance, the chained event insert).
 void MakeVersion2File(const std::string& path) {
-  RawDb raw = OpenRaw(path, /*create=*/true);
+  Connection raw(ConnectionPtr(OpenRaw(path, /*create=*/true).release()));
   REQUIRE(MigrateTo(raw.get(), 2).has_value());
   ExecRaw(raw.get(), "PRAGMA foreign_keys = ON; BEGIN IMMEDIATE");
   for (int n = 1; n <= 3; ++n) {
     CertificateRecord cert = EnrollCertificate(n, n, "device-" + std::to_string(n), kBootstrap);
-    auto inserted = InsertIssuance(raw.get(), cert, SampleEvent("issued", cert.serial_hex));
+    auto inserted = InsertIssuance(raw, cert, SampleEvent("issued", cert.serial_hex));
     REQUIRE_MESSAGE(inserted.has_value(), (inserted ? "" : inserted.error().detail));
   }
   std::string revoke =

@@ -14,11 +14,6 @@ namespace {
 
 constexpr const char* kRevokedAt = "2026-09-01T00:00:00Z";
 
-void Issue(Store& store, const CertificateRecord& cert) {
-  auto recorded = store.RecordIssuance(cert, SampleEvent("issued", cert.serial_hex));
-  REQUIRE_MESSAGE(recorded.has_value(), (recorded ? "" : recorded.error().detail));
-}
-
 CertificateRecord Cert(int n, const std::string& device_id, const std::string& not_after) {
   CertificateRecord cert = SampleCertificate(SerialHex(n), device_id);
   cert.public_key_sha256 = HashHex(n);

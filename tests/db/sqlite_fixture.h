@@ -169,4 +169,15 @@ inline std::unique_ptr<Store> OpenOrDie(const std::string& path) {
   return std::move(*store);
 }
 
+// Records one issuance (certificate + event) in its own transaction; fails the test if it fails.
+inline void Issue(Store& store, const CertificateRecord& cert) {
+  auto recorded = store.RecordIssuance(cert, SampleEvent("issued", cert.serial_hex));
+  REQUIRE_MESSAGE(recorded.has_value(), (recorded ? "" : recorded.error().detail));
+}
+
+inline int64_t RowCount(const std::string& path, const std::string& table) {
+  RawDb raw = OpenRaw(path);
+  return QueryRawInt(raw.get(), "SELECT count(*) FROM " + table);
+}
+
 }  // namespace db::testing

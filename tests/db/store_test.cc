@@ -5,10 +5,16 @@
 #include <doctest/doctest.h>
 #include <sys/stat.h>
 
+#include <filesystem>
 #include <fstream>
+#include <future>
+#include <optional>
 #include <thread>
 #include <vector>
 
+#include "db/operations.h"
+#include "db/statement.h"
+#include "db/writer.h"
 #include "tests/db/sqlite_fixture.h"
 
 namespace db::testing {
@@ -45,16 +51,6 @@ void CheckSameEvent(const EventRecord& got, const EventRecord& want) {
   CHECK(got.http_status == want.http_status);
   CHECK(got.reason == want.reason);
   CHECK(got.serial_hex == want.serial_hex);
-}
-
-void Issue(Store& store, const CertificateRecord& cert) {
-  auto recorded = store.RecordIssuance(cert, SampleEvent("issued", cert.serial_hex));
-  REQUIRE_MESSAGE(recorded.has_value(), (recorded ? "" : recorded.error().detail));
-}
-
-int64_t RowCount(const std::string& path, const std::string& table) {
-  RawDb raw = OpenRaw(path);
-  return QueryRawInt(raw.get(), "SELECT count(*) FROM " + table);
 }
 
 TEST_CASE("a new database has the current schema and durable settings in force") {
