@@ -62,7 +62,8 @@ void AddServeOptions(CLI::App* cmd, ServeOptions& o, bool required) {
       ->check(CLI::Range(1, 1000000))
       ->capture_default_str();
   cmd->add_option("--handshake-timeout", o.handshake_timeout,
-                  "from accept to the end of the TLS handshake")
+                  "from accept to the end of the TLS handshake (this and the next two: plus up "
+                  "to 25 % at random, so clients cut off together do not return together)")
       ->capture_default_str();
   cmd->add_option("--request-timeout", o.request_timeout,
                   "for each request to arrive in full, and for its reply to be written")

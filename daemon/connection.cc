@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <ctime>
+#include <random>
 
 #include "ca/encoding.h"
 #include "daemon/events.h"
@@ -15,6 +16,16 @@
 namespace provisiond {
 
 namespace {
+
+// now + timeout + up to a quarter more, at random. Clients that a timeout cuts off together
+// (a slowloris opening its connections at once, a fleet stalled by a network blip) would
+// otherwise come back together, each burst of handshakes queueing the devices behind it.
+Clock::time_point JitteredDeadline(std::chrono::milliseconds timeout) {
+  thread_local std::minstd_rand engine{std::random_device{}()};
+  std::uniform_int_distribution<int64_t> extra(0, timeout.count() / 4);
+  return Clock::now() + timeout + std::chrono::milliseconds(extra(engine));
+}
+
 http::ParseLimits ToParseLimits(const Limits& l) {
   return http::ParseLimits{.max_header_bytes = l.max_header_bytes,
                            .max_headers = 64,
@@ -28,7 +39,7 @@ Connection::Connection(int fd, uint64_t id, std::string peer_address, const Serv
       peer_address_(std::move(peer_address)),
       config_(config),
       parser_(ToParseLimits(config.limits)),
-      deadline_(Clock::now() + config.limits.handshake_timeout) {}
+      deadline_(JitteredDeadline(config.limits.handshake_timeout)) {}
 
 Connection::~Connection() { ::close(fd_); }
 
@@ -83,7 +94,7 @@ bool Connection::DriveHandshake(Env& env) {
   switch (session_->Handshake()) {
     case tls::Session::Status::kDone:
       phase_ = Phase::kReading;
-      deadline_ = Clock::now() + config_.limits.request_timeout;
+      deadline_ = JitteredDeadline(config_.limits.request_timeout);
       return true;
     case tls::Session::Status::kWantRead:
     case tls::Session::Status::kWantWrite:
@@ -215,8 +226,8 @@ bool Connection::DriveWriting() {
     case AfterWrite::kNextRequest:
       parser_.NextRequest();
       phase_ = Phase::kReading;
-      deadline_ = Clock::now() + (parser_.InProgress() ? config_.limits.request_timeout
-                                                       : config_.limits.idle_timeout);
+      deadline_ = JitteredDeadline(parser_.InProgress() ? config_.limits.request_timeout
+                                                        : config_.limits.idle_timeout);
       return true;
   }
   return false;

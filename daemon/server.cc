@@ -18,7 +18,6 @@
 #include <mutex>
 #include <deque>
 #include <unordered_map>
-#include <unordered_set>
 
 #include "ca/issuer.h"
 #include "daemon/connection.h"
@@ -154,13 +153,13 @@ class Worker {
   int stop_fd_ = -1;
   bool stopping_ = false;
   std::unordered_map<int, std::unique_ptr<Connection>> conns_;
-  // Fresh connections with bytes to read, oldest first (fd, id): their first step is started at
-  // most kFreshPerTurn per turn, after every other ready connection was served. A burst of new
-  // handshakes (a fleet coming online, reconnecting slowloris clients) then waits its turn in
-  // this queue, first come first served, instead of slowing every enrollment already under way;
-  // each enrollment, once begun, finishes at the pace of its own steps.
+  // Fresh connections that became readable this turn (fd, id), oldest first: their first step
+  // (ECDHE and a signature, ~1.3 ms each) runs after every other ready connection was served,
+  // so enrollments already under way never queue behind a burst of new handshakes (a fleet
+  // coming online, reconnecting slowloris clients). Measured in docs/benchmarks.md: a budget of
+  // new handshakes per turn (a FIFO across turns) made the good devices' p99 under a slowloris
+  // worse, not better: the burst, first in line, was then served before the devices behind it.
   std::deque<std::pair<int, uint64_t>> deferred_;
-  std::unordered_set<uint64_t> deferred_ids_;  // the ids in deferred_
   // Refusals at accept are all counted (metrics) but logged at most once a second per worker,
   // each line with the number it stands for: a flood must not become a log flood.
   uint64_t refused_unlogged_ = 0;
@@ -188,7 +187,7 @@ void Worker::Run() {
   epoll_event events[64];
   auto next_sweep = Clock::now();
   while (!(stopping_ && conns_.empty())) {
-    int n = ::epoll_wait(epoll_fd_, events, 64, deferred_.empty() ? 100 : 0);
+    int n = ::epoll_wait(epoll_fd_, events, 64, 100);
     turns_.fetch_add(1, std::memory_order_relaxed);
     for (int i = 0; i < n; ++i) {
       int fd = events[i].data.fd;
@@ -265,24 +264,17 @@ void Worker::Drive(Connection& c) {
 }
 
 void Worker::Defer(Connection& c) {
-  // Edge-triggered: a fresh connection reported again before its turn is already queued.
-  if (deferred_ids_.insert(c.id()).second) deferred_.emplace_back(c.fd(), c.id());
+  // epoll reports an fd once per turn, and Accept adds connections it did not report.
+  deferred_.emplace_back(c.fd(), c.id());
 }
 
 void Worker::DriveDeferred() {
-  // About 1.3 ms of CPU each when a ClientHello is there (ECDHE and a signature), so a turn
-  // spends at most ~10 ms on new handshakes before it looks at the rest again.
-  constexpr int kFreshPerTurn = 8;
-  for (int started = 0; started < kFreshPerTurn && !deferred_.empty();) {
+  while (!deferred_.empty()) {
     auto [fd, id] = deferred_.front();
     deferred_.pop_front();
-    deferred_ids_.erase(id);
     auto it = conns_.find(fd);
     if (it == conns_.end() || it->second->id() != id) continue;  // closed meanwhile
-    Connection& c = *it->second;
-    Drive(c);
-    // Still fresh (nothing to read yet; the peek costs a syscall) or closed: not a handshake.
-    if (auto again = conns_.find(fd); again != conns_.end() && !again->second->Fresh()) ++started;
+    Drive(*it->second);
   }
 }
 

@@ -133,6 +133,12 @@ void AddLoadOptions(CLI::App* cmd, FleetCli& cli) {
                   "seconds between two bytes of a slow connection")
       ->capture_default_str()
       ->check(CLI::Range(0.01, 3600.0));
+  cmd->add_option("--slow-nice", o.slow_nice,
+                  "nice value of the slow connections' thread: a real slowloris runs its own "
+                  "crypto on its own machine, so by default it yields the CPU to the good "
+                  "devices and the server (0: compete as an equal)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 19));
   cmd->add_option("--timeout", o.step_timeout,
                   "seconds per step (connect, handshake, each request)")
       ->capture_default_str()

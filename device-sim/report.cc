@@ -59,10 +59,10 @@ std::string Unexpected(const FleetReport& report) {
 std::string SlowSummary(const FleetReport& report) {
   if (report.options.slow == 0) return "";
   std::string out = Printf(
-      "slow connections: %d kept open, one byte every %.1fs; %d were open when the fleet started "
-      "(after %.1fs)\n",
-      report.options.slow, report.options.slow_interval, report.slow_open_at_start,
-      report.slow_open_seconds);
+      "slow connections: %d kept open (thread at nice %d), one byte every %.1fs; %d were open "
+      "when the fleet started (after %.1fs)\n",
+      report.options.slow, report.options.slow_nice, report.options.slow_interval,
+      report.slow_open_at_start, report.slow_open_seconds);
   for (size_t m = 0; m < kSlowModes; ++m) {
     const SlowTally& t = report.tally.slow[m];
     if (t.opened == 0) continue;

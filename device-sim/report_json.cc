@@ -88,6 +88,7 @@ std::string Settings(const FleetReport& report) {
 std::string SlowObject(const FleetReport& report) {
   std::string out = "{\"connections\": " + std::to_string(report.options.slow) +
                     ", \"interval_seconds\": " + Number(report.options.slow_interval) +
+                    ", \"nice\": " + std::to_string(report.options.slow_nice) +
                     ", \"open_at_start\": " + std::to_string(report.slow_open_at_start) +
                     ", \"seconds_to_open\": " + Number(report.slow_open_seconds);
   for (size_t m = 0; m < kSlowModes; ++m) {

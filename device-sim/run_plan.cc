@@ -141,6 +141,7 @@ ca::Result<RunPlan> MakePlan(const FleetOptions& options) {
   plan.max_retries = options.max_retries;
   plan.slow = options.slow;
   plan.slow_interval = seconds(options.slow_interval);
+  plan.slow_nice = options.slow_nice;
   if (options.duration > 0) plan.duration = seconds(options.duration);
   plan.rate = options.rate;
   return plan;

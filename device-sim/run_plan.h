@@ -39,6 +39,7 @@ struct FleetOptions {
   MixWeights mix = kDefaultMix;
   int slow = 0;                // slowloris connections kept open for the whole run
   double slow_interval = 1.0;  // seconds between two bytes of a slow connection
+  int slow_nice = 19;          // nice value of the slowloris thread (see slow_fleet.h)
   double step_timeout = 30;    // seconds per step: connect, handshake, each request
   int max_retries = kDefaultMaxRetries;
   std::string host;
@@ -68,6 +69,7 @@ struct RunPlan {
   int max_retries = kDefaultMaxRetries;
   int slow = 0;
   Clock::duration slow_interval{};
+  int slow_nice = 19;
   std::optional<Clock::duration> duration;
   double rate = 0;
   size_t max_failures_listed = 1000;

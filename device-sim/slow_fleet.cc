@@ -2,6 +2,8 @@
 #include "device-sim/slow_fleet.h"
 
 #include <pthread.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -60,6 +62,10 @@ SlowFleet::~SlowFleet() { Stop(); }
 void SlowFleet::Start() {
   thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "slowloris");
+    // Linux nice values are per thread. The server's cost of the slowloris is what it is either
+    // way (every handshake still happens, at the pace the server closes and the client reopens);
+    // only this process's own share of the CPU yields.
+    if (plan_.slow_nice > 0) setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), plan_.slow_nice);
     Run();
   });
 }

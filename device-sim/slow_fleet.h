@@ -3,6 +3,9 @@
 // devices' event loops, and only compete with them for the CPU, through the kernel's scheduler.
 // The run opens them first and starts the fleet once they are all open (WaitOpen), so the good
 // devices meet the slowloris in its steady state, reconnects included, not its opening burst.
+// The thread runs at --slow-nice (19 by default): on one machine, the attacker's client-side
+// crypto would otherwise take CPU from the good devices and the server, which a real attacker's
+// own machine does not.
 #pragma once
 
 #include <array>
