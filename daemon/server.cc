@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -285,6 +286,9 @@ void Worker::Close(int fd) {
   GlobalMetrics().connections_in_flight.Add(-1);
 }
 
+// Sessions closed by one sweep after which the worker returns free heap pages to the kernel.
+constexpr size_t kTrimAfterClosing = 256;
+
 void Worker::Sweep() {
   auto now = Clock::now();
   NoteRefused("", now);  // the refusals of the last second not logged yet
@@ -305,6 +309,9 @@ void Worker::Sweep() {
     Log(Priority::kWarning, "drain_timeout", {{"closed_in_flight", std::to_string(cut)}});
   }
   for (int fd : expired) Close(fd);
+  // A wave of timeouts (a slowloris, a stalled fleet) freed many sessions' handshake state into
+  // this thread's malloc arena; hand the free pages back rather than keep the peak for good.
+  if (expired.size() >= kTrimAfterClosing) malloc_trim(0);
 }
 
 Server::Server(std::shared_ptr<const ServeConfig> config, db::Store& store)
