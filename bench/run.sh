@@ -323,7 +323,12 @@ for _ in $(seq 1 240); do
   sleep 0.25
 done
 [ -n "$DADDR" ] || { cat "$W/cg-daemon.log" >&2; exit 1; }
-callgrind_control -z "$DPID" > /dev/null  # count the enrollments only, not the start-up
+# Count the enrollments only, not the start-up. vgdb may not answer the instant the daemon
+# says it listens: try for a few seconds.
+for _ in 1 2 3 4 5 6 7 8 9 10; do
+  callgrind_control -z "$DPID" > /dev/null 2>&1 && break
+  sleep 1
+done
 "$SIM" enroll --fleet "$W/fleet-cg" --server "$DADDR" --ca-bundle "$W/state/ca.crt" \
   --concurrency 1 --timeout 60 --json "$W/cg.json" > "$W/cg.txt" 2>&1 || true
 callgrind_control -d "$DPID" > /dev/null

@@ -33,6 +33,7 @@ struct FleetCli {
   std::string tls = "1.3";
   std::string mix = "good=100";
   std::string json_path;
+  std::string rate, duration;  // parsed by ParseRate / ParseSeconds
 };
 
 // SIGINT stops new enrollments; the ones in flight finish and the summary is printed. A second
@@ -116,10 +117,19 @@ void AddLoadOptions(CLI::App* cmd, FleetCli& cli) {
       ->check(CLI::Range(1, 100000));
   cmd->add_option("--threads", o.threads, "event-loop threads (default: one per CPU)")
       ->check(CLI::Range(1, 256));
-  cmd->add_option("--rate", o.rate, "enrollment starts per second, whole fleet (default: no limit)")
-      ->check(CLI::Range(0.0, 1e6));
-  cmd->add_option("--duration", o.duration, "seconds after which no new enrollment starts")
-      ->check(CLI::Range(0.0, 1e7));
+  cmd->add_option("--rate", cli.rate,
+                  "enrollment starts per second, whole fleet: N, N/s, N/m or N/h (default: no "
+                  "limit)")
+      ->check([](const std::string& t) {
+        auto r = ParseRate(t);
+        return !r ? r.error().detail : *r > 1e6 ? "--rate: at most 1e6/s" : "";
+      });
+  cmd->add_option("--duration", cli.duration,
+                  "no new enrollment starts after this: N (seconds), Ns, Nm or Nh")
+      ->check([](const std::string& t) {
+        auto d = ParseSeconds(t);
+        return !d ? d.error().detail : *d > 1e7 ? "--duration: at most 1e7 s" : "";
+      });
   cmd->add_flag("--allow-reuse", o.allow_reuse,
                 "enroll: let --count/--duration reuse devices (a reused device re-sends its first "
                 "CSR of the run)");
@@ -207,6 +217,8 @@ int RunFleetCommand(FleetCli& cli, EstOperation op) {
   o.op = op;
   o.tls.version = cli.tls == "1.2" ? TlsVersion::k12 : TlsVersion::k13;
   o.mix = *ParseMix(cli.mix);  // CheckMix admitted it
+  if (!cli.rate.empty()) o.rate = *ParseRate(cli.rate);               // checked above
+  if (!cli.duration.empty()) o.duration = *ParseSeconds(cli.duration);  // checked above
   const auto host_port = SplitHostPort(cli.server);
   if (!host_port) {
     std::fprintf(stderr, "device-sim %s: --server must be HOST:PORT, got '%s'\n", command,

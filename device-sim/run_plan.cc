@@ -2,6 +2,8 @@
 #include "device-sim/run_plan.h"
 
 #include <algorithm>
+#include <charconv>
+#include <cmath>
 #include <ctime>
 #include <filesystem>
 #include <limits>
@@ -79,7 +81,37 @@ ca::Result<void> PlanBadActors(const FleetOptions& options, RunPlan& plan) {
   return {};
 }
 
+// "<number><unit>" with the unit looked up in `units` (suffix -> factor); "" is a unit too.
+ca::Result<double> NumberWithUnit(std::string_view text, std::string_view what,
+                                  std::initializer_list<std::pair<std::string_view, double>> units,
+                                  std::string_view expected) {
+  for (const auto& [suffix, factor] : units) {
+    if (!text.ends_with(suffix)) continue;
+    const std::string_view number = text.substr(0, text.size() - suffix.size());
+    double value = 0;
+    auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), value);
+    if (number.empty() || ec != std::errc() || end != number.data() + number.size() ||
+        !std::isfinite(value) || value < 0) {
+      break;
+    }
+    return value * factor;
+  }
+  return ca::Fail(ca::Code::kInvalidArgument, std::string(what) + " '" + std::string(text) +
+                                                  "': want " + std::string(expected));
+}
+
 }  // namespace
+
+ca::Result<double> ParseRate(std::string_view text) {
+  // Longest suffixes first: "" matches everything.
+  return NumberWithUnit(text, "--rate", {{"/s", 1.0}, {"/m", 1 / 60.0}, {"/h", 1 / 3600.0}, {"", 1.0}},
+                        "N, N/s, N/m or N/h");
+}
+
+ca::Result<double> ParseSeconds(std::string_view text) {
+  return NumberWithUnit(text, "--duration", {{"s", 1.0}, {"m", 60.0}, {"h", 3600.0}, {"", 1.0}},
+                        "N (seconds), Ns, Nm or Nh");
+}
 
 ca::Result<std::vector<std::string>> SelectDevices(const FleetOptions& options) {
   std::vector<std::string> ids = options.devices;

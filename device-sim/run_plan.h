@@ -75,6 +75,11 @@ struct RunPlan {
   size_t max_failures_listed = 1000;
 };
 
+// --rate: "50", "50/s", "3000/m" or "100000/h" -> enrollment starts per second (0: no limit).
+// --duration: "90", "90s", "5m" or "2h" -> seconds. kInvalidArgument with the text otherwise.
+ca::Result<double> ParseRate(std::string_view text);
+ca::Result<double> ParseSeconds(std::string_view text);
+
 // The devices a run will visit: options.devices, or every directory under DIR/devices. kIo if
 // DIR/devices cannot be listed; kInvalidArgument if the selection is empty or holds an id that
 // is not a usable directory name.
