@@ -317,7 +317,8 @@ valgrind --tool=callgrind --callgrind-out-file="$CG" "$P" serve --state-dir "$W/
   --listen 127.0.0.1:0 --rate-limit-device off --trust "${TRUSTS[@]}" 2> "$W/cg-daemon.log" &
 DPID=$!
 DADDR=""
-for _ in $(seq 1 240); do
+# Start-up runs PRAGMA quick_check over everything the runs above wrote: minutes under valgrind.
+for _ in $(seq 1 2400); do
   DADDR=$(sed -n 's/.*listening on \([0-9.]*:[0-9]*\).*/\1/p' "$W/cg-daemon.log")
   [ -n "$DADDR" ] && break
   sleep 0.25
