@@ -7,7 +7,7 @@
 # Rewrites the part of docs/benchmarks.md between the "results" markers and
 # docs/latency-histogram.png; the analysis around them is written by hand.
 #
-#   bench/run.sh            (about 6-8 minutes on 2 cores; not part of the test suite)
+#   bench/run.sh            (about 15 minutes on 2 cores; not part of the test suite)
 # Environment: BENCH_N1/BENCH_N64/BENCH_N1000 fleet sizes, BENCH_JOBS build parallelism.
 set -euo pipefail
 cd "$(dirname "$0")/.."
