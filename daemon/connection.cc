@@ -41,7 +41,12 @@ Connection::Connection(int fd, uint64_t id, std::string peer_address, const Serv
       parser_(ToParseLimits(config.limits)),
       deadline_(JitteredDeadline(config.limits.handshake_timeout)) {}
 
-Connection::~Connection() { ::close(fd_); }
+Connection::~Connection() {
+  // The session's last flush (an alert or close_notify still queued) needs the socket: end it
+  // before the fd is closed and its number can be reused by another thread's accept.
+  session_.reset();
+  ::close(fd_);
+}
 
 bool Connection::Drive(Env& env) {
   if (!session_ && NothingToReadYet()) return true;  // the deadline still runs

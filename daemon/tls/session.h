@@ -64,7 +64,8 @@ class Session {
  public:
   enum class Status { kDone, kWantRead, kWantWrite, kClosed, kFailed };
 
-  // Does not take ownership of fd. kCrypto if mbedtls_ssl_setup fails.
+  // Does not take ownership of fd, which must stay open until the Session is destroyed (the
+  // destructor sends what is still queued). kCrypto if mbedtls_ssl_setup fails.
   static ca::Result<std::unique_ptr<Session>> Create(ServerTls& tls, int fd,
                                                      ca::IdentitySource identity,
                                                      CertificateStatusCheck* status_check);
