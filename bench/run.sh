@@ -49,7 +49,8 @@ start_daemon() {  # start_daemon LOGNAME [extra serve args...]
     --trust "${TRUSTS[@]}" "$@" 2> "$log" &
   DPID=$!
   DADDR=""
-  for _ in $(seq 1 100); do
+  # START_WAIT: seconds to wait for "listening on" (the daemon under valgrind needs minutes).
+  for _ in $(seq 1 $((${START_WAIT:-10} * 10))); do
     DADDR=$(sed -n 's/.*listening on \([0-9.]*:[0-9]*\).*/\1/p' "$log")
     [ -n "$DADDR" ] && break
     sleep 0.1
@@ -312,18 +313,8 @@ fi
 # ---- 4b. instruction counts under callgrind ----------------------------------------------------
 say "callgrind: $NCG enrollments at concurrency 1"
 CG=$W/callgrind.out
-: > "$W/cg-daemon.log"
-valgrind --tool=callgrind --callgrind-out-file="$CG" "$P" serve --state-dir "$W/state" \
-  --listen 127.0.0.1:0 --rate-limit-device off --trust "${TRUSTS[@]}" 2> "$W/cg-daemon.log" &
-DPID=$!
-DADDR=""
 # Start-up runs PRAGMA quick_check over everything the runs above wrote: minutes under valgrind.
-for _ in $(seq 1 2400); do
-  DADDR=$(sed -n 's/.*listening on \([0-9.]*:[0-9]*\).*/\1/p' "$W/cg-daemon.log")
-  [ -n "$DADDR" ] && break
-  sleep 0.25
-done
-[ -n "$DADDR" ] || { cat "$W/cg-daemon.log" >&2; exit 1; }
+DAEMON_PFX="valgrind --tool=callgrind --callgrind-out-file=$CG" START_WAIT=600 start_daemon cg-daemon
 # Count the enrollments only, not the start-up. vgdb may not answer the instant the daemon
 # says it listens: try for a few seconds.
 for _ in 1 2 3 4 5 6 7 8 9 10; do

@@ -130,6 +130,7 @@ class Worker {
   void Defer(Connection& c);
   void DriveDeferred();
   void NoteRefused(std::string peer, Clock::time_point now);
+  void LogRefusedIfDue(Clock::time_point now);
   void DeliverTo(int fd, uint64_t id, http::Response response);
   void Close(int fd);
   void Sweep();
@@ -245,10 +246,12 @@ void Worker::Accept() {
 }
 
 void Worker::NoteRefused(std::string peer, Clock::time_point now) {
-  if (!peer.empty()) {
-    ++refused_unlogged_;
-    refused_last_peer_ = std::move(peer);
-  }
+  ++refused_unlogged_;
+  refused_last_peer_ = std::move(peer);
+  LogRefusedIfDue(now);
+}
+
+void Worker::LogRefusedIfDue(Clock::time_point now) {
   if (refused_unlogged_ == 0 || now - refused_logged_at_ < std::chrono::seconds(1)) return;
   Log(Priority::kWarning, "connection_refused",
       {{"peer", refused_last_peer_},
@@ -291,7 +294,7 @@ constexpr size_t kTrimAfterClosing = 256;
 
 void Worker::Sweep() {
   auto now = Clock::now();
-  NoteRefused("", now);  // the refusals of the last second not logged yet
+  LogRefusedIfDue(now);  // the refusals of the last second not logged yet
   // Draining: nothing is in flight on an idle keep-alive connection, and at the drain deadline
   // whatever is left is cut (an awaited issuance still commits; the device's retry gets it).
   const bool drain_over = stopping_ && now.time_since_epoch().count() >= drain_deadline_.load();
