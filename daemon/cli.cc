@@ -81,6 +81,11 @@ void AddServeOptions(CLI::App* cmd, ServeOptions& o, bool required) {
                   "issuances and events queued for the database; beyond this, 503 + Retry-After")
       ->check(CLI::Range(size_t{16}, size_t{1} << 20))
       ->capture_default_str();
+  cmd->add_option("--commit-delay-ms", c.limits.commit_delay_ms,
+                  "while other enrollments are in flight, a commit waits up to this long so "
+                  "their writes share its fsync (0 = never wait)")
+      ->check(CLI::Range(0, 1000))
+      ->capture_default_str();
   cmd->add_option("--metrics-listen", c.metrics_listen,
                   "plain-HTTP /metrics and /healthz on ADDR:PORT (a bare PORT means "
                   "127.0.0.1:PORT; default: off)");
@@ -117,7 +122,8 @@ ca::Result<ServeConfig> ToServeConfig(const ServeOptions& o) {
         {&o.request_timeout, "--request-timeout", &c.limits.request_timeout},
         {&o.idle_timeout, "--idle-timeout", &c.limits.idle_timeout}}) {
     auto d = ParseDuration(*text);
-    if (!d) return ca::Fail(ca::Code::kInvalidArgument, std::string(name) + ": " + d.error().detail);
+    if (!d)
+      return ca::Fail(ca::Code::kInvalidArgument, std::string(name) + ": " + d.error().detail);
     *out = *d;
   }
   c.labeled_profiles.clear();

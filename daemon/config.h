@@ -17,14 +17,17 @@ enum class ClientAuth { kRequired, kOptional };
 struct Limits {
   int max_connections = 10000;
   std::chrono::milliseconds handshake_timeout{10000};
-  std::chrono::milliseconds request_timeout{10000};   // first byte to complete request
-  std::chrono::milliseconds idle_timeout{5000};       // keep-alive wait between requests
+  std::chrono::milliseconds request_timeout{10000};  // first byte to complete request
+  std::chrono::milliseconds idle_timeout{5000};      // keep-alive wait between requests
   int max_requests_per_connection = 8;
   size_t max_header_bytes = 16 * 1024;
   size_t max_body_bytes = 16 * 1024;  // base64 of a CSR is < 1 KiB; this leaves room for chains
   // Issuance and event writes queued for the database writer; beyond this, enrollments get 503
   // with Retry-After instead of waiting longer and longer.
   size_t max_pending_writes = 4096;
+  // How long a database commit may wait for other enrollments' writes to share its fsync, when
+  // other enrollments are in flight (db::Writer's commit_delay; 0 = never wait).
+  int commit_delay_ms = 10;
 };
 
 // Who may get what, how often (enforced in daemon/enrollment.cc).

@@ -130,6 +130,9 @@ void RenderDbMetrics(const db::Writer::Stats& stats, size_t queue_depth, std::st
     *out += std::string(name) + " " + std::to_string(v) + "\n";
   };
   counter("provisiond_db_batches_total", "Transactions the database writer began.", stats.batches);
+  counter("provisiond_db_gathered_batches_total",
+          "Transactions that waited (up to --commit-delay-ms) for other enrollments' writes.",
+          stats.gathers);
   counter("provisiond_db_operations_total",
           "Writes (reservations, certificates, events) the database writer finished.",
           stats.operations);

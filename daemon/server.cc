@@ -16,8 +16,8 @@
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
-#include <mutex>
 #include <deque>
+#include <mutex>
 #include <unordered_map>
 
 #include "ca/issuer.h"
@@ -220,8 +220,8 @@ void Worker::Accept() {
   for (int i = 0; i < 64; ++i) {
     sockaddr_storage ss{};
     socklen_t len = sizeof ss;
-    int fd = ::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&ss), &len,
-                       SOCK_NONBLOCK | SOCK_CLOEXEC);
+    int fd =
+        ::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) return;  // EAGAIN: another worker took it, or the queue is empty
     if (connections_.fetch_add(1) >= config_->limits.max_connections) {
       connections_.fetch_sub(1);
@@ -321,7 +321,9 @@ Server::Server(std::shared_ptr<const ServeConfig> config, db::Store& store)
     : configs_{config},
       config_(*configs_.front()),
       store_(store),
-      writer_(std::make_unique<db::Writer>(store, config_.limits.max_pending_writes)),
+      writer_(
+          std::make_unique<db::Writer>(store, config_.limits.max_pending_writes, /*max_batch=*/256,
+                                       std::chrono::milliseconds(config_.limits.commit_delay_ms))),
       enroll_shared_{&config_, *writer_, RateLimiter(config_.policy.device_rate),
                      RateLimiter(config_.policy.address_rate)} {}
 
@@ -346,8 +348,8 @@ ca::Result<std::unique_ptr<Server>> Server::Create(std::shared_ptr<const ServeCo
     if (!fd) return std::unexpected(fd.error());
     server->listen_fd_ = *fd;
   }
-  int workers = config.workers > 0 ? config.workers
-                                   : static_cast<int>(std::thread::hardware_concurrency());
+  int workers =
+      config.workers > 0 ? config.workers : static_cast<int>(std::thread::hardware_concurrency());
   if (workers <= 0) workers = 1;
   for (int i = 0; i < workers; ++i) {
     auto tls = tls::ServerTls::Create(material, config.tls_min_minor, config.client_auth);

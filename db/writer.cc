@@ -22,10 +22,12 @@ double MillisecondsSince(Clock::time_point start) {
 
 }  // namespace
 
-Writer::Writer(Store& store, size_t max_queue, size_t max_batch)
+Writer::Writer(Store& store, size_t max_queue, size_t max_batch,
+               std::chrono::microseconds commit_delay)
     : store_(store),
       max_queue_(max_queue),
       max_batch_(std::max<size_t>(max_batch, 1)),
+      commit_delay_(std::max(commit_delay, std::chrono::microseconds{0})),
       thread_([this] { Loop(); }) {}
 
 Writer::~Writer() {
@@ -55,7 +57,10 @@ bool Writer::Submit(Operation op) {
   {
     std::lock_guard lock(mu_);
     if (stopping_ || queue_.size() >= max_queue_) return false;
+    // The Complete of an issuance the writer saw reserved: it no longer has one coming.
+    if (std::holds_alternative<CompleteOp>(op) && signing_ > 0) --signing_;
     queue_.push_back(std::move(op));
+    ++arrivals_;
   }
   wake_.notify_one();
   return true;
@@ -153,9 +158,29 @@ std::optional<Error> Writer::RunBatch(std::vector<Operation>& batch, double& com
   return batch_error;
 }
 
-void Writer::RecordStats(size_t batch_size, bool failed, double commit_ms) {
+bool Writer::ShouldGather() const {
+  return commit_delay_.count() > 0 && !stopping_ && queue_.size() < max_batch_ && signing_ > 0;
+}
+
+// Reserves that the daemon follows with a signature and a Complete.
+size_t Writer::SigningAfter(const std::vector<Operation>& batch, bool batch_failed) {
+  if (batch_failed) return 0;
+  size_t n = 0;
+  for (const auto& operation : batch) {
+    if (const auto* op = std::get_if<ReserveOp>(&operation);
+        op && op->result && *op->result &&
+        ((*op->result)->decision == Decision::kReserved ||
+         (*op->result)->decision == Decision::kResume)) {
+      ++n;
+    }
+  }
+  return n;
+}
+
+void Writer::RecordStats(size_t batch_size, bool failed, double commit_ms, bool gathered) {
   std::lock_guard lock(stats_mu_);
   ++stats_.batches;
+  if (gathered) ++stats_.gathers;
   stats_.operations += batch_size;
   stats_.largest_batch = std::max<uint64_t>(stats_.largest_batch, batch_size);
   if (failed) {
@@ -175,10 +200,19 @@ void Writer::Loop() {
   pthread_setname_np(pthread_self(), "db-writer");
   for (;;) {
     std::vector<Operation> batch;
+    bool gathered = false;
     {
       std::unique_lock lock(mu_);
       wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stopping, and everything queued has been run
+      if (ShouldGather()) {
+        gathered = true;
+        const uint64_t arrived = arrivals_;
+        wake_.wait_for(lock, commit_delay_, [this] {
+          return stopping_ || queue_.size() >= max_batch_ || signing_ == 0;
+        });
+        if (arrivals_ == arrived) signing_ = 0;  // nobody came: stop expecting them
+      }
       size_t take = std::min(queue_.size(), max_batch_);
       batch.reserve(take);
       for (size_t i = 0; i < take; ++i) {
@@ -188,7 +222,13 @@ void Writer::Loop() {
     }
     double commit_ms = 0;
     std::optional<Error> batch_error = RunBatch(batch, commit_ms);
-    RecordStats(batch.size(), batch_error.has_value(), commit_ms);
+    RecordStats(batch.size(), batch_error.has_value(), commit_ms, gathered);
+    if (size_t signing =
+            commit_delay_.count() > 0 ? SigningAfter(batch, batch_error.has_value()) : 0;
+        signing > 0) {
+      std::lock_guard lock(mu_);
+      signing_ += signing;
+    }
     // After COMMIT returned and outside every lock: a done may Submit* again.
     for (Operation& operation : batch) Deliver(operation, batch_error);
   }

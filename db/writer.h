@@ -5,6 +5,7 @@
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -23,6 +24,8 @@ namespace db {
 // How a batch runs, on the writer thread (the one state machine of this class):
 //
 //   wait until the queue is non-empty (or stopping and empty: exit)
+//   gather (only with a commit_delay, and only when another issuance is in flight, see below):
+//     wait up to commit_delay more, until max_batch operations are queued or stopping
 //   take up to max_batch operations, in submission order
 //   BEGIN IMMEDIATE          busy: SQLite's busy handler retries up to busy_timeout (5 s), then
 //                            every operation of the batch gets that error (kBusy)
@@ -38,6 +41,15 @@ namespace db {
 //       the batch is durable
 //   then, outside every lock, each `done` in submission order with its result
 //
+// Gathering is PostgreSQL's commit_delay/commit_siblings: one fsync for several operations costs
+// the CPU of one, and an operation waits at most commit_delay longer. It happens only when the
+// batch would not be alone: another operation is queued, or an issuance reserved earlier has not
+// completed yet (a committed Reserve whose Complete has not been submitted: that device is
+// signing and will write again within milliseconds). A lone device (one enrollment at a time)
+// never waits. A window that ends with no operation arriving forgets the issuances it was waiting
+// for (one whose Complete never comes, e.g. its signing failed, cannot make every later batch
+// wait).
+//
 // Each event insert reads the newest row's hash inside the transaction, so events of one batch
 // chain onto each other exactly as they would one transaction at a time.
 //
@@ -49,8 +61,10 @@ namespace db {
 class Writer {
  public:
   // Starts the writer thread. max_queue bounds the operations waiting (Submit* returns false when
-  // that many wait: the caller answers 503); max_batch (at least 1) bounds one transaction.
-  explicit Writer(Store& store, size_t max_queue = 4096, size_t max_batch = 256);
+  // that many wait: the caller answers 503); max_batch (at least 1) bounds one transaction;
+  // commit_delay (0: never) is the longest a batch waits for company, see above.
+  explicit Writer(Store& store, size_t max_queue = 4096, size_t max_batch = 256,
+                  std::chrono::microseconds commit_delay = {});
   // Stops accepting, runs everything already queued (each done is still called), joins.
   ~Writer();
   Writer(const Writer&) = delete;
@@ -85,6 +99,7 @@ class Writer {
     uint64_t operations = 0;       // operations whose done was called
     uint64_t commit_failures = 0;  // batches failed as a whole (BEGIN, COMMIT, lost transaction)
     uint64_t largest_batch = 0;
+    uint64_t gathers = 0;       // batches that waited up to commit_delay for company
     double last_commit_ms = 0;  // the COMMIT statement alone: mostly the fsync
     double max_commit_ms = 0;
     double total_commit_ms = 0;  // over successful COMMITs: mean = total / (batches - failures)
@@ -116,16 +131,23 @@ class Writer {
   void Loop();
   // Runs one transaction; returns the error that failed the whole batch, if any.
   std::optional<Error> RunBatch(std::vector<Operation>& batch, double& commit_ms);
-  void RecordStats(size_t batch_size, bool failed, double commit_ms);
+  void RecordStats(size_t batch_size, bool failed, double commit_ms, bool gathered);
+  // With mu_ held: whether the batch about to be taken should wait for company.
+  bool ShouldGather() const;
+  // How many of a batch's Reserves the daemon will follow with a Complete.
+  static size_t SigningAfter(const std::vector<Operation>& batch, bool batch_failed);
 
   Store& store_;
   const size_t max_queue_;
   const size_t max_batch_;
+  const std::chrono::microseconds commit_delay_;
 
-  mutable std::mutex mu_;  // guards queue_ and stopping_
+  mutable std::mutex mu_;  // guards queue_, stopping_, signing_ and arrivals_
   std::condition_variable wake_;
   std::deque<Operation> queue_;
   bool stopping_ = false;
+  size_t signing_ = 0;     // committed Reserves (reserved or resume) whose Complete is not queued
+  uint64_t arrivals_ = 0;  // operations ever queued
 
   mutable std::mutex stats_mu_;
   Stats stats_;

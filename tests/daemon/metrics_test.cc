@@ -83,6 +83,7 @@ TEST_CASE("the daemon's families are all exposed and summarised for STATUS=") {
 TEST_CASE("the database writer's commit histogram is exposed in seconds") {
   db::Writer::Stats stats;
   stats.batches = 4;
+  stats.gathers = 2;
   stats.operations = 9;
   stats.commit_failures = 1;
   stats.commit_ms_histogram[0] = 1;  // < 0.25 ms
@@ -97,6 +98,7 @@ TEST_CASE("the database writer's commit histogram is exposed in seconds") {
   CHECK(Has(out, "provisiond_db_commit_duration_seconds_sum 0.0035\n"));
   CHECK(Has(out, "provisiond_db_commit_duration_seconds_count 3\n"));
   CHECK(Has(out, "provisiond_db_batches_total 4\n"));
+  CHECK(Has(out, "provisiond_db_gathered_batches_total 2\n"));
   CHECK(Has(out, "provisiond_db_commit_failures_total 1\n"));
   CHECK(Has(out, "provisiond_db_queue_depth 7\n"));
 }
