@@ -146,10 +146,10 @@ OS_FLOOR=$(awk -v s="$OS_SIGN" -v v="$OS_VERIFY" -v x="$OS_X25519" \
 emit "" "**Crypto floor per enrollment** (server side, TLS 1.3, fresh device): X25519 keygen +" \
   "X25519 shared secret + 2 ECDSA P-256 signatures (CertificateVerify, the certificate) + 4" \
   "ECDSA P-256 verifications (bootstrap chain, the device's CertificateVerify, the CSR" \
-  "self-signature, the post-sign check) = **$FLOOR_X µs** with mbedTLS; without the post-sign" \
-  "check, i.e. the issue's list of operations: **$FLOOR_I µs** (with P-256 ECDH instead" \
-  "of X25519: $FLOOR_P µs). The same operations with OpenSSL (X25519 keygen counted as one more" \
-  "derive): $OS_FLOOR µs." ""
+  "self-signature, the post-sign check) = **$FLOOR_X µs** with mbedTLS (with P-256 ECDH" \
+  "instead of X25519: $FLOOR_P µs); without the post-sign check, i.e. the issue's list of" \
+  "operations: **$FLOOR_I µs**. The same operations with OpenSSL (X25519 keygen counted as one" \
+  "more derive): $OS_FLOOR µs." ""
 
 # ---- 2. db_bench ---------------------------------------------------------------------------
 say "db_bench"
