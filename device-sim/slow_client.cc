@@ -36,6 +36,7 @@ ca::Result<std::string> CaptureClientHello(const TlsSettings& tls, mbedtls_x509_
   if (ret == 0) {
     mbedtls_ssl_conf_min_tls_version(conf.get(), version);
     mbedtls_ssl_conf_max_tls_version(conf.get(), version);
+    mbedtls_ssl_conf_groups(conf.get(), GroupList(tls.key_share));
     mbedtls_ssl_conf_ca_chain(conf.get(), trust, nullptr);
     mbedtls_ssl_conf_rng(conf.get(), rng.fill, rng.state);
     ret = mbedtls_ssl_setup(ssl.get(), conf.get());

@@ -1,8 +1,6 @@
 // tls_client.cc — non-blocking mbedTLS client: setup, the socket bio, and failure texts.
 #include "device-sim/tls_client.h"
 
-#include "ca/encoding.h"
-
 #include <mbedtls/net_sockets.h>
 #include <mbedtls/x509.h>
 #include <sys/socket.h>
@@ -10,6 +8,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+
+#include "ca/encoding.h"
 
 namespace devsim {
 namespace {
@@ -63,6 +63,7 @@ ca::Result<void> TlsClient::Setup(const TlsSettings& settings, ClientIdentity id
   if (ret != 0) return failed("config", ret);
   mbedtls_ssl_conf_min_tls_version(conf, ToMbedtls(settings.version));
   mbedtls_ssl_conf_max_tls_version(conf, ToMbedtls(settings.version));
+  mbedtls_ssl_conf_groups(conf, GroupList(settings.key_share));
   // With a cache, CheckServerCertificate verifies (or recognises) the certificate right after
   // the handshake, before any request is sent.
   mbedtls_ssl_conf_authmode(

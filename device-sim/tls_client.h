@@ -10,8 +10,8 @@
 
 #include <chrono>
 #include <memory>
-#include <span>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -27,6 +27,9 @@ namespace devsim {
 struct TlsSettings {
   std::string server_name = "localhost";  // SNI and the name the server certificate must carry
   TlsVersion version = TlsVersion::k13;   // used as both minimum and maximum
+  // P-256 by default: with mbedTLS both sides' ECDHE costs less than with X25519
+  // (docs/benchmarks.md, "Which key exchange").
+  KeyShare key_share = KeyShare::kSecp256r1;
   // Put the connection's RFC 9266 tls-exporter value in the CSR's challengePassword (TLS 1.3).
   bool channel_binding = false;
 };

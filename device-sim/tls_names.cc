@@ -11,6 +11,20 @@ const char* TlsVersionName(TlsVersion version) {
   return version == TlsVersion::k12 ? "1.2" : "1.3";
 }
 
+const char* KeyShareName(KeyShare share) {
+  return share == KeyShare::kSecp256r1 ? "secp256r1" : "x25519";
+}
+
+const uint16_t* GroupList(KeyShare share) {
+  static const uint16_t kP256First[] = {MBEDTLS_SSL_IANA_TLS_GROUP_SECP256R1,
+                                        MBEDTLS_SSL_IANA_TLS_GROUP_X25519,
+                                        MBEDTLS_SSL_IANA_TLS_GROUP_NONE};
+  static const uint16_t kX25519First[] = {MBEDTLS_SSL_IANA_TLS_GROUP_X25519,
+                                          MBEDTLS_SSL_IANA_TLS_GROUP_SECP256R1,
+                                          MBEDTLS_SSL_IANA_TLS_GROUP_NONE};
+  return share == KeyShare::kSecp256r1 ? kP256First : kX25519First;
+}
+
 std::string AlertName(int alert) {
   switch (alert) {
     case MBEDTLS_SSL_ALERT_MSG_CLOSE_NOTIFY:

@@ -12,6 +12,16 @@ enum class TlsVersion { k12, k13 };
 // "1.2" / "1.3".
 const char* TlsVersionName(TlsVersion version);
 
+// The group a TLS 1.3 ClientHello sends its key share for. Both are offered either way; the one
+// named goes first in supported_groups and is the only key share sent.
+enum class KeyShare { kSecp256r1, kX25519 };
+
+// "secp256r1" / "x25519".
+const char* KeyShareName(KeyShare share);
+
+// The IANA group list for mbedtls_ssl_conf_groups (static, NONE-terminated), `share` first.
+const uint16_t* GroupList(KeyShare share);
+
 // "bad_certificate", "unknown_ca", ... for a TLS alert number; "alert <n>" if unnamed.
 std::string AlertName(int alert);
 
