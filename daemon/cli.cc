@@ -82,8 +82,8 @@ void AddServeOptions(CLI::App* cmd, ServeOptions& o, bool required) {
       ->check(CLI::Range(size_t{16}, size_t{1} << 20))
       ->capture_default_str();
   cmd->add_option("--commit-delay-ms", c.limits.commit_delay_ms,
-                  "while other enrollments are in flight, a commit waits up to this long so "
-                  "their writes share its fsync (0 = never wait)")
+                  "while enrollments are being signed, a database commit waits up to this long "
+                  "for their certificates, so they share its fsync (0 = never wait)")
       ->check(CLI::Range(0, 1000))
       ->capture_default_str();
   cmd->add_option("--metrics-listen", c.metrics_listen,

@@ -25,8 +25,8 @@ struct Limits {
   // Issuance and event writes queued for the database writer; beyond this, enrollments get 503
   // with Retry-After instead of waiting longer and longer.
   size_t max_pending_writes = 4096;
-  // How long a database commit may wait for other enrollments' writes to share its fsync, when
-  // other enrollments are in flight (db::Writer's commit_delay; 0 = never wait).
+  // How long a database commit may wait, while enrollments are being signed, for their
+  // certificates to share its fsync (db::Writer's commit_delay; 0 = never wait).
   int commit_delay_ms = 10;
 };
 

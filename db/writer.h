@@ -24,8 +24,9 @@ namespace db {
 // How a batch runs, on the writer thread (the one state machine of this class):
 //
 //   wait until the queue is non-empty (or stopping and empty: exit)
-//   gather (only with a commit_delay, and only when another issuance is in flight, see below):
-//     wait up to commit_delay more, until max_batch operations are queued or stopping
+//   gather (only with a commit_delay, and only while an issuance is being signed, see below):
+//     wait up to commit_delay more, until every awaited Complete is queued, max_batch
+//     operations are queued, or stopping
 //   take up to max_batch operations, in submission order
 //   BEGIN IMMEDIATE          busy: SQLite's busy handler retries up to busy_timeout (5 s), then
 //                            every operation of the batch gets that error (kBusy)
@@ -42,13 +43,13 @@ namespace db {
 //   then, outside every lock, each `done` in submission order with its result
 //
 // Gathering is PostgreSQL's commit_delay/commit_siblings: one fsync for several operations costs
-// the CPU of one, and an operation waits at most commit_delay longer. It happens only when the
-// batch would not be alone: another operation is queued, or an issuance reserved earlier has not
-// completed yet (a committed Reserve whose Complete has not been submitted: that device is
-// signing and will write again within milliseconds). A lone device (one enrollment at a time)
-// never waits. A window that ends with no operation arriving forgets the issuances it was waiting
-// for (one whose Complete never comes, e.g. its signing failed, cannot make every later batch
-// wait).
+// the CPU of one, and an operation waits at most commit_delay longer. The "siblings" are the
+// issuances being signed: Reserves this writer committed (reserved or resume) whose Complete has
+// not been submitted yet; each of those devices will write again within milliseconds. A batch
+// gathers only while there are some, and stops as soon as all of their Completes are queued, so
+// a lone device (one enrollment at a time: its Complete follows its own Reserve) never waits.
+// A window that ends with no operation arriving forgets the issuances it was waiting for (one
+// whose Complete never comes, e.g. its signing failed, cannot make every later batch wait).
 //
 // Each event insert reads the newest row's hash inside the transaction, so events of one batch
 // chain onto each other exactly as they would one transaction at a time.
