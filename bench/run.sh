@@ -68,11 +68,12 @@ cleanup() {
   [ -n "${SPID:-}" ] && kill "$SPID" 2> /dev/null || true
 }
 trap cleanup EXIT
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+stat_ticks() { awk '{print $14 + $15}' "$1"; }  # utime+stime from a /proc/.../stat file
+cpu_ticks() { stat_ticks "/proc/$1/stat"; }
 thread_ticks() {  # thread_ticks PID NAME-REGEX: utime+stime of the daemon threads so named
   local sum=0 t
   for t in /proc/"$1"/task/*; do
-    grep -qE "^($2)\$" "$t/comm" 2> /dev/null && sum=$((sum + $(awk '{print $14 + $15}' "$t/stat")))
+    grep -qE "^($2)\$" "$t/comm" 2> /dev/null && sum=$((sum + $(stat_ticks "$t/stat")))
   done
   echo "$sum"
 }
@@ -114,6 +115,7 @@ OS_X25519=$(awk '/ecdh \(X25519\)/ {print $NF}' "$W/openssl.txt")
 OS_P256=$(awk '/ecdh \(nistp256\)/ {print $NF}' "$W/openssl.txt")
 us() { awk -v r="$1" 'BEGIN {printf "%.1f", 1e6 / r}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.1f", a / b}'; }
+x_floor() { awk -v ms="$1" -v us="$2" 'BEGIN {printf "%.2f", ms * 1000 / us}'; }  # MS ÷ floor in µs
 emit "### 1. Crypto floor (bench/crypto_floor, load $L; openssl speed at load $L2)" ""
 emit "CPU time of the measuring thread per operation, each run for 1 s. mbedTLS column: the" \
   "same library, API and curve the daemon uses (PSA for TLS 1.3 ECDHE, legacy pk for ECDSA)." \
@@ -212,7 +214,7 @@ for r in c1:1 c64:64 c1000:1000 base1:"64 (slowloris baseline 1)" slow1:"64 + 10
   n=${r%%:*}
   j=$W/$n.json
   ms=$(cpu_of "$n" 3)
-  emit "| ${r#*:} | $(jnum "$j" .planned) | $(jnum "$j" .ok) | $(jnum "$j" .failed) | $(jnum "$j" .rate_per_second) | $(jnum "$j" .all.latency_ms.p50) | $(jnum "$j" .all.latency_ms.p99) | $(jnum "$j" .all.latency_ms.max) | $(cpu_of "$n" 2) | **$ms** | $(awk -v a="$ms" -v f="$FLOOR_O" 'BEGIN {printf "%.2f", a * 1000 / f}') | $(awk -v a="$ms" -v f="$FLOOR_I" 'BEGIN {printf "%.2f", a * 1000 / f}') | $(load_of "$n") |"
+  emit "| ${r#*:} | $(jnum "$j" .planned) | $(jnum "$j" .ok) | $(jnum "$j" .failed) | $(jnum "$j" .rate_per_second) | $(jnum "$j" .all.latency_ms.p50) | $(jnum "$j" .all.latency_ms.p99) | $(jnum "$j" .all.latency_ms.max) | $(cpu_of "$n" 2) | **$ms** | $(x_floor "$ms" "$FLOOR_O") | $(x_floor "$ms" "$FLOOR_I") | $(load_of "$n") |"
 done
 P99_BASE=$(jq -s '(.[0].all.latency_ms.p99 + .[1].all.latency_ms.p99) / 2' "$W/base1.json" "$W/base2.json")
 P99_SLOW=$(jq -s '(.[0].all.latency_ms.p99 + .[1].all.latency_ms.p99) / 2' "$W/slow1.json" "$W/slow2.json")
@@ -320,7 +322,7 @@ if [ "$(nproc)" -ge 2 ]; then
     # Mean of the floors measured before and after this run: ours, then the issue's.
     read -r F_OURS F_ISSUE <<< "$(awk -v a="$PIN_FLOOR0" -v b="$PIN_FLOOR1" 'BEGIN {
       split(a, x, " "); split(b, y, " "); printf "%.1f %.1f", (x[1] + y[1]) / 2, (x[2] + y[2]) / 2}')"
-    PIN_ROWS+=("| $i | $PIN_OK | $(jnum "$W/pin$i.json" .rate_per_second) | $(jnum "$W/pin$i.json" .all.latency_ms.p99) | **$PIN_MS** | $(per $((w1 - w0))) | $(per $((d1 - d0))) | ${PIN_FLOOR0% *} → ${PIN_FLOOR1% *} | **$(awk -v a="$PIN_MS" -v f="$F_OURS" 'BEGIN {printf "%.2f", a * 1000 / f}')** | $(awk -v a="$PIN_MS" -v f="$F_ISSUE" 'BEGIN {printf "%.2f", a * 1000 / f}') | $(load_of pin$i) |")
+    PIN_ROWS+=("| $i | $PIN_OK | $(jnum "$W/pin$i.json" .rate_per_second) | $(jnum "$W/pin$i.json" .all.latency_ms.p99) | **$PIN_MS** | $(per $((w1 - w0))) | $(per $((d1 - d0))) | ${PIN_FLOOR0% *} → ${PIN_FLOOR1% *} | **$(x_floor "$PIN_MS" "$F_OURS")** | $(x_floor "$PIN_MS" "$F_ISSUE") | $(load_of pin$i) |")
     PIN_FLOOR0=$PIN_FLOOR1
   done
   emit "### 5b. The daemon alone on a CPU (--workers 1 under taskset -c 0, device-sim under taskset -c 1, concurrency 64, $N64 devices per run)" "" \

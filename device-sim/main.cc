@@ -31,7 +31,7 @@ struct FleetCli {
   FleetOptions options;
   std::string server;  // HOST:PORT or [v6]:PORT
   std::string tls = "1.3";
-  std::string key_share = "secp256r1";
+  std::string key_share = KeyShareName(KeyShare::kSecp256r1);
   std::string mix = "good=100";
   std::string json_path;
   std::string rate, duration;  // parsed by ParseRate / ParseSeconds
@@ -179,7 +179,7 @@ CLI::App* AddFleetCommand(CLI::App& app, const char* name, const char* descripti
   cmd->add_option("--key-share", cli.key_share,
                   "TLS 1.3: the group the ClientHello sends a key share for (both are offered)")
       ->capture_default_str()
-      ->check(CLI::IsMember({"secp256r1", "x25519"}));
+      ->check(CLI::IsMember({KeyShareName(KeyShare::kSecp256r1), KeyShareName(KeyShare::kX25519)}));
   cmd->add_flag("--channel-binding", o.tls.channel_binding,
                 "TLS 1.3: put the connection's tls-exporter value in the CSR's challengePassword");
   cmd->add_option("--server-name", o.tls.server_name, "expected server name (SNI)")
@@ -221,7 +221,8 @@ int RunFleetCommand(FleetCli& cli, EstOperation op) {
   const char* command = OperationName(op);
   o.op = op;
   o.tls.version = cli.tls == "1.2" ? TlsVersion::k12 : TlsVersion::k13;
-  o.tls.key_share = cli.key_share == "x25519" ? KeyShare::kX25519 : KeyShare::kSecp256r1;
+  o.tls.key_share =
+      cli.key_share == KeyShareName(KeyShare::kX25519) ? KeyShare::kX25519 : KeyShare::kSecp256r1;
   o.mix = *ParseMix(cli.mix);                                           // CheckMix admitted it
   if (!cli.rate.empty()) o.rate = *ParseRate(cli.rate);                 // checked above
   if (!cli.duration.empty()) o.duration = *ParseSeconds(cli.duration);  // checked above
