@@ -77,6 +77,7 @@ std::string ClassObject(const FleetReport& report, Scenario s) {
 std::string Settings(const FleetReport& report) {
   const FleetOptions& o = report.options;
   return "{\"tls\": " + Quote(TlsVersionName(o.tls.version)) +
+         ", \"key_share\": " + Quote(KeyShareName(o.tls.key_share)) +
          ", \"concurrency\": " + std::to_string(o.concurrency) +
          ", \"threads\": " + std::to_string(report.threads) + ", \"rate\": " + Number(o.rate) +
          ", \"count\": " + Count(o.count) + ", \"duration\": " + Number(o.duration) +

@@ -40,11 +40,13 @@ d = json.load(open(sys.argv[1]))
 c = d["classes"]
 print(" ".join("%s=%d/%d" % (k, c[k]["ok"], c[k]["failed"]) for k in sys.argv[2].split()))
 print(d["ok"], d["failed"], d["replay_setups"], len(d["all"]["histogram"]) > 1)
+print(d["settings"]["tls"], d["settings"]["key_share"])
 ' "$T/report.json" "$CLASSES") || fail "report.json does not parse"
 expect_eq "json: classes ok/failed" \
   "good=160/0 rogue-ca=10/0 no-cert=10/0 expired=8/0 bad-csr=8/0 replay=4/0" "$(sed -n 1p <<<"$json")"
 read -r json_ok json_failed setups has_histogram <<<"$(sed -n 2p <<<"$json")"
 expect_eq "json: totals" "200 0 True" "$json_ok $json_failed $has_histogram"
+expect_eq "json: TLS settings (default key share)" "1.3 secp256r1" "$(sed -n 3p <<<"$json")"
 
 # Certificates: one per good device plus one per replay set-up enrollment, each stored by its
 # device; the server saw every refusal for the reason the class stands for.
