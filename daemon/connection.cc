@@ -10,6 +10,7 @@
 
 #include "ca/encoding.h"
 #include "daemon/events.h"
+#include "daemon/flood_budget.h"
 #include "daemon/log.h"
 #include "daemon/metrics.h"
 
@@ -111,21 +112,27 @@ bool Connection::DriveHandshake(Env& env) {
   }
 }
 
+// The peer has not authenticated (even a trusted chain's leaf was only presented, not proven):
+// its strings are cut to kMaxPeerText and its lines and rows come out of UnauthenticatedBudget.
 void Connection::RecordHandshakeFailure(Env& env) {
   const auto& f = session_->failure();
   const auto& presented = session_->presented();
   const std::string alert = f.alert ? std::string(tls::AlertName(f.alert)) + "(" +
                                           std::to_string(f.alert) + ")"
                                     : "none";
-  std::string subject = presented ? presented->subject : "";
+  const std::string subject = BoundedPeerText(presented ? presented->subject : "");
+  const std::string reason = BoundedPeerText(f.reason);
   // Peers that connect and leave without a word (port scans, health checks) are not attempts.
   if (f.alert == 0 && !presented) {
-    Log(Priority::kInfo, "handshake_aborted", {{"peer", peer_address_}, {"reason", f.reason}});
+    if (UnauthenticatedBudget().Admit(/*row=*/false)) {
+      Log(Priority::kInfo, "handshake_aborted", {{"peer", peer_address_}, {"reason", reason}});
+    }
     return;
   }
-  Log(Priority::kWarning, "handshake_failed",
-      {{"peer", peer_address_}, {"subject", subject}, {"reason", f.reason}, {"alert", alert}});
   GlobalMetrics().handshake_failures.Inc(f.alert ? tls::AlertName(f.alert) : "none");
+  if (!UnauthenticatedBudget().Admit(/*row=*/true)) return;
+  Log(Priority::kWarning, "handshake_failed",
+      {{"peer", peer_address_}, {"subject", subject}, {"reason", reason}, {"alert", alert}});
   db::EventRecord event{
       .time = ca::Iso8601(static_cast<ca::UnixTime>(std::time(nullptr))),
       .peer = peer_address_,
@@ -135,10 +142,15 @@ void Connection::RecordHandshakeFailure(Env& env) {
       .endpoint = "tls",
       .outcome = "handshake_failed",
       .http_status = 0,
-      .reason = f.reason + "; alert " + alert,
+      .reason = reason + "; alert " + alert,
       .serial_hex = "",
   };
   RecordEventAsync(env.writer, std::move(event));
+}
+
+bool Connection::Authenticated() const {
+  return session_ && phase_ != Phase::kHandshake &&
+         session_->peer().kind != tls::AuthKind::kNone;
 }
 
 bool Connection::DriveReading(Env& env) {
@@ -167,9 +179,11 @@ bool Connection::DriveReading(Env& env) {
     case http::RequestParser::State::kNeedMore:
       return true;  // read again until the socket would block
     case http::RequestParser::State::kError:
-      Log(Priority::kWarning, "bad_request",
-          {{"peer", peer_address_}, {"status", std::to_string(parser_.error_status())},
-           {"reason", parser_.error_reason()}});
+      if (Authenticated() || UnauthenticatedBudget().Admit(/*row=*/false)) {
+        Log(Priority::kWarning, "bad_request",
+            {{"peer", peer_address_}, {"status", std::to_string(parser_.error_status())},
+             {"reason", parser_.error_reason()}});
+      }
       keep_alive_requested_ = false;
       Respond(http::TextResponse(parser_.error_status(), parser_.error_reason()));
       return true;
@@ -245,7 +259,9 @@ bool Connection::CheckDeadline(Clock::time_point now) {
                      : phase_ == Phase::kWriting ? "write"
                      : parser_.InProgress()      ? "request"
                                                  : "idle";
-  Log(Priority::kInfo, "timeout", {{"peer", peer_address_}, {"phase", what}});
+  if (Authenticated() || UnauthenticatedBudget().Admit(/*row=*/false)) {
+    Log(Priority::kInfo, "timeout", {{"peer", peer_address_}, {"phase", what}});
+  }
   return false;
 }
 

@@ -76,6 +76,8 @@ class Connection {
   bool DriveWriting();
   void Respond(http::Response response);
   void RecordHandshakeFailure(Env& env);
+  // A session whose handshake completed with a client certificate (bootstrap or operational).
+  bool Authenticated() const;
 
   int fd_;
   uint64_t id_;

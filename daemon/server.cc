@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
@@ -23,6 +24,7 @@
 #include "ca/issuer.h"
 #include "daemon/connection.h"
 #include "daemon/est/service.h"
+#include "daemon/flood_budget.h"
 #include "daemon/log.h"
 #include "daemon/metrics.h"
 #include "daemon/net.h"
@@ -164,9 +166,8 @@ class Worker {
   std::deque<std::pair<int, uint64_t>> deferred_;
   // Refusals at accept are all counted (metrics) but logged at most once a second per worker,
   // each line with the number it stands for: a flood must not become a log flood.
-  uint64_t refused_unlogged_ = 0;
+  FloodBudget refused_{0, 0};
   std::string refused_last_peer_;
-  Clock::time_point refused_logged_at_{};
 };
 
 Connection::Env Worker::MakeEnv() {
@@ -246,20 +247,19 @@ void Worker::Accept() {
 }
 
 void Worker::NoteRefused(std::string peer, Clock::time_point now) {
-  ++refused_unlogged_;
+  refused_.Admit(/*row=*/false, now);  // counted only: the budget admits nothing
   refused_last_peer_ = std::move(peer);
   LogRefusedIfDue(now);
 }
 
 void Worker::LogRefusedIfDue(Clock::time_point now) {
-  if (refused_unlogged_ == 0 || now - refused_logged_at_ < std::chrono::seconds(1)) return;
+  auto refused = refused_.TakeSummaryIfDue(now);
+  if (!refused) return;
   Log(Priority::kWarning, "connection_refused",
       {{"peer", refused_last_peer_},
        {"reason", "max connections reached"},
-       {"refused", std::to_string(refused_unlogged_)},
+       {"refused", std::to_string(refused->events)},
        {"max_connections", std::to_string(config_->limits.max_connections)}});
-  refused_unlogged_ = 0;
-  refused_logged_at_ = now;
 }
 
 void Worker::Drive(Connection& c) {
@@ -295,6 +295,7 @@ constexpr size_t kTrimAfterClosing = 256;
 void Worker::Sweep() {
   auto now = Clock::now();
   LogRefusedIfDue(now);  // the refusals of the last second not logged yet
+  ReportSuppressedUnauthenticated(writer_);
   // Draining: nothing is in flight on an idle keep-alive connection, and at the drain deadline
   // whatever is left is cut (an awaited issuance still commits; the device's retry gets it).
   const bool drain_over = stopping_ && now.time_since_epoch().count() >= drain_deadline_.load();

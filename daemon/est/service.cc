@@ -12,6 +12,7 @@
 #include "ca/encoding.h"
 #include "ca/pkcs7.h"
 #include "daemon/events.h"
+#include "daemon/flood_budget.h"
 #include "daemon/log.h"
 #include "daemon/metrics.h"
 
@@ -197,6 +198,9 @@ std::optional<http::Response> Service::Finish(const EnrollRequest& req, const En
         {{"serial", result.serial_hex}, {"device_id", peer.device_id},
          {"kind", req.reenroll ? "reenroll" : "enroll"}, {"peer", peer_address},
          {"endpoint", req.endpoint}});
+  } else if (peer.kind == tls::AuthKind::kNone &&
+             !UnauthenticatedBudget().Admit(/*row=*/true)) {
+    // No certificate (--client-auth optional): counted, not recorded one by one.
   } else {
     const bool ok = result.code == EnrollCode::kAlreadyIssued;
     Log(ok ? Priority::kNotice : answer.status >= 500 ? Priority::kErr : Priority::kWarning,
