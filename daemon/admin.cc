@@ -13,6 +13,7 @@
 #include "ca/crl.h"
 #include "ca/encoding.h"
 #include "ca/keys.h"
+#include "daemon/cli_checks.h"
 #include "daemon/config.h"
 #include "daemon/files.h"
 #include "daemon/rate_limiter.h"
@@ -246,32 +247,39 @@ int AuditVerify(const AdminOptions& o) {
 AdminCommands AddAdminCommands(CLI::App& app, AdminOptions& o) {
   AdminCommands c{};
   c.revoke = app.add_subcommand("revoke", "revoke a certificate or all of a device's");
-  c.revoke->add_option("--serial", o.serial, "serial number (hex)");
-  c.revoke->add_option("--device-id", o.device_id, "revoke every certificate of this device");
+  c.revoke->add_option("--serial", o.serial, "serial number (hex)")->check(NonEmptyText());
+  c.revoke->add_option("--device-id", o.device_id, "revoke every certificate of this device")
+      ->check(NonEmptyText());
   c.revoke->add_option("--reason", o.reason, "RFC 5280 reason, e.g. keyCompromise, superseded")
       ->capture_default_str();
   c.deny = app.add_subcommand("deny-bootstrap", "stop a bootstrap certificate from enrolling");
-  c.deny->add_option("--fingerprint", o.fingerprint, "SHA-256 of the certificate (hex)");
-  c.deny->add_option("--issuer", o.issuer, "issuer DN as provisiond logs it, with --serial");
-  c.deny->add_option("--serial", o.serial, "serial number (hex), with --issuer");
-  c.deny->add_option("--cert", o.cert_file, "the bootstrap certificate itself (PEM)");
-  c.deny->add_option("--note", o.note, "why (kept in the denylist)");
+  c.deny->add_option("--fingerprint", o.fingerprint, "SHA-256 of the certificate (hex)")
+      ->check(NonEmptyText());
+  c.deny->add_option("--issuer", o.issuer, "issuer DN as provisiond logs it, with --serial")
+      ->check(NonEmptyText());
+  c.deny->add_option("--serial", o.serial, "serial number (hex), with --issuer")
+      ->check(NonEmptyText());
+  c.deny->add_option("--cert", o.cert_file, "the bootstrap certificate itself (PEM)")
+      ->check(ReadableFile());
+  c.deny->add_option("--note", o.note, "why (kept in the denylist)")->check(NonEmptyText());
   c.crl = app.add_subcommand("crl", "write a CRL of revoked, unexpired certificates");
-  c.crl->add_option("--out", o.out)->required();
+  c.crl->add_option("--out", o.out)->required()->check(WritableFilePath());
   c.crl->add_flag("--pem", o.pem, "PEM instead of DER");
   c.crl->add_option("--next-update-days", o.next_update_days)->check(CLI::Range(1, 365))
       ->capture_default_str();
   c.list = app.add_subcommand("list", "list issued certificates");
-  c.list->add_option("--device-id", o.device_id);
+  c.list->add_option("--device-id", o.device_id)->check(NonEmptyText());
   c.list->add_flag("--revoked", o.revoked_only, "only revoked certificates");
-  c.list->add_option("--expiring-within", o.expiring_within, "e.g. 30d: unrevoked, expiring soon");
+  c.list->add_option("--expiring-within", o.expiring_within, "e.g. 30d: unrevoked, expiring soon")
+      ->check(DurationText());
   c.list->add_flag("--json", o.json);
   c.audit = app.add_subcommand("audit", "audit trail commands");
   c.audit_verify = c.audit->add_subcommand("verify", "check the enrollment_events hash chain");
   c.audit->require_subcommand(1);
   for (CLI::App* cmd : {c.revoke, c.deny, c.crl, c.list, c.audit_verify}) {
     // Not required(): main falls back to state-dir under [serve] in the config file.
-    cmd->add_option("--state-dir", o.state_dir, "state directory (default: from the config file)");
+    cmd->add_option("--state-dir", o.state_dir, "state directory (default: from the config file)")
+        ->check(ReadableDirectory());
   }
   return c;
 }

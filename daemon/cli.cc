@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <tuple>
 
+#include "daemon/cli_checks.h"
 #include "daemon/rate_limiter.h"
 
 namespace provisiond {
@@ -16,15 +17,18 @@ void AddPolicyOptions(CLI::App* cmd, ServeOptions& o) {
       ->check(CLI::Range(1, 1000))
       ->capture_default_str();
   cmd->add_option("--renew-before", o.renew_before,
-                  "simplereenroll only this close to notAfter, e.g. 30d (default: any time)");
+                  "simplereenroll only this close to notAfter, e.g. 30d (default: any time)")
+      ->check(DurationText());
   cmd->add_flag("--reenroll-same-key", o.config.policy.reenroll_same_key,
                 "allow re-enrollment that keeps the current key");
   cmd->add_option("--rate-limit-device", o.device_rate,
                   "enrollments per client certificate, N/PERIOD (e.g. 20/1h) or off")
+      ->check(RateText())
       ->capture_default_str();
   cmd->add_option("--rate-limit-address", o.address_rate,
                   "enrollments per source address, N/PERIOD or off (fleets behind NAT share "
                   "one address)")
+      ->check(RateText())
       ->capture_default_str();
 }
 
@@ -36,12 +40,15 @@ void AddServeOptions(CLI::App* cmd, ServeOptions& o, bool required) {
       cmd->add_option("--state-dir", c.state_dir, "state directory made by `provisiond init`");
   cmd->add_option("--listen", c.listen,
                   "ADDR:PORT to listen on (port 0 picks a free port; ignored when systemd "
-                  "passes a socket)")
+                  "passes a socket; a numeric IP address, names are not resolved)")
+      ->check(ListenAddress(/*bare_port=*/false))
       ->capture_default_str();
   auto* trust =
       cmd->add_option("--trust", c.trust_paths,
                       "PEM/DER files or directories of manufacturer (bootstrap) CA certificates");
   if (required) {
+    // Their paths are checked by ServePathProblem when serve starts: a [serve] section is read
+    // for check-config too, which reports missing and unreadable files as problems of its own.
     state->required();
     trust->required();
   }
@@ -55,7 +62,10 @@ void AddServeOptions(CLI::App* cmd, ServeOptions& o, bool required) {
   cmd->add_option("--identity", o.identity, "bootstrap certificate attribute holding the device id")
       ->check(CLI::IsMember({"cn", "serialNumber"}))
       ->capture_default_str();
-  cmd->add_option("--workers", c.workers, "event-loop threads (0 = one per CPU)")
+  cmd->add_option("--workers", c.workers,
+                  "event-loop threads, 1-" + std::to_string(kMaxWorkers) +
+                      " (0 = one per CPU, at most " + std::to_string(kMaxWorkers) + ")")
+      ->check(CLI::Range(0, kMaxWorkers))
       ->capture_default_str();
   cmd->add_option("--max-connections", c.limits.max_connections,
                   "connections held at once; beyond this, new ones are closed at accept")
@@ -64,11 +74,14 @@ void AddServeOptions(CLI::App* cmd, ServeOptions& o, bool required) {
   cmd->add_option("--handshake-timeout", o.handshake_timeout,
                   "from accept to the end of the TLS handshake (this and the next two: plus up "
                   "to 25 % at random, so clients cut off together do not return together)")
+      ->check(DurationText())
       ->capture_default_str();
   cmd->add_option("--request-timeout", o.request_timeout,
                   "for each request to arrive in full, and for its reply to be written")
+      ->check(DurationText())
       ->capture_default_str();
   cmd->add_option("--idle-timeout", o.idle_timeout, "keep-alive wait between two requests")
+      ->check(DurationText())
       ->capture_default_str();
   cmd->add_option("--max-header-bytes", c.limits.max_header_bytes,
                   "request line and headers; larger gets 431")
@@ -88,9 +101,11 @@ void AddServeOptions(CLI::App* cmd, ServeOptions& o, bool required) {
       ->capture_default_str();
   cmd->add_option("--metrics-listen", c.metrics_listen,
                   "plain-HTTP /metrics and /healthz on ADDR:PORT (a bare PORT means "
-                  "127.0.0.1:PORT; default: off)");
+                  "127.0.0.1:PORT; numeric addresses only; default: off)")
+      ->check(ListenAddress(/*bare_port=*/true));
   cmd->add_option("--drain-timeout", o.drain_timeout,
                   "on SIGTERM, how long in-flight requests may take to finish")
+      ->check(DurationText())
       ->capture_default_str();
   AddProfileOptions(cmd, o.profile);
   AddPolicyOptions(cmd, o);
@@ -135,6 +150,7 @@ ca::Result<ServeConfig> ToServeConfig(const ServeOptions& o) {
 
 Cli::Cli() {
   app_.require_subcommand(1);
+  app_.failure_message(OneLineFailure);  // before the subcommands, which copy it
   // Options a subcommand does not know go to the top level, so `serve --config F` and
   // `serve --log-level debug` work as well as `--config F serve`.
   app_.fallthrough();
@@ -149,16 +165,23 @@ Cli::Cli() {
       ->capture_default_str();
 
   init_cmd_ = app_.add_subcommand("init", "create the CA, server certificate and database");
-  init_cmd_->add_option("--state-dir", init_.state_dir)->required();
+  init_cmd_->add_option("--state-dir", init_.state_dir)
+      ->required()
+      ->check(NewOrExistingDirectory());
   init_cmd_
       ->add_option("--server-name", init_.server_names,
                    "DNS names and IP addresses for the server certificate")
+      ->check(NonEmptyText())
       ->capture_default_str();
-  init_cmd_->add_option("--ca-name", init_.ca_name)->capture_default_str();
-  init_cmd_->add_option("--ca-days", init_.ca_days)->capture_default_str();
-  init_cmd_->add_option("--server-days", init_.server_days)->capture_default_str();
-  init_cmd_->add_option("--ca-cert", init_.ca_cert_path, "import this CA certificate (PEM)");
-  init_cmd_->add_option("--ca-key", init_.ca_key_path, "import this CA private key (PEM)");
+  init_cmd_->add_option("--ca-name", init_.ca_name)->check(NonEmptyText())->capture_default_str();
+  init_cmd_->add_option("--ca-days", init_.ca_days)->check(CLI::Range(1, 36500))->capture_default_str();
+  init_cmd_->add_option("--server-days", init_.server_days)
+      ->check(CLI::Range(1, 36500))
+      ->capture_default_str();
+  init_cmd_->add_option("--ca-cert", init_.ca_cert_path, "import this CA certificate (PEM)")
+      ->check(ReadableFile());
+  init_cmd_->add_option("--ca-key", init_.ca_key_path, "import this CA private key (PEM)")
+      ->check(ReadableFile());
 
   serve_cmd_ = app_.add_subcommand("serve", "run the EST server");
   AddServeOptions(serve_cmd_, serve_, /*required=*/true);

@@ -12,6 +12,9 @@
 
 namespace provisiond {
 
+// Highest --workers; also the cap when 0 asks for one per CPU.
+inline constexpr int kMaxWorkers = 256;
+
 enum class ClientAuth { kRequired, kOptional };
 
 struct Limits {
@@ -46,7 +49,7 @@ struct ServeConfig {
   int tls_min_minor = 2;                 // 2 = TLS 1.2, 3 = TLS 1.3 (max is always 1.3)
   ClientAuth client_auth = ClientAuth::kRequired;
   ca::IdentitySource identity = ca::IdentitySource::kCommonName;
-  int workers = 0;  // 0 = one per CPU
+  int workers = 0;  // 0 = one per CPU (at most kMaxWorkers); else 1..kMaxWorkers
   Limits limits;
   ca::Profile default_profile;
   std::map<std::string, ca::Profile> labeled_profiles;  // /.well-known/est/<label>/...

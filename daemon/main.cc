@@ -12,6 +12,7 @@
 #include "daemon/admin.h"
 #include "daemon/check_config.h"
 #include "daemon/cli.h"
+#include "daemon/cli_checks.h"
 #include "daemon/init.h"
 #include "daemon/log.h"
 #include "daemon/serve.h"
@@ -63,6 +64,10 @@ int Run(Cli& cli, const std::vector<std::string>& argv) {
   auto config = cli.serve_config();
   if (!config) {
     std::fprintf(stderr, "provisiond serve: %s\n", config.error().detail.c_str());
+    return 2;
+  }
+  if (std::string problem = ServePathProblem(*config); !problem.empty()) {
+    std::fprintf(stderr, "provisiond serve: %s\n", problem.c_str());
     return 2;
   }
   return RunServe(*config, argv);

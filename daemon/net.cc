@@ -46,11 +46,24 @@ ca::Result<AddrInfo> Resolve(std::string_view address) {
   if (host.empty() || port.empty()) {
     return ca::Fail(ca::Code::kInvalidArgument, "want ADDR:PORT, got " + text);
   }
+  // getaddrinfo takes "99999" and wraps it (to 34463): only 0-65535 in decimal is a port.
+  if (port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoul(port) > 65535) {
+    return ca::Fail(ca::Code::kInvalidArgument,
+                    text + ": port '" + port + "' is not a number in 0-65535");
+  }
   addrinfo hints{};
   hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;
   hints.ai_socktype = SOCK_STREAM;
   addrinfo* res = nullptr;
   if (int rc = getaddrinfo(host.c_str(), port.c_str(), &hints, &res); rc != 0) {
+    // A name would tie where the CA listens to the resolver at start: refused, not resolved.
+    if (rc == EAI_NONAME) {
+      return ca::Fail(ca::Code::kInvalidArgument,
+                      text + ": '" + host +
+                          "' is not a numeric IP address (names are not resolved: use e.g. "
+                          "127.0.0.1 or [::1])");
+    }
     return ca::Fail(ca::Code::kInvalidArgument, text + ": " + gai_strerror(rc));
   }
   return AddrInfo(res);

@@ -3,16 +3,24 @@
 
 #include <charconv>
 
+#include "daemon/cli_checks.h"
+
 namespace provisiond {
 
 void AddProfileOptions(CLI::App* app, ProfileOptions& p) {
-  app->add_option("--org", p.organization, "O= in issued subjects (omitted if empty)");
-  app->add_option("--ou", p.organizational_unit, "OU= in issued subjects (omitted if empty)");
+  // X.520 upper bounds: 64 characters for O and OU.
+  app->add_option("--org", p.organization, "O= in issued subjects (omitted if empty)")
+      ->check(CLI::Validator([](std::string& v) { return v.size() > 64 ? "longer than 64" : ""; },
+                             "TEXT"));
+  app->add_option("--ou", p.organizational_unit, "OU= in issued subjects (omitted if empty)")
+      ->check(CLI::Validator([](std::string& v) { return v.size() > 64 ? "longer than 64" : ""; },
+                             "TEXT"));
   app->add_option("--validity-days", p.validity_days, "lifetime of issued certificates")
       ->check(CLI::Range(1, 3650))
       ->capture_default_str();
   app->add_option("--san-uri-prefix", p.san_uri_prefix,
                   "issued SAN is URI:<prefix><percent-encoded device id>")
+      ->check(NonEmptyText())
       ->capture_default_str();
   app->add_option("--profile", p.labeled,
                   "extra profile served under /.well-known/est/<label>/: "
@@ -31,7 +39,8 @@ ca::Result<std::pair<std::string, ca::Profile>> ParseLabeled(const std::string& 
     std::string item = spec.substr(start, comma == std::string::npos ? std::string::npos
                                                                      : comma - start);
     size_t eq = item.find('=');
-    if (eq == std::string::npos) return ca::Fail(ca::Code::kInvalidArgument, "--profile " + spec);
+    if (eq == std::string::npos) return ca::Fail(ca::Code::kInvalidArgument,
+                    "--profile '" + spec + "': want label=NAME[,o=ORG][,ou=UNIT][,days=N]");
     std::string key = item.substr(0, eq), value = item.substr(eq + 1);
     if (key == "label") {
       label = value;

@@ -351,7 +351,7 @@ ca::Result<std::unique_ptr<Server>> Server::Create(std::shared_ptr<const ServeCo
   }
   int workers =
       config.workers > 0 ? config.workers : static_cast<int>(std::thread::hardware_concurrency());
-  if (workers <= 0) workers = 1;
+  workers = std::clamp(workers, 1, kMaxWorkers);  // the CLI refuses more; a huge box gets 256
   for (int i = 0; i < workers; ++i) {
     auto tls = tls::ServerTls::Create(material, config.tls_min_minor, config.client_auth);
     if (!tls) return std::unexpected(tls.error());

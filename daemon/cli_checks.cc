@@ -1,0 +1,142 @@
+// cli_checks.cc — validators for command-line and config-file values (see cli_checks.h).
+#include "daemon/cli_checks.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "daemon/net.h"
+#include "daemon/rate_limiter.h"
+
+namespace provisiond {
+namespace {
+
+// "" if `path` exists, is of the wanted kind and grants `access_mode`; else why not.
+std::string CheckPath(const std::string& path, bool want_dir, bool any_kind, int access_mode) {
+  if (path.empty()) return "empty path";
+  if (path.size() > kMaxOptionText) return "path longer than " + std::to_string(kMaxOptionText);
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return path + ": " + std::strerror(errno);
+  const bool is_dir = S_ISDIR(st.st_mode);
+  if (!any_kind && want_dir && !is_dir) return path + ": not a directory";
+  if (!any_kind && !want_dir && !S_ISREG(st.st_mode)) {
+    return path + (is_dir ? ": is a directory, want a file" : ": not a regular file");
+  }
+  if (::access(path.c_str(), access_mode) != 0) return path + ": " + std::strerror(errno);
+  return "";
+}
+
+std::string Parent(const std::string& path) {
+  size_t slash = path.find_last_of('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+}  // namespace
+
+CLI::Validator ListenAddress(bool bare_port) {
+  return CLI::Validator(
+      [bare_port](std::string& value) -> std::string {
+        if (value.empty()) return "empty address (want ADDR:PORT, e.g. 127.0.0.1:8443)";
+        if (!bare_port && value.find(':') == std::string::npos) {
+          return "want ADDR:PORT, got '" + value + "'";
+        }
+        auto r = CheckListenAddress(value);
+        return r ? "" : r.error().detail;
+      },
+      bare_port ? "[ADDR:]PORT" : "ADDR:PORT");
+}
+
+CLI::Validator DurationText() {
+  return CLI::Validator(
+      [](std::string& value) -> std::string {
+        auto r = ParseDuration(value);
+        return r ? "" : r.error().detail;
+      },
+      "DURATION");
+}
+
+CLI::Validator RateText() {
+  return CLI::Validator(
+      [](std::string& value) -> std::string {
+        auto r = ParseRateSpec(value);
+        return r ? "" : r.error().detail;
+      },
+      "N/PERIOD");
+}
+
+CLI::Validator NonEmptyText() {
+  return CLI::Validator(
+      [](std::string& value) -> std::string {
+        if (value.empty()) return "empty value";
+        if (value.size() > kMaxOptionText) {
+          return std::to_string(value.size()) + " bytes, at most " +
+                 std::to_string(kMaxOptionText);
+        }
+        return "";
+      },
+      "TEXT");
+}
+
+CLI::Validator NewOrExistingDirectory() {
+  return CLI::Validator(
+      [](std::string& value) -> std::string {
+        if (value.empty()) return "empty path";
+        if (value.size() > kMaxOptionText) {
+          return "path longer than " + std::to_string(kMaxOptionText);
+        }
+        struct stat st {};
+        if (::stat(value.c_str(), &st) == 0) {
+          if (!S_ISDIR(st.st_mode)) return value + ": exists and is not a directory";
+          return CheckPath(value, true, false, R_OK | W_OK | X_OK);
+        }
+        if (errno != ENOENT) return value + ": " + std::strerror(errno);
+        return CheckPath(Parent(value), true, false, W_OK | X_OK);
+      },
+      "DIR");
+}
+
+CLI::Validator ReadableDirectory() {
+  return CLI::Validator(
+      [](std::string& value) { return CheckPath(value, true, false, R_OK | X_OK); }, "DIR");
+}
+
+CLI::Validator ReadableFile() {
+  return CLI::Validator([](std::string& value) { return CheckPath(value, false, false, R_OK); },
+                        "FILE");
+}
+
+CLI::Validator WritableFilePath() {
+  return CLI::Validator(
+      [](std::string& value) -> std::string {
+        if (value.empty()) return "empty path";
+        struct stat st {};
+        if (::stat(value.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+          return value + ": is a directory, want a file";
+        }
+        return CheckPath(Parent(value), true, false, W_OK | X_OK);
+      },
+      "FILE");
+}
+
+std::string ServePathProblem(const ServeConfig& config) {
+  if (auto why = CheckPath(config.state_dir, true, false, R_OK | X_OK); !why.empty()) {
+    return "--state-dir: " + why;
+  }
+  for (const auto& path : config.trust_paths) {
+    if (auto why = CheckPath(path, false, true, R_OK); !why.empty()) return "--trust: " + why;
+  }
+  return "";
+}
+
+std::string OneLineFailure(const CLI::App* /*app*/, const CLI::Error& e) {
+  std::string what = e.what();
+  for (char& c : what) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  return "provisiond: " + what + " (see --help)\n";
+}
+
+}  // namespace provisiond

@@ -1,0 +1,40 @@
+// cli_checks.h — CLI11 validators for provisiond's options, so that a bad value on the command
+// line or in the config file is refused at parse time with one line naming the option.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <string>
+
+#include "daemon/config.h"
+
+namespace provisiond {
+
+// Longest text option (a name, a note, a path); longer is refused.
+inline constexpr size_t kMaxOptionText = 4096;
+
+// A numeric IPv4 / [IPv6] address and a port in 0-65535 (net.h CheckListenAddress); with
+// `bare_port`, a PORT alone means 127.0.0.1:PORT (--metrics-listen).
+CLI::Validator ListenAddress(bool bare_port);
+// A duration like 90s, 15m, 12h, 30d (rate_limiter.h ParseDuration).
+CLI::Validator DurationText();
+// N/PERIOD or off (rate_limiter.h ParseRateSpec).
+CLI::Validator RateText();
+// Not empty and at most kMaxOptionText bytes.
+CLI::Validator NonEmptyText();
+// A path that, if it exists, is a directory, and whose parent is a directory (init creates it).
+CLI::Validator NewOrExistingDirectory();
+// An existing directory that this process can read and enter.
+CLI::Validator ReadableDirectory();
+// An existing regular file that this process can read.
+CLI::Validator ReadableFile();
+// A file path whose directory exists and is writable, and which is not a directory (crl --out).
+CLI::Validator WritableFilePath();
+
+// "" if serve's --state-dir is a readable directory and each --trust a readable file or
+// directory; else "--option: why" for the first that is not.
+std::string ServePathProblem(const ServeConfig& config);
+
+// One line per parse error: "provisiond: --option: what is wrong (see --help)".
+std::string OneLineFailure(const CLI::App* app, const CLI::Error& e);
+
+}  // namespace provisiond
