@@ -8,6 +8,7 @@
 #include "ca/encoding.h"
 #include "daemon/events.h"
 #include "daemon/log.h"
+#include "daemon/metrics.h"
 
 namespace provisiond {
 
@@ -56,6 +57,8 @@ FloodBudget& UnauthenticatedBudget() {
 void ReportSuppressedUnauthenticated(db::Writer& writer) {
   auto s = UnauthenticatedBudget().TakeSummaryIfDue();
   if (!s) return;
+  GlobalMetrics().unauthenticated_suppressed.Inc("line", s->events);
+  GlobalMetrics().unauthenticated_suppressed.Inc("row", s->rows);
   const std::string events = std::to_string(s->events), rows = std::to_string(s->rows);
   Log(Priority::kWarning, "unauthenticated_suppressed",
       {{"events", events}, {"rows", rows},

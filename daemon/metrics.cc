@@ -155,6 +155,11 @@ Metrics::Metrics()
       connections("provisiond_connections_total",
                   "Client connections accepted, or refused at the max-connections limit.", "event",
                   {"accepted", "refused"}),
+      unauthenticated_suppressed(
+          "provisiond_unauthenticated_suppressed_total",
+          "Events of unauthenticated peers over the budget, counted but not written one by one: "
+          "line = a journal line, row = an enrollment_events row.",
+          "kind", {"line", "row"}),
       enrollment_seconds("provisiond_enrollment_duration_seconds",
                          "Time from a complete enrollment request to its response being ready "
                          "(checks, signing and the database commit).",
@@ -169,6 +174,7 @@ std::string Metrics::Render() const {
   enrollments.Render(&out);
   handshake_failures.Render(&out);
   connections.Render(&out);
+  unauthenticated_suppressed.Render(&out);
   connections_in_flight.Render(&out);
   enrollment_seconds.Render(&out);
   reloads.Render(&out);

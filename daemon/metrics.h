@@ -81,6 +81,8 @@ struct Metrics {
   CounterFamily reloads;             // by result: ok, refused
   Gauge connections_in_flight;
   CounterFamily connections;     // by event: accepted, refused (max connections)
+  // Unauthenticated events over the flood budget (flood_budget.h): by what was not written.
+  CounterFamily unauthenticated_suppressed;
   Histogram enrollment_seconds;  // complete request -> response ready (checks, sign, commit)
   Gauge start_time_seconds;
 

@@ -70,6 +70,10 @@ echo "elapsed ${elapsed}s rows +$((rows1 - rows0)) db+wal +$((bytes1 - bytes0)) 
 failed=$(curl -s "http://127.0.0.1:$MPORT/metrics" |
   awk '/^provisiond_handshake_failures_total\{/ {s += $2} END {print s + 0}')
 expect_eq "every failed handshake counted in /metrics" 300 "$failed"
+supp=$(curl -s "http://127.0.0.1:$MPORT/metrics" |
+  sed -n 's/^provisiond_unauthenticated_suppressed_total{kind="row"} //p')
+expect_eq "rows not written one by one counted in /metrics" 300 \
+  "$((supp + $(sql "SELECT count(*) FROM enrollment_events WHERE outcome = 'handshake_failed'")))"
 # docs/security.md: at most 20 (burst) + 5/s rows in full, plus one summary row a second.
 max_rows=$((20 + 6 * elapsed))
 added=$((rows1 - rows0))
