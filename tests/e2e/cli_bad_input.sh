@@ -23,7 +23,8 @@ bad() {
   local rc=0
   ${AS_USER:-} timeout 10 "$PROVISIOND" "$@" >"$T/out" 2>"$T/err" </dev/null || rc=$?
   local lines; lines=$(wc -l < "$T/err")
-  local what="provisiond $(printf '%.80s ' "$@")"
+  local what
+  what="provisiond $(printf '%.80s ' "$@")"
   if [ "$rc" -eq 0 ] || [ "$rc" -eq 124 ] || [ "$rc" -ge 128 ]; then
     fail "$what: exit status $rc (want a refusal): $(head -c 300 "$T/err")"
   elif [ "$lines" -ne 1 ]; then
