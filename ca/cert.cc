@@ -10,6 +10,7 @@
 
 #include "ca/civil_time.h"
 #include "ca/encoding.h"
+#include "ca/keys.h"
 
 namespace ca {
 
@@ -141,6 +142,30 @@ bool IsValidDeviceId(std::string_view id) {
     if (c < 0x20 || c > 0x7e) return false;
   }
   return true;
+}
+
+bool SameSubject(const mbedtls_x509_crt& a, const mbedtls_x509_crt& b) {
+  return a.subject_raw.len == b.subject_raw.len &&
+         std::memcmp(a.subject_raw.p, b.subject_raw.p, a.subject_raw.len) == 0;
+}
+
+bool SameKey(const mbedtls_x509_crt& a, const mbedtls_x509_crt& b) {
+  auto ka = PublicKeyDer(a.pk);
+  auto kb = PublicKeyDer(b.pk);
+  return ka && kb && *ka == *kb;
+}
+
+std::optional<std::string> FindCaLookalike(const mbedtls_x509_crt& chain,
+                                           const mbedtls_x509_crt& ca) {
+  for (const mbedtls_x509_crt* c = &chain; c != nullptr && c->raw.len > 0; c = c->next) {
+    const bool subject = SameSubject(*c, ca);
+    const bool key = SameKey(*c, ca);
+    if (subject || key) {
+      return "'" + DnString(c->subject) + "' has the CA's " +
+             (subject && key ? "subject and key" : subject ? "subject" : "key");
+    }
+  }
+  return std::nullopt;
 }
 
 }  // namespace ca

@@ -34,6 +34,18 @@ std::string CertSerialHex(const mbedtls_x509_crt& crt);
 std::string DnString(const mbedtls_x509_name& name);
 UnixTime ToUnixTime(const mbedtls_x509_time& t);
 
+// Whether a and b carry the same subject (raw DER bytes) and the same public key (compared as
+// re-encoded SubjectPublicKeyInfo, so a point in another encoding is still the same key). A CA's
+// identity for chain building: a re-issued CA certificate (new serial, validity or extensions)
+// with both is the same CA, whatever its bytes.
+bool SameSubject(const mbedtls_x509_crt& a, const mbedtls_x509_crt& b);
+bool SameKey(const mbedtls_x509_crt& a, const mbedtls_x509_crt& b);
+
+// The first certificate of chain (following next) with ca's subject or ca's key, described for
+// one error line ("'CN=x' has the CA's subject and key"), or nullopt if there is none.
+std::optional<std::string> FindCaLookalike(const mbedtls_x509_crt& chain,
+                                           const mbedtls_x509_crt& ca);
+
 // The subjectAltName entries provisiond writes, as "URI:x", "DNS:y" or "IP:..." joined by ", ".
 std::string SanString(const mbedtls_x509_crt& crt);
 

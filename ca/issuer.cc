@@ -5,6 +5,7 @@
 #include <mbedtls/sha256.h>
 
 #include <algorithm>
+#include <cstring>
 
 #include "ca/encoding.h"
 #include "ca/lint.h"
@@ -95,6 +96,47 @@ Result<PreparedCert> Describe(const mbedtls_x509_crt& crt, Bytes tbs, std::strin
   return out;
 }
 
+// The moment ValidityFor was given to produce crt's validity: notBefore is now - backdate unless
+// clamped to the CA's notBefore, in which case notAfter is now + validity unless clamped to the
+// CA's notAfter. When both are clamped every moment in between gives the same validity: the
+// latest is taken. A validity ValidityFor cannot produce yields a moment whose rebuild differs.
+UnixTime BuildTimeOf(const mbedtls_x509_crt& crt, const Profile& profile,
+                     const mbedtls_x509_crt& ca) {
+  const UnixTime not_before = ToUnixTime(crt.valid_from);
+  const UnixTime ca_not_before = ToUnixTime(ca.valid_from);
+  if (not_before > ca_not_before) return not_before + profile.backdate_seconds;
+  const UnixTime not_after = ToUnixTime(crt.valid_to);
+  if (not_after < ToUnixTime(ca.valid_to)) return not_after - profile.validity_seconds;
+  return ca_not_before + profile.backdate_seconds;
+}
+
+bool SameBytes(const mbedtls_x509_buf& a, const mbedtls_x509_buf& b) {
+  return a.len == b.len && (a.len == 0 || std::memcmp(a.p, b.p, a.len) == 0);
+}
+
+std::string ValidityText(const mbedtls_x509_crt& crt) {
+  return Iso8601(ToUnixTime(crt.valid_from)) + ".." + Iso8601(ToUnixTime(crt.valid_to));
+}
+
+// The first field in which a stored TBS (got) differs from the rebuilt one (want), for the log.
+std::string FirstDifference(const mbedtls_x509_crt& got, const mbedtls_x509_crt& want) {
+  if (!SameBytes(got.subject_raw, want.subject_raw)) {
+    return "subject: " + DnString(got.subject) + ", want " + DnString(want.subject);
+  }
+  if (SanString(got) != SanString(want)) {
+    return "subjectAltName: " + SanString(got) + ", want " + SanString(want);
+  }
+  if (!SameBytes(got.pk_raw, want.pk_raw)) return "public key: not the CSR's key";
+  if (ValidityText(got) != ValidityText(want)) {
+    return "validity: " + ValidityText(got) + ", want " + ValidityText(want);
+  }
+  if (!SameBytes(got.issuer_raw, want.issuer_raw)) {
+    return "issuer: " + DnString(got.issuer) + ", want " + DnString(want.issuer);
+  }
+  if (!SameBytes(got.v3_ext, want.v3_ext)) return "extensions: not the profile's";
+  return "encoding: not the profile's";
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Issuer>> Issuer::Load(std::string_view ca_cert_pem,
@@ -129,18 +171,24 @@ Result<std::unique_ptr<Issuer>> Issuer::Load(std::string_view ca_cert_pem,
 Result<PreparedCert> Issuer::Prepare(std::string_view device_id,
                                      std::span<const unsigned char> public_key_der,
                                      const Profile& profile, UnixTime now, Rng rng) const {
+  auto serial = RandomSerial(rng, 16);
+  if (!serial) return std::unexpected(serial.error());
+  return Build(device_id, public_key_der, profile, now, std::move(*serial));
+}
+
+Result<PreparedCert> Issuer::Build(std::string_view device_id,
+                                   std::span<const unsigned char> public_key_der,
+                                   const Profile& profile, UnixTime now, Bytes serial) const {
   if (!IsValidDeviceId(device_id)) return Fail(Code::kPolicy, "invalid device id");
   PkContext device_key;
   if (auto ok = ParseDeviceKey(public_key_der, device_key); !ok) return std::unexpected(ok.error());
   auto validity = ValidityFor(now, profile, ca_cert());
   if (!validity) return std::unexpected(validity.error());
-  auto serial = RandomSerial(rng, 16);
-  if (!serial) return std::unexpected(serial.error());
 
   const std::string uri = profile.san_uri_prefix + PercentEncode(device_id);
   CertSpec spec;
   spec.subject_dn = SubjectFor(device_id, profile);
-  spec.serial = std::move(*serial);
+  spec.serial = std::move(serial);
   spec.not_before = validity->not_before;
   spec.not_after = validity->not_after;
   spec.is_ca = false;
@@ -156,6 +204,34 @@ Result<PreparedCert> Issuer::Prepare(std::string_view device_id,
     return std::unexpected(ok.error());
   }
   return Describe(*(*parsed)->get(), std::move(*tbs), uri);
+}
+
+Result<void> Issuer::CheckPrepared(std::span<const unsigned char> tbs, std::string_view device_id,
+                                   std::span<const unsigned char> public_key_der,
+                                   const Profile& profile, UnixTime now,
+                                   UnixTime max_age) const {
+  auto stored = ParseTbs(tbs);
+  if (!stored) return Fail(Code::kPolicy, "structure: " + stored.error().detail);
+  const mbedtls_x509_crt& got = *(*stored)->get();
+  const UnixTime built_at = BuildTimeOf(got, profile, ca_cert());
+  auto rebuilt = Build(device_id, public_key_der, profile, built_at,
+                       Bytes(got.serial.p, got.serial.p + got.serial.len));
+  if (!rebuilt) return Fail(Code::kPolicy, "rebuild: " + rebuilt.error().detail);
+  if (rebuilt->tbs.size() != tbs.size() ||
+      !std::equal(tbs.begin(), tbs.end(), rebuilt->tbs.begin())) {
+    auto want = ParseTbs(rebuilt->tbs);
+    if (!want) return Fail(Code::kCrypto, "rebuilt TBS does not parse: " + want.error().detail);
+    return Fail(Code::kPolicy, FirstDifference(got, *(*want)->get()));
+  }
+  if (built_at < now - max_age) {
+    return Fail(Code::kPolicy, "age: built at " + Iso8601(built_at) + ", more than " +
+                                   std::to_string(max_age) + " s before " + Iso8601(now));
+  }
+  if (built_at > now + kResumeClockSkew) {
+    return Fail(Code::kPolicy,
+                "age: built at " + Iso8601(built_at) + ", after now " + Iso8601(now));
+  }
+  return {};
 }
 
 Result<void> Issuer::Lint(std::span<const unsigned char> tbs) const {

@@ -74,6 +74,18 @@ class Issuer {
                                std::span<const unsigned char> public_key_der,
                                const Profile& profile, UnixTime now, Rng rng) const;
 
+  // Whether a stored TBS (an intent's, about to be resumed) is exactly what Prepare builds for
+  // this device_id, public_key_der and profile, with the TBS's own serial, at a moment t no
+  // earlier than now - max_age and no later than now + kResumeClockSkew. t is read back from the
+  // TBS's validity (notBefore + backdate, or notAfter - validity when notBefore was clamped to the
+  // CA's); the TBS is then rebuilt from (device_id, key, profile, serial, t) and compared byte
+  // for byte, so another subject, SAN, key, validity, issuer or extension is refused whoever
+  // wrote it. kPolicy naming the first field that differs ("subject: ...", "validity: ...") or
+  // the age ("age: ..."); "structure: ..." if tbs does not parse. Uses no clock and no CA key.
+  Result<void> CheckPrepared(std::span<const unsigned char> tbs, std::string_view device_id,
+                             std::span<const unsigned char> public_key_der,
+                             const Profile& profile, UnixTime now, UnixTime max_age) const;
+
   // Signs a TBSCertificate with the CA key (ECDSA over SHA-256) and returns the Certificate DER:
   // SEQUENCE { tbs, AlgorithmIdentifier ecdsa-with-SHA256 (no parameters), BIT STRING sig }.
   // Before signing, tbs must pass Lint (kPolicy otherwise, nothing signed): the CA key signs only
@@ -95,11 +107,19 @@ class Issuer {
   Result<IssuedCert> Issue(std::string_view device_id, std::span<const unsigned char> public_key_der,
                            const Profile& profile, UnixTime now, Rng rng) const;
 
+  // How far in the future CheckPrepared accepts a TBS's build time: the clock may have been
+  // stepped back between an interrupted attempt and its retry.
+  static constexpr UnixTime kResumeClockSkew = 300;
+
   const mbedtls_x509_crt& ca_cert() const { return *ca_cert_->get(); }
   Bytes ca_cert_der() const { return CertDer(*ca_cert_->get()); }
 
  private:
   Issuer() = default;
+  // Prepare with a given serial (the body of Prepare and of CheckPrepared's rebuild).
+  Result<PreparedCert> Build(std::string_view device_id,
+                             std::span<const unsigned char> public_key_der, const Profile& profile,
+                             UnixTime now, Bytes serial) const;
   std::unique_ptr<CrtChain> ca_cert_;
   std::unique_ptr<PrivateKey> ca_key_;
 };

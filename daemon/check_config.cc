@@ -94,7 +94,17 @@ void CheckPair(const std::string& cert_path, const std::string& key_path, const 
   }
 }
 
-void CheckTrust(const std::vector<std::string>& trust_paths, std::vector<std::string>* problems) {
+// The issuing CA certificate, or nullptr if it cannot be read (CheckPair reports why).
+std::unique_ptr<ca::CrtChain> ReadIssuingCa(const std::string& state_dir) {
+  if (state_dir.empty()) return nullptr;
+  auto pem = ReadFile(StatePaths(state_dir).ca_cert);
+  if (!pem) return nullptr;
+  auto cert = ca::ParseCertificates(*pem);
+  return cert ? std::move(*cert) : nullptr;
+}
+
+void CheckTrust(const std::vector<std::string>& trust_paths, const ca::CrtChain* issuing_ca,
+                std::vector<std::string>* problems) {
   for (const auto& trust : trust_paths) {
     auto files = ExpandTrustPath(trust);
     if (!files) {
@@ -107,12 +117,23 @@ void CheckTrust(const std::vector<std::string>& trust_paths, std::vector<std::st
         problems->push_back("trust " + pem.error().detail);
       } else if (auto c = ca::ParseCertificates(*pem); !c) {
         problems->push_back("trust " + f + ": " + c.error().detail);
+      } else if (issuing_ca != nullptr) {
+        if (auto copy = ca::FindCaLookalike(*(*c)->get(), *issuing_ca->get())) {
+          problems->push_back(TrustHoldsCaProblem(f, *copy));
+        }
       }
     }
   }
 }
 
 }  // namespace
+
+std::string TrustHoldsCaProblem(const std::string& file, const std::string& what) {
+  return "trust " + file + ": certificate " + what +
+         " (a copy or re-issue of provisiond's CA); remove it: the issuing CA is trusted for "
+         "re-enrollment already, and a copy in the trust store lets operational certificates "
+         "pass as bootstrap ones";
+}
 
 std::vector<std::string> CheckServeFiles(const CheckConfigInput& input) {
   std::vector<std::string> problems;
@@ -131,7 +152,7 @@ std::vector<std::string> CheckServeFiles(const CheckConfigInput& input) {
   if (c.trust_paths.empty()) {
     problems.push_back("trust: not set (--trust, or trust = [...] under [serve])");
   }
-  CheckTrust(c.trust_paths, &problems);
+  CheckTrust(c.trust_paths, ReadIssuingCa(c.state_dir).get(), &problems);
   if (c.state_dir.empty()) {
     problems.push_back("state-dir: not set (--state-dir, or state-dir under [serve])");
     return problems;

@@ -3,7 +3,8 @@
 // state-dir and trust set; listen addresses parse; the CA and server certificates and keys are
 // readable and parse; each key matches its certificate; ca.key and server.key have no group or
 // other access; ca.key is owned by the service user (--service-user, else the current user
-// unless that is root); the database file is there; every trust file parses.
+// unless that is root); the database file is there; every trust file parses and holds no
+// certificate with the issuing CA's subject or key.
 #pragma once
 
 #include <string>
@@ -21,5 +22,11 @@ struct CheckConfigInput {
 // One human-readable line per problem ("ca.key: mode 0644, want 0600 (no group/other access)");
 // empty if everything checks out. Touches nothing: files are only opened for reading.
 std::vector<std::string> CheckServeFiles(const CheckConfigInput& input);
+
+// The problem for a trust file holding a certificate with provisiond's own CA subject or key
+// (`what` as ca::FindCaLookalike describes it). check-config reports it and serve refuses to
+// start or reload with it: a client chain may end at that copy instead of ca.crt, and the
+// operational/bootstrap classification must not depend on which copy mbedTLS picks.
+std::string TrustHoldsCaProblem(const std::string& file, const std::string& what);
 
 }  // namespace provisiond

@@ -32,6 +32,11 @@ std::string MediaType(std::string_view content_type) {
 
 ca::UnixTime Now() { return static_cast<ca::UnixTime>(std::time(nullptr)); }
 
+// How old a pending intent may be and still be resumed: a retry after a crash normally comes
+// within minutes; a device offline for longer than a week gets the intent_mismatch refusal and an
+// operator revokes the intent (`provisiond revoke --serial`), after which it enrolls afresh.
+constexpr ca::UnixTime kMaxResumeAge = 7 * 86400;
+
 EnrollResult FromStoreError(const db::Error& e) {
   const bool transient =
       e.code == db::Code::kBusy || e.code == db::Code::kFull || e.code == db::Code::kIo;
@@ -60,6 +65,7 @@ const char* EnrollCodeName(EnrollCode code) {
     case EnrollCode::kStoreUnavailable: return "store_unavailable";
     case EnrollCode::kStoreFailed: return "store_failed";
     case EnrollCode::kInternal: return "internal";
+    case EnrollCode::kIntentMismatch: return "intent_mismatch";
   }
   return "internal";
 }
@@ -201,7 +207,7 @@ void Enroller::OnReserved(std::shared_ptr<Attempt> a, db::Result<db::IssueOutcom
     }
     case db::Decision::kResume:
       // An earlier attempt with this key reserved and was interrupted: finish that one.
-      return SignAndComplete(a, *outcome->intent);
+      return Resume(a, *outcome->intent);
     case db::Decision::kIssued:  // IssueUnderPolicy only; Reserve never answers it
     case db::Decision::kAlreadyIssued:
       r.code = EnrollCode::kAlreadyIssued;
@@ -216,6 +222,24 @@ void Enroller::OnReserved(std::shared_ptr<Attempt> a, db::Result<db::IssueOutcom
       return a->done(Refuse(EnrollCode::kKeyReuse, "key already certified for another device"));
   }
   a->done(Refuse(EnrollCode::kInternal, "unknown store decision"));
+}
+
+// Worker thread: a pending intent is signed only if its TBS is, byte for byte, what this daemon
+// would build now for the authenticated device, the CSR's key and the endpoint's profile (with the
+// intent's serial, at a moment at most kMaxResumeAge ago). Write access to the database is not
+// signing power: a planted or altered intent, or one from before a profile change, is refused
+// (500) and left pending for the operator, who finds its serial in the error line.
+void Enroller::Resume(std::shared_ptr<Attempt> a, const db::Intent& intent) {
+  const tls::PeerIdentity& peer = a->req.peer;
+  auto ok = issuer_.CheckPrepared(intent.tbs, peer.device_id, a->csr.public_key_der,
+                                  *a->req.profile, Now(), kMaxResumeAge);
+  if (!ok) {
+    auto r = Refuse(EnrollCode::kIntentMismatch,
+                    "pending intent " + intent.serial_hex + " not signed: " + ok.error().detail);
+    r.serial_hex = intent.serial_hex;
+    return a->done(std::move(r));
+  }
+  SignAndComplete(a, intent);
 }
 
 // Worker thread: the CA key signs only a TBS whose intent is committed; Sign checks the result.

@@ -14,7 +14,9 @@
 //
 //   Reserve may answer instead: kAlreadyIssued (same key retry: the committed certificate),
 //   kResume (a pending intent of an earlier, interrupted attempt with this key: sign ITS TBS and
-//   complete it), kBootstrapExhausted, kKeyReuse. A failure after Reserve leaves the intent
+//   complete it, once Issuer::CheckPrepared has found that TBS identical to what we would build
+//   now for this device, key and profile; else kIntentMismatch, nothing signed),
+//   kBootstrapExhausted, kKeyReuse. A failure after Reserve leaves the intent
 //   pending (revocable, and listed by PendingIntents); the device gets 5xx and no certificate.
 #pragma once
 
@@ -55,6 +57,7 @@ enum class EnrollCode {
   kStoreUnavailable,      // busy, full, I/O, or the writer's queue is full: try again later
   kStoreFailed,           // the record could not be written: nothing issued
   kInternal,
+  kIntentMismatch,        // a pending intent to resume is not what we would issue now: not signed
 };
 
 struct EnrollRequest {
@@ -105,6 +108,7 @@ class Enroller {
   EnrollResult CheckRequest(const EnrollRequest& request, ca::CheckedCsr* csr);
   std::optional<EnrollResult> Reserve(std::shared_ptr<Attempt> attempt);
   void OnReserved(std::shared_ptr<Attempt> attempt, db::Result<db::IssueOutcome> outcome);
+  void Resume(std::shared_ptr<Attempt> attempt, const db::Intent& intent);
   void SignAndComplete(std::shared_ptr<Attempt> attempt, const db::Intent& intent);
   void OnCompleted(std::shared_ptr<Attempt> attempt, db::Result<void> done);
 

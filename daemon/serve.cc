@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "ca/cert.h"
+#include "daemon/check_config.h"
 #include "daemon/cli.h"
 #include "daemon/files.h"
 #include "daemon/log.h"
@@ -33,7 +34,8 @@ int Fatal(const std::string& what) {
 }
 
 // Reads the CA and server certificates and keys and every trust file. Each trust file is parsed
-// here so a bad one is named now (at start-up, or when a reload is refused).
+// here so a bad one is named now (at start-up, or when a reload is refused), and one holding a
+// certificate with the issuing CA's subject or key is refused (see TrustHoldsCaProblem).
 ca::Result<tls::Material> LoadMaterial(const ServeConfig& config, std::string* ca_key_pem) {
   StatePaths paths(config.state_dir);
   tls::Material m;
@@ -49,14 +51,18 @@ ca::Result<tls::Material> LoadMaterial(const ServeConfig& config, std::string* c
         std::pair{paths.server_key, &m.server_key_pem}}) {
     if (auto r = read(path, out); !r) return std::unexpected(r.error());
   }
+  auto issuing = ca::ParseCertificates(m.ca_cert_pem);
+  if (!issuing) return ca::Fail(ca::Code::kMalformed, paths.ca_cert + ": " + issuing.error().detail);
   for (const auto& trust : config.trust_paths) {
     auto files = ExpandTrustPath(trust);
     if (!files) return std::unexpected(files.error());
     for (const auto& f : *files) {
       std::string pem;
       if (auto r = read(f, &pem); !r) return std::unexpected(r.error());
-      if (auto c = ca::ParseCertificates(pem); !c) {
-        return ca::Fail(ca::Code::kMalformed, "trust store " + f + ": " + c.error().detail);
+      auto c = ca::ParseCertificates(pem);
+      if (!c) return ca::Fail(ca::Code::kMalformed, "trust store " + f + ": " + c.error().detail);
+      if (auto copy = ca::FindCaLookalike(*(*c)->get(), *(*issuing)->get())) {
+        return ca::Fail(ca::Code::kInvalidArgument, TrustHoldsCaProblem(f, *copy));
       }
       m.trust_pems.push_back(std::move(pem));
     }

@@ -70,6 +70,8 @@ Answer AnswerFor(const EnrollResult& r) {
     case EnrollCode::kStoreFailed:
       return {500, "certificate could not be recorded; nothing was issued"};
     case EnrollCode::kInternal: return {500, "internal error"};
+    case EnrollCode::kIntentMismatch:
+      return {500, "pending issuance record does not match this enrollment; nothing was issued"};
   }
   return {500, "internal error"};
 }

@@ -4,7 +4,6 @@
 #include <mbedtls/ssl_ciphersuites.h>
 #include <mbedtls/x509.h>
 
-#include <cstring>
 
 namespace provisiond::tls {
 namespace {
@@ -76,7 +75,7 @@ ca::Result<std::unique_ptr<ServerTls>> ServerTls::Create(const Material& materia
   }
   auto issuing = ca::ParseCertificates(material.ca_cert_pem);
   if (!issuing) return std::unexpected(issuing.error());
-  tls->issuing_ca_der_ = ca::CertDer(*(*issuing)->get());
+  tls->issuing_ca_ = std::move(*issuing);
 
   if (auto r = tls->Configure(tls_min_minor); !r) return std::unexpected(r.error());
   return tls;
@@ -109,8 +108,8 @@ ca::Result<void> ServerTls::Configure(int tls_min_minor) {
 }
 
 bool ServerTls::IsIssuingCa(const mbedtls_x509_crt& crt) const {
-  return crt.raw.len == issuing_ca_der_.size() &&
-         std::memcmp(crt.raw.p, issuing_ca_der_.data(), crt.raw.len) == 0;
+  const mbedtls_x509_crt& ca = *issuing_ca_->get();
+  return ca::SameSubject(crt, ca) && ca::SameKey(crt, ca);
 }
 
 const char* AlertName(int alert) {

@@ -37,7 +37,8 @@ class ServerTls {
 
   mbedtls_ssl_config* config() { return conf_.get(); }
   ClientAuth client_auth() const { return client_auth_; }
-  // True iff crt is (byte for byte) the issuing CA certificate.
+  // True iff crt is the issuing CA: its subject (raw DER) and public key, not its exact bytes,
+  // so a re-issued copy of ca.crt at the top of a chain still marks an operational certificate.
   bool IsIssuingCa(const mbedtls_x509_crt& crt) const;
   ca::Rng rng() { return drbg_->rng(); }
 
@@ -50,7 +51,7 @@ class ServerTls {
   std::unique_ptr<ca::CrtChain> server_chain_;
   std::unique_ptr<ca::PrivateKey> server_key_;
   std::unique_ptr<ca::CrtChain> trust_;  // manufacturer CAs followed by the issuing CA
-  ca::Bytes issuing_ca_der_;
+  std::unique_ptr<ca::CrtChain> issuing_ca_;
   ca::Scoped<mbedtls_ssl_config, mbedtls_ssl_config_init, mbedtls_ssl_config_free> conf_;
 };
 
