@@ -39,6 +39,9 @@ class ServerTls {
   ClientAuth client_auth() const { return client_auth_; }
   // True iff crt is (byte for byte) the issuing CA certificate.
   bool IsIssuingCa(const mbedtls_x509_crt& crt) const;
+  // The client trust store (manufacturer CAs, then the issuing CA), for verifying a chain
+  // mbedTLS only parsed (TLS 1.3, see Session::Screened).
+  mbedtls_x509_crt* trust() { return trust_->get(); }
   ca::Rng rng() { return drbg_->rng(); }
 
  private:
