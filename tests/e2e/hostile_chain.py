@@ -7,6 +7,8 @@ KIND issue12: the chain of issue #12 finding 1: an EC P-256 leaf and four expire
 KIND one-rsa: the leaf and one such CA (2 certificates: within the count limit, refused by key).
 KIND long: the leaf and six EC P-256 CA certificates (7 certificates, too many).
 KIND big: the leaf with a CA certificate of ~6 KiB (a large extension: too big).
+KIND allowed: the leaf and three CA certificates with fresh EC P-384 keys and random ECDSA
+  signatures: within every limit, so the daemon verifies it in full (the most a chain can cost).
 Writes OUT_DIR/KIND.leaf.pem, KIND.key.pem (the leaf's private key, so the client can sign
 CertificateVerify) and KIND.chain.pem (the certificates above the leaf)."""
 import datetime
@@ -55,7 +57,15 @@ STUB_SPKI = STUB.public_key().public_bytes(serialization.Encoding.DER,
                                            serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
-def cert(subject, issuer, public_key, spki=None, ca=True, expired=True, extra=None):
+STUB384 = ec.generate_private_key(ec.SECP384R1())
+
+
+def ecdsa_garbage():
+    r, s = secrets.randbits(383) | 1 << 382, secrets.randbits(383) | 1 << 382
+    return tlv(0x03, b"\x00" + tlv(0x30, der_int(r) + der_int(s)))
+
+
+def cert(subject, issuer, public_key, spki=None, ca=True, expired=True, extra=None, p384=False):
     now = datetime.datetime.now(datetime.timezone.utc)
     start, end = (now - datetime.timedelta(days=400), now - datetime.timedelta(days=30)) \
         if expired else (now - datetime.timedelta(days=1), now + datetime.timedelta(days=30))
@@ -68,6 +78,11 @@ def cert(subject, issuer, public_key, spki=None, ca=True, expired=True, extra=No
     if extra is not None:
         b = b.add_extension(x509.UnrecognizedExtension(x509.ObjectIdentifier("1.3.6.1.4.1.99999.1"),
                                                        extra), critical=False)
+    if p384:
+        signed = b.sign(STUB384, hashes.SHA384())
+        alg = tlv(0x30, tlv(0x06, bytes.fromhex("2a8648ce3d040303")))
+        der = tlv(0x30, signed.tbs_certificate_bytes + alg + ecdsa_garbage())
+        return x509.load_der_x509_certificate(der).public_bytes(serialization.Encoding.PEM)
     tbs = b.sign(STUB, hashes.SHA256()).tbs_certificate_bytes
     if spki is not None:  # swap the SPKI: re-encode the TBS SEQUENCE around the new contents
         hdr = 2 + (tbs[1] & 0x7F if tbs[1] & 0x80 else 0)
@@ -80,7 +95,8 @@ def cert(subject, issuer, public_key, spki=None, ca=True, expired=True, extra=No
 def main():
     out, kind = sys.argv[1], sys.argv[2]
     leaf_key = ec.generate_private_key(ec.SECP256R1())
-    leaf = cert("hostile-device", "Hostile CA 1", leaf_key.public_key(), ca=False, expired=False)
+    leaf = cert("hostile-device", "Hostile CA 1", leaf_key.public_key(), ca=False, expired=False,
+                p384=kind == "allowed")
     cas = []
     if kind in ("issue12", "one-rsa"):
         for i in range(1, 5 if kind == "issue12" else 2):
@@ -89,6 +105,10 @@ def main():
     elif kind == "long":
         for i in range(1, 7):
             cas.append(cert(f"Hostile CA {i}", f"Hostile CA {i + 1}", STUB.public_key()))
+    elif kind == "allowed":
+        for i in range(1, 4):
+            cas.append(cert(f"Hostile CA {i}", f"Hostile CA {i + 1}",
+                            ec.generate_private_key(ec.SECP384R1()).public_key(), p384=True))
     elif kind == "big":
         cas.append(cert("Hostile CA 1", "Hostile CA 2", STUB.public_key(), extra=os.urandom(6000)))
     else:
