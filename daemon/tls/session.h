@@ -110,8 +110,8 @@ class Session {
   // what it hands mbedTLS through Screened: in TLS 1.2 the Certificate message is screened
   // there (got, or MBEDTLS_ERR_SSL_BAD_CERTIFICATE with chain_refusal_ set); in TLS 1.3 a
   // Certificate too large to be empty makes mbedTLS only parse it (hs authmode NONE), and
-  // VerifyPresentedChain screens and verifies it after the handshake. Returns the failure
-  // reason (alert in *alert), or empty when the chain verified.
+  // VerifyPresentedChain screens and verifies it after the handshake: it returns the screen's
+  // refusal (alert in *alert), or empty, the verification's flags then in verify_flags_.
   int Screened(const unsigned char* buf, int got);
   std::string VerifyPresentedChain(const mbedtls_x509_crt& crt, int* alert);
 
