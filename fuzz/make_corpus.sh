@@ -5,7 +5,7 @@ set -euo pipefail
 out=$1
 t=$(mktemp -d)
 trap 'rm -rf "$t"' EXIT
-mkdir -p "$out"/{http_request_fuzz,est_body_fuzz,csr_fuzz,trust_store_fuzz,config_fuzz}
+mkdir -p "$out"/{http_request_fuzz,est_body_fuzz,csr_fuzz,trust_store_fuzz,config_fuzz,client_chain_fuzz}
 
 csr() {  # csr NAME KEYSPEC [extra req args]
   local name=$1 key=$2; shift 2
@@ -28,6 +28,24 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -su
 cp "$t/ca.pem" "$out/trust_store_fuzz/one.pem"
 cat "$t/ca.pem" "$t/ca.pem" > "$out/trust_store_fuzz/two.pem"
 openssl x509 -in "$t/ca.pem" -outform DER -out "$out/trust_store_fuzz/one.der"
+
+# client_chain_fuzz: [chunk size] + TLS 1.2 records carrying a Certificate message with the
+# seed CA (one record; split over two records after a ChangeCipherSpec-type record; empty list).
+python3 - "$out/trust_store_fuzz/one.der" "$out/client_chain_fuzz" <<'PY'
+import sys
+der = open(sys.argv[1], "rb").read()
+u24 = lambda n: n.to_bytes(3, "big")
+rec = lambda t, b: bytes([t, 3, 3]) + len(b).to_bytes(2, "big") + b
+def msg(certs):
+    lst = b"".join(u24(len(c)) + c for c in certs)
+    body = u24(len(lst)) + lst
+    return bytes([11]) + u24(len(body)) + body
+out = sys.argv[2]
+open(f"{out}/one", "wb").write(b"\x00" + rec(22, msg([der])))
+m = msg([der, der])
+open(f"{out}/split", "wb").write(b"\x07" + rec(20, b"\x01") + rec(22, m[:50]) + rec(22, m[50:]))
+open(f"{out}/empty", "wb").write(b"\x05" + rec(22, msg([])))
+PY
 
 body=$(cat "$out/est_body_fuzz/p256.b64")
 # First byte of an http_request_fuzz input is the split point.

@@ -40,6 +40,9 @@ class ServerTls {
   // True iff crt is the issuing CA: its subject (raw DER) and public key, not its exact bytes,
   // so a re-issued copy of ca.crt at the top of a chain still marks an operational certificate.
   bool IsIssuingCa(const mbedtls_x509_crt& crt) const;
+  // The client trust store (manufacturer CAs, then the issuing CA), for verifying a chain
+  // mbedTLS only parsed (TLS 1.3, see Session::Screened).
+  mbedtls_x509_crt* trust() { return trust_->get(); }
   ca::Rng rng() { return drbg_->rng(); }
 
  private:

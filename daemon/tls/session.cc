@@ -95,7 +95,7 @@ int Session::Recv(void* self_ptr, unsigned char* buf, size_t len) {
       std::string().swap(self->in_);
       self->in_offset_ = 0;
     }
-    return static_cast<int>(take);
+    return self->Screened(buf, static_cast<int>(take));
   }
   // On the stack: only what mbedTLS did not ask for is kept (in_), usually a few hundred bytes.
   unsigned char chunk[kReadAhead];
@@ -115,7 +115,7 @@ int Session::Recv(void* self_ptr, unsigned char* buf, size_t len) {
     self->in_.assign(reinterpret_cast<const char*>(chunk) + take, got - take);
     self->in_offset_ = 0;
   }
-  return static_cast<int>(take);  // 0: the peer closed
+  return self->Screened(buf, static_cast<int>(take));  // 0: the peer closed
 }
 
 ca::Result<std::unique_ptr<Session>> Session::Create(ServerTls& tls, int fd,
@@ -175,6 +175,11 @@ Session::Status Session::FailHandshake(int ret) {
   if (ret == MBEDTLS_ERR_SSL_BAD_CERTIFICATE && presented_ && flags != 0 && flags != UINT32_MAX) {
     ret = MBEDTLS_ERR_X509_CERT_VERIFY_FAILED;
   }
+  if (chain_refusal_.alert != 0) {  // the TLS 1.2 screen stopped the chain before mbedTLS
+    failure_ = chain_refusal_;
+    SendFatalAlert(failure_.alert);
+    return Status::kFailed;
+  }
   switch (ret) {
     case MBEDTLS_ERR_X509_CERT_VERIFY_FAILED:
       failure_ = {"client certificate rejected: " +
@@ -230,6 +235,13 @@ Session::Status Session::Classify() {
     }
     peer_.kind = AuthKind::kNone;
     return Status::kDone;
+  }
+  if (!presented_) presented_ = Describe(*crt);  // for the log, whatever the verdict
+  int chain_alert = 0;
+  if (std::string refusal = VerifyPresentedChain(*crt, &chain_alert); !refusal.empty()) {
+    SendFatalAlert(chain_alert);
+    failure_ = {std::move(refusal), chain_alert};
+    return Status::kFailed;
   }
   uint32_t flags = mbedtls_ssl_get_verify_result(ssl_.get()) | verify_flags_;
   if (flags != 0) {

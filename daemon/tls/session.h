@@ -18,6 +18,7 @@
 #include "ca/cert.h"
 #include "ca/scoped.h"
 #include "ca/types.h"
+#include "daemon/tls/client_chain.h"
 #include "daemon/tls/server_tls.h"
 
 namespace provisiond::tls {
@@ -105,6 +106,14 @@ class Session {
   Status Flushed(Status status);
   Status FailHandshake(int ret);
   Status Classify();
+  // The client's chain, bounded before it is verified (issue #12; session_chain.cc). Recv passes
+  // what it hands mbedTLS through Screened: in TLS 1.2 the Certificate message is screened
+  // there (got, or MBEDTLS_ERR_SSL_BAD_CERTIFICATE with chain_refusal_ set); in TLS 1.3 a
+  // Certificate too large to be empty makes mbedTLS only parse it (hs authmode NONE), and
+  // VerifyPresentedChain screens and verifies it after the handshake: it returns the screen's
+  // refusal (alert in *alert), or empty, the verification's flags then in verify_flags_.
+  int Screened(const unsigned char* buf, int got);
+  std::string VerifyPresentedChain(const mbedtls_x509_crt& crt, int* alert);
 
   ServerTls& tls_;
   int fd_;
@@ -125,6 +134,10 @@ class Session {
   bool anchor_is_issuing_ca_ = false;
   PeerIdentity peer_;
   HandshakeFailure failure_;
+  std::optional<Tls12ChainScreen> tls12_screen_;  // while TLS 1.2 waits for the Certificate
+  size_t tls13_certificate_bytes_ = 0;  // read while TLS 1.3 waits for the Certificate
+  bool verify_after_handshake_ = false;  // TLS 1.3: mbedTLS only parsed the chain
+  HandshakeFailure chain_refusal_;       // TLS 1.2: what the screen refused, and the alert
 };
 
 }  // namespace provisiond::tls

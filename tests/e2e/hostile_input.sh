@@ -134,4 +134,20 @@ check "renegotiation refused (no second handshake completes)" \
   bash -c "[ \$(grep -c 'Verify return code' <<< \"\$0\") -le 1 ] && grep -qiE 'no renegotiation|alert|error' <<< \"\$0\"" "$out"
 expect_eq "still nothing else issued" 2 "$(issued)"
 
+# -- TLS: client chains over the limits (issue #12; ca/chain_limits.h) ------------------------
+# 7 certificates (limit 4) and a 2-certificate chain whose CA certificate is ~6 KiB (limit 4 KiB
+# each): refused with bad_certificate before any signature is checked, TLS 1.3 and 1.2 alike.
+for kind in long big; do python3 "$(dirname "$0")/hostile_chain.py" "$T" "$kind"; done
+for v in tls1_3 tls1_2; do
+  for kind in long big; do
+    expect_eq "client chain '$kind' refused ($v)" "fatal bad_certificate" \
+      "$(s_client_alert -"$v" -cert "$T/$kind.leaf.pem" -key "$T/$kind.key.pem" \
+         -cert_chain "$T/$kind.chain.pem")"
+  done
+done
+expect_contains "too long logged" 'chain refused: chain of more than 4 certificates' \
+  "$(cat "$T/daemon.log")"
+expect_contains "too big logged" 'chain refused: certificate 1 is ' "$(cat "$T/daemon.log")"
+expect_eq "nothing issued for them" 2 "$(issued)"
+
 finish
