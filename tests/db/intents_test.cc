@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "ca/encoding.h"
+#include "db/audit.h"
 #include "db/rows.h"
 #include "db/schema.h"
 #include "db/statement.h"
@@ -30,6 +32,10 @@ void CompleteOrDie(Store& store, const Intent& intent) {
   auto completed = store.Complete(cert, SampleEvent("issued", cert.serial_hex));
   REQUIRE_MESSAGE(completed.has_value(), (completed ? "" : completed.error().detail));
 }
+
+// Events other than the state events of intents and revocations (db/audit_state.h).
+constexpr const char* kCountIssuanceEvents =
+    "SELECT count(*) FROM enrollment_events WHERE endpoint <> 'state'";
 
 int64_t Count(const std::string& path, const std::string& sql) {
   return QueryRawInt(OpenRaw(path).get(), sql);
@@ -72,7 +78,12 @@ TEST_CASE("kReserved stores a pending intent, byte-exact, and writes nothing els
   CHECK(got.status == "pending");
   CHECK_FALSE(got.revoked_at.has_value());
   CHECK(Count(path, "SELECT count(*) FROM certificates") == 0);
-  CHECK(Count(path, "SELECT count(*) FROM enrollment_events") == 0);
+  CHECK(Count(path, kCountIssuanceEvents) == 0);
+  // ... but the intent is in the audit chain: its serial and the SHA-256 of its tbs.
+  CHECK(Count(path, "SELECT count(*) FROM enrollment_events WHERE endpoint = 'state' AND "
+                    "outcome = 'intent' AND device_id = 'device-a' AND reason = 'serial=\"" +
+                        intent.serial_hex + "\" device_id=\"device-a\" tbs_sha256=\"" +
+                        ca::Sha256Hex(intent.tbs) + "\"'") == 1);
   // Not a certificate yet: unknown at the TLS handshake.
   CHECK(store->CertificateStatus(intent.serial_hex).value() == CertStatus::kUnknown);
 }
@@ -103,7 +114,7 @@ TEST_CASE("kResume: a same-key enroll retry gets the pending intent back, to sig
 
   SUBCASE("a reenroll intent is never resumed: each one is new") {
     Intent reenroll = EnrollIntent(3, 7, "device-a", HashHex(3, 'd'));
-    reenroll.kind = "reenroll";
+    ReenrollWith(reenroll, CertificateFor(first));
     REQUIRE(ReserveOrDie(*store, reenroll).decision == Decision::kReserved);
     reenroll.serial_hex = SerialHex(4);
     CHECK(ReserveOrDie(*store, reenroll).decision == Decision::kReserved);
@@ -170,8 +181,10 @@ TEST_CASE("kKeyReuse: a key in another device's pending intent, on both paths") 
           Decision::kKeyReuse);
   }
   SUBCASE("Reserve, reenroll") {
+    CertificateRecord current = EnrollCertificate(8, 8, "device-b", HashHex(8, 'c'));
+    REQUIRE(store->RecordIssuance(current, SampleEvent("issued", current.serial_hex)).has_value());
     Intent reenroll = EnrollIntent(2, 1, "device-b", HashHex(9, 'd'));
-    reenroll.kind = "reenroll";
+    ReenrollWith(reenroll, current);
     CHECK(ReserveOrDie(*store, reenroll).decision == Decision::kKeyReuse);
   }
   SUBCASE("Reserve, even after the intent was revoked") {
@@ -223,7 +236,7 @@ TEST_CASE("a serial names one issuance across certificates and intents") {
 
   CHECK(Count(path, "SELECT count(*) FROM certificates") == 1);
   CHECK(Count(path, "SELECT count(*) FROM issuance_intents") == 1);
-  CHECK(Count(path, "SELECT count(*) FROM enrollment_events") == 1);
+  CHECK(Count(path, kCountIssuanceEvents) == 1);
 }
 
 TEST_CASE("the schema refuses an intent without tbs or with a bad kind or time") {
@@ -280,7 +293,7 @@ TEST_CASE("Complete inserts the certificate and its chained event and marks the 
     CHECK(PendingSerials(*store) == std::vector<std::string>{intent.serial_hex});
   }
   CHECK(Count(path, "SELECT count(*) FROM certificates") == 0);
-  CHECK(Count(path, "SELECT count(*) FROM enrollment_events") == 1);
+  CHECK(Count(path, kCountIssuanceEvents) == 1);
 
   SUBCASE("success, once") {
     REQUIRE(store->Complete(cert, SampleEvent("issued", cert.serial_hex)).has_value());
@@ -295,7 +308,7 @@ TEST_CASE("Complete inserts the certificate and its chained event and marks the 
     CHECK(events.front().serial_hex == cert.serial_hex);
     auto report = store->VerifyAuditChain().value();
     CHECK_MESSAGE(report.ok, report.problem);
-    CHECK(report.rows_checked == 2);
+    CHECK(report.rows_checked == 3);  // the intent's state event, "rejected", "issued"
 
     auto again = store->Complete(cert, SampleEvent("issued", cert.serial_hex));
     REQUIRE_FALSE(again.has_value());
@@ -345,15 +358,44 @@ TEST_CASE("revocation covers pending intents: status, counts and the CRL") {
   for (const Intent& intent : still_pending) CHECK(intent.revoked_at.has_value());
 }
 
-// A file as the version 2 release left it: built by migrations 1 and 2 and filled by the same
-// row code that release used (InsertIssuance, the chained event insert).
+// The certificate insert of releases before version 4 (no profile column).
+void InsertCertificateV1(Connection& raw, const CertificateRecord& cert) {
+  auto stmt = raw.Prepare(
+      "INSERT INTO certificates (serial, device_id, subject, san, not_before, not_after, der, "
+      "fingerprint_sha256, public_key_sha256, auth_cert_issuer, auth_cert_serial, "
+      "auth_cert_fingerprint, kind, peer, issued_at) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)");
+  REQUIRE(stmt.has_value());
+  int column = 1;
+  for (const std::string* text :
+       {&cert.serial_hex, &cert.device_id, &cert.subject, &cert.san, &cert.not_before,
+        &cert.not_after}) {
+    stmt->BindText(column++, *text);
+  }
+  stmt->BindBlob(column++, cert.der);
+  for (const std::string* text :
+       {&cert.fingerprint_sha256, &cert.public_key_sha256, &cert.auth_cert_issuer,
+        &cert.auth_cert_serial, &cert.auth_cert_fingerprint, &cert.kind, &cert.peer,
+        &cert.issued_at}) {
+    stmt->BindText(column++, *text);
+  }
+  auto ran = stmt->Run();
+  REQUIRE_MESSAGE(ran.has_value(), (ran ? "" : ran.error().detail));
+}
+
+// A file as the version 2 release left it: built by migrations 1 and 2 and filled as that release
+// did (its certificate insert, the chained event insert). Certificate 3 was enrolled with a
+// bootstrap certificate whose serial starts with 0x8f, stored then as its DER bytes (sign byte
+// 00), and the denylist holds such a serial too.
 void MakeVersion2File(const std::string& path) {
   Connection raw(ConnectionPtr(OpenRaw(path, /*create=*/true).release()));
   REQUIRE(MigrateTo(raw.get(), 2).has_value());
   ExecRaw(raw.get(), "PRAGMA foreign_keys = ON; BEGIN IMMEDIATE");
   for (int n = 1; n <= 3; ++n) {
     CertificateRecord cert = EnrollCertificate(n, n, "device-" + std::to_string(n), kBootstrap);
-    auto inserted = InsertIssuance(raw, cert, SampleEvent("issued", cert.serial_hex));
+    if (n == 3) cert.auth_cert_serial = "008f0001";
+    InsertCertificateV1(raw, cert);
+    auto inserted = InsertChainedEvent(raw, SampleEvent("issued", cert.serial_hex), cert.serial_hex);
     REQUIRE_MESSAGE(inserted.has_value(), (inserted ? "" : inserted.error().detail));
   }
   std::string revoke =
@@ -362,11 +404,14 @@ void MakeVersion2File(const std::string& path) {
       SerialHex(2) + "';";
   std::string deny = "INSERT INTO bootstrap_denylist (fingerprint, reason, added_at) VALUES ('" +
                      HashHex(7, 'c') + "', 'cloned', '2026-09-01T00:00:00Z');";
-  ExecRaw(raw.get(), revoke + deny + "UPDATE crl_state SET number = 4; COMMIT");
+  std::string deny_serial =
+      "INSERT INTO bootstrap_denylist (issuer, serial, reason, added_at) VALUES "
+      "('CN=Bootstrap CA', '008f00ab', 'stolen', '2026-09-02T00:00:00Z');";
+  ExecRaw(raw.get(), revoke + deny + deny_serial + "UPDATE crl_state SET number = 4; COMMIT");
   REQUIRE(QueryRawInt(raw.get(), "PRAGMA user_version") == 2);
 }
 
-TEST_CASE("a populated version 2 file migrates in place to version 3") {
+TEST_CASE("a populated version 2 file migrates in place to version 4") {
   TempDir dir;
   std::string path = dir.File("store.db");
   MakeVersion2File(path);
@@ -374,15 +419,25 @@ TEST_CASE("a populated version 2 file migrates in place to version 3") {
       QueryRaw(OpenRaw(path).get(), "SELECT row_hash FROM enrollment_events ORDER BY id DESC");
 
   auto store = OpenOrDie(path);
-  CHECK(store->EffectiveSettings().value().user_version == 3);
+  CHECK(store->EffectiveSettings().value().user_version == 4);
   CHECK(store->CountCertificates().value() == 3);
   CHECK(store->CertificateStatus(SerialHex(2)).value() == CertStatus::kRevoked);
   CHECK(store->IsBootstrapDenied(HashHex(7, 'c'), "", "").value());
   CHECK(store->PendingIntents().value().empty());
   auto report = store->VerifyAuditChain().value();
   CHECK_MESSAGE(report.ok, report.problem);
-  CHECK(report.rows_checked == 3);
-  CHECK(report.head_hash == head_before);
+  // Migration 4 appended the state already there: one revocation, two denylist rows.
+  CHECK(report.rows_checked == 6);
+  CHECK(QueryRaw(OpenRaw(path).get(),
+                 "SELECT row_hash FROM enrollment_events WHERE id = 3") == head_before);
+  CHECK(Count(path, "SELECT count(*) FROM enrollment_events WHERE endpoint = 'state'") == 3);
+  // Serials of other CAs are canonical now: no DER sign byte.
+  CHECK(store->IsBootstrapDenied("", "CN=Bootstrap CA", "8f00ab").value());
+  CHECK(QueryRaw(OpenRaw(path).get(), "SELECT serial FROM bootstrap_denylist WHERE id = 2") ==
+        "8f00ab");
+  CHECK(store->FindBySerial(SerialHex(3)).value()->auth_cert_serial == "8f0001");
+  CHECK(store->FindBySerial(SerialHex(1)).value()->auth_cert_serial == "0a1b");
+  CHECK(store->FindBySerial(SerialHex(1)).value()->profile.empty());
   CHECK(store->NextCrlNumber().value() == 5);
 
   // The old rows take part in the new checks, and both phases work on the migrated file.
