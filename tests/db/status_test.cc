@@ -31,36 +31,45 @@ int64_t PendingCount(const std::string& path) {
   return QueryRawInt(OpenRaw(path).get(), "SELECT count(*) FROM issuance_intents");
 }
 
-TEST_CASE("kAuthRevoked: a reenroll whose authenticating certificate is revoked or unknown") {
+// A reenroll of device-a authenticated by its certificate `current`, for both paths.
+struct Reenroll {
   TempDir dir;
   std::string path = dir.File("store.db");
-  auto store = OpenOrDie(path);
+  std::unique_ptr<Store> store = OpenOrDie(path);
   CertificateRecord current = EnrollCertificate(1, 1, "device-a", kBootstrap);
-  Issue(*store, current);
-  Intent reenroll = EnrollIntent(2, 2, "device-a", kBootstrap);
-  ReenrollWith(reenroll, current);
-  CertificateRecord one_phase = CertificateFor(reenroll);
-  one_phase.serial_hex = SerialHex(3);
-  one_phase.fingerprint_sha256 = HashHex(3, 'e');
+  Intent intent = EnrollIntent(2, 2, "device-a", kBootstrap);
+  CertificateRecord one_phase;
 
-  SUBCASE("active: allowed") {
-    CHECK(ReserveDecision(*store, reenroll) == Decision::kReserved);
-    CHECK(IssueDecision(*store, one_phase) == Decision::kIssued);
-    return;
+  Reenroll() {
+    Issue(*store, current);
+    ReenrollWith(intent, current);
+    one_phase = CertificateFor(intent);
+    one_phase.serial_hex = SerialHex(3);
+    one_phase.fingerprint_sha256 = HashHex(3, 'e');
   }
+};
+
+TEST_CASE("a reenroll with an active authenticating certificate is allowed on both paths") {
+  Reenroll r;
+  CHECK(ReserveDecision(*r.store, r.intent) == Decision::kReserved);
+  CHECK(IssueDecision(*r.store, r.one_phase) == Decision::kIssued);
+}
+
+TEST_CASE("kAuthRevoked: a reenroll whose authenticating certificate is revoked or unknown") {
+  Reenroll r;
   SUBCASE("revoked after the handshake (what a held-open connection does)") {
-    REQUIRE(store->RevokeDevice("device-a", 1, kAt).value() == 1);
+    REQUIRE(r.store->RevokeDevice("device-a", 1, kAt).value() == 1);
   }
-  SUBCASE("a serial that is no certificate's") { reenroll.auth_cert_serial = SerialHex(77); }
+  SUBCASE("a serial that is no certificate's") { r.intent.auth_cert_serial = SerialHex(77); }
   SUBCASE("the serial of ours but another certificate's fingerprint") {
-    reenroll.auth_cert_fingerprint = HashHex(9, 'e');
+    r.intent.auth_cert_fingerprint = HashHex(9, 'e');
   }
-  one_phase.auth_cert_serial = reenroll.auth_cert_serial;
-  one_phase.auth_cert_fingerprint = reenroll.auth_cert_fingerprint;
-  CHECK(ReserveDecision(*store, reenroll) == Decision::kAuthRevoked);
-  CHECK(IssueDecision(*store, one_phase) == Decision::kAuthRevoked);
-  CHECK(PendingCount(path) == 0);
-  CHECK(store->CountCertificates().value() == 1);
+  r.one_phase.auth_cert_serial = r.intent.auth_cert_serial;
+  r.one_phase.auth_cert_fingerprint = r.intent.auth_cert_fingerprint;
+  CHECK(ReserveDecision(*r.store, r.intent) == Decision::kAuthRevoked);
+  CHECK(IssueDecision(*r.store, r.one_phase) == Decision::kAuthRevoked);
+  CHECK(PendingCount(r.path) == 0);
+  CHECK(r.store->CountCertificates().value() == 1);
 }
 
 TEST_CASE("kAuthDenylisted: an enroll whose bootstrap certificate was denylisted after the "
