@@ -66,8 +66,8 @@ Result<std::string> NormalizeSerialHex(std::string_view text) {
     }
     digits += lower;
     if (digits.size() > kMaxSerialHexDigits) {
-      return Fail(Code::kInvalidArgument, "serial has more than " +
-                                              std::to_string(kMaxSerialHexDigits) + " hex digits");
+      return Fail(Code::kInvalidArgument,
+                  "serial has more than " + std::to_string(kMaxSerialHexDigits) + " hex digits");
     }
   }
   if (digits.empty()) return Fail(Code::kInvalidArgument, "serial is empty");

@@ -17,8 +17,9 @@
 //   complete it), kBootstrapExhausted, kKeyReuse, and kDeviceBlocked / kAuthRevoked /
 //   kAuthDenylisted: the status of the device and of the certificate it authenticated with is
 //   checked again in Reserve's transaction, so a revocation, block or denylisting committed after
-//   the handshake refuses the next request on an already open connection. A failure after Reserve leaves the intent
-//   pending (revocable, and listed by PendingIntents); the device gets 5xx and no certificate.
+//   the handshake refuses the next request on an already open connection. A failure after
+//   Reserve leaves the intent pending (revocable, and listed by PendingIntents); the device gets
+//   5xx and no certificate.
 #pragma once
 
 #include <atomic>

@@ -91,13 +91,16 @@ Result<void> Collect(sqlite3* db, const char* sql, std::vector<StateRow>& out, R
 Result<std::vector<StateRow>> CurrentState(sqlite3* db) {
   std::vector<StateRow> rows;
   auto intents = Collect(db, kSelectIntents, rows, [](const Statement& s, auto& out) {
-    Intent intent{.serial_hex = s.Text(0), .device_id = s.Text(1), .tbs = s.Blob(2),
-                  .peer = s.Text(6), .created_at = s.Text(5)};
+    Intent intent{.serial_hex = s.Text(0),
+                  .device_id = s.Text(1),
+                  .tbs = s.Blob(2),
+                  .peer = s.Text(6),
+                  .created_at = s.Text(5)};
     out.push_back({IntentStateEvent(intent), "intent " + intent.serial_hex});
     if (s.IsNull(3)) return;
-    out.push_back({RevokedEvent(intent.serial_hex, intent.device_id, s.Text(3),
-                                OptionalIntText(s, 4)),
-                   "intent " + intent.serial_hex + " (revoked_at " + s.Text(3) + ")"});
+    out.push_back(
+        {RevokedEvent(intent.serial_hex, intent.device_id, s.Text(3), OptionalIntText(s, 4)),
+         "intent " + intent.serial_hex + " (revoked_at " + s.Text(3) + ")"});
   });
   if (!intents) return std::unexpected(intents.error());
   auto revoked = Collect(db, kSelectRevokedCertificates, rows, [](const Statement& s, auto& out) {
@@ -106,14 +109,17 @@ Result<std::vector<StateRow>> CurrentState(sqlite3* db) {
   });
   if (!revoked) return std::unexpected(revoked.error());
   auto denied = Collect(db, kSelectDenied, rows, [](const Statement& s, auto& out) {
-    DenyEntry entry{.fingerprint = s.Text(1), .issuer = s.Text(2), .serial_hex = s.Text(3),
-                    .reason = s.Text(4), .added_at = s.Text(5)};
+    DenyEntry entry{.fingerprint = s.Text(1),
+                    .issuer = s.Text(2),
+                    .serial_hex = s.Text(3),
+                    .reason = s.Text(4),
+                    .added_at = s.Text(5)};
     out.push_back({DeniedStateEvent(s.Int(0), entry), "denylist row " + s.Text(0)});
   });
   if (!denied) return std::unexpected(denied.error());
   auto blocks = Collect(db, kSelectBlocks, rows, [](const Statement& s, auto& out) {
-    DeviceBlock block{.id = s.Int(0), .device_id = s.Text(1), .reason = s.Text(2),
-                      .blocked_at = s.Text(3)};
+    DeviceBlock block{
+        .id = s.Int(0), .device_id = s.Text(1), .reason = s.Text(2), .blocked_at = s.Text(3)};
     const std::string name = "block " + s.Text(0) + " (device " + block.device_id + ")";
     out.push_back({BlockedStateEvent(block), name});
     if (s.IsNull(4) && s.IsNull(5)) return;
@@ -205,8 +211,9 @@ Result<void> VerifyStateAgainstChain(sqlite3* db, AuditReport& report) {
   for (const StateRow& state : *rows) {
     auto found = recorded.find(StateKey(state.event.outcome, state.event.reason));
     if (found == recorded.end()) {
-      Report(report, state.row_name + " differs from the audit chain (no '" +
-                         state.event.outcome + "' event records " + state.event.reason + ")",
+      Report(report,
+             state.row_name + " differs from the audit chain (no '" + state.event.outcome +
+                 "' event records " + state.event.reason + ")",
              std::nullopt);
       return {};
     }
@@ -218,8 +225,9 @@ Result<void> VerifyStateAgainstChain(sqlite3* db, AuditReport& report) {
     if (!first || id < first->first) first.emplace(id, key);
   }
   if (first) {
-    Report(report, "audit event " + std::to_string(first->first) + " (" + first->second +
-                       ") matches no row: the row was changed or deleted",
+    Report(report,
+           "audit event " + std::to_string(first->first) + " (" + first->second +
+               ") matches no row: the row was changed or deleted",
            first->first);
   }
   return {};

@@ -90,7 +90,8 @@ Result<bool> Store::BlockDevice(std::string_view device_id, std::string_view rea
     insert->BindText(1, device_id);
     insert->BindText(2, reason);
     insert->BindText(3, blocked_at);
-    DeviceBlock block{.device_id = std::string(device_id), .reason = std::string(reason),
+    DeviceBlock block{.device_id = std::string(device_id),
+                      .reason = std::string(reason),
                       .blocked_at = std::string(blocked_at)};
     auto row = StepOne(*insert, [&](const Statement& s) { block.id = s.Int(0); });
     if (!row) return std::unexpected(row.error());
@@ -143,7 +144,9 @@ Result<std::vector<DeviceBlock>> Store::ListBlocks(bool active_only) {
     auto row = stmt->Step();
     if (!row) return std::unexpected(row.error());
     if (!*row) return blocks;
-    DeviceBlock block{.id = stmt->Int(0), .device_id = stmt->Text(1), .reason = stmt->Text(2),
+    DeviceBlock block{.id = stmt->Int(0),
+                      .device_id = stmt->Text(1),
+                      .reason = stmt->Text(2),
                       .blocked_at = stmt->Text(3)};
     if (!stmt->IsNull(4)) block.lifted_at = stmt->Text(4);
     if (!stmt->IsNull(5)) block.lift_reason = stmt->Text(5);

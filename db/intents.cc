@@ -79,9 +79,8 @@ Result<std::optional<Intent>> SelectOneIntent(Statement& stmt) {
   return ReadIntent(stmt);
 }
 
-Result<std::vector<RevokedRow>> RevokeIntents(Connection& db, const char* sql,
-                                              std::string_view key, int reason,
-                                              std::string_view revoked_at) {
+Result<std::vector<RevokedRow>> RevokeIntents(Connection& db, const char* sql, std::string_view key,
+                                              int reason, std::string_view revoked_at) {
   auto stmt = db.Prepare(sql);
   if (!stmt) return std::unexpected(stmt.error());
   stmt->BindText(1, key);
@@ -211,8 +210,7 @@ Result<std::vector<RevokedRow>> RevokePendingIntentsBySerial(Connection& db,
 }
 
 Result<std::vector<RevokedRow>> RevokePendingIntentsByDevice(Connection& db,
-                                                             std::string_view device_id,
-                                                             int reason,
+                                                             std::string_view device_id, int reason,
                                                              std::string_view revoked_at) {
   return RevokeIntents(db, kRevokeByDevice, device_id, reason, revoked_at);
 }

@@ -129,8 +129,8 @@ Result<bool> Store::IsBootstrapDenied(std::string_view fingerprint, std::string_
   return BootstrapDenied(*db_, fingerprint, issuer, serial_hex);
 }
 
-Result<bool> BootstrapDenied(Connection& db, std::string_view fingerprint,
-                             std::string_view issuer, std::string_view serial_hex) {
+Result<bool> BootstrapDenied(Connection& db, std::string_view fingerprint, std::string_view issuer,
+                             std::string_view serial_hex) {
   auto stmt = db.Prepare(kIsDenied);
   if (!stmt) return std::unexpected(stmt.error());
   // Bound as text even when empty: '' equals no stored value (NULL or a CHECKed non-empty one).

@@ -41,8 +41,8 @@ Result<std::optional<Decision>> StatusRefusal(Connection& db, std::string_view k
                                               std::string_view auth_issuer,
                                               std::string_view auth_serial);
 // Store::IsBootstrapDenied's query.
-Result<bool> BootstrapDenied(Connection& db, std::string_view fingerprint,
-                             std::string_view issuer, std::string_view serial_hex);
+Result<bool> BootstrapDenied(Connection& db, std::string_view fingerprint, std::string_view issuer,
+                             std::string_view serial_hex);
 
 // A row an UPDATE ... RETURNING revoked: what its "revoked" state event needs.
 struct RevokedRow {
@@ -76,8 +76,7 @@ Result<std::vector<RevokedRow>> RevokePendingIntentsBySerial(Connection& db,
                                                              int reason,
                                                              std::string_view revoked_at);
 Result<std::vector<RevokedRow>> RevokePendingIntentsByDevice(Connection& db,
-                                                             std::string_view device_id,
-                                                             int reason,
+                                                             std::string_view device_id, int reason,
                                                              std::string_view revoked_at);
 
 }  // namespace db

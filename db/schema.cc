@@ -260,7 +260,9 @@ Result<void> NormalizeSerialColumn(sqlite3* db, const char* select_sql, const ch
     if (!row) return std::unexpected(row.error());
     if (!*row) break;
     auto canonical = ca::NormalizeSerialHex(select->Text(1));
-    if (canonical && *canonical != select->Text(1)) changes.emplace_back(select->Int(0), *canonical);
+    if (canonical && *canonical != select->Text(1)) {
+      changes.emplace_back(select->Int(0), *canonical);
+    }
   }
   for (const auto& [rowid, serial] : changes) {
     auto update = Statement::Prepare(db, update_sql);

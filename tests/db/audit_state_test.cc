@@ -30,11 +30,14 @@ struct Populated {
     REQUIRE(store->Reserve(pending, {}).value().decision == Decision::kReserved);
     REQUIRE(store->RevokeSerial(revoked.serial_hex, 1, kAt).value() == 1);
     REQUIRE(store->RevokeDevice("device-b", 4, kAt).value() == 1);
-    REQUIRE(store->DenyBootstrap({.fingerprint = HashHex(7, 'c'), .reason = "cloned",
-                                  .added_at = kAt})
-                .has_value());
-    REQUIRE(store->DenyBootstrap({.issuer = "CN=Acme \"Root\", O=\\x", .serial_hex = "8f00",
-                                  .reason = "stolen", .added_at = kAt})
+    REQUIRE(
+        store->DenyBootstrap({.fingerprint = HashHex(7, 'c'), .reason = "cloned", .added_at = kAt})
+            .has_value());
+    REQUIRE(store
+                ->DenyBootstrap({.issuer = "CN=Acme \"Root\", O=\\x",
+                                 .serial_hex = "8f00",
+                                 .reason = "stolen",
+                                 .added_at = kAt})
                 .has_value());
     REQUIRE(store->BlockDevice("device-d", "lost", kAt).value());
     REQUIRE(store->UnblockDevice("device-d", "found", "2026-09-02T00:00:00Z").value());
@@ -59,11 +62,13 @@ TEST_CASE("every state change is a chained state event, and an untouched store v
   // 1 issued event; 2 intents, 2 revocations, 2 denylist rows, 2 blocks and 1 lift.
   CHECK(report.rows_checked == 10);
   RawDb raw = OpenRaw(p.path);
-  CHECK(QueryRaw(raw.get(), "SELECT reason FROM enrollment_events WHERE outcome = 'revoked' "
-                            "ORDER BY id LIMIT 1") ==
+  CHECK(QueryRaw(raw.get(),
+                 "SELECT reason FROM enrollment_events WHERE outcome = 'revoked' "
+                 "ORDER BY id LIMIT 1") ==
         "serial=\"" + p.revoked.serial_hex + "\" revoked_at=\"" + kAt + "\" reason=\"1\"");
-  CHECK(QueryRawInt(raw.get(), "SELECT count(*) FROM enrollment_events WHERE endpoint = 'state' "
-                               "AND outcome IN ('denylisted', 'blocked', 'unblocked')") == 5);
+  CHECK(QueryRawInt(raw.get(),
+                    "SELECT count(*) FROM enrollment_events WHERE endpoint = 'state' "
+                    "AND outcome IN ('denylisted', 'blocked', 'unblocked')") == 5);
 }
 
 TEST_CASE("audit verify names a revocation cleared with sqlite3") {
@@ -74,8 +79,10 @@ TEST_CASE("audit verify names a revocation cleared with sqlite3") {
     CHECK(report.first_bad_id.has_value());  // the revocation event that no longer matches
   }
   SUBCASE("a pending intent") {
-    p.Tamper("UPDATE issuance_intents SET revoked_at = NULL, revocation_reason = NULL "
-             "WHERE serial = '" + p.revoked_intent.serial_hex + "'");
+    p.Tamper(
+        "UPDATE issuance_intents SET revoked_at = NULL, revocation_reason = NULL "
+        "WHERE serial = '" +
+        p.revoked_intent.serial_hex + "'");
     p.Broken(p.revoked_intent.serial_hex);
   }
   SUBCASE("a revocation's time moved") {
@@ -120,8 +127,9 @@ TEST_CASE("audit verify names a block deleted or un-lifted with sqlite3") {
     p.Broken("device-e");
   }
   SUBCASE("a lift undone") {
-    p.Tamper("UPDATE device_blocks SET lifted_at = NULL, lift_reason = NULL "
-             "WHERE device_id = 'device-d'");
+    p.Tamper(
+        "UPDATE device_blocks SET lifted_at = NULL, lift_reason = NULL "
+        "WHERE device_id = 'device-d'");
     p.Broken("device-d");
   }
 }

@@ -72,8 +72,9 @@ TEST_CASE("kAuthRevoked: a reenroll whose authenticating certificate is revoked 
   CHECK(r.store->CountCertificates().value() == 1);
 }
 
-TEST_CASE("kAuthDenylisted: an enroll whose bootstrap certificate was denylisted after the "
-          "handshake") {
+TEST_CASE(
+    "kAuthDenylisted: an enroll whose bootstrap certificate was denylisted after the "
+    "handshake") {
   TempDir dir;
   std::string path = dir.File("store.db");
   auto store = OpenOrDie(path);
@@ -84,8 +85,11 @@ TEST_CASE("kAuthDenylisted: an enroll whose bootstrap certificate was denylisted
                 .has_value());
   }
   SUBCASE("by issuer and serial") {
-    REQUIRE(store->DenyBootstrap({.issuer = intent.auth_cert_issuer, .serial_hex = "8f00ab",
-                                  .reason = "x", .added_at = kAt})
+    REQUIRE(store
+                ->DenyBootstrap({.issuer = intent.auth_cert_issuer,
+                                 .serial_hex = "8f00ab",
+                                 .reason = "x",
+                                 .added_at = kAt})
                 .has_value());
   }
   CHECK(ReserveDecision(*store, intent) == Decision::kAuthDenylisted);
