@@ -356,5 +356,24 @@ TEST_CASE("revocation covers pending intents: status, counts and the CRL") {
   for (const Intent& intent : still_pending) CHECK(intent.revoked_at.has_value());
 }
 
+TEST_CASE("profile: stored with the intent, required of its certificate, read back") {
+  TempDir dir;
+  auto store = OpenOrDie(dir.File("store.db"));
+  Intent intent = EnrollIntent(1, 1, "device-a", kBootstrap);
+  intent.profile = "line-a";
+  REQUIRE(ReserveOrDie(*store, intent).decision == Decision::kReserved);
+  CHECK(store->PendingIntents().value().front().profile == "line-a");
+  CertificateRecord cert = CertificateFor(intent);  // profile "" (the default profile)
+  auto mismatched = store->Complete(cert, SampleEvent("issued", cert.serial_hex));
+  REQUIRE_FALSE(mismatched.has_value());
+  CHECK(mismatched.error().code == Code::kConstraint);
+  CHECK(mismatched.error().detail.find("profile") != std::string::npos);
+  cert.profile = "line-a";
+  REQUIRE(store->Complete(cert, SampleEvent("issued", cert.serial_hex)).has_value());
+  CHECK(store->FindBySerial(cert.serial_hex).value()->profile == "line-a");
+  CHECK(store->FindByDevice("device-a").value().front().profile == "line-a");
+  CHECK(store->ListCertificates({}).value().front().profile == "line-a");
+}
+
 }  // namespace
 }  // namespace db::testing
