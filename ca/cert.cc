@@ -50,7 +50,34 @@ std::string CertFingerprint(const mbedtls_x509_crt& crt) {
 }
 
 std::string CertSerialHex(const mbedtls_x509_crt& crt) {
-  return HexLower(std::span(crt.serial.p, crt.serial.len));
+  std::span<const unsigned char> bytes(crt.serial.p, crt.serial.len);
+  while (bytes.size() > 1 && bytes.front() == 0) bytes = bytes.subspan(1);
+  if (bytes.empty()) return "00";
+  return HexLower(bytes);
+}
+
+Result<std::string> NormalizeSerialHex(std::string_view text) {
+  if (text.starts_with("0x") || text.starts_with("0X")) text.remove_prefix(2);
+  std::string digits;
+  for (char c : text) {
+    if (c == ':') continue;
+    const char lower = (c >= 'A' && c <= 'F') ? static_cast<char>(c - 'A' + 'a') : c;
+    if (!((lower >= '0' && lower <= '9') || (lower >= 'a' && lower <= 'f'))) {
+      return Fail(Code::kInvalidArgument, "serial is not hexadecimal");
+    }
+    digits += lower;
+    if (digits.size() > kMaxSerialHexDigits) {
+      return Fail(Code::kInvalidArgument,
+                  "serial has more than " + std::to_string(kMaxSerialHexDigits) + " hex digits");
+    }
+  }
+  if (digits.empty()) return Fail(Code::kInvalidArgument, "serial is empty");
+  if (digits.size() % 2 != 0) digits.insert(digits.begin(), '0');
+  size_t zero_bytes = 0;
+  while (zero_bytes + 2 < digits.size() && digits.compare(zero_bytes, 2, "00") == 0) {
+    zero_bytes += 2;
+  }
+  return digits.substr(zero_bytes);
 }
 
 std::string SanString(const mbedtls_x509_crt& crt) {

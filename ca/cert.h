@@ -28,8 +28,18 @@ Result<void> AppendCertificates(CrtChain& chain, std::string_view pem_or_der);
 Bytes CertDer(const mbedtls_x509_crt& crt);
 // SHA-256 of the DER, lowercase hex.
 std::string CertFingerprint(const mbedtls_x509_crt& crt);
-// Serial as lowercase hex without leading zero bytes stripped: the bytes as encoded.
+// The canonical text of a serial number, used everywhere provisiond stores, looks up or prints
+// one: lowercase hex of the integer's minimal unsigned big-endian bytes, two digits per byte,
+// i.e. without the DER sign byte 00 that a serial whose first byte is >= 0x80 carries
+// (openssl prints "8F00", DER holds 00 8F 00: both are "8f00"); "00" for zero. A negative
+// serial (invalid in X.509, yet parsed) is its two's-complement bytes as encoded.
+// The certificate's serial in that form.
 std::string CertSerialHex(const mbedtls_x509_crt& crt);
+// Operator or stored text to the canonical form: accepts upper or lower case, an optional 0x,
+// colons between bytes ("8F:00"), an odd number of digits ("f00" = "0f00") and leading zeros.
+// kInvalidArgument if empty, not hex, or longer than kMaxSerialHexDigits digits.
+inline constexpr size_t kMaxSerialHexDigits = 128;
+Result<std::string> NormalizeSerialHex(std::string_view text);
 // RFC 4514-ish string as mbedTLS prints it, e.g. "CN=dev-1, O=Acme".
 std::string DnString(const mbedtls_x509_name& name);
 UnixTime ToUnixTime(const mbedtls_x509_time& t);

@@ -61,14 +61,20 @@ int Revoke(const AdminOptions& o) {
   if (!code || *code == ca::kReasonRemoveFromCrl) {
     return Error("unknown revocation reason '" + o.reason + "'");
   }
+  std::string serial;
+  if (!o.serial.empty()) {
+    auto canonical = ca::NormalizeSerialHex(o.serial);
+    if (!canonical) return Error("--serial: " + canonical.error().detail);
+    serial = *canonical;
+  }
   std::string err;
   auto store = OpenStore(o.state_dir, &err);
   if (!store) return Error(err);
   const std::string now = ca::Iso8601(Now());
-  auto n = o.serial.empty() ? store->RevokeDevice(o.device_id, *code, now)
-                            : store->RevokeSerial(Lower(o.serial), *code, now);
+  auto n = serial.empty() ? store->RevokeDevice(o.device_id, *code, now)
+                          : store->RevokeSerial(serial, *code, now);
   if (!n) return Error(n.error().detail);
-  const std::string what = o.serial.empty() ? "device_id=" + o.device_id : "serial=" + Lower(o.serial);
+  const std::string what = serial.empty() ? "device_id=" + o.device_id : "serial=" + serial;
   RecordAdminEvent(*store, "revoked", "revoke " + what + " reason=" + o.reason +
                                           " count=" + std::to_string(*n));
   std::printf("revoked %d certificate(s) (%s, reason %s)\n", *n, what.c_str(), o.reason.c_str());
@@ -77,8 +83,14 @@ int Revoke(const AdminOptions& o) {
 
 int DenyBootstrap(const AdminOptions& o) {
   db::DenyEntry entry{.fingerprint = Lower(o.fingerprint), .issuer = o.issuer,
-                      .serial_hex = Lower(o.serial), .reason = o.note,
-                      .added_at = ca::Iso8601(Now())};
+                      .serial_hex = {}, .reason = o.note, .added_at = ca::Iso8601(Now())};
+  if (!o.serial.empty()) {
+    // The same canonical form the handshake looks up (ca::CertSerialHex): openssl's "8F00..."
+    // and the DER bytes "008f00..." are one serial.
+    auto canonical = ca::NormalizeSerialHex(o.serial);
+    if (!canonical) return Error("--serial: " + canonical.error().detail);
+    entry.serial_hex = *canonical;
+  }
   if (!o.cert_file.empty()) {
     auto pem = ReadFile(o.cert_file);
     if (!pem) return Error(pem.error().detail);
@@ -184,6 +196,48 @@ std::string ReasonName(std::optional<int> code) {
   return name ? name : "reason-" + std::to_string(code.value_or(0));
 }
 
+int Block(const AdminOptions& o, bool block) {
+  const char* command = block ? "block" : "unblock";
+  if (o.device_id.empty()) return Error(std::string(command) + " needs --device-id");
+  std::string err;
+  auto store = OpenStore(o.state_dir, &err);
+  if (!store) return Error(err);
+  const std::string now = ca::Iso8601(Now());
+  auto changed = block ? store->BlockDevice(o.device_id, o.note, now)
+                       : store->UnblockDevice(o.device_id, o.note, now);
+  if (!changed) return Error(changed.error().detail);
+  if (!*changed) {
+    return Error("device_id=" + o.device_id + (block ? " is already blocked" : " is not blocked"));
+  }
+  RecordAdminEvent(*store, block ? "blocked" : "unblocked",
+                   std::string(command) + " device_id=" + o.device_id + " reason=" + o.note);
+  std::printf("%s device_id=%s (%s)\n", block ? "blocked" : "unblocked", o.device_id.c_str(),
+              o.note.c_str());
+  return 0;
+}
+
+int ListBlocked(const AdminOptions& o, db::Store& store) {
+  auto blocks = store.ListBlocks(/*active_only=*/true);
+  if (!blocks) return Error(blocks.error().detail);
+  if (o.json) {
+    std::printf("[");
+    for (size_t i = 0; i < blocks->size(); ++i) {
+      const auto& b = (*blocks)[i];
+      std::printf("%s\n {\"device_id\":%s,\"reason\":%s,\"blocked_at\":%s}", i ? "," : "",
+                  JsonString(b.device_id).c_str(), JsonString(b.reason).c_str(),
+                  JsonString(b.blocked_at).c_str());
+    }
+    std::printf("\n]\n");
+    return 0;
+  }
+  std::printf("%-24s  %-20s  %s\n", "DEVICE_ID", "BLOCKED_AT", "REASON");
+  for (const auto& b : *blocks) {
+    std::printf("%-24s  %-20s  %s\n", b.device_id.c_str(), b.blocked_at.c_str(),
+                b.reason.c_str());
+  }
+  return 0;
+}
+
 int List(const AdminOptions& o) {
   db::ListFilter filter;
   if (!o.device_id.empty()) filter.device_id = o.device_id;
@@ -196,6 +250,7 @@ int List(const AdminOptions& o) {
   std::string err;
   auto store = OpenStore(o.state_dir, &err);
   if (!store) return Error(err);
+  if (o.blocked_only) return ListBlocked(o, *store);
   auto rows = store->ListCertificates(filter);
   if (!rows) return Error(rows.error().detail);
   if (o.json) {
@@ -237,8 +292,12 @@ int AuditVerify(const AdminOptions& o) {
                 static_cast<long long>(report->rows_checked), report->head_hash.c_str());
     return 0;
   }
-  std::printf("audit chain BROKEN at row %lld: %s\n",
-              static_cast<long long>(report->first_bad_id.value_or(-1)), report->problem.c_str());
+  if (report->first_bad_id) {
+    std::printf("audit chain BROKEN at row %lld: %s\n",
+                static_cast<long long>(*report->first_bad_id), report->problem.c_str());
+  } else {
+    std::printf("audit chain BROKEN: %s\n", report->problem.c_str());
+  }
   return 1;
 }
 
@@ -262,6 +321,14 @@ AdminCommands AddAdminCommands(CLI::App& app, AdminOptions& o) {
   c.deny->add_option("--cert", o.cert_file, "the bootstrap certificate itself (PEM)")
       ->check(ReadableFile());
   c.deny->add_option("--note", o.note, "why (kept in the denylist)")->check(NonEmptyText());
+  c.block = app.add_subcommand("block", "refuse every future issuance to a device id");
+  c.unblock = app.add_subcommand("unblock", "lift a device's block");
+  for (CLI::App* cmd : {c.block, c.unblock}) {
+    cmd->add_option("--device-id", o.device_id, "the device id")->required()->check(NonEmptyText());
+    cmd->add_option("--reason", o.note, "why (kept with the block, in the audit chain)")
+        ->required()
+        ->check(NonEmptyText());
+  }
   c.crl = app.add_subcommand("crl", "write a CRL of revoked, unexpired certificates");
   c.crl->add_option("--out", o.out)->required()->check(WritableFilePath());
   c.crl->add_flag("--pem", o.pem, "PEM instead of DER");
@@ -270,13 +337,14 @@ AdminCommands AddAdminCommands(CLI::App& app, AdminOptions& o) {
   c.list = app.add_subcommand("list", "list issued certificates");
   c.list->add_option("--device-id", o.device_id)->check(NonEmptyText());
   c.list->add_flag("--revoked", o.revoked_only, "only revoked certificates");
+  c.list->add_flag("--blocked", o.blocked_only, "the blocked device ids instead of certificates");
   c.list->add_option("--expiring-within", o.expiring_within, "e.g. 30d: unrevoked, expiring soon")
       ->check(DurationText());
   c.list->add_flag("--json", o.json);
   c.audit = app.add_subcommand("audit", "audit trail commands");
   c.audit_verify = c.audit->add_subcommand("verify", "check the enrollment_events hash chain");
   c.audit->require_subcommand(1);
-  for (CLI::App* cmd : {c.revoke, c.deny, c.crl, c.list, c.audit_verify}) {
+  for (CLI::App* cmd : {c.revoke, c.deny, c.block, c.unblock, c.crl, c.list, c.audit_verify}) {
     // Not required(): main falls back to state-dir under [serve] in the config file.
     cmd->add_option("--state-dir", o.state_dir, "state directory (default: from the config file)")
         ->check(ReadableDirectory());
@@ -287,6 +355,8 @@ AdminCommands AddAdminCommands(CLI::App& app, AdminOptions& o) {
 int RunAdminCommand(const AdminCommands& c, const AdminOptions& o) {
   if (*c.revoke) return Revoke(o);
   if (*c.deny) return DenyBootstrap(o);
+  if (*c.block) return Block(o, /*block=*/true);
+  if (*c.unblock) return Block(o, /*block=*/false);
   if (*c.crl) return WriteCrl(o);
   if (*c.list) return List(o);
   if (*c.audit_verify) return AuditVerify(o);

@@ -1,6 +1,8 @@
 // admin.h — operator commands that work on the state directory while the daemon runs (SQLite in
 // WAL mode lets them write beside it; the daemon reads revocations and the denylist at each
-// handshake, so changes take effect at once): revoke, deny-bootstrap, crl, list, audit verify.
+// handshake, and revocations, denylist entries and blocks again inside each issuance's
+// transaction, so changes take effect at once): revoke, deny-bootstrap, block, unblock, crl,
+// list, audit verify.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -20,13 +22,15 @@ struct AdminOptions {
   bool pem = false;
   int next_update_days = 7;
   // list
-  bool revoked_only = false, json = false;
+  bool revoked_only = false, blocked_only = false, json = false;
   std::string expiring_within;
 };
 
 struct AdminCommands {
   CLI::App* revoke;
   CLI::App* deny;
+  CLI::App* block;    // block --device-id ID --reason TEXT (reason kept in `note`)
+  CLI::App* unblock;
   CLI::App* crl;
   CLI::App* list;
   CLI::App* audit;

@@ -61,6 +61,9 @@ const char* EnrollCodeName(EnrollCode code) {
     case EnrollCode::kSameKeyRenewal: return "same_key_renewal";
     case EnrollCode::kTooEarly: return "too_early";
     case EnrollCode::kBootstrapExhausted: return "bootstrap_exhausted";
+    case EnrollCode::kDeviceBlocked: return "device_blocked";
+    case EnrollCode::kAuthRevoked: return "auth_revoked";
+    case EnrollCode::kAuthDenylisted: return "auth_denylisted";
     case EnrollCode::kRateLimited: return "rate_limited";
     case EnrollCode::kStoreUnavailable: return "store_unavailable";
     case EnrollCode::kStoreFailed: return "store_failed";
@@ -220,6 +223,13 @@ void Enroller::OnReserved(std::shared_ptr<Attempt> a, db::Result<db::IssueOutcom
                             "bootstrap certificate already used with another key: possible clone"));
     case db::Decision::kKeyReuse:
       return a->done(Refuse(EnrollCode::kKeyReuse, "key already certified for another device"));
+    case db::Decision::kDeviceBlocked:
+      return a->done(Refuse(EnrollCode::kDeviceBlocked, "device id blocked by the operator"));
+    case db::Decision::kAuthRevoked:
+      return a->done(Refuse(EnrollCode::kAuthRevoked,
+                            "authenticating certificate revoked or not in the store"));
+    case db::Decision::kAuthDenylisted:
+      return a->done(Refuse(EnrollCode::kAuthDenylisted, "bootstrap certificate denylisted"));
   }
   a->done(Refuse(EnrollCode::kInternal, "unknown store decision"));
 }

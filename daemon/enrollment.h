@@ -16,8 +16,12 @@
 //   kResume (a pending intent of an earlier, interrupted attempt with this key: sign ITS TBS and
 //   complete it, once Issuer::CheckPrepared has found that TBS identical to what we would build
 //   now for this device, key and profile; else kIntentMismatch, nothing signed),
-//   kBootstrapExhausted, kKeyReuse. A failure after Reserve leaves the intent
-//   pending (revocable, and listed by PendingIntents); the device gets 5xx and no certificate.
+//   kBootstrapExhausted, kKeyReuse, and kDeviceBlocked / kAuthRevoked / kAuthDenylisted: the
+//   status of the device and of the certificate it authenticated with is checked again in
+//   Reserve's transaction, so a revocation, block or denylisting committed after the handshake
+//   refuses the next request on an already open connection. A failure after Reserve leaves the
+//   intent pending (revocable, and listed by PendingIntents); the device gets 5xx and no
+//   certificate.
 #pragma once
 
 #include <atomic>
@@ -53,6 +57,9 @@ enum class EnrollCode {
   kSameKeyRenewal,        // re-enrollment must use a new key (unless configured)
   kTooEarly,              // renewal window not open; `detail` holds the date it opens
   kBootstrapExhausted,    // this bootstrap certificate already obtained its certificate(s)
+  kDeviceBlocked,         // an operator blocked this device id (provisiond block)
+  kAuthRevoked,           // reenroll: the presented certificate is revoked (checked at Reserve)
+  kAuthDenylisted,        // enroll: the presented bootstrap certificate is denylisted (ditto)
   kRateLimited,           // `retry_after` seconds
   kStoreUnavailable,      // busy, full, I/O, or the writer's queue is full: try again later
   kStoreFailed,           // the record could not be written: nothing issued

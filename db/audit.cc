@@ -116,9 +116,13 @@ std::string EventRowHash(int64_t id, const EventRecord& event,
       std::span(reinterpret_cast<const unsigned char*>(encoded.data()), encoded.size()));
 }
 
-Result<void> InsertChainedEvent(Connection& db, const EventRecord& event,
-                                std::string_view serial_hex) {
-  auto head = db.Prepare(kSelectHead);
+namespace {
+
+// InsertChainedEvent's body; `prepare` compiles a statement on the connection in use.
+template <typename Prepare>
+Result<void> AppendChained(Prepare&& prepare, const EventRecord& event,
+                           std::string_view serial_hex) {
+  auto head = prepare(kSelectHead);
   if (!head) return std::unexpected(head.error());
   auto found = head->Step();
   if (!found) return std::unexpected(found.error());
@@ -136,9 +140,22 @@ Result<void> InsertChainedEvent(Connection& db, const EventRecord& event,
   }
   auto row_hash = HashOrFail(row, prev_hash);
   if (!row_hash) return std::unexpected(row_hash.error());
-  auto insert = db.Prepare(kInsertChained);
+  auto insert = prepare(kInsertChained);
   if (!insert) return std::unexpected(insert.error());
   return InsertRow(*insert, row, prev_hash, *row_hash);
+}
+
+}  // namespace
+
+Result<void> InsertChainedEvent(Connection& db, const EventRecord& event,
+                                std::string_view serial_hex) {
+  return AppendChained([&](const char* sql) { return db.Prepare(sql); }, event, serial_hex);
+}
+
+Result<void> InsertChainedEvent(sqlite3* db, const EventRecord& event,
+                                std::string_view serial_hex) {
+  return AppendChained([&](const char* sql) { return Statement::Prepare(db, sql); }, event,
+                       serial_hex);
 }
 
 Result<void> CopyEventsIntoChain(sqlite3* db) {

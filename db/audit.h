@@ -51,6 +51,9 @@ std::string EventRowHash(int64_t id, const EventRecord& event,
 // IMMEDIATE), which is what makes "the newest row" well defined across connections.
 Result<void> InsertChainedEvent(Connection& db, const EventRecord& event,
                                 std::string_view serial_hex);
+// The same on a bare handle, for the migrations.
+Result<void> InsertChainedEvent(sqlite3* db, const EventRecord& event,
+                                std::string_view serial_hex);
 
 // Migration 2: copies every row of the v1 `enrollment_events` into `enrollment_events_v2`, in id
 // order and keeping ids, computing prev_hash and row_hash. The caller owns the transaction.

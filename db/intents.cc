@@ -15,7 +15,7 @@ namespace {
 #define PROVISIOND_INTENT_SELECT                                                               \
   "SELECT serial, device_id, kind, public_key_sha256, auth_cert_fingerprint, "                 \
   "auth_cert_issuer, auth_cert_serial, tbs, not_after, peer, created_at, status, revoked_at, " \
-  "revocation_reason FROM issuance_intents "
+  "revocation_reason, profile FROM issuance_intents "
 
 constexpr const char* kSelectIntent = PROVISIOND_INTENT_SELECT "WHERE serial = ?1";
 constexpr const char* kIntentExists =
@@ -23,7 +23,7 @@ constexpr const char* kIntentExists =
 constexpr const char* kInsertIntent =
     "INSERT INTO issuance_intents (serial, device_id, kind, public_key_sha256, "
     "auth_cert_fingerprint, auth_cert_issuer, auth_cert_serial, tbs, not_after, peer, created_at, "
-    "status) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'pending')";
+    "profile, status) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 'pending')";
 // Served by issuance_intents_auth_cert_fingerprint.
 constexpr const char* kSelectPendingSameKey = PROVISIOND_INTENT_SELECT
     "WHERE auth_cert_fingerprint = ?1 AND public_key_sha256 = ?2 AND kind = 'enroll' "
@@ -37,15 +37,17 @@ constexpr const char* kSelectIntentRevoked =
 // revoked here; "status = 'pending'" keeps a hand-edited issued row from listing its serial twice.
 constexpr const char* kSelectRevokedUnexpired =
     "SELECT serial, device_id, kind, public_key_sha256, auth_cert_fingerprint, auth_cert_issuer, "
-    "auth_cert_serial, not_after, peer, revoked_at, revocation_reason FROM issuance_intents "
+    "auth_cert_serial, not_after, peer, revoked_at, revocation_reason, profile "
+    "FROM issuance_intents "
     "WHERE revoked_at IS NOT NULL AND not_after > ?1 AND status = 'pending' "
     "ORDER BY not_after, rowid";
 constexpr const char* kRevokeBySerial =
     "UPDATE issuance_intents SET revoked_at = ?2, revocation_reason = ?3 "
-    "WHERE serial = ?1 AND status = 'pending' AND revoked_at IS NULL";
+    "WHERE serial = ?1 AND status = 'pending' AND revoked_at IS NULL RETURNING serial, device_id";
 constexpr const char* kRevokeByDevice =
     "UPDATE issuance_intents SET revoked_at = ?2, revocation_reason = ?3 "
-    "WHERE device_id = ?1 AND status = 'pending' AND revoked_at IS NULL";
+    "WHERE device_id = ?1 AND status = 'pending' AND revoked_at IS NULL "
+    "RETURNING serial, device_id";
 constexpr const char* kMarkIssued =
     "UPDATE issuance_intents SET status = 'issued' WHERE serial = ?1 AND status = 'pending'";
 #undef PROVISIOND_INTENT_SELECT
@@ -66,6 +68,7 @@ Intent ReadIntent(const Statement& stmt) {
   intent.status = stmt.Text(11);
   if (!stmt.IsNull(12)) intent.revoked_at = stmt.Text(12);
   if (!stmt.IsNull(13)) intent.revocation_reason = static_cast<int>(stmt.Int(13));
+  intent.profile = stmt.Text(14);
   return intent;
 }
 
@@ -76,15 +79,14 @@ Result<std::optional<Intent>> SelectOneIntent(Statement& stmt) {
   return ReadIntent(stmt);
 }
 
-Result<int> RevokeIntents(Connection& db, const char* sql, std::string_view key, int reason,
-                          std::string_view revoked_at) {
+Result<std::vector<RevokedRow>> RevokeIntents(Connection& db, const char* sql, std::string_view key,
+                                              int reason, std::string_view revoked_at) {
   auto stmt = db.Prepare(sql);
   if (!stmt) return std::unexpected(stmt.error());
   stmt->BindText(1, key);
   stmt->BindText(2, revoked_at);
   stmt->BindInt(3, reason);
-  if (auto ran = stmt->Run(); !ran) return std::unexpected(ran.error());
-  return sqlite3_changes(db.get());
+  return ReadRevokedRows(*stmt);
 }
 
 // kConstraint naming the first field in which the signed certificate differs from its intent.
@@ -100,6 +102,7 @@ Result<void> CheckMatchesIntent(const CertificateRecord& cert, const Intent& int
       {"public_key_sha256", cert.public_key_sha256, intent.public_key_sha256},
       {"auth_cert_fingerprint", cert.auth_cert_fingerprint, intent.auth_cert_fingerprint},
       {"not_after", cert.not_after, intent.not_after},
+      {"profile", cert.profile, intent.profile},
   };
   for (const Field& field : fields) {
     if (field.cert_value != field.intent_value) {
@@ -136,6 +139,7 @@ Result<void> InsertPendingIntent(Connection& db, const Intent& intent) {
   stmt->BindText(9, intent.not_after);
   stmt->BindText(10, intent.peer);
   stmt->BindText(11, intent.created_at);
+  stmt->BindText(12, intent.profile);
   return stmt->Run();
 }
 
@@ -193,17 +197,21 @@ Result<std::vector<CertificateRecord>> RevokedUnexpiredIntents(Connection& db,
     record.peer = stmt->Text(8);
     record.revoked_at = stmt->Text(9);  // NOT NULL by the WHERE clause
     if (!stmt->IsNull(10)) record.revocation_reason = static_cast<int>(stmt->Int(10));
+    record.profile = stmt->Text(11);
     records.push_back(std::move(record));
   }
 }
 
-Result<int> RevokePendingIntentsBySerial(Connection& db, std::string_view serial_hex, int reason,
-                                         std::string_view revoked_at) {
+Result<std::vector<RevokedRow>> RevokePendingIntentsBySerial(Connection& db,
+                                                             std::string_view serial_hex,
+                                                             int reason,
+                                                             std::string_view revoked_at) {
   return RevokeIntents(db, kRevokeBySerial, serial_hex, reason, revoked_at);
 }
 
-Result<int> RevokePendingIntentsByDevice(Connection& db, std::string_view device_id, int reason,
-                                         std::string_view revoked_at) {
+Result<std::vector<RevokedRow>> RevokePendingIntentsByDevice(Connection& db,
+                                                             std::string_view device_id, int reason,
+                                                             std::string_view revoked_at) {
   return RevokeIntents(db, kRevokeByDevice, device_id, reason, revoked_at);
 }
 

@@ -5,6 +5,8 @@
 #include <iterator>
 #include <string>
 
+#include "db/audit.h"
+#include "db/audit_state.h"
 #include "db/operations.h"
 #include "db/rows.h"
 #include "db/statement.h"
@@ -19,14 +21,14 @@ constexpr const char* kSelectRevoked =
 // "AND revoked_at IS NULL": a revocation's time and reason are never overwritten.
 constexpr const char* kRevokeSerial =
     "UPDATE certificates SET revoked_at = ?2, revocation_reason = ?3 "
-    "WHERE serial = ?1 AND revoked_at IS NULL";
+    "WHERE serial = ?1 AND revoked_at IS NULL RETURNING serial, device_id";
 constexpr const char* kRevokeDevice =
     "UPDATE certificates SET revoked_at = ?2, revocation_reason = ?3 "
-    "WHERE device_id = ?1 AND revoked_at IS NULL";
+    "WHERE device_id = ?1 AND revoked_at IS NULL RETURNING serial, device_id";
 
 constexpr const char* kInsertDeny =
     "INSERT INTO bootstrap_denylist (fingerprint, issuer, serial, reason, added_at) "
-    "VALUES (?1, ?2, ?3, ?4, ?5)";
+    "VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id";
 // Two EXISTS, not one OR, so each uses its own index (bootstrap_denylist_fingerprint,
 // bootstrap_denylist_issuer_serial).
 constexpr const char* kIsDenied =
@@ -42,10 +44,12 @@ constexpr const char* kSelectRevokedUnexpired =
 constexpr const char* kNextCrlNumber =
     "UPDATE crl_state SET number = number + 1 WHERE id = 1 RETURNING number";
 
-using RevokeIntentsFn = Result<int> (*)(Connection&, std::string_view, int, std::string_view);
+using RevokeIntentsFn = Result<std::vector<RevokedRow>> (*)(Connection&, std::string_view, int,
+                                                             std::string_view);
 
-// Revokes the certificates matching `sql` and the pending intents `revoke_intents` matches, in one
-// transaction; returns the number of rows changed in both.
+// Revokes the certificates matching `sql` and the pending intents `revoke_intents` matches, and
+// appends a "revoked" state event per row to the audit chain, in one transaction; returns the
+// number of rows changed in both tables.
 Result<int> Revoke(Connection& db, const char* sql, RevokeIntentsFn revoke_intents,
                    std::string_view key, int reason, std::string_view revoked_at) {
   int changed = 0;
@@ -55,11 +59,16 @@ Result<int> Revoke(Connection& db, const char* sql, RevokeIntentsFn revoke_inten
     stmt->BindText(1, key);
     stmt->BindText(2, revoked_at);
     stmt->BindInt(3, reason);
-    if (auto ran = stmt->Run(); !ran) return ran;
-    changed = sqlite3_changes(db.get());
+    auto rows = ReadRevokedRows(*stmt);
+    if (!rows) return std::unexpected(rows.error());
     auto intents = revoke_intents(db, key, reason, revoked_at);
     if (!intents) return std::unexpected(intents.error());
-    changed += *intents;
+    rows->insert(rows->end(), intents->begin(), intents->end());
+    for (const RevokedRow& row : *rows) {
+      auto event = RevokedStateEvent(row.serial_hex, row.device_id, revoked_at, reason);
+      if (auto r = InsertChainedEvent(db, event, ""); !r) return r;
+    }
+    changed = static_cast<int>(rows->size());
     return {};
   });
   if (!done) return std::unexpected(done.error());
@@ -104,14 +113,25 @@ Result<void> Store::DenyBootstrap(const DenyEntry& entry) {
     stmt->BindTextOrNull(3, entry.serial_hex);
     stmt->BindText(4, entry.reason);
     stmt->BindText(5, entry.added_at);
-    return stmt->Run();
+    auto row = stmt->Step();
+    if (!row) return std::unexpected(row.error());
+    if (!*row) return Fail(Code::kInternal, "DenyBootstrap: INSERT returned no id");
+    const int64_t id = stmt->Int(0);
+    // Step to the end so the statement is no longer active at COMMIT.
+    if (auto end = stmt->Step(); !end) return std::unexpected(end.error());
+    return InsertChainedEvent(*db_, DeniedStateEvent(id, entry), "");
   });
 }
 
 Result<bool> Store::IsBootstrapDenied(std::string_view fingerprint, std::string_view issuer,
                                       std::string_view serial_hex) {
   std::lock_guard lock(mu_);
-  auto stmt = db_->Prepare(kIsDenied);
+  return BootstrapDenied(*db_, fingerprint, issuer, serial_hex);
+}
+
+Result<bool> BootstrapDenied(Connection& db, std::string_view fingerprint, std::string_view issuer,
+                             std::string_view serial_hex) {
+  auto stmt = db.Prepare(kIsDenied);
   if (!stmt) return std::unexpected(stmt.error());
   // Bound as text even when empty: '' equals no stored value (NULL or a CHECKed non-empty one).
   stmt->BindText(1, fingerprint);

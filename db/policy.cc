@@ -1,9 +1,11 @@
 // policy.cc — the issuance policy: Store::IssueUnderPolicy (one phase) and Store::Reserve (the
 // first of two), each deciding and inserting in one BEGIN IMMEDIATE transaction (the write lock is
-// held from the first check to the commit). Both apply the same checks to the same rows.
+// held from the first check to the commit). Both apply the same checks to the same rows, starting
+// with the status checks (block, authenticating certificate revoked or denylisted: blocks.cc).
 #include <string>
 
 #include "db/audit.h"
+#include "db/audit_state.h"
 #include "db/operations.h"
 #include "db/rows.h"
 #include "db/statement.h"
@@ -101,6 +103,10 @@ Result<IssueOutcome> IssueInTxn(Connection& db, const CertificateRecord& cert,
   if (auto checked = CheckIssuedEventSerial(cert, event, "IssueUnderPolicy"); !checked) {
     return std::unexpected(checked.error());
   }
+  auto refused = StatusRefusal(db, cert.kind, cert.device_id, cert.auth_cert_fingerprint,
+                               cert.auth_cert_issuer, cert.auth_cert_serial);
+  if (!refused) return std::unexpected(refused.error());
+  if (*refused) return IssueOutcome{**refused, std::nullopt, std::nullopt};
   auto reused = KeyUsedByOtherDevice(db, cert.public_key_sha256, cert.device_id);
   if (!reused) return std::unexpected(reused.error());
   if (*reused) return IssueOutcome{Decision::kKeyReuse, std::nullopt, std::nullopt};
@@ -120,6 +126,10 @@ Result<IssueOutcome> IssueInTxn(Connection& db, const CertificateRecord& cert,
 
 Result<IssueOutcome> ReserveInTxn(Connection& db, const Intent& intent,
                                   const IssuancePolicy& policy) {
+  auto refused = StatusRefusal(db, intent.kind, intent.device_id, intent.auth_cert_fingerprint,
+                               intent.auth_cert_issuer, intent.auth_cert_serial);
+  if (!refused) return std::unexpected(refused.error());
+  if (*refused) return IssueOutcome{**refused, std::nullopt, std::nullopt};
   auto reused = KeyUsedByOtherDevice(db, intent.public_key_sha256, intent.device_id);
   if (!reused) return std::unexpected(reused.error());
   if (*reused) return IssueOutcome{Decision::kKeyReuse, std::nullopt, std::nullopt};
@@ -145,6 +155,9 @@ Result<IssueOutcome> ReserveInTxn(Connection& db, const Intent& intent,
   if (*in_intents) return std::unexpected(SerialTaken("Reserve", intent.serial_hex, "intents"));
   if (auto inserted = InsertPendingIntent(db, intent); !inserted) {
     return std::unexpected(inserted.error());
+  }
+  if (auto recorded = InsertChainedEvent(db, IntentStateEvent(intent), ""); !recorded) {
+    return std::unexpected(recorded.error());
   }
   return IssueOutcome{Decision::kReserved, std::nullopt, std::nullopt};
 }

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "db/audit.h"
+#include "db/operations.h"
 
 namespace db {
 namespace {
@@ -14,8 +15,8 @@ namespace {
 constexpr const char* kInsertCertificate =
     "INSERT INTO certificates (serial, device_id, subject, san, not_before, not_after, der, "
     "fingerprint_sha256, public_key_sha256, auth_cert_issuer, auth_cert_serial, "
-    "auth_cert_fingerprint, kind, peer, issued_at, revoked_at, revocation_reason) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)";
+    "auth_cert_fingerprint, kind, peer, issued_at, revoked_at, revocation_reason, profile) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)";
 
 void BindCertificate(Statement& stmt, const CertificateRecord& cert) {
   stmt.BindText(1, cert.serial_hex);
@@ -37,6 +38,7 @@ void BindCertificate(Statement& stmt, const CertificateRecord& cert) {
   std::optional<int64_t> reason;
   if (cert.revocation_reason) reason = *cert.revocation_reason;
   stmt.BindOptionalInt(17, reason);
+  stmt.BindText(18, cert.profile);
 }
 
 }  // namespace
@@ -60,6 +62,7 @@ CertificateRecord ReadCertificate(const Statement& stmt) {
   cert.issued_at = stmt.Text(14);
   if (!stmt.IsNull(15)) cert.revoked_at = stmt.Text(15);
   if (!stmt.IsNull(16)) cert.revocation_reason = static_cast<int>(stmt.Int(16));
+  cert.profile = stmt.Text(17);
   return cert;
 }
 
@@ -81,6 +84,16 @@ Result<void> InsertIssuance(Connection& db, const CertificateRecord& cert,
                             const EventRecord& event) {
   if (auto inserted = InsertCertificate(db, cert); !inserted) return inserted;
   return InsertChainedEvent(db, event, cert.serial_hex);
+}
+
+Result<std::vector<RevokedRow>> ReadRevokedRows(Statement& stmt) {
+  std::vector<RevokedRow> rows;
+  for (;;) {
+    auto row = stmt.Step();
+    if (!row) return std::unexpected(row.error());
+    if (!*row) return rows;
+    rows.push_back(RevokedRow{.serial_hex = stmt.Text(0), .device_id = stmt.Text(1)});
+  }
 }
 
 Result<std::vector<CertificateRecord>> ReadAllCertificates(Statement& stmt) {

@@ -16,7 +16,7 @@ namespace db {
 #define PROVISIOND_CERT_SELECT                                                               \
   "SELECT serial, device_id, subject, san, not_before, not_after, der, fingerprint_sha256, " \
   "public_key_sha256, auth_cert_issuer, auth_cert_serial, auth_cert_fingerprint, kind, "     \
-  "peer, issued_at, revoked_at, revocation_reason FROM certificates "
+  "peer, issued_at, revoked_at, revocation_reason, profile FROM certificates "
 
 // Reads a row selected with PROVISIOND_CERT_SELECT.
 CertificateRecord ReadCertificate(const Statement& stmt);

@@ -4,8 +4,12 @@
 
 #include <array>
 #include <string>
+#include <utility>
+#include <vector>
 
+#include "ca/cert.h"
 #include "db/audit.h"
+#include "db/audit_state.h"
 #include "db/statement.h"
 
 namespace db {
@@ -89,7 +93,8 @@ CREATE INDEX enrollment_events_serial ON enrollment_events (serial);
 //     inserted by anything but InsertChainedEvent must name its hashes or be refused. Rows from
 //     version 1 are chained in id order, keeping their ids.
 //   - bootstrap_denylist rows name a bootstrap certificate by fingerprint, or by issuer + serial
-//     (serial lowercase hex, as ca::CertSerialHex renders it, so a lookup cannot miss on case).
+//     (serial lowercase hex, as ca::CertSerialHex renders it, so a lookup cannot miss on case;
+//     version 4 makes it canonical, without a DER sign byte).
 //   - crl_state holds exactly one row (id = 1), created here with number 0; NextCrlNumber only
 //     ever increments it.
 //   - active_certificates is a view (not stored), so it is as current as the clock.
@@ -196,6 +201,40 @@ CREATE INDEX issuance_intents_revoked_not_after ON issuance_intents (not_after)
   WHERE revoked_at IS NOT NULL;
 )sql";
 
+// Version 4: device blocks, certificate profiles, canonical serials and state in the audit chain.
+// Runs as kMigrationV4, then NormalizeStoredSerials and BackfillStateEvents (C++), in one
+// transaction.
+//
+// Invariants added:
+//   - certificates.profile / issuance_intents.profile: the label of the certificate profile the
+//     certificate was (or will be) issued under; '' = the default profile. Complete requires the
+//     certificate's to equal its intent's.
+//   - device_blocks: at most one active (lifted_at IS NULL) row per device_id (the unique partial
+//     index); lifted_at and lift_reason are set together, and a row is never deleted.
+//   - every serial stored (certificates.serial, auth_cert_serial, issuance_intents.serial and
+//     auth_cert_serial, bootstrap_denylist.serial) is canonical (ca::NormalizeSerialHex): the
+//     migration rewrites auth_cert_serial and bootstrap_denylist.serial, the only columns that
+//     held other people's serials as their DER bytes (a leading 00 sign byte); ours (ca/tbs.cc
+//     CheckSerial: first byte 0x01..0x7F) always were canonical.
+//   - every intent, revocation, denylist row, block and lift has its state event in the chain
+//     (db/audit_state.h); the rows already present are recorded by the migration.
+constexpr const char* kMigrationV4 = R"sql(
+ALTER TABLE certificates ADD COLUMN profile TEXT NOT NULL DEFAULT '';
+ALTER TABLE issuance_intents ADD COLUMN profile TEXT NOT NULL DEFAULT '';
+
+CREATE TABLE device_blocks (
+  id INTEGER PRIMARY KEY,
+  device_id TEXT NOT NULL CHECK (device_id <> ''),
+  reason TEXT NOT NULL,
+  blocked_at TEXT NOT NULL CHECK (blocked_at GLOB )sql" PROVISIOND_ISO8601_GLOB R"sql(),
+  lifted_at TEXT NULL CHECK (lifted_at IS NULL OR lifted_at GLOB )sql" PROVISIOND_ISO8601_GLOB
+                                                                                         R"sql(),
+  lift_reason TEXT NULL,
+  CHECK ((lifted_at IS NULL) = (lift_reason IS NULL))
+) STRICT;
+CREATE UNIQUE INDEX device_blocks_active ON device_blocks (device_id) WHERE lifted_at IS NULL;
+)sql";
+
 #undef PROVISIOND_SHA256
 #undef PROVISIOND_HEX
 #undef PROVISIOND_ISO8601_GLOB
@@ -211,11 +250,57 @@ Result<void> MigrateToV2(sqlite3* db) {
 
 Result<void> MigrateToV3(sqlite3* db) { return Exec(db, kMigrationV3); }
 
+// Rewrites one serial column to the canonical form; values that are not hex stay as they are.
+Result<void> NormalizeSerialColumn(sqlite3* db, const char* select_sql, const char* update_sql) {
+  auto select = Statement::Prepare(db, select_sql);
+  if (!select) return std::unexpected(select.error());
+  std::vector<std::pair<int64_t, std::string>> changes;
+  for (;;) {
+    auto row = select->Step();
+    if (!row) return std::unexpected(row.error());
+    if (!*row) break;
+    auto canonical = ca::NormalizeSerialHex(select->Text(1));
+    if (canonical && *canonical != select->Text(1)) {
+      changes.emplace_back(select->Int(0), *canonical);
+    }
+  }
+  for (const auto& [rowid, serial] : changes) {
+    auto update = Statement::Prepare(db, update_sql);
+    if (!update) return std::unexpected(update.error());
+    update->BindText(1, serial);
+    update->BindInt(2, rowid);
+    if (auto r = update->Run(); !r) return r;
+  }
+  return {};
+}
+
+Result<void> NormalizeStoredSerials(sqlite3* db) {
+  const std::pair<const char*, const char*> columns[] = {
+      {"SELECT id, serial FROM bootstrap_denylist WHERE serial IS NOT NULL",
+       "UPDATE bootstrap_denylist SET serial = ?1 WHERE id = ?2"},
+      {"SELECT id, auth_cert_serial FROM certificates",
+       "UPDATE certificates SET auth_cert_serial = ?1 WHERE id = ?2"},
+      {"SELECT rowid, auth_cert_serial FROM issuance_intents",
+       "UPDATE issuance_intents SET auth_cert_serial = ?1 WHERE rowid = ?2"},
+  };
+  for (const auto& [select_sql, update_sql] : columns) {
+    if (auto r = NormalizeSerialColumn(db, select_sql, update_sql); !r) return r;
+  }
+  return {};
+}
+
+Result<void> MigrateToV4(sqlite3* db) {
+  if (auto r = Exec(db, kMigrationV4); !r) return r;
+  if (auto r = NormalizeStoredSerials(db); !r) return r;
+  return BackfillStateEvents(db);
+}
+
 // kMigrations[i] takes the file from user_version i to i + 1, inside a transaction the caller
 // owns. Append only: a released migration is never edited, since files already at that version
 // will not run it again (MigrateToV2 also depends on the hash encoding in audit.cc staying put).
 using MigrationStep = Result<void> (*)(sqlite3*);
-constexpr std::array<MigrationStep, 3> kMigrations = {MigrateToV1, MigrateToV2, MigrateToV3};
+constexpr std::array<MigrationStep, 4> kMigrations = {MigrateToV1, MigrateToV2, MigrateToV3,
+                                                      MigrateToV4};
 static_assert(kMigrations.size() == kSchemaVersion, "one migration per schema version");
 
 Result<void> QuickCheck(sqlite3* db) {

@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "db/audit.h"
+#include "db/audit_state.h"
 #include "db/operations.h"
 #include "db/rows.h"
 #include "db/schema.h"
@@ -165,7 +166,16 @@ Result<int64_t> Store::CountCertificates() {
 
 Result<AuditReport> Store::VerifyAuditChain() {
   std::lock_guard lock(mu_);
-  return VerifyEventChain(db_->get());
+  // One read transaction: the chain and the state tables are read in the same snapshot.
+  if (auto begun = db_->Run("BEGIN"); !begun) return std::unexpected(begun.error());
+  auto report = VerifyEventChain(db_->get());
+  if (report) {
+    if (auto checked = VerifyStateAgainstChain(db_->get(), *report); !checked) {
+      report = std::unexpected(checked.error());
+    }
+  }
+  RollbackIfOpen(db_->get());
+  return report;
 }
 
 Result<Store::Settings> Store::EffectiveSettings() {

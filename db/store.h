@@ -53,6 +53,9 @@ struct CertificateRecord {
   std::string issued_at;
   std::optional<std::string> revoked_at;
   std::optional<int> revocation_reason;
+  // The label of the certificate profile it was issued under; "" = the default profile
+  // (schema version 4).
+  std::string profile;
 };
 
 // One row of `enrollment_events`: every attempt, success or not.
@@ -87,6 +90,7 @@ struct Intent {
   // Set by RevokeSerial / RevokeDevice on a pending intent; Reserve ignores them.
   std::optional<std::string> revoked_at;
   std::optional<int> revocation_reason;
+  std::string profile;  // as CertificateRecord::profile; Complete requires the same
 };
 
 // Issuance policy, applied by Store::IssueUnderPolicy and Store::Reserve inside the transaction
@@ -113,6 +117,11 @@ enum class Decision {
                         // same-key row): nothing inserted
   kKeyReuse,            // the public key (public_key_sha256) is already in a certificate, or a
                         // pending intent, of ANOTHER device_id (revoked or not): nothing inserted
+  kDeviceBlocked,       // device_id has an active block (Store::BlockDevice): nothing inserted
+  kAuthRevoked,         // reenroll: the authenticating certificate (auth_cert_serial with
+                        // auth_cert_fingerprint) is not an unrevoked row of `certificates`
+  kAuthDenylisted,      // enroll: the bootstrap certificate is in bootstrap_denylist (by
+                        // fingerprint, or by issuer + serial)
 };
 
 struct IssueOutcome {
@@ -129,9 +138,21 @@ enum class CertStatus { kActive, kRevoked, kUnknown };
 struct DenyEntry {
   std::string fingerprint;  // SHA-256 hex of the bootstrap certificate's DER
   std::string issuer;       // as ca::DnString renders the issuer DN
-  std::string serial_hex;   // lowercase hex, as ca::CertSerialHex renders it
+  std::string serial_hex;   // canonical (ca::NormalizeSerialHex), as ca::CertSerialHex renders it
   std::string reason;
   std::string added_at;  // ISO 8601 UTC
+};
+
+// One row of `device_blocks` (schema version 4): an operator's block on a device id. Lifting it
+// keeps the row (lifted_at, lift_reason set), so the history stays and the audit chain's
+// "unblocked" event has a row to match.
+struct DeviceBlock {
+  int64_t id = 0;
+  std::string device_id;
+  std::string reason;
+  std::string blocked_at;                  // ISO 8601 UTC
+  std::optional<std::string> lifted_at;    // set by UnblockDevice
+  std::optional<std::string> lift_reason;  // set together with lifted_at
 };
 
 struct ListFilter {
@@ -152,7 +173,7 @@ struct AuditReport {
   std::string head_hash;  // row_hash of the newest row (64 zeros when empty): note it elsewhere
 };
 
-inline constexpr int kSchemaVersion = 3;
+inline constexpr int kSchemaVersion = 4;
 
 class Connection;
 class Writer;
@@ -189,6 +210,7 @@ class Store {
   //   3. kind "enroll" only: kind='enroll' rows with this auth_cert_fingerprint
   //      >= policy.max_per_bootstrap                                       -> kBootstrapExhausted
   //   4. otherwise insert `cert` and `issued_event` exactly as RecordIssuance -> kIssued
+  // Checks 0a-0c of Reserve come first here too (kDeviceBlocked, kAuthRevoked, kAuthDenylisted).
   // Only kIssued writes anything. Errors as RecordIssuance (kDuplicateSerial, also when the serial
   // is an intent's, kBusy, ...): on any error nothing was written. Pending intents count in 1 and 3
   // exactly as in Reserve, so the one-phase and two-phase paths apply the same policy.
@@ -210,6 +232,13 @@ class Store {
   //
   // Reserve decides and, when allowed, inserts `intent` as 'pending' in ONE BEGIN IMMEDIATE
   // transaction. Checks, in order:
+  //   0a. device_id has an active block (BlockDevice)                  -> kDeviceBlocked
+  //   0b. kind "reenroll": the authenticating certificate (auth_cert_serial and
+  //       auth_cert_fingerprint) is not an unrevoked certificate row    -> kAuthRevoked
+  //   0c. kind "enroll": the bootstrap certificate is denylisted (auth_cert_fingerprint, or
+  //       auth_cert_issuer + auth_cert_serial)                          -> kAuthDenylisted
+  //   So a revocation, block or denylisting committed after a connection's handshake still
+  //   refuses that connection's next request: the decision and the insert share the write lock.
   //   1. public_key_sha256 in a certificate or a pending intent of another device_id -> kKeyReuse
   //   2. kind "enroll" only: a not-revoked kind='enroll' certificate with this
   //      auth_cert_fingerprint and public_key_sha256                  -> kAlreadyIssued (existing)
@@ -218,13 +247,14 @@ class Store {
   //   4. kind "enroll" only: kind='enroll' certificates + pending kind='enroll' intents with this
   //      auth_cert_fingerprint >= policy.max_per_bootstrap             -> kBootstrapExhausted
   //   5. serial_hex already in certificates or intents                 -> error kDuplicateSerial
-  //   6. insert                                                        -> kReserved
+  //   6. insert, and append its "intent" state event (serial, SHA-256 of tbs) to the audit chain
+  //                                                                    -> kReserved
   // Only kReserved writes anything. kConstraint when the schema refuses a value (empty tbs, ...).
   Result<IssueOutcome> Reserve(const Intent& intent, const IssuancePolicy& policy);
 
   // Phase two, in ONE transaction: the intent with cert.serial_hex must exist, be 'pending' and
   // not revoked, and cert must match it (device_id, kind, public_key_sha256,
-  // auth_cert_fingerprint, not_after), else kConstraint naming which. Then inserts the
+  // auth_cert_fingerprint, not_after, profile), else kConstraint naming which. Then inserts the
   // certificate and its chained "issued" event exactly as RecordIssuance and marks the intent
   // 'issued'. Success: committed and durable. On any error nothing was written.
   Result<void> Complete(const CertificateRecord& cert, const EventRecord& issued_event);
@@ -239,13 +269,29 @@ class Store {
   // not 7) on the matching rows not already revoked: certificates and pending intents (whose
   // serials then go on the CRL and which Complete then refuses). Returns how many rows changed,
   // both tables together: 0 if the serial / device is unknown or already revoked. kConstraint for
-  // a bad reason or time.
+  // a bad reason or time. Each row revoked gets a "revoked" state event in the audit chain, in the
+  // same transaction. serial_hex must be canonical (ca::NormalizeSerialHex).
   Result<int> RevokeSerial(std::string_view serial_hex, int reason, std::string_view revoked_at);
   Result<int> RevokeDevice(std::string_view device_id, int reason, std::string_view revoked_at);
 
   // Adds one denylist row. kConstraint unless fingerprint (64 lowercase hex) or issuer + serial
-  // (lowercase hex) is set, or if added_at is not ISO 8601 UTC.
+  // (lowercase hex) is set, or if added_at is not ISO 8601 UTC. The row and its "denylisted" state
+  // event are written in one transaction. entry.serial_hex must be canonical.
   Result<void> DenyBootstrap(const DenyEntry& entry);
+
+  // Blocks every future issuance to device_id (Reserve / IssueUnderPolicy answer kDeviceBlocked)
+  // until UnblockDevice; the row and its "blocked" state event in one transaction. false (nothing
+  // written) if the device is already blocked. kConstraint for an empty device_id or a bad time.
+  Result<bool> BlockDevice(std::string_view device_id, std::string_view reason,
+                           std::string_view blocked_at);
+  // Lifts the device's active block (lifted_at, lift_reason) with an "unblocked" state event.
+  // false (nothing written) if it has none.
+  Result<bool> UnblockDevice(std::string_view device_id, std::string_view reason,
+                             std::string_view lifted_at);
+  // true if device_id has an active block. One probe of a unique partial index (handshake path).
+  Result<bool> IsDeviceBlocked(std::string_view device_id);
+  // Every block, oldest first; active_only: only those not lifted.
+  Result<std::vector<DeviceBlock>> ListBlocks(bool active_only);
   // true if a row has this fingerprint, or has this issuer AND this serial. Exact text match on
   // indexed columns (handshake path): pass the values as ca::Sha256Hex, ca::DnString and
   // ca::CertSerialHex render them. "" matches nothing.
@@ -274,6 +320,11 @@ class Store {
   // the whole chain; both are only detectable by comparing head_hash with a value recorded
   // outside the database. Rows migrated from schema version 1 are vouched for only from the
   // migration on. A failed check is a report with ok=false, not an error.
+  // Then cross-checks the state tables against the chain's state events (db/audit_state.h): a
+  // revocation (certificate or intent), denylist row, block or lift, or intent (serial + SHA-256
+  // of its TBS) that differs from what the chain recorded, or that the chain lacks, or a state
+  // event whose row is gone or changed: ok=false, the problem naming the row (and first_bad_id
+  // the event, when there is one).
   Result<AuditReport> VerifyAuditChain();
 
   Result<std::optional<CertificateRecord>> FindBySerial(std::string_view serial_hex);

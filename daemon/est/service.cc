@@ -65,6 +65,10 @@ Answer AnswerFor(const EnrollResult& r) {
     case EnrollCode::kTooEarly: return {403, "too early to renew; renewal opens " + r.detail};
     case EnrollCode::kBootstrapExhausted:
       return {403, "bootstrap certificate already used to obtain a certificate"};
+    case EnrollCode::kDeviceBlocked: return {403, "this device is blocked by the operator"};
+    case EnrollCode::kAuthRevoked: return {403, "the client certificate has been revoked"};
+    case EnrollCode::kAuthDenylisted:
+      return {403, "the bootstrap certificate has been denylisted"};
     case EnrollCode::kRateLimited: return {429, "too many requests; retry later"};
     case EnrollCode::kStoreUnavailable: return {503, "certificate store unavailable; retry later"};
     case EnrollCode::kStoreFailed:

@@ -126,3 +126,25 @@ TEST_CASE("SanString reads back the URI SAN of an issued certificate") {
   REQUIRE(crt);
   CHECK(ca::SanString(*(*crt)->get()) == "DNS:a.example, URI:urn:provisiond:device:x");
 }
+
+TEST_CASE("NormalizeSerialHex yields one canonical form per integer") {
+  // openssl prints the minimal unsigned bytes; DER adds a sign byte 00 when the first is >= 0x80.
+  CHECK(ca::NormalizeSerialHex("8F00AB") == "8f00ab");
+  CHECK(ca::NormalizeSerialHex("008f00ab") == "8f00ab");
+  CHECK(ca::NormalizeSerialHex("8F:00:AB") == "8f00ab");
+  CHECK(ca::NormalizeSerialHex("0x8f00ab") == "8f00ab");
+  CHECK(ca::NormalizeSerialHex("0X0000008f00ab") == "8f00ab");
+  CHECK(ca::NormalizeSerialHex("f00") == "0f00");  // odd length: a leading 0 digit
+  CHECK(ca::NormalizeSerialHex("0100ab00") == "0100ab00");  // inner and trailing zeros kept
+  CHECK(ca::NormalizeSerialHex("0") == "00");
+  CHECK(ca::NormalizeSerialHex("0000") == "00");
+  CHECK(ca::NormalizeSerialHex("7f") == "7f");
+  for (const char* bad : {"", "0x", ":", "8g", "12 34", "-1", "0x0x12"}) {
+    CAPTURE(bad);
+    auto r = ca::NormalizeSerialHex(bad);
+    REQUIRE_FALSE(r.has_value());
+    CHECK(r.error().code == ca::Code::kInvalidArgument);
+  }
+  CHECK(ca::NormalizeSerialHex(std::string(ca::kMaxSerialHexDigits, 'a')).has_value());
+  CHECK_FALSE(ca::NormalizeSerialHex(std::string(ca::kMaxSerialHexDigits + 1, 'a')).has_value());
+}

@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "ca/encoding.h"
 #include "db/rows.h"
-#include "db/schema.h"
 #include "db/statement.h"
 #include "db/store.h"
 #include "tests/db/sqlite_fixture.h"
@@ -30,6 +30,10 @@ void CompleteOrDie(Store& store, const Intent& intent) {
   auto completed = store.Complete(cert, SampleEvent("issued", cert.serial_hex));
   REQUIRE_MESSAGE(completed.has_value(), (completed ? "" : completed.error().detail));
 }
+
+// Events other than the state events of intents and revocations (db/audit_state.h).
+constexpr const char* kCountIssuanceEvents =
+    "SELECT count(*) FROM enrollment_events WHERE endpoint <> 'state'";
 
 int64_t Count(const std::string& path, const std::string& sql) {
   return QueryRawInt(OpenRaw(path).get(), sql);
@@ -72,7 +76,12 @@ TEST_CASE("kReserved stores a pending intent, byte-exact, and writes nothing els
   CHECK(got.status == "pending");
   CHECK_FALSE(got.revoked_at.has_value());
   CHECK(Count(path, "SELECT count(*) FROM certificates") == 0);
-  CHECK(Count(path, "SELECT count(*) FROM enrollment_events") == 0);
+  CHECK(Count(path, kCountIssuanceEvents) == 0);
+  // ... but the intent is in the audit chain: its serial and the SHA-256 of its tbs.
+  CHECK(Count(path, "SELECT count(*) FROM enrollment_events WHERE endpoint = 'state' AND "
+                    "outcome = 'intent' AND device_id = 'device-a' AND reason = 'serial=\"" +
+                        intent.serial_hex + "\" device_id=\"device-a\" tbs_sha256=\"" +
+                        ca::Sha256Hex(intent.tbs) + "\"'") == 1);
   // Not a certificate yet: unknown at the TLS handshake.
   CHECK(store->CertificateStatus(intent.serial_hex).value() == CertStatus::kUnknown);
 }
@@ -103,7 +112,7 @@ TEST_CASE("kResume: a same-key enroll retry gets the pending intent back, to sig
 
   SUBCASE("a reenroll intent is never resumed: each one is new") {
     Intent reenroll = EnrollIntent(3, 7, "device-a", HashHex(3, 'd'));
-    reenroll.kind = "reenroll";
+    ReenrollWith(reenroll, CertificateFor(first));
     REQUIRE(ReserveOrDie(*store, reenroll).decision == Decision::kReserved);
     reenroll.serial_hex = SerialHex(4);
     CHECK(ReserveOrDie(*store, reenroll).decision == Decision::kReserved);
@@ -170,8 +179,10 @@ TEST_CASE("kKeyReuse: a key in another device's pending intent, on both paths") 
           Decision::kKeyReuse);
   }
   SUBCASE("Reserve, reenroll") {
+    CertificateRecord current = EnrollCertificate(8, 8, "device-b", HashHex(8, 'c'));
+    REQUIRE(store->RecordIssuance(current, SampleEvent("issued", current.serial_hex)).has_value());
     Intent reenroll = EnrollIntent(2, 1, "device-b", HashHex(9, 'd'));
-    reenroll.kind = "reenroll";
+    ReenrollWith(reenroll, current);
     CHECK(ReserveOrDie(*store, reenroll).decision == Decision::kKeyReuse);
   }
   SUBCASE("Reserve, even after the intent was revoked") {
@@ -223,7 +234,7 @@ TEST_CASE("a serial names one issuance across certificates and intents") {
 
   CHECK(Count(path, "SELECT count(*) FROM certificates") == 1);
   CHECK(Count(path, "SELECT count(*) FROM issuance_intents") == 1);
-  CHECK(Count(path, "SELECT count(*) FROM enrollment_events") == 1);
+  CHECK(Count(path, kCountIssuanceEvents) == 1);
 }
 
 TEST_CASE("the schema refuses an intent without tbs or with a bad kind or time") {
@@ -280,7 +291,7 @@ TEST_CASE("Complete inserts the certificate and its chained event and marks the 
     CHECK(PendingSerials(*store) == std::vector<std::string>{intent.serial_hex});
   }
   CHECK(Count(path, "SELECT count(*) FROM certificates") == 0);
-  CHECK(Count(path, "SELECT count(*) FROM enrollment_events") == 1);
+  CHECK(Count(path, kCountIssuanceEvents) == 1);
 
   SUBCASE("success, once") {
     REQUIRE(store->Complete(cert, SampleEvent("issued", cert.serial_hex)).has_value());
@@ -295,7 +306,7 @@ TEST_CASE("Complete inserts the certificate and its chained event and marks the 
     CHECK(events.front().serial_hex == cert.serial_hex);
     auto report = store->VerifyAuditChain().value();
     CHECK_MESSAGE(report.ok, report.problem);
-    CHECK(report.rows_checked == 2);
+    CHECK(report.rows_checked == 3);  // the intent's state event, "rejected", "issued"
 
     auto again = store->Complete(cert, SampleEvent("issued", cert.serial_hex));
     REQUIRE_FALSE(again.has_value());
@@ -345,73 +356,23 @@ TEST_CASE("revocation covers pending intents: status, counts and the CRL") {
   for (const Intent& intent : still_pending) CHECK(intent.revoked_at.has_value());
 }
 
-// A file as the version 2 release left it: built by migrations 1 and 2 and filled by the same
-// row code that release used (InsertIssuance, the chained event insert).
-void MakeVersion2File(const std::string& path) {
-  Connection raw(ConnectionPtr(OpenRaw(path, /*create=*/true).release()));
-  REQUIRE(MigrateTo(raw.get(), 2).has_value());
-  ExecRaw(raw.get(), "PRAGMA foreign_keys = ON; BEGIN IMMEDIATE");
-  for (int n = 1; n <= 3; ++n) {
-    CertificateRecord cert = EnrollCertificate(n, n, "device-" + std::to_string(n), kBootstrap);
-    auto inserted = InsertIssuance(raw, cert, SampleEvent("issued", cert.serial_hex));
-    REQUIRE_MESSAGE(inserted.has_value(), (inserted ? "" : inserted.error().detail));
-  }
-  std::string revoke =
-      "UPDATE certificates SET revoked_at = '2026-09-01T00:00:00Z', revocation_reason = 1 "
-      "WHERE serial = '" +
-      SerialHex(2) + "';";
-  std::string deny = "INSERT INTO bootstrap_denylist (fingerprint, reason, added_at) VALUES ('" +
-                     HashHex(7, 'c') + "', 'cloned', '2026-09-01T00:00:00Z');";
-  ExecRaw(raw.get(), revoke + deny + "UPDATE crl_state SET number = 4; COMMIT");
-  REQUIRE(QueryRawInt(raw.get(), "PRAGMA user_version") == 2);
-}
-
-TEST_CASE("a populated version 2 file migrates in place to version 3") {
+TEST_CASE("profile: stored with the intent, required of its certificate, read back") {
   TempDir dir;
-  std::string path = dir.File("store.db");
-  MakeVersion2File(path);
-  std::string head_before =
-      QueryRaw(OpenRaw(path).get(), "SELECT row_hash FROM enrollment_events ORDER BY id DESC");
-
-  auto store = OpenOrDie(path);
-  CHECK(store->EffectiveSettings().value().user_version == 3);
-  CHECK(store->CountCertificates().value() == 3);
-  CHECK(store->CertificateStatus(SerialHex(2)).value() == CertStatus::kRevoked);
-  CHECK(store->IsBootstrapDenied(HashHex(7, 'c'), "", "").value());
-  CHECK(store->PendingIntents().value().empty());
-  auto report = store->VerifyAuditChain().value();
-  CHECK_MESSAGE(report.ok, report.problem);
-  CHECK(report.rows_checked == 3);
-  CHECK(report.head_hash == head_before);
-  CHECK(store->NextCrlNumber().value() == 5);
-
-  // The old rows take part in the new checks, and both phases work on the migrated file.
-  CHECK(ReserveOrDie(*store, EnrollIntent(4, 1, "device-x", kOtherBootstrap)).decision ==
-        Decision::kKeyReuse);
-  CHECK(ReserveOrDie(*store, EnrollIntent(4, 1, "device-1", kBootstrap)).decision ==
-        Decision::kAlreadyIssued);
-  Intent fresh = EnrollIntent(5, 5, "device-5", kOtherBootstrap);
-  REQUIRE(ReserveOrDie(*store, fresh).decision == Decision::kReserved);
-  CompleteOrDie(*store, fresh);
-  CHECK(store->CountCertificates().value() == 4);
-  CHECK(store->VerifyAuditChain().value().ok);
-  CHECK(QueryRawInt(OpenRaw(path).get(), "SELECT count(*) FROM pragma_foreign_key_check") == 0);
-}
-
-TEST_CASE("a migration 3 that fails leaves the version 2 file as it was") {
-  TempDir dir;
-  std::string path = dir.File("store.db");
-  MakeVersion2File(path);
-  ExecRaw(OpenRaw(path).get(), "CREATE INDEX issuance_intents_device_id ON certificates (san)");
-
-  auto store = Store::Open(path);
-  REQUIRE_FALSE(store.has_value());
-  CHECK(store.error().detail.find("issuance_intents_device_id") != std::string::npos);
-  RawDb raw = OpenRaw(path);
-  CHECK(QueryRawInt(raw.get(), "PRAGMA user_version") == 2);
-  CHECK(QueryRawInt(raw.get(),
-                    "SELECT count(*) FROM sqlite_schema WHERE name = 'issuance_intents'") == 0);
-  CHECK(QueryRawInt(raw.get(), "SELECT count(*) FROM certificates") == 3);
+  auto store = OpenOrDie(dir.File("store.db"));
+  Intent intent = EnrollIntent(1, 1, "device-a", kBootstrap);
+  intent.profile = "line-a";
+  REQUIRE(ReserveOrDie(*store, intent).decision == Decision::kReserved);
+  CHECK(store->PendingIntents().value().front().profile == "line-a");
+  CertificateRecord cert = CertificateFor(intent);  // profile "" (the default profile)
+  auto mismatched = store->Complete(cert, SampleEvent("issued", cert.serial_hex));
+  REQUIRE_FALSE(mismatched.has_value());
+  CHECK(mismatched.error().code == Code::kConstraint);
+  CHECK(mismatched.error().detail.find("profile") != std::string::npos);
+  cert.profile = "line-a";
+  REQUIRE(store->Complete(cert, SampleEvent("issued", cert.serial_hex)).has_value());
+  CHECK(store->FindBySerial(cert.serial_hex).value()->profile == "line-a");
+  CHECK(store->FindByDevice("device-a").value().front().profile == "line-a");
+  CHECK(store->ListCertificates({}).value().front().profile == "line-a");
 }
 
 }  // namespace

@@ -163,6 +163,16 @@ inline CertificateRecord CertificateFor(const Intent& intent) {
   return cert;
 }
 
+// Makes `record` (an Intent or a CertificateRecord) a "reenroll" authenticated by `current`, an
+// operational certificate in the store (Reserve / IssueUnderPolicy require it to be unrevoked).
+template <typename Record>
+void ReenrollWith(Record& record, const CertificateRecord& current) {
+  record.kind = "reenroll";
+  record.auth_cert_issuer = "CN=provisiond CA";
+  record.auth_cert_serial = current.serial_hex;
+  record.auth_cert_fingerprint = current.fingerprint_sha256;
+}
+
 inline std::unique_ptr<Store> OpenOrDie(const std::string& path) {
   auto store = Store::Open(path);
   REQUIRE_MESSAGE(store.has_value(), (store ? "" : store.error().detail));

@@ -60,7 +60,9 @@ expect_eq "stored DER is what was sent" "$fp" "$(sql "SELECT fingerprint_sha256 
 boot_fp=$(openssl x509 -in "$T/dev-curl-1.crt" -outform DER | sha256sum | cut -d' ' -f1)
 expect_eq "bootstrap cert recorded" "$boot_fp" "$(sql "SELECT auth_cert_fingerprint FROM certificates WHERE serial = '$serial'")"
 expect_eq "event recorded" "simpleenroll|issued|200|$serial" \
-  "$(sql "SELECT endpoint, outcome, http_status, serial FROM enrollment_events")"
+  "$(sql "SELECT endpoint, outcome, http_status, serial FROM enrollment_events WHERE endpoint <> 'state'")"
+expect_eq "its intent is in the audit chain" "intent|dev-curl-1" \
+  "$(sql "SELECT outcome, device_id FROM enrollment_events WHERE endpoint = 'state' AND reason LIKE 'serial=\"$serial\"%'")"
 expect_contains "issuance logged" "issued serial=$serial device_id=dev-curl-1" "$(cat "$T/daemon.log")"
 
 # Base64 with spaces, tabs and CRLF is tolerated. Sending the same CSR again is a retry (the

@@ -1,0 +1,236 @@
+// audit_state.cc — state events in the enrollment_events chain: their canonical text, the
+// migration 4 backfill and the cross-check of the state tables against the chain (audit_state.h).
+#include "db/audit_state.h"
+
+#include <optional>
+#include <span>
+#include <unordered_map>
+#include <vector>
+
+#include "ca/encoding.h"
+#include "db/audit.h"
+
+namespace db {
+namespace {
+
+constexpr std::string_view kStateEndpoint = "state";
+
+constexpr const char* kSelectStateEvents =
+    "SELECT id, outcome, reason FROM enrollment_events WHERE endpoint = 'state' ORDER BY id";
+constexpr const char* kSelectIntents =
+    "SELECT serial, device_id, tbs, revoked_at, revocation_reason, created_at, peer "
+    "FROM issuance_intents ORDER BY rowid";
+constexpr const char* kSelectRevokedCertificates =
+    "SELECT serial, device_id, revoked_at, revocation_reason FROM certificates "
+    "WHERE revoked_at IS NOT NULL ORDER BY id";
+constexpr const char* kSelectDenied =
+    "SELECT id, fingerprint, issuer, serial, reason, added_at FROM bootstrap_denylist ORDER BY id";
+constexpr const char* kSelectBlocks =
+    "SELECT id, device_id, reason, blocked_at, lifted_at, lift_reason FROM device_blocks "
+    "ORDER BY id";
+
+// key="value" with '"' and '\' escaped; fields joined by one space.
+void AppendValue(std::string& out, std::string_view key, std::string_view value) {
+  if (!out.empty()) out += ' ';
+  out += key;
+  out += "=\"";
+  for (char c : value) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  out += '"';
+}
+
+EventRecord StateEvent(std::string_view time, std::string_view peer, std::string_view device_id,
+                       std::string_view outcome, std::string reason) {
+  return EventRecord{.time = std::string(time),
+                     .peer = std::string(peer),
+                     .presented_fingerprint = {},
+                     .presented_subject = {},
+                     .device_id = std::string(device_id),
+                     .endpoint = std::string(kStateEndpoint),
+                     .outcome = std::string(outcome),
+                     .http_status = 0,
+                     .reason = std::move(reason),
+                     .serial_hex = {}};
+}
+
+EventRecord RevokedEvent(std::string_view serial_hex, std::string_view device_id,
+                         std::string_view revoked_at, std::string_view reason) {
+  std::string text;
+  AppendValue(text, "serial", serial_hex);
+  AppendValue(text, "revoked_at", revoked_at);
+  AppendValue(text, "reason", reason);
+  return StateEvent(revoked_at, "local", device_id, "revoked", std::move(text));
+}
+
+std::string OptionalIntText(const Statement& stmt, int column) {
+  return stmt.IsNull(column) ? "" : std::to_string(stmt.Int(column));
+}
+
+// A state row as the chain should record it, and how to name the row in a report.
+struct StateRow {
+  EventRecord event;
+  std::string row_name;
+};
+
+// Steps `sql` (no parameters) to the end, appending what `read` makes of each row.
+template <typename Read>
+Result<void> Collect(sqlite3* db, const char* sql, std::vector<StateRow>& out, Read&& read) {
+  auto stmt = Statement::Prepare(db, sql);
+  if (!stmt) return std::unexpected(stmt.error());
+  for (;;) {
+    auto row = stmt->Step();
+    if (!row) return std::unexpected(row.error());
+    if (!*row) return {};
+    read(*stmt, out);
+  }
+}
+
+// Every state the tables hold now, as the events that should record it.
+Result<std::vector<StateRow>> CurrentState(sqlite3* db) {
+  std::vector<StateRow> rows;
+  auto intents = Collect(db, kSelectIntents, rows, [](const Statement& s, auto& out) {
+    Intent intent{.serial_hex = s.Text(0),
+                  .device_id = s.Text(1),
+                  .tbs = s.Blob(2),
+                  .peer = s.Text(6),
+                  .created_at = s.Text(5)};
+    out.push_back({IntentStateEvent(intent), "intent " + intent.serial_hex});
+    if (s.IsNull(3)) return;
+    out.push_back(
+        {RevokedEvent(intent.serial_hex, intent.device_id, s.Text(3), OptionalIntText(s, 4)),
+         "intent " + intent.serial_hex + " (revoked_at " + s.Text(3) + ")"});
+  });
+  if (!intents) return std::unexpected(intents.error());
+  auto revoked = Collect(db, kSelectRevokedCertificates, rows, [](const Statement& s, auto& out) {
+    out.push_back({RevokedEvent(s.Text(0), s.Text(1), s.Text(2), OptionalIntText(s, 3)),
+                   "certificate " + s.Text(0) + " (revoked_at " + s.Text(2) + ")"});
+  });
+  if (!revoked) return std::unexpected(revoked.error());
+  auto denied = Collect(db, kSelectDenied, rows, [](const Statement& s, auto& out) {
+    DenyEntry entry{.fingerprint = s.Text(1),
+                    .issuer = s.Text(2),
+                    .serial_hex = s.Text(3),
+                    .reason = s.Text(4),
+                    .added_at = s.Text(5)};
+    out.push_back({DeniedStateEvent(s.Int(0), entry), "denylist row " + s.Text(0)});
+  });
+  if (!denied) return std::unexpected(denied.error());
+  auto blocks = Collect(db, kSelectBlocks, rows, [](const Statement& s, auto& out) {
+    DeviceBlock block{
+        .id = s.Int(0), .device_id = s.Text(1), .reason = s.Text(2), .blocked_at = s.Text(3)};
+    const std::string name = "block " + s.Text(0) + " (device " + block.device_id + ")";
+    out.push_back({BlockedStateEvent(block), name});
+    if (s.IsNull(4) && s.IsNull(5)) return;
+    block.lifted_at = s.Text(4);
+    block.lift_reason = s.Text(5);
+    out.push_back({UnblockedStateEvent(block), name + " lifted"});
+  });
+  if (!blocks) return std::unexpected(blocks.error());
+  return rows;
+}
+
+std::string StateKey(std::string_view outcome, std::string_view reason) {
+  return std::string(outcome) + ' ' + std::string(reason);
+}
+
+void Report(AuditReport& report, std::string problem, std::optional<int64_t> event_id) {
+  report.ok = false;
+  report.problem = std::move(problem);
+  report.first_bad_id = event_id;
+}
+
+}  // namespace
+
+EventRecord IntentStateEvent(const Intent& intent) {
+  std::string text;
+  AppendValue(text, "serial", intent.serial_hex);
+  AppendValue(text, "device_id", intent.device_id);
+  AppendValue(text, "tbs_sha256", ca::Sha256Hex(std::span(intent.tbs)));
+  return StateEvent(intent.created_at, intent.peer, intent.device_id, "intent", std::move(text));
+}
+
+EventRecord RevokedStateEvent(std::string_view serial_hex, std::string_view device_id,
+                              std::string_view revoked_at, int reason) {
+  return RevokedEvent(serial_hex, device_id, revoked_at, std::to_string(reason));
+}
+
+EventRecord DeniedStateEvent(int64_t id, const DenyEntry& entry) {
+  std::string text;
+  AppendValue(text, "id", std::to_string(id));
+  AppendValue(text, "fingerprint", entry.fingerprint);
+  AppendValue(text, "issuer", entry.issuer);
+  AppendValue(text, "serial", entry.serial_hex);
+  AppendValue(text, "reason", entry.reason);
+  AppendValue(text, "added_at", entry.added_at);
+  return StateEvent(entry.added_at, "local", "", "denylisted", std::move(text));
+}
+
+EventRecord BlockedStateEvent(const DeviceBlock& block) {
+  std::string text;
+  AppendValue(text, "id", std::to_string(block.id));
+  AppendValue(text, "device_id", block.device_id);
+  AppendValue(text, "reason", block.reason);
+  AppendValue(text, "blocked_at", block.blocked_at);
+  return StateEvent(block.blocked_at, "local", block.device_id, "blocked", std::move(text));
+}
+
+EventRecord UnblockedStateEvent(const DeviceBlock& block) {
+  std::string text;
+  AppendValue(text, "id", std::to_string(block.id));
+  AppendValue(text, "device_id", block.device_id);
+  AppendValue(text, "reason", block.lift_reason.value_or(""));
+  AppendValue(text, "lifted_at", block.lifted_at.value_or(""));
+  return StateEvent(block.lifted_at.value_or(""), "local", block.device_id, "unblocked",
+                    std::move(text));
+}
+
+Result<void> BackfillStateEvents(sqlite3* db) {
+  auto rows = CurrentState(db);
+  if (!rows) return std::unexpected(rows.error());
+  for (const StateRow& row : *rows) {
+    if (auto r = InsertChainedEvent(db, row.event, ""); !r) return r;
+  }
+  return {};
+}
+
+Result<void> VerifyStateAgainstChain(sqlite3* db, AuditReport& report) {
+  if (!report.ok) return {};
+  std::unordered_map<std::string, int64_t> recorded;  // key -> the first event with it
+  auto events = Statement::Prepare(db, kSelectStateEvents);
+  if (!events) return std::unexpected(events.error());
+  for (;;) {
+    auto row = events->Step();
+    if (!row) return std::unexpected(row.error());
+    if (!*row) break;
+    recorded.try_emplace(StateKey(events->Text(1), events->Text(2)), events->Int(0));
+  }
+  auto rows = CurrentState(db);
+  if (!rows) return std::unexpected(rows.error());
+  for (const StateRow& state : *rows) {
+    auto found = recorded.find(StateKey(state.event.outcome, state.event.reason));
+    if (found == recorded.end()) {
+      Report(report,
+             state.row_name + " differs from the audit chain (no '" + state.event.outcome +
+                 "' event records " + state.event.reason + ")",
+             std::nullopt);
+      return {};
+    }
+    recorded.erase(found);
+  }
+  // What is left was recorded but matches no row as it is now: changed or deleted since.
+  std::optional<std::pair<int64_t, std::string>> first;
+  for (const auto& [key, id] : recorded) {
+    if (!first || id < first->first) first.emplace(id, key);
+  }
+  if (first) {
+    Report(report,
+           "audit event " + std::to_string(first->first) + " (" + first->second +
+               ") matches no row: the row was changed or deleted",
+           first->first);
+  }
+  return {};
+}
+
+}  // namespace db

@@ -1,0 +1,48 @@
+// audit_state.h — state changes in the enrollment_events hash chain ("state" events) and the
+// cross-check of the state tables against them (part of Store::VerifyAuditChain). Internal to db/.
+//
+// A state event is a chained enrollment_events row (db/audit.h) with endpoint 'state',
+// http_status 0, serial NULL, the device id when there is one, and as outcome and reason:
+//   intent      serial="S" device_id="D" tbs_sha256="H"        (Reserve, with the intent row)
+//   revoked     serial="S" revoked_at="T" reason="N"           (per certificate / intent revoked)
+//   denylisted  id="I" fingerprint="F" issuer="X" serial="S" reason="R" added_at="T"
+//   blocked     id="I" device_id="D" reason="R" blocked_at="T"
+//   unblocked   id="I" device_id="D" reason="R" lifted_at="T"
+// Each value is quoted, with '"' and '\' escaped by a '\', so one text names one state. The text
+// is a function of the row alone, so VerifyStateAgainstChain recomputes it from each row and
+// compares the two sets: a row the chain does not record as it is now (revoked_at cleared or
+// changed, TBS edited, a denylist row or block inserted by hand) and a state event whose row is
+// gone or changed (a denylist row deleted, a block deleted or un-lifted) both show. Rows that
+// existed at migration 4 were recorded by it (BackfillStateEvents): the chain vouches for them
+// from then on. What the chain cannot show (its newest rows truncated, or all of it rewritten)
+// db/audit.h describes; the state events share those limits.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <string>
+#include <string_view>
+
+#include "db/statement.h"
+#include "db/store.h"
+
+namespace db {
+
+EventRecord IntentStateEvent(const Intent& intent);
+EventRecord RevokedStateEvent(std::string_view serial_hex, std::string_view device_id,
+                              std::string_view revoked_at, int reason);
+EventRecord DeniedStateEvent(int64_t id, const DenyEntry& entry);
+EventRecord BlockedStateEvent(const DeviceBlock& block);
+// block.lifted_at and block.lift_reason must be set.
+EventRecord UnblockedStateEvent(const DeviceBlock& block);
+
+// Migration 4: one state event for every intent, revocation (certificates and intents) and
+// denylist row already in the file. The caller owns the transaction.
+Result<void> BackfillStateEvents(sqlite3* db);
+
+// Compares the state tables with the chain's state events; on the first difference sets
+// report.ok = false, report.problem (naming the row) and report.first_bad_id (the event, if any).
+// Leaves a report that is already not ok alone. Run it in the snapshot the chain was read in.
+Result<void> VerifyStateAgainstChain(sqlite3* db, AuditReport& report);
+
+}  // namespace db

@@ -1,0 +1,138 @@
+// audit_state_test.cc — state changes in the audit chain (issue #12 finding 5): revocations,
+// denylist rows, blocks and intents are recorded as chained state events, and VerifyAuditChain
+// reports a table edited behind the Store's back (sqlite3 CLI) naming the row.
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "db/store.h"
+#include "tests/db/sqlite_fixture.h"
+
+namespace db::testing {
+namespace {
+
+const std::string kBootstrap = HashHex(1, 'c');
+constexpr const char* kAt = "2026-09-01T00:00:00Z";
+
+// A store holding one of every state: a revoked certificate, a revoked pending intent, a pending
+// intent, denylist rows (by fingerprint; by issuer + serial), a lifted block and an active one.
+struct Populated {
+  TempDir dir;
+  std::string path = dir.File("store.db");
+  std::unique_ptr<Store> store = OpenOrDie(path);
+  CertificateRecord revoked = EnrollCertificate(1, 1, "device-a", kBootstrap);
+  Intent revoked_intent = EnrollIntent(2, 2, "device-b", HashHex(2, 'c'));
+  Intent pending = EnrollIntent(3, 3, "device-c", HashHex(3, 'c'));
+
+  Populated() {
+    Issue(*store, revoked);
+    REQUIRE(store->Reserve(revoked_intent, {}).value().decision == Decision::kReserved);
+    REQUIRE(store->Reserve(pending, {}).value().decision == Decision::kReserved);
+    REQUIRE(store->RevokeSerial(revoked.serial_hex, 1, kAt).value() == 1);
+    REQUIRE(store->RevokeDevice("device-b", 4, kAt).value() == 1);
+    REQUIRE(
+        store->DenyBootstrap({.fingerprint = HashHex(7, 'c'), .reason = "cloned", .added_at = kAt})
+            .has_value());
+    REQUIRE(store
+                ->DenyBootstrap({.issuer = "CN=Acme \"Root\", O=\\x",
+                                 .serial_hex = "8f00",
+                                 .reason = "stolen",
+                                 .added_at = kAt})
+                .has_value());
+    REQUIRE(store->BlockDevice("device-d", "lost", kAt).value());
+    REQUIRE(store->UnblockDevice("device-d", "found", "2026-09-02T00:00:00Z").value());
+    REQUIRE(store->BlockDevice("device-e", "stolen", kAt).value());
+  }
+
+  void Tamper(const std::string& sql) { ExecRaw(OpenRaw(path).get(), sql); }
+
+  // The report after tampering: not ok, and the problem names `row`.
+  AuditReport Broken(const std::string& row) {
+    AuditReport report = store->VerifyAuditChain().value();
+    CHECK_FALSE(report.ok);
+    CHECK_MESSAGE(report.problem.find(row) != std::string::npos, report.problem);
+    return report;
+  }
+};
+
+TEST_CASE("every state change is a chained state event, and an untouched store verifies") {
+  Populated p;
+  AuditReport report = p.store->VerifyAuditChain().value();
+  CHECK_MESSAGE(report.ok, report.problem);
+  // 1 issued event; 2 intents, 2 revocations, 2 denylist rows, 2 blocks and 1 lift.
+  CHECK(report.rows_checked == 10);
+  RawDb raw = OpenRaw(p.path);
+  CHECK(QueryRaw(raw.get(),
+                 "SELECT reason FROM enrollment_events WHERE outcome = 'revoked' "
+                 "ORDER BY id LIMIT 1") ==
+        "serial=\"" + p.revoked.serial_hex + "\" revoked_at=\"" + kAt + "\" reason=\"1\"");
+  CHECK(QueryRawInt(raw.get(),
+                    "SELECT count(*) FROM enrollment_events WHERE endpoint = 'state' "
+                    "AND outcome IN ('denylisted', 'blocked', 'unblocked')") == 5);
+}
+
+TEST_CASE("audit verify names a revocation cleared with sqlite3") {
+  Populated p;
+  SUBCASE("a certificate") {
+    p.Tamper("UPDATE certificates SET revoked_at = NULL, revocation_reason = NULL");
+    AuditReport report = p.Broken(p.revoked.serial_hex);
+    CHECK(report.first_bad_id.has_value());  // the revocation event that no longer matches
+  }
+  SUBCASE("a pending intent") {
+    p.Tamper(
+        "UPDATE issuance_intents SET revoked_at = NULL, revocation_reason = NULL "
+        "WHERE serial = '" +
+        p.revoked_intent.serial_hex + "'");
+    p.Broken(p.revoked_intent.serial_hex);
+  }
+  SUBCASE("a revocation's time moved") {
+    p.Tamper("UPDATE certificates SET revoked_at = '2030-01-01T00:00:00Z'");
+    p.Broken("certificate " + p.revoked.serial_hex);
+  }
+  SUBCASE("a revocation added by hand") {
+    p.Tamper("UPDATE issuance_intents SET revoked_at = '" + std::string(kAt) +
+             "', revocation_reason = 1 WHERE serial = '" + p.pending.serial_hex + "'");
+    p.Broken("intent " + p.pending.serial_hex);
+  }
+}
+
+TEST_CASE("audit verify names a denylist row deleted, edited or inserted with sqlite3") {
+  Populated p;
+  SUBCASE("deleted") {
+    p.Tamper("DELETE FROM bootstrap_denylist WHERE id = 2");
+    p.Broken("id=\"2\"");
+  }
+  SUBCASE("edited") {
+    p.Tamper("UPDATE bootstrap_denylist SET serial = '8f01' WHERE id = 2");
+    p.Broken("denylist row 2");
+  }
+  SUBCASE("inserted") {
+    p.Tamper("INSERT INTO bootstrap_denylist (fingerprint, reason, added_at) VALUES ('" +
+             HashHex(8, 'c') + "', 'x', '" + kAt + "')");
+    p.Broken("denylist row 3");
+  }
+}
+
+TEST_CASE("audit verify names an intent whose TBS was edited with sqlite3") {
+  Populated p;
+  p.Tamper("UPDATE issuance_intents SET tbs = x'3082010000' WHERE serial = '" +
+           p.pending.serial_hex + "'");
+  p.Broken("intent " + p.pending.serial_hex);
+}
+
+TEST_CASE("audit verify names a block deleted or un-lifted with sqlite3") {
+  Populated p;
+  SUBCASE("an active block deleted") {
+    p.Tamper("DELETE FROM device_blocks WHERE device_id = 'device-e'");
+    p.Broken("device-e");
+  }
+  SUBCASE("a lift undone") {
+    p.Tamper(
+        "UPDATE device_blocks SET lifted_at = NULL, lift_reason = NULL "
+        "WHERE device_id = 'device-d'");
+    p.Broken("device-d");
+  }
+}
+
+}  // namespace
+}  // namespace db::testing

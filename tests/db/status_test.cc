@@ -1,0 +1,166 @@
+// status_test.cc — the status checks Reserve and IssueUnderPolicy make inside their transaction
+// (issue #12 finding 2): a blocked device, a revoked or unknown authenticating certificate and a
+// denylisted bootstrap certificate are refused there, whatever the handshake saw; and blocks.
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "db/store.h"
+#include "tests/db/sqlite_fixture.h"
+
+namespace db::testing {
+namespace {
+
+const std::string kBootstrap = HashHex(1, 'c');
+constexpr const char* kAt = "2026-09-01T00:00:00Z";
+
+Decision ReserveDecision(Store& store, const Intent& intent) {
+  auto outcome = store.Reserve(intent, IssuancePolicy{.max_per_bootstrap = 10});
+  REQUIRE_MESSAGE(outcome.has_value(), (outcome ? "" : outcome.error().detail));
+  return outcome->decision;
+}
+
+Decision IssueDecision(Store& store, const CertificateRecord& cert) {
+  auto outcome = store.IssueUnderPolicy(cert, SampleEvent("issued", cert.serial_hex),
+                                        IssuancePolicy{.max_per_bootstrap = 10});
+  REQUIRE_MESSAGE(outcome.has_value(), (outcome ? "" : outcome.error().detail));
+  return outcome->decision;
+}
+
+int64_t PendingCount(const std::string& path) {
+  return QueryRawInt(OpenRaw(path).get(), "SELECT count(*) FROM issuance_intents");
+}
+
+// A reenroll of device-a authenticated by its certificate `current`, for both paths.
+struct Reenroll {
+  TempDir dir;
+  std::string path = dir.File("store.db");
+  std::unique_ptr<Store> store = OpenOrDie(path);
+  CertificateRecord current = EnrollCertificate(1, 1, "device-a", kBootstrap);
+  Intent intent = EnrollIntent(2, 2, "device-a", kBootstrap);
+  CertificateRecord one_phase;
+
+  Reenroll() {
+    Issue(*store, current);
+    ReenrollWith(intent, current);
+    one_phase = CertificateFor(intent);
+    one_phase.serial_hex = SerialHex(3);
+    one_phase.fingerprint_sha256 = HashHex(3, 'e');
+  }
+};
+
+TEST_CASE("a reenroll with an active authenticating certificate is allowed on both paths") {
+  Reenroll r;
+  CHECK(ReserveDecision(*r.store, r.intent) == Decision::kReserved);
+  CHECK(IssueDecision(*r.store, r.one_phase) == Decision::kIssued);
+}
+
+TEST_CASE("kAuthRevoked: a reenroll whose authenticating certificate is revoked or unknown") {
+  Reenroll r;
+  SUBCASE("revoked after the handshake (what a held-open connection does)") {
+    REQUIRE(r.store->RevokeDevice("device-a", 1, kAt).value() == 1);
+  }
+  SUBCASE("a serial that is no certificate's") { r.intent.auth_cert_serial = SerialHex(77); }
+  SUBCASE("the serial of ours but another certificate's fingerprint") {
+    r.intent.auth_cert_fingerprint = HashHex(9, 'e');
+  }
+  r.one_phase.auth_cert_serial = r.intent.auth_cert_serial;
+  r.one_phase.auth_cert_fingerprint = r.intent.auth_cert_fingerprint;
+  CHECK(ReserveDecision(*r.store, r.intent) == Decision::kAuthRevoked);
+  CHECK(IssueDecision(*r.store, r.one_phase) == Decision::kAuthRevoked);
+  CHECK(PendingCount(r.path) == 0);
+  CHECK(r.store->CountCertificates().value() == 1);
+}
+
+TEST_CASE(
+    "kAuthDenylisted: an enroll whose bootstrap certificate was denylisted after the "
+    "handshake") {
+  TempDir dir;
+  std::string path = dir.File("store.db");
+  auto store = OpenOrDie(path);
+  Intent intent = EnrollIntent(1, 1, "device-a", kBootstrap);
+  intent.auth_cert_serial = "8f00ab";
+  SUBCASE("by fingerprint") {
+    REQUIRE(store->DenyBootstrap({.fingerprint = kBootstrap, .reason = "x", .added_at = kAt})
+                .has_value());
+  }
+  SUBCASE("by issuer and serial") {
+    REQUIRE(store
+                ->DenyBootstrap({.issuer = intent.auth_cert_issuer,
+                                 .serial_hex = "8f00ab",
+                                 .reason = "x",
+                                 .added_at = kAt})
+                .has_value());
+  }
+  CHECK(ReserveDecision(*store, intent) == Decision::kAuthDenylisted);
+  CertificateRecord cert = CertificateFor(intent);
+  CHECK(IssueDecision(*store, cert) == Decision::kAuthDenylisted);
+  CHECK(PendingCount(path) == 0);
+  CHECK(store->CountCertificates().value() == 0);
+}
+
+TEST_CASE("kDeviceBlocked: a blocked device gets nothing until the block is lifted") {
+  TempDir dir;
+  std::string path = dir.File("store.db");
+  auto store = OpenOrDie(path);
+  CertificateRecord current = EnrollCertificate(1, 1, "device-a", kBootstrap);
+  Issue(*store, current);
+  REQUIRE(store->BlockDevice("device-a", "stolen", kAt).value());
+  CHECK_FALSE(store->BlockDevice("device-a", "again", kAt).value());  // one active block
+  CHECK(store->IsDeviceBlocked("device-a").value());
+  CHECK_FALSE(store->IsDeviceBlocked("device-b").value());
+
+  // Whatever certificate it presents: its unrevoked operational one, or a fresh bootstrap.
+  Intent reenroll = EnrollIntent(2, 2, "device-a", kBootstrap);
+  ReenrollWith(reenroll, current);
+  CHECK(ReserveDecision(*store, reenroll) == Decision::kDeviceBlocked);
+  Intent enroll = EnrollIntent(3, 3, "device-a", HashHex(3, 'c'));
+  CHECK(ReserveDecision(*store, enroll) == Decision::kDeviceBlocked);
+  CHECK(IssueDecision(*store, CertificateFor(enroll)) == Decision::kDeviceBlocked);
+  // Even a same-key retry of an issued enrollment (kAlreadyIssued) is refused.
+  CHECK(ReserveDecision(*store, EnrollIntent(4, 1, "device-a", kBootstrap)) ==
+        Decision::kDeviceBlocked);
+  CHECK(PendingCount(path) == 0);
+  // Another device is not affected.
+  CHECK(ReserveDecision(*store, EnrollIntent(5, 5, "device-b", HashHex(5, 'c'))) ==
+        Decision::kReserved);
+
+  auto blocks = store->ListBlocks(/*active_only=*/true).value();
+  REQUIRE(blocks.size() == 1);
+  CHECK(blocks[0].device_id == "device-a");
+  CHECK(blocks[0].reason == "stolen");
+  CHECK(blocks[0].blocked_at == kAt);
+
+  REQUIRE(store->UnblockDevice("device-a", "recovered", "2026-09-02T00:00:00Z").value());
+  CHECK_FALSE(store->UnblockDevice("device-a", "recovered", "2026-09-02T00:00:00Z").value());
+  CHECK_FALSE(store->IsDeviceBlocked("device-a").value());
+  CHECK(store->ListBlocks(true).value().empty());
+  auto history = store->ListBlocks(false).value();
+  REQUIRE(history.size() == 1);
+  CHECK(history[0].lifted_at == std::optional<std::string>("2026-09-02T00:00:00Z"));
+  CHECK(history[0].lift_reason == std::optional<std::string>("recovered"));
+  CHECK(ReserveDecision(*store, reenroll) == Decision::kReserved);
+
+  // Blocked again later: a second row; the history keeps both.
+  REQUIRE(store->BlockDevice("device-a", "stolen again", "2026-09-03T00:00:00Z").value());
+  CHECK(store->ListBlocks(false).value().size() == 2);
+  auto report = store->VerifyAuditChain().value();
+  CHECK_MESSAGE(report.ok, report.problem);
+}
+
+TEST_CASE("BlockDevice refuses an empty device id or a bad time, writing nothing") {
+  TempDir dir;
+  std::string path = dir.File("store.db");
+  auto store = OpenOrDie(path);
+  auto empty = store->BlockDevice("", "x", kAt);
+  REQUIRE_FALSE(empty.has_value());
+  CHECK(empty.error().code == Code::kConstraint);
+  auto bad_time = store->BlockDevice("device-a", "x", "yesterday");
+  REQUIRE_FALSE(bad_time.has_value());
+  CHECK(bad_time.error().code == Code::kConstraint);
+  CHECK(QueryRawInt(OpenRaw(path).get(), "SELECT count(*) FROM device_blocks") == 0);
+  CHECK(QueryRawInt(OpenRaw(path).get(), "SELECT count(*) FROM enrollment_events") == 0);
+}
+
+}  // namespace
+}  // namespace db::testing
