@@ -36,6 +36,11 @@ class ServerTls {
   ~ServerTls();
 
   mbedtls_ssl_config* config() { return conf_.get(); }
+  // The same configuration but accepting, in a TLS 1.3 client CertificateVerify, only the
+  // signature scheme that names this curve (RFC 8446 §4.2.3), or none for a curve without an
+  // offered scheme. A session
+  // switches to it once it has the client's leaf (Session::RestrictCertVerifyScheme).
+  const mbedtls_ssl_config* ConfigForClientCurve(mbedtls_ecp_group_id curve) const;
   ClientAuth client_auth() const { return client_auth_; }
   // True iff crt is (byte for byte) the issuing CA certificate.
   bool IsIssuingCa(const mbedtls_x509_crt& crt) const;
@@ -43,7 +48,7 @@ class ServerTls {
 
  private:
   ServerTls() = default;
-  ca::Result<void> Configure(int tls_min_minor);
+  ca::Result<void> Configure(mbedtls_ssl_config* c, int tls_min_minor, const uint16_t* sig_algs);
 
   ClientAuth client_auth_ = ClientAuth::kRequired;
   std::unique_ptr<ca::Drbg> drbg_;
@@ -51,7 +56,11 @@ class ServerTls {
   std::unique_ptr<ca::PrivateKey> server_key_;
   std::unique_ptr<ca::CrtChain> trust_;  // manufacturer CAs followed by the issuing CA
   ca::Bytes issuing_ca_der_;
-  ca::Scoped<mbedtls_ssl_config, mbedtls_ssl_config_init, mbedtls_ssl_config_free> conf_;
+  using Config = ca::Scoped<mbedtls_ssl_config, mbedtls_ssl_config_init, mbedtls_ssl_config_free>;
+  Config conf_;
+  Config conf_p256_;  // conf_ with sig algs ecdsa_secp256r1_sha256 only
+  Config conf_p384_;  // conf_ with sig algs ecdsa_secp384r1_sha384 only
+  Config conf_no_sig_;  // conf_ with no sig algs (an EC leaf on another curve)
 };
 
 // TLS alert description numbers (RFC 8446 §6) and names, for logs and for alerts we send.

@@ -105,6 +105,15 @@ class Session {
   Status Flushed(Status status);
   Status FailHandshake(int ret);
   Status Classify();
+  // alerts.cc — what the client reads when a handshake fails (docs/security.md, issue #12).
+  // Send calls NoteSentRecord for each record: a fatal alert mbedTLS queued is remembered.
+  void NoteSentRecord(const unsigned char* buf, size_t len);
+  // TLS 1.3: once the server's Finished is queued, outbound records use the application keys.
+  void UseApplicationKeysAfterServerFinished();
+  // The alert the failed handshake sent (mbedTLS's, or ours now if mbedTLS sent none); 0: none.
+  int AlertForFailure(int ret, int chosen);
+  // TLS 1.3: accept only the CertificateVerify scheme that names the leaf's curve.
+  void RestrictCertVerifyScheme(const mbedtls_x509_crt& leaf);
 
   ServerTls& tls_;
   int fd_;
@@ -125,6 +134,10 @@ class Session {
   bool anchor_is_issuing_ca_ = false;
   PeerIdentity peer_;
   HandshakeFailure failure_;
+  // The last fatal alert queued during the handshake: its number, kAlertEncrypted when mbedTLS
+  // sent it encrypted and did not say which, 0 if none.
+  static constexpr int kAlertEncrypted = -1;
+  int sent_alert_ = 0;
 };
 
 }  // namespace provisiond::tls

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Malformed or mislabelled handshake messages from a raw-record client (tls_raw.py): each gets the
+# fatal alert RFC 8446 names, readable under the keys the client holds at that point ("plain":
+# in the clear; "app": the server application keys, after the server's Finished), and the log
+# names the alert that was sent. The table is docs/mtls-failures.md, "Malformed handshakes".
+. "$(dirname "$0")/lib.sh"
+RAW="$(dirname "$0")/tls_raw.py"
+
+make_openssl_ca factory
+make_openssl_device factory dev-good
+init_state
+start_daemon --trust "$T/factory.crt"
+
+raw() { timeout 20 python3 "$RAW" "$PORT" "$@" 2>&1 | tail -1; }
+full() { raw "$1" "$T/dev-good.crt" "$T/dev-good.key"; }
+
+# TLS 1.3 with a client certificate; the second flight is where it goes wrong.
+expect_eq "correct second flight: the request is answered" "app-data HTTP/1.1 200 OK" "$(full none)"
+expect_eq "CertificateVerify with a bad signature" "app decrypt_error" "$(full cv-signature)"
+expect_eq "Finished that does not verify" "app decrypt_error" "$(full finished)"
+expect_eq "P-256 key, CertificateVerify labelled ecdsa_secp384r1_sha384" "app decrypt_error" \
+  "$(full scheme-p384)"
+expect_eq "second-flight record that does not decrypt" "app bad_record_mac" "$(full record)"
+
+# Before any key exists: the alert is in the clear.
+expect_eq "empty alert record" "plain decode_error" "$(raw empty-alert)"
+expect_eq "SSLv2-format record" "plain decode_error" "$(raw sslv2)"
+expect_eq "all-zero x25519 key share" "plain illegal_parameter" "$(raw zero-share)"
+expect_eq "31-byte x25519 key share" "plain illegal_parameter" "$(raw short-share)"
+expect_eq "no common group" "plain handshake_failure" "$(raw no-group)"
+expect_eq "ClientHello over 16 KiB" "plain handshake_failure" "$(raw big-hello)"
+expect_eq "ClientHello split inside its 4-byte header" "plain decode_error" "$(raw split-header)"
+
+sleep 0.5
+log=$(grep -E '^<[46]>handshake_(failed|aborted)' "$T/daemon.log")
+for a in 'decrypt_error(51)' 'bad_record_mac(20)' 'decode_error(50)' 'illegal_parameter(47)' \
+         'handshake_failure(40)'; do
+  expect_contains "log names alert=$a" "alert=$a" "$log"
+done
+expect_eq "decrypt_error logged once per case" 3 "$(grep -c 'alert=decrypt_error(51)' <<<"$log")"
+expect_eq "every failure logged with its alert" 11 "$(grep -c '^<4>handshake_failed .* alert=[a-z_]*([0-9]*)$' <<<"$log")"
+expect_eq "no failure logged without an alert" 0 "$(grep -c 'alert=none\|handshake_aborted' <<<"$log" || true)"
+stop_daemon
+finish
