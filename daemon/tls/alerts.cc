@@ -70,8 +70,11 @@ int AlertForFailedStep(const mbedtls_ssl_context* ssl, int ret) {
     return MBEDTLS_SSL_ALERT_MSG_HANDSHAKE_FAILURE;
   }
   // TLS 1.2: the client's CertificateVerify signature did not verify (mbedtls_pk_verify's error
-  // is returned as is). RFC 5246 §7.2.2 / RFC 8446 §4.4.3: decrypt_error.
-  if (!IsTls13(ssl) && ssl->state == MBEDTLS_SSL_CERTIFICATE_VERIFY && ret > -0x5000) {
+  // is returned as is, the state already moved on to ChangeCipherSpec): decrypt_error
+  // (RFC 5246 §7.2.2). Nothing else in these states returns a crypto-layer error.
+  if (!IsTls13(ssl) && ret > -0x5000 &&
+      (ssl->state == MBEDTLS_SSL_CERTIFICATE_VERIFY ||
+       ssl->state == MBEDTLS_SSL_CLIENT_CHANGE_CIPHER_SPEC)) {
     return MBEDTLS_SSL_ALERT_MSG_DECRYPT_ERROR;
   }
   return AlertForError(ret);

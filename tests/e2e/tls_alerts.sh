@@ -21,6 +21,21 @@ expect_eq "Finished that does not verify" "app decrypt_error" "$(full finished)"
 expect_eq "P-256 key, CertificateVerify labelled ecdsa_secp384r1_sha384" "app decrypt_error" \
   "$(full scheme-p384)"
 expect_eq "second-flight record that does not decrypt" "app bad_record_mac" "$(full record)"
+# TLS 1.2: the CertificateVerify precedes ChangeCipherSpec, so its alert is in the clear.
+expect_eq "TLS 1.2 correct CertificateVerify: the server waits for ChangeCipherSpec" "close" \
+  "$(full tls12-cv-ok)"
+expect_eq "TLS 1.2 CertificateVerify with a bad signature" "plain decrypt_error" \
+  "$(full tls12-cv-signature)"
+
+# Not fixed (docs/mtls-failures.md): mbedTLS authenticates a record before checking its length,
+# so an over-long ciphertext gets bad_record_mac, not record_overflow; an over-long plaintext gets
+# decode_error, usually lost to the TCP reset of closing with the rest of the flight unread.
+expect_eq "ciphertext over 2^14 + 256 bytes" "app bad_record_mac" "$(full big-ciphertext)"
+got=$(full big-plaintext)
+case "$got" in
+  close|"app decode_error") pass "plaintext over 2^14 bytes: $got" ;;
+  *) fail "plaintext over 2^14 bytes: expected close or app decode_error, got '$got'" ;;
+esac
 
 # Before any key exists: the alert is in the clear.
 expect_eq "empty alert record" "plain decode_error" "$(raw empty-alert)"
@@ -37,8 +52,10 @@ for a in 'decrypt_error(51)' 'bad_record_mac(20)' 'decode_error(50)' 'illegal_pa
          'handshake_failure(40)'; do
   expect_contains "log names alert=$a" "alert=$a" "$log"
 done
-expect_eq "decrypt_error logged once per case" 3 "$(grep -c 'alert=decrypt_error(51)' <<<"$log")"
-expect_eq "every failure logged with its alert" 11 "$(grep -c '^<4>handshake_failed .* alert=[a-z_]*([0-9]*)$' <<<"$log")"
-expect_eq "no failure logged without an alert" 0 "$(grep -c 'alert=none\|handshake_aborted' <<<"$log" || true)"
+expect_eq "decrypt_error logged once per case" 4 "$(grep -c 'alert=decrypt_error(51)' <<<"$log")"
+expect_eq "every failure logged with its alert" 14 "$(grep -c '^<4>handshake_failed .* alert=[a-z_]*([0-9]*)$' <<<"$log")"
+# The one failure without an alert: tls12-cv-ok's client leaving after its CertificateVerify.
+expect_eq "no failure logged without an alert but the client that left" 1 \
+  "$(grep -c 'alert=none\|handshake_aborted' <<<"$log" || true)"
 stop_daemon
 finish

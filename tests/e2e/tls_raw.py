@@ -200,6 +200,10 @@ def full_handshake(port, cert_path, key_path, mutation):
     flight = [cli.seal(22, cert_msg), cli.seal(22, cv), cli.seal(22, hs(20, verify))]
     if mutation == "record":
         flight[1] = flip(flight[1])
+    elif mutation == "big-plaintext":  # a Certificate record with 2^14 + 1 bytes of content
+        flight[0] = Keys(c_hs).seal(22, cert_msg + bytes(16385 - len(cert_msg)))
+    elif mutation == "big-ciphertext":  # a record longer than 2^14 + 256 (RFC 8446 §5.2)
+        flight[0] = struct.pack(">BHH", 23, 0x0303, 16641) + bytes(16641)
     conn.send(b"".join(flight))
     conn.send(app_cli.seal(23, b"GET /.well-known/est/cacerts HTTP/1.1\r\nHost: x\r\n\r\n"))
     return verdict(conn, [("app", app_srv), ("hs", srv)])
@@ -225,9 +229,35 @@ def hello_case(port, case):
     return verdict(conn, [])
 
 
+def tls12_certificate_verify(port, cert_path, key_path, mutation):
+    """TLS 1.2 ECDHE-ECDSA up to the client's CertificateVerify (signed over the handshake so far,
+    RFC 5246 §7.4.8), which arrives before ChangeCipherSpec: the reply is in the clear."""
+    conn = Conn(port)
+    priv = x25519.X25519PrivateKey.generate()
+    exts = ext(10, u16(b"\x00\x1d\x00\x17")) + ext(11, u8(b"\x00")) + ext(13, u16(b"\x04\x03"))
+    ch = hs(1, b"\x03\x03" + bytes(32) + u8(b"") + u16(b"\xc0\x2b") + u8(b"\x00") + u16(exts))
+    conn.send(records(ch))
+    transcript, data = ch, b""
+    while not data.endswith(b"\x0e\x00\x00\x00"):  # ServerHelloDone
+        data += conn.record()[1]
+    transcript += data
+    cert = x509.load_pem_x509_certificate(open(cert_path, "rb").read())
+    key = serialization.load_pem_private_key(open(key_path, "rb").read(), None)
+    pub = priv.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    flight = (hs(11, u24(u24(cert.public_bytes(serialization.Encoding.DER)))) + hs(16, u8(pub)))
+    sig = key.sign(transcript + flight, ec.ECDSA(hashes.SHA256()))
+    if mutation == "tls12-cv-signature":
+        sig = flip(sig, len(sig) // 2)
+    conn.send(records(flight + hs(15, b"\x04\x03" + u16(sig))))
+    conn.s.settimeout(2)  # a correct CertificateVerify gets no reply until ChangeCipherSpec
+    return verdict(conn, [])
+
+
 if __name__ == "__main__":
     port, case = int(sys.argv[1]), sys.argv[2]
-    if len(sys.argv) > 3:
+    if case.startswith("tls12-"):
+        print(tls12_certificate_verify(port, sys.argv[3], sys.argv[4], case))
+    elif len(sys.argv) > 3:
         print(full_handshake(port, sys.argv[3], sys.argv[4], case))
     else:
         print(hello_case(port, case))
