@@ -39,14 +39,15 @@ int AlertForError(int ret) {
     case MBEDTLS_ERR_SSL_BAD_PROTOCOL_VERSION: return MBEDTLS_SSL_ALERT_MSG_PROTOCOL_VERSION;
     case MBEDTLS_ERR_SSL_BAD_CERTIFICATE: return MBEDTLS_SSL_ALERT_MSG_BAD_CERT;
     case MBEDTLS_ERR_SSL_UNSUPPORTED_EXTENSION: return MBEDTLS_SSL_ALERT_MSG_UNSUPPORTED_EXT;
-    case MBEDTLS_ERR_SSL_NO_APPLICATION_PROTOCOL: return MBEDTLS_SSL_ALERT_MSG_NO_APPLICATION_PROTOCOL;
+    case MBEDTLS_ERR_SSL_NO_APPLICATION_PROTOCOL:
+      return MBEDTLS_SSL_ALERT_MSG_NO_APPLICATION_PROTOCOL;
     case MBEDTLS_ERR_SSL_HANDSHAKE_FAILURE:
     case MBEDTLS_ERR_SSL_FEATURE_UNAVAILABLE:
       return MBEDTLS_SSL_ALERT_MSG_HANDSHAKE_FAILURE;
     default:
-      // A crypto-layer error while processing the peer's values (an ECDH share that is not a
-      // point, ...): the parameter was bad. Anything else is our own failure.
-      if (ret <= -0x4000 && ret > -0x5400) return MBEDTLS_SSL_ALERT_MSG_ILLEGAL_PARAMETER;
+      // An ECP error (-0x4B00 .. -0x4F80) while using the peer's values (a share that is not a
+      // point on the curve): the parameter was bad. Anything else is our own failure.
+      if (ret <= -0x4B00 && ret >= -0x4F80) return MBEDTLS_SSL_ALERT_MSG_ILLEGAL_PARAMETER;
       return MBEDTLS_SSL_ALERT_MSG_INTERNAL_ERROR;
   }
 }
@@ -130,7 +131,8 @@ int Session::AlertForFailure(int ret, int chosen) {
   int alert = chosen != 0 ? chosen : AlertForFailedStep(ssl_.get(), ret);
   if (alert != 0 && !send_failed_) {
     // A record mbedTLS built but did not get to send (the ServerHello, when the client's key
-    // share fails in the key agreement after it) would go first and leave the alert unsent.
+    // share fails in the key agreement after it) would go first and leave the alert unsent;
+    // the handshake has failed, so it is dropped and the alert is the whole reply.
     ssl_.get()->out_left = 0;
     SendFatalAlert(alert);
     return sent_alert_ > 0 ? alert : 0;

@@ -28,8 +28,11 @@ const uint16_t kGroups[] = {MBEDTLS_SSL_IANA_TLS_GROUP_X25519, MBEDTLS_SSL_IANA_
 const uint16_t kSigAlgs[] = {MBEDTLS_TLS1_3_SIG_ECDSA_SECP256R1_SHA256,
                              MBEDTLS_TLS1_3_SIG_ECDSA_SECP384R1_SHA384,
                              MBEDTLS_TLS1_3_SIG_NONE};
-const uint16_t kSigAlgsP256[] = {MBEDTLS_TLS1_3_SIG_ECDSA_SECP256R1_SHA256, MBEDTLS_TLS1_3_SIG_NONE};
-const uint16_t kSigAlgsP384[] = {MBEDTLS_TLS1_3_SIG_ECDSA_SECP384R1_SHA384, MBEDTLS_TLS1_3_SIG_NONE};
+// After the client's leaf is known (TLS 1.3, Session::RestrictCertVerifyScheme): its curve's.
+const uint16_t kSigAlgsP256[] = {MBEDTLS_TLS1_3_SIG_ECDSA_SECP256R1_SHA256,
+                                 MBEDTLS_TLS1_3_SIG_NONE};
+const uint16_t kSigAlgsP384[] = {MBEDTLS_TLS1_3_SIG_ECDSA_SECP384R1_SHA384,
+                                 MBEDTLS_TLS1_3_SIG_NONE};
 const uint16_t kSigAlgsNone[] = {MBEDTLS_TLS1_3_SIG_NONE};
 
 // Called once the ClientHello is processed, when the version is known. In TLS 1.3 mbedTLS sends

@@ -46,7 +46,7 @@ class Keys:
         hdr = struct.pack(">BHH", 23, 0x0303, len(data) + 17)
         return hdr + self.aead.encrypt(self.nonce(), data + bytes([ctype]), hdr)
 
-    def open(self, hdr, body):  # (content type, content) or None; the sequence moves only on success
+    def open(self, hdr, body):  # (content type, content) or None; seq moves only on success
         try:
             n = bytes(a ^ b for a, b in zip(self.iv, self.seq.to_bytes(12, "big")))
             inner = self.aead.decrypt(n, body, hdr).rstrip(b"\0")
@@ -187,14 +187,17 @@ def full_handshake(port, cert_path, key_path, mutation):
     key = serialization.load_pem_private_key(open(key_path, "rb").read(), None)
     cert_msg = hs(11, u8(ctx) + u24(u24(cert_der) + u16(b"")))
     transcript += cert_msg
-    scheme, digest = (0x0503, hashes.SHA384()) if mutation == "scheme-p384" else (0x0403, hashes.SHA256())
+    scheme, digest = 0x0403, hashes.SHA256()
+    if mutation == "scheme-p384":  # the P-256 key signs, the label says P-384
+        scheme, digest = 0x0503, hashes.SHA384()
     content = b" " * 64 + b"TLS 1.3, client CertificateVerify\0" + H(transcript)
     sig = key.sign(content, ec.ECDSA(digest))
     if mutation == "cv-signature":
         sig = flip(sig, len(sig) // 2)
     cv = hs(15, struct.pack(">H", scheme) + u16(sig))
     transcript += cv
-    verify = hmac.new(expand_label(c_hs, b"finished", b"", 32), H(transcript), hashlib.sha256).digest()
+    finished_key = expand_label(c_hs, b"finished", b"", 32)
+    verify = hmac.new(finished_key, H(transcript), hashlib.sha256).digest()
     if mutation == "finished":
         verify = flip(verify)
     flight = [cli.seal(22, cert_msg), cli.seal(22, cv), cli.seal(22, hs(20, verify))]
@@ -204,8 +207,13 @@ def full_handshake(port, cert_path, key_path, mutation):
         flight[0] = Keys(c_hs).seal(22, cert_msg + bytes(16385 - len(cert_msg)))
     elif mutation == "big-ciphertext":  # a record longer than 2^14 + 256 (RFC 8446 §5.2)
         flight[0] = struct.pack(">BHH", 23, 0x0303, 16641) + bytes(16641)
-    conn.send(b"".join(flight))
-    conn.send(app_cli.seal(23, b"GET /.well-known/est/cacerts HTTP/1.1\r\nHost: x\r\n\r\n"))
+    if mutation.startswith("big-"):
+        flight = flight[:1]  # the rest would stay unread in the server's socket (see below)
+    request = app_cli.seal(23, b"GET /.well-known/est/cacerts HTTP/1.1\r\nHost: x\r\n\r\n")
+    # One write: the server reads it all in one recv, so when it refuses and closes nothing is
+    # left unread in its socket, which would make the kernel send a reset that can discard the
+    # alert before the client reads it.
+    conn.send(b"".join(flight) + request)
     return verdict(conn, [("app", app_srv), ("hs", srv)])
 
 
