@@ -86,9 +86,11 @@ int AlertForFailedStep(const mbedtls_ssl_context* ssl, int ret) {
 void Session::NoteSentRecord(const unsigned char* buf, size_t len) {
   const mbedtls_ssl_context* ssl = ssl_.get();
   const bool encrypted = ssl->transform_out != nullptr;
-  // TLS 1.3 hides the content type, but between its Finished and the client's the server writes
-  // nothing except an alert.
-  const bool tls13_alert = encrypted && IsTls13(ssl) && AwaitsClientSecondFlight(ssl);
+  // TLS 1.3 hides the content type, but once UseApplicationKeysAfterServerFinished switched the
+  // keys (after the whole server flight went through Send) and until the client's Finished, the
+  // server writes nothing except an alert.
+  const bool tls13_alert = encrypted && IsTls13(ssl) && AwaitsClientSecondFlight(ssl) &&
+                           ssl->transform_out == ssl->transform_application;
   if (ssl->out_msgtype != MBEDTLS_SSL_MSG_ALERT && !tls13_alert) return;
   if (!encrypted) {
     // In the clear: the record says which alert (header, then level and description).
@@ -135,7 +137,7 @@ int Session::AlertForFailure(int ret, int chosen) {
     // the handshake has failed, so it is dropped and the alert is the whole reply.
     ssl_.get()->out_left = 0;
     SendFatalAlert(alert);
-    return sent_alert_ > 0 ? alert : 0;
+    return sent_alert_ != 0 ? alert : 0;  // encrypted, NoteSentRecord saw kAlertEncrypted
   }
   return 0;
 }
