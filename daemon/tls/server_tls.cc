@@ -4,6 +4,7 @@
 #include <mbedtls/ssl_ciphersuites.h>
 #include <mbedtls/x509.h>
 
+#include <utility>
 
 namespace provisiond::tls {
 namespace {
@@ -26,6 +27,12 @@ const uint16_t kGroups[] = {MBEDTLS_SSL_IANA_TLS_GROUP_X25519, MBEDTLS_SSL_IANA_
 const uint16_t kSigAlgs[] = {MBEDTLS_TLS1_3_SIG_ECDSA_SECP256R1_SHA256,
                              MBEDTLS_TLS1_3_SIG_ECDSA_SECP384R1_SHA384,
                              MBEDTLS_TLS1_3_SIG_NONE};
+// After the client's leaf is known (TLS 1.3, Session::RestrictCertVerifyScheme): its curve's.
+const uint16_t kSigAlgsP256[] = {MBEDTLS_TLS1_3_SIG_ECDSA_SECP256R1_SHA256,
+                                 MBEDTLS_TLS1_3_SIG_NONE};
+const uint16_t kSigAlgsP384[] = {MBEDTLS_TLS1_3_SIG_ECDSA_SECP384R1_SHA384,
+                                 MBEDTLS_TLS1_3_SIG_NONE};
+const uint16_t kSigAlgsNone[] = {MBEDTLS_TLS1_3_SIG_NONE};
 
 // Called once the ClientHello is processed, when the version is known. In TLS 1.3 mbedTLS sends
 // a client-authentication alert under its handshake keys although it has already sent its
@@ -77,12 +84,21 @@ ca::Result<std::unique_ptr<ServerTls>> ServerTls::Create(const Material& materia
   if (!issuing) return std::unexpected(issuing.error());
   tls->issuing_ca_ = std::move(*issuing);
 
-  if (auto r = tls->Configure(tls_min_minor); !r) return std::unexpected(r.error());
+  const std::pair<mbedtls_ssl_config*, const uint16_t*> configs[] = {
+      {tls->conf_.get(), kSigAlgs},
+      {tls->conf_p256_.get(), kSigAlgsP256},
+      {tls->conf_p384_.get(), kSigAlgsP384},
+      {tls->conf_no_sig_.get(), kSigAlgsNone}};
+  for (const auto& [conf, sig_algs] : configs) {
+    if (auto r = tls->Configure(conf, tls_min_minor, sig_algs); !r) {
+      return std::unexpected(r.error());
+    }
+  }
   return tls;
 }
 
-ca::Result<void> ServerTls::Configure(int tls_min_minor) {
-  mbedtls_ssl_config* c = conf_.get();
+ca::Result<void> ServerTls::Configure(mbedtls_ssl_config* c, int tls_min_minor,
+                                      const uint16_t* sig_algs) {
   int ret = mbedtls_ssl_config_defaults(c, MBEDTLS_SSL_IS_SERVER, MBEDTLS_SSL_TRANSPORT_STREAM,
                                         MBEDTLS_SSL_PRESET_DEFAULT);
   if (ret != 0) return ca::Fail(ca::Code::kCrypto, ca::MbedtlsError("ssl_config_defaults", ret));
@@ -91,7 +107,7 @@ ca::Result<void> ServerTls::Configure(int tls_min_minor) {
   mbedtls_ssl_conf_max_tls_version(c, MBEDTLS_SSL_VERSION_TLS1_3);
   mbedtls_ssl_conf_ciphersuites(c, kCiphersuites);
   mbedtls_ssl_conf_groups(c, kGroups);
-  mbedtls_ssl_conf_sig_algs(c, kSigAlgs);
+  mbedtls_ssl_conf_sig_algs(c, sig_algs);
   mbedtls_ssl_conf_tls13_key_exchange_modes(c, MBEDTLS_SSL_TLS1_3_KEY_EXCHANGE_MODE_EPHEMERAL);
   mbedtls_ssl_conf_renegotiation(c, MBEDTLS_SSL_RENEGOTIATION_DISABLED);
   mbedtls_ssl_conf_rng(c, drbg_->rng().fill, drbg_->rng().state);
@@ -107,6 +123,12 @@ ca::Result<void> ServerTls::Configure(int tls_min_minor) {
   return {};
 }
 
+const mbedtls_ssl_config* ServerTls::ConfigForClientCurve(mbedtls_ecp_group_id curve) const {
+  if (curve == MBEDTLS_ECP_DP_SECP256R1) return conf_p256_.get();
+  if (curve == MBEDTLS_ECP_DP_SECP384R1) return conf_p384_.get();
+  return conf_no_sig_.get();
+}
+
 bool ServerTls::IsIssuingCa(const mbedtls_x509_crt& crt) const {
   const mbedtls_x509_crt& ca = *issuing_ca_->get();
   return ca::SameSubject(crt, ca) && ca::SameKey(crt, ca);
@@ -114,6 +136,8 @@ bool ServerTls::IsIssuingCa(const mbedtls_x509_crt& crt) const {
 
 const char* AlertName(int alert) {
   switch (alert) {
+    case MBEDTLS_SSL_ALERT_MSG_BAD_RECORD_MAC: return "bad_record_mac";
+    case MBEDTLS_SSL_ALERT_MSG_RECORD_OVERFLOW: return "record_overflow";
     case MBEDTLS_SSL_ALERT_MSG_HANDSHAKE_FAILURE: return "handshake_failure";
     case MBEDTLS_SSL_ALERT_MSG_BAD_CERT: return "bad_certificate";
     case MBEDTLS_SSL_ALERT_MSG_UNSUPPORTED_CERT: return "unsupported_certificate";
@@ -129,6 +153,8 @@ const char* AlertName(int alert) {
     case MBEDTLS_SSL_ALERT_MSG_ILLEGAL_PARAMETER: return "illegal_parameter";
     case MBEDTLS_SSL_ALERT_MSG_DECRYPT_ERROR: return "decrypt_error";
     case MBEDTLS_SSL_ALERT_MSG_MISSING_EXTENSION: return "missing_extension";
+    case MBEDTLS_SSL_ALERT_MSG_UNSUPPORTED_EXT: return "unsupported_extension";
+    case MBEDTLS_SSL_ALERT_MSG_NO_APPLICATION_PROTOCOL: return "no_application_protocol";
     case MBEDTLS_SSL_ALERT_MSG_UNEXPECTED_MESSAGE: return "unexpected_message";
     case MBEDTLS_SSL_ALERT_MSG_INSUFFICIENT_SECURITY: return "insufficient_security";
     default: return "unknown";

@@ -36,6 +36,11 @@ class ServerTls {
   ~ServerTls();
 
   mbedtls_ssl_config* config() { return conf_.get(); }
+  // The same configuration but accepting, in a TLS 1.3 client CertificateVerify, only the
+  // signature scheme that names this curve (RFC 8446 §4.2.3), or none for a curve without an
+  // offered scheme. A session
+  // switches to it once it has the client's leaf (Session::RestrictCertVerifyScheme).
+  const mbedtls_ssl_config* ConfigForClientCurve(mbedtls_ecp_group_id curve) const;
   ClientAuth client_auth() const { return client_auth_; }
   // True iff crt is the issuing CA: its subject (raw DER) and public key, not its exact bytes,
   // so a re-issued copy of ca.crt at the top of a chain still marks an operational certificate.
@@ -47,7 +52,7 @@ class ServerTls {
 
  private:
   ServerTls() = default;
-  ca::Result<void> Configure(int tls_min_minor);
+  ca::Result<void> Configure(mbedtls_ssl_config* c, int tls_min_minor, const uint16_t* sig_algs);
 
   ClientAuth client_auth_ = ClientAuth::kRequired;
   std::unique_ptr<ca::Drbg> drbg_;
@@ -55,7 +60,11 @@ class ServerTls {
   std::unique_ptr<ca::PrivateKey> server_key_;
   std::unique_ptr<ca::CrtChain> trust_;  // manufacturer CAs followed by the issuing CA
   std::unique_ptr<ca::CrtChain> issuing_ca_;
-  ca::Scoped<mbedtls_ssl_config, mbedtls_ssl_config_init, mbedtls_ssl_config_free> conf_;
+  using Config = ca::Scoped<mbedtls_ssl_config, mbedtls_ssl_config_init, mbedtls_ssl_config_free>;
+  Config conf_;
+  Config conf_p256_;  // conf_ with sig algs ecdsa_secp256r1_sha256 only
+  Config conf_p384_;  // conf_ with sig algs ecdsa_secp384r1_sha384 only
+  Config conf_no_sig_;  // conf_ with no sig algs (an EC leaf on another curve)
 };
 
 // TLS alert description numbers (RFC 8446 §6) and names, for logs and for alerts we send.

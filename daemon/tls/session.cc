@@ -59,6 +59,7 @@ int Session::Send(void* self_ptr, const unsigned char* buf, size_t len) {
     return self->send_failed_ ? MBEDTLS_ERR_NET_CONN_RESET : MBEDTLS_ERR_SSL_WANT_WRITE;
   }
   self->out_.append(reinterpret_cast<const char*>(buf), len);
+  self->NoteSentRecord(buf, len);
   return static_cast<int>(len);
 }
 
@@ -158,7 +159,7 @@ int Session::VerifyCallback(void* self_ptr, mbedtls_x509_crt* crt, int depth, ui
 
 Session::Status Session::Handshake() {
   if (!Flush()) return send_failed_ ? FailHandshake(MBEDTLS_ERR_NET_CONN_RESET) : Status::kWantWrite;
-  int ret = mbedtls_ssl_handshake(ssl_.get());
+  int ret = StepHandshake();
   if (ret == 0) return Flushed(Classify());
   if (ret == MBEDTLS_ERR_SSL_WANT_READ) return Flushed(Status::kWantRead);
   if (ret == MBEDTLS_ERR_SSL_WANT_WRITE) return Flushed(Status::kWantWrite);
@@ -206,6 +207,7 @@ Session::Status Session::FailHandshake(int ret) {
     default:
       failure_ = {ca::MbedtlsError("mbedtls_ssl_handshake", ret), 0};
   }
+  failure_.alert = AlertForFailure(ret, failure_.alert);
   return Status::kFailed;
 }
 

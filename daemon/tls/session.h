@@ -114,6 +114,17 @@ class Session {
   // refusal (alert in *alert), or empty, the verification's flags then in verify_flags_.
   int Screened(const unsigned char* buf, int got);
   std::string VerifyPresentedChain(const mbedtls_x509_crt& crt, int* alert);
+  // alerts.cc — what the client reads when a handshake fails (docs/security.md, issue #12).
+  // Send calls NoteSentRecord for each record: a fatal alert mbedTLS queued is remembered.
+  void NoteSentRecord(const unsigned char* buf, size_t len);
+  // mbedtls_ssl_handshake, step by step, with the two hooks below between steps (alerts.cc).
+  int StepHandshake();
+  // TLS 1.3: once the server's Finished is queued, outbound records use the application keys.
+  void UseApplicationKeysAfterServerFinished();
+  // The alert the failed handshake sent (mbedTLS's, or ours now if mbedTLS sent none); 0: none.
+  int AlertForFailure(int ret, int chosen);
+  // TLS 1.3: accept only the CertificateVerify scheme that names the leaf's curve.
+  void RestrictCertVerifyScheme(const mbedtls_x509_crt& leaf);
 
   ServerTls& tls_;
   int fd_;
@@ -138,6 +149,10 @@ class Session {
   size_t tls13_certificate_bytes_ = 0;  // read while TLS 1.3 waits for the Certificate
   bool verify_after_handshake_ = false;  // TLS 1.3: mbedTLS only parsed the chain
   HandshakeFailure chain_refusal_;       // TLS 1.2: what the screen refused, and the alert
+  // The last fatal alert queued during the handshake: its number, kAlertEncrypted when mbedTLS
+  // sent it encrypted and did not say which, 0 if none.
+  static constexpr int kAlertEncrypted = -1;
+  int sent_alert_ = 0;
 };
 
 }  // namespace provisiond::tls
