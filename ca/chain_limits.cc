@@ -57,13 +57,13 @@ Result<void> ScreenChainKey(const mbedtls_pk_context& pk, size_t index) {
   if (IsEc(type)) {
     const mbedtls_ecp_group_id curve = mbedtls_ecp_keypair_get_group_id(mbedtls_pk_ec(pk));
     if (curve == MBEDTLS_ECP_DP_SECP256R1) return {};
-    if (index > 0 && curve == MBEDTLS_ECP_DP_SECP384R1) return {};
+    if (curve == MBEDTLS_ECP_DP_SECP384R1) return {};
   } else if (type == MBEDTLS_PK_RSA && index > 0) {
     return ScreenRsa(pk, index);
   }
   return Fail(Code::kUnsupportedKey,
               Position(index) + " has a key of type " + DescribeKey(pk) +
-                  (index == 0 ? " (a device key must be EC P-256)"
+                  (index == 0 ? " (a device key must be EC P-256/P-384)"
                               : " (a CA key must be EC P-256/P-384 or RSA 2048..4096)"));
 }
 

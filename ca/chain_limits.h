@@ -24,7 +24,8 @@ struct ChainLimits {
 inline constexpr ChainLimits kClientChainLimits{4, 4096, 12 * 1024};
 
 // Keys accepted in a presented chain (checked before any signature is verified with them):
-//   leaf (index 0): EC P-256, the only key a device has;
+//   leaf (index 0): EC P-256 (what devices generate for their operational key) or P-384 (a
+//     bootstrap key a manufacturer chose; its CertificateVerify scheme is checked, alerts.cc);
 //   CAs (index >= 1): EC P-256 or P-384, or RSA of 2048..4096 bits with 3 <= e <= 65537.
 inline constexpr size_t kMinRsaBits = 2048;
 inline constexpr size_t kMaxRsaBits = 4096;

@@ -42,14 +42,16 @@ ca::Code CodeOf(const ca::Result<void>& r) { return r ? ca::Code::kIo : r.error(
 
 }  // namespace
 
-TEST_CASE("ScreenChainKey: a device leaf is EC P-256 only") {
+TEST_CASE("ScreenChainKey: a device leaf is EC P-256 or P-384 only") {
   auto drbg = catest::MakeDrbg("chain-limits-leaf");
-  Pk p256, p384, rsa;
+  Pk p256, p384, p521, rsa;
   catest::GenerateEc(p256, MBEDTLS_ECP_DP_SECP256R1, drbg->rng());
   catest::GenerateEc(p384, MBEDTLS_ECP_DP_SECP384R1, drbg->rng());
+  catest::GenerateEc(p521, MBEDTLS_ECP_DP_SECP521R1, drbg->rng());
   RsaFromNumbers(rsa, drbg->rng(), 2048, 0, 65537);
   CHECK(ca::ScreenChainKey(*p256.get(), 0));
-  CHECK(CodeOf(ca::ScreenChainKey(*p384.get(), 0)) == ca::Code::kUnsupportedKey);
+  CHECK(ca::ScreenChainKey(*p384.get(), 0));
+  CHECK(CodeOf(ca::ScreenChainKey(*p521.get(), 0)) == ca::Code::kUnsupportedKey);
   auto r = ca::ScreenChainKey(*rsa.get(), 0);
   REQUIRE_FALSE(r);
   CHECK(r.error().code == ca::Code::kUnsupportedKey);

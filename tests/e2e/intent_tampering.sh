@@ -87,6 +87,10 @@ expect_eq "with the intent's serial" issued \
   "$(sql "SELECT status FROM issuance_intents WHERE serial='$pending'")"
 expect_eq "and its certificate row" 1 \
   "$(sql "SELECT count(*) FROM certificates WHERE serial='$pending' AND device_id='dev-c'")"
-check "audit chain verifies" "$PROVISIOND" audit verify --state-dir "$T/state"
+# The planted row was never chained (issue #12 finding 5): audit verify names it, and only it.
+audit=$("$PROVISIOND" audit verify --state-dir "$T/state" 2>&1) && audit_rc=0 || audit_rc=$?
+check "audit verify fails on the planted intent" test "$audit_rc" -ne 0
+expect_contains "naming its serial" "$serial" "$audit"
+check "not the legitimately resumed one" bash -c "! grep -q '$pending' <<<\"\$1\"" _ "$audit"
 
 finish
