@@ -53,6 +53,7 @@ struct CertificateRecord {
   std::string issued_at;
   std::optional<std::string> revoked_at;
   std::optional<int> revocation_reason;
+  std::string profile;  // the labelled profile it was issued under; "" = the default profile
 };
 
 // One row of `enrollment_events`: every attempt, success or not.
@@ -87,6 +88,7 @@ struct Intent {
   // Set by RevokeSerial / RevokeDevice on a pending intent; Reserve ignores them.
   std::optional<std::string> revoked_at;
   std::optional<int> revocation_reason;
+  std::string profile;  // as CertificateRecord::profile
 };
 
 // Issuance policy, applied by Store::IssueUnderPolicy and Store::Reserve inside the transaction
@@ -94,7 +96,8 @@ struct Intent {
 struct IssuancePolicy {
   // enroll only: how many certificates one bootstrap certificate (auth_cert_fingerprint,
   // kind='enroll') may obtain, counting revoked ones and pending intents (which will become
-  // certificates). <= 0 refuses every new enrollment.
+  // certificates). The same limit applies to one device_id (kind='enroll' rows with that
+  // device_id, whichever bootstrap certificate obtained them). <= 0 refuses every new enrollment.
   int max_per_bootstrap = 1;
 };
 
@@ -113,6 +116,9 @@ enum class Decision {
                         // same-key row): nothing inserted
   kKeyReuse,            // the public key (public_key_sha256) is already in a certificate, or a
                         // pending intent, of ANOTHER device_id (revoked or not): nothing inserted
+  kDeviceEnrolled,      // enroll: this bootstrap certificate is within its quota, but kind='enroll'
+                        // certificates + pending kind='enroll' intents with this device_id (from
+                        // other bootstrap certificates) >= max_per_bootstrap: nothing inserted
 };
 
 struct IssueOutcome {
@@ -188,6 +194,7 @@ class Store {
   //      public_key_sha256 (a retry)                                       -> kAlreadyIssued
   //   3. kind "enroll" only: kind='enroll' rows with this auth_cert_fingerprint
   //      >= policy.max_per_bootstrap                                       -> kBootstrapExhausted
+  //      ... or with this device_id >= policy.max_per_bootstrap              -> kDeviceEnrolled
   //   4. otherwise insert `cert` and `issued_event` exactly as RecordIssuance -> kIssued
   // Only kIssued writes anything. Errors as RecordIssuance (kDuplicateSerial, also when the serial
   // is an intent's, kBusy, ...): on any error nothing was written. Pending intents count in 1 and 3
@@ -217,6 +224,7 @@ class Store {
   //      auth_cert_fingerprint and public_key_sha256 (the newest)      -> kResume (intent)
   //   4. kind "enroll" only: kind='enroll' certificates + pending kind='enroll' intents with this
   //      auth_cert_fingerprint >= policy.max_per_bootstrap             -> kBootstrapExhausted
+  //      ... or with this device_id >= policy.max_per_bootstrap          -> kDeviceEnrolled
   //   5. serial_hex already in certificates or intents                 -> error kDuplicateSerial
   //   6. insert                                                        -> kReserved
   // Only kReserved writes anything. kConstraint when the schema refuses a value (empty tbs, ...).
