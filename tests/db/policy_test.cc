@@ -136,8 +136,8 @@ TEST_CASE("kDeviceEnrolled: one device id's enrollments count whichever bootstra
   TempDir dir;
   std::string path = dir.File("store.db");
   auto store = OpenOrDie(path);
-  REQUIRE(IssueOrDie(*store, EnrollCertificate(1, 1, "device-a", kBootstrap)).decision ==
-          Decision::kIssued);
+  const CertificateRecord first = EnrollCertificate(1, 1, "device-a", kBootstrap);
+  REQUIRE(IssueOrDie(*store, first).decision == Decision::kIssued);
   // Another bootstrap certificate, same device id: both paths refuse, nothing is written.
   CHECK(IssueOrDie(*store, EnrollCertificate(2, 2, "device-a", kOtherBootstrap)).decision ==
           Decision::kDeviceEnrolled);
@@ -156,8 +156,10 @@ TEST_CASE("kDeviceEnrolled: one device id's enrollments count whichever bootstra
   CHECK(IssueOrDie(*store, EnrollCertificate(6, 6, "0123456789abcdef:device-a", kOtherBootstrap),
                    2)
             .decision == Decision::kIssued);
-  CertificateRecord renewal = EnrollCertificate(7, 7, "device-a", kOtherBootstrap);
+  // (authenticated by the device's certificate, as a renewal is)
+  CertificateRecord renewal = EnrollCertificate(7, 7, "device-a", first.fingerprint_sha256);
   renewal.kind = "reenroll";
+  renewal.auth_cert_serial = first.serial_hex;
   CHECK(IssueOrDie(*store, renewal).decision == Decision::kIssued);
 }
 
