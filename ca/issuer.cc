@@ -42,7 +42,13 @@ std::string SubjectFor(std::string_view device_id, const Profile& profile) {
   if (!profile.organization.empty()) dn += ",O=" + EscapeDnValue(profile.organization);
   if (!profile.organizational_unit.empty())
     dn += ",OU=" + EscapeDnValue(profile.organizational_unit);
+  if (!profile.identity_scope.empty()) dn += ",dnQualifier=" + profile.identity_scope;
   return dn;
+}
+
+bool IsValidScope(std::string_view scope) {
+  return scope.size() <= 64 &&
+         scope.find_first_not_of("0123456789abcdef") == std::string_view::npos;
 }
 
 using PkContext = Scoped<mbedtls_pk_context, mbedtls_pk_init, mbedtls_pk_free>;
@@ -180,12 +186,15 @@ Result<PreparedCert> Issuer::Build(std::string_view device_id,
                                    std::span<const unsigned char> public_key_der,
                                    const Profile& profile, UnixTime now, Bytes serial) const {
   if (!IsValidDeviceId(device_id)) return Fail(Code::kPolicy, "invalid device id");
+  if (!IsValidScope(profile.identity_scope)) return Fail(Code::kPolicy, "invalid identity scope");
   PkContext device_key;
   if (auto ok = ParseDeviceKey(public_key_der, device_key); !ok) return std::unexpected(ok.error());
   auto validity = ValidityFor(now, profile, ca_cert());
   if (!validity) return std::unexpected(validity.error());
 
-  const std::string uri = profile.san_uri_prefix + PercentEncode(device_id);
+  const std::string scoped =
+      profile.identity_scope.empty() ? "" : PercentEncode(profile.identity_scope) + ":";
+  const std::string uri = profile.san_uri_prefix + scoped + PercentEncode(device_id);
   CertSpec spec;
   spec.subject_dn = SubjectFor(device_id, profile);
   spec.serial = std::move(serial);

@@ -28,6 +28,10 @@ struct Profile {
   UnixTime backdate_seconds = 300;   // notBefore = now - backdate (device clock skew)
   // SAN URI = prefix + percent-encoded device id (RFC 3986 unreserved kept as is).
   std::string san_uri_prefix = "urn:provisiond:device:";
+  // The namespace the device id is unique in (1..64 lowercase hex digits; empty = global). When
+  // set, the subject gets dnQualifier=<scope> after CN/O/OU and the SAN URI becomes
+  // prefix + scope + ":" + percent-encoded device id.
+  std::string identity_scope;
 };
 
 // Everything the store records about an issued certificate.
@@ -67,7 +71,7 @@ class Issuer {
   // basicConstraints CA:FALSE critical, keyUsage digitalSignature critical, EKU clientAuth, SKI,
   // AKI = the CA's SKI, validity per profile clamped to the CA's. public_key_der is a
   // SubjectPublicKeyInfo (EC P-256, else kUnsupportedKey; kMalformed if it does not parse).
-  // kPolicy for an invalid device id, an expired CA, or a failed lint. Never uses the CA private
+  // kPolicy for an invalid device id or identity_scope, an expired CA, or a failed lint. Never uses the CA private
   // key (the TBS builder, ca/tbs.h, has no parameter to receive one); rng is used only for the
   // serial. Not thread-safe: one Issuer per thread.
   Result<PreparedCert> Prepare(std::string_view device_id,

@@ -12,8 +12,9 @@ namespace {
 
 void AddPolicyOptions(CLI::App* cmd, ServeOptions& o) {
   cmd->add_option("--bootstrap-max-enrollments", o.config.policy.bootstrap_max_enrollments,
-                  "certificates one bootstrap certificate may obtain (a retry with the same "
-                  "key always gets the certificate already issued)")
+                  "certificates one bootstrap certificate, and one device id (within "
+                  "--identity-scope), may obtain by simpleenroll (a retry with the same key "
+                  "always gets the certificate already issued)")
       ->check(CLI::Range(1, 1000))
       ->capture_default_str();
   cmd->add_option("--renew-before", o.renew_before,
@@ -22,7 +23,8 @@ void AddPolicyOptions(CLI::App* cmd, ServeOptions& o) {
   cmd->add_flag("--reenroll-same-key", o.config.policy.reenroll_same_key,
                 "allow re-enrollment that keeps the current key");
   cmd->add_option("--rate-limit-device", o.device_rate,
-                  "enrollments per client certificate, N/PERIOD (e.g. 20/1h) or off")
+                  "enrollments per device id (within --identity-scope), N/PERIOD (e.g. 20/1h) "
+                  "or off")
       ->check(RateText())
       ->capture_default_str();
   cmd->add_option("--rate-limit-address", o.address_rate,
@@ -61,6 +63,12 @@ void AddServeOptions(CLI::App* cmd, ServeOptions& o, bool required) {
       ->capture_default_str();
   cmd->add_option("--identity", o.identity, "bootstrap certificate attribute holding the device id")
       ->check(CLI::IsMember({"cn", "serialNumber"}))
+      ->capture_default_str();
+  cmd->add_option("--identity-scope", o.identity_scope,
+                  "global: a device id names one device whichever manufacturer CA issued its "
+                  "bootstrap certificate; per-issuer: device ids are unique per trust anchor "
+                  "(stored as <anchor key hash>:<id>, carried as dnQualifier and in the SAN)")
+      ->check(CLI::IsMember({"global", "per-issuer"}))
       ->capture_default_str();
   cmd->add_option("--workers", c.workers,
                   "event-loop threads, 1-" + std::to_string(kMaxWorkers) +
@@ -117,6 +125,8 @@ ca::Result<ServeConfig> ToServeConfig(const ServeOptions& o) {
   c.client_auth = o.client_auth == "optional" ? ClientAuth::kOptional : ClientAuth::kRequired;
   c.identity = o.identity == "serialNumber" ? ca::IdentitySource::kSerialNumber
                                             : ca::IdentitySource::kCommonName;
+  c.identity_scope =
+      o.identity_scope == "per-issuer" ? IdentityScope::kPerIssuer : IdentityScope::kGlobal;
   if (!o.renew_before.empty()) {
     auto d = ParseDuration(o.renew_before);
     if (!d) return std::unexpected(d.error());
@@ -142,6 +152,7 @@ ca::Result<ServeConfig> ToServeConfig(const ServeOptions& o) {
     *out = *d;
   }
   c.labeled_profiles.clear();
+  c.profile_rules.clear();
   if (auto r = ApplyProfileOptions(o.profile, c); !r) return std::unexpected(r.error());
   return c;
 }

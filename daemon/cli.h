@@ -30,6 +30,7 @@ struct ServeOptions {
   ServeConfig config;
   ProfileOptions profile;
   std::string tls_min = "1.2", client_auth = "required", identity = "cn";
+  std::string identity_scope = "global";
   std::string renew_before;
   std::string device_rate = "20/1h";
   std::string address_rate = "off";

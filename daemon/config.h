@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,19 @@ namespace provisiond {
 inline constexpr int kMaxWorkers = 256;
 
 enum class ClientAuth { kRequired, kOptional };
+
+// Where device ids are unique (--identity-scope). kGlobal: one namespace across every trusted
+// manufacturer CA (CN=dev-3 from two vendors is one device). kPerIssuer: per trust anchor; the
+// store's device_id is "<scope>:<id>" with scope = the first 16 hex digits of the SHA-256 of the
+// anchor's SubjectPublicKeyInfo, and the operational certificate carries it (dnQualifier, SAN).
+enum class IdentityScope { kGlobal, kPerIssuer };
+
+// Who may enroll under a labelled profile (--profile ...,allow=FILE|any). A bootstrap chain is
+// allowed when it ends at a trust anchor whose key is listed. No rule = nobody.
+struct ProfileRule {
+  bool any_anchor = false;                // allow=any
+  std::set<std::string> anchor_key_sha256;  // SHA-256 (hex) of each allowed anchor's SPKI
+};
 
 struct Limits {
   int max_connections = 10000;
@@ -35,10 +49,10 @@ struct Limits {
 
 // Who may get what, how often (enforced in daemon/enrollment.cc).
 struct Policy {
-  int bootstrap_max_enrollments = 1;  // certificates one bootstrap certificate may obtain
+  int bootstrap_max_enrollments = 1;  // enrollments per bootstrap certificate AND per device id
   ca::UnixTime renew_before = 0;      // re-enroll only this close to notAfter; 0 = any time
   bool reenroll_same_key = false;     // allow re-enrollment with the current key
-  RateSpec device_rate{20, std::chrono::hours(1)};  // per client certificate fingerprint
+  RateSpec device_rate{20, std::chrono::hours(1)};  // per device id (within the identity scope)
   RateSpec address_rate{};                          // per source address; off by default (NAT)
 };
 
@@ -53,6 +67,8 @@ struct ServeConfig {
   Limits limits;
   ca::Profile default_profile;
   std::map<std::string, ca::Profile> labeled_profiles;  // /.well-known/est/<label>/...
+  std::map<std::string, ProfileRule> profile_rules;     // one per labelled profile
+  IdentityScope identity_scope = IdentityScope::kGlobal;
   Policy policy;
   int retry_after_seconds = 30;
   std::string metrics_listen;  // ADDR:PORT of the plain-HTTP /metrics listener; "" = off

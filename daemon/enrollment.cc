@@ -36,6 +36,14 @@ ca::UnixTime Now() { return static_cast<ca::UnixTime>(std::time(nullptr)); }
 // within minutes; a device offline for longer than a week gets the intent_mismatch refusal and an
 // operator revokes the intent (`provisiond revoke --serial`), after which it enrolls afresh.
 constexpr ca::UnixTime kMaxResumeAge = 7 * 86400;
+bool IsScope(std::string_view s) {
+  return s.size() == 16 && s.find_first_not_of("0123456789abcdef") == std::string_view::npos;
+}
+
+bool AnchorAllowed(const ProfileRule& rule, const tls::PeerIdentity& peer) {
+  return rule.any_anchor || (!peer.anchor_key_sha256.empty() &&
+                             rule.anchor_key_sha256.contains(peer.anchor_key_sha256));
+}
 
 EnrollResult FromStoreError(const db::Error& e) {
   const bool transient =
@@ -69,26 +77,57 @@ const char* EnrollCodeName(EnrollCode code) {
     case EnrollCode::kStoreFailed: return "store_failed";
     case EnrollCode::kInternal: return "internal";
     case EnrollCode::kIntentMismatch: return "intent_mismatch";
+    case EnrollCode::kProfileNotAllowed: return "profile_not_allowed";
+    case EnrollCode::kProfileMismatch: return "profile_mismatch";
+    case EnrollCode::kDeviceEnrolled: return "device_enrolled";
   }
   return "internal";
 }
 
+ca::Result<DeviceName> DeviceNameOf(const tls::PeerIdentity& peer, IdentityScope scope) {
+  if (peer.device_id.empty()) {
+    return ca::Fail(ca::Code::kPolicy,
+                    peer.identity_error.empty() ? "no device id" : peer.identity_error);
+  }
+  DeviceName name{.id = peer.device_id};
+  if (peer.kind == tls::AuthKind::kOperational) {
+    name.scope = peer.dn_qualifier;
+    if (!name.scope.empty() && !IsScope(name.scope)) {
+      return ca::Fail(ca::Code::kPolicy, "operational certificate's dnQualifier is not a scope");
+    }
+  } else if (scope == IdentityScope::kPerIssuer) {
+    if (peer.anchor_key_sha256.size() != 64) {
+      return ca::Fail(ca::Code::kPolicy, "trust anchor of the client certificate unknown");
+    }
+    name.scope = peer.anchor_key_sha256.substr(0, 16);
+  }
+  name.qualified = name.scope.empty() ? name.id : name.scope + ":" + name.id;
+  return name;
+}
+
 // Everything that can be decided without the database. On success returns kIssued (meaning
 // "go on") and fills *csr.
-EnrollResult Enroller::CheckRequest(const EnrollRequest& req, ca::CheckedCsr* csr) {
+EnrollResult Enroller::CheckRequest(const EnrollRequest& req, ca::CheckedCsr* csr,
+                                    DeviceName* name) {
   const tls::PeerIdentity& peer = req.peer;
   const Policy& policy = shared_.config().policy;
   if (peer.kind == tls::AuthKind::kNone) {
     return Refuse(EnrollCode::kNoClientCertificate, "no client certificate");
   }
+  auto named = DeviceNameOf(peer, shared_.config().identity_scope);
+  if (named) *name = *named;
+  // One bucket per device (whichever of its certificates it presents); a certificate naming no
+  // device id still gets its own, so its refusals are limited too.
+  const std::string device_key = named ? "device " + named->qualified
+                                       : "certificate " + peer.cert->fingerprint;
   if (auto wait = shared_.address_limiter.Take(req.peer_address.substr(
           0, req.peer_address.rfind(':')))) {
     auto r = Refuse(EnrollCode::kRateLimited, "source address over its rate limit");
     r.retry_after = *wait;
     return r;
   }
-  if (auto wait = shared_.device_limiter.Take(peer.cert->fingerprint)) {
-    auto r = Refuse(EnrollCode::kRateLimited, "client certificate over its rate limit");
+  if (auto wait = shared_.device_limiter.Take(device_key)) {
+    auto r = Refuse(EnrollCode::kRateLimited, "device over its rate limit");
     r.retry_after = *wait;
     return r;
   }
@@ -99,7 +138,11 @@ EnrollResult Enroller::CheckRequest(const EnrollRequest& req, ca::CheckedCsr* cs
     return Refuse(EnrollCode::kNeedsOperational,
                   "bootstrap certificate presented to simplereenroll");
   }
-  if (peer.device_id.empty()) return Refuse(EnrollCode::kNoDeviceId, peer.identity_error);
+  if (!named) return Refuse(EnrollCode::kNoDeviceId, named.error().detail);
+  if (!req.reenroll && req.rule != nullptr && !AnchorAllowed(*req.rule, peer)) {
+    return Refuse(EnrollCode::kProfileNotAllowed,
+                  "trust anchor \"" + peer.anchor_subject + "\" not allowed for " + req.endpoint);
+  }
   if (MediaType(req.content_type) != "application/pkcs10") {
     return Refuse(EnrollCode::kBadContentType, "Content-Type: " + req.content_type);
   }
@@ -141,8 +184,25 @@ EnrollResult Enroller::CheckRequest(const EnrollRequest& req, ca::CheckedCsr* cs
   return Refuse(EnrollCode::kIssued, "");
 }
 
+// Renewal keeps the profile (and the device id) the presented certificate was issued under.
+EnrollResult Enroller::CheckRenewal(const EnrollRequest& req, const DeviceName& name) {
+  auto found = reader_.FindBySerial(req.peer.cert->serial_hex);
+  if (!found) return FromStoreError(found.error());
+  if (!*found) return Refuse(EnrollCode::kProfileMismatch, "certificate not in the store");
+  if ((*found)->profile != req.label) {
+    return Refuse(EnrollCode::kProfileMismatch, "issued under profile \"" + (*found)->profile +
+                                                    "\", renewing under \"" + req.label + "\"");
+  }
+  if ((*found)->device_id != name.qualified) {
+    return Refuse(EnrollCode::kNoDeviceId, "certificate names " + name.qualified +
+                                               ", its record " + (*found)->device_id);
+  }
+  return Refuse(EnrollCode::kIssued, "");
+}
+
 struct Enroller::Attempt {
   EnrollRequest req;
+  DeviceName name;
   ca::CheckedCsr csr;
   EnrollDone done;
   int reservations = 0;  // a duplicate serial (2^-127) is retried with a new one
@@ -151,25 +211,33 @@ struct Enroller::Attempt {
 
 std::optional<EnrollResult> Enroller::Enroll(const EnrollRequest& req, EnrollDone done) {
   auto attempt = std::make_shared<Attempt>();
-  EnrollResult checked = CheckRequest(req, &attempt->csr);
+  EnrollResult checked = CheckRequest(req, &attempt->csr, &attempt->name);
+  if (checked.code == EnrollCode::kIssued && req.reenroll) {
+    checked = CheckRenewal(req, attempt->name);
+  }
+  checked.device_id = attempt->name.qualified;
   if (checked.code != EnrollCode::kIssued) return checked;
   attempt->req = req;
   attempt->req.body.clear();  // decoded already; not kept while waiting for commits
-  attempt->done = std::move(done);
+  attempt->done = [done = std::move(done), id = attempt->name.qualified](EnrollResult r) {
+    r.device_id = id;
+    done(std::move(r));
+  };
   return Reserve(std::move(attempt));
 }
 
 // Worker thread: build and lint the TBS (no CA key involved), then hand the intent to the writer.
 std::optional<EnrollResult> Enroller::Reserve(std::shared_ptr<Attempt> a) {
   const tls::PeerIdentity& peer = a->req.peer;
-  auto prepared = issuer_.Prepare(peer.device_id, a->csr.public_key_der, *a->req.profile, Now(),
-                                  rng_);
+  ca::Profile profile = *a->req.profile;
+  profile.identity_scope = a->name.scope;
+  auto prepared = issuer_.Prepare(a->name.id, a->csr.public_key_der, profile, Now(), rng_);
   if (!prepared) return Refuse(EnrollCode::kInternal, prepared.error().detail);
   a->prepared = std::move(*prepared);
   ++a->reservations;
   db::Intent intent{
       .serial_hex = a->prepared.serial_hex,
-      .device_id = peer.device_id,
+      .device_id = a->name.qualified,
       .kind = a->req.reenroll ? "reenroll" : "enroll",
       .public_key_sha256 = a->prepared.public_key_sha256,
       .auth_cert_fingerprint = peer.cert->fingerprint,
@@ -179,6 +247,7 @@ std::optional<EnrollResult> Enroller::Reserve(std::shared_ptr<Attempt> a) {
       .not_after = ca::Iso8601(a->prepared.not_after),
       .peer = a->req.peer_address,
       .created_at = ca::Iso8601(Now()),
+      .profile = a->req.label,
   };
   const db::IssuancePolicy policy{.max_per_bootstrap =
                                       shared_.config().policy.bootstrap_max_enrollments};
@@ -205,7 +274,8 @@ void Enroller::OnReserved(std::shared_ptr<Attempt> a, db::Result<db::IssueOutcom
   EnrollResult r;
   switch (outcome->decision) {
     case db::Decision::kReserved: {
-      db::Intent recorded{.serial_hex = a->prepared.serial_hex, .tbs = a->prepared.tbs};
+      db::Intent recorded{
+          .serial_hex = a->prepared.serial_hex, .tbs = a->prepared.tbs, .profile = a->req.label};
       return SignAndComplete(a, recorded);
     }
     case db::Decision::kResume:
@@ -230,6 +300,9 @@ void Enroller::OnReserved(std::shared_ptr<Attempt> a, db::Result<db::IssueOutcom
                             "authenticating certificate revoked or not in the store"));
     case db::Decision::kAuthDenylisted:
       return a->done(Refuse(EnrollCode::kAuthDenylisted, "bootstrap certificate denylisted"));
+    case db::Decision::kDeviceEnrolled:
+      return a->done(Refuse(EnrollCode::kDeviceEnrolled,
+                            "device id already enrolled with another bootstrap certificate"));
   }
   a->done(Refuse(EnrollCode::kInternal, "unknown store decision"));
 }
@@ -262,7 +335,8 @@ void Enroller::SignAndComplete(std::shared_ptr<Attempt> a, const db::Intent& int
   auto record = CertificateRecordFromDer(*der);
   if (!record) return a->done(Refuse(EnrollCode::kInternal, record.error().detail));
   const tls::PeerIdentity& peer = a->req.peer;
-  record->device_id = peer.device_id;
+  record->device_id = a->name.qualified;
+  record->profile = intent.profile;  // a resumed intent keeps the profile it was reserved under
   record->auth_cert_issuer = peer.cert->issuer;
   record->auth_cert_serial = peer.cert->serial_hex;
   record->auth_cert_fingerprint = peer.cert->fingerprint;
@@ -274,7 +348,7 @@ void Enroller::SignAndComplete(std::shared_ptr<Attempt> a, const db::Intent& int
       .peer = a->req.peer_address,
       .presented_fingerprint = peer.cert->fingerprint,
       .presented_subject = peer.cert->subject,
-      .device_id = peer.device_id,
+      .device_id = a->name.qualified,
       .endpoint = a->req.endpoint,
       .outcome = "issued",
       .http_status = 200,

@@ -3,9 +3,12 @@
 // (est/service.cc) turns it into an HTTP status and a fixed reason.
 //
 // Order of checks (each refusal is one Code below, recorded as an enrollment_events row):
-//   rate limits -> certificate kind for the endpoint -> device id -> CSR (base64, PKCS#10, key,
-//   algorithm, proof of possession) -> CSR identity -> channel binding -> key reuse against the
-//   client certificate -> renewal window. Then issuance in the Boulder order, never blocking the
+//   rate limits (per source address; per device id within --identity-scope, or per client
+//   certificate when it names no device id) -> certificate kind for the endpoint -> device id ->
+//   labelled profile's allow rule (bootstrap) -> CSR (base64, PKCS#10, key, algorithm, proof of
+//   possession) -> CSR identity -> channel binding -> key reuse against the client certificate ->
+//   renewal window -> (renewal) the certificate's stored profile and device id must be the
+//   endpoint's and the certificate's (one read on the worker's store connection). Then issuance in the Boulder order, never blocking the
 //   worker on SQLite (the db::Writer thread commits in groups):
 //
 //   worker: Prepare TBS + lint ──► writer: Reserve (policy + pending intent) ──COMMIT──►
@@ -65,12 +68,30 @@ enum class EnrollCode {
   kStoreFailed,           // the record could not be written: nothing issued
   kInternal,
   kIntentMismatch,        // a pending intent to resume is not what we would issue now: not signed
+  kProfileNotAllowed,     // the bootstrap chain's trust anchor is not allowed for this profile
+  kProfileMismatch,       // renewal under another profile than the certificate was issued under
+  kDeviceEnrolled,        // this device id already enrolled (with another bootstrap certificate)
 };
+
+// The device a request speaks for, within the identity scope (config.h, IdentityScope).
+struct DeviceName {
+  std::string id;         // from the client certificate (CN, or --identity for bootstrap ones)
+  std::string scope;      // "" (global) or 16 lowercase hex digits (per-issuer)
+  std::string qualified;  // the store's device_id: id, or scope + ":" + id
+};
+
+// Bootstrap: scope = the first 16 hex digits of the trust anchor's key hash under kPerIssuer,
+// else "". Operational: the certificate's dnQualifier, whatever the setting (renewal keeps the
+// identity it was issued). kPolicy when the certificate names no device id or the dnQualifier is
+// not a scope we write.
+ca::Result<DeviceName> DeviceNameOf(const tls::PeerIdentity& peer, IdentityScope scope);
 
 struct EnrollRequest {
   bool reenroll = false;
   std::string endpoint;  // for the event row: "simpleenroll", "line-a/simplereenroll"
   const ca::Profile* profile = nullptr;  // owned by the config
+  std::string label;                     // "" for the default profile
+  const ProfileRule* rule = nullptr;     // owned by the config; null = any trusted CA (default)
   std::string content_type;
   std::string body;
   tls::PeerIdentity peer;  // a copy: the connection may be gone before the issuance finishes
@@ -84,6 +105,7 @@ struct EnrollResult {
   int retry_after = 0;
   ca::Bytes der;               // kIssued / kAlreadyIssued
   std::string serial_hex;
+  std::string device_id;       // DeviceName::qualified once known, else ""
 };
 
 // Shared by all workers; thread-safe.
@@ -103,8 +125,10 @@ using EnrollDone = std::function<void(EnrollResult)>;
 // the worker thread after each commit.
 class Enroller {
  public:
-  Enroller(EnrollShared& shared, ca::Issuer& issuer, ca::Rng rng, PostQueue& inbox)
-      : shared_(shared), issuer_(issuer), rng_(rng), inbox_(inbox) {}
+  // reader: the worker's own read connection (renewal looks up the presented certificate).
+  Enroller(EnrollShared& shared, ca::Issuer& issuer, ca::Rng rng, PostQueue& inbox,
+           db::Store& reader)
+      : shared_(shared), issuer_(issuer), rng_(rng), inbox_(inbox), reader_(reader) {}
   // Returns the result when it is decided at once (a refusal before any write). Otherwise
   // returns nullopt and calls `done` exactly once, later, on this worker's thread.
   std::optional<EnrollResult> Enroll(const EnrollRequest& request, EnrollDone done);
@@ -112,7 +136,8 @@ class Enroller {
   struct Attempt;  // one issuance in flight (enrollment.cc)
 
  private:
-  EnrollResult CheckRequest(const EnrollRequest& request, ca::CheckedCsr* csr);
+  EnrollResult CheckRequest(const EnrollRequest& request, ca::CheckedCsr* csr, DeviceName* name);
+  EnrollResult CheckRenewal(const EnrollRequest& request, const DeviceName& name);
   std::optional<EnrollResult> Reserve(std::shared_ptr<Attempt> attempt);
   void OnReserved(std::shared_ptr<Attempt> attempt, db::Result<db::IssueOutcome> outcome);
   void Resume(std::shared_ptr<Attempt> attempt, const db::Intent& intent);
@@ -123,6 +148,7 @@ class Enroller {
   ca::Issuer& issuer_;
   ca::Rng rng_;
   PostQueue& inbox_;
+  db::Store& reader_;
 };
 
 // The row for a certificate we signed, read back from its DER (device and auth fields empty).

@@ -4,6 +4,9 @@
 #include <charconv>
 
 #include "daemon/cli_checks.h"
+#include "ca/encoding.h"
+#include "ca/keys.h"
+#include "daemon/files.h"
 
 namespace provisiond {
 
@@ -24,14 +27,43 @@ void AddProfileOptions(CLI::App* app, ProfileOptions& p) {
       ->capture_default_str();
   app->add_option("--profile", p.labeled,
                   "extra profile served under /.well-known/est/<label>/: "
-                  "label=NAME[,o=ORG][,ou=UNIT][,days=N]");
+                  "label=NAME[,o=ORG][,ou=UNIT][,days=N][,allow=CA-FILE|any ...]; only "
+                  "bootstrap certificates whose chain ends at a CA in an allow= file (or any "
+                  "trusted CA with allow=any) may enroll there; none listed = nobody");
 }
 
 namespace {
 
-ca::Result<std::pair<std::string, ca::Profile>> ParseLabeled(const std::string& spec,
-                                                             const ca::Profile& base) {
+struct Labeled {
+  std::string label;
+  ca::Profile profile;
+  ProfileRule rule;
+};
+
+// allow=any, or allow=FILE: every certificate in FILE (PEM or DER) becomes an allowed anchor,
+// matched by the SHA-256 of its SubjectPublicKeyInfo.
+ca::Result<void> AddAllowed(const std::string& value, ProfileRule& rule) {
+  if (value == "any") {
+    rule.any_anchor = true;
+    return {};
+  }
+  auto data = ReadFile(value);
+  if (!data) return ca::Fail(ca::Code::kInvalidArgument, "--profile allow=" + value + ": " +
+                                                             data.error().detail);
+  auto chain = ca::ParseCertificates(*data);
+  if (!chain) return ca::Fail(ca::Code::kInvalidArgument, "--profile allow=" + value + ": " +
+                                                              chain.error().detail);
+  for (const mbedtls_x509_crt* c = (*chain)->get(); c != nullptr && c->raw.len > 0; c = c->next) {
+    auto key = ca::PublicKeyDer(c->pk);
+    if (!key) return std::unexpected(key.error());
+    rule.anchor_key_sha256.insert(ca::Sha256Hex(*key));
+  }
+  return {};
+}
+
+ca::Result<Labeled> ParseLabeled(const std::string& spec, const ca::Profile& base) {
   ca::Profile profile = base;
+  ProfileRule rule;
   std::string label;
   size_t start = 0;
   while (start <= spec.size()) {
@@ -55,6 +87,8 @@ ca::Result<std::pair<std::string, ca::Profile>> ParseLabeled(const std::string& 
         return ca::Fail(ca::Code::kInvalidArgument, "--profile days must be 1..3650: " + spec);
       }
       profile.validity_seconds = static_cast<ca::UnixTime>(days) * 86400;
+    } else if (key == "allow") {
+      if (auto ok = AddAllowed(value, rule); !ok) return std::unexpected(ok.error());
     } else {
       return ca::Fail(ca::Code::kInvalidArgument, "--profile: unknown key '" + key + "'");
     }
@@ -70,7 +104,7 @@ ca::Result<std::pair<std::string, ca::Profile>> ParseLabeled(const std::string& 
   if (!label_ok) {
     return ca::Fail(ca::Code::kInvalidArgument, "--profile needs label=[A-Za-z0-9._-]+: " + spec);
   }
-  return std::pair{label, profile};
+  return Labeled{label, profile, std::move(rule)};
 }
 
 }  // namespace
@@ -83,9 +117,10 @@ ca::Result<void> ApplyProfileOptions(const ProfileOptions& p, ServeConfig& confi
   for (const auto& spec : p.labeled) {
     auto parsed = ParseLabeled(spec, config.default_profile);
     if (!parsed) return std::unexpected(parsed.error());
-    if (!config.labeled_profiles.emplace(parsed->first, parsed->second).second) {
-      return ca::Fail(ca::Code::kInvalidArgument, "--profile label repeated: " + parsed->first);
+    if (!config.labeled_profiles.emplace(parsed->label, parsed->profile).second) {
+      return ca::Fail(ca::Code::kInvalidArgument, "--profile label repeated: " + parsed->label);
     }
+    config.profile_rules[parsed->label] = std::move(parsed->rule);
   }
   return {};
 }

@@ -26,6 +26,8 @@ ReloadPlan PlanReload(const ServeConfig& running, const ServeConfig& next) {
   keep("client-auth", running.client_auth != next.client_auth,
        [&] { c.client_auth = running.client_auth; });
   keep("identity", running.identity != next.identity, [&] { c.identity = running.identity; });
+  keep("identity-scope", running.identity_scope != next.identity_scope,
+       [&] { c.identity_scope = running.identity_scope; });
   keep("rate-limit-device", !SameRate(running.policy.device_rate, next.policy.device_rate),
        [&] { c.policy.device_rate = running.policy.device_rate; });
   keep("rate-limit-address", !SameRate(running.policy.address_rate, next.policy.address_rate),

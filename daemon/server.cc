@@ -361,7 +361,7 @@ ca::Result<std::unique_ptr<Server>> Server::Create(std::shared_ptr<const ServeCo
     if (!reader) return ca::Fail(ca::Code::kIo, "database (reader): " + reader.error().detail);
     auto inbox = std::make_unique<PostQueue>();
     auto service = std::make_unique<est::Service>(server->enroll_shared_, std::move(*issuer),
-                                                  (*tls)->rng(), *inbox);
+                                                  (*tls)->rng(), *inbox, **reader);
     server->workers_.push_back(std::make_unique<Worker>(
         config, *server->writer_, std::move(*reader), server->listen_fd_, server->connections_,
         std::shared_ptr<tls::ServerTls>(std::move(*tls)), std::move(inbox), std::move(service)));

@@ -28,6 +28,12 @@ constexpr const char* kCountEnrollments =
     "SELECT (SELECT count(*) FROM certificates WHERE auth_cert_fingerprint = ?1 "
     "AND kind = 'enroll') + (SELECT count(*) FROM issuance_intents "
     "WHERE auth_cert_fingerprint = ?1 AND kind = 'enroll' AND status = 'pending')";
+// The same per device id (served by certificates_device_id / issuance_intents_device_id): a device
+// id enrolls as often as one bootstrap certificate may, whichever bootstrap certificates it uses.
+constexpr const char* kCountDeviceEnrollments =
+    "SELECT (SELECT count(*) FROM certificates WHERE device_id = ?1 AND kind = 'enroll') + "
+    "(SELECT count(*) FROM issuance_intents WHERE device_id = ?1 AND kind = 'enroll' "
+    "AND status = 'pending')";
 constexpr const char* kCertificateSerialExists =
     "SELECT EXISTS (SELECT 1 FROM certificates WHERE serial = ?1)";
 
@@ -64,6 +70,15 @@ Result<int64_t> CountEnrollments(Connection& db, std::string_view auth_cert_fing
   return *row ? stmt->Int(0) : 0;
 }
 
+Result<int64_t> CountDeviceEnrollments(Connection& db, std::string_view device_id) {
+  auto stmt = db.Prepare(kCountDeviceEnrollments);
+  if (!stmt) return std::unexpected(stmt.error());
+  stmt->BindText(1, device_id);
+  auto row = stmt->Step();
+  if (!row) return std::unexpected(row.error());
+  return *row ? stmt->Int(0) : 0;
+}
+
 Result<bool> CertificateSerialExists(Connection& db, std::string_view serial_hex) {
   auto stmt = db.Prepare(kCertificateSerialExists);
   if (!stmt) return std::unexpected(stmt.error());
@@ -78,12 +93,18 @@ Error SerialTaken(std::string_view caller, std::string_view serial_hex, std::str
                                            " is already in " + std::string(table)};
 }
 
-// Check 3 of both paths: the bootstrap certificate's quota, pending intents included.
-Result<bool> BootstrapExhausted(Connection& db, std::string_view auth_cert_fingerprint,
-                                const IssuancePolicy& policy) {
+// Check 3 of both paths: the bootstrap certificate's quota, then the device id's, pending intents
+// included. nullopt when both have room.
+Result<std::optional<Decision>> QuotaSpent(Connection& db, std::string_view auth_cert_fingerprint,
+                                           std::string_view device_id,
+                                           const IssuancePolicy& policy) {
   auto count = CountEnrollments(db, auth_cert_fingerprint);
   if (!count) return std::unexpected(count.error());
-  return *count >= policy.max_per_bootstrap;
+  if (*count >= policy.max_per_bootstrap) return Decision::kBootstrapExhausted;
+  auto per_device = CountDeviceEnrollments(db, device_id);
+  if (!per_device) return std::unexpected(per_device.error());
+  if (*per_device >= policy.max_per_bootstrap) return Decision::kDeviceEnrolled;
+  return std::optional<Decision>();
 }
 
 }  // namespace
@@ -114,9 +135,9 @@ Result<IssueOutcome> IssueInTxn(Connection& db, const CertificateRecord& cert,
     auto existing = SameKeyEnrollment(db, cert.auth_cert_fingerprint, cert.public_key_sha256);
     if (!existing) return std::unexpected(existing.error());
     if (*existing) return IssueOutcome{Decision::kAlreadyIssued, std::move(*existing), {}};
-    auto exhausted = BootstrapExhausted(db, cert.auth_cert_fingerprint, policy);
-    if (!exhausted) return std::unexpected(exhausted.error());
-    if (*exhausted) return IssueOutcome{Decision::kBootstrapExhausted, std::nullopt, {}};
+    auto spent = QuotaSpent(db, cert.auth_cert_fingerprint, cert.device_id, policy);
+    if (!spent) return std::unexpected(spent.error());
+    if (*spent) return IssueOutcome{**spent, std::nullopt, {}};
   }
   if (auto inserted = RecordIssuanceInTxn(db, cert, event); !inserted) {
     return std::unexpected(inserted.error());
@@ -141,9 +162,9 @@ Result<IssueOutcome> ReserveInTxn(Connection& db, const Intent& intent,
         PendingSameKeyEnrollIntent(db, intent.auth_cert_fingerprint, intent.public_key_sha256);
     if (!pending) return std::unexpected(pending.error());
     if (*pending) return IssueOutcome{Decision::kResume, std::nullopt, std::move(*pending)};
-    auto exhausted = BootstrapExhausted(db, intent.auth_cert_fingerprint, policy);
-    if (!exhausted) return std::unexpected(exhausted.error());
-    if (*exhausted) return IssueOutcome{Decision::kBootstrapExhausted, std::nullopt, {}};
+    auto spent = QuotaSpent(db, intent.auth_cert_fingerprint, intent.device_id, policy);
+    if (!spent) return std::unexpected(spent.error());
+    if (*spent) return IssueOutcome{**spent, std::nullopt, {}};
   }
   auto in_certificates = CertificateSerialExists(db, intent.serial_hex);
   if (!in_certificates) return std::unexpected(in_certificates.error());

@@ -98,7 +98,8 @@ struct Intent {
 struct IssuancePolicy {
   // enroll only: how many certificates one bootstrap certificate (auth_cert_fingerprint,
   // kind='enroll') may obtain, counting revoked ones and pending intents (which will become
-  // certificates). <= 0 refuses every new enrollment.
+  // certificates). The same limit applies to one device_id (kind='enroll' rows with that
+  // device_id, whichever bootstrap certificate obtained them). <= 0 refuses every new enrollment.
   int max_per_bootstrap = 1;
 };
 
@@ -122,6 +123,9 @@ enum class Decision {
                         // auth_cert_fingerprint) is not an unrevoked row of `certificates`
   kAuthDenylisted,      // enroll: the bootstrap certificate is in bootstrap_denylist (by
                         // fingerprint, or by issuer + serial)
+  kDeviceEnrolled,      // enroll: this bootstrap certificate is within its quota, but kind='enroll'
+                        // certificates + pending kind='enroll' intents with this device_id (from
+                        // other bootstrap certificates) >= max_per_bootstrap: nothing inserted
 };
 
 struct IssueOutcome {
@@ -209,6 +213,7 @@ class Store {
   //      public_key_sha256 (a retry)                                       -> kAlreadyIssued
   //   3. kind "enroll" only: kind='enroll' rows with this auth_cert_fingerprint
   //      >= policy.max_per_bootstrap                                       -> kBootstrapExhausted
+  //      ... or with this device_id >= policy.max_per_bootstrap              -> kDeviceEnrolled
   //   4. otherwise insert `cert` and `issued_event` exactly as RecordIssuance -> kIssued
   // Checks 0a-0c of Reserve come first here too (kDeviceBlocked, kAuthRevoked, kAuthDenylisted).
   // Only kIssued writes anything. Errors as RecordIssuance (kDuplicateSerial, also when the serial
@@ -246,6 +251,7 @@ class Store {
   //      auth_cert_fingerprint and public_key_sha256 (the newest)      -> kResume (intent)
   //   4. kind "enroll" only: kind='enroll' certificates + pending kind='enroll' intents with this
   //      auth_cert_fingerprint >= policy.max_per_bootstrap             -> kBootstrapExhausted
+  //      ... or with this device_id >= policy.max_per_bootstrap          -> kDeviceEnrolled
   //   5. serial_hex already in certificates or intents                 -> error kDuplicateSerial
   //   6. insert, and append its "intent" state event (serial, SHA-256 of tbs) to the audit chain
   //                                                                    -> kReserved

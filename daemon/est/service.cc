@@ -76,6 +76,12 @@ Answer AnswerFor(const EnrollResult& r) {
     case EnrollCode::kInternal: return {500, "internal error"};
     case EnrollCode::kIntentMismatch:
       return {500, "pending issuance record does not match this enrollment; nothing was issued"};
+    case EnrollCode::kProfileNotAllowed:
+      return {403, "this manufacturer CA may not enroll under this profile"};
+    case EnrollCode::kProfileMismatch:
+      return {403, "renewal must use the profile the certificate was issued under"};
+    case EnrollCode::kDeviceEnrolled:
+      return {403, "device id already enrolled with another bootstrap certificate"};
   }
   return {500, "internal error"};
 }
@@ -109,14 +115,19 @@ struct Service::Route {
   std::string label;  // "" for the default profile
   std::string op;     // cacerts | csrattrs | simpleenroll | simplereenroll
   const ca::Profile* profile = nullptr;
+  const ProfileRule* rule = nullptr;  // null for the default profile
 };
 
+namespace {
+const ProfileRule kNobody;  // a labelled profile without a rule (never: ApplyProfileOptions adds one)
+}  // namespace
+
 Service::Service(EnrollShared& shared, std::unique_ptr<ca::Issuer> issuer, ca::Rng rng,
-                 PostQueue& inbox)
+                 PostQueue& inbox, db::Store& reader)
     : shared_(shared),
       issuer_(std::move(issuer)),
       inbox_(inbox),
-      enroller_(shared, *issuer_, rng, inbox) {
+      enroller_(shared, *issuer_, rng, inbox, reader) {
   std::vector<ca::Bytes> chain{issuer_->ca_cert_der()};
   cacerts_body_ = ca::Base64Encode(ca::CertsOnlyPkcs7(chain), true);
   csrattrs_body_ = ca::Base64Encode(ca::CsrAttrsP256(false), true);
@@ -138,6 +149,8 @@ std::optional<http::Response> Service::Handle(const http::Request& request,
     auto it = config.labeled_profiles.find(route.label);
     if (it == config.labeled_profiles.end()) return http::TextResponse(404, "unknown EST label");
     route.profile = &it->second;
+    auto rule = config.profile_rules.find(route.label);
+    route.rule = rule == config.profile_rules.end() ? &kNobody : &rule->second;
   } else {
     route.op = std::string(rest);
     route.profile = &config.default_profile;
@@ -171,6 +184,8 @@ std::optional<http::Response> Service::Enroll(const Route& route, const http::Re
       .reenroll = route.op == "simplereenroll",
       .endpoint = route.label.empty() ? route.op : route.label + "/" + route.op,
       .profile = route.profile,
+      .label = route.label,
+      .rule = route.rule,
       .content_type = std::string(request.Header("content-type").value_or("")),
       .body = request.body,
       .peer = peer,
@@ -198,10 +213,11 @@ std::optional<http::Response> Service::Finish(const EnrollRequest& req, const En
   const std::string& peer_address = req.peer_address;
   Answer answer = AnswerFor(result);
   const std::string subject = peer.cert ? peer.cert->subject : "";
+  const std::string& device_id = result.device_id.empty() ? peer.device_id : result.device_id;
   if (result.code == EnrollCode::kIssued) {
     // The issued event was committed with the certificate, in the same transaction.
     Log(Priority::kNotice, "issued",
-        {{"serial", result.serial_hex}, {"device_id", peer.device_id},
+        {{"serial", result.serial_hex}, {"device_id", device_id},
          {"kind", req.reenroll ? "reenroll" : "enroll"}, {"peer", peer_address},
          {"endpoint", req.endpoint}});
   } else if (peer.kind == tls::AuthKind::kNone &&
@@ -213,7 +229,7 @@ std::optional<http::Response> Service::Finish(const EnrollRequest& req, const En
         ok ? "reissued" : "enroll_refused",
         {{"endpoint", req.endpoint}, {"status", std::to_string(answer.status)},
          {"outcome", EnrollCodeName(result.code)}, {"reason", answer.reason},
-         {"detail", result.detail}, {"peer", peer_address}, {"device_id", peer.device_id},
+         {"detail", result.detail}, {"peer", peer_address}, {"device_id", device_id},
          {"subject", subject}, {"serial", result.serial_hex},
          {"auth", tls::AuthKindName(peer.kind)}});
     db::EventRecord event{
@@ -221,7 +237,7 @@ std::optional<http::Response> Service::Finish(const EnrollRequest& req, const En
         .peer = peer_address,
         .presented_fingerprint = peer.cert ? peer.cert->fingerprint : "",
         .presented_subject = subject,
-        .device_id = peer.device_id,
+        .device_id = device_id,
         .endpoint = req.endpoint,
         .outcome = ok ? "already_issued" : answer.status >= 500 ? "error" : "rejected",
         .http_status = answer.status,

@@ -23,9 +23,10 @@ namespace provisiond::est {
 
 class Service {
  public:
-  // issuer: this worker's own copy of the issuing CA; inbox: this worker's PostQueue.
-  // `shared` and `inbox` outlive the service.
-  Service(EnrollShared& shared, std::unique_ptr<ca::Issuer> issuer, ca::Rng rng, PostQueue& inbox);
+  // issuer: this worker's own copy of the issuing CA; inbox: this worker's PostQueue; reader:
+  // this worker's read connection to the store. `shared`, `inbox` and `reader` outlive the service.
+  Service(EnrollShared& shared, std::unique_ptr<ca::Issuer> issuer, ca::Rng rng, PostQueue& inbox,
+          db::Store& reader);
 
   using Reply = std::function<void(http::Response)>;
 

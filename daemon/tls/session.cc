@@ -3,6 +3,7 @@
 #include "daemon/tls/session.h"
 
 #include <mbedtls/net_sockets.h>  // MBEDTLS_ERR_NET_* codes only; sockets are ours
+#include <mbedtls/oid.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -137,6 +138,9 @@ int Session::VerifyCallback(void* self_ptr, mbedtls_x509_crt* crt, int depth, ui
   if (depth > self->top_depth_) {
     self->top_depth_ = depth;
     self->anchor_is_issuing_ca_ = self->tls_.IsIssuingCa(*crt);
+    self->anchor_subject_ = ca::DnString(crt->subject);
+    auto anchor_key = ca::PublicKeyDer(crt->pk);
+    self->anchor_key_sha256_ = anchor_key ? ca::Sha256Hex(*anchor_key) : "";
   }
   if (depth == 0) {
     // A CA certificate is never a device: unsupported_certificate, like a wrong key usage.
@@ -256,6 +260,12 @@ Session::Status Session::Classify() {
   }
   peer_.cert = Describe(*crt);
   peer_.kind = anchor_is_issuing_ca_ ? AuthKind::kOperational : AuthKind::kBootstrap;
+  peer_.anchor_subject = anchor_subject_;
+  peer_.anchor_key_sha256 = anchor_key_sha256_;
+  peer_.dn_qualifier =
+      ca::DnAttribute(crt->subject, std::string_view(MBEDTLS_OID_AT_DN_QUALIFIER,
+                                                     MBEDTLS_OID_SIZE(MBEDTLS_OID_AT_DN_QUALIFIER)))
+          .value_or("");
   // Operational certificates always carry the id in CN (we issued them); bootstrap certificates
   // carry it where the operator configured.
   auto id = ca::DeviceIdOf(*crt, peer_.kind == AuthKind::kOperational

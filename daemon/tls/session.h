@@ -45,6 +45,13 @@ struct PeerIdentity {
   bool tls13 = false;
   // RFC 9266 tls-exporter channel binding (32 bytes, base64), TLS 1.3 only; empty otherwise.
   std::string channel_binding;
+  // The trust anchor the verified chain ended at (the manufacturer CA for kBootstrap): its
+  // subject and the SHA-256 (hex) of its SubjectPublicKeyInfo. Empty for kNone.
+  std::string anchor_subject;
+  std::string anchor_key_sha256;
+  // The leaf subject's dnQualifier ("" if none): the identity scope of an operational
+  // certificate issued under --identity-scope per-issuer.
+  std::string dn_qualifier;
 };
 
 // Status checks that need the database, asked during the handshake for the client's leaf once its
@@ -143,6 +150,8 @@ class Session {
   uint32_t verify_flags_ = 0;
   int top_depth_ = -1;
   bool anchor_is_issuing_ca_ = false;
+  std::string anchor_subject_;     // of the chain's top, as PeerIdentity
+  std::string anchor_key_sha256_;
   PeerIdentity peer_;
   HandshakeFailure failure_;
   std::optional<Tls12ChainScreen> tls12_screen_;  // while TLS 1.2 waits for the Certificate

@@ -125,6 +125,29 @@ TEST_CASE("SAN URI percent-encodes everything but RFC 3986 unreserved characters
   CHECK(SanUri(*catest::Parse(issued.der)->get()) == "https://id.example/d/a%3Ab");
 }
 
+TEST_CASE("identity_scope: dnQualifier after CN/O/OU and a scoped SAN; CN stays the bare id") {
+  Fixture f;
+  ca::Profile profile;
+  profile.organizational_unit = "Line A";
+  profile.identity_scope = "0123456789abcdef";
+  const ca::IssuedCert issued = f.Issue("dev:3", profile);
+  CHECK(issued.san == "URI:urn:provisiond:device:0123456789abcdef:dev%3A3");
+  auto chain = catest::Parse(issued.der);
+  const mbedtls_x509_crt& crt = *chain->get();
+  CHECK(ca::DeviceIdOf(crt, ca::IdentitySource::kCommonName) == std::string("dev:3"));
+  CHECK(ca::DnAttribute(crt.subject, std::string_view(MBEDTLS_OID_AT_DN_QUALIFIER,
+                                                      MBEDTLS_OID_SIZE(MBEDTLS_OID_AT_DN_QUALIFIER)))
+            == std::string("0123456789abcdef"));
+  CHECK(issued.subject == "CN=dev:3, OU=Line A, dnQualifier=0123456789abcdef");
+  // Only lowercase hex: the scope is ours, never a device's text.
+  for (const char* bad : {"ABC", "0123,O=x", "g"}) {
+    profile.identity_scope = bad;
+    auto refused = f.issuer->Issue("dev-3", f.device_spki, profile, kNow, f.drbg->rng());
+    REQUIRE_FALSE(refused.has_value());
+    CHECK(refused.error().code == ca::Code::kPolicy);
+  }
+}
+
 TEST_CASE("nasty device ids come back out of the issued certificate unchanged") {
   Fixture f;
   ca::Profile profile;

@@ -36,18 +36,20 @@ TEST_CASE("restart-only settings keep the running values and are named") {
   next.metrics_listen = "127.0.0.1:9102";
   next.client_auth = ClientAuth::kOptional;
   next.identity = ca::IdentitySource::kSerialNumber;
+  next.identity_scope = IdentityScope::kPerIssuer;
   next.policy.device_rate = RateSpec{5, std::chrono::minutes(1)};
   next.limits.max_connections = 42;  // reloadable: applied alongside
   ReloadPlan plan = PlanReload(running, next);
   CHECK(plan.restart_only == std::vector<std::string>{"state-dir", "listen", "workers",
                                                       "metrics-listen", "client-auth", "identity",
-                                                      "rate-limit-device"});
+                                                      "identity-scope", "rate-limit-device"});
   CHECK(plan.config.state_dir == "/var/lib/provisiond");
   CHECK(plan.config.listen == "0.0.0.0:8443");
   CHECK(plan.config.workers == 0);
   CHECK(plan.config.metrics_listen.empty());
   CHECK(plan.config.client_auth == ClientAuth::kRequired);
   CHECK(plan.config.identity == ca::IdentitySource::kCommonName);
+  CHECK(plan.config.identity_scope == IdentityScope::kGlobal);
   CHECK(plan.config.policy.device_rate.burst == running.policy.device_rate.burst);
   CHECK(plan.config.limits.max_connections == 42);
 }

@@ -47,7 +47,8 @@ void WriteFiveEvents(Store& store) {
   tls.presented_fingerprint = "";
   tls.http_status = 0;
   REQUIRE(store.RecordEvent(tls).has_value());
-  CertificateRecord second = SampleCertificate(SerialHex(2));
+  // Another device: one device id enrolls once by default, whichever bootstrap certificate.
+  CertificateRecord second = SampleCertificate(SerialHex(2), "device-0002");
   second.public_key_sha256 = HashHex(2);
   second.auth_cert_fingerprint = HashHex(2, 'c');
   auto issued =

@@ -138,6 +138,39 @@ TEST_CASE("kBootstrapExhausted counts kind='enroll' rows of this bootstrap certi
         Decision::kIssued);
 }
 
+// Issue #12 finding 9: the quota is per device id too, so a second bootstrap certificate naming
+// the same device (another manufacturer's CN=dev-3 under --identity-scope global) is refused.
+TEST_CASE("kDeviceEnrolled: one device id's enrollments count whichever bootstrap certificate") {
+  TempDir dir;
+  std::string path = dir.File("store.db");
+  auto store = OpenOrDie(path);
+  const CertificateRecord first = EnrollCertificate(1, 1, "device-a", kBootstrap);
+  REQUIRE(IssueOrDie(*store, first).decision == Decision::kIssued);
+  // Another bootstrap certificate, same device id: both paths refuse, nothing is written.
+  CHECK(IssueOrDie(*store, EnrollCertificate(2, 2, "device-a", kOtherBootstrap)).decision ==
+          Decision::kDeviceEnrolled);
+  auto reserved = store->Reserve(EnrollIntent(3, 3, "device-a", kOtherBootstrap), IssuancePolicy{});
+  REQUIRE(reserved.has_value());
+  CHECK(reserved->decision == Decision::kDeviceEnrolled);
+  CHECK(Count(path, "issuance_intents") == 0);
+  // A pending intent for the device counts too, and a quota of 2 leaves room for one more.
+  auto pending = store->Reserve(EnrollIntent(4, 4, "device-a", kOtherBootstrap),
+                                IssuancePolicy{.max_per_bootstrap = 2});
+  REQUIRE(pending.has_value());
+  CHECK(pending->decision == Decision::kReserved);
+  CHECK(IssueOrDie(*store, EnrollCertificate(5, 5, "device-a", HashHex(3, 'c')), 2).decision ==
+        Decision::kDeviceEnrolled);
+  // A scope-qualified id is another device; renewals are not counted.
+  CHECK(IssueOrDie(*store, EnrollCertificate(6, 6, "0123456789abcdef:device-a", kOtherBootstrap),
+                   2)
+            .decision == Decision::kIssued);
+  // (authenticated by the device's certificate, as a renewal is)
+  CertificateRecord renewal = EnrollCertificate(7, 7, "device-a", first.fingerprint_sha256);
+  renewal.kind = "reenroll";
+  renewal.auth_cert_serial = first.serial_hex;
+  CHECK(IssueOrDie(*store, renewal).decision == Decision::kIssued);
+}
+
 TEST_CASE("kKeyReuse: a key in another device's certificate is refused before anything else") {
   TempDir dir;
   std::string path = dir.File("store.db");

@@ -10,7 +10,9 @@
 
 init_state
 "$DEVICE_SIM" factory --out "$T/fleet-a" --count 40 --ca-name "Factory A" >/dev/null
-"$DEVICE_SIM" factory --out "$T/fleet-b" --count 3 --ca-name "Factory B" >/dev/null
+# Factory B's ids differ from A's: in the default global identity scope a second factory's
+# dev-00001 is the same device and would be refused (issue #12 finding 9).
+"$DEVICE_SIM" factory --out "$T/fleet-b" --count 3 --ca-name "Factory B" --prefix fb- >/dev/null
 mkdir "$T/trust"
 cp "$T/fleet-a/factory-ca.crt" "$T/trust/a.crt"
 cp "$T/fleet-b/factory-ca.crt" "$T/trust/b.crt"
@@ -28,13 +30,13 @@ A=("$DEVICE_SIM" enroll --fleet "$T/fleet-a" --server "127.0.0.1:$PORT" --ca-bun
 B=("$DEVICE_SIM" enroll --fleet "$T/fleet-b" --server "127.0.0.1:$PORT" --ca-bundle "$CA")
 
 expect_contains "a Factory B device enrolls before the reload" "ok=1 failed=0" \
-  "$("${B[@]}" --devices dev-00001)"
+  "$("${B[@]}" --devices fb-00001)"
 expect_contains "issued with the old profile" "O = Before" \
-  "$(openssl x509 -in "$T/fleet-b/devices/dev-00001/operational.crt" -noout -subject)"
+  "$(openssl x509 -in "$T/fleet-b/devices/fb-00001/operational.crt" -noout -subject)"
 
 # A keep-alive connection authenticated by a Factory B device, opened before the reload and
 # used again after it.
-python3 - "$PORT" "$CA" "$T/fleet-b/devices/dev-00002" "$T/reloaded" > "$T/keepalive.out" 2>&1 <<'PY' &
+python3 - "$PORT" "$CA" "$T/fleet-b/devices/fb-00002" "$T/reloaded" > "$T/keepalive.out" 2>&1 <<'PY' &
 import os, socket, ssl, sys, time
 port, ca, dev, flag = sys.argv[1:5]
 ctx = ssl.create_default_context(cafile=ca)
@@ -81,7 +83,7 @@ ok=$(printf '%s\n' "$load" | sed -n 's/.*enroll: ok=\([0-9]*\).*/\1/p' | head -1
 check "the load really ran across the reload (ok=$ok)" test "${ok:-0}" -ge 40
 expect_eq "no handshake failed during the load" 0 "$(grep -c 'handshake_failed' "$T/daemon.log" || true)"
 
-out=$("${B[@]}" --devices dev-00003 2>&1 || true)
+out=$("${B[@]}" --devices fb-00003 2>&1 || true)
 expect_contains "a Factory B device now fails" "ok=0 failed=1" "$out"
 expect_contains "with unknown_ca (48)" "fatal alert 48" "$out"
 check "logged as unknown_ca" grep -q '^<4>handshake_failed.*alert=unknown_ca(48)' "$T/daemon.log"
@@ -104,7 +106,7 @@ expect_contains "old config still in force: Factory A enrolls" "ok=1 failed=0" \
 expect_contains "... with the old profile" "O = After" \
   "$(openssl x509 -in "$T/fleet-a/devices/dev-00039/operational.crt" -noout -subject)"
 expect_contains "... and Factory B is still refused" "ok=0 failed=1" \
-  "$("${B[@]}" --devices dev-00003 2>&1 || true)"
+  "$("${B[@]}" --devices fb-00003 2>&1 || true)"
 check "daemon still running" kill -0 "$DAEMON_PID"
 
 # A restart-only change is named, ignored, and the rest applies.
