@@ -36,14 +36,6 @@ ca::UnixTime Now() { return static_cast<ca::UnixTime>(std::time(nullptr)); }
 // within minutes; a device offline for longer than a week gets the intent_mismatch refusal and an
 // operator revokes the intent (`provisiond revoke --serial`), after which it enrolls afresh.
 constexpr ca::UnixTime kMaxResumeAge = 7 * 86400;
-bool IsScope(std::string_view s) {
-  return s.size() == 16 && s.find_first_not_of("0123456789abcdef") == std::string_view::npos;
-}
-
-bool AnchorAllowed(const ProfileRule& rule, const tls::PeerIdentity& peer) {
-  return rule.any_anchor || (!peer.anchor_key_sha256.empty() &&
-                             rule.anchor_key_sha256.contains(peer.anchor_key_sha256));
-}
 
 EnrollResult FromStoreError(const db::Error& e) {
   const bool transient =
@@ -82,27 +74,6 @@ const char* EnrollCodeName(EnrollCode code) {
     case EnrollCode::kDeviceEnrolled: return "device_enrolled";
   }
   return "internal";
-}
-
-ca::Result<DeviceName> DeviceNameOf(const tls::PeerIdentity& peer, IdentityScope scope) {
-  if (peer.device_id.empty()) {
-    return ca::Fail(ca::Code::kPolicy,
-                    peer.identity_error.empty() ? "no device id" : peer.identity_error);
-  }
-  DeviceName name{.id = peer.device_id};
-  if (peer.kind == tls::AuthKind::kOperational) {
-    name.scope = peer.dn_qualifier;
-    if (!name.scope.empty() && !IsScope(name.scope)) {
-      return ca::Fail(ca::Code::kPolicy, "operational certificate's dnQualifier is not a scope");
-    }
-  } else if (scope == IdentityScope::kPerIssuer) {
-    if (peer.anchor_key_sha256.size() != 64) {
-      return ca::Fail(ca::Code::kPolicy, "trust anchor of the client certificate unknown");
-    }
-    name.scope = peer.anchor_key_sha256.substr(0, 16);
-  }
-  name.qualified = name.scope.empty() ? name.id : name.scope + ":" + name.id;
-  return name;
 }
 
 // Everything that can be decided without the database. On success returns kIssued (meaning
@@ -209,6 +180,14 @@ struct Enroller::Attempt {
   ca::PreparedCert prepared;
 };
 
+// The endpoint's profile with the device's identity scope: what Prepare builds and what a resumed
+// intent is checked against.
+ca::Profile Enroller::ScopedProfile(const Attempt& a) {
+  ca::Profile profile = *a.req.profile;
+  profile.identity_scope = a.name.scope;
+  return profile;
+}
+
 std::optional<EnrollResult> Enroller::Enroll(const EnrollRequest& req, EnrollDone done) {
   auto attempt = std::make_shared<Attempt>();
   EnrollResult checked = CheckRequest(req, &attempt->csr, &attempt->name);
@@ -229,9 +208,7 @@ std::optional<EnrollResult> Enroller::Enroll(const EnrollRequest& req, EnrollDon
 // Worker thread: build and lint the TBS (no CA key involved), then hand the intent to the writer.
 std::optional<EnrollResult> Enroller::Reserve(std::shared_ptr<Attempt> a) {
   const tls::PeerIdentity& peer = a->req.peer;
-  ca::Profile profile = *a->req.profile;
-  profile.identity_scope = a->name.scope;
-  auto prepared = issuer_.Prepare(a->name.id, a->csr.public_key_der, profile, Now(), rng_);
+  auto prepared = issuer_.Prepare(a->name.id, a->csr.public_key_der, ScopedProfile(*a), Now(), rng_);
   if (!prepared) return Refuse(EnrollCode::kInternal, prepared.error().detail);
   a->prepared = std::move(*prepared);
   ++a->reservations;
@@ -313,9 +290,14 @@ void Enroller::OnReserved(std::shared_ptr<Attempt> a, db::Result<db::IssueOutcom
 // signing power: a planted or altered intent, or one from before a profile change, is refused
 // (500) and left pending for the operator, who finds its serial in the error line.
 void Enroller::Resume(std::shared_ptr<Attempt> a, const db::Intent& intent) {
-  const tls::PeerIdentity& peer = a->req.peer;
-  auto ok = issuer_.CheckPrepared(intent.tbs, peer.device_id, a->csr.public_key_der,
-                                  *a->req.profile, Now(), kMaxResumeAge);
+  // The intent's profile label is what the certificate will be recorded (and renew) under: it
+  // must be this endpoint's, like every byte of its TBS.
+  ca::Result<void> ok =
+      intent.profile != a->req.label
+          ? ca::Fail(ca::Code::kPolicy, "profile: '" + intent.profile + "', want '" +
+                                            a->req.label + "'")
+          : issuer_.CheckPrepared(intent.tbs, a->name.id, a->csr.public_key_der,
+                                  ScopedProfile(*a), Now(), kMaxResumeAge);
   if (!ok) {
     auto r = Refuse(EnrollCode::kIntentMismatch,
                     "pending intent " + intent.serial_hex + " not signed: " + ok.error().detail);

@@ -37,6 +37,7 @@
 #include "ca/issuer.h"
 #include "ca/rng.h"
 #include "daemon/config.h"
+#include "daemon/device_name.h"
 #include "daemon/post_queue.h"
 #include "daemon/rate_limiter.h"
 #include "daemon/tls/session.h"
@@ -72,19 +73,6 @@ enum class EnrollCode {
   kProfileMismatch,       // renewal under another profile than the certificate was issued under
   kDeviceEnrolled,        // this device id already enrolled (with another bootstrap certificate)
 };
-
-// The device a request speaks for, within the identity scope (config.h, IdentityScope).
-struct DeviceName {
-  std::string id;         // from the client certificate (CN, or --identity for bootstrap ones)
-  std::string scope;      // "" (global) or 16 lowercase hex digits (per-issuer)
-  std::string qualified;  // the store's device_id: id, or scope + ":" + id
-};
-
-// Bootstrap: scope = the first 16 hex digits of the trust anchor's key hash under kPerIssuer,
-// else "". Operational: the certificate's dnQualifier, whatever the setting (renewal keeps the
-// identity it was issued). kPolicy when the certificate names no device id or the dnQualifier is
-// not a scope we write.
-ca::Result<DeviceName> DeviceNameOf(const tls::PeerIdentity& peer, IdentityScope scope);
 
 struct EnrollRequest {
   bool reenroll = false;
@@ -140,6 +128,7 @@ class Enroller {
   EnrollResult CheckRenewal(const EnrollRequest& request, const DeviceName& name);
   std::optional<EnrollResult> Reserve(std::shared_ptr<Attempt> attempt);
   void OnReserved(std::shared_ptr<Attempt> attempt, db::Result<db::IssueOutcome> outcome);
+  static ca::Profile ScopedProfile(const Attempt& attempt);
   void Resume(std::shared_ptr<Attempt> attempt, const db::Intent& intent);
   void SignAndComplete(std::shared_ptr<Attempt> attempt, const db::Intent& intent);
   void OnCompleted(std::shared_ptr<Attempt> attempt, db::Result<void> done);
