@@ -61,6 +61,9 @@ bool AwaitsClientSecondFlight(const mbedtls_ssl_context* ssl) {
 
 // AlertForError, refined by where the handshake stopped.
 int AlertForFailedStep(const mbedtls_ssl_context* ssl, int ret) {
+  // The peer left, reset the connection or sent its own alert: nothing to answer, whatever the
+  // state (a reset right after a TLS 1.2 CertificateVerify is not a bad signature).
+  if (AlertForError(ret) == 0) return 0;
   // A key share that is not a valid point or key (all-zero X25519, wrong length): PSA's
   // INVALID_ARGUMENT, which mbedTLS returns as BAD_INPUT_DATA, while writing its ServerHello.
   if (ret == MBEDTLS_ERR_SSL_BAD_INPUT_DATA && ssl->state == MBEDTLS_SSL_SERVER_HELLO) {
@@ -138,6 +141,20 @@ int Session::StepHandshake() {
     if (ret != 0) break;
   }
   return ret;
+}
+
+// Every byte handed to mbedTLS goes through the record screen: a record header announcing more
+// than RFC 8446 §5.1/§5.2 (RFC 5246 §6.2 for TLS 1.2) allows is refused before mbedTLS reads it,
+// so the client gets record_overflow (FailHandshake, Read) instead of bad_record_mac.
+int Session::LengthScreened(const unsigned char* buf, int got) {
+  if (got <= 0 || record_overflow_) return record_overflow_ ? MBEDTLS_ERR_SSL_INVALID_RECORD : got;
+  const mbedtls_ssl_context* ssl = ssl_.get();
+  const size_t limit = ssl->transform_in == nullptr ? RecordScreen::kMaxPlaintext
+                       : IsTls13(ssl)              ? RecordScreen::kMaxTls13Ciphertext
+                                                   : RecordScreen::kMaxTls12Ciphertext;
+  if (record_screen_.Feed(std::span(buf, static_cast<size_t>(got)), limit)) return got;
+  record_overflow_ = true;
+  return MBEDTLS_ERR_SSL_INVALID_RECORD;
 }
 
 int Session::AlertForFailure(int ret, int chosen) {

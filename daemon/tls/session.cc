@@ -97,7 +97,7 @@ int Session::Recv(void* self_ptr, unsigned char* buf, size_t len) {
       std::string().swap(self->in_);
       self->in_offset_ = 0;
     }
-    return self->Screened(buf, static_cast<int>(take));
+    return self->Screened(buf, self->LengthScreened(buf, static_cast<int>(take)));
   }
   // On the stack: only what mbedTLS did not ask for is kept (in_), usually a few hundred bytes.
   unsigned char chunk[kReadAhead];
@@ -117,7 +117,8 @@ int Session::Recv(void* self_ptr, unsigned char* buf, size_t len) {
     self->in_.assign(reinterpret_cast<const char*>(chunk) + take, got - take);
     self->in_offset_ = 0;
   }
-  return self->Screened(buf, static_cast<int>(take));  // 0: the peer closed
+  // 0: the peer closed
+  return self->Screened(buf, self->LengthScreened(buf, static_cast<int>(take)));
 }
 
 ca::Result<std::unique_ptr<Session>> Session::Create(ServerTls& tls, int fd,
@@ -179,6 +180,13 @@ Session::Status Session::FailHandshake(int ret) {
   // sending the alert for the flags; treat it like a verification failure.
   if (ret == MBEDTLS_ERR_SSL_BAD_CERTIFICATE && presented_ && flags != 0 && flags != UINT32_MAX) {
     ret = MBEDTLS_ERR_X509_CERT_VERIFY_FAILED;
+  }
+  if (record_overflow_) {  // RecordScreen: a record header announced more than the limit
+    failure_ = {"record of " + std::to_string(record_screen_.last_length()) +
+                    " bytes, over the length limit",
+                MBEDTLS_SSL_ALERT_MSG_RECORD_OVERFLOW};
+    SendFatalAlert(failure_.alert);
+    return Status::kFailed;
   }
   if (chain_refusal_.alert != 0) {  // the TLS 1.2 screen stopped the chain before mbedTLS
     failure_ = chain_refusal_;
@@ -294,6 +302,7 @@ Session::Status Session::Read(std::string& out, size_t max) {
   if (ret == 0 || ret == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY || ret == MBEDTLS_ERR_NET_CONN_RESET) {
     return Status::kClosed;
   }
+  if (record_overflow_) SendFatalAlert(MBEDTLS_SSL_ALERT_MSG_RECORD_OVERFLOW);
   return Status::kFailed;
 }
 

@@ -19,6 +19,7 @@
 #include "ca/scoped.h"
 #include "ca/types.h"
 #include "daemon/tls/client_chain.h"
+#include "daemon/tls/record_screen.h"
 #include "daemon/tls/server_tls.h"
 
 namespace provisiond::tls {
@@ -120,6 +121,9 @@ class Session {
   // VerifyPresentedChain screens and verifies it after the handshake: it returns the screen's
   // refusal (alert in *alert), or empty, the verification's flags then in verify_flags_.
   int Screened(const unsigned char* buf, int got);
+  // Recv passes what it hands mbedTLS through LengthScreened first (alerts.cc): got, or
+  // MBEDTLS_ERR_SSL_INVALID_RECORD with record_overflow_ set once a record is over the limit.
+  int LengthScreened(const unsigned char* buf, int got);
   std::string VerifyPresentedChain(const mbedtls_x509_crt& crt, int* alert);
   // alerts.cc — what the client reads when a handshake fails (docs/security.md, issue #12).
   // Send calls NoteSentRecord for each record: a fatal alert mbedTLS queued is remembered.
@@ -157,6 +161,8 @@ class Session {
   std::optional<Tls12ChainScreen> tls12_screen_;  // while TLS 1.2 waits for the Certificate
   size_t tls13_certificate_bytes_ = 0;  // read while TLS 1.3 waits for the Certificate
   bool verify_after_handshake_ = false;  // TLS 1.3: mbedTLS only parsed the chain
+  RecordScreen record_screen_;
+  bool record_overflow_ = false;  // a record over the length limit: record_overflow is due
   HandshakeFailure chain_refusal_;       // TLS 1.2: what the screen refused, and the alert
   // The last fatal alert queued during the handshake: its number, kAlertEncrypted when mbedTLS
   // sent it encrypted and did not say which, 0 if none.

@@ -34,10 +34,11 @@ expect_eq "TLS 1.2 correct CertificateVerify: the server waits for ChangeCipherS
 expect_eq "TLS 1.2 CertificateVerify with a bad signature" "plain decrypt_error" \
   "$(full tls12-cv-signature)"
 
-# Not fixed (docs/mtls-failures.md): mbedTLS authenticates a record before checking its length,
-# so an over-long ciphertext gets bad_record_mac and an over-long plaintext decode_error, not
-# record_overflow.
-expect_eq "ciphertext over 2^14 + 256 bytes" "app bad_record_mac" "$(full big-ciphertext)"
+# A record header announcing more than 2^14 + 256 bytes is refused before mbedTLS reads it
+# (daemon/tls/record_screen.cc): record_overflow. An over-long plaintext inside a record of legal
+# length is only seen after decryption, where mbedTLS's error carries no length: decode_error
+# (docs/mtls-failures.md).
+expect_eq "ciphertext over 2^14 + 256 bytes" "app record_overflow" "$(full big-ciphertext)"
 expect_eq "plaintext over 2^14 bytes" "app decode_error" "$(full big-plaintext)"
 
 # Before any key exists: the alert is in the clear.
@@ -47,6 +48,7 @@ expect_eq "all-zero x25519 key share" "plain illegal_parameter" "$(raw zero-shar
 expect_eq "31-byte x25519 key share" "plain illegal_parameter" "$(raw short-share)"
 expect_eq "no common group" "plain handshake_failure" "$(raw no-group)"
 expect_eq "ClientHello over 16 KiB" "plain handshake_failure" "$(raw big-hello)"
+expect_eq "plaintext record over 2^14 bytes" "plain record_overflow" "$(raw big-record)"
 expect_eq "ClientHello split inside its 4-byte header" "plain decode_error" "$(raw split-header)"
 
 for _ in $(seq 1 50); do  # the last failure's log line follows its alert
@@ -55,11 +57,11 @@ for _ in $(seq 1 50); do  # the last failure's log line follows its alert
 done
 log=$(grep -E '^<[46]>handshake_(failed|aborted)' "$T/daemon.log")
 for a in 'decrypt_error(51)' 'bad_record_mac(20)' 'decode_error(50)' 'illegal_parameter(47)' \
-         'handshake_failure(40)'; do
+         'handshake_failure(40)' 'record_overflow(22)'; do
   expect_contains "log names alert=$a" "alert=$a" "$log"
 done
 expect_eq "decrypt_error logged once per case" 4 "$(grep -c 'alert=decrypt_error(51)' <<<"$log")"
-expect_eq "every failure logged with its alert" 14 \
+expect_eq "every failure logged with its alert" 15 \
   "$(grep -c '^<4>handshake_failed .* alert=[a-z_]*([0-9]*)$' <<<"$log")"
 # The one failure without an alert: tls12-cv-ok's client leaving after its CertificateVerify.
 expect_eq "no failure logged without an alert but the client that left" 1 \

@@ -223,6 +223,8 @@ def hello_case(port, case):
         conn.send(struct.pack(">BHH", 21, 0x0301, 0))
     elif case == "sslv2":
         conn.send(b"\x80\x03\x01\x03\x03")  # SSLv2 header: length 3, ClientHello, version 3.3
+    elif case == "big-record":  # one plaintext record announcing 2^14 + 1 bytes (RFC 8446 §5.1)
+        conn.send(struct.pack(">BHH", 22, 0x0301, 16385) + bytes(16385))
     else:
         kw = {"zero-share": dict(share=bytes(32)),
               "short-share": dict(share=b"\x01" * 31),
