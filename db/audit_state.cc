@@ -18,8 +18,21 @@ constexpr std::string_view kStateEndpoint = "state";
 constexpr const char* kSelectStateEvents =
     "SELECT id, outcome, reason FROM enrollment_events WHERE endpoint = 'state' ORDER BY id";
 constexpr const char* kSelectIntents =
-    "SELECT serial, device_id, tbs, revoked_at, revocation_reason, created_at, peer "
-    "FROM issuance_intents ORDER BY rowid";
+    "SELECT serial, device_id, tbs, revoked_at, revocation_reason, created_at, peer, kind, "
+    "public_key_sha256, auth_cert_fingerprint, profile FROM issuance_intents ORDER BY rowid";
+// Every certificate is written by Complete from its chained intent, so what the intent records
+// (device, kind, key, authenticating certificate, profile) must be the certificate's too, and an
+// intent is 'issued' exactly when its certificate exists. Certificates from before intents
+// (schema version 2) have none and the default profile.
+constexpr const char* kSelectCertificateNotAsIntent =
+    "SELECT 'certificate ' || c.serial FROM certificates c "
+    "LEFT JOIN issuance_intents i ON i.serial = c.serial "
+    "WHERE (i.serial IS NULL AND c.profile <> '') OR (i.serial IS NOT NULL AND "
+    "(i.status <> 'issued' OR c.profile <> i.profile OR c.device_id <> i.device_id OR "
+    "c.kind <> i.kind OR c.public_key_sha256 <> i.public_key_sha256 OR "
+    "c.auth_cert_fingerprint <> i.auth_cert_fingerprint)) "
+    "UNION ALL SELECT 'intent ' || i.serial FROM issuance_intents i WHERE i.status = 'issued' "
+    "AND NOT EXISTS (SELECT 1 FROM certificates c WHERE c.serial = i.serial) LIMIT 1";
 constexpr const char* kSelectRevokedCertificates =
     "SELECT serial, device_id, revoked_at, revocation_reason FROM certificates "
     "WHERE revoked_at IS NOT NULL ORDER BY id";
@@ -93,9 +106,13 @@ Result<std::vector<StateRow>> CurrentState(sqlite3* db) {
   auto intents = Collect(db, kSelectIntents, rows, [](const Statement& s, auto& out) {
     Intent intent{.serial_hex = s.Text(0),
                   .device_id = s.Text(1),
+                  .kind = s.Text(7),
+                  .public_key_sha256 = s.Text(8),
+                  .auth_cert_fingerprint = s.Text(9),
                   .tbs = s.Blob(2),
                   .peer = s.Text(6),
-                  .created_at = s.Text(5)};
+                  .created_at = s.Text(5),
+                  .profile = s.Text(10)};
     out.push_back({IntentStateEvent(intent), "intent " + intent.serial_hex});
     if (s.IsNull(3)) return;
     out.push_back(
@@ -147,6 +164,10 @@ EventRecord IntentStateEvent(const Intent& intent) {
   std::string text;
   AppendValue(text, "serial", intent.serial_hex);
   AppendValue(text, "device_id", intent.device_id);
+  AppendValue(text, "kind", intent.kind);
+  AppendValue(text, "public_key_sha256", intent.public_key_sha256);
+  AppendValue(text, "auth_cert_fingerprint", intent.auth_cert_fingerprint);
+  AppendValue(text, "profile", intent.profile);
   AppendValue(text, "tbs_sha256", ca::Sha256Hex(std::span(intent.tbs)));
   return StateEvent(intent.created_at, intent.peer, intent.device_id, "intent", std::move(text));
 }
@@ -218,6 +239,17 @@ Result<void> VerifyStateAgainstChain(sqlite3* db, AuditReport& report) {
       return {};
     }
     recorded.erase(found);
+  }
+  auto mismatch = Statement::Prepare(db, kSelectCertificateNotAsIntent);
+  if (!mismatch) return std::unexpected(mismatch.error());
+  auto bad = mismatch->Step();
+  if (!bad) return std::unexpected(bad.error());
+  if (*bad) {
+    Report(report,
+           mismatch->Text(0) + " differs from the audit chain (device, kind, key, authenticating "
+                               "certificate, profile or status is not its chained intent's)",
+           std::nullopt);
+    return {};
   }
   // What is left was recorded but matches no row as it is now: changed or deleted since.
   std::optional<std::pair<int64_t, std::string>> first;

@@ -3,7 +3,8 @@
 //
 // A state event is a chained enrollment_events row (db/audit.h) with endpoint 'state',
 // http_status 0, serial NULL, the device id when there is one, and as outcome and reason:
-//   intent      serial="S" device_id="D" tbs_sha256="H"        (Reserve, with the intent row)
+//   intent      serial="S" device_id="D" kind="K" public_key_sha256="P"
+//               auth_cert_fingerprint="A" profile="L" tbs_sha256="H"   (Reserve, with the intent)
 //   revoked     serial="S" revoked_at="T" reason="N"           (per certificate / intent revoked)
 //   denylisted  id="I" fingerprint="F" issuer="X" serial="S" reason="R" added_at="T"
 //   blocked     id="I" device_id="D" reason="R" blocked_at="T"
@@ -14,7 +15,9 @@
 // changed, TBS edited, a denylist row or block inserted by hand) and a state event whose row is
 // gone or changed (a denylist row deleted, a block deleted or un-lifted) both show. Rows that
 // existed at migration 4 were recorded by it (BackfillStateEvents): the chain vouches for them
-// from then on. What the chain cannot show (its newest rows truncated, or all of it rewritten)
+// from then on. Certificates are checked against their chained intent (device, kind, key,
+// authenticating certificate, profile; an intent is 'issued' exactly when its certificate
+// exists), so an edited certificate row shows too. What the chain cannot show (its newest rows truncated, or all of it rewritten)
 // db/audit.h describes; the state events share those limits.
 #pragma once
 

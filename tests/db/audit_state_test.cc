@@ -136,3 +136,48 @@ TEST_CASE("audit verify names a block deleted or un-lifted with sqlite3") {
 
 }  // namespace
 }  // namespace db::testing
+
+namespace db::testing {
+namespace {
+
+// Review of issue #12: a certificate's profile decides where it may renew (finding 8), so an
+// edited profile, on the certificate or on its intent, must show as well as an edited TBS.
+TEST_CASE("audit verify names a certificate or intent whose profile, device or status was edited") {
+  Populated p;
+  Intent gw = EnrollIntent(8, 8, "device-g", HashHex(8, 'c'));
+  gw.profile = "gw";
+  REQUIRE(p.store->Reserve(gw, {}).value().decision == Decision::kReserved);
+  CertificateRecord cert = CertificateFor(gw);
+  cert.profile = gw.profile;
+  REQUIRE(p.store->Complete(cert, SampleEvent("issued", cert.serial_hex)).has_value());
+  const AuditReport clean = p.store->VerifyAuditChain().value();
+  REQUIRE_MESSAGE(clean.ok, clean.problem);
+
+  SUBCASE("the certificate's profile") {
+    p.Tamper("UPDATE certificates SET profile = '' WHERE serial = '" + cert.serial_hex + "'");
+    p.Broken("certificate " + cert.serial_hex);
+  }
+  SUBCASE("a certificate without an intent given a profile") {
+    p.Tamper("UPDATE certificates SET profile = 'gw' WHERE serial = '" + p.revoked.serial_hex +
+             "'");
+    p.Broken("certificate " + p.revoked.serial_hex);
+  }
+  SUBCASE("the intent's profile") {
+    p.Tamper("UPDATE issuance_intents SET profile = 'other' WHERE serial = '" +
+             p.pending.serial_hex + "'");
+    p.Broken("intent " + p.pending.serial_hex);
+  }
+  SUBCASE("the certificate's device id") {
+    p.Tamper("UPDATE certificates SET device_id = 'device-x' WHERE serial = '" + cert.serial_hex +
+             "'");
+    p.Broken("certificate " + cert.serial_hex);
+  }
+  SUBCASE("an issued intent set back to pending") {
+    p.Tamper("UPDATE issuance_intents SET status = 'pending' WHERE serial = '" + cert.serial_hex +
+             "'");
+    p.Broken("certificate " + cert.serial_hex);
+  }
+}
+
+}  // namespace
+}  // namespace db::testing

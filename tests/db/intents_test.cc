@@ -77,11 +77,14 @@ TEST_CASE("kReserved stores a pending intent, byte-exact, and writes nothing els
   CHECK_FALSE(got.revoked_at.has_value());
   CHECK(Count(path, "SELECT count(*) FROM certificates") == 0);
   CHECK(Count(path, kCountIssuanceEvents) == 0);
-  // ... but the intent is in the audit chain: its serial and the SHA-256 of its tbs.
+  // ... but the intent is in the audit chain: its serial, device, kind, key, authenticating
+  // certificate, profile and the SHA-256 of its tbs.
   CHECK(Count(path, "SELECT count(*) FROM enrollment_events WHERE endpoint = 'state' AND "
                     "outcome = 'intent' AND device_id = 'device-a' AND reason = 'serial=\"" +
-                        intent.serial_hex + "\" device_id=\"device-a\" tbs_sha256=\"" +
-                        ca::Sha256Hex(intent.tbs) + "\"'") == 1);
+                        intent.serial_hex + "\" device_id=\"device-a\" kind=\"enroll\" "
+                        "public_key_sha256=\"" + intent.public_key_sha256 +
+                        "\" auth_cert_fingerprint=\"" + intent.auth_cert_fingerprint +
+                        "\" profile=\"\" tbs_sha256=\"" + ca::Sha256Hex(intent.tbs) + "\"'") == 1);
   // Not a certificate yet: unknown at the TLS handshake.
   CHECK(store->CertificateStatus(intent.serial_hex).value() == CertStatus::kUnknown);
 }
