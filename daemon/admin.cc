@@ -213,6 +213,14 @@ int Block(const AdminOptions& o, bool block) {
                    std::string(command) + " device_id=" + o.device_id + " reason=" + o.note);
   std::printf("%s device_id=%s (%s)\n", block ? "blocked" : "unblocked", o.device_id.c_str(),
               o.note.c_str());
+  // A block may precede the device's first enrollment, so an unknown id is not refused; but under
+  // --identity-scope per-issuer the store's ids are <scope>:<id>, and a bare id would match none.
+  if (auto known = store->FindByDevice(o.device_id); block && known && known->empty()) {
+    std::fprintf(stderr,
+                 "provisiond: block: note: no certificate names device_id=%s yet (with "
+                 "--identity-scope per-issuer, ids are <scope>:<id>; see provisiond list)\n",
+                 o.device_id.c_str());
+  }
   return 0;
 }
 

@@ -64,6 +64,14 @@ check "unblock" "$PROVISIOND" unblock --state-dir "$T/state" --device-id dev-k2 
 expect_eq "after unblock the device renews" 200 \
   "$(enroll_curl "$T/dev-k2-op" "$T/k2-new.b64" simplereenroll)"
 expect_eq "list --blocked is empty" 1 "$("$PROVISIOND" list --state-dir "$T/state" --blocked | wc -l)"
+# An id no certificate names yet is blocked (a device may be blocked before it enrolls), with a
+# note on stderr: under --identity-scope per-issuer a bare id would match no stored <scope>:<id>.
+note=$("$PROVISIOND" block --state-dir "$T/state" --device-id dev-unknown --reason early 2>&1 >/dev/null)
+expect_contains "blocking an unknown id says so" "no certificate names device_id=dev-unknown" "$note"
+check "... and blocks it" bash -c "'$PROVISIOND' list --state-dir '$T/state' --blocked | grep -q dev-unknown"
+note=$("$PROVISIOND" block --state-dir "$T/state" --device-id dev-k2 --reason again 2>&1 >/dev/null)
+expect_eq "a known id gets no note" "" "$note"
+check "unblock it again" "$PROVISIOND" unblock --state-dir "$T/state" --device-id dev-k2 --reason ok
 
 # -- finding 2: deny-bootstrap while a bootstrap connection is open -------------------------------
 make_csr dev-hold "$T/hold-csr"
