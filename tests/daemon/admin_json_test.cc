@@ -79,7 +79,8 @@ TEST_CASE("list json: invalid UTF-8 becomes U+FFFD, never an exception or invali
   CHECK(certs[0]["subject"] == "CN=" + kReplacement);
   CHECK(certs[1]["device_id"] == "ok");
   CHECK(certs[1]["subject"] == "a" + kReplacement + kReplacement + "b");
-  CHECK_NOTHROW(text = BlocksJson({db::DeviceBlock{.device_id = "\xED\xA0\x80", .reason = "\xFE"}}));
+  const db::DeviceBlock bad{.device_id = "\xED\xA0\x80", .reason = "\xFE"};
+  CHECK_NOTHROW(text = BlocksJson({bad}));
   const Json blocks = Parse(text);
   CHECK(blocks[0]["device_id"] == kReplacement + kReplacement + kReplacement);
   CHECK(blocks[0]["reason"] == kReplacement);

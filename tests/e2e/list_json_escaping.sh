@@ -15,7 +15,8 @@ for id in "$ID1" "$ID2" "$ID3"; do
   "$PROVISIOND" block --state-dir "$S" --device-id "$id" --reason "$REASON" >/dev/null \
     || fail "block $(printf '%q' "$id")"
 done
-"$PROVISIOND" list --state-dir "$S" --blocked --json > "$T/blocked.json" || fail "list --blocked --json"
+"$PROVISIOND" list --state-dir "$S" --blocked --json > "$T/blocked.json" \
+  || fail "list --blocked --json"
 
 # python3 decodes the bytes as strict UTF-8 and parses strict JSON; prints one repr per line.
 strict() {
