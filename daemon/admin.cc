@@ -13,6 +13,7 @@
 #include "ca/crl.h"
 #include "ca/encoding.h"
 #include "ca/keys.h"
+#include "daemon/admin_json.h"
 #include "daemon/cli_checks.h"
 #include "daemon/config.h"
 #include "daemon/files.h"
@@ -174,23 +175,6 @@ int WriteCrl(const AdminOptions& o) {
   return 0;
 }
 
-std::string JsonString(const std::string& s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out + "\"";
-}
-
 std::string ReasonName(std::optional<int> code) {
   const char* name = ca::RevocationReasonName(code.value_or(0));
   return name ? name : "reason-" + std::to_string(code.value_or(0));
@@ -228,14 +212,7 @@ int ListBlocked(const AdminOptions& o, db::Store& store) {
   auto blocks = store.ListBlocks(/*active_only=*/true);
   if (!blocks) return Error(blocks.error().detail);
   if (o.json) {
-    std::printf("[");
-    for (size_t i = 0; i < blocks->size(); ++i) {
-      const auto& b = (*blocks)[i];
-      std::printf("%s\n {\"device_id\":%s,\"reason\":%s,\"blocked_at\":%s}", i ? "," : "",
-                  JsonString(b.device_id).c_str(), JsonString(b.reason).c_str(),
-                  JsonString(b.blocked_at).c_str());
-    }
-    std::printf("\n]\n");
+    std::fputs(BlocksJson(*blocks).c_str(), stdout);
     return 0;
   }
   std::printf("%-24s  %-20s  %s\n", "DEVICE_ID", "BLOCKED_AT", "REASON");
@@ -262,20 +239,7 @@ int List(const AdminOptions& o) {
   auto rows = store->ListCertificates(filter);
   if (!rows) return Error(rows.error().detail);
   if (o.json) {
-    std::printf("[");
-    for (size_t i = 0; i < rows->size(); ++i) {
-      const auto& r = (*rows)[i];
-      std::printf("%s\n {\"serial\":%s,\"device_id\":%s,\"kind\":%s,\"subject\":%s,"
-                  "\"not_before\":%s,\"not_after\":%s,\"issued_at\":%s,\"revoked_at\":%s,"
-                  "\"revocation_reason\":%s}",
-                  i ? "," : "", JsonString(r.serial_hex).c_str(), JsonString(r.device_id).c_str(),
-                  JsonString(r.kind).c_str(), JsonString(r.subject).c_str(),
-                  JsonString(r.not_before).c_str(), JsonString(r.not_after).c_str(),
-                  JsonString(r.issued_at).c_str(),
-                  r.revoked_at ? JsonString(*r.revoked_at).c_str() : "null",
-                  r.revocation_reason ? std::to_string(*r.revocation_reason).c_str() : "null");
-    }
-    std::printf("\n]\n");
+    std::fputs(CertificatesJson(*rows).c_str(), stdout);
     return 0;
   }
   std::printf("%-32s  %-24s  %-8s  %-20s  %s\n", "SERIAL", "DEVICE_ID", "KIND", "NOT_AFTER",

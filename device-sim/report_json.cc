@@ -1,6 +1,7 @@
-// report_json.cc — the --json document (see report.h). Hand-written: a few fixed shapes, strings
-// escaped per RFC 8259.
-#include <cstdio>
+// report_json.cc — the --json document (see report.h), built with nlohmann::json. Strings that
+// are not valid UTF-8 (a device id, a server's reason) are written with U+FFFD for each bad byte.
+#include <cmath>
+#include <nlohmann/json.hpp>
 
 #include "device-sim/outcome.h"
 #include "device-sim/report.h"
@@ -8,141 +9,124 @@
 namespace devsim {
 namespace {
 
-std::string Quote(std::string_view text) {
-  std::string out = "\"";
-  for (const char c : text) {
-    const auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (u < 0x20 || u == 0x7f) {
-      char esc[8];
-      std::snprintf(esc, sizeof esc, "\\u%04x", u);
-      out += esc;
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
+using Json = nlohmann::ordered_json;  // keys in the order written, as the document always had
+
+// Milliseconds and seconds to three decimals, as the document always had; NaN and infinities
+// (never produced today) would be written as null.
+double Number(double value) {
+  return std::isfinite(value) ? std::round(value * 1000) / 1000 : value;
 }
 
-std::string Number(double value) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.3f", value);
-  return buf;
-}
-
-std::string Count(uint64_t value) { return std::to_string(value); }
-
-std::string Latency(const LatencySummary& l) {
-  std::string out = "{\"count\": " + Count(l.count) + ", \"p50\": " + Number(l.p50) +
-                    ", \"p90\": " + Number(l.p90) + ", \"p99\": " + Number(l.p99) +
-                    ", \"max\": " + Number(l.max) + ", \"mean\": " + Number(l.mean) + "}";
-  return out;
+Json Latency(const LatencySummary& l) {
+  return Json{{"count", l.count},          {"p50", Number(l.p50)}, {"p90", Number(l.p90)},
+              {"p99", Number(l.p99)},      {"max", Number(l.max)}, {"mean", Number(l.mean)}};
 }
 
 // [{"le_ms": 1, "count": n}, ..., {"le_ms": null, "count": n}] — the last bucket is open-ended.
-std::string Histogram(const LatencySummary& l) {
-  std::string out = "[";
+Json Histogram(const LatencySummary& l) {
+  Json out = Json::array();
   for (size_t i = 0; i < kHistogramBuckets; ++i) {
-    if (i > 0) out += ", ";
-    const std::string bound = i < kHistogramBoundsMs.size()
-                                  ? std::to_string(static_cast<long long>(kHistogramBoundsMs[i]))
-                                  : std::string("null");
-    out += "{\"le_ms\": " + bound + ", \"count\": " + Count(l.histogram[i]) + "}";
+    Json bound = nullptr;
+    if (i < kHistogramBoundsMs.size()) bound = static_cast<long long>(kHistogramBoundsMs[i]);
+    out.push_back(Json{{"le_ms", std::move(bound)}, {"count", l.histogram[i]}});
   }
-  return out + "]";
+  return out;
 }
 
-std::string ClassObject(const FleetReport& report, Scenario s) {
+Json ClassObject(const FleetReport& report, Scenario s) {
   const ScenarioTally& t = report.tally.scenarios[Index(s)];
   const LatencySummary l = t.latency.Summarize();
   const double rate = report.elapsed_seconds > 0
                           ? static_cast<double>(t.ok + t.failed) / report.elapsed_seconds
                           : 0;
-  std::string unexpected = "{";
-  for (const auto& [text, count] : t.unexpected) {
-    if (unexpected.size() > 1) unexpected += ", ";
-    unexpected += Quote(text) + ": " + Count(count);
-  }
-  unexpected += "}";
-  return "{\"weight\": " + std::to_string(report.options.mix[Index(s)]) +
-         ", \"expected\": " + Quote(Describe(Expected(s, report.options.tls.version))) +
-         ", \"ok\": " + Count(t.ok) + ", \"failed\": " + Count(t.failed) +
-         ", \"retries\": " + Count(t.retries) + ", \"per_second\": " + Number(rate) +
-         ",\n      \"latency_ms\": " + Latency(l) + ",\n      \"histogram\": " + Histogram(l) +
-         ",\n      \"unexpected\": " + unexpected + "}";
+  Json unexpected = Json::object();
+  for (const auto& [text, count] : t.unexpected) unexpected[text] = count;
+  return Json{{"weight", report.options.mix[Index(s)]},
+              {"expected", Describe(Expected(s, report.options.tls.version))},
+              {"ok", t.ok},
+              {"failed", t.failed},
+              {"retries", t.retries},
+              {"per_second", Number(rate)},
+              {"latency_ms", Latency(l)},
+              {"histogram", Histogram(l)},
+              {"unexpected", std::move(unexpected)}};
 }
 
-std::string Settings(const FleetReport& report) {
+Json Settings(const FleetReport& report) {
   const FleetOptions& o = report.options;
-  return "{\"tls\": " + Quote(TlsVersionName(o.tls.version)) +
-         ", \"key_share\": " + Quote(KeyShareName(o.tls.key_share)) +
-         ", \"concurrency\": " + std::to_string(o.concurrency) +
-         ", \"threads\": " + std::to_string(report.threads) + ", \"rate\": " + Number(o.rate) +
-         ", \"count\": " + Count(o.count) + ", \"duration\": " + Number(o.duration) +
-         ", \"mix\": " + Quote(FormatMix(o.mix)) + ", \"slow\": " + std::to_string(o.slow) +
-         ", \"step_timeout\": " + Number(o.step_timeout) +
-         ", \"max_retries\": " + std::to_string(o.max_retries) + "}";
+  return Json{{"tls", TlsVersionName(o.tls.version)},
+              {"key_share", KeyShareName(o.tls.key_share)},
+              {"concurrency", o.concurrency},
+              {"threads", report.threads},
+              {"rate", Number(o.rate)},
+              {"count", o.count},
+              {"duration", Number(o.duration)},
+              {"mix", FormatMix(o.mix)},
+              {"slow", o.slow},
+              {"step_timeout", Number(o.step_timeout)},
+              {"max_retries", o.max_retries}};
 }
 
-std::string SlowObject(const FleetReport& report) {
-  std::string out = "{\"connections\": " + std::to_string(report.options.slow) +
-                    ", \"interval_seconds\": " + Number(report.options.slow_interval) +
-                    ", \"nice\": " + std::to_string(report.options.slow_nice) +
-                    ", \"open_at_start\": " + std::to_string(report.slow_open_at_start) +
-                    ", \"seconds_to_open\": " + Number(report.slow_open_seconds);
+Json SlowObject(const FleetReport& report) {
+  Json out{{"connections", report.options.slow},
+           {"interval_seconds", Number(report.options.slow_interval)},
+           {"nice", report.options.slow_nice},
+           {"open_at_start", report.slow_open_at_start},
+           {"seconds_to_open", Number(report.slow_open_seconds)}};
   for (size_t m = 0; m < kSlowModes; ++m) {
     const SlowTally& t = report.tally.slow[m];
-    out += std::string(", ") + Quote(SlowModeName(static_cast<SlowMode>(m))) +
-           ": {\"opened\": " + Count(t.opened) +
-           ", \"closed_by_server\": " + Count(t.closed_by_server) +
-           ", \"failed\": " + Count(t.failed) + ", \"still_open\": " + Count(t.still_open) +
-           ", \"bytes_sent_before_close\": " + Count(t.bytes_sent) +
-           ", \"lifetime_ms\": " + Latency(t.lifetime.Summarize()) + "}";
+    out[SlowModeName(static_cast<SlowMode>(m))] =
+        Json{{"opened", t.opened},
+             {"closed_by_server", t.closed_by_server},
+             {"failed", t.failed},
+             {"still_open", t.still_open},
+             {"bytes_sent_before_close", t.bytes_sent},
+             {"lifetime_ms", Latency(t.lifetime.Summarize())}};
   }
-  return out + "}";
+  return out;
 }
 
-std::string Failures(const FleetReport& report) {
-  std::string out = "[";
+Json Failures(const FleetReport& report) {
+  Json out = Json::array();
   for (const DeviceFailure& f : report.tally.failures) {
-    if (out.size() > 1) out += ",\n    ";
-    out += "{\"device\": " + Quote(f.device_id) +
-           ", \"class\": " + Quote(ScenarioName(f.scenario)) + ", \"outcome\": " + Quote(f.reason) +
-           "}";
+    out.push_back(
+        Json{{"device", f.device_id}, {"class", ScenarioName(f.scenario)}, {"outcome", f.reason}});
   }
-  return out + "]";
+  return out;
 }
 
 }  // namespace
 
 std::string FormatJson(std::string_view command, const FleetReport& report) {
   const uint64_t done = report.ok() + report.failed();
-  std::string classes;
+  Json classes = Json::object();
   LatencyStats all;
   for (Scenario s : kAllScenarios) {
     all.Merge(report.tally.scenarios[Index(s)].latency);
-    if (!classes.empty()) classes += ",\n    ";
-    classes += Quote(ScenarioName(s)) + ": " + ClassObject(report, s);
+    classes[ScenarioName(s)] = ClassObject(report, s);
   }
   const LatencySummary total = all.Summarize();
-  return "{\n  \"command\": " + Quote(command) + ",\n  \"ok\": " + Count(report.ok()) +
-         ",\n  \"failed\": " + Count(report.failed()) +
-         ",\n  \"planned\": " + Count(report.planned) +
-         ",\n  \"elapsed_seconds\": " + Number(report.elapsed_seconds) +
-         ",\n  \"rate_per_second\": " +
-         Number(report.elapsed_seconds > 0 ? report.ok() / report.elapsed_seconds : 0) +
-         ",\n  \"cpu_seconds\": " + Number(report.cpu_seconds) +
-         ",\n  \"cpu_ms_per_enrollment\": " +
-         Number(done > 0 ? report.cpu_seconds * 1000 / static_cast<double>(done) : 0) +
-         ",\n  \"settings\": " + Settings(report) +
-         ",\n  \"replay_setups\": " + Count(report.tally.replay_setups) +
-         ",\n  \"classes\": {\n    " + classes + "\n  }" +
-         ",\n  \"all\": {\"latency_ms\": " + Latency(total) +
-         ",\n    \"histogram\": " + Histogram(total) + "}" +
-         ",\n  \"slow\": " + SlowObject(report) + ",\n  \"failures\": " + Failures(report) +
-         ",\n  \"failures_not_listed\": " + Count(report.tally.failures_not_listed) + "\n}\n";
+  const Json doc{
+      {"command", command},
+      {"ok", report.ok()},
+      {"failed", report.failed()},
+      {"planned", report.planned},
+      {"elapsed_seconds", Number(report.elapsed_seconds)},
+      {"rate_per_second",
+       Number(report.elapsed_seconds > 0 ? report.ok() / report.elapsed_seconds : 0)},
+      {"cpu_seconds", Number(report.cpu_seconds)},
+      {"cpu_ms_per_enrollment",
+       Number(done > 0 ? report.cpu_seconds * 1000 / static_cast<double>(done) : 0)},
+      {"settings", Settings(report)},
+      {"replay_setups", report.tally.replay_setups},
+      {"classes", std::move(classes)},
+      {"all", Json{{"latency_ms", Latency(total)}, {"histogram", Histogram(total)}}},
+      {"slow", SlowObject(report)},
+      {"failures", Failures(report)},
+      {"failures_not_listed", report.tally.failures_not_listed}};
+  // error_handler_t::replace: invalid UTF-8 becomes U+FFFD instead of a thrown type_error, so
+  // dump cannot throw (bar std::bad_alloc, as any std::string can).
+  return doc.dump(2, ' ', /*ensure_ascii=*/false, Json::error_handler_t::replace) + "\n";
 }
 
 }  // namespace devsim

@@ -1,0 +1,56 @@
+// admin_json.cc — `provisiond list --json` documents (see admin_json.h).
+#include "daemon/admin_json.h"
+
+#include <nlohmann/json.hpp>
+
+namespace provisiond {
+namespace {
+
+using Json = nlohmann::ordered_json;  // keys in the order written, as the output always had
+
+// One compact object per line inside the array, as the output always had. The replace handler
+// writes U+FFFD for invalid UTF-8 instead of throwing type_error 316, so dump cannot throw
+// (bar std::bad_alloc, as any std::string can).
+std::string Lines(const std::vector<Json>& objects) {
+  std::string out = "[";
+  for (size_t i = 0; i < objects.size(); ++i) {
+    out += i ? ",\n " : "\n ";
+    out += objects[i].dump(-1, ' ', /*ensure_ascii=*/false, Json::error_handler_t::replace);
+  }
+  return out + "\n]\n";
+}
+
+}  // namespace
+
+std::string CertificatesJson(const std::vector<db::CertificateRecord>& rows) {
+  std::vector<Json> objects;
+  objects.reserve(rows.size());
+  for (const db::CertificateRecord& r : rows) {
+    Json revoked_at = nullptr;
+    if (r.revoked_at) revoked_at = *r.revoked_at;
+    Json reason = nullptr;
+    if (r.revocation_reason) reason = *r.revocation_reason;
+    objects.push_back(Json{{"serial", r.serial_hex},
+                           {"device_id", r.device_id},
+                           {"kind", r.kind},
+                           {"subject", r.subject},
+                           {"not_before", r.not_before},
+                           {"not_after", r.not_after},
+                           {"issued_at", r.issued_at},
+                           {"revoked_at", std::move(revoked_at)},
+                           {"revocation_reason", std::move(reason)}});
+  }
+  return Lines(objects);
+}
+
+std::string BlocksJson(const std::vector<db::DeviceBlock>& blocks) {
+  std::vector<Json> objects;
+  objects.reserve(blocks.size());
+  for (const db::DeviceBlock& b : blocks) {
+    objects.push_back(
+        Json{{"device_id", b.device_id}, {"reason", b.reason}, {"blocked_at", b.blocked_at}});
+  }
+  return Lines(objects);
+}
+
+}  // namespace provisiond
