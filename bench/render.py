@@ -25,7 +25,7 @@ def read_tsv(results, name):
         return list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
 
 
-def fmt(value, digits):
+def fmt(value, digits):  # value with DIGITS decimals
     return f"{value:.{digits}f}"
 
 
@@ -52,7 +52,7 @@ class Run:
         self.enroll = {r["run"]: r for r in read_tsv(results, "enroll") or []}
         self.tables = {n: read_tsv(results, n) for n in
                        ("db", "perf", "handshake", "pinned", "callgrind", "hold", "flood",
-                        "histogram")}
+                        "chain", "histogram")}
         self.floor_ours = self.floor_issue = None
         if self.crypto:
             us = {r["operation"]: float(r["us_per_op"]) for r in self.crypto}
@@ -275,9 +275,6 @@ def instructions(run, out):
             "space).", ""]
 
 
-HELD_AS = {"hello": "partial ClientHello (43 bytes)", "idle": "nothing sent"}
-
-
 def held(run, out):
     out += ["### 6. Held connections (bench/hold_connections.py hold --count 10000, fresh daemon "
             "each, default --max-connections 10000)", "",
@@ -288,8 +285,9 @@ def held(run, out):
             "before KiB | RSS all open KiB | **KiB / connection** | closed by server during "
             "hold | closed after (p50 s) | RSS after close KiB |",
             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    held_as = {"hello": "partial ClientHello (43 bytes)", "idle": "nothing sent"}
     for r in run.tables["hold"]:
-        out.append(f"| {HELD_AS.get(r['held_as'], r['held_as'])} | {r['connected']} | "
+        out.append(f"| {held_as.get(r['held_as'], r['held_as'])} | {r['connected']} | "
                    f"{r['alive_at_measure']} | {r['seconds_from_first_connect_to_measure']} | "
                    f"{r['rss_before_kib']} | {r['rss_all_open_kib']} | "
                    f"**{r['rss_per_connection_kib']}** | {r['closed_by_server_during_hold']} | "
@@ -317,6 +315,34 @@ def flood(run, out):
                 "per enrollment.", ""]
 
 
+def chain(run, out):
+    rows = run.tables["chain"]
+    quiet = [r for r in rows if r["kind"] == "quiet"]
+    q_p50 = sum(float(r["p50_ms"]) for r in quiet) / len(quiet) if quiet else 0
+    q_cpu = sum(int(r["daemon_cpu_ticks"]) for r in quiet) / len(quiet) if quiet else 0
+    out += [f"### 8. Client-chain attack (bench/chain_attack.sh: {run.m('chain_devices')} good "
+            f"devices per run at concurrency 1, {run.m('chain_threads')} attacker threads at nice "
+            f"{run.m('chain_nice')})", "",
+            "Ratio = the run's good-device p50 ÷ the mean p50 of the quiet runs; attacker cost = "
+            "(the run's daemon CPU − the quiet runs' mean) ÷ its attacker handshakes.", "",
+            "| run | attackers | good ok | good p50 ms | good p99 ms | attacker handshakes "
+            "(refused) | attacker handshakes/s | daemon CPU s | **p50 ÷ quiet p50** | daemon CPU "
+            "ms / attacker handshake | load (1 min) |",
+            "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        ticks = int(r["daemon_cpu_ticks"])
+        ratio = per_hs = ""
+        if r["kind"] == "attack":
+            ratio = f"**{fmt(float(r['p50_ms']) / q_p50, 2)}×**" if q_p50 > 0 else "n/a"
+            hs = int(r["attacker_handshakes"] or 0)
+            per_hs = fmt((ticks - q_cpu) / run.hz * 1000 / hs, 2) if hs > 0 and quiet else "n/a"
+        att = (f"{r['attacker_handshakes']} ({r['refused']})" if r["kind"] == "attack" else "–")
+        out.append(f"| {r['run']} | {r['kind']} | {r['ok']} | {r['p50_ms']} | {r['p99_ms']} | "
+                   f"{att} | {r['attacker_per_second']} | {fmt(ticks / run.hz, 2)} | {ratio} | "
+                   f"{per_hs} | {r['load1']} |")
+    out.append("")
+
+
 def render(results):
     run = Run(results)
     out = []
@@ -326,7 +352,7 @@ def render(results):
         crypto(run, out)
     steps = [("db", group_commit), ("enroll", under_load), ("perf", profile),
              ("handshake", handshakes), ("pinned", pinned), ("callgrind", instructions),
-             ("hold", held), ("flood", flood)]
+             ("hold", held), ("flood", flood), ("chain", chain)]
     for table, section in steps:
         present = run.enroll if table == "enroll" else run.tables[table]
         if present is not None and (table != "enroll" or any(n in present for n, _ in LOAD_RUNS)):
@@ -363,10 +389,10 @@ def main(argv):
     res = render(argv[1])
     if len(argv) == 2:
         sys.stdout.write(res)
-        return 0
-    text = splice(argv[3], res)
-    with open(argv[3], "w", encoding="utf-8") as f:
-        f.write(text)
+    else:
+        text = splice(argv[3], res)
+        with open(argv[3], "w", encoding="utf-8") as f:
+            f.write(text)
     return 0
 
 

@@ -55,6 +55,9 @@ tsv hold "held_as | connected | alive_at_measure | seconds_from_first_connect_to
   "hello | 10000 | 10000 | 2.87 | 15804 | 165404 | 14.96 | 10000 | 11.86 | 24932"
 tsv flood "requested | refused_by_server | held_open | connect_errors | refusal_seconds_p50 | refusal_seconds_p99 | seconds | rss_before_kib | rss_peak_kib | rss_after_kib | connection_refused_log_lines" \
   "10000 | 9000 | 1000 | {} | 0.0393 | 0.0886 | 3.18 | 15900 | 16680 | 16828 | 6"
+tsv chain "run | kind | ok | p50_ms | p99_ms | attacker_handshakes | refused | attacker_per_second | daemon_cpu_ticks | load1" \
+  "1 | quiet | 200 | 20 | 50 | - | - | - | 180 | 5.0" "2 | attack | 200 | 50 | 90 | 1000 | 1000 | 80.5 | 480 | 6.0" \
+  "3 | quiet | 200 | 30 | 60 | - | - | - | 220 | 5.5"
 tsv histogram "bucket | c1 | c64 | c1000 | slow1" "≤10 | 100 | 0 | 0 | 0"
 
 python3 "$ROOT/bench/render.py" "$R" > "$T/out.md"
@@ -110,9 +113,12 @@ expect "In instructions the daemon spends 1.053× its crypto floor operations (u
 expect "| partial ClientHello (43 bytes) | 10000 | 10000 | 2.87 | 15804 | 165404 | **14.96** | 10000 | 11.86 | 24932 |"
 expect "| 10000 | 9000 | 1000 | {} | 0.0393 | 0.0886 | 3.18 | 15900 | 16680 | 16828 | 6 |"
 expect_in "200 ok, 0 failed, 185/s, p50 282 ms, p99 464 ms; daemon CPU 6.250 ms per enrollment."
+# 8. ratio = 50 / mean(20, 30); (480 − mean(180, 220)) ticks = 2.8 s over 1000 handshakes.
+expect "| 2 | attack | 200 | 50 | 90 | 1000 (1000) | 80.5 | 4.80 | **2.00×** | 2.80 | 6.0 |"
+expect "| 1 | quiet | 200 | 20 | 50 | – | - | 1.80 |  |  | 5.0 |"
 expect "Latency histogram of section 3's runs: [latency-histogram.png](latency-histogram.png)."
 expect "Load average at the end: 0.50 0.60 0.70."
-for h in "### 1." "### 2." "### 3." "### 4a." "### 5." "### 5b." "### 4b." "### 6." "### 7."; do
+for h in "### 1." "### 2." "### 3." "### 4a." "### 5." "### 5b." "### 4b." "### 6." "### 7." "### 8."; do
   [ "$(grep -c "^$h " "$T/out.md")" = 1 ] || { echo "FAIL: section $h not exactly once" >&2; fail=1; }
 done
 
