@@ -346,7 +346,7 @@ def chain(run, out):
 def render(results):
     run = Run(results)
     out = []
-    if run.meta:
+    if "run_date" in run.meta:  # the setup step ran
         machine(run, out)
     if run.crypto:
         crypto(run, out)

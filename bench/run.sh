@@ -15,7 +15,8 @@
 #                           are left out)
 # Environment: BENCH_N1/BENCH_N64/BENCH_N1000 fleet sizes, BENCH_JOBS build parallelism,
 # BENCH_BUILD_DIR (build-bench/), BENCH_RESULTS (<build dir>/run), BENCH_CRYPTO_SECONDS (1),
-# BENCH_OPENSSL_SECONDS (2), BENCH_DB_SECONDS (2).
+# BENCH_OPENSSL_SECONDS (2), BENCH_DB_SECONDS (2), BENCH_DOC the file to render into
+# (docs/benchmarks.md).
 set -euo pipefail
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -31,5 +32,6 @@ for s in "${STEPS[@]}"; do
   say "step ${s%.sh}"
   bash "$f"
 done
-python3 "$ROOT/bench/render.py" "$W" --doc "$ROOT/docs/benchmarks.md"
-say "done: docs/benchmarks.md, docs/latency-histogram.png (TSVs and raw output in $W)"
+DOC=${BENCH_DOC:-$ROOT/docs/benchmarks.md}
+python3 "$ROOT/bench/render.py" "$W" --doc "$DOC"
+say "done: $DOC, docs/latency-histogram.png (TSVs and raw output in $W)"
