@@ -53,6 +53,8 @@ done
 echo "chain_attack: $(nproc) CPUs, $N good enrollments per run (device-sim, concurrency 1," \
   "TLS 1.3), $THREADS attacker threads at nice $NICE; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '| run | attackers | good ok | good p50 ms | good p99 ms | attacker handshakes (refused) | attacker handshakes/s | daemon CPU s | load (1 min) |\n|---|---|---:|---:|---:|---:|---:|---:|---:|\n'
+TSV=${CHAIN_TSV:-}
+[ -z "$TSV" ] || printf 'run\tkind\tok\tp50_ms\tp99_ms\tattacker_handshakes\trefused\tattacker_per_second\tdaemon_cpu_ticks\tload1\n' > "$TSV"
 quiet_sum=0 quiet_n=0 attack_p50s=()
 for i in $(seq 1 $((2 * RUNS))); do
   kind=quiet
@@ -87,6 +89,11 @@ for i in $(seq 1 $((2 * RUNS))); do
   printf '| %d | %s | %s | %s | %s | %s | %s | %.2f | %s |\n' "$i" "$kind" "$ok" "$p50" "$p99" \
     "$att" "$rate" "$(awk -v t=$((t1 - t0)) -v hz="$HZ" 'BEGIN {print t / hz}')" \
     "$(cut -d' ' -f1 /proc/loadavg)"
+  if [ -n "$TSV" ]; then
+    read -r hs refused <<< "$(tr -d '()' <<< "${att/-/- -}")"
+    printf '%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n' "$i" "$kind" "$ok" "$p50" "$p99" "$hs" \
+      "$refused" "$rate" $((t1 - t0)) "$(cut -d' ' -f1 /proc/loadavg)" >> "$TSV"
+  fi
 done
 quiet=$(awk -v s="$quiet_sum" -v n="$quiet_n" 'BEGIN {printf "%.2f", s / n}')
 for p in "${attack_p50s[@]}"; do
