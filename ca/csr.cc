@@ -11,7 +11,7 @@
 
 #include <cstring>
 
-#include "ca/csr_attributes.h"
+#include "ca/csr_attribute_reader.h"
 #include "ca/keys.h"
 #include "ca/scoped.h"
 

@@ -102,6 +102,22 @@ Result<PreparedCert> Describe(const mbedtls_x509_crt& crt, Bytes tbs, std::strin
   return out;
 }
 
+// The record of a certificate just signed, read from the parse that checked it (CheckSigned).
+Result<IssuedCert> DescribeSigned(const mbedtls_x509_crt& crt, Bytes der) {
+  auto key_der = PublicKeyDer(crt.pk);
+  if (!key_der) return std::unexpected(key_der.error());
+  IssuedCert out;
+  out.serial_hex = CertSerialHex(crt);
+  out.subject = DnString(crt.subject);
+  out.san = SanString(crt);
+  out.not_before = ToUnixTime(crt.valid_from);
+  out.not_after = ToUnixTime(crt.valid_to);
+  out.fingerprint_sha256 = CertFingerprint(crt);
+  out.public_key_sha256 = Sha256Hex(*key_der);
+  out.der = std::move(der);
+  return out;
+}
+
 // The moment ValidityFor was given to produce crt's validity: notBefore is now - backdate unless
 // clamped to the CA's notBefore, in which case notAfter is now + validity unless clamped to the
 // CA's notAfter. When both are clamped every moment in between gives the same validity: the
@@ -249,7 +265,7 @@ Result<void> Issuer::Lint(std::span<const unsigned char> tbs) const {
   return LintOperational(*(*parsed)->get(), ca_cert());
 }
 
-Result<Bytes> Issuer::Sign(std::span<const unsigned char> tbs, Rng rng) const {
+Result<IssuedCert> Issuer::Sign(std::span<const unsigned char> tbs, Rng rng) const {
   if (auto ok = Lint(tbs); !ok) return std::unexpected(ok.error());
   unsigned char hash[32];
   int ret = mbedtls_sha256(tbs.data(), tbs.size(), hash, /*is224=*/0);
@@ -261,8 +277,9 @@ Result<Bytes> Issuer::Sign(std::span<const unsigned char> tbs, Rng rng) const {
   if (ret != 0) return Fail(Code::kCrypto, MbedtlsError("mbedtls_pk_sign", ret));
   auto der = WrapTbs(tbs, std::span<const unsigned char>(sig, sig_len));
   if (!der) return Fail(Code::kCrypto, der.error().detail);
-  if (auto ok = CheckSigned(*der, tbs, ca_cert()); !ok) return std::unexpected(ok.error());
-  return der;
+  auto parsed = CheckSigned(*der, tbs, ca_cert());
+  if (!parsed) return std::unexpected(parsed.error());
+  return DescribeSigned(*(*parsed)->get(), std::move(*der));
 }
 
 Result<IssuedCert> Issuer::Issue(std::string_view device_id,
@@ -270,18 +287,7 @@ Result<IssuedCert> Issuer::Issue(std::string_view device_id,
                                  const Profile& profile, UnixTime now, Rng rng) const {
   auto prepared = Prepare(device_id, public_key_der, profile, now, rng);
   if (!prepared) return std::unexpected(prepared.error());
-  auto der = Sign(prepared->tbs, rng);
-  if (!der) return std::unexpected(der.error());
-  IssuedCert out;
-  out.serial_hex = std::move(prepared->serial_hex);
-  out.subject = std::move(prepared->subject);
-  out.san = std::move(prepared->san);
-  out.not_before = prepared->not_before;
-  out.not_after = prepared->not_after;
-  out.public_key_sha256 = std::move(prepared->public_key_sha256);
-  out.fingerprint_sha256 = Sha256Hex(*der);
-  out.der = std::move(*der);
-  return out;
+  return Sign(prepared->tbs, rng);
 }
 
 }  // namespace ca

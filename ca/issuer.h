@@ -4,7 +4,7 @@
 // Issuance in two steps, so the store can record what will be signed before anything is signed:
 //   Prepare(...)  -> PreparedCert{tbs, serial, ...}   builds + lints the TBS; no CA key involved
 //   (caller commits an intent row: serial + tbs)
-//   Sign(tbs)     -> certificate DER                  lints again, signs, re-parses, verifies
+//   Sign(tbs)     -> IssuedCert{der, ...}             lints again, signs, re-parses, verifies
 // Issue() is Prepare + Sign for callers that record only the result.
 #pragma once
 
@@ -34,7 +34,8 @@ struct Profile {
   std::string identity_scope;
 };
 
-// Everything the store records about an issued certificate.
+// Everything the store records about an issued certificate (Sign fills it from the parse that
+// verified der, so no caller parses the certificate again).
 struct IssuedCert {
   Bytes der;
   std::string serial_hex;          // lowercase hex, 32 characters for the 16-byte serial
@@ -90,14 +91,15 @@ class Issuer {
                              std::span<const unsigned char> public_key_der,
                              const Profile& profile, UnixTime now, UnixTime max_age) const;
 
-  // Signs a TBSCertificate with the CA key (ECDSA over SHA-256) and returns the Certificate DER:
-  // SEQUENCE { tbs, AlgorithmIdentifier ecdsa-with-SHA256 (no parameters), BIT STRING sig }.
+  // Signs a TBSCertificate with the CA key (ECDSA over SHA-256) and returns the Certificate DER
+  // (SEQUENCE { tbs, AlgorithmIdentifier ecdsa-with-SHA256 (no parameters), BIT STRING sig })
+  // with its description (IssuedCert), read from the parse that verified it.
   // Before signing, tbs must pass Lint (kPolicy otherwise, nothing signed): the CA key signs only
   // operational certificates of this CA. After signing, the result is parsed back with mbedTLS;
   // kCrypto if it does not parse, its TBS bytes differ from tbs, or its signature does not verify
   // under the CA certificate's public key (a signing fault: the certificate must not be used).
   // Not thread-safe (signing caches EC tables in the key).
-  Result<Bytes> Sign(std::span<const unsigned char> tbs, Rng rng) const;
+  Result<IssuedCert> Sign(std::span<const unsigned char> tbs, Rng rng) const;
 
   // Pre-issuance check of a TBSCertificate against the operational profile of this CA, however it
   // was built; the rules are listed in ca/lint.h (v3; serial positive, 1..20 octets;

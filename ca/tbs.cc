@@ -254,15 +254,16 @@ Result<std::unique_ptr<CrtChain>> ParseTbs(std::span<const unsigned char> tbs) {
   return chain;
 }
 
-Result<void> CheckSigned(std::span<const unsigned char> cert_der,
-                         std::span<const unsigned char> tbs, const mbedtls_x509_crt& ca) {
-  CrtChain chain;
-  int ret = mbedtls_x509_crt_parse_der(chain.get(), cert_der.data(), cert_der.size());
+Result<std::unique_ptr<CrtChain>> CheckSigned(std::span<const unsigned char> cert_der,
+                                              std::span<const unsigned char> tbs,
+                                              const mbedtls_x509_crt& ca) {
+  auto chain = std::make_unique<CrtChain>();
+  int ret = mbedtls_x509_crt_parse_der(chain->get(), cert_der.data(), cert_der.size());
   if (ret != 0) {
     return Fail(Code::kCrypto, "signed certificate does not parse: " +
                                    MbedtlsError("mbedtls_x509_crt_parse_der", ret));
   }
-  const mbedtls_x509_crt& crt = *chain.get();
+  const mbedtls_x509_crt& crt = *chain->get();
   if (crt.tbs.len != tbs.size() || std::memcmp(crt.tbs.p, tbs.data(), tbs.size()) != 0) {
     return Fail(Code::kCrypto, "signed certificate's TBS differs from the one given to sign");
   }
@@ -279,7 +280,7 @@ Result<void> CheckSigned(std::span<const unsigned char> cert_der,
     return Fail(Code::kCrypto, "signature does not verify under the CA certificate: " +
                                    MbedtlsError("mbedtls_pk_verify", ret));
   }
-  return {};
+  return chain;
 }
 
 }  // namespace ca

@@ -38,8 +38,10 @@ Result<std::unique_ptr<CrtChain>> ParseTbs(std::span<const unsigned char> tbs);
 // Checks a certificate just signed over tbs: cert_der parses, its TBS is byte-identical to tbs,
 // its signature algorithm is ecdsa-with-SHA256 and the signature verifies under ca's public key.
 // kCrypto otherwise (a signing fault or an encoder bug: the certificate must not be used).
-Result<void> CheckSigned(std::span<const unsigned char> cert_der,
-                         std::span<const unsigned char> tbs, const mbedtls_x509_crt& ca);
+// Returns the parsed certificate, so the caller describes it without parsing it again.
+Result<std::unique_ptr<CrtChain>> CheckSigned(std::span<const unsigned char> cert_der,
+                                              std::span<const unsigned char> tbs,
+                                              const mbedtls_x509_crt& ca);
 
 // Serial rules for certificates we write: 1..20 bytes, first byte 0x01..0x7F (positive, minimal).
 Result<void> CheckSerial(const Bytes& serial);

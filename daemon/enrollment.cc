@@ -43,6 +43,21 @@ EnrollResult FromStoreError(const db::Error& e) {
   return Refuse(transient ? EnrollCode::kStoreUnavailable : EnrollCode::kStoreFailed, e.detail);
 }
 
+// The row for a certificate we signed, from what Sign read back from it (device and auth fields
+// empty).
+db::CertificateRecord RecordOf(ca::IssuedCert issued) {
+  db::CertificateRecord r;
+  r.serial_hex = std::move(issued.serial_hex);
+  r.subject = std::move(issued.subject);
+  r.san = std::move(issued.san);
+  r.not_before = ca::Iso8601(issued.not_before);
+  r.not_after = ca::Iso8601(issued.not_after);
+  r.der = std::move(issued.der);
+  r.fingerprint_sha256 = std::move(issued.fingerprint_sha256);
+  r.public_key_sha256 = std::move(issued.public_key_sha256);
+  return r;
+}
+
 }  // namespace
 
 const char* EnrollCodeName(EnrollCode code) {
@@ -309,24 +324,23 @@ void Enroller::Resume(std::shared_ptr<Attempt> a, const db::Intent& intent) {
 
 // Worker thread: the CA key signs only a TBS whose intent is committed; Sign checks the result.
 void Enroller::SignAndComplete(std::shared_ptr<Attempt> a, const db::Intent& intent) {
-  auto der = issuer_.Sign(intent.tbs, rng_);
-  if (!der) {
+  auto issued = issuer_.Sign(intent.tbs, rng_);
+  if (!issued) {
     return a->done(Refuse(EnrollCode::kInternal, "signing " + intent.serial_hex + ": " +
-                                                     der.error().detail));
+                                                     issued.error().detail));
   }
-  auto record = CertificateRecordFromDer(*der);
-  if (!record) return a->done(Refuse(EnrollCode::kInternal, record.error().detail));
+  auto record = RecordOf(std::move(*issued));
   const tls::PeerIdentity& peer = a->req.peer;
-  record->device_id = a->name.qualified;
-  record->profile = intent.profile;  // a resumed intent keeps the profile it was reserved under
-  record->auth_cert_issuer = peer.cert->issuer;
-  record->auth_cert_serial = peer.cert->serial_hex;
-  record->auth_cert_fingerprint = peer.cert->fingerprint;
-  record->kind = a->req.reenroll ? "reenroll" : "enroll";
-  record->peer = a->req.peer_address;
-  record->issued_at = ca::Iso8601(Now());
+  record.device_id = a->name.qualified;
+  record.profile = intent.profile;  // a resumed intent keeps the profile it was reserved under
+  record.auth_cert_issuer = peer.cert->issuer;
+  record.auth_cert_serial = peer.cert->serial_hex;
+  record.auth_cert_fingerprint = peer.cert->fingerprint;
+  record.kind = a->req.reenroll ? "reenroll" : "enroll";
+  record.peer = a->req.peer_address;
+  record.issued_at = ca::Iso8601(Now());
   db::EventRecord event{
-      .time = record->issued_at,
+      .time = record.issued_at,
       .peer = a->req.peer_address,
       .presented_fingerprint = peer.cert->fingerprint,
       .presented_subject = peer.cert->subject,
@@ -335,9 +349,9 @@ void Enroller::SignAndComplete(std::shared_ptr<Attempt> a, const db::Intent& int
       .outcome = "issued",
       .http_status = 200,
       .reason = "issued",
-      .serial_hex = record->serial_hex,
+      .serial_hex = record.serial_hex,
   };
-  auto shared_record = std::make_shared<db::CertificateRecord>(std::move(*record));
+  auto shared_record = std::make_shared<db::CertificateRecord>(std::move(record));
   PostQueue& inbox = inbox_;
   const bool queued = shared_.writer.SubmitComplete(
       *shared_record, std::move(event), [this, &inbox, a, shared_record](db::Result<void> done) {
@@ -362,24 +376,6 @@ void Enroller::OnCompleted(std::shared_ptr<Attempt> a, db::Result<void> done) {
   // The certificate was signed but its row did not commit: it is never sent; the intent stays
   // pending (revocable) and a retry with the same key resumes it.
   a->done(FromStoreError(done.error()));
-}
-
-ca::Result<db::CertificateRecord> CertificateRecordFromDer(const ca::Bytes& der) {
-  auto crt = ca::ParseCertificates(std::string(der.begin(), der.end()));
-  if (!crt) return std::unexpected(crt.error());
-  const mbedtls_x509_crt& c = *(*crt)->get();
-  auto key = ca::PublicKeyDer(c.pk);
-  if (!key) return std::unexpected(key.error());
-  db::CertificateRecord r;
-  r.serial_hex = ca::CertSerialHex(c);
-  r.subject = ca::DnString(c.subject);
-  r.san = ca::SanString(c);
-  r.not_before = ca::Iso8601(ca::ToUnixTime(c.valid_from));
-  r.not_after = ca::Iso8601(ca::ToUnixTime(c.valid_to));
-  r.der = der;
-  r.fingerprint_sha256 = ca::CertFingerprint(c);
-  r.public_key_sha256 = ca::Sha256Hex(*key);
-  return r;
 }
 
 }  // namespace provisiond

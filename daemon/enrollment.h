@@ -140,9 +140,6 @@ class Enroller {
   db::Store& reader_;
 };
 
-// The row for a certificate we signed, read back from its DER (device and auth fields empty).
-ca::Result<db::CertificateRecord> CertificateRecordFromDer(const ca::Bytes& der);
-
 // Short name for logs and event reasons, e.g. "bootstrap_exhausted".
 const char* EnrollCodeName(EnrollCode code);
 

@@ -1,15 +1,11 @@
-// server.cc — listener and per-core event loops (see server.h).
+// server.cc — the listener, and the worker threads that each run a per-core event loop
+// (daemon/worker.h); reload and drain fan out to them (see server.h).
 #include "daemon/server.h"
 
 #include <arpa/inet.h>
-#include <fcntl.h>
-#include <malloc.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <pthread.h>
-#include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -17,18 +13,14 @@
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
-#include <deque>
 #include <mutex>
-#include <unordered_map>
 
 #include "ca/issuer.h"
-#include "daemon/connection.h"
 #include "daemon/est/service.h"
-#include "daemon/flood_budget.h"
 #include "daemon/log.h"
-#include "daemon/metrics.h"
 #include "daemon/net.h"
 #include "daemon/post_queue.h"
+#include "daemon/worker.h"
 
 namespace provisiond {
 namespace {
@@ -67,256 +59,6 @@ ca::Result<int> Listen(const std::string& listen, std::string* bound) {
 }
 
 }  // namespace
-
-// One event loop: its own epoll set, TLS context, EST service (and issuer), read connection to
-// the database, inbox for the writer's completions, and connections.
-class Worker {
- public:
-  Worker(const ServeConfig& config, db::Writer& writer, std::unique_ptr<db::Store> reader,
-         int listen_fd, std::atomic<int>& connections, std::shared_ptr<tls::ServerTls> tls,
-         std::unique_ptr<PostQueue> inbox, std::unique_ptr<est::Service> service)
-      : config_(&config),
-        writer_(writer),
-        reader_(std::move(reader)),
-        status_check_(*reader_),
-        listen_fd_(listen_fd),
-        connections_(connections),
-        tls_(std::move(tls)),
-        first_tls_(tls_),
-        inbox_(std::move(inbox)),
-        service_(std::move(service)) {
-    epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
-    stop_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    epoll_event ev{};
-    ev.events = EPOLLIN | EPOLLEXCLUSIVE;
-    ev.data.fd = listen_fd_;
-    ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &ev);
-    ev.events = EPOLLIN;
-    ev.data.fd = stop_fd_;
-    ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, stop_fd_, &ev);
-    ev.data.fd = inbox_->fd();
-    ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, inbox_->fd(), &ev);
-  }
-  ~Worker() {
-    ::close(epoll_fd_);
-    ::close(stop_fd_);
-  }
-
-  // drain_deadline: when draining (SIGTERM), idle keep-alive connections close at once and the
-  // rest at this time; max() = let them finish by their own deadlines.
-  void Stop(Clock::time_point drain_deadline = Clock::time_point::max()) {
-    drain_deadline_.store(drain_deadline.time_since_epoch().count());
-    uint64_t one = 1;
-    ssize_t ignored = ::write(stop_fd_, &one, sizeof one);
-    (void)ignored;
-  }
-
-  // Any thread: at the next safe point on the worker thread (between events), new connections
-  // start using `tls` and `config`; then `switched` runs there.
-  void Swap(std::shared_ptr<tls::ServerTls> tls, const ServeConfig* config,
-            std::function<void()> switched) {
-    inbox_->Post([this, tls = std::move(tls), config, switched = std::move(switched)]() mutable {
-      tls_ = std::move(tls);
-      config_ = config;
-      switched();
-    });
-  }
-
-  uint64_t turns() const { return turns_.load(std::memory_order_relaxed); }
-
-  void Run();
-
- private:
-  void Accept();
-  void Drive(Connection& c);
-  void Defer(Connection& c);
-  void DriveDeferred();
-  void NoteRefused(std::string peer, Clock::time_point now);
-  void LogRefusedIfDue(Clock::time_point now);
-  void DeliverTo(int fd, uint64_t id, http::Response response);
-  void Close(int fd);
-  void Sweep();
-  Connection::Env MakeEnv();
-
-  const ServeConfig* config_;  // swapped by a reload; kept alive by the Server
-  db::Writer& writer_;
-  std::unique_ptr<db::Store> reader_;
-  StoreStatusCheck status_check_;
-  int listen_fd_;
-  std::atomic<int>& connections_;
-  std::shared_ptr<tls::ServerTls> tls_;  // for new connections; a reload replaces it
-  // The context built at start: its DRBG is the issuer's and the service's RNG, so it lives as
-  // long as the worker.
-  std::shared_ptr<tls::ServerTls> first_tls_;
-  std::unique_ptr<PostQueue> inbox_;
-  std::unique_ptr<est::Service> service_;
-  std::atomic<uint64_t> turns_{0};
-  std::atomic<Clock::rep> drain_deadline_{Clock::time_point::max().time_since_epoch().count()};
-  uint64_t next_id_ = 1;
-  int epoll_fd_ = -1;
-  int stop_fd_ = -1;
-  bool stopping_ = false;
-  std::unordered_map<int, std::unique_ptr<Connection>> conns_;
-  // Fresh connections that became readable this turn (fd, id), oldest first: their first step
-  // (ECDHE and a signature, ~1.3 ms each) runs after every other ready connection was served,
-  // so enrollments already under way never queue behind a burst of new handshakes (a fleet
-  // coming online, reconnecting slowloris clients). Measured in docs/benchmarks.md: a budget of
-  // new handshakes per turn (a FIFO across turns) made the good devices' p99 under a slowloris
-  // worse, not better: the burst, first in line, was then served before the devices behind it.
-  std::deque<std::pair<int, uint64_t>> deferred_;
-  // Refusals at accept are all counted (metrics) but logged at most once a second per worker,
-  // each line with the number it stands for: a flood must not become a log flood.
-  FloodBudget refused_{0, 0};
-  std::string refused_last_peer_;
-};
-
-Connection::Env Worker::MakeEnv() {
-  return Connection::Env{tls_, *service_, writer_, status_check_, [this](int fd, uint64_t id) {
-                           return est::Service::Reply([this, fd, id](http::Response r) {
-                             DeliverTo(fd, id, std::move(r));
-                           });
-                         }};
-}
-
-// Worker thread (from the inbox): the connection may have timed out or closed meanwhile.
-void Worker::DeliverTo(int fd, uint64_t id, http::Response response) {
-  auto it = conns_.find(fd);
-  if (it == conns_.end() || it->second->id() != id) return;
-  Connection::Env env = MakeEnv();
-  if (!it->second->Deliver(std::move(response), env)) Close(fd);
-}
-
-void Worker::Run() {
-  epoll_event events[64];
-  auto next_sweep = Clock::now();
-  while (!(stopping_ && conns_.empty())) {
-    int n = ::epoll_wait(epoll_fd_, events, 64, 100);
-    turns_.fetch_add(1, std::memory_order_relaxed);
-    for (int i = 0; i < n; ++i) {
-      int fd = events[i].data.fd;
-      if (fd == listen_fd_) {
-        if (!stopping_) Accept();
-      } else if (fd == inbox_->fd()) {
-        inbox_->RunAll();
-      } else if (fd == stop_fd_) {
-        stopping_ = true;
-        ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
-      } else if (auto it = conns_.find(fd); it != conns_.end()) {
-        if (it->second->Fresh()) {
-          Defer(*it->second);
-        } else {
-          Drive(*it->second);
-        }
-      }
-    }
-    DriveDeferred();
-    if (Clock::now() >= next_sweep) {
-      Sweep();
-      next_sweep = Clock::now() + std::chrono::milliseconds(100);
-    }
-  }
-}
-
-void Worker::Accept() {
-  for (int i = 0; i < 64; ++i) {
-    sockaddr_storage ss{};
-    socklen_t len = sizeof ss;
-    int fd =
-        ::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) return;  // EAGAIN: another worker took it, or the queue is empty
-    if (connections_.fetch_add(1) >= config_->limits.max_connections) {
-      connections_.fetch_sub(1);
-      ::close(fd);
-      GlobalMetrics().connections.Inc("refused");
-      NoteRefused(FormatAddress(ss), Clock::now());
-      continue;
-    }
-    GlobalMetrics().connections.Inc("accepted");
-    GlobalMetrics().connections_in_flight.Add(1);
-    int one = 1;
-    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    auto conn = std::make_unique<Connection>(fd, next_id_++, FormatAddress(ss), *config_);
-    epoll_event ev{};
-    ev.events = EPOLLIN | EPOLLOUT | EPOLLET | EPOLLRDHUP;
-    ev.data.fd = fd;
-    ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
-    Connection& c = *conn;
-    conns_.emplace(fd, std::move(conn));
-    Defer(c);
-  }
-}
-
-void Worker::NoteRefused(std::string peer, Clock::time_point now) {
-  refused_.Admit(/*row=*/false, now);  // counted only: the budget admits nothing
-  refused_last_peer_ = std::move(peer);
-  LogRefusedIfDue(now);
-}
-
-void Worker::LogRefusedIfDue(Clock::time_point now) {
-  auto refused = refused_.TakeSummaryIfDue(now);
-  if (!refused) return;
-  Log(Priority::kWarning, "connection_refused",
-      {{"peer", refused_last_peer_},
-       {"reason", "max connections reached"},
-       {"refused", std::to_string(refused->events)},
-       {"max_connections", std::to_string(config_->limits.max_connections)}});
-}
-
-void Worker::Drive(Connection& c) {
-  Connection::Env env = MakeEnv();
-  if (!c.Drive(env)) Close(c.fd());
-}
-
-void Worker::Defer(Connection& c) {
-  // epoll reports an fd once per turn, and Accept adds connections it did not report.
-  deferred_.emplace_back(c.fd(), c.id());
-}
-
-void Worker::DriveDeferred() {
-  while (!deferred_.empty()) {
-    auto [fd, id] = deferred_.front();
-    deferred_.pop_front();
-    auto it = conns_.find(fd);
-    if (it == conns_.end() || it->second->id() != id) continue;  // closed meanwhile
-    Drive(*it->second);
-  }
-}
-
-void Worker::Close(int fd) {
-  ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
-  conns_.erase(fd);  // the Connection closes the socket
-  connections_.fetch_sub(1);
-  GlobalMetrics().connections_in_flight.Add(-1);
-}
-
-// Sessions closed by one sweep after which the worker returns free heap pages to the kernel.
-constexpr size_t kTrimAfterClosing = 256;
-
-void Worker::Sweep() {
-  auto now = Clock::now();
-  LogRefusedIfDue(now);  // the refusals of the last second not logged yet
-  ReportSuppressedUnauthenticated(writer_);
-  // Draining: nothing is in flight on an idle keep-alive connection, and at the drain deadline
-  // whatever is left is cut (an awaited issuance still commits; the device's retry gets it).
-  const bool drain_over = stopping_ && now.time_since_epoch().count() >= drain_deadline_.load();
-  std::vector<int> expired;
-  size_t cut = 0;
-  for (auto& [fd, conn] : conns_) {
-    if (stopping_ && (conn->Idle() || drain_over)) {
-      cut += !conn->Idle();
-      expired.push_back(fd);
-    } else if (!conn->CheckDeadline(now)) {
-      expired.push_back(fd);
-    }
-  }
-  if (cut > 0) {
-    Log(Priority::kWarning, "drain_timeout", {{"closed_in_flight", std::to_string(cut)}});
-  }
-  for (int fd : expired) Close(fd);
-  // A wave of timeouts (a slowloris, a stalled fleet) freed many sessions' handshake state into
-  // this thread's malloc arena; hand the free pages back rather than keep the peak for good.
-  if (expired.size() >= kTrimAfterClosing) malloc_trim(0);
-}
 
 Server::Server(std::shared_ptr<const ServeConfig> config, db::Store& store)
     : configs_{config},

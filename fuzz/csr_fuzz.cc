@@ -4,7 +4,7 @@
 #include <cstdint>
 
 #include "ca/csr.h"
-#include "ca/csr_attributes.h"
+#include "ca/csr_attribute_reader.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::span<const unsigned char> der(data, size);

@@ -8,7 +8,7 @@
 #include <optional>
 
 #include "ca/csr.h"
-#include "ca/csrattrs.h"
+#include "ca/csrattrs_response.h"
 #include "ca/encoding.h"
 #include "ca/pkcs7.h"
 #include "daemon/events.h"

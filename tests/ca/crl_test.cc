@@ -17,7 +17,9 @@
 namespace {
 
 using catest::kDay;
+using catest::FindExtensionIn;
 using catest::kNow;
+using catest::VerifyAgainst;
 using Crl = ca::Scoped<mbedtls_x509_crl, mbedtls_x509_crl_init, mbedtls_x509_crl_free>;
 
 std::unique_ptr<Crl> ParseCrl(const ca::Bytes& der) {
@@ -28,40 +30,12 @@ std::unique_ptr<Crl> ParseCrl(const ca::Bytes& der) {
 
 ca::Bytes BufBytes(const mbedtls_x509_buf& b) { return ca::Bytes(b.p, b.p + b.len); }
 
-// Finds `oid` in the Extensions SEQUENCE starting at p. `bound` only limits reading: mbedTLS
-// keeps entry_ext.len as the contents length but crl_ext.len as the whole TLV.
-std::optional<catest::Extension> FindExt(unsigned char* p, const unsigned char* bound,
-                                         const char* oid, size_t oid_len) {
-  size_t len = 0;
-  if (p == nullptr || mbedtls_asn1_get_tag(&p, bound, &len,
-                                           MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE) != 0) {
-    return std::nullopt;
-  }
-  const unsigned char* end = p + len;
-  while (p < end) {
-    REQUIRE(mbedtls_asn1_get_tag(&p, end, &len, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE) ==
-            0);
-    const unsigned char* ext_end = p + len;
-    REQUIRE(mbedtls_asn1_get_tag(&p, ext_end, &len, MBEDTLS_ASN1_OID) == 0);
-    const bool match = len == oid_len && std::memcmp(p, oid, len) == 0;
-    p += len;
-    catest::Extension ext;
-    int critical = 0;
-    if (mbedtls_asn1_get_bool(&p, ext_end, &critical) == 0) ext.critical = critical != 0;
-    REQUIRE(mbedtls_asn1_get_tag(&p, ext_end, &len, MBEDTLS_ASN1_OCTET_STRING) == 0);
-    ext.value.assign(p, p + len);
-    p += len;
-    if (match) return ext;
-  }
-  return std::nullopt;
-}
-
 const char kReasonOid[] = MBEDTLS_OID_ID_CE "\x15";
 
 // The reasonCode of a parsed entry, or nullopt when the entry has no such extension.
 std::optional<int> EntryReason(const mbedtls_x509_crl_entry& entry) {
-  auto ext =
-      FindExt(entry.entry_ext.p, entry.raw.p + entry.raw.len, kReasonOid, sizeof(kReasonOid) - 1);
+  auto ext = FindExtensionIn(entry.entry_ext.p, entry.raw.p + entry.raw.len, kReasonOid,
+                             sizeof(kReasonOid) - 1);
   if (!ext) return std::nullopt;
   CHECK_FALSE(ext->critical);
   unsigned char* p = ext->value.data();
@@ -114,18 +88,13 @@ ca::CrlSpec BaseSpec() {
   return ca::CrlSpec{.this_update = kNow, .next_update = kNow + 7 * kDay, .crl_number = {0x2a}};
 }
 
-// The fixed test times are months from the wall clock mbedTLS reads, so only time flags (the
-// certificates' and the CRL's) are cleared; signature, issuer and revocation checks must pass.
-int IgnoreTimes(void*, mbedtls_x509_crt*, int, uint32_t* flags) {
-  *flags &= ~static_cast<uint32_t>(MBEDTLS_X509_BADCERT_EXPIRED | MBEDTLS_X509_BADCERT_FUTURE |
-                                   MBEDTLS_X509_BADCRL_EXPIRED | MBEDTLS_X509_BADCRL_FUTURE);
-  return 0;
-}
-
-uint32_t VerifyWithCrl(mbedtls_x509_crt* leaf, mbedtls_x509_crt* trust, mbedtls_x509_crl* crl) {
-  uint32_t flags = 0;
-  int ret = mbedtls_x509_crt_verify(leaf, trust, crl, nullptr, &flags, IgnoreTimes, nullptr);
-  return ret == 0 ? 0 : (flags == 0 ? 0xffffffffu : flags);
+// BaseSpec revoking `leaf` for keyCompromise a minute before kNow.
+ca::CrlSpec RevokingSpec(const mbedtls_x509_crt& leaf) {
+  ca::CrlSpec spec = BaseSpec();
+  spec.revoked = {{.serial = BufBytes(leaf.serial),
+                   .revocation_date = kNow - 60,
+                   .reason = ca::kReasonKeyCompromise}};
+  return spec;
 }
 
 TEST_CASE("SignCrl: an empty CRL is v2, names the CA exactly and carries AKI and cRLNumber") {
@@ -141,14 +110,14 @@ TEST_CASE("SignCrl: an empty CRL is v2, names the CA exactly and carries AKI and
   CHECK(crl->get()->next == nullptr);
 
   const mbedtls_x509_buf& exts = crl->get()->crl_ext;
-  auto number = FindExt(exts.p, exts.p + exts.len, MBEDTLS_OID_CRL_NUMBER,
-                        MBEDTLS_OID_SIZE(MBEDTLS_OID_CRL_NUMBER));
+  auto number = FindExtensionIn(exts.p, exts.p + exts.len, MBEDTLS_OID_CRL_NUMBER,
+                                MBEDTLS_OID_SIZE(MBEDTLS_OID_CRL_NUMBER));
   REQUIRE(number.has_value());
   CHECK_FALSE(number->critical);
   CHECK(number->value == ca::Bytes{0x02, 0x02, 0x01, 0x00});
 
-  auto aki = FindExt(exts.p, exts.p + exts.len, MBEDTLS_OID_AUTHORITY_KEY_IDENTIFIER,
-                     MBEDTLS_OID_SIZE(MBEDTLS_OID_AUTHORITY_KEY_IDENTIFIER));
+  auto aki = FindExtensionIn(exts.p, exts.p + exts.len, MBEDTLS_OID_AUTHORITY_KEY_IDENTIFIER,
+                             MBEDTLS_OID_SIZE(MBEDTLS_OID_AUTHORITY_KEY_IDENTIFIER));
   REQUIRE(aki.has_value());
   CHECK_FALSE(aki->critical);
   const ca::Bytes ski = BufBytes(f.cert().subject_key_id);
@@ -209,17 +178,15 @@ TEST_CASE("SignCrl: mbedTLS chain verification sees the revoked certificate and 
   Fixture f;
   auto revoked = f.IssueLeaf("dev-revoked");
   auto good = f.IssueLeaf("dev-good");
-  ca::CrlSpec spec = BaseSpec();
-  spec.revoked = {{.serial = BufBytes(revoked->get()->serial),
-                   .revocation_date = kNow - 60,
-                   .reason = ca::kReasonKeyCompromise}};
+  const ca::CrlSpec spec = RevokingSpec(*revoked->get());
   auto crl = ParseCrl(f.Sign(spec));
-  CHECK(VerifyWithCrl(revoked->get(), f.ca_crt->get(), crl->get()) == MBEDTLS_X509_BADCERT_REVOKED);
-  CHECK(VerifyWithCrl(good->get(), f.ca_crt->get(), crl->get()) == 0);
+  CHECK(VerifyAgainst(revoked->get(), f.ca_crt->get(), crl->get()) ==
+        MBEDTLS_X509_BADCERT_REVOKED);
+  CHECK(VerifyAgainst(good->get(), f.ca_crt->get(), crl->get()) == 0);
 
   // An empty CRL revokes nothing.
   auto empty = ParseCrl(f.Sign(BaseSpec()));
-  CHECK(VerifyWithCrl(revoked->get(), f.ca_crt->get(), empty->get()) == 0);
+  CHECK(VerifyAgainst(revoked->get(), f.ca_crt->get(), empty->get()) == 0);
 }
 
 TEST_CASE("SignCrl: a CRL with a bad signature is not trusted and revokes nothing") {
@@ -235,12 +202,12 @@ TEST_CASE("SignCrl: a CRL with a bad signature is not trusted and revokes nothin
   REQUIRE(BufBytes(other_crt->get()->subject_raw) == BufBytes(f.cert().subject_raw));
   auto forged = ca::SignCrl(spec, *other_crt->get(), *other.key->pk(), other_drbg->rng());
   REQUIRE(forged.has_value());
-  CHECK(VerifyWithCrl(leaf->get(), f.ca_crt->get(), ParseCrl(*forged)->get()) ==
+  CHECK(VerifyAgainst(leaf->get(), f.ca_crt->get(), ParseCrl(*forged)->get()) ==
         MBEDTLS_X509_BADCRL_NOT_TRUSTED);
 
   ca::Bytes tampered = f.Sign(spec);
   tampered.back() ^= 0x01;  // the last octet of the signature's s
-  CHECK(VerifyWithCrl(leaf->get(), f.ca_crt->get(), ParseCrl(tampered)->get()) ==
+  CHECK(VerifyAgainst(leaf->get(), f.ca_crt->get(), ParseCrl(tampered)->get()) ==
         MBEDTLS_X509_BADCRL_NOT_TRUSTED);
 }
 
@@ -387,10 +354,7 @@ TEST_CASE("SignCrl: openssl verifies the CRL and refuses the revoked certificate
   Fixture f;
   auto revoked = f.IssueLeaf("dev-revoked");
   auto good = f.IssueLeaf("dev-good");
-  ca::CrlSpec spec = BaseSpec();
-  spec.revoked = {{.serial = BufBytes(revoked->get()->serial),
-                   .revocation_date = kNow - 60,
-                   .reason = ca::kReasonKeyCompromise}};
+  const ca::CrlSpec spec = RevokingSpec(*revoked->get());
   const ca::Bytes crl = f.Sign(spec);
 
   std::string dir_template = (std::filesystem::temp_directory_path() / "crl_test.XXXXXX").string();

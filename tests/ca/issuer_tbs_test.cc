@@ -6,6 +6,7 @@
 #include <mbedtls/sha256.h>
 
 #include "ca/issuer.h"
+#include "ca/keys.h"
 #include "ca/tbs.h"
 #include "tests/ca/tbs_test_util.h"
 #include "tests/ca/test_util.h"
@@ -74,13 +75,14 @@ TEST_CASE("Prepare builds byte for byte the TBS that SignCertificate writes for 
 TEST_CASE("Prepare then Sign gives the operational certificate, verified by the CA") {
   catest::IssuerFixture f("prepare-sign");
   const ca::PreparedCert prepared = f.Prepare("dev-1");
-  auto der = f.issuer->Sign(prepared.tbs, f.drbg->rng());
-  REQUIRE_MESSAGE(der.has_value(), (der ? "" : der.error().detail));
-  auto chain = catest::Parse(*der);
+  auto issued = f.issuer->Sign(prepared.tbs, f.drbg->rng());
+  REQUIRE_MESSAGE(issued.has_value(), (issued ? "" : issued.error().detail));
+  const ca::Bytes& der = issued->der;
+  auto chain = catest::Parse(der);
   const mbedtls_x509_crt& crt = *chain->get();
   auto ca_chain = catest::Parse(f.root.der);
 
-  CHECK(catest::TbsOf(*der) == prepared.tbs);
+  CHECK(catest::TbsOf(der) == prepared.tbs);
   CHECK(catest::VerifyAgainst(chain->get(), ca_chain->get()) == 0);
   CHECK(crt.version == 3);
   CHECK(prepared.serial_hex == ca::CertSerialHex(crt));
@@ -100,7 +102,7 @@ TEST_CASE("Prepare then Sign gives the operational certificate, verified by the 
                                                   MBEDTLS_OID_SIZE(MBEDTLS_OID_CLIENT_AUTH)) == 0);
   // The outer signature algorithm is ecdsa-with-SHA256 without parameters.
   const ca::Bytes alg{0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02};
-  auto outer = catest::Children(*der);
+  auto outer = catest::Children(der);
   REQUIRE(outer.size() == 3);
   CHECK(outer[1] == alg);
   CHECK(catest::Children(prepared.tbs)[2] == alg);
@@ -111,11 +113,46 @@ TEST_CASE("Issue is Prepare + Sign: same randomness, same certificate") {
   auto issued = a.issuer->Issue("dev-1", a.device_spki, {}, kNow, a.drbg->rng());
   REQUIRE(issued.has_value());
   const ca::PreparedCert prepared = b.Prepare("dev-1");
-  auto der = b.issuer->Sign(prepared.tbs, b.drbg->rng());
-  REQUIRE(der.has_value());
-  CHECK(issued->der == *der);
+  auto signed_cert = b.issuer->Sign(prepared.tbs, b.drbg->rng());
+  REQUIRE(signed_cert.has_value());
+  const ca::Bytes& der = signed_cert->der;
+  CHECK(issued->der == der);
   CHECK(issued->serial_hex == prepared.serial_hex);
-  CHECK(issued->fingerprint_sha256 == ca::Sha256Hex(*der));
+  CHECK(issued->fingerprint_sha256 == ca::Sha256Hex(der));
+}
+
+TEST_CASE("Sign describes the certificate it returns as a fresh parse of its DER does") {
+  catest::IssuerFixture f("sign-describes");
+  ca::Profile profile;
+  SUBCASE("default profile") {}
+  SUBCASE("O, OU and an identity scope") {
+    profile.organization = "Acme";
+    profile.organizational_unit = "Line 3";
+    profile.identity_scope = "0a1b";
+  }
+  const ca::PreparedCert prepared = f.Prepare("dev-7", profile);
+  auto issued = f.issuer->Sign(prepared.tbs, f.drbg->rng());
+  REQUIRE_MESSAGE(issued.has_value(), (issued ? "" : issued.error().detail));
+  auto chain = catest::Parse(issued->der);
+  const mbedtls_x509_crt& crt = *chain->get();
+  auto key_der = ca::PublicKeyDer(crt.pk);
+  REQUIRE(key_der.has_value());
+  CHECK(catest::TbsOf(issued->der) == prepared.tbs);
+  CHECK(issued->serial_hex == ca::CertSerialHex(crt));
+  CHECK(issued->subject == ca::DnString(crt.subject));
+  CHECK(issued->san == ca::SanString(crt));
+  CHECK(issued->not_before == ca::ToUnixTime(crt.valid_from));
+  CHECK(issued->not_after == ca::ToUnixTime(crt.valid_to));
+  CHECK(issued->fingerprint_sha256 == ca::CertFingerprint(crt));
+  CHECK(issued->fingerprint_sha256 == ca::Sha256Hex(issued->der));
+  CHECK(issued->public_key_sha256 == ca::Sha256Hex(*key_der));
+  // ... and as Prepare described the TBS it signed.
+  CHECK(issued->serial_hex == prepared.serial_hex);
+  CHECK(issued->subject == prepared.subject);
+  CHECK(issued->san == prepared.san);
+  CHECK(issued->not_before == prepared.not_before);
+  CHECK(issued->not_after == prepared.not_after);
+  CHECK(issued->public_key_sha256 == prepared.public_key_sha256);
 }
 
 TEST_CASE("Prepare draws randomness for the serial only: no signature, so no CA key") {
@@ -169,22 +206,25 @@ TEST_CASE("Sign refuses TBSs that are not this CA's operational certificates") {
 TEST_CASE("CheckSigned refuses a wrong signature, a different TBS and garbage") {
   catest::IssuerFixture f("check-signed");
   const ca::PreparedCert prepared = f.Prepare();
-  auto der = f.issuer->Sign(prepared.tbs, f.drbg->rng());
-  REQUIRE(der.has_value());
+  auto issued = f.issuer->Sign(prepared.tbs, f.drbg->rng());
+  REQUIRE(issued.has_value());
+  const ca::Bytes& der = issued->der;
   const mbedtls_x509_crt& ca_crt = f.issuer->ca_cert();
-  CHECK(ca::CheckSigned(*der, prepared.tbs, ca_crt).has_value());
+  auto checked = ca::CheckSigned(der, prepared.tbs, ca_crt);
+  REQUIRE(checked.has_value());
+  CHECK(ca::CertDer(*(*checked)->get()) == der);  // the parse it returns is of der
 
   auto other_key = catest::NewP256(f.drbg->rng());
   auto forged = ca::WrapTbs(prepared.tbs, SignTbs(other_key->pk(), prepared.tbs, f.drbg->rng()));
   REQUIRE(forged.has_value());
   CHECK(ca::CheckSigned(*forged, prepared.tbs, ca_crt).error().code == ca::Code::kCrypto);
 
-  ca::Bytes flipped = *der;
+  ca::Bytes flipped = der;
   flipped[flipped.size() - 5] ^= 0x01;  // inside the signature's s INTEGER
   CHECK(ca::CheckSigned(flipped, prepared.tbs, ca_crt).error().code == ca::Code::kCrypto);
 
   const ca::PreparedCert other = f.Prepare();
-  CHECK(ca::CheckSigned(*der, other.tbs, ca_crt).error().code == ca::Code::kCrypto);
+  CHECK(ca::CheckSigned(der, other.tbs, ca_crt).error().code == ca::Code::kCrypto);
   CHECK(ca::CheckSigned(ca::Bytes{0x30, 0x00}, prepared.tbs, ca_crt).error().code ==
         ca::Code::kCrypto);
 }

@@ -19,21 +19,9 @@ std::vector<ca::Bytes> SomeCerts(size_t n, ca::Rng rng) {
   return out;
 }
 
-// A minimal DER builder, independent of the code under test.
-ca::Bytes Tlv(unsigned char tag, const ca::Bytes& content) {
-  ca::Bytes out = {tag};
-  const size_t n = content.size();
-  if (n < 0x80) {
-    out.push_back(static_cast<unsigned char>(n));
-  } else if (n < 0x100) {
-    out.insert(out.end(), {0x81, static_cast<unsigned char>(n)});
-  } else {
-    out.insert(out.end(),
-               {0x82, static_cast<unsigned char>(n >> 8), static_cast<unsigned char>(n)});
-  }
-  out.insert(out.end(), content.begin(), content.end());
-  return out;
-}
+// A minimal DER builder, independent of the code under test (with catest::Tlv).
+using catest::Tlv;
+
 ca::Bytes Cat(std::initializer_list<ca::Bytes> parts) {
   ca::Bytes out;
   for (const auto& part : parts) out.insert(out.end(), part.begin(), part.end());
@@ -55,11 +43,7 @@ ca::Bytes Build(const Shape& s) {
   return Tlv(0x30, Cat({kOidSignedData, Tlv(0xa0, signed_data)}));
 }
 
-ca::Code CodeOf(const ca::Bytes& der) {
-  auto parsed = ca::ParseCertsOnlyPkcs7(der);
-  REQUIRE(!parsed.has_value());
-  return parsed.error().code;
-}
+ca::Code CodeOf(const ca::Bytes& der) { return catest::FailureCode(ca::ParseCertsOnlyPkcs7(der)); }
 
 }  // namespace
 

@@ -86,22 +86,6 @@ inline std::vector<ca::Bytes> Children(const ca::Bytes& tlv) {
   return out;
 }
 
-// A DER element with `tag` around `content` (lengths up to 65535).
-inline ca::Bytes Tlv(unsigned char tag, const ca::Bytes& content) {
-  ca::Bytes out{tag};
-  const size_t n = content.size();
-  if (n < 0x80) {
-    out.push_back(static_cast<unsigned char>(n));
-  } else if (n < 0x100) {
-    out.insert(out.end(), {0x81, static_cast<unsigned char>(n)});
-  } else {
-    out.insert(out.end(),
-               {0x82, static_cast<unsigned char>(n >> 8), static_cast<unsigned char>(n)});
-  }
-  out.insert(out.end(), content.begin(), content.end());
-  return out;
-}
-
 inline ca::Bytes Join(unsigned char tag, const std::vector<ca::Bytes>& children) {
   ca::Bytes content;
   for (const auto& c : children) content.insert(content.end(), c.begin(), c.end());

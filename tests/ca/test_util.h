@@ -1,6 +1,7 @@
 // test_util.h — helpers shared by the ca/ unit tests: deterministic RNGs, a throwaway CA, CSRs
-// built with mbedtls_x509write_csr, and a reader for extension criticality (mbedTLS parses
-// extensions but does not keep their critical flag).
+// built with mbedtls_x509write_csr, a DER element builder, a reader for extension criticality
+// (mbedTLS parses extensions but does not keep their critical flag) in certificates and CRLs,
+// clock-free chain verification, and the code of an expected failure.
 #pragma once
 
 #include <doctest/doctest.h>
@@ -8,6 +9,7 @@
 #include <mbedtls/ecp.h>
 #include <mbedtls/oid.h>
 #include <mbedtls/rsa.h>
+#include <mbedtls/x509_crl.h>
 #include <mbedtls/x509_crt.h>
 #include <mbedtls/x509_csr.h>
 
@@ -121,21 +123,37 @@ inline std::unique_ptr<ca::CrtChain> Parse(const ca::Bytes& der) {
   return std::move(*chain);
 }
 
+// A DER element with `tag` around `content` (lengths up to 65535).
+inline ca::Bytes Tlv(unsigned char tag, const ca::Bytes& content) {
+  ca::Bytes out{tag};
+  const size_t n = content.size();
+  if (n < 0x80) {
+    out.push_back(static_cast<unsigned char>(n));
+  } else if (n < 0x100) {
+    out.insert(out.end(), {0x81, static_cast<unsigned char>(n)});
+  } else {
+    out.insert(out.end(),
+               {0x82, static_cast<unsigned char>(n >> 8), static_cast<unsigned char>(n)});
+  }
+  out.insert(out.end(), content.begin(), content.end());
+  return out;
+}
+
 struct Extension {
   bool critical = false;
   ca::Bytes value;  // the extnValue OCTET STRING contents
 };
 
-// Walks crt.v3_ext (Extensions ::= SEQUENCE OF Extension) for the extension with `oid`.
-inline std::optional<Extension> FindExtension(const mbedtls_x509_crt& crt, const char* oid,
-                                              size_t oid_len) {
-  unsigned char* p = crt.v3_ext.p;
-  if (p == nullptr) return std::nullopt;
-  const unsigned char* end = p + crt.v3_ext.len;
+// Finds `oid` in the Extensions SEQUENCE (SEQUENCE OF Extension) starting at p; `bound` only
+// limits reading the outer tag (a certificate's v3_ext, a CRL's or a CRL entry's extensions).
+inline std::optional<Extension> FindExtensionIn(unsigned char* p, const unsigned char* bound,
+                                                const char* oid, size_t oid_len) {
   size_t len = 0;
-  if (mbedtls_asn1_get_tag(&p, end, &len, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE) != 0) {
+  if (p == nullptr || mbedtls_asn1_get_tag(&p, bound, &len,
+                                           MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE) != 0) {
     return std::nullopt;
   }
+  const unsigned char* end = p + len;
   while (p < end) {
     REQUIRE(mbedtls_asn1_get_tag(&p, end, &len, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE) ==
             0);
@@ -154,19 +172,37 @@ inline std::optional<Extension> FindExtension(const mbedtls_x509_crt& crt, const
   return std::nullopt;
 }
 
+// Walks crt.v3_ext (Extensions ::= SEQUENCE OF Extension) for the extension with `oid`.
+inline std::optional<Extension> FindExtension(const mbedtls_x509_crt& crt, const char* oid,
+                                              size_t oid_len) {
+  if (crt.v3_ext.p == nullptr) return std::nullopt;
+  return FindExtensionIn(crt.v3_ext.p, crt.v3_ext.p + crt.v3_ext.len, oid, oid_len);
+}
+
 #define CATEST_EXT(crt, OID) catest::FindExtension((crt), OID, MBEDTLS_OID_SIZE(OID))
 
-// Chain verification that ignores the wall clock: tests use fixed times, so only the time flags
-// are cleared and everything else (signature, CA bit, key usage, names) must pass.
+// Chain verification (against `crl` too, if given) that ignores the wall clock: tests use fixed
+// times, months from the clock mbedTLS reads, so only the time flags (the certificates' and the
+// CRL's) are cleared and everything else (signature, CA bit, key usage, names, revocation) must
+// pass.
 inline int IgnoreTime(void*, mbedtls_x509_crt*, int, uint32_t* flags) {
-  *flags &= ~static_cast<uint32_t>(MBEDTLS_X509_BADCERT_EXPIRED | MBEDTLS_X509_BADCERT_FUTURE);
+  *flags &= ~static_cast<uint32_t>(MBEDTLS_X509_BADCERT_EXPIRED | MBEDTLS_X509_BADCERT_FUTURE |
+                                   MBEDTLS_X509_BADCRL_EXPIRED | MBEDTLS_X509_BADCRL_FUTURE);
   return 0;
 }
 
-inline uint32_t VerifyAgainst(mbedtls_x509_crt* leaf, mbedtls_x509_crt* trust) {
+inline uint32_t VerifyAgainst(mbedtls_x509_crt* leaf, mbedtls_x509_crt* trust,
+                              mbedtls_x509_crl* crl = nullptr) {
   uint32_t flags = 0;
-  int ret = mbedtls_x509_crt_verify(leaf, trust, nullptr, nullptr, &flags, IgnoreTime, nullptr);
+  int ret = mbedtls_x509_crt_verify(leaf, trust, crl, nullptr, &flags, IgnoreTime, nullptr);
   return ret == 0 ? 0 : (flags == 0 ? 0xffffffffu : flags);
+}
+
+// The error code of a parse or check that must fail (REQUIREs that it did).
+template <typename T>
+ca::Code FailureCode(const ca::Result<T>& result) {
+  REQUIRE(!result.has_value());
+  return result.error().code;
 }
 
 }  // namespace catest

@@ -1,14 +1,11 @@
-// csr_attributes_test.cc — challengePassword extraction from CertificationRequestInfo.
-#include "ca/csr_attributes.h"
+// csr_attribute_reader_test.cc — challengePassword extraction from CertificationRequestInfo.
+#include "ca/csr_attribute_reader.h"
 
 #include <doctest/doctest.h>
 #include <mbedtls/asn1write.h>
 
-#include <algorithm>
-
 #include <string>
 
-#include "ca/csrattrs.h"
 #include "ca/types.h"
 
 namespace {
@@ -84,18 +81,4 @@ TEST_CASE("malformed challengePassword attributes are refused") {
   auto cri = Cri({{kChallenge, StringSet(0x0c, "abc")}});
   cri.pop_back();
   CHECK_FALSE(ca::ChallengePassword(cri));
-}
-
-TEST_CASE("csrattrs announces challengePassword only when asked") {
-  ca::Bytes plain = ca::CsrAttrsP256(false);
-  ca::Bytes with = ca::CsrAttrsP256(true);
-  auto contains = [](const ca::Bytes& hay, const std::string& oid) {
-    const ca::Bytes needle(oid.begin(), oid.end());  // compare bytes, not signed chars
-    return std::search(hay.begin(), hay.end(), needle.begin(), needle.end()) != hay.end();
-  };
-  CHECK_FALSE(contains(plain, kChallenge));
-  CHECK(contains(with, kChallenge));
-  CHECK(with.size() == plain.size() + 11);
-  CHECK(plain[0] == 0x30);
-  CHECK(plain[1] == plain.size() - 2);
 }

@@ -1,4 +1,4 @@
-// csrattrs.h — the CSR Attributes (RFC 7030 §4.5.2, RFC 8951 §3.4) provisiond announces:
+// csrattrs_response.h — the body of EST's /csrattrs response: the CSR Attributes (RFC 7030 §4.5.2, RFC 8951 §3.4) provisiond announces:
 // an EC key on P-256, ecdsa-with-SHA256 signatures and, on TLS 1.3, challengePassword.
 #pragma once
 

@@ -1,6 +1,6 @@
-// csr_attributes.cc — walks CertificationRequestInfo ::= SEQUENCE { version, subject,
+// csr_attribute_reader.cc — walks CertificationRequestInfo ::= SEQUENCE { version, subject,
 // subjectPKInfo, attributes [0] IMPLICIT SET OF Attribute } (RFC 2986 §4.1) with bounds checks.
-#include "ca/csr_attributes.h"
+#include "ca/csr_attribute_reader.h"
 
 #include <mbedtls/asn1.h>
 

@@ -1,4 +1,4 @@
-// csr_attributes.h — reads attributes from a CSR's CertificationRequestInfo that mbedTLS's CSR
+// csr_attribute_reader.h — reads attributes from a CSR's CertificationRequestInfo that mbedTLS's CSR
 // parser does not expose: today the PKCS#9 challengePassword, which carries the RFC 9266
 // tls-exporter channel binding (RFC 7030 §3.5).
 #pragma once

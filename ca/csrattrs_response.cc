@@ -1,5 +1,5 @@
-// csrattrs.cc — builds the CsrAttrs DER (see csrattrs.h) with mbedTLS's ASN.1 writer.
-#include "ca/csrattrs.h"
+// csrattrs_response.cc — builds the CsrAttrs DER (see csrattrs_response.h) with mbedTLS's ASN.1 writer.
+#include "ca/csrattrs_response.h"
 
 #include <mbedtls/asn1write.h>
 #include <mbedtls/oid.h>

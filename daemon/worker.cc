@@ -1,0 +1,207 @@
+// worker.cc — one per-core event loop: accept, drive, defer fresh handshakes, sweep deadlines
+// (see worker.h).
+#include "daemon/worker.h"
+
+#include <malloc.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <vector>
+
+#include "daemon/log.h"
+#include "daemon/metrics.h"
+#include "daemon/net.h"
+
+namespace provisiond {
+
+Worker::Worker(const ServeConfig& config, db::Writer& writer, std::unique_ptr<db::Store> reader,
+               int listen_fd, std::atomic<int>& connections, std::shared_ptr<tls::ServerTls> tls,
+               std::unique_ptr<PostQueue> inbox, std::unique_ptr<est::Service> service)
+    : config_(&config),
+      writer_(writer),
+      reader_(std::move(reader)),
+      status_check_(*reader_),
+      listen_fd_(listen_fd),
+      connections_(connections),
+      tls_(std::move(tls)),
+      first_tls_(tls_),
+      inbox_(std::move(inbox)),
+      service_(std::move(service)) {
+  epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
+  stop_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+  ev.data.fd = listen_fd_;
+  ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &ev);
+  ev.events = EPOLLIN;
+  ev.data.fd = stop_fd_;
+  ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, stop_fd_, &ev);
+  ev.data.fd = inbox_->fd();
+  ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, inbox_->fd(), &ev);
+}
+
+Worker::~Worker() {
+  ::close(epoll_fd_);
+  ::close(stop_fd_);
+}
+
+void Worker::Stop(Clock::time_point drain_deadline) {
+  drain_deadline_.store(drain_deadline.time_since_epoch().count());
+  uint64_t one = 1;
+  ssize_t ignored = ::write(stop_fd_, &one, sizeof one);
+  (void)ignored;
+}
+
+Connection::Env Worker::MakeEnv() {
+  return Connection::Env{tls_, *service_, writer_, status_check_, [this](int fd, uint64_t id) {
+                           return est::Service::Reply([this, fd, id](http::Response r) {
+                             DeliverTo(fd, id, std::move(r));
+                           });
+                         }};
+}
+
+// Worker thread (from the inbox): the connection may have timed out or closed meanwhile.
+void Worker::DeliverTo(int fd, uint64_t id, http::Response response) {
+  auto it = conns_.find(fd);
+  if (it == conns_.end() || it->second->id() != id) return;
+  Connection::Env env = MakeEnv();
+  if (!it->second->Deliver(std::move(response), env)) Close(fd);
+}
+
+void Worker::Run() {
+  epoll_event events[64];
+  auto next_sweep = Clock::now();
+  while (!(stopping_ && conns_.empty())) {
+    int n = ::epoll_wait(epoll_fd_, events, 64, 100);
+    turns_.fetch_add(1, std::memory_order_relaxed);
+    for (int i = 0; i < n; ++i) {
+      int fd = events[i].data.fd;
+      if (fd == listen_fd_) {
+        if (!stopping_) Accept();
+      } else if (fd == inbox_->fd()) {
+        inbox_->RunAll();
+      } else if (fd == stop_fd_) {
+        stopping_ = true;
+        ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
+      } else if (auto it = conns_.find(fd); it != conns_.end()) {
+        if (it->second->Fresh()) {
+          Defer(*it->second);
+        } else {
+          Drive(*it->second);
+        }
+      }
+    }
+    DriveDeferred();
+    if (Clock::now() >= next_sweep) {
+      Sweep();
+      next_sweep = Clock::now() + std::chrono::milliseconds(100);
+    }
+  }
+}
+
+void Worker::Accept() {
+  for (int i = 0; i < 64; ++i) {
+    sockaddr_storage ss{};
+    socklen_t len = sizeof ss;
+    int fd =
+        ::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) return;  // EAGAIN: another worker took it, or the queue is empty
+    if (connections_.fetch_add(1) >= config_->limits.max_connections) {
+      connections_.fetch_sub(1);
+      ::close(fd);
+      GlobalMetrics().connections.Inc("refused");
+      NoteRefused(FormatAddress(ss), Clock::now());
+      continue;
+    }
+    GlobalMetrics().connections.Inc("accepted");
+    GlobalMetrics().connections_in_flight.Add(1);
+    int one = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    auto conn = std::make_unique<Connection>(fd, next_id_++, FormatAddress(ss), *config_);
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLOUT | EPOLLET | EPOLLRDHUP;
+    ev.data.fd = fd;
+    ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
+    Connection& c = *conn;
+    conns_.emplace(fd, std::move(conn));
+    Defer(c);
+  }
+}
+
+void Worker::NoteRefused(std::string peer, Clock::time_point now) {
+  refused_.Admit(/*row=*/false, now);  // counted only: the budget admits nothing
+  refused_last_peer_ = std::move(peer);
+  LogRefusedIfDue(now);
+}
+
+void Worker::LogRefusedIfDue(Clock::time_point now) {
+  auto refused = refused_.TakeSummaryIfDue(now);
+  if (!refused) return;
+  Log(Priority::kWarning, "connection_refused",
+      {{"peer", refused_last_peer_},
+       {"reason", "max connections reached"},
+       {"refused", std::to_string(refused->events)},
+       {"max_connections", std::to_string(config_->limits.max_connections)}});
+}
+
+void Worker::Drive(Connection& c) {
+  Connection::Env env = MakeEnv();
+  if (!c.Drive(env)) Close(c.fd());
+}
+
+void Worker::Defer(Connection& c) {
+  // epoll reports an fd once per turn, and Accept adds connections it did not report.
+  deferred_.emplace_back(c.fd(), c.id());
+}
+
+void Worker::DriveDeferred() {
+  while (!deferred_.empty()) {
+    auto [fd, id] = deferred_.front();
+    deferred_.pop_front();
+    auto it = conns_.find(fd);
+    if (it == conns_.end() || it->second->id() != id) continue;  // closed meanwhile
+    Drive(*it->second);
+  }
+}
+
+void Worker::Close(int fd) {
+  ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+  conns_.erase(fd);  // the Connection closes the socket
+  connections_.fetch_sub(1);
+  GlobalMetrics().connections_in_flight.Add(-1);
+}
+
+// Sessions closed by one sweep after which the worker returns free heap pages to the kernel.
+constexpr size_t kTrimAfterClosing = 256;
+
+void Worker::Sweep() {
+  auto now = Clock::now();
+  LogRefusedIfDue(now);  // the refusals of the last second not logged yet
+  ReportSuppressedUnauthenticated(writer_);
+  // Draining: nothing is in flight on an idle keep-alive connection, and at the drain deadline
+  // whatever is left is cut (an awaited issuance still commits; the device's retry gets it).
+  const bool drain_over = stopping_ && now.time_since_epoch().count() >= drain_deadline_.load();
+  std::vector<int> expired;
+  size_t cut = 0;
+  for (auto& [fd, conn] : conns_) {
+    if (stopping_ && (conn->Idle() || drain_over)) {
+      cut += !conn->Idle();
+      expired.push_back(fd);
+    } else if (!conn->CheckDeadline(now)) {
+      expired.push_back(fd);
+    }
+  }
+  if (cut > 0) {
+    Log(Priority::kWarning, "drain_timeout", {{"closed_in_flight", std::to_string(cut)}});
+  }
+  for (int fd : expired) Close(fd);
+  // A wave of timeouts (a slowloris, a stalled fleet) freed many sessions' handshake state into
+  // this thread's malloc arena; hand the free pages back rather than keep the peak for good.
+  if (expired.size() >= kTrimAfterClosing) malloc_trim(0);
+}
+
+}  // namespace provisiond

@@ -1,0 +1,98 @@
+// worker.h — one event loop of the server (one per core): accepts from the shared listening
+// socket, drives its own connections, and runs the writer's completions posted to its inbox.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <utility>
+
+#include "daemon/config.h"
+#include "daemon/connection.h"
+#include "daemon/est/service.h"
+#include "daemon/flood_budget.h"
+#include "daemon/post_queue.h"
+#include "daemon/status_check.h"
+#include "daemon/tls/server_tls.h"
+#include "db/store.h"
+#include "db/writer.h"
+
+namespace provisiond {
+
+// One event loop: its own epoll set, TLS context, EST service (and issuer), read connection to
+// the database, inbox for the writer's completions, and connections.
+class Worker {
+ public:
+  Worker(const ServeConfig& config, db::Writer& writer, std::unique_ptr<db::Store> reader,
+         int listen_fd, std::atomic<int>& connections, std::shared_ptr<tls::ServerTls> tls,
+         std::unique_ptr<PostQueue> inbox, std::unique_ptr<est::Service> service);
+  ~Worker();
+
+  // drain_deadline: when draining (SIGTERM), idle keep-alive connections close at once and the
+  // rest at this time; max() = let them finish by their own deadlines.
+  void Stop(Clock::time_point drain_deadline = Clock::time_point::max());
+
+  // Any thread: at the next safe point on the worker thread (between events), new connections
+  // start using `tls` and `config`; then `switched` runs there.
+  void Swap(std::shared_ptr<tls::ServerTls> tls, const ServeConfig* config,
+            std::function<void()> switched) {
+    inbox_->Post([this, tls = std::move(tls), config, switched = std::move(switched)]() mutable {
+      tls_ = std::move(tls);
+      config_ = config;
+      switched();
+    });
+  }
+
+  uint64_t turns() const { return turns_.load(std::memory_order_relaxed); }
+
+  void Run();
+
+ private:
+  void Accept();
+  void Drive(Connection& c);
+  void Defer(Connection& c);
+  void DriveDeferred();
+  void NoteRefused(std::string peer, Clock::time_point now);
+  void LogRefusedIfDue(Clock::time_point now);
+  void DeliverTo(int fd, uint64_t id, http::Response response);
+  void Close(int fd);
+  void Sweep();
+  Connection::Env MakeEnv();
+
+  const ServeConfig* config_;  // swapped by a reload; kept alive by the Server
+  db::Writer& writer_;
+  std::unique_ptr<db::Store> reader_;
+  StoreStatusCheck status_check_;
+  int listen_fd_;
+  std::atomic<int>& connections_;
+  std::shared_ptr<tls::ServerTls> tls_;  // for new connections; a reload replaces it
+  // The context built at start: its DRBG is the issuer's and the service's RNG, so it lives as
+  // long as the worker.
+  std::shared_ptr<tls::ServerTls> first_tls_;
+  std::unique_ptr<PostQueue> inbox_;
+  std::unique_ptr<est::Service> service_;
+  std::atomic<uint64_t> turns_{0};
+  std::atomic<Clock::rep> drain_deadline_{Clock::time_point::max().time_since_epoch().count()};
+  uint64_t next_id_ = 1;
+  int epoll_fd_ = -1;
+  int stop_fd_ = -1;
+  bool stopping_ = false;
+  std::unordered_map<int, std::unique_ptr<Connection>> conns_;
+  // Fresh connections that became readable this turn (fd, id), oldest first: their first step
+  // (ECDHE and a signature, ~1.3 ms each) runs after every other ready connection was served,
+  // so enrollments already under way never queue behind a burst of new handshakes (a fleet
+  // coming online, reconnecting slowloris clients). Measured in docs/benchmarks.md: a budget of
+  // new handshakes per turn (a FIFO across turns) made the good devices' p99 under a slowloris
+  // worse, not better: the burst, first in line, was then served before the devices behind it.
+  std::deque<std::pair<int, uint64_t>> deferred_;
+  // Refusals at accept are all counted (metrics) but logged at most once a second per worker,
+  // each line with the number it stands for: a flood must not become a log flood.
+  FloodBudget refused_{0, 0};
+  std::string refused_last_peer_;
+};
+
+}  // namespace provisiond
