@@ -367,10 +367,9 @@ AdminCommands AddAdminCommands(CLI::App& app, AdminOptions& o) {
   c.list = app.add_subcommand("list", "list issued certificates");
   c.list->add_option("--device-id", o.device_id)->check(NonEmptyText());
   c.list->add_flag("--revoked", o.revoked_only, "only revoked certificates");
-  auto* blocked =
-      c.list->add_flag("--blocked", o.blocked_only, "the blocked device ids instead of certificates");
-  c.list->add_flag("--pending", o.pending_only,
-                   "the pending issuance intents (interrupted issuances) instead of certificates")
+  auto* blocked = c.list->add_flag("--blocked", o.blocked_only,
+                                   "the blocked device ids instead of certificates");
+  c.list->add_flag("--pending", o.pending_only, "interrupted issuances (pending intents) instead")
       ->excludes(blocked);
   c.list->add_option("--expiring-within", o.expiring_within, "e.g. 30d: unrevoked, expiring soon")
       ->check(DurationText());

@@ -226,8 +226,9 @@ db::Result<void> ReportPendingIntents(db::Store& store) {
   Log(Priority::kWarning, "pending_intents",
       {{"count", std::to_string(pending->size())},
        {"revoked", std::to_string(revoked)},
-       {"action", "a device's same-key retry completes its own; see provisiond list --pending, "
-                  "revoke any that will not be resumed (provisiond revoke --serial)"}});
+       {"action",
+        "a device's same-key retry completes its own; see provisiond list --pending, "
+        "revoke any that will not be resumed (provisiond revoke --serial)"}});
   return {};
 }
 

@@ -50,8 +50,8 @@ void WriteFiveEvents(Store& store) {
   REQUIRE(store.RecordEvent(tls).has_value());
   // A refusal writes no event: the bootstrap certificate's one enrollment is spent.
   CertificateRecord refused = SampleCertificate(SerialHex(3), "device-0002");
-  auto outcome =
-      ReserveAndComplete(store, refused, SampleEvent("issued", refused.serial_hex), IssuancePolicy{});
+  auto outcome = ReserveAndComplete(store, refused, SampleEvent("issued", refused.serial_hex),
+                                    IssuancePolicy{});
   REQUIRE(outcome.has_value());
   REQUIRE(outcome->decision == Decision::kBootstrapExhausted);
   REQUIRE(store.RecordEvent(SampleEvent("issued")).has_value());  // issued, serial NULL

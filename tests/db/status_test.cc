@@ -52,7 +52,8 @@ struct Reenroll {
   }
 };
 
-TEST_CASE("a reenroll with an active authenticating certificate is allowed, reserved and completed") {
+TEST_CASE(
+    "a reenroll with an active authenticating certificate is allowed, reserved and completed") {
   Reenroll r;
   CHECK(ReserveDecision(*r.store, r.intent) == Decision::kReserved);
   CHECK(IssueDecision(*r.store, r.one_phase) == Decision::kReserved);

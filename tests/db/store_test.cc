@@ -259,8 +259,8 @@ TEST_CASE("a duplicate serial is kDuplicateSerial and changes nothing") {
   SUBCASE("a duplicate fingerprint under a new serial is kConstraint, not a serial collision") {
     CertificateRecord third = SampleCertificate(SerialHex(6));
     third.fingerprint_sha256 = first.fingerprint_sha256;
-    auto again = ReserveAndComplete(*store, third, SampleEvent("issued", third.serial_hex),
-                                    AnyQuota());
+    auto again =
+        ReserveAndComplete(*store, third, SampleEvent("issued", third.serial_hex), AnyQuota());
     REQUIRE_FALSE(again.has_value());  // Reserve passed; Complete's insert was refused
     CHECK(again.error().code == Code::kConstraint);
     CHECK(RowCount(path, "enrollment_events WHERE endpoint <> 'state'") == 1);
