@@ -1,6 +1,6 @@
 // intents_test.cc — tests the two-phase issuance (db/intents.cc, db/policy.cc): each Reserve
-// decision, Complete, revocation of pending intents and the CRL, the one-phase path agreeing with
-// the two-phase one, and the migration of a populated version 2 file (db/schema.cc).
+// decision, Complete, revocation of pending intents and the CRL, completed issuances counting as
+// pending ones do, and the migration of a populated version 2 file (db/schema.cc).
 #include <doctest/doctest.h>
 
 #include <string>
