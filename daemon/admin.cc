@@ -223,6 +223,35 @@ int ListBlocked(const AdminOptions& o, db::Store& store) {
   return 0;
 }
 
+// Issuances interrupted between their two commits (serve reports their count at start-up).
+int ListPending(const AdminOptions& o, db::Store& store) {
+  auto intents = store.PendingIntents();
+  if (!intents) return Error(intents.error().detail);
+  if (o.json) {
+    std::printf("[");
+    for (size_t i = 0; i < intents->size(); ++i) {
+      const auto& r = (*intents)[i];
+      std::printf("%s\n {\"serial\":%s,\"device_id\":%s,\"kind\":%s,\"created_at\":%s,"
+                  "\"revoked_at\":%s,\"revocation_reason\":%s}",
+                  i ? "," : "", JsonString(r.serial_hex).c_str(), JsonString(r.device_id).c_str(),
+                  JsonString(r.kind).c_str(), JsonString(r.created_at).c_str(),
+                  r.revoked_at ? JsonString(*r.revoked_at).c_str() : "null",
+                  r.revocation_reason ? std::to_string(*r.revocation_reason).c_str() : "null");
+    }
+    std::printf("\n]\n");
+    return 0;
+  }
+  std::printf("%-32s  %-24s  %-8s  %-20s  %s\n", "SERIAL", "DEVICE_ID", "KIND", "CREATED_AT",
+              "REVOKED");
+  for (const auto& r : *intents) {
+    std::printf("%-32s  %-24s  %-8s  %-20s  %s\n", r.serial_hex.c_str(), r.device_id.c_str(),
+                r.kind.c_str(), r.created_at.c_str(),
+                r.revoked_at ? (*r.revoked_at + " " + ReasonName(r.revocation_reason)).c_str()
+                             : "-");
+  }
+  return 0;
+}
+
 int List(const AdminOptions& o) {
   db::ListFilter filter;
   if (!o.device_id.empty()) filter.device_id = o.device_id;
@@ -236,6 +265,7 @@ int List(const AdminOptions& o) {
   auto store = OpenStore(o.state_dir, &err);
   if (!store) return Error(err);
   if (o.blocked_only) return ListBlocked(o, *store);
+  if (o.pending_only) return ListPending(o, *store);
   auto rows = store->ListCertificates(filter);
   if (!rows) return Error(rows.error().detail);
   if (o.json) {
@@ -309,7 +339,10 @@ AdminCommands AddAdminCommands(CLI::App& app, AdminOptions& o) {
   c.list = app.add_subcommand("list", "list issued certificates");
   c.list->add_option("--device-id", o.device_id)->check(NonEmptyText());
   c.list->add_flag("--revoked", o.revoked_only, "only revoked certificates");
-  c.list->add_flag("--blocked", o.blocked_only, "the blocked device ids instead of certificates");
+  auto* blocked = c.list->add_flag("--blocked", o.blocked_only,
+                                   "the blocked device ids instead of certificates");
+  c.list->add_flag("--pending", o.pending_only, "interrupted issuances (pending intents) instead")
+      ->excludes(blocked);
   c.list->add_option("--expiring-within", o.expiring_within, "e.g. 30d: unrevoked, expiring soon")
       ->check(DurationText());
   c.list->add_flag("--json", o.json);

@@ -22,7 +22,7 @@ struct AdminOptions {
   bool pem = false;
   int next_update_days = 7;
   // list
-  bool revoked_only = false, blocked_only = false, json = false;
+  bool revoked_only = false, blocked_only = false, pending_only = false, json = false;
   std::string expiring_within;
 };
 

@@ -273,7 +273,6 @@ void Enroller::OnReserved(std::shared_ptr<Attempt> a, db::Result<db::IssueOutcom
     case db::Decision::kResume:
       // An earlier attempt with this key reserved and was interrupted: finish that one.
       return Resume(a, *outcome->intent);
-    case db::Decision::kIssued:  // IssueUnderPolicy only; Reserve never answers it
     case db::Decision::kAlreadyIssued:
       r.code = EnrollCode::kAlreadyIssued;
       r.der = outcome->existing->der;

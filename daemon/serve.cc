@@ -4,6 +4,7 @@
 #include <malloc.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -213,6 +214,24 @@ ca::Result<void> StartMetrics(Daemon& d, int inherited_fd) {
 // Just below mbedTLS's record buffers (16 KiB of content plus headers).
 constexpr int kTlsBufferMmapThreshold = 16 * 1024;
 
+// Issuances interrupted between their two commits (a crash, a failed signature or commit) leave
+// pending intents: one line with their count, so the operator looks at them. A device's same-key
+// retry completes its own; the rest are listed by `list --pending` and revoked by serial.
+db::Result<void> ReportPendingIntents(db::Store& store) {
+  auto pending = store.PendingIntents();
+  if (!pending) return std::unexpected(pending.error());
+  if (pending->empty()) return {};
+  const auto revoked = std::ranges::count_if(
+      *pending, [](const db::Intent& intent) { return intent.revoked_at.has_value(); });
+  Log(Priority::kWarning, "pending_intents",
+      {{"count", std::to_string(pending->size())},
+       {"revoked", std::to_string(revoked)},
+       {"action",
+        "a device's same-key retry completes its own; see provisiond list --pending, "
+        "revoke any that will not be resumed (provisiond revoke --serial)"}});
+  return {};
+}
+
 }  // namespace
 
 int RunServe(const ServeConfig& initial, const std::vector<std::string>& argv) {
@@ -241,6 +260,7 @@ int RunServe(const ServeConfig& initial, const std::vector<std::string>& argv) {
   auto store = db::Store::Open(StatePaths(d.config->state_dir).database);
   if (!store) return Fatal("database: " + store.error().detail);
   d.store = std::move(*store);
+  if (auto r = ReportPendingIntents(*d.store); !r) return Fatal("database: " + r.error().detail);
   auto server = Server::Create(d.config, *material, ca_key_pem, *d.store, inherited->est);
   if (!server) return Fatal(server.error().detail);
   d.server = std::move(*server);

@@ -1,5 +1,5 @@
 // blocks.cc — device blocks (schema version 4: an operator's refusal of every issuance to one
-// device id) and the status checks Reserve / IssueUnderPolicy run inside their transaction: the
+// device id) and the status checks Reserve runs inside its transaction: the
 // device's block, the authenticating certificate's revocation and the bootstrap denylist.
 #include <string>
 

@@ -16,13 +16,6 @@ namespace db {
 // --- Writes: each assumes an open write transaction (BEGIN IMMEDIATE) and writes nothing on
 // --- failure only if the caller rolls back (to a savepoint, or the whole transaction).
 
-// Store::RecordIssuance's body: the event serial check, the serial check against intents, then
-// InsertIssuance.
-Result<void> RecordIssuanceInTxn(Connection& db, const CertificateRecord& cert,
-                                 const EventRecord& event);
-// Store::IssueUnderPolicy's checks and insert (store.h lists them). Writes only for kIssued.
-Result<IssueOutcome> IssueInTxn(Connection& db, const CertificateRecord& cert,
-                                const EventRecord& event, const IssuancePolicy& policy);
 // Store::Reserve's checks and insert (store.h lists them). Writes only for kReserved.
 Result<IssueOutcome> ReserveInTxn(Connection& db, const Intent& intent,
                                   const IssuancePolicy& policy);

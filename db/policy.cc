@@ -1,7 +1,7 @@
-// policy.cc — the issuance policy: Store::IssueUnderPolicy (one phase) and Store::Reserve (the
-// first of two), each deciding and inserting in one BEGIN IMMEDIATE transaction (the write lock is
-// held from the first check to the commit). Both apply the same checks to the same rows, starting
-// with the status checks (block, authenticating certificate revoked or denylisted: blocks.cc).
+// policy.cc — the issuance policy, in one place: Store::Reserve (phase one of the only write path,
+// also run by db::Writer) decides and inserts the intent in one BEGIN IMMEDIATE transaction (the
+// write lock is held from the first check to the commit), starting with the status checks
+// (block, authenticating certificate revoked or denylisted: blocks.cc).
 #include <string>
 
 #include "db/audit.h"
@@ -93,7 +93,7 @@ Error SerialTaken(std::string_view caller, std::string_view serial_hex, std::str
                                            " is already in " + std::string(table)};
 }
 
-// Check 3 of both paths: the bootstrap certificate's quota, then the device id's, pending intents
+// Check 4 of Reserve: the bootstrap certificate's quota, then the device id's, pending intents
 // included. nullopt when both have room.
 Result<std::optional<Decision>> QuotaSpent(Connection& db, std::string_view auth_cert_fingerprint,
                                            std::string_view device_id,
@@ -108,42 +108,6 @@ Result<std::optional<Decision>> QuotaSpent(Connection& db, std::string_view auth
 }
 
 }  // namespace
-
-Result<void> RecordIssuanceInTxn(Connection& db, const CertificateRecord& cert,
-                                 const EventRecord& event) {
-  // The certificate insert itself catches a serial in `certificates` (UNIQUE); one that is an
-  // intent's must be refused here, or completing that intent would fail later.
-  auto intent = IntentExists(db, cert.serial_hex);
-  if (!intent) return std::unexpected(intent.error());
-  if (*intent) return std::unexpected(SerialTaken("RecordIssuance", cert.serial_hex, "intents"));
-  return InsertIssuance(db, cert, event);
-}
-
-Result<IssueOutcome> IssueInTxn(Connection& db, const CertificateRecord& cert,
-                                const EventRecord& event, const IssuancePolicy& policy) {
-  if (auto checked = CheckIssuedEventSerial(cert, event, "IssueUnderPolicy"); !checked) {
-    return std::unexpected(checked.error());
-  }
-  auto refused = StatusRefusal(db, cert.kind, cert.device_id, cert.auth_cert_fingerprint,
-                               cert.auth_cert_issuer, cert.auth_cert_serial);
-  if (!refused) return std::unexpected(refused.error());
-  if (*refused) return IssueOutcome{**refused, std::nullopt, std::nullopt};
-  auto reused = KeyUsedByOtherDevice(db, cert.public_key_sha256, cert.device_id);
-  if (!reused) return std::unexpected(reused.error());
-  if (*reused) return IssueOutcome{Decision::kKeyReuse, std::nullopt, std::nullopt};
-  if (cert.kind == "enroll") {
-    auto existing = SameKeyEnrollment(db, cert.auth_cert_fingerprint, cert.public_key_sha256);
-    if (!existing) return std::unexpected(existing.error());
-    if (*existing) return IssueOutcome{Decision::kAlreadyIssued, std::move(*existing), {}};
-    auto spent = QuotaSpent(db, cert.auth_cert_fingerprint, cert.device_id, policy);
-    if (!spent) return std::unexpected(spent.error());
-    if (*spent) return IssueOutcome{**spent, std::nullopt, {}};
-  }
-  if (auto inserted = RecordIssuanceInTxn(db, cert, event); !inserted) {
-    return std::unexpected(inserted.error());
-  }
-  return IssueOutcome{Decision::kIssued, std::nullopt, std::nullopt};
-}
 
 Result<IssueOutcome> ReserveInTxn(Connection& db, const Intent& intent,
                                   const IssuancePolicy& policy) {
@@ -188,21 +152,6 @@ Result<void> RecordEventInTxn(Connection& db, const EventRecord& event) {
 }
 
 // A refusal commits an empty transaction: nothing was written either way.
-Result<IssueOutcome> Store::IssueUnderPolicy(const CertificateRecord& cert,
-                                             const EventRecord& issued_event,
-                                             const IssuancePolicy& policy) {
-  std::lock_guard lock(mu_);
-  std::optional<IssueOutcome> outcome;
-  auto done = InWriteTransaction(*db_, [&]() -> Result<void> {
-    auto decided = IssueInTxn(*db_, cert, issued_event, policy);
-    if (!decided) return std::unexpected(decided.error());
-    outcome = std::move(*decided);
-    return {};
-  });
-  if (!done) return std::unexpected(done.error());
-  return std::move(*outcome);
-}
-
 Result<IssueOutcome> Store::Reserve(const Intent& intent, const IssuancePolicy& policy) {
   std::lock_guard lock(mu_);
   std::optional<IssueOutcome> outcome;

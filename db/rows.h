@@ -30,7 +30,7 @@ Result<void> CheckIssuedEventSerial(const CertificateRecord& cert, const EventRe
                                     std::string_view caller);
 
 // Inserts the certificate and its chained event naming its serial; the caller owns the
-// transaction (RecordIssuance and IssueUnderPolicy write exactly this).
+// transaction (Store::Complete writes exactly this).
 Result<void> InsertIssuance(Connection& db, const CertificateRecord& cert,
                             const EventRecord& event);
 

@@ -163,8 +163,8 @@ CREATE VIEW active_certificates AS
 //
 // Invariants the constraints hold:
 //   - serial is unique lowercase hex within this table; Store::Reserve also refuses a serial that
-//     is in `certificates`, and the one-phase path refuses one that is here, so a serial names one
-//     issuance across both tables.
+//     is in `certificates`, and only Store::Complete inserts a certificate, with its own intent's
+//     serial, so a serial names one issuance across both tables.
 //   - status is 'pending' (reserved, no certificate row yet) or 'issued' (the certificate row with
 //     this serial exists, inserted in the transaction that set 'issued'). Nothing sets it back.
 //   - tbs is the TBSCertificate to sign, never empty.

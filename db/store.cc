@@ -110,14 +110,6 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path) {
   return std::unique_ptr<Store>(new Store(std::move(*db), std::move(*batch_db)));
 }
 
-Result<void> Store::RecordIssuance(const CertificateRecord& cert, const EventRecord& event) {
-  std::lock_guard lock(mu_);
-  if (auto checked = CheckIssuedEventSerial(cert, event, "RecordIssuance"); !checked) {
-    return checked;
-  }
-  return InWriteTransaction(*db_, [&] { return RecordIssuanceInTxn(*db_, cert, event); });
-}
-
 Result<void> Store::RecordEvent(const EventRecord& event) {
   std::lock_guard lock(mu_);
   // A transaction even for one row: the chain's head must not move between reading and writing.

@@ -93,8 +93,8 @@ struct Intent {
   std::string profile;  // as CertificateRecord::profile; Complete requires the same
 };
 
-// Issuance policy, applied by Store::IssueUnderPolicy and Store::Reserve inside the transaction
-// that inserts.
+// Issuance policy, applied by Store::Reserve (and the Writer's Reserve operations) inside the
+// transaction that inserts the intent.
 struct IssuancePolicy {
   // enroll only: how many certificates one bootstrap certificate (auth_cert_fingerprint,
   // kind='enroll') may obtain, counting revoked ones and pending intents (which will become
@@ -104,7 +104,6 @@ struct IssuancePolicy {
 };
 
 enum class Decision {
-  kIssued,              // cert + event inserted and committed (IssueUnderPolicy)
   kReserved,            // Reserve: the intent was inserted as 'pending' and committed
   kResume,              // Reserve, enroll: a pending, unrevoked intent for this bootstrap
                         // fingerprint with the SAME public_key_sha256 exists; nothing inserted;
@@ -190,40 +189,19 @@ class Store {
   // Opens (creating if absent, mode 0600) the database, runs PRAGMA quick_check on an existing
   // file, applies migrations up to kSchemaVersion, and sets journal_mode=WAL, synchronous=FULL,
   // busy_timeout=5000, foreign_keys=ON. kSchema if the file is newer than this program. Opens a
-  // second connection with the same settings for a db::Writer. Call PendingIntents() after it to
-  // report issuances interrupted between their two phases.
+  // second connection with the same settings for a db::Writer. `provisiond serve` calls
+  // PendingIntents() after it and logs how many issuances were interrupted between their two
+  // phases (`pending_intents`); `provisiond list --pending` lists them.
   static Result<std::unique_ptr<Store>> Open(const std::string& path);
   ~Store();
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
 
-  // Inserts the certificate row and its "issued" event in one transaction. When this returns
-  // success the transaction is committed and durable (synchronous=FULL). On any failure nothing
-  // was written (the transaction is rolled back). kDuplicateSerial on a serial collision.
-  Result<void> RecordIssuance(const CertificateRecord& cert, const EventRecord& event);
-
   // Inserts one event row (its own transaction), chained like every event (VerifyAuditChain).
   Result<void> RecordEvent(const EventRecord& event);
 
-  // Decides and, when allowed, records an issuance in ONE BEGIN IMMEDIATE transaction, so two
-  // simultaneous requests (any thread, any connection or process) cannot both pass a check that
-  // the other's insert would have failed. Checks, in order:
-  //   1. public_key_sha256 in a certificate of another device_id          -> kKeyReuse
-  //   2. kind "enroll" only: a not-revoked kind='enroll' row with this auth_cert_fingerprint and
-  //      public_key_sha256 (a retry)                                       -> kAlreadyIssued
-  //   3. kind "enroll" only: kind='enroll' rows with this auth_cert_fingerprint
-  //      >= policy.max_per_bootstrap                                       -> kBootstrapExhausted
-  //      ... or with this device_id >= policy.max_per_bootstrap              -> kDeviceEnrolled
-  //   4. otherwise insert `cert` and `issued_event` exactly as RecordIssuance -> kIssued
-  // Checks 0a-0c of Reserve come first here too (kDeviceBlocked, kAuthRevoked, kAuthDenylisted).
-  // Only kIssued writes anything. Errors as RecordIssuance (kDuplicateSerial, also when the serial
-  // is an intent's, kBusy, ...): on any error nothing was written. Pending intents count in 1 and 3
-  // exactly as in Reserve, so the one-phase and two-phase paths apply the same policy.
-  Result<IssueOutcome> IssueUnderPolicy(const CertificateRecord& cert,
-                                        const EventRecord& issued_event,
-                                        const IssuancePolicy& policy);
-
-  // Two-phase issuance ("order, then finalize"). An intent's states:
+  // Two-phase issuance ("order, then finalize"), the only way a certificate row is written (the
+  // daemon submits both phases through a db::Writer). An intent's states:
   //
   //   Reserve ──► pending ──Complete──► issued          (certificate row + "issued" event)
   //                  │
@@ -261,7 +239,7 @@ class Store {
   // Phase two, in ONE transaction: the intent with cert.serial_hex must exist, be 'pending' and
   // not revoked, and cert must match it (device_id, kind, public_key_sha256,
   // auth_cert_fingerprint, not_after, profile), else kConstraint naming which. Then inserts the
-  // certificate and its chained "issued" event exactly as RecordIssuance and marks the intent
+  // certificate and its chained "issued" event and marks the intent
   // 'issued'. Success: committed and durable. On any error nothing was written.
   Result<void> Complete(const CertificateRecord& cert, const EventRecord& issued_event);
 
@@ -285,7 +263,7 @@ class Store {
   // event are written in one transaction. entry.serial_hex must be canonical.
   Result<void> DenyBootstrap(const DenyEntry& entry);
 
-  // Blocks every future issuance to device_id (Reserve / IssueUnderPolicy answer kDeviceBlocked)
+  // Blocks every future issuance to device_id (Reserve answers kDeviceBlocked)
   // until UnblockDevice; the row and its "blocked" state event in one transaction. false (nothing
   // written) if the device is already blocked. kConstraint for an empty device_id or a bad time.
   Result<bool> BlockDevice(std::string_view device_id, std::string_view reason,

@@ -59,8 +59,9 @@ TEST_CASE("every state change is a chained state event, and an untouched store v
   Populated p;
   AuditReport report = p.store->VerifyAuditChain().value();
   CHECK_MESSAGE(report.ok, report.problem);
-  // 1 issued event; 2 intents, 2 revocations, 2 denylist rows, 2 blocks and 1 lift.
-  CHECK(report.rows_checked == 10);
+  // 1 issuance (its intent and its issued event); 2 more intents, 2 revocations, 2 denylist rows,
+  // 2 blocks and 1 lift.
+  CHECK(report.rows_checked == 11);
   RawDb raw = OpenRaw(p.path);
   CHECK(QueryRaw(raw.get(),
                  "SELECT reason FROM enrollment_events WHERE outcome = 'revoked' "

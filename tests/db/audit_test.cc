@@ -38,29 +38,22 @@ AuditReport Verify(Store& store) {
   return *report;
 }
 
-// Five events through every writer: ids 1..5.
+// Five events through every writer: ids 1..5 (RecordEvent; Reserve's "intent" state event and
+// Complete's "issued" event).
 void WriteFiveEvents(Store& store) {
   REQUIRE(store.RecordEvent(SampleEvent("rejected")).has_value());
   CertificateRecord cert = SampleCertificate(SerialHex(1));
-  REQUIRE(store.RecordIssuance(cert, SampleEvent("issued", cert.serial_hex)).has_value());
+  Issue(store, cert);  // ids 2 (intent) and 3 (issued)
   EventRecord tls = SampleEvent("handshake_failed");
   tls.presented_fingerprint = "";
   tls.http_status = 0;
   REQUIRE(store.RecordEvent(tls).has_value());
-  // Another device: one device id enrolls once by default, whichever bootstrap certificate.
-  CertificateRecord second = SampleCertificate(SerialHex(2), "device-0002");
-  second.public_key_sha256 = HashHex(2);
-  second.auth_cert_fingerprint = HashHex(2, 'c');
-  auto issued =
-      store.IssueUnderPolicy(second, SampleEvent("issued", second.serial_hex), IssuancePolicy{});
-  REQUIRE(issued.has_value());
-  REQUIRE(issued->decision == Decision::kIssued);
-  // A refusal writes no event.
-  CertificateRecord refused = SampleCertificate(SerialHex(3));
-  refused.public_key_sha256 = HashHex(3);
-  refused.auth_cert_fingerprint = HashHex(2, 'c');
-  REQUIRE(store.IssueUnderPolicy(refused, SampleEvent("issued"), IssuancePolicy{})->decision ==
-          Decision::kBootstrapExhausted);
+  // A refusal writes no event: the bootstrap certificate's one enrollment is spent.
+  CertificateRecord refused = SampleCertificate(SerialHex(3), "device-0002");
+  auto outcome = ReserveAndComplete(store, refused, SampleEvent("issued", refused.serial_hex),
+                                    IssuancePolicy{});
+  REQUIRE(outcome.has_value());
+  REQUIRE(outcome->decision == Decision::kBootstrapExhausted);
   REQUIRE(store.RecordEvent(SampleEvent("issued")).has_value());  // issued, serial NULL
 }
 

@@ -1,6 +1,6 @@
 // intents_test.cc — tests the two-phase issuance (db/intents.cc, db/policy.cc): each Reserve
-// decision, Complete, revocation of pending intents and the CRL, the one-phase path agreeing with
-// the two-phase one, and the migration of a populated version 2 file (db/schema.cc).
+// decision, Complete, revocation of pending intents and the CRL, completed issuances counting as
+// pending ones do, and the migration of a populated version 2 file (db/schema.cc).
 #include <doctest/doctest.h>
 
 #include <string>
@@ -134,27 +134,25 @@ TEST_CASE("a revoked pending intent is not resumed and still spends the quota") 
   CHECK(ReserveOrDie(*store, retry, 2).decision == Decision::kReserved);
 }
 
-TEST_CASE("kBootstrapExhausted counts certificates and pending intents, on both paths") {
+TEST_CASE("kBootstrapExhausted counts certificates and pending intents") {
   TempDir dir;
   std::string path = dir.File("store.db");
   auto store = OpenOrDie(path);
-  // One certificate through the one-phase path, one pending intent: quota 2 is spent.
+  // One completed issuance, one pending intent: quota 2 is spent.
   CertificateRecord issued = EnrollCertificate(1, 1, "device-a", kBootstrap);
-  REQUIRE(store
-              ->IssueUnderPolicy(issued, SampleEvent("issued", issued.serial_hex),
-                                 IssuancePolicy{.max_per_bootstrap = 2})
+  REQUIRE(ReserveAndComplete(*store, issued, SampleEvent("issued", issued.serial_hex),
+                             IssuancePolicy{.max_per_bootstrap = 2})
               .value()
-              .decision == Decision::kIssued);
+              .decision == Decision::kReserved);
   REQUIRE(ReserveOrDie(*store, EnrollIntent(2, 2, "device-a", kBootstrap), 2).decision ==
           Decision::kReserved);
 
   IssueOutcome third = ReserveOrDie(*store, EnrollIntent(3, 3, "device-a", kBootstrap), 2);
   CHECK(third.decision == Decision::kBootstrapExhausted);
   CHECK_FALSE(third.intent.has_value());
-  CertificateRecord one_phase = EnrollCertificate(4, 4, "device-a", kBootstrap);
-  CHECK(store
-            ->IssueUnderPolicy(one_phase, SampleEvent("issued", one_phase.serial_hex),
-                               IssuancePolicy{.max_per_bootstrap = 2})
+  CertificateRecord fourth = EnrollCertificate(4, 4, "device-a", kBootstrap);
+  CHECK(ReserveAndComplete(*store, fourth, SampleEvent("issued", fourth.serial_hex),
+                           IssuancePolicy{.max_per_bootstrap = 2})
             .value()
             .decision == Decision::kBootstrapExhausted);
 
@@ -167,10 +165,12 @@ TEST_CASE("kBootstrapExhausted counts certificates and pending intents, on both 
   // Another bootstrap certificate has its own quota; reenroll intents have none.
   CHECK(ReserveOrDie(*store, EnrollIntent(7, 7, "device-b", kOtherBootstrap), 1).decision ==
         Decision::kReserved);
-  CHECK(Count(path, "SELECT count(*) FROM issuance_intents") == 3);
+  // 1 (issued), 2 (completed), 5 and 7 (pending).
+  CHECK(Count(path, "SELECT count(*) FROM issuance_intents") == 4);
+  CHECK(Count(path, "SELECT count(*) FROM issuance_intents WHERE status = 'pending'") == 2);
 }
 
-TEST_CASE("kKeyReuse: a key in another device's pending intent, on both paths") {
+TEST_CASE("kKeyReuse: a key in another device's pending intent") {
   TempDir dir;
   std::string path = dir.File("store.db");
   auto store = OpenOrDie(path);
@@ -183,7 +183,7 @@ TEST_CASE("kKeyReuse: a key in another device's pending intent, on both paths") 
   }
   SUBCASE("Reserve, reenroll") {
     CertificateRecord current = EnrollCertificate(8, 8, "device-b", HashHex(8, 'c'));
-    REQUIRE(store->RecordIssuance(current, SampleEvent("issued", current.serial_hex)).has_value());
+    Issue(*store, current);
     Intent reenroll = EnrollIntent(2, 1, "device-b", HashHex(9, 'd'));
     ReenrollWith(reenroll, current);
     CHECK(ReserveOrDie(*store, reenroll).decision == Decision::kKeyReuse);
@@ -193,19 +193,19 @@ TEST_CASE("kKeyReuse: a key in another device's pending intent, on both paths") 
     CHECK(ReserveOrDie(*store, EnrollIntent(2, 1, "device-b", kOtherBootstrap)).decision ==
           Decision::kKeyReuse);
   }
-  SUBCASE("IssueUnderPolicy") {
+  SUBCASE("Reserve + Complete") {
     CertificateRecord cert = EnrollCertificate(2, 1, "device-b", kOtherBootstrap);
-    CHECK(store->IssueUnderPolicy(cert, SampleEvent("issued", cert.serial_hex), IssuancePolicy{})
+    CHECK(ReserveAndComplete(*store, cert, SampleEvent("issued", cert.serial_hex), IssuancePolicy{})
               .value()
               .decision == Decision::kKeyReuse);
   }
   SUBCASE("Reserve against another device's certificate") {
     CertificateRecord cert = EnrollCertificate(5, 5, "device-c", HashHex(5, 'c'));
-    REQUIRE(store->RecordIssuance(cert, SampleEvent("issued", cert.serial_hex)).has_value());
+    Issue(*store, cert);
     CHECK(ReserveOrDie(*store, EnrollIntent(2, 5, "device-b", kOtherBootstrap)).decision ==
           Decision::kKeyReuse);
   }
-  CHECK(Count(path, "SELECT count(*) FROM issuance_intents") == 1);
+  CHECK(Count(path, "SELECT count(*) FROM issuance_intents WHERE status = 'pending'") == 1);
 }
 
 TEST_CASE("a serial names one issuance across certificates and intents") {
@@ -213,7 +213,7 @@ TEST_CASE("a serial names one issuance across certificates and intents") {
   std::string path = dir.File("store.db");
   auto store = OpenOrDie(path);
   CertificateRecord cert = EnrollCertificate(1, 1, "device-a", kBootstrap);
-  REQUIRE(store->RecordIssuance(cert, SampleEvent("issued", cert.serial_hex)).has_value());
+  Issue(*store, cert);  // serial 1: a certificate (and its completed intent)
   REQUIRE(ReserveOrDie(*store, EnrollIntent(2, 2, "device-b", kOtherBootstrap)).decision ==
           Decision::kReserved);
 
@@ -225,18 +225,15 @@ TEST_CASE("a serial names one issuance across certificates and intents") {
     REQUIRE_FALSE(reserved.has_value());
     CHECK(reserved.error().code == Code::kDuplicateSerial);
   }
-  // The one-phase path with an intent's serial.
+  // A whole issuance with a pending intent's serial stops at Reserve.
   CertificateRecord clash = EnrollCertificate(2, 4, "device-d", HashHex(4, 'c'));
-  auto recorded = store->RecordIssuance(clash, SampleEvent("issued", clash.serial_hex));
-  REQUIRE_FALSE(recorded.has_value());
-  CHECK(recorded.error().code == Code::kDuplicateSerial);
   auto issued =
-      store->IssueUnderPolicy(clash, SampleEvent("issued", clash.serial_hex), IssuancePolicy{});
+      ReserveAndComplete(*store, clash, SampleEvent("issued", clash.serial_hex), IssuancePolicy{});
   REQUIRE_FALSE(issued.has_value());
   CHECK(issued.error().code == Code::kDuplicateSerial);
 
   CHECK(Count(path, "SELECT count(*) FROM certificates") == 1);
-  CHECK(Count(path, "SELECT count(*) FROM issuance_intents") == 1);
+  CHECK(Count(path, "SELECT count(*) FROM issuance_intents") == 2);
   CHECK(Count(path, kCountIssuanceEvents) == 1);
 }
 

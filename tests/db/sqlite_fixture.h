@@ -95,7 +95,8 @@ inline CertificateRecord SampleCertificate(const std::string& serial_hex,
   cert.not_after = "2026-11-27T07:50:28Z";
   cert.der = {0x30, 0x82, 0x00, 0x00, 0xff, 0x27, 0x00, 0x22};  // NULs and quotes on purpose
   cert.fingerprint_sha256 = serial_hex + serial_hex;            // unique per serial, 64 hex
-  cert.public_key_sha256 = std::string(64, 'b');
+  // Distinct per serial (64 hex): two samples are two keys, as two issuances are.
+  cert.public_key_sha256 = (std::string(64, 'b') + serial_hex).substr(serial_hex.size());
   cert.auth_cert_issuer = "CN=Bootstrap CA";
   cert.auth_cert_serial = "0a1b";
   cert.auth_cert_fingerprint = std::string(64, 'c');
@@ -164,7 +165,7 @@ inline CertificateRecord CertificateFor(const Intent& intent) {
 }
 
 // Makes `record` (an Intent or a CertificateRecord) a "reenroll" authenticated by `current`, an
-// operational certificate in the store (Reserve / IssueUnderPolicy require it to be unrevoked).
+// operational certificate in the store (Reserve requires it to be unrevoked).
 template <typename Record>
 void ReenrollWith(Record& record, const CertificateRecord& current) {
   record.kind = "reenroll";
@@ -179,10 +180,47 @@ inline std::unique_ptr<Store> OpenOrDie(const std::string& path) {
   return std::move(*store);
 }
 
-// Records one issuance (certificate + event) in its own transaction; fails the test if it fails.
+// The intent the daemon reserves before signing `cert` (its tbs stands for the TBSCertificate).
+inline Intent IntentFor(const CertificateRecord& cert) {
+  Intent intent;
+  intent.serial_hex = cert.serial_hex;
+  intent.device_id = cert.device_id;
+  intent.kind = cert.kind;
+  intent.public_key_sha256 = cert.public_key_sha256;
+  intent.auth_cert_fingerprint = cert.auth_cert_fingerprint;
+  intent.auth_cert_issuer = cert.auth_cert_issuer;
+  intent.auth_cert_serial = cert.auth_cert_serial;
+  intent.tbs = cert.der.empty() ? std::vector<unsigned char>{0x30, 0x00} : cert.der;
+  intent.not_after = cert.not_after;
+  intent.peer = cert.peer;
+  intent.created_at = cert.issued_at;
+  intent.profile = cert.profile;
+  return intent;
+}
+
+// Issues `cert` the way production does: Reserve its intent under `policy`, then, if that answered
+// kReserved, Complete it with `event`. Returns Reserve's outcome (kReserved: the certificate is
+// committed; any other decision: nothing was written) or the first error of either phase.
+inline Result<IssueOutcome> ReserveAndComplete(Store& store, const CertificateRecord& cert,
+                                               const EventRecord& event,
+                                               const IssuancePolicy& policy) {
+  auto reserved = store.Reserve(IntentFor(cert), policy);
+  if (!reserved || reserved->decision != Decision::kReserved) return reserved;
+  if (auto completed = store.Complete(cert, event); !completed) {
+    return std::unexpected(completed.error());
+  }
+  return reserved;
+}
+
+// A quota no test reaches: for tests about something other than the quota.
+inline IssuancePolicy AnyQuota() { return IssuancePolicy{.max_per_bootstrap = 1 << 30}; }
+
+// Issues one certificate (Reserve + Complete with its "issued" event); fails the test unless it
+// was reserved and completed.
 inline void Issue(Store& store, const CertificateRecord& cert) {
-  auto recorded = store.RecordIssuance(cert, SampleEvent("issued", cert.serial_hex));
-  REQUIRE_MESSAGE(recorded.has_value(), (recorded ? "" : recorded.error().detail));
+  auto issued = ReserveAndComplete(store, cert, SampleEvent("issued", cert.serial_hex), AnyQuota());
+  REQUIRE_MESSAGE(issued.has_value(), (issued ? "" : issued.error().detail));
+  REQUIRE(issued->decision == Decision::kReserved);
 }
 
 inline int64_t RowCount(const std::string& path, const std::string& table) {

@@ -187,7 +187,7 @@ TEST_CASE("a Store closes its connections: the last close checkpoints and remove
   // A statement left unfinalized would have kept its connection open (sqlite3_close_v2 makes it
   // a zombie) and the WAL in place.
   CHECK_FALSE(std::filesystem::exists(path + "-wal"));
-  CHECK(RowCount(path, "enrollment_events") == 2);
+  CHECK(RowCount(path, "enrollment_events") == 3);  // the intent, its issued event, "rejected"
 }
 
 }  // namespace

@@ -186,18 +186,21 @@ TEST_CASE("a database with damaged pages fails quick_check with kCorrupt") {
   CHECK(store.error().code == Code::kCorrupt);
 }
 
-TEST_CASE("RecordIssuance then FindBySerial returns every field byte-exact") {
+TEST_CASE("Reserve + Complete then FindBySerial returns every field byte-exact") {
   TempDir dir;
   std::string path = dir.File("store.db");
   auto store = OpenOrDie(path);
   CertificateRecord cert = SampleCertificate(SerialHex(42), "'; DROP TABLE certificates; --\"é");
   cert.der.clear();
   for (int b = 0; b < 256; ++b) cert.der.push_back(static_cast<unsigned char>(b));
-  cert.kind = "reenroll";
+  CertificateRecord current = SampleCertificate(SerialHex(41));
+  Issue(*store, current);
+  ReenrollWith(cert, current);  // a reenroll must be authenticated by an unrevoked certificate
   cert.revoked_at = "2026-09-01T00:00:00Z";
   cert.revocation_reason = 4;
   EventRecord event = SampleEvent("issued", cert.serial_hex);
-  REQUIRE(store->RecordIssuance(cert, event).has_value());
+  REQUIRE(ReserveAndComplete(*store, cert, event, AnyQuota()).value().decision ==
+          Decision::kReserved);
 
   auto found = store->FindBySerial(cert.serial_hex);
   REQUIRE(found.has_value());
@@ -211,7 +214,7 @@ TEST_CASE("RecordIssuance then FindBySerial returns every field byte-exact") {
 
   auto events = store->RecentEvents(10);
   REQUIRE(events.has_value());
-  REQUIRE(events->size() == 1);
+  REQUIRE(events->size() == 4);  // current's intent and issued events, then cert's
   CheckSameEvent(events->front(), event);
 
   auto missing = store->FindBySerial(SerialHex(43));
@@ -224,9 +227,10 @@ TEST_CASE("RecordIssuance then FindBySerial returns every field byte-exact") {
     want_hex += "0123456789ABCDEF"[b & 15];
   }
   RawDb raw = OpenRaw(path);
-  CHECK(QueryRaw(raw.get(), "SELECT typeof(der) FROM certificates") == "blob");
-  CHECK(QueryRaw(raw.get(), "SELECT hex(der) FROM certificates") == want_hex);
-  CHECK(QueryRaw(raw.get(), "SELECT device_id FROM certificates") == cert.device_id);
+  std::string where = " FROM certificates WHERE serial = '" + cert.serial_hex + "'";
+  CHECK(QueryRaw(raw.get(), "SELECT typeof(der)" + where) == "blob");
+  CHECK(QueryRaw(raw.get(), "SELECT hex(der)" + where) == want_hex);
+  CHECK(QueryRaw(raw.get(), "SELECT device_id" + where) == cert.device_id);
 }
 
 TEST_CASE("a duplicate serial is kDuplicateSerial and changes nothing") {
@@ -238,7 +242,9 @@ TEST_CASE("a duplicate serial is kDuplicateSerial and changes nothing") {
 
   CertificateRecord second = SampleCertificate(SerialHex(5), "device-b");
   second.fingerprint_sha256 = std::string(64, 'e');
-  auto recorded = store->RecordIssuance(second, SampleEvent("issued", second.serial_hex));
+  second.public_key_sha256 = HashHex(99);  // (first's key would be refused as kKeyReuse first)
+  auto recorded =
+      ReserveAndComplete(*store, second, SampleEvent("issued", second.serial_hex), AnyQuota());
   REQUIRE_FALSE(recorded.has_value());
   CHECK(recorded.error().code == Code::kDuplicateSerial);
 
@@ -247,15 +253,18 @@ TEST_CASE("a duplicate serial is kDuplicateSerial and changes nothing") {
   REQUIRE(found->has_value());
   CheckSameCertificate(**found, first);
   CHECK(RowCount(path, "certificates") == 1);
-  CHECK(RowCount(path, "enrollment_events") == 1);
+  CHECK(RowCount(path, "issuance_intents") == 1);
+  CHECK(RowCount(path, "enrollment_events") == 2);  // first's intent and issued events
 
   SUBCASE("a duplicate fingerprint under a new serial is kConstraint, not a serial collision") {
     CertificateRecord third = SampleCertificate(SerialHex(6));
     third.fingerprint_sha256 = first.fingerprint_sha256;
-    auto again = store->RecordIssuance(third, SampleEvent("issued", third.serial_hex));
-    REQUIRE_FALSE(again.has_value());
+    auto again =
+        ReserveAndComplete(*store, third, SampleEvent("issued", third.serial_hex), AnyQuota());
+    REQUIRE_FALSE(again.has_value());  // Reserve passed; Complete's insert was refused
     CHECK(again.error().code == Code::kConstraint);
-    CHECK(RowCount(path, "enrollment_events") == 1);
+    CHECK(RowCount(path, "enrollment_events WHERE endpoint <> 'state'") == 1);
+    CHECK(store->PendingIntents().value().size() == 1);
   }
 }
 
@@ -269,17 +278,22 @@ TEST_CASE("a write refused by a trigger leaves neither the certificate nor its e
   ExecRaw(OpenRaw(path).get(), "CREATE TRIGGER t BEFORE INSERT ON " + table +
                                    " BEGIN SELECT RAISE(ABORT, 'injected'); END;");
 
-  auto recorded =
-      store->RecordIssuance(SampleCertificate(SerialHex(9)), SampleEvent("issued", SerialHex(9)));
+  // (On enrollment_events the trigger already refuses Reserve's "intent" state event.)
+  const CertificateRecord cert = SampleCertificate(SerialHex(9));
+  auto recorded = ReserveAndComplete(*store, cert, SampleEvent("issued", SerialHex(9)), AnyQuota());
   REQUIRE_FALSE(recorded.has_value());
   CHECK(recorded.error().code == Code::kConstraint);
   CHECK(recorded.error().detail.find("injected") != std::string::npos);
   CHECK(RowCount(path, "certificates") == 0);
-  CHECK(RowCount(path, "enrollment_events") == 0);
+  CHECK(RowCount(path, "enrollment_events WHERE endpoint <> 'state'") == 0);
 
   // The store is not left inside a transaction: once the fault is gone, writes work again.
   ExecRaw(OpenRaw(path).get(), "DROP TRIGGER t");
-  Issue(*store, SampleCertificate(SerialHex(9)));
+  if (store->PendingIntents().value().empty()) {
+    Issue(*store, cert);
+  } else {
+    REQUIRE(store->Complete(cert, SampleEvent("issued", SerialHex(9))).has_value());
+  }
   CHECK(RowCount(path, "certificates") == 1);
 }
 
@@ -290,12 +304,13 @@ TEST_CASE("a writer locked out beyond busy_timeout gets kBusy and writes nothing
   RawDb holder = OpenRaw(path);
   ExecRaw(holder.get(), "BEGIN IMMEDIATE");  // holds the write lock for the whole timeout
 
-  auto recorded =
-      store->RecordIssuance(SampleCertificate(SerialHex(3)), SampleEvent("issued", SerialHex(3)));
+  auto recorded = ReserveAndComplete(*store, SampleCertificate(SerialHex(3)),
+                                     SampleEvent("issued", SerialHex(3)), AnyQuota());
   REQUIRE_FALSE(recorded.has_value());
   CHECK(recorded.error().code == Code::kBusy);
   ExecRaw(holder.get(), "ROLLBACK");
   CHECK(store->CountCertificates().value_or(-1) == 0);
+  CHECK(RowCount(path, "issuance_intents") == 0);
 }
 
 TEST_CASE("RecordEvent stores one row and serial is NULL unless issued") {
@@ -333,8 +348,8 @@ TEST_CASE("values the schema forbids are kConstraint") {
   SUBCASE("unknown kind") { cert.kind = "renew"; }
   SUBCASE("time not in ISO 8601 UTC") { cert.not_after = "2026-11-27 07:50:28"; }
   SUBCASE("uppercase serial") { cert.serial_hex = "ABCDEF"; }
-  SUBCASE("empty DER") { cert.der.clear(); }
-  auto recorded = store->RecordIssuance(cert, SampleEvent("issued"));
+  SUBCASE("empty DER") { cert.der.clear(); }  // (refused by Complete: the intent has a tbs)
+  auto recorded = ReserveAndComplete(*store, cert, SampleEvent("issued"), AnyQuota());
   REQUIRE_FALSE(recorded.has_value());
   CHECK(recorded.error().code == Code::kConstraint);
   CHECK(store->CountCertificates().value_or(-1) == 0);
@@ -354,8 +369,13 @@ TEST_CASE("concurrent issuances from several threads and two connections all lan
       Store& store = t % 2 == 0 ? *store_a : *store_b;
       for (int i = 0; i < kPerThread; ++i) {
         CertificateRecord cert = SampleCertificate(SerialHex(t * 1000 + i));
-        auto recorded = store.RecordIssuance(cert, SampleEvent("issued", cert.serial_hex));
-        if (!recorded) errors[t].push_back(recorded.error());
+        auto recorded =
+            ReserveAndComplete(store, cert, SampleEvent("issued", cert.serial_hex), AnyQuota());
+        if (!recorded) {
+          errors[t].push_back(recorded.error());
+        } else if (recorded->decision != Decision::kReserved) {
+          errors[t].push_back(Error{Code::kInternal, "refused " + cert.serial_hex});
+        }
       }
     });
   }
@@ -365,12 +385,13 @@ TEST_CASE("concurrent issuances from several threads and two connections all lan
     for (const Error& error : thread_errors) FAIL_CHECK(error.detail);
   }
   CHECK(store_a->CountCertificates().value_or(-1) == kThreads * kPerThread);
-  CHECK(RowCount(path, "enrollment_events") == kThreads * kPerThread);
+  // Each issuance: its intent's state event and its issued event.
+  CHECK(RowCount(path, "enrollment_events") == 2 * kThreads * kPerThread);
   // Two connections appended to one hash chain without forking it.
   auto report = store_b->VerifyAuditChain();
   REQUIRE(report.has_value());
   CHECK_MESSAGE(report->ok, report->problem);
-  CHECK(report->rows_checked == kThreads * kPerThread);
+  CHECK(report->rows_checked == 2 * kThreads * kPerThread);
 }
 
 }  // namespace
