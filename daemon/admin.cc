@@ -228,17 +228,7 @@ int ListPending(const AdminOptions& o, db::Store& store) {
   auto intents = store.PendingIntents();
   if (!intents) return Error(intents.error().detail);
   if (o.json) {
-    std::printf("[");
-    for (size_t i = 0; i < intents->size(); ++i) {
-      const auto& r = (*intents)[i];
-      std::printf("%s\n {\"serial\":%s,\"device_id\":%s,\"kind\":%s,\"created_at\":%s,"
-                  "\"revoked_at\":%s,\"revocation_reason\":%s}",
-                  i ? "," : "", JsonString(r.serial_hex).c_str(), JsonString(r.device_id).c_str(),
-                  JsonString(r.kind).c_str(), JsonString(r.created_at).c_str(),
-                  r.revoked_at ? JsonString(*r.revoked_at).c_str() : "null",
-                  r.revocation_reason ? std::to_string(*r.revocation_reason).c_str() : "null");
-    }
-    std::printf("\n]\n");
+    std::fputs(PendingJson(*intents).c_str(), stdout);
     return 0;
   }
   std::printf("%-32s  %-24s  %-8s  %-20s  %s\n", "SERIAL", "DEVICE_ID", "KIND", "CREATED_AT",

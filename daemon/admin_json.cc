@@ -53,4 +53,22 @@ std::string BlocksJson(const std::vector<db::DeviceBlock>& blocks) {
   return Lines(objects);
 }
 
+std::string PendingJson(const std::vector<db::Intent>& intents) {
+  std::vector<Json> objects;
+  objects.reserve(intents.size());
+  for (const db::Intent& r : intents) {
+    Json revoked_at = nullptr;
+    if (r.revoked_at) revoked_at = *r.revoked_at;
+    Json reason = nullptr;
+    if (r.revocation_reason) reason = *r.revocation_reason;
+    objects.push_back(Json{{"serial", r.serial_hex},
+                           {"device_id", r.device_id},
+                           {"kind", r.kind},
+                           {"created_at", r.created_at},
+                           {"revoked_at", std::move(revoked_at)},
+                           {"revocation_reason", std::move(reason)}});
+  }
+  return Lines(objects);
+}
+
 }  // namespace provisiond

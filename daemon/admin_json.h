@@ -18,4 +18,8 @@ std::string CertificatesJson(const std::vector<db::CertificateRecord>& rows);
 // [\n {"device_id":..,"reason":..,"blocked_at":..},\n ...\n]\n — the same rules.
 std::string BlocksJson(const std::vector<db::DeviceBlock>& blocks);
 
+// [\n {"serial":..,"device_id":..,"kind":..,"created_at":..,"revoked_at":..|null,
+// "revocation_reason":<int>|null},\n ...\n]\n — pending intents, the same rules.
+std::string PendingJson(const std::vector<db::Intent>& intents);
+
 }  // namespace provisiond
