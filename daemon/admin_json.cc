@@ -2,6 +2,7 @@
 #include "daemon/admin_json.h"
 
 #include <nlohmann/json.hpp>
+#include <optional>
 
 namespace provisiond {
 namespace {
@@ -20,16 +21,18 @@ std::string Lines(const std::vector<Json>& objects) {
   return out + "\n]\n";
 }
 
+// The value, or null when it is unset (a certificate or intent that is not revoked).
+template <typename T>
+Json OrNull(const std::optional<T>& value) {
+  return value ? Json(*value) : Json(nullptr);
+}
+
 }  // namespace
 
 std::string CertificatesJson(const std::vector<db::CertificateRecord>& rows) {
   std::vector<Json> objects;
   objects.reserve(rows.size());
   for (const db::CertificateRecord& r : rows) {
-    Json revoked_at = nullptr;
-    if (r.revoked_at) revoked_at = *r.revoked_at;
-    Json reason = nullptr;
-    if (r.revocation_reason) reason = *r.revocation_reason;
     objects.push_back(Json{{"serial", r.serial_hex},
                            {"device_id", r.device_id},
                            {"kind", r.kind},
@@ -37,8 +40,8 @@ std::string CertificatesJson(const std::vector<db::CertificateRecord>& rows) {
                            {"not_before", r.not_before},
                            {"not_after", r.not_after},
                            {"issued_at", r.issued_at},
-                           {"revoked_at", std::move(revoked_at)},
-                           {"revocation_reason", std::move(reason)}});
+                           {"revoked_at", OrNull(r.revoked_at)},
+                           {"revocation_reason", OrNull(r.revocation_reason)}});
   }
   return Lines(objects);
 }
@@ -57,16 +60,12 @@ std::string PendingJson(const std::vector<db::Intent>& intents) {
   std::vector<Json> objects;
   objects.reserve(intents.size());
   for (const db::Intent& r : intents) {
-    Json revoked_at = nullptr;
-    if (r.revoked_at) revoked_at = *r.revoked_at;
-    Json reason = nullptr;
-    if (r.revocation_reason) reason = *r.revocation_reason;
     objects.push_back(Json{{"serial", r.serial_hex},
                            {"device_id", r.device_id},
                            {"kind", r.kind},
                            {"created_at", r.created_at},
-                           {"revoked_at", std::move(revoked_at)},
-                           {"revocation_reason", std::move(reason)}});
+                           {"revoked_at", OrNull(r.revoked_at)},
+                           {"revocation_reason", OrNull(r.revocation_reason)}});
   }
   return Lines(objects);
 }
