@@ -13,10 +13,15 @@ namespace provisiond::tls {
 // Not thread-safe; one per Session.
 class RecordScreen {
  public:
-  // TLSPlaintext (before any key), TLS 1.3 TLSCiphertext, TLS 1.2 TLSCiphertext.
+  // TLSPlaintext (before any key), TLS 1.3 TLSCiphertext, TLS 1.2 TLSCiphertext. RFC 8446 allows
+  // a TLS 1.3 record up to 2^14 + 256 bytes for any AEAD, but every suite we offer
+  // (server_tls.cc: AES-GCM, ChaCha20-Poly1305) adds exactly a 16-byte tag, so a longer record
+  // carries a TLSInnerPlaintext (content, type, padding) over the 2^14 + 1 bytes §5.4 allows:
+  // record_overflow, padding included, which mbedTLS (it strips the padding and checks only the
+  // content) would not say. TLS 1.2: 2^14 bytes of content plus AES-GCM's explicit nonce and tag.
   static constexpr size_t kMaxPlaintext = 16384;
-  static constexpr size_t kMaxTls13Ciphertext = 16384 + 256;
-  static constexpr size_t kMaxTls12Ciphertext = 16384 + 2048;
+  static constexpr size_t kMaxTls13Ciphertext = 16384 + 1 + 16;
+  static constexpr size_t kMaxTls12Ciphertext = 16384 + 8 + 16;
 
   // Feeds the next bytes; `limit` is the largest record length allowed for a record whose header
   // completes in them (the caller knows whether keys are in use). Returns false once a header

@@ -42,9 +42,9 @@ class Keys:
         self.seq += 1
         return n
 
-    def seal(self, ctype, data):
-        hdr = struct.pack(">BHH", 23, 0x0303, len(data) + 17)
-        return hdr + self.aead.encrypt(self.nonce(), data + bytes([ctype]), hdr)
+    def seal(self, ctype, data, pad=0):  # pad: zero bytes after the content type (RFC 8446 §5.4)
+        hdr = struct.pack(">BHH", 23, 0x0303, len(data) + 17 + pad)
+        return hdr + self.aead.encrypt(self.nonce(), data + bytes([ctype]) + bytes(pad), hdr)
 
     def open(self, hdr, body):  # (content type, content) or None; seq moves only on success
         try:
@@ -205,6 +205,8 @@ def full_handshake(port, cert_path, key_path, mutation):
         flight[1] = flip(flight[1])
     elif mutation == "big-plaintext":  # a Certificate record with 2^14 + 1 bytes of content
         flight[0] = Keys(c_hs).seal(22, cert_msg + bytes(16385 - len(cert_msg)))
+    elif mutation == "pad-overflow":  # legal record length, TLSInnerPlaintext over 2^14 + 1
+        flight[0] = Keys(c_hs).seal(22, cert_msg, pad=16385 - len(cert_msg))
     elif mutation == "big-ciphertext":  # a record longer than 2^14 + 256 (RFC 8446 §5.2)
         flight[0] = struct.pack(">BHH", 23, 0x0303, 16641) + bytes(16641)
     if mutation.startswith("big-"):
