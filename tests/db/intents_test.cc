@@ -19,18 +19,6 @@ const std::string kBootstrap = HashHex(1, 'c');
 const std::string kOtherBootstrap = HashHex(2, 'c');
 constexpr const char* kRevokedAt = "2026-09-01T00:00:00Z";
 
-IssueOutcome ReserveOrDie(Store& store, const Intent& intent, int max_per_bootstrap = 1) {
-  auto outcome = store.Reserve(intent, IssuancePolicy{.max_per_bootstrap = max_per_bootstrap});
-  REQUIRE_MESSAGE(outcome.has_value(), (outcome ? "" : outcome.error().detail));
-  return *outcome;
-}
-
-void CompleteOrDie(Store& store, const Intent& intent) {
-  CertificateRecord cert = CertificateFor(intent);
-  auto completed = store.Complete(cert, SampleEvent("issued", cert.serial_hex));
-  REQUIRE_MESSAGE(completed.has_value(), (completed ? "" : completed.error().detail));
-}
-
 // Events other than the state events of intents and revocations (db/audit_state.h).
 constexpr const char* kCountIssuanceEvents =
     "SELECT count(*) FROM enrollment_events WHERE endpoint <> 'state'";

@@ -17,18 +17,6 @@ namespace {
 const std::string kBootstrap = HashHex(1, 'c');
 const std::string kOtherBootstrap = HashHex(2, 'c');
 
-IssueOutcome ReserveOrDie(Store& store, const Intent& intent) {
-  auto outcome = store.Reserve(intent, IssuancePolicy{});
-  REQUIRE_MESSAGE(outcome.has_value(), (outcome ? "" : outcome.error().detail));
-  return *outcome;
-}
-
-void CompleteOrDie(Store& store, const Intent& intent) {
-  CertificateRecord cert = CertificateFor(intent);
-  auto completed = store.Complete(cert, SampleEvent("issued", cert.serial_hex));
-  REQUIRE_MESSAGE(completed.has_value(), (completed ? "" : completed.error().detail));
-}
-
 int64_t Count(const std::string& path, const std::string& sql) {
   return QueryRawInt(OpenRaw(path).get(), sql);
 }

@@ -223,6 +223,20 @@ inline void Issue(Store& store, const CertificateRecord& cert) {
   REQUIRE(issued->decision == Decision::kReserved);
 }
 
+// Reserve that must not fail (a policy refusal is an outcome, not a failure); default quota 1.
+inline IssueOutcome ReserveOrDie(Store& store, const Intent& intent, int max_per_bootstrap = 1) {
+  auto outcome = store.Reserve(intent, IssuancePolicy{.max_per_bootstrap = max_per_bootstrap});
+  REQUIRE_MESSAGE(outcome.has_value(), (outcome ? "" : outcome.error().detail));
+  return *outcome;
+}
+
+// Completes a reserved intent with the certificate CertificateFor makes of it.
+inline void CompleteOrDie(Store& store, const Intent& intent) {
+  CertificateRecord cert = CertificateFor(intent);
+  auto completed = store.Complete(cert, SampleEvent("issued", cert.serial_hex));
+  REQUIRE_MESSAGE(completed.has_value(), (completed ? "" : completed.error().detail));
+}
+
 inline int64_t RowCount(const std::string& path, const std::string& table) {
   RawDb raw = OpenRaw(path);
   return QueryRawInt(raw.get(), "SELECT count(*) FROM " + table);

@@ -52,12 +52,12 @@ def huge_rsa_spki():
 
 SHA256_RSA = tlv(0x30, tlv(0x06, bytes.fromhex("2a864886f70d01010b")) + b"\x05\x00")
 # A throwaway key only to let the builder produce a TBS; its SPKI is swapped, its signature dropped.
-STUB = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-STUB_SPKI = STUB.public_key().public_bytes(serialization.Encoding.DER,
-                                           serialization.PublicFormat.SubjectPublicKeyInfo)
+BUILDER_RSA = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+BUILDER_SPKI = BUILDER_RSA.public_key().public_bytes(serialization.Encoding.DER,
+                                                  serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
-STUB384 = ec.generate_private_key(ec.SECP384R1())
+BUILDER_P384 = ec.generate_private_key(ec.SECP384R1())
 
 
 def ecdsa_garbage():
@@ -79,14 +79,14 @@ def cert(subject, issuer, public_key, spki=None, ca=True, expired=True, extra=No
         b = b.add_extension(x509.UnrecognizedExtension(x509.ObjectIdentifier("1.3.6.1.4.1.99999.1"),
                                                        extra), critical=False)
     if p384:
-        signed = b.sign(STUB384, hashes.SHA384())
+        signed = b.sign(BUILDER_P384, hashes.SHA384())
         alg = tlv(0x30, tlv(0x06, bytes.fromhex("2a8648ce3d040303")))
         der = tlv(0x30, signed.tbs_certificate_bytes + alg + ecdsa_garbage())
         return x509.load_der_x509_certificate(der).public_bytes(serialization.Encoding.PEM)
-    tbs = b.sign(STUB, hashes.SHA256()).tbs_certificate_bytes
+    tbs = b.sign(BUILDER_RSA, hashes.SHA256()).tbs_certificate_bytes
     if spki is not None:  # swap the SPKI: re-encode the TBS SEQUENCE around the new contents
         hdr = 2 + (tbs[1] & 0x7F if tbs[1] & 0x80 else 0)
-        tbs = tlv(0x30, tbs[hdr:].replace(STUB_SPKI, spki, 1))
+        tbs = tlv(0x30, tbs[hdr:].replace(BUILDER_SPKI, spki, 1))
     sig = tlv(0x03, b"\x00" + secrets.token_bytes(1024))
     der = tlv(0x30, tbs + SHA256_RSA + sig)
     return x509.load_der_x509_certificate(der).public_bytes(serialization.Encoding.PEM)
@@ -100,17 +100,17 @@ def main():
     cas = []
     if kind in ("issue12", "one-rsa"):
         for i in range(1, 5 if kind == "issue12" else 2):
-            cas.append(cert(f"Hostile CA {i}", f"Hostile CA {i + 1}", STUB.public_key(),
+            cas.append(cert(f"Hostile CA {i}", f"Hostile CA {i + 1}", BUILDER_RSA.public_key(),
                             spki=huge_rsa_spki()))
     elif kind == "long":
         for i in range(1, 7):
-            cas.append(cert(f"Hostile CA {i}", f"Hostile CA {i + 1}", STUB.public_key()))
+            cas.append(cert(f"Hostile CA {i}", f"Hostile CA {i + 1}", BUILDER_RSA.public_key()))
     elif kind == "allowed":
         for i in range(1, 4):
             cas.append(cert(f"Hostile CA {i}", f"Hostile CA {i + 1}",
                             ec.generate_private_key(ec.SECP384R1()).public_key(), p384=True))
     elif kind == "big":
-        cas.append(cert("Hostile CA 1", "Hostile CA 2", STUB.public_key(), extra=os.urandom(6000)))
+        cas.append(cert("Hostile CA 1", "Hostile CA 2", BUILDER_RSA.public_key(), extra=os.urandom(6000)))
     else:
         sys.exit(f"unknown kind {kind}")
     with open(os.path.join(out, f"{kind}.leaf.pem"), "wb") as f:
