@@ -1,5 +1,6 @@
 // audit_state.h — state changes in the enrollment_events hash chain ("state" events) and the
-// cross-check of the state tables against them (part of Store::VerifyAuditChain). Internal to db/.
+// cross-check of the state tables against them (part of Store::VerifyAuditChain).
+// Private to db/.
 //
 // A state event is a chained enrollment_events row (db/audit.h) with endpoint 'state',
 // http_status 0, serial NULL, the device id when there is one, and as outcome and reason:
@@ -27,7 +28,7 @@
 #include <string_view>
 
 #include "db/statement.h"
-#include "db/store.h"
+#include "db/records.h"
 
 namespace db {
 

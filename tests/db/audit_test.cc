@@ -251,7 +251,7 @@ TEST_CASE("a migration that fails leaves the version 1 file as it was") {
   // Something in the way of migration 2's last statements, after the events were copied.
   ExecRaw(OpenRaw(path).get(), "CREATE TABLE crl_state (x)");
 
-  auto store = Store::Open(path);
+  auto store = SqliteStore::Open(path);
   REQUIRE_FALSE(store.has_value());
   CHECK(store.error().detail.find("crl_state") != std::string::npos);
   RawDb raw = OpenRaw(path);

@@ -11,7 +11,7 @@
 #include <memory>
 #include <string>
 
-#include "db/store.h"
+#include "db/sqlite_store.h"
 
 namespace db::testing {
 
@@ -174,8 +174,8 @@ void ReenrollWith(Record& record, const CertificateRecord& current) {
   record.auth_cert_fingerprint = current.fingerprint_sha256;
 }
 
-inline std::unique_ptr<Store> OpenOrDie(const std::string& path) {
-  auto store = Store::Open(path);
+inline std::unique_ptr<SqliteStore> OpenOrDie(const std::string& path) {
+  auto store = SqliteStore::Open(path);
   REQUIRE_MESSAGE(store.has_value(), (store ? "" : store.error().detail));
   return std::move(*store);
 }

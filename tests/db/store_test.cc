@@ -145,7 +145,7 @@ TEST_CASE("a file from a newer schema is refused with kSchema and left untouched
   ExecRaw(OpenRaw(path, /*create=*/true).get(),
           "CREATE TABLE future (x); PRAGMA user_version = " + std::to_string(kSchemaVersion + 1));
 
-  auto store = Store::Open(path);
+  auto store = SqliteStore::Open(path);
   REQUIRE_FALSE(store.has_value());
   CHECK(store.error().code == Code::kSchema);
   CHECK(QueryRaw(OpenRaw(path).get(), "PRAGMA journal_mode") == "delete");
@@ -156,7 +156,7 @@ TEST_CASE("a file that is not a database is kCorrupt") {
   std::string path = dir.File("store.db");
   std::ofstream(path) << std::string(8192, 'x');
 
-  auto store = Store::Open(path);
+  auto store = SqliteStore::Open(path);
   REQUIRE_FALSE(store.has_value());
   CHECK(store.error().code == Code::kCorrupt);
 }
@@ -181,7 +181,7 @@ TEST_CASE("a database with damaged pages fails quick_check with kCorrupt") {
     file.write(junk.data(), static_cast<std::streamsize>(junk.size()));
   }
 
-  auto store = Store::Open(path);
+  auto store = SqliteStore::Open(path);
   REQUIRE_FALSE(store.has_value());
   CHECK(store.error().code == Code::kCorrupt);
 }
