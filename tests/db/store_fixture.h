@@ -189,6 +189,40 @@ inline void CompleteOrDie(Store& store, const Intent& intent) {
   REQUIRE_MESSAGE(completed.has_value(), (completed ? "" : completed.error().detail));
 }
 
+// Field by field (a failed CHECK names the field).
+inline void CheckSameCertificate(const CertificateRecord& got, const CertificateRecord& want) {
+  CHECK(got.serial_hex == want.serial_hex);
+  CHECK(got.device_id == want.device_id);
+  CHECK(got.subject == want.subject);
+  CHECK(got.san == want.san);
+  CHECK(got.not_before == want.not_before);
+  CHECK(got.not_after == want.not_after);
+  CHECK(got.der == want.der);
+  CHECK(got.fingerprint_sha256 == want.fingerprint_sha256);
+  CHECK(got.public_key_sha256 == want.public_key_sha256);
+  CHECK(got.auth_cert_issuer == want.auth_cert_issuer);
+  CHECK(got.auth_cert_serial == want.auth_cert_serial);
+  CHECK(got.auth_cert_fingerprint == want.auth_cert_fingerprint);
+  CHECK(got.kind == want.kind);
+  CHECK(got.peer == want.peer);
+  CHECK(got.issued_at == want.issued_at);
+  CHECK(got.revoked_at == want.revoked_at);
+  CHECK(got.revocation_reason == want.revocation_reason);
+}
+
+inline void CheckSameEvent(const EventRecord& got, const EventRecord& want) {
+  CHECK(got.time == want.time);
+  CHECK(got.peer == want.peer);
+  CHECK(got.presented_fingerprint == want.presented_fingerprint);
+  CHECK(got.presented_subject == want.presented_subject);
+  CHECK(got.device_id == want.device_id);
+  CHECK(got.endpoint == want.endpoint);
+  CHECK(got.outcome == want.outcome);
+  CHECK(got.http_status == want.http_status);
+  CHECK(got.reason == want.reason);
+  CHECK(got.serial_hex == want.serial_hex);
+}
+
 // Every event in the store (state events included), through the interface.
 inline int64_t EventCount(Store& store) {
   auto events = store.RecentEvents(1 << 30);
