@@ -18,8 +18,8 @@
 // existed at migration 4 were recorded by it (BackfillStateEvents): the chain vouches for them
 // from then on. Certificates are checked against their chained intent (device, kind, key,
 // authenticating certificate, profile; an intent is 'issued' exactly when its certificate
-// exists), so an edited certificate row shows too. What the chain cannot show (its newest rows truncated, or all of it rewritten)
-// db/audit.h describes; the state events share those limits.
+// exists), so an edited certificate row shows too. What the chain cannot show (its newest rows
+// truncated, or all of it rewritten) db/audit.h describes; the state events share those limits.
 #pragma once
 
 #include <sqlite3.h>

@@ -9,8 +9,8 @@
 #include "db/audit_state.h"
 #include "db/operations.h"
 #include "db/rows.h"
-#include "db/statement.h"
 #include "db/sqlite_store.h"
+#include "db/statement.h"
 
 namespace db {
 namespace {

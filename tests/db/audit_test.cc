@@ -1,5 +1,6 @@
-// audit_test.cc — tests the enrollment_events hash chain (db/audit.cc) against tampering done
-// behind the Store's back, and the migration of a populated version 1 file (db/schema.cc).
+// audit_test.cc — SQLite-only: tests the enrollment_events hash chain (db/audit.cc) against
+// tampering done behind the Store's back, and the migration of a populated version 1 file
+// (db/schema.cc).
 #include <doctest/doctest.h>
 
 #include <span>

@@ -1,6 +1,6 @@
-// migration_test.cc — files written by older releases migrate in place to the current schema:
-// their rows keep their meaning, the audit chain keeps its prefix and records the state already
-// there (version 4), and serials of other CAs become canonical (version 4).
+// migration_test.cc — SQLite-only: files written by older releases migrate in place to the current
+// schema: their rows keep their meaning, the audit chain keeps its prefix and records the state
+// already there (version 4), and serials of other CAs become canonical (version 4).
 #include <doctest/doctest.h>
 
 #include <string>
