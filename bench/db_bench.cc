@@ -26,6 +26,7 @@
 #include <thread>
 #include <vector>
 
+#include "db/sqlite_store.h"
 #include "db/store.h"
 #include "db/writer.h"
 
@@ -339,9 +340,9 @@ int main(int argc, char** argv) {
   std::string dir = pattern;
   std::printf("db_bench in %s (synchronous=FULL, WAL)\n", dir.c_str());
   {
-    auto store = db::Store::Open(dir + "/store.db");
+    auto store = db::SqliteStore::Open(dir + "/store.db");
     if (!store) {
-      std::fprintf(stderr, "Store::Open: %s\n", store.error().detail.c_str());
+      std::fprintf(stderr, "SqliteStore::Open: %s\n", store.error().detail.c_str());
       return 1;
     }
     MeasureFsync(dir);

@@ -18,6 +18,7 @@
 #include "daemon/config.h"
 #include "daemon/files.h"
 #include "daemon/rate_limiter.h"
+#include "db/sqlite_store.h"
 #include "db/store.h"
 
 namespace provisiond {
@@ -38,7 +39,7 @@ std::string Lower(std::string s) {
 }
 
 std::unique_ptr<db::Store> OpenStore(const std::string& state_dir, std::string* error) {
-  auto store = db::Store::Open(StatePaths(state_dir).database);
+  auto store = db::SqliteStore::Open(StatePaths(state_dir).database);
   if (!store) {
     *error = "database: " + store.error().detail;
     return nullptr;

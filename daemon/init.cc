@@ -17,7 +17,7 @@
 #include "ca/signer.h"
 #include "daemon/config.h"
 #include "daemon/files.h"
-#include "db/store.h"
+#include "db/sqlite_store.h"
 
 namespace provisiond {
 namespace {
@@ -135,7 +135,7 @@ ca::Result<std::vector<std::string>> InitStateDir(const InitOptions& o) {
   if (auto r = MakeServerCert(o, paths, (*drbg)->rng(), now); !r) {
     return std::unexpected(r.error());
   }
-  auto store = db::Store::Open(paths.database);
+  auto store = db::SqliteStore::Open(paths.database);
   if (!store) return ca::Fail(ca::Code::kIo, "database: " + store.error().detail);
 
   std::vector<std::string> lines;

@@ -22,6 +22,7 @@
 #include "daemon/reload.h"
 #include "daemon/server.h"
 #include "daemon/systemd.h"
+#include "db/sqlite_store.h"
 #include "db/store.h"
 
 namespace provisiond {
@@ -100,7 +101,7 @@ struct Daemon {
   std::vector<std::string> argv;
   std::shared_ptr<const ServeConfig> config;
   std::string ca_cert_pem;  // the CA is fixed for the life of the process
-  std::unique_ptr<db::Store> store;
+  std::unique_ptr<db::SqliteStore> store;
   std::unique_ptr<Server> server;
   std::unique_ptr<MetricsHttp> metrics_http;
   std::atomic<bool> draining{false};
@@ -257,7 +258,7 @@ int RunServe(const ServeConfig& initial, const std::vector<std::string>& argv) {
   d.ca_cert_pem = material->ca_cert_pem;
   auto inherited = TakeInheritedSockets();
   if (!inherited) return Fatal(inherited.error().detail);
-  auto store = db::Store::Open(StatePaths(d.config->state_dir).database);
+  auto store = db::SqliteStore::Open(StatePaths(d.config->state_dir).database);
   if (!store) return Fatal("database: " + store.error().detail);
   d.store = std::move(*store);
   if (auto r = ReportPendingIntents(*d.store); !r) return Fatal("database: " + r.error().detail);

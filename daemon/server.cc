@@ -60,7 +60,7 @@ ca::Result<int> Listen(const std::string& listen, std::string* bound) {
 
 }  // namespace
 
-Server::Server(std::shared_ptr<const ServeConfig> config, db::Store& store)
+Server::Server(std::shared_ptr<const ServeConfig> config, db::SqliteStore& store)
     : configs_{config},
       config_(*configs_.front()),
       store_(store),
@@ -79,8 +79,8 @@ Server::~Server() {
 
 ca::Result<std::unique_ptr<Server>> Server::Create(std::shared_ptr<const ServeConfig> shared_config,
                                                    const tls::Material& material,
-                                                   const std::string& ca_key_pem, db::Store& store,
-                                                   int listen_fd) {
+                                                   const std::string& ca_key_pem,
+                                                   db::SqliteStore& store, int listen_fd) {
   std::unique_ptr<Server> server(new Server(std::move(shared_config), store));
   const ServeConfig& config = server->config_;
   if (listen_fd >= 0) {
@@ -99,7 +99,7 @@ ca::Result<std::unique_ptr<Server>> Server::Create(std::shared_ptr<const ServeCo
     if (!tls) return std::unexpected(tls.error());
     auto issuer = ca::Issuer::Load(material.ca_cert_pem, ca_key_pem, (*tls)->rng());
     if (!issuer) return std::unexpected(issuer.error());
-    auto reader = db::Store::Open(StatePaths(config.state_dir).database);
+    auto reader = db::SqliteStore::Open(StatePaths(config.state_dir).database);
     if (!reader) return ca::Fail(ca::Code::kIo, "database (reader): " + reader.error().detail);
     auto inbox = std::make_unique<PostQueue>();
     auto service = std::make_unique<est::Service>(server->enroll_shared_, std::move(*issuer),

@@ -16,6 +16,7 @@
 #include "daemon/enrollment.h"
 #include "daemon/status_check.h"
 #include "daemon/tls/server_tls.h"
+#include "db/sqlite_store.h"
 #include "db/store.h"
 #include "db/writer.h"
 
@@ -33,8 +34,8 @@ class Server {
   // also opens its own read connection to the same file for handshake-time lookups.
   static ca::Result<std::unique_ptr<Server>> Create(std::shared_ptr<const ServeConfig> config,
                                                     const tls::Material& material,
-                                                    const std::string& ca_key_pem, db::Store& store,
-                                                    int listen_fd = -1);
+                                                    const std::string& ca_key_pem,
+                                                    db::SqliteStore& store, int listen_fd = -1);
   ~Server();
 
   // "127.0.0.1:43123": the address actually bound.
@@ -67,7 +68,7 @@ class Server {
   size_t writer_queue_depth() const { return writer_->queue_depth(); }
 
  private:
-  Server(std::shared_ptr<const ServeConfig> config, db::Store& store);
+  Server(std::shared_ptr<const ServeConfig> config, db::SqliteStore& store);
 
   // Every config this process has run with, oldest first. Configs are immutable and never freed
   // before the Server, so a reference into one (a connection's limits, an in-flight

@@ -1,5 +1,6 @@
 // audit.h — the hash chain over enrollment_events: how a row's hash is computed, inserting a row
-// into the chain, rebuilding the chain (schema migration 2) and verifying it. Internal to db/.
+// into the chain, rebuilding the chain (schema migration 2) and verifying it.
+// Private to db/.
 //
 // The chain (invariant, held by every event insert in db/):
 //   row_hash(r) = SHA-256 hex of Encode("provisiond.enrollment_events.v2", r.id, r.time, r.peer,
@@ -33,7 +34,7 @@
 #include <string_view>
 
 #include "db/statement.h"
-#include "db/store.h"
+#include "db/records.h"
 
 namespace db {
 

@@ -1,5 +1,6 @@
 // audit_state.h — state changes in the enrollment_events hash chain ("state" events) and the
-// cross-check of the state tables against them (part of Store::VerifyAuditChain). Internal to db/.
+// cross-check of the state tables against them (part of Store::VerifyAuditChain).
+// Private to db/.
 //
 // A state event is a chained enrollment_events row (db/audit.h) with endpoint 'state',
 // http_status 0, serial NULL, the device id when there is one, and as outcome and reason:
@@ -17,8 +18,8 @@
 // existed at migration 4 were recorded by it (BackfillStateEvents): the chain vouches for them
 // from then on. Certificates are checked against their chained intent (device, kind, key,
 // authenticating certificate, profile; an intent is 'issued' exactly when its certificate
-// exists), so an edited certificate row shows too. What the chain cannot show (its newest rows truncated, or all of it rewritten)
-// db/audit.h describes; the state events share those limits.
+// exists), so an edited certificate row shows too. What the chain cannot show (its newest rows
+// truncated, or all of it rewritten) db/audit.h describes; the state events share those limits.
 #pragma once
 
 #include <sqlite3.h>
@@ -27,7 +28,7 @@
 #include <string_view>
 
 #include "db/statement.h"
-#include "db/store.h"
+#include "db/records.h"
 
 namespace db {
 

@@ -6,8 +6,8 @@
 #include "db/audit.h"
 #include "db/audit_state.h"
 #include "db/operations.h"
+#include "db/sqlite_store.h"
 #include "db/statement.h"
-#include "db/store.h"
 
 namespace db {
 namespace {
@@ -76,8 +76,8 @@ Result<std::optional<Decision>> StatusRefusal(Connection& db, std::string_view k
   return std::optional<Decision>();
 }
 
-Result<bool> Store::BlockDevice(std::string_view device_id, std::string_view reason,
-                                std::string_view blocked_at) {
+Result<bool> SqliteStore::BlockDevice(std::string_view device_id, std::string_view reason,
+                                      std::string_view blocked_at) {
   std::lock_guard lock(mu_);
   if (device_id.empty()) return Fail(Code::kConstraint, "BlockDevice: empty device id");
   bool blocked = false;
@@ -103,8 +103,8 @@ Result<bool> Store::BlockDevice(std::string_view device_id, std::string_view rea
   return blocked;
 }
 
-Result<bool> Store::UnblockDevice(std::string_view device_id, std::string_view reason,
-                                  std::string_view lifted_at) {
+Result<bool> SqliteStore::UnblockDevice(std::string_view device_id, std::string_view reason,
+                                        std::string_view lifted_at) {
   std::lock_guard lock(mu_);
   bool lifted = false;
   auto done = InWriteTransaction(*db_, [&]() -> Result<void> {
@@ -130,12 +130,12 @@ Result<bool> Store::UnblockDevice(std::string_view device_id, std::string_view r
   return lifted;
 }
 
-Result<bool> Store::IsDeviceBlocked(std::string_view device_id) {
+Result<bool> SqliteStore::IsDeviceBlocked(std::string_view device_id) {
   std::lock_guard lock(mu_);
   return QueryBool(*db_, kIsBlocked, device_id, "");
 }
 
-Result<std::vector<DeviceBlock>> Store::ListBlocks(bool active_only) {
+Result<std::vector<DeviceBlock>> SqliteStore::ListBlocks(bool active_only) {
   std::lock_guard lock(mu_);
   auto stmt = db_->Prepare(active_only ? kSelectActiveBlocks : kSelectBlocks);
   if (!stmt) return std::unexpected(stmt.error());

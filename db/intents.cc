@@ -5,8 +5,8 @@
 
 #include "db/operations.h"
 #include "db/rows.h"
+#include "db/sqlite_store.h"
 #include "db/statement.h"
-#include "db/store.h"
 
 namespace db {
 namespace {
@@ -243,12 +243,12 @@ Result<void> CompleteInTxn(Connection& db, const CertificateRecord& cert,
   return mark->Run();
 }
 
-Result<void> Store::Complete(const CertificateRecord& cert, const EventRecord& issued_event) {
+Result<void> SqliteStore::Complete(const CertificateRecord& cert, const EventRecord& issued_event) {
   std::lock_guard lock(mu_);
   return InWriteTransaction(*db_, [&] { return CompleteInTxn(*db_, cert, issued_event); });
 }
 
-Result<std::vector<Intent>> Store::PendingIntents() {
+Result<std::vector<Intent>> SqliteStore::PendingIntents() {
   std::lock_guard lock(mu_);
   return SelectPendingIntents(*db_);
 }

@@ -9,8 +9,8 @@
 #include "db/audit_state.h"
 #include "db/operations.h"
 #include "db/rows.h"
+#include "db/sqlite_store.h"
 #include "db/statement.h"
-#include "db/store.h"
 
 namespace db {
 namespace {
@@ -77,7 +77,7 @@ Result<int> Revoke(Connection& db, const char* sql, RevokeIntentsFn revoke_inten
 
 }  // namespace
 
-Result<CertStatus> Store::CertificateStatus(std::string_view serial_hex) {
+Result<CertStatus> SqliteStore::CertificateStatus(std::string_view serial_hex) {
   std::lock_guard lock(mu_);
   auto stmt = db_->Prepare(kSelectRevoked);
   if (!stmt) return std::unexpected(stmt.error());
@@ -91,19 +91,19 @@ Result<CertStatus> Store::CertificateStatus(std::string_view serial_hex) {
   return intent_revoked->value_or(false) ? CertStatus::kRevoked : CertStatus::kUnknown;
 }
 
-Result<int> Store::RevokeSerial(std::string_view serial_hex, int reason,
-                                std::string_view revoked_at) {
+Result<int> SqliteStore::RevokeSerial(std::string_view serial_hex, int reason,
+                                      std::string_view revoked_at) {
   std::lock_guard lock(mu_);
   return Revoke(*db_, kRevokeSerial, RevokePendingIntentsBySerial, serial_hex, reason, revoked_at);
 }
 
-Result<int> Store::RevokeDevice(std::string_view device_id, int reason,
-                                std::string_view revoked_at) {
+Result<int> SqliteStore::RevokeDevice(std::string_view device_id, int reason,
+                                      std::string_view revoked_at) {
   std::lock_guard lock(mu_);
   return Revoke(*db_, kRevokeDevice, RevokePendingIntentsByDevice, device_id, reason, revoked_at);
 }
 
-Result<void> Store::DenyBootstrap(const DenyEntry& entry) {
+Result<void> SqliteStore::DenyBootstrap(const DenyEntry& entry) {
   std::lock_guard lock(mu_);
   return InWriteTransaction(*db_, [&]() -> Result<void> {
     auto stmt = db_->Prepare(kInsertDeny);
@@ -123,8 +123,8 @@ Result<void> Store::DenyBootstrap(const DenyEntry& entry) {
   });
 }
 
-Result<bool> Store::IsBootstrapDenied(std::string_view fingerprint, std::string_view issuer,
-                                      std::string_view serial_hex) {
+Result<bool> SqliteStore::IsBootstrapDenied(std::string_view fingerprint, std::string_view issuer,
+                                            std::string_view serial_hex) {
   std::lock_guard lock(mu_);
   return BootstrapDenied(*db_, fingerprint, issuer, serial_hex);
 }
@@ -142,7 +142,7 @@ Result<bool> BootstrapDenied(Connection& db, std::string_view fingerprint, std::
   return *row && stmt->Int(0) != 0;
 }
 
-Result<std::vector<DenyEntry>> Store::ListDenied() {
+Result<std::vector<DenyEntry>> SqliteStore::ListDenied() {
   std::lock_guard lock(mu_);
   auto stmt = db_->Prepare(kSelectDenied);
   if (!stmt) return std::unexpected(stmt.error());
@@ -159,7 +159,7 @@ Result<std::vector<DenyEntry>> Store::ListDenied() {
   }
 }
 
-Result<std::vector<CertificateRecord>> Store::RevokedUnexpired(std::string_view now_iso) {
+Result<std::vector<CertificateRecord>> SqliteStore::RevokedUnexpired(std::string_view now_iso) {
   std::lock_guard lock(mu_);
   auto stmt = db_->Prepare(kSelectRevokedUnexpired);
   if (!stmt) return std::unexpected(stmt.error());
@@ -180,7 +180,7 @@ Result<std::vector<CertificateRecord>> Store::RevokedUnexpired(std::string_view 
   return merged;
 }
 
-Result<int64_t> Store::NextCrlNumber() {
+Result<int64_t> SqliteStore::NextCrlNumber() {
   std::lock_guard lock(mu_);
   int64_t number = 0;
   auto done = InWriteTransaction(*db_, [&]() -> Result<void> {
@@ -200,7 +200,7 @@ Result<int64_t> Store::NextCrlNumber() {
   return number;
 }
 
-Result<std::vector<CertificateRecord>> Store::ListCertificates(const ListFilter& filter) {
+Result<std::vector<CertificateRecord>> SqliteStore::ListCertificates(const ListFilter& filter) {
   std::lock_guard lock(mu_);
   // SQLite reads a negative LIMIT as "no limit"; a caller asking for <= 0 rows gets none.
   if (filter.limit <= 0) return std::vector<CertificateRecord>();

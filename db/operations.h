@@ -1,6 +1,7 @@
 // operations.h — the write operations and the intent queries, each run on a connection whose
-// caller owns the transaction: the Store's one-shot methods wrap each write in its own BEGIN
-// IMMEDIATE, the Writer (writer.cc) runs many under one. Internal to db/.
+// caller owns the transaction: SqliteStore's one-shot methods wrap each write in its own BEGIN
+// IMMEDIATE, the Writer (writer.cc) runs many under one.
+// Private to db/.
 #pragma once
 
 #include <optional>
@@ -8,8 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "db/records.h"
 #include "db/statement.h"
-#include "db/store.h"
 
 namespace db {
 

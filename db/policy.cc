@@ -8,8 +8,8 @@
 #include "db/audit_state.h"
 #include "db/operations.h"
 #include "db/rows.h"
+#include "db/sqlite_store.h"
 #include "db/statement.h"
-#include "db/store.h"
 
 namespace db {
 namespace {
@@ -152,7 +152,7 @@ Result<void> RecordEventInTxn(Connection& db, const EventRecord& event) {
 }
 
 // A refusal commits an empty transaction: nothing was written either way.
-Result<IssueOutcome> Store::Reserve(const Intent& intent, const IssuancePolicy& policy) {
+Result<IssueOutcome> SqliteStore::Reserve(const Intent& intent, const IssuancePolicy& policy) {
   std::lock_guard lock(mu_);
   std::optional<IssueOutcome> outcome;
   auto done = InWriteTransaction(*db_, [&]() -> Result<void> {

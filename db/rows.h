@@ -1,13 +1,14 @@
 // rows.h — the column lists of `certificates` and `enrollment_events` and the code that binds and
-// reads them, shared by the Store's source files. Internal to db/.
+// reads them, shared by SqliteStore's source files.
+// Private to db/.
 #pragma once
 
 #include <sqlite3.h>
 
 #include <string_view>
 
+#include "db/records.h"
 #include "db/statement.h"
-#include "db/store.h"
 
 namespace db {
 

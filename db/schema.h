@@ -1,10 +1,11 @@
 // schema.h — the schema migrations and the settings every connection runs with; used by
-// Store::Open. The SQL itself is in schema.cc, the one place to read the schema.
+// SqliteStore::Open. The SQL itself is in schema.cc, the one place to read the schema.
+// Private to db/.
 #pragma once
 
 #include <sqlite3.h>
 
-#include "db/store.h"
+#include "db/sqlite_store.h"
 
 namespace db {
 

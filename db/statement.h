@@ -1,6 +1,7 @@
 // statement.h — owns SQLite handles (connection, prepared statement, the statements a connection
 // keeps compiled) and converts each SQLite result code into a db::Error once, at the call that
-// returned it. Internal to db/.
+// returned it.
+// Private to db/.
 #pragma once
 
 #include <sqlite3.h>
@@ -15,7 +16,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "db/store.h"
+#include "db/records.h"
 
 namespace db {
 

@@ -1,9 +1,7 @@
-// store.cc — Store: opening the file, and the SQL that records and reads certificates and
+// store.cc — SqliteStore: opening the file, and the SQL that records and reads certificates and
 // enrollment events. The schema and its migrations are in schema.cc, the event hash chain in
 // audit.cc, the lifecycle operations in lifecycle.cc, the policy in policy.cc, issuance intents
 // in intents.cc and group commit in writer.cc.
-#include "db/store.h"
-
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -17,6 +15,7 @@
 #include "db/operations.h"
 #include "db/rows.h"
 #include "db/schema.h"
+#include "db/sqlite_store.h"
 #include "db/statement.h"
 
 namespace db {
@@ -45,7 +44,7 @@ Result<bool> CreateFileIfAbsent(const std::string& path) {
 // file exists (CreateFileIfAbsent); if it vanished since, fail.
 //
 // SQLITE_OPEN_NOMUTEX (SQLite's "multi-thread" mode: no mutex around each API call on this
-// connection) is safe because no connection is ever used by two threads at once: Store::Open
+// connection) is safe because no connection is ever used by two threads at once: SqliteStore::Open
 // uses both before any other thread can see the Store, then every use of db_ holds mu_ and
 // every use of batch_db_ (the Writer's) holds batch_mu_, and the destructor runs when no one
 // else may use the Store. A new use of either connection must hold its mutex too.
@@ -85,14 +84,14 @@ EventRecord ReadEvent(const Statement& stmt) {
 
 }  // namespace
 
-Store::Store(std::unique_ptr<Connection> db, std::unique_ptr<Connection> batch_db)
+SqliteStore::SqliteStore(std::unique_ptr<Connection> db, std::unique_ptr<Connection> batch_db)
     : db_(std::move(db)), batch_db_(std::move(batch_db)) {}
 
 // Every Statement is gone before its method returns, so each Connection finalizes all of its
 // statements and closes at once.
-Store::~Store() = default;
+SqliteStore::~SqliteStore() = default;
 
-Result<std::unique_ptr<Store>> Store::Open(const std::string& path) {
+Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path) {
   auto created = CreateFileIfAbsent(path);
   if (!created) return std::unexpected(created.error());
 
@@ -107,16 +106,16 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path) {
   if (auto ready = PrepareExtraConnection((*batch_db)->get()); !ready) {
     return std::unexpected(ready.error());
   }
-  return std::unique_ptr<Store>(new Store(std::move(*db), std::move(*batch_db)));
+  return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(*db), std::move(*batch_db)));
 }
 
-Result<void> Store::RecordEvent(const EventRecord& event) {
+Result<void> SqliteStore::RecordEvent(const EventRecord& event) {
   std::lock_guard lock(mu_);
   // A transaction even for one row: the chain's head must not move between reading and writing.
   return InWriteTransaction(*db_, [&] { return RecordEventInTxn(*db_, event); });
 }
 
-Result<std::optional<CertificateRecord>> Store::FindBySerial(std::string_view serial_hex) {
+Result<std::optional<CertificateRecord>> SqliteStore::FindBySerial(std::string_view serial_hex) {
   std::lock_guard lock(mu_);
   auto stmt = db_->Prepare(kSelectBySerial);
   if (!stmt) return std::unexpected(stmt.error());
@@ -127,7 +126,7 @@ Result<std::optional<CertificateRecord>> Store::FindBySerial(std::string_view se
   return ReadCertificate(*stmt);
 }
 
-Result<std::vector<CertificateRecord>> Store::FindByDevice(std::string_view device_id) {
+Result<std::vector<CertificateRecord>> SqliteStore::FindByDevice(std::string_view device_id) {
   std::lock_guard lock(mu_);
   auto stmt = db_->Prepare(kSelectByDevice);
   if (!stmt) return std::unexpected(stmt.error());
@@ -135,7 +134,7 @@ Result<std::vector<CertificateRecord>> Store::FindByDevice(std::string_view devi
   return ReadAllCertificates(*stmt);
 }
 
-Result<std::vector<EventRecord>> Store::RecentEvents(int limit) {
+Result<std::vector<EventRecord>> SqliteStore::RecentEvents(int limit) {
   std::lock_guard lock(mu_);
   std::vector<EventRecord> events;
   // SQLite reads a negative LIMIT as "no limit"; a caller asking for <= 0 rows gets none.
@@ -151,12 +150,12 @@ Result<std::vector<EventRecord>> Store::RecentEvents(int limit) {
   }
 }
 
-Result<int64_t> Store::CountCertificates() {
+Result<int64_t> SqliteStore::CountCertificates() {
   std::lock_guard lock(mu_);
   return QueryInt(db_->get(), "SELECT count(*) FROM certificates");
 }
 
-Result<AuditReport> Store::VerifyAuditChain() {
+Result<AuditReport> SqliteStore::VerifyAuditChain() {
   std::lock_guard lock(mu_);
   // One read transaction: the chain and the state tables are read in the same snapshot.
   if (auto begun = db_->Run("BEGIN"); !begun) return std::unexpected(begun.error());
@@ -170,7 +169,7 @@ Result<AuditReport> Store::VerifyAuditChain() {
   return report;
 }
 
-Result<Store::Settings> Store::EffectiveSettings() {
+Result<SqliteStore::Settings> SqliteStore::EffectiveSettings() {
   std::lock_guard lock(mu_);
   Settings settings;
   auto journal_mode = QueryText(db_->get(), "PRAGMA journal_mode");

@@ -22,7 +22,7 @@ double MillisecondsSince(Clock::time_point start) {
 
 }  // namespace
 
-Writer::Writer(Store& store, size_t max_queue, size_t max_batch,
+Writer::Writer(SqliteStore& store, size_t max_queue, size_t max_batch,
                std::chrono::microseconds commit_delay)
     : store_(store),
       max_queue_(max_queue),

@@ -17,7 +17,7 @@
 #include <variant>
 #include <vector>
 
-#include "db/store.h"
+#include "db/sqlite_store.h"
 
 namespace db {
 
@@ -54,17 +54,17 @@ namespace db {
 // Each event insert reads the newest row's hash inside the transaction, so events of one batch
 // chain onto each other exactly as they would one transaction at a time.
 //
-// Ownership and threads: the Writer uses the Store's second connection (Store::Open makes it), so
-// the Store's own methods and reads on its connection never wait for this thread's commits; a
-// one-shot Store write waits in busy_timeout while a batch holds SQLite's write lock, so under
-// sustained load send the writes through the Writer. The Store must outlive the Writer. At most
-// one Writer per Store is useful (a second would take turns with the first).
+// Ownership and threads: the Writer uses the store's second connection (SqliteStore::Open makes
+// it), so the store's own methods and reads on its connection never wait for this thread's
+// commits; a one-shot Store write waits in busy_timeout while a batch holds SQLite's write lock,
+// so under sustained load send the writes through the Writer. The store must outlive the Writer.
+// At most one Writer per store is useful (a second would take turns with the first).
 class Writer {
  public:
   // Starts the writer thread. max_queue bounds the operations waiting (Submit* returns false when
   // that many wait: the caller answers 503); max_batch (at least 1) bounds one transaction;
   // commit_delay (0: never) is the longest a batch waits for company, see above.
-  explicit Writer(Store& store, size_t max_queue = 4096, size_t max_batch = 256,
+  explicit Writer(SqliteStore& store, size_t max_queue = 4096, size_t max_batch = 256,
                   std::chrono::microseconds commit_delay = {});
   // Stops accepting, runs everything already queued (each done is still called), joins.
   ~Writer();
@@ -138,7 +138,7 @@ class Writer {
   // How many of a batch's Reserves the daemon will follow with a Complete.
   static size_t SigningAfter(const std::vector<Operation>& batch, bool batch_failed);
 
-  Store& store_;
+  SqliteStore& store_;
   const size_t max_queue_;
   const size_t max_batch_;
   const std::chrono::microseconds commit_delay_;

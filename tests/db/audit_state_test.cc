@@ -1,11 +1,14 @@
 // audit_state_test.cc — state changes in the audit chain (issue #12 finding 5): revocations,
 // denylist rows, blocks and intents are recorded as chained state events, and VerifyAuditChain
-// reports a table edited behind the Store's back (sqlite3 CLI) naming the row.
+// reports a table edited behind the Store's back (sqlite3 CLI) naming the row. The first case runs
+// per backend (backend.h); the tampering ones edit the SQLite file and are SQLite-only.
 #include <doctest/doctest.h>
 
 #include <string>
+#include <vector>
 
 #include "db/store.h"
+#include "tests/db/backend.h"
 #include "tests/db/sqlite_fixture.h"
 
 namespace db::testing {
@@ -16,10 +19,11 @@ constexpr const char* kAt = "2026-09-01T00:00:00Z";
 
 // A store holding one of every state: a revoked certificate, a revoked pending intent, a pending
 // intent, denylist rows (by fingerprint; by issuer + serial), a lifted block and an active one.
+// Tamper() edits the SQLite file (SqliteBackend keeps it as dir/store.db).
+template <typename Backend = SqliteBackend>
 struct Populated {
   TempDir dir;
-  std::string path = dir.File("store.db");
-  std::unique_ptr<Store> store = OpenOrDie(path);
+  std::unique_ptr<Store> store = Backend::Open(dir);
   CertificateRecord revoked = EnrollCertificate(1, 1, "device-a", kBootstrap);
   Intent revoked_intent = EnrollIntent(2, 2, "device-b", HashHex(2, 'c'));
   Intent pending = EnrollIntent(3, 3, "device-c", HashHex(3, 'c'));
@@ -44,7 +48,7 @@ struct Populated {
     REQUIRE(store->BlockDevice("device-e", "stolen", kAt).value());
   }
 
-  void Tamper(const std::string& sql) { ExecRaw(OpenRaw(path).get(), sql); }
+  void Tamper(const std::string& sql) { ExecRaw(OpenRaw(dir.File("store.db")).get(), sql); }
 
   // The report after tampering: not ok, and the problem names `row`.
   AuditReport Broken(const std::string& row) {
@@ -55,25 +59,33 @@ struct Populated {
   }
 };
 
-TEST_CASE("every state change is a chained state event, and an untouched store verifies") {
-  Populated p;
+TEST_CASE_TEMPLATE("every state change is a chained state event, and an untouched store verifies",
+                   Backend, PROVISIOND_DB_BACKENDS) {
+  Populated<Backend> p;
   AuditReport report = p.store->VerifyAuditChain().value();
   CHECK_MESSAGE(report.ok, report.problem);
   // 1 issuance (its intent and its issued event); 2 more intents, 2 revocations, 2 denylist rows,
   // 2 blocks and 1 lift.
   CHECK(report.rows_checked == 11);
-  RawDb raw = OpenRaw(p.path);
-  CHECK(QueryRaw(raw.get(),
-                 "SELECT reason FROM enrollment_events WHERE outcome = 'revoked' "
-                 "ORDER BY id LIMIT 1") ==
+  const std::vector<EventRecord> events = p.store->RecentEvents(100).value();  // newest first
+  REQUIRE(events.size() == 11);
+  std::string first_revoked;
+  int lists = 0;
+  for (const EventRecord& event : events) {
+    if (event.endpoint != "state") continue;
+    if (event.outcome == "revoked") first_revoked = event.reason;
+    if (event.outcome == "denylisted" || event.outcome == "blocked" ||
+        event.outcome == "unblocked") {
+      ++lists;
+    }
+  }
+  CHECK(first_revoked ==
         "serial=\"" + p.revoked.serial_hex + "\" revoked_at=\"" + kAt + "\" reason=\"1\"");
-  CHECK(QueryRawInt(raw.get(),
-                    "SELECT count(*) FROM enrollment_events WHERE endpoint = 'state' "
-                    "AND outcome IN ('denylisted', 'blocked', 'unblocked')") == 5);
+  CHECK(lists == 5);
 }
 
 TEST_CASE("audit verify names a revocation cleared with sqlite3") {
-  Populated p;
+  Populated<> p;
   SUBCASE("a certificate") {
     p.Tamper("UPDATE certificates SET revoked_at = NULL, revocation_reason = NULL");
     AuditReport report = p.Broken(p.revoked.serial_hex);
@@ -98,7 +110,7 @@ TEST_CASE("audit verify names a revocation cleared with sqlite3") {
 }
 
 TEST_CASE("audit verify names a denylist row deleted, edited or inserted with sqlite3") {
-  Populated p;
+  Populated<> p;
   SUBCASE("deleted") {
     p.Tamper("DELETE FROM bootstrap_denylist WHERE id = 2");
     p.Broken("id=\"2\"");
@@ -115,14 +127,14 @@ TEST_CASE("audit verify names a denylist row deleted, edited or inserted with sq
 }
 
 TEST_CASE("audit verify names an intent whose TBS was edited with sqlite3") {
-  Populated p;
+  Populated<> p;
   p.Tamper("UPDATE issuance_intents SET tbs = x'3082010000' WHERE serial = '" +
            p.pending.serial_hex + "'");
   p.Broken("intent " + p.pending.serial_hex);
 }
 
 TEST_CASE("audit verify names a block deleted or un-lifted with sqlite3") {
-  Populated p;
+  Populated<> p;
   SUBCASE("an active block deleted") {
     p.Tamper("DELETE FROM device_blocks WHERE device_id = 'device-e'");
     p.Broken("device-e");
@@ -144,7 +156,7 @@ namespace {
 // Review of issue #12: a certificate's profile decides where it may renew (finding 8), so an
 // edited profile, on the certificate or on its intent, must show as well as an edited TBS.
 TEST_CASE("audit verify names a certificate or intent whose profile, device or status was edited") {
-  Populated p;
+  Populated<> p;
   Intent gw = EnrollIntent(8, 8, "device-g", HashHex(8, 'c'));
   gw.profile = "gw";
   REQUIRE(p.store->Reserve(gw, {}).value().decision == Decision::kReserved);

@@ -1,5 +1,6 @@
-// audit_test.cc — tests the enrollment_events hash chain (db/audit.cc) against tampering done
-// behind the Store's back, and the migration of a populated version 1 file (db/schema.cc).
+// audit_test.cc — SQLite-only: tests the enrollment_events hash chain (db/audit.cc) against
+// tampering done behind the Store's back, and the migration of a populated version 1 file
+// (db/schema.cc).
 #include <doctest/doctest.h>
 
 #include <span>
@@ -251,7 +252,7 @@ TEST_CASE("a migration that fails leaves the version 1 file as it was") {
   // Something in the way of migration 2's last statements, after the events were copied.
   ExecRaw(OpenRaw(path).get(), "CREATE TABLE crl_state (x)");
 
-  auto store = Store::Open(path);
+  auto store = SqliteStore::Open(path);
   REQUIRE_FALSE(store.has_value());
   CHECK(store.error().detail.find("crl_state") != std::string::npos);
   RawDb raw = OpenRaw(path);

@@ -1,15 +1,15 @@
-// intents_test.cc — tests the two-phase issuance (db/intents.cc, db/policy.cc): each Reserve
-// decision, Complete, revocation of pending intents and the CRL, completed issuances counting as
-// pending ones do, and the migration of a populated version 2 file (db/schema.cc).
+// intents_test.cc — tests the two-phase issuance (Store::Reserve / Complete; SQLite: db/intents.cc,
+// db/policy.cc): each Reserve decision, Complete, revocation of pending intents and the CRL,
+// completed issuances counting as pending ones do. Per backend (backend.h), but the last case
+// (a SQLite trigger).
 #include <doctest/doctest.h>
 
 #include <string>
 #include <vector>
 
 #include "ca/encoding.h"
-#include "db/rows.h"
-#include "db/statement.h"
 #include "db/store.h"
+#include "tests/db/backend.h"
 #include "tests/db/sqlite_fixture.h"
 
 namespace db::testing {
@@ -19,14 +19,6 @@ const std::string kBootstrap = HashHex(1, 'c');
 const std::string kOtherBootstrap = HashHex(2, 'c');
 constexpr const char* kRevokedAt = "2026-09-01T00:00:00Z";
 
-// Events other than the state events of intents and revocations (db/audit_state.h).
-constexpr const char* kCountIssuanceEvents =
-    "SELECT count(*) FROM enrollment_events WHERE endpoint <> 'state'";
-
-int64_t Count(const std::string& path, const std::string& sql) {
-  return QueryRawInt(OpenRaw(path).get(), sql);
-}
-
 std::vector<std::string> PendingSerials(Store& store) {
   auto pending = store.PendingIntents();
   REQUIRE_MESSAGE(pending.has_value(), (pending ? "" : pending.error().detail));
@@ -35,10 +27,10 @@ std::vector<std::string> PendingSerials(Store& store) {
   return serials;
 }
 
-TEST_CASE("kReserved stores a pending intent, byte-exact, and writes nothing else") {
+TEST_CASE_TEMPLATE("kReserved stores a pending intent, byte-exact, and writes nothing else",
+                   Backend, PROVISIOND_DB_BACKENDS) {
   TempDir dir;
-  std::string path = dir.File("store.db");
-  auto store = OpenOrDie(path);
+  auto store = Backend::Open(dir);
   Intent intent = EnrollIntent(1, 1, "device-a", kBootstrap);
   intent.tbs.assign({0x00, 0x27, 0x22, 0xff, 0x00});
   intent.status = "issued";  // ignored: Reserve always stores "pending"
@@ -63,24 +55,28 @@ TEST_CASE("kReserved stores a pending intent, byte-exact, and writes nothing els
   CHECK(got.created_at == intent.created_at);
   CHECK(got.status == "pending");
   CHECK_FALSE(got.revoked_at.has_value());
-  CHECK(Count(path, "SELECT count(*) FROM certificates") == 0);
-  CHECK(Count(path, kCountIssuanceEvents) == 0);
-  // ... but the intent is in the audit chain: its serial, device, kind, key, authenticating
-  // certificate, profile and the SHA-256 of its tbs.
-  CHECK(Count(path, "SELECT count(*) FROM enrollment_events WHERE endpoint = 'state' AND "
-                    "outcome = 'intent' AND device_id = 'device-a' AND reason = 'serial=\"" +
-                        intent.serial_hex + "\" device_id=\"device-a\" kind=\"enroll\" "
-                        "public_key_sha256=\"" + intent.public_key_sha256 +
-                        "\" auth_cert_fingerprint=\"" + intent.auth_cert_fingerprint +
-                        "\" profile=\"\" tbs_sha256=\"" + ca::Sha256Hex(intent.tbs) + "\"'") == 1);
+  CHECK(store->CountCertificates().value() == 0);
+  CHECK(IssuanceEventCount(*store) == 0);
+  // ... but the intent is in the audit chain (db/audit_state.h): its serial, device, kind, key,
+  // authenticating certificate, profile and the SHA-256 of its tbs.
+  auto events = store->RecentEvents(10).value();
+  REQUIRE(events.size() == 1);
+  CHECK(events[0].endpoint == "state");
+  CHECK(events[0].outcome == "intent");
+  CHECK(events[0].device_id == "device-a");
+  CHECK(events[0].reason == "serial=\"" + intent.serial_hex +
+                                "\" device_id=\"device-a\" kind=\"enroll\" public_key_sha256=\"" +
+                                intent.public_key_sha256 + "\" auth_cert_fingerprint=\"" +
+                                intent.auth_cert_fingerprint + "\" profile=\"\" tbs_sha256=\"" +
+                                ca::Sha256Hex(intent.tbs) + "\"");
   // Not a certificate yet: unknown at the TLS handshake.
   CHECK(store->CertificateStatus(intent.serial_hex).value() == CertStatus::kUnknown);
 }
 
-TEST_CASE("kResume: a same-key enroll retry gets the pending intent back, to sign its tbs") {
+TEST_CASE_TEMPLATE("kResume: a same-key enroll retry gets the pending intent back, to sign its tbs",
+                   Backend, PROVISIOND_DB_BACKENDS) {
   TempDir dir;
-  std::string path = dir.File("store.db");
-  auto store = OpenOrDie(path);
+  auto store = Backend::Open(dir);
   Intent first = EnrollIntent(1, 1, "device-a", kBootstrap);
   REQUIRE(ReserveOrDie(*store, first).decision == Decision::kReserved);
 
@@ -110,9 +106,10 @@ TEST_CASE("kResume: a same-key enroll retry gets the pending intent back, to sig
   }
 }
 
-TEST_CASE("a revoked pending intent is not resumed and still spends the quota") {
+TEST_CASE_TEMPLATE("a revoked pending intent is not resumed and still spends the quota", Backend,
+                   PROVISIOND_DB_BACKENDS) {
   TempDir dir;
-  auto store = OpenOrDie(dir.File("store.db"));
+  auto store = Backend::Open(dir);
   Intent first = EnrollIntent(1, 1, "device-a", kBootstrap);
   REQUIRE(ReserveOrDie(*store, first).decision == Decision::kReserved);
   REQUIRE(store->RevokeSerial(first.serial_hex, 1, kRevokedAt).value() == 1);
@@ -122,10 +119,10 @@ TEST_CASE("a revoked pending intent is not resumed and still spends the quota") 
   CHECK(ReserveOrDie(*store, retry, 2).decision == Decision::kReserved);
 }
 
-TEST_CASE("kBootstrapExhausted counts certificates and pending intents") {
+TEST_CASE_TEMPLATE("kBootstrapExhausted counts certificates and pending intents", Backend,
+                   PROVISIOND_DB_BACKENDS) {
   TempDir dir;
-  std::string path = dir.File("store.db");
-  auto store = OpenOrDie(path);
+  auto store = Backend::Open(dir);
   // One completed issuance, one pending intent: quota 2 is spent.
   CertificateRecord issued = EnrollCertificate(1, 1, "device-a", kBootstrap);
   REQUIRE(ReserveAndComplete(*store, issued, SampleEvent("issued", issued.serial_hex),
@@ -154,14 +151,14 @@ TEST_CASE("kBootstrapExhausted counts certificates and pending intents") {
   CHECK(ReserveOrDie(*store, EnrollIntent(7, 7, "device-b", kOtherBootstrap), 1).decision ==
         Decision::kReserved);
   // 1 (issued), 2 (completed), 5 and 7 (pending).
-  CHECK(Count(path, "SELECT count(*) FROM issuance_intents") == 4);
-  CHECK(Count(path, "SELECT count(*) FROM issuance_intents WHERE status = 'pending'") == 2);
+  CHECK(PendingSerials(*store) == std::vector<std::string>{SerialHex(5), SerialHex(7)});
+  CHECK(store->CountCertificates().value() == 2);
 }
 
-TEST_CASE("kKeyReuse: a key in another device's pending intent") {
+TEST_CASE_TEMPLATE("kKeyReuse: a key in another device's pending intent", Backend,
+                   PROVISIOND_DB_BACKENDS) {
   TempDir dir;
-  std::string path = dir.File("store.db");
-  auto store = OpenOrDie(path);
+  auto store = Backend::Open(dir);
   REQUIRE(ReserveOrDie(*store, EnrollIntent(1, 1, "device-a", kBootstrap)).decision ==
           Decision::kReserved);
 
@@ -193,13 +190,13 @@ TEST_CASE("kKeyReuse: a key in another device's pending intent") {
     CHECK(ReserveOrDie(*store, EnrollIntent(2, 5, "device-b", kOtherBootstrap)).decision ==
           Decision::kKeyReuse);
   }
-  CHECK(Count(path, "SELECT count(*) FROM issuance_intents WHERE status = 'pending'") == 1);
+  CHECK(PendingSerials(*store) == std::vector<std::string>{SerialHex(1)});
 }
 
-TEST_CASE("a serial names one issuance across certificates and intents") {
+TEST_CASE_TEMPLATE("a serial names one issuance across certificates and intents", Backend,
+                   PROVISIOND_DB_BACKENDS) {
   TempDir dir;
-  std::string path = dir.File("store.db");
-  auto store = OpenOrDie(path);
+  auto store = Backend::Open(dir);
   CertificateRecord cert = EnrollCertificate(1, 1, "device-a", kBootstrap);
   Issue(*store, cert);  // serial 1: a certificate (and its completed intent)
   REQUIRE(ReserveOrDie(*store, EnrollIntent(2, 2, "device-b", kOtherBootstrap)).decision ==
@@ -220,14 +217,15 @@ TEST_CASE("a serial names one issuance across certificates and intents") {
   REQUIRE_FALSE(issued.has_value());
   CHECK(issued.error().code == Code::kDuplicateSerial);
 
-  CHECK(Count(path, "SELECT count(*) FROM certificates") == 1);
-  CHECK(Count(path, "SELECT count(*) FROM issuance_intents") == 2);
-  CHECK(Count(path, kCountIssuanceEvents) == 1);
+  CHECK(store->CountCertificates().value() == 1);
+  CHECK(PendingSerials(*store) == std::vector<std::string>{SerialHex(2)});
+  CHECK(IssuanceEventCount(*store) == 1);
 }
 
-TEST_CASE("the schema refuses an intent without tbs or with a bad kind or time") {
+TEST_CASE_TEMPLATE("the schema refuses an intent without tbs or with a bad kind or time", Backend,
+                   PROVISIOND_DB_BACKENDS) {
   TempDir dir;
-  auto store = OpenOrDie(dir.File("store.db"));
+  auto store = Backend::Open(dir);
   Intent intent = EnrollIntent(1, 1, "device-a", kBootstrap);
   SUBCASE("empty tbs") { intent.tbs.clear(); }
   SUBCASE("unknown kind") { intent.kind = "renew"; }
@@ -239,10 +237,11 @@ TEST_CASE("the schema refuses an intent without tbs or with a bad kind or time")
   CHECK(store->PendingIntents().value().empty());
 }
 
-TEST_CASE("Complete inserts the certificate and its chained event and marks the intent issued") {
+TEST_CASE_TEMPLATE(
+    "Complete inserts the certificate and its chained event and marks the intent issued", Backend,
+    PROVISIOND_DB_BACKENDS) {
   TempDir dir;
-  std::string path = dir.File("store.db");
-  auto store = OpenOrDie(path);
+  auto store = Backend::Open(dir);
   Intent intent = EnrollIntent(1, 1, "device-a", kBootstrap);
   REQUIRE(ReserveOrDie(*store, intent).decision == Decision::kReserved);
   REQUIRE(store->RecordEvent(SampleEvent("rejected")).has_value());
@@ -269,22 +268,12 @@ TEST_CASE("Complete inserts the certificate and its chained event and marks the 
     CHECK(completed.error().code == Code::kConstraint);
     CHECK(completed.error().detail.find("revoked") != std::string::npos);
   }
-  SUBCASE("a trigger refusing the event insert leaves the intent pending") {
-    ExecRaw(OpenRaw(path).get(),
-            "CREATE TRIGGER t BEFORE INSERT ON enrollment_events "
-            "BEGIN SELECT RAISE(ABORT, 'injected'); END;");
-    auto completed = store->Complete(cert, SampleEvent("issued", cert.serial_hex));
-    REQUIRE_FALSE(completed.has_value());
-    CHECK(completed.error().code == Code::kConstraint);
-    CHECK(PendingSerials(*store) == std::vector<std::string>{intent.serial_hex});
-  }
-  CHECK(Count(path, "SELECT count(*) FROM certificates") == 0);
-  CHECK(Count(path, kCountIssuanceEvents) == 1);
+  CHECK(store->CountCertificates().value() == 0);
+  CHECK(IssuanceEventCount(*store) == 1);
 
   SUBCASE("success, once") {
     REQUIRE(store->Complete(cert, SampleEvent("issued", cert.serial_hex)).has_value());
     CHECK(PendingSerials(*store).empty());
-    CHECK(Count(path, "SELECT count(*) FROM issuance_intents WHERE status = 'issued'") == 1);
     auto found = store->FindBySerial(cert.serial_hex).value();
     REQUIRE(found.has_value());
     CHECK(found->der == cert.der);
@@ -300,13 +289,14 @@ TEST_CASE("Complete inserts the certificate and its chained event and marks the 
     REQUIRE_FALSE(again.has_value());
     CHECK(again.error().code == Code::kConstraint);
     CHECK(again.error().detail.find("already issued") != std::string::npos);
-    CHECK(Count(path, "SELECT count(*) FROM certificates") == 1);
+    CHECK(store->CountCertificates().value() == 1);
   }
 }
 
-TEST_CASE("revocation covers pending intents: status, counts and the CRL") {
+TEST_CASE_TEMPLATE("revocation covers pending intents: status, counts and the CRL", Backend,
+                   PROVISIOND_DB_BACKENDS) {
   TempDir dir;
-  auto store = OpenOrDie(dir.File("store.db"));
+  auto store = Backend::Open(dir);
   const std::string now = "2026-10-01T00:00:00Z";
   // device-a: one certificate (expires 11-27), one issued intent, one pending intent (10-15).
   Intent done = EnrollIntent(1, 1, "device-a", kBootstrap);
@@ -344,9 +334,10 @@ TEST_CASE("revocation covers pending intents: status, counts and the CRL") {
   for (const Intent& intent : still_pending) CHECK(intent.revoked_at.has_value());
 }
 
-TEST_CASE("profile: stored with the intent, required of its certificate, read back") {
+TEST_CASE_TEMPLATE("profile: stored with the intent, required of its certificate, read back",
+                   Backend, PROVISIOND_DB_BACKENDS) {
   TempDir dir;
-  auto store = OpenOrDie(dir.File("store.db"));
+  auto store = Backend::Open(dir);
   Intent intent = EnrollIntent(1, 1, "device-a", kBootstrap);
   intent.profile = "line-a";
   REQUIRE(ReserveOrDie(*store, intent).decision == Decision::kReserved);
@@ -361,6 +352,23 @@ TEST_CASE("profile: stored with the intent, required of its certificate, read ba
   CHECK(store->FindBySerial(cert.serial_hex).value()->profile == "line-a");
   CHECK(store->FindByDevice("device-a").value().front().profile == "line-a");
   CHECK(store->ListCertificates({}).value().front().profile == "line-a");
+}
+
+TEST_CASE("SQLite: a trigger refusing Complete's event insert leaves the intent pending") {
+  TempDir dir;
+  std::string path = dir.File("store.db");
+  auto store = OpenOrDie(path);
+  Intent intent = EnrollIntent(1, 1, "device-a", kBootstrap);
+  REQUIRE(ReserveOrDie(*store, intent).decision == Decision::kReserved);
+  ExecRaw(OpenRaw(path).get(),
+          "CREATE TRIGGER t BEFORE INSERT ON enrollment_events "
+          "BEGIN SELECT RAISE(ABORT, 'injected'); END;");
+  CertificateRecord cert = CertificateFor(intent);
+  auto completed = store->Complete(cert, SampleEvent("issued", cert.serial_hex));
+  REQUIRE_FALSE(completed.has_value());
+  CHECK(completed.error().code == Code::kConstraint);
+  CHECK(PendingSerials(*store) == std::vector<std::string>{intent.serial_hex});
+  CHECK(RowCount(path, "certificates") == 0);
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // lifecycle_test.cc — tests db/lifecycle.cc: revocation and status, the bootstrap denylist, CRL
-// support, certificate listing and the active_certificates view.
+// support and certificate listing, per backend (backend.h); the active_certificates view (SQLite
+// only).
 #include <doctest/doctest.h>
 
 #include <set>
@@ -7,6 +8,7 @@
 #include <vector>
 
 #include "db/store.h"
+#include "tests/db/backend.h"
 #include "tests/db/sqlite_fixture.h"
 
 namespace db::testing {
@@ -28,9 +30,9 @@ std::vector<std::string> Serials(const Result<std::vector<CertificateRecord>>& c
   return serials;
 }
 
-TEST_CASE("RevokeSerial and CertificateStatus") {
+TEST_CASE_TEMPLATE("RevokeSerial and CertificateStatus", Backend, PROVISIOND_DB_BACKENDS) {
   TempDir dir;
-  auto store = OpenOrDie(dir.File("store.db"));
+  auto store = Backend::Open(dir);
   CHECK(store->CertificateStatus(SerialHex(1)).value() == CertStatus::kUnknown);
   Issue(*store, Cert(1, "device-a", "2026-11-27T07:50:28Z"));
   CHECK(store->CertificateStatus(SerialHex(1)).value() == CertStatus::kActive);
@@ -63,9 +65,10 @@ TEST_CASE("RevokeSerial and CertificateStatus") {
   CHECK(store->CertificateStatus(SerialHex(2)).value() == CertStatus::kActive);
 }
 
-TEST_CASE("RevokeDevice revokes that device's unrevoked certificates only") {
+TEST_CASE_TEMPLATE("RevokeDevice revokes that device's unrevoked certificates only", Backend,
+                   PROVISIOND_DB_BACKENDS) {
   TempDir dir;
-  auto store = OpenOrDie(dir.File("store.db"));
+  auto store = Backend::Open(dir);
   for (int i = 1; i <= 3; ++i) Issue(*store, Cert(i, "device-a", "2026-11-27T07:50:28Z"));
   Issue(*store, Cert(4, "device-b", "2026-11-27T07:50:28Z"));
   REQUIRE(store->RevokeSerial(SerialHex(1), 3, "2026-08-30T00:00:00Z").value() == 1);
@@ -82,9 +85,10 @@ TEST_CASE("RevokeDevice revokes that device's unrevoked certificates only") {
   CHECK(store->FindBySerial(SerialHex(2)).value()->revocation_reason == std::optional<int>(4));
 }
 
-TEST_CASE("the bootstrap denylist matches a fingerprint, or an issuer AND serial") {
+TEST_CASE_TEMPLATE("the bootstrap denylist matches a fingerprint, or an issuer AND serial", Backend,
+                   PROVISIOND_DB_BACKENDS) {
   TempDir dir;
-  auto store = OpenOrDie(dir.File("store.db"));
+  auto store = Backend::Open(dir);
   const std::string fp = HashHex(1, 'f');
   REQUIRE(store->DenyBootstrap({.fingerprint = fp, .reason = "stolen", .added_at = kRevokedAt})
               .has_value());
@@ -130,9 +134,10 @@ TEST_CASE("the bootstrap denylist matches a fingerprint, or an issuer AND serial
   CHECK(store->ListDenied().value().size() == 2);
 }
 
-TEST_CASE("RevokedUnexpired lists revoked certificates that have not expired yet") {
+TEST_CASE_TEMPLATE("RevokedUnexpired lists revoked certificates that have not expired yet", Backend,
+                   PROVISIOND_DB_BACKENDS) {
   TempDir dir;
-  auto store = OpenOrDie(dir.File("store.db"));
+  auto store = Backend::Open(dir);
   const std::string now = "2026-10-01T00:00:00Z";
   Issue(*store, Cert(1, "d", "2026-11-27T07:50:28Z"));  // revoked, unexpired: listed
   Issue(*store, Cert(2, "d", "2026-09-01T00:00:00Z"));  // revoked, expired
@@ -148,19 +153,20 @@ TEST_CASE("RevokedUnexpired lists revoked certificates that have not expired yet
   CHECK(listed[0].revocation_reason == std::optional<int>(1));
 }
 
-TEST_CASE("NextCrlNumber counts 1, 2, 3, survives reopening and never repeats") {
+TEST_CASE_TEMPLATE("NextCrlNumber counts 1, 2, 3, survives reopening and never repeats", Backend,
+                   PROVISIOND_DB_BACKENDS) {
   TempDir dir;
   std::string path = dir.File("store.db");
   {
-    auto store = OpenOrDie(path);
+    auto store = Backend::Open(dir);
     CHECK(store->NextCrlNumber().value() == 1);
     CHECK(store->NextCrlNumber().value() == 2);
     CHECK(store->NextCrlNumber().value() == 3);
   }
-  auto store_a = OpenOrDie(path);
+  auto store_a = Backend::Open(dir);
   CHECK(store_a->NextCrlNumber().value() == 4);
 
-  auto store_b = OpenOrDie(path);
+  auto store_b = Backend::Open(dir);
   std::vector<std::vector<int64_t>> got(4);
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {
@@ -177,9 +183,10 @@ TEST_CASE("NextCrlNumber counts 1, 2, 3, survives reopening and never repeats") 
   CHECK(*numbers.rbegin() == 44);
 }
 
-TEST_CASE("ListCertificates applies each filter and the limit") {
+TEST_CASE_TEMPLATE("ListCertificates applies each filter and the limit", Backend,
+                   PROVISIOND_DB_BACKENDS) {
   TempDir dir;
-  auto store = OpenOrDie(dir.File("store.db"));
+  auto store = Backend::Open(dir);
   Issue(*store, Cert(1, "device-a", "2026-10-01T00:00:00Z"));
   Issue(*store, Cert(2, "device-a", "2027-01-01T00:00:00Z"));
   Issue(*store, Cert(3, "device-b", "2026-10-01T00:00:00Z"));
@@ -208,7 +215,7 @@ TEST_CASE("ListCertificates applies each filter and the limit") {
   CHECK(store->CountCertificates().value() == 4);
 }
 
-TEST_CASE("the active_certificates view shows unrevoked, unexpired rows by the current clock") {
+TEST_CASE("SQLite: the active_certificates view shows unrevoked, unexpired rows by the clock") {
   TempDir dir;
   std::string path = dir.File("store.db");
   auto store = OpenOrDie(path);

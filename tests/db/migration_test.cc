@@ -1,6 +1,6 @@
-// migration_test.cc — files written by older releases migrate in place to the current schema:
-// their rows keep their meaning, the audit chain keeps its prefix and records the state already
-// there (version 4), and serials of other CAs become canonical (version 4).
+// migration_test.cc — SQLite-only: files written by older releases migrate in place to the current
+// schema: their rows keep their meaning, the audit chain keeps its prefix and records the state
+// already there (version 4), and serials of other CAs become canonical (version 4).
 #include <doctest/doctest.h>
 
 #include <string>
@@ -123,7 +123,7 @@ TEST_CASE("a migration 3 that fails leaves the version 2 file as it was") {
   MakeVersion2File(path);
   ExecRaw(OpenRaw(path).get(), "CREATE INDEX issuance_intents_device_id ON certificates (san)");
 
-  auto store = Store::Open(path);
+  auto store = SqliteStore::Open(path);
   REQUIRE_FALSE(store.has_value());
   CHECK(store.error().detail.find("issuance_intents_device_id") != std::string::npos);
   RawDb raw = OpenRaw(path);

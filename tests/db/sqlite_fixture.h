@@ -1,41 +1,18 @@
-// sqlite_fixture.h — helpers for tests/db: a temp dir, sample records, and an independent raw
-// sqlite3 connection to look at (or tamper with) the file behind the Store's back.
+// sqlite_fixture.h — helpers for the SQLite-only tests of tests/db: opening a SqliteStore, and an
+// independent raw sqlite3 connection to look at (or tamper with) the file behind the store's back.
 #pragma once
 
 #include <doctest/doctest.h>
 #include <sqlite3.h>
-#include <stdlib.h>
 
 #include <cstdint>
-#include <filesystem>
 #include <memory>
 #include <string>
 
-#include "db/store.h"
+#include "db/sqlite_store.h"
+#include "tests/db/store_fixture.h"
 
 namespace db::testing {
-
-// A fresh directory under $TMPDIR (or /tmp), removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    const char* base = getenv("TMPDIR");
-    std::string pattern = std::string(base != nullptr ? base : "/tmp") + "/provisiond-db-XXXXXX";
-    REQUIRE(mkdtemp(pattern.data()) != nullptr);
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  std::string File(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
-};
 
 struct CloseRaw {
   void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
@@ -78,163 +55,10 @@ inline int64_t QueryRawInt(sqlite3* db, const std::string& sql) {
   return std::stoll(QueryRaw(db, sql));
 }
 
-// 32 hex digits, like ca::Issuer's 16-byte serials.
-inline std::string SerialHex(int n) {
-  std::string digits = std::to_string(n);
-  return std::string(32 - digits.size(), '0') + digits;
-}
-
-inline CertificateRecord SampleCertificate(const std::string& serial_hex,
-                                           const std::string& device_id = "device-0001") {
-  CertificateRecord cert;
-  cert.serial_hex = serial_hex;
-  cert.device_id = device_id;
-  cert.subject = "CN=" + device_id + ",O=Example";
-  cert.san = "DNS:" + device_id + ".devices.example";
-  cert.not_before = "2026-08-29T07:45:28Z";
-  cert.not_after = "2026-11-27T07:50:28Z";
-  cert.der = {0x30, 0x82, 0x00, 0x00, 0xff, 0x27, 0x00, 0x22};  // NULs and quotes on purpose
-  cert.fingerprint_sha256 = serial_hex + serial_hex;            // unique per serial, 64 hex
-  // Distinct per serial (64 hex): two samples are two keys, as two issuances are.
-  cert.public_key_sha256 = (std::string(64, 'b') + serial_hex).substr(serial_hex.size());
-  cert.auth_cert_issuer = "CN=Bootstrap CA";
-  cert.auth_cert_serial = "0a1b";
-  cert.auth_cert_fingerprint = std::string(64, 'c');
-  cert.kind = "enroll";
-  cert.peer = "127.0.0.1:53122";
-  cert.issued_at = "2026-08-29T07:50:28Z";
-  return cert;
-}
-
-inline EventRecord SampleEvent(const std::string& outcome, const std::string& serial_hex = "") {
-  EventRecord event;
-  event.time = "2026-08-29T07:50:28Z";
-  event.peer = "127.0.0.1:53122";
-  event.presented_fingerprint = std::string(64, 'c');
-  event.presented_subject = "CN=device-0001";
-  event.device_id = "device-0001";
-  event.endpoint = "simpleenroll";
-  event.outcome = outcome;
-  event.http_status = outcome == "issued" ? 200 : 403;
-  event.reason = outcome == "issued" ? "" : "identity mismatch";
-  event.serial_hex = serial_hex;
-  return event;
-}
-
-// 64 hex digits, distinct per n: a public-key or certificate hash.
-inline std::string HashHex(int n, char fill = 'a') { return std::string(32, fill) + SerialHex(n); }
-
-// An "enroll" certificate for `device_id` with key HashHex(key) obtained with `bootstrap_fp`.
-inline CertificateRecord EnrollCertificate(int serial, int key, const std::string& device_id,
-                                           const std::string& bootstrap_fp) {
-  CertificateRecord cert = SampleCertificate(SerialHex(serial), device_id);
-  cert.public_key_sha256 = HashHex(key);
-  cert.auth_cert_fingerprint = bootstrap_fp;
-  return cert;
-}
-
-// A pending-to-be "enroll" intent matching EnrollCertificate(serial, key, device_id, bootstrap_fp).
-inline Intent EnrollIntent(int serial, int key, const std::string& device_id,
-                           const std::string& bootstrap_fp) {
-  CertificateRecord cert = EnrollCertificate(serial, key, device_id, bootstrap_fp);
-  Intent intent;
-  intent.serial_hex = cert.serial_hex;
-  intent.device_id = cert.device_id;
-  intent.kind = cert.kind;
-  intent.public_key_sha256 = cert.public_key_sha256;
-  intent.auth_cert_fingerprint = cert.auth_cert_fingerprint;
-  intent.auth_cert_issuer = cert.auth_cert_issuer;
-  intent.auth_cert_serial = cert.auth_cert_serial;
-  intent.tbs = {0x30, 0x82, 0x01, 0x00, static_cast<unsigned char>(serial & 0xff), 0x00};
-  intent.not_after = cert.not_after;
-  intent.peer = cert.peer;
-  intent.created_at = cert.issued_at;
-  return intent;
-}
-
-// The certificate that completes `intent` (what signing its tbs yields).
-inline CertificateRecord CertificateFor(const Intent& intent) {
-  CertificateRecord cert = SampleCertificate(intent.serial_hex, intent.device_id);
-  cert.kind = intent.kind;
-  cert.public_key_sha256 = intent.public_key_sha256;
-  cert.auth_cert_fingerprint = intent.auth_cert_fingerprint;
-  cert.auth_cert_issuer = intent.auth_cert_issuer;
-  cert.auth_cert_serial = intent.auth_cert_serial;
-  cert.not_after = intent.not_after;
-  return cert;
-}
-
-// Makes `record` (an Intent or a CertificateRecord) a "reenroll" authenticated by `current`, an
-// operational certificate in the store (Reserve requires it to be unrevoked).
-template <typename Record>
-void ReenrollWith(Record& record, const CertificateRecord& current) {
-  record.kind = "reenroll";
-  record.auth_cert_issuer = "CN=provisiond CA";
-  record.auth_cert_serial = current.serial_hex;
-  record.auth_cert_fingerprint = current.fingerprint_sha256;
-}
-
-inline std::unique_ptr<Store> OpenOrDie(const std::string& path) {
-  auto store = Store::Open(path);
+inline std::unique_ptr<SqliteStore> OpenOrDie(const std::string& path) {
+  auto store = SqliteStore::Open(path);
   REQUIRE_MESSAGE(store.has_value(), (store ? "" : store.error().detail));
   return std::move(*store);
-}
-
-// The intent the daemon reserves before signing `cert` (its tbs stands for the TBSCertificate).
-inline Intent IntentFor(const CertificateRecord& cert) {
-  Intent intent;
-  intent.serial_hex = cert.serial_hex;
-  intent.device_id = cert.device_id;
-  intent.kind = cert.kind;
-  intent.public_key_sha256 = cert.public_key_sha256;
-  intent.auth_cert_fingerprint = cert.auth_cert_fingerprint;
-  intent.auth_cert_issuer = cert.auth_cert_issuer;
-  intent.auth_cert_serial = cert.auth_cert_serial;
-  intent.tbs = cert.der.empty() ? std::vector<unsigned char>{0x30, 0x00} : cert.der;
-  intent.not_after = cert.not_after;
-  intent.peer = cert.peer;
-  intent.created_at = cert.issued_at;
-  intent.profile = cert.profile;
-  return intent;
-}
-
-// Issues `cert` the way production does: Reserve its intent under `policy`, then, if that answered
-// kReserved, Complete it with `event`. Returns Reserve's outcome (kReserved: the certificate is
-// committed; any other decision: nothing was written) or the first error of either phase.
-inline Result<IssueOutcome> ReserveAndComplete(Store& store, const CertificateRecord& cert,
-                                               const EventRecord& event,
-                                               const IssuancePolicy& policy) {
-  auto reserved = store.Reserve(IntentFor(cert), policy);
-  if (!reserved || reserved->decision != Decision::kReserved) return reserved;
-  if (auto completed = store.Complete(cert, event); !completed) {
-    return std::unexpected(completed.error());
-  }
-  return reserved;
-}
-
-// A quota no test reaches: for tests about something other than the quota.
-inline IssuancePolicy AnyQuota() { return IssuancePolicy{.max_per_bootstrap = 1 << 30}; }
-
-// Issues one certificate (Reserve + Complete with its "issued" event); fails the test unless it
-// was reserved and completed.
-inline void Issue(Store& store, const CertificateRecord& cert) {
-  auto issued = ReserveAndComplete(store, cert, SampleEvent("issued", cert.serial_hex), AnyQuota());
-  REQUIRE_MESSAGE(issued.has_value(), (issued ? "" : issued.error().detail));
-  REQUIRE(issued->decision == Decision::kReserved);
-}
-
-// Reserve that must not fail (a policy refusal is an outcome, not a failure); default quota 1.
-inline IssueOutcome ReserveOrDie(Store& store, const Intent& intent, int max_per_bootstrap = 1) {
-  auto outcome = store.Reserve(intent, IssuancePolicy{.max_per_bootstrap = max_per_bootstrap});
-  REQUIRE_MESSAGE(outcome.has_value(), (outcome ? "" : outcome.error().detail));
-  return *outcome;
-}
-
-// Completes a reserved intent with the certificate CertificateFor makes of it.
-inline void CompleteOrDie(Store& store, const Intent& intent) {
-  CertificateRecord cert = CertificateFor(intent);
-  auto completed = store.Complete(cert, SampleEvent("issued", cert.serial_hex));
-  REQUIRE_MESSAGE(completed.has_value(), (completed ? "" : completed.error().detail));
 }
 
 inline int64_t RowCount(const std::string& path, const std::string& table) {

@@ -1,6 +1,6 @@
-// statement_test.cc — the statement cache of db::Connection (db/statement.h): a reused statement
-// carries nothing from its previous use, nested uses get their own cursor, schema changes are
-// followed, the hot paths reuse their statements and a Store closes cleanly.
+// statement_test.cc — SQLite-only: the statement cache of db::Connection (db/statement.h): a reused
+// statement carries nothing from its previous use, nested uses get their own cursor, schema changes
+// are followed, the hot paths reuse their statements and a Store closes cleanly.
 #include "db/statement.h"
 
 #include <doctest/doctest.h>

@@ -1,12 +1,13 @@
 // status_test.cc — the status checks Reserve makes inside its transaction
 // (issue #12 finding 2): a blocked device, a revoked or unknown authenticating certificate and a
 // denylisted bootstrap certificate are refused there, whatever the handshake saw; and blocks.
+// Every case runs per backend (backend.h).
 #include <doctest/doctest.h>
 
 #include <string>
 
 #include "db/store.h"
-#include "tests/db/sqlite_fixture.h"
+#include "tests/db/backend.h"
 
 namespace db::testing {
 namespace {
@@ -20,7 +21,7 @@ Decision ReserveDecision(Store& store, const Intent& intent) {
   return outcome->decision;
 }
 
-// A whole issuance (Reserve + Complete, sqlite_fixture.h): kReserved means it was completed.
+// A whole issuance (Reserve + Complete, store_fixture.h): kReserved means it was completed.
 Decision IssueDecision(Store& store, const CertificateRecord& cert) {
   auto outcome = ReserveAndComplete(store, cert, SampleEvent("issued", cert.serial_hex),
                                     IssuancePolicy{.max_per_bootstrap = 10});
@@ -28,17 +29,16 @@ Decision IssueDecision(Store& store, const CertificateRecord& cert) {
   return outcome->decision;
 }
 
-int64_t PendingCount(const std::string& path) {
-  return QueryRawInt(OpenRaw(path).get(),
-                     "SELECT count(*) FROM issuance_intents WHERE status = 'pending'");
+int64_t PendingCount(Store& store) {
+  return static_cast<int64_t>(store.PendingIntents().value().size());
 }
 
 // A reenroll of device-a authenticated by its certificate `current`: `intent` reserved alone, and
 // `one_phase` (another serial) reserved and completed.
+template <typename Backend>
 struct Reenroll {
   TempDir dir;
-  std::string path = dir.File("store.db");
-  std::unique_ptr<Store> store = OpenOrDie(path);
+  std::unique_ptr<Store> store = Backend::Open(dir);
   CertificateRecord current = EnrollCertificate(1, 1, "device-a", kBootstrap);
   Intent intent = EnrollIntent(2, 2, "device-a", kBootstrap);
   CertificateRecord one_phase;
@@ -52,15 +52,18 @@ struct Reenroll {
   }
 };
 
-TEST_CASE(
-    "a reenroll with an active authenticating certificate is allowed, reserved and completed") {
-  Reenroll r;
+TEST_CASE_TEMPLATE(
+    "a reenroll with an active authenticating certificate is allowed, reserved and completed",
+    Backend, PROVISIOND_DB_BACKENDS) {
+  Reenroll<Backend> r;
   CHECK(ReserveDecision(*r.store, r.intent) == Decision::kReserved);
   CHECK(IssueDecision(*r.store, r.one_phase) == Decision::kReserved);
 }
 
-TEST_CASE("kAuthRevoked: a reenroll whose authenticating certificate is revoked or unknown") {
-  Reenroll r;
+TEST_CASE_TEMPLATE(
+    "kAuthRevoked: a reenroll whose authenticating certificate is revoked or unknown", Backend,
+    PROVISIOND_DB_BACKENDS) {
+  Reenroll<Backend> r;
   SUBCASE("revoked after the handshake (what a held-open connection does)") {
     REQUIRE(r.store->RevokeDevice("device-a", 1, kAt).value() == 1);
   }
@@ -72,16 +75,16 @@ TEST_CASE("kAuthRevoked: a reenroll whose authenticating certificate is revoked 
   r.one_phase.auth_cert_fingerprint = r.intent.auth_cert_fingerprint;
   CHECK(ReserveDecision(*r.store, r.intent) == Decision::kAuthRevoked);
   CHECK(IssueDecision(*r.store, r.one_phase) == Decision::kAuthRevoked);
-  CHECK(PendingCount(r.path) == 0);
+  CHECK(PendingCount(*r.store) == 0);
   CHECK(r.store->CountCertificates().value() == 1);
 }
 
-TEST_CASE(
+TEST_CASE_TEMPLATE(
     "kAuthDenylisted: an enroll whose bootstrap certificate was denylisted after the "
-    "handshake") {
+    "handshake",
+    Backend, PROVISIOND_DB_BACKENDS) {
   TempDir dir;
-  std::string path = dir.File("store.db");
-  auto store = OpenOrDie(path);
+  auto store = Backend::Open(dir);
   Intent intent = EnrollIntent(1, 1, "device-a", kBootstrap);
   intent.auth_cert_serial = "8f00ab";
   SUBCASE("by fingerprint") {
@@ -99,14 +102,14 @@ TEST_CASE(
   CHECK(ReserveDecision(*store, intent) == Decision::kAuthDenylisted);
   CertificateRecord cert = CertificateFor(intent);
   CHECK(IssueDecision(*store, cert) == Decision::kAuthDenylisted);
-  CHECK(PendingCount(path) == 0);
+  CHECK(PendingCount(*store) == 0);
   CHECK(store->CountCertificates().value() == 0);
 }
 
-TEST_CASE("kDeviceBlocked: a blocked device gets nothing until the block is lifted") {
+TEST_CASE_TEMPLATE("kDeviceBlocked: a blocked device gets nothing until the block is lifted",
+                   Backend, PROVISIOND_DB_BACKENDS) {
   TempDir dir;
-  std::string path = dir.File("store.db");
-  auto store = OpenOrDie(path);
+  auto store = Backend::Open(dir);
   CertificateRecord current = EnrollCertificate(1, 1, "device-a", kBootstrap);
   Issue(*store, current);
   REQUIRE(store->BlockDevice("device-a", "stolen", kAt).value());
@@ -124,7 +127,7 @@ TEST_CASE("kDeviceBlocked: a blocked device gets nothing until the block is lift
   // Even a same-key retry of an issued enrollment (kAlreadyIssued) is refused.
   CHECK(ReserveDecision(*store, EnrollIntent(4, 1, "device-a", kBootstrap)) ==
         Decision::kDeviceBlocked);
-  CHECK(PendingCount(path) == 0);
+  CHECK(PendingCount(*store) == 0);
   // Another device is not affected.
   CHECK(ReserveDecision(*store, EnrollIntent(5, 5, "device-b", HashHex(5, 'c'))) ==
         Decision::kReserved);
@@ -152,18 +155,18 @@ TEST_CASE("kDeviceBlocked: a blocked device gets nothing until the block is lift
   CHECK_MESSAGE(report.ok, report.problem);
 }
 
-TEST_CASE("BlockDevice refuses an empty device id or a bad time, writing nothing") {
+TEST_CASE_TEMPLATE("BlockDevice refuses an empty device id or a bad time, writing nothing", Backend,
+                   PROVISIOND_DB_BACKENDS) {
   TempDir dir;
-  std::string path = dir.File("store.db");
-  auto store = OpenOrDie(path);
+  auto store = Backend::Open(dir);
   auto empty = store->BlockDevice("", "x", kAt);
   REQUIRE_FALSE(empty.has_value());
   CHECK(empty.error().code == Code::kConstraint);
   auto bad_time = store->BlockDevice("device-a", "x", "yesterday");
   REQUIRE_FALSE(bad_time.has_value());
   CHECK(bad_time.error().code == Code::kConstraint);
-  CHECK(QueryRawInt(OpenRaw(path).get(), "SELECT count(*) FROM device_blocks") == 0);
-  CHECK(QueryRawInt(OpenRaw(path).get(), "SELECT count(*) FROM enrollment_events") == 0);
+  CHECK(store->ListBlocks(/*active_only=*/false).value().empty());
+  CHECK(EventCount(*store) == 0);
 }
 
 }  // namespace

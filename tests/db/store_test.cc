@@ -1,57 +1,20 @@
-// store_test.cc — tests db::Store against real SQLite files in a temp dir, checking through an
-// independent sqlite3 connection what operators and the daemon depend on.
-#include "db/store.h"
-
+// store_test.cc — SQLite-only: tests db::SqliteStore's file (schema, PRAGMAs, mode 0600, reopening,
+// a newer or damaged file, a trigger or a lock refusing a write), checking through an independent
+// sqlite3 connection what operators and the daemon depend on. The backend-neutral cases of the
+// store are in records_test.cc.
 #include <doctest/doctest.h>
 #include <sys/stat.h>
 
 #include <filesystem>
 #include <fstream>
-#include <future>
 #include <optional>
-#include <thread>
 #include <vector>
 
-#include "db/operations.h"
-#include "db/statement.h"
-#include "db/writer.h"
+#include "db/sqlite_store.h"
 #include "tests/db/sqlite_fixture.h"
 
 namespace db::testing {
 namespace {
-
-void CheckSameCertificate(const CertificateRecord& got, const CertificateRecord& want) {
-  CHECK(got.serial_hex == want.serial_hex);
-  CHECK(got.device_id == want.device_id);
-  CHECK(got.subject == want.subject);
-  CHECK(got.san == want.san);
-  CHECK(got.not_before == want.not_before);
-  CHECK(got.not_after == want.not_after);
-  CHECK(got.der == want.der);
-  CHECK(got.fingerprint_sha256 == want.fingerprint_sha256);
-  CHECK(got.public_key_sha256 == want.public_key_sha256);
-  CHECK(got.auth_cert_issuer == want.auth_cert_issuer);
-  CHECK(got.auth_cert_serial == want.auth_cert_serial);
-  CHECK(got.auth_cert_fingerprint == want.auth_cert_fingerprint);
-  CHECK(got.kind == want.kind);
-  CHECK(got.peer == want.peer);
-  CHECK(got.issued_at == want.issued_at);
-  CHECK(got.revoked_at == want.revoked_at);
-  CHECK(got.revocation_reason == want.revocation_reason);
-}
-
-void CheckSameEvent(const EventRecord& got, const EventRecord& want) {
-  CHECK(got.time == want.time);
-  CHECK(got.peer == want.peer);
-  CHECK(got.presented_fingerprint == want.presented_fingerprint);
-  CHECK(got.presented_subject == want.presented_subject);
-  CHECK(got.device_id == want.device_id);
-  CHECK(got.endpoint == want.endpoint);
-  CHECK(got.outcome == want.outcome);
-  CHECK(got.http_status == want.http_status);
-  CHECK(got.reason == want.reason);
-  CHECK(got.serial_hex == want.serial_hex);
-}
 
 TEST_CASE("a new database has the current schema and durable settings in force") {
   TempDir dir;
@@ -145,7 +108,7 @@ TEST_CASE("a file from a newer schema is refused with kSchema and left untouched
   ExecRaw(OpenRaw(path, /*create=*/true).get(),
           "CREATE TABLE future (x); PRAGMA user_version = " + std::to_string(kSchemaVersion + 1));
 
-  auto store = Store::Open(path);
+  auto store = SqliteStore::Open(path);
   REQUIRE_FALSE(store.has_value());
   CHECK(store.error().code == Code::kSchema);
   CHECK(QueryRaw(OpenRaw(path).get(), "PRAGMA journal_mode") == "delete");
@@ -156,7 +119,7 @@ TEST_CASE("a file that is not a database is kCorrupt") {
   std::string path = dir.File("store.db");
   std::ofstream(path) << std::string(8192, 'x');
 
-  auto store = Store::Open(path);
+  auto store = SqliteStore::Open(path);
   REQUIRE_FALSE(store.has_value());
   CHECK(store.error().code == Code::kCorrupt);
 }
@@ -181,91 +144,9 @@ TEST_CASE("a database with damaged pages fails quick_check with kCorrupt") {
     file.write(junk.data(), static_cast<std::streamsize>(junk.size()));
   }
 
-  auto store = Store::Open(path);
+  auto store = SqliteStore::Open(path);
   REQUIRE_FALSE(store.has_value());
   CHECK(store.error().code == Code::kCorrupt);
-}
-
-TEST_CASE("Reserve + Complete then FindBySerial returns every field byte-exact") {
-  TempDir dir;
-  std::string path = dir.File("store.db");
-  auto store = OpenOrDie(path);
-  CertificateRecord cert = SampleCertificate(SerialHex(42), "'; DROP TABLE certificates; --\"é");
-  cert.der.clear();
-  for (int b = 0; b < 256; ++b) cert.der.push_back(static_cast<unsigned char>(b));
-  CertificateRecord current = SampleCertificate(SerialHex(41));
-  Issue(*store, current);
-  ReenrollWith(cert, current);  // a reenroll must be authenticated by an unrevoked certificate
-  cert.revoked_at = "2026-09-01T00:00:00Z";
-  cert.revocation_reason = 4;
-  EventRecord event = SampleEvent("issued", cert.serial_hex);
-  REQUIRE(ReserveAndComplete(*store, cert, event, AnyQuota()).value().decision ==
-          Decision::kReserved);
-
-  auto found = store->FindBySerial(cert.serial_hex);
-  REQUIRE(found.has_value());
-  REQUIRE(found->has_value());
-  CheckSameCertificate(**found, cert);
-
-  auto by_device = store->FindByDevice(cert.device_id);
-  REQUIRE(by_device.has_value());
-  REQUIRE(by_device->size() == 1);
-  CheckSameCertificate(by_device->front(), cert);
-
-  auto events = store->RecentEvents(10);
-  REQUIRE(events.has_value());
-  REQUIRE(events->size() == 4);  // current's intent and issued events, then cert's
-  CheckSameEvent(events->front(), event);
-
-  auto missing = store->FindBySerial(SerialHex(43));
-  REQUIRE(missing.has_value());
-  CHECK_FALSE(missing->has_value());
-  // Stored as a BLOB, byte for byte, and the hostile device_id did not reach the SQL text.
-  std::string want_hex;
-  for (unsigned char b : cert.der) {
-    want_hex += "0123456789ABCDEF"[b >> 4];
-    want_hex += "0123456789ABCDEF"[b & 15];
-  }
-  RawDb raw = OpenRaw(path);
-  std::string where = " FROM certificates WHERE serial = '" + cert.serial_hex + "'";
-  CHECK(QueryRaw(raw.get(), "SELECT typeof(der)" + where) == "blob");
-  CHECK(QueryRaw(raw.get(), "SELECT hex(der)" + where) == want_hex);
-  CHECK(QueryRaw(raw.get(), "SELECT device_id" + where) == cert.device_id);
-}
-
-TEST_CASE("a duplicate serial is kDuplicateSerial and changes nothing") {
-  TempDir dir;
-  std::string path = dir.File("store.db");
-  auto store = OpenOrDie(path);
-  CertificateRecord first = SampleCertificate(SerialHex(5), "device-a");
-  Issue(*store, first);
-
-  CertificateRecord second = SampleCertificate(SerialHex(5), "device-b");
-  second.fingerprint_sha256 = std::string(64, 'e');
-  second.public_key_sha256 = HashHex(99);  // (first's key would be refused as kKeyReuse first)
-  auto recorded =
-      ReserveAndComplete(*store, second, SampleEvent("issued", second.serial_hex), AnyQuota());
-  REQUIRE_FALSE(recorded.has_value());
-  CHECK(recorded.error().code == Code::kDuplicateSerial);
-
-  auto found = store->FindBySerial(first.serial_hex);
-  REQUIRE(found.has_value());
-  REQUIRE(found->has_value());
-  CheckSameCertificate(**found, first);
-  CHECK(RowCount(path, "certificates") == 1);
-  CHECK(RowCount(path, "issuance_intents") == 1);
-  CHECK(RowCount(path, "enrollment_events") == 2);  // first's intent and issued events
-
-  SUBCASE("a duplicate fingerprint under a new serial is kConstraint, not a serial collision") {
-    CertificateRecord third = SampleCertificate(SerialHex(6));
-    third.fingerprint_sha256 = first.fingerprint_sha256;
-    auto again =
-        ReserveAndComplete(*store, third, SampleEvent("issued", third.serial_hex), AnyQuota());
-    REQUIRE_FALSE(again.has_value());  // Reserve passed; Complete's insert was refused
-    CHECK(again.error().code == Code::kConstraint);
-    CHECK(RowCount(path, "enrollment_events WHERE endpoint <> 'state'") == 1);
-    CHECK(store->PendingIntents().value().size() == 1);
-  }
 }
 
 TEST_CASE("a write refused by a trigger leaves neither the certificate nor its event") {
@@ -313,85 +194,27 @@ TEST_CASE("a writer locked out beyond busy_timeout gets kBusy and writes nothing
   CHECK(RowCount(path, "issuance_intents") == 0);
 }
 
-TEST_CASE("RecordEvent stores one row and serial is NULL unless issued") {
+TEST_CASE("SQLite: DER is a BLOB byte for byte, a hostile device id a value, no serial is NULL") {
   TempDir dir;
   std::string path = dir.File("store.db");
   auto store = OpenOrDie(path);
-  EventRecord rejected = SampleEvent("rejected");
-  EventRecord tls_failure = SampleEvent("handshake_failed");
-  tls_failure.presented_fingerprint = "";
-  tls_failure.http_status = 0;
-  tls_failure.endpoint = "tls";
-  REQUIRE(store->RecordEvent(rejected).has_value());
-  REQUIRE(store->RecordEvent(tls_failure).has_value());
-
-  auto events = store->RecentEvents(10);
-  REQUIRE(events.has_value());
-  REQUIRE(events->size() == 2);
-  CheckSameEvent((*events)[0], tls_failure);  // newest first
-  CheckSameEvent((*events)[1], rejected);
-  CHECK(store->RecentEvents(1).value().size() == 1);
-  CHECK(store->RecentEvents(0).value().empty());
-  CHECK(QueryRawInt(OpenRaw(path).get(),
-                    "SELECT count(*) FROM enrollment_events WHERE serial IS NULL") == 2);
-
-  // An event can only name a certificate that exists (foreign key).
-  auto dangling = store->RecordEvent(SampleEvent("issued", SerialHex(99)));
-  REQUIRE_FALSE(dangling.has_value());
-  CHECK(dangling.error().code == Code::kConstraint);
-}
-
-TEST_CASE("values the schema forbids are kConstraint") {
-  TempDir dir;
-  auto store = OpenOrDie(dir.File("store.db"));
-  CertificateRecord cert = SampleCertificate(SerialHex(1));
-  SUBCASE("unknown kind") { cert.kind = "renew"; }
-  SUBCASE("time not in ISO 8601 UTC") { cert.not_after = "2026-11-27 07:50:28"; }
-  SUBCASE("uppercase serial") { cert.serial_hex = "ABCDEF"; }
-  SUBCASE("empty DER") { cert.der.clear(); }  // (refused by Complete: the intent has a tbs)
-  auto recorded = ReserveAndComplete(*store, cert, SampleEvent("issued"), AnyQuota());
-  REQUIRE_FALSE(recorded.has_value());
-  CHECK(recorded.error().code == Code::kConstraint);
-  CHECK(store->CountCertificates().value_or(-1) == 0);
-}
-
-TEST_CASE("concurrent issuances from several threads and two connections all land") {
-  TempDir dir;
-  std::string path = dir.File("store.db");
-  auto store_a = OpenOrDie(path);
-  auto store_b = OpenOrDie(path);  // a second connection: contention goes through busy_timeout
-  constexpr int kThreads = 6;
-  constexpr int kPerThread = 20;
-  std::vector<std::vector<Error>> errors(kThreads);
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      Store& store = t % 2 == 0 ? *store_a : *store_b;
-      for (int i = 0; i < kPerThread; ++i) {
-        CertificateRecord cert = SampleCertificate(SerialHex(t * 1000 + i));
-        auto recorded =
-            ReserveAndComplete(store, cert, SampleEvent("issued", cert.serial_hex), AnyQuota());
-        if (!recorded) {
-          errors[t].push_back(recorded.error());
-        } else if (recorded->decision != Decision::kReserved) {
-          errors[t].push_back(Error{Code::kInternal, "refused " + cert.serial_hex});
-        }
-      }
-    });
+  CertificateRecord cert = SampleCertificate(SerialHex(42), "'; DROP TABLE certificates; --\"é");
+  cert.der.clear();
+  for (int b = 0; b < 256; ++b) cert.der.push_back(static_cast<unsigned char>(b));
+  Issue(*store, cert);
+  REQUIRE(store->RecordEvent(SampleEvent("rejected")).has_value());
+  std::string want_hex;
+  for (unsigned char b : cert.der) {
+    want_hex += "0123456789ABCDEF"[b >> 4];
+    want_hex += "0123456789ABCDEF"[b & 15];
   }
-  for (std::thread& thread : threads) thread.join();
-
-  for (const auto& thread_errors : errors) {
-    for (const Error& error : thread_errors) FAIL_CHECK(error.detail);
-  }
-  CHECK(store_a->CountCertificates().value_or(-1) == kThreads * kPerThread);
-  // Each issuance: its intent's state event and its issued event.
-  CHECK(RowCount(path, "enrollment_events") == 2 * kThreads * kPerThread);
-  // Two connections appended to one hash chain without forking it.
-  auto report = store_b->VerifyAuditChain();
-  REQUIRE(report.has_value());
-  CHECK_MESSAGE(report->ok, report->problem);
-  CHECK(report->rows_checked == 2 * kThreads * kPerThread);
+  RawDb raw = OpenRaw(path);
+  std::string where = " FROM certificates WHERE serial = '" + cert.serial_hex + "'";
+  CHECK(QueryRaw(raw.get(), "SELECT typeof(der)" + where) == "blob");
+  CHECK(QueryRaw(raw.get(), "SELECT hex(der)" + where) == want_hex);
+  CHECK(QueryRaw(raw.get(), "SELECT device_id" + where) == cert.device_id);
+  // The intent's state event and "rejected" name no certificate: NULL, not "".
+  CHECK(QueryRawInt(raw.get(), "SELECT count(*) FROM enrollment_events WHERE serial IS NULL") == 2);
 }
 
 }  // namespace

@@ -1,0 +1,85 @@
+// sqlite_store.h — db::SqliteStore, the SQLite implementation of db::Store: one file, its schema
+// and migrations (schema.cc), and every SQL statement (store.cc, policy.cc, intents.cc, ...).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "db/records.h"
+#include "db/store.h"
+
+namespace db {
+
+// The version of the SQLite schema this program writes (PRAGMA user_version).
+inline constexpr int kSchemaVersion = 4;
+
+class Connection;
+class Writer;
+
+// Every call takes the store's mutex (one connection, used by one thread at a time). A
+// db::Writer (db/writer.h) attached to a SqliteStore writes through a second connection of its
+// own, so reads on this one never wait for the writer's commits.
+class SqliteStore final : public Store {
+ public:
+  // Opens (creating if absent, mode 0600) the database, runs PRAGMA quick_check on an existing
+  // file, applies migrations up to kSchemaVersion, and sets journal_mode=WAL, synchronous=FULL,
+  // busy_timeout=5000, foreign_keys=ON. kSchema if the file is newer than this program. Opens a
+  // second connection with the same settings for a db::Writer.
+  static Result<std::unique_ptr<SqliteStore>> Open(const std::string& path);
+  ~SqliteStore() override;
+
+  Result<void> RecordEvent(const EventRecord& event) override;
+  Result<IssueOutcome> Reserve(const Intent& intent, const IssuancePolicy& policy) override;
+  Result<void> Complete(const CertificateRecord& cert, const EventRecord& issued_event) override;
+  Result<std::vector<Intent>> PendingIntents() override;
+  Result<CertStatus> CertificateStatus(std::string_view serial_hex) override;
+  Result<int> RevokeSerial(std::string_view serial_hex, int reason,
+                           std::string_view revoked_at) override;
+  Result<int> RevokeDevice(std::string_view device_id, int reason,
+                           std::string_view revoked_at) override;
+  Result<void> DenyBootstrap(const DenyEntry& entry) override;
+  Result<bool> BlockDevice(std::string_view device_id, std::string_view reason,
+                           std::string_view blocked_at) override;
+  Result<bool> UnblockDevice(std::string_view device_id, std::string_view reason,
+                             std::string_view lifted_at) override;
+  Result<bool> IsDeviceBlocked(std::string_view device_id) override;
+  Result<std::vector<DeviceBlock>> ListBlocks(bool active_only) override;
+  Result<bool> IsBootstrapDenied(std::string_view fingerprint, std::string_view issuer,
+                                 std::string_view serial_hex) override;
+  Result<std::vector<DenyEntry>> ListDenied() override;
+  Result<std::vector<CertificateRecord>> RevokedUnexpired(std::string_view now_iso) override;
+  Result<int64_t> NextCrlNumber() override;
+  Result<std::vector<CertificateRecord>> ListCertificates(const ListFilter& filter) override;
+  // Also holds the store's mutex for the whole scan, in one read transaction.
+  Result<AuditReport> VerifyAuditChain() override;
+  Result<std::optional<CertificateRecord>> FindBySerial(std::string_view serial_hex) override;
+  Result<std::vector<CertificateRecord>> FindByDevice(std::string_view device_id) override;
+  Result<std::vector<EventRecord>> RecentEvents(int limit) override;
+  Result<int64_t> CountCertificates() override;
+
+  // What SQLite reports for the settings durability depends on (so tests can assert them).
+  struct Settings {
+    std::string journal_mode;  // "wal"
+    int synchronous = -1;      // 2 = FULL
+    int foreign_keys = -1;     // 1
+    int busy_timeout_ms = -1;
+    int user_version = -1;
+  };
+  Result<Settings> EffectiveSettings();
+
+ private:
+  friend class Writer;  // uses batch_mu_ and batch_db_, nothing else
+  SqliteStore(std::unique_ptr<Connection> db, std::unique_ptr<Connection> batch_db);
+  std::mutex mu_;  // held for every use of db_
+  std::unique_ptr<Connection> db_;
+  // The Writer's connection: a Writer's thread holds batch_mu_ for each of its transactions.
+  std::mutex batch_mu_;
+  std::unique_ptr<Connection> batch_db_;
+};
+
+}  // namespace db

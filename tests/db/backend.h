@@ -1,0 +1,47 @@
+// backend.h — the store backends the db test suite runs against. A case written as
+// TEST_CASE_TEMPLATE("...", Backend, PROVISIOND_DB_BACKENDS) runs once per backend (its ctest name
+// ends in "<sqlite>", "<...>"), using only db::Store and the backend's group-commit queue.
+#pragma once
+
+#include <doctest/doctest.h>
+
+#include <memory>
+#include <string>
+
+#include "db/sqlite_store.h"
+#include "db/store.h"
+#include "db/writer.h"
+#include "tests/db/store_fixture.h"
+
+namespace db::testing {
+
+// What a backend offers the suite:
+//   static std::unique_ptr<Store> Open(const TempDir& dir)
+//       The store whose data lives with `dir`, empty for a new dir; opening it twice with one
+//       dir gives two handles on the same data (as two processes, or a restart, would see it).
+//       Fails the test if it cannot.
+//   using Queue = ...;  static std::unique_ptr<Queue> StartQueue(Store& store)
+//       The group-commit write path production sends Reserve, Complete and events through, for
+//       a store this backend opened: SubmitReserve / SubmitComplete / SubmitEvent as db::Writer's.
+struct SqliteBackend {
+  static std::unique_ptr<SqliteStore> OpenSqlite(const TempDir& dir) {
+    auto store = SqliteStore::Open(dir.File("store.db"));
+    REQUIRE_MESSAGE(store.has_value(), (store ? "" : store.error().detail));
+    return std::move(*store);
+  }
+  static std::unique_ptr<Store> Open(const TempDir& dir) { return OpenSqlite(dir); }
+
+  using Queue = Writer;
+  static std::unique_ptr<Queue> StartQueue(Store& store) {
+    auto* sqlite = dynamic_cast<SqliteStore*>(&store);
+    REQUIRE_MESSAGE(sqlite != nullptr, "SqliteBackend::StartQueue: not a SqliteStore");
+    return std::make_unique<Writer>(*sqlite);
+  }
+};
+
+}  // namespace db::testing
+
+TYPE_TO_STRING_AS("sqlite", db::testing::SqliteBackend);
+
+// Every backend the parameterized cases run against; the next backend adds itself here.
+#define PROVISIOND_DB_BACKENDS db::testing::SqliteBackend
