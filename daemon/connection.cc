@@ -134,7 +134,7 @@ void Connection::RecordHandshakeFailure(Env& env) {
   Log(Priority::kWarning, "handshake_failed",
       {{"peer", peer_address_}, {"subject", subject}, {"reason", reason}, {"alert", alert}});
   db::EventRecord event{
-      .time = ca::Iso8601(static_cast<ca::UnixTime>(std::time(nullptr))),
+      .time = ca::Iso8601(static_cast<base::UnixTime>(std::time(nullptr))),
       .peer = peer_address_,
       .presented_fingerprint = presented ? presented->fingerprint : "",
       .presented_subject = subject,

@@ -44,7 +44,7 @@ ca::Result<void> MakeStateDir(const std::string& dir) {
 // Writes ca.crt and ca.key: either the imported pair (checked: parses, matches, is a CA) or a new
 // self-signed P-256 root.
 ca::Result<void> MakeCa(const InitOptions& o, const StatePaths& paths, ca::Rng rng,
-                        ca::UnixTime now) {
+                        base::UnixTime now) {
   std::string cert_pem, key_pem;
   if (!o.ca_cert_path.empty()) {
     auto cert = ReadFile(o.ca_cert_path);
@@ -64,7 +64,7 @@ ca::Result<void> MakeCa(const InitOptions& o, const StatePaths& paths, ca::Rng r
     ca::CertSpec spec{.subject_dn = "CN=" + ca::EscapeDnValue(o.ca_name),
                       .serial = *serial,
                       .not_before = now - 300,
-                      .not_after = now + static_cast<ca::UnixTime>(o.ca_days) * 86400,
+                      .not_after = now + static_cast<base::UnixTime>(o.ca_days) * 86400,
                       .is_ca = true,
                       .max_path_len = 0,
                       .key_usage = MBEDTLS_X509_KU_KEY_CERT_SIGN | MBEDTLS_X509_KU_CRL_SIGN};
@@ -80,7 +80,7 @@ ca::Result<void> MakeCa(const InitOptions& o, const StatePaths& paths, ca::Rng r
 }
 
 ca::Result<void> MakeServerCert(const InitOptions& o, const StatePaths& paths, ca::Rng rng,
-                                ca::UnixTime now) {
+                                base::UnixTime now) {
   auto ca_cert_pem = ReadFile(paths.ca_cert);
   if (!ca_cert_pem) return std::unexpected(ca_cert_pem.error());
   auto ca_key_pem = ReadFile(paths.ca_key);
@@ -97,7 +97,7 @@ ca::Result<void> MakeServerCert(const InitOptions& o, const StatePaths& paths, c
   ca::CertSpec spec{.subject_dn = "CN=" + ca::EscapeDnValue(o.server_names.front()),
                     .serial = *serial,
                     .not_before = now - 300,
-                    .not_after = std::min(now + static_cast<ca::UnixTime>(o.server_days) * 86400,
+                    .not_after = std::min(now + static_cast<base::UnixTime>(o.server_days) * 86400,
                                           ca::ToUnixTime((*ca_cert)->get()->valid_to)),
                     .key_usage = MBEDTLS_X509_KU_DIGITAL_SIGNATURE,
                     .ext_key_usage = {ca::Eku::kServerAuth}};
@@ -130,7 +130,7 @@ ca::Result<std::vector<std::string>> InitStateDir(const InitOptions& o) {
   if (auto r = MakeStateDir(o.state_dir); !r) return std::unexpected(r.error());
   auto drbg = ca::Drbg::FromSystemEntropy();
   if (!drbg) return std::unexpected(drbg.error());
-  const auto now = static_cast<ca::UnixTime>(std::time(nullptr));
+  const auto now = static_cast<base::UnixTime>(std::time(nullptr));
   if (auto r = MakeCa(o, paths, (*drbg)->rng(), now); !r) return std::unexpected(r.error());
   if (auto r = MakeServerCert(o, paths, (*drbg)->rng(), now); !r) {
     return std::unexpected(r.error());

@@ -86,7 +86,7 @@ ca::Result<Labeled> ParseLabeled(const std::string& spec, const ca::Profile& bas
       if (ec != std::errc() || p != value.data() + value.size() || days < 1 || days > 3650) {
         return ca::Fail(ca::Code::kInvalidArgument, "--profile days must be 1..3650: " + spec);
       }
-      profile.validity_seconds = static_cast<ca::UnixTime>(days) * 86400;
+      profile.validity_seconds = static_cast<base::UnixTime>(days) * 86400;
     } else if (key == "allow") {
       if (auto ok = AddAllowed(value, rule); !ok) return std::unexpected(ok.error());
     } else {
@@ -112,7 +112,7 @@ ca::Result<Labeled> ParseLabeled(const std::string& spec, const ca::Profile& bas
 ca::Result<void> ApplyProfileOptions(const ProfileOptions& p, ServeConfig& config) {
   config.default_profile.organization = p.organization;
   config.default_profile.organizational_unit = p.organizational_unit;
-  config.default_profile.validity_seconds = static_cast<ca::UnixTime>(p.validity_days) * 86400;
+  config.default_profile.validity_seconds = static_cast<base::UnixTime>(p.validity_days) * 86400;
   config.default_profile.san_uri_prefix = p.san_uri_prefix;
   for (const auto& spec : p.labeled) {
     auto parsed = ParseLabeled(spec, config.default_profile);

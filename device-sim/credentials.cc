@@ -15,7 +15,7 @@ namespace {
 
 constexpr size_t kMaxCredentialFile = 64 * 1024;
 
-std::string_view AsText(const ca::Bytes& der) {
+std::string_view AsText(const base::Bytes& der) {
   return {reinterpret_cast<const char*>(der.data()), der.size()};
 }
 
@@ -45,11 +45,11 @@ ca::Result<Credentials> LoadCredentials(const std::string& fleet_dir, const std:
   return Credentials{std::move(*cert), std::move(*key)};
 }
 
-ca::Result<ca::Bytes> CheckIssued(const std::vector<ca::Bytes>& certs,
-                                  const ca::Bytes& our_public_key, const std::string& device_id,
+ca::Result<base::Bytes> CheckIssued(const std::vector<base::Bytes>& certs,
+                                  const base::Bytes& our_public_key, const std::string& device_id,
                                   mbedtls_x509_crt* trust) {
-  const ca::Bytes* leaf = nullptr;
-  for (const ca::Bytes& der : certs) {
+  const base::Bytes* leaf = nullptr;
+  for (const base::Bytes& der : certs) {
     auto parsed = ca::ParseCertificates(AsText(der));
     if (!parsed) {
       return ca::Fail(ca::Code::kMalformed, "issued certificate: " + parsed.error().detail);
@@ -65,7 +65,7 @@ ca::Result<ca::Bytes> CheckIssued(const std::vector<ca::Bytes>& certs,
   if (auto ok = ca::AppendCertificates(chain, AsText(*leaf)); !ok) {
     return std::unexpected(ok.error());
   }
-  for (const ca::Bytes& der : certs) {
+  for (const base::Bytes& der : certs) {
     if (&der == leaf) continue;
     if (auto ok = ca::AppendCertificates(chain, AsText(der)); !ok) {
       return std::unexpected(ok.error());
@@ -86,7 +86,7 @@ ca::Result<ca::Bytes> CheckIssued(const std::vector<ca::Bytes>& certs,
 }
 
 ca::Result<void> StoreOperational(const std::string& fleet_dir, const std::string& device_id,
-                                  const ca::PrivateKey& key, const ca::Bytes& leaf_der) {
+                                  const ca::PrivateKey& key, const base::Bytes& leaf_der) {
   const std::string dir = DeviceDir(fleet_dir, device_id);
   auto key_pem = key.ToPem();
   if (!key_pem) return std::unexpected(key_pem.error());

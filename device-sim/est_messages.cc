@@ -45,7 +45,7 @@ std::string FirstLine(std::string_view body) {
   return line;
 }
 
-ca::Result<std::vector<ca::Bytes>> CertsFromResponse(const HttpResponse& response,
+ca::Result<std::vector<base::Bytes>> CertsFromResponse(const HttpResponse& response,
                                                      std::string_view step) {
   auto der = ca::Base64Decode(response.body, kMaxResponseBodyBytes);
   if (!der) {

@@ -17,9 +17,9 @@
 namespace devsim {
 namespace {
 
-constexpr ca::UnixTime kDay = 86400;
-constexpr ca::UnixTime kYear = 365 * kDay;
-constexpr ca::UnixTime kBackdate = 300;  // tolerate small clock differences with the daemon
+constexpr base::UnixTime kDay = 86400;
+constexpr base::UnixTime kYear = 365 * kDay;
+constexpr base::UnixTime kBackdate = 300;  // tolerate small clock differences with the daemon
 constexpr size_t kMaxPemFile = 64 * 1024;
 
 struct FactoryCa {
@@ -45,7 +45,7 @@ ca::Result<FactoryCa> LoadCa(const std::string& cert_path, const std::string& ke
 }
 
 ca::Result<FactoryCa> CreateCa(const FactoryOptions& options, const std::string& cert_path,
-                               const std::string& key_path, ca::UnixTime now, ca::Rng rng) {
+                               const std::string& key_path, base::UnixTime now, ca::Rng rng) {
   auto key = ca::PrivateKey::GenerateP256(rng);
   if (!key) return std::unexpected(key.error());
   auto serial = ca::RandomSerial(rng);
@@ -71,7 +71,7 @@ ca::Result<FactoryCa> CreateCa(const FactoryOptions& options, const std::string&
   return LoadCa(cert_path, key_path, rng);  // round-trips what was written
 }
 
-ca::Result<FactoryCa> LoadOrCreateCa(const FactoryOptions& options, ca::UnixTime now, ca::Rng rng) {
+ca::Result<FactoryCa> LoadOrCreateCa(const FactoryOptions& options, base::UnixTime now, ca::Rng rng) {
   const std::string cert_path = JoinPath(options.out_dir, kFactoryCaCert);
   const std::string key_path = JoinPath(options.out_dir, kFactoryCaKey);
   const bool have_cert = FileExists(cert_path);
@@ -90,7 +90,7 @@ ca::Result<FactoryCa> LoadOrCreateCa(const FactoryOptions& options, ca::UnixTime
 
 // Writes one device directory. Ok(false) if it already existed (left untouched).
 ca::Result<bool> MintDevice(const FactoryOptions& options, const FactoryCa& factory,
-                            const std::string& id, ca::UnixTime now, ca::Rng rng) {
+                            const std::string& id, base::UnixTime now, ca::Rng rng) {
   const std::string dir = DeviceDir(options.out_dir, id);
   auto made = MakePrivateDir(dir);
   if (!made) return std::unexpected(made.error());
@@ -122,7 +122,7 @@ ca::Result<bool> MintDevice(const FactoryOptions& options, const FactoryCa& fact
 
 }  // namespace
 
-ca::CertSpec BootstrapSpec(std::string_view id, BootstrapKind kind, ca::UnixTime now) {
+ca::CertSpec BootstrapSpec(std::string_view id, BootstrapKind kind, base::UnixTime now) {
   ca::CertSpec spec;
   spec.subject_dn = "CN=" + ca::EscapeDnValue(id);
   spec.not_before = now - kBackdate;
@@ -165,7 +165,7 @@ std::string DeviceId(std::string_view prefix, int number) {
   return std::string(prefix) + digits;
 }
 
-ca::Result<FactoryReport> RunFactory(const FactoryOptions& options, ca::UnixTime now, ca::Rng rng) {
+ca::Result<FactoryReport> RunFactory(const FactoryOptions& options, base::UnixTime now, ca::Rng rng) {
   if (options.out_dir.empty() || options.count < 0 || options.start < 0) {
     return ca::Fail(ca::Code::kInvalidArgument, "need --out, --count >= 0 and --start >= 0");
   }

@@ -66,7 +66,7 @@ ca::Result<void> PlanBadActors(const FleetOptions& options, RunPlan& plan) {
   if (options.mix[Index(Scenario::kRogueCa)] > 0) {
     auto drbg = ca::Drbg::FromSystemEntropy();
     if (!drbg) return std::unexpected(drbg.error());
-    auto rogue = MakeRogueCa(static_cast<ca::UnixTime>(std::time(nullptr)), (*drbg)->rng());
+    auto rogue = MakeRogueCa(static_cast<base::UnixTime>(std::time(nullptr)), (*drbg)->rng());
     if (!rogue) return std::unexpected(rogue.error());
     plan.rogue_ca = std::move(*rogue);
   }

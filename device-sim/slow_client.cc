@@ -8,7 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "ca/scoped.h"
+#include "base/scoped.h"
 
 namespace devsim {
 namespace {
@@ -27,8 +27,8 @@ int NothingToRead(void*, unsigned char*, size_t) { return MBEDTLS_ERR_SSL_WANT_R
 ca::Result<std::string> CaptureClientHello(const TlsSettings& tls, mbedtls_x509_crt* trust,
                                            ca::Rng rng) {
   std::string captured;
-  ca::Scoped<mbedtls_ssl_config, mbedtls_ssl_config_init, mbedtls_ssl_config_free> conf;
-  ca::Scoped<mbedtls_ssl_context, mbedtls_ssl_init, mbedtls_ssl_free> ssl;
+  base::Scoped<mbedtls_ssl_config, mbedtls_ssl_config_init, mbedtls_ssl_config_free> conf;
+  base::Scoped<mbedtls_ssl_context, mbedtls_ssl_init, mbedtls_ssl_free> ssl;
   const auto version =
       tls.version == TlsVersion::k12 ? MBEDTLS_SSL_VERSION_TLS1_2 : MBEDTLS_SSL_VERSION_TLS1_3;
   int ret = mbedtls_ssl_config_defaults(conf.get(), MBEDTLS_SSL_IS_CLIENT,

@@ -17,8 +17,8 @@
 
 #include "ca/error.h"
 #include "ca/rng.h"
-#include "ca/scoped.h"
-#include "ca/types.h"
+#include "base/scoped.h"
+#include "base/types.h"
 #include "device-sim/socket_util.h"
 #include "device-sim/tls_names.h"
 
@@ -46,7 +46,7 @@ struct ClientIdentity {
 // by mbedTLS on every handshake, so the server still proves it holds the key. This saves one
 // ECDSA verification per handshake, about a sixth of the client's CPU.
 struct ServerCertCache {
-  ca::Bytes leaf_der;
+  base::Bytes leaf_der;
   std::chrono::steady_clock::time_point verified_at{};
 };
 inline constexpr std::chrono::seconds kServerCertCacheAge{60};
@@ -111,8 +111,8 @@ class TlsClient {
   int alert_ = 0;
   std::string error_;
   // Declaration order matters: ssl_ points into conf_, so it is destroyed first.
-  ca::Scoped<mbedtls_ssl_config, mbedtls_ssl_config_init, mbedtls_ssl_config_free> conf_;
-  ca::Scoped<mbedtls_ssl_context, mbedtls_ssl_init, mbedtls_ssl_free> ssl_;
+  base::Scoped<mbedtls_ssl_config, mbedtls_ssl_config_init, mbedtls_ssl_config_free> conf_;
+  base::Scoped<mbedtls_ssl_context, mbedtls_ssl_init, mbedtls_ssl_free> ssl_;
 };
 
 }  // namespace devsim

@@ -50,8 +50,8 @@ class Worker {
     // enroll with devices cycling: the key and CSR of this run's first enrollment, re-sent on
     // later ones (the server answers the same key with the same certificate).
     std::unique_ptr<ca::PrivateKey> enrolled_key;
-    ca::Bytes enrolled_csr;
-    ca::Bytes enrolled_spki;
+    base::Bytes enrolled_csr;
+    base::Bytes enrolled_spki;
   };
   struct Job {
     uint64_t slot = 0;
@@ -102,8 +102,8 @@ class Worker {
   // fresh key each.
   std::unique_ptr<ca::PrivateKey> scratch_key_;
   // A valid CSR for scenarios refused before any POST (rogue-ca, no-cert, expired).
-  ca::Bytes placeholder_csr_;
-  ca::Bytes placeholder_spki_;
+  base::Bytes placeholder_csr_;
+  base::Bytes placeholder_spki_;
   std::unique_ptr<Poller> poller_;
   ServerCertCache server_cert_cache_;
   std::minstd_rand jitter_;

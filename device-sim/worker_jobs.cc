@@ -12,7 +12,7 @@ namespace {
 // Enrolled devices waiting to be replayed, per worker; older ones are let go.
 constexpr size_t kMaxReplayPool = 256;
 
-std::string_view AsText(const ca::Bytes& der) {
+std::string_view AsText(const base::Bytes& der) {
   return {reinterpret_cast<const char*>(der.data()), der.size()};
 }
 
@@ -113,7 +113,7 @@ ca::Result<Exchange> Worker::PrepareDeviceExchange(Job& job, bool fresh_key) {
 // expired), on the scratch key.
 ca::Result<Exchange> Worker::PrepareMinted(Job& job, const SigningCa& issuer, BootstrapKind kind) {
   auto cert = MintClientCert(job.device->id, kind, *scratch_key_->pk(), issuer,
-                             static_cast<ca::UnixTime>(std::time(nullptr)), drbg_->rng());
+                             static_cast<base::UnixTime>(std::time(nullptr)), drbg_->rng());
   if (!cert) return std::unexpected(cert.error());
   job.minted = std::move(*cert);
   return Exchange{plan_.op,
@@ -164,7 +164,7 @@ bool Worker::OnJobDone(Job& job, Clock::time_point now) {
 ca::Result<void> Worker::Keep(Job& job, bool offer_for_replay) {
   Device& device = *job.device;
   const Exchange& exchange = job.enrollment->exchange();
-  const ca::Bytes& leaf = job.enrollment->leaf();
+  const base::Bytes& leaf = job.enrollment->leaf();
   if (auto stored = StoreOperational(plan_.fleet_dir, device.id, *job.csr_key, leaf); !stored) {
     return stored;
   }
