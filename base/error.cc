@@ -9,6 +9,8 @@ const char* CodeName(Code code) {
       return "invalid_argument";
     case Code::kIo:
       return "io";
+    case Code::kInternal:
+      return "internal";
   }
   return "unknown";
 }

@@ -13,6 +13,7 @@ namespace base {
 enum class Code {
   kInvalidArgument,  // the caller passed something unusable (an option, an address, a file)
   kIo,               // a file, socket or system call failed; detail names the call and errno's text
+  kInternal,         // a library failed for no fault of the input (an RNG, a signing operation)
 };
 
 template <typename C>

@@ -11,4 +11,9 @@ void UniqueFd::reset(int fd) {
   if (old >= 0 && old != fd) ::close(old);
 }
 
+bool UniqueFd::Close() {
+  const int fd = release();
+  return fd < 0 || ::close(fd) == 0;
+}
+
 }  // namespace base

@@ -31,6 +31,9 @@ class UniqueFd {
   // thread has just been given. A caller that must know its writes reached the disk calls fsync()
   // (and checks it) before letting go.
   void reset(int fd = -1);
+  // Closes the fd now (for writers that want close()'s verdict): true if there was none or it
+  // closed cleanly; false with errno set if close() failed. Released either way (see reset()).
+  [[nodiscard]] bool Close();
 
  private:
   int fd_ = -1;

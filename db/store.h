@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "base/error.h"
+
 namespace db {
 
 enum class Code {
@@ -24,13 +26,11 @@ enum class Code {
   kInternal,         // SQL or API misuse: a bug
 };
 
-struct Error {
-  Code code;
-  std::string detail;  // names the SQLite call and sqlite3_errmsg
-};
+// detail names the SQLite call and sqlite3_errmsg.
+using Error = base::ErrorOf<Code>;
 
 template <typename T>
-using Result = std::expected<T, Error>;
+using Result = base::Result<T, Error>;
 
 // One row of `certificates`. Times are UTC ISO 8601 text ("2026-11-27T07:50:28Z").
 struct CertificateRecord {

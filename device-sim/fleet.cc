@@ -72,7 +72,7 @@ Clock::time_point RunWorkers(std::vector<std::unique_ptr<Worker>>& workers, cons
 
 }  // namespace
 
-ca::Result<FleetReport> RunFleet(const FleetOptions& options,
+base::Result<FleetReport> RunFleet(const FleetOptions& options,
                                  const std::function<void(const Progress&)>& on_progress,
                                  const std::atomic<bool>* interrupted) {
   auto plan = MakePlan(options);

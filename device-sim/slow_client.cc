@@ -24,7 +24,7 @@ int NothingToRead(void*, unsigned char*, size_t) { return MBEDTLS_ERR_SSL_WANT_R
 
 }  // namespace
 
-ca::Result<std::string> CaptureClientHello(const TlsSettings& tls, mbedtls_x509_crt* trust,
+base::Result<std::string> CaptureClientHello(const TlsSettings& tls, mbedtls_x509_crt* trust,
                                            ca::Rng rng) {
   std::string captured;
   base::Scoped<mbedtls_ssl_config, mbedtls_ssl_config_init, mbedtls_ssl_config_free> conf;
@@ -47,7 +47,7 @@ ca::Result<std::string> CaptureClientHello(const TlsSettings& tls, mbedtls_x509_
     ret = mbedtls_ssl_handshake(ssl.get());  // writes the ClientHello, then wants the answer
   }
   if (ret != MBEDTLS_ERR_SSL_WANT_READ || captured.empty()) {
-    return ca::Fail(ca::Code::kCrypto, "ClientHello: " + MbedtlsText(ret));
+    return base::Fail(base::Code::kInternal, "ClientHello: " + MbedtlsText(ret));
   }
   return captured;
 }
@@ -174,7 +174,7 @@ void SlowConnection::Closed(Clock::time_point now, bool by_server, const std::st
     ++tally_.failed;
     ++tally_.failures[why];
   }
-  raw_ = UniqueFd();
+  raw_ = base::UniqueFd();
   tls_.reset();
   state_ = State::kClosed;
   next_at_ = now + kReopenDelay;
@@ -182,7 +182,7 @@ void SlowConnection::Closed(Clock::time_point now, bool by_server, const std::st
 
 void SlowConnection::Shutdown() {
   if (state_ != State::kClosed) ++tally_.still_open;
-  raw_ = UniqueFd();
+  raw_ = base::UniqueFd();
   tls_.reset();
   state_ = State::kClosed;
 }

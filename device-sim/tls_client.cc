@@ -32,7 +32,7 @@ int PeekPlaintextAlert(int fd) {
 
 }  // namespace
 
-ca::Result<std::unique_ptr<TlsClient>> TlsClient::Start(const ServerAddress& server,
+base::Result<std::unique_ptr<TlsClient>> TlsClient::Start(const ServerAddress& server,
                                                         const TlsSettings& settings,
                                                         mbedtls_x509_crt* trust,
                                                         ClientIdentity identity, ca::Rng rng,
@@ -51,10 +51,10 @@ ca::Result<std::unique_ptr<TlsClient>> TlsClient::Start(const ServerAddress& ser
   return client;
 }
 
-ca::Result<void> TlsClient::Setup(const TlsSettings& settings, ClientIdentity identity,
+base::Result<void> TlsClient::Setup(const TlsSettings& settings, ClientIdentity identity,
                                   ca::Rng rng) {
   auto failed = [](const char* what, int ret) {
-    return ca::Fail(ca::Code::kCrypto,
+    return base::Fail(base::Code::kInternal,
                     std::string("tls: setup: ") + what + ": " + MbedtlsText(ret));
   };
   mbedtls_ssl_config* conf = conf_.get();

@@ -15,7 +15,7 @@
 #include <string>
 #include <string_view>
 
-#include "ca/error.h"
+#include "base/error.h"
 #include "ca/rng.h"
 #include "base/scoped.h"
 #include "base/types.h"
@@ -66,7 +66,7 @@ class TlsClient {
   // ServerCertCache). trust, identity, cache and the rng state are borrowed and must outlive
   // the client. kIo "connect HOST:PORT: ..." if the connect fails at once, kCrypto
   // "tls: setup: ..." for mbedTLS errors.
-  static ca::Result<std::unique_ptr<TlsClient>> Start(const ServerAddress& server,
+  static base::Result<std::unique_ptr<TlsClient>> Start(const ServerAddress& server,
                                                       const TlsSettings& settings,
                                                       mbedtls_x509_crt* trust,
                                                       ClientIdentity identity, ca::Rng rng,
@@ -95,13 +95,13 @@ class TlsClient {
 
  private:
   TlsClient() = default;
-  ca::Result<void> Setup(const TlsSettings& settings, ClientIdentity identity, ca::Rng rng);
+  base::Result<void> Setup(const TlsSettings& settings, ClientIdentity identity, ca::Rng rng);
   Io CheckServerCertificate();
   Io Map(int ret);  // an mbedTLS return code < 0 to Io, recording the failure
   static int Send(void* self, const unsigned char* buf, size_t len);
   static int Recv(void* self, unsigned char* buf, size_t len);
 
-  UniqueFd fd_;
+  base::UniqueFd fd_;
   std::string server_text_;
   std::string server_name_;
   mbedtls_x509_crt* trust_ = nullptr;

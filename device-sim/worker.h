@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "ca/cert.h"
-#include "ca/error.h"
+#include "base/error.h"
 #include "ca/keys.h"
 #include "ca/rng.h"
 #include "device-sim/bad_actors.h"
@@ -33,7 +33,7 @@ class Worker {
  public:
   // Builds the thread's PKI and epoll set (kCrypto/kMalformed/kIo on failure). Call from any
   // thread; afterwards only the thread that calls Run may touch the worker.
-  static ca::Result<std::unique_ptr<Worker>> Create(SharedRun& shared, int index);
+  static base::Result<std::unique_ptr<Worker>> Create(SharedRun& shared, int index);
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
@@ -66,7 +66,7 @@ class Worker {
   };
 
   Worker(SharedRun& shared, int index);
-  ca::Result<void> Init();
+  base::Result<void> Init();
 
   // worker.cc: the loop
   bool CanStart() const;
@@ -78,13 +78,13 @@ class Worker {
 
   // worker_jobs.cc: one enrollment's preparation and completion
   void StartJob(uint64_t slot, Scenario scenario, Device& device, Clock::time_point now);
-  ca::Result<void> Launch(Job& job, Clock::time_point now);
-  ca::Result<Exchange> Prepare(Job& job);
-  ca::Result<Exchange> PrepareDeviceExchange(Job& job, bool fresh_key);
-  ca::Result<Exchange> PrepareMinted(Job& job, const SigningCa& issuer, BootstrapKind kind);
-  ca::Result<Credentials*> DeviceCredentials(Device& device);
+  base::Result<void> Launch(Job& job, Clock::time_point now);
+  base::Result<Exchange> Prepare(Job& job);
+  base::Result<Exchange> PrepareDeviceExchange(Job& job, bool fresh_key);
+  base::Result<Exchange> PrepareMinted(Job& job, const SigningCa& issuer, BootstrapKind kind);
+  base::Result<Credentials*> DeviceCredentials(Device& device);
   bool OnJobDone(Job& job, Clock::time_point now);
-  ca::Result<void> Keep(Job& job, bool offer_for_replay);
+  base::Result<void> Keep(Job& job, bool offer_for_replay);
   Device* TakeReplayTarget();
   void Record(Job& job, const Outcome& outcome);
   void Release(Job& job);
