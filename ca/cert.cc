@@ -43,7 +43,9 @@ Result<void> AppendCertificates(CrtChain& chain, std::string_view pem_or_der) {
   return {};
 }
 
-base::Bytes CertDer(const mbedtls_x509_crt& crt) { return base::Bytes(crt.raw.p, crt.raw.p + crt.raw.len); }
+base::Bytes CertDer(const mbedtls_x509_crt& crt) {
+  return base::Bytes(crt.raw.p, crt.raw.p + crt.raw.len);
+}
 
 std::string CertFingerprint(const mbedtls_x509_crt& crt) {
   return Sha256Hex(std::span(crt.raw.p, crt.raw.len));

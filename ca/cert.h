@@ -9,9 +9,9 @@
 #include <string>
 #include <string_view>
 
-#include "ca/error.h"
 #include "base/scoped.h"
 #include "base/types.h"
+#include "ca/error.h"
 
 namespace ca {
 

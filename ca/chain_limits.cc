@@ -7,9 +7,9 @@
 
 #include <string>
 
+#include "base/scoped.h"
 #include "ca/cert.h"
 #include "ca/keys.h"
-#include "base/scoped.h"
 
 namespace ca {
 namespace {

@@ -4,8 +4,8 @@
 #include <cstdint>
 #include <string>
 
-#include "ca/error.h"
 #include "base/types.h"
+#include "ca/error.h"
 
 namespace ca {
 

@@ -142,9 +142,11 @@ Result<void> CheckEntries(const std::vector<RevokedEntry>& revoked) {
   std::vector<const base::Bytes*> serials;
   serials.reserve(revoked.size());
   for (const RevokedEntry& e : revoked) serials.push_back(&e.serial);
-  std::sort(serials.begin(), serials.end(), [](const base::Bytes* a, const base::Bytes* b) { return *a < *b; });
-  auto dup = std::adjacent_find(serials.begin(), serials.end(),
-                                [](const base::Bytes* a, const base::Bytes* b) { return *a == *b; });
+  std::sort(serials.begin(), serials.end(),
+            [](const base::Bytes* a, const base::Bytes* b) { return *a < *b; });
+  auto dup =
+      std::adjacent_find(serials.begin(), serials.end(),
+                         [](const base::Bytes* a, const base::Bytes* b) { return *a == *b; });
   if (dup != serials.end())
     return Fail(Code::kInvalidArgument, "CRL: serial " + HexLower(**dup) + " listed twice");
   return {};
@@ -260,7 +262,7 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
 }  // namespace
 
 Result<base::Bytes> SignCrl(const CrlSpec& spec, const mbedtls_x509_crt& ca_cert,
-                      const mbedtls_pk_context& ca_key, Rng rng) {
+                            const mbedtls_pk_context& ca_key, Rng rng) {
   if (auto ok = CheckSpec(spec); !ok) return std::unexpected(ok.error());
   if (auto ok = CheckCa(ca_cert, ca_key, rng); !ok) return std::unexpected(ok.error());
   auto tbs = WriteTbs(spec, ca_cert);

@@ -9,9 +9,9 @@
 #include <string_view>
 #include <vector>
 
+#include "base/types.h"
 #include "ca/error.h"
 #include "ca/rng.h"
-#include "base/types.h"
 
 namespace ca {
 
@@ -62,7 +62,7 @@ inline constexpr size_t kMaxCrlEntries = 1000000;
 // certificate); kUnsupportedKey if ca_key is not an EC key; kCrypto if hashing, signing or the RNG
 // fails. Only reads ca_cert; signing may cache EC tables in ca_key (one key per thread).
 Result<base::Bytes> SignCrl(const CrlSpec& spec, const mbedtls_x509_crt& ca_cert,
-                      const mbedtls_pk_context& ca_key, Rng rng);
+                            const mbedtls_pk_context& ca_key, Rng rng);
 
 // The code for an RFC 5280 reason name ("keyCompromise", "cACompromise", ...; "unspecified" is 0),
 // compared ASCII case-insensitively. nullopt for anything else. Includes removeFromCRL (8), which

@@ -11,9 +11,9 @@
 
 #include <cstring>
 
+#include "base/scoped.h"
 #include "ca/csr_attribute_reader.h"
 #include "ca/keys.h"
-#include "base/scoped.h"
 
 namespace ca {
 namespace {

@@ -5,8 +5,8 @@
 #include <string>
 #include <string_view>
 
-#include "ca/error.h"
 #include "base/types.h"
+#include "ca/error.h"
 
 namespace ca {
 

@@ -7,9 +7,9 @@
 #include <algorithm>
 #include <cstring>
 
+#include "base/scoped.h"
 #include "ca/encoding.h"
 #include "ca/lint.h"
-#include "base/scoped.h"
 #include "ca/signer.h"
 #include "ca/tbs.h"
 
@@ -74,7 +74,8 @@ struct Validity {
 // notBefore is backdated for device clock skew, but not before the CA's notBefore; notAfter never
 // outlives the CA, because a chain is only as valid as its shortest-lived link and devices should
 // renew before the CA expires. (Lint refuses validity outside the CA's.)
-Result<Validity> ValidityFor(base::UnixTime now, const Profile& profile, const mbedtls_x509_crt& ca) {
+Result<Validity> ValidityFor(base::UnixTime now, const Profile& profile,
+                             const mbedtls_x509_crt& ca) {
   if (profile.validity_seconds <= 0 || profile.backdate_seconds < 0) {
     return Fail(Code::kInvalidArgument, "profile validity must be > 0 and backdate >= 0");
   }
@@ -123,7 +124,7 @@ Result<IssuedCert> DescribeSigned(const mbedtls_x509_crt& crt, base::Bytes der) 
 // CA's notAfter. When both are clamped every moment in between gives the same validity: the
 // latest is taken. A validity ValidityFor cannot produce yields a moment whose rebuild differs.
 base::UnixTime BuildTimeOf(const mbedtls_x509_crt& crt, const Profile& profile,
-                     const mbedtls_x509_crt& ca) {
+                           const mbedtls_x509_crt& ca) {
   const base::UnixTime not_before = ToUnixTime(crt.valid_from);
   const base::UnixTime ca_not_before = ToUnixTime(ca.valid_from);
   if (not_before > ca_not_before) return not_before + profile.backdate_seconds;
@@ -200,7 +201,8 @@ Result<PreparedCert> Issuer::Prepare(std::string_view device_id,
 
 Result<PreparedCert> Issuer::Build(std::string_view device_id,
                                    std::span<const unsigned char> public_key_der,
-                                   const Profile& profile, base::UnixTime now, base::Bytes serial) const {
+                                   const Profile& profile, base::UnixTime now,
+                                   base::Bytes serial) const {
   if (!IsValidDeviceId(device_id)) return Fail(Code::kPolicy, "invalid device id");
   if (!IsValidScope(profile.identity_scope)) return Fail(Code::kPolicy, "invalid identity scope");
   PkContext device_key;

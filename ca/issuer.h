@@ -13,11 +13,11 @@
 #include <string>
 #include <string_view>
 
+#include "base/types.h"
 #include "ca/cert.h"
 #include "ca/error.h"
 #include "ca/keys.h"
 #include "ca/rng.h"
-#include "base/types.h"
 
 namespace ca {
 
@@ -25,7 +25,7 @@ struct Profile {
   std::string organization;          // O=, omitted when empty
   std::string organizational_unit;   // OU=, omitted when empty
   base::UnixTime validity_seconds = 90 * 86400;
-  base::UnixTime backdate_seconds = 300;   // notBefore = now - backdate (device clock skew)
+  base::UnixTime backdate_seconds = 300;  // notBefore = now - backdate (device clock skew)
   // SAN URI = prefix + percent-encoded device id (RFC 3986 unreserved kept as is).
   std::string san_uri_prefix = "urn:provisiond:device:";
   // The namespace the device id is unique in (1..64 lowercase hex digits; empty = global). When
@@ -42,14 +42,14 @@ struct IssuedCert {
   std::string subject;             // as mbedTLS prints the issued subject
   std::string san;                 // "URI:urn:provisiond:device:dev-1"
   base::UnixTime not_before = 0;
-  base::UnixTime not_after = 0;          // clamped to the CA's notAfter
+  base::UnixTime not_after = 0;    // clamped to the CA's notAfter
   std::string fingerprint_sha256;  // of der, lowercase hex
   std::string public_key_sha256;   // of the SubjectPublicKeyInfo DER, lowercase hex
 };
 
 // An operational certificate before signing: everything IssuedCert has but der and fingerprint.
 struct PreparedCert {
-  base::Bytes tbs;                       // DER TBSCertificate, signature algorithm ecdsa-with-SHA256
+  base::Bytes tbs;                 // DER TBSCertificate, signature algorithm ecdsa-with-SHA256
   std::string serial_hex;          // as in IssuedCert
   std::string subject;
   std::string san;
@@ -88,8 +88,8 @@ class Issuer {
   // wrote it. kPolicy naming the first field that differs ("subject: ...", "validity: ...") or
   // the age ("age: ..."); "structure: ..." if tbs does not parse. Uses no clock and no CA key.
   Result<void> CheckPrepared(std::span<const unsigned char> tbs, std::string_view device_id,
-                             std::span<const unsigned char> public_key_der,
-                             const Profile& profile, base::UnixTime now, base::UnixTime max_age) const;
+                             std::span<const unsigned char> public_key_der, const Profile& profile,
+                             base::UnixTime now, base::UnixTime max_age) const;
 
   // Signs a TBSCertificate with the CA key (ECDSA over SHA-256) and returns the Certificate DER
   // (SEQUENCE { tbs, AlgorithmIdentifier ecdsa-with-SHA256 (no parameters), BIT STRING sig })
@@ -110,8 +110,9 @@ class Issuer {
   Result<void> Lint(std::span<const unsigned char> tbs) const;
 
   // Prepare + Sign, for callers that record only the issued certificate. Errors as theirs.
-  Result<IssuedCert> Issue(std::string_view device_id, std::span<const unsigned char> public_key_der,
-                           const Profile& profile, base::UnixTime now, Rng rng) const;
+  Result<IssuedCert> Issue(std::string_view device_id,
+                           std::span<const unsigned char> public_key_der, const Profile& profile,
+                           base::UnixTime now, Rng rng) const;
 
   // How far in the future CheckPrepared accepts a TBS's build time: the clock may have been
   // stepped back between an interrupted attempt and its retry.

@@ -7,10 +7,10 @@
 #include <string>
 #include <string_view>
 
-#include "ca/error.h"
-#include "ca/rng.h"
 #include "base/scoped.h"
 #include "base/types.h"
+#include "ca/error.h"
+#include "ca/rng.h"
 
 namespace ca {
 

@@ -5,8 +5,8 @@
 #include <span>
 #include <vector>
 
-#include "ca/error.h"
 #include "base/types.h"
+#include "ca/error.h"
 
 namespace ca {
 

@@ -9,8 +9,8 @@
 #include <cstdio>
 #include <cstring>
 
-#include "ca/civil_time.h"
 #include "base/scoped.h"
+#include "ca/civil_time.h"
 #include "ca/signer_extensions.h"
 #include "ca/tbs.h"
 
@@ -113,8 +113,8 @@ std::string EscapeDnValue(std::string_view value) {
 }
 
 Result<base::Bytes> SignCertificate(const CertSpec& spec, const mbedtls_pk_context& subject_key,
-                              const mbedtls_x509_crt* issuer_cert,
-                              const mbedtls_pk_context& issuer_key, Rng rng) {
+                                    const mbedtls_x509_crt* issuer_cert,
+                                    const mbedtls_pk_context& issuer_key, Rng rng) {
   CrtWriter writer;
   mbedtls_x509write_cert* w = writer.get();
   mbedtls_x509write_crt_set_version(w, MBEDTLS_X509_CRT_VERSION_3);

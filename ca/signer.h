@@ -10,9 +10,9 @@
 #include <string>
 #include <vector>
 
+#include "base/types.h"
 #include "ca/error.h"
 #include "ca/rng.h"
-#include "base/types.h"
 
 namespace ca {
 
@@ -41,8 +41,8 @@ std::string EscapeDnValue(std::string_view value);
 // means self-signed: issuer name = subject, and AKI = SKI. Always writes SKI and AKI. Returns DER.
 // kInvalidArgument for a bad spec (serial, times, IP text), kCrypto if writing/signing fails.
 Result<base::Bytes> SignCertificate(const CertSpec& spec, const mbedtls_pk_context& subject_key,
-                              const mbedtls_x509_crt* issuer_cert,
-                              const mbedtls_pk_context& issuer_key, Rng rng);
+                                    const mbedtls_x509_crt* issuer_cert,
+                                    const mbedtls_pk_context& issuer_key, Rng rng);
 
 // A random certificate serial: `len` bytes (1..20) from rng, first byte forced into 0x01..0x7F so
 // the INTEGER is positive and exactly `len` octets in DER.

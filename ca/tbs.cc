@@ -14,8 +14,8 @@
 #include <cstring>
 #include <string>
 
-#include "ca/civil_time.h"
 #include "base/scoped.h"
+#include "ca/civil_time.h"
 #include "ca/signer_extensions.h"
 
 namespace ca {
@@ -191,7 +191,7 @@ Result<void> CheckSerial(const base::Bytes& serial) {
 }
 
 Result<base::Bytes> BuildTbs(const CertSpec& spec, const mbedtls_pk_context& subject_key,
-                       const mbedtls_x509_crt& issuer_cert) {
+                             const mbedtls_x509_crt& issuer_cert) {
   // Without an issuer SKI, SetExtensions would derive the AKI from the issuer key, which we do
   // not have here (and do not want: the AKI must match what chain builders see in the CA).
   if (issuer_cert.subject_key_id.len == 0) {
@@ -230,7 +230,7 @@ Result<base::Bytes> BuildTbs(const CertSpec& spec, const mbedtls_pk_context& sub
 }
 
 Result<base::Bytes> WrapTbs(std::span<const unsigned char> tbs,
-                      std::span<const unsigned char> signature) {
+                            std::span<const unsigned char> signature) {
   if (tbs.size() > kMaxTbsBytes) {
     return Fail(Code::kInvalidArgument, "TBSCertificate is " + std::to_string(tbs.size()) +
                                             " bytes, limit " + std::to_string(kMaxTbsBytes));

@@ -8,10 +8,10 @@
 #include <memory>
 #include <span>
 
+#include "base/types.h"
 #include "ca/cert.h"
 #include "ca/error.h"
 #include "ca/signer.h"
-#include "base/types.h"
 
 namespace ca {
 
@@ -24,11 +24,12 @@ inline constexpr size_t kMaxTbsBytes = 8192;
 // only key is subject_key, of which the SPKI and SKI use the public half. kInvalidArgument for a
 // bad spec or an issuer without subjectKeyIdentifier, kCrypto if encoding fails.
 Result<base::Bytes> BuildTbs(const CertSpec& spec, const mbedtls_pk_context& subject_key,
-                       const mbedtls_x509_crt& issuer_cert);
+                             const mbedtls_x509_crt& issuer_cert);
 
 // Certificate ::= SEQUENCE { tbs, AlgorithmIdentifier ecdsa-with-SHA256, BIT STRING signature }.
 // tbs is copied as is (not checked). kInvalidArgument if tbs exceeds kMaxTbsBytes.
-Result<base::Bytes> WrapTbs(std::span<const unsigned char> tbs, std::span<const unsigned char> signature);
+Result<base::Bytes> WrapTbs(std::span<const unsigned char> tbs,
+                            std::span<const unsigned char> signature);
 
 // Parses tbs by wrapping it with an empty signature, so mbedTLS's certificate parser reads every
 // field. The result's signature is empty: use it for reading fields, never for verifying.

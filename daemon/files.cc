@@ -28,7 +28,8 @@ base::Result<std::string> ReadFile(const std::string& path, size_t max_bytes) {
     if (n == 0) break;
     data.append(buf, static_cast<size_t>(n));
     if (data.size() > max_bytes) {
-      return base::Fail(base::Code::kIo, path + ": larger than " + std::to_string(max_bytes) + " bytes");
+      return base::Fail(base::Code::kIo,
+                        path + ": larger than " + std::to_string(max_bytes) + " bytes");
     }
   }
   return data;
@@ -55,7 +56,8 @@ base::Result<void> WriteNewFile(const std::string& path, const std::string& data
 base::Result<std::vector<std::string>> ExpandTrustPath(const std::string& path) {
   std::error_code ec;
   if (!std::filesystem::is_directory(path, ec)) {
-    if (!std::filesystem::exists(path, ec)) return base::Fail(base::Code::kIo, path + ": not found");
+    if (!std::filesystem::exists(path, ec))
+      return base::Fail(base::Code::kIo, path + ": not found");
     return std::vector<std::string>{path};
   }
   std::vector<std::string> files;

@@ -44,7 +44,7 @@ base::Result<void> MakeStateDir(const std::string& dir) {
 // Writes ca.crt and ca.key: either the imported pair (checked: parses, matches, is a CA) or a new
 // self-signed P-256 root.
 base::Result<void> MakeCa(const InitOptions& o, const StatePaths& paths, ca::Rng rng,
-                        base::UnixTime now) {
+                          base::UnixTime now) {
   std::string cert_pem, key_pem;
   if (!o.ca_cert_path.empty()) {
     auto cert = ReadFile(o.ca_cert_path);
@@ -80,7 +80,7 @@ base::Result<void> MakeCa(const InitOptions& o, const StatePaths& paths, ca::Rng
 }
 
 base::Result<void> MakeServerCert(const InitOptions& o, const StatePaths& paths, ca::Rng rng,
-                                base::UnixTime now) {
+                                  base::UnixTime now) {
   auto ca_cert_pem = ReadFile(paths.ca_cert);
   if (!ca_cert_pem) return std::unexpected(ca_cert_pem.error());
   auto ca_key_pem = ReadFile(paths.ca_key);
@@ -125,7 +125,7 @@ base::Result<std::vector<std::string>> InitStateDir(const InitOptions& o) {
   std::error_code ec;
   if (std::filesystem::exists(paths.ca_cert, ec) || std::filesystem::exists(paths.ca_key, ec)) {
     return base::Fail(base::Code::kInvalidArgument,
-                    o.state_dir + " already holds a CA; refusing to overwrite it");
+                      o.state_dir + " already holds a CA; refusing to overwrite it");
   }
   if (auto r = MakeStateDir(o.state_dir); !r) return std::unexpected(r.error());
   auto drbg = ca::Drbg::FromSystemEntropy();

@@ -66,8 +66,7 @@ std::string AnswerMetricsRequest(std::string_view head, const MetricsHandlers& h
   return Response(404, "Not Found", kText, "try /metrics or /healthz\n", head_only);
 }
 
-MetricsHttp::MetricsHttp(base::UniqueFd listen_fd, base::UniqueFd stop_fd,
-                         MetricsHandlers handlers)
+MetricsHttp::MetricsHttp(base::UniqueFd listen_fd, base::UniqueFd stop_fd, MetricsHandlers handlers)
     : listen_fd_(std::move(listen_fd)),
       stop_fd_(std::move(stop_fd)),
       handlers_(std::move(handlers)),
@@ -79,8 +78,8 @@ base::Result<std::unique_ptr<MetricsHttp>> MetricsHttp::Start(base::UniqueFd lis
   if (!stop_fd) {
     return base::Fail(base::Code::kIo, std::string("eventfd: ") + std::strerror(errno));
   }
-  std::unique_ptr<MetricsHttp> http(new MetricsHttp(std::move(listen_fd), std::move(stop_fd),
-                                                     std::move(handlers)));
+  std::unique_ptr<MetricsHttp> http(
+      new MetricsHttp(std::move(listen_fd), std::move(stop_fd), std::move(handlers)));
   http->thread_ = std::thread([p = http.get()] { p->Run(); });
   return http;
 }

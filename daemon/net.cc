@@ -50,7 +50,7 @@ base::Result<AddrInfo> Resolve(std::string_view address) {
   if (port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
       std::stoul(port) > 65535) {
     return base::Fail(base::Code::kInvalidArgument,
-                    text + ": port '" + port + "' is not a number in 0-65535");
+                      text + ": port '" + port + "' is not a number in 0-65535");
   }
   addrinfo hints{};
   hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;
@@ -60,9 +60,9 @@ base::Result<AddrInfo> Resolve(std::string_view address) {
     // A name would tie where the CA listens to the resolver at start: refused, not resolved.
     if (rc == EAI_NONAME) {
       return base::Fail(base::Code::kInvalidArgument,
-                      text + ": '" + host +
-                          "' is not a numeric IP address (names are not resolved: use e.g. "
-                          "127.0.0.1 or [::1])");
+                        text + ": '" + host +
+                            "' is not a numeric IP address (names are not resolved: use e.g. "
+                            "127.0.0.1 or [::1])");
     }
     return base::Fail(base::Code::kInvalidArgument, text + ": " + gai_strerror(rc));
   }
@@ -104,7 +104,7 @@ base::Result<void> AdoptListeningSocket(int fd) {
   socklen_t len = sizeof type;
   if (::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0) {
     return base::Fail(base::Code::kInvalidArgument,
-                    "fd " + std::to_string(fd) + " is not a socket: " + std::strerror(errno));
+                      "fd " + std::to_string(fd) + " is not a socket: " + std::strerror(errno));
   }
   len = sizeof listening;
   ::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len);
@@ -112,15 +112,15 @@ base::Result<void> AdoptListeningSocket(int fd) {
   ::getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len);
   if (type != SOCK_STREAM || !listening || (domain != AF_INET && domain != AF_INET6)) {
     return base::Fail(base::Code::kInvalidArgument,
-                    "fd " + std::to_string(fd) +
-                        " is not a listening TCP socket (want ListenStream= with an IP address "
-                        "or port)");
+                      "fd " + std::to_string(fd) +
+                          " is not a listening TCP socket (want ListenStream= with an IP address "
+                          "or port)");
   }
   int flags = ::fcntl(fd, F_GETFL);
   if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0 ||
       ::fcntl(fd, F_SETFD, FD_CLOEXEC) != 0) {
     return base::Fail(base::Code::kIo,
-                    "fcntl on fd " + std::to_string(fd) + ": " + std::strerror(errno));
+                      "fcntl on fd " + std::to_string(fd) + ": " + std::strerror(errno));
   }
   return {};
 }

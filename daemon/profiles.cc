@@ -48,11 +48,13 @@ base::Result<void> AddAllowed(const std::string& value, ProfileRule& rule) {
     return {};
   }
   auto data = ReadFile(value);
-  if (!data) return base::Fail(base::Code::kInvalidArgument, "--profile allow=" + value + ": " +
-                                                             data.error().detail);
+  if (!data)
+    return base::Fail(base::Code::kInvalidArgument,
+                      "--profile allow=" + value + ": " + data.error().detail);
   auto chain = ca::ParseCertificates(*data);
-  if (!chain) return base::Fail(base::Code::kInvalidArgument, "--profile allow=" + value + ": " +
-                                                              chain.error().detail);
+  if (!chain)
+    return base::Fail(base::Code::kInvalidArgument,
+                      "--profile allow=" + value + ": " + chain.error().detail);
   for (const mbedtls_x509_crt* c = (*chain)->get(); c != nullptr && c->raw.len > 0; c = c->next) {
     auto key = ca::PublicKeyDer(c->pk);
     if (!key) return std::unexpected(ca::ToBaseError(key.error()));
@@ -71,8 +73,9 @@ base::Result<Labeled> ParseLabeled(const std::string& spec, const ca::Profile& b
     std::string item = spec.substr(start, comma == std::string::npos ? std::string::npos
                                                                      : comma - start);
     size_t eq = item.find('=');
-    if (eq == std::string::npos) return base::Fail(base::Code::kInvalidArgument,
-                    "--profile '" + spec + "': want label=NAME[,o=ORG][,ou=UNIT][,days=N]");
+    if (eq == std::string::npos)
+      return base::Fail(base::Code::kInvalidArgument,
+                        "--profile '" + spec + "': want label=NAME[,o=ORG][,ou=UNIT][,days=N]");
     std::string key = item.substr(0, eq), value = item.substr(eq + 1);
     if (key == "label") {
       label = value;
@@ -99,10 +102,12 @@ base::Result<Labeled> ParseLabeled(const std::string& spec, const ca::Profile& b
       "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") == std::string::npos;
   static const char* kOps[] = {"cacerts", "csrattrs", "simpleenroll", "simplereenroll"};
   for (const char* op : kOps) {
-    if (label == op) return base::Fail(base::Code::kInvalidArgument, "--profile label is an EST op");
+    if (label == op)
+      return base::Fail(base::Code::kInvalidArgument, "--profile label is an EST op");
   }
   if (!label_ok) {
-    return base::Fail(base::Code::kInvalidArgument, "--profile needs label=[A-Za-z0-9._-]+: " + spec);
+    return base::Fail(base::Code::kInvalidArgument,
+                      "--profile needs label=[A-Za-z0-9._-]+: " + spec);
   }
   return Labeled{label, profile, std::move(rule)};
 }

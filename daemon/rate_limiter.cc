@@ -9,7 +9,7 @@ namespace provisiond {
 base::Result<std::chrono::seconds> ParseDuration(std::string_view text) {
   auto bad = [&] {
     return base::Fail(base::Code::kInvalidArgument,
-                    "duration '" + std::string(text) + "': want a number and s, m, h or d");
+                      "duration '" + std::string(text) + "': want a number and s, m, h or d");
   };
   long amount = 0;
   auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), amount);
@@ -32,7 +32,7 @@ base::Result<RateSpec> ParseRateSpec(std::string_view text) {
   if (text == "off" || text == "0") return RateSpec{};
   auto bad = [&] {
     return base::Fail(base::Code::kInvalidArgument,
-                    "rate limit '" + std::string(text) + "': want N/PERIOD like 10/1m or off");
+                      "rate limit '" + std::string(text) + "': want N/PERIOD like 10/1m or off");
   };
   size_t slash = text.find('/');
   if (slash == std::string_view::npos) return bad();

@@ -91,9 +91,9 @@ base::Result<InheritedSockets> TakeInheritedSockets() {
     base::UniqueFd* slot = f.name == "metrics" ? &s.metrics : &s.est;
     if (*slot) {
       return base::Fail(base::Code::kInvalidArgument,
-                      "systemd passed more than one " +
-                          std::string(f.name == "metrics" ? "metrics" : "EST") +
-                          " socket; want one ListenStream= (plus optionally one named metrics)");
+                        "systemd passed more than one " +
+                            std::string(f.name == "metrics" ? "metrics" : "EST") +
+                            " socket; want one ListenStream= (plus optionally one named metrics)");
     }
     *slot = std::move(f.fd);
   }
@@ -267,8 +267,8 @@ int RunServe(const ServeConfig& initial, const std::vector<std::string>& argv) {
   d.store = std::move(*store);
   if (auto r = ReportPendingIntents(*d.store); !r) return Fatal("database: " + r.error().detail);
   const bool est_from_systemd = static_cast<bool>(inherited->est);
-  auto server = Server::Create(d.config, *material, ca_key_pem, *d.store,
-                               std::move(inherited->est));
+  auto server =
+      Server::Create(d.config, *material, ca_key_pem, *d.store, std::move(inherited->est));
   if (!server) return Fatal(server.error().detail);
   d.server = std::move(*server);
   if (auto r = StartMetrics(d, std::move(inherited->metrics)); !r) return Fatal(r.error().detail);

@@ -44,7 +44,8 @@ base::Result<base::UniqueFd> Listen(const std::string& listen, std::string* boun
   base::UniqueFd fd(::socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   int one = 1;
   if (fd) ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (!fd || ::bind(fd.get(), res->ai_addr, res->ai_addrlen) != 0 || ::listen(fd.get(), 4096) != 0) {
+  if (!fd || ::bind(fd.get(), res->ai_addr, res->ai_addrlen) != 0 ||
+      ::listen(fd.get(), 4096) != 0) {
     std::string err = std::strerror(errno);
     freeaddrinfo(res);
     return base::Fail(base::Code::kIo, "listen on " + listen + ": " + err);
@@ -75,10 +76,9 @@ Server::~Server() {
   writer_.reset();
 }
 
-base::Result<std::unique_ptr<Server>> Server::Create(std::shared_ptr<const ServeConfig> shared_config,
-                                                   const tls::Material& material,
-                                                   const std::string& ca_key_pem, db::Store& store,
-                                                   base::UniqueFd listen_fd) {
+base::Result<std::unique_ptr<Server>> Server::Create(
+    std::shared_ptr<const ServeConfig> shared_config, const tls::Material& material,
+    const std::string& ca_key_pem, db::Store& store, base::UniqueFd listen_fd) {
   std::unique_ptr<Server> server(new Server(std::move(shared_config), store));
   const ServeConfig& config = server->config_;
   if (listen_fd) {
@@ -103,10 +103,10 @@ base::Result<std::unique_ptr<Server>> Server::Create(std::shared_ptr<const Serve
     if (!inbox) return std::unexpected(inbox.error());
     auto service = std::make_unique<est::Service>(server->enroll_shared_, std::move(*issuer),
                                                   (*tls)->rng(), **inbox, **reader);
-    auto worker = Worker::Create(config, *server->writer_, std::move(*reader),
-                                 server->listen_fd_.get(), server->connections_,
-                                 std::shared_ptr<tls::ServerTls>(std::move(*tls)),
-                                 std::move(*inbox), std::move(service));
+    auto worker =
+        Worker::Create(config, *server->writer_, std::move(*reader), server->listen_fd_.get(),
+                       server->connections_, std::shared_ptr<tls::ServerTls>(std::move(*tls)),
+                       std::move(*inbox), std::move(service));
     if (!worker) return std::unexpected(worker.error());
     server->workers_.push_back(std::move(*worker));
   }
@@ -141,7 +141,7 @@ uint64_t Server::heartbeat() const {
 }
 
 base::Result<void> Server::Reload(std::shared_ptr<const ServeConfig> config,
-                                const tls::Material& material) {
+                                  const tls::Material& material) {
   // Build everything first: a context that fails leaves every worker as it was.
   std::vector<std::shared_ptr<tls::ServerTls>> contexts;
   for (size_t i = 0; i < workers_.size(); ++i) {

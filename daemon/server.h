@@ -33,9 +33,10 @@ class Server {
   // store: the database all writes go through (on one writer thread, in groups). Each worker
   // also opens its own read connection to the same file for handshake-time lookups.
   static base::Result<std::unique_ptr<Server>> Create(std::shared_ptr<const ServeConfig> config,
-                                                    const tls::Material& material,
-                                                    const std::string& ca_key_pem, db::Store& store,
-                                                    base::UniqueFd listen_fd = {});
+                                                      const tls::Material& material,
+                                                      const std::string& ca_key_pem,
+                                                      db::Store& store,
+                                                      base::UniqueFd listen_fd = {});
   ~Server();
 
   // "127.0.0.1:43123": the address actually bound.
@@ -57,7 +58,8 @@ class Server {
   // Fails, changing nothing, with the first problem found. Settings fixed at start (listen,
   // workers, rate limits, client-auth, identity) are taken from the running config, whatever
   // `config` says (see daemon/reload.h).
-  base::Result<void> Reload(std::shared_ptr<const ServeConfig> config, const tls::Material& material);
+  base::Result<void> Reload(std::shared_ptr<const ServeConfig> config,
+                            const tls::Material& material);
 
   // The smallest number of event-loop turns any worker has made: it stops growing if one
   // worker is stuck (the watchdog pings only while it grows). Each loop turns at least every

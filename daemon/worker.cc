@@ -50,19 +50,22 @@ base::Result<LoopFds> LoopFds::Create(int listen_fd, int inbox_fd) {
     return base::Fail(base::Code::kIo, std::string("epoll_create1: ") + std::strerror(errno));
   }
   fds.stop.reset(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
-  if (!fds.stop) return base::Fail(base::Code::kIo, std::string("eventfd: ") + std::strerror(errno));
-  for (auto [fd, events] : {std::pair{listen_fd, uint32_t{EPOLLIN | EPOLLEXCLUSIVE}},
-                            std::pair{fds.stop.get(), uint32_t{EPOLLIN}},
-                            std::pair{inbox_fd, uint32_t{EPOLLIN}}}) {
+  if (!fds.stop)
+    return base::Fail(base::Code::kIo, std::string("eventfd: ") + std::strerror(errno));
+  for (auto [fd, events] :
+       {std::pair{listen_fd, uint32_t{EPOLLIN | EPOLLEXCLUSIVE}},
+        std::pair{fds.stop.get(), uint32_t{EPOLLIN}}, std::pair{inbox_fd, uint32_t{EPOLLIN}}}) {
     if (auto r = WatchFd(fds.epoll.get(), fd, events); !r) return std::unexpected(r.error());
   }
   return fds;
 }
 
-base::Result<std::unique_ptr<Worker>> Worker::Create(
-    const ServeConfig& config, db::Writer& writer, std::unique_ptr<db::Store> reader,
-    int listen_fd, std::atomic<int>& connections, std::shared_ptr<tls::ServerTls> tls,
-    std::unique_ptr<PostQueue> inbox, std::unique_ptr<est::Service> service) {
+base::Result<std::unique_ptr<Worker>> Worker::Create(const ServeConfig& config, db::Writer& writer,
+                                                     std::unique_ptr<db::Store> reader,
+                                                     int listen_fd, std::atomic<int>& connections,
+                                                     std::shared_ptr<tls::ServerTls> tls,
+                                                     std::unique_ptr<PostQueue> inbox,
+                                                     std::unique_ptr<est::Service> service) {
   auto fds = LoopFds::Create(listen_fd, inbox->fd());
   if (!fds) return std::unexpected(fds.error());
   std::unique_ptr<Worker> w(new Worker(config, writer, std::move(reader), listen_fd, connections,
@@ -130,8 +133,8 @@ void Worker::Accept() {
   for (int i = 0; i < 64; ++i) {
     sockaddr_storage ss{};
     socklen_t len = sizeof ss;
-    base::UniqueFd fd(
-        ::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC));
+    base::UniqueFd fd(::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&ss), &len,
+                                SOCK_NONBLOCK | SOCK_CLOEXEC));
     if (!fd) return;  // EAGAIN: another worker took it, or the queue is empty
     if (connections_.fetch_add(1) >= config_->limits.max_connections) {
       connections_.fetch_sub(1);

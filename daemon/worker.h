@@ -42,10 +42,12 @@ struct LoopFds {
 class Worker {
  public:
   // listen_fd is shared, not owned. Fails as LoopFds::Create does.
-  static base::Result<std::unique_ptr<Worker>> Create(
-      const ServeConfig& config, db::Writer& writer, std::unique_ptr<db::Store> reader,
-      int listen_fd, std::atomic<int>& connections, std::shared_ptr<tls::ServerTls> tls,
-      std::unique_ptr<PostQueue> inbox, std::unique_ptr<est::Service> service);
+  static base::Result<std::unique_ptr<Worker>> Create(const ServeConfig& config, db::Writer& writer,
+                                                      std::unique_ptr<db::Store> reader,
+                                                      int listen_fd, std::atomic<int>& connections,
+                                                      std::shared_ptr<tls::ServerTls> tls,
+                                                      std::unique_ptr<PostQueue> inbox,
+                                                      std::unique_ptr<est::Service> service);
 
   // drain_deadline: when draining (SIGTERM), idle keep-alive connections close at once and the
   // rest at this time; max() = let them finish by their own deadlines.

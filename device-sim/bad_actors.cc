@@ -49,8 +49,8 @@ ca::Result<SigningCa> ParseSigningCa(const PemIdentity& pem, ca::Rng rng) {
 ca::Result<std::unique_ptr<ca::CrtChain>> MintClientCert(std::string_view device_id,
                                                          BootstrapKind kind,
                                                          const mbedtls_pk_context& subject_key,
-                                                         const SigningCa& issuer, base::UnixTime now,
-                                                         ca::Rng rng) {
+                                                         const SigningCa& issuer,
+                                                         base::UnixTime now, ca::Rng rng) {
   ca::CertSpec spec = BootstrapSpec(device_id, kind, now);
   auto serial = ca::RandomSerial(rng);
   if (!serial) return std::unexpected(serial.error());

@@ -7,11 +7,11 @@
 #include <string>
 #include <string_view>
 
+#include "base/types.h"
 #include "ca/cert.h"
 #include "ca/error.h"
 #include "ca/keys.h"
 #include "ca/rng.h"
-#include "base/types.h"
 #include "device-sim/factory.h"
 
 namespace devsim {
@@ -39,8 +39,8 @@ ca::Result<SigningCa> ParseSigningCa(const PemIdentity& pem, ca::Rng rng);
 ca::Result<std::unique_ptr<ca::CrtChain>> MintClientCert(std::string_view device_id,
                                                          BootstrapKind kind,
                                                          const mbedtls_pk_context& subject_key,
-                                                         const SigningCa& issuer, base::UnixTime now,
-                                                         ca::Rng rng);
+                                                         const SigningCa& issuer,
+                                                         base::UnixTime now, ca::Rng rng);
 
 // The CSR with the lowest bit of its last byte flipped: that byte ends the ECDSA signature's s
 // INTEGER, so the DER still parses but proof of possession fails (the server answers 400).

@@ -21,8 +21,9 @@ std::string_view AsText(const base::Bytes& der) {
 
 }  // namespace
 
-base::Result<Credentials> LoadCredentials(const std::string& fleet_dir, const std::string& device_id,
-                                        EstOperation op, ca::Rng rng) {
+base::Result<Credentials> LoadCredentials(const std::string& fleet_dir,
+                                          const std::string& device_id, EstOperation op,
+                                          ca::Rng rng) {
   const std::string dir = DeviceDir(fleet_dir, device_id);
   const bool bootstrap = op == EstOperation::kEnroll;
   const std::string_view cert_name = bootstrap ? kBootstrapCert : kOperationalCert;
@@ -36,29 +37,34 @@ base::Result<Credentials> LoadCredentials(const std::string& fleet_dir, const st
   if (!cert_pem) return std::unexpected(cert_pem.error());
   auto cert = ca::ParseCertificates(*cert_pem);
   if (!cert) {
-    return base::Fail(ca::ToBaseError(cert.error()).code, std::string(cert_name) + ": " + cert.error().detail);
+    return base::Fail(ca::ToBaseError(cert.error()).code,
+                      std::string(cert_name) + ": " + cert.error().detail);
   }
   auto key_pem = ReadFile(JoinPath(dir, key_name), kMaxCredentialFile);
   if (!key_pem) return std::unexpected(key_pem.error());
   auto key = ca::PrivateKey::Parse(*key_pem, rng);
-  if (!key) return base::Fail(ca::ToBaseError(key.error()).code, std::string(key_name) + ": " + key.error().detail);
+  if (!key)
+    return base::Fail(ca::ToBaseError(key.error()).code,
+                      std::string(key_name) + ": " + key.error().detail);
   return Credentials{std::move(*cert), std::move(*key)};
 }
 
 base::Result<base::Bytes> CheckIssued(const std::vector<base::Bytes>& certs,
-                                  const base::Bytes& our_public_key, const std::string& device_id,
-                                  mbedtls_x509_crt* trust) {
+                                      const base::Bytes& our_public_key,
+                                      const std::string& device_id, mbedtls_x509_crt* trust) {
   const base::Bytes* leaf = nullptr;
   for (const base::Bytes& der : certs) {
     auto parsed = ca::ParseCertificates(AsText(der));
     if (!parsed) {
-      return base::Fail(base::Code::kInvalidArgument, "issued certificate: " + parsed.error().detail);
+      return base::Fail(base::Code::kInvalidArgument,
+                        "issued certificate: " + parsed.error().detail);
     }
     auto spki = ca::PublicKeyDer((*parsed)->get()->pk);
     if (spki && *spki == our_public_key) leaf = &der;
   }
   if (leaf == nullptr) {
-    return base::Fail(base::Code::kInvalidArgument, "issued certificate: none carries our public key");
+    return base::Fail(base::Code::kInvalidArgument,
+                      "issued certificate: none carries our public key");
   }
   // Leaf first, then the rest as candidate intermediates.
   ca::CrtChain chain;
@@ -74,19 +80,20 @@ base::Result<base::Bytes> CheckIssued(const std::vector<base::Bytes>& certs,
   const std::string_view cn_oid(MBEDTLS_OID_AT_CN, MBEDTLS_OID_SIZE(MBEDTLS_OID_AT_CN));
   const auto cn = ca::DnAttribute(chain.get()->subject, cn_oid);
   if (!cn || *cn != device_id) {
-    return base::Fail(base::Code::kInvalidArgument, "issued certificate: subject CN is not the device id");
+    return base::Fail(base::Code::kInvalidArgument,
+                      "issued certificate: subject CN is not the device id");
   }
   uint32_t flags = 0;
   if (mbedtls_x509_crt_verify(chain.get(), trust, nullptr, nullptr, &flags, nullptr, nullptr) !=
       0) {
     return base::Fail(base::Code::kInvalidArgument,
-                    "issued certificate does not verify: " + VerifyFlagsText(flags));
+                      "issued certificate does not verify: " + VerifyFlagsText(flags));
   }
   return *leaf;
 }
 
 base::Result<void> StoreOperational(const std::string& fleet_dir, const std::string& device_id,
-                                  const ca::PrivateKey& key, const base::Bytes& leaf_der) {
+                                    const ca::PrivateKey& key, const base::Bytes& leaf_der) {
   const std::string dir = DeviceDir(fleet_dir, device_id);
   auto key_pem = key.ToPem();
   if (!key_pem) return std::unexpected(ca::ToBaseError(key_pem.error()));

@@ -68,22 +68,24 @@ ca::Result<base::Bytes> CriPrefix(const base::Bytes& csr) {
 }  // namespace
 
 ca::Result<base::Bytes> BuildCsrWithChallenge(std::string_view device_id, ca::PrivateKey& key,
-                                            ca::Rng rng, std::string_view challenge_password) {
+                                              ca::Rng rng, std::string_view challenge_password) {
   auto plain = BuildCsr(device_id, key, rng);
   if (!plain) return plain;
   auto cri_body = CriPrefix(*plain);
   if (!cri_body) return cri_body;
   // [0] { SEQUENCE { challengePassword, SET { UTF8String } } }
-  const base::Bytes oid = Tlv(MBEDTLS_ASN1_OID, base::Bytes(MBEDTLS_OID_PKCS9 "\x07",
-                                                          MBEDTLS_OID_PKCS9 "\x07" +
-                                                              MBEDTLS_OID_SIZE(MBEDTLS_OID_PKCS9) + 1));
+  const base::Bytes oid =
+      Tlv(MBEDTLS_ASN1_OID,
+          base::Bytes(MBEDTLS_OID_PKCS9 "\x07",
+                      MBEDTLS_OID_PKCS9 "\x07" + MBEDTLS_OID_SIZE(MBEDTLS_OID_PKCS9) + 1));
   base::Bytes value = Tlv(MBEDTLS_ASN1_SET | MBEDTLS_ASN1_CONSTRUCTED,
-                        Tlv(MBEDTLS_ASN1_UTF8_STRING,
-                            base::Bytes(challenge_password.begin(), challenge_password.end())));
+                          Tlv(MBEDTLS_ASN1_UTF8_STRING,
+                              base::Bytes(challenge_password.begin(), challenge_password.end())));
   base::Bytes attribute = oid;
   attribute.insert(attribute.end(), value.begin(), value.end());
-  const base::Bytes attributes = Tlv(MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_ASN1_CONSTRUCTED,
-                                   Tlv(MBEDTLS_ASN1_SEQUENCE | MBEDTLS_ASN1_CONSTRUCTED, attribute));
+  const base::Bytes attributes =
+      Tlv(MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_ASN1_CONSTRUCTED,
+          Tlv(MBEDTLS_ASN1_SEQUENCE | MBEDTLS_ASN1_CONSTRUCTED, attribute));
   cri_body->insert(cri_body->end(), attributes.begin(), attributes.end());
   const base::Bytes cri = Tlv(MBEDTLS_ASN1_SEQUENCE | MBEDTLS_ASN1_CONSTRUCTED, *cri_body);
 
@@ -96,9 +98,10 @@ ca::Result<base::Bytes> BuildCsrWithChallenge(std::string_view device_id, ca::Pr
   int ret = mbedtls_pk_sign(key.pk(), MBEDTLS_MD_SHA256, hash, sizeof hash, sig, sizeof sig,
                             &sig_len, rng.fill, rng.state);
   if (ret != 0) return ca::Fail(ca::Code::kCrypto, ca::MbedtlsError("mbedtls_pk_sign", ret));
-  base::Bytes alg_oid = Tlv(MBEDTLS_ASN1_OID,
-                          base::Bytes(MBEDTLS_OID_ECDSA_SHA256,
-                                    MBEDTLS_OID_ECDSA_SHA256 + MBEDTLS_OID_SIZE(MBEDTLS_OID_ECDSA_SHA256)));
+  base::Bytes alg_oid =
+      Tlv(MBEDTLS_ASN1_OID,
+          base::Bytes(MBEDTLS_OID_ECDSA_SHA256,
+                      MBEDTLS_OID_ECDSA_SHA256 + MBEDTLS_OID_SIZE(MBEDTLS_OID_ECDSA_SHA256)));
   base::Bytes bits{0x00};
   bits.insert(bits.end(), sig, sig + sig_len);
   base::Bytes body = cri;

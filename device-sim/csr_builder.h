@@ -4,10 +4,10 @@
 
 #include <string_view>
 
+#include "base/types.h"
 #include "ca/error.h"
 #include "ca/keys.h"
 #include "ca/rng.h"
-#include "base/types.h"
 
 namespace devsim {
 
@@ -21,6 +21,6 @@ ca::Result<base::Bytes> BuildCsr(std::string_view device_id, ca::PrivateKey& key
 // mbedtls_x509write_csr cannot write attributes, so the CertificationRequestInfo is rebuilt
 // around the written subject and key and signed again.
 ca::Result<base::Bytes> BuildCsrWithChallenge(std::string_view device_id, ca::PrivateKey& key,
-                                            ca::Rng rng, std::string_view challenge_password);
+                                              ca::Rng rng, std::string_view challenge_password);
 
 }  // namespace devsim

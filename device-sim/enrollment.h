@@ -22,9 +22,9 @@
 #include <random>
 #include <string>
 
+#include "base/types.h"
 #include "ca/keys.h"
 #include "ca/rng.h"
-#include "base/types.h"
 #include "device-sim/est_messages.h"
 #include "device-sim/http_response.h"
 #include "device-sim/outcome.h"

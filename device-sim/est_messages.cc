@@ -46,7 +46,7 @@ std::string FirstLine(std::string_view body) {
 }
 
 ca::Result<std::vector<base::Bytes>> CertsFromResponse(const HttpResponse& response,
-                                                     std::string_view step) {
+                                                       std::string_view step) {
   auto der = ca::Base64Decode(response.body, kMaxResponseBodyBytes);
   if (!der) {
     return ca::Fail(ca::Code::kMalformed,

@@ -29,15 +29,17 @@ struct FactoryCa {
 };
 
 base::Result<FactoryCa> LoadCa(const std::string& cert_path, const std::string& key_path,
-                             ca::Rng rng) {
+                               ca::Rng rng) {
   auto cert_pem = ReadFile(cert_path, kMaxPemFile);
   if (!cert_pem) return std::unexpected(cert_pem.error());
   auto key_pem = ReadFile(key_path, kMaxPemFile);
   if (!key_pem) return std::unexpected(key_pem.error());
   auto cert = ca::ParseCertificates(*cert_pem);
-  if (!cert) return base::Fail(ca::ToBaseError(cert.error()).code, cert_path + ": " + cert.error().detail);
+  if (!cert)
+    return base::Fail(ca::ToBaseError(cert.error()).code, cert_path + ": " + cert.error().detail);
   auto key = ca::PrivateKey::Parse(*key_pem, rng);
-  if (!key) return base::Fail(ca::ToBaseError(key.error()).code, key_path + ": " + key.error().detail);
+  if (!key)
+    return base::Fail(ca::ToBaseError(key.error()).code, key_path + ": " + key.error().detail);
   if (mbedtls_pk_check_pair(&(*cert)->get()->pk, (*key)->pk(), rng.fill, rng.state) != 0) {
     return base::Fail(base::Code::kInvalidArgument, key_path + " does not match " + cert_path);
   }
@@ -45,7 +47,7 @@ base::Result<FactoryCa> LoadCa(const std::string& cert_path, const std::string& 
 }
 
 base::Result<FactoryCa> CreateCa(const FactoryOptions& options, const std::string& cert_path,
-                               const std::string& key_path, base::UnixTime now, ca::Rng rng) {
+                                 const std::string& key_path, base::UnixTime now, ca::Rng rng) {
   auto key = ca::PrivateKey::GenerateP256(rng);
   if (!key) return std::unexpected(ca::ToBaseError(key.error()));
   auto serial = ca::RandomSerial(rng);
@@ -71,7 +73,8 @@ base::Result<FactoryCa> CreateCa(const FactoryOptions& options, const std::strin
   return LoadCa(cert_path, key_path, rng);  // round-trips what was written
 }
 
-base::Result<FactoryCa> LoadOrCreateCa(const FactoryOptions& options, base::UnixTime now, ca::Rng rng) {
+base::Result<FactoryCa> LoadOrCreateCa(const FactoryOptions& options, base::UnixTime now,
+                                       ca::Rng rng) {
   const std::string cert_path = JoinPath(options.out_dir, kFactoryCaCert);
   const std::string key_path = JoinPath(options.out_dir, kFactoryCaKey);
   const bool have_cert = FileExists(cert_path);
@@ -83,14 +86,14 @@ base::Result<FactoryCa> LoadOrCreateCa(const FactoryOptions& options, base::Unix
   }
   if (have_cert != have_key) {
     return base::Fail(base::Code::kIo, "only one of " + cert_path + " and " + key_path +
-                                       " exists; remove it or restore the other");
+                                           " exists; remove it or restore the other");
   }
   return LoadCa(cert_path, key_path, rng);
 }
 
 // Writes one device directory. Ok(false) if it already existed (left untouched).
 base::Result<bool> MintDevice(const FactoryOptions& options, const FactoryCa& factory,
-                            const std::string& id, base::UnixTime now, ca::Rng rng) {
+                              const std::string& id, base::UnixTime now, ca::Rng rng) {
   const std::string dir = DeviceDir(options.out_dir, id);
   auto made = MakePrivateDir(dir);
   if (!made) return std::unexpected(made.error());
@@ -98,7 +101,7 @@ base::Result<bool> MintDevice(const FactoryOptions& options, const FactoryCa& fa
   if (!*made) {
     if (FileExists(cert_path)) return false;
     return base::Fail(base::Code::kIo, dir + " exists without " + std::string(kBootstrapCert) +
-                                       " (interrupted run?); remove it and run again");
+                                           " (interrupted run?); remove it and run again");
   }
   auto key = ca::PrivateKey::GenerateP256(rng);
   if (!key) return std::unexpected(ca::ToBaseError(key.error()));
@@ -165,14 +168,15 @@ std::string DeviceId(std::string_view prefix, int number) {
   return std::string(prefix) + digits;
 }
 
-base::Result<FactoryReport> RunFactory(const FactoryOptions& options, base::UnixTime now, ca::Rng rng) {
+base::Result<FactoryReport> RunFactory(const FactoryOptions& options, base::UnixTime now,
+                                       ca::Rng rng) {
   if (options.out_dir.empty() || options.count < 0 || options.start < 0) {
     return base::Fail(base::Code::kInvalidArgument, "need --out, --count >= 0 and --start >= 0");
   }
   for (int n : {options.start, options.start + options.count - 1}) {
     if (options.count > 0 && !IsUsableDeviceId(DeviceId(options.prefix, n))) {
       return base::Fail(base::Code::kInvalidArgument,
-                      "unusable device id '" + DeviceId(options.prefix, n) + "'");
+                        "unusable device id '" + DeviceId(options.prefix, n) + "'");
     }
   }
   FactoryReport report;

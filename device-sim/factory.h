@@ -8,9 +8,9 @@
 #include <string_view>
 
 #include "base/error.h"
+#include "base/types.h"
 #include "ca/rng.h"
 #include "ca/signer.h"
-#include "base/types.h"
 
 namespace devsim {
 
@@ -51,6 +51,7 @@ std::string DeviceId(std::string_view prefix, int number);
 // `now` is the wall clock; `rng` is used for keys, serials and signatures.
 // kInvalidArgument for bad options or ids, kIo for file problems (including a half-present CA or
 // a device directory without bootstrap.crt), kMalformed if an existing CA does not parse.
-base::Result<FactoryReport> RunFactory(const FactoryOptions& options, base::UnixTime now, ca::Rng rng);
+base::Result<FactoryReport> RunFactory(const FactoryOptions& options, base::UnixTime now,
+                                       ca::Rng rng);
 
 }  // namespace devsim

@@ -35,7 +35,8 @@ base::Result<bool> MakePrivateDir(const std::string& path) {
   if (errno != EEXIST) return Errno("mkdir", path);
   struct stat st {};
   if (stat(path.c_str(), &st) != 0) return Errno("stat", path);
-  if (!S_ISDIR(st.st_mode)) return base::Fail(base::Code::kIo, path + " exists and is not a directory");
+  if (!S_ISDIR(st.st_mode))
+    return base::Fail(base::Code::kIo, path + " exists and is not a directory");
   return false;
 }
 
@@ -81,7 +82,7 @@ base::Result<std::string> ReadFile(const std::string& path, size_t max_bytes) {
     if (n == 0) break;
     if (out.size() + static_cast<size_t>(n) > max_bytes) {
       return base::Fail(base::Code::kIo,
-                      path + " is larger than " + std::to_string(max_bytes) + " bytes");
+                        path + " is larger than " + std::to_string(max_bytes) + " bytes");
     }
     out.append(buf, static_cast<size_t>(n));
   }

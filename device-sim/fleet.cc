@@ -73,8 +73,8 @@ Clock::time_point RunWorkers(std::vector<std::unique_ptr<Worker>>& workers, cons
 }  // namespace
 
 base::Result<FleetReport> RunFleet(const FleetOptions& options,
-                                 const std::function<void(const Progress&)>& on_progress,
-                                 const std::atomic<bool>* interrupted) {
+                                   const std::function<void(const Progress&)>& on_progress,
+                                   const std::atomic<bool>* interrupted) {
   auto plan = MakePlan(options);
   if (!plan) return std::unexpected(plan.error());
   RaiseFileLimit();  // --concurrency and --slow hold one descriptor each

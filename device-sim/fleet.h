@@ -40,7 +40,7 @@ struct Progress {
 // unknown host, DRBG seeding). While it runs, on_progress (if set) is called about four times a
 // second from the calling thread. *interrupted (if given) becoming true stops new enrollments.
 base::Result<FleetReport> RunFleet(const FleetOptions& options,
-                                 const std::function<void(const Progress&)>& on_progress,
-                                 const std::atomic<bool>* interrupted);
+                                   const std::function<void(const Progress&)>& on_progress,
+                                   const std::atomic<bool>* interrupted);
 
 }  // namespace devsim

@@ -30,13 +30,13 @@ base::Result<MixWeights> ParseMix(std::string_view text) {
     const size_t eq = item.find('=');
     if (eq == std::string_view::npos) {
       return base::Fail(base::Code::kInvalidArgument,
-                      "mix item '" + std::string(item) + "' is not NAME=WEIGHT");
+                        "mix item '" + std::string(item) + "' is not NAME=WEIGHT");
     }
     const auto scenario = ParseScenario(item.substr(0, eq));
     if (!scenario) {
       return base::Fail(base::Code::kInvalidArgument,
-                      "unknown class '" + std::string(item.substr(0, eq)) +
-                          "' (good, rogue-ca, no-cert, expired, bad-csr, replay)");
+                        "unknown class '" + std::string(item.substr(0, eq)) +
+                            "' (good, rogue-ca, no-cert, expired, bad-csr, replay)");
     }
     const std::string_view number = item.substr(eq + 1);
     int weight = -1;
@@ -49,7 +49,7 @@ base::Result<MixWeights> ParseMix(std::string_view text) {
     }
     if (seen[Index(*scenario)]) {
       return base::Fail(base::Code::kInvalidArgument,
-                      "class '" + std::string(ScenarioName(*scenario)) + "' named twice");
+                        "class '" + std::string(ScenarioName(*scenario)) + "' named twice");
     }
     seen[Index(*scenario)] = true;
     weights[Index(*scenario)] = weight;
@@ -59,7 +59,7 @@ base::Result<MixWeights> ParseMix(std::string_view text) {
   }
   if (total < 1 || total > kMaxMixTotal) {
     return base::Fail(base::Code::kInvalidArgument,
-                    "mix weights must add up to 1.." + std::to_string(kMaxMixTotal));
+                      "mix weights must add up to 1.." + std::to_string(kMaxMixTotal));
   }
   return weights;
 }

@@ -50,11 +50,11 @@ base::Result<void> PlanSlots(const FleetOptions& options, RunPlan& plan) {
   }
   if (!reuse_ok) {
     return base::Fail(base::Code::kInvalidArgument,
-                    "--count " + std::to_string(options.count) + " exceeds the " +
-                        std::to_string(fleet) +
-                        " devices selected; enroll uses each device once (a second enrollment "
-                        "with a new key is refused by the server), pass --allow-reuse to reuse "
-                        "devices round-robin");
+                      "--count " + std::to_string(options.count) + " exceeds the " +
+                          std::to_string(fleet) +
+                          " devices selected; enroll uses each device once (a second enrollment "
+                          "with a new key is refused by the server), pass --allow-reuse to reuse "
+                          "devices round-robin");
   }
   plan.cycle_devices = true;
   plan.max_slots = options.count;
@@ -82,9 +82,9 @@ base::Result<void> PlanBadActors(const FleetOptions& options, RunPlan& plan) {
 }
 
 // "<number><unit>" with the unit looked up in `units` (suffix -> factor); "" is a unit too.
-base::Result<double> NumberWithUnit(std::string_view text, std::string_view what,
-                                  std::initializer_list<std::pair<std::string_view, double>> units,
-                                  std::string_view expected) {
+base::Result<double> NumberWithUnit(
+    std::string_view text, std::string_view what,
+    std::initializer_list<std::pair<std::string_view, double>> units, std::string_view expected) {
   for (const auto& [suffix, factor] : units) {
     if (!text.ends_with(suffix)) continue;
     const std::string_view number = text.substr(0, text.size() - suffix.size());
@@ -97,7 +97,7 @@ base::Result<double> NumberWithUnit(std::string_view text, std::string_view what
     return value * factor;
   }
   return base::Fail(base::Code::kInvalidArgument, std::string(what) + " '" + std::string(text) +
-                                                  "': want " + std::string(expected));
+                                                      "': want " + std::string(expected));
 }
 
 }  // namespace
@@ -121,7 +121,8 @@ base::Result<std::vector<std::string>> SelectDevices(const FleetOptions& options
     ids = std::move(*listed);
   }
   if (ids.empty()) {
-    return base::Fail(base::Code::kInvalidArgument, "no devices in " + DevicesDir(options.fleet_dir));
+    return base::Fail(base::Code::kInvalidArgument,
+                      "no devices in " + DevicesDir(options.fleet_dir));
   }
   for (const std::string& id : ids) {
     if (!IsUsableDeviceId(id)) {
@@ -133,8 +134,9 @@ base::Result<std::vector<std::string>> SelectDevices(const FleetOptions& options
 
 base::Result<RunPlan> MakePlan(const FleetOptions& options) {
   if (options.op == EstOperation::kReenroll && options.mix[Index(Scenario::kReplay)] > 0) {
-    return base::Fail(base::Code::kInvalidArgument,
-                    "replay is an enroll scenario (renewing with a new key is what reenroll does)");
+    return base::Fail(
+        base::Code::kInvalidArgument,
+        "replay is an enroll scenario (renewing with a new key is what reenroll does)");
   }
   RunPlan plan;
   plan.op = options.op;
@@ -159,7 +161,8 @@ base::Result<RunPlan> MakePlan(const FleetOptions& options) {
   auto bundle = ReadFile(options.ca_bundle_path, kMaxPemFile);
   if (!bundle) return std::unexpected(bundle.error());
   if (auto parsed = ca::ParseCertificates(*bundle); !parsed) {
-    return base::Fail(ca::ToBaseError(parsed.error()).code, options.ca_bundle_path + ": " + parsed.error().detail);
+    return base::Fail(ca::ToBaseError(parsed.error()).code,
+                      options.ca_bundle_path + ": " + parsed.error().detail);
   }
   plan.ca_bundle_pem = std::move(*bundle);
   if (auto ok = PlanBadActors(options, plan); !ok) return std::unexpected(ok.error());

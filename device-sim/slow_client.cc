@@ -25,7 +25,7 @@ int NothingToRead(void*, unsigned char*, size_t) { return MBEDTLS_ERR_SSL_WANT_R
 }  // namespace
 
 base::Result<std::string> CaptureClientHello(const TlsSettings& tls, mbedtls_x509_crt* trust,
-                                           ca::Rng rng) {
+                                             ca::Rng rng) {
   std::string captured;
   base::Scoped<mbedtls_ssl_config, mbedtls_ssl_config_init, mbedtls_ssl_config_free> conf;
   base::Scoped<mbedtls_ssl_context, mbedtls_ssl_init, mbedtls_ssl_free> ssl;

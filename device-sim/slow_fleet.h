@@ -14,8 +14,8 @@
 #include <thread>
 #include <vector>
 
-#include "ca/cert.h"
 #include "base/error.h"
+#include "ca/cert.h"
 #include "ca/rng.h"
 #include "device-sim/credentials.h"
 #include "device-sim/poller.h"

@@ -33,10 +33,10 @@ int PeekPlaintextAlert(int fd) {
 }  // namespace
 
 base::Result<std::unique_ptr<TlsClient>> TlsClient::Start(const ServerAddress& server,
-                                                        const TlsSettings& settings,
-                                                        mbedtls_x509_crt* trust,
-                                                        ClientIdentity identity, ca::Rng rng,
-                                                        ServerCertCache* cache) {
+                                                          const TlsSettings& settings,
+                                                          mbedtls_x509_crt* trust,
+                                                          ClientIdentity identity, ca::Rng rng,
+                                                          ServerCertCache* cache) {
   std::unique_ptr<TlsClient> client(new TlsClient());
   client->server_text_ = server.text;
   client->server_name_ = settings.server_name;
@@ -52,10 +52,10 @@ base::Result<std::unique_ptr<TlsClient>> TlsClient::Start(const ServerAddress& s
 }
 
 base::Result<void> TlsClient::Setup(const TlsSettings& settings, ClientIdentity identity,
-                                  ca::Rng rng) {
+                                    ca::Rng rng) {
   auto failed = [](const char* what, int ret) {
     return base::Fail(base::Code::kInternal,
-                    std::string("tls: setup: ") + what + ": " + MbedtlsText(ret));
+                      std::string("tls: setup: ") + what + ": " + MbedtlsText(ret));
   };
   mbedtls_ssl_config* conf = conf_.get();
   int ret = mbedtls_ssl_config_defaults(conf, MBEDTLS_SSL_IS_CLIENT, MBEDTLS_SSL_TRANSPORT_STREAM,

@@ -16,9 +16,9 @@
 #include <string_view>
 
 #include "base/error.h"
-#include "ca/rng.h"
 #include "base/scoped.h"
 #include "base/types.h"
+#include "ca/rng.h"
 #include "device-sim/socket_util.h"
 #include "device-sim/tls_names.h"
 
@@ -67,10 +67,10 @@ class TlsClient {
   // the client. kIo "connect HOST:PORT: ..." if the connect fails at once, kCrypto
   // "tls: setup: ..." for mbedTLS errors.
   static base::Result<std::unique_ptr<TlsClient>> Start(const ServerAddress& server,
-                                                      const TlsSettings& settings,
-                                                      mbedtls_x509_crt* trust,
-                                                      ClientIdentity identity, ca::Rng rng,
-                                                      ServerCertCache* cache = nullptr);
+                                                        const TlsSettings& settings,
+                                                        mbedtls_x509_crt* trust,
+                                                        ClientIdentity identity, ca::Rng rng,
+                                                        ServerCertCache* cache = nullptr);
   TlsClient(const TlsClient&) = delete;
   TlsClient& operator=(const TlsClient&) = delete;
 

@@ -16,8 +16,8 @@
 #include <string>
 #include <vector>
 
-#include "ca/cert.h"
 #include "base/error.h"
+#include "ca/cert.h"
 #include "ca/keys.h"
 #include "ca/rng.h"
 #include "device-sim/bad_actors.h"

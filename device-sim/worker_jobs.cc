@@ -111,7 +111,8 @@ base::Result<Exchange> Worker::PrepareDeviceExchange(Job& job, bool fresh_key) {
 
 // A client certificate for the device's id from `issuer` (the rogue CA, or the factory CA but
 // expired), on the scratch key.
-base::Result<Exchange> Worker::PrepareMinted(Job& job, const SigningCa& issuer, BootstrapKind kind) {
+base::Result<Exchange> Worker::PrepareMinted(Job& job, const SigningCa& issuer,
+                                             BootstrapKind kind) {
   auto cert = MintClientCert(job.device->id, kind, *scratch_key_->pk(), issuer,
                              static_cast<base::UnixTime>(std::time(nullptr)), drbg_->rng());
   if (!cert) return std::unexpected(ca::ToBaseError(cert.error()));

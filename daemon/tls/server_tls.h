@@ -10,11 +10,11 @@
 #include <string>
 #include <vector>
 
+#include "base/scoped.h"
 #include "ca/cert.h"
 #include "ca/error.h"
 #include "ca/keys.h"
 #include "ca/rng.h"
-#include "base/scoped.h"
 #include "daemon/config.h"
 
 namespace provisiond::tls {

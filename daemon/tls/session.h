@@ -15,9 +15,9 @@
 #include <string>
 #include <string_view>
 
-#include "ca/cert.h"
 #include "base/scoped.h"
 #include "base/types.h"
+#include "ca/cert.h"
 #include "daemon/tls/client_chain.h"
 #include "daemon/tls/record_screen.h"
 #include "daemon/tls/server_tls.h"

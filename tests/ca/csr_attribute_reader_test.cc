@@ -12,7 +12,8 @@ namespace {
 
 // Builds CRI = SEQ { INTEGER 0, SEQ {}, SEQ {}, [0] { attrs... } } with each attribute given as
 // (oid bytes, DER of its SET of values).
-base::Bytes Cri(const std::vector<std::pair<std::string, base::Bytes>>& attrs, bool with_attrs = true) {
+base::Bytes Cri(const std::vector<std::pair<std::string, base::Bytes>>& attrs,
+                bool with_attrs = true) {
   base::Bytes body = {0x02, 0x01, 0x00, 0x30, 0x00, 0x30, 0x00};
   if (with_attrs) {
     base::Bytes inner;
@@ -38,7 +39,7 @@ const std::string kExtReq("\x2a\x86\x48\x86\xf7\x0d\x01\x09\x0e", 9);
 
 base::Bytes StringSet(unsigned char tag, const std::string& v) {
   base::Bytes s = {0x31, static_cast<unsigned char>(v.size() + 2), tag,
-                 static_cast<unsigned char>(v.size())};
+                   static_cast<unsigned char>(v.size())};
   s.insert(s.end(), v.begin(), v.end());
   return s;
 }

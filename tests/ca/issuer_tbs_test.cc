@@ -194,7 +194,8 @@ TEST_CASE("Sign refuses TBSs that are not this CA's operational certificates") {
     CHECK(signed_der.error().code == ca::Code::kPolicy);
   }
   SUBCASE("garbage and oversized input") {
-    for (const base::Bytes& tbs : {base::Bytes{}, base::Bytes{0x30, 0x00}, base::Bytes(9000, 0x30)}) {
+    for (const base::Bytes& tbs :
+         {base::Bytes{}, base::Bytes{0x30, 0x00}, base::Bytes(9000, 0x30)}) {
       auto signed_der = f.issuer->Sign(tbs, f.drbg->rng());
       REQUIRE(!signed_der.has_value());
       CHECK(signed_der.error().code == ca::Code::kPolicy);

@@ -145,7 +145,7 @@ TEST_CASE("Lint: version, signature algorithm and structure") {
   CHECK(f.RuleFor(catest::ReplaceTbsField(good, 2, sha384)) == "structure");
   // With parameters (NULL) it is not the AlgorithmIdentifier RFC 5758 requires.
   const base::Bytes with_null{0x30, 0x0c, 0x06, 0x08, 0x2a, 0x86, 0x48,
-                            0xce, 0x3d, 0x04, 0x03, 0x02, 0x05, 0x00};
+                              0xce, 0x3d, 0x04, 0x03, 0x02, 0x05, 0x00};
   CHECK(f.RuleFor(catest::ReplaceTbsField(good, 2, with_null)) == "structure");
 
   base::Bytes trailing = good;

@@ -27,7 +27,8 @@ base::Bytes Cat(std::initializer_list<base::Bytes> parts) {
   for (const auto& part : parts) out.insert(out.end(), part.begin(), part.end());
   return out;
 }
-const base::Bytes kOidSignedData = {0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02};
+const base::Bytes kOidSignedData = {0x06, 0x09, 0x2a, 0x86, 0x48, 0x86,
+                                    0xf7, 0x0d, 0x01, 0x07, 0x02};
 const base::Bytes kOidData = {0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x01};
 
 struct Shape {
@@ -43,7 +44,9 @@ base::Bytes Build(const Shape& s) {
   return Tlv(0x30, Cat({kOidSignedData, Tlv(0xa0, signed_data)}));
 }
 
-ca::Code CodeOf(const base::Bytes& der) { return catest::FailureCode(ca::ParseCertsOnlyPkcs7(der)); }
+ca::Code CodeOf(const base::Bytes& der) {
+  return catest::FailureCode(ca::ParseCertsOnlyPkcs7(der));
+}
 
 }  // namespace
 

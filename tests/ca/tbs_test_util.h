@@ -94,7 +94,8 @@ inline base::Bytes Join(unsigned char tag, const std::vector<base::Bytes>& child
 
 // TBSCertificate fields by index: 0 version, 1 serial, 2 signature, 3 issuer, 4 validity,
 // 5 subject, 6 subjectPublicKeyInfo, 7 [3] extensions.
-inline base::Bytes ReplaceTbsField(const base::Bytes& tbs, size_t index, const base::Bytes& element) {
+inline base::Bytes ReplaceTbsField(const base::Bytes& tbs, size_t index,
+                                   const base::Bytes& element) {
   auto fields = Children(tbs);
   REQUIRE(index < fields.size());
   fields[index] = element;
@@ -106,7 +107,8 @@ inline base::Bytes OidTlv(const char* oid, size_t len) {
 }
 #define CATEST_OID_TLV(OID) catest::OidTlv(OID, MBEDTLS_OID_SIZE(OID))
 
-inline base::Bytes ExtensionTlv(const base::Bytes& oid_tlv, bool critical, const base::Bytes& value) {
+inline base::Bytes ExtensionTlv(const base::Bytes& oid_tlv, bool critical,
+                                const base::Bytes& value) {
   std::vector<base::Bytes> parts{oid_tlv};
   if (critical) parts.push_back({0x01, 0x01, 0xff});
   parts.push_back(Tlv(MBEDTLS_ASN1_OCTET_STRING, value));
@@ -115,7 +117,7 @@ inline base::Bytes ExtensionTlv(const base::Bytes& oid_tlv, bool critical, const
 
 // Rewrites the extension list of a TBS (each entry an Extension TLV).
 inline base::Bytes EditExtensions(const base::Bytes& tbs,
-                                const std::function<void(std::vector<base::Bytes>&)>& edit) {
+                                  const std::function<void(std::vector<base::Bytes>&)>& edit) {
   auto fields = Children(tbs);
   REQUIRE(fields.size() == 8);
   auto outer = Children(fields[7]);  // [3] { SEQUENCE OF Extension }
@@ -137,7 +139,7 @@ inline base::Bytes RemoveExtension(const base::Bytes& tbs, const base::Bytes& oi
 
 // Replaces the extension whose OID TLV is oid_tlv (which must be present) by `replacement`.
 inline base::Bytes ReplaceExtension(const base::Bytes& tbs, const base::Bytes& oid_tlv,
-                                  const base::Bytes& replacement) {
+                                    const base::Bytes& replacement) {
   return EditExtensions(tbs, [&](std::vector<base::Bytes>& exts) {
     int found = 0;
     for (auto& ext : exts) {

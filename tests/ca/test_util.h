@@ -19,11 +19,11 @@
 #include <string>
 #include <string_view>
 
+#include "base/scoped.h"
 #include "ca/cert.h"
 #include "ca/encoding.h"
 #include "ca/keys.h"
 #include "ca/rng.h"
-#include "base/scoped.h"
 #include "ca/signer.h"
 
 namespace catest {
@@ -70,7 +70,7 @@ inline base::Bytes PublicDer(const mbedtls_pk_context& pk) {
 
 // A PKCS#10 request signed by `key` with `md`, subject in mbedTLS string form ("" = empty DN).
 inline base::Bytes MakeCsr(mbedtls_pk_context* key, const std::string& subject, ca::Rng rng,
-                         mbedtls_md_type_t md = MBEDTLS_MD_SHA256) {
+                           mbedtls_md_type_t md = MBEDTLS_MD_SHA256) {
   base::Scoped<mbedtls_x509write_csr, mbedtls_x509write_csr_init, mbedtls_x509write_csr_free> w;
   mbedtls_x509write_csr_set_key(w.get(), key);
   mbedtls_x509write_csr_set_md_alg(w.get(), md);

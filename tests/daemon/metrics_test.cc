@@ -154,7 +154,7 @@ TEST_CASE("the listener answers over TCP and refuses oversized requests") {
   auto fd = ListenTcp("127.0.0.1:0", 4);
   REQUIRE(fd.has_value());
   auto http = MetricsHttp::Start(std::move(*fd), {.metrics = [] { return std::string("up 1\n"); },
-                                       .health = [](std::string*) { return true; }});
+                                                  .health = [](std::string*) { return true; }});
   REQUIRE(http.has_value());
   const std::string& address = (*http)->address();
   int port = std::stoi(address.substr(address.rfind(':') + 1));

@@ -16,7 +16,7 @@ constexpr const char* kCaSubject = "CN=provisiond CA,O=provisiond tests";
 
 // A self-signed CA certificate for key with this subject, serial and lifetime.
 base::Bytes SelfSigned(mbedtls_pk_context& key, const std::string& subject, base::Bytes serial,
-                     base::UnixTime days, ca::Rng rng) {
+                       base::UnixTime days, ca::Rng rng) {
   ca::CertSpec spec;
   spec.subject_dn = subject;
   spec.serial = std::move(serial);
@@ -77,8 +77,7 @@ TEST_CASE("FindCaLookalike names the first trust certificate with the CA's subje
       SelfSigned(*issuing.key->pk(), kCaSubject, {0x7a, 0x11}, 5000, drbg->rng());
   CHECK(ca::FindCaLookalike(*chain({factory.der, reissued})->get(), *ca->get()) ==
         "'CN=provisiond CA, O=provisiond tests' has the CA's subject and key");
-  const base::Bytes same_key =
-      SelfSigned(*issuing.key->pk(), "CN=other", {0x02}, 100, drbg->rng());
+  const base::Bytes same_key = SelfSigned(*issuing.key->pk(), "CN=other", {0x02}, 100, drbg->rng());
   CHECK(ca::FindCaLookalike(*chain({same_key})->get(), *ca->get()) ==
         "'CN=other' has the CA's key");
   auto other_key = catest::NewP256(drbg->rng());
