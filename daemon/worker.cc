@@ -50,8 +50,9 @@ base::Result<LoopFds> LoopFds::Create(int listen_fd, int inbox_fd) {
     return base::Fail(base::Code::kIo, std::string("epoll_create1: ") + std::strerror(errno));
   }
   fds.stop.reset(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
-  if (!fds.stop)
+  if (!fds.stop) {
     return base::Fail(base::Code::kIo, std::string("eventfd: ") + std::strerror(errno));
+  }
   for (auto [fd, events] :
        {std::pair{listen_fd, uint32_t{EPOLLIN | EPOLLEXCLUSIVE}},
         std::pair{fds.stop.get(), uint32_t{EPOLLIN}}, std::pair{inbox_fd, uint32_t{EPOLLIN}}}) {

@@ -36,7 +36,7 @@ TEST_CASE("a default UniqueFd holds nothing") {
   CHECK(fd.Close());  // nothing to close is not an error
 }
 
-TEST_CASE("moving transfers ownership; the moved-from one closes nothing") {
+TEST_CASE("moving transfers ownership and the moved-from one closes nothing") {
   int raw = OpenNull();
   REQUIRE(raw >= 0);
   base::UniqueFd a(raw);
