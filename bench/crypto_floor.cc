@@ -183,7 +183,7 @@ std::vector<Result> MeasureSignature(const char* label, mbedtls_pk_context* key,
   }));
   unsigned char der[1024];
   int der_len = mbedtls_pk_write_pubkey_der(key, der, sizeof der);
-  ca::Scoped<mbedtls_pk_context, mbedtls_pk_init, mbedtls_pk_free> pub;
+  base::Scoped<mbedtls_pk_context, mbedtls_pk_init, mbedtls_pk_free> pub;
   if (der_len <= 0 ||
       mbedtls_pk_parse_public_key(pub.get(), der + sizeof der - der_len, der_len) != 0) {
     std::fprintf(stderr, "crypto_floor: %s public key\n", label);
@@ -202,7 +202,7 @@ std::vector<Result> MeasureSignature(const char* label, mbedtls_pk_context* key,
   return out;
 }
 
-using Pk = ca::Scoped<mbedtls_pk_context, mbedtls_pk_init, mbedtls_pk_free>;
+using Pk = base::Scoped<mbedtls_pk_context, mbedtls_pk_init, mbedtls_pk_free>;
 
 bool GenerateEc(Pk& pk, mbedtls_ecp_group_id curve, ca::Rng rng) {
   return mbedtls_pk_setup(pk.get(), mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY)) == 0 &&

@@ -43,7 +43,9 @@ Result<void> AppendCertificates(CrtChain& chain, std::string_view pem_or_der) {
   return {};
 }
 
-Bytes CertDer(const mbedtls_x509_crt& crt) { return Bytes(crt.raw.p, crt.raw.p + crt.raw.len); }
+base::Bytes CertDer(const mbedtls_x509_crt& crt) {
+  return base::Bytes(crt.raw.p, crt.raw.p + crt.raw.len);
+}
 
 std::string CertFingerprint(const mbedtls_x509_crt& crt) {
   return Sha256Hex(std::span(crt.raw.p, crt.raw.len));
@@ -111,7 +113,7 @@ std::string DnString(const mbedtls_x509_name& name) {
   return {};
 }
 
-UnixTime ToUnixTime(const mbedtls_x509_time& t) {
+base::UnixTime ToUnixTime(const mbedtls_x509_time& t) {
   return FromCivil(CivilTime{t.year, static_cast<unsigned>(t.mon), static_cast<unsigned>(t.day),
                              static_cast<unsigned>(t.hour), static_cast<unsigned>(t.min),
                              static_cast<unsigned>(t.sec)});

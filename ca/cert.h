@@ -9,13 +9,13 @@
 #include <string>
 #include <string_view>
 
+#include "base/scoped.h"
+#include "base/types.h"
 #include "ca/error.h"
-#include "ca/scoped.h"
-#include "ca/types.h"
 
 namespace ca {
 
-using CrtChain = Scoped<mbedtls_x509_crt, mbedtls_x509_crt_init, mbedtls_x509_crt_free>;
+using CrtChain = base::Scoped<mbedtls_x509_crt, mbedtls_x509_crt_init, mbedtls_x509_crt_free>;
 
 // Parses one or more certificates: PEM (any number of CERTIFICATE blocks) or a single DER.
 // kMalformed if nothing parses or any block fails. The chain is in file order.
@@ -25,7 +25,7 @@ Result<std::unique_ptr<CrtChain>> ParseCertificates(std::string_view pem_or_der)
 Result<void> AppendCertificates(CrtChain& chain, std::string_view pem_or_der);
 
 // DER of one certificate (crt.raw).
-Bytes CertDer(const mbedtls_x509_crt& crt);
+base::Bytes CertDer(const mbedtls_x509_crt& crt);
 // SHA-256 of the DER, lowercase hex.
 std::string CertFingerprint(const mbedtls_x509_crt& crt);
 // The canonical text of a serial number, used everywhere provisiond stores, looks up or prints
@@ -42,7 +42,7 @@ inline constexpr size_t kMaxSerialHexDigits = 128;
 Result<std::string> NormalizeSerialHex(std::string_view text);
 // RFC 4514-ish string as mbedTLS prints it, e.g. "CN=dev-1, O=Acme".
 std::string DnString(const mbedtls_x509_name& name);
-UnixTime ToUnixTime(const mbedtls_x509_time& t);
+base::UnixTime ToUnixTime(const mbedtls_x509_time& t);
 
 // Whether a and b carry the same subject (raw DER bytes) and the same public key (compared as
 // re-encoded SubjectPublicKeyInfo, so a point in another encoding is still the same key). A CA's

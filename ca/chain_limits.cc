@@ -7,14 +7,14 @@
 
 #include <string>
 
+#include "base/scoped.h"
 #include "ca/cert.h"
 #include "ca/keys.h"
-#include "ca/scoped.h"
 
 namespace ca {
 namespace {
 
-using Mpi = Scoped<mbedtls_mpi, mbedtls_mpi_init, mbedtls_mpi_free>;
+using Mpi = base::Scoped<mbedtls_mpi, mbedtls_mpi_init, mbedtls_mpi_free>;
 
 std::string Position(size_t index) {
   return index == 0 ? std::string("leaf") : "certificate " + std::to_string(index);

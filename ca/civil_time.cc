@@ -5,7 +5,7 @@
 
 namespace ca {
 
-CivilTime ToCivil(UnixTime t) {
+CivilTime ToCivil(base::UnixTime t) {
   int64_t z = (t >= 0 ? t : t - 86399) / 86400;  // floor division: days since the epoch
   const int64_t secs = t - z * 86400;
   z += 719468;
@@ -24,7 +24,7 @@ CivilTime ToCivil(UnixTime t) {
                    static_cast<unsigned>(secs % 60)};
 }
 
-UnixTime FromCivil(const CivilTime& c) {
+base::UnixTime FromCivil(const CivilTime& c) {
   const int64_t y = c.year - (c.month <= 2);
   const int64_t era = (y >= 0 ? y : y - 399) / 400;
   const unsigned yoe = static_cast<unsigned>(y - era * 400);
@@ -35,7 +35,7 @@ UnixTime FromCivil(const CivilTime& c) {
   return days * 86400 + c.hour * 3600 + c.minute * 60 + c.second;
 }
 
-Result<std::string> CertificateTimeDigits(UnixTime t) {
+Result<std::string> CertificateTimeDigits(base::UnixTime t) {
   const CivilTime c = ToCivil(t);
   if (c.year < 1950 || c.year > 9999) {
     return Fail(Code::kInvalidArgument,

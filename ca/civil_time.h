@@ -4,8 +4,8 @@
 #include <cstdint>
 #include <string>
 
+#include "base/types.h"
 #include "ca/error.h"
-#include "ca/types.h"
 
 namespace ca {
 
@@ -16,12 +16,12 @@ struct CivilTime {
   unsigned hour, minute, second;
 };
 
-CivilTime ToCivil(UnixTime t);
+CivilTime ToCivil(base::UnixTime t);
 // Inverse of ToCivil for valid fields; out-of-range fields are not checked.
-UnixTime FromCivil(const CivilTime& c);
+base::UnixTime FromCivil(const CivilTime& c);
 
 // "YYYYMMDDhhmmss" for a certificate time; kInvalidArgument outside the years 1950..9999 that
 // RFC 5280's UTCTime/GeneralizedTime can carry. Shared by every certificate time writer.
-Result<std::string> CertificateTimeDigits(UnixTime t);
+Result<std::string> CertificateTimeDigits(base::UnixTime t);
 
 }  // namespace ca

@@ -72,9 +72,9 @@ class DerWriter {
   }
 
   // The bytes written so far, or kCrypto naming `what` if any write failed.
-  Result<Bytes> Finish(const char* what) const {
+  Result<base::Bytes> Finish(const char* what) const {
     if (error_ != 0) return Fail(Code::kCrypto, MbedtlsError(what, error_));
-    return Bytes(static_cast<const unsigned char*>(p_), buf_.data() + buf_.size());
+    return base::Bytes(static_cast<const unsigned char*>(p_), buf_.data() + buf_.size());
   }
 
  private:
@@ -86,16 +86,16 @@ class DerWriter {
     return static_cast<size_t>(ret);
   }
 
-  Bytes buf_;
+  base::Bytes buf_;
   unsigned char* p_;
   int error_ = 0;
 };
 
 // 1950-01-01T00:00:00Z and 9999-12-31T23:59:59Z: what UTCTime/GeneralizedTime can carry.
-bool IsEncodableTime(UnixTime t) { return t >= -631152000 && t <= 253402300799; }
+bool IsEncodableTime(base::UnixTime t) { return t >= -631152000 && t <= 253402300799; }
 
 // RFC 5280 §4.1.2.5.1/.2: UTCTime YYMMDDHHMMSSZ through 2049, GeneralizedTime from 2050.
-size_t WriteTime(DerWriter& w, UnixTime t) {
+size_t WriteTime(DerWriter& w, base::UnixTime t) {
   const CivilTime c = ToCivil(t);
   const bool utc = c.year < 2050;
   char buf[24];
@@ -107,7 +107,7 @@ size_t WriteTime(DerWriter& w, UnixTime t) {
 }
 
 // Positive, minimally encoded DER INTEGER contents of at most kMaxIntegerOctets octets.
-bool IsPositiveDerInteger(const Bytes& v) {
+bool IsPositiveDerInteger(const base::Bytes& v) {
   if (v.empty() || v.size() > kMaxIntegerOctets) return false;
   if (v[0] & 0x80) return false;                                         // negative
   if (v[0] == 0 && (v.size() == 1 || (v[1] & 0x80) == 0)) return false;  // zero or padded
@@ -139,12 +139,14 @@ Result<void> CheckEntries(const std::vector<RevokedEntry>& revoked) {
                   "CRL entry " + HexLower(e.serial) + ": revocation date out of range");
     }
   }
-  std::vector<const Bytes*> serials;
+  std::vector<const base::Bytes*> serials;
   serials.reserve(revoked.size());
   for (const RevokedEntry& e : revoked) serials.push_back(&e.serial);
-  std::sort(serials.begin(), serials.end(), [](const Bytes* a, const Bytes* b) { return *a < *b; });
-  auto dup = std::adjacent_find(serials.begin(), serials.end(),
-                                [](const Bytes* a, const Bytes* b) { return *a == *b; });
+  std::sort(serials.begin(), serials.end(),
+            [](const base::Bytes* a, const base::Bytes* b) { return *a < *b; });
+  auto dup =
+      std::adjacent_find(serials.begin(), serials.end(),
+                         [](const base::Bytes* a, const base::Bytes* b) { return *a == *b; });
   if (dup != serials.end())
     return Fail(Code::kInvalidArgument, "CRL: serial " + HexLower(**dup) + " listed twice");
   return {};
@@ -211,7 +213,7 @@ size_t WriteRevoked(DerWriter& w, const std::vector<RevokedEntry>& revoked) {
   return revoked.empty() ? 0 : w.Wrap(total, kSequence);
 }
 
-Result<Bytes> WriteTbs(const CrlSpec& spec, const mbedtls_x509_crt& ca_cert) {
+Result<base::Bytes> WriteTbs(const CrlSpec& spec, const mbedtls_x509_crt& ca_cert) {
   const mbedtls_x509_buf& issuer = ca_cert.subject_raw;
   DerWriter w(kFixedBytes + issuer.len + ca_cert.subject_key_id.len +
               kBytesPerEntry * spec.revoked.size());
@@ -227,7 +229,7 @@ Result<Bytes> WriteTbs(const CrlSpec& spec, const mbedtls_x509_crt& ca_cert) {
 }
 
 // CertificateList ::= SEQUENCE { tbsCertList, signatureAlgorithm, signatureValue BIT STRING }
-Result<Bytes> SignTbs(const Bytes& tbs, const mbedtls_pk_context& ca_key, Rng rng) {
+Result<base::Bytes> SignTbs(const base::Bytes& tbs, const mbedtls_pk_context& ca_key, Rng rng) {
   unsigned char hash[32];
   int ret = mbedtls_sha256(tbs.data(), tbs.size(), hash, 0);
   if (ret != 0) return Fail(Code::kCrypto, MbedtlsError("mbedtls_sha256", ret));
@@ -259,8 +261,8 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
 
 }  // namespace
 
-Result<Bytes> SignCrl(const CrlSpec& spec, const mbedtls_x509_crt& ca_cert,
-                      const mbedtls_pk_context& ca_key, Rng rng) {
+Result<base::Bytes> SignCrl(const CrlSpec& spec, const mbedtls_x509_crt& ca_cert,
+                            const mbedtls_pk_context& ca_key, Rng rng) {
   if (auto ok = CheckSpec(spec); !ok) return std::unexpected(ok.error());
   if (auto ok = CheckCa(ca_cert, ca_key, rng); !ok) return std::unexpected(ok.error());
   auto tbs = WriteTbs(spec, ca_cert);

@@ -9,9 +9,9 @@
 #include <string_view>
 #include <vector>
 
+#include "base/types.h"
 #include "ca/error.h"
 #include "ca/rng.h"
-#include "ca/types.h"
 
 namespace ca {
 
@@ -32,17 +32,17 @@ enum RevocationReason : int {
 struct RevokedEntry {
   // The certificate's serialNumber INTEGER contents exactly as encoded in the certificate (what
   // mbedtls_x509_crt::serial holds): 1..20 octets, positive, minimal DER.
-  Bytes serial;
-  UnixTime revocation_date = 0;
+  base::Bytes serial;
+  base::UnixTime revocation_date = 0;
   // A CRLReason. 0 (unspecified) writes no reasonCode extension, as RFC 5280 §5.3.1 asks.
   // removeFromCRL (8) is refused: it belongs only in delta CRLs, and this writes complete ones.
   int reason = kReasonUnspecified;
 };
 
 struct CrlSpec {
-  UnixTime this_update = 0;
-  UnixTime next_update = 0;  // must be after this_update
-  Bytes crl_number;          // cRLNumber contents: positive minimal DER INTEGER, 1..20 octets
+  base::UnixTime this_update = 0;
+  base::UnixTime next_update = 0;  // must be after this_update
+  base::Bytes crl_number;          // cRLNumber contents: positive minimal DER INTEGER, 1..20 octets
   std::vector<RevokedEntry> revoked;  // written in this order; serials must be distinct
 };
 
@@ -61,8 +61,8 @@ inline constexpr size_t kMaxCrlEntries = 1000000;
 // many entries) or an unusable CA (no SKI, keyUsage without cRLSign, key not matching the
 // certificate); kUnsupportedKey if ca_key is not an EC key; kCrypto if hashing, signing or the RNG
 // fails. Only reads ca_cert; signing may cache EC tables in ca_key (one key per thread).
-Result<Bytes> SignCrl(const CrlSpec& spec, const mbedtls_x509_crt& ca_cert,
-                      const mbedtls_pk_context& ca_key, Rng rng);
+Result<base::Bytes> SignCrl(const CrlSpec& spec, const mbedtls_x509_crt& ca_cert,
+                            const mbedtls_pk_context& ca_key, Rng rng);
 
 // The code for an RFC 5280 reason name ("keyCompromise", "cACompromise", ...; "unspecified" is 0),
 // compared ASCII case-insensitively. nullopt for anything else. Includes removeFromCRL (8), which

@@ -11,14 +11,14 @@
 
 #include <cstring>
 
+#include "base/scoped.h"
 #include "ca/csr_attribute_reader.h"
 #include "ca/keys.h"
-#include "ca/scoped.h"
 
 namespace ca {
 namespace {
 
-using Csr = Scoped<mbedtls_x509_csr, mbedtls_x509_csr_init, mbedtls_x509_csr_free>;
+using Csr = base::Scoped<mbedtls_x509_csr, mbedtls_x509_csr_init, mbedtls_x509_csr_free>;
 
 // One outer SEQUENCE that covers the input exactly: mbedTLS tolerates trailing bytes, we do not,
 // so a CSR has a single byte-exact form (what gets hashed and logged is what was checked).
@@ -113,20 +113,20 @@ Result<CsrParts> SplitCsr(std::span<const unsigned char> der) {
 }
 
 // The same CSR with an empty attributes field: SEQ { SEQ { prefix, [0] {} }, alg, sig }.
-Bytes WithoutAttributes(const CsrParts& parts) {
-  Bytes cri_body(parts.cri_prefix.begin(), parts.cri_prefix.end());
+base::Bytes WithoutAttributes(const CsrParts& parts) {
+  base::Bytes cri_body(parts.cri_prefix.begin(), parts.cri_prefix.end());
   cri_body.push_back(0xa0);
   cri_body.push_back(0x00);
-  auto wrap = [](unsigned char tag, const Bytes& body) {
+  auto wrap = [](unsigned char tag, const base::Bytes& body) {
     unsigned char hdr[8] = {};
     unsigned char* p = hdr + sizeof hdr;
     size_t n = mbedtls_asn1_write_len(&p, hdr, body.size());
     n += mbedtls_asn1_write_tag(&p, hdr, tag);
-    Bytes out(p, p + n);
+    base::Bytes out(p, p + n);
     out.insert(out.end(), body.begin(), body.end());
     return out;
   };
-  Bytes outer = wrap(0x30, cri_body);
+  base::Bytes outer = wrap(0x30, cri_body);
   outer.insert(outer.end(), parts.alg.begin(), parts.alg.end());
   outer.insert(outer.end(), parts.sig.begin(), parts.sig.end());
   return wrap(0x30, outer);
@@ -145,7 +145,7 @@ Result<CheckedCsr> CheckCsr(std::span<const unsigned char> der) {
   // CSR whose critical extension it knows and has no parser for (e.g. basicConstraints asking
   // for CA:TRUE). So mbedTLS parses a copy with the attributes emptied, for the subject, key and
   // algorithm; the signature is verified over the ORIGINAL CertificationRequestInfo below.
-  Bytes stripped = WithoutAttributes(*parts);
+  base::Bytes stripped = WithoutAttributes(*parts);
   int ret = mbedtls_x509_csr_parse_der(csr.get(), stripped.data(), stripped.size());
   if (ret != 0) return Fail(Code::kMalformed, MbedtlsError("mbedtls_x509_csr_parse_der", ret));
   if (!IsP256(csr->pk)) {

@@ -6,9 +6,9 @@
 #include <string>
 #include <string_view>
 
+#include "base/types.h"
 #include "ca/cert.h"
 #include "ca/error.h"
-#include "ca/types.h"
 
 namespace ca {
 
@@ -20,7 +20,7 @@ struct CheckedCsr {
   std::string subject;                       // as mbedTLS prints it, may be empty
   std::optional<std::string> common_name;    // first CN attribute, if any
   std::optional<std::string> serial_number;  // first serialNumber attribute, if any
-  Bytes public_key_der;                      // SubjectPublicKeyInfo DER (EC P-256)
+  base::Bytes public_key_der;                // SubjectPublicKeyInfo DER (EC P-256)
   std::optional<std::string> challenge_password;  // PKCS#9 attribute (RFC 9266 channel binding)
 };
 

@@ -6,7 +6,7 @@
 
 namespace ca {
 
-Bytes CsrAttrsP256(bool with_challenge_password) {
+base::Bytes CsrAttrsP256(bool with_challenge_password) {
   unsigned char buf[128] = {};
   unsigned char* p = buf + sizeof buf;
   size_t len = 0;
@@ -30,7 +30,7 @@ Bytes CsrAttrsP256(bool with_challenge_password) {
   }
   len += mbedtls_asn1_write_len(&p, buf, len);
   len += mbedtls_asn1_write_tag(&p, buf, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE);
-  return Bytes(p, p + len);
+  return base::Bytes(p, p + len);
 }
 
 }  // namespace ca

@@ -41,7 +41,7 @@ std::string Base64Encode(std::span<const unsigned char> data, bool wrap) {
   return wrap ? Wrap(line, 64, "\r\n") : line;
 }
 
-Result<Bytes> Base64Decode(std::string_view text, size_t max_decoded) {
+Result<base::Bytes> Base64Decode(std::string_view text, size_t max_decoded) {
   // Bound before copying: 4 significant characters per 3 bytes, so anything with more than this
   // many significant characters cannot fit, whatever its whitespace.
   const size_t max_chars = (max_decoded / 3 + 1) * 4;
@@ -59,7 +59,7 @@ Result<Bytes> Base64Decode(std::string_view text, size_t max_decoded) {
   }
   if (needed == 0) return Fail(Code::kMalformed, "base64: empty");
   if (needed > max_decoded) return Fail(Code::kMalformed, "base64: decoded size over limit");
-  Bytes out(needed);
+  base::Bytes out(needed);
   size_t written = 0;
   ret = mbedtls_base64_decode(out.data(), out.size(), &written, src, compact.size());
   if (ret != 0) return Fail(Code::kMalformed, MbedtlsError("mbedtls_base64_decode", ret));
@@ -91,7 +91,7 @@ std::string Sha256Hex(std::span<const unsigned char> data) {
   return HexLower(digest);
 }
 
-std::string Iso8601(UnixTime t) {
+std::string Iso8601(base::UnixTime t) {
   const CivilTime c = ToCivil(t);
   char buf[48];
   std::snprintf(buf, sizeof(buf), "%04lld-%02u-%02uT%02u:%02u:%02uZ",

@@ -5,8 +5,8 @@
 #include <string>
 #include <string_view>
 
+#include "base/types.h"
 #include "ca/error.h"
-#include "ca/types.h"
 
 namespace ca {
 
@@ -17,7 +17,7 @@ std::string Base64Encode(std::span<const unsigned char> data, bool wrap);
 // Decodes base64, ignoring CR, LF, space and tab anywhere. Any other non-alphabet byte, bad
 // padding or an empty result is kMalformed. Fails with kMalformed if the decoded size would
 // exceed max_decoded.
-Result<Bytes> Base64Decode(std::string_view text, size_t max_decoded);
+Result<base::Bytes> Base64Decode(std::string_view text, size_t max_decoded);
 
 // "-----BEGIN <label>-----\n" + base64 in 64-column LF lines + "-----END <label>-----\n".
 std::string DerToPem(std::span<const unsigned char> der, std::string_view label);
@@ -26,6 +26,6 @@ std::string HexLower(std::span<const unsigned char> data);
 std::string Sha256Hex(std::span<const unsigned char> data);
 
 // 2026-11-27T07:50:28Z
-std::string Iso8601(UnixTime t);
+std::string Iso8601(base::UnixTime t);
 
 }  // namespace ca

@@ -35,10 +35,13 @@ const char* CodeName(Code code) {
       return "policy";
     case Code::kCrypto:
       return "crypto";
-    case Code::kIo:
-      return "io";
   }
   return "unknown";
+}
+
+base::Error ToBaseError(const Error& error) {
+  return {error.code == Code::kCrypto ? base::Code::kInternal : base::Code::kInvalidArgument,
+          error.detail};
 }
 
 }  // namespace ca

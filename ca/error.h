@@ -1,8 +1,9 @@
 // error.h — the error value returned by every fallible function in ca/ (no exceptions cross the API).
 #pragma once
 
-#include <expected>
 #include <string>
+
+#include "base/error.h"
 
 namespace ca {
 
@@ -16,24 +17,21 @@ enum class Code {
   kIdentityMismatch,  // the CSR names a different device than the authenticated one
   kPolicy,            // refused by the certificate profile or identity rules
   kCrypto,            // an mbedTLS operation failed unexpectedly (RNG, signing, writing)
-  kIo,                // reading or writing a file failed
 };
 
-struct Error {
-  Code code;
-  std::string detail;  // for the log; never sent to a device verbatim
-};
-
+// ca's functions return PKI errors only; files, sockets and the like are base::Error outside ca/.
+using Error = base::ErrorOf<Code>;
 template <typename T>
-using Result = std::expected<T, Error>;
-
-inline std::unexpected<Error> Fail(Code code, std::string detail) {
-  return std::unexpected(Error{code, std::move(detail)});
-}
+using Result = base::Result<T, Error>;
+using base::Fail;
 
 // "mbedtls_x509_crt_parse_der: -0x2180 X509 - The CRT/CRL/CSR format is invalid ..." for logs.
 std::string MbedtlsError(const char* call, int ret);
 
 const char* CodeName(Code code);
+
+// A PKI failure reported where a general error is returned (a file read, then parsed): the detail
+// unchanged; kInternal for kCrypto (nothing the caller passed is at fault), else kInvalidArgument.
+base::Error ToBaseError(const Error& error);
 
 }  // namespace ca

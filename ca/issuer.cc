@@ -7,9 +7,9 @@
 #include <algorithm>
 #include <cstring>
 
+#include "base/scoped.h"
 #include "ca/encoding.h"
 #include "ca/lint.h"
-#include "ca/scoped.h"
 #include "ca/signer.h"
 #include "ca/tbs.h"
 
@@ -51,7 +51,7 @@ bool IsValidScope(std::string_view scope) {
          scope.find_first_not_of("0123456789abcdef") == std::string_view::npos;
 }
 
-using PkContext = Scoped<mbedtls_pk_context, mbedtls_pk_init, mbedtls_pk_free>;
+using PkContext = base::Scoped<mbedtls_pk_context, mbedtls_pk_init, mbedtls_pk_free>;
 
 Result<void> ParseDeviceKey(std::span<const unsigned char> der, PkContext& pk) {
   if (der.empty() || der.size() > kMaxPublicKeyDer) {
@@ -67,18 +67,19 @@ Result<void> ParseDeviceKey(std::span<const unsigned char> der, PkContext& pk) {
 }
 
 struct Validity {
-  UnixTime not_before;
-  UnixTime not_after;
+  base::UnixTime not_before;
+  base::UnixTime not_after;
 };
 
 // notBefore is backdated for device clock skew, but not before the CA's notBefore; notAfter never
 // outlives the CA, because a chain is only as valid as its shortest-lived link and devices should
 // renew before the CA expires. (Lint refuses validity outside the CA's.)
-Result<Validity> ValidityFor(UnixTime now, const Profile& profile, const mbedtls_x509_crt& ca) {
+Result<Validity> ValidityFor(base::UnixTime now, const Profile& profile,
+                             const mbedtls_x509_crt& ca) {
   if (profile.validity_seconds <= 0 || profile.backdate_seconds < 0) {
     return Fail(Code::kInvalidArgument, "profile validity must be > 0 and backdate >= 0");
   }
-  const UnixTime ca_not_after = ToUnixTime(ca.valid_to);
+  const base::UnixTime ca_not_after = ToUnixTime(ca.valid_to);
   Validity v{std::max(now - profile.backdate_seconds, ToUnixTime(ca.valid_from)),
              std::min(now + profile.validity_seconds, ca_not_after)};
   if (v.not_after <= now) {
@@ -88,7 +89,7 @@ Result<Validity> ValidityFor(UnixTime now, const Profile& profile, const mbedtls
   return v;
 }
 
-Result<PreparedCert> Describe(const mbedtls_x509_crt& crt, Bytes tbs, std::string_view uri) {
+Result<PreparedCert> Describe(const mbedtls_x509_crt& crt, base::Bytes tbs, std::string_view uri) {
   auto key_der = PublicKeyDer(crt.pk);
   if (!key_der) return std::unexpected(key_der.error());
   PreparedCert out;
@@ -103,7 +104,7 @@ Result<PreparedCert> Describe(const mbedtls_x509_crt& crt, Bytes tbs, std::strin
 }
 
 // The record of a certificate just signed, read from the parse that checked it (CheckSigned).
-Result<IssuedCert> DescribeSigned(const mbedtls_x509_crt& crt, Bytes der) {
+Result<IssuedCert> DescribeSigned(const mbedtls_x509_crt& crt, base::Bytes der) {
   auto key_der = PublicKeyDer(crt.pk);
   if (!key_der) return std::unexpected(key_der.error());
   IssuedCert out;
@@ -122,12 +123,12 @@ Result<IssuedCert> DescribeSigned(const mbedtls_x509_crt& crt, Bytes der) {
 // clamped to the CA's notBefore, in which case notAfter is now + validity unless clamped to the
 // CA's notAfter. When both are clamped every moment in between gives the same validity: the
 // latest is taken. A validity ValidityFor cannot produce yields a moment whose rebuild differs.
-UnixTime BuildTimeOf(const mbedtls_x509_crt& crt, const Profile& profile,
-                     const mbedtls_x509_crt& ca) {
-  const UnixTime not_before = ToUnixTime(crt.valid_from);
-  const UnixTime ca_not_before = ToUnixTime(ca.valid_from);
+base::UnixTime BuildTimeOf(const mbedtls_x509_crt& crt, const Profile& profile,
+                           const mbedtls_x509_crt& ca) {
+  const base::UnixTime not_before = ToUnixTime(crt.valid_from);
+  const base::UnixTime ca_not_before = ToUnixTime(ca.valid_from);
   if (not_before > ca_not_before) return not_before + profile.backdate_seconds;
-  const UnixTime not_after = ToUnixTime(crt.valid_to);
+  const base::UnixTime not_after = ToUnixTime(crt.valid_to);
   if (not_after < ToUnixTime(ca.valid_to)) return not_after - profile.validity_seconds;
   return ca_not_before + profile.backdate_seconds;
 }
@@ -192,7 +193,7 @@ Result<std::unique_ptr<Issuer>> Issuer::Load(std::string_view ca_cert_pem,
 
 Result<PreparedCert> Issuer::Prepare(std::string_view device_id,
                                      std::span<const unsigned char> public_key_der,
-                                     const Profile& profile, UnixTime now, Rng rng) const {
+                                     const Profile& profile, base::UnixTime now, Rng rng) const {
   auto serial = RandomSerial(rng, 16);
   if (!serial) return std::unexpected(serial.error());
   return Build(device_id, public_key_der, profile, now, std::move(*serial));
@@ -200,7 +201,8 @@ Result<PreparedCert> Issuer::Prepare(std::string_view device_id,
 
 Result<PreparedCert> Issuer::Build(std::string_view device_id,
                                    std::span<const unsigned char> public_key_der,
-                                   const Profile& profile, UnixTime now, Bytes serial) const {
+                                   const Profile& profile, base::UnixTime now,
+                                   base::Bytes serial) const {
   if (!IsValidDeviceId(device_id)) return Fail(Code::kPolicy, "invalid device id");
   if (!IsValidScope(profile.identity_scope)) return Fail(Code::kPolicy, "invalid identity scope");
   PkContext device_key;
@@ -233,14 +235,14 @@ Result<PreparedCert> Issuer::Build(std::string_view device_id,
 
 Result<void> Issuer::CheckPrepared(std::span<const unsigned char> tbs, std::string_view device_id,
                                    std::span<const unsigned char> public_key_der,
-                                   const Profile& profile, UnixTime now,
-                                   UnixTime max_age) const {
+                                   const Profile& profile, base::UnixTime now,
+                                   base::UnixTime max_age) const {
   auto stored = ParseTbs(tbs);
   if (!stored) return Fail(Code::kPolicy, "structure: " + stored.error().detail);
   const mbedtls_x509_crt& got = *(*stored)->get();
-  const UnixTime built_at = BuildTimeOf(got, profile, ca_cert());
+  const base::UnixTime built_at = BuildTimeOf(got, profile, ca_cert());
   auto rebuilt = Build(device_id, public_key_der, profile, built_at,
-                       Bytes(got.serial.p, got.serial.p + got.serial.len));
+                       base::Bytes(got.serial.p, got.serial.p + got.serial.len));
   if (!rebuilt) return Fail(Code::kPolicy, "rebuild: " + rebuilt.error().detail);
   if (rebuilt->tbs.size() != tbs.size() ||
       !std::equal(tbs.begin(), tbs.end(), rebuilt->tbs.begin())) {
@@ -284,7 +286,7 @@ Result<IssuedCert> Issuer::Sign(std::span<const unsigned char> tbs, Rng rng) con
 
 Result<IssuedCert> Issuer::Issue(std::string_view device_id,
                                  std::span<const unsigned char> public_key_der,
-                                 const Profile& profile, UnixTime now, Rng rng) const {
+                                 const Profile& profile, base::UnixTime now, Rng rng) const {
   auto prepared = Prepare(device_id, public_key_der, profile, now, rng);
   if (!prepared) return std::unexpected(prepared.error());
   return Sign(prepared->tbs, rng);

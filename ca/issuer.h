@@ -13,19 +13,19 @@
 #include <string>
 #include <string_view>
 
+#include "base/types.h"
 #include "ca/cert.h"
 #include "ca/error.h"
 #include "ca/keys.h"
 #include "ca/rng.h"
-#include "ca/types.h"
 
 namespace ca {
 
 struct Profile {
   std::string organization;          // O=, omitted when empty
   std::string organizational_unit;   // OU=, omitted when empty
-  UnixTime validity_seconds = 90 * 86400;
-  UnixTime backdate_seconds = 300;   // notBefore = now - backdate (device clock skew)
+  base::UnixTime validity_seconds = 90 * 86400;
+  base::UnixTime backdate_seconds = 300;  // notBefore = now - backdate (device clock skew)
   // SAN URI = prefix + percent-encoded device id (RFC 3986 unreserved kept as is).
   std::string san_uri_prefix = "urn:provisiond:device:";
   // The namespace the device id is unique in (1..64 lowercase hex digits; empty = global). When
@@ -37,24 +37,24 @@ struct Profile {
 // Everything the store records about an issued certificate (Sign fills it from the parse that
 // verified der, so no caller parses the certificate again).
 struct IssuedCert {
-  Bytes der;
+  base::Bytes der;
   std::string serial_hex;          // lowercase hex, 32 characters for the 16-byte serial
   std::string subject;             // as mbedTLS prints the issued subject
   std::string san;                 // "URI:urn:provisiond:device:dev-1"
-  UnixTime not_before = 0;
-  UnixTime not_after = 0;          // clamped to the CA's notAfter
+  base::UnixTime not_before = 0;
+  base::UnixTime not_after = 0;    // clamped to the CA's notAfter
   std::string fingerprint_sha256;  // of der, lowercase hex
   std::string public_key_sha256;   // of the SubjectPublicKeyInfo DER, lowercase hex
 };
 
 // An operational certificate before signing: everything IssuedCert has but der and fingerprint.
 struct PreparedCert {
-  Bytes tbs;                       // DER TBSCertificate, signature algorithm ecdsa-with-SHA256
+  base::Bytes tbs;                 // DER TBSCertificate, signature algorithm ecdsa-with-SHA256
   std::string serial_hex;          // as in IssuedCert
   std::string subject;
   std::string san;
-  UnixTime not_before = 0;
-  UnixTime not_after = 0;
+  base::UnixTime not_before = 0;
+  base::UnixTime not_after = 0;
   std::string public_key_sha256;
 };
 
@@ -77,7 +77,7 @@ class Issuer {
   // serial. Not thread-safe: one Issuer per thread.
   Result<PreparedCert> Prepare(std::string_view device_id,
                                std::span<const unsigned char> public_key_der,
-                               const Profile& profile, UnixTime now, Rng rng) const;
+                               const Profile& profile, base::UnixTime now, Rng rng) const;
 
   // Whether a stored TBS (an intent's, about to be resumed) is exactly what Prepare builds for
   // this device_id, public_key_der and profile, with the TBS's own serial, at a moment t no
@@ -88,8 +88,8 @@ class Issuer {
   // wrote it. kPolicy naming the first field that differs ("subject: ...", "validity: ...") or
   // the age ("age: ..."); "structure: ..." if tbs does not parse. Uses no clock and no CA key.
   Result<void> CheckPrepared(std::span<const unsigned char> tbs, std::string_view device_id,
-                             std::span<const unsigned char> public_key_der,
-                             const Profile& profile, UnixTime now, UnixTime max_age) const;
+                             std::span<const unsigned char> public_key_der, const Profile& profile,
+                             base::UnixTime now, base::UnixTime max_age) const;
 
   // Signs a TBSCertificate with the CA key (ECDSA over SHA-256) and returns the Certificate DER
   // (SEQUENCE { tbs, AlgorithmIdentifier ecdsa-with-SHA256 (no parameters), BIT STRING sig })
@@ -110,22 +110,23 @@ class Issuer {
   Result<void> Lint(std::span<const unsigned char> tbs) const;
 
   // Prepare + Sign, for callers that record only the issued certificate. Errors as theirs.
-  Result<IssuedCert> Issue(std::string_view device_id, std::span<const unsigned char> public_key_der,
-                           const Profile& profile, UnixTime now, Rng rng) const;
+  Result<IssuedCert> Issue(std::string_view device_id,
+                           std::span<const unsigned char> public_key_der, const Profile& profile,
+                           base::UnixTime now, Rng rng) const;
 
   // How far in the future CheckPrepared accepts a TBS's build time: the clock may have been
   // stepped back between an interrupted attempt and its retry.
-  static constexpr UnixTime kResumeClockSkew = 300;
+  static constexpr base::UnixTime kResumeClockSkew = 300;
 
   const mbedtls_x509_crt& ca_cert() const { return *ca_cert_->get(); }
-  Bytes ca_cert_der() const { return CertDer(*ca_cert_->get()); }
+  base::Bytes ca_cert_der() const { return CertDer(*ca_cert_->get()); }
 
  private:
   Issuer() = default;
   // Prepare with a given serial (the body of Prepare and of CheckPrepared's rebuild).
   Result<PreparedCert> Build(std::string_view device_id,
                              std::span<const unsigned char> public_key_der, const Profile& profile,
-                             UnixTime now, Bytes serial) const;
+                             base::UnixTime now, base::Bytes serial) const;
   std::unique_ptr<CrtChain> ca_cert_;
   std::unique_ptr<PrivateKey> ca_key_;
 };

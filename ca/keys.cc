@@ -62,7 +62,7 @@ Result<std::unique_ptr<PrivateKey>> PrivateKey::Parse(std::string_view pem_or_de
 }
 
 Result<std::string> PrivateKey::ToPem() const {
-  Bytes buf(4096);
+  base::Bytes buf(4096);
   int ret = mbedtls_pk_write_key_pem(pk(), buf.data(), buf.size());
   if (ret != 0) return Fail(Code::kCrypto, MbedtlsError("mbedtls_pk_write_key_pem", ret));
   // The PEM is NUL-terminated text at the start of buf; wipe the scratch copy of the key.
@@ -71,14 +71,14 @@ Result<std::string> PrivateKey::ToPem() const {
   return pem;
 }
 
-Result<Bytes> PrivateKey::PublicKeyDer() const { return ca::PublicKeyDer(*pk()); }
+Result<base::Bytes> PrivateKey::PublicKeyDer() const { return ca::PublicKeyDer(*pk()); }
 
-Result<Bytes> PublicKeyDer(const mbedtls_pk_context& pk) {
-  Bytes buf(2048);  // an RSA-4096 SubjectPublicKeyInfo is ~550 bytes
+Result<base::Bytes> PublicKeyDer(const mbedtls_pk_context& pk) {
+  base::Bytes buf(2048);  // an RSA-4096 SubjectPublicKeyInfo is ~550 bytes
   int ret = mbedtls_pk_write_pubkey_der(&pk, buf.data(), buf.size());
   if (ret < 0) return Fail(Code::kCrypto, MbedtlsError("mbedtls_pk_write_pubkey_der", ret));
   // mbedTLS writes DER backwards, at the end of the buffer.
-  return Bytes(buf.end() - ret, buf.end());
+  return base::Bytes(buf.end() - ret, buf.end());
 }
 
 std::string DescribeKey(const mbedtls_pk_context& pk) {

@@ -7,10 +7,10 @@
 #include <string>
 #include <string_view>
 
+#include "base/scoped.h"
+#include "base/types.h"
 #include "ca/error.h"
 #include "ca/rng.h"
-#include "ca/scoped.h"
-#include "ca/types.h"
 
 namespace ca {
 
@@ -26,18 +26,18 @@ class PrivateKey {
   // PEM "EC PRIVATE KEY" text. The caller must write it with mode 0600 and never log it.
   Result<std::string> ToPem() const;
   // DER SubjectPublicKeyInfo of the public half.
-  Result<Bytes> PublicKeyDer() const;
+  Result<base::Bytes> PublicKeyDer() const;
 
   mbedtls_pk_context* pk() { return pk_.get(); }
   const mbedtls_pk_context* pk() const { return pk_.get(); }
 
  private:
   PrivateKey() = default;
-  Scoped<mbedtls_pk_context, mbedtls_pk_init, mbedtls_pk_free> pk_;
+  base::Scoped<mbedtls_pk_context, mbedtls_pk_init, mbedtls_pk_free> pk_;
 };
 
 // DER SubjectPublicKeyInfo of any pk context (public or private). kCrypto on failure.
-Result<Bytes> PublicKeyDer(const mbedtls_pk_context& pk);
+Result<base::Bytes> PublicKeyDer(const mbedtls_pk_context& pk);
 
 // "EC P-256", "EC P-384", "EC secp256k1", "RSA 2048", ... for error messages.
 std::string DescribeKey(const mbedtls_pk_context& pk);

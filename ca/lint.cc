@@ -69,7 +69,7 @@ Result<void> CheckNamesAndValidity(const mbedtls_x509_crt& crt, const mbedtls_x5
     return Rule("issuer", "\"" + DnString(crt.issuer) + "\" is not the CA's subject \"" +
                               DnString(ca.subject) + "\"");
   }
-  const UnixTime nb = ToUnixTime(crt.valid_from), na = ToUnixTime(crt.valid_to);
+  const base::UnixTime nb = ToUnixTime(crt.valid_from), na = ToUnixTime(crt.valid_to);
   if (nb >= na) return Rule("validity", "notBefore is not before notAfter");
   if (nb < ToUnixTime(ca.valid_from)) return Rule("validity", "notBefore precedes the CA's");
   if (na > ToUnixTime(ca.valid_to)) return Rule("validity", "notAfter is after the CA's");

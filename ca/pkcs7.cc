@@ -44,8 +44,8 @@ bool ExpectOid(unsigned char** p, const unsigned char* end, const char* oid, siz
   return true;
 }
 
-Result<std::vector<Bytes>> ReadCertificates(unsigned char* p, const unsigned char* end) {
-  std::vector<Bytes> certs;
+Result<std::vector<base::Bytes>> ReadCertificates(unsigned char* p, const unsigned char* end) {
+  std::vector<base::Bytes> certs;
   while (p < end) {
     if (certs.size() == kMaxCerts)
       return Fail(Code::kMalformed, "PKCS#7: more than 16 certificates");
@@ -62,10 +62,10 @@ Result<std::vector<Bytes>> ReadCertificates(unsigned char* p, const unsigned cha
 
 }  // namespace
 
-Bytes CertsOnlyPkcs7(std::span<const Bytes> certs_der) {
+base::Bytes CertsOnlyPkcs7(std::span<const base::Bytes> certs_der) {
   size_t certs_len = 0;
-  for (const Bytes& cert : certs_der) certs_len += cert.size();
-  Bytes buf(certs_len + 128);  // the fixed framing is < 60 bytes plus up to 6 headers of 5
+  for (const base::Bytes& cert : certs_der) certs_len += cert.size();
+  base::Bytes buf(certs_len + 128);  // the fixed framing is < 60 bytes plus up to 6 headers of 5
   unsigned char* start = buf.data();
   unsigned char* p = buf.data() + buf.size();
 
@@ -87,10 +87,10 @@ Bytes CertsOnlyPkcs7(std::span<const Bytes> certs_der) {
   content_info += WriteOid(&p, start, MBEDTLS_OID_PKCS7_SIGNED_DATA,
                            MBEDTLS_OID_SIZE(MBEDTLS_OID_PKCS7_SIGNED_DATA));
   const size_t total = WrapIn(&p, start, content_info, kSequence);
-  return Bytes(buf.end() - static_cast<ptrdiff_t>(total), buf.end());
+  return base::Bytes(buf.end() - static_cast<ptrdiff_t>(total), buf.end());
 }
 
-Result<std::vector<Bytes>> ParseCertsOnlyPkcs7(std::span<const unsigned char> der) {
+Result<std::vector<base::Bytes>> ParseCertsOnlyPkcs7(std::span<const unsigned char> der) {
   auto malformed = [](const char* what) {
     return Fail(Code::kMalformed, std::string("PKCS#7: ") + what);
   };

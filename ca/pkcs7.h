@@ -5,16 +5,16 @@
 #include <span>
 #include <vector>
 
+#include "base/types.h"
 #include "ca/error.h"
-#include "ca/types.h"
 
 namespace ca {
 
 // ContentInfo{signedData, SignedData{v1, {}, {data}, certificates [0] {certs...}, {}}} in DER.
-Bytes CertsOnlyPkcs7(std::span<const Bytes> certs_der);
+base::Bytes CertsOnlyPkcs7(std::span<const base::Bytes> certs_der);
 
 // The certificates (DER) inside a certs-only PKCS#7. kMalformed if the structure is not one.
 // At most 16 certificates; bounded by the input size.
-Result<std::vector<Bytes>> ParseCertsOnlyPkcs7(std::span<const unsigned char> der);
+Result<std::vector<base::Bytes>> ParseCertsOnlyPkcs7(std::span<const unsigned char> der);
 
 }  // namespace ca

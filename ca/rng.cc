@@ -6,15 +6,15 @@
 
 #include <vector>
 
-#include "ca/scoped.h"
+#include "base/scoped.h"
 
 namespace ca {
 
 // Heap-allocated and never moved: the DRBG keeps a pointer to the entropy context (or to
 // test_seed/test_pos through the callback's p_entropy).
 struct Drbg::State {
-  Scoped<mbedtls_entropy_context, mbedtls_entropy_init, mbedtls_entropy_free> entropy;
-  Scoped<mbedtls_ctr_drbg_context, mbedtls_ctr_drbg_init, mbedtls_ctr_drbg_free> drbg;
+  base::Scoped<mbedtls_entropy_context, mbedtls_entropy_init, mbedtls_entropy_free> entropy;
+  base::Scoped<mbedtls_ctr_drbg_context, mbedtls_ctr_drbg_init, mbedtls_ctr_drbg_free> drbg;
   std::vector<unsigned char> test_seed;
   size_t test_pos = 0;
 };

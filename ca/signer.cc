@@ -9,8 +9,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include "base/scoped.h"
 #include "ca/civil_time.h"
-#include "ca/scoped.h"
 #include "ca/signer_extensions.h"
 #include "ca/tbs.h"
 
@@ -18,11 +18,11 @@ namespace ca {
 namespace {
 
 using CrtWriter =
-    Scoped<mbedtls_x509write_cert, mbedtls_x509write_crt_init, mbedtls_x509write_crt_free>;
+    base::Scoped<mbedtls_x509write_cert, mbedtls_x509write_crt_init, mbedtls_x509write_crt_free>;
 
 // "YYYYMMDDhhmmss" as mbedtls_x509write_crt_set_validity wants; mbedTLS then picks UTCTime for
 // 1950..2049 and GeneralizedTime otherwise, as RFC 5280 requires.
-Result<std::string> X509Time(UnixTime t) { return CertificateTimeDigits(t); }
+Result<std::string> X509Time(base::UnixTime t) { return CertificateTimeDigits(t); }
 
 // The issuer DN copied attribute by attribute, keeping each value's string type, so the issued
 // certificate's issuer is byte-identical to the CA's subject (what path building compares).
@@ -78,7 +78,7 @@ Result<void> SetSerialAndValidity(mbedtls_x509write_cert* w, const CertSpec& spe
   if (!not_before) return std::unexpected(not_before.error());
   auto not_after = X509Time(spec.not_after);
   if (!not_after) return std::unexpected(not_after.error());
-  Bytes serial = spec.serial;  // set_serial_raw takes a non-const pointer
+  base::Bytes serial = spec.serial;  // set_serial_raw takes a non-const pointer
   int ret = mbedtls_x509write_crt_set_serial_raw(w, serial.data(), serial.size());
   if (ret != 0)
     return Fail(Code::kInvalidArgument, MbedtlsError("mbedtls_x509write_crt_set_serial_raw", ret));
@@ -112,9 +112,9 @@ std::string EscapeDnValue(std::string_view value) {
   return out;
 }
 
-Result<Bytes> SignCertificate(const CertSpec& spec, const mbedtls_pk_context& subject_key,
-                              const mbedtls_x509_crt* issuer_cert,
-                              const mbedtls_pk_context& issuer_key, Rng rng) {
+Result<base::Bytes> SignCertificate(const CertSpec& spec, const mbedtls_pk_context& subject_key,
+                                    const mbedtls_x509_crt* issuer_cert,
+                                    const mbedtls_pk_context& issuer_key, Rng rng) {
   CrtWriter writer;
   mbedtls_x509write_cert* w = writer.get();
   mbedtls_x509write_crt_set_version(w, MBEDTLS_X509_CRT_VERSION_3);
@@ -127,15 +127,15 @@ Result<Bytes> SignCertificate(const CertSpec& spec, const mbedtls_pk_context& su
   if (auto ok = SetNames(w, spec, issuer_cert); !ok) return std::unexpected(ok.error());
   if (auto ok = SetExtensions(w, spec, issuer_cert); !ok) return std::unexpected(ok.error());
 
-  Bytes buf(16384);
+  base::Bytes buf(16384);
   int ret = mbedtls_x509write_crt_der(w, buf.data(), buf.size(), rng.fill, rng.state);
   if (ret < 0) return Fail(Code::kCrypto, MbedtlsError("mbedtls_x509write_crt_der", ret));
-  return Bytes(buf.end() - ret, buf.end());  // written backwards, at the end of buf
+  return base::Bytes(buf.end() - ret, buf.end());  // written backwards, at the end of buf
 }
 
-Result<Bytes> RandomSerial(Rng rng, size_t len) {
+Result<base::Bytes> RandomSerial(Rng rng, size_t len) {
   if (len < 1 || len > 20) return Fail(Code::kInvalidArgument, "serial length must be 1..20");
-  Bytes serial(len);
+  base::Bytes serial(len);
   // Clearing the top bit keeps the INTEGER positive without a 0x00 pad; a first byte of 0 would
   // make the encoding non-minimal (or the value shorter), so draw again. Each draw fails with
   // probability 1/128; 64 failures in a row means the RNG is broken.

@@ -10,9 +10,9 @@
 #include <string>
 #include <vector>
 
+#include "base/types.h"
 #include "ca/error.h"
 #include "ca/rng.h"
-#include "ca/types.h"
 
 namespace ca {
 
@@ -21,9 +21,9 @@ enum class Eku { kServerAuth, kClientAuth };
 struct CertSpec {
   // mbedTLS string form, e.g. "CN=dev-1,O=Acme". Values must be escaped with EscapeDnValue.
   std::string subject_dn;
-  Bytes serial;  // 1..20 bytes, big-endian, first byte in 0x01..0x7F (positive, minimal DER)
-  UnixTime not_before = 0;
-  UnixTime not_after = 0;
+  base::Bytes serial;  // 1..20 bytes, big-endian, first byte in 0x01..0x7F (positive, minimal DER)
+  base::UnixTime not_before = 0;
+  base::UnixTime not_after = 0;
   bool is_ca = false;           // basicConstraints cA (always written, critical)
   int max_path_len = -1;        // with is_ca: pathLenConstraint, -1 = absent
   unsigned key_usage = 0;       // MBEDTLS_X509_KU_* bits, written critical; 0 = no extension
@@ -40,12 +40,12 @@ std::string EscapeDnValue(std::string_view value);
 // Signs a certificate for subject_key (only its public half is used). issuer_cert == nullptr
 // means self-signed: issuer name = subject, and AKI = SKI. Always writes SKI and AKI. Returns DER.
 // kInvalidArgument for a bad spec (serial, times, IP text), kCrypto if writing/signing fails.
-Result<Bytes> SignCertificate(const CertSpec& spec, const mbedtls_pk_context& subject_key,
-                              const mbedtls_x509_crt* issuer_cert,
-                              const mbedtls_pk_context& issuer_key, Rng rng);
+Result<base::Bytes> SignCertificate(const CertSpec& spec, const mbedtls_pk_context& subject_key,
+                                    const mbedtls_x509_crt* issuer_cert,
+                                    const mbedtls_pk_context& issuer_key, Rng rng);
 
 // A random certificate serial: `len` bytes (1..20) from rng, first byte forced into 0x01..0x7F so
 // the INTEGER is positive and exactly `len` octets in DER.
-Result<Bytes> RandomSerial(Rng rng, size_t len = 16);
+Result<base::Bytes> RandomSerial(Rng rng, size_t len = 16);
 
 }  // namespace ca

@@ -60,17 +60,17 @@ Result<void> SetExtKeyUsage(mbedtls_x509write_cert* w, const std::vector<Eku>& e
                       static_cast<size_t>(len));
 }
 
-Result<Bytes> ParseIp(const std::string& text) {
+Result<base::Bytes> ParseIp(const std::string& text) {
   unsigned char addr[16];
-  if (inet_pton(AF_INET, text.c_str(), addr) == 1) return Bytes(addr, addr + 4);
-  if (inet_pton(AF_INET6, text.c_str(), addr) == 1) return Bytes(addr, addr + 16);
+  if (inet_pton(AF_INET, text.c_str(), addr) == 1) return base::Bytes(addr, addr + 4);
+  if (inet_pton(AF_INET6, text.c_str(), addr) == 1) return base::Bytes(addr, addr + 16);
   return Fail(Code::kInvalidArgument, "not an IPv4 or IPv6 address: " + text);
 }
 
 Result<void> SetSubjectAltName(mbedtls_x509write_cert* w, const CertSpec& spec) {
   // Nodes point into spec's strings and into ip_bytes; both outlive the call that copies them.
   std::list<mbedtls_x509_san_list> nodes;
-  std::list<Bytes> ip_bytes;
+  std::list<base::Bytes> ip_bytes;
   auto add = [&](int type, const unsigned char* p, size_t len) {
     mbedtls_x509_san_list& node = nodes.emplace_back();
     node.node.type = type;
@@ -85,7 +85,7 @@ Result<void> SetSubjectAltName(mbedtls_x509write_cert* w, const CertSpec& spec) 
   for (const auto& ip : spec.ip_addresses) {
     auto addr = ParseIp(ip);
     if (!addr) return std::unexpected(addr.error());
-    const Bytes& stored = ip_bytes.emplace_back(std::move(*addr));
+    const base::Bytes& stored = ip_bytes.emplace_back(std::move(*addr));
     add(MBEDTLS_X509_SAN_IP_ADDRESS, stored.data(), stored.size());
   }
   for (const auto& uri : spec.uris)

@@ -14,8 +14,8 @@
 #include <cstring>
 #include <string>
 
+#include "base/scoped.h"
 #include "ca/civil_time.h"
-#include "ca/scoped.h"
 #include "ca/signer_extensions.h"
 
 namespace ca {
@@ -26,7 +26,7 @@ constexpr unsigned char kEcdsaSha256AlgId[] = {0x30, 0x0a, 0x06, 0x08, 0x2a, 0x8
                                                0x48, 0xce, 0x3d, 0x04, 0x03, 0x02};
 
 using CrtWriter =
-    Scoped<mbedtls_x509write_cert, mbedtls_x509write_crt_init, mbedtls_x509write_crt_free>;
+    base::Scoped<mbedtls_x509write_cert, mbedtls_x509write_crt_init, mbedtls_x509write_crt_free>;
 
 struct NameList {
   mbedtls_asn1_named_data* head = nullptr;
@@ -42,7 +42,7 @@ struct DerTime {
 };
 
 // RFC 5280 4.1.2.5: UTCTime through 2049, GeneralizedTime from 2050, both in seconds with 'Z'.
-Result<DerTime> EncodeTime(UnixTime t) {
+Result<DerTime> EncodeTime(base::UnixTime t) {
   auto digits = CertificateTimeDigits(t);
   if (!digits) return std::unexpected(digits.error());
   const bool utc = digits->compare(0, 4, "2050") < 0;
@@ -180,7 +180,7 @@ int WriteCertificate(unsigned char** p, unsigned char* start, std::span<const un
 
 }  // namespace
 
-Result<void> CheckSerial(const Bytes& serial) {
+Result<void> CheckSerial(const base::Bytes& serial) {
   if (serial.empty() || serial.size() > 20) {
     return Fail(Code::kInvalidArgument, "serial must be 1..20 bytes");
   }
@@ -190,8 +190,8 @@ Result<void> CheckSerial(const Bytes& serial) {
   return {};
 }
 
-Result<Bytes> BuildTbs(const CertSpec& spec, const mbedtls_pk_context& subject_key,
-                       const mbedtls_x509_crt& issuer_cert) {
+Result<base::Bytes> BuildTbs(const CertSpec& spec, const mbedtls_pk_context& subject_key,
+                             const mbedtls_x509_crt& issuer_cert) {
   // Without an issuer SKI, SetExtensions would derive the AKI from the issuer key, which we do
   // not have here (and do not want: the AKI must match what chain builders see in the CA).
   if (issuer_cert.subject_key_id.len == 0) {
@@ -222,24 +222,24 @@ Result<Bytes> BuildTbs(const CertSpec& spec, const mbedtls_pk_context& subject_k
 
   const TbsParts parts{spec,        issuer_cert, subject_key, subject.head, writer->extensions,
                        *not_before, *not_after};
-  Bytes buf(kMaxTbsBytes);
+  base::Bytes buf(kMaxTbsBytes);
   unsigned char* p = buf.data() + buf.size();
   ret = WriteTbs(&p, buf.data(), parts);
   if (ret < 0) return Fail(Code::kCrypto, MbedtlsError("writing TBSCertificate", ret));
-  return Bytes(p, buf.data() + buf.size());
+  return base::Bytes(p, buf.data() + buf.size());
 }
 
-Result<Bytes> WrapTbs(std::span<const unsigned char> tbs,
-                      std::span<const unsigned char> signature) {
+Result<base::Bytes> WrapTbs(std::span<const unsigned char> tbs,
+                            std::span<const unsigned char> signature) {
   if (tbs.size() > kMaxTbsBytes) {
     return Fail(Code::kInvalidArgument, "TBSCertificate is " + std::to_string(tbs.size()) +
                                             " bytes, limit " + std::to_string(kMaxTbsBytes));
   }
-  Bytes buf(tbs.size() + sizeof(kEcdsaSha256AlgId) + signature.size() + 32);
+  base::Bytes buf(tbs.size() + sizeof(kEcdsaSha256AlgId) + signature.size() + 32);
   unsigned char* p = buf.data() + buf.size();
   int ret = WriteCertificate(&p, buf.data(), tbs, signature);
   if (ret < 0) return Fail(Code::kCrypto, MbedtlsError("writing Certificate", ret));
-  return Bytes(p, buf.data() + buf.size());
+  return base::Bytes(p, buf.data() + buf.size());
 }
 
 Result<std::unique_ptr<CrtChain>> ParseTbs(std::span<const unsigned char> tbs) {

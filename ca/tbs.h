@@ -8,10 +8,10 @@
 #include <memory>
 #include <span>
 
+#include "base/types.h"
 #include "ca/cert.h"
 #include "ca/error.h"
 #include "ca/signer.h"
-#include "ca/types.h"
 
 namespace ca {
 
@@ -23,12 +23,13 @@ inline constexpr size_t kMaxTbsBytes = 8192;
 // extensions of SignCertificate (signer_extensions.h). Takes no issuer key, by construction: the
 // only key is subject_key, of which the SPKI and SKI use the public half. kInvalidArgument for a
 // bad spec or an issuer without subjectKeyIdentifier, kCrypto if encoding fails.
-Result<Bytes> BuildTbs(const CertSpec& spec, const mbedtls_pk_context& subject_key,
-                       const mbedtls_x509_crt& issuer_cert);
+Result<base::Bytes> BuildTbs(const CertSpec& spec, const mbedtls_pk_context& subject_key,
+                             const mbedtls_x509_crt& issuer_cert);
 
 // Certificate ::= SEQUENCE { tbs, AlgorithmIdentifier ecdsa-with-SHA256, BIT STRING signature }.
 // tbs is copied as is (not checked). kInvalidArgument if tbs exceeds kMaxTbsBytes.
-Result<Bytes> WrapTbs(std::span<const unsigned char> tbs, std::span<const unsigned char> signature);
+Result<base::Bytes> WrapTbs(std::span<const unsigned char> tbs,
+                            std::span<const unsigned char> signature);
 
 // Parses tbs by wrapping it with an empty signature, so mbedTLS's certificate parser reads every
 // field. The result's signature is empty: use it for reading fields, never for verifying.
@@ -44,6 +45,6 @@ Result<std::unique_ptr<CrtChain>> CheckSigned(std::span<const unsigned char> cer
                                               const mbedtls_x509_crt& ca);
 
 // Serial rules for certificates we write: 1..20 bytes, first byte 0x01..0x7F (positive, minimal).
-Result<void> CheckSerial(const Bytes& serial);
+Result<void> CheckSerial(const base::Bytes& serial);
 
 }  // namespace ca

@@ -24,7 +24,7 @@
 namespace provisiond {
 namespace {
 
-ca::UnixTime Now() { return static_cast<ca::UnixTime>(std::time(nullptr)); }
+base::UnixTime Now() { return static_cast<base::UnixTime>(std::time(nullptr)); }
 
 int Error(const std::string& what) {
   std::fprintf(stderr, "provisiond: %s\n", what.c_str());
@@ -118,22 +118,22 @@ int DenyBootstrap(const AdminOptions& o) {
   return 0;
 }
 
-ca::Bytes HexToBytes(const std::string& hex) {
-  ca::Bytes out;
+base::Bytes HexToBytes(const std::string& hex) {
+  base::Bytes out;
   for (size_t i = 0; i + 1 < hex.size(); i += 2) {
     out.push_back(static_cast<unsigned char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
   }
   return out;
 }
 
-ca::UnixTime ParseIso(const std::string& iso) {
+base::UnixTime ParseIso(const std::string& iso) {
   std::tm tm{};
   if (!strptime(iso.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm)) return 0;
-  return static_cast<ca::UnixTime>(timegm(&tm));
+  return static_cast<base::UnixTime>(timegm(&tm));
 }
 
-ca::Bytes CrlNumberBytes(int64_t n) {
-  ca::Bytes b;
+base::Bytes CrlNumberBytes(int64_t n) {
+  base::Bytes b;
   for (; n > 0; n >>= 8) b.insert(b.begin(), static_cast<unsigned char>(n & 0xff));
   if (b.empty() || (b[0] & 0x80)) b.insert(b.begin(), 0);
   return b;
@@ -152,13 +152,13 @@ int WriteCrl(const AdminOptions& o) {
   std::string err;
   auto store = OpenStore(o.state_dir, &err);
   if (!store) return Error(err);
-  const ca::UnixTime now = Now();
+  const base::UnixTime now = Now();
   auto revoked = store->RevokedUnexpired(ca::Iso8601(now));
   if (!revoked) return Error(revoked.error().detail);
   auto number = store->NextCrlNumber();
   if (!number) return Error(number.error().detail);
   ca::CrlSpec spec{.this_update = now,
-                   .next_update = now + static_cast<ca::UnixTime>(o.next_update_days) * 86400,
+                   .next_update = now + static_cast<base::UnixTime>(o.next_update_days) * 86400,
                    .crl_number = CrlNumberBytes(*number)};
   for (const auto& r : *revoked) {
     spec.revoked.push_back({.serial = HexToBytes(r.serial_hex),

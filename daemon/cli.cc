@@ -119,7 +119,7 @@ void AddServeOptions(CLI::App* cmd, ServeOptions& o, bool required) {
   AddPolicyOptions(cmd, o);
 }
 
-ca::Result<ServeConfig> ToServeConfig(const ServeOptions& o) {
+base::Result<ServeConfig> ToServeConfig(const ServeOptions& o) {
   ServeConfig c = o.config;
   c.tls_min_minor = o.tls_min == "1.3" ? 3 : 2;
   c.client_auth = o.client_auth == "optional" ? ClientAuth::kOptional : ClientAuth::kRequired;
@@ -140,7 +140,7 @@ ca::Result<ServeConfig> ToServeConfig(const ServeOptions& o) {
   c.policy.address_rate = *address;
   auto drain = ParseDuration(o.drain_timeout);
   if (!drain)
-    return ca::Fail(ca::Code::kInvalidArgument, "--drain-timeout: " + drain.error().detail);
+    return base::Fail(base::Code::kInvalidArgument, "--drain-timeout: " + drain.error().detail);
   c.drain_timeout = *drain;
   for (auto [text, name, out] :
        {std::tuple{&o.handshake_timeout, "--handshake-timeout", &c.limits.handshake_timeout},
@@ -148,7 +148,7 @@ ca::Result<ServeConfig> ToServeConfig(const ServeOptions& o) {
         {&o.idle_timeout, "--idle-timeout", &c.limits.idle_timeout}}) {
     auto d = ParseDuration(*text);
     if (!d)
-      return ca::Fail(ca::Code::kInvalidArgument, std::string(name) + ": " + d.error().detail);
+      return base::Fail(base::Code::kInvalidArgument, std::string(name) + ": " + d.error().detail);
     *out = *d;
   }
   c.labeled_profiles.clear();
@@ -222,16 +222,16 @@ std::string Cli::config_file() const {
   return files.empty() ? "" : files.front();
 }
 
-ca::Result<ServeConfig> Cli::serve_config() const { return ToServeConfig(serve_); }
+base::Result<ServeConfig> Cli::serve_config() const { return ToServeConfig(serve_); }
 
-ca::Result<ReparsedServe> ReparseServe(const std::vector<std::string>& argv) {
+base::Result<ReparsedServe> ReparseServe(const std::vector<std::string>& argv) {
   auto cli = std::make_unique<Cli>();
   std::vector<const char*> args;
   for (const auto& a : argv) args.push_back(a.c_str());
   try {
     cli->Parse(static_cast<int>(args.size()), args.data());
   } catch (const CLI::Error& e) {
-    return ca::Fail(ca::Code::kInvalidArgument, e.what());
+    return base::Fail(base::Code::kInvalidArgument, e.what());
   }
   auto config = cli->serve_config();
   if (!config) return std::unexpected(config.error());

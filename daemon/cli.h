@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "ca/error.h"
+#include "base/error.h"
 #include "daemon/admin.h"
 #include "daemon/config.h"
 #include "daemon/init.h"
@@ -58,7 +58,7 @@ class Cli {
   std::string config_file() const;
   // The `serve` settings, validated (durations, rates, profiles). kInvalidArgument names the
   // bad value.
-  ca::Result<ServeConfig> serve_config() const;
+  base::Result<ServeConfig> serve_config() const;
 
   bool init_selected() const { return init_cmd_->parsed(); }
   bool serve_selected() const { return serve_cmd_->parsed(); }
@@ -89,6 +89,6 @@ struct ReparsedServe {
   ServeConfig config;
   Priority log_level;
 };
-ca::Result<ReparsedServe> ReparseServe(const std::vector<std::string>& argv);
+base::Result<ReparsedServe> ReparseServe(const std::vector<std::string>& argv);
 
 }  // namespace provisiond

@@ -50,7 +50,7 @@ struct Limits {
 // Who may get what, how often (enforced in daemon/enrollment.cc).
 struct Policy {
   int bootstrap_max_enrollments = 1;  // enrollments per bootstrap certificate AND per device id
-  ca::UnixTime renew_before = 0;      // re-enroll only this close to notAfter; 0 = any time
+  base::UnixTime renew_before = 0;    // re-enroll only this close to notAfter; 0 = any time
   bool reenroll_same_key = false;     // allow re-enrollment with the current key
   RateSpec device_rate{20, std::chrono::hours(1)};  // per device id (within the identity scope)
   RateSpec address_rate{};                          // per source address; off by default (NAT)

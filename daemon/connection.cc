@@ -34,8 +34,9 @@ http::ParseLimits ToParseLimits(const Limits& l) {
 }
 }  // namespace
 
-Connection::Connection(int fd, uint64_t id, std::string peer_address, const ServeConfig& config)
-    : fd_(fd),
+Connection::Connection(base::UniqueFd fd, uint64_t id, std::string peer_address,
+                       const ServeConfig& config)
+    : fd_(std::move(fd)),
       id_(id),
       peer_address_(std::move(peer_address)),
       config_(config),
@@ -44,9 +45,8 @@ Connection::Connection(int fd, uint64_t id, std::string peer_address, const Serv
 
 Connection::~Connection() {
   // The session's last flush (an alert or close_notify still queued) needs the socket: end it
-  // before the fd is closed and its number can be reused by another thread's accept.
+  // before fd_ closes (after this body) and its number can be reused by another thread's accept.
   session_.reset();
-  ::close(fd_);
 }
 
 bool Connection::Drive(Env& env) {
@@ -77,13 +77,13 @@ bool Connection::Drive(Env& env) {
 // still starts it: the handshake then fails and is logged as before.
 bool Connection::NothingToReadYet() const {
   char byte;
-  ssize_t n = ::recv(fd_, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  ssize_t n = ::recv(fd_.get(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
   return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
 
 bool Connection::Start(Env& env) {
   tls_ = env.tls;
-  auto session = tls::Session::Create(*tls_, fd_, config_.identity, &env.status_check);
+  auto session = tls::Session::Create(*tls_, fd_.get(), config_.identity, &env.status_check);
   if (!session) {
     Log(Priority::kErr, "tls_setup_failed", {{"peer", peer_address_},
                                               {"detail", session.error().detail}});
@@ -134,7 +134,7 @@ void Connection::RecordHandshakeFailure(Env& env) {
   Log(Priority::kWarning, "handshake_failed",
       {{"peer", peer_address_}, {"subject", subject}, {"reason", reason}, {"alert", alert}});
   db::EventRecord event{
-      .time = ca::Iso8601(static_cast<ca::UnixTime>(std::time(nullptr))),
+      .time = ca::Iso8601(static_cast<base::UnixTime>(std::time(nullptr))),
       .peer = peer_address_,
       .presented_fingerprint = presented ? presented->fingerprint : "",
       .presented_subject = subject,
@@ -192,7 +192,7 @@ bool Connection::DriveReading(Env& env) {
       const auto& request = parser_.request();
       keep_alive_requested_ = request.keep_alive;
       auto response = env.service.Handle(request, session_->peer(), peer_address_,
-                                         env.make_reply(fd_, id_));
+                                         env.make_reply(fd_.get(), id_));
       if (!response) {
         phase_ = Phase::kAwaiting;
         deadline_ = Clock::now() + config_.limits.request_timeout;

@@ -19,6 +19,7 @@
 #include <memory>
 #include <string>
 
+#include "base/unique_fd.h"
 #include "daemon/config.h"
 #include "daemon/est/service.h"
 #include "daemon/http/request_parser.h"
@@ -33,7 +34,7 @@ class Connection {
  public:
   // Takes ownership of fd (closed in the destructor). id is unique per worker, so a late reply
   // can never reach a newer connection that reuses the fd number.
-  Connection(int fd, uint64_t id, std::string peer_address, const ServeConfig& config);
+  Connection(base::UniqueFd fd, uint64_t id, std::string peer_address, const ServeConfig& config);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -56,7 +57,7 @@ class Connection {
   bool Deliver(http::Response response, Env& env);
   // Called by the worker's sweep; returns false (after logging) if the deadline has passed.
   bool CheckDeadline(Clock::time_point now);
-  int fd() const { return fd_; }
+  int fd() const { return fd_.get(); }
   uint64_t id() const { return id_; }
   // No TLS byte has been processed yet: the next Drive reads the ClientHello and answers it,
   // the handshake's most expensive step on the server (key exchange and a signature).
@@ -79,7 +80,7 @@ class Connection {
   // A session whose handshake completed with a client certificate (bootstrap or operational).
   bool Authenticated() const;
 
-  int fd_;
+  base::UniqueFd fd_;
   uint64_t id_;
   std::string peer_address_;
   const ServeConfig& config_;

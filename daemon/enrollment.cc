@@ -30,12 +30,12 @@ std::string MediaType(std::string_view content_type) {
   return t;
 }
 
-ca::UnixTime Now() { return static_cast<ca::UnixTime>(std::time(nullptr)); }
+base::UnixTime Now() { return static_cast<base::UnixTime>(std::time(nullptr)); }
 
 // How old a pending intent may be and still be resumed: a retry after a crash normally comes
 // within minutes; a device offline for longer than a week gets the intent_mismatch refusal and an
 // operator revokes the intent (`provisiond revoke --serial`), after which it enrolls afresh.
-constexpr ca::UnixTime kMaxResumeAge = 7 * 86400;
+constexpr base::UnixTime kMaxResumeAge = 7 * 86400;
 
 EnrollResult FromStoreError(const db::Error& e) {
   const bool transient =

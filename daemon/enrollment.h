@@ -91,7 +91,7 @@ struct EnrollResult {
   std::string detail;          // for the journal only
   ca::Code csr_error = ca::Code::kMalformed;
   int retry_after = 0;
-  ca::Bytes der;               // kIssued / kAlreadyIssued
+  base::Bytes der;             // kIssued / kAlreadyIssued
   std::string serial_hex;
   std::string device_id;       // DeviceName::qualified once known, else ""
 };

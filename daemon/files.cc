@@ -10,65 +10,63 @@
 #include <cstring>
 #include <filesystem>
 
+#include "base/unique_fd.h"
+
 namespace provisiond {
 
-ca::Result<std::string> ReadFile(const std::string& path, size_t max_bytes) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return ca::Fail(ca::Code::kIo, "open " + path + ": " + std::strerror(errno));
+base::Result<std::string> ReadFile(const std::string& path, size_t max_bytes) {
+  base::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return base::Fail(base::Code::kIo, "open " + path + ": " + std::strerror(errno));
   std::string data;
   char buf[8192];
   for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
-      int e = errno;
-      ::close(fd);
-      return ca::Fail(ca::Code::kIo, "read " + path + ": " + std::strerror(e));
+      return base::Fail(base::Code::kIo, "read " + path + ": " + std::strerror(errno));
     }
     if (n == 0) break;
     data.append(buf, static_cast<size_t>(n));
     if (data.size() > max_bytes) {
-      ::close(fd);
-      return ca::Fail(ca::Code::kIo, path + ": larger than " + std::to_string(max_bytes) + " bytes");
+      return base::Fail(base::Code::kIo,
+                        path + ": larger than " + std::to_string(max_bytes) + " bytes");
     }
   }
-  ::close(fd);
   return data;
 }
 
-ca::Result<void> WriteNewFile(const std::string& path, const std::string& data, unsigned mode) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-  if (fd < 0) return ca::Fail(ca::Code::kIo, "create " + path + ": " + std::strerror(errno));
+base::Result<void> WriteNewFile(const std::string& path, const std::string& data, unsigned mode) {
+  base::UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
+  if (!fd) return base::Fail(base::Code::kIo, "create " + path + ": " + std::strerror(errno));
   size_t off = 0;
   while (off < data.size()) {
-    ssize_t n = ::write(fd, data.data() + off, data.size() - off);
+    ssize_t n = ::write(fd.get(), data.data() + off, data.size() - off);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
-      int e = errno;
-      ::close(fd);
-      return ca::Fail(ca::Code::kIo, "write " + path + ": " + std::strerror(e));
+      return base::Fail(base::Code::kIo, "write " + path + ": " + std::strerror(errno));
     }
     off += static_cast<size_t>(n);
   }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    return ca::Fail(ca::Code::kIo, "fsync/close " + path + ": " + std::strerror(errno));
+  if (::fsync(fd.get()) != 0 || !fd.Close()) {
+    return base::Fail(base::Code::kIo, "fsync/close " + path + ": " + std::strerror(errno));
   }
   return {};
 }
 
-ca::Result<std::vector<std::string>> ExpandTrustPath(const std::string& path) {
+base::Result<std::vector<std::string>> ExpandTrustPath(const std::string& path) {
   std::error_code ec;
   if (!std::filesystem::is_directory(path, ec)) {
-    if (!std::filesystem::exists(path, ec)) return ca::Fail(ca::Code::kIo, path + ": not found");
+    if (!std::filesystem::exists(path, ec))
+      return base::Fail(base::Code::kIo, path + ": not found");
     return std::vector<std::string>{path};
   }
   std::vector<std::string> files;
   for (const auto& entry : std::filesystem::directory_iterator(path, ec)) {
     if (entry.is_regular_file()) files.push_back(entry.path().string());
   }
-  if (ec) return ca::Fail(ca::Code::kIo, "list " + path + ": " + ec.message());
+  if (ec) return base::Fail(base::Code::kIo, "list " + path + ": " + ec.message());
   std::sort(files.begin(), files.end());
-  if (files.empty()) return ca::Fail(ca::Code::kIo, path + ": directory holds no certificates");
+  if (files.empty()) return base::Fail(base::Code::kIo, path + ": directory holds no certificates");
   return files;
 }
 

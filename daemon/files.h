@@ -4,17 +4,17 @@
 #include <string>
 #include <vector>
 
-#include "ca/error.h"
+#include "base/error.h"
 
 namespace provisiond {
 
-ca::Result<std::string> ReadFile(const std::string& path, size_t max_bytes = 1 << 20);
+base::Result<std::string> ReadFile(const std::string& path, size_t max_bytes = 1 << 20);
 
 // Creates path with O_CREAT|O_EXCL and `mode` (0600 for keys: never a moment with wider
 // permissions), writes data, fsyncs. Fails if the file exists.
-ca::Result<void> WriteNewFile(const std::string& path, const std::string& data, unsigned mode);
+base::Result<void> WriteNewFile(const std::string& path, const std::string& data, unsigned mode);
 
 // Regular files in a directory (sorted) if path is a directory, else {path}.
-ca::Result<std::vector<std::string>> ExpandTrustPath(const std::string& path);
+base::Result<std::vector<std::string>> ExpandTrustPath(const std::string& path);
 
 }  // namespace provisiond

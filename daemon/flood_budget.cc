@@ -65,7 +65,7 @@ void ReportSuppressedUnauthenticated(db::Writer& writer) {
        {"per_second", std::to_string(static_cast<int>(kUnauthPerSecond))}});
   if (s->rows == 0) return;
   RecordEventAsync(writer, db::EventRecord{
-                               .time = ca::Iso8601(static_cast<ca::UnixTime>(std::time(nullptr))),
+                               .time = ca::Iso8601(static_cast<base::UnixTime>(std::time(nullptr))),
                                .peer = "",
                                .presented_fingerprint = "",
                                .presented_subject = "",

@@ -27,24 +27,24 @@ bool IsIpLiteral(const std::string& name) {
   return inet_pton(AF_INET, name.c_str(), buf) == 1 || inet_pton(AF_INET6, name.c_str(), buf) == 1;
 }
 
-ca::Result<void> MakeStateDir(const std::string& dir) {
+base::Result<void> MakeStateDir(const std::string& dir) {
   if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
-    return ca::Fail(ca::Code::kIo, "mkdir " + dir + ": " + std::strerror(errno));
+    return base::Fail(base::Code::kIo, "mkdir " + dir + ": " + std::strerror(errno));
   }
   struct stat st {};
   if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-    return ca::Fail(ca::Code::kIo, dir + " is not a directory");
+    return base::Fail(base::Code::kIo, dir + " is not a directory");
   }
   if (::chmod(dir.c_str(), 0700) != 0) {
-    return ca::Fail(ca::Code::kIo, "chmod 0700 " + dir + ": " + std::strerror(errno));
+    return base::Fail(base::Code::kIo, "chmod 0700 " + dir + ": " + std::strerror(errno));
   }
   return {};
 }
 
 // Writes ca.crt and ca.key: either the imported pair (checked: parses, matches, is a CA) or a new
 // self-signed P-256 root.
-ca::Result<void> MakeCa(const InitOptions& o, const StatePaths& paths, ca::Rng rng,
-                        ca::UnixTime now) {
+base::Result<void> MakeCa(const InitOptions& o, const StatePaths& paths, ca::Rng rng,
+                          base::UnixTime now) {
   std::string cert_pem, key_pem;
   if (!o.ca_cert_path.empty()) {
     auto cert = ReadFile(o.ca_cert_path);
@@ -52,26 +52,26 @@ ca::Result<void> MakeCa(const InitOptions& o, const StatePaths& paths, ca::Rng r
     auto key = ReadFile(o.ca_key_path);
     if (!key) return std::unexpected(key.error());
     if (auto issuer = ca::Issuer::Load(*cert, *key, rng); !issuer) {
-      return std::unexpected(issuer.error());
+      return std::unexpected(ca::ToBaseError(issuer.error()));
     }
     cert_pem = std::move(*cert);
     key_pem = std::move(*key);
   } else {
     auto key = ca::PrivateKey::GenerateP256(rng);
-    if (!key) return std::unexpected(key.error());
+    if (!key) return std::unexpected(ca::ToBaseError(key.error()));
     auto serial = ca::RandomSerial(rng);
-    if (!serial) return std::unexpected(serial.error());
+    if (!serial) return std::unexpected(ca::ToBaseError(serial.error()));
     ca::CertSpec spec{.subject_dn = "CN=" + ca::EscapeDnValue(o.ca_name),
                       .serial = *serial,
                       .not_before = now - 300,
-                      .not_after = now + static_cast<ca::UnixTime>(o.ca_days) * 86400,
+                      .not_after = now + static_cast<base::UnixTime>(o.ca_days) * 86400,
                       .is_ca = true,
                       .max_path_len = 0,
                       .key_usage = MBEDTLS_X509_KU_KEY_CERT_SIGN | MBEDTLS_X509_KU_CRL_SIGN};
     auto der = ca::SignCertificate(spec, *(*key)->pk(), nullptr, *(*key)->pk(), rng);
-    if (!der) return std::unexpected(der.error());
+    if (!der) return std::unexpected(ca::ToBaseError(der.error()));
     auto pem = (*key)->ToPem();
-    if (!pem) return std::unexpected(pem.error());
+    if (!pem) return std::unexpected(ca::ToBaseError(pem.error()));
     cert_pem = ca::DerToPem(*der, "CERTIFICATE");
     key_pem = std::move(*pem);
   }
@@ -79,25 +79,25 @@ ca::Result<void> MakeCa(const InitOptions& o, const StatePaths& paths, ca::Rng r
   return WriteNewFile(paths.ca_cert, cert_pem, 0644);
 }
 
-ca::Result<void> MakeServerCert(const InitOptions& o, const StatePaths& paths, ca::Rng rng,
-                                ca::UnixTime now) {
+base::Result<void> MakeServerCert(const InitOptions& o, const StatePaths& paths, ca::Rng rng,
+                                  base::UnixTime now) {
   auto ca_cert_pem = ReadFile(paths.ca_cert);
   if (!ca_cert_pem) return std::unexpected(ca_cert_pem.error());
   auto ca_key_pem = ReadFile(paths.ca_key);
   if (!ca_key_pem) return std::unexpected(ca_key_pem.error());
   auto ca_cert = ca::ParseCertificates(*ca_cert_pem);
-  if (!ca_cert) return std::unexpected(ca_cert.error());
+  if (!ca_cert) return std::unexpected(ca::ToBaseError(ca_cert.error()));
   auto ca_key = ca::PrivateKey::Parse(*ca_key_pem, rng);
-  if (!ca_key) return std::unexpected(ca_key.error());
+  if (!ca_key) return std::unexpected(ca::ToBaseError(ca_key.error()));
   auto key = ca::PrivateKey::GenerateP256(rng);
-  if (!key) return std::unexpected(key.error());
+  if (!key) return std::unexpected(ca::ToBaseError(key.error()));
   auto serial = ca::RandomSerial(rng);
-  if (!serial) return std::unexpected(serial.error());
+  if (!serial) return std::unexpected(ca::ToBaseError(serial.error()));
 
   ca::CertSpec spec{.subject_dn = "CN=" + ca::EscapeDnValue(o.server_names.front()),
                     .serial = *serial,
                     .not_before = now - 300,
-                    .not_after = std::min(now + static_cast<ca::UnixTime>(o.server_days) * 86400,
+                    .not_after = std::min(now + static_cast<base::UnixTime>(o.server_days) * 86400,
                                           ca::ToUnixTime((*ca_cert)->get()->valid_to)),
                     .key_usage = MBEDTLS_X509_KU_DIGITAL_SIGNATURE,
                     .ext_key_usage = {ca::Eku::kServerAuth}};
@@ -105,38 +105,38 @@ ca::Result<void> MakeServerCert(const InitOptions& o, const StatePaths& paths, c
     (IsIpLiteral(name) ? spec.ip_addresses : spec.dns_names).push_back(name);
   }
   auto der = ca::SignCertificate(spec, *(*key)->pk(), (*ca_cert)->get(), *(*ca_key)->pk(), rng);
-  if (!der) return std::unexpected(der.error());
+  if (!der) return std::unexpected(ca::ToBaseError(der.error()));
   auto pem = (*key)->ToPem();
-  if (!pem) return std::unexpected(pem.error());
+  if (!pem) return std::unexpected(ca::ToBaseError(pem.error()));
   if (auto r = WriteNewFile(paths.server_key, *pem, 0600); !r) return r;
   return WriteNewFile(paths.server_cert, ca::DerToPem(*der, "CERTIFICATE"), 0644);
 }
 
 }  // namespace
 
-ca::Result<std::vector<std::string>> InitStateDir(const InitOptions& o) {
+base::Result<std::vector<std::string>> InitStateDir(const InitOptions& o) {
   if (o.server_names.empty()) {
-    return ca::Fail(ca::Code::kInvalidArgument, "at least one --server-name is needed");
+    return base::Fail(base::Code::kInvalidArgument, "at least one --server-name is needed");
   }
   if (o.ca_cert_path.empty() != o.ca_key_path.empty()) {
-    return ca::Fail(ca::Code::kInvalidArgument, "--ca-cert and --ca-key go together");
+    return base::Fail(base::Code::kInvalidArgument, "--ca-cert and --ca-key go together");
   }
   StatePaths paths(o.state_dir);
   std::error_code ec;
   if (std::filesystem::exists(paths.ca_cert, ec) || std::filesystem::exists(paths.ca_key, ec)) {
-    return ca::Fail(ca::Code::kInvalidArgument,
-                    o.state_dir + " already holds a CA; refusing to overwrite it");
+    return base::Fail(base::Code::kInvalidArgument,
+                      o.state_dir + " already holds a CA; refusing to overwrite it");
   }
   if (auto r = MakeStateDir(o.state_dir); !r) return std::unexpected(r.error());
   auto drbg = ca::Drbg::FromSystemEntropy();
-  if (!drbg) return std::unexpected(drbg.error());
-  const auto now = static_cast<ca::UnixTime>(std::time(nullptr));
+  if (!drbg) return std::unexpected(ca::ToBaseError(drbg.error()));
+  const auto now = static_cast<base::UnixTime>(std::time(nullptr));
   if (auto r = MakeCa(o, paths, (*drbg)->rng(), now); !r) return std::unexpected(r.error());
   if (auto r = MakeServerCert(o, paths, (*drbg)->rng(), now); !r) {
     return std::unexpected(r.error());
   }
   auto store = db::SqliteStore::Open(paths.database);
-  if (!store) return ca::Fail(ca::Code::kIo, "database: " + store.error().detail);
+  if (!store) return base::Fail(base::Code::kIo, "database: " + store.error().detail);
 
   std::vector<std::string> lines;
   lines.push_back(std::string(o.ca_cert_path.empty() ? "created" : "imported") +

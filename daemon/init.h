@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "ca/error.h"
+#include "base/error.h"
 
 namespace provisiond {
 
@@ -22,6 +22,6 @@ struct InitOptions {
 
 // Creates DIR (0700), ca.crt, ca.key (0600), server.crt, server.key (0600) and provisiond.db.
 // Refuses (kInvalidArgument) if DIR already holds a CA. Returns lines describing what was made.
-ca::Result<std::vector<std::string>> InitStateDir(const InitOptions& options);
+base::Result<std::vector<std::string>> InitStateDir(const InitOptions& options);
 
 }  // namespace provisiond

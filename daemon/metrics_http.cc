@@ -66,37 +66,35 @@ std::string AnswerMetricsRequest(std::string_view head, const MetricsHandlers& h
   return Response(404, "Not Found", kText, "try /metrics or /healthz\n", head_only);
 }
 
-MetricsHttp::MetricsHttp(int listen_fd, int stop_fd, MetricsHandlers handlers)
-    : listen_fd_(listen_fd),
-      stop_fd_(stop_fd),
+MetricsHttp::MetricsHttp(base::UniqueFd listen_fd, base::UniqueFd stop_fd, MetricsHandlers handlers)
+    : listen_fd_(std::move(listen_fd)),
+      stop_fd_(std::move(stop_fd)),
       handlers_(std::move(handlers)),
-      address_(LocalAddress(listen_fd)) {}
+      address_(LocalAddress(listen_fd_.get())) {}
 
-ca::Result<std::unique_ptr<MetricsHttp>> MetricsHttp::Start(int listen_fd,
-                                                            MetricsHandlers handlers) {
-  int stop_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (stop_fd < 0) {
-    ::close(listen_fd);
-    return ca::Fail(ca::Code::kIo, std::string("eventfd: ") + std::strerror(errno));
+base::Result<std::unique_ptr<MetricsHttp>> MetricsHttp::Start(base::UniqueFd listen_fd,
+                                                              MetricsHandlers handlers) {
+  base::UniqueFd stop_fd(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+  if (!stop_fd) {
+    return base::Fail(base::Code::kIo, std::string("eventfd: ") + std::strerror(errno));
   }
-  std::unique_ptr<MetricsHttp> http(new MetricsHttp(listen_fd, stop_fd, std::move(handlers)));
+  std::unique_ptr<MetricsHttp> http(
+      new MetricsHttp(std::move(listen_fd), std::move(stop_fd), std::move(handlers)));
   http->thread_ = std::thread([p = http.get()] { p->Run(); });
   return http;
 }
 
 MetricsHttp::~MetricsHttp() {
   uint64_t one = 1;
-  ssize_t ignored = ::write(stop_fd_, &one, sizeof one);
+  ssize_t ignored = ::write(stop_fd_.get(), &one, sizeof one);
   (void)ignored;
   if (thread_.joinable()) thread_.join();
-  ::close(listen_fd_);
-  ::close(stop_fd_);
 }
 
 void MetricsHttp::Run() {
   pthread_setname_np(pthread_self(), "metrics-http");
   for (;;) {
-    pollfd fds[2] = {{listen_fd_, POLLIN, 0}, {stop_fd_, POLLIN, 0}};
+    pollfd fds[2] = {{listen_fd_.get(), POLLIN, 0}, {stop_fd_.get(), POLLIN, 0}};
     if (::poll(fds, 2, -1) < 0) {
       if (errno == EINTR) continue;
       Log(Priority::kErr, "metrics_stopped", {{"reason", std::strerror(errno)}});
@@ -104,10 +102,9 @@ void MetricsHttp::Run() {
     }
     if (fds[1].revents) return;
     if (!(fds[0].revents & POLLIN)) continue;
-    int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) continue;  // EAGAIN, or the peer gave up; EMFILE clears when fds are released
-    ServeClient(fd);
-    ::close(fd);
+    base::UniqueFd fd(::accept4(listen_fd_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+    if (!fd) continue;  // EAGAIN, or the peer gave up; EMFILE clears when fds are released
+    ServeClient(fd.get());
   }
 }
 

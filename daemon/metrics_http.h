@@ -12,7 +12,8 @@
 #include <string_view>
 #include <thread>
 
-#include "ca/error.h"
+#include "base/error.h"
+#include "base/unique_fd.h"
 
 namespace provisiond {
 
@@ -31,7 +32,8 @@ class MetricsHttp {
   static constexpr size_t kMaxRequestBytes = 2048;
   // Takes ownership of listen_fd (a listening TCP socket) and starts the serving thread.
   // kIo if the thread's wake-up descriptor cannot be made.
-  static ca::Result<std::unique_ptr<MetricsHttp>> Start(int listen_fd, MetricsHandlers handlers);
+  static base::Result<std::unique_ptr<MetricsHttp>> Start(base::UniqueFd listen_fd,
+                                                          MetricsHandlers handlers);
   // Stops the thread (an in-progress client is cut at its deadline at worst) and closes sockets.
   ~MetricsHttp();
   MetricsHttp(const MetricsHttp&) = delete;
@@ -40,12 +42,12 @@ class MetricsHttp {
   const std::string& address() const { return address_; }
 
  private:
-  MetricsHttp(int listen_fd, int stop_fd, MetricsHandlers handlers);
+  MetricsHttp(base::UniqueFd listen_fd, base::UniqueFd stop_fd, MetricsHandlers handlers);
   void Run();
   void ServeClient(int fd);
 
-  int listen_fd_;
-  int stop_fd_;
+  base::UniqueFd listen_fd_;
+  base::UniqueFd stop_fd_;
   MetricsHandlers handlers_;
   std::string address_;
   std::thread thread_;

@@ -35,7 +35,7 @@ struct AddrInfoDeleter {
 };
 using AddrInfo = std::unique_ptr<addrinfo, AddrInfoDeleter>;
 
-ca::Result<AddrInfo> Resolve(std::string_view address) {
+base::Result<AddrInfo> Resolve(std::string_view address) {
   std::string text(address);
   if (text.find(':') == std::string::npos) text = "127.0.0.1:" + text;
   size_t colon = text.rfind(':');
@@ -44,13 +44,13 @@ ca::Result<AddrInfo> Resolve(std::string_view address) {
     host = host.substr(1, host.size() - 2);
   }
   if (host.empty() || port.empty()) {
-    return ca::Fail(ca::Code::kInvalidArgument, "want ADDR:PORT, got " + text);
+    return base::Fail(base::Code::kInvalidArgument, "want ADDR:PORT, got " + text);
   }
   // getaddrinfo takes "99999" and wraps it (to 34463): only 0-65535 in decimal is a port.
   if (port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
       std::stoul(port) > 65535) {
-    return ca::Fail(ca::Code::kInvalidArgument,
-                    text + ": port '" + port + "' is not a number in 0-65535");
+    return base::Fail(base::Code::kInvalidArgument,
+                      text + ": port '" + port + "' is not a number in 0-65535");
   }
   addrinfo hints{};
   hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;
@@ -59,35 +59,35 @@ ca::Result<AddrInfo> Resolve(std::string_view address) {
   if (int rc = getaddrinfo(host.c_str(), port.c_str(), &hints, &res); rc != 0) {
     // A name would tie where the CA listens to the resolver at start: refused, not resolved.
     if (rc == EAI_NONAME) {
-      return ca::Fail(ca::Code::kInvalidArgument,
-                      text + ": '" + host +
-                          "' is not a numeric IP address (names are not resolved: use e.g. "
-                          "127.0.0.1 or [::1])");
+      return base::Fail(base::Code::kInvalidArgument,
+                        text + ": '" + host +
+                            "' is not a numeric IP address (names are not resolved: use e.g. "
+                            "127.0.0.1 or [::1])");
     }
-    return ca::Fail(ca::Code::kInvalidArgument, text + ": " + gai_strerror(rc));
+    return base::Fail(base::Code::kInvalidArgument, text + ": " + gai_strerror(rc));
   }
   return AddrInfo(res);
 }
 
 }  // namespace
 
-ca::Result<void> CheckListenAddress(std::string_view address) {
+base::Result<void> CheckListenAddress(std::string_view address) {
   auto res = Resolve(address);
   if (!res) return std::unexpected(res.error());
   return {};
 }
 
-ca::Result<int> ListenTcp(std::string_view address, int backlog) {
+base::Result<base::UniqueFd> ListenTcp(std::string_view address, int backlog) {
   auto resolved = Resolve(address);
   if (!resolved) return std::unexpected(resolved.error());
   const addrinfo* res = resolved->get();
-  int fd = ::socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  base::UniqueFd fd(::socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   int one = 1;
-  if (fd >= 0) ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (fd < 0 || ::bind(fd, res->ai_addr, res->ai_addrlen) != 0 || ::listen(fd, backlog) != 0) {
+  if (fd) ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (!fd || ::bind(fd.get(), res->ai_addr, res->ai_addrlen) != 0 ||
+      ::listen(fd.get(), backlog) != 0) {
     std::string err = std::strerror(errno);
-    if (fd >= 0) ::close(fd);
-    return ca::Fail(ca::Code::kIo, "listen on " + std::string(address) + ": " + err);
+    return base::Fail(base::Code::kIo, "listen on " + std::string(address) + ": " + err);
   }
   return fd;
 }
@@ -99,28 +99,28 @@ std::string LocalAddress(int fd) {
   return FormatAddress(ss);
 }
 
-ca::Result<void> AdoptListeningSocket(int fd) {
+base::Result<void> AdoptListeningSocket(int fd) {
   int type = 0, listening = 0, domain = 0;
   socklen_t len = sizeof type;
   if (::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0) {
-    return ca::Fail(ca::Code::kInvalidArgument,
-                    "fd " + std::to_string(fd) + " is not a socket: " + std::strerror(errno));
+    return base::Fail(base::Code::kInvalidArgument,
+                      "fd " + std::to_string(fd) + " is not a socket: " + std::strerror(errno));
   }
   len = sizeof listening;
   ::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len);
   len = sizeof domain;
   ::getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len);
   if (type != SOCK_STREAM || !listening || (domain != AF_INET && domain != AF_INET6)) {
-    return ca::Fail(ca::Code::kInvalidArgument,
-                    "fd " + std::to_string(fd) +
-                        " is not a listening TCP socket (want ListenStream= with an IP address "
-                        "or port)");
+    return base::Fail(base::Code::kInvalidArgument,
+                      "fd " + std::to_string(fd) +
+                          " is not a listening TCP socket (want ListenStream= with an IP address "
+                          "or port)");
   }
   int flags = ::fcntl(fd, F_GETFL);
   if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0 ||
       ::fcntl(fd, F_SETFD, FD_CLOEXEC) != 0) {
-    return ca::Fail(ca::Code::kIo,
-                    "fcntl on fd " + std::to_string(fd) + ": " + std::strerror(errno));
+    return base::Fail(base::Code::kIo,
+                      "fcntl on fd " + std::to_string(fd) + ": " + std::strerror(errno));
   }
   return {};
 }

@@ -8,7 +8,8 @@
 #include <string>
 #include <string_view>
 
-#include "ca/error.h"
+#include "base/error.h"
+#include "base/unique_fd.h"
 
 namespace provisiond {
 
@@ -16,18 +17,18 @@ namespace provisiond {
 std::string FormatAddress(const sockaddr_storage& address);
 
 // Checks the "ADDR:PORT" syntax ListenTcp accepts, without binding. kInvalidArgument if bad.
-ca::Result<void> CheckListenAddress(std::string_view address);
+base::Result<void> CheckListenAddress(std::string_view address);
 
 // Binds and listens on "ADDR:PORT" ("[v6]:PORT"; a bare "PORT" means 127.0.0.1:PORT; port 0
-// picks a free port). The socket is non-blocking and close-on-exec; the caller owns it.
+// picks a free port). The socket is non-blocking and close-on-exec.
 // kInvalidArgument for a malformed address, kIo if the bind or listen fails (naming errno).
-ca::Result<int> ListenTcp(std::string_view address, int backlog);
+base::Result<base::UniqueFd> ListenTcp(std::string_view address, int backlog);
 
 // The address fd is bound to ("?" if getsockname fails).
 std::string LocalAddress(int fd);
 
 // Checks that fd (e.g. from systemd) is a listening TCP stream socket (IPv4 or IPv6) and makes
 // it non-blocking and close-on-exec. kInvalidArgument names what is wrong with it.
-ca::Result<void> AdoptListeningSocket(int fd);
+base::Result<void> AdoptListeningSocket(int fd);
 
 }  // namespace provisiond

@@ -6,20 +6,31 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <functional>
+#include <memory>
 #include <mutex>
+#include <string>
 #include <vector>
+
+#include "base/error.h"
+#include "base/unique_fd.h"
 
 namespace provisiond {
 
 class PostQueue {
  public:
-  PostQueue() : fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
-  ~PostQueue() { ::close(fd_); }
+  // A queue with its eventfd. kIo naming eventfd and errno if it cannot be made (out of fds).
+  static base::Result<std::unique_ptr<PostQueue>> Create() {
+    base::UniqueFd fd(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+    if (!fd) return base::Fail(base::Code::kIo, std::string("eventfd: ") + std::strerror(errno));
+    return std::unique_ptr<PostQueue>(new PostQueue(std::move(fd)));
+  }
   PostQueue(const PostQueue&) = delete;
   PostQueue& operator=(const PostQueue&) = delete;
 
-  int fd() const { return fd_; }
+  int fd() const { return fd_.get(); }
 
   // Thread-safe. fn runs later on the owning worker's thread.
   void Post(std::function<void()> fn) {
@@ -28,14 +39,14 @@ class PostQueue {
       queue_.push_back(std::move(fn));
     }
     uint64_t one = 1;
-    ssize_t ignored = ::write(fd_, &one, sizeof one);
+    ssize_t ignored = ::write(fd_.get(), &one, sizeof one);
     (void)ignored;
   }
 
   // Owning worker's thread only: runs everything posted so far.
   void RunAll() {
     uint64_t count;
-    ssize_t ignored = ::read(fd_, &count, sizeof count);
+    ssize_t ignored = ::read(fd_.get(), &count, sizeof count);
     (void)ignored;
     std::vector<std::function<void()>> batch;
     {
@@ -46,7 +57,9 @@ class PostQueue {
   }
 
  private:
-  int fd_;
+  explicit PostQueue(base::UniqueFd fd) : fd_(std::move(fd)) {}
+
+  base::UniqueFd fd_;
   std::mutex mu_;
   std::vector<std::function<void()>> queue_;
 };

@@ -42,26 +42,28 @@ struct Labeled {
 
 // allow=any, or allow=FILE: every certificate in FILE (PEM or DER) becomes an allowed anchor,
 // matched by the SHA-256 of its SubjectPublicKeyInfo.
-ca::Result<void> AddAllowed(const std::string& value, ProfileRule& rule) {
+base::Result<void> AddAllowed(const std::string& value, ProfileRule& rule) {
   if (value == "any") {
     rule.any_anchor = true;
     return {};
   }
   auto data = ReadFile(value);
-  if (!data) return ca::Fail(ca::Code::kInvalidArgument, "--profile allow=" + value + ": " +
-                                                             data.error().detail);
+  if (!data)
+    return base::Fail(base::Code::kInvalidArgument,
+                      "--profile allow=" + value + ": " + data.error().detail);
   auto chain = ca::ParseCertificates(*data);
-  if (!chain) return ca::Fail(ca::Code::kInvalidArgument, "--profile allow=" + value + ": " +
-                                                              chain.error().detail);
+  if (!chain)
+    return base::Fail(base::Code::kInvalidArgument,
+                      "--profile allow=" + value + ": " + chain.error().detail);
   for (const mbedtls_x509_crt* c = (*chain)->get(); c != nullptr && c->raw.len > 0; c = c->next) {
     auto key = ca::PublicKeyDer(c->pk);
-    if (!key) return std::unexpected(key.error());
+    if (!key) return std::unexpected(ca::ToBaseError(key.error()));
     rule.anchor_key_sha256.insert(ca::Sha256Hex(*key));
   }
   return {};
 }
 
-ca::Result<Labeled> ParseLabeled(const std::string& spec, const ca::Profile& base) {
+base::Result<Labeled> ParseLabeled(const std::string& spec, const ca::Profile& base) {
   ca::Profile profile = base;
   ProfileRule rule;
   std::string label;
@@ -71,8 +73,9 @@ ca::Result<Labeled> ParseLabeled(const std::string& spec, const ca::Profile& bas
     std::string item = spec.substr(start, comma == std::string::npos ? std::string::npos
                                                                      : comma - start);
     size_t eq = item.find('=');
-    if (eq == std::string::npos) return ca::Fail(ca::Code::kInvalidArgument,
-                    "--profile '" + spec + "': want label=NAME[,o=ORG][,ou=UNIT][,days=N]");
+    if (eq == std::string::npos)
+      return base::Fail(base::Code::kInvalidArgument,
+                        "--profile '" + spec + "': want label=NAME[,o=ORG][,ou=UNIT][,days=N]");
     std::string key = item.substr(0, eq), value = item.substr(eq + 1);
     if (key == "label") {
       label = value;
@@ -84,13 +87,13 @@ ca::Result<Labeled> ParseLabeled(const std::string& spec, const ca::Profile& bas
       int days = 0;
       auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), days);
       if (ec != std::errc() || p != value.data() + value.size() || days < 1 || days > 3650) {
-        return ca::Fail(ca::Code::kInvalidArgument, "--profile days must be 1..3650: " + spec);
+        return base::Fail(base::Code::kInvalidArgument, "--profile days must be 1..3650: " + spec);
       }
-      profile.validity_seconds = static_cast<ca::UnixTime>(days) * 86400;
+      profile.validity_seconds = static_cast<base::UnixTime>(days) * 86400;
     } else if (key == "allow") {
       if (auto ok = AddAllowed(value, rule); !ok) return std::unexpected(ok.error());
     } else {
-      return ca::Fail(ca::Code::kInvalidArgument, "--profile: unknown key '" + key + "'");
+      return base::Fail(base::Code::kInvalidArgument, "--profile: unknown key '" + key + "'");
     }
     if (comma == std::string::npos) break;
     start = comma + 1;
@@ -99,26 +102,28 @@ ca::Result<Labeled> ParseLabeled(const std::string& spec, const ca::Profile& bas
       "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") == std::string::npos;
   static const char* kOps[] = {"cacerts", "csrattrs", "simpleenroll", "simplereenroll"};
   for (const char* op : kOps) {
-    if (label == op) return ca::Fail(ca::Code::kInvalidArgument, "--profile label is an EST op");
+    if (label == op)
+      return base::Fail(base::Code::kInvalidArgument, "--profile label is an EST op");
   }
   if (!label_ok) {
-    return ca::Fail(ca::Code::kInvalidArgument, "--profile needs label=[A-Za-z0-9._-]+: " + spec);
+    return base::Fail(base::Code::kInvalidArgument,
+                      "--profile needs label=[A-Za-z0-9._-]+: " + spec);
   }
   return Labeled{label, profile, std::move(rule)};
 }
 
 }  // namespace
 
-ca::Result<void> ApplyProfileOptions(const ProfileOptions& p, ServeConfig& config) {
+base::Result<void> ApplyProfileOptions(const ProfileOptions& p, ServeConfig& config) {
   config.default_profile.organization = p.organization;
   config.default_profile.organizational_unit = p.organizational_unit;
-  config.default_profile.validity_seconds = static_cast<ca::UnixTime>(p.validity_days) * 86400;
+  config.default_profile.validity_seconds = static_cast<base::UnixTime>(p.validity_days) * 86400;
   config.default_profile.san_uri_prefix = p.san_uri_prefix;
   for (const auto& spec : p.labeled) {
     auto parsed = ParseLabeled(spec, config.default_profile);
     if (!parsed) return std::unexpected(parsed.error());
     if (!config.labeled_profiles.emplace(parsed->label, parsed->profile).second) {
-      return ca::Fail(ca::Code::kInvalidArgument, "--profile label repeated: " + parsed->label);
+      return base::Fail(base::Code::kInvalidArgument, "--profile label repeated: " + parsed->label);
     }
     config.profile_rules[parsed->label] = std::move(parsed->rule);
   }

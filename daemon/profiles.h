@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "ca/error.h"
+#include "base/error.h"
 #include "daemon/config.h"
 
 namespace provisiond {
@@ -22,6 +22,6 @@ struct ProfileOptions {
 void AddProfileOptions(CLI::App* app, ProfileOptions& p);
 
 // Fills config.default_profile and config.labeled_profiles. kInvalidArgument names the bad value.
-ca::Result<void> ApplyProfileOptions(const ProfileOptions& p, ServeConfig& config);
+base::Result<void> ApplyProfileOptions(const ProfileOptions& p, ServeConfig& config);
 
 }  // namespace provisiond

@@ -6,10 +6,10 @@
 
 namespace provisiond {
 
-ca::Result<std::chrono::seconds> ParseDuration(std::string_view text) {
+base::Result<std::chrono::seconds> ParseDuration(std::string_view text) {
   auto bad = [&] {
-    return ca::Fail(ca::Code::kInvalidArgument,
-                    "duration '" + std::string(text) + "': want a number and s, m, h or d");
+    return base::Fail(base::Code::kInvalidArgument,
+                      "duration '" + std::string(text) + "': want a number and s, m, h or d");
   };
   long amount = 0;
   auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), amount);
@@ -28,11 +28,11 @@ ca::Result<std::chrono::seconds> ParseDuration(std::string_view text) {
   return std::chrono::seconds(amount * unit);
 }
 
-ca::Result<RateSpec> ParseRateSpec(std::string_view text) {
+base::Result<RateSpec> ParseRateSpec(std::string_view text) {
   if (text == "off" || text == "0") return RateSpec{};
   auto bad = [&] {
-    return ca::Fail(ca::Code::kInvalidArgument,
-                    "rate limit '" + std::string(text) + "': want N/PERIOD like 10/1m or off");
+    return base::Fail(base::Code::kInvalidArgument,
+                      "rate limit '" + std::string(text) + "': want N/PERIOD like 10/1m or off");
   };
   size_t slash = text.find('/');
   if (slash == std::string_view::npos) return bad();

@@ -10,7 +10,7 @@
 #include <string_view>
 #include <unordered_map>
 
-#include "ca/error.h"
+#include "base/error.h"
 
 namespace provisiond {
 
@@ -20,10 +20,10 @@ struct RateSpec {
 };
 
 // "90s", "15m", "12h", "30d" -> seconds. kInvalidArgument otherwise.
-ca::Result<std::chrono::seconds> ParseDuration(std::string_view text);
+base::Result<std::chrono::seconds> ParseDuration(std::string_view text);
 
 // "10/1m", "5/1h", "100/30s", "off". kInvalidArgument otherwise.
-ca::Result<RateSpec> ParseRateSpec(std::string_view text);
+base::Result<RateSpec> ParseRateSpec(std::string_view text);
 
 class RateLimiter {
  public:

@@ -38,10 +38,10 @@ int Fatal(const std::string& what) {
 // Reads the CA and server certificates and keys and every trust file. Each trust file is parsed
 // here so a bad one is named now (at start-up, or when a reload is refused), and one holding a
 // certificate with the issuing CA's subject or key is refused (see TrustHoldsCaProblem).
-ca::Result<tls::Material> LoadMaterial(const ServeConfig& config, std::string* ca_key_pem) {
+base::Result<tls::Material> LoadMaterial(const ServeConfig& config, std::string* ca_key_pem) {
   StatePaths paths(config.state_dir);
   tls::Material m;
-  auto read = [](const std::string& path, std::string* out) -> ca::Result<void> {
+  auto read = [](const std::string& path, std::string* out) -> base::Result<void> {
     auto data = ReadFile(path);
     if (!data) return std::unexpected(data.error());
     *out = std::move(*data);
@@ -54,7 +54,9 @@ ca::Result<tls::Material> LoadMaterial(const ServeConfig& config, std::string* c
     if (auto r = read(path, out); !r) return std::unexpected(r.error());
   }
   auto issuing = ca::ParseCertificates(m.ca_cert_pem);
-  if (!issuing) return ca::Fail(ca::Code::kMalformed, paths.ca_cert + ": " + issuing.error().detail);
+  if (!issuing) {
+    return base::Fail(base::Code::kInvalidArgument, paths.ca_cert + ": " + issuing.error().detail);
+  }
   for (const auto& trust : config.trust_paths) {
     auto files = ExpandTrustPath(trust);
     if (!files) return std::unexpected(files.error());
@@ -62,9 +64,12 @@ ca::Result<tls::Material> LoadMaterial(const ServeConfig& config, std::string* c
       std::string pem;
       if (auto r = read(f, &pem); !r) return std::unexpected(r.error());
       auto c = ca::ParseCertificates(pem);
-      if (!c) return ca::Fail(ca::Code::kMalformed, "trust store " + f + ": " + c.error().detail);
+      if (!c) {
+        return base::Fail(base::Code::kInvalidArgument,
+                          "trust store " + f + ": " + c.error().detail);
+      }
       if (auto copy = ca::FindCaLookalike(*(*c)->get(), *(*issuing)->get())) {
-        return ca::Fail(ca::Code::kInvalidArgument, TrustHoldsCaProblem(f, *copy));
+        return base::Fail(base::Code::kInvalidArgument, TrustHoldsCaProblem(f, *copy));
       }
       m.trust_pems.push_back(std::move(pem));
     }
@@ -73,25 +78,25 @@ ca::Result<tls::Material> LoadMaterial(const ServeConfig& config, std::string* c
 }
 
 // Sockets from systemd: the one named "metrics" (FileDescriptorName=metrics) serves /metrics,
-// exactly one other serves EST. -1 where none was passed.
+// exactly one other serves EST. Empty where none was passed.
 struct InheritedSockets {
-  int est = -1;
-  int metrics = -1;
+  base::UniqueFd est;
+  base::UniqueFd metrics;
 };
 
-ca::Result<InheritedSockets> TakeInheritedSockets() {
+base::Result<InheritedSockets> TakeInheritedSockets() {
   auto fds = sd::TakeListenFds();
   if (!fds) return std::unexpected(fds.error());
   InheritedSockets s;
-  for (const auto& f : *fds) {
-    int* slot = f.name == "metrics" ? &s.metrics : &s.est;
-    if (*slot >= 0) {
-      return ca::Fail(ca::Code::kInvalidArgument,
-                      "systemd passed more than one " +
-                          std::string(f.name == "metrics" ? "metrics" : "EST") +
-                          " socket; want one ListenStream= (plus optionally one named metrics)");
+  for (auto& f : *fds) {
+    base::UniqueFd* slot = f.name == "metrics" ? &s.metrics : &s.est;
+    if (*slot) {
+      return base::Fail(base::Code::kInvalidArgument,
+                        "systemd passed more than one " +
+                            std::string(f.name == "metrics" ? "metrics" : "EST") +
+                            " socket; want one ListenStream= (plus optionally one named metrics)");
     }
-    *slot = f.fd;
+    *slot = std::move(f.fd);
   }
   return s;
 }
@@ -179,13 +184,13 @@ int SignalLoop(Daemon& d, const sigset_t& signals) {
   }
 }
 
-ca::Result<void> StartMetrics(Daemon& d, int inherited_fd) {
-  int fd = inherited_fd;
-  if (fd < 0 && d.config->metrics_listen.empty()) return {};
-  if (fd < 0) {
+base::Result<void> StartMetrics(Daemon& d, base::UniqueFd inherited_fd) {
+  base::UniqueFd fd = std::move(inherited_fd);
+  if (!fd && d.config->metrics_listen.empty()) return {};
+  if (!fd) {
     auto bound = ListenTcp(d.config->metrics_listen, 16);
-    if (!bound) return ca::Fail(bound.error().code, "metrics-listen: " + bound.error().detail);
-    fd = *bound;
+    if (!bound) return base::Fail(bound.error().code, "metrics-listen: " + bound.error().detail);
+    fd = std::move(*bound);
   }
   MetricsHandlers handlers{
       .metrics =
@@ -203,7 +208,7 @@ ca::Result<void> StartMetrics(Daemon& d, int inherited_fd) {
             return true;
           },
   };
-  auto http = MetricsHttp::Start(fd, std::move(handlers));
+  auto http = MetricsHttp::Start(std::move(fd), std::move(handlers));
   if (!http) return std::unexpected(http.error());
   d.metrics_http = std::move(*http);
   // Not "listening on ...": that line names the EST address, and scripts look for it.
@@ -262,14 +267,16 @@ int RunServe(const ServeConfig& initial, const std::vector<std::string>& argv) {
   if (!store) return Fatal("database: " + store.error().detail);
   d.store = std::move(*store);
   if (auto r = ReportPendingIntents(*d.store); !r) return Fatal("database: " + r.error().detail);
-  auto server = Server::Create(d.config, *material, ca_key_pem, *d.store, inherited->est);
+  const bool est_from_systemd = static_cast<bool>(inherited->est);
+  auto server =
+      Server::Create(d.config, *material, ca_key_pem, *d.store, std::move(inherited->est));
   if (!server) return Fatal(server.error().detail);
   d.server = std::move(*server);
-  if (auto r = StartMetrics(d, inherited->metrics); !r) return Fatal(r.error().detail);
+  if (auto r = StartMetrics(d, std::move(inherited->metrics)); !r) return Fatal(r.error().detail);
 
   std::thread runner([&d] { d.server->Run(); });
   Log(Priority::kNotice, "listening on " + d.server->address(),
-      {{"socket", inherited->est >= 0 ? "systemd" : "bound"},
+      {{"socket", est_from_systemd ? "systemd" : "bound"},
        {"trust_files", std::to_string(material->trust_pems.size())},
        {"client_auth", d.config->client_auth == ClientAuth::kRequired ? "required" : "optional"},
        {"journal", StderrIsJournal() ? "yes" : "no"}});

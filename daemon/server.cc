@@ -25,10 +25,10 @@
 namespace provisiond {
 namespace {
 
-ca::Result<int> Listen(const std::string& listen, std::string* bound) {
+base::Result<base::UniqueFd> Listen(const std::string& listen, std::string* bound) {
   size_t colon = listen.rfind(':');
   if (colon == std::string::npos) {
-    return ca::Fail(ca::Code::kInvalidArgument, "--listen wants ADDR:PORT, got " + listen);
+    return base::Fail(base::Code::kInvalidArgument, "--listen wants ADDR:PORT, got " + listen);
   }
   std::string host = listen.substr(0, colon), port = listen.substr(colon + 1);
   if (host.size() > 1 && host.front() == '[' && host.back() == ']') {
@@ -39,21 +39,21 @@ ca::Result<int> Listen(const std::string& listen, std::string* bound) {
   hints.ai_socktype = SOCK_STREAM;
   addrinfo* res = nullptr;
   if (int rc = getaddrinfo(host.c_str(), port.c_str(), &hints, &res); rc != 0) {
-    return ca::Fail(ca::Code::kInvalidArgument, "--listen " + listen + ": " + gai_strerror(rc));
+    return base::Fail(base::Code::kInvalidArgument, "--listen " + listen + ": " + gai_strerror(rc));
   }
-  int fd = ::socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  base::UniqueFd fd(::socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   int one = 1;
-  if (fd >= 0) ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (fd < 0 || ::bind(fd, res->ai_addr, res->ai_addrlen) != 0 || ::listen(fd, 4096) != 0) {
+  if (fd) ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (!fd || ::bind(fd.get(), res->ai_addr, res->ai_addrlen) != 0 ||
+      ::listen(fd.get(), 4096) != 0) {
     std::string err = std::strerror(errno);
-    if (fd >= 0) ::close(fd);
     freeaddrinfo(res);
-    return ca::Fail(ca::Code::kIo, "listen on " + listen + ": " + err);
+    return base::Fail(base::Code::kIo, "listen on " + listen + ": " + err);
   }
   freeaddrinfo(res);
   sockaddr_storage ss{};
   socklen_t len = sizeof ss;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
+  ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&ss), &len);
   *bound = FormatAddress(ss);
   return fd;
 }
@@ -74,39 +74,41 @@ Server::~Server() {
   // Finish queued writes while the workers (and their inboxes) still exist; what the writer posts
   // now is never run, since the worker threads have stopped.
   writer_.reset();
-  if (listen_fd_ >= 0) ::close(listen_fd_);
 }
 
-ca::Result<std::unique_ptr<Server>> Server::Create(std::shared_ptr<const ServeConfig> shared_config,
-                                                   const tls::Material& material,
-                                                   const std::string& ca_key_pem,
-                                                   db::SqliteStore& store, int listen_fd) {
+base::Result<std::unique_ptr<Server>> Server::Create(
+    std::shared_ptr<const ServeConfig> shared_config, const tls::Material& material,
+    const std::string& ca_key_pem, db::SqliteStore& store, base::UniqueFd listen_fd) {
   std::unique_ptr<Server> server(new Server(std::move(shared_config), store));
   const ServeConfig& config = server->config_;
-  if (listen_fd >= 0) {
-    server->listen_fd_ = listen_fd;
-    server->address_ = LocalAddress(listen_fd);
+  if (listen_fd) {
+    server->listen_fd_ = std::move(listen_fd);
+    server->address_ = LocalAddress(server->listen_fd_.get());
   } else {
     auto fd = Listen(config.listen, &server->address_);
     if (!fd) return std::unexpected(fd.error());
-    server->listen_fd_ = *fd;
+    server->listen_fd_ = std::move(*fd);
   }
   int workers =
       config.workers > 0 ? config.workers : static_cast<int>(std::thread::hardware_concurrency());
   workers = std::clamp(workers, 1, kMaxWorkers);  // the CLI refuses more; a huge box gets 256
   for (int i = 0; i < workers; ++i) {
     auto tls = tls::ServerTls::Create(material, config.tls_min_minor, config.client_auth);
-    if (!tls) return std::unexpected(tls.error());
+    if (!tls) return std::unexpected(ca::ToBaseError(tls.error()));
     auto issuer = ca::Issuer::Load(material.ca_cert_pem, ca_key_pem, (*tls)->rng());
-    if (!issuer) return std::unexpected(issuer.error());
+    if (!issuer) return std::unexpected(ca::ToBaseError(issuer.error()));
     auto reader = db::SqliteStore::Open(StatePaths(config.state_dir).database);
-    if (!reader) return ca::Fail(ca::Code::kIo, "database (reader): " + reader.error().detail);
-    auto inbox = std::make_unique<PostQueue>();
+    if (!reader) return base::Fail(base::Code::kIo, "database (reader): " + reader.error().detail);
+    auto inbox = PostQueue::Create();
+    if (!inbox) return std::unexpected(inbox.error());
     auto service = std::make_unique<est::Service>(server->enroll_shared_, std::move(*issuer),
-                                                  (*tls)->rng(), *inbox, **reader);
-    server->workers_.push_back(std::make_unique<Worker>(
-        config, *server->writer_, std::move(*reader), server->listen_fd_, server->connections_,
-        std::shared_ptr<tls::ServerTls>(std::move(*tls)), std::move(inbox), std::move(service)));
+                                                  (*tls)->rng(), **inbox, **reader);
+    auto worker =
+        Worker::Create(config, *server->writer_, std::move(*reader), server->listen_fd_.get(),
+                       server->connections_, std::shared_ptr<tls::ServerTls>(std::move(*tls)),
+                       std::move(*inbox), std::move(service));
+    if (!worker) return std::unexpected(worker.error());
+    server->workers_.push_back(std::move(*worker));
   }
   return server;
 }
@@ -138,13 +140,13 @@ uint64_t Server::heartbeat() const {
   return least;
 }
 
-ca::Result<void> Server::Reload(std::shared_ptr<const ServeConfig> config,
-                                const tls::Material& material) {
+base::Result<void> Server::Reload(std::shared_ptr<const ServeConfig> config,
+                                  const tls::Material& material) {
   // Build everything first: a context that fails leaves every worker as it was.
   std::vector<std::shared_ptr<tls::ServerTls>> contexts;
   for (size_t i = 0; i < workers_.size(); ++i) {
     auto tls = tls::ServerTls::Create(material, config->tls_min_minor, config_.client_auth);
-    if (!tls) return std::unexpected(tls.error());
+    if (!tls) return std::unexpected(ca::ToBaseError(tls.error()));
     contexts.push_back(std::move(*tls));
   }
   configs_.push_back(config);

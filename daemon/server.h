@@ -11,7 +11,8 @@
 #include <thread>
 #include <vector>
 
-#include "ca/error.h"
+#include "base/error.h"
+#include "base/unique_fd.h"
 #include "daemon/config.h"
 #include "daemon/enrollment.h"
 #include "daemon/status_check.h"
@@ -26,16 +27,17 @@ class Worker;
 
 class Server {
  public:
-  // Binds config.listen (port 0 picks a free port), or, if listen_fd >= 0, serves that already
+  // Binds config.listen (port 0 picks a free port), or, if listen_fd holds one, serves that already
   // listening socket instead (socket activation: systemd bound it; the Server owns it from now
   // on). Builds every worker's TLS context and issuer from the PEM material. Fails with the
   // first problem found.
   // store: the database all writes go through (on one writer thread, in groups). Each worker
   // also opens its own read connection to the same file for handshake-time lookups.
-  static ca::Result<std::unique_ptr<Server>> Create(std::shared_ptr<const ServeConfig> config,
-                                                    const tls::Material& material,
-                                                    const std::string& ca_key_pem,
-                                                    db::SqliteStore& store, int listen_fd = -1);
+  static base::Result<std::unique_ptr<Server>> Create(std::shared_ptr<const ServeConfig> config,
+                                                      const tls::Material& material,
+                                                      const std::string& ca_key_pem,
+                                                      db::SqliteStore& store,
+                                                      base::UniqueFd listen_fd = {});
   ~Server();
 
   // "127.0.0.1:43123": the address actually bound.
@@ -57,7 +59,8 @@ class Server {
   // Fails, changing nothing, with the first problem found. Settings fixed at start (listen,
   // workers, rate limits, client-auth, identity) are taken from the running config, whatever
   // `config` says (see daemon/reload.h).
-  ca::Result<void> Reload(std::shared_ptr<const ServeConfig> config, const tls::Material& material);
+  base::Result<void> Reload(std::shared_ptr<const ServeConfig> config,
+                            const tls::Material& material);
 
   // The smallest number of event-loop turns any worker has made: it stops growing if one
   // worker is stuck (the watchdog pings only while it grows). Each loop turns at least every
@@ -79,7 +82,7 @@ class Server {
   // Destroyed first (see ~Server): its completions post into the workers' inboxes.
   std::unique_ptr<db::Writer> writer_;
   EnrollShared enroll_shared_;
-  int listen_fd_ = -1;
+  base::UniqueFd listen_fd_;
   std::string address_;
   std::atomic<int> connections_{0};
   std::vector<std::unique_ptr<Worker>> workers_;

@@ -22,23 +22,23 @@ std::optional<std::chrono::microseconds> WatchdogInterval() {
   return std::chrono::microseconds(usec);
 }
 
-ca::Result<std::vector<ListenFd>> TakeListenFds() {
+base::Result<std::vector<ListenFd>> TakeListenFds() {
   char** names = nullptr;
   int n = sd_listen_fds_with_names(1, &names);
-  if (n < 0) return ca::Fail(ca::Code::kIo, std::string("sd_listen_fds: ") + std::strerror(-n));
+  if (n < 0) return base::Fail(base::Code::kIo, std::string("sd_listen_fds: ") + std::strerror(-n));
   std::vector<ListenFd> fds;
   for (int i = 0; i < n; ++i) {
     std::string name = names && names[i] ? names[i] : "";
     // sd_listen_fds_with_names says "unknown" when LISTEN_FDNAMES is unset.
     if (name == "unknown") name.clear();
-    fds.push_back({SD_LISTEN_FDS_START + i, name});
+    fds.push_back({base::UniqueFd(SD_LISTEN_FDS_START + i), name});
   }
   if (names) {
     for (int i = 0; i < n; ++i) std::free(names[i]);
     std::free(names);
   }
   for (const auto& f : fds) {
-    if (auto r = AdoptListeningSocket(f.fd); !r) return std::unexpected(r.error());
+    if (auto r = AdoptListeningSocket(f.fd.get()); !r) return std::unexpected(r.error());
   }
   return fds;
 }

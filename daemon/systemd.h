@@ -18,7 +18,8 @@
 #include <string_view>
 #include <vector>
 
-#include "ca/error.h"
+#include "base/error.h"
+#include "base/unique_fd.h"
 
 namespace provisiond::sd {
 
@@ -30,14 +31,15 @@ bool Notify(std::string_view state);
 std::optional<std::chrono::microseconds> WatchdogInterval();
 
 struct ListenFd {
-  int fd;
+  base::UniqueFd fd;
   std::string name;  // FileDescriptorName= (systemd-socket-activate --fdname), "" if none
 };
 
 // The listening sockets passed by the manager (LISTEN_FDS/LISTEN_PID; the variables are unset
 // afterwards so children never see them). Empty if none were passed. Each one is checked to be
-// a listening TCP socket and made non-blocking; the caller owns them. Fails naming the first
+// a listening TCP socket and made non-blocking; the caller owns them (all are closed if one
+// is refused). Fails naming the first
 // unusable descriptor.
-ca::Result<std::vector<ListenFd>> TakeListenFds();
+base::Result<std::vector<ListenFd>> TakeListenFds();
 
 }  // namespace provisiond::sd

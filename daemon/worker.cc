@@ -10,6 +10,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <vector>
 
 #include "daemon/log.h"
@@ -30,29 +32,54 @@ Worker::Worker(const ServeConfig& config, db::Writer& writer, std::unique_ptr<db
       tls_(std::move(tls)),
       first_tls_(tls_),
       inbox_(std::move(inbox)),
-      service_(std::move(service)) {
-  epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
-  stop_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+      service_(std::move(service)) {}
+
+base::Result<void> WatchFd(int epoll_fd, int fd, uint32_t events) {
   epoll_event ev{};
-  ev.events = EPOLLIN | EPOLLEXCLUSIVE;
-  ev.data.fd = listen_fd_;
-  ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &ev);
-  ev.events = EPOLLIN;
-  ev.data.fd = stop_fd_;
-  ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, stop_fd_, &ev);
-  ev.data.fd = inbox_->fd();
-  ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, inbox_->fd(), &ev);
+  ev.events = events;
+  ev.data.fd = fd;
+  if (::epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+    return base::Fail(base::Code::kIo, std::string("epoll_ctl: ") + std::strerror(errno));
+  }
+  return {};
 }
 
-Worker::~Worker() {
-  ::close(epoll_fd_);
-  ::close(stop_fd_);
+base::Result<LoopFds> LoopFds::Create(int listen_fd, int inbox_fd) {
+  LoopFds fds{base::UniqueFd(::epoll_create1(EPOLL_CLOEXEC)), {}};
+  if (!fds.epoll) {
+    return base::Fail(base::Code::kIo, std::string("epoll_create1: ") + std::strerror(errno));
+  }
+  fds.stop.reset(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+  if (!fds.stop) {
+    return base::Fail(base::Code::kIo, std::string("eventfd: ") + std::strerror(errno));
+  }
+  for (auto [fd, events] :
+       {std::pair{listen_fd, uint32_t{EPOLLIN | EPOLLEXCLUSIVE}},
+        std::pair{fds.stop.get(), uint32_t{EPOLLIN}}, std::pair{inbox_fd, uint32_t{EPOLLIN}}}) {
+    if (auto r = WatchFd(fds.epoll.get(), fd, events); !r) return std::unexpected(r.error());
+  }
+  return fds;
+}
+
+base::Result<std::unique_ptr<Worker>> Worker::Create(const ServeConfig& config, db::Writer& writer,
+                                                     std::unique_ptr<db::Store> reader,
+                                                     int listen_fd, std::atomic<int>& connections,
+                                                     std::shared_ptr<tls::ServerTls> tls,
+                                                     std::unique_ptr<PostQueue> inbox,
+                                                     std::unique_ptr<est::Service> service) {
+  auto fds = LoopFds::Create(listen_fd, inbox->fd());
+  if (!fds) return std::unexpected(fds.error());
+  std::unique_ptr<Worker> w(new Worker(config, writer, std::move(reader), listen_fd, connections,
+                                       std::move(tls), std::move(inbox), std::move(service)));
+  w->epoll_fd_ = std::move(fds->epoll);
+  w->stop_fd_ = std::move(fds->stop);
+  return w;
 }
 
 void Worker::Stop(Clock::time_point drain_deadline) {
   drain_deadline_.store(drain_deadline.time_since_epoch().count());
   uint64_t one = 1;
-  ssize_t ignored = ::write(stop_fd_, &one, sizeof one);
+  ssize_t ignored = ::write(stop_fd_.get(), &one, sizeof one);
   (void)ignored;
 }
 
@@ -76,7 +103,7 @@ void Worker::Run() {
   epoll_event events[64];
   auto next_sweep = Clock::now();
   while (!(stopping_ && conns_.empty())) {
-    int n = ::epoll_wait(epoll_fd_, events, 64, 100);
+    int n = ::epoll_wait(epoll_fd_.get(), events, 64, 100);
     turns_.fetch_add(1, std::memory_order_relaxed);
     for (int i = 0; i < n; ++i) {
       int fd = events[i].data.fd;
@@ -84,9 +111,9 @@ void Worker::Run() {
         if (!stopping_) Accept();
       } else if (fd == inbox_->fd()) {
         inbox_->RunAll();
-      } else if (fd == stop_fd_) {
+      } else if (fd == stop_fd_.get()) {
         stopping_ = true;
-        ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
+        ::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_DEL, listen_fd_, nullptr);
       } else if (auto it = conns_.find(fd); it != conns_.end()) {
         if (it->second->Fresh()) {
           Defer(*it->second);
@@ -107,12 +134,12 @@ void Worker::Accept() {
   for (int i = 0; i < 64; ++i) {
     sockaddr_storage ss{};
     socklen_t len = sizeof ss;
-    int fd =
-        ::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) return;  // EAGAIN: another worker took it, or the queue is empty
+    base::UniqueFd fd(::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&ss), &len,
+                                SOCK_NONBLOCK | SOCK_CLOEXEC));
+    if (!fd) return;  // EAGAIN: another worker took it, or the queue is empty
     if (connections_.fetch_add(1) >= config_->limits.max_connections) {
       connections_.fetch_sub(1);
-      ::close(fd);
+      fd.reset();
       GlobalMetrics().connections.Inc("refused");
       NoteRefused(FormatAddress(ss), Clock::now());
       continue;
@@ -120,14 +147,21 @@ void Worker::Accept() {
     GlobalMetrics().connections.Inc("accepted");
     GlobalMetrics().connections_in_flight.Add(1);
     int one = 1;
-    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    auto conn = std::make_unique<Connection>(fd, next_id_++, FormatAddress(ss), *config_);
-    epoll_event ev{};
-    ev.events = EPOLLIN | EPOLLOUT | EPOLLET | EPOLLRDHUP;
-    ev.data.fd = fd;
-    ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
+    ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    const int raw = fd.get();
+    auto watched = WatchFd(epoll_fd_.get(), raw, EPOLLIN | EPOLLOUT | EPOLLET | EPOLLRDHUP);
+    if (!watched) {
+      // Never driven, so never seen again: close it now (fd's destructor) and count it gone.
+      Log(Priority::kErr, "connection_dropped",
+          {{"peer", FormatAddress(ss)}, {"reason", watched.error().detail}});
+      connections_.fetch_sub(1);
+      GlobalMetrics().connections_in_flight.Add(-1);
+      continue;
+    }
+    auto conn =
+        std::make_unique<Connection>(std::move(fd), next_id_++, FormatAddress(ss), *config_);
     Connection& c = *conn;
-    conns_.emplace(fd, std::move(conn));
+    conns_.emplace(raw, std::move(conn));
     Defer(c);
   }
 }
@@ -169,7 +203,7 @@ void Worker::DriveDeferred() {
 }
 
 void Worker::Close(int fd) {
-  ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+  ::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_DEL, fd, nullptr);
   conns_.erase(fd);  // the Connection closes the socket
   connections_.fetch_sub(1);
   GlobalMetrics().connections_in_flight.Add(-1);

@@ -11,6 +11,8 @@
 #include <unordered_map>
 #include <utility>
 
+#include "base/error.h"
+#include "base/unique_fd.h"
 #include "daemon/config.h"
 #include "daemon/connection.h"
 #include "daemon/est/service.h"
@@ -23,14 +25,29 @@
 
 namespace provisiond {
 
+// Adds fd to the epoll set for `events`. kIo naming epoll_ctl and errno if it fails.
+base::Result<void> WatchFd(int epoll_fd, int fd, uint32_t events);
+
+// A worker's own descriptors: its epoll set (watching the shared listening socket, the stop fd
+// and the inbox) and its stop eventfd. kIo naming the call (epoll_create1, eventfd, epoll_ctl)
+// if one fails: a worker that cannot be woken or stopped is not started.
+struct LoopFds {
+  static base::Result<LoopFds> Create(int listen_fd, int inbox_fd);
+  base::UniqueFd epoll;
+  base::UniqueFd stop;
+};
+
 // One event loop: its own epoll set, TLS context, EST service (and issuer), read connection to
 // the database, inbox for the writer's completions, and connections.
 class Worker {
  public:
-  Worker(const ServeConfig& config, db::Writer& writer, std::unique_ptr<db::Store> reader,
-         int listen_fd, std::atomic<int>& connections, std::shared_ptr<tls::ServerTls> tls,
-         std::unique_ptr<PostQueue> inbox, std::unique_ptr<est::Service> service);
-  ~Worker();
+  // listen_fd is shared, not owned. Fails as LoopFds::Create does.
+  static base::Result<std::unique_ptr<Worker>> Create(const ServeConfig& config, db::Writer& writer,
+                                                      std::unique_ptr<db::Store> reader,
+                                                      int listen_fd, std::atomic<int>& connections,
+                                                      std::shared_ptr<tls::ServerTls> tls,
+                                                      std::unique_ptr<PostQueue> inbox,
+                                                      std::unique_ptr<est::Service> service);
 
   // drain_deadline: when draining (SIGTERM), idle keep-alive connections close at once and the
   // rest at this time; max() = let them finish by their own deadlines.
@@ -52,6 +69,9 @@ class Worker {
   void Run();
 
  private:
+  Worker(const ServeConfig& config, db::Writer& writer, std::unique_ptr<db::Store> reader,
+         int listen_fd, std::atomic<int>& connections, std::shared_ptr<tls::ServerTls> tls,
+         std::unique_ptr<PostQueue> inbox, std::unique_ptr<est::Service> service);
   void Accept();
   void Drive(Connection& c);
   void Defer(Connection& c);
@@ -78,8 +98,8 @@ class Worker {
   std::atomic<uint64_t> turns_{0};
   std::atomic<Clock::rep> drain_deadline_{Clock::time_point::max().time_since_epoch().count()};
   uint64_t next_id_ = 1;
-  int epoll_fd_ = -1;
-  int stop_fd_ = -1;
+  base::UniqueFd epoll_fd_;  // from LoopFds
+  base::UniqueFd stop_fd_;
   bool stopping_ = false;
   std::unordered_map<int, std::unique_ptr<Connection>> conns_;
   // Fresh connections that became readable this turn (fd, id), oldest first: their first step

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "base/error.h"
+
 namespace db {
 
 // What went wrong, as every backend reports it (SQLite's result codes are mapped in
@@ -23,13 +25,11 @@ enum class Code {
   kInternal,         // SQL or API misuse: a bug
 };
 
-struct Error {
-  Code code;
-  std::string detail;  // names the backend's call and its message (SQLite: sqlite3_errmsg)
-};
+// detail names the backend's call and its message (SQLite: sqlite3_errmsg).
+using Error = base::ErrorOf<Code>;
 
 template <typename T>
-using Result = std::expected<T, Error>;
+using Result = base::Result<T, Error>;
 
 // One row of `certificates`. Times are UTC ISO 8601 text ("2026-11-27T07:50:28Z").
 struct CertificateRecord {

@@ -30,9 +30,7 @@ struct FinalizeStatement {
 };
 using StatementPtr = std::unique_ptr<sqlite3_stmt, FinalizeStatement>;
 
-inline std::unexpected<Error> Fail(Code code, std::string detail) {
-  return std::unexpected(Error{code, std::move(detail)});
-}
+using base::Fail;
 
 // Maps `rc` (an extended result code) returned by `call` to an Error whose detail names the call
 // and carries sqlite3_errmsg(db). Call it before any other API call on `db` overwrites the message.

@@ -9,16 +9,16 @@
 namespace devsim {
 namespace {
 
-constexpr ca::UnixTime kBackdate = 300;
-constexpr ca::UnixTime kYear = 365 * 86400;
+constexpr base::UnixTime kBackdate = 300;
+constexpr base::UnixTime kYear = 365 * 86400;
 
-std::string_view AsText(const ca::Bytes& der) {
+std::string_view AsText(const base::Bytes& der) {
   return {reinterpret_cast<const char*>(der.data()), der.size()};
 }
 
 }  // namespace
 
-ca::Result<PemIdentity> MakeRogueCa(ca::UnixTime now, ca::Rng rng) {
+ca::Result<PemIdentity> MakeRogueCa(base::UnixTime now, ca::Rng rng) {
   auto key = ca::PrivateKey::GenerateP256(rng);
   if (!key) return std::unexpected(key.error());
   auto serial = ca::RandomSerial(rng);
@@ -49,8 +49,8 @@ ca::Result<SigningCa> ParseSigningCa(const PemIdentity& pem, ca::Rng rng) {
 ca::Result<std::unique_ptr<ca::CrtChain>> MintClientCert(std::string_view device_id,
                                                          BootstrapKind kind,
                                                          const mbedtls_pk_context& subject_key,
-                                                         const SigningCa& issuer, ca::UnixTime now,
-                                                         ca::Rng rng) {
+                                                         const SigningCa& issuer,
+                                                         base::UnixTime now, ca::Rng rng) {
   ca::CertSpec spec = BootstrapSpec(device_id, kind, now);
   auto serial = ca::RandomSerial(rng);
   if (!serial) return std::unexpected(serial.error());
@@ -60,7 +60,7 @@ ca::Result<std::unique_ptr<ca::CrtChain>> MintClientCert(std::string_view device
   return ca::ParseCertificates(AsText(*der));
 }
 
-ca::Bytes BreakCsrSignature(ca::Bytes csr_der) {
+base::Bytes BreakCsrSignature(base::Bytes csr_der) {
   if (!csr_der.empty()) csr_der.back() ^= 0x01;
   return csr_der;
 }

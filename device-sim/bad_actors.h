@@ -7,11 +7,11 @@
 #include <string>
 #include <string_view>
 
+#include "base/types.h"
 #include "ca/cert.h"
 #include "ca/error.h"
 #include "ca/keys.h"
 #include "ca/rng.h"
-#include "ca/types.h"
 #include "device-sim/factory.h"
 
 namespace devsim {
@@ -23,7 +23,7 @@ struct PemIdentity {
 
 // A self-signed P-256 CA "CN=device-sim rogue CA" that no server trusts, valid for a year.
 // kCrypto if key generation or signing fails.
-ca::Result<PemIdentity> MakeRogueCa(ca::UnixTime now, ca::Rng rng);
+ca::Result<PemIdentity> MakeRogueCa(base::UnixTime now, ca::Rng rng);
 
 // A CA certificate and key parsed for one thread (the key caches EC tables: not shareable).
 struct SigningCa {
@@ -39,11 +39,11 @@ ca::Result<SigningCa> ParseSigningCa(const PemIdentity& pem, ca::Rng rng);
 ca::Result<std::unique_ptr<ca::CrtChain>> MintClientCert(std::string_view device_id,
                                                          BootstrapKind kind,
                                                          const mbedtls_pk_context& subject_key,
-                                                         const SigningCa& issuer, ca::UnixTime now,
-                                                         ca::Rng rng);
+                                                         const SigningCa& issuer,
+                                                         base::UnixTime now, ca::Rng rng);
 
 // The CSR with the lowest bit of its last byte flipped: that byte ends the ECDSA signature's s
 // INTEGER, so the DER still parses but proof of possession fails (the server answers 400).
-ca::Bytes BreakCsrSignature(ca::Bytes csr_der);
+base::Bytes BreakCsrSignature(base::Bytes csr_der);
 
 }  // namespace devsim

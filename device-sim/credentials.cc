@@ -15,81 +15,88 @@ namespace {
 
 constexpr size_t kMaxCredentialFile = 64 * 1024;
 
-std::string_view AsText(const ca::Bytes& der) {
+std::string_view AsText(const base::Bytes& der) {
   return {reinterpret_cast<const char*>(der.data()), der.size()};
 }
 
 }  // namespace
 
-ca::Result<Credentials> LoadCredentials(const std::string& fleet_dir, const std::string& device_id,
-                                        EstOperation op, ca::Rng rng) {
+base::Result<Credentials> LoadCredentials(const std::string& fleet_dir,
+                                          const std::string& device_id, EstOperation op,
+                                          ca::Rng rng) {
   const std::string dir = DeviceDir(fleet_dir, device_id);
   const bool bootstrap = op == EstOperation::kEnroll;
   const std::string_view cert_name = bootstrap ? kBootstrapCert : kOperationalCert;
   const std::string_view key_name = bootstrap ? kBootstrapKey : kOperationalKey;
   for (std::string_view name : {cert_name, key_name}) {
     if (!FileExists(JoinPath(dir, name))) {
-      return ca::Fail(ca::Code::kIo, "no " + std::string(name) + " in the device directory");
+      return base::Fail(base::Code::kIo, "no " + std::string(name) + " in the device directory");
     }
   }
   auto cert_pem = ReadFile(JoinPath(dir, cert_name), kMaxCredentialFile);
   if (!cert_pem) return std::unexpected(cert_pem.error());
   auto cert = ca::ParseCertificates(*cert_pem);
   if (!cert) {
-    return ca::Fail(cert.error().code, std::string(cert_name) + ": " + cert.error().detail);
+    return base::Fail(ca::ToBaseError(cert.error()).code,
+                      std::string(cert_name) + ": " + cert.error().detail);
   }
   auto key_pem = ReadFile(JoinPath(dir, key_name), kMaxCredentialFile);
   if (!key_pem) return std::unexpected(key_pem.error());
   auto key = ca::PrivateKey::Parse(*key_pem, rng);
-  if (!key) return ca::Fail(key.error().code, std::string(key_name) + ": " + key.error().detail);
+  if (!key)
+    return base::Fail(ca::ToBaseError(key.error()).code,
+                      std::string(key_name) + ": " + key.error().detail);
   return Credentials{std::move(*cert), std::move(*key)};
 }
 
-ca::Result<ca::Bytes> CheckIssued(const std::vector<ca::Bytes>& certs,
-                                  const ca::Bytes& our_public_key, const std::string& device_id,
-                                  mbedtls_x509_crt* trust) {
-  const ca::Bytes* leaf = nullptr;
-  for (const ca::Bytes& der : certs) {
+base::Result<base::Bytes> CheckIssued(const std::vector<base::Bytes>& certs,
+                                      const base::Bytes& our_public_key,
+                                      const std::string& device_id, mbedtls_x509_crt* trust) {
+  const base::Bytes* leaf = nullptr;
+  for (const base::Bytes& der : certs) {
     auto parsed = ca::ParseCertificates(AsText(der));
     if (!parsed) {
-      return ca::Fail(ca::Code::kMalformed, "issued certificate: " + parsed.error().detail);
+      return base::Fail(base::Code::kInvalidArgument,
+                        "issued certificate: " + parsed.error().detail);
     }
     auto spki = ca::PublicKeyDer((*parsed)->get()->pk);
     if (spki && *spki == our_public_key) leaf = &der;
   }
   if (leaf == nullptr) {
-    return ca::Fail(ca::Code::kPolicy, "issued certificate: none carries our public key");
+    return base::Fail(base::Code::kInvalidArgument,
+                      "issued certificate: none carries our public key");
   }
   // Leaf first, then the rest as candidate intermediates.
   ca::CrtChain chain;
   if (auto ok = ca::AppendCertificates(chain, AsText(*leaf)); !ok) {
-    return std::unexpected(ok.error());
+    return std::unexpected(ca::ToBaseError(ok.error()));
   }
-  for (const ca::Bytes& der : certs) {
+  for (const base::Bytes& der : certs) {
     if (&der == leaf) continue;
     if (auto ok = ca::AppendCertificates(chain, AsText(der)); !ok) {
-      return std::unexpected(ok.error());
+      return std::unexpected(ca::ToBaseError(ok.error()));
     }
   }
   const std::string_view cn_oid(MBEDTLS_OID_AT_CN, MBEDTLS_OID_SIZE(MBEDTLS_OID_AT_CN));
   const auto cn = ca::DnAttribute(chain.get()->subject, cn_oid);
   if (!cn || *cn != device_id) {
-    return ca::Fail(ca::Code::kPolicy, "issued certificate: subject CN is not the device id");
+    return base::Fail(base::Code::kInvalidArgument,
+                      "issued certificate: subject CN is not the device id");
   }
   uint32_t flags = 0;
   if (mbedtls_x509_crt_verify(chain.get(), trust, nullptr, nullptr, &flags, nullptr, nullptr) !=
       0) {
-    return ca::Fail(ca::Code::kPolicy,
-                    "issued certificate does not verify: " + VerifyFlagsText(flags));
+    return base::Fail(base::Code::kInvalidArgument,
+                      "issued certificate does not verify: " + VerifyFlagsText(flags));
   }
   return *leaf;
 }
 
-ca::Result<void> StoreOperational(const std::string& fleet_dir, const std::string& device_id,
-                                  const ca::PrivateKey& key, const ca::Bytes& leaf_der) {
+base::Result<void> StoreOperational(const std::string& fleet_dir, const std::string& device_id,
+                                    const ca::PrivateKey& key, const base::Bytes& leaf_der) {
   const std::string dir = DeviceDir(fleet_dir, device_id);
   auto key_pem = key.ToPem();
-  if (!key_pem) return std::unexpected(key_pem.error());
+  if (!key_pem) return std::unexpected(ca::ToBaseError(key_pem.error()));
   // Key before certificate: operational.crt is what reenroll looks for first.
   if (auto ok = ReplaceFile(JoinPath(dir, kOperationalKey), *key_pem, 0600); !ok) return ok;
   return ReplaceFile(JoinPath(dir, kOperationalCert), ca::DerToPem(leaf_der, "CERTIFICATE"), 0644);

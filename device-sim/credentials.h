@@ -6,11 +6,11 @@
 #include <string>
 #include <vector>
 
+#include "base/error.h"
+#include "base/types.h"
 #include "ca/cert.h"
-#include "ca/error.h"
 #include "ca/keys.h"
 #include "ca/rng.h"
-#include "ca/types.h"
 #include "device-sim/est_messages.h"
 
 namespace devsim {
@@ -23,19 +23,20 @@ struct Credentials {
 
 // kEnroll: DIR/devices/<id>/bootstrap.{crt,key}; kReenroll: operational.{crt,key}.
 // kIo "no operational.crt in the device directory" and the like; kMalformed if one does not parse.
-ca::Result<Credentials> LoadCredentials(const std::string& fleet_dir, const std::string& device_id,
-                                        EstOperation op, ca::Rng rng);
+base::Result<Credentials> LoadCredentials(const std::string& fleet_dir,
+                                          const std::string& device_id, EstOperation op,
+                                          ca::Rng rng);
 
 // Finds, among the certificates the server returned, the one for our public key (SPKI DER),
 // checks its CN is the device id and that it chains (through the other returned certificates) to
 // `trust`. Returns the leaf's DER; kPolicy/kMalformed "issued certificate: ..." otherwise.
-ca::Result<ca::Bytes> CheckIssued(const std::vector<ca::Bytes>& certs,
-                                  const ca::Bytes& our_public_key, const std::string& device_id,
-                                  mbedtls_x509_crt* trust);
+base::Result<base::Bytes> CheckIssued(const std::vector<base::Bytes>& certs,
+                                      const base::Bytes& our_public_key,
+                                      const std::string& device_id, mbedtls_x509_crt* trust);
 
 // Replaces DIR/devices/<id>/operational.key (0600) and then operational.crt (PEM), each
 // atomically. kIo on failure.
-ca::Result<void> StoreOperational(const std::string& fleet_dir, const std::string& device_id,
-                                  const ca::PrivateKey& key, const ca::Bytes& leaf_der);
+base::Result<void> StoreOperational(const std::string& fleet_dir, const std::string& device_id,
+                                    const ca::PrivateKey& key, const base::Bytes& leaf_der);
 
 }  // namespace devsim

@@ -9,13 +9,13 @@
 
 #include <string>
 
-#include "ca/scoped.h"
+#include "base/scoped.h"
 #include "ca/signer.h"
 
 namespace devsim {
 
-ca::Result<ca::Bytes> BuildCsr(std::string_view device_id, ca::PrivateKey& key, ca::Rng rng) {
-  ca::Scoped<mbedtls_x509write_csr, mbedtls_x509write_csr_init, mbedtls_x509write_csr_free> csr;
+ca::Result<base::Bytes> BuildCsr(std::string_view device_id, ca::PrivateKey& key, ca::Rng rng) {
+  base::Scoped<mbedtls_x509write_csr, mbedtls_x509write_csr_init, mbedtls_x509write_csr_free> csr;
   const std::string subject = "CN=" + ca::EscapeDnValue(device_id);
   if (int ret = mbedtls_x509write_csr_set_subject_name(csr.get(), subject.c_str()); ret != 0) {
     return ca::Fail(ca::Code::kInvalidArgument,
@@ -25,28 +25,28 @@ ca::Result<ca::Bytes> BuildCsr(std::string_view device_id, ca::PrivateKey& key, 
   mbedtls_x509write_csr_set_md_alg(csr.get(), MBEDTLS_MD_SHA256);
 
   // The writer fills the buffer from its end; a P-256 CSR is a few hundred bytes.
-  ca::Bytes buf(2048);
+  base::Bytes buf(2048);
   const int len = mbedtls_x509write_csr_der(csr.get(), buf.data(), buf.size(), rng.fill, rng.state);
   if (len < 0) {
     return ca::Fail(ca::Code::kCrypto, ca::MbedtlsError("mbedtls_x509write_csr_der", len));
   }
-  return ca::Bytes(buf.end() - len, buf.end());
+  return base::Bytes(buf.end() - len, buf.end());
 }
 
 namespace {
 
-ca::Bytes Tlv(unsigned char tag, const ca::Bytes& body) {
+base::Bytes Tlv(unsigned char tag, const base::Bytes& body) {
   unsigned char hdr[8] = {};
   unsigned char* p = hdr + sizeof hdr;
   size_t n = mbedtls_asn1_write_len(&p, hdr, body.size());
   n += mbedtls_asn1_write_tag(&p, hdr, tag);
-  ca::Bytes out(p, p + n);
+  base::Bytes out(p, p + n);
   out.insert(out.end(), body.begin(), body.end());
   return out;
 }
 
 // version, subject and subjectPKInfo TLVs from the CertificationRequestInfo of `csr`.
-ca::Result<ca::Bytes> CriPrefix(const ca::Bytes& csr) {
+ca::Result<base::Bytes> CriPrefix(const base::Bytes& csr) {
   constexpr int kSeq = MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE;
   unsigned char* p = const_cast<unsigned char*>(csr.data());
   const unsigned char* end = csr.data() + csr.size();
@@ -62,30 +62,32 @@ ca::Result<ca::Bytes> CriPrefix(const ca::Bytes& csr) {
     }
     p += len;
   }
-  return ca::Bytes(start, p);
+  return base::Bytes(start, p);
 }
 
 }  // namespace
 
-ca::Result<ca::Bytes> BuildCsrWithChallenge(std::string_view device_id, ca::PrivateKey& key,
-                                            ca::Rng rng, std::string_view challenge_password) {
+ca::Result<base::Bytes> BuildCsrWithChallenge(std::string_view device_id, ca::PrivateKey& key,
+                                              ca::Rng rng, std::string_view challenge_password) {
   auto plain = BuildCsr(device_id, key, rng);
   if (!plain) return plain;
   auto cri_body = CriPrefix(*plain);
   if (!cri_body) return cri_body;
   // [0] { SEQUENCE { challengePassword, SET { UTF8String } } }
-  const ca::Bytes oid = Tlv(MBEDTLS_ASN1_OID, ca::Bytes(MBEDTLS_OID_PKCS9 "\x07",
-                                                          MBEDTLS_OID_PKCS9 "\x07" +
-                                                              MBEDTLS_OID_SIZE(MBEDTLS_OID_PKCS9) + 1));
-  ca::Bytes value = Tlv(MBEDTLS_ASN1_SET | MBEDTLS_ASN1_CONSTRUCTED,
-                        Tlv(MBEDTLS_ASN1_UTF8_STRING,
-                            ca::Bytes(challenge_password.begin(), challenge_password.end())));
-  ca::Bytes attribute = oid;
+  const base::Bytes oid =
+      Tlv(MBEDTLS_ASN1_OID,
+          base::Bytes(MBEDTLS_OID_PKCS9 "\x07",
+                      MBEDTLS_OID_PKCS9 "\x07" + MBEDTLS_OID_SIZE(MBEDTLS_OID_PKCS9) + 1));
+  base::Bytes value = Tlv(MBEDTLS_ASN1_SET | MBEDTLS_ASN1_CONSTRUCTED,
+                          Tlv(MBEDTLS_ASN1_UTF8_STRING,
+                              base::Bytes(challenge_password.begin(), challenge_password.end())));
+  base::Bytes attribute = oid;
   attribute.insert(attribute.end(), value.begin(), value.end());
-  const ca::Bytes attributes = Tlv(MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_ASN1_CONSTRUCTED,
-                                   Tlv(MBEDTLS_ASN1_SEQUENCE | MBEDTLS_ASN1_CONSTRUCTED, attribute));
+  const base::Bytes attributes =
+      Tlv(MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_ASN1_CONSTRUCTED,
+          Tlv(MBEDTLS_ASN1_SEQUENCE | MBEDTLS_ASN1_CONSTRUCTED, attribute));
   cri_body->insert(cri_body->end(), attributes.begin(), attributes.end());
-  const ca::Bytes cri = Tlv(MBEDTLS_ASN1_SEQUENCE | MBEDTLS_ASN1_CONSTRUCTED, *cri_body);
+  const base::Bytes cri = Tlv(MBEDTLS_ASN1_SEQUENCE | MBEDTLS_ASN1_CONSTRUCTED, *cri_body);
 
   unsigned char hash[32];
   if (mbedtls_sha256(cri.data(), cri.size(), hash, 0) != 0) {
@@ -96,14 +98,15 @@ ca::Result<ca::Bytes> BuildCsrWithChallenge(std::string_view device_id, ca::Priv
   int ret = mbedtls_pk_sign(key.pk(), MBEDTLS_MD_SHA256, hash, sizeof hash, sig, sizeof sig,
                             &sig_len, rng.fill, rng.state);
   if (ret != 0) return ca::Fail(ca::Code::kCrypto, ca::MbedtlsError("mbedtls_pk_sign", ret));
-  ca::Bytes alg_oid = Tlv(MBEDTLS_ASN1_OID,
-                          ca::Bytes(MBEDTLS_OID_ECDSA_SHA256,
-                                    MBEDTLS_OID_ECDSA_SHA256 + MBEDTLS_OID_SIZE(MBEDTLS_OID_ECDSA_SHA256)));
-  ca::Bytes bits{0x00};
+  base::Bytes alg_oid =
+      Tlv(MBEDTLS_ASN1_OID,
+          base::Bytes(MBEDTLS_OID_ECDSA_SHA256,
+                      MBEDTLS_OID_ECDSA_SHA256 + MBEDTLS_OID_SIZE(MBEDTLS_OID_ECDSA_SHA256)));
+  base::Bytes bits{0x00};
   bits.insert(bits.end(), sig, sig + sig_len);
-  ca::Bytes body = cri;
-  const ca::Bytes alg = Tlv(MBEDTLS_ASN1_SEQUENCE | MBEDTLS_ASN1_CONSTRUCTED, alg_oid);
-  const ca::Bytes bitstring = Tlv(MBEDTLS_ASN1_BIT_STRING, bits);
+  base::Bytes body = cri;
+  const base::Bytes alg = Tlv(MBEDTLS_ASN1_SEQUENCE | MBEDTLS_ASN1_CONSTRUCTED, alg_oid);
+  const base::Bytes bitstring = Tlv(MBEDTLS_ASN1_BIT_STRING, bits);
   body.insert(body.end(), alg.begin(), alg.end());
   body.insert(body.end(), bitstring.begin(), bitstring.end());
   return Tlv(MBEDTLS_ASN1_SEQUENCE | MBEDTLS_ASN1_CONSTRUCTED, body);

@@ -22,9 +22,9 @@
 #include <random>
 #include <string>
 
+#include "base/types.h"
 #include "ca/keys.h"
 #include "ca/rng.h"
-#include "ca/types.h"
 #include "device-sim/est_messages.h"
 #include "device-sim/http_response.h"
 #include "device-sim/outcome.h"
@@ -54,8 +54,8 @@ struct Exchange {
   EstOperation op = EstOperation::kEnroll;
   std::string device_id;
   ClientIdentity identity;
-  ca::Bytes csr_der;
-  ca::Bytes public_key;  // SPKI DER of the CSR's key: the issued certificate must carry it
+  base::Bytes csr_der;
+  base::Bytes public_key;  // SPKI DER of the CSR's key: the issued certificate must carry it
   ca::PrivateKey* csr_key = nullptr;  // to sign the CSR again with a channel binding; borrowed
 };
 
@@ -76,7 +76,7 @@ class Enrollment : public EventTarget {
   // Valid once done().
   const Outcome& outcome() const { return outcome_; }
   // The issued certificate's DER when outcome().kind == kIssued.
-  const ca::Bytes& leaf() const { return leaf_; }
+  const base::Bytes& leaf() const { return leaf_; }
   int retries() const { return retries_; }
   const Exchange& exchange() const { return exchange_; }
 
@@ -113,7 +113,7 @@ class Enrollment : public EventTarget {
   bool retried_reused_ = false;  // the one fresh-connection retry of such a POST was used
   int retries_ = 0;              // 503/429 retries so far
   Outcome outcome_;
-  ca::Bytes leaf_;
+  base::Bytes leaf_;
 };
 
 }  // namespace devsim

@@ -45,8 +45,8 @@ std::string FirstLine(std::string_view body) {
   return line;
 }
 
-ca::Result<std::vector<ca::Bytes>> CertsFromResponse(const HttpResponse& response,
-                                                     std::string_view step) {
+ca::Result<std::vector<base::Bytes>> CertsFromResponse(const HttpResponse& response,
+                                                       std::string_view step) {
   auto der = ca::Base64Decode(response.body, kMaxResponseBodyBytes);
   if (!der) {
     return ca::Fail(ca::Code::kMalformed,

@@ -7,8 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include "base/types.h"
 #include "ca/error.h"
-#include "ca/types.h"
 #include "device-sim/http_response.h"
 
 namespace devsim {
@@ -36,7 +36,7 @@ std::string FirstLine(std::string_view body);
 
 // The certificates (DER, >= 1) of a 200 response whose body is a base64 certs-only PKCS#7.
 // kMalformed "<step>: bad response: ..." otherwise. The caller handles non-200 statuses first.
-ca::Result<std::vector<ca::Bytes>> CertsFromResponse(const HttpResponse& response,
-                                                     std::string_view step);
+ca::Result<std::vector<base::Bytes>> CertsFromResponse(const HttpResponse& response,
+                                                       std::string_view step);
 
 }  // namespace devsim

@@ -17,9 +17,9 @@
 namespace devsim {
 namespace {
 
-constexpr ca::UnixTime kDay = 86400;
-constexpr ca::UnixTime kYear = 365 * kDay;
-constexpr ca::UnixTime kBackdate = 300;  // tolerate small clock differences with the daemon
+constexpr base::UnixTime kDay = 86400;
+constexpr base::UnixTime kYear = 365 * kDay;
+constexpr base::UnixTime kBackdate = 300;  // tolerate small clock differences with the daemon
 constexpr size_t kMaxPemFile = 64 * 1024;
 
 struct FactoryCa {
@@ -28,28 +28,30 @@ struct FactoryCa {
   bool created = false;  // by this run
 };
 
-ca::Result<FactoryCa> LoadCa(const std::string& cert_path, const std::string& key_path,
-                             ca::Rng rng) {
+base::Result<FactoryCa> LoadCa(const std::string& cert_path, const std::string& key_path,
+                               ca::Rng rng) {
   auto cert_pem = ReadFile(cert_path, kMaxPemFile);
   if (!cert_pem) return std::unexpected(cert_pem.error());
   auto key_pem = ReadFile(key_path, kMaxPemFile);
   if (!key_pem) return std::unexpected(key_pem.error());
   auto cert = ca::ParseCertificates(*cert_pem);
-  if (!cert) return ca::Fail(cert.error().code, cert_path + ": " + cert.error().detail);
+  if (!cert)
+    return base::Fail(ca::ToBaseError(cert.error()).code, cert_path + ": " + cert.error().detail);
   auto key = ca::PrivateKey::Parse(*key_pem, rng);
-  if (!key) return ca::Fail(key.error().code, key_path + ": " + key.error().detail);
+  if (!key)
+    return base::Fail(ca::ToBaseError(key.error()).code, key_path + ": " + key.error().detail);
   if (mbedtls_pk_check_pair(&(*cert)->get()->pk, (*key)->pk(), rng.fill, rng.state) != 0) {
-    return ca::Fail(ca::Code::kInvalidArgument, key_path + " does not match " + cert_path);
+    return base::Fail(base::Code::kInvalidArgument, key_path + " does not match " + cert_path);
   }
   return FactoryCa{std::move(*cert), std::move(*key)};
 }
 
-ca::Result<FactoryCa> CreateCa(const FactoryOptions& options, const std::string& cert_path,
-                               const std::string& key_path, ca::UnixTime now, ca::Rng rng) {
+base::Result<FactoryCa> CreateCa(const FactoryOptions& options, const std::string& cert_path,
+                                 const std::string& key_path, base::UnixTime now, ca::Rng rng) {
   auto key = ca::PrivateKey::GenerateP256(rng);
-  if (!key) return std::unexpected(key.error());
+  if (!key) return std::unexpected(ca::ToBaseError(key.error()));
   auto serial = ca::RandomSerial(rng);
-  if (!serial) return std::unexpected(serial.error());
+  if (!serial) return std::unexpected(ca::ToBaseError(serial.error()));
   ca::CertSpec spec;
   spec.subject_dn = "CN=" + ca::EscapeDnValue(options.ca_name);
   spec.serial = std::move(*serial);
@@ -59,9 +61,9 @@ ca::Result<FactoryCa> CreateCa(const FactoryOptions& options, const std::string&
   spec.max_path_len = 0;  // it signs device certificates only
   spec.key_usage = MBEDTLS_X509_KU_KEY_CERT_SIGN | MBEDTLS_X509_KU_CRL_SIGN;
   auto der = ca::SignCertificate(spec, *(*key)->pk(), nullptr, *(*key)->pk(), rng);
-  if (!der) return std::unexpected(der.error());
+  if (!der) return std::unexpected(ca::ToBaseError(der.error()));
   auto key_pem = (*key)->ToPem();
-  if (!key_pem) return std::unexpected(key_pem.error());
+  if (!key_pem) return std::unexpected(ca::ToBaseError(key_pem.error()));
   // Key first: a crash in between leaves a key without a certificate, which LoadOrCreateCa refuses
   // loudly instead of silently minting a second CA.
   if (auto w = WriteNewFile(key_path, *key_pem, 0600); !w) return std::unexpected(w.error());
@@ -71,7 +73,8 @@ ca::Result<FactoryCa> CreateCa(const FactoryOptions& options, const std::string&
   return LoadCa(cert_path, key_path, rng);  // round-trips what was written
 }
 
-ca::Result<FactoryCa> LoadOrCreateCa(const FactoryOptions& options, ca::UnixTime now, ca::Rng rng) {
+base::Result<FactoryCa> LoadOrCreateCa(const FactoryOptions& options, base::UnixTime now,
+                                       ca::Rng rng) {
   const std::string cert_path = JoinPath(options.out_dir, kFactoryCaCert);
   const std::string key_path = JoinPath(options.out_dir, kFactoryCaKey);
   const bool have_cert = FileExists(cert_path);
@@ -82,34 +85,34 @@ ca::Result<FactoryCa> LoadOrCreateCa(const FactoryOptions& options, ca::UnixTime
     return created;
   }
   if (have_cert != have_key) {
-    return ca::Fail(ca::Code::kIo, "only one of " + cert_path + " and " + key_path +
-                                       " exists; remove it or restore the other");
+    return base::Fail(base::Code::kIo, "only one of " + cert_path + " and " + key_path +
+                                           " exists; remove it or restore the other");
   }
   return LoadCa(cert_path, key_path, rng);
 }
 
 // Writes one device directory. Ok(false) if it already existed (left untouched).
-ca::Result<bool> MintDevice(const FactoryOptions& options, const FactoryCa& factory,
-                            const std::string& id, ca::UnixTime now, ca::Rng rng) {
+base::Result<bool> MintDevice(const FactoryOptions& options, const FactoryCa& factory,
+                              const std::string& id, base::UnixTime now, ca::Rng rng) {
   const std::string dir = DeviceDir(options.out_dir, id);
   auto made = MakePrivateDir(dir);
   if (!made) return std::unexpected(made.error());
   const std::string cert_path = JoinPath(dir, kBootstrapCert);
   if (!*made) {
     if (FileExists(cert_path)) return false;
-    return ca::Fail(ca::Code::kIo, dir + " exists without " + std::string(kBootstrapCert) +
-                                       " (interrupted run?); remove it and run again");
+    return base::Fail(base::Code::kIo, dir + " exists without " + std::string(kBootstrapCert) +
+                                           " (interrupted run?); remove it and run again");
   }
   auto key = ca::PrivateKey::GenerateP256(rng);
-  if (!key) return std::unexpected(key.error());
+  if (!key) return std::unexpected(ca::ToBaseError(key.error()));
   ca::CertSpec spec = BootstrapSpec(id, options.kind, now);
   auto serial = ca::RandomSerial(rng);
-  if (!serial) return std::unexpected(serial.error());
+  if (!serial) return std::unexpected(ca::ToBaseError(serial.error()));
   spec.serial = std::move(*serial);
   auto der = ca::SignCertificate(spec, *(*key)->pk(), factory.cert->get(), *factory.key->pk(), rng);
-  if (!der) return std::unexpected(der.error());
+  if (!der) return std::unexpected(ca::ToBaseError(der.error()));
   auto key_pem = (*key)->ToPem();
-  if (!key_pem) return std::unexpected(key_pem.error());
+  if (!key_pem) return std::unexpected(ca::ToBaseError(key_pem.error()));
   // The certificate is written last: its presence marks a complete device.
   if (auto w = WriteNewFile(JoinPath(dir, kBootstrapKey), *key_pem, 0600); !w) {
     return std::unexpected(w.error());
@@ -122,7 +125,7 @@ ca::Result<bool> MintDevice(const FactoryOptions& options, const FactoryCa& fact
 
 }  // namespace
 
-ca::CertSpec BootstrapSpec(std::string_view id, BootstrapKind kind, ca::UnixTime now) {
+ca::CertSpec BootstrapSpec(std::string_view id, BootstrapKind kind, base::UnixTime now) {
   ca::CertSpec spec;
   spec.subject_dn = "CN=" + ca::EscapeDnValue(id);
   spec.not_before = now - kBackdate;
@@ -165,14 +168,15 @@ std::string DeviceId(std::string_view prefix, int number) {
   return std::string(prefix) + digits;
 }
 
-ca::Result<FactoryReport> RunFactory(const FactoryOptions& options, ca::UnixTime now, ca::Rng rng) {
+base::Result<FactoryReport> RunFactory(const FactoryOptions& options, base::UnixTime now,
+                                       ca::Rng rng) {
   if (options.out_dir.empty() || options.count < 0 || options.start < 0) {
-    return ca::Fail(ca::Code::kInvalidArgument, "need --out, --count >= 0 and --start >= 0");
+    return base::Fail(base::Code::kInvalidArgument, "need --out, --count >= 0 and --start >= 0");
   }
   for (int n : {options.start, options.start + options.count - 1}) {
     if (options.count > 0 && !IsUsableDeviceId(DeviceId(options.prefix, n))) {
-      return ca::Fail(ca::Code::kInvalidArgument,
-                      "unusable device id '" + DeviceId(options.prefix, n) + "'");
+      return base::Fail(base::Code::kInvalidArgument,
+                        "unusable device id '" + DeviceId(options.prefix, n) + "'");
     }
   }
   FactoryReport report;

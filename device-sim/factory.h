@@ -7,10 +7,10 @@
 #include <string>
 #include <string_view>
 
-#include "ca/error.h"
+#include "base/error.h"
+#include "base/types.h"
 #include "ca/rng.h"
 #include "ca/signer.h"
-#include "ca/types.h"
 
 namespace devsim {
 
@@ -42,7 +42,7 @@ struct FactoryReport {
 
 // What a bootstrap certificate of `kind` for `id` looks like (subject, validity, extensions);
 // the caller sets the serial. Also used by enroll's rogue-ca and expired scenarios.
-ca::CertSpec BootstrapSpec(std::string_view id, BootstrapKind kind, ca::UnixTime now);
+ca::CertSpec BootstrapSpec(std::string_view id, BootstrapKind kind, base::UnixTime now);
 
 // "<prefix><number zero-padded to 5 digits>", e.g. DeviceId("dev-", 1) == "dev-00001".
 std::string DeviceId(std::string_view prefix, int number);
@@ -51,6 +51,7 @@ std::string DeviceId(std::string_view prefix, int number);
 // `now` is the wall clock; `rng` is used for keys, serials and signatures.
 // kInvalidArgument for bad options or ids, kIo for file problems (including a half-present CA or
 // a device directory without bootstrap.crt), kMalformed if an existing CA does not parse.
-ca::Result<FactoryReport> RunFactory(const FactoryOptions& options, ca::UnixTime now, ca::Rng rng);
+base::Result<FactoryReport> RunFactory(const FactoryOptions& options, base::UnixTime now,
+                                       ca::Rng rng);
 
 }  // namespace devsim

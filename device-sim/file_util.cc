@@ -8,11 +8,13 @@
 #include <cerrno>
 #include <cstring>
 
+#include "base/unique_fd.h"
+
 namespace devsim {
 namespace {
 
-std::unexpected<ca::Error> Errno(std::string_view call, const std::string& path) {
-  return ca::Fail(ca::Code::kIo, std::string(call) + " " + path + ": " + std::strerror(errno));
+std::unexpected<base::Error> Errno(std::string_view call, const std::string& path) {
+  return base::Fail(base::Code::kIo, std::string(call) + " " + path + ": " + std::strerror(errno));
 }
 
 // Writes all of contents to fd, retrying short writes and EINTR.
@@ -28,21 +30,22 @@ bool WriteAll(int fd, std::string_view contents) {
 
 }  // namespace
 
-ca::Result<bool> MakePrivateDir(const std::string& path) {
+base::Result<bool> MakePrivateDir(const std::string& path) {
   if (mkdir(path.c_str(), 0700) == 0) return true;
   if (errno != EEXIST) return Errno("mkdir", path);
   struct stat st {};
   if (stat(path.c_str(), &st) != 0) return Errno("stat", path);
-  if (!S_ISDIR(st.st_mode)) return ca::Fail(ca::Code::kIo, path + " exists and is not a directory");
+  if (!S_ISDIR(st.st_mode))
+    return base::Fail(base::Code::kIo, path + " exists and is not a directory");
   return false;
 }
 
-ca::Result<void> WriteNewFile(const std::string& path, std::string_view contents, mode_t mode) {
-  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
-  if (fd < 0) return Errno("open", path);
-  const char* failed_call = WriteAll(fd, contents) ? nullptr : "write";
+base::Result<void> WriteNewFile(const std::string& path, std::string_view contents, mode_t mode) {
+  base::UniqueFd fd(open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode));
+  if (!fd) return Errno("open", path);
+  const char* failed_call = WriteAll(fd.get(), contents) ? nullptr : "write";
   int saved_errno = errno;
-  if (close(fd) != 0 && failed_call == nullptr) {
+  if (!fd.Close() && failed_call == nullptr) {
     failed_call = "close";
     saved_errno = errno;
   }
@@ -54,7 +57,7 @@ ca::Result<void> WriteNewFile(const std::string& path, std::string_view contents
   return {};
 }
 
-ca::Result<void> ReplaceFile(const std::string& path, std::string_view contents, mode_t mode) {
+base::Result<void> ReplaceFile(const std::string& path, std::string_view contents, mode_t mode) {
   // One writer per device at a time, so a fixed name is unique; a leftover from a crash is stale.
   const std::string tmp = path + ".tmp";
   unlink(tmp.c_str());
@@ -67,28 +70,22 @@ ca::Result<void> ReplaceFile(const std::string& path, std::string_view contents,
   return {};
 }
 
-ca::Result<std::string> ReadFile(const std::string& path, size_t max_bytes) {
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Errno("open", path);
+base::Result<std::string> ReadFile(const std::string& path, size_t max_bytes) {
+  base::UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return Errno("open", path);
   std::string out;
   char buf[4096];
   while (true) {
-    const ssize_t n = read(fd, buf, sizeof buf);
+    const ssize_t n = read(fd.get(), buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      auto error = Errno("read", path);
-      close(fd);
-      return error;
-    }
+    if (n < 0) return Errno("read", path);
     if (n == 0) break;
     if (out.size() + static_cast<size_t>(n) > max_bytes) {
-      close(fd);
-      return ca::Fail(ca::Code::kIo,
-                      path + " is larger than " + std::to_string(max_bytes) + " bytes");
+      return base::Fail(base::Code::kIo,
+                        path + " is larger than " + std::to_string(max_bytes) + " bytes");
     }
     out.append(buf, static_cast<size_t>(n));
   }
-  close(fd);
   return out;
 }
 

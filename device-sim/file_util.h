@@ -8,25 +8,25 @@
 #include <string>
 #include <string_view>
 
-#include "ca/error.h"
+#include "base/error.h"
 
 namespace devsim {
 
 // mkdir(path, 0700). Ok(true) if created, Ok(false) if a directory already exists there; kIo
 // otherwise (including a non-directory in the way).
-ca::Result<bool> MakePrivateDir(const std::string& path);
+base::Result<bool> MakePrivateDir(const std::string& path);
 
 // Creates `path` with O_CREAT|O_EXCL|O_NOFOLLOW and `mode` and writes `contents`. kIo if it already
 // exists or any step fails (a partial file is removed).
-ca::Result<void> WriteNewFile(const std::string& path, std::string_view contents, mode_t mode);
+base::Result<void> WriteNewFile(const std::string& path, std::string_view contents, mode_t mode);
 
 // Writes `contents` to a sibling temporary file created exclusively with `mode`, then renames it
 // over `path`: readers see the old file or the new one, never a mix, and a key never exists with a
 // wider mode. kIo on failure (the temporary is removed).
-ca::Result<void> ReplaceFile(const std::string& path, std::string_view contents, mode_t mode);
+base::Result<void> ReplaceFile(const std::string& path, std::string_view contents, mode_t mode);
 
 // The whole content of a regular file. kIo if it cannot be read or is larger than max_bytes.
-ca::Result<std::string> ReadFile(const std::string& path, size_t max_bytes);
+base::Result<std::string> ReadFile(const std::string& path, size_t max_bytes);
 
 bool FileExists(const std::string& path);
 

@@ -72,9 +72,9 @@ Clock::time_point RunWorkers(std::vector<std::unique_ptr<Worker>>& workers, cons
 
 }  // namespace
 
-ca::Result<FleetReport> RunFleet(const FleetOptions& options,
-                                 const std::function<void(const Progress&)>& on_progress,
-                                 const std::atomic<bool>* interrupted) {
+base::Result<FleetReport> RunFleet(const FleetOptions& options,
+                                   const std::function<void(const Progress&)>& on_progress,
+                                   const std::atomic<bool>* interrupted) {
   auto plan = MakePlan(options);
   if (!plan) return std::unexpected(plan.error());
   RaiseFileLimit();  // --concurrency and --slow hold one descriptor each

@@ -5,7 +5,7 @@
 #include <atomic>
 #include <functional>
 
-#include "ca/error.h"
+#include "base/error.h"
 #include "device-sim/run_plan.h"
 #include "device-sim/tally.h"
 
@@ -39,8 +39,8 @@ struct Progress {
 // report, not errors; errors are set-up problems (bad options, unreadable bundle or fleet,
 // unknown host, DRBG seeding). While it runs, on_progress (if set) is called about four times a
 // second from the calling thread. *interrupted (if given) becoming true stops new enrollments.
-ca::Result<FleetReport> RunFleet(const FleetOptions& options,
-                                 const std::function<void(const Progress&)>& on_progress,
-                                 const std::atomic<bool>* interrupted);
+base::Result<FleetReport> RunFleet(const FleetOptions& options,
+                                   const std::function<void(const Progress&)>& on_progress,
+                                   const std::atomic<bool>* interrupted);
 
 }  // namespace devsim

@@ -197,7 +197,8 @@ int RunFactoryCommand(const FactoryOptions& options, const std::string& kind) {
     std::fprintf(stderr, "device-sim factory: %s\n", drbg.error().detail.c_str());
     return kExitSetup;
   }
-  auto report = RunFactory(resolved, static_cast<ca::UnixTime>(std::time(nullptr)), (*drbg)->rng());
+  auto report =
+      RunFactory(resolved, static_cast<base::UnixTime>(std::time(nullptr)), (*drbg)->rng());
   if (!report) {
     std::fprintf(stderr, "device-sim factory: %s\n", report.error().detail.c_str());
     return kExitFailed;

@@ -19,37 +19,37 @@ std::optional<Scenario> ParseScenario(std::string_view name) {
   return std::nullopt;
 }
 
-ca::Result<MixWeights> ParseMix(std::string_view text) {
+base::Result<MixWeights> ParseMix(std::string_view text) {
   MixWeights weights{};
   std::array<bool, kScenarioCount> seen{};
   long total = 0;
-  if (text.empty()) return ca::Fail(ca::Code::kInvalidArgument, "empty mix");
+  if (text.empty()) return base::Fail(base::Code::kInvalidArgument, "empty mix");
   while (true) {
     const size_t comma = text.find(',');
     const std::string_view item = text.substr(0, comma);
     const size_t eq = item.find('=');
     if (eq == std::string_view::npos) {
-      return ca::Fail(ca::Code::kInvalidArgument,
-                      "mix item '" + std::string(item) + "' is not NAME=WEIGHT");
+      return base::Fail(base::Code::kInvalidArgument,
+                        "mix item '" + std::string(item) + "' is not NAME=WEIGHT");
     }
     const auto scenario = ParseScenario(item.substr(0, eq));
     if (!scenario) {
-      return ca::Fail(ca::Code::kInvalidArgument,
-                      "unknown class '" + std::string(item.substr(0, eq)) +
-                          "' (good, rogue-ca, no-cert, expired, bad-csr, replay)");
+      return base::Fail(base::Code::kInvalidArgument,
+                        "unknown class '" + std::string(item.substr(0, eq)) +
+                            "' (good, rogue-ca, no-cert, expired, bad-csr, replay)");
     }
     const std::string_view number = item.substr(eq + 1);
     int weight = -1;
     const auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), weight);
     if (number.empty() || ec != std::errc() || end != number.data() + number.size() || weight < 0 ||
         weight > kMaxMixTotal) {
-      return ca::Fail(
-          ca::Code::kInvalidArgument,
+      return base::Fail(
+          base::Code::kInvalidArgument,
           "weight of '" + std::string(item) + "' must be 0.." + std::to_string(kMaxMixTotal));
     }
     if (seen[Index(*scenario)]) {
-      return ca::Fail(ca::Code::kInvalidArgument,
-                      "class '" + std::string(ScenarioName(*scenario)) + "' named twice");
+      return base::Fail(base::Code::kInvalidArgument,
+                        "class '" + std::string(ScenarioName(*scenario)) + "' named twice");
     }
     seen[Index(*scenario)] = true;
     weights[Index(*scenario)] = weight;
@@ -58,8 +58,8 @@ ca::Result<MixWeights> ParseMix(std::string_view text) {
     text.remove_prefix(comma + 1);
   }
   if (total < 1 || total > kMaxMixTotal) {
-    return ca::Fail(ca::Code::kInvalidArgument,
-                    "mix weights must add up to 1.." + std::to_string(kMaxMixTotal));
+    return base::Fail(base::Code::kInvalidArgument,
+                      "mix weights must add up to 1.." + std::to_string(kMaxMixTotal));
   }
   return weights;
 }

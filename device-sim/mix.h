@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "ca/error.h"
+#include "base/error.h"
 
 namespace devsim {
 
@@ -41,7 +41,7 @@ inline constexpr MixWeights kDefaultMix = {100, 0, 0, 0, 0, 0};
 // Parses "good=90,rogue-ca=3,...": comma-separated NAME=WEIGHT, each name at most once, weights
 // decimal 0..kMaxMixTotal, sum 1..kMaxMixTotal; unnamed classes weigh 0. kInvalidArgument with a
 // message naming the offending item.
-ca::Result<MixWeights> ParseMix(std::string_view text);
+base::Result<MixWeights> ParseMix(std::string_view text);
 
 // The canonical form of a mix: nonzero weights in enum order, e.g. "good=90,replay=1".
 std::string FormatMix(const MixWeights& weights);

@@ -9,21 +9,21 @@
 
 namespace devsim {
 
-ca::Result<std::unique_ptr<Poller>> Poller::Create() {
+base::Result<std::unique_ptr<Poller>> Poller::Create() {
   std::unique_ptr<Poller> poller(new Poller());
-  poller->epoll_ = UniqueFd(epoll_create1(EPOLL_CLOEXEC));
+  poller->epoll_ = base::UniqueFd(epoll_create1(EPOLL_CLOEXEC));
   if (poller->epoll_.get() < 0) {
-    return ca::Fail(ca::Code::kIo, std::string("epoll_create1: ") + std::strerror(errno));
+    return base::Fail(base::Code::kIo, std::string("epoll_create1: ") + std::strerror(errno));
   }
   return poller;
 }
 
-ca::Result<void> Poller::Watch(int fd, EventTarget* target) {
+base::Result<void> Poller::Watch(int fd, EventTarget* target) {
   epoll_event event{};
   event.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
   event.data.ptr = target;
   if (epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &event) != 0) {
-    return ca::Fail(ca::Code::kIo, std::string("epoll_ctl: ") + std::strerror(errno));
+    return base::Fail(base::Code::kIo, std::string("epoll_ctl: ") + std::strerror(errno));
   }
   return {};
 }

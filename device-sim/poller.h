@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <memory>
 
-#include "ca/error.h"
+#include "base/error.h"
 #include "device-sim/socket_util.h"
 
 namespace devsim {
@@ -21,10 +21,10 @@ class EventTarget {
 class Poller {
  public:
   // kIo if epoll_create1 fails.
-  static ca::Result<std::unique_ptr<Poller>> Create();
+  static base::Result<std::unique_ptr<Poller>> Create();
 
   // Watches fd for input, output and hang-up, edge-triggered. Closing fd removes it. kIo on error.
-  ca::Result<void> Watch(int fd, EventTarget* target);
+  base::Result<void> Watch(int fd, EventTarget* target);
 
   // Waits up to timeout_ms (-1: forever) and calls OnReady for each event. Returns the number of
   // events dispatched (0 on timeout or EINTR).
@@ -32,7 +32,7 @@ class Poller {
 
  private:
   Poller() = default;
-  UniqueFd epoll_;
+  base::UniqueFd epoll_;
 };
 
 }  // namespace devsim

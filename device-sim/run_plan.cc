@@ -19,7 +19,7 @@ namespace {
 
 constexpr size_t kMaxPemFile = 1024 * 1024;
 
-ca::Result<std::vector<std::string>> ListDevices(const std::string& fleet_dir) {
+base::Result<std::vector<std::string>> ListDevices(const std::string& fleet_dir) {
   const std::string dir = DevicesDir(fleet_dir);
   std::error_code ec;
   std::vector<std::string> ids;
@@ -29,13 +29,13 @@ ca::Result<std::vector<std::string>> ListDevices(const std::string& fleet_dir) {
     // Hidden entries are never devices (editor and tool droppings).
     if (it->is_directory(type_ec) && !name.starts_with('.')) ids.push_back(std::move(name));
   }
-  if (ec) return ca::Fail(ca::Code::kIo, "cannot list " + dir + ": " + ec.message());
+  if (ec) return base::Fail(base::Code::kIo, "cannot list " + dir + ": " + ec.message());
   std::ranges::sort(ids);
   return ids;
 }
 
 // --count, --duration and reuse: how many slots, and whether devices come round again.
-ca::Result<void> PlanSlots(const FleetOptions& options, RunPlan& plan) {
+base::Result<void> PlanSlots(const FleetOptions& options, RunPlan& plan) {
   const bool reuse_ok = options.op == EstOperation::kReenroll || options.allow_reuse;
   const uint64_t fleet = plan.devices.size();
   if (options.count == 0) {
@@ -49,12 +49,12 @@ ca::Result<void> PlanSlots(const FleetOptions& options, RunPlan& plan) {
     return {};
   }
   if (!reuse_ok) {
-    return ca::Fail(ca::Code::kInvalidArgument,
-                    "--count " + std::to_string(options.count) + " exceeds the " +
-                        std::to_string(fleet) +
-                        " devices selected; enroll uses each device once (a second enrollment "
-                        "with a new key is refused by the server), pass --allow-reuse to reuse "
-                        "devices round-robin");
+    return base::Fail(base::Code::kInvalidArgument,
+                      "--count " + std::to_string(options.count) + " exceeds the " +
+                          std::to_string(fleet) +
+                          " devices selected; enroll uses each device once (a second enrollment "
+                          "with a new key is refused by the server), pass --allow-reuse to reuse "
+                          "devices round-robin");
   }
   plan.cycle_devices = true;
   plan.max_slots = options.count;
@@ -62,19 +62,19 @@ ca::Result<void> PlanSlots(const FleetOptions& options, RunPlan& plan) {
 }
 
 // The rogue CA (made here, once) and the factory CA (read from the fleet) when the mix needs them.
-ca::Result<void> PlanBadActors(const FleetOptions& options, RunPlan& plan) {
+base::Result<void> PlanBadActors(const FleetOptions& options, RunPlan& plan) {
   if (options.mix[Index(Scenario::kRogueCa)] > 0) {
     auto drbg = ca::Drbg::FromSystemEntropy();
-    if (!drbg) return std::unexpected(drbg.error());
-    auto rogue = MakeRogueCa(static_cast<ca::UnixTime>(std::time(nullptr)), (*drbg)->rng());
-    if (!rogue) return std::unexpected(rogue.error());
+    if (!drbg) return std::unexpected(ca::ToBaseError(drbg.error()));
+    auto rogue = MakeRogueCa(static_cast<base::UnixTime>(std::time(nullptr)), (*drbg)->rng());
+    if (!rogue) return std::unexpected(ca::ToBaseError(rogue.error()));
     plan.rogue_ca = std::move(*rogue);
   }
   if (options.mix[Index(Scenario::kExpired)] > 0) {
     auto cert = ReadFile(JoinPath(options.fleet_dir, kFactoryCaCert), kMaxPemFile);
     auto key = cert ? ReadFile(JoinPath(options.fleet_dir, kFactoryCaKey), kMaxPemFile) : cert;
     if (!key) {
-      return ca::Fail(key.error().code, "expired needs the factory CA: " + key.error().detail);
+      return base::Fail(key.error().code, "expired needs the factory CA: " + key.error().detail);
     }
     plan.factory_ca = PemIdentity{std::move(*cert), std::move(*key)};
   }
@@ -82,9 +82,9 @@ ca::Result<void> PlanBadActors(const FleetOptions& options, RunPlan& plan) {
 }
 
 // "<number><unit>" with the unit looked up in `units` (suffix -> factor); "" is a unit too.
-ca::Result<double> NumberWithUnit(std::string_view text, std::string_view what,
-                                  std::initializer_list<std::pair<std::string_view, double>> units,
-                                  std::string_view expected) {
+base::Result<double> NumberWithUnit(
+    std::string_view text, std::string_view what,
+    std::initializer_list<std::pair<std::string_view, double>> units, std::string_view expected) {
   for (const auto& [suffix, factor] : units) {
     if (!text.ends_with(suffix)) continue;
     const std::string_view number = text.substr(0, text.size() - suffix.size());
@@ -96,24 +96,24 @@ ca::Result<double> NumberWithUnit(std::string_view text, std::string_view what,
     }
     return value * factor;
   }
-  return ca::Fail(ca::Code::kInvalidArgument, std::string(what) + " '" + std::string(text) +
-                                                  "': want " + std::string(expected));
+  return base::Fail(base::Code::kInvalidArgument, std::string(what) + " '" + std::string(text) +
+                                                      "': want " + std::string(expected));
 }
 
 }  // namespace
 
-ca::Result<double> ParseRate(std::string_view text) {
+base::Result<double> ParseRate(std::string_view text) {
   // Longest suffixes first: "" matches everything.
   return NumberWithUnit(text, "--rate", {{"/s", 1.0}, {"/m", 1 / 60.0}, {"/h", 1 / 3600.0}, {"", 1.0}},
                         "N, N/s, N/m or N/h");
 }
 
-ca::Result<double> ParseSeconds(std::string_view text) {
+base::Result<double> ParseSeconds(std::string_view text) {
   return NumberWithUnit(text, "--duration", {{"s", 1.0}, {"m", 60.0}, {"h", 3600.0}, {"", 1.0}},
                         "N (seconds), Ns, Nm or Nh");
 }
 
-ca::Result<std::vector<std::string>> SelectDevices(const FleetOptions& options) {
+base::Result<std::vector<std::string>> SelectDevices(const FleetOptions& options) {
   std::vector<std::string> ids = options.devices;
   if (ids.empty()) {
     auto listed = ListDevices(options.fleet_dir);
@@ -121,20 +121,22 @@ ca::Result<std::vector<std::string>> SelectDevices(const FleetOptions& options) 
     ids = std::move(*listed);
   }
   if (ids.empty()) {
-    return ca::Fail(ca::Code::kInvalidArgument, "no devices in " + DevicesDir(options.fleet_dir));
+    return base::Fail(base::Code::kInvalidArgument,
+                      "no devices in " + DevicesDir(options.fleet_dir));
   }
   for (const std::string& id : ids) {
     if (!IsUsableDeviceId(id)) {
-      return ca::Fail(ca::Code::kInvalidArgument, "not a usable device id: '" + id + "'");
+      return base::Fail(base::Code::kInvalidArgument, "not a usable device id: '" + id + "'");
     }
   }
   return ids;
 }
 
-ca::Result<RunPlan> MakePlan(const FleetOptions& options) {
+base::Result<RunPlan> MakePlan(const FleetOptions& options) {
   if (options.op == EstOperation::kReenroll && options.mix[Index(Scenario::kReplay)] > 0) {
-    return ca::Fail(ca::Code::kInvalidArgument,
-                    "replay is an enroll scenario (renewing with a new key is what reenroll does)");
+    return base::Fail(
+        base::Code::kInvalidArgument,
+        "replay is an enroll scenario (renewing with a new key is what reenroll does)");
   }
   RunPlan plan;
   plan.op = options.op;
@@ -159,7 +161,8 @@ ca::Result<RunPlan> MakePlan(const FleetOptions& options) {
   auto bundle = ReadFile(options.ca_bundle_path, kMaxPemFile);
   if (!bundle) return std::unexpected(bundle.error());
   if (auto parsed = ca::ParseCertificates(*bundle); !parsed) {
-    return ca::Fail(parsed.error().code, options.ca_bundle_path + ": " + parsed.error().detail);
+    return base::Fail(ca::ToBaseError(parsed.error()).code,
+                      options.ca_bundle_path + ": " + parsed.error().detail);
   }
   plan.ca_bundle_pem = std::move(*bundle);
   if (auto ok = PlanBadActors(options, plan); !ok) return std::unexpected(ok.error());

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "ca/error.h"
+#include "base/error.h"
 #include "device-sim/bad_actors.h"
 #include "device-sim/est_messages.h"
 #include "device-sim/mix.h"
@@ -77,18 +77,18 @@ struct RunPlan {
 
 // --rate: "50", "50/s", "3000/m" or "100000/h" -> enrollment starts per second (0: no limit).
 // --duration: "90", "90s", "5m" or "2h" -> seconds. kInvalidArgument with the text otherwise.
-ca::Result<double> ParseRate(std::string_view text);
-ca::Result<double> ParseSeconds(std::string_view text);
+base::Result<double> ParseRate(std::string_view text);
+base::Result<double> ParseSeconds(std::string_view text);
 
 // The devices a run will visit: options.devices, or every directory under DIR/devices. kIo if
 // DIR/devices cannot be listed; kInvalidArgument if the selection is empty or holds an id that
 // is not a usable directory name.
-ca::Result<std::vector<std::string>> SelectDevices(const FleetOptions& options);
+base::Result<std::vector<std::string>> SelectDevices(const FleetOptions& options);
 
 // Resolves everything a run needs. kInvalidArgument for contradictory options (e.g. --count
 // above the fleet size for enroll without --allow-reuse, replay in reenroll), kIo/kMalformed for
 // unreadable files, an unparsable bundle or an unknown host.
-ca::Result<RunPlan> MakePlan(const FleetOptions& options);
+base::Result<RunPlan> MakePlan(const FleetOptions& options);
 
 // Counters every worker reads and updates.
 struct SharedRun {

@@ -8,7 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "ca/scoped.h"
+#include "base/scoped.h"
 
 namespace devsim {
 namespace {
@@ -24,11 +24,11 @@ int NothingToRead(void*, unsigned char*, size_t) { return MBEDTLS_ERR_SSL_WANT_R
 
 }  // namespace
 
-ca::Result<std::string> CaptureClientHello(const TlsSettings& tls, mbedtls_x509_crt* trust,
-                                           ca::Rng rng) {
+base::Result<std::string> CaptureClientHello(const TlsSettings& tls, mbedtls_x509_crt* trust,
+                                             ca::Rng rng) {
   std::string captured;
-  ca::Scoped<mbedtls_ssl_config, mbedtls_ssl_config_init, mbedtls_ssl_config_free> conf;
-  ca::Scoped<mbedtls_ssl_context, mbedtls_ssl_init, mbedtls_ssl_free> ssl;
+  base::Scoped<mbedtls_ssl_config, mbedtls_ssl_config_init, mbedtls_ssl_config_free> conf;
+  base::Scoped<mbedtls_ssl_context, mbedtls_ssl_init, mbedtls_ssl_free> ssl;
   const auto version =
       tls.version == TlsVersion::k12 ? MBEDTLS_SSL_VERSION_TLS1_2 : MBEDTLS_SSL_VERSION_TLS1_3;
   int ret = mbedtls_ssl_config_defaults(conf.get(), MBEDTLS_SSL_IS_CLIENT,
@@ -47,7 +47,7 @@ ca::Result<std::string> CaptureClientHello(const TlsSettings& tls, mbedtls_x509_
     ret = mbedtls_ssl_handshake(ssl.get());  // writes the ClientHello, then wants the answer
   }
   if (ret != MBEDTLS_ERR_SSL_WANT_READ || captured.empty()) {
-    return ca::Fail(ca::Code::kCrypto, "ClientHello: " + MbedtlsText(ret));
+    return base::Fail(base::Code::kInternal, "ClientHello: " + MbedtlsText(ret));
   }
   return captured;
 }
@@ -174,7 +174,7 @@ void SlowConnection::Closed(Clock::time_point now, bool by_server, const std::st
     ++tally_.failed;
     ++tally_.failures[why];
   }
-  raw_ = UniqueFd();
+  raw_ = base::UniqueFd();
   tls_.reset();
   state_ = State::kClosed;
   next_at_ = now + kReopenDelay;
@@ -182,7 +182,7 @@ void SlowConnection::Closed(Clock::time_point now, bool by_server, const std::st
 
 void SlowConnection::Shutdown() {
   if (state_ != State::kClosed) ++tally_.still_open;
-  raw_ = UniqueFd();
+  raw_ = base::UniqueFd();
   tls_.reset();
   state_ = State::kClosed;
 }

@@ -7,7 +7,7 @@
 #include <memory>
 #include <string>
 
-#include "ca/error.h"
+#include "base/error.h"
 #include "device-sim/enrollment.h"
 #include "device-sim/poller.h"
 #include "device-sim/socket_util.h"
@@ -31,8 +31,8 @@ struct SlowEnv {
 };
 
 // The first flight this client sends: a ClientHello record. kCrypto on mbedTLS failure.
-ca::Result<std::string> CaptureClientHello(const TlsSettings& tls, mbedtls_x509_crt* trust,
-                                           ca::Rng rng);
+base::Result<std::string> CaptureClientHello(const TlsSettings& tls, mbedtls_x509_crt* trust,
+                                             ca::Rng rng);
 
 class SlowConnection : public EventTarget {
  public:
@@ -63,7 +63,7 @@ class SlowConnection : public EventTarget {
   SlowMode mode_;
   SlowTally& tally_;
   State state_ = State::kClosed;
-  UniqueFd raw_;                    // hello mode
+  base::UniqueFd raw_;              // hello mode
   std::unique_ptr<TlsClient> tls_;  // header mode
   Clock::time_point opened_at_{};
   Clock::time_point next_at_{};  // next byte, or the reopen time when closed

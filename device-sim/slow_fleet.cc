@@ -16,18 +16,18 @@ constexpr auto kTick = std::chrono::milliseconds(50);
 
 }  // namespace
 
-ca::Result<std::unique_ptr<SlowFleet>> SlowFleet::Create(const RunPlan& plan) {
+base::Result<std::unique_ptr<SlowFleet>> SlowFleet::Create(const RunPlan& plan) {
   std::unique_ptr<SlowFleet> fleet(new SlowFleet(plan));
   if (auto ok = fleet->Init(); !ok) return std::unexpected(ok.error());
   return fleet;
 }
 
-ca::Result<void> SlowFleet::Init() {
+base::Result<void> SlowFleet::Init() {
   auto drbg = ca::Drbg::FromSystemEntropy();
-  if (!drbg) return std::unexpected(drbg.error());
+  if (!drbg) return std::unexpected(ca::ToBaseError(drbg.error()));
   drbg_ = std::move(*drbg);
   auto trust = ca::ParseCertificates(plan_.ca_bundle_pem);
-  if (!trust) return std::unexpected(trust.error());
+  if (!trust) return std::unexpected(ca::ToBaseError(trust.error()));
   trust_ = std::move(*trust);
   auto hello = CaptureClientHello(plan_.tls, trust_->get(), drbg_->rng());
   if (!hello) return std::unexpected(hello.error());

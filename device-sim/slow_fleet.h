@@ -14,8 +14,8 @@
 #include <thread>
 #include <vector>
 
+#include "base/error.h"
 #include "ca/cert.h"
-#include "ca/error.h"
 #include "ca/rng.h"
 #include "device-sim/credentials.h"
 #include "device-sim/poller.h"
@@ -30,7 +30,7 @@ class SlowFleet {
   // plan.slow connections; connection j trickles a ClientHello if j is even, a header if odd.
   // Header mode presents the bootstrap certificate of the plan's first device (a handshake alone
   // issues nothing). kCrypto/kMalformed/kIo on set-up failure.
-  static ca::Result<std::unique_ptr<SlowFleet>> Create(const RunPlan& plan);
+  static base::Result<std::unique_ptr<SlowFleet>> Create(const RunPlan& plan);
   SlowFleet(const SlowFleet&) = delete;
   SlowFleet& operator=(const SlowFleet&) = delete;
   ~SlowFleet();  // stops the thread if Stop was not called
@@ -47,7 +47,7 @@ class SlowFleet {
 
  private:
   explicit SlowFleet(const RunPlan& plan) : plan_(plan) {}
-  ca::Result<void> Init();
+  base::Result<void> Init();
   void Run();
 
   const RunPlan& plan_;

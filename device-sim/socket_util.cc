@@ -12,14 +12,14 @@
 
 namespace devsim {
 
-ca::Result<ServerAddress> ResolveServer(const std::string& host, const std::string& port) {
+base::Result<ServerAddress> ResolveServer(const std::string& host, const std::string& port) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
   addrinfo* list = nullptr;
   const int rc = getaddrinfo(host.c_str(), port.c_str(), &hints, &list);
   if (rc != 0 || list == nullptr) {
-    return ca::Fail(ca::Code::kIo, "resolve " + host + ":" + port + ": " + gai_strerror(rc));
+    return base::Fail(base::Code::kIo, "resolve " + host + ":" + port + ": " + gai_strerror(rc));
   }
   ServerAddress out;
   std::memcpy(&out.addr, list->ai_addr, list->ai_addrlen);
@@ -29,34 +29,16 @@ ca::Result<ServerAddress> ResolveServer(const std::string& host, const std::stri
   return out;
 }
 
-UniqueFd::~UniqueFd() {
-  if (fd_ >= 0) close(fd_);
-}
-
-UniqueFd& UniqueFd::operator=(UniqueFd&& other) noexcept {
-  if (this != &other) {
-    if (fd_ >= 0) close(fd_);
-    fd_ = other.Release();
-  }
-  return *this;
-}
-
-int UniqueFd::Release() {
-  const int fd = fd_;
-  fd_ = -1;
-  return fd;
-}
-
-ca::Result<UniqueFd> StartConnect(const ServerAddress& server) {
-  UniqueFd fd(socket(server.addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+base::Result<base::UniqueFd> StartConnect(const ServerAddress& server) {
+  base::UniqueFd fd(socket(server.addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (fd.get() < 0) {
-    return ca::Fail(ca::Code::kIo, std::string("socket: ") + std::strerror(errno));
+    return base::Fail(base::Code::kIo, std::string("socket: ") + std::strerror(errno));
   }
   const int one = 1;
   setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   if (connect(fd.get(), reinterpret_cast<const sockaddr*>(&server.addr), server.len) != 0 &&
       errno != EINPROGRESS) {
-    return ca::Fail(ca::Code::kIo, "connect " + server.text + ": " + std::strerror(errno));
+    return base::Fail(base::Code::kIo, "connect " + server.text + ": " + std::strerror(errno));
   }
   return fd;
 }

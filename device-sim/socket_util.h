@@ -5,7 +5,8 @@
 
 #include <string>
 
-#include "ca/error.h"
+#include "base/error.h"
+#include "base/unique_fd.h"
 
 namespace devsim {
 
@@ -17,30 +18,12 @@ struct ServerAddress {
 
 // Resolves HOST and PORT (numeric or names) to the first TCP address. kIo with getaddrinfo's
 // message.
-ca::Result<ServerAddress> ResolveServer(const std::string& host, const std::string& port);
-
-// Owns a file descriptor; closes it on destruction (which also removes it from any epoll set).
-class UniqueFd {
- public:
-  UniqueFd() = default;
-  explicit UniqueFd(int fd) : fd_(fd) {}
-  ~UniqueFd();
-  UniqueFd(UniqueFd&& other) noexcept : fd_(other.Release()) {}
-  UniqueFd& operator=(UniqueFd&& other) noexcept;
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-
-  int get() const { return fd_; }
-  int Release();
-
- private:
-  int fd_ = -1;
-};
+base::Result<ServerAddress> ResolveServer(const std::string& host, const std::string& port);
 
 // A non-blocking, close-on-exec TCP socket with TCP_NODELAY whose connect() has been started
 // (completed or EINPROGRESS). kIo "connect HOST:PORT: <strerror>" if it failed at once (e.g.
 // EADDRNOTAVAIL when the local ports run out).
-ca::Result<UniqueFd> StartConnect(const ServerAddress& server);
+base::Result<base::UniqueFd> StartConnect(const ServerAddress& server);
 
 // Where a started connect stands: 0 once connected, EINPROGRESS while pending, else the errno
 // it failed with. (SO_ERROR alone is 0 both while pending and once connected.)

@@ -32,11 +32,11 @@ int PeekPlaintextAlert(int fd) {
 
 }  // namespace
 
-ca::Result<std::unique_ptr<TlsClient>> TlsClient::Start(const ServerAddress& server,
-                                                        const TlsSettings& settings,
-                                                        mbedtls_x509_crt* trust,
-                                                        ClientIdentity identity, ca::Rng rng,
-                                                        ServerCertCache* cache) {
+base::Result<std::unique_ptr<TlsClient>> TlsClient::Start(const ServerAddress& server,
+                                                          const TlsSettings& settings,
+                                                          mbedtls_x509_crt* trust,
+                                                          ClientIdentity identity, ca::Rng rng,
+                                                          ServerCertCache* cache) {
   std::unique_ptr<TlsClient> client(new TlsClient());
   client->server_text_ = server.text;
   client->server_name_ = settings.server_name;
@@ -51,11 +51,11 @@ ca::Result<std::unique_ptr<TlsClient>> TlsClient::Start(const ServerAddress& ser
   return client;
 }
 
-ca::Result<void> TlsClient::Setup(const TlsSettings& settings, ClientIdentity identity,
-                                  ca::Rng rng) {
+base::Result<void> TlsClient::Setup(const TlsSettings& settings, ClientIdentity identity,
+                                    ca::Rng rng) {
   auto failed = [](const char* what, int ret) {
-    return ca::Fail(ca::Code::kCrypto,
-                    std::string("tls: setup: ") + what + ": " + MbedtlsText(ret));
+    return base::Fail(base::Code::kInternal,
+                      std::string("tls: setup: ") + what + ": " + MbedtlsText(ret));
   };
   mbedtls_ssl_config* conf = conf_.get();
   int ret = mbedtls_ssl_config_defaults(conf, MBEDTLS_SSL_IS_CLIENT, MBEDTLS_SSL_TRANSPORT_STREAM,

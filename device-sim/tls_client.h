@@ -15,10 +15,10 @@
 #include <string>
 #include <string_view>
 
-#include "ca/error.h"
+#include "base/error.h"
+#include "base/scoped.h"
+#include "base/types.h"
 #include "ca/rng.h"
-#include "ca/scoped.h"
-#include "ca/types.h"
 #include "device-sim/socket_util.h"
 #include "device-sim/tls_names.h"
 
@@ -46,7 +46,7 @@ struct ClientIdentity {
 // by mbedTLS on every handshake, so the server still proves it holds the key. This saves one
 // ECDSA verification per handshake, about a sixth of the client's CPU.
 struct ServerCertCache {
-  ca::Bytes leaf_der;
+  base::Bytes leaf_der;
   std::chrono::steady_clock::time_point verified_at{};
 };
 inline constexpr std::chrono::seconds kServerCertCacheAge{60};
@@ -66,11 +66,11 @@ class TlsClient {
   // ServerCertCache). trust, identity, cache and the rng state are borrowed and must outlive
   // the client. kIo "connect HOST:PORT: ..." if the connect fails at once, kCrypto
   // "tls: setup: ..." for mbedTLS errors.
-  static ca::Result<std::unique_ptr<TlsClient>> Start(const ServerAddress& server,
-                                                      const TlsSettings& settings,
-                                                      mbedtls_x509_crt* trust,
-                                                      ClientIdentity identity, ca::Rng rng,
-                                                      ServerCertCache* cache = nullptr);
+  static base::Result<std::unique_ptr<TlsClient>> Start(const ServerAddress& server,
+                                                        const TlsSettings& settings,
+                                                        mbedtls_x509_crt* trust,
+                                                        ClientIdentity identity, ca::Rng rng,
+                                                        ServerCertCache* cache = nullptr);
   TlsClient(const TlsClient&) = delete;
   TlsClient& operator=(const TlsClient&) = delete;
 
@@ -95,13 +95,13 @@ class TlsClient {
 
  private:
   TlsClient() = default;
-  ca::Result<void> Setup(const TlsSettings& settings, ClientIdentity identity, ca::Rng rng);
+  base::Result<void> Setup(const TlsSettings& settings, ClientIdentity identity, ca::Rng rng);
   Io CheckServerCertificate();
   Io Map(int ret);  // an mbedTLS return code < 0 to Io, recording the failure
   static int Send(void* self, const unsigned char* buf, size_t len);
   static int Recv(void* self, unsigned char* buf, size_t len);
 
-  UniqueFd fd_;
+  base::UniqueFd fd_;
   std::string server_text_;
   std::string server_name_;
   mbedtls_x509_crt* trust_ = nullptr;
@@ -111,8 +111,8 @@ class TlsClient {
   int alert_ = 0;
   std::string error_;
   // Declaration order matters: ssl_ points into conf_, so it is destroyed first.
-  ca::Scoped<mbedtls_ssl_config, mbedtls_ssl_config_init, mbedtls_ssl_config_free> conf_;
-  ca::Scoped<mbedtls_ssl_context, mbedtls_ssl_init, mbedtls_ssl_free> ssl_;
+  base::Scoped<mbedtls_ssl_config, mbedtls_ssl_config_init, mbedtls_ssl_config_free> conf_;
+  base::Scoped<mbedtls_ssl_context, mbedtls_ssl_init, mbedtls_ssl_free> ssl_;
 };
 
 }  // namespace devsim

@@ -22,33 +22,33 @@ int ShareOf(int total, int parts, int index) {
 
 Worker::Worker(SharedRun& shared, int index) : shared_(shared), plan_(shared.plan), index_(index) {}
 
-ca::Result<std::unique_ptr<Worker>> Worker::Create(SharedRun& shared, int index) {
+base::Result<std::unique_ptr<Worker>> Worker::Create(SharedRun& shared, int index) {
   std::unique_ptr<Worker> worker(new Worker(shared, index));
   if (auto ok = worker->Init(); !ok) return std::unexpected(ok.error());
   return worker;
 }
 
-ca::Result<void> Worker::Init() {
+base::Result<void> Worker::Init() {
   auto drbg = ca::Drbg::FromSystemEntropy();
-  if (!drbg) return std::unexpected(drbg.error());
+  if (!drbg) return std::unexpected(ca::ToBaseError(drbg.error()));
   drbg_ = std::move(*drbg);
   const ca::Rng rng = drbg_->rng();
   auto trust = ca::ParseCertificates(plan_.ca_bundle_pem);
-  if (!trust) return std::unexpected(trust.error());
+  if (!trust) return std::unexpected(ca::ToBaseError(trust.error()));
   trust_ = std::move(*trust);
   for (auto [pem, out] :
        {std::pair{&plan_.rogue_ca, &rogue_ca_}, {&plan_.factory_ca, &factory_ca_}}) {
     if (!pem->has_value()) continue;
     auto ca = ParseSigningCa(**pem, rng);
-    if (!ca) return std::unexpected(ca.error());
+    if (!ca) return std::unexpected(ca::ToBaseError(ca.error()));
     out->emplace(std::move(*ca));
   }
   auto key = ca::PrivateKey::GenerateP256(rng);
-  if (!key) return std::unexpected(key.error());
+  if (!key) return std::unexpected(ca::ToBaseError(key.error()));
   scratch_key_ = std::move(*key);
   auto csr = BuildCsr("device-sim", *scratch_key_, rng);
   auto spki = scratch_key_->PublicKeyDer();
-  if (!csr || !spki) return ca::Fail(ca::Code::kCrypto, "placeholder CSR");
+  if (!csr || !spki) return base::Fail(base::Code::kInternal, "placeholder CSR");
   placeholder_csr_ = std::move(*csr);
   placeholder_spki_ = std::move(*spki);
   auto poller = Poller::Create();

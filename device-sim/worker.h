@@ -16,8 +16,8 @@
 #include <string>
 #include <vector>
 
+#include "base/error.h"
 #include "ca/cert.h"
-#include "ca/error.h"
 #include "ca/keys.h"
 #include "ca/rng.h"
 #include "device-sim/bad_actors.h"
@@ -33,7 +33,7 @@ class Worker {
  public:
   // Builds the thread's PKI and epoll set (kCrypto/kMalformed/kIo on failure). Call from any
   // thread; afterwards only the thread that calls Run may touch the worker.
-  static ca::Result<std::unique_ptr<Worker>> Create(SharedRun& shared, int index);
+  static base::Result<std::unique_ptr<Worker>> Create(SharedRun& shared, int index);
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
@@ -50,8 +50,8 @@ class Worker {
     // enroll with devices cycling: the key and CSR of this run's first enrollment, re-sent on
     // later ones (the server answers the same key with the same certificate).
     std::unique_ptr<ca::PrivateKey> enrolled_key;
-    ca::Bytes enrolled_csr;
-    ca::Bytes enrolled_spki;
+    base::Bytes enrolled_csr;
+    base::Bytes enrolled_spki;
   };
   struct Job {
     uint64_t slot = 0;
@@ -66,7 +66,7 @@ class Worker {
   };
 
   Worker(SharedRun& shared, int index);
-  ca::Result<void> Init();
+  base::Result<void> Init();
 
   // worker.cc: the loop
   bool CanStart() const;
@@ -78,13 +78,13 @@ class Worker {
 
   // worker_jobs.cc: one enrollment's preparation and completion
   void StartJob(uint64_t slot, Scenario scenario, Device& device, Clock::time_point now);
-  ca::Result<void> Launch(Job& job, Clock::time_point now);
-  ca::Result<Exchange> Prepare(Job& job);
-  ca::Result<Exchange> PrepareDeviceExchange(Job& job, bool fresh_key);
-  ca::Result<Exchange> PrepareMinted(Job& job, const SigningCa& issuer, BootstrapKind kind);
-  ca::Result<Credentials*> DeviceCredentials(Device& device);
+  base::Result<void> Launch(Job& job, Clock::time_point now);
+  base::Result<Exchange> Prepare(Job& job);
+  base::Result<Exchange> PrepareDeviceExchange(Job& job, bool fresh_key);
+  base::Result<Exchange> PrepareMinted(Job& job, const SigningCa& issuer, BootstrapKind kind);
+  base::Result<Credentials*> DeviceCredentials(Device& device);
   bool OnJobDone(Job& job, Clock::time_point now);
-  ca::Result<void> Keep(Job& job, bool offer_for_replay);
+  base::Result<void> Keep(Job& job, bool offer_for_replay);
   Device* TakeReplayTarget();
   void Record(Job& job, const Outcome& outcome);
   void Release(Job& job);
@@ -102,8 +102,8 @@ class Worker {
   // fresh key each.
   std::unique_ptr<ca::PrivateKey> scratch_key_;
   // A valid CSR for scenarios refused before any POST (rogue-ca, no-cert, expired).
-  ca::Bytes placeholder_csr_;
-  ca::Bytes placeholder_spki_;
+  base::Bytes placeholder_csr_;
+  base::Bytes placeholder_spki_;
   std::unique_ptr<Poller> poller_;
   ServerCertCache server_cert_cache_;
   std::minstd_rand jitter_;

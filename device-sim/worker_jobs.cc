@@ -12,7 +12,7 @@ namespace {
 // Enrolled devices waiting to be replayed, per worker; older ones are let go.
 constexpr size_t kMaxReplayPool = 256;
 
-std::string_view AsText(const ca::Bytes& der) {
+std::string_view AsText(const base::Bytes& der) {
   return {reinterpret_cast<const char*>(der.data()), der.size()};
 }
 
@@ -44,7 +44,7 @@ void Worker::StartJob(uint64_t slot, Scenario scenario, Device& device, Clock::t
   jobs_.push_back(std::move(job));
 }
 
-ca::Result<void> Worker::Launch(Job& job, Clock::time_point now) {
+base::Result<void> Worker::Launch(Job& job, Clock::time_point now) {
   auto exchange = Prepare(job);
   // Latency runs from the first connect; making keys and CSRs comes before it.
   if (job.started == Clock::time_point{}) job.started = Clock::now();
@@ -54,7 +54,7 @@ ca::Result<void> Worker::Launch(Job& job, Clock::time_point now) {
   return {};
 }
 
-ca::Result<Exchange> Worker::Prepare(Job& job) {
+base::Result<Exchange> Worker::Prepare(Job& job) {
   switch (job.scenario) {
     case Scenario::kGood:
       return PrepareDeviceExchange(job, false);
@@ -64,7 +64,7 @@ ca::Result<Exchange> Worker::Prepare(Job& job) {
       auto creds = DeviceCredentials(*job.device);
       if (!creds) return std::unexpected(creds.error());
       auto csr = BuildCsr(job.device->id, *scratch_key_, drbg_->rng());
-      if (!csr) return std::unexpected(csr.error());
+      if (!csr) return std::unexpected(ca::ToBaseError(csr.error()));
       return Exchange{plan_.op,
                       job.device->id,
                       {(*creds)->cert->get(), (*creds)->key->pk()},
@@ -83,7 +83,7 @@ ca::Result<Exchange> Worker::Prepare(Job& job) {
 
 // The device's own credentials and, unless fresh_key, the key it enrolled with earlier in this
 // run (same key, same certificate); else a new P-256 key and CSR.
-ca::Result<Exchange> Worker::PrepareDeviceExchange(Job& job, bool fresh_key) {
+base::Result<Exchange> Worker::PrepareDeviceExchange(Job& job, bool fresh_key) {
   Device& device = *job.device;
   auto creds = DeviceCredentials(device);
   if (!creds) return std::unexpected(creds.error());
@@ -96,11 +96,11 @@ ca::Result<Exchange> Worker::PrepareDeviceExchange(Job& job, bool fresh_key) {
     return exchange;
   }
   auto key = ca::PrivateKey::GenerateP256(drbg_->rng());
-  if (!key) return std::unexpected(key.error());
+  if (!key) return std::unexpected(ca::ToBaseError(key.error()));
   auto csr = BuildCsr(device.id, **key, drbg_->rng());
-  if (!csr) return std::unexpected(csr.error());
+  if (!csr) return std::unexpected(ca::ToBaseError(csr.error()));
   auto spki = (*key)->PublicKeyDer();
-  if (!spki) return std::unexpected(spki.error());
+  if (!spki) return std::unexpected(ca::ToBaseError(spki.error()));
   job.new_key = std::move(*key);
   job.csr_key = job.new_key.get();
   exchange.csr_key = job.csr_key;
@@ -111,10 +111,11 @@ ca::Result<Exchange> Worker::PrepareDeviceExchange(Job& job, bool fresh_key) {
 
 // A client certificate for the device's id from `issuer` (the rogue CA, or the factory CA but
 // expired), on the scratch key.
-ca::Result<Exchange> Worker::PrepareMinted(Job& job, const SigningCa& issuer, BootstrapKind kind) {
+base::Result<Exchange> Worker::PrepareMinted(Job& job, const SigningCa& issuer,
+                                             BootstrapKind kind) {
   auto cert = MintClientCert(job.device->id, kind, *scratch_key_->pk(), issuer,
-                             static_cast<ca::UnixTime>(std::time(nullptr)), drbg_->rng());
-  if (!cert) return std::unexpected(cert.error());
+                             static_cast<base::UnixTime>(std::time(nullptr)), drbg_->rng());
+  if (!cert) return std::unexpected(ca::ToBaseError(cert.error()));
   job.minted = std::move(*cert);
   return Exchange{plan_.op,
                   job.device->id,
@@ -123,7 +124,7 @@ ca::Result<Exchange> Worker::PrepareMinted(Job& job, const SigningCa& issuer, Bo
                   placeholder_spki_};
 }
 
-ca::Result<Credentials*> Worker::DeviceCredentials(Device& device) {
+base::Result<Credentials*> Worker::DeviceCredentials(Device& device) {
   if (!device.creds) {
     auto creds = LoadCredentials(plan_.fleet_dir, device.id, plan_.op, drbg_->rng());
     if (!creds) return std::unexpected(creds.error());
@@ -161,10 +162,10 @@ bool Worker::OnJobDone(Job& job, Clock::time_point now) {
 
 // Writes the issued certificate and key to the device directory and keeps what later
 // enrollments of the device need in memory.
-ca::Result<void> Worker::Keep(Job& job, bool offer_for_replay) {
+base::Result<void> Worker::Keep(Job& job, bool offer_for_replay) {
   Device& device = *job.device;
   const Exchange& exchange = job.enrollment->exchange();
-  const ca::Bytes& leaf = job.enrollment->leaf();
+  const base::Bytes& leaf = job.enrollment->leaf();
   if (auto stored = StoreOperational(plan_.fleet_dir, device.id, *job.csr_key, leaf); !stored) {
     return stored;
   }

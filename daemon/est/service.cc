@@ -103,11 +103,11 @@ http::Response ResponseFor(const EnrollResult& result, const Answer& answer, int
     }
     return resp;
   }
-  std::vector<ca::Bytes> certs{result.der};
+  std::vector<base::Bytes> certs{result.der};
   return Base64Body(kCertsOnly, ca::Base64Encode(ca::CertsOnlyPkcs7(certs), true));
 }
 
-std::string Now() { return ca::Iso8601(static_cast<ca::UnixTime>(std::time(nullptr))); }
+std::string Now() { return ca::Iso8601(static_cast<base::UnixTime>(std::time(nullptr))); }
 
 }  // namespace
 
@@ -128,7 +128,7 @@ Service::Service(EnrollShared& shared, std::unique_ptr<ca::Issuer> issuer, ca::R
       issuer_(std::move(issuer)),
       inbox_(inbox),
       enroller_(shared, *issuer_, rng, inbox, reader) {
-  std::vector<ca::Bytes> chain{issuer_->ca_cert_der()};
+  std::vector<base::Bytes> chain{issuer_->ca_cert_der()};
   cacerts_body_ = ca::Base64Encode(ca::CertsOnlyPkcs7(chain), true);
   csrattrs_body_ = ca::Base64Encode(ca::CsrAttrsP256(false), true);
   csrattrs_tls13_body_ = ca::Base64Encode(ca::CsrAttrsP256(true), true);

@@ -10,11 +10,11 @@
 #include <string>
 #include <vector>
 
+#include "base/scoped.h"
 #include "ca/cert.h"
 #include "ca/error.h"
 #include "ca/keys.h"
 #include "ca/rng.h"
-#include "ca/scoped.h"
 #include "daemon/config.h"
 
 namespace provisiond::tls {
@@ -60,7 +60,7 @@ class ServerTls {
   std::unique_ptr<ca::PrivateKey> server_key_;
   std::unique_ptr<ca::CrtChain> trust_;  // manufacturer CAs followed by the issuing CA
   std::unique_ptr<ca::CrtChain> issuing_ca_;
-  using Config = ca::Scoped<mbedtls_ssl_config, mbedtls_ssl_config_init, mbedtls_ssl_config_free>;
+  using Config = base::Scoped<mbedtls_ssl_config, mbedtls_ssl_config_init, mbedtls_ssl_config_free>;
   Config conf_;
   Config conf_p256_;  // conf_ with sig algs ecdsa_secp256r1_sha256 only
   Config conf_p384_;  // conf_ with sig algs ecdsa_secp384r1_sha384 only

@@ -15,9 +15,9 @@
 #include <string>
 #include <string_view>
 
+#include "base/scoped.h"
+#include "base/types.h"
 #include "ca/cert.h"
-#include "ca/scoped.h"
-#include "ca/types.h"
 #include "daemon/tls/client_chain.h"
 #include "daemon/tls/record_screen.h"
 #include "daemon/tls/server_tls.h"
@@ -30,11 +30,11 @@ const char* AuthKindName(AuthKind kind);
 // The leaf certificate the client presented (filled even when verification fails, for logs).
 struct PresentedCert {
   std::string subject;
-  ca::UnixTime not_after = 0;
+  base::UnixTime not_after = 0;
   std::string issuer;
   std::string serial_hex;
   std::string fingerprint;
-  ca::Bytes public_key_der;
+  base::Bytes public_key_der;
 };
 
 struct PeerIdentity {
@@ -142,7 +142,7 @@ class Session {
   ca::IdentitySource identity_;
   CertificateStatusCheck* status_check_;  // may be null
   std::string status_refusal_;            // why status_check_ refused the leaf
-  ca::Scoped<mbedtls_ssl_context, mbedtls_ssl_init, mbedtls_ssl_free> ssl_;
+  base::Scoped<mbedtls_ssl_context, mbedtls_ssl_init, mbedtls_ssl_free> ssl_;
   std::string out_;             // records mbedTLS wrote that the socket has not taken yet
   size_t out_offset_ = 0;       // of out_, already sent
   bool send_failed_ = false;    // the socket refused (reset, broken pipe): the peer is gone

@@ -12,7 +12,7 @@ using catest::kDay;
 using catest::kNow;
 
 // A self-signed end-entity certificate with the given (already escaped) subject.
-ca::Bytes CertWithSubject(const std::string& subject, ca::Rng rng) {
+base::Bytes CertWithSubject(const std::string& subject, ca::Rng rng) {
   return catest::MakeCa(rng, kNow + kDay, subject, /*is_ca=*/false).der;
 }
 
@@ -44,7 +44,7 @@ TEST_CASE("ParseCertificates refuses garbage, truncation and a bundle with one b
   auto a = catest::MakeCa(drbg->rng());
   std::string corrupted = a.cert_pem;
   corrupted[corrupted.size() / 2] = corrupted[corrupted.size() / 2] == 'A' ? 'B' : 'A';
-  ca::Bytes truncated(a.der.begin(), a.der.end() - 1);
+  base::Bytes truncated(a.der.begin(), a.der.end() - 1);
   for (const std::string& bad :
        {std::string("not a certificate"), std::string(), std::string(catest::AsText(truncated)),
         a.cert_pem + corrupted,

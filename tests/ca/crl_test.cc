@@ -20,15 +20,15 @@ using catest::kDay;
 using catest::FindExtensionIn;
 using catest::kNow;
 using catest::VerifyAgainst;
-using Crl = ca::Scoped<mbedtls_x509_crl, mbedtls_x509_crl_init, mbedtls_x509_crl_free>;
+using Crl = base::Scoped<mbedtls_x509_crl, mbedtls_x509_crl_init, mbedtls_x509_crl_free>;
 
-std::unique_ptr<Crl> ParseCrl(const ca::Bytes& der) {
+std::unique_ptr<Crl> ParseCrl(const base::Bytes& der) {
   auto crl = std::make_unique<Crl>();
   REQUIRE(mbedtls_x509_crl_parse_der(crl->get(), der.data(), der.size()) == 0);
   return crl;
 }
 
-ca::Bytes BufBytes(const mbedtls_x509_buf& b) { return ca::Bytes(b.p, b.p + b.len); }
+base::Bytes BufBytes(const mbedtls_x509_buf& b) { return base::Bytes(b.p, b.p + b.len); }
 
 const char kReasonOid[] = MBEDTLS_OID_ID_CE "\x15";
 
@@ -77,7 +77,7 @@ struct Fixture {
     return catest::Parse(*der);
   }
 
-  ca::Bytes Sign(const ca::CrlSpec& spec) {
+  base::Bytes Sign(const ca::CrlSpec& spec) {
     auto der = ca::SignCrl(spec, cert(), key(), rng());
     if (!der) FAIL(der.error().detail);
     return *der;
@@ -114,15 +114,15 @@ TEST_CASE("SignCrl: an empty CRL is v2, names the CA exactly and carries AKI and
                                 MBEDTLS_OID_SIZE(MBEDTLS_OID_CRL_NUMBER));
   REQUIRE(number.has_value());
   CHECK_FALSE(number->critical);
-  CHECK(number->value == ca::Bytes{0x02, 0x02, 0x01, 0x00});
+  CHECK(number->value == base::Bytes{0x02, 0x02, 0x01, 0x00});
 
   auto aki = FindExtensionIn(exts.p, exts.p + exts.len, MBEDTLS_OID_AUTHORITY_KEY_IDENTIFIER,
                              MBEDTLS_OID_SIZE(MBEDTLS_OID_AUTHORITY_KEY_IDENTIFIER));
   REQUIRE(aki.has_value());
   CHECK_FALSE(aki->critical);
-  const ca::Bytes ski = BufBytes(f.cert().subject_key_id);
+  const base::Bytes ski = BufBytes(f.cert().subject_key_id);
   REQUIRE(ski.size() == 20);
-  ca::Bytes expected = {0x30, 22, 0x80, 20};
+  base::Bytes expected = {0x30, 22, 0x80, 20};
   expected.insert(expected.end(), ski.begin(), ski.end());
   CHECK(aki->value == expected);
 }
@@ -133,7 +133,7 @@ TEST_CASE("SignCrl: entries keep serial, date and reason, and unspecified writes
   spec.revoked = {
       {.serial = {0x01}, .revocation_date = kNow - 3 * kDay, .reason = ca::kReasonKeyCompromise},
       {.serial = {0x00, 0x80, 0x01}, .revocation_date = kNow - kDay, .reason = 0},
-      {.serial = ca::Bytes(20, 0x7f), .revocation_date = kNow, .reason = ca::kReasonAaCompromise},
+      {.serial = base::Bytes(20, 0x7f), .revocation_date = kNow, .reason = ca::kReasonAaCompromise},
       {.serial = {0x42}, .revocation_date = kNow - 60, .reason = ca::kReasonCertificateHold},
   };
   auto crl = ParseCrl(f.Sign(spec));
@@ -155,7 +155,7 @@ TEST_CASE("SignCrl: entries keep serial, date and reason, and unspecified writes
 
 TEST_CASE("SignCrl: UTCTime through 2049, GeneralizedTime from 2050") {
   Fixture f;
-  const ca::UnixTime end_2049 = 2524607999;  // 2049-12-31T23:59:59Z
+  const base::UnixTime end_2049 = 2524607999;  // 2049-12-31T23:59:59Z
   ca::CrlSpec spec = BaseSpec();
   spec.this_update = end_2049;
   spec.next_update = end_2049 + 1;
@@ -205,7 +205,7 @@ TEST_CASE("SignCrl: a CRL with a bad signature is not trusted and revokes nothin
   CHECK(VerifyAgainst(leaf->get(), f.ca_crt->get(), ParseCrl(*forged)->get()) ==
         MBEDTLS_X509_BADCRL_NOT_TRUSTED);
 
-  ca::Bytes tampered = f.Sign(spec);
+  base::Bytes tampered = f.Sign(spec);
   tampered.back() ^= 0x01;  // the last octet of the signature's s
   CHECK(VerifyAgainst(leaf->get(), f.ca_crt->get(), ParseCrl(tampered)->get()) ==
         MBEDTLS_X509_BADCRL_NOT_TRUSTED);
@@ -214,9 +214,9 @@ TEST_CASE("SignCrl: a CRL with a bad signature is not trusted and revokes nothin
 TEST_CASE("SignCrl: the buffer holds the largest entries") {
   Fixture f;
   ca::CrlSpec spec = BaseSpec();
-  spec.crl_number = ca::Bytes(20, 0x7f);
+  spec.crl_number = base::Bytes(20, 0x7f);
   for (unsigned i = 0; i < 2000; ++i) {
-    ca::Bytes serial(20, 0xff);
+    base::Bytes serial(20, 0xff);
     serial[0] = 0x7f;
     serial[18] = static_cast<unsigned char>(i >> 8);
     serial[19] = static_cast<unsigned char>(i);
@@ -245,8 +245,8 @@ TEST_CASE("SignCrl: refuses bad specs with kInvalidArgument") {
       {"empty CRL number", [](auto& s, auto&) { s.crl_number = {}; }},
       {"CRL number zero", [](auto& s, auto&) { s.crl_number = {0x00}; }},
       {"negative CRL number", [](auto& s, auto&) { s.crl_number = {0x80}; }},
-      {"CRL number 21 octets", [](auto& s, auto&) { s.crl_number = ca::Bytes(21, 0x01); }},
-      {"serial 21 octets", [](auto&, auto& e) { e.serial = ca::Bytes(21, 0x01); }},
+      {"CRL number 21 octets", [](auto& s, auto&) { s.crl_number = base::Bytes(21, 0x01); }},
+      {"serial 21 octets", [](auto&, auto& e) { e.serial = base::Bytes(21, 0x01); }},
       {"empty serial", [](auto&, auto& e) { e.serial = {}; }},
       {"negative serial",
        [](auto&, auto& e) {
@@ -355,7 +355,7 @@ TEST_CASE("SignCrl: openssl verifies the CRL and refuses the revoked certificate
   auto revoked = f.IssueLeaf("dev-revoked");
   auto good = f.IssueLeaf("dev-good");
   const ca::CrlSpec spec = RevokingSpec(*revoked->get());
-  const ca::Bytes crl = f.Sign(spec);
+  const base::Bytes crl = f.Sign(spec);
 
   std::string dir_template = (std::filesystem::temp_directory_path() / "crl_test.XXXXXX").string();
   REQUIRE(mkdtemp(dir_template.data()) != nullptr);

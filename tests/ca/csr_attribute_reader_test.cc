@@ -6,18 +6,19 @@
 
 #include <string>
 
-#include "ca/types.h"
+#include "base/types.h"
 
 namespace {
 
 // Builds CRI = SEQ { INTEGER 0, SEQ {}, SEQ {}, [0] { attrs... } } with each attribute given as
 // (oid bytes, DER of its SET of values).
-ca::Bytes Cri(const std::vector<std::pair<std::string, ca::Bytes>>& attrs, bool with_attrs = true) {
-  ca::Bytes body = {0x02, 0x01, 0x00, 0x30, 0x00, 0x30, 0x00};
+base::Bytes Cri(const std::vector<std::pair<std::string, base::Bytes>>& attrs,
+                bool with_attrs = true) {
+  base::Bytes body = {0x02, 0x01, 0x00, 0x30, 0x00, 0x30, 0x00};
   if (with_attrs) {
-    ca::Bytes inner;
+    base::Bytes inner;
     for (const auto& [oid, values] : attrs) {
-      ca::Bytes a = {0x06, static_cast<unsigned char>(oid.size())};
+      base::Bytes a = {0x06, static_cast<unsigned char>(oid.size())};
       a.insert(a.end(), oid.begin(), oid.end());
       a.insert(a.end(), values.begin(), values.end());
       inner.push_back(0x30);
@@ -28,7 +29,7 @@ ca::Bytes Cri(const std::vector<std::pair<std::string, ca::Bytes>>& attrs, bool 
     body.push_back(static_cast<unsigned char>(inner.size()));
     body.insert(body.end(), inner.begin(), inner.end());
   }
-  ca::Bytes cri = {0x30, static_cast<unsigned char>(body.size())};
+  base::Bytes cri = {0x30, static_cast<unsigned char>(body.size())};
   cri.insert(cri.end(), body.begin(), body.end());
   return cri;
 }
@@ -36,9 +37,9 @@ ca::Bytes Cri(const std::vector<std::pair<std::string, ca::Bytes>>& attrs, bool 
 const std::string kChallenge("\x2a\x86\x48\x86\xf7\x0d\x01\x09\x07", 9);
 const std::string kExtReq("\x2a\x86\x48\x86\xf7\x0d\x01\x09\x0e", 9);
 
-ca::Bytes StringSet(unsigned char tag, const std::string& v) {
-  ca::Bytes s = {0x31, static_cast<unsigned char>(v.size() + 2), tag,
-                 static_cast<unsigned char>(v.size())};
+base::Bytes StringSet(unsigned char tag, const std::string& v) {
+  base::Bytes s = {0x31, static_cast<unsigned char>(v.size() + 2), tag,
+                   static_cast<unsigned char>(v.size())};
   s.insert(s.end(), v.begin(), v.end());
   return s;
 }
@@ -70,10 +71,10 @@ TEST_CASE("malformed challengePassword attributes are refused") {
   CHECK_FALSE(ca::ChallengePassword(Cri({{kChallenge, StringSet(0x0c, "a")},
                                          {kChallenge, StringSet(0x0c, "b")}})));
   // Two values in the SET.
-  ca::Bytes two = {0x31, 0x06, 0x0c, 0x01, 'a', 0x0c, 0x01, 'b'};
+  base::Bytes two = {0x31, 0x06, 0x0c, 0x01, 'a', 0x0c, 0x01, 'b'};
   CHECK_FALSE(ca::ChallengePassword(Cri({{kChallenge, two}})));
   // Not a string.
-  ca::Bytes integer = {0x31, 0x03, 0x02, 0x01, 0x05};
+  base::Bytes integer = {0x31, 0x03, 0x02, 0x01, 0x05};
   CHECK_FALSE(ca::ChallengePassword(Cri({{kChallenge, integer}})));
   // Empty SET.
   CHECK_FALSE(ca::ChallengePassword(Cri({{kChallenge, {0x31, 0x00}}})));

@@ -10,7 +10,7 @@
 
 namespace {
 
-ca::Code CodeOf(const ca::Bytes& der) { return catest::FailureCode(ca::CheckCsr(der)); }
+ca::Code CodeOf(const base::Bytes& der) { return catest::FailureCode(ca::CheckCsr(der)); }
 
 }  // namespace
 
@@ -40,20 +40,20 @@ TEST_CASE("a well-formed P-256 / ecdsa-with-SHA256 CSR passes and reports its co
 TEST_CASE("garbage, truncated, trailing bytes and oversize CSRs are kMalformed") {
   auto drbg = catest::MakeDrbg("malformed csr");
   auto key = catest::NewP256(drbg->rng());
-  const ca::Bytes good = catest::MakeCsr(key->pk(), "CN=dev-1", drbg->rng());
-  CHECK(CodeOf(ca::Bytes{}) == ca::Code::kMalformed);
-  CHECK(CodeOf(ca::Bytes{'h', 'e', 'l', 'l', 'o'}) == ca::Code::kMalformed);
-  CHECK(CodeOf(ca::Bytes(good.begin(), good.end() - 1)) == ca::Code::kMalformed);
-  CHECK(CodeOf(ca::Bytes(good.begin(), good.begin() + good.size() / 2)) == ca::Code::kMalformed);
-  ca::Bytes trailing = good;
+  const base::Bytes good = catest::MakeCsr(key->pk(), "CN=dev-1", drbg->rng());
+  CHECK(CodeOf(base::Bytes{}) == ca::Code::kMalformed);
+  CHECK(CodeOf(base::Bytes{'h', 'e', 'l', 'l', 'o'}) == ca::Code::kMalformed);
+  CHECK(CodeOf(base::Bytes(good.begin(), good.end() - 1)) == ca::Code::kMalformed);
+  CHECK(CodeOf(base::Bytes(good.begin(), good.begin() + good.size() / 2)) == ca::Code::kMalformed);
+  base::Bytes trailing = good;
   trailing.push_back(0x00);
   CHECK(CodeOf(trailing) == ca::Code::kMalformed);
-  ca::Bytes two = good;
+  base::Bytes two = good;
   two.insert(two.end(), good.begin(), good.end());
   CHECK(CodeOf(two) == ca::Code::kMalformed);
 
   // Oversize: a syntactically plausible SEQUENCE header claiming 5000 bytes, all present.
-  ca::Bytes big = {0x30, 0x82, 0x13, 0x88};
+  base::Bytes big = {0x30, 0x82, 0x13, 0x88};
   big.resize(4 + 5000, 0x00);
   auto checked = ca::CheckCsr(big);
   REQUIRE(!checked.has_value());
@@ -98,10 +98,10 @@ TEST_CASE("signature algorithms other than ecdsa-with-SHA256 are kUnsupportedAlg
 TEST_CASE("a CSR whose signature does not verify is kBadSignature (no proof of possession)") {
   auto drbg = catest::MakeDrbg("pop");
   auto key = catest::NewP256(drbg->rng());
-  const ca::Bytes good = catest::MakeCsr(key->pk(), "CN=dev-1", drbg->rng());
+  const base::Bytes good = catest::MakeCsr(key->pk(), "CN=dev-1", drbg->rng());
 
   // Change the subject inside CertificationRequestInfo: still parses, signature now wrong.
-  ca::Bytes tampered_subject = good;
+  base::Bytes tampered_subject = good;
   const std::string cn = "dev-1";
   auto at = std::search(tampered_subject.begin(), tampered_subject.end(), cn.begin(), cn.end());
   REQUIRE(at != tampered_subject.end());
@@ -109,16 +109,16 @@ TEST_CASE("a CSR whose signature does not verify is kBadSignature (no proof of p
   CHECK(CodeOf(tampered_subject) == ca::Code::kBadSignature);
 
   // Flip a bit in the last byte of the signature (the S integer's low byte).
-  ca::Bytes tampered_sig = good;
+  base::Bytes tampered_sig = good;
   tampered_sig.back() ^= 0x01;
   CHECK(CodeOf(tampered_sig) == ca::Code::kBadSignature);
 
   // Signature from one key, public key of another: splice key B's SPKI into A's CSR.
   auto other = catest::NewP256(drbg->rng());
-  const ca::Bytes spki_a = catest::PublicDer(*key->pk());
-  const ca::Bytes spki_b = catest::PublicDer(*other->pk());
+  const base::Bytes spki_a = catest::PublicDer(*key->pk());
+  const base::Bytes spki_b = catest::PublicDer(*other->pk());
   REQUIRE(spki_a.size() == spki_b.size());
-  ca::Bytes swapped = good;
+  base::Bytes swapped = good;
   auto spki_at = std::search(swapped.begin(), swapped.end(), spki_a.begin(), spki_a.end());
   REQUIRE(spki_at != swapped.end());
   std::copy(spki_b.begin(), spki_b.end(), spki_at);

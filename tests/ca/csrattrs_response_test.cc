@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <string>
 
-#include "ca/types.h"
+#include "base/types.h"
 
 namespace {
 
@@ -15,10 +15,10 @@ const std::string kChallenge("\x2a\x86\x48\x86\xf7\x0d\x01\x09\x07", 9);  // cha
 }  // namespace
 
 TEST_CASE("csrattrs announces challengePassword only when asked") {
-  ca::Bytes plain = ca::CsrAttrsP256(false);
-  ca::Bytes with = ca::CsrAttrsP256(true);
-  auto contains = [](const ca::Bytes& hay, const std::string& oid) {
-    const ca::Bytes needle(oid.begin(), oid.end());  // compare bytes, not signed chars
+  base::Bytes plain = ca::CsrAttrsP256(false);
+  base::Bytes with = ca::CsrAttrsP256(true);
+  auto contains = [](const base::Bytes& hay, const std::string& oid) {
+    const base::Bytes needle(oid.begin(), oid.end());  // compare bytes, not signed chars
     return std::search(hay.begin(), hay.end(), needle.begin(), needle.end()) != hay.end();
   };
   CHECK_FALSE(contains(plain, kChallenge));

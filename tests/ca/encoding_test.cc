@@ -7,8 +7,8 @@
 
 namespace {
 
-ca::Bytes Sequence(size_t n) {
-  ca::Bytes out(n);
+base::Bytes Sequence(size_t n) {
+  base::Bytes out(n);
   for (size_t i = 0; i < n; ++i) out[i] = static_cast<unsigned char>(i * 37 + 11);
   return out;
 }
@@ -17,7 +17,7 @@ ca::Bytes Sequence(size_t n) {
 
 TEST_CASE("base64 round-trips every length, wrapped and unwrapped") {
   for (size_t n = 1; n < 200; ++n) {
-    const ca::Bytes data = Sequence(n);
+    const base::Bytes data = Sequence(n);
     for (bool wrap : {false, true}) {
       auto decoded = ca::Base64Decode(ca::Base64Encode(data, wrap), 1000);
       REQUIRE(decoded.has_value());

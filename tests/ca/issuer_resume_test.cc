@@ -13,22 +13,22 @@ namespace {
 using catest::kDay;
 using catest::kNow;
 
-constexpr ca::UnixTime kMaxAge = 7 * kDay;
+constexpr base::UnixTime kMaxAge = 7 * kDay;
 
 // "" when CheckPrepared accepts, else its error detail.
-std::string Check(catest::IssuerFixture& f, const ca::Bytes& tbs, std::string_view id = "dev-1",
-                  const ca::Profile& profile = {}, ca::UnixTime now = kNow + 60) {
+std::string Check(catest::IssuerFixture& f, const base::Bytes& tbs, std::string_view id = "dev-1",
+                  const ca::Profile& profile = {}, base::UnixTime now = kNow + 60) {
   auto ok = f.issuer->CheckPrepared(tbs, id, f.device_spki, profile, now, kMaxAge);
   if (ok) return "";
   CHECK(ok.error().code == ca::Code::kPolicy);
   return ok.error().detail;
 }
 
-ca::Bytes SerialOf(const ca::Bytes& tbs) {
+base::Bytes SerialOf(const base::Bytes& tbs) {
   auto parsed = ca::ParseTbs(tbs);
   REQUIRE(parsed.has_value());
   const mbedtls_x509_buf& s = (*parsed)->get()->serial;
-  return ca::Bytes(s.p, s.p + s.len);
+  return base::Bytes(s.p, s.p + s.len);
 }
 
 }  // namespace
@@ -41,13 +41,13 @@ TEST_CASE("CheckPrepared accepts the TBS Prepare built for this device, key and 
   CHECK(Check(f, f.Prepare("a+b=c").tbs, "a+b=c") == "");
   // notBefore clamped to the CA's (the CA is valid from kNow - 1 day): the build time is read
   // from notAfter instead.
-  const ca::UnixTime early = kNow - kDay + 100;
+  const base::UnixTime early = kNow - kDay + 100;
   CHECK(Check(f, f.Prepare("dev-1", {}, early).tbs, "dev-1", {}, early + 10) == "");
   // notAfter clamped to the CA's (which ends at kNow + 30 days).
   catest::IssuerFixture g("resume-short-ca", kNow + 30 * kDay);
   CHECK(Check(g, g.Prepare().tbs) == "");
   // Built by SignCertificate from the same fields: the same bytes, so accepted too.
-  const ca::Bytes serial = SerialOf(f.Prepare().tbs);
+  const base::Bytes serial = SerialOf(f.Prepare().tbs);
   CHECK(Check(f, catest::TbsOf(f.SignWithCa(f.ProfileSpec(serial), *f.device_key->pk()))) == "");
 }
 
@@ -86,7 +86,7 @@ TEST_CASE("CheckPrepared refuses another SAN, another key, another issuer") {
 
 TEST_CASE("CheckPrepared refuses a validity the profile does not give") {
   catest::IssuerFixture f("resume-validity");
-  const ca::Bytes serial = SerialOf(f.Prepare().tbs);
+  const base::Bytes serial = SerialOf(f.Prepare().tbs);
   ca::CertSpec spec = f.ProfileSpec(serial);
   spec.not_after = 2113776000;  // 2036-12-25: the planted intent's notAfter
   const std::string why = Check(f, catest::TbsOf(f.SignWithCa(spec, *f.device_key->pk())));
@@ -98,7 +98,7 @@ TEST_CASE("CheckPrepared refuses a validity the profile does not give") {
   ca::Profile longer;
   longer.validity_seconds = 365 * kDay;
   CHECK(Check(f, f.Prepare().tbs, "dev-1", longer).starts_with("validity: "));
-  CHECK(Check(f, ca::Bytes{0x30, 0x00}).starts_with("structure: "));
+  CHECK(Check(f, base::Bytes{0x30, 0x00}).starts_with("structure: "));
 }
 
 TEST_CASE("CheckPrepared refuses an intent built too long ago or in the future") {

@@ -16,8 +16,8 @@ namespace {
 using catest::kDay;
 using catest::kNow;
 
-ca::Bytes SerialBytes(const std::string& hex) {
-  ca::Bytes out;
+base::Bytes SerialBytes(const std::string& hex) {
+  base::Bytes out;
   for (size_t i = 0; i + 1 < hex.size(); i += 2) {
     out.push_back(static_cast<unsigned char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
   }
@@ -36,14 +36,14 @@ struct CountingRng {
   ca::Rng rng() { return {&CountingRng::Fill, this}; }
 };
 
-ca::Bytes SignTbs(mbedtls_pk_context* key, const ca::Bytes& tbs, ca::Rng rng) {
+base::Bytes SignTbs(mbedtls_pk_context* key, const base::Bytes& tbs, ca::Rng rng) {
   unsigned char hash[32];
   REQUIRE(mbedtls_sha256(tbs.data(), tbs.size(), hash, 0) == 0);
   unsigned char sig[MBEDTLS_PK_SIGNATURE_MAX_SIZE];
   size_t len = 0;
   REQUIRE(mbedtls_pk_sign(key, MBEDTLS_MD_SHA256, hash, 32, sig, sizeof(sig), &len, rng.fill,
                           rng.state) == 0);
-  return ca::Bytes(sig, sig + len);
+  return base::Bytes(sig, sig + len);
 }
 
 }  // namespace
@@ -77,7 +77,7 @@ TEST_CASE("Prepare then Sign gives the operational certificate, verified by the 
   const ca::PreparedCert prepared = f.Prepare("dev-1");
   auto issued = f.issuer->Sign(prepared.tbs, f.drbg->rng());
   REQUIRE_MESSAGE(issued.has_value(), (issued ? "" : issued.error().detail));
-  const ca::Bytes& der = issued->der;
+  const base::Bytes& der = issued->der;
   auto chain = catest::Parse(der);
   const mbedtls_x509_crt& crt = *chain->get();
   auto ca_chain = catest::Parse(f.root.der);
@@ -101,7 +101,7 @@ TEST_CASE("Prepare then Sign gives the operational certificate, verified by the 
   CHECK(mbedtls_x509_crt_check_extended_key_usage(&crt, MBEDTLS_OID_CLIENT_AUTH,
                                                   MBEDTLS_OID_SIZE(MBEDTLS_OID_CLIENT_AUTH)) == 0);
   // The outer signature algorithm is ecdsa-with-SHA256 without parameters.
-  const ca::Bytes alg{0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02};
+  const base::Bytes alg{0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02};
   auto outer = catest::Children(der);
   REQUIRE(outer.size() == 3);
   CHECK(outer[1] == alg);
@@ -115,7 +115,7 @@ TEST_CASE("Issue is Prepare + Sign: same randomness, same certificate") {
   const ca::PreparedCert prepared = b.Prepare("dev-1");
   auto signed_cert = b.issuer->Sign(prepared.tbs, b.drbg->rng());
   REQUIRE(signed_cert.has_value());
-  const ca::Bytes& der = signed_cert->der;
+  const base::Bytes& der = signed_cert->der;
   CHECK(issued->der == der);
   CHECK(issued->serial_hex == prepared.serial_hex);
   CHECK(issued->fingerprint_sha256 == ca::Sha256Hex(der));
@@ -194,7 +194,8 @@ TEST_CASE("Sign refuses TBSs that are not this CA's operational certificates") {
     CHECK(signed_der.error().code == ca::Code::kPolicy);
   }
   SUBCASE("garbage and oversized input") {
-    for (const ca::Bytes& tbs : {ca::Bytes{}, ca::Bytes{0x30, 0x00}, ca::Bytes(9000, 0x30)}) {
+    for (const base::Bytes& tbs :
+         {base::Bytes{}, base::Bytes{0x30, 0x00}, base::Bytes(9000, 0x30)}) {
       auto signed_der = f.issuer->Sign(tbs, f.drbg->rng());
       REQUIRE(!signed_der.has_value());
       CHECK(signed_der.error().code == ca::Code::kPolicy);
@@ -208,7 +209,7 @@ TEST_CASE("CheckSigned refuses a wrong signature, a different TBS and garbage") 
   const ca::PreparedCert prepared = f.Prepare();
   auto issued = f.issuer->Sign(prepared.tbs, f.drbg->rng());
   REQUIRE(issued.has_value());
-  const ca::Bytes& der = issued->der;
+  const base::Bytes& der = issued->der;
   const mbedtls_x509_crt& ca_crt = f.issuer->ca_cert();
   auto checked = ca::CheckSigned(der, prepared.tbs, ca_crt);
   REQUIRE(checked.has_value());
@@ -219,19 +220,19 @@ TEST_CASE("CheckSigned refuses a wrong signature, a different TBS and garbage") 
   REQUIRE(forged.has_value());
   CHECK(ca::CheckSigned(*forged, prepared.tbs, ca_crt).error().code == ca::Code::kCrypto);
 
-  ca::Bytes flipped = der;
+  base::Bytes flipped = der;
   flipped[flipped.size() - 5] ^= 0x01;  // inside the signature's s INTEGER
   CHECK(ca::CheckSigned(flipped, prepared.tbs, ca_crt).error().code == ca::Code::kCrypto);
 
   const ca::PreparedCert other = f.Prepare();
   CHECK(ca::CheckSigned(der, other.tbs, ca_crt).error().code == ca::Code::kCrypto);
-  CHECK(ca::CheckSigned(ca::Bytes{0x30, 0x00}, prepared.tbs, ca_crt).error().code ==
+  CHECK(ca::CheckSigned(base::Bytes{0x30, 0x00}, prepared.tbs, ca_crt).error().code ==
         ca::Code::kCrypto);
 }
 
 TEST_CASE("notBefore is backdated, but never before the CA's notBefore") {
   catest::IssuerFixture f("young-ca");  // CA valid from kNow - 1 day
-  const ca::UnixTime now = kNow - kDay + 10;
+  const base::UnixTime now = kNow - kDay + 10;
   const ca::PreparedCert prepared = f.Prepare("dev-1", {}, now);
   CHECK(prepared.not_before == kNow - kDay);
   CHECK(f.issuer->Sign(prepared.tbs, f.drbg->rng()).has_value());
@@ -240,7 +241,7 @@ TEST_CASE("notBefore is backdated, but never before the CA's notBefore") {
 TEST_CASE("Issuer::Load refuses a CA certificate without subjectKeyIdentifier") {
   auto drbg = catest::MakeDrbg("no-ski");
   auto key = catest::NewP256(drbg->rng());
-  ca::Scoped<mbedtls_x509write_cert, mbedtls_x509write_crt_init, mbedtls_x509write_crt_free> w;
+  base::Scoped<mbedtls_x509write_cert, mbedtls_x509write_crt_init, mbedtls_x509write_crt_free> w;
   mbedtls_x509write_crt_set_version(w.get(), MBEDTLS_X509_CRT_VERSION_3);
   mbedtls_x509write_crt_set_md_alg(w.get(), MBEDTLS_MD_SHA256);
   mbedtls_x509write_crt_set_subject_key(w.get(), key->pk());
@@ -252,11 +253,11 @@ TEST_CASE("Issuer::Load refuses a CA certificate without subjectKeyIdentifier") 
   REQUIRE(mbedtls_x509write_crt_set_validity(w.get(), "20260101000000", "20360101000000") == 0);
   REQUIRE(mbedtls_x509write_crt_set_basic_constraints(w.get(), 1, 0) == 0);
   REQUIRE(mbedtls_x509write_crt_set_key_usage(w.get(), MBEDTLS_X509_KU_KEY_CERT_SIGN) == 0);
-  ca::Bytes buf(4096);
+  base::Bytes buf(4096);
   int len = mbedtls_x509write_crt_der(w.get(), buf.data(), buf.size(), drbg->rng().fill,
                                       drbg->rng().state);
   REQUIRE(len > 0);
-  const ca::Bytes der(buf.end() - len, buf.end());
+  const base::Bytes der(buf.end() - len, buf.end());
   REQUIRE(catest::Parse(der)->get()->subject_key_id.len == 0);
 
   auto loaded = ca::Issuer::Load(ca::DerToPem(der, "CERTIFICATE"), *key->ToPem(), drbg->rng());

@@ -19,7 +19,7 @@ struct Fixture {
   catest::TestCa root = catest::MakeCa(drbg->rng());
   std::unique_ptr<ca::Issuer> issuer;
   std::unique_ptr<ca::PrivateKey> device_key = catest::NewP256(drbg->rng());
-  ca::Bytes device_spki = catest::PublicDer(*device_key->pk());
+  base::Bytes device_spki = catest::PublicDer(*device_key->pk());
 
   Fixture() {
     auto loaded = ca::Issuer::Load(root.cert_pem, root.key_pem, drbg->rng());
@@ -28,7 +28,7 @@ struct Fixture {
   }
 
   ca::IssuedCert Issue(std::string_view id, const ca::Profile& profile = {},
-                       ca::UnixTime now = kNow) {
+                       base::UnixTime now = kNow) {
     auto issued = issuer->Issue(id, device_spki, profile, now, drbg->rng());
     REQUIRE_MESSAGE(issued.has_value(), (issued ? "" : issued.error().detail));
     return *issued;
@@ -200,7 +200,7 @@ TEST_CASE("Issue refuses invalid device ids and non-P-256 keys") {
   CHECK(issued.error().code == ca::Code::kUnsupportedKey);
   CHECK(issued.error().detail.find("P-384") != std::string::npos);
 
-  const ca::Bytes garbage = {0x30, 0x03, 0x02, 0x01, 0x01};
+  const base::Bytes garbage = {0x30, 0x03, 0x02, 0x01, 0x01};
   auto bad = f.issuer->Issue("dev-1", garbage, {}, kNow, f.drbg->rng());
   REQUIRE(!bad.has_value());
   CHECK(bad.error().code == ca::Code::kMalformed);

@@ -14,7 +14,7 @@ using catest::kDay;
 using catest::kNow;
 
 // Lint's verdict on tbs: "" if accepted, else the rule name it reported (detail up to ':').
-std::string LintRule(const ca::Issuer& issuer, const ca::Bytes& tbs) {
+std::string LintRule(const ca::Issuer& issuer, const base::Bytes& tbs) {
   auto linted = issuer.Lint(tbs);
   if (linted) return "";
   CHECK(linted.error().code == ca::Code::kPolicy);
@@ -28,7 +28,7 @@ struct LintFixture : catest::IssuerFixture {
   std::string RuleFor(const ca::CertSpec& spec) {
     return LintRule(*issuer, catest::TbsOf(SignWithCa(spec, *device_key->pk())));
   }
-  std::string RuleFor(const ca::Bytes& tbs) { return LintRule(*issuer, tbs); }
+  std::string RuleFor(const base::Bytes& tbs) { return LintRule(*issuer, tbs); }
 };
 
 }  // namespace
@@ -40,7 +40,7 @@ TEST_CASE("Lint accepts what Prepare builds and the profile as SignCertificate w
   profile.organization = "Acme";
   CHECK(f.RuleFor(f.Prepare("x,y", profile).tbs) == "");
   CHECK(f.RuleFor(f.ProfileSpec()) == "");
-  ca::CertSpec twenty = f.ProfileSpec(ca::Bytes(20, 0x7f));
+  ca::CertSpec twenty = f.ProfileSpec(base::Bytes(20, 0x7f));
   CHECK(f.RuleFor(twenty) == "");
 }
 
@@ -72,9 +72,9 @@ TEST_CASE("Lint: basicConstraints, keyUsage and extKeyUsage") {
 
 TEST_CASE("Lint: extension presence and criticality, edited into a good TBS") {
   LintFixture f;
-  const ca::Bytes good = f.Prepare().tbs;
-  const ca::Bytes bc = CATEST_OID_TLV(MBEDTLS_OID_BASIC_CONSTRAINTS);
-  const ca::Bytes ku = CATEST_OID_TLV(MBEDTLS_OID_KEY_USAGE);
+  const base::Bytes good = f.Prepare().tbs;
+  const base::Bytes bc = CATEST_OID_TLV(MBEDTLS_OID_BASIC_CONSTRAINTS);
+  const base::Bytes ku = CATEST_OID_TLV(MBEDTLS_OID_KEY_USAGE);
   CHECK(f.RuleFor(catest::RemoveExtension(good, bc)) == "basicConstraints");
   CHECK(f.RuleFor(catest::ReplaceExtension(
             good, bc, catest::ExtensionTlv(bc, false, {0x30, 0x00}))) == "basicConstraints");
@@ -123,35 +123,35 @@ TEST_CASE("Lint: validity inside the CA's and notBefore before notAfter") {
 
 TEST_CASE("Lint: serial numbers SignCertificate refuses to write") {
   LintFixture f;
-  const ca::Bytes good = f.Prepare().tbs;
-  auto with_serial = [&](const ca::Bytes& content) {
+  const base::Bytes good = f.Prepare().tbs;
+  auto with_serial = [&](const base::Bytes& content) {
     return f.RuleFor(catest::ReplaceTbsField(good, 1, catest::Tlv(MBEDTLS_ASN1_INTEGER, content)));
   };
-  CHECK(with_serial(ca::Bytes(20, 0x7f)) == "");
-  CHECK(with_serial(ca::Bytes{0x00, 0x80}) == "");  // 0x80 needs the pad; 2 octets
-  CHECK(with_serial(ca::Bytes(21, 0x7f)) == "serial");
-  CHECK(with_serial(ca::Bytes{0x80, 0x01}) == "serial");  // negative
-  CHECK(with_serial(ca::Bytes{0x00}) == "serial");        // zero
-  CHECK(with_serial(ca::Bytes{0x00, 0x01}) == "serial");  // not minimal
+  CHECK(with_serial(base::Bytes(20, 0x7f)) == "");
+  CHECK(with_serial(base::Bytes{0x00, 0x80}) == "");  // 0x80 needs the pad; 2 octets
+  CHECK(with_serial(base::Bytes(21, 0x7f)) == "serial");
+  CHECK(with_serial(base::Bytes{0x80, 0x01}) == "serial");  // negative
+  CHECK(with_serial(base::Bytes{0x00}) == "serial");        // zero
+  CHECK(with_serial(base::Bytes{0x00, 0x01}) == "serial");  // not minimal
 }
 
 TEST_CASE("Lint: version, signature algorithm and structure") {
   LintFixture f;
-  const ca::Bytes good = f.Prepare().tbs;
+  const base::Bytes good = f.Prepare().tbs;
   // v2 with extensions, and ecdsa-with-SHA384: mbedTLS's parser already refuses both.
-  const ca::Bytes v2{0xa0, 0x03, 0x02, 0x01, 0x01};
+  const base::Bytes v2{0xa0, 0x03, 0x02, 0x01, 0x01};
   CHECK(f.RuleFor(catest::ReplaceTbsField(good, 0, v2)) != "");
-  const ca::Bytes sha384{0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x03};
+  const base::Bytes sha384{0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x03};
   CHECK(f.RuleFor(catest::ReplaceTbsField(good, 2, sha384)) == "structure");
   // With parameters (NULL) it is not the AlgorithmIdentifier RFC 5758 requires.
-  const ca::Bytes with_null{0x30, 0x0c, 0x06, 0x08, 0x2a, 0x86, 0x48,
-                            0xce, 0x3d, 0x04, 0x03, 0x02, 0x05, 0x00};
+  const base::Bytes with_null{0x30, 0x0c, 0x06, 0x08, 0x2a, 0x86, 0x48,
+                              0xce, 0x3d, 0x04, 0x03, 0x02, 0x05, 0x00};
   CHECK(f.RuleFor(catest::ReplaceTbsField(good, 2, with_null)) == "structure");
 
-  ca::Bytes trailing = good;
+  base::Bytes trailing = good;
   trailing.push_back(0x00);
   CHECK(f.RuleFor(trailing) == "structure");
-  CHECK(f.RuleFor(ca::Bytes(good.begin(), good.end() - 1)) == "structure");
-  CHECK(f.RuleFor(ca::Bytes{}) == "structure");
-  CHECK(f.RuleFor(ca::Bytes(9000, 0x30)) == "structure");
+  CHECK(f.RuleFor(base::Bytes(good.begin(), good.end() - 1)) == "structure");
+  CHECK(f.RuleFor(base::Bytes{}) == "structure");
+  CHECK(f.RuleFor(base::Bytes(9000, 0x30)) == "structure");
 }

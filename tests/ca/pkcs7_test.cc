@@ -11,8 +11,8 @@
 
 namespace {
 
-std::vector<ca::Bytes> SomeCerts(size_t n, ca::Rng rng) {
-  std::vector<ca::Bytes> out;
+std::vector<base::Bytes> SomeCerts(size_t n, ca::Rng rng) {
+  std::vector<base::Bytes> out;
   for (size_t i = 0; i < n; ++i) {
     out.push_back(catest::MakeCa(rng, catest::kNow + catest::kDay, "CN=c" + std::to_string(i)).der);
   }
@@ -22,28 +22,31 @@ std::vector<ca::Bytes> SomeCerts(size_t n, ca::Rng rng) {
 // A minimal DER builder, independent of the code under test (with catest::Tlv).
 using catest::Tlv;
 
-ca::Bytes Cat(std::initializer_list<ca::Bytes> parts) {
-  ca::Bytes out;
+base::Bytes Cat(std::initializer_list<base::Bytes> parts) {
+  base::Bytes out;
   for (const auto& part : parts) out.insert(out.end(), part.begin(), part.end());
   return out;
 }
-const ca::Bytes kOidSignedData = {0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02};
-const ca::Bytes kOidData = {0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x01};
+const base::Bytes kOidSignedData = {0x06, 0x09, 0x2a, 0x86, 0x48, 0x86,
+                                    0xf7, 0x0d, 0x01, 0x07, 0x02};
+const base::Bytes kOidData = {0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x01};
 
 struct Shape {
-  ca::Bytes version = {0x02, 0x01, 0x01};
-  ca::Bytes encap = Tlv(0x30, kOidData);
-  ca::Bytes certs_field;  // the whole [0] field, or empty to omit it
-  ca::Bytes extra;        // e.g. a crls [1] field
-  ca::Bytes signer_infos = Tlv(0x31, {});
+  base::Bytes version = {0x02, 0x01, 0x01};
+  base::Bytes encap = Tlv(0x30, kOidData);
+  base::Bytes certs_field;  // the whole [0] field, or empty to omit it
+  base::Bytes extra;        // e.g. a crls [1] field
+  base::Bytes signer_infos = Tlv(0x31, {});
 };
-ca::Bytes Build(const Shape& s) {
-  const ca::Bytes signed_data =
+base::Bytes Build(const Shape& s) {
+  const base::Bytes signed_data =
       Tlv(0x30, Cat({s.version, Tlv(0x31, {}), s.encap, s.certs_field, s.extra, s.signer_infos}));
   return Tlv(0x30, Cat({kOidSignedData, Tlv(0xa0, signed_data)}));
 }
 
-ca::Code CodeOf(const ca::Bytes& der) { return catest::FailureCode(ca::ParseCertsOnlyPkcs7(der)); }
+ca::Code CodeOf(const base::Bytes& der) {
+  return catest::FailureCode(ca::ParseCertsOnlyPkcs7(der));
+}
 
 }  // namespace
 
@@ -51,8 +54,8 @@ TEST_CASE("certs-only PKCS#7 round-trips 1, 3 and 16 certificates in order") {
   auto drbg = catest::MakeDrbg("pkcs7");
   const auto certs = SomeCerts(16, drbg->rng());
   for (size_t n : {1u, 3u, 16u}) {
-    const std::vector<ca::Bytes> subset(certs.begin(), certs.begin() + n);
-    const ca::Bytes p7 = ca::CertsOnlyPkcs7(subset);
+    const std::vector<base::Bytes> subset(certs.begin(), certs.begin() + n);
+    const base::Bytes p7 = ca::CertsOnlyPkcs7(subset);
     auto parsed = ca::ParseCertsOnlyPkcs7(p7);
     REQUIRE(parsed.has_value());
     CHECK(*parsed == subset);
@@ -70,23 +73,23 @@ TEST_CASE("the writer emits exactly the RFC 5652 certs-only encoding") {
 TEST_CASE("ParseCertsOnlyPkcs7 rejects anything else") {
   auto drbg = catest::MakeDrbg("pkcs7 bad");
   const auto certs = SomeCerts(17, drbg->rng());
-  const ca::Bytes good = ca::CertsOnlyPkcs7(std::span(certs).first(1));
+  const base::Bytes good = ca::CertsOnlyPkcs7(std::span(certs).first(1));
 
   CHECK(CodeOf({}) == ca::Code::kMalformed);
   CHECK(CodeOf({'g', 'a', 'r', 'b', 'a', 'g', 'e'}) == ca::Code::kMalformed);
   CHECK(CodeOf(certs[0]) == ca::Code::kMalformed);  // a bare certificate
-  CHECK(CodeOf(ca::Bytes(good.begin(), good.end() - 1)) == ca::Code::kMalformed);
-  ca::Bytes trailing = good;
+  CHECK(CodeOf(base::Bytes(good.begin(), good.end() - 1)) == ca::Code::kMalformed);
+  base::Bytes trailing = good;
   trailing.push_back(0);
   CHECK(CodeOf(trailing) == ca::Code::kMalformed);
   CHECK(CodeOf(ca::CertsOnlyPkcs7(certs)) == ca::Code::kMalformed);  // 17 certificates
 
-  ca::Bytes wrong_type = good;  // signedData (...07 02) -> envelopedData (...07 03)
+  base::Bytes wrong_type = good;  // signedData (...07 02) -> envelopedData (...07 03)
   REQUIRE(wrong_type[14] == 0x02);
   wrong_type[14] = 0x03;
   CHECK(CodeOf(wrong_type) == ca::Code::kMalformed);
 
-  const ca::Bytes cert_field = Tlv(0xa0, certs[0]);
+  const base::Bytes cert_field = Tlv(0xa0, certs[0]);
   Shape base;
   base.certs_field = cert_field;
   REQUIRE(ca::ParseCertsOnlyPkcs7(Build(base)).has_value());

@@ -13,7 +13,7 @@
 
 TEST_CASE("100,000 serials from four workers: unique, positive, <= 20 octets, unbiased bits") {
   constexpr int kThreads = 4, kPerThread = 25000, kLen = 16;
-  std::vector<std::vector<ca::Bytes>> drawn(kThreads);
+  std::vector<std::vector<base::Bytes>> drawn(kThreads);
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&drawn, t] {
@@ -26,7 +26,7 @@ TEST_CASE("100,000 serials from four workers: unique, positive, <= 20 octets, un
     });
   }
   for (auto& th : threads) th.join();
-  std::set<ca::Bytes> unique;
+  std::set<base::Bytes> unique;
   std::array<int, kLen * 8> ones{};
   for (const auto& batch : drawn) {
     REQUIRE(batch.size() == kPerThread);

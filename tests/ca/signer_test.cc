@@ -45,8 +45,8 @@ std::unique_ptr<ca::CrtChain> SelfSign(const ca::CertSpec& spec, ca::Rng rng) {
   return catest::Parse(*der);
 }
 
-std::vector<ca::Bytes> SanEntries(const mbedtls_x509_crt& crt, int type) {
-  std::vector<ca::Bytes> out;
+std::vector<base::Bytes> SanEntries(const mbedtls_x509_crt& crt, int type) {
+  std::vector<base::Bytes> out;
   for (const mbedtls_x509_sequence* cur = &crt.subject_alt_names; cur != nullptr; cur = cur->next) {
     if (cur->buf.p == nullptr) continue;
     mbedtls_x509_subject_alternative_name san{};
@@ -60,13 +60,13 @@ std::vector<ca::Bytes> SanEntries(const mbedtls_x509_crt& crt, int type) {
   return out;
 }
 
-ca::Bytes Text(std::string_view s) { return ca::Bytes(s.begin(), s.end()); }
+base::Bytes Text(std::string_view s) { return base::Bytes(s.begin(), s.end()); }
 
 }  // namespace
 
 TEST_CASE("RandomSerial: 2000 serials are 16 bytes, positive, minimal and distinct") {
   auto drbg = catest::MakeDrbg("serials");
-  std::set<ca::Bytes> seen;
+  std::set<base::Bytes> seen;
   bool saw_high_second_nibble = false;
   for (int i = 0; i < 2000; ++i) {
     auto serial = ca::RandomSerial(drbg->rng());
@@ -86,7 +86,7 @@ TEST_CASE("RandomSerial redraws when masking leaves a zero first byte") {
   Script script{{0x00, 0x80, 0xff}, 0};
   auto serial = ca::RandomSerial(ca::Rng{ReplayScript, &script}, 1);
   REQUIRE(serial.has_value());
-  CHECK(*serial == ca::Bytes{0x7f});
+  CHECK(*serial == base::Bytes{0x7f});
 
   Script zeros{{0x00}, 0};
   auto never = ca::RandomSerial(ca::Rng{ReplayScript, &zeros}, 16);
@@ -106,7 +106,7 @@ TEST_CASE("Drbg::ForTesting is deterministic per seed") {
   auto a = catest::MakeDrbg("same");
   auto b = catest::MakeDrbg("same");
   auto c = catest::MakeDrbg("other");
-  const ca::Bytes sa = *ca::RandomSerial(a->rng(), 20);
+  const base::Bytes sa = *ca::RandomSerial(a->rng(), 20);
   CHECK(sa == *ca::RandomSerial(b->rng(), 20));
   CHECK(sa != *ca::RandomSerial(c->rng(), 20));
 }
@@ -188,8 +188,8 @@ TEST_CASE("basicConstraints is critical for CA and end entity, and so is keyUsag
     REQUIRE(bc.has_value());
     CHECK(bc->critical);
     CHECK(mbedtls_x509_crt_get_ca_istrue(&crt) == (is_ca ? 1 : 0));
-    if (!is_ca) CHECK(bc->value == ca::Bytes{0x30, 0x00});  // cA DEFAULT FALSE is omitted
-    if (is_ca) CHECK(bc->value == ca::Bytes{0x30, 0x06, 0x01, 0x01, 0xff, 0x02, 0x01, 0x01});
+    if (!is_ca) CHECK(bc->value == base::Bytes{0x30, 0x00});  // cA DEFAULT FALSE is omitted
+    if (is_ca) CHECK(bc->value == base::Bytes{0x30, 0x06, 0x01, 0x01, 0xff, 0x02, 0x01, 0x01});
     auto ku = CATEST_EXT(crt, MBEDTLS_OID_KEY_USAGE);
     REQUIRE(ku.has_value());
     CHECK(ku->critical);
@@ -237,13 +237,13 @@ TEST_CASE("SANs: DNS, IPv4 and IPv6 as binary, URI") {
   auto chain = SelfSign(spec, drbg->rng());
   const mbedtls_x509_crt& crt = *chain->get();
   CHECK(SanEntries(crt, MBEDTLS_X509_SAN_DNS_NAME) ==
-        std::vector<ca::Bytes>{Text("est.example"), Text("localhost")});
-  ca::Bytes v6(16, 0);
+        std::vector<base::Bytes>{Text("est.example"), Text("localhost")});
+  base::Bytes v6(16, 0);
   v6[15] = 1;
   CHECK(SanEntries(crt, MBEDTLS_X509_SAN_IP_ADDRESS) ==
-        std::vector<ca::Bytes>{ca::Bytes{127, 0, 0, 1}, v6});
+        std::vector<base::Bytes>{base::Bytes{127, 0, 0, 1}, v6});
   CHECK(SanEntries(crt, MBEDTLS_X509_SAN_UNIFORM_RESOURCE_IDENTIFIER) ==
-        std::vector<ca::Bytes>{Text("urn:provisiond:device:dev-1")});
+        std::vector<base::Bytes>{Text("urn:provisiond:device:dev-1")});
   auto san = CATEST_EXT(crt, MBEDTLS_OID_SUBJECT_ALT_NAME);
   REQUIRE(san.has_value());
   CHECK(!san->critical);  // the subject is not empty
@@ -304,7 +304,7 @@ TEST_CASE("bad specs are kInvalidArgument") {
   };
   std::vector<ca::CertSpec> bad(8, LeafSpec("CN=x"));
   bad[0].serial = {};
-  bad[1].serial = ca::Bytes(21, 0x01);
+  bad[1].serial = base::Bytes(21, 0x01);
   bad[2].serial = {0x80, 0x01};
   bad[3].serial = {0x00, 0x01};
   bad[4].not_after = bad[4].not_before - 1;
@@ -318,6 +318,6 @@ TEST_CASE("bad specs are kInvalidArgument") {
     CHECK(der.error().code == ca::Code::kInvalidArgument);
   }
   ca::CertSpec twenty = LeafSpec("CN=x");
-  twenty.serial = ca::Bytes(20, 0x7f);
+  twenty.serial = base::Bytes(20, 0x7f);
   CHECK(sign(twenty).has_value());
 }

@@ -21,9 +21,9 @@ struct IssuerFixture {
   TestCa root;
   std::unique_ptr<ca::Issuer> issuer;
   std::unique_ptr<ca::PrivateKey> device_key;
-  ca::Bytes device_spki;
+  base::Bytes device_spki;
 
-  explicit IssuerFixture(std::string_view seed, ca::UnixTime ca_not_after = kNow + 3650 * kDay,
+  explicit IssuerFixture(std::string_view seed, base::UnixTime ca_not_after = kNow + 3650 * kDay,
                          std::string ca_subject = "CN=Test Root CA,O=provisiond tests")
       : drbg(MakeDrbg(seed)), root(MakeCa(drbg->rng(), ca_not_after, std::move(ca_subject))) {
     auto loaded = ca::Issuer::Load(root.cert_pem, root.key_pem, drbg->rng());
@@ -34,7 +34,7 @@ struct IssuerFixture {
   }
 
   ca::PreparedCert Prepare(std::string_view id = "dev-1", const ca::Profile& profile = {},
-                           ca::UnixTime now = kNow) {
+                           base::UnixTime now = kNow) {
     auto prepared = issuer->Prepare(id, device_spki, profile, now, drbg->rng());
     REQUIRE_MESSAGE(prepared.has_value(), (prepared ? "" : prepared.error().detail));
     return *prepared;
@@ -42,7 +42,7 @@ struct IssuerFixture {
 
   // The CertSpec the operational profile uses, for building certificates the old way
   // (SignCertificate) and for variations on it.
-  ca::CertSpec ProfileSpec(ca::Bytes serial = {0x11, 0x22, 0x33}) const {
+  ca::CertSpec ProfileSpec(base::Bytes serial = {0x11, 0x22, 0x33}) const {
     ca::CertSpec spec;
     spec.subject_dn = "CN=dev-1";
     spec.serial = std::move(serial);
@@ -55,7 +55,7 @@ struct IssuerFixture {
   }
 
   // spec for subject_key, signed by this fixture's CA through SignCertificate.
-  ca::Bytes SignWithCa(const ca::CertSpec& spec, const mbedtls_pk_context& subject_key) {
+  base::Bytes SignWithCa(const ca::CertSpec& spec, const mbedtls_pk_context& subject_key) {
     auto der =
         ca::SignCertificate(spec, subject_key, &issuer->ca_cert(), *root.key->pk(), drbg->rng());
     REQUIRE_MESSAGE(der.has_value(), (der ? "" : der.error().detail));
@@ -64,19 +64,19 @@ struct IssuerFixture {
 };
 
 // The TBSCertificate bytes of a signed certificate.
-inline ca::Bytes TbsOf(const ca::Bytes& cert_der) {
+inline base::Bytes TbsOf(const base::Bytes& cert_der) {
   auto chain = Parse(cert_der);
-  return ca::Bytes(chain->get()->tbs.p, chain->get()->tbs.p + chain->get()->tbs.len);
+  return base::Bytes(chain->get()->tbs.p, chain->get()->tbs.p + chain->get()->tbs.len);
 }
 
 // The elements inside a constructed DER element, each as its raw TLV bytes.
-inline std::vector<ca::Bytes> Children(const ca::Bytes& tlv) {
+inline std::vector<base::Bytes> Children(const base::Bytes& tlv) {
   unsigned char* p = const_cast<unsigned char*>(tlv.data());
   const unsigned char* end = p + tlv.size();
   size_t len = 0;
   ++p;  // tag (all tags here are one byte)
   REQUIRE(mbedtls_asn1_get_len(&p, end, &len) == 0);
-  std::vector<ca::Bytes> out;
+  std::vector<base::Bytes> out;
   while (p < end) {
     unsigned char* start = p++;
     REQUIRE(mbedtls_asn1_get_len(&p, end, &len) == 0);
@@ -86,36 +86,38 @@ inline std::vector<ca::Bytes> Children(const ca::Bytes& tlv) {
   return out;
 }
 
-inline ca::Bytes Join(unsigned char tag, const std::vector<ca::Bytes>& children) {
-  ca::Bytes content;
+inline base::Bytes Join(unsigned char tag, const std::vector<base::Bytes>& children) {
+  base::Bytes content;
   for (const auto& c : children) content.insert(content.end(), c.begin(), c.end());
   return Tlv(tag, content);
 }
 
 // TBSCertificate fields by index: 0 version, 1 serial, 2 signature, 3 issuer, 4 validity,
 // 5 subject, 6 subjectPublicKeyInfo, 7 [3] extensions.
-inline ca::Bytes ReplaceTbsField(const ca::Bytes& tbs, size_t index, const ca::Bytes& element) {
+inline base::Bytes ReplaceTbsField(const base::Bytes& tbs, size_t index,
+                                   const base::Bytes& element) {
   auto fields = Children(tbs);
   REQUIRE(index < fields.size());
   fields[index] = element;
   return Join(0x30, fields);
 }
 
-inline ca::Bytes OidTlv(const char* oid, size_t len) {
-  return Tlv(MBEDTLS_ASN1_OID, ca::Bytes(oid, oid + len));
+inline base::Bytes OidTlv(const char* oid, size_t len) {
+  return Tlv(MBEDTLS_ASN1_OID, base::Bytes(oid, oid + len));
 }
 #define CATEST_OID_TLV(OID) catest::OidTlv(OID, MBEDTLS_OID_SIZE(OID))
 
-inline ca::Bytes ExtensionTlv(const ca::Bytes& oid_tlv, bool critical, const ca::Bytes& value) {
-  std::vector<ca::Bytes> parts{oid_tlv};
+inline base::Bytes ExtensionTlv(const base::Bytes& oid_tlv, bool critical,
+                                const base::Bytes& value) {
+  std::vector<base::Bytes> parts{oid_tlv};
   if (critical) parts.push_back({0x01, 0x01, 0xff});
   parts.push_back(Tlv(MBEDTLS_ASN1_OCTET_STRING, value));
   return Join(0x30, parts);
 }
 
 // Rewrites the extension list of a TBS (each entry an Extension TLV).
-inline ca::Bytes EditExtensions(const ca::Bytes& tbs,
-                                const std::function<void(std::vector<ca::Bytes>&)>& edit) {
+inline base::Bytes EditExtensions(const base::Bytes& tbs,
+                                  const std::function<void(std::vector<base::Bytes>&)>& edit) {
   auto fields = Children(tbs);
   REQUIRE(fields.size() == 8);
   auto outer = Children(fields[7]);  // [3] { SEQUENCE OF Extension }
@@ -127,18 +129,18 @@ inline ca::Bytes EditExtensions(const ca::Bytes& tbs,
 }
 
 // Drops the extension whose OID TLV is oid_tlv (which must be present).
-inline ca::Bytes RemoveExtension(const ca::Bytes& tbs, const ca::Bytes& oid_tlv) {
-  return EditExtensions(tbs, [&](std::vector<ca::Bytes>& exts) {
+inline base::Bytes RemoveExtension(const base::Bytes& tbs, const base::Bytes& oid_tlv) {
+  return EditExtensions(tbs, [&](std::vector<base::Bytes>& exts) {
     const size_t before = exts.size();
-    std::erase_if(exts, [&](const ca::Bytes& ext) { return Children(ext)[0] == oid_tlv; });
+    std::erase_if(exts, [&](const base::Bytes& ext) { return Children(ext)[0] == oid_tlv; });
     REQUIRE(exts.size() + 1 == before);
   });
 }
 
 // Replaces the extension whose OID TLV is oid_tlv (which must be present) by `replacement`.
-inline ca::Bytes ReplaceExtension(const ca::Bytes& tbs, const ca::Bytes& oid_tlv,
-                                  const ca::Bytes& replacement) {
-  return EditExtensions(tbs, [&](std::vector<ca::Bytes>& exts) {
+inline base::Bytes ReplaceExtension(const base::Bytes& tbs, const base::Bytes& oid_tlv,
+                                    const base::Bytes& replacement) {
+  return EditExtensions(tbs, [&](std::vector<base::Bytes>& exts) {
     int found = 0;
     for (auto& ext : exts) {
       if (Children(ext)[0] == oid_tlv) {

@@ -19,19 +19,19 @@
 #include <string>
 #include <string_view>
 
+#include "base/scoped.h"
 #include "ca/cert.h"
 #include "ca/encoding.h"
 #include "ca/keys.h"
 #include "ca/rng.h"
-#include "ca/scoped.h"
 #include "ca/signer.h"
 
 namespace catest {
 
-inline constexpr ca::UnixTime kNow = 1777593600;  // 2026-05-01T00:00:00Z
-inline constexpr ca::UnixTime kDay = 86400;
+inline constexpr base::UnixTime kNow = 1777593600;  // 2026-05-01T00:00:00Z
+inline constexpr base::UnixTime kDay = 86400;
 
-using Pk = ca::Scoped<mbedtls_pk_context, mbedtls_pk_init, mbedtls_pk_free>;
+using Pk = base::Scoped<mbedtls_pk_context, mbedtls_pk_init, mbedtls_pk_free>;
 
 inline std::unique_ptr<ca::Drbg> MakeDrbg(std::string_view seed) {
   auto drbg = ca::Drbg::ForTesting(
@@ -40,7 +40,7 @@ inline std::unique_ptr<ca::Drbg> MakeDrbg(std::string_view seed) {
   return drbg;
 }
 
-inline std::string_view AsText(const ca::Bytes& der) {
+inline std::string_view AsText(const base::Bytes& der) {
   return std::string_view(reinterpret_cast<const char*>(der.data()), der.size());
 }
 
@@ -62,36 +62,36 @@ inline void GenerateRsa(Pk& pk, ca::Rng rng, unsigned bits = 1024) {
   REQUIRE(mbedtls_rsa_gen_key(mbedtls_pk_rsa(*pk.get()), rng.fill, rng.state, bits, 65537) == 0);
 }
 
-inline ca::Bytes PublicDer(const mbedtls_pk_context& pk) {
+inline base::Bytes PublicDer(const mbedtls_pk_context& pk) {
   auto der = ca::PublicKeyDer(pk);
   REQUIRE(der.has_value());
   return *der;
 }
 
 // A PKCS#10 request signed by `key` with `md`, subject in mbedTLS string form ("" = empty DN).
-inline ca::Bytes MakeCsr(mbedtls_pk_context* key, const std::string& subject, ca::Rng rng,
-                         mbedtls_md_type_t md = MBEDTLS_MD_SHA256) {
-  ca::Scoped<mbedtls_x509write_csr, mbedtls_x509write_csr_init, mbedtls_x509write_csr_free> w;
+inline base::Bytes MakeCsr(mbedtls_pk_context* key, const std::string& subject, ca::Rng rng,
+                           mbedtls_md_type_t md = MBEDTLS_MD_SHA256) {
+  base::Scoped<mbedtls_x509write_csr, mbedtls_x509write_csr_init, mbedtls_x509write_csr_free> w;
   mbedtls_x509write_csr_set_key(w.get(), key);
   mbedtls_x509write_csr_set_md_alg(w.get(), md);
   // mbedTLS refuses "" as a name string; not setting one writes an empty SEQUENCE.
   if (!subject.empty())
     REQUIRE(mbedtls_x509write_csr_set_subject_name(w.get(), subject.c_str()) == 0);
-  ca::Bytes buf(4096);
+  base::Bytes buf(4096);
   int len = mbedtls_x509write_csr_der(w.get(), buf.data(), buf.size(), rng.fill, rng.state);
   REQUIRE(len > 0);
-  return ca::Bytes(buf.end() - len, buf.end());
+  return base::Bytes(buf.end() - len, buf.end());
 }
 
 struct TestCa {
   std::unique_ptr<ca::PrivateKey> key;
-  ca::Bytes der;
+  base::Bytes der;
   std::string cert_pem;
   std::string key_pem;
 };
 
 // A self-signed P-256 CA valid from kNow - 1 day to not_after.
-inline TestCa MakeCa(ca::Rng rng, ca::UnixTime not_after = kNow + 3650 * kDay,
+inline TestCa MakeCa(ca::Rng rng, base::UnixTime not_after = kNow + 3650 * kDay,
                      std::string subject = "CN=Test Root CA,O=provisiond tests",
                      bool is_ca = true) {
   TestCa out;
@@ -117,15 +117,15 @@ inline TestCa MakeCa(ca::Rng rng, ca::UnixTime not_after = kNow + 3650 * kDay,
   return out;
 }
 
-inline std::unique_ptr<ca::CrtChain> Parse(const ca::Bytes& der) {
+inline std::unique_ptr<ca::CrtChain> Parse(const base::Bytes& der) {
   auto chain = ca::ParseCertificates(AsText(der));
   REQUIRE(chain.has_value());
   return std::move(*chain);
 }
 
 // A DER element with `tag` around `content` (lengths up to 65535).
-inline ca::Bytes Tlv(unsigned char tag, const ca::Bytes& content) {
-  ca::Bytes out{tag};
+inline base::Bytes Tlv(unsigned char tag, const base::Bytes& content) {
+  base::Bytes out{tag};
   const size_t n = content.size();
   if (n < 0x80) {
     out.push_back(static_cast<unsigned char>(n));
@@ -141,7 +141,7 @@ inline ca::Bytes Tlv(unsigned char tag, const ca::Bytes& content) {
 
 struct Extension {
   bool critical = false;
-  ca::Bytes value;  // the extnValue OCTET STRING contents
+  base::Bytes value;  // the extnValue OCTET STRING contents
 };
 
 // Finds `oid` in the Extensions SEQUENCE (SEQUENCE OF Extension) starting at p; `bound` only

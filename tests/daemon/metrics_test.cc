@@ -153,8 +153,8 @@ std::string Fetch(int port, const std::string& request) {
 TEST_CASE("the listener answers over TCP and refuses oversized requests") {
   auto fd = ListenTcp("127.0.0.1:0", 4);
   REQUIRE(fd.has_value());
-  auto http = MetricsHttp::Start(*fd, {.metrics = [] { return std::string("up 1\n"); },
-                                       .health = [](std::string*) { return true; }});
+  auto http = MetricsHttp::Start(std::move(*fd), {.metrics = [] { return std::string("up 1\n"); },
+                                                  .health = [](std::string*) { return true; }});
   REQUIRE(http.has_value());
   const std::string& address = (*http)->address();
   int port = std::stoi(address.substr(address.rfind(':') + 1));
@@ -168,8 +168,7 @@ TEST_CASE("the listener answers over TCP and refuses oversized requests") {
 TEST_CASE("a bare port listens on loopback") {
   auto fd = ListenTcp("0", 4);
   REQUIRE(fd.has_value());
-  CHECK(LocalAddress(*fd).rfind("127.0.0.1:", 0) == 0);
-  ::close(*fd);
+  CHECK(LocalAddress(fd->get()).rfind("127.0.0.1:", 0) == 0);
   CHECK_FALSE(ListenTcp("300.1.1.1:0", 4).has_value());
   CHECK_FALSE(CheckListenAddress("localhost:80").has_value());  // numeric hosts only
   CHECK(CheckListenAddress("[::1]:9102").has_value());

@@ -15,8 +15,8 @@ using catest::kNow;
 constexpr const char* kCaSubject = "CN=provisiond CA,O=provisiond tests";
 
 // A self-signed CA certificate for key with this subject, serial and lifetime.
-ca::Bytes SelfSigned(mbedtls_pk_context& key, const std::string& subject, ca::Bytes serial,
-                     ca::UnixTime days, ca::Rng rng) {
+base::Bytes SelfSigned(mbedtls_pk_context& key, const std::string& subject, base::Bytes serial,
+                       base::UnixTime days, ca::Rng rng) {
   ca::CertSpec spec;
   spec.subject_dn = subject;
   spec.serial = std::move(serial);
@@ -43,12 +43,12 @@ TEST_CASE("IsIssuingCa recognises the issuing CA by subject and key, not by its 
   auto tls = provisiond::tls::ServerTls::Create(material, 3, provisiond::ClientAuth::kRequired);
   REQUIRE_MESSAGE(tls.has_value(), (tls ? "" : tls.error().detail));
 
-  auto is_issuing = [&](const ca::Bytes& der) {
+  auto is_issuing = [&](const base::Bytes& der) {
     return (*tls)->IsIssuingCa(*catest::Parse(der)->get());
   };
   CHECK(is_issuing(issuing.der));
   // Re-issued: same key and subject, another serial and lifetime (different bytes).
-  const ca::Bytes reissued =
+  const base::Bytes reissued =
       SelfSigned(*issuing.key->pk(), kCaSubject, {0x7a, 0x11}, 5000, drbg->rng());
   REQUIRE(reissued != issuing.der);
   CHECK(is_issuing(reissued));
@@ -65,7 +65,7 @@ TEST_CASE("FindCaLookalike names the first trust certificate with the CA's subje
   catest::TestCa issuing = catest::MakeCa(drbg->rng(), kNow + 3650 * kDay, kCaSubject);
   catest::TestCa factory = catest::MakeCa(drbg->rng(), kNow + 3650 * kDay, "CN=factory");
   auto ca = catest::Parse(issuing.der);
-  auto chain = [&](std::initializer_list<ca::Bytes> certs) {
+  auto chain = [&](std::initializer_list<base::Bytes> certs) {
     std::string pem;
     for (const auto& der : certs) pem += ca::DerToPem(der, "CERTIFICATE");
     auto parsed = ca::ParseCertificates(pem);
@@ -73,16 +73,15 @@ TEST_CASE("FindCaLookalike names the first trust certificate with the CA's subje
     return std::move(*parsed);
   };
   CHECK_FALSE(ca::FindCaLookalike(*chain({factory.der})->get(), *ca->get()).has_value());
-  const ca::Bytes reissued =
+  const base::Bytes reissued =
       SelfSigned(*issuing.key->pk(), kCaSubject, {0x7a, 0x11}, 5000, drbg->rng());
   CHECK(ca::FindCaLookalike(*chain({factory.der, reissued})->get(), *ca->get()) ==
         "'CN=provisiond CA, O=provisiond tests' has the CA's subject and key");
-  const ca::Bytes same_key =
-      SelfSigned(*issuing.key->pk(), "CN=other", {0x02}, 100, drbg->rng());
+  const base::Bytes same_key = SelfSigned(*issuing.key->pk(), "CN=other", {0x02}, 100, drbg->rng());
   CHECK(ca::FindCaLookalike(*chain({same_key})->get(), *ca->get()) ==
         "'CN=other' has the CA's key");
   auto other_key = catest::NewP256(drbg->rng());
-  const ca::Bytes same_subject =
+  const base::Bytes same_subject =
       SelfSigned(*other_key->pk(), kCaSubject, {0x03}, 100, drbg->rng());
   CHECK(ca::FindCaLookalike(*chain({factory.der, same_subject})->get(), *ca->get()) ==
         "'CN=provisiond CA, O=provisiond tests' has the CA's subject");

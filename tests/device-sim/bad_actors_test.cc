@@ -12,7 +12,7 @@
 namespace devsim {
 namespace {
 
-constexpr ca::UnixTime kNow = 1'780'000'000;  // 2026-05-28
+constexpr base::UnixTime kNow = 1'780'000'000;  // 2026-05-28
 
 std::unique_ptr<ca::Drbg> TestDrbg() {
   constexpr std::array<unsigned char, 4> kSeed = {'b', 'a', 'd', '!'};
@@ -26,7 +26,7 @@ TEST_CASE("a broken CSR still parses but fails proof of possession") {
   auto csr = BuildCsr("dev-00001", **key, drbg->rng());
   REQUIRE(csr);
   REQUIRE(ca::CheckCsr(*csr));
-  const ca::Bytes broken = BreakCsrSignature(*csr);
+  const base::Bytes broken = BreakCsrSignature(*csr);
   CHECK(broken.size() == csr->size());
   auto checked = ca::CheckCsr(broken);
   REQUIRE_FALSE(checked);

@@ -38,7 +38,7 @@ class FakeServer {
     thread_ = std::thread([this, behaviour] {
       pollfd p{listener_.get(), POLLIN, 0};
       if (poll(&p, 1, 5000) != 1) return;
-      UniqueFd conn(accept(listener_.get(), nullptr, nullptr));
+      base::UniqueFd conn(accept(listener_.get(), nullptr, nullptr));
       if (conn.get() >= 0) behaviour(conn.get());
     });
   }
@@ -46,7 +46,7 @@ class FakeServer {
   ServerAddress address() const { return *ResolveServer("127.0.0.1", std::to_string(port_)); }
 
  private:
-  UniqueFd listener_;
+  base::UniqueFd listener_;
   int port_ = 0;
   std::thread thread_;
 };
@@ -89,7 +89,7 @@ TEST_CASE("a refused connect is an error naming the server") {
   {
     FakeServer server([](int) {});
     closed = server.address();
-    UniqueFd poke(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));  // let the thread finish
+    base::UniqueFd poke(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));  // let the thread finish
     connect(poke.get(), reinterpret_cast<const sockaddr*>(&closed.addr), closed.len);
   }
   const Outcome outcome = RunEnrollment(closed, milliseconds(2000));

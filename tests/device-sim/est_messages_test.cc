@@ -14,7 +14,7 @@ TEST_CASE("requests name the operation, the label and the host") {
   CHECK(CacertsRequest(plain).starts_with("GET /.well-known/est/cacerts HTTP/1.1\r\n"));
   CHECK(CacertsRequest(plain).find("Host: localhost:8443\r\n") != std::string::npos);
   CHECK(CacertsRequest(plain).find("Connection: keep-alive") != std::string::npos);
-  const ca::Bytes csr = {0x30, 0x03, 0x02, 0x01, 0x00};
+  const base::Bytes csr = {0x30, 0x03, 0x02, 0x01, 0x00};
   const std::string post = EnrollRequest(labeled, EstOperation::kReenroll, csr);
   CHECK(post.starts_with("POST /.well-known/est/line-3/simplereenroll HTTP/1.1\r\n"));
   const std::string body = post.substr(post.find("\r\n\r\n") + 4);

@@ -26,7 +26,7 @@ TEST_CASE("bad mixes are refused with the item named") {
     CAPTURE(text);
     auto mix = ParseMix(text);
     REQUIRE_FALSE(mix);
-    CHECK(mix.error().code == ca::Code::kInvalidArgument);
+    CHECK(mix.error().code == base::Code::kInvalidArgument);
   }
   CHECK(ParseMix("evil=3").error().detail.find("evil") != std::string::npos);
   CHECK(ParseMix("good=1,good=2").error().detail.find("twice") != std::string::npos);

@@ -1,8 +1,9 @@
-// scoped.h — owns an mbedTLS C context for exactly its lifetime (init in the constructor, free in
-// the destructor). Non-copyable and non-movable: mbedTLS contexts hold raw pointers to each other.
+// scoped.h — owns a C context that has an init/free pair (mbedTLS's) for exactly its lifetime:
+// init in the constructor, free in the destructor. Non-copyable and non-movable: mbedTLS contexts
+// hold raw pointers to each other.
 #pragma once
 
-namespace ca {
+namespace base {
 
 template <typename T, void (*Init)(T*), void (*Free)(T*)>
 class Scoped {
@@ -23,4 +24,4 @@ class Scoped {
   T value_;
 };
 
-}  // namespace ca
+}  // namespace base

@@ -1,0 +1,18 @@
+// error.cc — names of base::Code for logs and messages.
+#include "base/error.h"
+
+namespace base {
+
+const char* CodeName(Code code) {
+  switch (code) {
+    case Code::kInvalidArgument:
+      return "invalid_argument";
+    case Code::kIo:
+      return "io";
+    case Code::kInternal:
+      return "internal";
+  }
+  return "unknown";
+}
+
+}  // namespace base
