@@ -9,7 +9,7 @@
 
 #include "ca/cert.h"
 #include "ca/issuer.h"
-#include "daemon/rate_limiter.h"
+#include "daemon/authority/rate_limiter.h"
 
 namespace provisiond {
 

@@ -12,9 +12,9 @@
 #include <vector>
 
 #include "ca/error.h"
+#include "daemon/authority/enrollment.h"
+#include "daemon/authority/status_check.h"
 #include "daemon/config.h"
-#include "daemon/enrollment.h"
-#include "daemon/status_check.h"
 #include "daemon/tls/server_tls.h"
 #include "db/store.h"
 #include "db/writer.h"
