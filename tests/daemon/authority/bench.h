@@ -123,7 +123,8 @@ struct Device {
 struct Bench {
   db::testing::TempDir dir;
   std::string path = dir.File("provisiond.db");
-  std::unique_ptr<db::Store> store = db::testing::OpenOrDie(path);
+  // The concrete store OpenOrDie opens (db::Writer writes through its second connection).
+  decltype(db::testing::OpenOrDie(path)) store = db::testing::OpenOrDie(path);
   std::unique_ptr<db::Store> reader = db::testing::OpenOrDie(path);
   Inbox inbox;  // outlives the writer, whose last completions post here
   std::unique_ptr<db::Writer> writer = std::make_unique<db::Writer>(*store);
