@@ -119,7 +119,8 @@ TEST_CASE("a status check at the handshake: revoked, unknown, denylisted (StoreS
   CHECK_FALSE(check.Refuse(*op.cert, AuthKind::kOperational).has_value());
   PresentedCert unknown = *op.cert;
   unknown.serial_hex = db::testing::SerialHex(77);
-  CHECK(check.Refuse(unknown, AuthKind::kOperational) == "operational certificate not in the store");
+  CHECK(check.Refuse(unknown, AuthKind::kOperational) ==
+        "operational certificate not in the store");
   REQUIRE(b.store->RevokeSerial(op.cert->serial_hex, 1, "2026-05-01T00:00:00Z").value() == 1);
   CHECK(check.Refuse(*op.cert, AuthKind::kOperational) == "operational certificate revoked");
   REQUIRE(b.store->DenyBootstrap(db::DenyEntry{.issuer = d.peer.cert->issuer,
