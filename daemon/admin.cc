@@ -14,10 +14,11 @@
 #include "ca/encoding.h"
 #include "ca/keys.h"
 #include "daemon/admin_json.h"
+#include "daemon/authority/rate_limiter.h"
 #include "daemon/cli_checks.h"
 #include "daemon/config.h"
 #include "daemon/files.h"
-#include "daemon/rate_limiter.h"
+#include "daemon/authority/rate_limiter.h"
 #include "db/sqlite_store.h"
 #include "db/store.h"
 

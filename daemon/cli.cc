@@ -4,8 +4,8 @@
 #include <cstdlib>
 #include <tuple>
 
+#include "daemon/authority/rate_limiter.h"
 #include "daemon/cli_checks.h"
-#include "daemon/rate_limiter.h"
 
 namespace provisiond {
 namespace {

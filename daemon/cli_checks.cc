@@ -7,8 +7,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "daemon/authority/rate_limiter.h"
 #include "daemon/net.h"
-#include "daemon/rate_limiter.h"
 
 namespace provisiond {
 namespace {

@@ -15,9 +15,9 @@ inline constexpr size_t kMaxOptionText = 4096;
 // A numeric IPv4 / [IPv6] address and a port in 0-65535 (net.h CheckListenAddress); with
 // `bare_port`, a PORT alone means 127.0.0.1:PORT (--metrics-listen).
 CLI::Validator ListenAddress(bool bare_port);
-// A duration like 90s, 15m, 12h, 30d (rate_limiter.h ParseDuration).
+// A duration like 90s, 15m, 12h, 30d (authority/rate_limiter.h ParseDuration).
 CLI::Validator DurationText();
-// N/PERIOD or off (rate_limiter.h ParseRateSpec).
+// N/PERIOD or off (authority/rate_limiter.h ParseRateSpec).
 CLI::Validator RateText();
 // Not empty and at most kMaxOptionText bytes.
 CLI::Validator NonEmptyText();

@@ -9,7 +9,7 @@
 
 #include "ca/cert.h"
 #include "ca/issuer.h"
-#include "daemon/rate_limiter.h"
+#include "daemon/authority/rate_limiter.h"
 
 namespace provisiond {
 
@@ -47,7 +47,7 @@ struct Limits {
   int commit_delay_ms = 10;
 };
 
-// Who may get what, how often (enforced in daemon/enrollment.cc).
+// Who may get what, how often (enforced in daemon/authority/enrollment.cc).
 struct Policy {
   int bootstrap_max_enrollments = 1;  // enrollments per bootstrap certificate AND per device id
   base::UnixTime renew_before = 0;    // re-enroll only this close to notAfter; 0 = any time

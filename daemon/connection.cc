@@ -150,7 +150,7 @@ void Connection::RecordHandshakeFailure(Env& env) {
 
 bool Connection::Authenticated() const {
   return session_ && phase_ != Phase::kHandshake &&
-         session_->peer().kind != tls::AuthKind::kNone;
+         session_->peer().kind != AuthKind::kNone;
 }
 
 bool Connection::DriveReading(Env& env) {

@@ -45,7 +45,7 @@ class Connection {
     std::shared_ptr<tls::ServerTls> tls;
     est::Service& service;
     db::Writer& writer;
-    tls::CertificateStatusCheck& status_check;
+    CertificateStatusCheck& status_check;
     // A reply callback that finds this connection again by (fd, id) on the worker thread.
     std::function<est::Service::Reply(int fd, uint64_t id)> make_reply;
   };

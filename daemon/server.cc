@@ -67,7 +67,8 @@ Server::Server(std::shared_ptr<const ServeConfig> config, db::SqliteStore& store
       writer_(
           std::make_unique<db::Writer>(store, config_.limits.max_pending_writes, /*max_batch=*/256,
                                        std::chrono::milliseconds(config_.limits.commit_delay_ms))),
-      enroll_shared_{&config_, *writer_, RateLimiter(config_.policy.device_rate),
+      enroll_shared_{&config_, *writer_, TimeSource::System(),
+                     RateLimiter(config_.policy.device_rate),
                      RateLimiter(config_.policy.address_rate)} {}
 
 Server::~Server() {

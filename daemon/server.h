@@ -13,9 +13,9 @@
 
 #include "base/error.h"
 #include "base/unique_fd.h"
+#include "daemon/authority/enrollment.h"
+#include "daemon/authority/status_check.h"
 #include "daemon/config.h"
-#include "daemon/enrollment.h"
-#include "daemon/status_check.h"
 #include "daemon/tls/server_tls.h"
 #include "db/sqlite_store.h"
 #include "db/store.h"

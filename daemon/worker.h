@@ -13,12 +13,12 @@
 
 #include "base/error.h"
 #include "base/unique_fd.h"
+#include "daemon/authority/status_check.h"
 #include "daemon/config.h"
 #include "daemon/connection.h"
 #include "daemon/est/service.h"
 #include "daemon/flood_budget.h"
 #include "daemon/post_queue.h"
-#include "daemon/status_check.h"
 #include "daemon/tls/server_tls.h"
 #include "db/store.h"
 #include "db/writer.h"

@@ -17,6 +17,7 @@
 #include <variant>
 #include <vector>
 
+#include "db/issuance_queue.h"
 #include "db/sqlite_store.h"
 
 namespace db {
@@ -59,7 +60,7 @@ namespace db {
 // commits; a one-shot Store write waits in busy_timeout while a batch holds SQLite's write lock,
 // so under sustained load send the writes through the Writer. The store must outlive the Writer.
 // At most one Writer per store is useful (a second would take turns with the first).
-class Writer {
+class Writer : public IssuanceQueue {
  public:
   // Starts the writer thread. max_queue bounds the operations waiting (Submit* returns false when
   // that many wait: the caller answers 503); max_batch (at least 1) bounds one transaction;
@@ -81,12 +82,12 @@ class Writer {
   //
   // Store::Reserve, as one operation of a batch.
   bool SubmitReserve(Intent intent, IssuancePolicy policy,
-                     std::function<void(Result<IssueOutcome>)> done);
+                     std::function<void(Result<IssueOutcome>)> done) override;
   // Store::Complete, as one operation of a batch.
   bool SubmitComplete(CertificateRecord cert, EventRecord event,
-                      std::function<void(Result<void>)> done);
+                      std::function<void(Result<void>)> done) override;
   // Store::RecordEvent, as one operation of a batch.
-  bool SubmitEvent(EventRecord event, std::function<void(Result<void>)> done);
+  bool SubmitEvent(EventRecord event, std::function<void(Result<void>)> done) override;
 
   // Operations queued and not yet taken into a batch.
   size_t queue_depth() const;

@@ -4,9 +4,9 @@
 #include <cstdint>
 #include <string>
 
+#include "daemon/authority/rate_limiter.h"
 #include "daemon/config.h"
 #include "daemon/profiles.h"
-#include "daemon/rate_limiter.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string text(reinterpret_cast<const char*>(data), size);

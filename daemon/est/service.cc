@@ -127,7 +127,8 @@ Service::Service(EnrollShared& shared, std::unique_ptr<ca::Issuer> issuer, ca::R
     : shared_(shared),
       issuer_(std::move(issuer)),
       inbox_(inbox),
-      enroller_(shared, *issuer_, rng, inbox, reader) {
+      enroller_(shared, *issuer_, rng,
+                [&inbox](std::function<void()> fn) { inbox.Post(std::move(fn)); }, reader) {
   std::vector<base::Bytes> chain{issuer_->ca_cert_der()};
   cacerts_body_ = ca::Base64Encode(ca::CertsOnlyPkcs7(chain), true);
   csrattrs_body_ = ca::Base64Encode(ca::CsrAttrsP256(false), true);
@@ -135,7 +136,7 @@ Service::Service(EnrollShared& shared, std::unique_ptr<ca::Issuer> issuer, ca::R
 }
 
 std::optional<http::Response> Service::Handle(const http::Request& request,
-                                              const tls::PeerIdentity& peer,
+                                              const PeerIdentity& peer,
                                               const std::string& peer_address, Reply later) {
   std::string_view target = request.target;
   target = target.substr(0, target.find('?'));
@@ -178,7 +179,7 @@ std::optional<http::Response> Service::Handle(const http::Request& request,
 }
 
 std::optional<http::Response> Service::Enroll(const Route& route, const http::Request& request,
-                                              const tls::PeerIdentity& peer,
+                                              const PeerIdentity& peer,
                                               const std::string& peer_address, Reply later) {
   EnrollRequest req{
       .reenroll = route.op == "simplereenroll",
@@ -209,7 +210,7 @@ std::optional<http::Response> Service::Finish(const EnrollRequest& req, const En
                                               Reply later) {
   GlobalMetrics().enrollments.Inc(EnrollCodeName(result.code));
   GlobalMetrics().enrollment_seconds.Observe(std::chrono::steady_clock::now() - start);
-  const tls::PeerIdentity& peer = req.peer;
+  const PeerIdentity& peer = req.peer;
   const std::string& peer_address = req.peer_address;
   Answer answer = AnswerFor(result);
   const std::string subject = peer.cert ? peer.cert->subject : "";
@@ -220,7 +221,7 @@ std::optional<http::Response> Service::Finish(const EnrollRequest& req, const En
         {{"serial", result.serial_hex}, {"device_id", device_id},
          {"kind", req.reenroll ? "reenroll" : "enroll"}, {"peer", peer_address},
          {"endpoint", req.endpoint}});
-  } else if (peer.kind == tls::AuthKind::kNone &&
+  } else if (peer.kind == AuthKind::kNone &&
              !UnauthenticatedBudget().Admit(/*row=*/true)) {
     // No certificate (--client-auth optional): counted, not recorded one by one.
   } else {
@@ -231,7 +232,7 @@ std::optional<http::Response> Service::Finish(const EnrollRequest& req, const En
          {"outcome", EnrollCodeName(result.code)}, {"reason", answer.reason},
          {"detail", result.detail}, {"peer", peer_address}, {"device_id", device_id},
          {"subject", subject}, {"serial", result.serial_hex},
-         {"auth", tls::AuthKindName(peer.kind)}});
+         {"auth", AuthKindName(peer.kind)}});
     db::EventRecord event{
         .time = Now(),
         .peer = peer_address,
@@ -246,7 +247,7 @@ std::optional<http::Response> Service::Finish(const EnrollRequest& req, const En
     };
     auto resp = std::make_shared<http::Response>(ResponseFor(result, answer, shared_.config().retry_after_seconds));
     PostQueue& inbox = inbox_;
-    const bool queued = shared_.writer.SubmitEvent(
+    const bool queued = shared_.queue.SubmitEvent(
         std::move(event), [&inbox, resp, later](db::Result<void> r) {
           if (!r) Log(Priority::kErr, "event_not_recorded", {{"detail", r.error().detail}});
           inbox.Post([resp, later] { later(std::move(*resp)); });

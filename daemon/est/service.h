@@ -12,11 +12,12 @@
 
 #include "ca/issuer.h"
 #include "ca/rng.h"
+#include "daemon/authority/enrollment.h"
+#include "daemon/authority/peer.h"
 #include "daemon/config.h"
-#include "daemon/enrollment.h"
 #include "daemon/http/request_parser.h"
 #include "daemon/http/response.h"
-#include "daemon/tls/session.h"
+#include "daemon/post_queue.h"
 #include "db/store.h"
 
 namespace provisiond::est {
@@ -36,13 +37,13 @@ class Service {
   // + fixed one-line reason, logged and (for enrollment endpoints) recorded in
   // enrollment_events. A 200 to an enrollment means the certificate row is committed.
   std::optional<http::Response> Handle(const http::Request& request,
-                                       const tls::PeerIdentity& peer,
+                                       const PeerIdentity& peer,
                                        const std::string& peer_address, Reply later);
 
  private:
   struct Route;
   std::optional<http::Response> Enroll(const Route& route, const http::Request& request,
-                                       const tls::PeerIdentity& peer,
+                                       const PeerIdentity& peer,
                                        const std::string& peer_address, Reply later);
   // start: when the complete request was handed to Enroll (for the latency histogram).
   // Returns the response to send now, or nullopt when `later` will get it (after the event

@@ -38,15 +38,6 @@ bool IsTls13(const mbedtls_ssl_context* ssl) {
 
 }  // namespace
 
-const char* AuthKindName(AuthKind kind) {
-  switch (kind) {
-    case AuthKind::kNone: return "none";
-    case AuthKind::kBootstrap: return "bootstrap";
-    case AuthKind::kOperational: return "operational";
-  }
-  return "none";
-}
-
 Session::Session(ServerTls& tls, int fd, ca::IdentitySource identity,
                  CertificateStatusCheck* check)
     : tls_(tls), fd_(fd), identity_(identity), status_check_(check) {}

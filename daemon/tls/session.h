@@ -1,10 +1,6 @@
-// session.h — one TLS connection on a non-blocking socket: handshake, peer classification and
-// record I/O. The caller's event loop drives it and waits for readable/writable as it asks.
-//
-// Who the peer is (decided once, after the handshake, from the verified chain's trust anchor):
-//   no certificate           -> kNone        (only possible with --client-auth optional)
-//   chain ends at issuing CA -> kOperational (may use simplereenroll only)
-//   chain ends elsewhere     -> kBootstrap   (a manufacturer CA: may use simpleenroll only)
+// session.h — one TLS connection on a non-blocking socket: handshake, peer classification (into
+// the authority's PeerIdentity, daemon/authority/peer.h) and record I/O. The caller's event loop
+// drives it and waits for readable/writable as it asks.
 #pragma once
 
 #include <mbedtls/ssl.h>
@@ -18,51 +14,12 @@
 #include "base/scoped.h"
 #include "base/types.h"
 #include "ca/cert.h"
+#include "daemon/authority/peer.h"
 #include "daemon/tls/client_chain.h"
 #include "daemon/tls/record_screen.h"
 #include "daemon/tls/server_tls.h"
 
 namespace provisiond::tls {
-
-enum class AuthKind { kNone, kBootstrap, kOperational };
-const char* AuthKindName(AuthKind kind);
-
-// The leaf certificate the client presented (filled even when verification fails, for logs).
-struct PresentedCert {
-  std::string subject;
-  base::UnixTime not_after = 0;
-  std::string issuer;
-  std::string serial_hex;
-  std::string fingerprint;
-  base::Bytes public_key_der;
-};
-
-struct PeerIdentity {
-  AuthKind kind = AuthKind::kNone;
-  std::optional<PresentedCert> cert;
-  std::string device_id;       // empty when the certificate names no acceptable device id
-  std::string identity_error;  // why device_id is empty
-  std::string tls_version;     // "TLSv1.3"
-  bool tls13 = false;
-  // RFC 9266 tls-exporter channel binding (32 bytes, base64), TLS 1.3 only; empty otherwise.
-  std::string channel_binding;
-  // The trust anchor the verified chain ended at (the manufacturer CA for kBootstrap): its
-  // subject and the SHA-256 (hex) of its SubjectPublicKeyInfo. Empty for kNone.
-  std::string anchor_subject;
-  std::string anchor_key_sha256;
-  // The leaf subject's dnQualifier ("" if none): the identity scope of an operational
-  // certificate issued under --identity-scope per-issuer.
-  std::string dn_qualifier;
-};
-
-// Status checks that need the database, asked during the handshake for the client's leaf once its
-// chain verified: a revoked operational certificate or a denylisted bootstrap certificate is
-// refused there with certificate_revoked (44). Returns the refusal reason, or nullopt to accept.
-class CertificateStatusCheck {
- public:
-  virtual ~CertificateStatusCheck() = default;
-  virtual std::optional<std::string> Refuse(const PresentedCert& leaf, AuthKind kind) = 0;
-};
 
 struct HandshakeFailure {
   std::string reason;  // "certificate not trusted", "no client certificate", ...
@@ -75,9 +32,9 @@ class Session {
 
   // Does not take ownership of fd, which must stay open until the Session is destroyed (the
   // destructor sends what is still queued). kCrypto if mbedtls_ssl_setup fails.
-  static ca::Result<std::unique_ptr<Session>> Create(ServerTls& tls, int fd,
-                                                     ca::IdentitySource identity,
-                                                     CertificateStatusCheck* status_check);
+  static ca::Result<std::unique_ptr<Session>> Create(
+      ServerTls& tls, int fd, ca::IdentitySource identity,
+      CertificateStatusCheck* status_check);
   ~Session();
 
   // Drives the handshake. kDone once it completed and the peer passed the connection-level
@@ -98,7 +55,8 @@ class Session {
   void SendCloseNotify();
 
  private:
-  Session(ServerTls& tls, int fd, ca::IdentitySource identity, CertificateStatusCheck* check);
+  Session(ServerTls& tls, int fd, ca::IdentitySource identity,
+          CertificateStatusCheck* check);
   static int VerifyCallback(void* self, mbedtls_x509_crt* crt, int depth, uint32_t* flags);
   // mbedTLS's bio. It writes and reads one record (a read: its 5-byte header, then the rest) at
   // a time; sent as they come, a TLS 1.3 server flight is six segments and a client flight

@@ -1,6 +1,7 @@
 // enrollment_test.cc — the device name an enrollment speaks for under --identity-scope
-// (daemon/enrollment.cc DeviceNameOf) and the labelled-profile rules (daemon/profiles.cc).
-#include "daemon/enrollment.h"
+// (daemon/authority/device_name.cc DeviceNameOf) and the labelled-profile rules
+// (daemon/profiles.cc).
+#include "daemon/authority/enrollment.h"
 
 #include <doctest/doctest.h>
 #include <unistd.h>
@@ -17,9 +18,9 @@ using namespace provisiond;
 
 namespace {
 
-tls::PeerIdentity Bootstrap(std::string id, std::string anchor_key) {
-  tls::PeerIdentity p;
-  p.kind = tls::AuthKind::kBootstrap;
+PeerIdentity Bootstrap(std::string id, std::string anchor_key) {
+  PeerIdentity p;
+  p.kind = AuthKind::kBootstrap;
   p.device_id = std::move(id);
   p.anchor_key_sha256 = std::move(anchor_key);
   return p;
@@ -51,8 +52,8 @@ TEST_CASE("DeviceNameOf: global ids are bare; per-issuer ids carry the anchor's 
 }
 
 TEST_CASE("DeviceNameOf: an operational certificate keeps the scope it was issued with") {
-  tls::PeerIdentity op;
-  op.kind = tls::AuthKind::kOperational;
+  PeerIdentity op;
+  op.kind = AuthKind::kOperational;
   op.device_id = "dev-0003";
   op.anchor_key_sha256 = kAnchorB;  // our CA: never the scope of an operational certificate
   op.dn_qualifier = "0123456789abcdef";

@@ -6,7 +6,7 @@
 
 #include "ca/error.h"
 #include "daemon/config.h"
-#include "daemon/tls/session.h"
+#include "daemon/authority/peer.h"
 
 namespace provisiond {
 
@@ -21,9 +21,9 @@ struct DeviceName {
 // else "". Operational: the certificate's dnQualifier, whatever the setting (renewal keeps the
 // identity it was issued). kPolicy when the certificate names no device id or the dnQualifier is
 // not a scope we write.
-ca::Result<DeviceName> DeviceNameOf(const tls::PeerIdentity& peer, IdentityScope scope);
+ca::Result<DeviceName> DeviceNameOf(const PeerIdentity& peer, IdentityScope scope);
 
 // True if the rule admits a bootstrap chain that ended at peer's trust anchor.
-bool AnchorAllowed(const ProfileRule& rule, const tls::PeerIdentity& peer);
+bool AnchorAllowed(const ProfileRule& rule, const PeerIdentity& peer);
 
 }  // namespace provisiond

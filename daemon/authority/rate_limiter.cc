@@ -1,5 +1,5 @@
 // rate_limiter.cc — token buckets (see rate_limiter.h).
-#include "daemon/rate_limiter.h"
+#include "daemon/authority/rate_limiter.h"
 
 #include <charconv>
 #include <cmath>
@@ -44,21 +44,21 @@ base::Result<RateSpec> ParseRateSpec(std::string_view text) {
   return RateSpec{static_cast<double>(burst), *period};
 }
 
-void RateLimiter::Refill(Bucket& b, Clock::time_point now) const {
+void RateLimiter::Refill(Bucket& b, TimePoint now) const {
   const double elapsed = std::chrono::duration<double>(now - b.last).count();
   const double rate = spec_.burst / static_cast<double>(spec_.period.count());
   b.tokens = std::min(spec_.burst, b.tokens + elapsed * rate);
   b.last = now;
 }
 
-void RateLimiter::Prune(Clock::time_point now) {
+void RateLimiter::Prune(TimePoint now) {
   for (auto it = buckets_.begin(); it != buckets_.end();) {
     Refill(it->second, now);
     it = it->second.tokens >= spec_.burst ? buckets_.erase(it) : std::next(it);
   }
 }
 
-std::optional<int> RateLimiter::Take(std::string_view key, Clock::time_point now) {
+std::optional<int> RateLimiter::Take(std::string_view key, TimePoint now) {
   if (spec_.burst <= 0) return std::nullopt;
   std::lock_guard lock(mu_);
   auto it = buckets_.find(std::string(key));

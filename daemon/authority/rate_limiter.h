@@ -1,6 +1,7 @@
 // rate_limiter.h — token buckets keyed by a string (a bootstrap fingerprint, a source address),
 // shared by all workers. Over the limit, the caller answers 429 with Retry-After so a fleet backs
 // off instead of hammering. Memory is bounded: full (idle) buckets are dropped when the map grows.
+// Reads no clock: the caller passes the time (the authority's TimeSource::Steady).
 #pragma once
 
 #include <chrono>
@@ -27,11 +28,11 @@ base::Result<RateSpec> ParseRateSpec(std::string_view text);
 
 class RateLimiter {
  public:
-  using Clock = std::chrono::steady_clock;
+  using TimePoint = std::chrono::steady_clock::time_point;
   explicit RateLimiter(RateSpec spec, size_t max_keys = 100000) : spec_(spec), max_keys_(max_keys) {}
 
   // Takes a token for key. Returns nullopt if allowed, else the whole seconds until one is back.
-  std::optional<int> Take(std::string_view key, Clock::time_point now = Clock::now());
+  std::optional<int> Take(std::string_view key, TimePoint now);
   // How many keys have a bucket now (bounded by max_keys + 1 whatever the traffic).
   size_t tracked_keys() {
     std::lock_guard lock(mu_);
@@ -41,10 +42,10 @@ class RateLimiter {
  private:
   struct Bucket {
     double tokens;
-    Clock::time_point last;
+    TimePoint last;
   };
-  void Refill(Bucket& b, Clock::time_point now) const;
-  void Prune(Clock::time_point now);
+  void Refill(Bucket& b, TimePoint now) const;
+  void Prune(TimePoint now);
 
   RateSpec spec_;
   size_t max_keys_;

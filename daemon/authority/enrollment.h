@@ -1,30 +1,33 @@
-// enrollment.h — the decision for simpleenroll/simplereenroll: who may enroll, which CSR is
-// acceptable, and the policy-checked, durable issuance. Returns a domain outcome; the EST layer
-// (est/service.cc) turns it into an HTTP status and a fixed reason.
+// enrollment.h — the authority's decision for simpleenroll/simplereenroll: who may enroll, which
+// CSR is acceptable, and the policy-checked, durable issuance. Returns a domain outcome; the EST
+// layer (est/service.cc) turns it into an HTTP status and a fixed reason. Knows no socket, no TLS
+// and no HTTP: it reads time from a TimeSource, writes through a db::IssuanceQueue, reads through a
+// db::Store, and comes back to its own thread through an Executor.
 //
 // Order of checks (each refusal is one Code below, recorded as an enrollment_events row):
-//   rate limits (per source address; per device id within --identity-scope, or per client
-//   certificate when it names no device id) -> certificate kind for the endpoint -> device id ->
-//   labelled profile's allow rule (bootstrap) -> CSR (base64, PKCS#10, key, algorithm, proof of
-//   possession) -> CSR identity -> channel binding -> key reuse against the client certificate ->
-//   renewal window -> (renewal) the certificate's stored profile and device id must be the
-//   endpoint's and the certificate's (one read on the worker's store connection). Then issuance in the Boulder order, never blocking the
-//   worker on SQLite (the db::Writer thread commits in groups):
+//   client certificate present -> rate limits (per source address; per device id within
+//   --identity-scope, or per client certificate when it names no device id) -> certificate kind
+//   for the endpoint -> device id -> labelled profile's allow rule (bootstrap) -> content type ->
+//   CSR (base64, PKCS#10, key, algorithm, proof of possession) -> CSR identity -> channel binding
+//   -> key reuse against the client certificate -> same-key renewal -> renewal window ->
+//   (renewal) the certificate's stored profile and device id must be the endpoint's and the
+//   certificate's (one read on the worker's store connection). Then issuance in the Boulder
+//   order, never blocking the worker on the store (the db::Writer thread commits in groups):
 //
-//   worker: Prepare TBS + lint ──► writer: Reserve (policy + pending intent) ──COMMIT──►
-//   worker: Sign the recorded TBS, check it ──► writer: Complete (certificate row + event)
+//   worker: Prepare TBS + lint ──► queue: Reserve (policy + pending intent) ──COMMIT──►
+//   worker: Sign the recorded TBS, check it ──► queue: Complete (certificate row + event)
 //   ──COMMIT──► worker: reply 200 with the certificate.
 //
 //   Reserve may answer instead: kAlreadyIssued (same key retry: the committed certificate),
 //   kResume (a pending intent of an earlier, interrupted attempt with this key: sign ITS TBS and
 //   complete it, once Issuer::CheckPrepared has found that TBS identical to what we would build
 //   now for this device, key and profile; else kIntentMismatch, nothing signed),
-//   kBootstrapExhausted, kKeyReuse, and kDeviceBlocked / kAuthRevoked / kAuthDenylisted: the
-//   status of the device and of the certificate it authenticated with is checked again in
-//   Reserve's transaction, so a revocation, block or denylisting committed after the handshake
-//   refuses the next request on an already open connection. A failure after Reserve leaves the
-//   intent pending (revocable, and listed by PendingIntents); the device gets 5xx and no
-//   certificate.
+//   kBootstrapExhausted, kKeyReuse, kDeviceEnrolled, and kDeviceBlocked / kAuthRevoked /
+//   kAuthDenylisted: the status of the device and of the certificate it authenticated with is
+//   checked again in Reserve's transaction, so a revocation, block or denylisting committed
+//   after the handshake refuses the next request on an already open connection. A failure after
+//   Reserve (signing, Complete) leaves the intent pending (revocable, and listed by
+//   PendingIntents); the device gets 5xx and no certificate.
 #pragma once
 
 #include <atomic>
@@ -36,13 +39,13 @@
 #include "ca/csr.h"
 #include "ca/issuer.h"
 #include "ca/rng.h"
+#include "daemon/authority/time_source.h"
+#include "daemon/authority/device_name.h"
+#include "daemon/authority/peer.h"
+#include "daemon/authority/rate_limiter.h"
 #include "daemon/config.h"
-#include "daemon/device_name.h"
-#include "daemon/post_queue.h"
-#include "daemon/rate_limiter.h"
-#include "daemon/tls/session.h"
+#include "db/issuance_queue.h"
 #include "db/store.h"
-#include "db/writer.h"
 
 namespace provisiond {
 
@@ -82,7 +85,7 @@ struct EnrollRequest {
   const ProfileRule* rule = nullptr;     // owned by the config; null = any trusted CA (default)
   std::string content_type;
   std::string body;
-  tls::PeerIdentity peer;  // a copy: the connection may be gone before the issuance finishes
+  PeerIdentity peer;  // a copy: the connection may be gone before the issuance finishes
   std::string peer_address;
 };
 
@@ -102,21 +105,31 @@ struct EnrollShared {
   // until it is destroyed, so a reference taken from config() stays valid for a whole request.
   const ServeConfig& config() const { return *current_config.load(std::memory_order_acquire); }
   std::atomic<const ServeConfig*> current_config;
-  db::Writer& writer;
+  db::IssuanceQueue& queue;  // db::Writer in the daemon
+  const TimeSource& clock;  // TimeSource::System() in the daemon
   RateLimiter device_limiter;
   RateLimiter address_limiter;
 };
 
 using EnrollDone = std::function<void(EnrollResult)>;
 
-// One per worker: uses the worker's issuer and RNG, and the worker's PostQueue to come back to
-// the worker thread after each commit.
+// Runs a closure later on the Enroller's own thread; called from the queue's thread (the
+// db::Writer's) with each commit's result, so it must be thread-safe and quick. The daemon posts
+// to the worker's PostQueue (an eventfd in its epoll loop); tests queue and drain by hand.
+using Executor = std::function<void(std::function<void()>)>;
+
+// One per worker: uses the worker's issuer and RNG, and `executor` to come back to the worker
+// thread after each commit.
 class Enroller {
  public:
   // reader: the worker's own read connection (renewal looks up the presented certificate).
-  Enroller(EnrollShared& shared, ca::Issuer& issuer, ca::Rng rng, PostQueue& inbox,
+  Enroller(EnrollShared& shared, ca::Issuer& issuer, ca::Rng rng, Executor executor,
            db::Store& reader)
-      : shared_(shared), issuer_(issuer), rng_(rng), inbox_(inbox), reader_(reader) {}
+      : shared_(shared),
+        issuer_(issuer),
+        rng_(rng),
+        executor_(std::move(executor)),
+        reader_(reader) {}
   // Returns the result when it is decided at once (a refusal before any write). Otherwise
   // returns nullopt and calls `done` exactly once, later, on this worker's thread.
   std::optional<EnrollResult> Enroll(const EnrollRequest& request, EnrollDone done);
@@ -136,7 +149,7 @@ class Enroller {
   EnrollShared& shared_;
   ca::Issuer& issuer_;
   ca::Rng rng_;
-  PostQueue& inbox_;
+  Executor executor_;
   db::Store& reader_;
 };
 

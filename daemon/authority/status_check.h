@@ -3,15 +3,15 @@
 // Fails closed: if the store cannot answer, the certificate is refused.
 #pragma once
 
-#include "daemon/tls/session.h"
+#include "daemon/authority/peer.h"
 #include "db/store.h"
 
 namespace provisiond {
 
-class StoreStatusCheck : public tls::CertificateStatusCheck {
+class StoreStatusCheck : public CertificateStatusCheck {
  public:
   explicit StoreStatusCheck(db::Store& store) : store_(store) {}
-  std::optional<std::string> Refuse(const tls::PresentedCert& leaf, tls::AuthKind kind) override;
+  std::optional<std::string> Refuse(const PresentedCert& leaf, AuthKind kind) override;
 
  private:
   db::Store& store_;

@@ -1,11 +1,11 @@
 // status_check.cc — revocation and denylist lookups for the handshake (see status_check.h).
-#include "daemon/status_check.h"
+#include "daemon/authority/status_check.h"
 
 namespace provisiond {
 
-std::optional<std::string> StoreStatusCheck::Refuse(const tls::PresentedCert& leaf,
-                                                    tls::AuthKind kind) {
-  if (kind == tls::AuthKind::kOperational) {
+std::optional<std::string> StoreStatusCheck::Refuse(const PresentedCert& leaf,
+                                                    AuthKind kind) {
+  if (kind == AuthKind::kOperational) {
     auto status = store_.CertificateStatus(leaf.serial_hex);
     if (!status) return "certificate status unavailable: " + status.error().detail;
     switch (*status) {

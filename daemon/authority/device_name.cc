@@ -1,5 +1,5 @@
 // device_name.cc — the device id within its identity scope; profile rules (see device_name.h).
-#include "daemon/device_name.h"
+#include "daemon/authority/device_name.h"
 
 namespace provisiond {
 namespace {
@@ -10,13 +10,13 @@ bool IsScope(std::string_view s) {
 
 }  // namespace
 
-ca::Result<DeviceName> DeviceNameOf(const tls::PeerIdentity& peer, IdentityScope scope) {
+ca::Result<DeviceName> DeviceNameOf(const PeerIdentity& peer, IdentityScope scope) {
   if (peer.device_id.empty()) {
     return ca::Fail(ca::Code::kPolicy,
                     peer.identity_error.empty() ? "no device id" : peer.identity_error);
   }
   DeviceName name{.id = peer.device_id};
-  if (peer.kind == tls::AuthKind::kOperational) {
+  if (peer.kind == AuthKind::kOperational) {
     name.scope = peer.dn_qualifier;
     if (!name.scope.empty() && !IsScope(name.scope)) {
       return ca::Fail(ca::Code::kPolicy, "operational certificate's dnQualifier is not a scope");
@@ -31,7 +31,7 @@ ca::Result<DeviceName> DeviceNameOf(const tls::PeerIdentity& peer, IdentityScope
   return name;
 }
 
-bool AnchorAllowed(const ProfileRule& rule, const tls::PeerIdentity& peer) {
+bool AnchorAllowed(const ProfileRule& rule, const PeerIdentity& peer) {
   return rule.any_anchor || (!peer.anchor_key_sha256.empty() &&
                              rule.anchor_key_sha256.contains(peer.anchor_key_sha256));
 }

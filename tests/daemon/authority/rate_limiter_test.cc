@@ -1,5 +1,5 @@
 // rate_limiter_test.cc — token buckets and the duration/rate syntax of the CLI.
-#include "daemon/rate_limiter.h"
+#include "daemon/authority/rate_limiter.h"
 
 #include <doctest/doctest.h>
 
@@ -21,7 +21,7 @@ TEST_CASE("durations and rate specs parse, and bad ones are refused") {
 
 TEST_CASE("a bucket allows its burst, refuses with a retry time, and refills") {
   RateLimiter limiter(RateSpec{3, 60s});
-  auto t0 = RateLimiter::Clock::time_point{} + 1000s;
+  auto t0 = RateLimiter::TimePoint{} + 1000s;
   CHECK_FALSE(limiter.Take("a", t0));
   CHECK_FALSE(limiter.Take("a", t0));
   CHECK_FALSE(limiter.Take("a", t0));
@@ -35,9 +35,9 @@ TEST_CASE("a bucket allows its burst, refuses with a retry time, and refills") {
 
 TEST_CASE("off means unlimited, and the key map stays bounded") {
   RateLimiter off(RateSpec{});
-  for (int i = 0; i < 1000; ++i) CHECK_FALSE(off.Take("k"));
+  for (int i = 0; i < 1000; ++i) CHECK_FALSE(off.Take("k", RateLimiter::TimePoint{}));
   RateLimiter small(RateSpec{1, 1s}, /*max_keys=*/10);
-  auto t = RateLimiter::Clock::time_point{} + 100s;
+  auto t = RateLimiter::TimePoint{} + 100s;
   // Each key's bucket is full again 2 s later, so older keys can be dropped.
   for (int i = 0; i < 100; ++i) {
     CHECK_FALSE(small.Take("key" + std::to_string(i), t + std::chrono::seconds(2 * i)));

@@ -1,0 +1,172 @@
+// enrollment.cc — the checks of the enrollment decision, in their order (see enrollment.h).
+#include "daemon/authority/enrollment.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include "ca/cert.h"
+#include "ca/csr.h"
+#include "ca/encoding.h"
+#include "ca/keys.h"
+#include "daemon/authority/attempt.h"
+
+namespace provisiond {
+namespace {
+
+// "application/pkcs10; charset=x" -> "application/pkcs10"
+std::string MediaType(std::string_view content_type) {
+  std::string t(content_type.substr(0, content_type.find(';')));
+  std::transform(t.begin(), t.end(), t.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  t.erase(0, t.find_first_not_of(" \t"));
+  t.erase(t.find_last_not_of(" \t") + 1);
+  return t;
+}
+
+}  // namespace
+
+const char* EnrollCodeName(EnrollCode code) {
+  switch (code) {
+    case EnrollCode::kIssued: return "issued";
+    case EnrollCode::kAlreadyIssued: return "already_issued";
+    case EnrollCode::kNoClientCertificate: return "no_client_certificate";
+    case EnrollCode::kNeedsBootstrap: return "needs_bootstrap";
+    case EnrollCode::kNeedsOperational: return "needs_operational";
+    case EnrollCode::kNoDeviceId: return "no_device_id";
+    case EnrollCode::kBadContentType: return "bad_content_type";
+    case EnrollCode::kBadBase64: return "bad_base64";
+    case EnrollCode::kBadCsr: return "bad_csr";
+    case EnrollCode::kChannelBinding: return "channel_binding";
+    case EnrollCode::kKeyReuse: return "key_reuse";
+    case EnrollCode::kSameKeyRenewal: return "same_key_renewal";
+    case EnrollCode::kTooEarly: return "too_early";
+    case EnrollCode::kBootstrapExhausted: return "bootstrap_exhausted";
+    case EnrollCode::kDeviceBlocked: return "device_blocked";
+    case EnrollCode::kAuthRevoked: return "auth_revoked";
+    case EnrollCode::kAuthDenylisted: return "auth_denylisted";
+    case EnrollCode::kRateLimited: return "rate_limited";
+    case EnrollCode::kStoreUnavailable: return "store_unavailable";
+    case EnrollCode::kStoreFailed: return "store_failed";
+    case EnrollCode::kInternal: return "internal";
+    case EnrollCode::kIntentMismatch: return "intent_mismatch";
+    case EnrollCode::kProfileNotAllowed: return "profile_not_allowed";
+    case EnrollCode::kProfileMismatch: return "profile_mismatch";
+    case EnrollCode::kDeviceEnrolled: return "device_enrolled";
+  }
+  return "internal";
+}
+
+// Everything that can be decided without the database. On success returns kIssued (meaning
+// "go on") and fills *csr.
+EnrollResult Enroller::CheckRequest(const EnrollRequest& req, ca::CheckedCsr* csr,
+                                    DeviceName* name) {
+  const PeerIdentity& peer = req.peer;
+  const Policy& policy = shared_.config().policy;
+  if (peer.kind == AuthKind::kNone) {
+    return Refuse(EnrollCode::kNoClientCertificate, "no client certificate");
+  }
+  auto named = DeviceNameOf(peer, shared_.config().identity_scope);
+  if (named) *name = *named;
+  // One bucket per device (whichever of its certificates it presents); a certificate naming no
+  // device id still gets its own, so its refusals are limited too.
+  const std::string device_key = named ? "device " + named->qualified
+                                       : "certificate " + peer.cert->fingerprint;
+  const TimeSource::Monotonic now = shared_.clock.Steady();
+  if (auto wait = shared_.address_limiter.Take(
+          req.peer_address.substr(0, req.peer_address.rfind(':')), now)) {
+    auto r = Refuse(EnrollCode::kRateLimited, "source address over its rate limit");
+    r.retry_after = *wait;
+    return r;
+  }
+  if (auto wait = shared_.device_limiter.Take(device_key, now)) {
+    auto r = Refuse(EnrollCode::kRateLimited, "device over its rate limit");
+    r.retry_after = *wait;
+    return r;
+  }
+  if (!req.reenroll && peer.kind == AuthKind::kOperational) {
+    return Refuse(EnrollCode::kNeedsBootstrap, "operational certificate presented to simpleenroll");
+  }
+  if (req.reenroll && peer.kind == AuthKind::kBootstrap) {
+    return Refuse(EnrollCode::kNeedsOperational,
+                  "bootstrap certificate presented to simplereenroll");
+  }
+  if (!named) return Refuse(EnrollCode::kNoDeviceId, named.error().detail);
+  if (!req.reenroll && req.rule != nullptr && !AnchorAllowed(*req.rule, peer)) {
+    return Refuse(EnrollCode::kProfileNotAllowed,
+                  "trust anchor \"" + peer.anchor_subject + "\" not allowed for " + req.endpoint);
+  }
+  if (MediaType(req.content_type) != "application/pkcs10") {
+    return Refuse(EnrollCode::kBadContentType, "Content-Type: " + req.content_type);
+  }
+  auto der = ca::Base64Decode(req.body, ca::kMaxCsrDer);
+  if (!der) return Refuse(EnrollCode::kBadBase64, der.error().detail);
+  auto checked = ca::CheckCsr(*der);
+  if (!checked) {
+    auto r = Refuse(EnrollCode::kBadCsr, checked.error().detail);
+    r.csr_error = checked.error().code;
+    return r;
+  }
+  // Operational certificates carry the id in CN (we issued them), so their CSR is checked there.
+  auto source = req.reenroll ? ca::IdentitySource::kCommonName : shared_.config().identity;
+  if (auto ok = ca::CheckCsrIdentity(*checked, peer.device_id, source); !ok) {
+    auto r = Refuse(EnrollCode::kBadCsr, ok.error().detail);
+    r.csr_error = ok.error().code;
+    return r;
+  }
+  if (checked->challenge_password) {
+    if (!peer.tls13 || peer.channel_binding.empty()) {
+      return Refuse(EnrollCode::kChannelBinding, "challengePassword sent over TLS 1.2");
+    }
+    if (*checked->challenge_password != peer.channel_binding) {
+      return Refuse(EnrollCode::kChannelBinding, "challengePassword != tls-exporter value");
+    }
+  }
+  const bool same_key = checked->public_key_der == peer.cert->public_key_der;
+  if (same_key && !req.reenroll) {
+    return Refuse(EnrollCode::kKeyReuse, "CSR key is the bootstrap certificate's key");
+  }
+  if (same_key && !policy.reenroll_same_key) {
+    return Refuse(EnrollCode::kSameKeyRenewal, "CSR key is the current certificate's key");
+  }
+  if (req.reenroll && policy.renew_before > 0 &&
+      shared_.clock.Now() < peer.cert->not_after - policy.renew_before) {
+    return Refuse(EnrollCode::kTooEarly, ca::Iso8601(peer.cert->not_after - policy.renew_before));
+  }
+  *csr = std::move(*checked);
+  return Refuse(EnrollCode::kIssued, "");
+}
+
+// Renewal keeps the profile (and the device id) the presented certificate was issued under.
+EnrollResult Enroller::CheckRenewal(const EnrollRequest& req, const DeviceName& name) {
+  auto found = reader_.FindBySerial(req.peer.cert->serial_hex);
+  if (!found) return FromStoreError(found.error());
+  if (!*found) return Refuse(EnrollCode::kProfileMismatch, "certificate not in the store");
+  if ((*found)->profile != req.label) {
+    return Refuse(EnrollCode::kProfileMismatch, "issued under profile \"" + (*found)->profile +
+                                                    "\", renewing under \"" + req.label + "\"");
+  }
+  if ((*found)->device_id != name.qualified) {
+    return Refuse(EnrollCode::kNoDeviceId, "certificate names " + name.qualified +
+                                               ", its record " + (*found)->device_id);
+  }
+  return Refuse(EnrollCode::kIssued, "");
+}
+
+std::optional<EnrollResult> Enroller::Enroll(const EnrollRequest& req, EnrollDone done) {
+  auto attempt = std::make_shared<Attempt>();
+  EnrollResult checked = CheckRequest(req, &attempt->csr, &attempt->name);
+  if (checked.code == EnrollCode::kIssued && req.reenroll) {
+    checked = CheckRenewal(req, attempt->name);
+  }
+  checked.device_id = attempt->name.qualified;
+  if (checked.code != EnrollCode::kIssued) return checked;
+  attempt->req = req;
+  attempt->req.body.clear();  // decoded already; not kept while waiting for commits
+  attempt->done = [done = std::move(done), id = attempt->name.qualified](EnrollResult r) {
+    r.device_id = id;
+    done(std::move(r));
+  };
+  return Reserve(std::move(attempt));
+}
+
+}  // namespace provisiond

@@ -1,0 +1,131 @@
+// reserve_test.cc — what Reserve decides in the store's transaction, as the authority answers it:
+// the same-key retry, key reuse across devices, the use limits, and the status of the device and
+// of its bootstrap certificate committed after the checks (daemon/authority/issuance.cc).
+#include <doctest/doctest.h>
+
+#include "daemon/authority/enrollment.h"
+#include "daemon/authority/status_check.h"
+#include "tests/daemon/authority/bench.h"
+
+using namespace authoritytest;
+
+namespace {
+
+EnrollResult Expect(Bench& b, const EnrollRequest& request, EnrollCode want) {
+  EnrollResult r = b.Run(request);
+  CHECK_MESSAGE(r.code == want, (std::string(EnrollCodeName(r.code)) + " (" + r.detail +
+                                 "), want " + EnrollCodeName(want)));
+  return r;
+}
+
+EnrollResult Issued(Bench& b, const Device& d) {
+  EnrollResult r = Expect(b, b.Request(d), EnrollCode::kIssued);
+  REQUIRE_FALSE(r.der.empty());
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("same-key retry: the certificate already issued, byte for byte, nothing new") {
+  Bench b;
+  b.Start();
+  Device d = b.NewDevice();
+  EnrollResult first = Issued(b, d);
+  EnrollResult again = Expect(b, b.Request(d), EnrollCode::kAlreadyIssued);  // a new CSR, same key
+  CHECK(again.der == first.der);
+  CHECK(again.serial_hex == first.serial_hex);
+  CHECK(again.device_id == d.id);
+  CHECK(b.Rows("certificates") == 1);
+  CHECK(b.Rows("issuance_intents") == 1);
+}
+
+TEST_CASE("bootstrap exhausted: the same bootstrap certificate with another key") {
+  Bench b;
+  b.Start();
+  Device d = b.NewDevice();
+  Issued(b, d);
+  d.key = catest::NewP256(b.drbg->rng());
+  EnrollResult r = Expect(b, b.Request(d), EnrollCode::kBootstrapExhausted);
+  CHECK(r.der.empty());
+  CHECK(b.Rows("certificates") == 1);
+  CHECK(b.Rows("issuance_intents") == 1);
+}
+
+TEST_CASE("device enrolled: the same device id with another bootstrap certificate") {
+  Bench b;
+  b.Start();
+  Device d = b.NewDevice("dev-twin");
+  Issued(b, d);
+  Device twin = b.NewDevice("dev-twin");  // another bootstrap certificate naming the same id
+  Expect(b, b.Request(twin), EnrollCode::kDeviceEnrolled);
+  CHECK(b.Rows("certificates") == 1);
+}
+
+TEST_CASE("key reuse: a key already certified for another device") {
+  Bench b;
+  b.Start();
+  Device d = b.NewDevice();
+  Issued(b, d);
+  Device other = b.NewDevice();
+  EnrollRequest request = b.Request(other);
+  request.body = b.Csr(*d.key, other.id);  // other's CSR, d's certified key
+  EnrollResult r = Expect(b, request, EnrollCode::kKeyReuse);
+  CHECK(r.detail == "key already certified for another device");
+  CHECK(b.Rows("issuance_intents") == 1);
+}
+
+TEST_CASE("device blocked by the operator after the checks: refused at Reserve") {
+  Bench b;
+  b.Start();
+  Device d = b.NewDevice();
+  REQUIRE(b.store->BlockDevice(d.id, "stolen", "2026-05-01T00:00:00Z").value());
+  Expect(b, b.Request(d), EnrollCode::kDeviceBlocked);
+  CHECK(b.Rows("issuance_intents") == 0);
+  REQUIRE(b.store->UnblockDevice(d.id, "found", "2026-05-01T00:00:01Z").value());
+  Issued(b, d);
+}
+
+TEST_CASE("bootstrap certificate denylisted: refused at Reserve") {
+  Bench b;
+  b.Start();
+  Device d = b.NewDevice();
+  REQUIRE(b.store->DenyBootstrap(db::DenyEntry{.fingerprint = d.peer.cert->fingerprint,
+                                                .reason = "leaked",
+                                                .added_at = "2026-05-01T00:00:00Z"}));
+  Expect(b, b.Request(d), EnrollCode::kAuthDenylisted);
+  CHECK(b.Rows("issuance_intents") == 0);
+}
+
+TEST_CASE("the request's checks come before Reserve's: a blocked device with a bad CSR") {
+  Bench b;
+  b.Start();
+  Device d = b.NewDevice();
+  REQUIRE(b.store->BlockDevice(d.id, "stolen", "2026-05-01T00:00:00Z").value());
+  EnrollRequest request = b.Request(d);
+  request.body = b.Csr(*d.bootstrap_key, d.id);  // key reuse, decided without the store
+  Expect(b, request, EnrollCode::kKeyReuse);
+  request.body = b.Csr(*d.key, "dev-somebody-else");
+  Expect(b, request, EnrollCode::kBadCsr);
+}
+
+TEST_CASE("a status check at the handshake: revoked, unknown, denylisted (StoreStatusCheck)") {
+  Bench b;
+  b.Start();
+  Device d = b.NewDevice();
+  StoreStatusCheck check(*b.reader);
+  CHECK_FALSE(check.Refuse(*d.peer.cert, AuthKind::kBootstrap).has_value());
+  EnrollResult r = Issued(b, d);
+  PeerIdentity op = Bench::Operational(r.der, d.id);
+  CHECK_FALSE(check.Refuse(*op.cert, AuthKind::kOperational).has_value());
+  PresentedCert unknown = *op.cert;
+  unknown.serial_hex = db::testing::SerialHex(77);
+  CHECK(check.Refuse(unknown, AuthKind::kOperational) ==
+        "operational certificate not in the store");
+  REQUIRE(b.store->RevokeSerial(op.cert->serial_hex, 1, "2026-05-01T00:00:00Z").value() == 1);
+  CHECK(check.Refuse(*op.cert, AuthKind::kOperational) == "operational certificate revoked");
+  REQUIRE(b.store->DenyBootstrap(db::DenyEntry{.issuer = d.peer.cert->issuer,
+                                                .serial_hex = d.peer.cert->serial_hex,
+                                                .reason = "leaked",
+                                                .added_at = "2026-05-01T00:00:00Z"}));
+  CHECK(check.Refuse(*d.peer.cert, AuthKind::kBootstrap) == "bootstrap certificate denylisted");
+}

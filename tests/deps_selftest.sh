@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# deps_selftest.sh — proves deps_test.sh fails for each kind of arrow it guards: it copies the
+# sources to a temp dir, adds one forbidden #include at a time, and expects the named FAIL line.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+for d in base ca db daemon device-sim; do cp -r "$root/$d" "$tmp/$d"; done
+passed=0 failed=0
+
+check() {  # check NAME FILE LINE EXPECTED: appending LINE to FILE must make deps_test print EXPECTED
+  local name=$1 file=$2 line=$3 expected=$4 out
+  cp "$tmp/$file" "$tmp/$file.orig"
+  echo "$line" >> "$tmp/$file"
+  out=$(bash "$here/deps_test.sh" "$tmp" 2>&1)
+  if [ $? -ne 0 ] && grep -qF -- "$expected" <<<"$out"; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1)); echo "FAIL: $name: expected '$expected', got:"; echo "$out" | sed 's/^/  /'
+  fi
+  mv "$tmp/$file.orig" "$tmp/$file"
+}
+
+out=$(bash "$here/deps_test.sh" "$tmp" 2>&1) ||
+  { echo "FAIL: the unmodified copy does not pass:"; echo "$out"; exit 1; }
+
+check base-up      base/error.h '#include "ca/cert.h"' "base must not include"
+check ca-up        ca/cert.h '#include "db/store.h"' "ca must not include"
+check ca-sockets   ca/cert.cc '#include <sys/socket.h>' "ca must not include"
+check db-up        db/store.h '#include "daemon/config.h"' "db must not include"
+check sim-db       device-sim/main.cc '#include "db/store.h"' "device-sim must not include"
+check daemon-sim   daemon/main.cc '#include "device-sim/outcome.h"' "daemon must not include"
+check auth-tls     daemon/authority/time_source.h '#include "daemon/tls/session.h"' "daemon/authority must not include"
+check auth-http    daemon/authority/time_source.h '#include "daemon/http/response.h"' "daemon/authority must not include"
+check auth-worker  daemon/authority/time_source.h '#include "daemon/post_queue.h"' "daemon/authority must not include"
+check auth-sqlite  daemon/authority/time_source.h '#include "db/writer.h"' "daemon/authority must not include"
+check auth-clock   daemon/authority/enrollment.cc 'static long T() { return std::time(nullptr); }' "reads a clock outside time_source.cc"
+check auth-steady  daemon/authority/rate_limiter.cc 'static auto S() { return std::chrono::steady_clock::now(); }' "reads a clock outside time_source.cc"
+check auth-private daemon/server.cc '#include "daemon/authority/attempt.h"' "is private to daemon/authority/, included from outside"
+priv=$(grep -rlE 'Private to db/\.' "$tmp/db" --include='*.h' | head -n 1)
+if [ -n "$priv" ]; then
+  check private-db daemon/main.cc "#include \"${priv#"$tmp/"}\"" "is private to db/, included from outside"
+else
+  failed=$((failed + 1)); echo "FAIL: no header in db/ carries the 'Private to db/.' marker"
+fi
+
+echo "$passed passed, $failed failed"
+[ $failed -eq 0 ]
