@@ -91,24 +91,6 @@ inline CertificateRecord EnrollCertificate(int serial, int key, const std::strin
   return cert;
 }
 
-// A pending-to-be "enroll" intent matching EnrollCertificate(serial, key, device_id, bootstrap_fp).
-inline Intent EnrollIntent(int serial, int key, const std::string& device_id,
-                           const std::string& bootstrap_fp) {
-  CertificateRecord cert = EnrollCertificate(serial, key, device_id, bootstrap_fp);
-  Intent intent;
-  intent.serial_hex = cert.serial_hex;
-  intent.device_id = cert.device_id;
-  intent.kind = cert.kind;
-  intent.public_key_sha256 = cert.public_key_sha256;
-  intent.auth_cert_fingerprint = cert.auth_cert_fingerprint;
-  intent.auth_cert_issuer = cert.auth_cert_issuer;
-  intent.auth_cert_serial = cert.auth_cert_serial;
-  intent.tbs = {0x30, 0x82, 0x01, 0x00, static_cast<unsigned char>(serial & 0xff), 0x00};
-  intent.not_after = cert.not_after;
-  intent.peer = cert.peer;
-  intent.created_at = cert.issued_at;
-  return intent;
-}
 
 // The certificate that completes `intent` (what signing its tbs yields).
 inline CertificateRecord CertificateFor(const Intent& intent) {
@@ -147,6 +129,14 @@ inline Intent IntentFor(const CertificateRecord& cert) {
   intent.peer = cert.peer;
   intent.created_at = cert.issued_at;
   intent.profile = cert.profile;
+  return intent;
+}
+
+// A pending-to-be "enroll" intent matching EnrollCertificate(serial, key, device_id, bootstrap_fp).
+inline Intent EnrollIntent(int serial, int key, const std::string& device_id,
+                           const std::string& bootstrap_fp) {
+  Intent intent = IntentFor(EnrollCertificate(serial, key, device_id, bootstrap_fp));
+  intent.tbs = {0x30, 0x82, 0x01, 0x00, static_cast<unsigned char>(serial & 0xff), 0x00};
   return intent;
 }
 
