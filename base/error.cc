@@ -11,6 +11,8 @@ const char* CodeName(Code code) {
       return "io";
     case Code::kInternal:
       return "internal";
+    case Code::kMalformed:
+      return "malformed";
   }
   return "unknown";
 }

@@ -14,6 +14,7 @@ enum class Code {
   kInvalidArgument,  // the caller passed something unusable (an option, an address, a file)
   kIo,               // a file, socket or system call failed; detail names the call and errno's text
   kInternal,         // a library failed for no fault of the input (an RNG, a signing operation)
+  kMalformed,        // bytes from a peer or a file do not parse (HTTP; PKI formats are ca::Code's)
 };
 
 template <typename C>

@@ -40,8 +40,14 @@ const char* CodeName(Code code) {
 }
 
 base::Error ToBaseError(const Error& error) {
-  return {error.code == Code::kCrypto ? base::Code::kInternal : base::Code::kInvalidArgument,
-          error.detail};
+  switch (error.code) {
+    case Code::kCrypto:
+      return {base::Code::kInternal, error.detail};  // nothing the caller passed is at fault
+    case Code::kMalformed:
+      return {base::Code::kMalformed, error.detail};
+    default:
+      return {base::Code::kInvalidArgument, error.detail};
+  }
 }
 
 }  // namespace ca

@@ -31,7 +31,8 @@ std::string MbedtlsError(const char* call, int ret);
 const char* CodeName(Code code);
 
 // A PKI failure reported where a general error is returned (a file read, then parsed): the detail
-// unchanged; kInternal for kCrypto (nothing the caller passed is at fault), else kInvalidArgument.
+// unchanged; kInternal for kCrypto (nothing the caller passed is at fault), kMalformed for
+// kMalformed, else kInvalidArgument.
 base::Error ToBaseError(const Error& error);
 
 }  // namespace ca

@@ -113,7 +113,7 @@ void Worker::Run() {
         inbox_->RunAll();
       } else if (fd == stop_fd_.get()) {
         stopping_ = true;
-        ::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_DEL, listen_fd_, nullptr);
+        UnwatchOrLog(listen_fd_, "listener");
       } else if (auto it = conns_.find(fd); it != conns_.end()) {
         if (it->second->Fresh()) {
           Defer(*it->second);
@@ -202,8 +202,18 @@ void Worker::DriveDeferred() {
   }
 }
 
+// Removes fd from the epoll set. A failure is logged and otherwise harmless: a connection's
+// socket leaves the set when it is closed right after; the listener at shutdown only wakes a
+// worker that no longer accepts.
+void Worker::UnwatchOrLog(int fd, const char* what) {
+  if (::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_DEL, fd, nullptr) != 0) {
+    const std::string error = std::strerror(errno);
+    Log(Priority::kErr, "epoll_ctl_failed", {{"op", "del"}, {"fd", what}, {"error", error}});
+  }
+}
+
 void Worker::Close(int fd) {
-  ::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_DEL, fd, nullptr);
+  UnwatchOrLog(fd, "connection");
   conns_.erase(fd);  // the Connection closes the socket
   connections_.fetch_sub(1);
   GlobalMetrics().connections_in_flight.Add(-1);

@@ -79,6 +79,7 @@ class Worker {
   void NoteRefused(std::string peer, Clock::time_point now);
   void LogRefusedIfDue(Clock::time_point now);
   void DeliverTo(int fd, uint64_t id, http::Response response);
+  void UnwatchOrLog(int fd, const char* what);
   void Close(int fd);
   void Sweep();
   Connection::Env MakeEnv();

@@ -56,8 +56,7 @@ base::Result<base::Bytes> CheckIssued(const std::vector<base::Bytes>& certs,
   for (const base::Bytes& der : certs) {
     auto parsed = ca::ParseCertificates(AsText(der));
     if (!parsed) {
-      return base::Fail(base::Code::kInvalidArgument,
-                        "issued certificate: " + parsed.error().detail);
+      return base::Fail(base::Code::kMalformed, "issued certificate: " + parsed.error().detail);
     }
     auto spki = ca::PublicKeyDer((*parsed)->get()->pk);
     if (spki && *spki == our_public_key) leaf = &der;

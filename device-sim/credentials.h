@@ -29,7 +29,7 @@ base::Result<Credentials> LoadCredentials(const std::string& fleet_dir,
 
 // Finds, among the certificates the server returned, the one for our public key (SPKI DER),
 // checks its CN is the device id and that it chains (through the other returned certificates) to
-// `trust`. Returns the leaf's DER; kPolicy/kMalformed "issued certificate: ..." otherwise.
+// `trust`. Returns the leaf's DER; kInvalidArgument/kMalformed "issued certificate: ..." otherwise.
 base::Result<base::Bytes> CheckIssued(const std::vector<base::Bytes>& certs,
                                       const base::Bytes& our_public_key,
                                       const std::string& device_id, mbedtls_x509_crt* trust);

@@ -42,9 +42,9 @@ HttpResponseParser::HttpResponseParser(size_t max_header_bytes, size_t max_body_
   parser_.data = this;
 }
 
-ca::Result<void> HttpResponseParser::Failed() { return ca::Fail(ca::Code::kMalformed, error_); }
+base::Result<void> HttpResponseParser::Failed() { return base::Fail(base::Code::kMalformed, error_); }
 
-ca::Result<void> HttpResponseParser::Feed(std::string_view data) {
+base::Result<void> HttpResponseParser::Feed(std::string_view data) {
   if (!error_.empty()) return Failed();
   bytes_seen_ += data.size();
   while (!data.empty() && !complete_) {
@@ -74,7 +74,7 @@ ca::Result<void> HttpResponseParser::Feed(std::string_view data) {
   return {};
 }
 
-ca::Result<void> HttpResponseParser::FinishAtEof() {
+base::Result<void> HttpResponseParser::FinishAtEof() {
   if (!error_.empty()) return Failed();
   if (complete_) return {};
   if (bytes_seen_ == 0) {

@@ -12,7 +12,7 @@
 #include <utility>
 #include <vector>
 
-#include "ca/error.h"
+#include "base/error.h"
 
 namespace devsim {
 
@@ -42,9 +42,9 @@ class HttpResponseParser {
   HttpResponseParser(const HttpResponseParser&) = delete;
   HttpResponseParser& operator=(const HttpResponseParser&) = delete;
 
-  ca::Result<void> Feed(std::string_view data);
+  base::Result<void> Feed(std::string_view data);
   // The peer closed the stream: completes a body delimited by EOF; kMalformed mid-message.
-  ca::Result<void> FinishAtEof();
+  base::Result<void> FinishAtEof();
 
   bool complete() const { return complete_; }
   bool started() const { return bytes_seen_ > 0; }
@@ -60,7 +60,7 @@ class HttpResponseParser {
   static int OnMessageComplete(llhttp_t* p);
   static const llhttp_settings_t kSettings;
 
-  ca::Result<void> Failed();
+  base::Result<void> Failed();
 
   llhttp_t parser_;
   size_t max_header_bytes_;

@@ -30,7 +30,7 @@ struct SlowEnv {
   ServerCertCache* server_cert_cache;  // header mode: the chain is verified once a minute
 };
 
-// The first flight this client sends: a ClientHello record. kCrypto on mbedTLS failure.
+// The first flight this client sends: a ClientHello record. kInternal on mbedTLS failure.
 base::Result<std::string> CaptureClientHello(const TlsSettings& tls, mbedtls_x509_crt* trust,
                                              ca::Rng rng);
 

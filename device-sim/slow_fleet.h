@@ -29,7 +29,7 @@ class SlowFleet {
  public:
   // plan.slow connections; connection j trickles a ClientHello if j is even, a header if odd.
   // Header mode presents the bootstrap certificate of the plan's first device (a handshake alone
-  // issues nothing). kCrypto/kMalformed/kIo on set-up failure.
+  // issues nothing). kInternal/kMalformed/kIo on set-up failure.
   static base::Result<std::unique_ptr<SlowFleet>> Create(const RunPlan& plan);
   SlowFleet(const SlowFleet&) = delete;
   SlowFleet& operator=(const SlowFleet&) = delete;

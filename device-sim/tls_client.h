@@ -64,7 +64,7 @@ class TlsClient {
   // The server certificate must chain to `trust` and carry settings.server_name, checked by
   // mbedTLS during the handshake, or, with a cache, by Handshake() right after it (see
   // ServerCertCache). trust, identity, cache and the rng state are borrowed and must outlive
-  // the client. kIo "connect HOST:PORT: ..." if the connect fails at once, kCrypto
+  // the client. kIo "connect HOST:PORT: ..." if the connect fails at once, kInternal
   // "tls: setup: ..." for mbedTLS errors.
   static base::Result<std::unique_ptr<TlsClient>> Start(const ServerAddress& server,
                                                         const TlsSettings& settings,

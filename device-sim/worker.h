@@ -31,7 +31,7 @@ namespace devsim {
 
 class Worker {
  public:
-  // Builds the thread's PKI and epoll set (kCrypto/kMalformed/kIo on failure). Call from any
+  // Builds the thread's PKI and epoll set (kInternal/kMalformed/kIo on failure). Call from any
   // thread; afterwards only the thread that calls Run may touch the worker.
   static base::Result<std::unique_ptr<Worker>> Create(SharedRun& shared, int index);
   Worker(const Worker&) = delete;

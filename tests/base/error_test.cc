@@ -39,4 +39,5 @@ TEST_CASE("every base code has a stable name") {
   CHECK(std::string(base::CodeName(base::Code::kInvalidArgument)) == "invalid_argument");
   CHECK(std::string(base::CodeName(base::Code::kIo)) == "io");
   CHECK(std::string(base::CodeName(base::Code::kInternal)) == "internal");
+  CHECK(std::string(base::CodeName(base::Code::kMalformed)) == "malformed");
 }

@@ -8,11 +8,12 @@
 TEST_CASE("a PKI failure reported as a general error keeps its detail") {
   const ca::Error malformed{ca::Code::kMalformed, "server.crt: no certificate"};
   const base::Error general = ca::ToBaseError(malformed);
-  CHECK(general.code == base::Code::kInvalidArgument);
+  CHECK(general.code == base::Code::kMalformed);
   CHECK(general.detail == "server.crt: no certificate");
   // Nothing the caller passed is at fault when mbedTLS itself fails.
   CHECK(ca::ToBaseError({ca::Code::kCrypto, "rng"}).code == base::Code::kInternal);
   CHECK(ca::ToBaseError({ca::Code::kPolicy, "p"}).code == base::Code::kInvalidArgument);
+  CHECK(ca::ToBaseError({ca::Code::kUnsupportedKey, "k"}).code == base::Code::kInvalidArgument);
 }
 
 TEST_CASE("ca's own Fail builds a ca::Error") {

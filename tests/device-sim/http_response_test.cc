@@ -10,7 +10,7 @@ namespace devsim {
 namespace {
 
 // Feeds `text` in pieces of `chunk` bytes; stops at the first error.
-ca::Result<void> FeedInChunks(HttpResponseParser& parser, std::string_view text, size_t chunk) {
+base::Result<void> FeedInChunks(HttpResponseParser& parser, std::string_view text, size_t chunk) {
   for (size_t pos = 0; pos < text.size(); pos += chunk) {
     if (auto fed = parser.Feed(text.substr(pos, chunk)); !fed) return fed;
   }
@@ -90,7 +90,7 @@ TEST_CASE("headers beyond the limit are rejected however they arrive") {
     HttpResponseParser parser;
     auto fed = FeedInChunks(parser, text, chunk);
     REQUIRE_FALSE(fed);
-    CHECK(fed.error().code == ca::Code::kMalformed);
+    CHECK(fed.error().code == base::Code::kMalformed);
     CHECK(fed.error().detail.find("headers exceed") != std::string::npos);
     CHECK_FALSE(parser.complete());
     CHECK_FALSE(parser.Feed("more"));  // errors are final
@@ -169,7 +169,7 @@ TEST_CASE("garbage is malformed") {
   HttpResponseParser parser;
   auto fed = parser.Feed("SSH-2.0-OpenSSH_9.2\r\n");
   REQUIRE_FALSE(fed);
-  CHECK(fed.error().code == ca::Code::kMalformed);
+  CHECK(fed.error().code == base::Code::kMalformed);
 }
 
 TEST_CASE("bytes after a complete response are ignored") {
