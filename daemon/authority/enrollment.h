@@ -1,8 +1,8 @@
 // enrollment.h — the authority's decision for simpleenroll/simplereenroll: who may enroll, which
 // CSR is acceptable, and the policy-checked, durable issuance. Returns a domain outcome; the EST
 // layer (est/service.cc) turns it into an HTTP status and a fixed reason. Knows no socket, no TLS
-// and no HTTP: it reads time from a TimeSource, writes through a db::IssuanceQueue, reads through a
-// db::Store, and comes back to its own thread through an Executor.
+// and no HTTP: it reads time from a TimeSource, writes only through a db::IssuanceQueue, reads
+// through a db::StoreReader (no write method), and comes back to its own thread through an Executor.
 //
 // Order of checks (each refusal is one Code below, recorded as an enrollment_events row):
 //   client certificate present -> rate limits (per source address; per device id within
@@ -45,7 +45,7 @@
 #include "daemon/authority/rate_limiter.h"
 #include "daemon/config.h"
 #include "db/issuance_queue.h"
-#include "db/store.h"
+#include "db/store_reader.h"
 
 namespace provisiond {
 
@@ -122,9 +122,10 @@ using Executor = std::function<void(std::function<void()>)>;
 // thread after each commit.
 class Enroller {
  public:
-  // reader: the worker's own read connection (renewal looks up the presented certificate).
+  // reader: the worker's own read connection (renewal looks up the presented certificate);
+  // read-only, so every write goes through shared.queue.
   Enroller(EnrollShared& shared, ca::Issuer& issuer, ca::Rng rng, Executor executor,
-           db::Store& reader)
+           db::StoreReader& reader)
       : shared_(shared),
         issuer_(issuer),
         rng_(rng),
@@ -150,7 +151,7 @@ class Enroller {
   ca::Issuer& issuer_;
   ca::Rng rng_;
   Executor executor_;
-  db::Store& reader_;
+  db::StoreReader& reader_;
 };
 
 // Short name for logs and event reasons, e.g. "bootstrap_exhausted".

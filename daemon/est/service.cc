@@ -123,7 +123,7 @@ const ProfileRule kNobody;  // a labelled profile without a rule (never: ApplyPr
 }  // namespace
 
 Service::Service(EnrollShared& shared, std::unique_ptr<ca::Issuer> issuer, ca::Rng rng,
-                 PostQueue& inbox, db::Store& reader)
+                 PostQueue& inbox, db::StoreReader& reader)
     : shared_(shared),
       issuer_(std::move(issuer)),
       inbox_(inbox),

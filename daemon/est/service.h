@@ -18,7 +18,7 @@
 #include "daemon/http/request_parser.h"
 #include "daemon/http/response.h"
 #include "daemon/post_queue.h"
-#include "db/store.h"
+#include "db/store_reader.h"
 
 namespace provisiond::est {
 
@@ -27,7 +27,7 @@ class Service {
   // issuer: this worker's own copy of the issuing CA; inbox: this worker's PostQueue; reader:
   // this worker's read connection to the store. `shared`, `inbox` and `reader` outlive the service.
   Service(EnrollShared& shared, std::unique_ptr<ca::Issuer> issuer, ca::Rng rng, PostQueue& inbox,
-          db::Store& reader);
+          db::StoreReader& reader);
 
   using Reply = std::function<void(http::Response)>;
 
