@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "ca/error.h"
 #include "daemon/config.h"
@@ -25,5 +26,10 @@ ca::Result<DeviceName> DeviceNameOf(const PeerIdentity& peer, IdentityScope scop
 
 // True if the rule admits a bootstrap chain that ended at peer's trust anchor.
 bool AnchorAllowed(const ProfileRule& rule, const PeerIdentity& peer);
+
+// Whether peer's bootstrap chain may enroll under the profile `label` whose rule is `rule`: the
+// rule decides when there is one; without one, the default profile ("") admits any trusted CA
+// and a labelled profile admits nobody.
+bool ProfileAllows(std::string_view label, const ProfileRule* rule, const PeerIdentity& peer);
 
 }  // namespace provisiond

@@ -91,7 +91,7 @@ EnrollResult Enroller::CheckRequest(const EnrollRequest& req, ca::CheckedCsr* cs
                   "bootstrap certificate presented to simplereenroll");
   }
   if (!named) return Refuse(EnrollCode::kNoDeviceId, named.error().detail);
-  if (!req.reenroll && req.rule != nullptr && !AnchorAllowed(*req.rule, peer)) {
+  if (!req.reenroll && !ProfileAllows(req.label, req.rule, peer)) {
     return Refuse(EnrollCode::kProfileNotAllowed,
                   "trust anchor \"" + peer.anchor_subject + "\" not allowed for " + req.endpoint);
   }

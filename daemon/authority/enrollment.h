@@ -4,7 +4,8 @@
 // and no HTTP: it reads time from a TimeSource, writes only through a db::IssuanceQueue, reads
 // through a db::StoreReader (no write method), and comes back to its own thread through an Executor.
 //
-// Order of checks (each refusal is one Code below, recorded as an enrollment_events row):
+// Order of checks (each refusal is one Code below; the caller records it, EST as an
+// enrollment_events row in est/service.cc Finish):
 //   client certificate present -> rate limits (per source address; per device id within
 //   --identity-scope, or per client certificate when it names no device id) -> certificate kind
 //   for the endpoint -> device id -> labelled profile's allow rule (bootstrap) -> content type ->
@@ -82,7 +83,9 @@ struct EnrollRequest {
   std::string endpoint;  // for the event row: "simpleenroll", "line-a/simplereenroll"
   const ca::Profile* profile = nullptr;  // owned by the config
   std::string label;                     // "" for the default profile
-  const ProfileRule* rule = nullptr;     // owned by the config; null = any trusted CA (default)
+  // The label's allow rule, owned by the config. Null: any trusted CA for the default profile
+  // (label ""), nobody for a labelled one (a label without a configured rule).
+  const ProfileRule* rule = nullptr;
   std::string content_type;
   std::string body;
   PeerIdentity peer;  // a copy: the connection may be gone before the issuance finishes

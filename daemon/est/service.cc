@@ -1,4 +1,4 @@
-// service.cc — EST routes and the enrollment decision (see service.h).
+// service.cc — EST routes and the mapping of the authority's outcomes to HTTP (see service.h).
 #include "daemon/est/service.h"
 
 #include <algorithm>
@@ -115,12 +115,8 @@ struct Service::Route {
   std::string label;  // "" for the default profile
   std::string op;     // cacerts | csrattrs | simpleenroll | simplereenroll
   const ca::Profile* profile = nullptr;
-  const ProfileRule* rule = nullptr;  // null for the default profile
+  const ProfileRule* rule = nullptr;  // the label's configured rule, if any (the room decides)
 };
-
-namespace {
-const ProfileRule kNobody;  // a labelled profile without a rule (never: ApplyProfileOptions adds one)
-}  // namespace
 
 Service::Service(EnrollShared& shared, std::unique_ptr<ca::Issuer> issuer, ca::Rng rng,
                  PostQueue& inbox, db::StoreReader& reader)
@@ -151,7 +147,7 @@ std::optional<http::Response> Service::Handle(const http::Request& request,
     if (it == config.labeled_profiles.end()) return http::TextResponse(404, "unknown EST label");
     route.profile = &it->second;
     auto rule = config.profile_rules.find(route.label);
-    route.rule = rule == config.profile_rules.end() ? &kNobody : &rule->second;
+    if (rule != config.profile_rules.end()) route.rule = &rule->second;
   } else {
     route.op = std::string(rest);
     route.profile = &config.default_profile;

@@ -1,7 +1,8 @@
 // service.h — the EST operations (RFC 7030 §4, RFC 8951) under /.well-known/est/[<label>/]:
-// cacerts, csrattrs, simpleenroll, simplereenroll. This is where a request becomes a decision:
-// who may call what, CSR checks, issuance, and the durable record before the reply.
-// One Service per worker thread (it owns that worker's Issuer); the Store is shared.
+// cacerts, csrattrs, simpleenroll, simplereenroll. Routes a request to its profile, hands
+// enrollments to the authority (daemon/authority/enrollment.h, which decides), maps each outcome to
+// an HTTP status and fixed reason, and records refusals (enrollment_events) before replying.
+// One Service per worker thread (it owns that worker's Issuer and Enroller).
 #pragma once
 
 #include <chrono>
