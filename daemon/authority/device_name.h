@@ -6,12 +6,12 @@
 #include <string_view>
 
 #include "ca/error.h"
-#include "daemon/config.h"
 #include "daemon/authority/peer.h"
+#include "daemon/authority/policy.h"
 
 namespace provisiond {
 
-// The device a request speaks for, within the identity scope (config.h, IdentityScope).
+// The device a request speaks for, within the identity scope (policy.h, IdentityScope).
 struct DeviceName {
   std::string id;         // from the client certificate (CN, or --identity for bootstrap ones)
   std::string scope;      // "" (global) or 16 lowercase hex digits (per-issuer)

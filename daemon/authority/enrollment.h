@@ -40,11 +40,11 @@
 #include "ca/csr.h"
 #include "ca/issuer.h"
 #include "ca/rng.h"
-#include "daemon/authority/time_source.h"
 #include "daemon/authority/device_name.h"
 #include "daemon/authority/peer.h"
+#include "daemon/authority/policy.h"
 #include "daemon/authority/rate_limiter.h"
-#include "daemon/config.h"
+#include "daemon/authority/time_source.h"
 #include "db/issuance_queue.h"
 #include "db/store_reader.h"
 
@@ -104,10 +104,11 @@ struct EnrollResult {
 
 // Shared by all workers; thread-safe.
 struct EnrollShared {
-  // The config in force. A SIGHUP reload swaps the pointer; the Server keeps every config alive
-  // until it is destroyed, so a reference taken from config() stays valid for a whole request.
-  const ServeConfig& config() const { return *current_config.load(std::memory_order_acquire); }
-  std::atomic<const ServeConfig*> current_config;
+  // The authority's part of the config in force (the daemon's ServeConfig is one). A SIGHUP
+  // reload swaps the pointer; the Server keeps every config alive until it is destroyed, so a
+  // reference taken from config() stays valid for a whole request.
+  const AuthorityConfig& config() const { return *current_config.load(std::memory_order_acquire); }
+  std::atomic<const AuthorityConfig*> current_config;
   db::IssuanceQueue& queue;  // db::Writer in the daemon
   const TimeSource& clock;  // TimeSource::System() in the daemon
   RateLimiter device_limiter;

@@ -5,6 +5,7 @@
 // One Service per worker thread (it owns that worker's Issuer and Enroller).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -25,9 +26,12 @@ namespace provisiond::est {
 
 class Service {
  public:
-  // issuer: this worker's own copy of the issuing CA; inbox: this worker's PostQueue; reader:
-  // this worker's read connection to the store. `shared`, `inbox` and `reader` outlive the service.
-  Service(EnrollShared& shared, std::unique_ptr<ca::Issuer> issuer, ca::Rng rng, PostQueue& inbox,
+  // config: the config in force (a reload swaps it; the routes and labelled profiles are read
+  // from it); issuer: this worker's own copy of the issuing CA; inbox: this worker's PostQueue;
+  // reader: this worker's read connection to the store. `config`, `shared`, `inbox` and `reader`
+  // outlive the service.
+  Service(const std::atomic<const ServeConfig*>& config, EnrollShared& shared,
+          std::unique_ptr<ca::Issuer> issuer, ca::Rng rng, PostQueue& inbox,
           db::StoreReader& reader);
 
   using Reply = std::function<void(http::Response)>;
@@ -52,6 +56,9 @@ class Service {
   std::optional<http::Response> Finish(const EnrollRequest& request, const EnrollResult& result,
                                        std::chrono::steady_clock::time_point start, Reply later);
 
+  const ServeConfig& config() const { return *config_.load(std::memory_order_acquire); }
+
+  const std::atomic<const ServeConfig*>& config_;
   EnrollShared& shared_;
   std::unique_ptr<ca::Issuer> issuer_;
   PostQueue& inbox_;

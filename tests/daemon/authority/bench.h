@@ -17,6 +17,7 @@
 #include "ca/issuer.h"
 #include "daemon/authority/enrollment.h"
 #include "daemon/authority/time_source.h"
+#include "daemon/config.h"
 #include "db/issuance_queue.h"
 #include "db/writer.h"
 #include "device-sim/csr_builder.h"
