@@ -119,7 +119,9 @@ using EnrollDone = std::function<void(EnrollResult)>;
 
 // Runs a closure later on the Enroller's own thread; called from the queue's thread (the
 // db::Writer's) with each commit's result, so it must be thread-safe and quick. The daemon posts
-// to the worker's PostQueue (an eventfd in its epoll loop); tests queue and drain by hand.
+// to the worker's PostQueue (an eventfd in its epoll loop); tests queue and drain by hand. The
+// queue's callbacks hold their own copy, so they touch nothing of the Enroller on the queue's
+// thread; the closures they post use the Enroller, so they must not run after it is gone.
 using Executor = std::function<void(std::function<void()>)>;
 
 // One per worker: uses the worker's issuer and RNG, and `executor` to come back to the worker
