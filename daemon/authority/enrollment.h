@@ -145,6 +145,11 @@ class Enroller {
 
  private:
   EnrollResult CheckRequest(const EnrollRequest& request, ca::CheckedCsr* csr, DeviceName* name);
+  EnrollResult CheckPeer(const EnrollRequest& request, const ca::Result<DeviceName>& named);
+  EnrollResult CheckCsr(const EnrollRequest& request, const AuthorityConfig& config,
+                        ca::CheckedCsr* csr);
+  EnrollResult CheckKey(const EnrollRequest& request, const Policy& policy,
+                        const ca::CheckedCsr& csr);
   EnrollResult CheckRenewal(const EnrollRequest& request, const DeviceName& name);
   std::optional<EnrollResult> Reserve(std::shared_ptr<Attempt> attempt);
   void OnReserved(std::shared_ptr<Attempt> attempt, db::Result<db::IssueOutcome> outcome);
