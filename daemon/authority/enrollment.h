@@ -2,7 +2,7 @@
 // CSR is acceptable, and the policy-checked, durable issuance. Returns a domain outcome; the EST
 // layer (est/service.cc) turns it into an HTTP status and a fixed reason. Knows no socket, no TLS
 // and no HTTP: it reads time from a TimeSource, writes only through a db::IssuanceQueue, reads
-// through a db::StoreReader (no write method), and comes back to its own thread through an Executor.
+// through a db::StoreReader (no write method), and returns to its own thread through an Executor.
 //
 // Order of checks (each refusal is one Code below; the caller records it, EST as an
 // enrollment_events row in est/service.cc Finish):

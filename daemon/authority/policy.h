@@ -1,5 +1,5 @@
-// policy.h — the authority's settings: rate specs, the identity scope, the labelled profiles' allow
-// rule, the issuance policy, and AuthorityConfig (what the room reads of `provisiond serve`'s config).
+// policy.h — the authority's settings: rate specs, the identity scope, the labelled profiles'
+// allow rule, the issuance policy, and AuthorityConfig (what the room reads of the serve config).
 #pragma once
 
 #include <chrono>
