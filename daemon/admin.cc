@@ -18,7 +18,6 @@
 #include "daemon/cli_checks.h"
 #include "daemon/config.h"
 #include "daemon/files.h"
-#include "daemon/authority/rate_limiter.h"
 #include "db/sqlite_store.h"
 #include "db/store.h"
 

@@ -3,13 +3,12 @@
 
 #include <chrono>
 #include <map>
-#include <set>
 #include <string>
 #include <vector>
 
 #include "ca/cert.h"
 #include "ca/issuer.h"
-#include "daemon/authority/rate_limiter.h"
+#include "daemon/authority/policy.h"
 
 namespace provisiond {
 
@@ -17,19 +16,6 @@ namespace provisiond {
 inline constexpr int kMaxWorkers = 256;
 
 enum class ClientAuth { kRequired, kOptional };
-
-// Where device ids are unique (--identity-scope). kGlobal: one namespace across every trusted
-// manufacturer CA (CN=dev-3 from two vendors is one device). kPerIssuer: per trust anchor; the
-// store's device_id is "<scope>:<id>" with scope = the first 16 hex digits of the SHA-256 of the
-// anchor's SubjectPublicKeyInfo, and the operational certificate carries it (dnQualifier, SAN).
-enum class IdentityScope { kGlobal, kPerIssuer };
-
-// Who may enroll under a labelled profile (--profile ...,allow=FILE|any). A bootstrap chain is
-// allowed when it ends at a trust anchor whose key is listed. No rule = nobody.
-struct ProfileRule {
-  bool any_anchor = false;                // allow=any
-  std::set<std::string> anchor_key_sha256;  // SHA-256 (hex) of each allowed anchor's SPKI
-};
 
 struct Limits {
   int max_connections = 10000;
@@ -47,29 +33,19 @@ struct Limits {
   int commit_delay_ms = 10;
 };
 
-// Who may get what, how often (enforced in daemon/authority/enrollment.cc).
-struct Policy {
-  int bootstrap_max_enrollments = 1;  // enrollments per bootstrap certificate AND per device id
-  base::UnixTime renew_before = 0;    // re-enroll only this close to notAfter; 0 = any time
-  bool reenroll_same_key = false;     // allow re-enrollment with the current key
-  RateSpec device_rate{20, std::chrono::hours(1)};  // per device id (within the identity scope)
-  RateSpec address_rate{};                          // per source address; off by default (NAT)
-};
-
-struct ServeConfig {
+// The authority's part (identity, identity_scope, policy) is the AuthorityConfig base
+// (daemon/authority/policy.h): the room reads only that.
+struct ServeConfig : AuthorityConfig {
   std::string state_dir;
   std::string listen = "127.0.0.1:8443";
   std::vector<std::string> trust_paths;  // files or directories of PEM/DER CA certificates
   int tls_min_minor = 2;                 // 2 = TLS 1.2, 3 = TLS 1.3 (max is always 1.3)
   ClientAuth client_auth = ClientAuth::kRequired;
-  ca::IdentitySource identity = ca::IdentitySource::kCommonName;
   int workers = 0;  // 0 = one per CPU (at most kMaxWorkers); else 1..kMaxWorkers
   Limits limits;
   ca::Profile default_profile;
   std::map<std::string, ca::Profile> labeled_profiles;  // /.well-known/est/<label>/...
   std::map<std::string, ProfileRule> profile_rules;     // one per labelled profile
-  IdentityScope identity_scope = IdentityScope::kGlobal;
-  Policy policy;
   int retry_after_seconds = 30;
   std::string metrics_listen;  // ADDR:PORT of the plain-HTTP /metrics listener; "" = off
   std::chrono::milliseconds drain_timeout{10000};  // SIGTERM: how long in-flight requests get

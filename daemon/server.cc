@@ -67,6 +67,7 @@ Server::Server(std::shared_ptr<const ServeConfig> config, db::SqliteStore& store
       writer_(
           std::make_unique<db::Writer>(store, config_.limits.max_pending_writes, /*max_batch=*/256,
                                        std::chrono::milliseconds(config_.limits.commit_delay_ms))),
+      current_config_(&config_),
       enroll_shared_{&config_, *writer_, TimeSource::System(),
                      RateLimiter(config_.policy.device_rate),
                      RateLimiter(config_.policy.address_rate)} {}
@@ -102,8 +103,9 @@ base::Result<std::unique_ptr<Server>> Server::Create(
     if (!reader) return base::Fail(base::Code::kIo, "database (reader): " + reader.error().detail);
     auto inbox = PostQueue::Create();
     if (!inbox) return std::unexpected(inbox.error());
-    auto service = std::make_unique<est::Service>(server->enroll_shared_, std::move(*issuer),
-                                                  (*tls)->rng(), **inbox, **reader);
+    auto service =
+        std::make_unique<est::Service>(server->current_config_, server->enroll_shared_,
+                                       std::move(*issuer), (*tls)->rng(), **inbox, **reader);
     auto worker =
         Worker::Create(config, *server->writer_, std::move(*reader), server->listen_fd_.get(),
                        server->connections_, std::shared_ptr<tls::ServerTls>(std::move(*tls)),
@@ -151,6 +153,7 @@ base::Result<void> Server::Reload(std::shared_ptr<const ServeConfig> config,
     contexts.push_back(std::move(*tls));
   }
   configs_.push_back(config);
+  current_config_.store(config.get(), std::memory_order_release);
   enroll_shared_.current_config.store(config.get(), std::memory_order_release);
   struct Pending {
     std::mutex mu;

@@ -81,6 +81,9 @@ class Server {
   db::Store& store_;
   // Destroyed first (see ~Server): its completions post into the workers' inboxes.
   std::unique_ptr<db::Writer> writer_;
+  // The config in force for new requests (est::Service's routes); enroll_shared_ holds the
+  // authority's part of the same config. Both swapped by Reload.
+  std::atomic<const ServeConfig*> current_config_;
   EnrollShared enroll_shared_;
   base::UniqueFd listen_fd_;
   std::string address_;

@@ -5,7 +5,7 @@
 
 #include <functional>
 
-#include "db/store.h"
+#include "db/records.h"
 
 namespace db {
 

@@ -1,5 +1,5 @@
-// store.h — db::Store, the interface of provisiond's store: what the daemon and the admin
-// commands record and ask. db/sqlite_store.h implements it; start there for the SQL.
+// store.h — db::Store, the store's interface: what the daemon and admin commands record and ask
+// (the authority's lookups: store_reader.h). db/sqlite_store.h implements it; start there for SQL.
 #pragma once
 
 #include <cstdint>
@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "db/records.h"
+#include "db/store_reader.h"
 
 namespace db {
 
@@ -23,11 +24,11 @@ namespace db {
 // `provisiond serve` calls PendingIntents() after opening the store and logs how many issuances
 // were interrupted between their two phases (`pending_intents`); `provisiond list --pending`
 // lists them.
-class Store {
+// The read-only lookups the daemon's authority makes (CertificateStatus, IsBootstrapDenied,
+// FindBySerial) are declared, with their contract, in StoreReader (store_reader.h).
+class Store : public StoreReader {
  public:
-  virtual ~Store() = default;
-  Store(const Store&) = delete;
-  Store& operator=(const Store&) = delete;
+  ~Store() override = default;
 
   // Inserts one event row (its own transaction), chained like every event (VerifyAuditChain).
   virtual Result<void> RecordEvent(const EventRecord& event) = 0;
@@ -80,9 +81,6 @@ class Store {
   // Every pending intent (revoked or not), oldest first: for the start-up report and operators.
   virtual Result<std::vector<Intent>> PendingIntents() = 0;
 
-  // Revocation state of one certificate; one lookup on the unique serial index (handshake path),
-  // and one on issuance_intents' primary key when no certificate has that serial.
-  virtual Result<CertStatus> CertificateStatus(std::string_view serial_hex) = 0;
   // Sets revoked_at (ISO 8601 UTC, passed in) and revocation_reason (RFC 5280 CRLReason: 0..10,
   // not 7) on the matching rows not already revoked: certificates and pending intents (whose
   // serials then go on the CRL and which Complete then refuses). Returns how many rows changed,
@@ -112,11 +110,6 @@ class Store {
   virtual Result<bool> IsDeviceBlocked(std::string_view device_id) = 0;
   // Every block, oldest first; active_only: only those not lifted.
   virtual Result<std::vector<DeviceBlock>> ListBlocks(bool active_only) = 0;
-  // true if a row has this fingerprint, or has this issuer AND this serial. Exact text match on
-  // indexed columns (handshake path): pass the values as ca::Sha256Hex, ca::DnString and
-  // ca::CertSerialHex render them. "" matches nothing.
-  virtual Result<bool> IsBootstrapDenied(std::string_view fingerprint, std::string_view issuer,
-                                         std::string_view serial_hex) = 0;
   // Every denylist row, oldest first.
   virtual Result<std::vector<DenyEntry>> ListDenied() = 0;
 
@@ -147,8 +140,6 @@ class Store {
   // row (and first_bad_id the event, when there is one).
   virtual Result<AuditReport> VerifyAuditChain() = 0;
 
-  // The certificate with this serial (canonical hex), nullopt if none (a pending intent is none).
-  virtual Result<std::optional<CertificateRecord>> FindBySerial(std::string_view serial_hex) = 0;
   // Every certificate of this device, in issuance order.
   virtual Result<std::vector<CertificateRecord>> FindByDevice(std::string_view device_id) = 0;
   // The newest `limit` events (state events included), newest first, by commit order rather than

@@ -9,7 +9,7 @@
 #include "ca/csr.h"
 #include "ca/issuer.h"
 #include "daemon/authority/enrollment.h"
-#include "db/store.h"
+#include "db/records.h"
 
 namespace provisiond {
 

@@ -36,4 +36,9 @@ bool AnchorAllowed(const ProfileRule& rule, const PeerIdentity& peer) {
                              rule.anchor_key_sha256.contains(peer.anchor_key_sha256));
 }
 
+bool ProfileAllows(std::string_view label, const ProfileRule* rule, const PeerIdentity& peer) {
+  if (rule == nullptr) return label.empty();
+  return AnchorAllowed(*rule, peer);
+}
+
 }  // namespace provisiond

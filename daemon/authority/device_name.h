@@ -3,14 +3,15 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "ca/error.h"
-#include "daemon/config.h"
 #include "daemon/authority/peer.h"
+#include "daemon/authority/policy.h"
 
 namespace provisiond {
 
-// The device a request speaks for, within the identity scope (config.h, IdentityScope).
+// The device a request speaks for, within the identity scope (policy.h, IdentityScope).
 struct DeviceName {
   std::string id;         // from the client certificate (CN, or --identity for bootstrap ones)
   std::string scope;      // "" (global) or 16 lowercase hex digits (per-issuer)
@@ -25,5 +26,10 @@ ca::Result<DeviceName> DeviceNameOf(const PeerIdentity& peer, IdentityScope scop
 
 // True if the rule admits a bootstrap chain that ended at peer's trust anchor.
 bool AnchorAllowed(const ProfileRule& rule, const PeerIdentity& peer);
+
+// Whether peer's bootstrap chain may enroll under the profile `label` whose rule is `rule`: the
+// rule decides when there is one; without one, the default profile ("") admits any trusted CA
+// and a labelled profile admits nobody.
+bool ProfileAllows(std::string_view label, const ProfileRule* rule, const PeerIdentity& peer);
 
 }  // namespace provisiond

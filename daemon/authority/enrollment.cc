@@ -56,17 +56,26 @@ const char* EnrollCodeName(EnrollCode code) {
   return "internal";
 }
 
-// Everything that can be decided without the database. On success returns kIssued (meaning
-// "go on") and fills *csr.
+// Everything that can be decided without the database, in the order of enrollment.h: who is
+// asking, then the CSR, then its key. On success returns kIssued (meaning "go on") and fills *csr
+// and *name.
 EnrollResult Enroller::CheckRequest(const EnrollRequest& req, ca::CheckedCsr* csr,
                                     DeviceName* name) {
-  const PeerIdentity& peer = req.peer;
-  const Policy& policy = shared_.config().policy;
-  if (peer.kind == AuthKind::kNone) {
+  const AuthorityConfig& config = shared_.config();  // once: a reload may swap it meanwhile
+  if (req.peer.kind == AuthKind::kNone) {
     return Refuse(EnrollCode::kNoClientCertificate, "no client certificate");
   }
-  auto named = DeviceNameOf(peer, shared_.config().identity_scope);
+  auto named = DeviceNameOf(req.peer, config.identity_scope);
   if (named) *name = *named;
+  if (auto r = CheckPeer(req, named); r.code != EnrollCode::kIssued) return r;
+  if (auto r = CheckCsr(req, config, csr); r.code != EnrollCode::kIssued) return r;
+  return CheckKey(req, config.policy, *csr);
+}
+
+// Rate limits, certificate kind, device id, the labelled profile's allow rule.
+EnrollResult Enroller::CheckPeer(const EnrollRequest& req,
+                                 const ca::Result<DeviceName>& named) {
+  const PeerIdentity& peer = req.peer;
   // One bucket per device (whichever of its certificates it presents); a certificate naming no
   // device id still gets its own, so its refusals are limited too.
   const std::string device_key = named ? "device " + named->qualified
@@ -91,10 +100,17 @@ EnrollResult Enroller::CheckRequest(const EnrollRequest& req, ca::CheckedCsr* cs
                   "bootstrap certificate presented to simplereenroll");
   }
   if (!named) return Refuse(EnrollCode::kNoDeviceId, named.error().detail);
-  if (!req.reenroll && req.rule != nullptr && !AnchorAllowed(*req.rule, peer)) {
+  if (!req.reenroll && !ProfileAllows(req.label, req.rule, peer)) {
     return Refuse(EnrollCode::kProfileNotAllowed,
                   "trust anchor \"" + peer.anchor_subject + "\" not allowed for " + req.endpoint);
   }
+  return Refuse(EnrollCode::kIssued, "");
+}
+
+// Content type, base64, the CSR itself, its identity, channel binding. Fills *csr.
+EnrollResult Enroller::CheckCsr(const EnrollRequest& req, const AuthorityConfig& config,
+                                ca::CheckedCsr* csr) {
+  const PeerIdentity& peer = req.peer;
   if (MediaType(req.content_type) != "application/pkcs10") {
     return Refuse(EnrollCode::kBadContentType, "Content-Type: " + req.content_type);
   }
@@ -107,7 +123,7 @@ EnrollResult Enroller::CheckRequest(const EnrollRequest& req, ca::CheckedCsr* cs
     return r;
   }
   // Operational certificates carry the id in CN (we issued them), so their CSR is checked there.
-  auto source = req.reenroll ? ca::IdentitySource::kCommonName : shared_.config().identity;
+  auto source = req.reenroll ? ca::IdentitySource::kCommonName : config.identity;
   if (auto ok = ca::CheckCsrIdentity(*checked, peer.device_id, source); !ok) {
     auto r = Refuse(EnrollCode::kBadCsr, ok.error().detail);
     r.csr_error = ok.error().code;
@@ -121,7 +137,15 @@ EnrollResult Enroller::CheckRequest(const EnrollRequest& req, ca::CheckedCsr* cs
       return Refuse(EnrollCode::kChannelBinding, "challengePassword != tls-exporter value");
     }
   }
-  const bool same_key = checked->public_key_der == peer.cert->public_key_der;
+  *csr = std::move(*checked);
+  return Refuse(EnrollCode::kIssued, "");
+}
+
+// Key reuse against the client certificate, same-key renewal, the renewal window.
+EnrollResult Enroller::CheckKey(const EnrollRequest& req, const Policy& policy,
+                                const ca::CheckedCsr& csr) {
+  const PresentedCert& cert = *req.peer.cert;
+  const bool same_key = csr.public_key_der == cert.public_key_der;
   if (same_key && !req.reenroll) {
     return Refuse(EnrollCode::kKeyReuse, "CSR key is the bootstrap certificate's key");
   }
@@ -129,10 +153,9 @@ EnrollResult Enroller::CheckRequest(const EnrollRequest& req, ca::CheckedCsr* cs
     return Refuse(EnrollCode::kSameKeyRenewal, "CSR key is the current certificate's key");
   }
   if (req.reenroll && policy.renew_before > 0 &&
-      shared_.clock.Now() < peer.cert->not_after - policy.renew_before) {
-    return Refuse(EnrollCode::kTooEarly, ca::Iso8601(peer.cert->not_after - policy.renew_before));
+      shared_.clock.Now() < cert.not_after - policy.renew_before) {
+    return Refuse(EnrollCode::kTooEarly, ca::Iso8601(cert.not_after - policy.renew_before));
   }
-  *csr = std::move(*checked);
   return Refuse(EnrollCode::kIssued, "");
 }
 

@@ -1,10 +1,11 @@
 // enrollment.h — the authority's decision for simpleenroll/simplereenroll: who may enroll, which
 // CSR is acceptable, and the policy-checked, durable issuance. Returns a domain outcome; the EST
 // layer (est/service.cc) turns it into an HTTP status and a fixed reason. Knows no socket, no TLS
-// and no HTTP: it reads time from a TimeSource, writes through a db::IssuanceQueue, reads through a
-// db::Store, and comes back to its own thread through an Executor.
+// and no HTTP: it reads time from a TimeSource, writes only through a db::IssuanceQueue, reads
+// through a db::StoreReader (no write method), and returns to its own thread through an Executor.
 //
-// Order of checks (each refusal is one Code below, recorded as an enrollment_events row):
+// Order of checks (each refusal is one Code below; the caller records it, EST as an
+// enrollment_events row in est/service.cc Finish):
 //   client certificate present -> rate limits (per source address; per device id within
 //   --identity-scope, or per client certificate when it names no device id) -> certificate kind
 //   for the endpoint -> device id -> labelled profile's allow rule (bootstrap) -> content type ->
@@ -39,13 +40,13 @@
 #include "ca/csr.h"
 #include "ca/issuer.h"
 #include "ca/rng.h"
-#include "daemon/authority/time_source.h"
 #include "daemon/authority/device_name.h"
 #include "daemon/authority/peer.h"
+#include "daemon/authority/policy.h"
 #include "daemon/authority/rate_limiter.h"
-#include "daemon/config.h"
+#include "daemon/authority/time_source.h"
 #include "db/issuance_queue.h"
-#include "db/store.h"
+#include "db/store_reader.h"
 
 namespace provisiond {
 
@@ -82,7 +83,9 @@ struct EnrollRequest {
   std::string endpoint;  // for the event row: "simpleenroll", "line-a/simplereenroll"
   const ca::Profile* profile = nullptr;  // owned by the config
   std::string label;                     // "" for the default profile
-  const ProfileRule* rule = nullptr;     // owned by the config; null = any trusted CA (default)
+  // The label's allow rule, owned by the config. Null: any trusted CA for the default profile
+  // (label ""), nobody for a labelled one (a label without a configured rule).
+  const ProfileRule* rule = nullptr;
   std::string content_type;
   std::string body;
   PeerIdentity peer;  // a copy: the connection may be gone before the issuance finishes
@@ -101,10 +104,11 @@ struct EnrollResult {
 
 // Shared by all workers; thread-safe.
 struct EnrollShared {
-  // The config in force. A SIGHUP reload swaps the pointer; the Server keeps every config alive
-  // until it is destroyed, so a reference taken from config() stays valid for a whole request.
-  const ServeConfig& config() const { return *current_config.load(std::memory_order_acquire); }
-  std::atomic<const ServeConfig*> current_config;
+  // The authority's part of the config in force (the daemon's ServeConfig is one). A SIGHUP
+  // reload swaps the pointer; the Server keeps every config alive until it is destroyed, so a
+  // reference taken from config() stays valid for a whole request.
+  const AuthorityConfig& config() const { return *current_config.load(std::memory_order_acquire); }
+  std::atomic<const AuthorityConfig*> current_config;
   db::IssuanceQueue& queue;  // db::Writer in the daemon
   const TimeSource& clock;  // TimeSource::System() in the daemon
   RateLimiter device_limiter;
@@ -115,16 +119,19 @@ using EnrollDone = std::function<void(EnrollResult)>;
 
 // Runs a closure later on the Enroller's own thread; called from the queue's thread (the
 // db::Writer's) with each commit's result, so it must be thread-safe and quick. The daemon posts
-// to the worker's PostQueue (an eventfd in its epoll loop); tests queue and drain by hand.
+// to the worker's PostQueue (an eventfd in its epoll loop); tests queue and drain by hand. The
+// queue's callbacks hold their own copy, so they touch nothing of the Enroller on the queue's
+// thread; the closures they post use the Enroller, so they must not run after it is gone.
 using Executor = std::function<void(std::function<void()>)>;
 
 // One per worker: uses the worker's issuer and RNG, and `executor` to come back to the worker
 // thread after each commit.
 class Enroller {
  public:
-  // reader: the worker's own read connection (renewal looks up the presented certificate).
+  // reader: the worker's own read connection (renewal looks up the presented certificate);
+  // read-only, so every write goes through shared.queue.
   Enroller(EnrollShared& shared, ca::Issuer& issuer, ca::Rng rng, Executor executor,
-           db::Store& reader)
+           db::StoreReader& reader)
       : shared_(shared),
         issuer_(issuer),
         rng_(rng),
@@ -138,6 +145,11 @@ class Enroller {
 
  private:
   EnrollResult CheckRequest(const EnrollRequest& request, ca::CheckedCsr* csr, DeviceName* name);
+  EnrollResult CheckPeer(const EnrollRequest& request, const ca::Result<DeviceName>& named);
+  EnrollResult CheckCsr(const EnrollRequest& request, const AuthorityConfig& config,
+                        ca::CheckedCsr* csr);
+  EnrollResult CheckKey(const EnrollRequest& request, const Policy& policy,
+                        const ca::CheckedCsr& csr);
   EnrollResult CheckRenewal(const EnrollRequest& request, const DeviceName& name);
   std::optional<EnrollResult> Reserve(std::shared_ptr<Attempt> attempt);
   void OnReserved(std::shared_ptr<Attempt> attempt, db::Result<db::IssueOutcome> outcome);
@@ -150,7 +162,7 @@ class Enroller {
   ca::Issuer& issuer_;
   ca::Rng rng_;
   Executor executor_;
-  db::Store& reader_;
+  db::StoreReader& reader_;
 };
 
 // Short name for logs and event reasons, e.g. "bootstrap_exhausted".

@@ -66,9 +66,11 @@ std::optional<EnrollResult> Enroller::Reserve(std::shared_ptr<Attempt> a) {
   const db::IssuancePolicy policy{.max_per_bootstrap =
                                       shared_.config().policy.bootstrap_max_enrollments};
   const bool queued = shared_.queue.SubmitReserve(
-      std::move(intent), policy, [this, a](db::Result<db::IssueOutcome> outcome) {
-        // Queue's thread: come back to the worker that owns the issuer and the connection.
-        executor_([this, a, outcome = std::move(outcome)]() mutable {
+      std::move(intent), policy,
+      [exec = executor_, this, a](db::Result<db::IssueOutcome> outcome) {
+        // Queue's thread: touches nothing of the Enroller (its own copy of the executor); the
+        // closure runs on the worker that owns the issuer and the connection.
+        exec([this, a, outcome = std::move(outcome)]() mutable {
           OnReserved(a, std::move(outcome));
         });
       });
@@ -173,8 +175,10 @@ void Enroller::SignAndComplete(std::shared_ptr<Attempt> a, const db::Intent& int
   };
   auto shared_record = std::make_shared<db::CertificateRecord>(std::move(record));
   const bool queued = shared_.queue.SubmitComplete(
-      *shared_record, std::move(event), [this, a, shared_record](db::Result<void> done) {
-        executor_([this, a, shared_record, done = std::move(done)]() mutable {
+      *shared_record, std::move(event),
+      [exec = executor_, this, a, shared_record](db::Result<void> done) {
+        // Queue's thread: as in Reserve, only the copy of the executor is used here.
+        exec([this, a, shared_record, done = std::move(done)]() mutable {
           if (done) {
             EnrollResult r;
             r.code = EnrollCode::kIssued;

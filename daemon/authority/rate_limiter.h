@@ -12,13 +12,9 @@
 #include <unordered_map>
 
 #include "base/error.h"
+#include "daemon/authority/policy.h"
 
 namespace provisiond {
-
-struct RateSpec {
-  double burst = 0;              // bucket size; 0 = no limit
-  std::chrono::seconds period{0};  // `burst` tokens come back over this period
-};
 
 // "90s", "15m", "12h", "30d" -> seconds. kInvalidArgument otherwise.
 base::Result<std::chrono::seconds> ParseDuration(std::string_view text);

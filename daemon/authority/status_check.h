@@ -4,17 +4,17 @@
 #pragma once
 
 #include "daemon/authority/peer.h"
-#include "db/store.h"
+#include "db/store_reader.h"
 
 namespace provisiond {
 
 class StoreStatusCheck : public CertificateStatusCheck {
  public:
-  explicit StoreStatusCheck(db::Store& store) : store_(store) {}
+  explicit StoreStatusCheck(db::StoreReader& store) : store_(store) {}
   std::optional<std::string> Refuse(const PresentedCert& leaf, AuthKind kind) override;
 
  private:
-  db::Store& store_;
+  db::StoreReader& store_;
 };
 
 }  // namespace provisiond

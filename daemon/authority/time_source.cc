@@ -1,4 +1,4 @@
-// time_source.cc — the system clock behind authority::TimeSource (see time_source.h).
+// time_source.cc — the system clock behind provisiond::TimeSource (see time_source.h).
 #include "daemon/authority/time_source.h"
 
 #include <ctime>

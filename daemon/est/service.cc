@@ -1,4 +1,4 @@
-// service.cc — EST routes and the enrollment decision (see service.h).
+// service.cc — EST routes and the mapping of the authority's outcomes to HTTP (see service.h).
 #include "daemon/est/service.h"
 
 #include <algorithm>
@@ -115,16 +115,14 @@ struct Service::Route {
   std::string label;  // "" for the default profile
   std::string op;     // cacerts | csrattrs | simpleenroll | simplereenroll
   const ca::Profile* profile = nullptr;
-  const ProfileRule* rule = nullptr;  // null for the default profile
+  const ProfileRule* rule = nullptr;  // the label's configured rule, if any (the room decides)
 };
 
-namespace {
-const ProfileRule kNobody;  // a labelled profile without a rule (never: ApplyProfileOptions adds one)
-}  // namespace
-
-Service::Service(EnrollShared& shared, std::unique_ptr<ca::Issuer> issuer, ca::Rng rng,
-                 PostQueue& inbox, db::Store& reader)
-    : shared_(shared),
+Service::Service(const std::atomic<const ServeConfig*>& config, EnrollShared& shared,
+                 std::unique_ptr<ca::Issuer> issuer, ca::Rng rng, PostQueue& inbox,
+                 db::StoreReader& reader)
+    : config_(config),
+      shared_(shared),
       issuer_(std::move(issuer)),
       inbox_(inbox),
       enroller_(shared, *issuer_, rng,
@@ -143,7 +141,7 @@ std::optional<http::Response> Service::Handle(const http::Request& request,
   if (!target.starts_with(kPrefix)) return http::TextResponse(404, "not an EST path");
   std::string_view rest = target.substr(kPrefix.size());
   Route route;
-  const ServeConfig& config = shared_.config();  // once: a reload may swap it meanwhile
+  const ServeConfig& config = this->config();  // once: a reload may swap it meanwhile
   if (size_t slash = rest.find('/'); slash != std::string_view::npos) {
     route.label = std::string(rest.substr(0, slash));
     route.op = std::string(rest.substr(slash + 1));
@@ -151,7 +149,7 @@ std::optional<http::Response> Service::Handle(const http::Request& request,
     if (it == config.labeled_profiles.end()) return http::TextResponse(404, "unknown EST label");
     route.profile = &it->second;
     auto rule = config.profile_rules.find(route.label);
-    route.rule = rule == config.profile_rules.end() ? &kNobody : &rule->second;
+    if (rule != config.profile_rules.end()) route.rule = &rule->second;
   } else {
     route.op = std::string(rest);
     route.profile = &config.default_profile;
@@ -245,7 +243,8 @@ std::optional<http::Response> Service::Finish(const EnrollRequest& req, const En
         .reason = ok ? std::string(EnrollCodeName(result.code))
                      : std::string(EnrollCodeName(result.code)) + ": " + answer.reason,
     };
-    auto resp = std::make_shared<http::Response>(ResponseFor(result, answer, shared_.config().retry_after_seconds));
+    auto resp =
+        std::make_shared<http::Response>(ResponseFor(result, answer, config().retry_after_seconds));
     PostQueue& inbox = inbox_;
     const bool queued = shared_.queue.SubmitEvent(
         std::move(event), [&inbox, resp, later](db::Result<void> r) {
@@ -256,7 +255,7 @@ std::optional<http::Response> Service::Finish(const EnrollRequest& req, const En
     Log(Priority::kErr, "event_not_recorded", {{"detail", "writer queue full"}});
     return std::move(*resp);
   }
-  return ResponseFor(result, answer, shared_.config().retry_after_seconds);
+  return ResponseFor(result, answer, config().retry_after_seconds);
 }
 
 }  // namespace provisiond::est

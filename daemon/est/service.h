@@ -1,9 +1,11 @@
 // service.h — the EST operations (RFC 7030 §4, RFC 8951) under /.well-known/est/[<label>/]:
-// cacerts, csrattrs, simpleenroll, simplereenroll. This is where a request becomes a decision:
-// who may call what, CSR checks, issuance, and the durable record before the reply.
-// One Service per worker thread (it owns that worker's Issuer); the Store is shared.
+// cacerts, csrattrs, simpleenroll, simplereenroll. Routes a request to its profile, hands
+// enrollments to the authority (daemon/authority/enrollment.h, which decides), maps each outcome to
+// an HTTP status and fixed reason, and records refusals (enrollment_events) before replying.
+// One Service per worker thread (it owns that worker's Issuer and Enroller).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -18,16 +20,19 @@
 #include "daemon/http/request_parser.h"
 #include "daemon/http/response.h"
 #include "daemon/post_queue.h"
-#include "db/store.h"
+#include "db/store_reader.h"
 
 namespace provisiond::est {
 
 class Service {
  public:
-  // issuer: this worker's own copy of the issuing CA; inbox: this worker's PostQueue; reader:
-  // this worker's read connection to the store. `shared`, `inbox` and `reader` outlive the service.
-  Service(EnrollShared& shared, std::unique_ptr<ca::Issuer> issuer, ca::Rng rng, PostQueue& inbox,
-          db::Store& reader);
+  // config: the config in force (a reload swaps it; the routes and labelled profiles are read
+  // from it); issuer: this worker's own copy of the issuing CA; inbox: this worker's PostQueue;
+  // reader: this worker's read connection to the store. `config`, `shared`, `inbox` and `reader`
+  // outlive the service.
+  Service(const std::atomic<const ServeConfig*>& config, EnrollShared& shared,
+          std::unique_ptr<ca::Issuer> issuer, ca::Rng rng, PostQueue& inbox,
+          db::StoreReader& reader);
 
   using Reply = std::function<void(http::Response)>;
 
@@ -51,6 +56,9 @@ class Service {
   std::optional<http::Response> Finish(const EnrollRequest& request, const EnrollResult& result,
                                        std::chrono::steady_clock::time_point start, Reply later);
 
+  const ServeConfig& config() const { return *config_.load(std::memory_order_acquire); }
+
+  const std::atomic<const ServeConfig*>& config_;
   EnrollShared& shared_;
   std::unique_ptr<ca::Issuer> issuer_;
   PostQueue& inbox_;

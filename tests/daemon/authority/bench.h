@@ -17,6 +17,7 @@
 #include "ca/issuer.h"
 #include "daemon/authority/enrollment.h"
 #include "daemon/authority/time_source.h"
+#include "daemon/config.h"
 #include "db/issuance_queue.h"
 #include "db/writer.h"
 #include "device-sim/csr_builder.h"
@@ -146,8 +147,10 @@ struct Bench {
     issuer = std::move(*loaded);
   }
   ~Bench() {
+    // The writer first: it runs what is queued, and its completions (which hold the executor,
+    // not the enroller) land in inbox, never run; then the enroller.
+    writer.reset();
     enroller.reset();
-    writer.reset();  // runs what is queued; its completions land in inbox, never run
   }
 
   // Builds the shared state from `config` as it is now (the limiters read its rates once).

@@ -133,6 +133,17 @@ TEST_CASE("labelled profile's allow rule, before the content type") {
   Refused(b, request, EnrollCode::kBadContentType);
 }
 
+TEST_CASE("a labelled profile without a rule admits nobody; the default profile any trusted CA") {
+  Bench b;
+  b.Start();
+  Device d = b.NewDevice();
+  EnrollRequest request = b.Request(d);
+  request.label = "line-a";  // no rule configured for it: request.rule stays null
+  Refused(b, request, EnrollCode::kProfileNotAllowed);
+  request.label = "";
+  CHECK(b.Run(request).code == EnrollCode::kIssued);
+}
+
 TEST_CASE("content type, before the body's base64") {
   Bench b;
   b.Start();

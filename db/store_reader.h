@@ -1,0 +1,35 @@
+// store_reader.h — db::StoreReader, the read-only lookups of the store that the daemon's authority
+// makes (renewal's record, the handshake's status checks). db::Store (store.h) extends it.
+#pragma once
+
+#include <optional>
+#include <string_view>
+
+#include "db/records.h"
+
+namespace db {
+
+// The authority holds only this: it cannot write except through db::IssuanceQueue. Part of the
+// db::Store contract (store.h): thread-safe, and every value bound as a parameter.
+class StoreReader {
+ public:
+  virtual ~StoreReader() = default;
+  StoreReader(const StoreReader&) = delete;
+  StoreReader& operator=(const StoreReader&) = delete;
+
+  // Revocation state of one certificate; one lookup on the unique serial index (handshake path),
+  // and one on issuance_intents' primary key when no certificate has that serial.
+  virtual Result<CertStatus> CertificateStatus(std::string_view serial_hex) = 0;
+  // true if a row has this fingerprint, or has this issuer AND this serial. Exact text match on
+  // indexed columns (handshake path): pass the values as ca::Sha256Hex, ca::DnString and
+  // ca::CertSerialHex render them. "" matches nothing.
+  virtual Result<bool> IsBootstrapDenied(std::string_view fingerprint, std::string_view issuer,
+                                         std::string_view serial_hex) = 0;
+  // The certificate with this serial (canonical hex), nullopt if none (a pending intent is none).
+  virtual Result<std::optional<CertificateRecord>> FindBySerial(std::string_view serial_hex) = 0;
+
+ protected:
+  StoreReader() = default;
+};
+
+}  // namespace db
