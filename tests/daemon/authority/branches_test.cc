@@ -1,6 +1,5 @@
-// branches_test.cc — the decision's less travelled branches (daemon/authority/enrollment.cc,
-// issuance.cc): a resume under another profile label, the allow rule skipped on renewal, a failed
-// Prepare, the duplicate-serial retry, a busy store, and a failed read of the renewed certificate.
+// branches_test.cc — the decision's less travelled branches: resume under another label, the allow
+// rule on renewal, failed Prepare, duplicate serials, a busy or full store, a failed renewal lookup.
 #include <doctest/doctest.h>
 
 #include "daemon/authority/enrollment.h"
@@ -139,4 +138,19 @@ TEST_CASE("renewal: the presented certificate's lookup fails; 500, nothing reser
   Exec(b, "ALTER TABLE certificates_away RENAME TO certificates");
   CHECK(b.Rows("issuance_intents", "kind = 'reenroll'") == 0);
   Expect(b, renew, EnrollCode::kIssued);
+}
+
+TEST_CASE("a full store (the event log has no id left): 503, nothing written") {
+  Bench b;
+  b.Start();
+  Device d = b.NewDevice();
+  const std::string hash(64, 'c');
+  Exec(b, "INSERT INTO enrollment_events (id, time, peer, presented_fingerprint, "
+          "presented_subject, device_id, endpoint, outcome, http_status, reason, prev_hash, "
+          "row_hash) VALUES (9223372036854775807, '2026-05-01T00:00:00Z', '', '', '', '', '', "
+          "'refused', 0, '', '" + hash + "', '" + hash + "')");
+  EnrollResult r = Expect(b, b.Request(d), EnrollCode::kStoreUnavailable);
+  CHECK(r.detail.find("no id left") != std::string::npos);
+  CHECK(b.Rows("certificates") == 0);
+  CHECK(b.Rows("issuance_intents") == 0);
 }
