@@ -189,7 +189,9 @@ std::optional<EnrollResult> Enroller::Enroll(const EnrollRequest& req, EnrollDon
     r.device_id = id;
     done(std::move(r));
   };
-  return Reserve(std::move(attempt));
+  auto refused = Reserve(attempt);  // a refusal before any write (Prepare, a full queue)
+  if (refused) refused->device_id = attempt->name.qualified;
+  return refused;
 }
 
 }  // namespace provisiond

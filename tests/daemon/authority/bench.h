@@ -4,6 +4,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <deque>
@@ -237,5 +238,75 @@ struct Bench {
     return db::testing::QueryRawInt(raw.get(), "SELECT count(*) FROM " + table + " WHERE " + where);
   }
 };
+
+// The result of `request` (run to its end), checked to be `want`; a refusal carries no certificate.
+inline EnrollResult Expect(Bench& b, const EnrollRequest& request, EnrollCode want) {
+  EnrollResult r = b.Run(request);
+  CHECK_MESSAGE(r.code == want, (std::string(EnrollCodeName(r.code)) + " (" + r.detail +
+                                 "), want " + EnrollCodeName(want)));
+  if (r.code != EnrollCode::kIssued && r.code != EnrollCode::kAlreadyIssued) CHECK(r.der.empty());
+  return r;
+}
+
+// Runs `sql` on a connection of its own (a trigger, a schema change behind the store's back).
+inline void Exec(Bench& b, const std::string& sql) {
+  auto raw = db::testing::OpenRaw(b.path);
+  db::testing::ExecRaw(raw.get(), sql);
+}
+
+// The serial of the one pending intent ("" when there is none).
+inline std::string PendingSerial(Bench& b) {
+  auto raw = db::testing::OpenRaw(b.path);
+  return db::testing::QueryRaw(raw.get(),
+                               "SELECT serial FROM issuance_intents WHERE status = 'pending'");
+}
+
+// Leaves one pending intent for `request`: its Reserve commits, then signing fails (the RNG ECDSA
+// draws its blinding values from refuses). Returns the intent's serial.
+inline std::string InterruptedBySigning(Bench& b, const EnrollRequest& request) {
+  std::optional<EnrollResult> later;
+  auto now = b.enroller->Enroll(request, [&later](EnrollResult r) { later = std::move(r); });
+  REQUIRE_FALSE(now.has_value());  // Prepare drew its serial; Reserve is queued
+  b.rng.fail = true;
+  b.inbox.RunUntil([&] { return later.has_value(); });
+  b.rng.fail = false;
+  CHECK(later->code == EnrollCode::kInternal);
+  CHECK(later->detail.starts_with("signing "));
+  CHECK(later->der.empty());
+  return PendingSerial(b);
+}
+
+// The bench's RNG, except that the next `repeats` serial draws (ca::RandomSerial fills 16 bytes;
+// ECDSA signing draws 32-byte scalars) all yield `serial`: a serial collision made to happen.
+struct RepeatingSerialRng {
+  FailingRng& inner;
+  base::Bytes serial = base::Bytes(16, 0x5a);
+  int repeats = 0;
+  int serial_draws = 0;
+  static int Fill(void* self, unsigned char* out, size_t len) {
+    auto* me = static_cast<RepeatingSerialRng*>(self);
+    if (len == me->serial.size()) {
+      ++me->serial_draws;
+      if (me->repeats > 0) {
+        --me->repeats;
+        std::copy(me->serial.begin(), me->serial.end(), out);
+        return 0;
+      }
+    }
+    return FailingRng::Fill(&me->inner, out, len);
+  }
+  ca::Rng rng() { return ca::Rng{&Fill, this}; }
+};
+
+// Enrolls d with `enrollment` (must be issued), then makes d present the operational certificate
+// and hold a new key; returns the renewal request (default profile).
+inline EnrollRequest Renewal(Bench& b, Device& d, const EnrollRequest& enrollment) {
+  EnrollResult issued = b.Run(enrollment);
+  REQUIRE_MESSAGE(issued.code == EnrollCode::kIssued, issued.detail);
+  d.peer = Bench::Operational(issued.der, d.id);
+  d.key = catest::NewP256(b.drbg->rng());
+  return b.Request(d, /*reenroll=*/true);
+}
+inline EnrollRequest Renewal(Bench& b, Device& d) { return Renewal(b, d, b.Request(d)); }
 
 }  // namespace authoritytest

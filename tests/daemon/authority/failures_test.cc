@@ -9,44 +9,6 @@
 
 using namespace authoritytest;
 
-namespace {
-
-EnrollResult Expect(Bench& b, const EnrollRequest& request, EnrollCode want) {
-  EnrollResult r = b.Run(request);
-  CHECK_MESSAGE(r.code == want, (std::string(EnrollCodeName(r.code)) + " (" + r.detail +
-                                 "), want " + EnrollCodeName(want)));
-  if (r.code != EnrollCode::kIssued && r.code != EnrollCode::kAlreadyIssued) CHECK(r.der.empty());
-  return r;
-}
-
-void Exec(Bench& b, const std::string& sql) {
-  auto raw = db::testing::OpenRaw(b.path);
-  db::testing::ExecRaw(raw.get(), sql);
-}
-
-std::string PendingSerial(Bench& b) {
-  auto raw = db::testing::OpenRaw(b.path);
-  return db::testing::QueryRaw(raw.get(),
-                               "SELECT serial FROM issuance_intents WHERE status = 'pending'");
-}
-
-// Leaves one pending intent for d: its Reserve commits, then signing fails (the RNG ECDSA draws
-// its blinding values from refuses).
-std::string InterruptedBySigning(Bench& b, const Device& d) {
-  std::optional<EnrollResult> later;
-  auto now = b.enroller->Enroll(b.Request(d), [&later](EnrollResult r) { later = std::move(r); });
-  REQUIRE_FALSE(now.has_value());  // Prepare drew its serial; Reserve is queued
-  b.rng.fail = true;
-  b.inbox.RunUntil([&] { return later.has_value(); });
-  b.rng.fail = false;
-  CHECK(later->code == EnrollCode::kInternal);
-  CHECK(later->detail.starts_with("signing "));
-  CHECK(later->der.empty());
-  return PendingSerial(b);
-}
-
-}  // namespace
-
 TEST_CASE("failed reserve: the queue refuses it (overload); nothing written, 503") {
   Bench b;
   b.Start();
@@ -76,7 +38,7 @@ TEST_CASE("failed sign: no certificate, the intent stays pending; the same-key r
   Bench b;
   b.Start();
   Device d = b.NewDevice();
-  const std::string serial = InterruptedBySigning(b, d);
+  const std::string serial = InterruptedBySigning(b, b.Request(d));
   REQUIRE_FALSE(serial.empty());
   CHECK(b.Rows("certificates") == 0);
   CHECK(b.Rows("issuance_intents", "status = 'pending' AND revoked_at IS NULL") == 1);
@@ -91,7 +53,7 @@ TEST_CASE("resume: an intent no longer what would be built now is not signed (in
   Bench b;
   b.Start();
   Device d = b.NewDevice();
-  const std::string serial = InterruptedBySigning(b, d);
+  const std::string serial = InterruptedBySigning(b, b.Request(d));
   b.config.default_profile.organization = "Changed Since";  // the profile changed meanwhile
   EnrollResult r = Expect(b, b.Request(d), EnrollCode::kIntentMismatch);
   CHECK(r.serial_hex == serial);

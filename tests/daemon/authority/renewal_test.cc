@@ -12,26 +12,8 @@ namespace {
 
 constexpr base::UnixTime kRenewBefore = 30 * 86400;
 
-// Enrolls d (must be issued) and returns the request renewing with its operational certificate
-// and a new key.
-EnrollRequest Renewal(Bench& b, Device& d) {
-  EnrollResult issued = b.Run(b.Request(d));
-  REQUIRE_MESSAGE(issued.code == EnrollCode::kIssued, issued.detail);
-  d.peer = Bench::Operational(issued.der, d.id);
-  d.key = catest::NewP256(b.drbg->rng());
-  return b.Request(d, /*reenroll=*/true);
-}
-
 // When the renewal window of d's operational certificate opens.
 base::UnixTime WindowOpens(const Device& d) { return d.peer.cert->not_after - kRenewBefore; }
-
-EnrollResult Expect(Bench& b, const EnrollRequest& request, EnrollCode want) {
-  EnrollResult r = b.Run(request);
-  CHECK_MESSAGE(r.code == want, (std::string(EnrollCodeName(r.code)) + " (" + r.detail +
-                                 "), want " + EnrollCodeName(want)));
-  if (r.code != EnrollCode::kIssued && r.code != EnrollCode::kAlreadyIssued) CHECK(r.der.empty());
-  return r;
-}
 
 }  // namespace
 

@@ -11,13 +11,6 @@ using namespace authoritytest;
 
 namespace {
 
-EnrollResult Expect(Bench& b, const EnrollRequest& request, EnrollCode want) {
-  EnrollResult r = b.Run(request);
-  CHECK_MESSAGE(r.code == want, (std::string(EnrollCodeName(r.code)) + " (" + r.detail +
-                                 "), want " + EnrollCodeName(want)));
-  return r;
-}
-
 EnrollResult Issued(Bench& b, const Device& d) {
   EnrollResult r = Expect(b, b.Request(d), EnrollCode::kIssued);
   REQUIRE_FALSE(r.der.empty());
