@@ -38,7 +38,9 @@ TEST_CASE("resume: an intent reserved under another profile label is not signed"
   Device d = b.NewDevice();
   const std::string serial = InterruptedBySigning(b, b.Request(d));  // under the default ""
   REQUIRE_FALSE(serial.empty());
-  EnrollResult r = Expect(b, ThroughLineA(b, b.Request(d), nullptr), EnrollCode::kIntentMismatch);
+  ProfileRule any;  // a labelled profile without a rule admits nobody: this one admits any CA
+  any.any_anchor = true;
+  EnrollResult r = Expect(b, ThroughLineA(b, b.Request(d), &any), EnrollCode::kIntentMismatch);
   CHECK(r.serial_hex == serial);
   CHECK(r.detail == "pending intent " + serial + " not signed: profile: '', want 'line-a'");
   CHECK(b.Rows("certificates") == 0);
