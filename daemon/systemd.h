@@ -38,8 +38,7 @@ struct ListenFd {
 // The listening sockets passed by the manager (LISTEN_FDS/LISTEN_PID; the variables are unset
 // afterwards so children never see them). Empty if none were passed. Each one is checked to be
 // a listening TCP socket and made non-blocking; the caller owns them (all are closed if one
-// is refused). Fails naming the first
-// unusable descriptor.
+// is refused). Fails naming the first unusable descriptor.
 base::Result<std::vector<ListenFd>> TakeListenFds();
 
 }  // namespace provisiond::sd

@@ -47,9 +47,10 @@ class Store : public StoreReader {
   // between the phases leaves a pending intent: the device's retry gets kResume and finishes it,
   // and PendingIntents() lists what is left. Nothing moves an intent back to pending.
   //
-  // Reserve decides and, when allowed, inserts `intent` as 'pending' in ONE transaction that holds
-  // the write lock from the first check to the insert (SQLite: BEGIN IMMEDIATE), so two Reserves
-  // never decide on the same state. Checks, in order:
+  // Reserve decides and, when allowed, inserts `intent` as 'pending' in ONE transaction that the
+  // database serializes against every write that could change its decision, from the first check
+  // to the insert, across every process on the same database (SQLite: BEGIN IMMEDIATE takes the
+  // write lock): two Reserves never decide on the same state. Checks, in order:
   //   0a. device_id has an active block (BlockDevice)                  -> kDeviceBlocked
   //   0b. kind "reenroll": the authenticating certificate (auth_cert_serial and
   //       auth_cert_fingerprint) is not an unrevoked certificate row    -> kAuthRevoked
@@ -106,7 +107,7 @@ class Store : public StoreReader {
   // false (nothing written) if it has none.
   virtual Result<bool> UnblockDevice(std::string_view device_id, std::string_view reason,
                                      std::string_view lifted_at) = 0;
-  // true if device_id has an active block. One probe of a unique partial index (handshake path).
+  // true if device_id has an active block. On the handshake path: one indexed probe, never a scan.
   virtual Result<bool> IsDeviceBlocked(std::string_view device_id) = 0;
   // Every block, oldest first; active_only: only those not lifted.
   virtual Result<std::vector<DeviceBlock>> ListBlocks(bool active_only) = 0;

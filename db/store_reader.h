@@ -17,11 +17,11 @@ class StoreReader {
   StoreReader(const StoreReader&) = delete;
   StoreReader& operator=(const StoreReader&) = delete;
 
-  // Revocation state of one certificate; one lookup on the unique serial index (handshake path),
-  // and one on issuance_intents' primary key when no certificate has that serial.
+  // Revocation state of one certificate (or of a pending intent with that serial when no
+  // certificate has it). On the handshake path: indexed lookups by serial, never a scan.
   virtual Result<CertStatus> CertificateStatus(std::string_view serial_hex) = 0;
-  // true if a row has this fingerprint, or has this issuer AND this serial. Exact text match on
-  // indexed columns (handshake path): pass the values as ca::Sha256Hex, ca::DnString and
+  // true if a row has this fingerprint, or has this issuer AND this serial. Exact text match,
+  // indexed (handshake path): pass the values as ca::Sha256Hex, ca::DnString and
   // ca::CertSerialHex render them. "" matches nothing.
   virtual Result<bool> IsBootstrapDenied(std::string_view fingerprint, std::string_view issuer,
                                          std::string_view serial_hex) = 0;

@@ -156,7 +156,6 @@ TEST_CASE_TEMPLATE("RevokedUnexpired lists revoked certificates that have not ex
 TEST_CASE_TEMPLATE("NextCrlNumber counts 1, 2, 3, survives reopening and never repeats", Backend,
                    PROVISIOND_DB_BACKENDS) {
   TempDir dir;
-  std::string path = dir.File("store.db");
   {
     auto store = Backend::Open(dir);
     CHECK(store->NextCrlNumber().value() == 1);
