@@ -135,7 +135,7 @@ check "... with proxy_refused reason=timeout" \
 
 # A trusted peer speaking TLS at once (no header), and an untrusted one doing the same.
 code=$(curl -sS --interface 127.0.0.1 --resolve "localhost:$PORT:127.0.0.1" --cacert "$CA" \
-  -o /dev/null -w '%{http_code}' "https://localhost:$PORT/.well-known/est/cacerts" 2>/dev/null || true)
+  --cert "$T/dev-a.crt" --key "$T/dev-a.key" -o /dev/null -w '%{http_code}' "https://localhost:$PORT/.well-known/est/cacerts" 2>/dev/null || true)
 expect_eq "trusted 127.0.0.1 without a header gets no answer" 000 "$code"
 check "... and a proxy_refused line (reason=no_header)" \
   grep -qE '^<4>proxy_refused peer=127\.0\.0\.1:[0-9]+ reason=no_header$' "$T/daemon.log"
