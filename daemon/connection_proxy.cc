@@ -56,8 +56,7 @@ Connection::FirstBytes Connection::TakeProxyHeader(std::span<const uint8_t> seen
     return FirstBytes::kClosed;
   }
   uint8_t sink[proxy::kMaxHeaderBytes];
-  if (::recv(fd_.get(), sink, header.length, MSG_DONTWAIT) !=
-      static_cast<ssize_t>(header.length)) {
+  if (::recv(fd_.get(), sink, header.length, MSG_DONTWAIT) != static_cast<ssize_t>(header.length)) {
     RefuseProxy("short_read");
     return FirstBytes::kClosed;
   }
@@ -70,8 +69,7 @@ Connection::FirstBytes Connection::TakeProxyHeader(std::span<const uint8_t> seen
 void Connection::RefuseProxy(std::string_view reason) {
   GlobalMetrics().proxy_refused.Inc(reason);
   if (UnauthenticatedBudget().Admit(/*row=*/false)) {
-    Log(Priority::kWarning, "proxy_refused",
-        {{"peer", peer_address_}, {"reason", reason}});
+    Log(Priority::kWarning, "proxy_refused", {{"peer", peer_address_}, {"reason", reason}});
   }
   phase_ = Phase::kDone;
 }

@@ -27,7 +27,13 @@ bool StartsLike(std::span<const uint8_t> data, std::span<const uint8_t> signatur
 // command.
 bool DefinedFamily(uint8_t family) {
   switch (family) {
-    case 0x00: case 0x11: case 0x12: case 0x21: case 0x22: case 0x31: case 0x32:
+    case 0x00:
+    case 0x11:
+    case 0x12:
+    case 0x21:
+    case 0x22:
+    case 0x31:
+    case 0x32:
       return true;
     default:
       return false;

@@ -56,8 +56,8 @@ Result Parse(std::span<const uint8_t> data);
 
 // Every reason Parse (and the connection, for what only it can see) gives, for the metric.
 inline constexpr std::string_view kReasons[] = {
-    "no_header",     "v1_header",       "bad_version", "bad_command", "bad_family",
-    "too_long",      "short_address",   "bad_tlv",     "truncated",   "timeout",
-    "untrusted_v2",  "untrusted_v1",    "short_read"};
+    "no_header",    "v1_header",     "bad_version", "bad_command", "bad_family",
+    "too_long",     "short_address", "bad_tlv",     "truncated",   "timeout",
+    "untrusted_v2", "untrusted_v1",  "short_read"};
 
 }  // namespace provisiond::proxy

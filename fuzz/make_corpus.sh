@@ -5,7 +5,8 @@ set -euo pipefail
 out=$1
 t=$(mktemp -d)
 trap 'rm -rf "$t"' EXIT
-mkdir -p "$out"/{http_request_fuzz,est_body_fuzz,csr_fuzz,trust_store_fuzz,config_fuzz,client_chain_fuzz,proxy_header_fuzz}
+mkdir -p "$out"/{http_request_fuzz,est_body_fuzz,csr_fuzz,trust_store_fuzz,config_fuzz} \
+  "$out"/{client_chain_fuzz,proxy_header_fuzz}
 
 csr() {  # csr NAME KEYSPEC [extra req args]
   local name=$1 key=$2; shift 2

@@ -86,7 +86,7 @@ TEST_CASE("LOCAL and UNSPEC keep the real peer, whatever address block follows")
 TEST_CASE("TLVs after the address block are skipped when they fit exactly") {
   const Bytes tlvs = {0x04, 0x00, 0x02, 0xAA, 0xBB,  // NOOP, 2 bytes
                       0x05, 0x00, 0x00,              // UNIQUE_ID, empty
-                      0x02, 0x00, 0x03, 'a', 'b', 'c'};
+                      0x02, 0x00, 0x03, 'a',  'b',  'c'};
   const Bytes h = Header(0x21, 0x11, Tcp4(tlvs));
   CheckEveryPrefixNeedsMore(h);
   auto r = Parse(h);
@@ -132,9 +132,9 @@ TEST_CASE("wrong version, command or family is refused as soon as its byte is th
   refused(Header(0x31, 0x11, Tcp4()), 13, "bad_version");
   refused(Header(0x22, 0x11, Tcp4()), 13, "bad_command");
   refused(Header(0x2F, 0x11, Tcp4()), 13, "bad_command");
-  refused(Header(0x21, 0x13, Tcp4()), 14, "bad_family");   // undefined protocol
-  refused(Header(0x21, 0x41, Tcp4()), 14, "bad_family");   // undefined family
-  refused(Header(0x20, 0x41, {}), 14, "bad_family");       // LOCAL does not excuse it
+  refused(Header(0x21, 0x13, Tcp4()), 14, "bad_family");  // undefined protocol
+  refused(Header(0x21, 0x41, Tcp4()), 14, "bad_family");  // undefined family
+  refused(Header(0x20, 0x41, {}), 14, "bad_family");      // LOCAL does not excuse it
   // Defined, but no TLS client's: UDP and UNIX, for PROXY.
   refused(Header(0x21, 0x12, Tcp4()), 16, "bad_family");
   refused(Header(0x21, 0x22, Tcp6()), 16, "bad_family");
@@ -177,8 +177,8 @@ TEST_CASE("Classify: what an untrusted peer's first bytes are") {
 }
 
 TEST_CASE("every reason Parse gives is in kReasons (the metric's label values)") {
-  const std::vector<Bytes> inputs = {Header(0x11, 0, {}), Header(0x22, 0, {}), Header(0x21, 0x41, {}),
-                                     Header(0x21, 0x11, Bytes(3, 0)),
+  const std::vector<Bytes> inputs = {Header(0x11, 0, {}), Header(0x22, 0, {}),
+                                     Header(0x21, 0x41, {}), Header(0x21, 0x11, Bytes(3, 0)),
                                      Header(0x21, 0x11, Tcp4({1}))};
   for (const auto& b : inputs) {
     auto r = Parse(b);
