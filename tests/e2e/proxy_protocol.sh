@@ -2,9 +2,10 @@
 # provisiond behind a real HAProxy (TCP mode, send-proxy-v2) with --proxy-protocol-from
 # 127.0.0.1/32: a device enrolling through it from 127.0.0.2 is logged, recorded and
 # rate-limited as 127.0.0.2, not as HAProxy's 127.0.0.1; a header split over two segments is
-# read; a trusted peer without a header, one that stalls inside it, and an untrusted peer
-# (127.0.0.3) forging one are each refused with a proxy_refused line and a metric; an untrusted
-# peer without a header is served as before. Loopback only, HAProxy in the foreground in $T.
+# read; LOCAL keeps the balancer's own address; a trusted peer without a header, one that stalls
+# inside it, and an untrusted peer (127.0.0.3) forging one (v2 or v1) are each refused with a
+# proxy_refused line and a metric; an untrusted peer without a header is served as before.
+# Loopback only, HAProxy in the foreground in $T.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/service_lib.sh"
 command -v haproxy >/dev/null || { echo "haproxy not installed (scripts/install-deps.sh)"; exit 77; }
@@ -17,7 +18,7 @@ proxy_cleanup() {
 trap proxy_cleanup EXIT
 
 make_openssl_ca factory
-for d in dev-a dev-b dev-c dev-d; do
+for d in dev-a dev-b dev-c dev-d dev-e; do
   make_openssl_device factory "$d"
   make_csr "$d" "$T/csr-$d"
 done
@@ -71,9 +72,9 @@ expect_eq "... not to HAProxy's address: dev-c from 127.0.0.4 through it gets 20
   "$(enroll_via "$HPORT" 127.0.0.4 dev-c)"
 
 # Raw clients: a header split in two segments, a forged one, a stalled one.
-python3 - "$PORT" "$CA" "$T/dev-d.crt" "$T/dev-d.key" "$T/csr-dev-d.b64" > "$T/raw.out" <<'PY'
+python3 - "$PORT" "$CA" "$T" > "$T/raw.out" <<'PY'
 import socket, ssl, sys, time
-port, ca, crt, key, csr = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
+port, ca, t = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 SIG = b"\r\n\r\n\x00\r\nQUIT\n"
 def v2(src, sport):
     block = socket.inet_aton(src) + socket.inet_aton("127.0.0.1") + sport.to_bytes(2, "big") \
@@ -91,21 +92,34 @@ def closed_by_server(s):
     except (ConnectionResetError, socket.timeout):
         return True
 
+def enroll(s, device):  # TLS with the device's certificate on socket s; the status line
+    ctx = ssl.create_default_context(cafile=ca)
+    ctx.load_cert_chain(f"{t}/{device}.crt", f"{t}/{device}.key")
+    c = ctx.wrap_socket(s, server_hostname="localhost")
+    body = open(f"{t}/csr-{device}.b64", "rb").read()
+    c.sendall(b"POST /.well-known/est/simpleenroll HTTP/1.1\r\nHost: localhost\r\n"
+              b"Content-Type: application/pkcs10\r\nConnection: close\r\nContent-Length: "
+              + str(len(body)).encode() + b"\r\n\r\n" + body)
+    reply = b""
+    while chunk := c.recv(4096):
+        reply += chunk
+    return reply.split(b"\r\n", 1)[0].decode()
+
 # 1. Trusted 127.0.0.1, the header in two segments 0.3 s apart, then an enrollment over TLS.
 s = conn("127.0.0.1")
 h = v2("198.51.100.7", 4242)
 s.sendall(h[:7]); time.sleep(0.3); s.sendall(h[7:])
-ctx = ssl.create_default_context(cafile=ca)
-ctx.load_cert_chain(crt, key)
-t = ctx.wrap_socket(s, server_hostname="localhost")
-body = open(csr, "rb").read()
-t.sendall(b"POST /.well-known/est/simpleenroll HTTP/1.1\r\nHost: localhost\r\n"
-          b"Content-Type: application/pkcs10\r\nConnection: close\r\nContent-Length: "
-          + str(len(body)).encode() + b"\r\n\r\n" + body)
-reply = b""
-while chunk := t.recv(4096):
-    reply += chunk
-print("split", reply.split(b"\r\n", 1)[0].decode())
+print("split", enroll(s, "dev-d"))
+
+# 1b. Trusted 127.0.0.1 sending LOCAL (a balancer's own connection): its own address stands.
+s = conn("127.0.0.1")
+s.sendall(SIG + b"\x20\x00\x00\x00")
+print("local", enroll(s, "dev-e"))
+
+# 2b. Untrusted 127.0.0.3 sending a v1 text header.
+s = conn("127.0.0.3")
+s.sendall(b"PROXY TCP4 203.0.113.9 127.0.0.1 5555 443\r\n")
+print("v1", "closed" if closed_by_server(s) else "open")
 
 # 2. Untrusted 127.0.0.3 forging a header that claims 203.0.113.9.
 s = conn("127.0.0.3")
@@ -122,6 +136,13 @@ expect_eq "a header split over two segments is read; the enrollment behind it su
   "split HTTP/1.1 200 OK" "$(sed -n 's/^\(split .*\)/\1/p' "$T/raw.out")"
 expect_contains "its event's peer is the header's 198.51.100.7:4242" "198.51.100.7:4242" \
   "$(sql "SELECT peer FROM enrollment_events WHERE device_id='dev-d' AND outcome='issued'")"
+expect_eq "a LOCAL header keeps the balancer's own address: dev-e enrolls" "local HTTP/1.1 200 OK" \
+  "$(grep '^local' "$T/raw.out")"
+expect_contains "... recorded as 127.0.0.1" "127.0.0.1:" \
+  "$(sql "SELECT peer FROM enrollment_events WHERE device_id='dev-e' AND outcome='issued'")"
+expect_eq "a v1 header from untrusted 127.0.0.3 is closed" "v1 closed" "$(grep '^v1' "$T/raw.out")"
+check "... with proxy_refused reason=untrusted_v1" \
+  grep -qE '^<4>proxy_refused peer=127\.0\.0\.3:[0-9]+ reason=untrusted_v1$' "$T/daemon.log"
 expect_eq "a forged header from untrusted 127.0.0.3 is closed" "forged closed" \
   "$(grep '^forged' "$T/raw.out")"
 check "... with a proxy_refused line naming 127.0.0.3" \
@@ -144,7 +165,7 @@ code=$(curl -sS --interface 127.0.0.3 --resolve "localhost:$PORT:127.0.0.1" --ca
   "https://localhost:$PORT/.well-known/est/cacerts" 2>/dev/null || true)
 expect_eq "untrusted 127.0.0.3 without a header is served as before" 200 "$code"
 
-for r in no_header untrusted_v2 timeout; do
+for r in no_header untrusted_v2 untrusted_v1 timeout; do
   expect_eq "metric proxy_refused{reason=\"$r\"}" 1 \
     "$(metric "provisiond_proxy_refused_total{reason=\"$r\"}")"
 done
