@@ -1,10 +1,8 @@
 // connection.cc — the per-connection state machine (see connection.h).
 #include "daemon/connection.h"
 
-#include <sys/socket.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <ctime>
 #include <random>
 
