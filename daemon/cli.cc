@@ -115,6 +115,12 @@ void AddServeOptions(CLI::App* cmd, ServeOptions& o, bool required) {
                   "on SIGTERM, how long in-flight requests may take to finish")
       ->check(DurationText())
       ->capture_default_str();
+  cmd->add_option("--proxy-protocol-from", o.proxy_protocol_from,
+                  "load balancers (CIDRs, e.g. 10.0.0.0/8 fd00::/8) whose connections must start "
+                  "with a PROXY protocol v2 header; logs, events and the per-address rate limit "
+                  "then see the client's address from it. A header from any other peer closes "
+                  "the connection (default: none)")
+      ->check(CidrText());
   AddProfileOptions(cmd, o.profile);
   AddPolicyOptions(cmd, o);
 }
@@ -150,6 +156,15 @@ base::Result<ServeConfig> ToServeConfig(const ServeOptions& o) {
     if (!d)
       return base::Fail(base::Code::kInvalidArgument, std::string(name) + ": " + d.error().detail);
     *out = *d;
+  }
+  c.proxy_protocol_from.clear();
+  for (const auto& text : o.proxy_protocol_from) {
+    auto range = ParseCidr(text);
+    if (!range) {
+      return base::Fail(base::Code::kInvalidArgument,
+                        "--proxy-protocol-from: " + range.error().detail);
+    }
+    c.proxy_protocol_from.push_back(*range);
   }
   c.labeled_profiles.clear();
   c.profile_rules.clear();

@@ -36,6 +36,7 @@ struct ServeOptions {
   std::string address_rate = "off";
   std::string drain_timeout = "10s";
   std::string handshake_timeout = "10s", request_timeout = "10s", idle_timeout = "5s";
+  std::vector<std::string> proxy_protocol_from;  // CIDRs, parsed into config.proxy_protocol_from
 };
 
 struct CheckConfigOptions {

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "daemon/authority/rate_limiter.h"
+#include "daemon/cidr.h"
 #include "daemon/net.h"
 
 namespace provisiond {
@@ -65,6 +66,15 @@ CLI::Validator RateText() {
         return r ? "" : r.error().detail;
       },
       "N/PERIOD");
+}
+
+CLI::Validator CidrText() {
+  return CLI::Validator(
+      [](std::string& value) -> std::string {
+        auto r = ParseCidr(value);
+        return r ? "" : r.error().detail;
+      },
+      "CIDR");
 }
 
 CLI::Validator NonEmptyText() {

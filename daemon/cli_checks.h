@@ -19,6 +19,8 @@ CLI::Validator ListenAddress(bool bare_port);
 CLI::Validator DurationText();
 // N/PERIOD or off (authority/rate_limiter.h ParseRateSpec).
 CLI::Validator RateText();
+// An IPv4 or IPv6 CIDR, or one address (cidr.h ParseCidr).
+CLI::Validator CidrText();
 // Not empty and at most kMaxOptionText bytes.
 CLI::Validator NonEmptyText();
 // A path that, if it exists, is a directory, and whose parent is a directory (init creates it).

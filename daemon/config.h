@@ -9,6 +9,7 @@
 #include "ca/cert.h"
 #include "ca/issuer.h"
 #include "daemon/authority/policy.h"
+#include "daemon/cidr.h"
 
 namespace provisiond {
 
@@ -49,6 +50,9 @@ struct ServeConfig : AuthorityConfig {
   int retry_after_seconds = 30;
   std::string metrics_listen;  // ADDR:PORT of the plain-HTTP /metrics listener; "" = off
   std::chrono::milliseconds drain_timeout{10000};  // SIGTERM: how long in-flight requests get
+  // Load balancers whose connections must start with a PROXY protocol v2 header
+  // (--proxy-protocol-from; daemon/proxy_header.h). Empty: no peer may send one.
+  std::vector<Cidr> proxy_protocol_from;
 };
 
 // Paths inside a state directory.

@@ -1,10 +1,8 @@
 // connection.cc — the per-connection state machine (see connection.h).
 #include "daemon/connection.h"
 
-#include <sys/socket.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <ctime>
 #include <random>
 
@@ -35,12 +33,13 @@ http::ParseLimits ToParseLimits(const Limits& l) {
 }  // namespace
 
 Connection::Connection(base::UniqueFd fd, uint64_t id, std::string peer_address,
-                       const ServeConfig& config)
+                       const ServeConfig& config, bool proxy_header_required)
     : fd_(std::move(fd)),
       id_(id),
       peer_address_(std::move(peer_address)),
       config_(config),
       parser_(ToParseLimits(config.limits)),
+      await_proxy_header_(proxy_header_required),
       deadline_(JitteredDeadline(config.limits.handshake_timeout)) {}
 
 Connection::~Connection() {
@@ -50,8 +49,17 @@ Connection::~Connection() {
 }
 
 bool Connection::Drive(Env& env) {
-  if (!session_ && NothingToReadYet()) return true;  // the deadline still runs
-  if (!session_ && !Start(env)) return false;
+  if (!session_) {
+    switch (ScreenOpening()) {
+      case FirstBytes::kWait:
+        return true;  // the deadline still runs
+      case FirstBytes::kClosed:
+        return false;
+      case FirstBytes::kStart:
+        if (!Start(env)) return false;
+        break;
+    }
+  }
   for (;;) {
     switch (phase_) {
       case Phase::kHandshake:
@@ -69,16 +77,6 @@ bool Connection::Drive(Env& env) {
         return false;
     }
   }
-}
-
-// The TLS session (mbedTLS allocates its 16 KiB input and output record buffers in
-// mbedtls_ssl_setup, and zeroes them when freed) is made only once the client's first bytes are
-// there, so a silent connection holds a socket and this object, not ~40 KiB. An EOF or an error
-// still starts it: the handshake then fails and is logged as before.
-bool Connection::NothingToReadYet() const {
-  char byte;
-  ssize_t n = ::recv(fd_.get(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
 
 bool Connection::Start(Env& env) {
@@ -254,6 +252,10 @@ bool Connection::DriveWriting() {
 
 bool Connection::CheckDeadline(Clock::time_point now) {
   if (now < deadline_) return true;
+  if (await_proxy_header_) {
+    RefuseProxy("timeout");
+    return false;
+  }
   const char* what = phase_ == Phase::kHandshake ? "handshake"
                      : phase_ == Phase::kAwaiting ? "issuance"
                      : phase_ == Phase::kWriting ? "write"

@@ -8,6 +8,13 @@
 // through the worker's PostQueue (Deliver). If the connection is gone by then, the reply is
 // dropped: the certificate stays committed and the device's retry gets it back.
 //
+// Before kHandshake's first TLS byte, the opening is screened (connection_proxy.cc): a peer in
+// --proxy-protocol-from must first send a PROXY protocol v2 header, which is peeked (never more
+// than proxy::kMaxHeaderBytes, on the stack), parsed (daemon/proxy_header.h), then read off the
+// socket, and its source address replaces the peer's; any other peer whose first bytes are a
+// PROXY header (v2 or v1) is closed. Either refusal is one `proxy_refused` line and a metric.
+// The handshake deadline covers the header too.
+//
 // Deadlines: the handshake, each request (first byte to last) and the keep-alive idle wait are
 // bounded, so a slow or silent client never holds more than its own small state. Those three
 // are the configured value plus up to 25 % at random, so clients cut off together do not
@@ -17,7 +24,9 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
+#include <string_view>
 
 #include "base/unique_fd.h"
 #include "daemon/config.h"
@@ -34,7 +43,10 @@ class Connection {
  public:
   // Takes ownership of fd (closed in the destructor). id is unique per worker, so a late reply
   // can never reach a newer connection that reuses the fd number.
-  Connection(base::UniqueFd fd, uint64_t id, std::string peer_address, const ServeConfig& config);
+  // proxy_header_required: the peer is in --proxy-protocol-from, so the connection must start
+  // with a PROXY protocol v2 header.
+  Connection(base::UniqueFd fd, uint64_t id, std::string peer_address, const ServeConfig& config,
+             bool proxy_header_required);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -70,7 +82,13 @@ class Connection {
   enum class Phase { kHandshake, kReading, kAwaiting, kWriting, kDone };
   enum class AfterWrite { kClose, kNextRequest, kKeepReading };
 
-  bool NothingToReadYet() const;
+  // Before the TLS session (connection_proxy.cc): wait for more bytes, start the session, or
+  // the connection was refused (logged, phase_ kDone).
+  enum class FirstBytes { kWait, kStart, kClosed };
+  FirstBytes ScreenOpening();
+  FirstBytes TakeProxyHeader(std::span<const uint8_t> seen);
+  void RefuseProxy(std::string_view reason);
+  bool PeerHungUp() const;
   bool Start(Env& env);
   bool DriveHandshake(Env& env);
   bool DriveReading(Env& env);
@@ -82,7 +100,7 @@ class Connection {
 
   base::UniqueFd fd_;
   uint64_t id_;
-  std::string peer_address_;
+  std::string peer_address_;  // the PROXY header's source once read
   const ServeConfig& config_;
   std::shared_ptr<tls::ServerTls> tls_;  // outlives session_, which points into it
   std::unique_ptr<tls::Session> session_;
@@ -93,6 +111,7 @@ class Connection {
   size_t out_offset_ = 0;
   int requests_ = 0;
   bool keep_alive_requested_ = false;  // of the request being answered
+  bool await_proxy_header_;            // from a --proxy-protocol-from peer, not read yet
   Clock::time_point deadline_;
 };
 

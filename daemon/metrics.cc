@@ -160,6 +160,10 @@ Metrics::Metrics()
           "Events of unauthenticated peers over the budget, counted but not written one by one: "
           "line = a journal line, row = an enrollment_events row.",
           "kind", {"line", "row"}),
+      proxy_refused("provisiond_proxy_refused_total",
+                    "Connections closed over a PROXY protocol header: missing or malformed from a "
+                    "--proxy-protocol-from peer, or sent by any other peer.",
+                    "reason"),
       enrollment_seconds("provisiond_enrollment_duration_seconds",
                          "Time from a complete enrollment request to its response being ready "
                          "(checks, signing and the database commit).",
@@ -175,6 +179,7 @@ std::string Metrics::Render() const {
   handshake_failures.Render(&out);
   connections.Render(&out);
   unauthenticated_suppressed.Render(&out);
+  proxy_refused.Render(&out);
   connections_in_flight.Render(&out);
   enrollment_seconds.Render(&out);
   reloads.Render(&out);

@@ -83,6 +83,9 @@ struct Metrics {
   CounterFamily connections;     // by event: accepted, refused (max connections)
   // Unauthenticated events over the flood budget (flood_budget.h): by what was not written.
   CounterFamily unauthenticated_suppressed;
+  // Connections closed over a PROXY protocol header (--proxy-protocol-from): by reason
+  // (proxy_header.h kReasons).
+  CounterFamily proxy_refused;
   Histogram enrollment_seconds;  // complete request -> response ready (checks, sign, commit)
   Gauge start_time_seconds;
 

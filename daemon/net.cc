@@ -28,6 +28,18 @@ std::string FormatAddress(const sockaddr_storage& ss) {
   return "?";
 }
 
+bool PeerInAnyCidr(const std::vector<Cidr>& ranges, const sockaddr_storage& peer) {
+  if (peer.ss_family == AF_INET) {
+    const auto* in = reinterpret_cast<const sockaddr_in*>(&peer);
+    return InAnyCidr(ranges, false, std::span(reinterpret_cast<const uint8_t*>(&in->sin_addr), 4));
+  }
+  if (peer.ss_family == AF_INET6) {
+    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&peer);
+    return InAnyCidr(ranges, true, std::span(in6->sin6_addr.s6_addr, 16));
+  }
+  return false;
+}
+
 namespace {
 
 struct AddrInfoDeleter {

@@ -10,11 +10,15 @@
 
 #include "base/error.h"
 #include "base/unique_fd.h"
+#include "daemon/cidr.h"
 
 namespace provisiond {
 
 // "127.0.0.1:43123" or "[::1]:43123".
 std::string FormatAddress(const sockaddr_storage& address);
+
+// Whether an accepted peer's address is in one of the ranges (cidr.h InAnyCidr).
+bool PeerInAnyCidr(const std::vector<Cidr>& ranges, const sockaddr_storage& peer);
 
 // Checks the "ADDR:PORT" syntax ListenTcp accepts, without binding. kInvalidArgument if bad.
 base::Result<void> CheckListenAddress(std::string_view address);

@@ -158,8 +158,8 @@ void Worker::Accept() {
       GlobalMetrics().connections_in_flight.Add(-1);
       continue;
     }
-    auto conn =
-        std::make_unique<Connection>(std::move(fd), next_id_++, FormatAddress(ss), *config_);
+    auto conn = std::make_unique<Connection>(std::move(fd), next_id_++, FormatAddress(ss), *config_,
+                                             PeerInAnyCidr(config_->proxy_protocol_from, ss));
     Connection& c = *conn;
     conns_.emplace(raw, std::move(conn));
     Defer(c);

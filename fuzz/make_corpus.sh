@@ -5,7 +5,8 @@ set -euo pipefail
 out=$1
 t=$(mktemp -d)
 trap 'rm -rf "$t"' EXIT
-mkdir -p "$out"/{http_request_fuzz,est_body_fuzz,csr_fuzz,trust_store_fuzz,config_fuzz,client_chain_fuzz}
+mkdir -p "$out"/{http_request_fuzz,est_body_fuzz,csr_fuzz,trust_store_fuzz,config_fuzz} \
+  "$out"/{client_chain_fuzz,proxy_header_fuzz}
 
 csr() {  # csr NAME KEYSPEC [extra req args]
   local name=$1 key=$2; shift 2
@@ -59,3 +60,21 @@ printf '\x05POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r
 for v in 30d 15m 90s 10/1m 20/1h off "label=line-a,o=Acme,ou=Line A,days=365" "label=x"; do
   printf '%s' "$v" > "$out/config_fuzz/$(printf '%s' "$v" | sha1sum | cut -c1-12)"
 done
+
+# proxy_header_fuzz: [split point] + a PROXY v2 header (TCP4 with a TLS byte after it, TCP6 with
+# a NOOP TLV, LOCAL) and a v1 line.
+python3 - "$out/proxy_header_fuzz" <<'PY'
+import ipaddress, sys
+sig = b"\r\n\r\n\x00\r\nQUIT\n"
+def v2(cmd_fam, payload):
+    return sig + cmd_fam + len(payload).to_bytes(2, "big") + payload
+a4 = ipaddress.ip_address("192.0.2.7").packed + ipaddress.ip_address("198.51.100.1").packed
+a6 = ipaddress.ip_address("2001:db8::5").packed + ipaddress.ip_address("2001:db8::1").packed
+ports = (50123).to_bytes(2, "big") + (443).to_bytes(2, "big")
+seeds = {"tcp4": b"\x09" + v2(b"\x21\x11", a4 + ports) + b"\x16\x03\x01",
+         "tcp6": b"\x20" + v2(b"\x21\x21", a6 + ports + b"\x04\x00\x02ab"),
+         "local": b"\x03" + v2(b"\x20\x00", b""),
+         "v1": b"\x04PROXY TCP4 192.0.2.7 198.51.100.1 50123 443\r\n"}
+for name, data in seeds.items():
+    open(f"{sys.argv[1]}/{name}", "wb").write(data)
+PY

@@ -75,6 +75,11 @@ bad "--renew-before" "${SERVE[@]}" --renew-before soon
 bad "--rate-limit-device" "${SERVE[@]}" --rate-limit-device 5
 bad "--rate-limit-address" "${SERVE[@]}" --rate-limit-address 0/1m
 bad "--tls-min" "${SERVE[@]}" --tls-min 1.1
+bad "--proxy-protocol-from" "${SERVE[@]}" --proxy-protocol-from lb.example
+bad "--proxy-protocol-from" "${SERVE[@]}" --proxy-protocol-from 127.0.0.1/32 10.0.0.1/8
+bad "--proxy-protocol-from" "${SERVE[@]}" --proxy-protocol-from ::/129
+printf '[serve]\nproxy-protocol-from = ["10.0.0.0/33"]\n' > "$T/bad-proxy.toml"
+bad "proxy-protocol-from" "${SERVE[@]}" --config "$T/bad-proxy.toml"
 bad "--client-auth" "${SERVE[@]}" --client-auth maybe
 bad "--identity" "${SERVE[@]}" --identity uid
 bad "--org" "${SERVE[@]}" --org "$HUGE"
