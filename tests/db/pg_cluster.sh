@@ -6,14 +6,16 @@
 #   pg_cluster.sh stop STATE_DIR    stop that server (fast shutdown) and delete its directory.
 # initdb and postgres refuse to run as root, so as root they run as `nobody` in a directory it
 # owns; otherwise as the calling user. Settings are initdb's defaults (fsync on): the tests exercise
-# the store as it runs in production. Binaries: $PG_BIN, else Debian's /usr/lib/postgresql/15/bin.
+# the store as it runs in production. Binaries: $PG_BIN, else the newest of Debian's
+# /usr/lib/postgresql/*/bin (15 on bookworm, the `postgresql` package's version elsewhere).
 set -euo pipefail
 
 usage() { echo "usage: $0 start|stop STATE_DIR" >&2; exit 2; }
 [ $# -eq 2 ] || usage
 action=$1
 state=$2
-bin=${PG_BIN:-/usr/lib/postgresql/15/bin}
+bin=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
+bin=${bin:-/usr/lib/postgresql/15/bin}
 
 as_owner() {
   if [ "$(id -u)" -eq 0 ]; then
