@@ -140,7 +140,14 @@ Result<std::unique_ptr<PgConn>> PgConn::Connect(const std::string& conninfo) {
 }
 
 Result<PgResultPtr> PgConn::Exec(const char* sql, const PgParams& params) {
-  if (PQstatus(conn_.get()) != CONNECTION_OK) PQreset(conn_.get());
+  const std::string_view statement(sql);
+  if (PQstatus(conn_.get()) != CONNECTION_OK) {
+    if (in_transaction_) {
+      return base::Fail(Code::kIo, "PQexecParams(" + Label(sql) +
+                                       "): the connection was lost inside a transaction");
+    }
+    PQreset(conn_.get());
+  }
   if (PQstatus(conn_.get()) != CONNECTION_OK) {
     return base::Fail(Code::kIo, "PQreset: " + FirstLine(PQerrorMessage(conn_.get())));
   }
@@ -151,12 +158,14 @@ Result<PgResultPtr> PgConn::Exec(const char* sql, const PgParams& params) {
     values.push_back(value ? value->data() : nullptr);
     lengths.push_back(value ? static_cast<int>(value->size()) : 0);
   }
+  if (statement == "COMMIT" || statement == "ROLLBACK") in_transaction_ = false;
   PgResultPtr result(PQexecParams(conn_.get(), sql, static_cast<int>(values.size()), nullptr,
                                   values.data(), lengths.data(), params.formats_.data(), 0));
   ExecStatusType status = result ? PQresultStatus(result.get()) : PGRES_FATAL_ERROR;
   if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
     return std::unexpected(PgError(conn_.get(), result.get(), sql));
   }
+  if (statement.starts_with("BEGIN")) in_transaction_ = true;
   // COMMIT of a transaction that had already failed answers "ROLLBACK" without an error.
   if (std::strcmp(sql, "COMMIT") == 0 && std::strcmp(PQcmdStatus(result.get()), "COMMIT") != 0) {
     return base::Fail(Code::kInternal, "COMMIT: the transaction had failed and was rolled back");
@@ -187,6 +196,7 @@ RowQuery PgConn::Rows() {
 }
 
 void PgConn::RollbackIfOpen() {
+  in_transaction_ = false;
   if (PQtransactionStatus(conn_.get()) == PQTRANS_IDLE) return;
   PgResultPtr ignored(
       PQexecParams(conn_.get(), "ROLLBACK", 0, nullptr, nullptr, nullptr, nullptr, 0));

@@ -71,8 +71,10 @@ class PgRows {
 };
 
 // One connection. Not thread-safe: its owner serializes use (PgStore's mutex, PgWriter's thread).
-// A connection found broken is reset (PQreset) once before the next statement; a statement that
-// fails because the connection broke is never retried here (the caller decides: kIo).
+// A connection found broken is reset (PQreset) once before the next statement, but only outside a
+// transaction: inside one (after BEGIN, until COMMIT or RollbackIfOpen) every later statement
+// fails with kIo instead, so the rest of a transaction never runs on a new session without its
+// BEGIN and its lock. A failed statement is never retried here (the caller decides).
 class PgConn {
  public:
   // kIo if the server cannot be reached or refuses; the detail never shows the conninfo.
@@ -92,6 +94,7 @@ class PgConn {
   explicit PgConn(PgConnPtr conn) : conn_(std::move(conn)) {}
   Result<PgResultPtr> Exec(const char* sql, const PgParams& params);
   PgConnPtr conn_;
+  bool in_transaction_ = false;  // between our BEGIN and its COMMIT / ROLLBACK
 };
 
 // The Error for a failed result (SQLSTATE mapped to a Code) or, with no result, the connection's.

@@ -133,5 +133,24 @@ TEST_CASE("PostgreSQL: DER is bytea byte for byte, a hostile device id a value, 
   CHECK(raw.Query("SELECT count(*) FROM enrollment_events WHERE serial IS NULL") == "2");
 }
 
+TEST_CASE("PostgreSQL: a store whose session was terminated reconnects for its next call") {
+  TempDir dir;
+  const std::string conninfo = PgTestDatabase::For(dir);
+  auto store = OpenPgOrDie(conninfo);
+  Issue(*store, SampleCertificate(SerialHex(1)));
+  RawPg raw(conninfo);
+  raw.Query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()");
+  // The first call may be the one that finds the session gone (kIo, nothing written) ...
+  auto first = store->CountCertificates();
+  if (!first) CHECK(first.error().code == Code::kIo);
+  // ... the next one runs on a new session.
+  auto count = store->CountCertificates();
+  REQUIRE_MESSAGE(count.has_value(), (count ? "" : count.error().detail));
+  CHECK(*count == 1);
+  Issue(*store, SampleCertificate(SerialHex(2)));
+  CHECK(store->VerifyAuditChain().value().ok);
+}
+
 }  // namespace
 }  // namespace db::testing
