@@ -131,9 +131,12 @@ Result<std::unique_ptr<PgConn>> PgConn::Connect(const std::string& conninfo) {
     return base::Fail(Code::kIo, "PQconnectdb: " + FirstLine(PQerrorMessage(conn.get())));
   }
   std::unique_ptr<PgConn> db(new PgConn(std::move(conn)));
-  // Fixed for every connection, whatever the server's defaults: UTC, hex bytea, UTF-8 text.
+  // Fixed for every connection, whatever the server's defaults: UTC, hex bytea, UTF-8 text, and
+  // a wait for a lock (the store's write lock, audit_head) of at most kPgLockTimeoutMs, then kBusy,
+  // as SQLite's busy_timeout.
+  const std::string lock_timeout = "SET lock_timeout = " + std::to_string(kPgLockTimeoutMs);
   for (const char* setting : {"SET TIME ZONE 'UTC'", "SET bytea_output = 'hex'",
-                              "SET client_encoding = 'UTF8'"}) {
+                              "SET client_encoding = 'UTF8'", lock_timeout.c_str()}) {
     if (auto r = db->Run(setting); !r) return std::unexpected(r.error());
   }
   return db;

@@ -18,6 +18,9 @@
 
 namespace db {
 
+// How long a statement waits for a lock before failing with kBusy (SQLSTATE 55P03).
+inline constexpr int kPgLockTimeoutMs = 5000;
+
 struct FinishPgConn {
   void operator()(PGconn* conn) const { PQfinish(conn); }
 };

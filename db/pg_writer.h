@@ -26,7 +26,7 @@ class PgConn;
 //   wait until the queue is non-empty (or stopping and empty: exit)
 //   take up to max_batch operations, in submission order
 //   BEGIN; lock audit_head (the store's one write lock, db/pg_schema.cc): other replicas' writers
-//     wait here, at most lock_timeout (then every operation gets kBusy)
+//     wait here, at most kPgLockTimeoutMs (lock_timeout; then every operation gets kBusy)
 //   for each operation:
 //     SAVEPOINT; run it (the same code as PgStore's one-shot method, db/pg_ops.h)
 //     success, or a policy refusal: RELEASE

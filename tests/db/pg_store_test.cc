@@ -152,5 +152,21 @@ TEST_CASE("PostgreSQL: a store whose session was terminated reconnects for its n
   CHECK(store->VerifyAuditChain().value().ok);
 }
 
+TEST_CASE("PostgreSQL: a write waiting on another session's write lock gives up with kBusy") {
+  TempDir dir;
+  const std::string conninfo = PgTestDatabase::For(dir);
+  auto store = OpenPgOrDie(conninfo);
+  RawPg other(conninfo);  // another replica, in the middle of a write transaction
+  other.Query("BEGIN");
+  other.Query("SELECT 1 FROM audit_head WHERE id = 1 FOR UPDATE");
+  auto recorded = store->RecordEvent(SampleEvent("rejected"));
+  REQUIRE_FALSE(recorded.has_value());
+  CHECK(recorded.error().code == Code::kBusy);
+  other.Query("ROLLBACK");
+  CHECK(EventCount(*store) == 0);
+  REQUIRE(store->RecordEvent(SampleEvent("rejected")).has_value());
+  CHECK(EventCount(*store) == 1);
+}
+
 }  // namespace
 }  // namespace db::testing
