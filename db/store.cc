@@ -159,10 +159,9 @@ Result<AuditReport> SqliteStore::VerifyAuditChain() {
   std::lock_guard lock(mu_);
   // One read transaction: the chain and the state tables are read in the same snapshot.
   if (auto begun = db_->Run("BEGIN"); !begun) return std::unexpected(begun.error());
-  const RowQuery query = QueryRows(db_->get());
-  auto report = VerifyEventChain(query);
+  auto report = VerifyEventChain(db_->get());
   if (report) {
-    if (auto checked = VerifyStateAgainstChain(query, *report); !checked) {
+    if (auto checked = VerifyStateAgainstChain(db_->get(), *report); !checked) {
       report = std::unexpected(checked.error());
     }
   }
