@@ -38,7 +38,7 @@ expect_eq() {  # expect_eq DESCRIPTION EXPECTED ACTUAL
 }
 
 expect_contains() {  # expect_contains DESCRIPTION NEEDLE HAYSTACK
-  if printf '%s' "$3" | grep -qF -- "$2"; then pass "$1"; else fail "$1: '$2' not in: $3"; fi
+  if grep -qF -- "$2" <<<"$3"; then pass "$1"; else fail "$1: '$2' not in: $3"; fi
 }
 
 finish() {
