@@ -49,7 +49,7 @@ struct StoredEvent {
   std::optional<std::string> serial;
 };
 
-StoredEvent ReadStoredEvent(const Statement& stmt) {
+StoredEvent ReadStoredEvent(const RowView& stmt) {
   StoredEvent row;
   row.id = stmt.Int(0);
   row.event.time = stmt.Text(1);
@@ -176,9 +176,7 @@ Result<void> CopyEventsIntoChain(sqlite3* db) {
   }
 }
 
-Result<AuditReport> VerifyEventChain(sqlite3* db) {
-  auto select = Statement::Prepare(db, kSelectChain);
-  if (!select) return std::unexpected(select.error());
+Result<AuditReport> VerifyEventChain(const RowQuery& query) {
   AuditReport report{.ok = true,
                      .rows_checked = 0,
                      .first_bad_id = {},
@@ -186,17 +184,18 @@ Result<AuditReport> VerifyEventChain(sqlite3* db) {
                      .head_hash = std::string(kGenesisHash)};
   int64_t prev_id = 0;  // ids start at 1
   std::string expected_prev(kGenesisHash);
-  for (;;) {
-    auto found = select->Step();
-    if (!found) return std::unexpected(found.error());
-    if (!*found) return report;
-    StoredEvent row = ReadStoredEvent(*select);
-    std::string prev_hash = select->Text(11);
-    std::string row_hash = select->Text(12);
+  std::optional<Error> hash_error;
+  auto walked = query(kSelectChain, [&](const RowView& stored) {
+    StoredEvent row = ReadStoredEvent(stored);
+    std::string prev_hash = stored.Text(11);
+    std::string row_hash = stored.Text(12);
     ++report.rows_checked;
-    if (report.ok) {
+    if (report.ok && !hash_error) {
       auto recomputed = HashOrFail(row, prev_hash);
-      if (!recomputed) return std::unexpected(recomputed.error());
+      if (!recomputed) {
+        hash_error = recomputed.error();
+        return;
+      }
       std::string id = std::to_string(row.id);
       std::string after = std::to_string(prev_id);
       if (*recomputed != row_hash) {
@@ -222,7 +221,10 @@ Result<AuditReport> VerifyEventChain(sqlite3* db) {
     expected_prev = row_hash;
     prev_id = row.id;
     report.head_hash = std::move(row_hash);
-  }
+  });
+  if (!walked) return std::unexpected(walked.error());
+  if (hash_error) return std::unexpected(*hash_error);
+  return report;
 }
 
 }  // namespace db

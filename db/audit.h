@@ -35,6 +35,7 @@
 
 #include "db/statement.h"
 #include "db/records.h"
+#include "db/row_view.h"
 
 namespace db {
 
@@ -60,7 +61,8 @@ Result<void> InsertChainedEvent(sqlite3* db, const EventRecord& event,
 // order and keeping ids, computing prev_hash and row_hash. The caller owns the transaction.
 Result<void> CopyEventsIntoChain(sqlite3* db);
 
-// Walks the whole chain in id order; see store.h for the report. Reads one consistent snapshot.
-Result<AuditReport> VerifyEventChain(sqlite3* db);
+// Walks the whole chain in id order; see store.h for the report. `query` runs on one consistent
+// snapshot (the caller's read transaction); the same walk serves every backend.
+Result<AuditReport> VerifyEventChain(const RowQuery& query);
 
 }  // namespace db

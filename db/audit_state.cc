@@ -77,7 +77,7 @@ EventRecord RevokedEvent(std::string_view serial_hex, std::string_view device_id
   return StateEvent(revoked_at, "local", device_id, "revoked", std::move(text));
 }
 
-std::string OptionalIntText(const Statement& stmt, int column) {
+std::string OptionalIntText(const RowView& stmt, int column) {
   return stmt.IsNull(column) ? "" : std::to_string(stmt.Int(column));
 }
 
@@ -89,21 +89,15 @@ struct StateRow {
 
 // Steps `sql` (no parameters) to the end, appending what `read` makes of each row.
 template <typename Read>
-Result<void> Collect(sqlite3* db, const char* sql, std::vector<StateRow>& out, Read&& read) {
-  auto stmt = Statement::Prepare(db, sql);
-  if (!stmt) return std::unexpected(stmt.error());
-  for (;;) {
-    auto row = stmt->Step();
-    if (!row) return std::unexpected(row.error());
-    if (!*row) return {};
-    read(*stmt, out);
-  }
+Result<void> Collect(const RowQuery& query, const char* sql, std::vector<StateRow>& out,
+                     Read&& read) {
+  return query(sql, [&](const RowView& row) { read(row, out); });
 }
 
 // Every state the tables hold now, as the events that should record it.
-Result<std::vector<StateRow>> CurrentState(sqlite3* db) {
+Result<std::vector<StateRow>> CurrentState(const RowQuery& db) {
   std::vector<StateRow> rows;
-  auto intents = Collect(db, kSelectIntents, rows, [](const Statement& s, auto& out) {
+  auto intents = Collect(db, kSelectIntents, rows, [](const RowView& s, auto& out) {
     Intent intent{.serial_hex = s.Text(0),
                   .device_id = s.Text(1),
                   .kind = s.Text(7),
@@ -120,12 +114,12 @@ Result<std::vector<StateRow>> CurrentState(sqlite3* db) {
          "intent " + intent.serial_hex + " (revoked_at " + s.Text(3) + ")"});
   });
   if (!intents) return std::unexpected(intents.error());
-  auto revoked = Collect(db, kSelectRevokedCertificates, rows, [](const Statement& s, auto& out) {
+  auto revoked = Collect(db, kSelectRevokedCertificates, rows, [](const RowView& s, auto& out) {
     out.push_back({RevokedEvent(s.Text(0), s.Text(1), s.Text(2), OptionalIntText(s, 3)),
                    "certificate " + s.Text(0) + " (revoked_at " + s.Text(2) + ")"});
   });
   if (!revoked) return std::unexpected(revoked.error());
-  auto denied = Collect(db, kSelectDenied, rows, [](const Statement& s, auto& out) {
+  auto denied = Collect(db, kSelectDenied, rows, [](const RowView& s, auto& out) {
     DenyEntry entry{.fingerprint = s.Text(1),
                     .issuer = s.Text(2),
                     .serial_hex = s.Text(3),
@@ -134,7 +128,7 @@ Result<std::vector<StateRow>> CurrentState(sqlite3* db) {
     out.push_back({DeniedStateEvent(s.Int(0), entry), "denylist row " + s.Text(0)});
   });
   if (!denied) return std::unexpected(denied.error());
-  auto blocks = Collect(db, kSelectBlocks, rows, [](const Statement& s, auto& out) {
+  auto blocks = Collect(db, kSelectBlocks, rows, [](const RowView& s, auto& out) {
     DeviceBlock block{
         .id = s.Int(0), .device_id = s.Text(1), .reason = s.Text(2), .blocked_at = s.Text(3)};
     const std::string name = "block " + s.Text(0) + " (device " + block.device_id + ")";
@@ -208,7 +202,7 @@ EventRecord UnblockedStateEvent(const DeviceBlock& block) {
 }
 
 Result<void> BackfillStateEvents(sqlite3* db) {
-  auto rows = CurrentState(db);
+  auto rows = CurrentState(QueryRows(db));
   if (!rows) return std::unexpected(rows.error());
   for (const StateRow& row : *rows) {
     if (auto r = InsertChainedEvent(db, row.event, ""); !r) return r;
@@ -216,18 +210,14 @@ Result<void> BackfillStateEvents(sqlite3* db) {
   return {};
 }
 
-Result<void> VerifyStateAgainstChain(sqlite3* db, AuditReport& report) {
+Result<void> VerifyStateAgainstChain(const RowQuery& query, AuditReport& report) {
   if (!report.ok) return {};
   std::unordered_map<std::string, int64_t> recorded;  // key -> the first event with it
-  auto events = Statement::Prepare(db, kSelectStateEvents);
+  auto events = query(kSelectStateEvents, [&](const RowView& row) {
+    recorded.try_emplace(StateKey(row.Text(1), row.Text(2)), row.Int(0));
+  });
   if (!events) return std::unexpected(events.error());
-  for (;;) {
-    auto row = events->Step();
-    if (!row) return std::unexpected(row.error());
-    if (!*row) break;
-    recorded.try_emplace(StateKey(events->Text(1), events->Text(2)), events->Int(0));
-  }
-  auto rows = CurrentState(db);
+  auto rows = CurrentState(query);
   if (!rows) return std::unexpected(rows.error());
   for (const StateRow& state : *rows) {
     auto found = recorded.find(StateKey(state.event.outcome, state.event.reason));
@@ -240,14 +230,15 @@ Result<void> VerifyStateAgainstChain(sqlite3* db, AuditReport& report) {
     }
     recorded.erase(found);
   }
-  auto mismatch = Statement::Prepare(db, kSelectCertificateNotAsIntent);
-  if (!mismatch) return std::unexpected(mismatch.error());
-  auto bad = mismatch->Step();
-  if (!bad) return std::unexpected(bad.error());
-  if (*bad) {
+  std::optional<std::string> mismatch;
+  auto checked = query(kSelectCertificateNotAsIntent, [&](const RowView& row) {
+    if (!mismatch) mismatch = row.Text(0);
+  });
+  if (!checked) return std::unexpected(checked.error());
+  if (mismatch) {
     Report(report,
-           mismatch->Text(0) + " differs from the audit chain (device, kind, key, authenticating "
-                               "certificate, profile or status is not its chained intent's)",
+           *mismatch + " differs from the audit chain (device, kind, key, authenticating "
+                       "certificate, profile or status is not its chained intent's)",
            std::nullopt);
     return {};
   }

@@ -29,6 +29,7 @@
 
 #include "db/statement.h"
 #include "db/records.h"
+#include "db/row_view.h"
 
 namespace db {
 
@@ -47,6 +48,7 @@ Result<void> BackfillStateEvents(sqlite3* db);
 // Compares the state tables with the chain's state events; on the first difference sets
 // report.ok = false, report.problem (naming the row) and report.first_bad_id (the event, if any).
 // Leaves a report that is already not ok alone. Run it in the snapshot the chain was read in.
-Result<void> VerifyStateAgainstChain(sqlite3* db, AuditReport& report);
+// `query` runs in the snapshot the chain was read in; the same check serves every backend.
+Result<void> VerifyStateAgainstChain(const RowQuery& query, AuditReport& report);
 
 }  // namespace db

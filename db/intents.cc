@@ -89,7 +89,8 @@ Result<std::vector<RevokedRow>> RevokeIntents(Connection& db, const char* sql, s
   return ReadRevokedRows(*stmt);
 }
 
-// kConstraint naming the first field in which the signed certificate differs from its intent.
+}  // namespace
+
 Result<void> CheckMatchesIntent(const CertificateRecord& cert, const Intent& intent) {
   struct Field {
     const char* name;
@@ -113,8 +114,6 @@ Result<void> CheckMatchesIntent(const CertificateRecord& cert, const Intent& int
   }
   return {};
 }
-
-}  // namespace
 
 Result<bool> IntentExists(Connection& db, std::string_view serial_hex) {
   auto stmt = db.Prepare(kIntentExists);

@@ -22,6 +22,9 @@ Result<IssueOutcome> ReserveInTxn(Connection& db, const Intent& intent,
                                   const IssuancePolicy& policy);
 // Store::Complete's checks, the certificate + event insert and the intent's move to 'issued'.
 Result<void> CompleteInTxn(Connection& db, const CertificateRecord& cert, const EventRecord& event);
+// Store::Complete's comparison: kConstraint naming the first field in which the signed
+// certificate differs from its intent (every backend's Complete runs it).
+Result<void> CheckMatchesIntent(const CertificateRecord& cert, const Intent& intent);
 // Store::RecordEvent's body.
 Result<void> RecordEventInTxn(Connection& db, const EventRecord& event);
 

@@ -227,6 +227,19 @@ Result<int64_t> QueryInt(sqlite3* db, std::string_view sql) {
   return stmt->Int(0);
 }
 
+RowQuery QueryRows(sqlite3* db) {
+  return [db](const char* sql, const RowVisitor& visit) -> Result<void> {
+    auto stmt = Statement::Prepare(db, sql);
+    if (!stmt) return std::unexpected(stmt.error());
+    for (;;) {
+      auto row = stmt->Step();
+      if (!row) return std::unexpected(row.error());
+      if (!*row) return {};
+      visit(*stmt);
+    }
+  };
+}
+
 void RollbackIfOpen(sqlite3* db) {
   // The caller already holds the error that matters, and nothing uncommitted becomes durable
   // whether or not ROLLBACK itself succeeds, so its result is not reported separately.

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "db/records.h"
+#include "db/row_view.h"
 
 namespace db {
 
@@ -46,7 +47,7 @@ Error SqliteError(sqlite3* db, int rc, std::string_view call);
 // A Statement from Connection::Prepare goes back to that connection's cache when destroyed
 // (reset, bindings cleared), so it must not outlive its Connection; one from Statement::Prepare
 // is finalized.
-class Statement {
+class Statement final : public RowView {
  public:
   // A statement of its own, finalized with the Statement: for SQL built at run time and SQL run
   // once (migrations). kInternal for a SQL error (a bug in our SQL), kCorrupt if the schema cannot
@@ -67,10 +68,10 @@ class Statement {
   // Steps a statement that returns no rows (INSERT, PRAGMA x = y) to completion.
   Result<void> Run();
 
-  bool IsNull(int column) const;
-  std::string Text(int column) const;  // "" for NULL
-  std::vector<unsigned char> Blob(int column) const;
-  int64_t Int(int column) const;
+  bool IsNull(int column) const override;
+  std::string Text(int column) const override;  // "" for NULL
+  std::vector<unsigned char> Blob(int column) const override;
+  int64_t Int(int column) const override;
 
  private:
   friend class Connection;
@@ -141,6 +142,10 @@ Result<void> Exec(sqlite3* db, const std::string& sql);
 // The first column of the first row of a parameterless query (PRAGMA x).
 Result<std::string> QueryText(sqlite3* db, std::string_view sql);
 Result<int64_t> QueryInt(sqlite3* db, std::string_view sql);
+
+// A RowQuery (db/row_view.h) on this connection: each query compiled for the call, stepped to the
+// end. `db` must outlive it.
+RowQuery QueryRows(sqlite3* db);
 
 // Rolls back the open transaction, if SQLite has not already done so itself (it does after some
 // SQLITE_FULL / SQLITE_IOERR / SQLITE_BUSY failures, which is why we ask sqlite3_get_autocommit).

@@ -159,9 +159,10 @@ Result<AuditReport> SqliteStore::VerifyAuditChain() {
   std::lock_guard lock(mu_);
   // One read transaction: the chain and the state tables are read in the same snapshot.
   if (auto begun = db_->Run("BEGIN"); !begun) return std::unexpected(begun.error());
-  auto report = VerifyEventChain(db_->get());
+  const RowQuery query = QueryRows(db_->get());
+  auto report = VerifyEventChain(query);
   if (report) {
-    if (auto checked = VerifyStateAgainstChain(db_->get(), *report); !checked) {
+    if (auto checked = VerifyStateAgainstChain(query, *report); !checked) {
       report = std::unexpected(checked.error());
     }
   }

@@ -8,9 +8,12 @@
 #include <memory>
 #include <string>
 
+#include "db/pg_store.h"
+#include "db/pg_writer.h"
 #include "db/sqlite_store.h"
 #include "db/store.h"
 #include "db/writer.h"
+#include "tests/db/pg_fixture.h"
 #include "tests/db/store_fixture.h"
 
 namespace db::testing {
@@ -39,9 +42,30 @@ struct SqliteBackend {
   }
 };
 
+// PostgreSQL: the cluster the CTest fixture db/pg_cluster started (tests/db/pg_fixture.h). `dir`
+// names a database of its own (created, migrated and dropped with `dir`), so every case starts
+// empty and cases run in parallel.
+struct PgBackend {
+  static std::unique_ptr<Store> Open(const TempDir& dir) {
+    auto store = PgStore::Open(PgTestDatabase::For(dir));
+    REQUIRE_MESSAGE(store.has_value(), (store ? "" : store.error().detail));
+    return std::move(*store);
+  }
+
+  using Queue = PgWriter;
+  static std::unique_ptr<Queue> StartQueue(Store& store) {
+    auto* pg = dynamic_cast<PgStore*>(&store);
+    REQUIRE_MESSAGE(pg != nullptr, "PgBackend::StartQueue: not a PgStore");
+    auto writer = PgWriter::Start(*pg);
+    REQUIRE_MESSAGE(writer.has_value(), (writer ? "" : writer.error().detail));
+    return std::move(*writer);
+  }
+};
+
 }  // namespace db::testing
 
 TYPE_TO_STRING_AS("sqlite", db::testing::SqliteBackend);
+TYPE_TO_STRING_AS("postgresql", db::testing::PgBackend);
 
 // Every backend the parameterized cases run against; the next backend adds itself here.
-#define PROVISIOND_DB_BACKENDS db::testing::SqliteBackend
+#define PROVISIOND_DB_BACKENDS db::testing::SqliteBackend, db::testing::PgBackend

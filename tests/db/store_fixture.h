@@ -7,8 +7,11 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "db/store.h"
 
@@ -24,6 +27,8 @@ class TempDir {
     path_ = pattern;
   }
   ~TempDir() {
+    // Newest first: what was set up last (a database in it) goes first.
+    for (auto it = cleanups_.rbegin(); it != cleanups_.rend(); ++it) (*it)();
     std::error_code ignored;
     std::filesystem::remove_all(path_, ignored);
   }
@@ -31,9 +36,15 @@ class TempDir {
   TempDir& operator=(const TempDir&) = delete;
 
   std::string File(const std::string& name) const { return (path_ / name).string(); }
+  // The directory's own name (provisiond-db-XXXXXX): unique while it exists.
+  std::string Name() const { return path_.filename().string(); }
+  // Runs `cleanup` when the directory goes (before it is removed): e.g. dropping a database
+  // whose name was taken from it.
+  void OnCleanup(std::function<void()> cleanup) const { cleanups_.push_back(std::move(cleanup)); }
 
  private:
   std::filesystem::path path_;
+  mutable std::vector<std::function<void()>> cleanups_;
 };
 
 // 32 hex digits, like ca::Issuer's 16-byte serials.

@@ -1,0 +1,37 @@
+// pg_ops.h — PgStore's write operations, each run inside a write transaction its caller owns
+// (InPgWriteTransaction: PgStore's one-shot methods; PgWriter runs many under one), and the
+// certificate row helpers they share with the reads.
+// Private to db/.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "db/pg_conn.h"
+#include "db/records.h"
+
+namespace db {
+
+// The column list PgReadCertificate expects, as in db/rows.h (append a WHERE clause).
+#define PROVISIOND_PG_CERT_SELECT                                                            \
+  "SELECT serial, device_id, subject, san, not_before, not_after, der, fingerprint_sha256, " \
+  "public_key_sha256, auth_cert_issuer, auth_cert_serial, auth_cert_fingerprint, kind, "     \
+  "peer, issued_at, revoked_at, revocation_reason, profile FROM certificates "
+
+CertificateRecord PgReadCertificate(const PgRow& row);
+std::vector<CertificateRecord> PgReadCertificates(const PgRows& rows);
+
+// Appends `event` to the hash chain: id and prev_hash from audit_head (locked by the transaction),
+// the row, and audit_head advanced to it. The hash is db/audit.h's, so VerifyAuditChain means the
+// same on both engines. `serial_hex` "" stores NULL.
+Result<void> PgAppendEvent(PgConn& db, const EventRecord& event, std::string_view serial_hex);
+
+// Store::Reserve's checks in order and the insert (store.h). Writes only for kReserved.
+Result<IssueOutcome> PgReserveInTxn(PgConn& db, const Intent& intent, const IssuancePolicy& policy);
+// Store::Complete's checks, the certificate + event insert and the intent's move to 'issued'.
+Result<void> PgCompleteInTxn(PgConn& db, const CertificateRecord& cert, const EventRecord& event);
+// Store::RecordEvent's body.
+Result<void> PgRecordEventInTxn(PgConn& db, const EventRecord& event);
+
+}  // namespace db
