@@ -55,8 +55,8 @@ base::Result<std::string> ReadSecretFile(const std::string& path, size_t max_byt
   if ((st.st_mode & 077) != 0) {
     char mode[8];
     std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-    return base::Fail(base::Code::kIo, path + ": mode " + mode +
-                                           ", want 0600 or 0400 (no group/other access)");
+    return base::Fail(base::Code::kIo,
+                      path + ": mode " + mode + ", want 0600 or 0400 (no group/other access)");
   }
   if (st.st_uid != ::geteuid()) {
     return base::Fail(base::Code::kIo, path + ": owned by uid " + std::to_string(st.st_uid) +

@@ -14,7 +14,8 @@ constexpr size_t kMaxPasswordBytes = 1024;
 base::Result<std::string> ReadPassword(const std::string& path) {
   auto text = ReadSecretFile(path, kMaxPasswordBytes + 2);
   if (!text) {
-    return base::Fail(base::Code::kInvalidArgument, "--store-password-file: " + text.error().detail);
+    return base::Fail(base::Code::kInvalidArgument,
+                      "--store-password-file: " + text.error().detail);
   }
   std::string password = std::move(*text);
   if (password.ends_with('\n')) password.pop_back();
@@ -102,7 +103,8 @@ db::Result<std::unique_ptr<db::Store>> ServeStore::OpenReader() const { return l
 db::Result<std::unique_ptr<db::Writer>> ServeStore::StartWriter(
     size_t max_queue, size_t max_batch, std::chrono::microseconds commit_delay) {
   if (sqlite_) return std::make_unique<db::Writer>(*sqlite_, max_queue, max_batch, commit_delay);
-  return base::Fail(db::Code::kInternal, "serve on a postgresql store: PgWriter is not a db::Writer yet");
+  return base::Fail(db::Code::kInternal,
+                    "serve on a postgresql store: PgWriter is not a db::Writer yet");
 }
 
 }  // namespace provisiond

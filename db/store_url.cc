@@ -105,7 +105,9 @@ base::Result<StoreUrl> ParsePostgres(std::string_view text, size_t scheme_size) 
     if (errmsg) PQfreemem(errmsg);
     return std::unexpected(Invalid("not a valid libpq URI: " + why));
   }
-  StoreUrl url{.engine = StoreUrl::Engine::kPostgres, .sqlite_path = {}, .conninfo = {},
+  StoreUrl url{.engine = StoreUrl::Engine::kPostgres,
+               .sqlite_path = {},
+               .conninfo = {},
                .label = "postgresql"};
   std::array<std::string, kLabelKeywords.size()> label_values;
   for (const PQconninfoOption* o = options.get(); o->keyword != nullptr; ++o) {
@@ -120,7 +122,8 @@ base::Result<StoreUrl> ParsePostgres(std::string_view text, size_t scheme_size) 
     }
   }
   for (size_t i = 0; i < kLabelKeywords.size(); ++i) {
-    if (!label_values[i].empty()) url.label += " " + std::string(kLabelKeywords[i]) + "=" + label_values[i];
+    if (!label_values[i].empty())
+      url.label += " " + std::string(kLabelKeywords[i]) + "=" + label_values[i];
   }
   return url;
 }
@@ -130,8 +133,8 @@ base::Result<StoreUrl> ParsePostgres(std::string_view text, size_t scheme_size) 
 base::Result<StoreUrl> ParseStoreUrl(std::string_view text) {
   if (text.empty()) return std::unexpected(Invalid("empty; want sqlite:PATH or postgresql://..."));
   if (text.size() > kMaxStoreUrl) {
-    return std::unexpected(Invalid(std::to_string(text.size()) + " bytes, at most " +
-                                   std::to_string(kMaxStoreUrl)));
+    return std::unexpected(
+        Invalid(std::to_string(text.size()) + " bytes, at most " + std::to_string(kMaxStoreUrl)));
   }
   if (text.find('\0') != std::string_view::npos) {
     return std::unexpected(Invalid("contains a NUL byte"));
@@ -139,7 +142,9 @@ base::Result<StoreUrl> ParseStoreUrl(std::string_view text) {
   if (text.starts_with(kSqlite)) {
     std::string path(text.substr(kSqlite.size()));
     if (path.empty()) return std::unexpected(Invalid("sqlite: needs a path (sqlite:PATH)"));
-    return StoreUrl{.engine = StoreUrl::Engine::kSqlite, .sqlite_path = path, .conninfo = {},
+    return StoreUrl{.engine = StoreUrl::Engine::kSqlite,
+                    .sqlite_path = path,
+                    .conninfo = {},
                     .label = "sqlite:" + path};
   }
   if (text.starts_with(kPostgresql)) return ParsePostgres(text, kPostgresql.size());
@@ -148,9 +153,9 @@ base::Result<StoreUrl> ParseStoreUrl(std::string_view text) {
   std::string_view scheme = text.substr(0, text.find(':'));
   bool plain = scheme.size() < text.size() && scheme.size() <= 16 &&
                std::ranges::all_of(scheme, [](unsigned char c) { return std::isalnum(c); });
-  return std::unexpected(Invalid((plain ? "unknown scheme '" + std::string(scheme) + "'"
-                                        : std::string("no scheme")) +
-                                 "; want sqlite:PATH, postgresql://... or postgres://..."));
+  return std::unexpected(
+      Invalid((plain ? "unknown scheme '" + std::string(scheme) + "'" : std::string("no scheme")) +
+              "; want sqlite:PATH, postgresql://... or postgres://..."));
 }
 
 std::string StoreConninfoWithPassword(const StoreUrl& url, std::string_view password) {

@@ -60,7 +60,8 @@ TEST_CASE("no --store: the state directory's SQLite file, as before") {
 
 TEST_CASE("a SQLite store opens and migrates from its URL") {
   TempDir dir;
-  auto location = StoreLocation::Resolve({.url = "sqlite:" + dir.path + "/s.db", .password_file = {}}, "");
+  auto location =
+      StoreLocation::Resolve({.url = "sqlite:" + dir.path + "/s.db", .password_file = {}}, "");
   REQUIRE(location.has_value());
   auto version = location->Migrate();
   REQUIRE(version.has_value());
@@ -89,8 +90,9 @@ TEST_CASE("--store-password-file: a private, one-line file owned by this user") 
   CHECK(Refusal({.url = url,
                  .password_file = dir.File("two", std::string(kPassword) + "\nmore\n", 0600)})
             .find("more than one line") != std::string::npos);
-  CHECK(Refusal({.url = url, .password_file = dir.path + "/missing"}).find("--store-password-file") !=
-        std::string::npos);
+  CHECK(
+      Refusal({.url = url, .password_file = dir.path + "/missing"}).find("--store-password-file") !=
+      std::string::npos);
   std::filesystem::create_symlink(good, dir.path + "/link");
   CHECK(Refusal({.url = url, .password_file = dir.path + "/link"}).find("--store-password-file") !=
         std::string::npos);
@@ -102,8 +104,9 @@ TEST_CASE("--store-password-file: a private, one-line file owned by this user") 
   }
   CHECK(Refusal({.url = "sqlite:/x.db", .password_file = good}).find("only for a postgresql") !=
         std::string::npos);
-  CHECK(Refusal({.url = "postgresql://app:" + std::string(kPassword) + "@h/db", .password_file = {}})
-            .starts_with("--store: a password inside the URI is refused"));
+  CHECK(
+      Refusal({.url = "postgresql://app:" + std::string(kPassword) + "@h/db", .password_file = {}})
+          .starts_with("--store: a password inside the URI is refused"));
 }
 
 TEST_CASE("--store on the command line and under [serve] in the config file") {
@@ -120,8 +123,8 @@ TEST_CASE("--store on the command line and under [serve] in the config file") {
   CHECK(cli.raw_serve_config().store.password_file == "/etc/provisiond/pgpass");
   CHECK(cli.admin().store.url.empty());  // main falls back to [serve]'s
   Cli given;
-  std::vector<const char*> args = {"provisiond", "--config", "",      "migrate",
-                                   "--store",    "sqlite:/a.db"};
+  std::vector<const char*> args = {"provisiond", "--config", "",
+                                   "migrate",    "--store",  "sqlite:/a.db"};
   given.Parse(static_cast<int>(args.size()), args.data());
   CHECK(*given.admin_commands().migrate);
   CHECK(given.admin().store.url == "sqlite:/a.db");

@@ -48,15 +48,14 @@ TEST_CASE("postgresql:// and postgres:// URIs become a libpq keyword conninfo") 
   // Defaults (PGHOST, the Unix socket) for everything: still a URI.
   CHECK(Parsed("postgresql://").conninfo.empty());
   // A multi-host URI (failover) and a Unix socket directory in host=.
-  StoreUrl multi =
-      Parsed("postgresql://app@h1:5432,h2:5433/db?target_session_attrs=read-write");
+  StoreUrl multi = Parsed("postgresql://app@h1:5432,h2:5433/db?target_session_attrs=read-write");
   CHECK(multi.conninfo.find("host='h1,h2'") != std::string::npos);
   CHECK(multi.conninfo.find("target_session_attrs='read-write'") != std::string::npos);
   CHECK(Parsed("postgresql:///db?host=/tmp/pg%20dir").conninfo.find("host='/tmp/pg dir'") !=
         std::string::npos);
   // libpq's own passfile parameter is how a password may be named.
-  CHECK(Parsed("postgresql://app@h/db?passfile=/etc/provisiond/pgpass").conninfo.find(
-            "passfile='/etc/provisiond/pgpass'") != std::string::npos);
+  CHECK(Parsed("postgresql://app@h/db?passfile=/etc/provisiond/pgpass")
+            .conninfo.find("passfile='/etc/provisiond/pgpass'") != std::string::npos);
 }
 
 TEST_CASE("malformed store URLs are refused with one line") {
@@ -69,8 +68,7 @@ TEST_CASE("malformed store URLs are refused with one line") {
         std::string::npos);
   CHECK(Refusal("postgresql://h/db?sslmode").find("libpq URI") != std::string::npos);
   CHECK(Refusal(std::string("sqlite:/a\0b", 11)).find("NUL") != std::string::npos);
-  CHECK(Refusal("sqlite:/" + std::string(kMaxStoreUrl, 'a')).find("at most") !=
-        std::string::npos);
+  CHECK(Refusal("sqlite:/" + std::string(kMaxStoreUrl, 'a')).find("at most") != std::string::npos);
 }
 
 TEST_CASE("a password inside the URI is refused without repeating it") {
@@ -99,8 +97,7 @@ TEST_CASE("a password inside the URI is refused without repeating it") {
         std::string::npos);
   // user names and a ':' elsewhere are not passwords.
   CHECK(Parsed("postgresql://h:5432/db").conninfo.find("port='5432'") != std::string::npos);
-  CHECK(Parsed("postgresql://app@[::1]:5432/db").conninfo.find("host='::1'") !=
-        std::string::npos);
+  CHECK(Parsed("postgresql://app@[::1]:5432/db").conninfo.find("host='::1'") != std::string::npos);
 }
 
 TEST_CASE("a password from a file is added as a quoted keyword") {
