@@ -1,4 +1,5 @@
-// files.h — small file helpers for the daemon: read whole files and secrets, write secrets with mode 0600.
+// files.h — small file helpers for the daemon: read whole files and secrets, write secrets with
+// mode 0600.
 #pragma once
 
 #include <string>

@@ -61,7 +61,8 @@ case "$action" in
     # (each race case opens four connections).
     port=5432 listen=""
     if [ -n "$tcp" ]; then
-      port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+      port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])')
       listen=127.0.0.1
       echo "$port" >"$state/port"
     fi
