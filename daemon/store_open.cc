@@ -4,6 +4,7 @@
 
 #include "daemon/config.h"
 #include "daemon/files.h"
+#include "db/pg_writer.h"
 
 namespace provisiond {
 namespace {
@@ -103,8 +104,7 @@ db::Result<std::unique_ptr<db::Store>> ServeStore::OpenReader() const { return l
 db::Result<std::unique_ptr<db::Writer>> ServeStore::StartWriter(
     size_t max_queue, size_t max_batch, std::chrono::microseconds commit_delay) {
   if (sqlite_) return std::make_unique<db::Writer>(*sqlite_, max_queue, max_batch, commit_delay);
-  return base::Fail(db::Code::kInternal,
-                    "serve on a postgresql store: PgWriter is not a db::Writer yet");
+  return db::PgWriter::Start(*pg_, max_queue, max_batch, commit_delay);
 }
 
 }  // namespace provisiond
