@@ -80,7 +80,7 @@ expect_eq "migrate on sqlite reports its version" "schema version 4 (sqlite:$T/s
   "$("$PROVISIOND" migrate --state-dir "$T/state")"
 
 # -- serve on PostgreSQL; enroll; every admin command with --store --------------------------------
-start_daemon --trust "$T/fleet/factory-ca.crt" "${STORE[@]}"
+start_daemon --trust "$T/fleet/factory-ca.crt" "${STORE[@]}" --metrics-listen 127.0.0.1:0
 expect_contains "serve names the store, without the password" \
   "store=\"postgresql host=127.0.0.1 port=$PGP dbname=provisiond\"" "$(grep 'listening on' "$T/daemon.log")"
 SIM=("$DEVICE_SIM" --fleet "$T/fleet" --server "127.0.0.1:$PORT" --ca-bundle "$CA")
@@ -89,6 +89,9 @@ expect_contains "2 devices enroll through PostgreSQL" "enroll: ok=2 failed=0" "$
 expect_eq "their rows are in PostgreSQL" 2 "$(pg -c "SELECT count(*) FROM certificates")"
 expect_eq "nothing went to the SQLite file" 0 \
   "$(sqlite3 "$T/state/provisiond.db" 'SELECT count(*) FROM certificates')"
+MPORT=$(sed -n 's/^<5>metrics_listening address=127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$T/daemon.log")
+ops=$(curl -sS "http://127.0.0.1:$MPORT/metrics" | sed -n 's/^provisiond_db_operations_total //p')
+check "/metrics counts the PostgreSQL writer's operations ($ops)" test "${ops:-0}" -ge 4
 out=$("$PROVISIOND" list "${STORE[@]}")
 expect_contains "list --store shows dev-00001" "dev-00001" "$out"
 serial=$(pg -c "SELECT serial FROM certificates WHERE device_id='dev-00002'")
