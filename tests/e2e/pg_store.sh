@@ -9,6 +9,10 @@ PG_CLUSTER="$(dirname "$0")/../db/pg_cluster.sh"
 PGSTATE="$T/pg"
 trap 'bash "$PG_CLUSTER" stop "$PGSTATE" >/dev/null 2>&1 || true; cleanup' EXIT
 bash "$PG_CLUSTER" start "$PGSTATE" --tcp
+if [ ! -s "$PGSTATE/conninfo" ]; then  # pg_cluster.sh keeps the reason in STATE_DIR/error
+  echo "FAIL: no PostgreSQL cluster: $(cat "$PGSTATE/error" 2>/dev/null)" >&2
+  exit 1
+fi
 ADMIN=$(cat "$PGSTATE/conninfo")
 PGP=$(cat "$PGSTATE/port")
 PASSWORD="Pw-e2e-7f3q"
