@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <regex>
 
 #include "daemon/authority/rate_limiter.h"
 #include "daemon/cidr.h"
@@ -131,6 +132,15 @@ CLI::Validator WritableFilePath() {
       "FILE");
 }
 
+void AddStoreOptions(CLI::App* cmd, StoreOptions& options) {
+  cmd->add_option("--store", options.url,
+                  "the database: sqlite:PATH (default: provisiond.db in the state directory) or "
+                  "a libpq URI postgresql://USER@HOST:PORT/DB?... (never with a password in it)");
+  cmd->add_option("--store-password-file", options.password_file,
+                  "PostgreSQL: a file holding the password (mode 0600, owned by this user); "
+                  "libpq's passfile= and PGPASSFILE work too");
+}
+
 std::string ServePathProblem(const ServeConfig& config) {
   if (auto why = CheckPath(config.state_dir, true, false, R_OK | X_OK); !why.empty()) {
     return "--state-dir: " + why;
@@ -141,8 +151,16 @@ std::string ServePathProblem(const ServeConfig& config) {
   return "";
 }
 
+std::string WithoutPasswords(std::string text) {
+  // user:password@ after "://", and password=VALUE (libpq keyword or URI parameter).
+  static const std::regex kUserinfo(R"((://[^/@\s:]*:)\S*@)");
+  static const std::regex kKeyword(R"((password=)[^&\s']*)", std::regex::icase);
+  text = std::regex_replace(text, kUserinfo, "$1***@");
+  return std::regex_replace(text, kKeyword, "$1***");
+}
+
 std::string OneLineFailure(const CLI::App* /*app*/, const CLI::Error& e) {
-  std::string what = e.what();
+  std::string what = WithoutPasswords(e.what());
   for (char& c : what) {
     if (c == '\n' || c == '\r') c = ' ';
   }

@@ -32,11 +32,21 @@ CLI::Validator ReadableFile();
 // A file path whose directory exists and is writable, and which is not a directory (crl --out).
 CLI::Validator WritableFilePath();
 
+// --store and --store-password-file (the URL and the file are checked when the command starts:
+// StoreLocation::Resolve, daemon/store_open.h).
+void AddStoreOptions(CLI::App* cmd, StoreOptions& options);
+
 // "" if serve's --state-dir is a readable directory and each --trust a readable file or
 // directory; else "--option: why" for the first that is not.
 std::string ServePathProblem(const ServeConfig& config);
 
-// One line per parse error: "provisiond: --option: what is wrong (see --help)".
+// `text` with the password of any URI's user:password@ and any password=VALUE replaced by ***:
+// CLI11 repeats arguments it could not place (a mistyped --store), and such a message goes to
+// stderr.
+std::string WithoutPasswords(std::string text);
+
+// One line per parse error: "provisiond: --option: what is wrong (see --help)", passwords
+// removed (WithoutPasswords).
 std::string OneLineFailure(const CLI::App* app, const CLI::Error& e);
 
 }  // namespace provisiond

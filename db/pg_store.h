@@ -30,6 +30,8 @@ class PgStore final : public SqlStore {
   // `provisiond migrate`: creates or upgrades the schema to kPgSchemaVersion. Idempotent; safe to
   // run from several replicas at once. kSchema if the database is newer than this program.
   static Result<void> Migrate(const std::string& conninfo);
+  // The schema version Open accepts and Migrate makes (kPgSchemaVersion, db/pg_schema.h).
+  static int SchemaVersion();
   ~PgStore() override;
 
   // One REPEATABLE READ, READ ONLY transaction: the chain and the state tables in one snapshot.
