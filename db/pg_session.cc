@@ -10,13 +10,19 @@ Result<void> PgSession::Query(const char* sql, const SqlParams& params, const Ro
   PgParams bound;
   for (const SqlParams::Value& value : params.values()) {
     switch (value.kind) {
-      case SqlParams::Value::Kind::kText: bound.Text(value.text); break;
-      case SqlParams::Value::Kind::kInt: bound.Int(value.number); break;
+      case SqlParams::Value::Kind::kText:
+        bound.Text(value.text);
+        break;
+      case SqlParams::Value::Kind::kInt:
+        bound.Int(value.number);
+        break;
       case SqlParams::Value::Kind::kBlob:
         bound.Bytes(std::span(reinterpret_cast<const unsigned char*>(value.text.data()),
                               value.text.size()));
         break;
-      case SqlParams::Value::Kind::kNull: bound.OptionalText(std::nullopt); break;
+      case SqlParams::Value::Kind::kNull:
+        bound.OptionalText(std::nullopt);
+        break;
     }
   }
   auto rows = db_.Query(sql, bound);

@@ -35,8 +35,7 @@ std::unique_ptr<BatchTxn> PgBatchTxn(std::unique_ptr<PgConn> conn) {
   return std::make_unique<PgBatch>(std::move(conn));
 }
 
-Result<std::unique_ptr<Writer>> PgWriter::Start(PgStore& store, size_t max_queue,
-                                                size_t max_batch,
+Result<std::unique_ptr<Writer>> PgWriter::Start(PgStore& store, size_t max_queue, size_t max_batch,
                                                 std::chrono::microseconds commit_delay) {
   auto db = PgConn::Connect(store.conninfo_);
   if (!db) return std::unexpected(db.error());

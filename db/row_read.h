@@ -22,7 +22,7 @@ namespace db {
   "revocation_reason, profile FROM issuance_intents "
 
 // The columns of an event as ReadEvent reads them (without the chain's hashes).
-#define PROVISIOND_EVENT_COLUMNS                                                             \
+#define PROVISIOND_EVENT_COLUMNS                                                         \
   "time, peer, presented_fingerprint, presented_subject, device_id, endpoint, outcome, " \
   "http_status, reason, serial "
 

@@ -101,8 +101,8 @@ Result<void> SerialFree(SqlSession& db, std::string_view serial_hex) {
     auto taken = SelectTruth(db, sql, SqlParams().Text(serial_hex));
     if (!taken) return std::unexpected(taken.error());
     if (*taken) {
-      return base::Fail(Code::kDuplicateSerial, "Reserve: serial " + std::string(serial_hex) +
-                                                    " is already in " + table);
+      return base::Fail(Code::kDuplicateSerial,
+                        "Reserve: serial " + std::string(serial_hex) + " is already in " + table);
     }
   }
   return {};
@@ -178,8 +178,8 @@ Result<void> CheckMatchesIntent(const CertificateRecord& cert, const Intent& int
   for (const Field& field : fields) {
     if (field.cert_value != field.intent_value) {
       return base::Fail(Code::kConstraint, "Complete: certificate " + cert.serial_hex + " has " +
-                                         field.name + " '" + field.cert_value +
-                                         "' but its intent has '" + field.intent_value + "'");
+                                               field.name + " '" + field.cert_value +
+                                               "' but its intent has '" + field.intent_value + "'");
     }
   }
   return {};
@@ -237,9 +237,8 @@ Result<void> RecordEventInTxn(SqlSession& db, const EventRecord& event) {
 
 Result<void> SqlStore::RecordEvent(const EventRecord& event) {
   // A transaction even for one row: the chain's head must not move between reading and writing.
-  return WithSession([&](SqlSession& db) {
-    return db.InWrite([&] { return RecordEventInTxn(db, event); });
-  });
+  return WithSession(
+      [&](SqlSession& db) { return db.InWrite([&] { return RecordEventInTxn(db, event); }); });
 }
 
 Result<IssueOutcome> SqlStore::Reserve(const Intent& intent, const IssuancePolicy& policy) {
@@ -268,7 +267,8 @@ Result<std::vector<Intent>> SqlStore::PendingIntents() {
 
 Result<std::vector<Intent>> SelectPendingIntents(SqlSession& db) {
   std::vector<Intent> intents;
-  auto done = db.Query(kSelectPending, {}, [&](const RowView& row) { intents.push_back(ReadIntent(row)); });
+  auto done =
+      db.Query(kSelectPending, {}, [&](const RowView& row) { intents.push_back(ReadIntent(row)); });
   if (!done) return std::unexpected(done.error());
   return intents;
 }

@@ -59,8 +59,7 @@ class SqlSession {
  public:
   // Runs one statement with `params` bound, calling `visit` (may be empty) for each row it
   // returns, in order, and runs it to its end.
-  virtual Result<void> Query(const char* sql, const SqlParams& params,
-                             const RowVisitor& visit) = 0;
+  virtual Result<void> Query(const char* sql, const SqlParams& params, const RowVisitor& visit) = 0;
   // Runs `body` in a write transaction holding the store's write lock (SQLite BEGIN IMMEDIATE;
   // PostgreSQL the audit_head row): committed if it succeeds, else rolled back.
   virtual Result<void> InWrite(const std::function<Result<void>()>& body) = 0;

@@ -67,7 +67,8 @@ constexpr const char* kCountCertificates = "SELECT count(*) FROM certificates";
 Result<std::vector<CertificateRecord>> SelectCertificates(SqlSession& db, const char* sql,
                                                           const SqlParams& params) {
   std::vector<CertificateRecord> certs;
-  auto done = db.Query(sql, params, [&](const RowView& row) { certs.push_back(ReadCertificate(row)); });
+  auto done =
+      db.Query(sql, params, [&](const RowView& row) { certs.push_back(ReadCertificate(row)); });
   if (!done) return std::unexpected(done.error());
   return certs;
 }
@@ -148,12 +149,14 @@ Result<CertStatus> SqlStore::CertificateStatus(std::string_view serial_hex) {
 
 Result<int> SqlStore::RevokeSerial(std::string_view serial_hex, int reason,
                                    std::string_view revoked_at) {
-  return Use<int>([&](SqlSession& db) { return Revoke(db, kRevokeSerial, serial_hex, reason, revoked_at); });
+  return Use<int>(
+      [&](SqlSession& db) { return Revoke(db, kRevokeSerial, serial_hex, reason, revoked_at); });
 }
 
 Result<int> SqlStore::RevokeDevice(std::string_view device_id, int reason,
                                    std::string_view revoked_at) {
-  return Use<int>([&](SqlSession& db) { return Revoke(db, kRevokeDevice, device_id, reason, revoked_at); });
+  return Use<int>(
+      [&](SqlSession& db) { return Revoke(db, kRevokeDevice, device_id, reason, revoked_at); });
 }
 
 Result<void> SqlStore::DenyBootstrap(const DenyEntry& entry) {
@@ -215,7 +218,8 @@ Result<std::vector<CertificateRecord>> SqlStore::RevokedUnexpired(std::string_vi
     std::merge(std::make_move_iterator(certificates->begin()),
                std::make_move_iterator(certificates->end()),
                std::make_move_iterator(intents.begin()), std::make_move_iterator(intents.end()),
-               std::back_inserter(merged), [](const CertificateRecord& a, const CertificateRecord& b) {
+               std::back_inserter(merged),
+               [](const CertificateRecord& a, const CertificateRecord& b) {
                  return a.not_after < b.not_after;
                });
     return merged;

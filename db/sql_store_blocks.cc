@@ -36,9 +36,9 @@ Result<std::optional<Decision>> StatusRefusal(SqlSession& db, const Intent& inte
   if (!blocked) return std::unexpected(blocked.error());
   if (*blocked) return Decision::kDeviceBlocked;
   if (intent.kind == "reenroll") {
-    auto active = SelectTruth(
-        db, kAuthCertActive,
-        SqlParams().Text(intent.auth_cert_serial).Text(intent.auth_cert_fingerprint));
+    auto active =
+        SelectTruth(db, kAuthCertActive,
+                    SqlParams().Text(intent.auth_cert_serial).Text(intent.auth_cert_fingerprint));
     if (!active) return std::unexpected(active.error());
     if (!*active) return Decision::kAuthRevoked;
     return std::optional<Decision>();
@@ -59,7 +59,8 @@ Result<bool> SqlStore::BlockDevice(std::string_view device_id, std::string_view 
       auto already = SelectTruth(db, kIsBlocked, SqlParams().Text(device_id));
       if (!already) return std::unexpected(already.error());
       if (*already) return {};
-      auto id = SelectInt(db, kInsertBlock, SqlParams().Text(device_id).Text(reason).Text(blocked_at));
+      auto id =
+          SelectInt(db, kInsertBlock, SqlParams().Text(device_id).Text(reason).Text(blocked_at));
       if (!id) return std::unexpected(id.error());
       if (!*id) return base::Fail(Code::kInternal, "BlockDevice: INSERT returned no id");
       DeviceBlock block{.id = **id,
@@ -106,16 +107,16 @@ Result<std::vector<DeviceBlock>> SqlStore::ListBlocks(bool active_only) {
   using Blocks = std::vector<DeviceBlock>;
   return Use<Blocks>([&](SqlSession& db) -> Result<Blocks> {
     Blocks blocks;
-    auto done = db.Query(active_only ? kSelectActiveBlocks : kSelectBlocks, {},
-                         [&](const RowView& row) {
-                           DeviceBlock block{.id = row.Int(0),
-                                             .device_id = row.Text(1),
-                                             .reason = row.Text(2),
-                                             .blocked_at = row.Text(3)};
-                           if (!row.IsNull(4)) block.lifted_at = row.Text(4);
-                           if (!row.IsNull(5)) block.lift_reason = row.Text(5);
-                           blocks.push_back(std::move(block));
-                         });
+    auto done =
+        db.Query(active_only ? kSelectActiveBlocks : kSelectBlocks, {}, [&](const RowView& row) {
+          DeviceBlock block{.id = row.Int(0),
+                            .device_id = row.Text(1),
+                            .reason = row.Text(2),
+                            .blocked_at = row.Text(3)};
+          if (!row.IsNull(4)) block.lifted_at = row.Text(4);
+          if (!row.IsNull(5)) block.lift_reason = row.Text(5);
+          blocks.push_back(std::move(block));
+        });
     if (!done) return std::unexpected(done.error());
     return blocks;
   });

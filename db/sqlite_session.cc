@@ -17,13 +17,19 @@ Result<void> SqliteSession::Query(const char* sql, const SqlParams& params,
     if (index == 0) return Fail(Code::kInternal, "no parameter " + name + " in: " + sql);
     const SqlParams::Value& value = params.values()[i];
     switch (value.kind) {
-      case SqlParams::Value::Kind::kText: stmt->BindText(index, value.text); break;
-      case SqlParams::Value::Kind::kInt: stmt->BindInt(index, value.number); break;
+      case SqlParams::Value::Kind::kText:
+        stmt->BindText(index, value.text);
+        break;
+      case SqlParams::Value::Kind::kInt:
+        stmt->BindInt(index, value.number);
+        break;
       case SqlParams::Value::Kind::kBlob:
         stmt->BindBlob(index, std::span(reinterpret_cast<const unsigned char*>(value.text.data()),
                                         value.text.size()));
         break;
-      case SqlParams::Value::Kind::kNull: stmt->BindOptionalInt(index, std::nullopt); break;
+      case SqlParams::Value::Kind::kNull:
+        stmt->BindOptionalInt(index, std::nullopt);
+        break;
     }
   }
   // Run to the end, so the statement is no longer active at COMMIT.

@@ -53,7 +53,7 @@ bool IsPasswordKey(std::string_view key) {
   std::string k = PercentDecoded(key);
   std::transform(k.begin(), k.end(), k.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return k == "password";
+  return k == "password" || k == "sslpassword";  // sslpassword: the client key's passphrase
 }
 
 // `rest`: the URI after "scheme://". libpq reads user[:password]@ up to the first '@' that
@@ -114,7 +114,9 @@ base::Result<StoreUrl> ParsePostgres(std::string_view text, size_t scheme_size) 
     if (o->val == nullptr) continue;
     const std::string_view keyword(o->keyword);
     // HasPassword mirrors libpq's URI grammar; should they ever differ, libpq's reading decides.
-    if (keyword == "password") return std::unexpected(PasswordRefused());
+    if (keyword == "password" || keyword == "sslpassword") {
+      return std::unexpected(PasswordRefused());
+    }
     if (!url.conninfo.empty()) url.conninfo += ' ';
     url.conninfo += std::string(keyword) + "=" + Quoted(o->val);
     for (size_t i = 0; i < kLabelKeywords.size(); ++i) {

@@ -79,6 +79,7 @@ TEST_CASE("a password inside the URI is refused without repeating it") {
            "postgresql://app:" + secret + "@h",
            "postgresql://app@h/db?password=" + secret,
            "postgresql://app@h/db?sslmode=disable&password=" + secret,
+           "postgresql://app@h/db?sslcert=/c.pem&sslkey=/k.pem&sslpassword=" + secret,
            "postgresql://app@h/db?PASSWORD=" + secret,
            "postgresql://app@h/db?pass%77ord=" + secret,
            // Malformed after the password: libpq's own error would repeat the URI.
