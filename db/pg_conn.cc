@@ -2,8 +2,11 @@
 // and the SQLSTATE -> db::Code mapping every PostgreSQL error goes through.
 #include "db/pg_conn.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
+
+#include "db/store_health.h"
 
 namespace db {
 namespace {
@@ -27,6 +30,41 @@ Code CodeFor(std::string_view state, std::string_view constraint) {
   if (state.starts_with("08") || state == "25006" || state.starts_with("57P")) return Code::kIo;
   if (state == "XX001" || state == "XX002") return Code::kCorrupt;
   return Code::kInternal;
+}
+
+// SQLSTATEs after which the session is dropped and made again: the connection is gone or going
+// (class 08, admin shutdown, crash shutdown, cannot connect now) or the server is read-only (a
+// standby, or default_transaction_read_only): a new session may reach the new primary.
+bool DropsSession(std::string_view state) {
+  return state.starts_with("08") || state == "57P01" || state == "57P02" || state == "57P03" ||
+         state == "25006";
+}
+
+// Bounds on every wait, before the conninfo: PQconnectdbParams expands `dbname` (the conninfo)
+// after them, so a value the conninfo sets wins.
+constexpr std::pair<const char*, const char*> kConnectDefaults[] = {
+    {"connect_timeout", kPgConnectTimeoutSeconds},
+    {"keepalives", "1"},
+    {"keepalives_idle", "2"},
+    {"keepalives_interval", "1"},
+    {"keepalives_count", "3"},
+    {"tcp_user_timeout", kPgTcpUserTimeoutMs},
+};
+
+// Whether the conninfo's `options` set statement_timeout themselves.
+bool SetsStatementTimeout(const std::string& conninfo) {
+  char* error = nullptr;
+  PQconninfoOption* options = PQconninfoParse(conninfo.c_str(), &error);
+  if (error != nullptr) PQfreemem(error);
+  if (options == nullptr) return false;
+  bool sets = false;
+  for (PQconninfoOption* o = options; o->keyword != nullptr; ++o) {
+    if (std::strcmp(o->keyword, "options") == 0 && o->val != nullptr) {
+      sets = std::strstr(o->val, "statement_timeout") != nullptr;
+    }
+  }
+  PQconninfoFree(options);
+  return sets;
 }
 
 std::string FirstLine(const char* message) {
@@ -124,35 +162,96 @@ int64_t PgRow::Int(int column) const {
   return std::strtoll(PQgetvalue(result_, row_, column), nullptr, 10);
 }
 
-Result<std::unique_ptr<PgConn>> PgConn::Connect(const std::string& conninfo) {
-  PgConnPtr conn(PQconnectdb(conninfo.c_str()));
+Result<PgConnPtr> PgConn::Open(const std::string& conninfo, int statement_timeout_ms) {
+  std::vector<const char*> keys, values;
+  for (const auto& [key, value] : kConnectDefaults) {
+    keys.push_back(key);
+    values.push_back(value);
+  }
+  keys.insert(keys.end(), {"dbname", nullptr});
+  values.insert(values.end(), {conninfo.c_str(), nullptr});
+  PgConnPtr conn(PQconnectdbParams(keys.data(), values.data(), /*expand_dbname=*/1));
   if (!conn) return base::Fail(Code::kIo, "PQconnectdb: out of memory");
   if (PQstatus(conn.get()) != CONNECTION_OK) {
     return base::Fail(Code::kIo, "PQconnectdb: " + FirstLine(PQerrorMessage(conn.get())));
   }
-  std::unique_ptr<PgConn> db(new PgConn(std::move(conn)));
-  // Fixed for every connection, whatever the server's defaults: UTC, hex bytea, UTF-8 text, and
-  // a wait for a lock (the store's write lock, audit_head) of at most kPgLockTimeoutMs, then kBusy,
-  // as SQLite's busy_timeout.
-  const std::string lock_timeout = "SET lock_timeout = " + std::to_string(kPgLockTimeoutMs);
-  for (const char* setting : {"SET TIME ZONE 'UTC'", "SET bytea_output = 'hex'",
-                              "SET client_encoding = 'UTF8'", lock_timeout.c_str()}) {
-    if (auto r = db->Run(setting); !r) return std::unexpected(r.error());
+  // Fixed for every session, whatever the server's defaults: UTC, hex bytea, UTF-8 text, a wait
+  // for a lock (the store's write lock, audit_head) of at most kPgLockTimeoutMs, then kBusy, as
+  // SQLite's busy_timeout, and the statement timeout (see kPgStatementTimeoutMs).
+  std::vector<std::string> settings = {"SET TIME ZONE 'UTC'", "SET bytea_output = 'hex'",
+                                       "SET client_encoding = 'UTF8'",
+                                       "SET lock_timeout = " + std::to_string(kPgLockTimeoutMs)};
+  if (!SetsStatementTimeout(conninfo)) {
+    settings.push_back("SET statement_timeout = " + std::to_string(statement_timeout_ms));
   }
-  return db;
+  for (const std::string& setting : settings) {
+    PgResultPtr result(PQexec(conn.get(), setting.c_str()));
+    if (!result || PQresultStatus(result.get()) != PGRES_COMMAND_OK) {
+      return std::unexpected(PgError(conn.get(), result.get(), setting));
+    }
+  }
+  return conn;
+}
+
+Result<std::unique_ptr<PgConn>> PgConn::Connect(const std::string& conninfo,
+                                                int statement_timeout_ms) {
+  auto conn = Open(conninfo, statement_timeout_ms);
+  if (!conn) {
+    GlobalStoreHealth().Failed(conn.error());
+    return std::unexpected(conn.error());
+  }
+  GlobalStoreHealth().Answered();
+  return std::unique_ptr<PgConn>(new PgConn(conninfo, statement_timeout_ms, std::move(*conn)));
+}
+
+void PgConn::ScheduleNextAttempt() {
+  ++failures_;
+  // 0 after the first failure (a dropped session is made again at once), then doubling.
+  auto delay = std::chrono::milliseconds(0);
+  if (failures_ > 1) delay = kPgBackoffFirst * (int64_t{1} << std::min(failures_ - 2, 16));
+  next_attempt_ = Clock::now() + std::min(delay, kPgBackoffMax);
+}
+
+Result<void> PgConn::Ready(const char* sql) {
+  const bool lost = PQstatus(conn_.get()) != CONNECTION_OK;
+  if (lost && in_transaction_) {
+    return base::Fail(Code::kIo, "PQexecParams(" + Label(sql) +
+                                     "): the connection was lost inside a transaction");
+  }
+  if (!lost && (!drop_ || in_transaction_)) return {};
+  const auto now = Clock::now();
+  if (now < next_attempt_) {
+    const auto wait = std::chrono::ceil<std::chrono::milliseconds>(next_attempt_ - now);
+    return base::Fail(Code::kIo, "store unavailable, reconnecting (next attempt in " +
+                                     std::to_string(wait.count()) + " ms): " + last_failure_);
+  }
+  auto session = Open(conninfo_, statement_timeout_ms_);
+  if (!session) {
+    last_failure_ = session.error().detail;
+    ScheduleNextAttempt();
+    return std::unexpected(session.error());
+  }
+  conn_ = std::move(*session);
+  drop_ = false;
+  GlobalStoreHealth().Reconnected();
+  return {};
+}
+
+void PgConn::AfterFailure(const PGresult* result) {
+  const char* state = result != nullptr ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
+  const bool lost = PQstatus(conn_.get()) != CONNECTION_OK || state == nullptr;
+  if (!lost && !DropsSession(state)) return;
+  last_failure_ = FirstLine(result != nullptr ? PQresultErrorMessage(result)
+                                              : PQerrorMessage(conn_.get()));
+  drop_ = true;
+  ScheduleNextAttempt();
 }
 
 Result<PgResultPtr> PgConn::Exec(const char* sql, const PgParams& params) {
   const std::string_view statement(sql);
-  if (PQstatus(conn_.get()) != CONNECTION_OK) {
-    if (in_transaction_) {
-      return base::Fail(Code::kIo, "PQexecParams(" + Label(sql) +
-                                       "): the connection was lost inside a transaction");
-    }
-    PQreset(conn_.get());
-  }
-  if (PQstatus(conn_.get()) != CONNECTION_OK) {
-    return base::Fail(Code::kIo, "PQreset: " + FirstLine(PQerrorMessage(conn_.get())));
+  if (auto ready = Ready(sql); !ready) {
+    GlobalStoreHealth().Failed(ready.error());
+    return std::unexpected(ready.error());
   }
   std::vector<const char*> values;
   std::vector<int> lengths;
@@ -166,8 +265,13 @@ Result<PgResultPtr> PgConn::Exec(const char* sql, const PgParams& params) {
                                   values.data(), lengths.data(), params.formats_.data(), 0));
   ExecStatusType status = result ? PQresultStatus(result.get()) : PGRES_FATAL_ERROR;
   if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
-    return std::unexpected(PgError(conn_.get(), result.get(), sql));
+    Error error = PgError(conn_.get(), result.get(), sql);
+    AfterFailure(result.get());
+    GlobalStoreHealth().Failed(error);
+    return std::unexpected(std::move(error));
   }
+  failures_ = 0;
+  GlobalStoreHealth().Answered();
   if (statement.starts_with("BEGIN")) in_transaction_ = true;
   // COMMIT of a transaction that had already failed answers "ROLLBACK" without an error.
   if (std::strcmp(sql, "COMMIT") == 0 && std::strcmp(PQcmdStatus(result.get()), "COMMIT") != 0) {
