@@ -2,7 +2,10 @@
 // and the SQLSTATE -> db::Code mapping every PostgreSQL error goes through.
 #include "db/pg_conn.h"
 
+#include <poll.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 
@@ -241,8 +244,9 @@ void PgConn::AfterFailure(const PGresult* result) {
   const char* state = result != nullptr ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
   const bool lost = PQstatus(conn_.get()) != CONNECTION_OK || state == nullptr;
   if (!lost && !DropsSession(state)) return;
-  last_failure_ = FirstLine(result != nullptr ? PQresultErrorMessage(result)
-                                              : PQerrorMessage(conn_.get()));
+  last_failure_ = !conn_            ? timed_out_
+                  : result != nullptr ? FirstLine(PQresultErrorMessage(result))
+                                      : FirstLine(PQerrorMessage(conn_.get()));
   drop_ = true;
   ScheduleNextAttempt();
 }
@@ -260,12 +264,16 @@ Result<PgResultPtr> PgConn::Exec(const char* sql, const PgParams& params) {
     values.push_back(value ? value->data() : nullptr);
     lengths.push_back(value ? static_cast<int>(value->size()) : 0);
   }
-  if (statement == "COMMIT" || statement == "ROLLBACK") in_transaction_ = false;
-  PgResultPtr result(PQexecParams(conn_.get(), sql, static_cast<int>(values.size()), nullptr,
-                                  values.data(), lengths.data(), params.formats_.data(), 0));
+  if (statement == "COMMIT" || statement == "ROLLBACK") EndTransaction();
+  PgResultPtr result;
+  if (PQsendQueryParams(conn_.get(), sql, static_cast<int>(values.size()), nullptr, values.data(),
+                        lengths.data(), params.formats_.data(), 0) == 1) {
+    result = Await(sql);
+  }
   ExecStatusType status = result ? PQresultStatus(result.get()) : PGRES_FATAL_ERROR;
   if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
-    Error error = PgError(conn_.get(), result.get(), sql);
+    Error error = !conn_ ? Error{Code::kIo, "PQexecParams(" + Label(sql) + "): " + timed_out_}
+                         : PgError(conn_.get(), result.get(), sql);
     AfterFailure(result.get());
     GlobalStoreHealth().Failed(error);
     return std::unexpected(std::move(error));
@@ -302,9 +310,62 @@ RowQuery PgConn::Rows() {
   };
 }
 
-void PgConn::RollbackIfOpen() {
+// PQexecParams's wait, with a deadline: the server's own statement_timeout plus a margin, so
+// that a server which stopped answering (a stopped process, a network that drops packets before
+// TCP notices) cannot hold the caller. At the deadline the session is closed (the server rolls
+// back an open transaction when it notices) and the result is null: PgError reports kIo.
+PgResultPtr PgConn::Await(const char* sql) {
+  const bool bounded = statement_timeout_ms_ > 0 && !lifted_;
+  const auto deadline = Clock::now() + std::chrono::milliseconds(statement_timeout_ms_) +
+                        kPgClientDeadlineMargin;
+  PgResultPtr last;
+  for (;;) {
+    while (PQisBusy(conn_.get()) == 1) {
+      int wait_ms = -1;
+      if (bounded) {
+        auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
+        wait_ms = static_cast<int>(std::max<int64_t>(left.count(), 0));
+      }
+      pollfd pfd{PQsocket(conn_.get()), POLLIN, 0};
+      int ready = poll(&pfd, 1, wait_ms);
+      if (ready < 0 && errno == EINTR) continue;
+      if (ready == 0) {
+        timed_out_ = "no answer from the server within " +
+                     std::to_string(statement_timeout_ms_ + kPgClientDeadlineMargin.count()) +
+                     " ms (" + Label(sql) + "); connection closed";
+        conn_.reset();
+        return nullptr;
+      }
+      if (ready < 0) {
+        timed_out_ = std::string("poll: ") + std::strerror(errno) + "; connection closed";
+        conn_.reset();
+        return nullptr;
+      }
+      if (PQconsumeInput(conn_.get()) == 0) return nullptr;  // the connection's error
+    }
+    PGresult* next = PQgetResult(conn_.get());
+    if (next == nullptr) return last;
+    // As PQexecParams: an error result is kept over what follows it.
+    if (!last || PQresultStatus(last.get()) != PGRES_FATAL_ERROR) last.reset(next);
+    else PQclear(next);
+  }
+}
+
+void PgConn::EndTransaction() {
   in_transaction_ = false;
-  if (PQtransactionStatus(conn_.get()) == PQTRANS_IDLE) return;
+  lifted_ = false;
+}
+
+Result<void> PgConn::LiftStatementTimeout() {
+  if (!in_transaction_) return base::Fail(Code::kInternal, "LiftStatementTimeout outside BEGIN");
+  if (auto r = Run("SET LOCAL statement_timeout = 0"); !r) return std::unexpected(r.error());
+  lifted_ = true;
+  return {};
+}
+
+void PgConn::RollbackIfOpen() {
+  EndTransaction();
+  if (!conn_ || PQtransactionStatus(conn_.get()) == PQTRANS_IDLE) return;
   PgResultPtr ignored(
       PQexecParams(conn_.get(), "ROLLBACK", 0, nullptr, nullptr, nullptr, nullptr, 0));
 }

@@ -32,6 +32,9 @@ inline constexpr int kPgLockTimeoutMs = 5000;
 inline constexpr const char* kPgConnectTimeoutSeconds = "3";
 inline constexpr const char* kPgTcpUserTimeoutMs = "5000";
 inline constexpr int kPgStatementTimeoutMs = 5000;
+// The client's own wait for an answer: statement_timeout plus this; then the session is closed
+// (kIo). It holds when the server cannot enforce its timeout (a stopped process, a lost network).
+inline constexpr std::chrono::milliseconds kPgClientDeadlineMargin{1500};
 // After a failed connect or a dropped session, the next connect waits 0, then 100 ms, doubling to
 // at most kPgBackoffMax; a statement that succeeds resets it. Inside the wait, calls fail at once.
 inline constexpr std::chrono::milliseconds kPgBackoffFirst{100};
@@ -116,6 +119,9 @@ class PgConn {
 
   // Ends an open transaction, if any (after a failure); errors are ignored.
   void RollbackIfOpen();
+  // Inside a transaction: no statement_timeout (and no client deadline) until it ends, for a
+  // statement that legitimately runs long (the audit walk reads every event).
+  Result<void> LiftStatementTimeout();
 
  private:
   using Clock = std::chrono::steady_clock;
@@ -131,15 +137,19 @@ class PgConn {
   void AfterFailure(const PGresult* result);
   void ScheduleNextAttempt();
   Result<PgResultPtr> Exec(const char* sql, const PgParams& params);
+  PgResultPtr Await(const char* sql);
+  void EndTransaction();
 
   const std::string conninfo_;
   const int statement_timeout_ms_;
   PgConnPtr conn_;
   bool in_transaction_ = false;  // between our BEGIN and its COMMIT / ROLLBACK
+  bool lifted_ = false;          // LiftStatementTimeout, until the transaction ends
   bool drop_ = false;            // make a new session before the next statement
   int failures_ = 0;             // connects failed and sessions dropped since the last success
   Clock::time_point next_attempt_{};
   std::string last_failure_;  // why, for the fail-fast error
+  std::string timed_out_;     // why Await closed the session
 };
 
 // The Error for a failed result (SQLSTATE mapped to a Code) or, with no result, the connection's.

@@ -121,7 +121,7 @@ Result<AuditReport> PgStore::VerifyAuditChain() {
     return std::unexpected(begun.error());
   }
   // The walk reads every event: on a large store it may take longer than a statement may.
-  if (auto unbounded = db_->Run("SET LOCAL statement_timeout = 0"); !unbounded) {
+  if (auto unbounded = db_->LiftStatementTimeout(); !unbounded) {
     db_->RollbackIfOpen();
     return std::unexpected(unbounded.error());
   }
