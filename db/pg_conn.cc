@@ -244,7 +244,7 @@ void PgConn::AfterFailure(const PGresult* result) {
   const char* state = result != nullptr ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
   const bool lost = PQstatus(conn_.get()) != CONNECTION_OK || state == nullptr;
   if (!lost && !DropsSession(state)) return;
-  last_failure_ = !conn_            ? timed_out_
+  last_failure_ = !conn_              ? timed_out_
                   : result != nullptr ? FirstLine(PQresultErrorMessage(result))
                                       : FirstLine(PQerrorMessage(conn_.get()));
   drop_ = true;
@@ -346,8 +346,11 @@ PgResultPtr PgConn::Await(const char* sql) {
     PGresult* next = PQgetResult(conn_.get());
     if (next == nullptr) return last;
     // As PQexecParams: an error result is kept over what follows it.
-    if (!last || PQresultStatus(last.get()) != PGRES_FATAL_ERROR) last.reset(next);
-    else PQclear(next);
+    if (!last || PQresultStatus(last.get()) != PGRES_FATAL_ERROR) {
+      last.reset(next);
+    } else {
+      PQclear(next);
+    }
   }
 }
 

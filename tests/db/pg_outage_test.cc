@@ -115,8 +115,9 @@ TEST_CASE("PostgreSQL stopped: kIo at once, fast during the back-off, back by it
   const milliseconds write_took = Since(write_start);
   REQUIRE_FALSE(written.has_value());
   CHECK(written.error().code == Code::kIo);
-  MESSAGE("server down: slowest read " << slowest.count() << " ms, a write " << write_took.count()
-                                       << " ms, " << fail_fast << " of 40 reads inside the back-off");
+  MESSAGE("server down: slowest read " << slowest.count() << " ms, a write "
+                                       << write_took.count() << " ms, " << fail_fast
+                                       << " of 40 reads inside the back-off");
   CHECK(slowest < milliseconds(1000));
   CHECK(write_took < milliseconds(1000));
   // 40 calls 10 ms apart: the back-off (100, 200, 400 ms ...) answers most of them at once.
