@@ -9,8 +9,9 @@
 //   client certificate present -> the handshake's status check answered (else kStoreUnavailable:
 //   the store was down, nothing else is done) -> rate limits (per source address; per device id
 //   within --identity-scope, or per client certificate when it names no device id) ->
-//   certificate kind for the endpoint -> device id -> labelled profile's allow rule (bootstrap) -> content type ->
-//   CSR (base64, PKCS#10, key, algorithm, proof of possession) -> CSR identity -> channel binding
+//   certificate kind for the endpoint -> device id -> labelled profile's allow rule (bootstrap)
+//   -> content type -> CSR (base64, PKCS#10, key, algorithm, proof of possession) -> CSR
+//   identity -> channel binding
 //   -> key reuse against the client certificate -> same-key renewal -> renewal window ->
 //   (renewal) the certificate's stored profile and device id must be the endpoint's and the
 //   certificate's (one read on the worker's store connection). Then issuance in the Boulder
