@@ -22,7 +22,8 @@
 #include "daemon/reload.h"
 #include "daemon/server.h"
 #include "daemon/systemd.h"
-#include "db/sqlite_store.h"
+#include "daemon/store_open.h"
+#include "daemon/store_watch.h"
 #include "db/store.h"
 
 namespace provisiond {
@@ -106,9 +107,10 @@ struct Daemon {
   std::vector<std::string> argv;
   std::shared_ptr<const ServeConfig> config;
   std::string ca_cert_pem;  // the CA is fixed for the life of the process
-  std::unique_ptr<db::SqliteStore> store;
+  std::unique_ptr<ServeStore> store;
   std::unique_ptr<Server> server;
   std::unique_ptr<MetricsHttp> metrics_http;
+  std::unique_ptr<StoreProbe> store_probe;  // asks a down store again (store_watch.h)
   std::atomic<bool> draining{false};
 };
 
@@ -197,6 +199,7 @@ base::Result<void> StartMetrics(Daemon& d, base::UniqueFd inherited_fd) {
           [&d] {
             std::string text = GlobalMetrics().Render();
             RenderDbMetrics(d.server->writer_stats(), d.server->writer_queue_depth(), &text);
+            RenderStoreMetrics(db::GlobalStoreHealth().Get(), &text);
             return text;
           },
       .health =
@@ -205,7 +208,7 @@ base::Result<void> StartMetrics(Daemon& d, base::UniqueFd inherited_fd) {
               *reason = "draining";
               return false;
             }
-            return true;
+            return StoreHealthy(db::GlobalStoreHealth().Get(), reason);
           },
   };
   auto http = MetricsHttp::Start(std::move(fd), std::move(handlers));
@@ -240,7 +243,8 @@ db::Result<void> ReportPendingIntents(db::Store& store) {
 
 }  // namespace
 
-int RunServe(const ServeConfig& initial, const std::vector<std::string>& argv) {
+int RunServe(const ServeConfig& initial, const StoreLocation& location,
+             const std::vector<std::string>& argv) {
   // Signals are taken synchronously by this thread (SignalLoop). Block them before any thread
   // exists (the database writer, the workers, the metrics listener inherit the mask): a thread
   // that did not block SIGTERM or SIGHUP could receive it and die of its default action.
@@ -263,21 +267,25 @@ int RunServe(const ServeConfig& initial, const std::vector<std::string>& argv) {
   d.ca_cert_pem = material->ca_cert_pem;
   auto inherited = TakeInheritedSockets();
   if (!inherited) return Fatal(inherited.error().detail);
-  auto store = db::SqliteStore::Open(StatePaths(d.config->state_dir).database);
+  auto store = ServeStore::Open(location);
   if (!store) return Fatal("database: " + store.error().detail);
   d.store = std::move(*store);
-  if (auto r = ReportPendingIntents(*d.store); !r) return Fatal("database: " + r.error().detail);
+  if (auto r = ReportPendingIntents(d.store->store()); !r) {
+    return Fatal("database: " + r.error().detail);
+  }
   const bool est_from_systemd = static_cast<bool>(inherited->est);
   auto server =
       Server::Create(d.config, *material, ca_key_pem, *d.store, std::move(inherited->est));
   if (!server) return Fatal(server.error().detail);
   d.server = std::move(*server);
   if (auto r = StartMetrics(d, std::move(inherited->metrics)); !r) return Fatal(r.error().detail);
+  d.store_probe = std::make_unique<StoreProbe>(d.store->store(), db::GlobalStoreHealth());
 
   std::thread runner([&d] { d.server->Run(); });
   Log(Priority::kNotice, "listening on " + d.server->address(),
       {{"socket", est_from_systemd ? "systemd" : "bound"},
        {"trust_files", std::to_string(material->trust_pems.size())},
+       {"store", location.label()},
        {"client_auth", d.config->client_auth == ClientAuth::kRequired ? "required" : "optional"},
        {"journal", StderrIsJournal() ? "yes" : "no"}});
   sd::Notify("READY=1\nSTATUS=" + Status("running"));
@@ -292,8 +300,9 @@ int RunServe(const ServeConfig& initial, const std::vector<std::string>& argv) {
   d.server->Drain(d.config->drain_timeout);
   runner.join();
   d.metrics_http.reset();
+  d.store_probe.reset();
   d.server.reset();
-  d.store.reset();  // closes SQLite (WAL checkpoint) before we say we stopped
+  d.store.reset();  // closes the database (SQLite: WAL checkpoint) before we say we stopped
   Log(Priority::kNotice, "stopped");
   return 0;
 }

@@ -11,12 +11,6 @@
 namespace db {
 namespace {
 
-// The column order ReadIntent expects.
-#define PROVISIOND_INTENT_SELECT                                                               \
-  "SELECT serial, device_id, kind, public_key_sha256, auth_cert_fingerprint, "                 \
-  "auth_cert_issuer, auth_cert_serial, tbs, not_after, peer, created_at, status, revoked_at, " \
-  "revocation_reason, profile FROM issuance_intents "
-
 constexpr const char* kSelectIntent = PROVISIOND_INTENT_SELECT "WHERE serial = ?1";
 constexpr const char* kIntentExists =
     "SELECT EXISTS (SELECT 1 FROM issuance_intents WHERE serial = ?1)";
@@ -50,28 +44,6 @@ constexpr const char* kRevokeByDevice =
     "RETURNING serial, device_id";
 constexpr const char* kMarkIssued =
     "UPDATE issuance_intents SET status = 'issued' WHERE serial = ?1 AND status = 'pending'";
-#undef PROVISIOND_INTENT_SELECT
-
-Intent ReadIntent(const Statement& stmt) {
-  Intent intent;
-  intent.serial_hex = stmt.Text(0);
-  intent.device_id = stmt.Text(1);
-  intent.kind = stmt.Text(2);
-  intent.public_key_sha256 = stmt.Text(3);
-  intent.auth_cert_fingerprint = stmt.Text(4);
-  intent.auth_cert_issuer = stmt.Text(5);
-  intent.auth_cert_serial = stmt.Text(6);
-  intent.tbs = stmt.Blob(7);
-  intent.not_after = stmt.Text(8);
-  intent.peer = stmt.Text(9);
-  intent.created_at = stmt.Text(10);
-  intent.status = stmt.Text(11);
-  if (!stmt.IsNull(12)) intent.revoked_at = stmt.Text(12);
-  if (!stmt.IsNull(13)) intent.revocation_reason = static_cast<int>(stmt.Int(13));
-  intent.profile = stmt.Text(14);
-  return intent;
-}
-
 Result<std::optional<Intent>> SelectOneIntent(Statement& stmt) {
   auto row = stmt.Step();
   if (!row) return std::unexpected(row.error());

@@ -373,4 +373,12 @@ void PgConn::RollbackIfOpen() {
       PQexecParams(conn_.get(), "ROLLBACK", 0, nullptr, nullptr, nullptr, nullptr, 0));
 }
 
+Result<void> BeginPgWrite(PgConn& db) {
+  if (auto begun = db.Run("BEGIN"); !begun) return std::unexpected(begun.error());
+  auto locked = db.Run("SELECT 1 FROM audit_head WHERE id = 1 FOR UPDATE");
+  if (!locked) return std::unexpected(locked.error());
+  if (*locked != 1) return base::Fail(Code::kCorrupt, "audit_head: the row with id 1 is missing");
+  return {};
+}
+
 }  // namespace db

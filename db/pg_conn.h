@@ -155,20 +155,17 @@ class PgConn {
 // The Error for a failed result (SQLSTATE mapped to a Code) or, with no result, the connection's.
 Error PgError(PGconn* conn, const PGresult* result, std::string_view sql);
 
-// Runs `body` in one READ COMMITTED transaction that first takes the store's write lock, the row
-// lock on audit_head (db/pg_schema.cc explains why one lock). Success: committed. Failure (of
-// BEGIN, the lock, body or COMMIT): rolled back, the first error returned.
+// BEGIN (READ COMMITTED) and the store's write lock, the row lock on audit_head (db/pg_schema.cc
+// explains why one lock): how every write transaction starts, one-shot (InPgWriteTransaction) or
+// a Writer's batch. On failure the caller rolls back.
+Result<void> BeginPgWrite(PgConn& db);
+
+// Runs `body` in one such transaction. Success: committed. Failure (of BEGIN, the lock, body or
+// COMMIT): rolled back, the first error returned.
 template <typename Body>
 Result<void> InPgWriteTransaction(PgConn& db, Body&& body) {
-  if (auto begun = db.Run("BEGIN"); !begun) return std::unexpected(begun.error());
-  Result<void> result;
-  if (auto locked = db.Run("SELECT 1 FROM audit_head WHERE id = 1 FOR UPDATE"); !locked) {
-    result = std::unexpected(locked.error());
-  } else if (*locked != 1) {
-    result = base::Fail(Code::kCorrupt, "audit_head: the row with id 1 is missing");
-  } else {
-    result = body();
-  }
+  Result<void> result = BeginPgWrite(db);
+  if (result) result = body();
   if (result) {
     if (auto committed = db.Run("COMMIT"); !committed) result = std::unexpected(committed.error());
   }

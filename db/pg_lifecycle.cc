@@ -52,7 +52,7 @@ constexpr const char* kSelectActiveBlocks =
     "SELECT id, device_id, reason, blocked_at, lifted_at, lift_reason FROM device_blocks "
     "WHERE lifted_at IS NULL ORDER BY id";
 constexpr const char* kSelectRevokedUnexpired =
-    PROVISIOND_PG_CERT_SELECT "WHERE revoked_at IS NOT NULL AND not_after > $1 ORDER BY not_after, id";
+    PROVISIOND_CERT_SELECT "WHERE revoked_at IS NOT NULL AND not_after > $1 ORDER BY not_after, id";
 constexpr const char* kSelectRevokedIntents =
     "SELECT serial, device_id, kind, public_key_sha256, auth_cert_fingerprint, auth_cert_issuer, "
     "auth_cert_serial, not_after, peer, revoked_at, revocation_reason, profile "
@@ -63,7 +63,7 @@ constexpr const char* kSelectRevokedIntents =
 constexpr const char* kNextCrlNumber =
     "UPDATE crl_state SET number = number + 1 WHERE id = 1 RETURNING number";
 // Each filter is "$n IS NULL OR ...", so one fixed statement serves every combination.
-constexpr const char* kListCertificates = PROVISIOND_PG_CERT_SELECT
+constexpr const char* kListCertificates = PROVISIOND_CERT_SELECT
     "WHERE ($1::text IS NULL OR device_id = $1) AND (NOT $2::boolean OR revoked_at IS NOT NULL) "
     "AND ($3::text IS NULL OR (revoked_at IS NULL AND not_after < $3)) ORDER BY id LIMIT $4";
 

@@ -1,5 +1,5 @@
 // pg_ops.h — PgStore's write operations, each run inside a write transaction its caller owns
-// (InPgWriteTransaction: PgStore's one-shot methods; PgWriter runs many under one), and the
+// (InPgWriteTransaction: PgStore's one-shot methods; a Writer's batch runs many under one), and the
 // certificate row helpers they share with the reads.
 // Private to db/.
 #pragma once
@@ -10,16 +10,11 @@
 
 #include "db/pg_conn.h"
 #include "db/records.h"
+#include "db/row_read.h"
 
 namespace db {
 
-// The column list PgReadCertificate expects, as in db/rows.h (append a WHERE clause).
-#define PROVISIOND_PG_CERT_SELECT                                                            \
-  "SELECT serial, device_id, subject, san, not_before, not_after, der, fingerprint_sha256, " \
-  "public_key_sha256, auth_cert_issuer, auth_cert_serial, auth_cert_fingerprint, kind, "     \
-  "peer, issued_at, revoked_at, revocation_reason, profile FROM certificates "
-
-CertificateRecord PgReadCertificate(const PgRow& row);
+// Every row of a PROVISIOND_CERT_SELECT result (row_read.h).
 std::vector<CertificateRecord> PgReadCertificates(const PgRows& rows);
 
 // Appends `event` to the hash chain: id and prev_hash from audit_head (locked by the transaction),

@@ -15,11 +15,6 @@
 namespace db {
 namespace {
 
-#define PROVISIOND_PG_INTENT_SELECT                                                            \
-  "SELECT serial, device_id, kind, public_key_sha256, auth_cert_fingerprint, "                 \
-  "auth_cert_issuer, auth_cert_serial, tbs, not_after, peer, created_at, status, revoked_at, " \
-  "revocation_reason, profile FROM issuance_intents "
-
 constexpr const char* kSelectHead = "SELECT last_id, last_hash FROM audit_head WHERE id = 1";
 constexpr const char* kInsertEvent =
     "INSERT INTO enrollment_events (id, time, peer, presented_fingerprint, presented_subject, "
@@ -40,10 +35,10 @@ constexpr const char* kKeyInOtherDevice =
     "SELECT EXISTS (SELECT 1 FROM certificates WHERE public_key_sha256 = $1 AND device_id <> $2) "
     "OR EXISTS (SELECT 1 FROM issuance_intents WHERE public_key_sha256 = $1 AND device_id <> $2 "
     "AND status = 'pending')";
-constexpr const char* kSameKeyEnrollment = PROVISIOND_PG_CERT_SELECT
+constexpr const char* kSameKeyEnrollment = PROVISIOND_CERT_SELECT
     "WHERE auth_cert_fingerprint = $1 AND kind = 'enroll' AND public_key_sha256 = $2 "
     "AND revoked_at IS NULL ORDER BY id DESC LIMIT 1";
-constexpr const char* kPendingSameKey = PROVISIOND_PG_INTENT_SELECT
+constexpr const char* kPendingSameKey = PROVISIOND_INTENT_SELECT
     "WHERE auth_cert_fingerprint = $1 AND public_key_sha256 = $2 AND kind = 'enroll' "
     "AND status = 'pending' AND revoked_at IS NULL ORDER BY rowid DESC LIMIT 1";
 constexpr const char* kCountEnrollments =
@@ -61,7 +56,7 @@ constexpr const char* kInsertIntent =
     "INSERT INTO issuance_intents (serial, device_id, kind, public_key_sha256, "
     "auth_cert_fingerprint, auth_cert_issuer, auth_cert_serial, tbs, not_after, peer, created_at, "
     "profile, status) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'pending')";
-constexpr const char* kSelectIntent = PROVISIOND_PG_INTENT_SELECT "WHERE serial = $1";
+constexpr const char* kSelectIntent = PROVISIOND_INTENT_SELECT "WHERE serial = $1";
 constexpr const char* kInsertCertificate =
     "INSERT INTO certificates (serial, device_id, subject, san, not_before, not_after, der, "
     "fingerprint_sha256, public_key_sha256, auth_cert_issuer, auth_cert_serial, "
@@ -69,28 +64,6 @@ constexpr const char* kInsertCertificate =
     "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)";
 constexpr const char* kMarkIssued =
     "UPDATE issuance_intents SET status = 'issued' WHERE serial = $1 AND status = 'pending'";
-#undef PROVISIOND_PG_INTENT_SELECT
-
-Intent ReadIntent(const PgRow& row) {
-  Intent intent{.serial_hex = row.Text(0),
-                .device_id = row.Text(1),
-                .kind = row.Text(2),
-                .public_key_sha256 = row.Text(3),
-                .auth_cert_fingerprint = row.Text(4),
-                .auth_cert_issuer = row.Text(5),
-                .auth_cert_serial = row.Text(6),
-                .tbs = row.Blob(7),
-                .not_after = row.Text(8),
-                .peer = row.Text(9),
-                .created_at = row.Text(10),
-                .status = row.Text(11),
-                .revoked_at = {},
-                .revocation_reason = {},
-                .profile = row.Text(14)};
-  if (!row.IsNull(12)) intent.revoked_at = row.Text(12);
-  if (!row.IsNull(13)) intent.revocation_reason = static_cast<int>(row.Int(13));
-  return intent;
-}
 
 Result<bool> Exists(PgConn& db, const char* sql, const PgParams& params) {
   auto rows = db.Query(sql, params);
@@ -133,7 +106,7 @@ Result<std::optional<IssueOutcome>> EnrollRefusal(PgConn& db, const Intent& inte
   auto existing = db.Query(kSameKeyEnrollment, same_key);
   if (!existing) return std::unexpected(existing.error());
   if (!existing->empty()) {
-    return IssueOutcome{Decision::kAlreadyIssued, PgReadCertificate(existing->Row(0)), {}};
+    return IssueOutcome{Decision::kAlreadyIssued, ReadCertificate(existing->Row(0)), {}};
   }
   auto pending = db.Query(kPendingSameKey, same_key);
   if (!pending) return std::unexpected(pending.error());
@@ -199,34 +172,10 @@ Result<void> InsertCertificate(PgConn& db, const CertificateRecord& cert) {
 
 }  // namespace
 
-CertificateRecord PgReadCertificate(const PgRow& row) {
-  CertificateRecord cert{.serial_hex = row.Text(0),
-                         .device_id = row.Text(1),
-                         .subject = row.Text(2),
-                         .san = row.Text(3),
-                         .not_before = row.Text(4),
-                         .not_after = row.Text(5),
-                         .der = row.Blob(6),
-                         .fingerprint_sha256 = row.Text(7),
-                         .public_key_sha256 = row.Text(8),
-                         .auth_cert_issuer = row.Text(9),
-                         .auth_cert_serial = row.Text(10),
-                         .auth_cert_fingerprint = row.Text(11),
-                         .kind = row.Text(12),
-                         .peer = row.Text(13),
-                         .issued_at = row.Text(14),
-                         .revoked_at = {},
-                         .revocation_reason = {},
-                         .profile = row.Text(17)};
-  if (!row.IsNull(15)) cert.revoked_at = row.Text(15);
-  if (!row.IsNull(16)) cert.revocation_reason = static_cast<int>(row.Int(16));
-  return cert;
-}
-
 std::vector<CertificateRecord> PgReadCertificates(const PgRows& rows) {
   std::vector<CertificateRecord> certs;
   certs.reserve(rows.size());
-  for (int i = 0; i < rows.size(); ++i) certs.push_back(PgReadCertificate(rows.Row(i)));
+  for (int i = 0; i < rows.size(); ++i) certs.push_back(ReadCertificate(rows.Row(i)));
   return certs;
 }
 

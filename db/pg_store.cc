@@ -15,52 +15,14 @@
 namespace db {
 namespace {
 
-constexpr const char* kSelectBySerial = PROVISIOND_PG_CERT_SELECT "WHERE serial = $1";
+constexpr const char* kSelectBySerial = PROVISIOND_CERT_SELECT "WHERE serial = $1";
 constexpr const char* kSelectByDevice =
-    PROVISIOND_PG_CERT_SELECT "WHERE device_id = $1 ORDER BY id";
+    PROVISIOND_CERT_SELECT "WHERE device_id = $1 ORDER BY id";
 constexpr const char* kSelectRecentEvents =
-    "SELECT time, peer, presented_fingerprint, presented_subject, device_id, endpoint, outcome, "
-    "http_status, reason, serial FROM enrollment_events ORDER BY id DESC LIMIT $1";
+    "SELECT " PROVISIOND_EVENT_COLUMNS "FROM enrollment_events ORDER BY id DESC LIMIT $1";
 constexpr const char* kCountCertificates = "SELECT count(*) FROM certificates";
 constexpr const char* kSelectPending =
-    "SELECT serial, device_id, kind, public_key_sha256, auth_cert_fingerprint, "
-    "auth_cert_issuer, auth_cert_serial, tbs, not_after, peer, created_at, status, revoked_at, "
-    "revocation_reason, profile FROM issuance_intents WHERE status = 'pending' "
-    "ORDER BY created_at, rowid";
-
-Intent ReadPendingIntent(const PgRow& row) {
-  Intent intent{.serial_hex = row.Text(0),
-                .device_id = row.Text(1),
-                .kind = row.Text(2),
-                .public_key_sha256 = row.Text(3),
-                .auth_cert_fingerprint = row.Text(4),
-                .auth_cert_issuer = row.Text(5),
-                .auth_cert_serial = row.Text(6),
-                .tbs = row.Blob(7),
-                .not_after = row.Text(8),
-                .peer = row.Text(9),
-                .created_at = row.Text(10),
-                .status = row.Text(11),
-                .revoked_at = {},
-                .revocation_reason = {},
-                .profile = row.Text(14)};
-  if (!row.IsNull(12)) intent.revoked_at = row.Text(12);
-  if (!row.IsNull(13)) intent.revocation_reason = static_cast<int>(row.Int(13));
-  return intent;
-}
-
-EventRecord ReadEvent(const PgRow& row) {
-  return EventRecord{.time = row.Text(0),
-                     .peer = row.Text(1),
-                     .presented_fingerprint = row.Text(2),
-                     .presented_subject = row.Text(3),
-                     .device_id = row.Text(4),
-                     .endpoint = row.Text(5),
-                     .outcome = row.Text(6),
-                     .http_status = static_cast<int>(row.Int(7)),
-                     .reason = row.Text(8),
-                     .serial_hex = row.Text(9)};  // NULL reads as ""
-}
+    PROVISIOND_INTENT_SELECT "WHERE status = 'pending' ORDER BY created_at, rowid";
 
 }  // namespace
 
@@ -75,6 +37,8 @@ Result<std::unique_ptr<PgStore>> PgStore::Open(const std::string& conninfo) {
   if (auto checked = PgCheckSchema(**db); !checked) return std::unexpected(checked.error());
   return std::unique_ptr<PgStore>(new PgStore(conninfo, std::move(*db)));
 }
+
+int PgStore::SchemaVersion() { return kPgSchemaVersion; }
 
 Result<void> PgStore::Migrate(const std::string& conninfo) {
   // No statement_timeout: a step may wait for another replica's migrate, or rewrite a big table.
@@ -111,7 +75,7 @@ Result<std::vector<Intent>> PgStore::PendingIntents() {
   auto rows = db_->Query(kSelectPending);
   if (!rows) return std::unexpected(rows.error());
   std::vector<Intent> intents;
-  for (int i = 0; i < rows->size(); ++i) intents.push_back(ReadPendingIntent(rows->Row(i)));
+  for (int i = 0; i < rows->size(); ++i) intents.push_back(ReadIntent(rows->Row(i)));
   return intents;
 }
 
@@ -141,7 +105,7 @@ Result<std::optional<CertificateRecord>> PgStore::FindBySerial(std::string_view 
   auto rows = db_->Query(kSelectBySerial, PgParams().Text(serial_hex));
   if (!rows) return std::unexpected(rows.error());
   if (rows->empty()) return std::optional<CertificateRecord>();
-  return PgReadCertificate(rows->Row(0));
+  return ReadCertificate(rows->Row(0));
 }
 
 Result<std::vector<CertificateRecord>> PgStore::FindByDevice(std::string_view device_id) {

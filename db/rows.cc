@@ -43,29 +43,6 @@ void BindCertificate(Statement& stmt, const CertificateRecord& cert) {
 
 }  // namespace
 
-CertificateRecord ReadCertificate(const Statement& stmt) {
-  CertificateRecord cert;
-  cert.serial_hex = stmt.Text(0);
-  cert.device_id = stmt.Text(1);
-  cert.subject = stmt.Text(2);
-  cert.san = stmt.Text(3);
-  cert.not_before = stmt.Text(4);
-  cert.not_after = stmt.Text(5);
-  cert.der = stmt.Blob(6);
-  cert.fingerprint_sha256 = stmt.Text(7);
-  cert.public_key_sha256 = stmt.Text(8);
-  cert.auth_cert_issuer = stmt.Text(9);
-  cert.auth_cert_serial = stmt.Text(10);
-  cert.auth_cert_fingerprint = stmt.Text(11);
-  cert.kind = stmt.Text(12);
-  cert.peer = stmt.Text(13);
-  cert.issued_at = stmt.Text(14);
-  if (!stmt.IsNull(15)) cert.revoked_at = stmt.Text(15);
-  if (!stmt.IsNull(16)) cert.revocation_reason = static_cast<int>(stmt.Int(16));
-  cert.profile = stmt.Text(17);
-  return cert;
-}
-
 Result<void> InsertCertificate(Connection& db, const CertificateRecord& cert) {
   auto stmt = db.Prepare(kInsertCertificate);
   if (!stmt) return std::unexpected(stmt.error());

@@ -8,19 +8,10 @@
 #include <string_view>
 
 #include "db/records.h"
+#include "db/row_read.h"
 #include "db/statement.h"
 
 namespace db {
-
-// "SELECT <every certificate column> FROM certificates " — append a WHERE clause. The column
-// order is the one ReadCertificate expects.
-#define PROVISIOND_CERT_SELECT                                                               \
-  "SELECT serial, device_id, subject, san, not_before, not_after, der, fingerprint_sha256, " \
-  "public_key_sha256, auth_cert_issuer, auth_cert_serial, auth_cert_fingerprint, kind, "     \
-  "peer, issued_at, revoked_at, revocation_reason, profile FROM certificates "
-
-// Reads a row selected with PROVISIOND_CERT_SELECT.
-CertificateRecord ReadCertificate(const Statement& stmt);
 
 // Inserts one certificate row; the caller owns the transaction. kDuplicateSerial on a collision.
 Result<void> InsertCertificate(Connection& db, const CertificateRecord& cert);

@@ -19,7 +19,7 @@ namespace db {
 inline constexpr int kSchemaVersion = 4;
 
 class Connection;
-class Writer;
+class SqliteBatch;
 
 // Every call takes the store's mutex (one connection, used by one thread at a time). A
 // db::Writer (db/writer.h) attached to a SqliteStore writes through a second connection of its
@@ -73,7 +73,7 @@ class SqliteStore final : public Store {
   Result<Settings> EffectiveSettings();
 
  private:
-  friend class Writer;  // uses batch_mu_ and batch_db_, nothing else
+  friend class SqliteBatch;  // db::Writer's transactions (sqlite_batch.cc): batch_mu_, batch_db_
   SqliteStore(std::unique_ptr<Connection> db, std::unique_ptr<Connection> batch_db);
   std::mutex mu_;  // held for every use of db_
   std::unique_ptr<Connection> db_;

@@ -64,23 +64,7 @@ constexpr const char* kSelectByDevice = PROVISIOND_CERT_SELECT "WHERE device_id 
 
 // By id, not time: id is the order rows were committed, and the wall clock can step backwards.
 constexpr const char* kSelectRecentEvents =
-    "SELECT time, peer, presented_fingerprint, presented_subject, device_id, endpoint, outcome, "
-    "http_status, reason, serial FROM enrollment_events ORDER BY id DESC LIMIT ?1";
-
-EventRecord ReadEvent(const Statement& stmt) {
-  EventRecord event;
-  event.time = stmt.Text(0);
-  event.peer = stmt.Text(1);
-  event.presented_fingerprint = stmt.Text(2);
-  event.presented_subject = stmt.Text(3);
-  event.device_id = stmt.Text(4);
-  event.endpoint = stmt.Text(5);
-  event.outcome = stmt.Text(6);
-  event.http_status = static_cast<int>(stmt.Int(7));
-  event.reason = stmt.Text(8);
-  event.serial_hex = stmt.Text(9);  // NULL reads as ""
-  return event;
-}
+    "SELECT " PROVISIOND_EVENT_COLUMNS "FROM enrollment_events ORDER BY id DESC LIMIT ?1";
 
 }  // namespace
 

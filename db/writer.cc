@@ -1,5 +1,5 @@
-// writer.cc — db::Writer: the writer thread, batching and per-operation savepoints. The batch
-// state machine is written down in writer.h.
+// writer.cc — db::Writer: the writer thread, batching and per-operation savepoints, the same for
+// every backend (db/batch_txn.h). The batch state machine is written down in writer.h.
 #include "db/writer.h"
 
 #include <pthread.h>
@@ -8,8 +8,7 @@
 #include <chrono>
 #include <utility>
 
-#include "db/operations.h"
-#include "db/statement.h"
+#include "db/batch_txn.h"
 
 namespace db {
 namespace {
@@ -24,7 +23,11 @@ double MillisecondsSince(Clock::time_point start) {
 
 Writer::Writer(SqliteStore& store, size_t max_queue, size_t max_batch,
                std::chrono::microseconds commit_delay)
-    : store_(store),
+    : Writer(SqliteBatchTxn(store), max_queue, max_batch, commit_delay) {}
+
+Writer::Writer(std::unique_ptr<BatchTxn> txn, size_t max_queue, size_t max_batch,
+               std::chrono::microseconds commit_delay)
+    : txn_(std::move(txn)),
       max_queue_(max_queue),
       max_batch_(std::max<size_t>(max_batch, 1)),
       commit_delay_(std::max(commit_delay, std::chrono::microseconds{0})),
@@ -78,38 +81,39 @@ Writer::Stats Writer::stats() const {
 
 namespace {
 
+constexpr const char* kSavepoint = "SAVEPOINT writer_op";
+constexpr const char* kRelease = "RELEASE SAVEPOINT writer_op";
+constexpr const char* kUndo = "ROLLBACK TO SAVEPOINT writer_op";
+
 // Runs one operation under its own savepoint. Returns the error that ends the whole batch (the
 // transaction is gone or a savepoint statement failed); the operation's own result is in `op`.
 template <typename Op, typename Body>
-std::optional<Error> RunUnderSavepoint(Connection& db, Op& op, Body&& body) {
-  if (auto saved = db.Run("SAVEPOINT writer_op"); !saved) return saved.error();
+std::optional<Error> RunUnderSavepoint(BatchTxn& txn, Op& op, Body&& body) {
+  if (auto saved = txn.Control(kSavepoint); !saved) return saved.error();
   op.result = body();
   if (*op.result) {
-    if (auto released = db.Run("RELEASE writer_op"); !released) return released.error();
+    if (auto released = txn.Control(kRelease); !released) return released.error();
     return std::nullopt;
   }
-  // Some SQLITE_FULL / SQLITE_IOERR / SQLITE_BUSY failures roll back the whole transaction,
-  // taking the earlier operations of the batch with it.
-  if (sqlite3_get_autocommit(db.get()) != 0) {
-    const Error& cause = op.result->error();
-    return Error{cause.code, "transaction rolled back by SQLite: " + cause.detail};
-  }
-  if (auto undone = db.Run("ROLLBACK TO writer_op"); !undone) return undone.error();
-  if (auto released = db.Run("RELEASE writer_op"); !released) return released.error();
+  // e.g. some SQLITE_FULL / SQLITE_IOERR failures roll back the whole transaction, taking the
+  // earlier operations of the batch with it.
+  if (auto lost = txn.Lost(op.result->error())) return lost;
+  if (auto undone = txn.Control(kUndo); !undone) return undone.error();
+  if (auto released = txn.Control(kRelease); !released) return released.error();
   return std::nullopt;
 }
 
 // The operation types are private to Writer, so they are told apart by their members.
-std::optional<Error> RunOne(Connection& db, auto& operation) {
+std::optional<Error> RunOne(BatchTxn& txn, auto& operation) {
   return std::visit(
-      [&db](auto& op) {
-        return RunUnderSavepoint(db, op, [&] {
+      [&txn](auto& op) {
+        return RunUnderSavepoint(txn, op, [&] {
           if constexpr (requires { op.intent; }) {
-            return ReserveInTxn(db, op.intent, op.policy);
+            return txn.Reserve(op.intent, op.policy);
           } else if constexpr (requires { op.cert; }) {
-            return CompleteInTxn(db, op.cert, op.event);
+            return txn.Complete(op.cert, op.event);
           } else {
-            return RecordEventInTxn(db, op.event);
+            return txn.RecordEvent(op.event);
           }
         });
       },
@@ -134,27 +138,18 @@ void Deliver(auto& operation, const std::optional<Error>& batch_error) {
 }  // namespace
 
 std::optional<Error> Writer::RunBatch(std::vector<Operation>& batch, double& commit_ms) {
-  std::lock_guard lock(store_.batch_mu_);
-  Connection& db = *store_.batch_db_;
-  // IMMEDIATE takes the write lock now: a competing connection makes us wait here, in SQLite's
-  // busy handler, up to busy_timeout, rather than failing half-way through the batch.
-  if (auto begun = db.Run("BEGIN IMMEDIATE"); !begun) {
-    RollbackIfOpen(db.get());
-    return begun.error();
-  }
+  // Begin takes the write lock now: a competing writer makes us wait here, up to the backend's
+  // lock timeout, rather than failing half-way through the batch.
   std::optional<Error> batch_error;
-  for (Operation& operation : batch) {
-    batch_error = RunOne(db, operation);
-    if (batch_error) break;
-  }
+  if (auto begun = txn_->Begin(); !begun) batch_error = begun.error();
+  for (size_t i = 0; !batch_error && i < batch.size(); ++i) batch_error = RunOne(*txn_, batch[i]);
   if (!batch_error) {
     Clock::time_point start = Clock::now();
-    auto committed = db.Run("COMMIT");
+    auto committed = txn_->Control("COMMIT");
     commit_ms = MillisecondsSince(start);
     if (!committed) batch_error = committed.error();
   }
-  // A failed COMMIT can leave the transaction open (e.g. a deferred foreign key): end it.
-  if (batch_error) RollbackIfOpen(db.get());
+  txn_->Finish();
   return batch_error;
 }
 

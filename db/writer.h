@@ -1,7 +1,7 @@
-// writer.h — db::Writer: group commit. One thread owns the issuance writes of a Store and commits
-// them in groups: many operations per transaction, so one fsync (synchronous=FULL) makes a whole
-// group durable. TLS workers submit and never wait on SQLite; each hears back once its write is
-// committed, and only then may it reply.
+// writer.h — db::Writer: group commit, for both backends. One thread owns the issuance writes of a
+// store and commits them in groups: many operations per transaction, so one flush makes a whole
+// group durable. TLS workers submit and never wait on the database; each hears back once its
+// write is committed, and only then may it reply.
 #pragma once
 
 #include <array>
@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -22,6 +23,8 @@
 
 namespace db {
 
+class BatchTxn;
+
 // How a batch runs, on the writer thread (the one state machine of this class):
 //
 //   wait until the queue is non-empty (or stopping and empty: exit)
@@ -29,16 +32,18 @@ namespace db {
 //     wait up to commit_delay more, until every awaited Complete is queued, max_batch
 //     operations are queued, or stopping
 //   take up to max_batch operations, in submission order
-//   BEGIN IMMEDIATE          busy: SQLite's busy handler retries up to busy_timeout (5 s), then
-//                            every operation of the batch gets that error (kBusy)
+//   begin, taking the store's write lock: SQLite BEGIN IMMEDIATE (its busy handler retries up to
+//     busy_timeout, 5 s); PostgreSQL BEGIN and the audit_head row lock, which every replica's
+//     writes take (lock_timeout, 5 s, db/pg_schema.cc). Busy: every operation gets kBusy
 //   for each operation:
 //     SAVEPOINT; run it (the same code as the Store's one-shot method, see db/operations.h)
 //     success, or a policy refusal (kKeyReuse, ...): RELEASE
 //     error (kConstraint, kDuplicateSerial, ...): ROLLBACK TO + RELEASE: it alone is undone and
 //       it alone gets the error; the others go on in the same transaction
 //     error after which SQLite rolled the whole transaction back itself (some kFull / kIo), or a
-//       savepoint statement failing: the batch stops there, as if COMMIT had failed
-//   COMMIT (one fsync for the group)
+//       savepoint statement failing (on PostgreSQL: the connection is gone): the batch stops
+//       there, as if COMMIT had failed
+//   COMMIT (one fsync / WAL flush for the group)
 //     failed: rolled back; every operation that had succeeded gets the COMMIT error; nothing of
 //       the batch is durable
 //   then, outside every lock, each `done` in submission order with its result
@@ -55,11 +60,16 @@ namespace db {
 // Each event insert reads the newest row's hash inside the transaction, so events of one batch
 // chain onto each other exactly as they would one transaction at a time.
 //
-// Ownership and threads: the Writer uses the store's second connection (SqliteStore::Open makes
-// it), so the store's own methods and reads on its connection never wait for this thread's
+// On PostgreSQL the audit_head lock is taken before the first SAVEPOINT, so rolling an operation
+// back never releases it (PostgreSQL releases row locks taken inside a rolled-back savepoint).
+//
+// Ownership and threads: on SQLite the Writer uses the store's second connection (SqliteStore::Open
+// makes it), so the store's own methods and reads on its connection never wait for this thread's
 // commits; a one-shot Store write waits in busy_timeout while a batch holds SQLite's write lock,
 // so under sustained load send the writes through the Writer. The store must outlive the Writer.
-// At most one Writer per store is useful (a second would take turns with the first).
+// At most one Writer per store is useful (a second would take turns with the first). On
+// PostgreSQL (PgWriter::Start) the Writer has a connection of its own, one per replica; the
+// replicas' writers take turns on the audit_head lock, one batch each.
 class Writer : public IssuanceQueue {
  public:
   // Starts the writer thread. max_queue bounds the operations waiting (Submit* returns false when
@@ -67,6 +77,9 @@ class Writer : public IssuanceQueue {
   // commit_delay (0: never) is the longest a batch waits for company, see above.
   explicit Writer(SqliteStore& store, size_t max_queue = 4096, size_t max_batch = 256,
                   std::chrono::microseconds commit_delay = {});
+  // The same on any backend's transaction (db/batch_txn.h; PgWriter::Start makes one).
+  Writer(std::unique_ptr<BatchTxn> txn, size_t max_queue, size_t max_batch,
+         std::chrono::microseconds commit_delay);
   // Stops accepting, runs everything already queued (each done is still called), joins.
   ~Writer();
   Writer(const Writer&) = delete;
@@ -139,7 +152,7 @@ class Writer : public IssuanceQueue {
   // How many of a batch's Reserves the daemon will follow with a Complete.
   static size_t SigningAfter(const std::vector<Operation>& batch, bool batch_failed);
 
-  SqliteStore& store_;
+  std::unique_ptr<BatchTxn> txn_;  // used only by the writer thread
   const size_t max_queue_;
   const size_t max_batch_;
   const std::chrono::microseconds commit_delay_;

@@ -52,7 +52,7 @@ struct PgBackend {
     return std::move(*store);
   }
 
-  using Queue = PgWriter;
+  using Queue = Writer;
   static std::unique_ptr<Queue> StartQueue(Store& store) {
     auto* pg = dynamic_cast<PgStore*>(&store);
     REQUIRE_MESSAGE(pg != nullptr, "PgBackend::StartQueue: not a PgStore");

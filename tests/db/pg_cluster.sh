@@ -3,19 +3,24 @@
 #   pg_cluster.sh start STATE_DIR   initdb in a fresh temp dir, start postgres on a Unix socket in
 #                                   it (no TCP), write STATE_DIR/conninfo (libpq keywords) and
 #                                   STATE_DIR/datadir; exit non-zero if any step fails.
+#   pg_cluster.sh start STATE_DIR --tcp
+#                                   the same, and also on a free port of 127.0.0.1 (written to
+#                                   STATE_DIR/port) where every connection must authenticate with
+#                                   a password (scram-sha-256); the Unix socket stays trust.
 #   pg_cluster.sh stop STATE_DIR    stop that server (fast shutdown) and delete its directory.
 #   pg_cluster.sh halt STATE_DIR    stop that server (fast shutdown), keeping its data (outage tests).
-#   pg_cluster.sh resume STATE_DIR  start a halted server again, on the same socket.
+#   pg_cluster.sh resume STATE_DIR  start a halted server again, on the same socket and port.
 # initdb and postgres refuse to run as root, so as root they run as `nobody` in a directory it
 # owns; otherwise as the calling user. Settings are initdb's defaults (fsync on): the tests exercise
 # the store as it runs in production. Binaries: $PG_BIN, else the newest of Debian's
 # /usr/lib/postgresql/*/bin (15 on bookworm, the `postgresql` package's version elsewhere).
 set -euo pipefail
 
-usage() { echo "usage: $0 start|stop|halt|resume STATE_DIR" >&2; exit 2; }
-[ $# -eq 2 ] || usage
+usage() { echo "usage: $0 start STATE_DIR [--tcp] | stop|halt|resume STATE_DIR" >&2; exit 2; }
+[ $# -eq 2 ] || { [ $# -eq 3 ] && [ "$1" = start ] && [ "$3" = --tcp ]; } || usage
 action=$1
 state=$2
+tcp=${3:-}
 bin=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
 bin=${bin:-/usr/lib/postgresql/15/bin}
 
@@ -35,15 +40,18 @@ stop_cluster() {
     as_owner "$bin/pg_ctl" -D "$dir/data" -m fast -w -t 30 stop >/dev/null || true
   fi
   rm -rf -- "$dir"
-  rm -f -- "$state/datadir" "$state/conninfo"
+  rm -f -- "$state/datadir" "$state/conninfo" "$state/port"
 }
 
-# listen_addresses='': the Unix socket in $dir only; max_connections for parallel test binaries
-# (each race case opens four connections).
+# On the port and listen address start chose ($1/listen: listen_addresses='' is the Unix socket
+# in $1 only; start --tcp adds 127.0.0.1); max_connections for parallel test binaries (each race
+# case opens four connections).
 start_server() {
+  local port listen
+  { read -r port; read -r listen || true; } <"$1/listen"
   as_owner "$bin/pg_ctl" -D "$1/data" -l "$1/server.log" -w -t 60 \
-    -o "-k $1 -c listen_addresses='' -c max_connections=200" start >/dev/null ||
-    { cat "$1/server.log" >&2; false; }
+    -o "-k $1 -c listen_addresses='$listen' -c port=$port -c max_connections=200" start \
+    >/dev/null || { cat "$1/server.log" >&2; false; }
 }
 
 case "$action" in
@@ -59,10 +67,19 @@ case "$action" in
     trap 'stop_cluster' ERR
     if [ "$(id -u)" -eq 0 ]; then chown nobody "$dir"; fi
     chmod 0700 "$dir"
-    as_owner "$bin/initdb" -D "$dir/data" -U postgres --auth=trust --encoding=UTF8 --locale=C \
-      >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; false; }
+    as_owner "$bin/initdb" -D "$dir/data" -U postgres --auth-local=trust \
+      --auth-host="$([ -n "$tcp" ] && echo scram-sha-256 || echo trust)" --encoding=UTF8 \
+      --locale=C >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; false; }
+    port=5432 listen=""
+    if [ -n "$tcp" ]; then
+      port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])')
+      listen=127.0.0.1
+      echo "$port" >"$state/port"
+    fi
+    printf '%s\n%s\n' "$port" "$listen" >"$dir/listen"
     start_server "$dir"
-    echo "host=$dir port=5432 user=postgres dbname=postgres" >"$state/conninfo"
+    echo "host=$dir port=$port user=postgres dbname=postgres" >"$state/conninfo"
     ;;
   stop)
     stop_cluster

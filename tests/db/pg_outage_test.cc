@@ -52,7 +52,7 @@ class Outage {
 };
 
 // One event through the writer; the result, or kInternal if `done` did not come within 20 s.
-Result<void> WriteEvent(PgWriter& writer, const std::string& outcome) {
+Result<void> WriteEvent(Writer& writer, const std::string& outcome) {
   auto promise = std::make_shared<std::promise<Result<void>>>();
   auto future = promise->get_future();
   if (!writer.SubmitEvent(SampleEvent(outcome), [promise](Result<void> r) {

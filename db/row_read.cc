@@ -1,0 +1,64 @@
+// row_read.cc — reading certificate, intent and event rows from either engine (see row_read.h).
+#include "db/row_read.h"
+
+namespace db {
+
+CertificateRecord ReadCertificate(const RowView& row) {
+  CertificateRecord cert{.serial_hex = row.Text(0),
+                         .device_id = row.Text(1),
+                         .subject = row.Text(2),
+                         .san = row.Text(3),
+                         .not_before = row.Text(4),
+                         .not_after = row.Text(5),
+                         .der = row.Blob(6),
+                         .fingerprint_sha256 = row.Text(7),
+                         .public_key_sha256 = row.Text(8),
+                         .auth_cert_issuer = row.Text(9),
+                         .auth_cert_serial = row.Text(10),
+                         .auth_cert_fingerprint = row.Text(11),
+                         .kind = row.Text(12),
+                         .peer = row.Text(13),
+                         .issued_at = row.Text(14),
+                         .revoked_at = {},
+                         .revocation_reason = {},
+                         .profile = row.Text(17)};
+  if (!row.IsNull(15)) cert.revoked_at = row.Text(15);
+  if (!row.IsNull(16)) cert.revocation_reason = static_cast<int>(row.Int(16));
+  return cert;
+}
+
+Intent ReadIntent(const RowView& row) {
+  Intent intent{.serial_hex = row.Text(0),
+                .device_id = row.Text(1),
+                .kind = row.Text(2),
+                .public_key_sha256 = row.Text(3),
+                .auth_cert_fingerprint = row.Text(4),
+                .auth_cert_issuer = row.Text(5),
+                .auth_cert_serial = row.Text(6),
+                .tbs = row.Blob(7),
+                .not_after = row.Text(8),
+                .peer = row.Text(9),
+                .created_at = row.Text(10),
+                .status = row.Text(11),
+                .revoked_at = {},
+                .revocation_reason = {},
+                .profile = row.Text(14)};
+  if (!row.IsNull(12)) intent.revoked_at = row.Text(12);
+  if (!row.IsNull(13)) intent.revocation_reason = static_cast<int>(row.Int(13));
+  return intent;
+}
+
+EventRecord ReadEvent(const RowView& row) {
+  return EventRecord{.time = row.Text(0),
+                     .peer = row.Text(1),
+                     .presented_fingerprint = row.Text(2),
+                     .presented_subject = row.Text(3),
+                     .device_id = row.Text(4),
+                     .endpoint = row.Text(5),
+                     .outcome = row.Text(6),
+                     .http_status = static_cast<int>(row.Int(7)),
+                     .reason = row.Text(8),
+                     .serial_hex = row.Text(9)};  // NULL reads as ""
+}
+
+}  // namespace db

@@ -1,0 +1,33 @@
+// row_read.h — the column lists of `certificates`, `issuance_intents` and `enrollment_events` as
+// both engines select them, and the readers of those rows (any RowView: SQLite's Statement or
+// PostgreSQL's PgRow). The lists and the readers must stay in the same order.
+// Private to db/.
+#pragma once
+
+#include "db/records.h"
+#include "db/row_view.h"
+
+namespace db {
+
+// "SELECT <every certificate column> FROM certificates " — append a WHERE clause.
+#define PROVISIOND_CERT_SELECT                                                               \
+  "SELECT serial, device_id, subject, san, not_before, not_after, der, fingerprint_sha256, " \
+  "public_key_sha256, auth_cert_issuer, auth_cert_serial, auth_cert_fingerprint, kind, "     \
+  "peer, issued_at, revoked_at, revocation_reason, profile FROM certificates "
+
+// "SELECT <every intent column> FROM issuance_intents " — append a WHERE clause.
+#define PROVISIOND_INTENT_SELECT                                                               \
+  "SELECT serial, device_id, kind, public_key_sha256, auth_cert_fingerprint, "                 \
+  "auth_cert_issuer, auth_cert_serial, tbs, not_after, peer, created_at, status, revoked_at, " \
+  "revocation_reason, profile FROM issuance_intents "
+
+// The columns of an event as ReadEvent reads them (without the chain's hashes).
+#define PROVISIOND_EVENT_COLUMNS                                                             \
+  "time, peer, presented_fingerprint, presented_subject, device_id, endpoint, outcome, " \
+  "http_status, reason, serial "
+
+CertificateRecord ReadCertificate(const RowView& row);  // a PROVISIOND_CERT_SELECT row
+Intent ReadIntent(const RowView& row);                  // a PROVISIOND_INTENT_SELECT row
+EventRecord ReadEvent(const RowView& row);              // a PROVISIOND_EVENT_COLUMNS row
+
+}  // namespace db
