@@ -1,6 +1,6 @@
 // store_watch.h — the store's health as the daemon reports it: /healthz's verdict and the
-// provisiond_store_* metrics from db::StoreHealth, and StoreProbe, which asks a down store again
-// (once a second) so that recovery shows even when no device is connecting.
+// provisiond_store_* metrics from db::StoreHealth, and StoreProbe, which asks the store once a
+// second so that an outage and the recovery show even when no device is connecting.
 #pragma once
 
 #include <chrono>
@@ -22,8 +22,8 @@ bool StoreHealthy(const db::StoreHealth::Snapshot& health, std::string* reason);
 // and provisiond_store_reconnects_total, in the exposition format.
 void RenderStoreMetrics(const db::StoreHealth::Snapshot& health, std::string* out);
 
-// While `health` says down, a thread looks up one serial in `reader` every `period`; an answer
-// marks the store up (the backends mark it down again if it fails). Costs nothing while up. The
+// A thread looks up one serial in `reader` every `period` (one index lookup): an answer marks the
+// store up, a failure marks it down (the backends report it: PgConn, SqliteError). The
 // reader must be safe to call from this thread while others use it (PgStore and SqliteStore
 // take their own mutex) and must outlive the probe.
 class StoreProbe {
