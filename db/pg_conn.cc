@@ -5,6 +5,7 @@
 #include <poll.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -43,9 +44,17 @@ bool DropsSession(std::string_view state) {
          state == "25006";
 }
 
-// Bounds on every wait, before the conninfo: PQconnectdbParams expands `dbname` (the conninfo)
-// after them, so a value the conninfo sets wins.
+// Bumped by a session dropped for a SQLSTATE of DropsSession: every other session of the process
+// is made again before its next statement outside a transaction, so that none keeps reading from
+// a server that has become read-only (a demoted primary) while the writer cannot write to it.
+std::atomic<uint64_t> g_session_epoch{0};
+
+// Bounds on every wait, and a read-write server only (a standby, or a primary made read-only, is
+// refused at connect; with several hosts libpq tries the next), before the conninfo:
+// PQconnectdbParams expands `dbname` (the conninfo) after them, so a value the conninfo sets wins
+// (e.g. target_session_attrs=any for an admin command's reads on a standby).
 constexpr std::pair<const char*, const char*> kConnectDefaults[] = {
+    {"target_session_attrs", "read-write"},
     {"connect_timeout", kPgConnectTimeoutSeconds},
     {"keepalives", "1"},
     {"keepalives_idle", "2"},
@@ -204,7 +213,9 @@ Result<std::unique_ptr<PgConn>> PgConn::Connect(const std::string& conninfo,
     return std::unexpected(conn.error());
   }
   GlobalStoreHealth().Answered();
-  return std::unique_ptr<PgConn>(new PgConn(conninfo, statement_timeout_ms, std::move(*conn)));
+  std::unique_ptr<PgConn> db(new PgConn(conninfo, statement_timeout_ms, std::move(*conn)));
+  db->epoch_ = g_session_epoch.load(std::memory_order_acquire);
+  return db;
 }
 
 void PgConn::ScheduleNextAttempt() {
@@ -221,6 +232,7 @@ Result<void> PgConn::Ready(const char* sql) {
     return base::Fail(Code::kIo, "PQexecParams(" + Label(sql) +
                                      "): the connection was lost inside a transaction");
   }
+  if (epoch_ != g_session_epoch.load(std::memory_order_acquire)) drop_ = true;
   if (!lost && (!drop_ || in_transaction_)) return {};
   const auto now = Clock::now();
   if (now < next_attempt_) {
@@ -228,6 +240,7 @@ Result<void> PgConn::Ready(const char* sql) {
     return base::Fail(Code::kIo, "store unavailable, reconnecting (next attempt in " +
                                      std::to_string(wait.count()) + " ms): " + last_failure_);
   }
+  const uint64_t epoch = g_session_epoch.load(std::memory_order_acquire);
   auto session = Open(conninfo_, statement_timeout_ms_);
   if (!session) {
     last_failure_ = session.error().detail;
@@ -236,6 +249,7 @@ Result<void> PgConn::Ready(const char* sql) {
   }
   conn_ = std::move(*session);
   drop_ = false;
+  epoch_ = epoch;
   GlobalStoreHealth().Reconnected();
   return {};
 }
@@ -244,6 +258,7 @@ void PgConn::AfterFailure(const PGresult* result) {
   const char* state = result != nullptr ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
   const bool lost = PQstatus(conn_.get()) != CONNECTION_OK || state == nullptr;
   if (!lost && !DropsSession(state)) return;
+  if (!lost) g_session_epoch.fetch_add(1, std::memory_order_acq_rel);
   last_failure_ = !conn_              ? timed_out_
                   : result != nullptr ? FirstLine(PQresultErrorMessage(result))
                                       : FirstLine(PQerrorMessage(conn_.get()));

@@ -93,11 +93,13 @@ class PgRows {
 };
 
 // One connection. Not thread-safe: its owner serializes use (PgStore's mutex, PgWriter's thread).
-// The session is dropped when the connection is lost or the server says it cannot take writes or
-// is going away (SQLSTATE class 08, 57P01-57P03, 25006 read-only: a standby, so that a multi-host
-// conninfo with target_session_attrs=read-write finds the new primary), and made again before the
-// next statement, with a back-off (kPgBackoffFirst..kPgBackoffMax): while it runs, statements
-// fail at once with kIo ("store unavailable, reconnecting"). Only outside a transaction: inside
+// Sessions are read-write only (target_session_attrs=read-write unless the conninfo says
+// otherwise). The session is dropped when the connection is lost or the server says it cannot
+// take writes or is going away (SQLSTATE class 08, 57P01-57P03, 25006 read-only: a demoted
+// primary, so that a multi-host conninfo finds the new one; such a drop makes every session of
+// the process drop too), and made again before the next statement, with a back-off
+// (kPgBackoffFirst..kPgBackoffMax): while it runs, statements fail at once with kIo ("store
+// unavailable, reconnecting"). Only outside a transaction: inside
 // one (after BEGIN, until COMMIT or RollbackIfOpen) every statement after a loss fails with kIo,
 // so the rest of a transaction never runs on a new session without its BEGIN and its lock. A
 // failed statement is never retried here (the caller decides). Every outcome is reported to
@@ -146,6 +148,7 @@ class PgConn {
   bool in_transaction_ = false;  // between our BEGIN and its COMMIT / ROLLBACK
   bool lifted_ = false;          // LiftStatementTimeout, until the transaction ends
   bool drop_ = false;            // make a new session before the next statement
+  uint64_t epoch_ = 0;           // g_session_epoch (pg_conn.cc) when this session was made
   int failures_ = 0;             // connects failed and sessions dropped since the last success
   Clock::time_point next_attempt_{};
   std::string last_failure_;  // why, for the fail-fast error

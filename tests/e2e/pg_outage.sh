@@ -2,8 +2,9 @@
 # PostgreSQL stopped under a running provisiond (--store, tests/db/pg_cluster.sh halt/resume):
 # while it is away devices get 503 + Retry-After within the request timeout and nothing is
 # issued, /healthz answers 503 "store unavailable: ..." and provisiond_store_up is 0; once it is
-# back, /healthz is 200 again within the reconnect back-off, enrollments succeed, `audit verify`
-# passes and every certificate a device received has its row.
+# back, /healthz is 200 again within the reconnect back-off, enrollments succeed. The same when
+# the server turns read-only (a demoted primary: ALTER SYSTEM default_transaction_read_only).
+# Then `audit verify` passes and every certificate a device received has its row.
 . "$(dirname "$0")/lib.sh"
 
 PG_CLUSTER="$(dirname "$0")/../db/pg_cluster.sh"
@@ -19,7 +20,7 @@ check "migrate" "$PROVISIOND" migrate "${STORE[@]}"
 
 make_openssl_ca factory
 init_state
-"$DEVICE_SIM" factory --out "$T/fleet" --count 30 >/dev/null
+"$DEVICE_SIM" factory --out "$T/fleet" --count 40 >/dev/null
 make_openssl_device factory dev-curl
 make_csr dev-curl "$T/dev-curl-csr"
 start_daemon --trust "$T/fleet/factory-ca.crt" --trust "$T/factory.crt" "${STORE[@]}" \
@@ -95,6 +96,31 @@ expect_contains "the refused devices and 10 more enroll after recovery" "enroll:
   "$out"
 expect_eq "curl: 200 after recovery" 200 \
   "$(enroll_curl "$T/dev-curl" "$T/dev-curl-csr.b64")"
+
+# -- the server turns read-only ---------------------------------------------------------------------
+read_only() {
+  psql -X "$ADMIN" -qAtc "ALTER SYSTEM $1 default_transaction_read_only$2" \
+    -c "SELECT pg_reload_conf()" >/dev/null
+}
+read_only SET " = on"
+"${SIM[0]}" enroll "${SIM[@]:1}" --devices "$(devices 31 40)" --max-retries 0 --timeout 20 \
+  --json "$T/ro.json" >"$T/ro.out" 2>&1 || true
+expect_contains "10 devices refused while it is read-only" "enroll: ok=0 failed=10" \
+  "$(cat "$T/ro.out")"
+n503=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))
+print(sum(1 for f in d["failures"] if f["outcome"].startswith("http 503")))' "$T/ro.json")
+expect_eq "... each with 503, never a 500" 10 "$n503"
+took=$(wait_healthz 503 5)
+expect_eq "/healthz 503 while read-only" 1 "$([ "$took" != never ] && echo 1 || echo 0)"
+flaps=0
+for _ in $(seq 1 15); do [ "$(healthz)" = 503 ] || flaps=$((flaps + 1)); sleep 0.2; done
+expect_eq "... and it stays 503 (the probe's reads do not hide the refused writes)" 0 "$flaps"
+expect_contains "... naming the cause" "read-only" "$(cat "$T/healthz.body")"
+read_only RESET ""
+took=$(wait_healthz 200 15)
+expect_eq "/healthz 200 once writable" 1 "$([ "$took" != never ] && echo 1 || echo 0)"
+out=$("${SIM[0]}" enroll "${SIM[@]:1}" --devices "$(devices 31 40)")
+expect_contains "they enroll once it is writable again" "enroll: ok=10 failed=0" "$out"
 stop_daemon
 
 out=$("$PROVISIOND" audit verify "${STORE[@]}")
@@ -107,8 +133,8 @@ for crt in "$T"/fleet/devices/*/operational.crt; do
   [ "$(pg -c "SELECT count(*) FROM certificates WHERE lower(serial) = '$serial'")" = 1 ] ||
     fail "$crt: serial $serial has no row"
 done
-expect_eq "30 devices hold a certificate" 30 "$held"
-expect_eq "31 rows (30 devices and curl's)" 31 "$(pg -c "SELECT count(*) FROM certificates")"
+expect_eq "40 devices hold a certificate" 40 "$held"
+expect_eq "41 rows (40 devices and curl's)" 41 "$(pg -c "SELECT count(*) FROM certificates")"
 expect_eq "no pending intent left" 0 \
   "$(pg -c "SELECT count(*) FROM issuance_intents WHERE status = 'pending'")"
 finish
