@@ -1,8 +1,6 @@
 // status_check.cc — revocation and denylist lookups for the handshake (see status_check.h).
 #include "daemon/authority/status_check.h"
 
-#include "db/store_health.h"
-
 namespace provisiond {
 namespace {
 
@@ -33,7 +31,6 @@ StatusVerdict StoreStatusCheck::Check(const PresentedCert& leaf, AuthKind kind) 
   }
   auto denied = store_.IsBootstrapDenied(leaf.fingerprint, leaf.issuer, leaf.serial_hex);
   if (!denied) return NoAnswer("denylist", denied.error());
-  db::GlobalStoreHealth().Answered();  // whatever the backend: the store answered
   if (*denied) return Refused("bootstrap certificate denylisted");
   return {};
 }
