@@ -5,6 +5,7 @@
 
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -23,9 +24,9 @@ namespace db::testing {
 //       The store whose data lives with `dir`, empty for a new dir; opening it twice with one
 //       dir gives two handles on the same data (as two processes, or a restart, would see it).
 //       Fails the test if it cannot.
-//   using Queue = ...;  static std::unique_ptr<Queue> StartQueue(Store& store)
+//   static std::unique_ptr<Writer> StartQueue(Store& store, microseconds commit_delay = {})
 //       The group-commit write path production sends Reserve, Complete and events through, for
-//       a store this backend opened: SubmitReserve / SubmitComplete / SubmitEvent as db::Writer's.
+//       a store this backend opened: db::Writer on the backend's own transaction.
 struct SqliteBackend {
   static std::unique_ptr<SqliteStore> OpenSqlite(const TempDir& dir) {
     auto store = SqliteStore::Open(dir.File("store.db"));
@@ -35,10 +36,11 @@ struct SqliteBackend {
   static std::unique_ptr<Store> Open(const TempDir& dir) { return OpenSqlite(dir); }
 
   using Queue = Writer;
-  static std::unique_ptr<Queue> StartQueue(Store& store) {
+  static std::unique_ptr<Queue> StartQueue(Store& store,
+                                           std::chrono::microseconds commit_delay = {}) {
     auto* sqlite = dynamic_cast<SqliteStore*>(&store);
     REQUIRE_MESSAGE(sqlite != nullptr, "SqliteBackend::StartQueue: not a SqliteStore");
-    return std::make_unique<Writer>(*sqlite);
+    return std::make_unique<Writer>(*sqlite, 4096, 256, commit_delay);
   }
 };
 
@@ -53,10 +55,11 @@ struct PgBackend {
   }
 
   using Queue = Writer;
-  static std::unique_ptr<Queue> StartQueue(Store& store) {
+  static std::unique_ptr<Queue> StartQueue(Store& store,
+                                           std::chrono::microseconds commit_delay = {}) {
     auto* pg = dynamic_cast<PgStore*>(&store);
     REQUIRE_MESSAGE(pg != nullptr, "PgBackend::StartQueue: not a PgStore");
-    auto writer = PgWriter::Start(*pg);
+    auto writer = PgWriter::Start(*pg, 4096, 256, commit_delay);
     REQUIRE_MESSAGE(writer.has_value(), (writer ? "" : writer.error().detail));
     return std::move(*writer);
   }

@@ -2,7 +2,8 @@
 # pg_cluster.sh — a throwaway PostgreSQL 15 cluster for the db tests (the CTest fixture db/pg_cluster).
 #   pg_cluster.sh start STATE_DIR   initdb in a fresh temp dir, start postgres on a Unix socket in
 #                                   it (no TCP), write STATE_DIR/conninfo (libpq keywords) and
-#                                   STATE_DIR/datadir; exit non-zero if any step fails.
+#                                   STATE_DIR/datadir; if any step fails, write the reason to
+#                                   STATE_DIR/error instead and still exit 0 (see below).
 #   pg_cluster.sh start STATE_DIR --tcp
 #                                   the same, and also on a free port of 127.0.0.1 (written to
 #                                   STATE_DIR/port) where every connection must authenticate with
@@ -43,43 +44,56 @@ stop_cluster() {
   rm -f -- "$state/datadir" "$state/conninfo" "$state/port"
 }
 
-# On the port and listen address start chose ($1/listen: listen_addresses='' is the Unix socket
-# in $1 only; start --tcp adds 127.0.0.1); max_connections for parallel test binaries (each race
-# case opens four connections).
+# Starts the server in $1 on the port and listen address start chose ($1/listen), as
+# start_cluster does and as resume does again after a halt.
 start_server() {
   local port listen
   { read -r port; read -r listen || true; } <"$1/listen"
   as_owner "$bin/pg_ctl" -D "$1/data" -l "$1/server.log" -w -t 60 \
     -o "-k $1 -c listen_addresses='$listen' -c port=$port -c max_connections=200" start \
-    >/dev/null || { cat "$1/server.log" >&2; false; }
+    >/dev/null || { tail -n 5 "$1/server.log" >&2; return 1; }
+}
+
+# Starts the cluster; on any failure returns 1 with the reason on stderr (and removes what it made).
+start_cluster() {
+  if [ ! -x "$bin/initdb" ] || [ ! -x "$bin/postgres" ]; then
+    echo "no PostgreSQL binaries in $bin (install postgresql-15: scripts/install-deps.sh)" >&2
+    return 1
+  fi
+  stop_cluster  # a cluster left behind by an interrupted run
+  dir=$(mktemp -d "${TMPDIR:-/tmp}/provisiond-pg-XXXXXX") || return 1
+  echo "$dir" >"$state/datadir"
+  if [ "$(id -u)" -eq 0 ]; then chown nobody "$dir" || return 1; fi
+  chmod 0700 "$dir"
+  as_owner "$bin/initdb" -D "$dir/data" -U postgres --auth-local=trust \
+    --auth-host="$([ -n "$tcp" ] && echo scram-sha-256 || echo trust)" --encoding=UTF8 \
+    --locale=C >"$dir/initdb.log" 2>&1 || { tail -n 5 "$dir/initdb.log" >&2; return 1; }
+  # listen_addresses='': the Unix socket in $dir only (with --tcp also 127.0.0.1 on a free port);
+  # max_connections for parallel test binaries (each race case opens four connections).
+  local port=5432 listen=""
+  if [ -n "$tcp" ]; then
+    port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])') || return 1
+    listen=127.0.0.1
+    echo "$port" >"$state/port"
+  fi
+  printf '%s\n%s\n' "$port" "$listen" >"$dir/listen"
+  start_server "$dir" || return 1
+  echo "host=$dir port=$port user=postgres dbname=postgres" >"$state/conninfo"
 }
 
 case "$action" in
   start)
-    if [ ! -x "$bin/initdb" ] || [ ! -x "$bin/postgres" ]; then
-      echo "pg_cluster.sh: no PostgreSQL binaries in $bin (install postgresql-15: scripts/install-deps.sh)" >&2
-      exit 1
-    fi
+    # A cluster that cannot start fails only the PostgreSQL cases (each names the reason kept in
+    # STATE_DIR/error, tests/db/pg_fixture.h); the SQLite cases, which share this fixture, run.
     mkdir -p "$state"
-    stop_cluster  # a cluster left behind by an interrupted run
-    dir=$(mktemp -d "${TMPDIR:-/tmp}/provisiond-pg-XXXXXX")
-    echo "$dir" >"$state/datadir"
-    trap 'stop_cluster' ERR
-    if [ "$(id -u)" -eq 0 ]; then chown nobody "$dir"; fi
-    chmod 0700 "$dir"
-    as_owner "$bin/initdb" -D "$dir/data" -U postgres --auth-local=trust \
-      --auth-host="$([ -n "$tcp" ] && echo scram-sha-256 || echo trust)" --encoding=UTF8 \
-      --locale=C >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; false; }
-    port=5432 listen=""
-    if [ -n "$tcp" ]; then
-      port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])')
-      listen=127.0.0.1
-      echo "$port" >"$state/port"
+    rm -f -- "$state/error"
+    if ! start_cluster 2>"$state/error"; then
+      stop_cluster
+      echo "pg_cluster.sh: no cluster: $(tr '\n' ' ' <"$state/error")" >&2
+      exit 0
     fi
-    printf '%s\n%s\n' "$port" "$listen" >"$dir/listen"
-    start_server "$dir"
-    echo "host=$dir port=$port user=postgres dbname=postgres" >"$state/conninfo"
+    rm -f -- "$state/error"
     ;;
   stop)
     stop_cluster

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -30,9 +31,15 @@ class PgTestDatabase {
     std::ifstream in(file);
     std::string conninfo;
     std::getline(in, conninfo);
-    REQUIRE_MESSAGE(!conninfo.empty(), "no cluster conninfo in " << file
-                                           << " (did db/pg_cluster_start fail? is postgresql-15 "
-                                              "installed?)");
+    if (conninfo.empty()) {
+      // pg_cluster.sh start keeps the reason it could not start a cluster beside the conninfo.
+      std::string dir(file);
+      dir = dir.substr(0, dir.find_last_of('/') + 1);
+      std::ifstream error_in(dir + "error");
+      std::string reason((std::istreambuf_iterator<char>(error_in)), {});
+      FAIL("no PostgreSQL cluster for this case (" << std::string(file) << " is missing): "
+           << (reason.empty() ? "did db/pg_cluster_start run?" : reason));
+    }
     return conninfo;
   }
 

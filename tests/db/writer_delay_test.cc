@@ -1,5 +1,6 @@
-// writer_delay_test.cc — SQLite-only: tests db::Writer's commit delay (writer.h: gathering a batch
-// while issuances are being signed, and never making a lone device or later batches wait).
+// writer_delay_test.cc — tests db::Writer's commit delay (writer.h: gathering a batch while
+// issuances are being signed, and never making a lone device or later batches wait); the first
+// case on every backend.
 #include <doctest/doctest.h>
 
 #include <chrono>
@@ -7,6 +8,7 @@
 #include <thread>
 
 #include "db/writer.h"
+#include "tests/db/backend.h"
 #include "tests/db/sqlite_fixture.h"
 #include "tests/db/writer_fixture.h"
 
@@ -27,12 +29,14 @@ void ReserveOrDie(Writer& writer, int n) {
   REQUIRE(decision->decision == Decision::kReserved);
 }
 
-TEST_CASE("with a commit delay, a write waits for the Complete of an issuance being signed") {
+TEST_CASE_TEMPLATE("with a commit delay, a write waits for the Complete of an issuance being signed",
+                   Backend, PROVISIOND_DB_BACKENDS) {
   for (auto delay : {seconds(0), seconds(30)}) {
     CAPTURE(delay.count());
     TempDir dir;
-    auto store = OpenOrDie(dir.File("store.db"));
-    Writer writer(*store, 4096, 256, delay);
+    auto store = Backend::Open(dir);
+    auto started = Backend::StartQueue(*store, delay);
+    Writer& writer = *started;
     ReserveOrDie(writer, 1);  // device 1 is now signing
     // Device 2 arrives meanwhile.
     Intent second = EnrollIntent(2, 2, "device-2", HashHex(2, 'c'));

@@ -9,6 +9,10 @@ PG_CLUSTER="$(dirname "$0")/../db/pg_cluster.sh"
 PGSTATE="$T/pg"
 trap 'bash "$PG_CLUSTER" stop "$PGSTATE" >/dev/null 2>&1 || true; cleanup' EXIT
 bash "$PG_CLUSTER" start "$PGSTATE" --tcp
+if [ ! -s "$PGSTATE/conninfo" ]; then  # pg_cluster.sh keeps the reason in STATE_DIR/error
+  echo "FAIL: no PostgreSQL cluster: $(cat "$PGSTATE/error" 2>/dev/null)" >&2
+  exit 1
+fi
 ADMIN=$(cat "$PGSTATE/conninfo")
 PGP=$(cat "$PGSTATE/port")
 PASSWORD="Pw-e2e-7f3q"
@@ -49,6 +53,8 @@ refused "password inside the URI is refused" "${SERVE[@]}" --store "postgres://a
 refused "password inside the URI is refused" migrate --store "$URL?password=$PASSWORD"
 refused "password inside the URI is refused" revoke --store "$URL?sslmode=disable&password=$PASSWORD" --serial 01
 refused "not a valid libpq URI" audit verify --store "$URL?nosuch=1"
+# A mistyped option: CLI11's own refusal repeats what it could not place, without the password.
+WANT_RC=109 refused "postgresql://app:***@" list --stor "postgresql://app:$PASSWORD@127.0.0.1/x"
 refused "--store-password-file: only for a postgresql://" list --state-dir "$T/state" --store-password-file "$T/pw"
 cp "$T/pw" "$T/pw-open"; chmod 0644 "$T/pw-open"
 refused "mode 0644, want 0600" list --store "$URL" --store-password-file "$T/pw-open"
@@ -80,7 +86,7 @@ expect_eq "migrate on sqlite reports its version" "schema version 4 (sqlite:$T/s
   "$("$PROVISIOND" migrate --state-dir "$T/state")"
 
 # -- serve on PostgreSQL; enroll; every admin command with --store --------------------------------
-start_daemon --trust "$T/fleet/factory-ca.crt" "${STORE[@]}"
+start_daemon --trust "$T/fleet/factory-ca.crt" "${STORE[@]}" --metrics-listen 127.0.0.1:0
 expect_contains "serve names the store, without the password" \
   "store=\"postgresql host=127.0.0.1 port=$PGP dbname=provisiond\"" "$(grep 'listening on' "$T/daemon.log")"
 SIM=("$DEVICE_SIM" --fleet "$T/fleet" --server "127.0.0.1:$PORT" --ca-bundle "$CA")
@@ -89,6 +95,9 @@ expect_contains "2 devices enroll through PostgreSQL" "enroll: ok=2 failed=0" "$
 expect_eq "their rows are in PostgreSQL" 2 "$(pg -c "SELECT count(*) FROM certificates")"
 expect_eq "nothing went to the SQLite file" 0 \
   "$(sqlite3 "$T/state/provisiond.db" 'SELECT count(*) FROM certificates')"
+MPORT=$(sed -n 's/^<5>metrics_listening address=127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$T/daemon.log")
+ops=$(curl -sS "http://127.0.0.1:$MPORT/metrics" | sed -n 's/^provisiond_db_operations_total //p')
+check "/metrics counts the PostgreSQL writer's operations ($ops)" test "${ops:-0}" -ge 4
 out=$("$PROVISIOND" list "${STORE[@]}")
 expect_contains "list --store shows dev-00001" "dev-00001" "$out"
 serial=$(pg -c "SELECT serial FROM certificates WHERE device_id='dev-00002'")
