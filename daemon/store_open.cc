@@ -66,7 +66,7 @@ db::Result<std::unique_ptr<db::Store>> StoreLocation::Open() const {
     if (!store) return std::unexpected(store.error());
     return std::unique_ptr<db::Store>(std::move(*store));
   }
-  auto store = db::SqliteStore::Open(url_.sqlite_path);
+  auto store = db::SqliteStore::Open(url_.sqlite_path, db::SqliteStore::Upgrade::kRefuse);
   if (!store) return std::unexpected(store.error());
   return std::unique_ptr<db::Store>(std::move(*store));
 }
@@ -78,7 +78,7 @@ db::Result<int> StoreLocation::Migrate() const {
     if (auto store = db::PgStore::Open(conninfo_); !store) return std::unexpected(store.error());
     return db::PgStore::SchemaVersion();
   }
-  // SqliteStore::Open applies the migrations (and refuses a newer file).
+  // SqliteStore::Open upgrades an older file in place (and refuses a newer one).
   if (auto store = db::SqliteStore::Open(url_.sqlite_path); !store) {
     return std::unexpected(store.error());
   }
@@ -92,7 +92,8 @@ db::Result<std::unique_ptr<ServeStore>> ServeStore::Open(const StoreLocation& lo
     if (!store) return std::unexpected(store.error());
     s->pg_ = std::move(*store);
   } else {
-    auto store = db::SqliteStore::Open(location.url_.sqlite_path);
+    auto store =
+        db::SqliteStore::Open(location.url_.sqlite_path, db::SqliteStore::Upgrade::kRefuse);
     if (!store) return std::unexpected(store.error());
     s->sqlite_ = std::move(*store);
   }

@@ -33,9 +33,9 @@ class StoreLocation {
   // "sqlite:PATH" or "postgresql host=... dbname=..." (store_url.h): safe to log.
   const std::string& label() const { return url_.label; }
 
-  // SQLite: opens the file, migrating an older one in place (as SqliteStore::Open always has).
-  // PostgreSQL: connects and checks the schema (kSchema, one line naming both versions; an
-  // empty database: run `provisiond migrate`).
+  // Opens the store and checks its schema: kSchema, one line naming both versions, for a database
+  // older (run `provisiond migrate`) or newer than this program, on either engine (a new SQLite
+  // file is created at the current version, as init does).
   db::Result<std::unique_ptr<db::Store>> Open() const;
   // `provisiond migrate`: creates or upgrades the schema; returns the version it is at after.
   db::Result<int> Migrate() const;

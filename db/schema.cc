@@ -349,7 +349,7 @@ Result<void> MigrateTo(sqlite3* db, int target_version) {
   return {};
 }
 
-Result<void> PrepareConnection(sqlite3* db, bool existed) {
+Result<void> PrepareConnection(sqlite3* db, bool existed, bool upgrade) {
   if (int rc = sqlite3_busy_timeout(db, kBusyTimeoutMs); rc != SQLITE_OK) {
     return std::unexpected(SqliteError(db, rc, "sqlite3_busy_timeout"));
   }
@@ -363,6 +363,11 @@ Result<void> PrepareConnection(sqlite3* db, bool existed) {
     return Fail(Code::kSchema, "PRAGMA user_version: file is at schema version " +
                                    std::to_string(*version) + ", this program knows up to " +
                                    std::to_string(kSchemaVersion));
+  }
+  if (existed && !upgrade && *version < kSchemaVersion) {
+    return Fail(Code::kSchema, "the database is at schema version " + std::to_string(*version) +
+                                   ", this program needs " + std::to_string(kSchemaVersion) +
+                                   "; run provisiond migrate first");
   }
   if (auto r = ApplySettings(db); !r) return r;
   return MigrateTo(db, kSchemaVersion);

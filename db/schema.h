@@ -13,9 +13,10 @@ inline constexpr int kBusyTimeoutMs = 5000;
 
 // Readies a just-opened connection, in this order: busy_timeout; PRAGMA quick_check when the
 // file `existed` before this open (kCorrupt unless "ok"); kSchema if its user_version is newer
-// than kSchemaVersion (the file is left untouched); journal_mode=WAL, synchronous=FULL,
-// foreign_keys=ON; then each missing migration in its own transaction.
-Result<void> PrepareConnection(sqlite3* db, bool existed);
+// than kSchemaVersion, or older when `existed` and not `upgrade` (the file is left untouched);
+// journal_mode=WAL, synchronous=FULL, foreign_keys=ON; then each missing migration in its own
+// transaction.
+Result<void> PrepareConnection(sqlite3* db, bool existed, bool upgrade);
 
 // Readies a second connection to a file that PrepareConnection already readied (the Writer's):
 // busy_timeout, synchronous=FULL, foreign_keys=ON; kSchema unless the file is at kSchemaVersion,

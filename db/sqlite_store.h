@@ -31,7 +31,11 @@ class SqliteStore final : public SqlStore {
   // file, applies migrations up to kSchemaVersion, and sets journal_mode=WAL, synchronous=FULL,
   // busy_timeout=5000, foreign_keys=ON. kSchema if the file is newer than this program. Opens a
   // second connection with the same settings for a db::Writer.
-  static Result<std::unique_ptr<SqliteStore>> Open(const std::string& path);
+  // With Upgrade::kRefuse an existing file at an older version is refused too (kSchema, naming
+  // `provisiond migrate`): serve and the admin commands; init and migrate upgrade in place.
+  enum class Upgrade { kInPlace, kRefuse };
+  static Result<std::unique_ptr<SqliteStore>> Open(const std::string& path,
+                                                   Upgrade upgrade = Upgrade::kInPlace);
   ~SqliteStore() override;
 
   // Also holds the store's mutex for the whole scan, in one read transaction.

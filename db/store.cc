@@ -67,13 +67,13 @@ SqliteStore::SqliteStore(std::unique_ptr<Connection> db, std::unique_ptr<Connect
 // statements and closes at once.
 SqliteStore::~SqliteStore() = default;
 
-Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path) {
+Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path, Upgrade upgrade) {
   auto created = CreateFileIfAbsent(path);
   if (!created) return std::unexpected(created.error());
 
   auto db = OpenConnection(path);
   if (!db) return std::unexpected(db.error());
-  if (auto ready = PrepareConnection((*db)->get(), !*created); !ready) {
+  if (auto ready = PrepareConnection((*db)->get(), !*created, upgrade == Upgrade::kInPlace); !ready) {
     return std::unexpected(ready.error());
   }
   // Opened after the migrations, so it finds the file at kSchemaVersion.

@@ -75,6 +75,22 @@ void MakeVersion2File(const std::string& path) {
   REQUIRE(QueryRawInt(raw.get(), "PRAGMA user_version") == 2);
 }
 
+TEST_CASE("serve's open refuses an older file untouched and names migrate; a new file is made") {
+  TempDir dir;
+  std::string path = dir.File("store.db");
+  MakeVersion2File(path);
+  auto refused = SqliteStore::Open(path, SqliteStore::Upgrade::kRefuse);
+  REQUIRE_FALSE(refused.has_value());
+  CHECK(refused.error().code == Code::kSchema);
+  CHECK(refused.error().detail ==
+        "the database is at schema version 2, this program needs 4; run provisiond migrate first");
+  CHECK(QueryRawInt(OpenRaw(path).get(), "PRAGMA user_version") == 2);
+  // A file that did not exist yet is created at the current version either way.
+  auto fresh = SqliteStore::Open(dir.File("new.db"), SqliteStore::Upgrade::kRefuse);
+  REQUIRE(fresh.has_value());
+  CHECK((*fresh)->EffectiveSettings().value().user_version == 4);
+}
+
 TEST_CASE("a populated version 2 file migrates in place to version 4") {
   TempDir dir;
   std::string path = dir.File("store.db");

@@ -132,6 +132,14 @@ bad "--note" deny-bootstrap --state-dir "$S" --fingerprint 00 --note "$HUGE"
 bad "--out" crl --state-dir "$S" --out "$T"
 bad "--out" crl --state-dir "$S" --out "$T/no/such/dir/x.crl"
 bad "--next-update-days" crl --state-dir "$S" --out "$T/x.crl" --next-update-days 0
+# --- a database older than this program: serve and the admin commands refuse it, untouched, and
+# name `provisiond migrate` (a copy of the state dir whose file claims an older schema version)
+cp -a "$S" "$T/old"
+sqlite3 "$T/old/provisiond.db" "PRAGMA user_version = 3"
+bad "run provisiond migrate first" serve --state-dir "$T/old" --trust "$T/factory.crt"
+bad "run provisiond migrate first" list --state-dir "$T/old"
+bad "run provisiond migrate first" audit verify --state-dir "$T/old"
+expect_eq "the older file is left as it was" 3 "$(sqlite3 "$T/old/provisiond.db" "PRAGMA user_version")"
 # --- paths without permission (as an unprivileged user when run as root)
 if [ "$(id -u)" = 0 ]; then
   AS_USER="setpriv --reuid=65534 --regid=65534 --clear-groups"
