@@ -172,7 +172,7 @@ start_haproxy() {
     printf 'backend provisiond\n  balance roundrobin\n'
     local i
     for i in "${!REPLICA_PORTS[@]}"; do
-      printf '  server replica%s 127.0.0.1:%s send-proxy-v2 check check-send-proxy inter 300ms fall 1 rise 1\n' \
+      printf '  server replica%s 127.0.0.1:%s send-proxy-v2 check check-send-proxy inter 1s fall 1 rise 1\n' \
         "$i" "${REPLICA_PORTS[$i]}"
     done
   } >"$T/haproxy.cfg"
@@ -186,6 +186,34 @@ start_haproxy() {
   cat "$T/haproxy.log" >&2
   fail "haproxy did not start"
   finish
+}
+
+# post PORT CLIENT_BASE CSR_B64 OUT [endpoint]: an EST POST from 127.0.0.2 straight to a replica's
+# PORT (the replicas expect a PROXY header only from HAProxy's 127.0.0.1) with CLIENT_BASE.crt/.key;
+# prints the HTTP status (000: no HTTP answer), the body in OUT, curl's stderr in OUT.err.
+post() {
+  curl -sS --interface 127.0.0.2 --resolve "localhost:$1:127.0.0.1" --cacert "$CA" \
+    --cert "$2.crt" --key "$2.key" -o "$4" -w '%{http_code}' --max-time 20 \
+    -H 'Content-Type: application/pkcs10' --data-binary @"$3" \
+    "https://localhost:$1/.well-known/est/${5:-simpleenroll}" 2>"$4.err" || true
+}
+
+# serial_of BODY: the serial of the certificate in an EST certs-only PKCS#7 reply (lower-case hex).
+serial_of() {
+  tr -d '\r' <"$1" | base64 -d | openssl pkcs7 -inform DER -print_certs 2>/dev/null |
+    openssl x509 -noout -serial | cut -d= -f2 | tr 'A-F' 'a-f'
+}
+
+# received_serials FLEET_DIR: the serial (lower-case hex, even length, as the store writes it) of
+# every operational certificate device-sim stored, one a line (one process, not one per file).
+received_serials() {
+  python3 - "$1" <<'PY'
+import glob, sys
+from cryptography import x509
+for path in sorted(glob.glob(sys.argv[1] + "/devices/*/operational.crt")):
+    h = format(x509.load_pem_x509_certificate(open(path, "rb").read()).serial_number, "x")
+    print(h if len(h) % 2 == 0 else "0" + h)
+PY
 }
 
 # finish_replicas: stops the replicas and HAProxy, then lib.sh's finish (prints the replica logs'

@@ -25,19 +25,6 @@ start_replicas 3
 start_haproxy
 PORTS=("${REPLICA_PORTS[@]}" "$HPORT")
 
-# post PORT CLIENT_BASE CSR_B64 OUT [endpoint]: an EST POST from 127.0.0.2 to PORT; prints the
-# HTTP status (000: no HTTP answer), the body in OUT, curl's stderr in OUT.err.
-post() {
-  curl -sS --interface 127.0.0.2 --resolve "localhost:$1:127.0.0.1" --cacert "$CA" \
-    --cert "$2.crt" --key "$2.key" -o "$4" -w '%{http_code}' --max-time 20 \
-    -H 'Content-Type: application/pkcs10' --data-binary @"$3" \
-    "https://localhost:$1/.well-known/est/${5:-simpleenroll}" 2>"$4.err" || true
-}
-# serial_of BODY: the serial of the certificate in an EST certs-only PKCS#7 reply (lower-case hex).
-serial_of() {
-  tr -d '\r' <"$1" | base64 -d | openssl pkcs7 -inform DER -print_certs 2>/dev/null |
-    openssl x509 -noout -serial | cut -d= -f2 | tr 'A-F' 'a-f'
-}
 export -f post
 export T CA
 
