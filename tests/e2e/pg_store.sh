@@ -9,6 +9,10 @@ PG_CLUSTER="$(dirname "$0")/../db/pg_cluster.sh"
 PGSTATE="$T/pg"
 trap 'bash "$PG_CLUSTER" stop "$PGSTATE" >/dev/null 2>&1 || true; cleanup' EXIT
 bash "$PG_CLUSTER" start "$PGSTATE" --tcp
+if [ ! -s "$PGSTATE/conninfo" ]; then  # pg_cluster.sh keeps the reason in STATE_DIR/error
+  echo "FAIL: no PostgreSQL cluster: $(cat "$PGSTATE/error" 2>/dev/null)" >&2
+  exit 1
+fi
 ADMIN=$(cat "$PGSTATE/conninfo")
 PGP=$(cat "$PGSTATE/port")
 PASSWORD="Pw-e2e-7f3q"
@@ -49,6 +53,8 @@ refused "password inside the URI is refused" "${SERVE[@]}" --store "postgres://a
 refused "password inside the URI is refused" migrate --store "$URL?password=$PASSWORD"
 refused "password inside the URI is refused" revoke --store "$URL?sslmode=disable&password=$PASSWORD" --serial 01
 refused "not a valid libpq URI" audit verify --store "$URL?nosuch=1"
+# A mistyped option: CLI11's own refusal repeats what it could not place, without the password.
+WANT_RC=109 refused "postgresql://app:***@" list --stor "postgresql://app:$PASSWORD@127.0.0.1/x"
 refused "--store-password-file: only for a postgresql://" list --state-dir "$T/state" --store-password-file "$T/pw"
 cp "$T/pw" "$T/pw-open"; chmod 0644 "$T/pw-open"
 refused "mode 0644, want 0600" list --store "$URL" --store-password-file "$T/pw-open"
