@@ -23,7 +23,8 @@ HPORT=""
 
 pg_lib_cleanup() {
   local pid name
-  for pid in "${REPLICA_PIDS[@]}" "$HAPROXY_PID"; do
+  [ -z "$PROBE_PID" ] || touch "$T/probe.stop"
+  for pid in "${REPLICA_PIDS[@]}" "$HAPROXY_PID" "$PROBE_PID"; do
     [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null || true
   done
   for name in "${!PG_PORT[@]}"; do
@@ -213,6 +214,61 @@ from cryptography import x509
 for path in sorted(glob.glob(sys.argv[1] + "/devices/*/operational.crt")):
     h = format(x509.load_pem_x509_certificate(open(path, "rb").read()).serial_number, "x")
     print(h if len(h) % 2 == 0 else "0" + h)
+PY
+}
+
+# Outage probe: fresh devices of $T/fleet enroll one at a time through HAProxy, each once.
+# prepare_probe FIRST LAST makes their CSRs; start_probe FIRST LAST runs them (0.1 s apart) until
+# they are used up or stop_probe, one line per attempt in $T/probe.log: "EPOCH_SECONDS STATUS
+# RETRY_AFTER" ("-" without one); the serials received go to $T/probe.received.
+PROBE_PID=""
+prepare_probe() {
+  mkdir -p "$T/probe"
+  local k id
+  for k in $(seq "$1" "$2"); do id=$(printf 'dev-%05d' "$k"); make_csr "$id" "$T/probe/$id"; done
+}
+start_probe() {
+  : >"$T/probe.received"
+  rm -f "$T/probe.stop"
+  (
+    for k in $(seq "$1" "$2"); do
+      [ -f "$T/probe.stop" ] && break
+      id=$(printf 'dev-%05d' "$k")
+      t=$(date +%s.%N)
+      code=$(curl -sS --resolve "localhost:$HPORT:127.0.0.1" --cacert "$CA" \
+        --cert "$T/fleet/devices/$id/bootstrap.crt" --key "$T/fleet/devices/$id/bootstrap.key" \
+        -D "$T/probe/$id.hdr" -o "$T/probe/$id.out" -w '%{http_code}' --max-time 15 \
+        -H 'Content-Type: application/pkcs10' --data-binary @"$T/probe/$id.b64" \
+        "https://localhost:$HPORT/.well-known/est/simpleenroll" 2>/dev/null || true)
+      ra=$(tr -d '\r' <"$T/probe/$id.hdr" 2>/dev/null | sed -n 's/^[Rr]etry-[Aa]fter: *//p')
+      echo "$t $code ${ra:--}"
+      [ "$code" != 200 ] || serial_of "$T/probe/$id.out" >>"$T/probe.received"
+      sleep 0.1
+    done
+  ) >"$T/probe.log" &
+  PROBE_PID=$!
+}
+stop_probe() {
+  touch "$T/probe.stop"
+  wait "$PROBE_PID" 2>/dev/null || true
+  PROBE_PID=""
+}
+
+# probe_outage SINCE: from $T/probe.log's attempts started after epoch SINCE, "OUTAGE_S COUNTS"
+# where OUTAGE_S runs from the first attempt not answered 200 to the first 200 after the last one
+# ("none" if every attempt got 200) and COUNTS is "status:count,...".
+probe_outage() {
+  python3 - "$T/probe.log" "$1" <<'PY'
+import collections, sys
+rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
+rows = [(float(t), c, ra) for t, c, ra in rows if float(t) >= float(sys.argv[2])]
+counts = ",".join("%s:%d" % kv for kv in sorted(collections.Counter(c for _, c, _ in rows).items()))
+bad = [i for i, (_, c, _) in enumerate(rows) if c != "200"]
+if not bad:
+    print("none", counts)
+else:
+    after = [t for t, c, _ in rows[bad[-1] + 1:] if c == "200"]
+    print("%.1f" % (after[0] - rows[bad[0]][0]) if after else "unrecovered", counts)
 PY
 }
 
