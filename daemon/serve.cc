@@ -23,6 +23,7 @@
 #include "daemon/server.h"
 #include "daemon/systemd.h"
 #include "daemon/store_open.h"
+#include "daemon/store_watch.h"
 #include "db/store.h"
 
 namespace provisiond {
@@ -109,6 +110,7 @@ struct Daemon {
   std::unique_ptr<ServeStore> store;
   std::unique_ptr<Server> server;
   std::unique_ptr<MetricsHttp> metrics_http;
+  std::unique_ptr<StoreProbe> store_probe;  // asks a down store again (store_watch.h)
   std::atomic<bool> draining{false};
 };
 
@@ -197,6 +199,7 @@ base::Result<void> StartMetrics(Daemon& d, base::UniqueFd inherited_fd) {
           [&d] {
             std::string text = GlobalMetrics().Render();
             RenderDbMetrics(d.server->writer_stats(), d.server->writer_queue_depth(), &text);
+            RenderStoreMetrics(db::GlobalStoreHealth().Get(), &text);
             return text;
           },
       .health =
@@ -205,7 +208,7 @@ base::Result<void> StartMetrics(Daemon& d, base::UniqueFd inherited_fd) {
               *reason = "draining";
               return false;
             }
-            return true;
+            return StoreHealthy(db::GlobalStoreHealth().Get(), reason);
           },
   };
   auto http = MetricsHttp::Start(std::move(fd), std::move(handlers));
@@ -276,6 +279,7 @@ int RunServe(const ServeConfig& initial, const StoreLocation& location,
   if (!server) return Fatal(server.error().detail);
   d.server = std::move(*server);
   if (auto r = StartMetrics(d, std::move(inherited->metrics)); !r) return Fatal(r.error().detail);
+  d.store_probe = std::make_unique<StoreProbe>(d.store->store(), db::GlobalStoreHealth());
 
   std::thread runner([&d] { d.server->Run(); });
   Log(Priority::kNotice, "listening on " + d.server->address(),
@@ -296,6 +300,7 @@ int RunServe(const ServeConfig& initial, const StoreLocation& location,
   d.server->Drain(d.config->drain_timeout);
   runner.join();
   d.metrics_http.reset();
+  d.store_probe.reset();
   d.server.reset();
   d.store.reset();  // closes the database (SQLite: WAL checkpoint) before we say we stopped
   Log(Priority::kNotice, "stopped");

@@ -35,7 +35,8 @@ Result<std::unique_ptr<PgStore>> PgStore::Open(const std::string& conninfo) {
 int PgStore::SchemaVersion() { return kPgSchemaVersion; }
 
 Result<void> PgStore::Migrate(const std::string& conninfo) {
-  auto db = PgConn::Connect(conninfo);
+  // No statement_timeout: a step may wait for another replica's migrate, or rewrite a big table.
+  auto db = PgConn::Connect(conninfo, /*statement_timeout_ms=*/0);
   if (!db) return std::unexpected(db.error());
   return PgMigrateTo(**db, kPgSchemaVersion);
 }
@@ -82,6 +83,11 @@ Result<AuditReport> PgStore::VerifyAuditChain() {
   std::lock_guard lock(mu_);
   if (auto begun = db_->Run("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"); !begun) {
     return std::unexpected(begun.error());
+  }
+  // The walk reads every event: on a large store it may take longer than a statement may.
+  if (auto unbounded = db_->LiftStatementTimeout(); !unbounded) {
+    db_->RollbackIfOpen();
+    return std::unexpected(unbounded.error());
   }
   const RowQuery query = db_->Rows();
   auto report = VerifyEventChain(query);

@@ -4,6 +4,8 @@
 
 #include <utility>
 
+#include "db/store_health.h"
+
 namespace db {
 namespace {
 
@@ -52,7 +54,9 @@ Error SqliteError(sqlite3* db, int rc, std::string_view call) {
   detail += " (";
   detail += std::to_string(rc);
   detail += ")";
-  return Error{code, std::move(detail)};
+  Error error{code, std::move(detail)};
+  GlobalStoreHealth().Failed(error);  // I/O, full, busy, corrupt: /healthz and metrics see it
+  return error;
 }
 
 namespace {

@@ -65,6 +65,10 @@ EnrollResult Enroller::CheckRequest(const EnrollRequest& req, ca::CheckedCsr* cs
   if (req.peer.kind == AuthKind::kNone) {
     return Refuse(EnrollCode::kNoClientCertificate, "no client certificate");
   }
+  // The handshake could not check the certificate against the store: nothing else is done.
+  if (!req.peer.status_unavailable.empty()) {
+    return Refuse(EnrollCode::kStoreUnavailable, req.peer.status_unavailable);
+  }
   auto named = DeviceNameOf(req.peer, config.identity_scope);
   if (named) *name = *named;
   if (auto r = CheckPeer(req, named); r.code != EnrollCode::kIssued) return r;

@@ -6,10 +6,12 @@
 //
 // Order of checks (each refusal is one Code below; the caller records it, EST as an
 // enrollment_events row in est/service.cc Finish):
-//   client certificate present -> rate limits (per source address; per device id within
-//   --identity-scope, or per client certificate when it names no device id) -> certificate kind
-//   for the endpoint -> device id -> labelled profile's allow rule (bootstrap) -> content type ->
-//   CSR (base64, PKCS#10, key, algorithm, proof of possession) -> CSR identity -> channel binding
+//   client certificate present -> the handshake's status check answered (else kStoreUnavailable:
+//   the store was down, nothing else is done) -> rate limits (per source address; per device id
+//   within --identity-scope, or per client certificate when it names no device id) ->
+//   certificate kind for the endpoint -> device id -> labelled profile's allow rule (bootstrap)
+//   -> content type -> CSR (base64, PKCS#10, key, algorithm, proof of possession) -> CSR
+//   identity -> channel binding
 //   -> key reuse against the client certificate -> same-key renewal -> renewal window ->
 //   (renewal) the certificate's stored profile and device id must be the endpoint's and the
 //   certificate's (one read on the worker's store connection). Then issuance in the Boulder
@@ -69,7 +71,8 @@ enum class EnrollCode {
   kAuthRevoked,           // reenroll: the presented certificate is revoked (checked at Reserve)
   kAuthDenylisted,        // enroll: the presented bootstrap certificate is denylisted (ditto)
   kRateLimited,           // `retry_after` seconds
-  kStoreUnavailable,      // busy, full, I/O, or the writer's queue is full: try again later
+  kStoreUnavailable,      // busy, full, I/O, the writer's queue is full, or the handshake's
+                          // status check found the store unavailable: try again later
   kStoreFailed,           // the record could not be written: nothing issued
   kInternal,
   kIntentMismatch,        // a pending intent to resume is not what we would issue now: not signed

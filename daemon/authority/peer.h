@@ -44,16 +44,30 @@ struct PeerIdentity {
   // The leaf subject's dnQualifier ("" if none): the identity scope of an operational
   // certificate issued under --identity-scope per-issuer.
   std::string dn_qualifier;
+  // Why the handshake's status check could not ask the store ("" when it could): the handshake
+  // completed, and every enrollment on this connection is answered 503 + Retry-After
+  // (EnrollCode::kStoreUnavailable) without any other step.
+  std::string status_unavailable;
+};
+
+// What a status check decided. kRefuse: the handshake fails with certificate_revoked (44).
+// kUnavailable: the store could not answer (down, read-only, failing over); the handshake
+// completes, PeerIdentity::status_unavailable carries the reason and the connection's
+// enrollments get 503 + Retry-After, so a device retries later instead of reading a refusal.
+struct StatusVerdict {
+  enum class Kind { kAccept, kRefuse, kUnavailable };
+  Kind kind = Kind::kAccept;
+  std::string reason;  // "" for kAccept
 };
 
 // Status checks that need the database, asked during the handshake for the client's leaf once its
 // chain verified: a revoked operational certificate or a denylisted bootstrap certificate is
-// refused there with certificate_revoked (44). Returns the refusal reason, or nullopt to accept.
-// Implemented by StoreStatusCheck (status_check.h); the TLS layer only holds the interface.
+// refused there. Implemented by StoreStatusCheck (status_check.h); the TLS layer only holds the
+// interface.
 class CertificateStatusCheck {
  public:
   virtual ~CertificateStatusCheck() = default;
-  virtual std::optional<std::string> Refuse(const PresentedCert& leaf, AuthKind kind) = 0;
+  virtual StatusVerdict Check(const PresentedCert& leaf, AuthKind kind) = 0;
 };
 
 }  // namespace provisiond

@@ -2,22 +2,37 @@
 #include "daemon/authority/status_check.h"
 
 namespace provisiond {
+namespace {
 
-std::optional<std::string> StoreStatusCheck::Refuse(const PresentedCert& leaf,
-                                                    AuthKind kind) {
+StatusVerdict Refused(std::string reason) {
+  return {StatusVerdict::Kind::kRefuse, std::move(reason)};
+}
+
+// The store did not answer: transient failures make the connection's enrollments 503, anything
+// else (a corrupt store, a bug) refuses the certificate.
+StatusVerdict NoAnswer(const std::string& what, const db::Error& error) {
+  const bool transient = error.code == db::Code::kIo || error.code == db::Code::kBusy ||
+                         error.code == db::Code::kFull;
+  return {transient ? StatusVerdict::Kind::kUnavailable : StatusVerdict::Kind::kRefuse,
+          what + " unavailable: " + error.detail};
+}
+
+}  // namespace
+
+StatusVerdict StoreStatusCheck::Check(const PresentedCert& leaf, AuthKind kind) {
   if (kind == AuthKind::kOperational) {
     auto status = store_.CertificateStatus(leaf.serial_hex);
-    if (!status) return "certificate status unavailable: " + status.error().detail;
+    if (!status) return NoAnswer("certificate status", status.error());
     switch (*status) {
-      case db::CertStatus::kActive: return std::nullopt;
-      case db::CertStatus::kRevoked: return "operational certificate revoked";
-      case db::CertStatus::kUnknown: return "operational certificate not in the store";
+      case db::CertStatus::kActive: break;
+      case db::CertStatus::kRevoked: return Refused("operational certificate revoked");
+      case db::CertStatus::kUnknown: return Refused("operational certificate not in the store");
     }
   }
   auto denied = store_.IsBootstrapDenied(leaf.fingerprint, leaf.issuer, leaf.serial_hex);
-  if (!denied) return "denylist unavailable: " + denied.error().detail;
-  if (*denied) return "bootstrap certificate denylisted";
-  return std::nullopt;
+  if (!denied) return NoAnswer("denylist", denied.error());
+  if (*denied) return Refused("bootstrap certificate denylisted");
+  return {};
 }
 
 }  // namespace provisiond

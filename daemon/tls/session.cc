@@ -143,9 +143,12 @@ int Session::VerifyCallback(void* self_ptr, mbedtls_x509_crt* crt, int depth, ui
     // Only a chain that verified is worth a database lookup; the lookup decides revocation.
     if (*flags == 0 && (self->verify_flags_ == 0) && self->status_check_ != nullptr) {
       auto kind = self->anchor_is_issuing_ca_ ? AuthKind::kOperational : AuthKind::kBootstrap;
-      if (auto refusal = self->status_check_->Refuse(*self->presented_, kind)) {
+      StatusVerdict verdict = self->status_check_->Check(*self->presented_, kind);
+      if (verdict.kind == StatusVerdict::Kind::kRefuse) {
         *flags |= MBEDTLS_X509_BADCERT_REVOKED;
-        self->status_refusal_ = *refusal;
+        self->status_refusal_ = std::move(verdict.reason);
+      } else if (verdict.kind == StatusVerdict::Kind::kUnavailable) {
+        self->status_unavailable_ = std::move(verdict.reason);
       }
     }
   }
@@ -261,6 +264,7 @@ Session::Status Session::Classify() {
   peer_.kind = anchor_is_issuing_ca_ ? AuthKind::kOperational : AuthKind::kBootstrap;
   peer_.anchor_subject = anchor_subject_;
   peer_.anchor_key_sha256 = anchor_key_sha256_;
+  peer_.status_unavailable = status_unavailable_;
   peer_.dn_qualifier =
       ca::DnAttribute(crt->subject, std::string_view(MBEDTLS_OID_AT_DN_QUALIFIER,
                                                      MBEDTLS_OID_SIZE(MBEDTLS_OID_AT_DN_QUALIFIER)))

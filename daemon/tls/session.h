@@ -100,6 +100,7 @@ class Session {
   ca::IdentitySource identity_;
   CertificateStatusCheck* status_check_;  // may be null
   std::string status_refusal_;            // why status_check_ refused the leaf
+  std::string status_unavailable_;        // why status_check_ could not decide (the store)
   base::Scoped<mbedtls_ssl_context, mbedtls_ssl_init, mbedtls_ssl_free> ssl_;
   std::string out_;             // records mbedTLS wrote that the socket has not taken yet
   size_t out_offset_ = 0;       // of out_, already sent

@@ -9,13 +9,15 @@
 #                                   STATE_DIR/port) where every connection must authenticate with
 #                                   a password (scram-sha-256); the Unix socket stays trust.
 #   pg_cluster.sh stop STATE_DIR    stop that server (fast shutdown) and delete its directory.
+#   pg_cluster.sh halt STATE_DIR    stop that server (fast shutdown), keeping its data (outage tests).
+#   pg_cluster.sh resume STATE_DIR  start a halted server again, on the same socket and port.
 # initdb and postgres refuse to run as root, so as root they run as `nobody` in a directory it
 # owns; otherwise as the calling user. Settings are initdb's defaults (fsync on): the tests exercise
 # the store as it runs in production. Binaries: $PG_BIN, else the newest of Debian's
 # /usr/lib/postgresql/*/bin (15 on bookworm, the `postgresql` package's version elsewhere).
 set -euo pipefail
 
-usage() { echo "usage: $0 start STATE_DIR [--tcp] | stop STATE_DIR" >&2; exit 2; }
+usage() { echo "usage: $0 start STATE_DIR [--tcp] | stop|halt|resume STATE_DIR" >&2; exit 2; }
 [ $# -eq 2 ] || { [ $# -eq 3 ] && [ "$1" = start ] && [ "$3" = --tcp ]; } || usage
 action=$1
 state=$2
@@ -42,6 +44,16 @@ stop_cluster() {
   rm -f -- "$state/datadir" "$state/conninfo" "$state/port"
 }
 
+# Starts the server in $1 on the port and listen address start chose ($1/listen), as
+# start_cluster does and as resume does again after a halt.
+start_server() {
+  local port listen
+  { read -r port; read -r listen || true; } <"$1/listen"
+  as_owner "$bin/pg_ctl" -D "$1/data" -l "$1/server.log" -w -t 60 \
+    -o "-k $1 -c listen_addresses='$listen' -c port=$port -c max_connections=200" start \
+    >/dev/null || { tail -n 5 "$1/server.log" >&2; return 1; }
+}
+
 # Starts the cluster; on any failure returns 1 with the reason on stderr (and removes what it made).
 start_cluster() {
   if [ ! -x "$bin/initdb" ] || [ ! -x "$bin/postgres" ]; then
@@ -65,9 +77,8 @@ print(s.getsockname()[1])') || return 1
     listen=127.0.0.1
     echo "$port" >"$state/port"
   fi
-  as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-    -o "-k $dir -c listen_addresses='$listen' -c port=$port -c max_connections=200" start \
-    >/dev/null || { tail -n 5 "$dir/server.log" >&2; return 1; }
+  printf '%s\n%s\n' "$port" "$listen" >"$dir/listen"
+  start_server "$dir" || return 1
   echo "host=$dir port=$port user=postgres dbname=postgres" >"$state/conninfo"
 }
 
@@ -86,6 +97,12 @@ case "$action" in
     ;;
   stop)
     stop_cluster
+    ;;
+  halt)
+    as_owner "$bin/pg_ctl" -D "$(cat "$state/datadir")/data" -m fast -w -t 30 stop >/dev/null
+    ;;
+  resume)
+    start_server "$(cat "$state/datadir")"
     ;;
   *) usage ;;
 esac

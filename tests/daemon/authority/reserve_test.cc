@@ -106,19 +106,41 @@ TEST_CASE("a status check at the handshake: revoked, unknown, denylisted (StoreS
   b.Start();
   Device d = b.NewDevice();
   StoreStatusCheck check(*b.reader);
-  CHECK_FALSE(check.Refuse(*d.peer.cert, AuthKind::kBootstrap).has_value());
+  auto refusal = [&](const PresentedCert& leaf, AuthKind kind) {
+    StatusVerdict verdict = check.Check(leaf, kind);
+    CHECK(verdict.kind != StatusVerdict::Kind::kUnavailable);
+    return verdict.kind == StatusVerdict::Kind::kRefuse ? verdict.reason : "";
+  };
+  CHECK(refusal(*d.peer.cert, AuthKind::kBootstrap).empty());
   EnrollResult r = Issued(b, d);
   PeerIdentity op = Bench::Operational(r.der, d.id);
-  CHECK_FALSE(check.Refuse(*op.cert, AuthKind::kOperational).has_value());
+  CHECK(refusal(*op.cert, AuthKind::kOperational).empty());
   PresentedCert unknown = *op.cert;
   unknown.serial_hex = db::testing::SerialHex(77);
-  CHECK(check.Refuse(unknown, AuthKind::kOperational) ==
-        "operational certificate not in the store");
+  CHECK(refusal(unknown, AuthKind::kOperational) == "operational certificate not in the store");
   REQUIRE(b.store->RevokeSerial(op.cert->serial_hex, 1, "2026-05-01T00:00:00Z").value() == 1);
-  CHECK(check.Refuse(*op.cert, AuthKind::kOperational) == "operational certificate revoked");
+  CHECK(refusal(*op.cert, AuthKind::kOperational) == "operational certificate revoked");
   REQUIRE(b.store->DenyBootstrap(db::DenyEntry{.issuer = d.peer.cert->issuer,
                                                 .serial_hex = d.peer.cert->serial_hex,
                                                 .reason = "leaked",
                                                 .added_at = "2026-05-01T00:00:00Z"}));
-  CHECK(check.Refuse(*d.peer.cert, AuthKind::kBootstrap) == "bootstrap certificate denylisted");
+  CHECK(refusal(*d.peer.cert, AuthKind::kBootstrap) == "bootstrap certificate denylisted");
+}
+
+TEST_CASE("a peer whose handshake status check found the store unavailable: 503, nothing else") {
+  Bench b;
+  b.Start();
+  Device d = b.NewDevice();
+  d.peer.status_unavailable = "denylist unavailable: PQexecParams(SELECT ...): server closed";
+  EnrollResult r = Expect(b, b.Request(d), EnrollCode::kStoreUnavailable);
+  CHECK(r.detail == d.peer.status_unavailable);
+  CHECK(r.der.empty());
+  CHECK(b.Rows("issuance_intents") == 0);
+  CHECK(b.Rows("certificates") == 0);
+  // Before anything else: not even a rate-limit token is spent, a bad CSR is not looked at.
+  EnrollRequest bad = b.Request(d);
+  bad.body = "not base64 at all";
+  Expect(b, bad, EnrollCode::kStoreUnavailable);
+  d.peer.status_unavailable.clear();
+  Issued(b, d);  // the store answers again on a new connection: issued
 }
