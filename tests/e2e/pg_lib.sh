@@ -55,8 +55,9 @@ pg_start() {
   local name=$1; shift
   [ $# -eq 0 ] || PG_OPTS[$name]="$*"
   pg_owner "$PG_BIN/pg_ctl" -D "$PG_ROOT/$name" -l "$PG_ROOT/$name.log" -w -t 60 \
-    -o "-c listen_addresses=127.0.0.1 -c port=${PG_PORT[$name]} -k $PG_ROOT -c max_connections=100 ${PG_OPTS[$name]:-}" \
-    start >/dev/null || { tail -n 20 "$PG_ROOT/$name.log" >&2; fail "postgres $name did not start"; finish; }
+    -o "-c listen_addresses=127.0.0.1 -c port=${PG_PORT[$name]} -k $PG_ROOT \
+        -c max_connections=100 ${PG_OPTS[$name]:-}" start >/dev/null ||
+    { tail -n 20 "$PG_ROOT/$name.log" >&2; fail "postgres $name did not start"; finish; }
 }
 
 pg_stop() {  # pg_stop NAME [MODE]: fast shutdown by default
@@ -153,7 +154,10 @@ stop_replicas() {
   for i in "${!REPLICA_PIDS[@]}"; do
     [ -n "${REPLICA_PIDS[$i]}" ] || continue
     for _ in $(seq 1 150); do kill -0 "${REPLICA_PIDS[$i]}" 2>/dev/null || break; sleep 0.1; done
-    kill -0 "${REPLICA_PIDS[$i]}" 2>/dev/null && { fail "replica $i ignored SIGTERM"; kill -KILL "${REPLICA_PIDS[$i]}"; }
+    if kill -0 "${REPLICA_PIDS[$i]}" 2>/dev/null; then
+      fail "replica $i ignored SIGTERM"
+      kill -KILL "${REPLICA_PIDS[$i]}"
+    fi
     rc=0
     wait "${REPLICA_PIDS[$i]}" 2>/dev/null || rc=$?
     [ "$rc" -eq 0 ] || fail "replica $i exited with status $rc after SIGTERM"
@@ -173,8 +177,8 @@ start_haproxy() {
     printf 'backend provisiond\n  balance roundrobin\n'
     local i
     for i in "${!REPLICA_PORTS[@]}"; do
-      printf '  server replica%s 127.0.0.1:%s send-proxy-v2 check check-send-proxy inter 1s fall 1 rise 1\n' \
-        "$i" "${REPLICA_PORTS[$i]}"
+      printf '  server replica%s 127.0.0.1:%s send-proxy-v2 %s\n' "$i" "${REPLICA_PORTS[$i]}" \
+        'check check-send-proxy inter 1s fall 1 rise 1'
     done
   } >"$T/haproxy.cfg"
   haproxy -f "$T/haproxy.cfg" -db >"$T/haproxy.log" 2>&1 &
@@ -276,7 +280,10 @@ PY
 # tails when a check failed).
 finish_replicas() {
   stop_replicas
-  [ -z "$HAPROXY_PID" ] || { kill "$HAPROXY_PID" 2>/dev/null || true; wait "$HAPROXY_PID" 2>/dev/null || true; }
+  if [ -n "$HAPROXY_PID" ]; then
+    kill "$HAPROXY_PID" 2>/dev/null || true
+    wait "$HAPROXY_PID" 2>/dev/null || true
+  fi
   HAPROXY_PID=""
   if [ "$FAILURES" -gt 0 ]; then
     for f in "$T"/replica-*.log; do echo "--- $f (last 15 lines)" >&2; tail -n 15 "$f" >&2; done

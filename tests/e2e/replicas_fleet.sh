@@ -43,7 +43,8 @@ expect_eq "certificate rows = good + replay set-ups" "$((160 + setups))" \
 expect_eq "stored operational certificates" "$((160 + setups))" \
   "$(find "$T/fleet/devices" -name operational.crt | wc -l)"
 expect_eq "no device got two certificates" 0 \
-  "$(pgq p1 -c 'SELECT count(*) FROM (SELECT device_id FROM certificates GROUP BY 1 HAVING count(*) > 1) d')"
+  "$(pgq p1 -c 'SELECT count(*) FROM (SELECT device_id FROM certificates
+                                      GROUP BY 1 HAVING count(*) > 1) d')"
 expect_eq "no serial twice across certificates and intents" 0 \
   "$(pgq p1 -c "SELECT count(*) FROM (SELECT serial FROM certificates UNION ALL
        SELECT serial FROM issuance_intents WHERE status = 'pending') s
@@ -67,8 +68,9 @@ for _ in $(seq 1 50); do
   sleep 0.1
 done
 expect_eq "handshake failures (rogue-ca + no-cert + expired)" 28 "$got"
-expect_eq "refused CSRs (bad-csr)" 8 "$(pgq p1 -c 'SELECT count(*) FROM enrollment_events WHERE http_status = 400')"
-expect_eq "refused replays" 4 "$(pgq p1 -c 'SELECT count(*) FROM enrollment_events WHERE http_status = 403')"
+events_with() { pgq p1 -c "SELECT count(*) FROM enrollment_events WHERE http_status = $1"; }
+expect_eq "refused CSRs (bad-csr)" 8 "$(events_with 400)"
+expect_eq "refused replays" 4 "$(events_with 403)"
 expect_eq "nothing unexpected on stderr" "" "$(cat "$T/sim.err")"
 out=$("$PROVISIOND" audit verify --store "$(pg_url p1)" 2>&1) || fail "audit verify --store: $out"
 expect_contains "audit verify --store" "audit chain ok" "$out"

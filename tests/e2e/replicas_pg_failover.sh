@@ -58,9 +58,11 @@ expect_contains "... all 300" "enroll: ok=300 failed=0" "$(head -n 1 "$T/sim.log
 
 read -r outage counts <<<"$(probe_outage "$t_stop")"
 echo "outage seen by the probe: $outage s (answers: $counts)"
-expect_eq "the probe saw only 200 and 503" "" "$(awk -v t="$t_stop" '$1 >= t && $2 != 200 && $2 != 503' "$T/probe.log")"
+expect_eq "the probe saw only 200 and 503" "" \
+  "$(awk -v t="$t_stop" '$1 >= t && $2 != 200 && $2 != 503' "$T/probe.log")"
 expect_eq "every 503 carried Retry-After" "" "$(awk '$2 == 503 && $3 == "-"' "$T/probe.log")"
-check "the probe's enrollments succeed on the promoted server" test "$(tail -n 1 "$T/probe.log" | cut -d' ' -f2)" = 200
+check "the probe's enrollments succeed on the promoted server" \
+  test "$(tail -n 1 "$T/probe.log" | cut -d' ' -f2)" = 200
 check "the outage ended" test "$outage" != unrecovered
 for i in 0 1 2; do
   n=$(( $(grep -c '^<5>issued ' "$T/replica-$i.log" || true) - ${issued_before[$i]} ))

@@ -33,7 +33,8 @@ t_down=$(date +%s.%N)
 sleep "$DOWN"
 pg_start p1
 t_up=$(date +%s.%N)
-echo "PostgreSQL stopped at +0 s (stop took $(echo "$t_down - $t_stop" | bc) s), back at +$(echo "$t_up - $t_stop" | bc) s"
+echo "PostgreSQL stopped at +0 s (stop took $(echo "$t_down - $t_stop" | bc) s)," \
+  "back at +$(echo "$t_up - $t_stop" | bc) s"
 rc=0
 wait "$sim" || rc=$?
 sleep 3  # the probe sees the recovery
@@ -47,10 +48,12 @@ check "devices were told to retry while PostgreSQL was away ($retries retries)" 
 
 read -r outage counts <<<"$(probe_outage "$t_stop")"
 echo "outage seen by the probe: $outage s (answers: $counts)"
-expect_eq "the probe saw only 200 and 503" "" "$(awk -v t="$t_stop" '$1 >= t && $2 != 200 && $2 != 503' "$T/probe.log")"
+expect_eq "the probe saw only 200 and 503" "" \
+  "$(awk -v t="$t_stop" '$1 >= t && $2 != 200 && $2 != 503' "$T/probe.log")"
 check "the probe saw 503s" grep -q ' 503 ' "$T/probe.log"
 expect_eq "every 503 carried Retry-After" "" "$(awk '$2 == 503 && $3 == "-"' "$T/probe.log")"
-check "the probe's enrollments succeed again after the restart" test "$(tail -n 1 "$T/probe.log" | cut -d' ' -f2)" = 200
+check "the probe's enrollments succeed again after the restart" \
+  test "$(tail -n 1 "$T/probe.log" | cut -d' ' -f2)" = 200
 check "the outage ended" test "$outage" != unrecovered
 
 pgq p1 -c "SELECT serial FROM certificates" | sort >"$T/rows"

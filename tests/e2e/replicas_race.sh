@@ -69,7 +69,8 @@ expect_eq "one certificate row for dev-same" 1 \
 
 # -- revocation: refused at the next handshake on every replica ------------------------------------
 make_csr dev-rv "$T/rv"
-expect_eq "dev-rv enrolls on replica 0" 200 "$(post "${REPLICA_PORTS[0]}" "$T/dev-rv" "$T/rv.b64" "$T/rv.out")"
+expect_eq "dev-rv enrolls on replica 0" 200 \
+  "$(post "${REPLICA_PORTS[0]}" "$T/dev-rv" "$T/rv.b64" "$T/rv.out")"
 tr -d '\r' <"$T/rv.out" | base64 -d | openssl pkcs7 -inform DER -print_certs 2>/dev/null >"$T/dev-rv-op.crt"
 cp "$T/rv.key" "$T/dev-rv-op.key"
 rv_serial=$(serial_of "$T/rv.out")
@@ -94,7 +95,8 @@ for i in 0 1 2; do
   expect_eq "right after the revoke, renewing on replica $i gets no HTTP answer" 000 \
     "$(cat "$T/rv-renew$i.code")"
   check "... but the certificate_revoked alert" grep -qi 'certificate revoked' "$T/rv-renew$i.out.err"
-  check "... logged by replica $i" grep -q 'operational certificate revoked" alert=certificate_revoked(44)' \
+  check "... logged by replica $i" \
+    grep -q 'operational certificate revoked" alert=certificate_revoked(44)' \
     "$T/replica-$i.log"
 done
 expect_eq "no certificate renewed dev-rv" 1 \
@@ -103,7 +105,8 @@ expect_eq "no certificate renewed dev-rv" 1 \
 # -- CRL numbers from concurrent processes --------------------------------------------------------
 pids=()
 for i in $(seq 1 8); do
-  "$PROVISIOND" crl --store "$STORE" --state-dir "$T/state" --out "$T/crl$i.der" >/dev/null 2>"$T/crl$i.err" &
+  "$PROVISIOND" crl --store "$STORE" --state-dir "$T/state" --out "$T/crl$i.der" \
+    >/dev/null 2>"$T/crl$i.err" &
   pids+=($!)
 done
 wait "${pids[@]}" || fail "a concurrent crl --store failed: $(cat "$T"/crl*.err)"
@@ -115,7 +118,8 @@ expect_eq "... with 8 different numbers" 8 "$(sort -u "$T/crl.numbers" | wc -l)"
 "$PROVISIOND" crl --store "$STORE" --state-dir "$T/state" --out "$T/crl-next.der" >/dev/null
 next=$(openssl crl -inform DER -in "$T/crl-next.der" -noout -crlnumber | cut -d= -f2)
 check "the next CRL's number ($next) is above all of them" \
-  python3 -c 'import sys; n = [int(x, 16) for x in open(sys.argv[1]).read().split()]; sys.exit(not (n and int(sys.argv[2], 16) > max(n)))' \
+  python3 -c 'import sys; n = [int(x, 16) for x in open(sys.argv[1]).read().split()]
+sys.exit(not (n and int(sys.argv[2], 16) > max(n)))' \
   "$T/crl.numbers" "$next"
 check "the CRL lists the revoked serial" bash -c \
   "openssl crl -inform DER -in '$T/crl-next.der' -noout -text | grep -qi '$rv_serial'"
