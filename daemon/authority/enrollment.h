@@ -159,7 +159,8 @@ class Enroller {
   static ca::Profile ScopedProfile(const Attempt& attempt);
   void Resume(std::shared_ptr<Attempt> attempt, const db::Intent& intent);
   void SignAndComplete(std::shared_ptr<Attempt> attempt, const db::Intent& intent);
-  void OnCompleted(std::shared_ptr<Attempt> attempt, db::Result<void> done);
+  void OnCompleted(std::shared_ptr<Attempt> attempt, const std::string& serial_hex,
+                   db::Result<void> done);
 
   EnrollShared& shared_;
   ca::Issuer& issuer_;

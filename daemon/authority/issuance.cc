@@ -186,7 +186,7 @@ void Enroller::SignAndComplete(std::shared_ptr<Attempt> a, const db::Intent& int
             r.serial_hex = shared_record->serial_hex;
             return a->done(std::move(r));
           }
-          OnCompleted(a, std::move(done));
+          OnCompleted(a, shared_record->serial_hex, std::move(done));
         });
       });
   if (!queued) {
@@ -195,7 +195,24 @@ void Enroller::SignAndComplete(std::shared_ptr<Attempt> a, const db::Intent& int
   }
 }
 
-void Enroller::OnCompleted(std::shared_ptr<Attempt> a, db::Result<void> done) {
+void Enroller::OnCompleted(std::shared_ptr<Attempt> a, const std::string& serial_hex,
+                           db::Result<void> done) {
+  // Two attempts with the same key at once (a device retrying while its first attempt is still
+  // in flight, on this replica or another): the second resumed the first's pending intent, and
+  // the first completed it meanwhile. Its row is the certificate for this device and key (Complete
+  // checked it against the intent this attempt's CheckPrepared accepted): answer with it, as
+  // Reserve's kAlreadyIssued would have; what this attempt signed is never sent.
+  if (done.error().code == db::Code::kConstraint) {
+    auto found = reader_.FindBySerial(serial_hex);
+    if (found && *found && (*found)->device_id == a->name.qualified && !(*found)->revoked_at) {
+      EnrollResult r;
+      r.code = EnrollCode::kAlreadyIssued;
+      r.der = std::move((*found)->der);
+      r.serial_hex = serial_hex;
+      r.detail = "completed by a concurrent attempt with the same key";
+      return a->done(std::move(r));
+    }
+  }
   // The certificate was signed but its row did not commit: it is never sent; the intent stays
   // pending (revocable) and a retry with the same key resumes it.
   a->done(FromStoreError(done.error()));

@@ -108,3 +108,22 @@ TEST_CASE("failed complete: the queue refuses it; the intent stays pending, 503"
   CHECK(b.Rows("certificates") == 0);
   CHECK(b.Rows("issuance_intents", "status = 'pending'") == 1);
 }
+
+TEST_CASE("two same-key attempts at once: the one that resumed the other's intent answers with "
+          "the certificate the other completed") {
+  Bench b;
+  b.Start();
+  Device d = b.NewDevice();
+  const EnrollRequest req1 = b.Request(d), req2 = b.Request(d);
+  std::optional<EnrollResult> first, second;
+  REQUIRE_FALSE(b.enroller->Enroll(req1, [&](EnrollResult r) { first = std::move(r); }));
+  b.inbox.WaitPosted();  // the first's intent is committed; its signing waits in the inbox
+  REQUIRE_FALSE(b.enroller->Enroll(req2, [&](EnrollResult r) { second = std::move(r); }));
+  b.inbox.RunUntil([&] { return first.has_value() && second.has_value(); });
+  CHECK_MESSAGE(first->code == EnrollCode::kIssued, first->detail);
+  CHECK_MESSAGE(second->code == EnrollCode::kAlreadyIssued, second->detail);
+  CHECK(second->der == first->der);
+  CHECK(second->serial_hex == first->serial_hex);
+  CHECK(b.Rows("certificates") == 1);
+  CHECK(b.Rows("issuance_intents", "status = 'issued'") == 1);
+}
