@@ -18,7 +18,6 @@
 #include "daemon/cli_checks.h"
 #include "daemon/config.h"
 #include "daemon/files.h"
-#include "db/sqlite_store.h"
 #include "db/store.h"
 
 namespace provisiond {
@@ -38,8 +37,8 @@ std::string Lower(std::string s) {
   return s;
 }
 
-std::unique_ptr<db::Store> OpenStore(const std::string& state_dir, std::string* error) {
-  auto store = db::SqliteStore::Open(StatePaths(state_dir).database);
+std::unique_ptr<db::Store> OpenStore(const StoreLocation& location, std::string* error) {
+  auto store = location.Open();
   if (!store) {
     *error = "database: " + store.error().detail;
     return nullptr;
@@ -56,7 +55,7 @@ void RecordAdminEvent(db::Store& store, const std::string& outcome, const std::s
   }
 }
 
-int Revoke(const AdminOptions& o) {
+int Revoke(const AdminOptions& o, const StoreLocation& location) {
   if (o.serial.empty() == o.device_id.empty()) return Error("revoke needs --serial or --device-id");
   auto code = ca::RevocationReasonCode(o.reason);
   // removeFromCRL only exists in delta CRLs; a revocation is never undone here.
@@ -70,7 +69,7 @@ int Revoke(const AdminOptions& o) {
     serial = *canonical;
   }
   std::string err;
-  auto store = OpenStore(o.state_dir, &err);
+  auto store = OpenStore(location, &err);
   if (!store) return Error(err);
   const std::string now = ca::Iso8601(Now());
   auto n = serial.empty() ? store->RevokeDevice(o.device_id, *code, now)
@@ -83,7 +82,7 @@ int Revoke(const AdminOptions& o) {
   return *n > 0 ? 0 : Error("no unrevoked certificate matched " + what);
 }
 
-int DenyBootstrap(const AdminOptions& o) {
+int DenyBootstrap(const AdminOptions& o, const StoreLocation& location) {
   db::DenyEntry entry{.fingerprint = Lower(o.fingerprint), .issuer = o.issuer,
                       .serial_hex = {}, .reason = o.note, .added_at = ca::Iso8601(Now())};
   if (!o.serial.empty()) {
@@ -108,7 +107,7 @@ int DenyBootstrap(const AdminOptions& o) {
   }
   if (by_fp && entry.fingerprint.size() != 64) return Error("--fingerprint must be SHA-256 hex");
   std::string err;
-  auto store = OpenStore(o.state_dir, &err);
+  auto store = OpenStore(location, &err);
   if (!store) return Error(err);
   if (auto r = store->DenyBootstrap(entry); !r) return Error(r.error().detail);
   const std::string what = by_fp ? "fingerprint=" + entry.fingerprint
@@ -139,7 +138,7 @@ base::Bytes CrlNumberBytes(int64_t n) {
   return b;
 }
 
-int WriteCrl(const AdminOptions& o) {
+int WriteCrl(const AdminOptions& o, const StoreLocation& location) {
   StatePaths paths(o.state_dir);
   auto cert_pem = ReadFile(paths.ca_cert);
   auto key_pem = cert_pem ? ReadFile(paths.ca_key) : cert_pem;
@@ -150,7 +149,7 @@ int WriteCrl(const AdminOptions& o) {
   auto key = ca::PrivateKey::Parse(*key_pem, (*drbg)->rng());
   if (!crt || !key) return Error("cannot load the CA from " + o.state_dir);
   std::string err;
-  auto store = OpenStore(o.state_dir, &err);
+  auto store = OpenStore(location, &err);
   if (!store) return Error(err);
   const base::UnixTime now = Now();
   auto revoked = store->RevokedUnexpired(ca::Iso8601(now));
@@ -181,11 +180,11 @@ std::string ReasonName(std::optional<int> code) {
   return name ? name : "reason-" + std::to_string(code.value_or(0));
 }
 
-int Block(const AdminOptions& o, bool block) {
+int Block(const AdminOptions& o, const StoreLocation& location, bool block) {
   const char* command = block ? "block" : "unblock";
   if (o.device_id.empty()) return Error(std::string(command) + " needs --device-id");
   std::string err;
-  auto store = OpenStore(o.state_dir, &err);
+  auto store = OpenStore(location, &err);
   if (!store) return Error(err);
   const std::string now = ca::Iso8601(Now());
   auto changed = block ? store->BlockDevice(o.device_id, o.note, now)
@@ -243,7 +242,7 @@ int ListPending(const AdminOptions& o, db::Store& store) {
   return 0;
 }
 
-int List(const AdminOptions& o) {
+int List(const AdminOptions& o, const StoreLocation& location) {
   db::ListFilter filter;
   if (!o.device_id.empty()) filter.device_id = o.device_id;
   filter.revoked_only = o.revoked_only;
@@ -253,7 +252,7 @@ int List(const AdminOptions& o) {
     filter.expiring_before_iso = ca::Iso8601(Now() + d->count());
   }
   std::string err;
-  auto store = OpenStore(o.state_dir, &err);
+  auto store = OpenStore(location, &err);
   if (!store) return Error(err);
   if (o.blocked_only) return ListBlocked(o, *store);
   if (o.pending_only) return ListPending(o, *store);
@@ -274,9 +273,9 @@ int List(const AdminOptions& o) {
   return 0;
 }
 
-int AuditVerify(const AdminOptions& o) {
+int AuditVerify(const StoreLocation& location) {
   std::string err;
-  auto store = OpenStore(o.state_dir, &err);
+  auto store = OpenStore(location, &err);
   if (!store) return Error(err);
   auto report = store->VerifyAuditChain();
   if (!report) return Error(report.error().detail);
@@ -292,6 +291,14 @@ int AuditVerify(const AdminOptions& o) {
     std::printf("audit chain BROKEN: %s\n", report->problem.c_str());
   }
   return 1;
+}
+
+// Creates or upgrades the schema; one line with the version it is at.
+int Migrate(const StoreLocation& location) {
+  auto version = location.Migrate();
+  if (!version) return Error("database: " + version.error().detail);
+  std::printf("schema version %d (%s)\n", *version, location.label().c_str());
+  return 0;
 }
 
 }  // namespace
@@ -340,22 +347,26 @@ AdminCommands AddAdminCommands(CLI::App& app, AdminOptions& o) {
   c.audit = app.add_subcommand("audit", "audit trail commands");
   c.audit_verify = c.audit->add_subcommand("verify", "check the enrollment_events hash chain");
   c.audit->require_subcommand(1);
-  for (CLI::App* cmd : {c.revoke, c.deny, c.block, c.unblock, c.crl, c.list, c.audit_verify}) {
-    // Not required(): main falls back to state-dir under [serve] in the config file.
+  c.migrate = app.add_subcommand("migrate", "create or upgrade the database schema (--store)");
+  for (CLI::App* cmd :
+       {c.revoke, c.deny, c.block, c.unblock, c.crl, c.list, c.audit_verify, c.migrate}) {
+    // Not required(): main falls back to state-dir and store under [serve] in the config file.
     cmd->add_option("--state-dir", o.state_dir, "state directory (default: from the config file)")
         ->check(ReadableDirectory());
+    AddStoreOptions(cmd, o.store);
   }
   return c;
 }
 
-int RunAdminCommand(const AdminCommands& c, const AdminOptions& o) {
-  if (*c.revoke) return Revoke(o);
-  if (*c.deny) return DenyBootstrap(o);
-  if (*c.block) return Block(o, /*block=*/true);
-  if (*c.unblock) return Block(o, /*block=*/false);
-  if (*c.crl) return WriteCrl(o);
-  if (*c.list) return List(o);
-  if (*c.audit_verify) return AuditVerify(o);
+int RunAdminCommand(const AdminCommands& c, const AdminOptions& o, const StoreLocation& store) {
+  if (*c.revoke) return Revoke(o, store);
+  if (*c.deny) return DenyBootstrap(o, store);
+  if (*c.block) return Block(o, store, /*block=*/true);
+  if (*c.unblock) return Block(o, store, /*block=*/false);
+  if (*c.crl) return WriteCrl(o, store);
+  if (*c.list) return List(o, store);
+  if (*c.audit_verify) return AuditVerify(store);
+  if (*c.migrate) return Migrate(store);
   return -1;
 }
 

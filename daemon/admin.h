@@ -1,18 +1,23 @@
-// admin.h — operator commands that work on the state directory while the daemon runs (SQLite in
-// WAL mode lets them write beside it; the daemon reads revocations and the denylist at each
-// handshake, and revocations, denylist entries and blocks again inside each issuance's
-// transaction, so changes take effect at once): revoke, deny-bootstrap, block, unblock, crl,
-// list, audit verify.
+// admin.h — operator commands that work on the store (--store, default the state directory's
+// SQLite file) while the daemon runs (SQLite in WAL mode lets them write beside it; the daemon
+// reads revocations and the denylist at each handshake, and revocations, denylist entries and
+// blocks again inside each issuance's transaction, so changes take effect at once): revoke,
+// deny-bootstrap, block, unblock, crl, list, audit verify, and migrate (creates or upgrades the
+// schema).
 #pragma once
 
 #include <CLI/CLI.hpp>
 #include <string>
 #include <vector>
 
+#include "daemon/config.h"
+#include "daemon/store_open.h"
+
 namespace provisiond {
 
 struct AdminOptions {
   std::string state_dir;
+  StoreOptions store;  // --store, --store-password-file (default: from [serve] in the config file)
   // revoke
   std::string serial, device_id, reason = "unspecified";
   // deny-bootstrap
@@ -35,11 +40,14 @@ struct AdminCommands {
   CLI::App* list;
   CLI::App* audit;
   CLI::App* audit_verify;
+  CLI::App* migrate;  // migrate [--store URL]: create or upgrade the schema
 };
 
 AdminCommands AddAdminCommands(CLI::App& app, AdminOptions& options);
 
-// Runs whichever admin command was parsed. Returns the process exit code, or -1 if none was.
-int RunAdminCommand(const AdminCommands& commands, const AdminOptions& options);
+// Runs whichever admin command was parsed on `store` (options.store, resolved by main). Returns
+// the process exit code, or -1 if none was.
+int RunAdminCommand(const AdminCommands& commands, const AdminOptions& options,
+                    const StoreLocation& store);
 
 }  // namespace provisiond

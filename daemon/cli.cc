@@ -40,6 +40,7 @@ void AddServeOptions(CLI::App* cmd, ServeOptions& o, bool required) {
   ServeConfig& c = o.config;
   auto* state =
       cmd->add_option("--state-dir", c.state_dir, "state directory made by `provisiond init`");
+  AddStoreOptions(cmd, c.store);
   cmd->add_option("--listen", c.listen,
                   "ADDR:PORT to listen on (port 0 picks a free port; ignored when systemd "
                   "passes a socket; a numeric IP address, names are not resolved)")

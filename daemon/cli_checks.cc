@@ -131,6 +131,15 @@ CLI::Validator WritableFilePath() {
       "FILE");
 }
 
+void AddStoreOptions(CLI::App* cmd, StoreOptions& options) {
+  cmd->add_option("--store", options.url,
+                  "the database: sqlite:PATH (default: provisiond.db in the state directory) or "
+                  "a libpq URI postgresql://USER@HOST:PORT/DB?... (never with a password in it)");
+  cmd->add_option("--store-password-file", options.password_file,
+                  "PostgreSQL: a file holding the password (mode 0600, owned by this user); "
+                  "libpq's passfile= and PGPASSFILE work too");
+}
+
 std::string ServePathProblem(const ServeConfig& config) {
   if (auto why = CheckPath(config.state_dir, true, false, R_OK | X_OK); !why.empty()) {
     return "--state-dir: " + why;

@@ -32,6 +32,10 @@ CLI::Validator ReadableFile();
 // A file path whose directory exists and is writable, and which is not a directory (crl --out).
 CLI::Validator WritableFilePath();
 
+// --store and --store-password-file (the URL and the file are checked when the command starts:
+// StoreLocation::Resolve, daemon/store_open.h).
+void AddStoreOptions(CLI::App* cmd, StoreOptions& options);
+
 // "" if serve's --state-dir is a readable directory and each --trust a readable file or
 // directory; else "--option: why" for the first that is not.
 std::string ServePathProblem(const ServeConfig& config);

@@ -34,10 +34,19 @@ struct Limits {
   int commit_delay_ms = 10;
 };
 
+// Where the store is, as given on the command line or in the config file (resolved and checked
+// by StoreLocation::Resolve, daemon/store_open.h).
+struct StoreOptions {
+  std::string url;            // --store URL; "" = sqlite:STATE_DIR/provisiond.db
+  std::string password_file;  // --store-password-file (PostgreSQL only)
+  bool operator==(const StoreOptions&) const = default;
+};
+
 // The authority's part (identity, identity_scope, policy) is the AuthorityConfig base
 // (daemon/authority/policy.h): the room reads only that.
 struct ServeConfig : AuthorityConfig {
   std::string state_dir;
+  StoreOptions store;
   std::string listen = "127.0.0.1:8443";
   std::vector<std::string> trust_paths;  // files or directories of PEM/DER CA certificates
   int tls_min_minor = 2;                 // 2 = TLS 1.2, 3 = TLS 1.3 (max is always 1.3)

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 
@@ -14,13 +15,13 @@
 
 namespace provisiond {
 
-base::Result<std::string> ReadFile(const std::string& path, size_t max_bytes) {
-  base::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) return base::Fail(base::Code::kIo, "open " + path + ": " + std::strerror(errno));
+namespace {
+
+base::Result<std::string> ReadAll(int fd, const std::string& path, size_t max_bytes) {
   std::string data;
   char buf[8192];
   for (;;) {
-    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    ssize_t n = ::read(fd, buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       return base::Fail(base::Code::kIo, "read " + path + ": " + std::strerror(errno));
@@ -33,6 +34,36 @@ base::Result<std::string> ReadFile(const std::string& path, size_t max_bytes) {
     }
   }
   return data;
+}
+
+}  // namespace
+
+base::Result<std::string> ReadFile(const std::string& path, size_t max_bytes) {
+  base::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return base::Fail(base::Code::kIo, "open " + path + ": " + std::strerror(errno));
+  return ReadAll(fd.get(), path, max_bytes);
+}
+
+base::Result<std::string> ReadSecretFile(const std::string& path, size_t max_bytes) {
+  base::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (!fd) return base::Fail(base::Code::kIo, "open " + path + ": " + std::strerror(errno));
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) {
+    return base::Fail(base::Code::kIo, "stat " + path + ": " + std::strerror(errno));
+  }
+  if (!S_ISREG(st.st_mode)) return base::Fail(base::Code::kIo, path + ": not a regular file");
+  if ((st.st_mode & 077) != 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    return base::Fail(base::Code::kIo,
+                      path + ": mode " + mode + ", want 0600 or 0400 (no group/other access)");
+  }
+  if (st.st_uid != ::geteuid()) {
+    return base::Fail(base::Code::kIo, path + ": owned by uid " + std::to_string(st.st_uid) +
+                                           ", want uid " + std::to_string(::geteuid()) +
+                                           " (the user provisiond runs as)");
+  }
+  return ReadAll(fd.get(), path, max_bytes);
 }
 
 base::Result<void> WriteNewFile(const std::string& path, const std::string& data, unsigned mode) {

@@ -1,4 +1,5 @@
-// files.h — small file helpers for the daemon: read whole files, write secrets with mode 0600.
+// files.h — small file helpers for the daemon: read whole files and secrets, write secrets with
+// mode 0600.
 #pragma once
 
 #include <string>
@@ -9,6 +10,10 @@
 namespace provisiond {
 
 base::Result<std::string> ReadFile(const std::string& path, size_t max_bytes = 1 << 20);
+
+// ReadFile for a secret (a password file): a regular file (not through a symlink) owned by the
+// effective user with no group or other access (mode 0600 or 0400), else kIo naming the problem.
+base::Result<std::string> ReadSecretFile(const std::string& path, size_t max_bytes);
 
 // Creates path with O_CREAT|O_EXCL and `mode` (0600 for keys: never a moment with wider
 // permissions), writes data, fsyncs. Fails if the file exists.

@@ -16,6 +16,7 @@
 #include "daemon/init.h"
 #include "daemon/log.h"
 #include "daemon/serve.h"
+#include "daemon/store_open.h"
 
 namespace provisiond {
 namespace {
@@ -31,11 +32,40 @@ int CheckConfig(Cli& cli) {
     input.config = cli.raw_serve_config();
   }
   for (auto& p : CheckServeFiles(input)) problems.push_back(std::move(p));
+  const StoreOptions& store = input.config.store;
+  if (!store.url.empty() || !store.password_file.empty()) {
+    auto location = StoreLocation::Resolve(store, input.config.state_dir);
+    if (!location) problems.push_back(location.error().detail);
+  }
   std::string file = cli.config_file();
   for (const auto& p : problems) std::fprintf(stderr, "provisiond check-config: %s\n", p.c_str());
   if (!problems.empty()) return 1;
   std::printf("config OK (%s)\n", file.empty() ? "no config file" : file.c_str());
   return 0;
+}
+
+// Admin commands default to the state directory and the store of the [serve] section of the
+// config file. A store that cannot be resolved is a usage error (exit 2), as a missing option.
+int RunAdmin(Cli& cli) {
+  AdminOptions& admin = cli.admin();
+  const ServeConfig& file = cli.raw_serve_config();
+  if (admin.state_dir.empty()) admin.state_dir = file.state_dir;
+  if (admin.store.url.empty()) {
+    admin.store.url = file.store.url;
+    if (admin.store.password_file.empty()) admin.store.password_file = file.store.password_file;
+  }
+  if (admin.state_dir.empty() && (admin.store.url.empty() || *cli.admin_commands().crl)) {
+    std::fprintf(stderr,
+                 "provisiond: --state-dir is required (or state-dir under [serve] in "
+                 "the config file)\n");
+    return 2;
+  }
+  auto store = StoreLocation::Resolve(admin.store, admin.state_dir);
+  if (!store) {
+    std::fprintf(stderr, "provisiond: %s\n", store.error().detail.c_str());
+    return 2;
+  }
+  return RunAdminCommand(cli.admin_commands(), admin, *store);
 }
 
 int Run(Cli& cli, const std::vector<std::string>& argv) {
@@ -49,18 +79,7 @@ int Run(Cli& cli, const std::vector<std::string>& argv) {
     return 0;
   }
   if (cli.check_selected()) return CheckConfig(cli);
-  if (!cli.serve_selected()) {
-    // Admin commands default to the state directory of the [serve] section of the config file.
-    AdminOptions& admin = cli.admin();
-    if (admin.state_dir.empty()) admin.state_dir = cli.raw_serve_config().state_dir;
-    if (admin.state_dir.empty()) {
-      std::fprintf(stderr,
-                   "provisiond: --state-dir is required (or state-dir under [serve] in "
-                   "the config file)\n");
-      return 2;
-    }
-    return RunAdminCommand(cli.admin_commands(), admin);
-  }
+  if (!cli.serve_selected()) return RunAdmin(cli);
   auto config = cli.serve_config();
   if (!config) {
     std::fprintf(stderr, "provisiond serve: %s\n", config.error().detail.c_str());
@@ -70,7 +89,12 @@ int Run(Cli& cli, const std::vector<std::string>& argv) {
     std::fprintf(stderr, "provisiond serve: %s\n", problem.c_str());
     return 2;
   }
-  return RunServe(*config, argv);
+  auto store = StoreLocation::Resolve(config->store, config->state_dir);
+  if (!store) {
+    std::fprintf(stderr, "provisiond serve: %s\n", store.error().detail.c_str());
+    return 2;
+  }
+  return RunServe(*config, *store, argv);
 }
 
 }  // namespace

@@ -19,6 +19,7 @@ ReloadPlan PlanReload(const ServeConfig& running, const ServeConfig& next) {
     apply();
   };
   keep("state-dir", running.state_dir != next.state_dir, [&] { c.state_dir = running.state_dir; });
+  keep("store", running.store != next.store, [&] { c.store = running.store; });
   keep("listen", running.listen != next.listen, [&] { c.listen = running.listen; });
   keep("workers", running.workers != next.workers, [&] { c.workers = running.workers; });
   keep("metrics-listen", running.metrics_listen != next.metrics_listen,

@@ -22,7 +22,7 @@
 #include "daemon/reload.h"
 #include "daemon/server.h"
 #include "daemon/systemd.h"
-#include "db/sqlite_store.h"
+#include "daemon/store_open.h"
 #include "db/store.h"
 
 namespace provisiond {
@@ -106,7 +106,7 @@ struct Daemon {
   std::vector<std::string> argv;
   std::shared_ptr<const ServeConfig> config;
   std::string ca_cert_pem;  // the CA is fixed for the life of the process
-  std::unique_ptr<db::SqliteStore> store;
+  std::unique_ptr<ServeStore> store;
   std::unique_ptr<Server> server;
   std::unique_ptr<MetricsHttp> metrics_http;
   std::atomic<bool> draining{false};
@@ -240,7 +240,8 @@ db::Result<void> ReportPendingIntents(db::Store& store) {
 
 }  // namespace
 
-int RunServe(const ServeConfig& initial, const std::vector<std::string>& argv) {
+int RunServe(const ServeConfig& initial, const StoreLocation& location,
+             const std::vector<std::string>& argv) {
   // Signals are taken synchronously by this thread (SignalLoop). Block them before any thread
   // exists (the database writer, the workers, the metrics listener inherit the mask): a thread
   // that did not block SIGTERM or SIGHUP could receive it and die of its default action.
@@ -263,10 +264,12 @@ int RunServe(const ServeConfig& initial, const std::vector<std::string>& argv) {
   d.ca_cert_pem = material->ca_cert_pem;
   auto inherited = TakeInheritedSockets();
   if (!inherited) return Fatal(inherited.error().detail);
-  auto store = db::SqliteStore::Open(StatePaths(d.config->state_dir).database);
+  auto store = ServeStore::Open(location);
   if (!store) return Fatal("database: " + store.error().detail);
   d.store = std::move(*store);
-  if (auto r = ReportPendingIntents(*d.store); !r) return Fatal("database: " + r.error().detail);
+  if (auto r = ReportPendingIntents(d.store->store()); !r) {
+    return Fatal("database: " + r.error().detail);
+  }
   const bool est_from_systemd = static_cast<bool>(inherited->est);
   auto server =
       Server::Create(d.config, *material, ca_key_pem, *d.store, std::move(inherited->est));
@@ -278,6 +281,7 @@ int RunServe(const ServeConfig& initial, const std::vector<std::string>& argv) {
   Log(Priority::kNotice, "listening on " + d.server->address(),
       {{"socket", est_from_systemd ? "systemd" : "bound"},
        {"trust_files", std::to_string(material->trust_pems.size())},
+       {"store", location.label()},
        {"client_auth", d.config->client_auth == ClientAuth::kRequired ? "required" : "optional"},
        {"journal", StderrIsJournal() ? "yes" : "no"}});
   sd::Notify("READY=1\nSTATUS=" + Status("running"));
@@ -293,7 +297,7 @@ int RunServe(const ServeConfig& initial, const std::vector<std::string>& argv) {
   runner.join();
   d.metrics_http.reset();
   d.server.reset();
-  d.store.reset();  // closes SQLite (WAL checkpoint) before we say we stopped
+  d.store.reset();  // closes the database (SQLite: WAL checkpoint) before we say we stopped
   Log(Priority::kNotice, "stopped");
   return 0;
 }

@@ -13,11 +13,15 @@
 #include <vector>
 
 #include "daemon/config.h"
+#include "daemon/store_open.h"
 
 namespace provisiond {
 
-// argv is kept for SIGHUP (the config file is re-read through the same command line). Returns
-// the process exit code: 0 after a clean stop, 1 if start-up failed (logged).
-int RunServe(const ServeConfig& config, const std::vector<std::string>& argv);
+// location: config.store, resolved (main refuses a bad one as a usage error). argv is kept for
+// SIGHUP (the config file is re-read through the same command line). Returns the process exit
+// code: 0 after a clean stop, 1 if start-up failed (logged; a database whose schema this program
+// does not know is one line naming both versions).
+int RunServe(const ServeConfig& config, const StoreLocation& location,
+             const std::vector<std::string>& argv);
 
 }  // namespace provisiond

@@ -60,13 +60,10 @@ base::Result<base::UniqueFd> Listen(const std::string& listen, std::string* boun
 
 }  // namespace
 
-Server::Server(std::shared_ptr<const ServeConfig> config, db::SqliteStore& store)
+Server::Server(std::shared_ptr<const ServeConfig> config, std::unique_ptr<db::Writer> writer)
     : configs_{config},
       config_(*configs_.front()),
-      store_(store),
-      writer_(
-          std::make_unique<db::Writer>(store, config_.limits.max_pending_writes, /*max_batch=*/256,
-                                       std::chrono::milliseconds(config_.limits.commit_delay_ms))),
+      writer_(std::move(writer)),
       current_config_(&config_),
       enroll_shared_{&config_, *writer_, TimeSource::System(),
                      RateLimiter(config_.policy.device_rate),
@@ -80,8 +77,11 @@ Server::~Server() {
 
 base::Result<std::unique_ptr<Server>> Server::Create(
     std::shared_ptr<const ServeConfig> shared_config, const tls::Material& material,
-    const std::string& ca_key_pem, db::SqliteStore& store, base::UniqueFd listen_fd) {
-  std::unique_ptr<Server> server(new Server(std::move(shared_config), store));
+    const std::string& ca_key_pem, ServeStore& store, base::UniqueFd listen_fd) {
+  auto writer = store.StartWriter(shared_config->limits.max_pending_writes, /*max_batch=*/256,
+                                  std::chrono::milliseconds(shared_config->limits.commit_delay_ms));
+  if (!writer) return base::Fail(base::Code::kIo, "database (writer): " + writer.error().detail);
+  std::unique_ptr<Server> server(new Server(std::move(shared_config), std::move(*writer)));
   const ServeConfig& config = server->config_;
   if (listen_fd) {
     server->listen_fd_ = std::move(listen_fd);
@@ -99,7 +99,7 @@ base::Result<std::unique_ptr<Server>> Server::Create(
     if (!tls) return std::unexpected(ca::ToBaseError(tls.error()));
     auto issuer = ca::Issuer::Load(material.ca_cert_pem, ca_key_pem, (*tls)->rng());
     if (!issuer) return std::unexpected(ca::ToBaseError(issuer.error()));
-    auto reader = db::SqliteStore::Open(StatePaths(config.state_dir).database);
+    auto reader = store.OpenReader();
     if (!reader) return base::Fail(base::Code::kIo, "database (reader): " + reader.error().detail);
     auto inbox = PostQueue::Create();
     if (!inbox) return std::unexpected(inbox.error());

@@ -16,9 +16,8 @@
 #include "daemon/authority/enrollment.h"
 #include "daemon/authority/status_check.h"
 #include "daemon/config.h"
+#include "daemon/store_open.h"
 #include "daemon/tls/server_tls.h"
-#include "db/sqlite_store.h"
-#include "db/store.h"
 #include "db/writer.h"
 
 namespace provisiond {
@@ -31,12 +30,12 @@ class Server {
   // listening socket instead (socket activation: systemd bound it; the Server owns it from now
   // on). Builds every worker's TLS context and issuer from the PEM material. Fails with the
   // first problem found.
-  // store: the database all writes go through (on one writer thread, in groups). Each worker
-  // also opens its own read connection to the same file for handshake-time lookups.
+  // store: the database all writes go through (its writer thread commits them in groups). Each
+  // worker also opens its own read connection to the same database for handshake-time lookups.
   static base::Result<std::unique_ptr<Server>> Create(std::shared_ptr<const ServeConfig> config,
                                                       const tls::Material& material,
                                                       const std::string& ca_key_pem,
-                                                      db::SqliteStore& store,
+                                                      ServeStore& store,
                                                       base::UniqueFd listen_fd = {});
   ~Server();
 
@@ -71,14 +70,13 @@ class Server {
   size_t writer_queue_depth() const { return writer_->queue_depth(); }
 
  private:
-  Server(std::shared_ptr<const ServeConfig> config, db::SqliteStore& store);
+  Server(std::shared_ptr<const ServeConfig> config, std::unique_ptr<db::Writer> writer);
 
   // Every config this process has run with, oldest first. Configs are immutable and never freed
   // before the Server, so a reference into one (a connection's limits, an in-flight
   // enrollment's profile) stays valid across reloads; a reload adds a few KiB.
   std::vector<std::shared_ptr<const ServeConfig>> configs_;
   const ServeConfig& config_;  // the first: settings fixed at start
-  db::Store& store_;
   // Destroyed first (see ~Server): its completions post into the workers' inboxes.
   std::unique_ptr<db::Writer> writer_;
   // The config in force for new requests (est::Service's routes); enroll_shared_ holds the

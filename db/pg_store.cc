@@ -38,6 +38,8 @@ Result<std::unique_ptr<PgStore>> PgStore::Open(const std::string& conninfo) {
   return std::unique_ptr<PgStore>(new PgStore(conninfo, std::move(*db)));
 }
 
+int PgStore::SchemaVersion() { return kPgSchemaVersion; }
+
 Result<void> PgStore::Migrate(const std::string& conninfo) {
   auto db = PgConn::Connect(conninfo);
   if (!db) return std::unexpected(db.error());

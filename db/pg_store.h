@@ -29,6 +29,8 @@ class PgStore final : public Store {
   // `provisiond migrate`: creates or upgrades the schema to kPgSchemaVersion. Idempotent; safe to
   // run from several replicas at once. kSchema if the database is newer than this program.
   static Result<void> Migrate(const std::string& conninfo);
+  // The schema version Open accepts and Migrate makes (kPgSchemaVersion, db/pg_schema.h).
+  static int SchemaVersion();
   ~PgStore() override;
 
   Result<void> RecordEvent(const EventRecord& event) override;

@@ -31,6 +31,7 @@ TEST_CASE("restart-only settings keep the running values and are named") {
   running.listen = "0.0.0.0:8443";
   ServeConfig next = running;
   next.state_dir = "/elsewhere";
+  next.store.url = "postgresql://app@db/provisiond";
   next.listen = "0.0.0.0:9443";
   next.workers = 7;
   next.metrics_listen = "127.0.0.1:9102";
@@ -40,10 +41,11 @@ TEST_CASE("restart-only settings keep the running values and are named") {
   next.policy.device_rate = RateSpec{5, std::chrono::minutes(1)};
   next.limits.max_connections = 42;  // reloadable: applied alongside
   ReloadPlan plan = PlanReload(running, next);
-  CHECK(plan.restart_only == std::vector<std::string>{"state-dir", "listen", "workers",
+  CHECK(plan.restart_only == std::vector<std::string>{"state-dir", "store", "listen", "workers",
                                                       "metrics-listen", "client-auth", "identity",
                                                       "identity-scope", "rate-limit-device"});
   CHECK(plan.config.state_dir == "/var/lib/provisiond");
+  CHECK(plan.config.store.url.empty());
   CHECK(plan.config.listen == "0.0.0.0:8443");
   CHECK(plan.config.workers == 0);
   CHECK(plan.config.metrics_listen.empty());

@@ -4,6 +4,10 @@
 #                                   it (no TCP), write STATE_DIR/conninfo (libpq keywords) and
 #                                   STATE_DIR/datadir; if any step fails, write the reason to
 #                                   STATE_DIR/error instead and still exit 0 (see below).
+#   pg_cluster.sh start STATE_DIR --tcp
+#                                   the same, and also on a free port of 127.0.0.1 (written to
+#                                   STATE_DIR/port) where every connection must authenticate with
+#                                   a password (scram-sha-256); the Unix socket stays trust.
 #   pg_cluster.sh stop STATE_DIR    stop that server (fast shutdown) and delete its directory.
 # initdb and postgres refuse to run as root, so as root they run as `nobody` in a directory it
 # owns; otherwise as the calling user. Settings are initdb's defaults (fsync on): the tests exercise
@@ -11,10 +15,11 @@
 # /usr/lib/postgresql/*/bin (15 on bookworm, the `postgresql` package's version elsewhere).
 set -euo pipefail
 
-usage() { echo "usage: $0 start|stop STATE_DIR" >&2; exit 2; }
-[ $# -eq 2 ] || usage
+usage() { echo "usage: $0 start STATE_DIR [--tcp] | stop STATE_DIR" >&2; exit 2; }
+[ $# -eq 2 ] || { [ $# -eq 3 ] && [ "$1" = start ] && [ "$3" = --tcp ]; } || usage
 action=$1
 state=$2
+tcp=${3:-}
 bin=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
 bin=${bin:-/usr/lib/postgresql/15/bin}
 
@@ -34,7 +39,7 @@ stop_cluster() {
     as_owner "$bin/pg_ctl" -D "$dir/data" -m fast -w -t 30 stop >/dev/null || true
   fi
   rm -rf -- "$dir"
-  rm -f -- "$state/datadir" "$state/conninfo"
+  rm -f -- "$state/datadir" "$state/conninfo" "$state/port"
 }
 
 # Starts the cluster; on any failure returns 1 with the reason on stderr (and removes what it made).
@@ -48,14 +53,22 @@ start_cluster() {
   echo "$dir" >"$state/datadir"
   if [ "$(id -u)" -eq 0 ]; then chown nobody "$dir" || return 1; fi
   chmod 0700 "$dir"
-  as_owner "$bin/initdb" -D "$dir/data" -U postgres --auth=trust --encoding=UTF8 --locale=C \
-    >"$dir/initdb.log" 2>&1 || { tail -n 5 "$dir/initdb.log" >&2; return 1; }
+  as_owner "$bin/initdb" -D "$dir/data" -U postgres --auth-local=trust \
+    --auth-host="$([ -n "$tcp" ] && echo scram-sha-256 || echo trust)" --encoding=UTF8 \
+    --locale=C >"$dir/initdb.log" 2>&1 || { tail -n 5 "$dir/initdb.log" >&2; return 1; }
   # listen_addresses='': the Unix socket in $dir only; max_connections for parallel test binaries
   # (each race case opens four connections).
+  port=5432 listen=""
+  if [ -n "$tcp" ]; then
+    port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])') || return 1
+    listen=127.0.0.1
+    echo "$port" >"$state/port"
+  fi
   as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-    -o "-k $dir -c listen_addresses='' -c max_connections=200" start >/dev/null ||
-    { tail -n 5 "$dir/server.log" >&2; return 1; }
-  echo "host=$dir port=5432 user=postgres dbname=postgres" >"$state/conninfo"
+    -o "-k $dir -c listen_addresses='$listen' -c port=$port -c max_connections=200" start \
+    >/dev/null || { tail -n 5 "$dir/server.log" >&2; return 1; }
+  echo "host=$dir port=$port user=postgres dbname=postgres" >"$state/conninfo"
 }
 
 case "$action" in
