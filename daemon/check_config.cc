@@ -16,6 +16,7 @@
 #include "ca/rng.h"
 #include "daemon/files.h"
 #include "daemon/net.h"
+#include "db/store_url.h"
 
 namespace provisiond {
 namespace {
@@ -172,8 +173,12 @@ std::vector<std::string> CheckServeFiles(const CheckConfigInput& input) {
   CheckPair(paths.server_cert, paths.server_key, "server", (*drbg)->rng(), &problems);
   CheckKeyFile(paths.ca_key, ExpectedOwner(input.service_user, &problems), &problems);
   CheckKeyFile(paths.server_key, std::nullopt, &problems);
-  if (::access(paths.database.c_str(), R_OK) != 0) {
-    problems.push_back(paths.database + ": " + std::strerror(errno));
+  // The SQLite file serve would open (a PostgreSQL store is not contacted; main checks its URL
+  // and password file).
+  auto store = db::ParseStoreUrl(c.store.url.empty() ? "sqlite:" + paths.database : c.store.url);
+  if (store && store->engine == db::StoreUrl::Engine::kSqlite &&
+      ::access(store->sqlite_path.c_str(), R_OK) != 0) {
+    problems.push_back(store->sqlite_path + ": " + std::strerror(errno));
   }
   return problems;
 }

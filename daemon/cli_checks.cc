@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <regex>
 
 #include "daemon/authority/rate_limiter.h"
 #include "daemon/cidr.h"
@@ -150,8 +151,16 @@ std::string ServePathProblem(const ServeConfig& config) {
   return "";
 }
 
+std::string WithoutPasswords(std::string text) {
+  // user:password@ after "://", and password=VALUE (libpq keyword or URI parameter).
+  static const std::regex kUserinfo(R"((://[^/@\s:]*:)\S*@)");
+  static const std::regex kKeyword(R"((password=)[^&\s']*)", std::regex::icase);
+  text = std::regex_replace(text, kUserinfo, "$1***@");
+  return std::regex_replace(text, kKeyword, "$1***");
+}
+
 std::string OneLineFailure(const CLI::App* /*app*/, const CLI::Error& e) {
-  std::string what = e.what();
+  std::string what = WithoutPasswords(e.what());
   for (char& c : what) {
     if (c == '\n' || c == '\r') c = ' ';
   }

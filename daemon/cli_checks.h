@@ -40,7 +40,13 @@ void AddStoreOptions(CLI::App* cmd, StoreOptions& options);
 // directory; else "--option: why" for the first that is not.
 std::string ServePathProblem(const ServeConfig& config);
 
-// One line per parse error: "provisiond: --option: what is wrong (see --help)".
+// `text` with the password of any URI's user:password@ and any password=VALUE replaced by ***:
+// CLI11 repeats arguments it could not place (a mistyped --store), and such a message goes to
+// stderr.
+std::string WithoutPasswords(std::string text);
+
+// One line per parse error: "provisiond: --option: what is wrong (see --help)", passwords
+// removed (WithoutPasswords).
 std::string OneLineFailure(const CLI::App* app, const CLI::Error& e);
 
 }  // namespace provisiond

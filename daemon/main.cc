@@ -110,7 +110,7 @@ int main(int argc, char** argv) {
     // one problem (CLI11's own report adds a "Run with --help" line).
     bool checking = std::find(argv, argv + argc, std::string_view("check-config")) != argv + argc;
     if (checking && e.get_exit_code() != static_cast<int>(CLI::ExitCodes::Success)) {
-      std::fprintf(stderr, "provisiond check-config: %s\n", e.what());
+      std::fprintf(stderr, "provisiond check-config: %s\n", WithoutPasswords(e.what()).c_str());
       return 1;
     }
     return cli.app().exit(e);

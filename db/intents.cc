@@ -1,5 +1,5 @@
 // intents.cc — issuance_intents rows (schema version 3): reading and inserting them, phase two of
-// an issuance (Store::Complete), the pending list, and the parts revocation and the CRL need.
+// an issuance (Store::Complete) and the pending list.
 // The state machine is written down in store.h above Store::Reserve.
 #include <string>
 
@@ -25,40 +25,14 @@ constexpr const char* kSelectPendingSameKey = PROVISIOND_INTENT_SELECT
 // Served by the partial index issuance_intents_pending.
 constexpr const char* kSelectPending =
     PROVISIOND_INTENT_SELECT "WHERE status = 'pending' ORDER BY created_at, rowid";
-constexpr const char* kSelectIntentRevoked =
-    "SELECT revoked_at IS NOT NULL FROM issuance_intents WHERE serial = ?1";
-// Served by the partial index issuance_intents_revoked_not_after. Only pending rows are ever
-// revoked here; "status = 'pending'" keeps a hand-edited issued row from listing its serial twice.
-constexpr const char* kSelectRevokedUnexpired =
-    "SELECT serial, device_id, kind, public_key_sha256, auth_cert_fingerprint, auth_cert_issuer, "
-    "auth_cert_serial, not_after, peer, revoked_at, revocation_reason, profile "
-    "FROM issuance_intents "
-    "WHERE revoked_at IS NOT NULL AND not_after > ?1 AND status = 'pending' "
-    "ORDER BY not_after, rowid";
-constexpr const char* kRevokeBySerial =
-    "UPDATE issuance_intents SET revoked_at = ?2, revocation_reason = ?3 "
-    "WHERE serial = ?1 AND status = 'pending' AND revoked_at IS NULL RETURNING serial, device_id";
-constexpr const char* kRevokeByDevice =
-    "UPDATE issuance_intents SET revoked_at = ?2, revocation_reason = ?3 "
-    "WHERE device_id = ?1 AND status = 'pending' AND revoked_at IS NULL "
-    "RETURNING serial, device_id";
 constexpr const char* kMarkIssued =
     "UPDATE issuance_intents SET status = 'issued' WHERE serial = ?1 AND status = 'pending'";
+
 Result<std::optional<Intent>> SelectOneIntent(Statement& stmt) {
   auto row = stmt.Step();
   if (!row) return std::unexpected(row.error());
   if (!*row) return std::optional<Intent>();
   return ReadIntent(stmt);
-}
-
-Result<std::vector<RevokedRow>> RevokeIntents(Connection& db, const char* sql, std::string_view key,
-                                              int reason, std::string_view revoked_at) {
-  auto stmt = db.Prepare(sql);
-  if (!stmt) return std::unexpected(stmt.error());
-  stmt->BindText(1, key);
-  stmt->BindText(2, revoked_at);
-  stmt->BindInt(3, reason);
-  return ReadRevokedRows(*stmt);
 }
 
 }  // namespace
@@ -134,56 +108,6 @@ Result<std::vector<Intent>> SelectPendingIntents(Connection& db) {
     if (!*row) return intents;
     intents.push_back(ReadIntent(*stmt));
   }
-}
-
-Result<std::optional<bool>> IntentRevoked(Connection& db, std::string_view serial_hex) {
-  auto stmt = db.Prepare(kSelectIntentRevoked);
-  if (!stmt) return std::unexpected(stmt.error());
-  stmt->BindText(1, serial_hex);
-  auto row = stmt->Step();
-  if (!row) return std::unexpected(row.error());
-  if (!*row) return std::optional<bool>();
-  return std::optional<bool>(stmt->Int(0) != 0);
-}
-
-Result<std::vector<CertificateRecord>> RevokedUnexpiredIntents(Connection& db,
-                                                               std::string_view now_iso) {
-  auto stmt = db.Prepare(kSelectRevokedUnexpired);
-  if (!stmt) return std::unexpected(stmt.error());
-  stmt->BindText(1, now_iso);
-  std::vector<CertificateRecord> records;
-  for (;;) {
-    auto row = stmt->Step();
-    if (!row) return std::unexpected(row.error());
-    if (!*row) return records;
-    CertificateRecord record;
-    record.serial_hex = stmt->Text(0);
-    record.device_id = stmt->Text(1);
-    record.kind = stmt->Text(2);
-    record.public_key_sha256 = stmt->Text(3);
-    record.auth_cert_fingerprint = stmt->Text(4);
-    record.auth_cert_issuer = stmt->Text(5);
-    record.auth_cert_serial = stmt->Text(6);
-    record.not_after = stmt->Text(7);
-    record.peer = stmt->Text(8);
-    record.revoked_at = stmt->Text(9);  // NOT NULL by the WHERE clause
-    if (!stmt->IsNull(10)) record.revocation_reason = static_cast<int>(stmt->Int(10));
-    record.profile = stmt->Text(11);
-    records.push_back(std::move(record));
-  }
-}
-
-Result<std::vector<RevokedRow>> RevokePendingIntentsBySerial(Connection& db,
-                                                             std::string_view serial_hex,
-                                                             int reason,
-                                                             std::string_view revoked_at) {
-  return RevokeIntents(db, kRevokeBySerial, serial_hex, reason, revoked_at);
-}
-
-Result<std::vector<RevokedRow>> RevokePendingIntentsByDevice(Connection& db,
-                                                             std::string_view device_id, int reason,
-                                                             std::string_view revoked_at) {
-  return RevokeIntents(db, kRevokeByDevice, device_id, reason, revoked_at);
 }
 
 Result<void> CompleteInTxn(Connection& db, const CertificateRecord& cert,

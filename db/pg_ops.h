@@ -11,8 +11,22 @@
 #include "db/pg_conn.h"
 #include "db/records.h"
 #include "db/row_read.h"
+#include "db/sql_session.h"
 
 namespace db {
+
+// PostgreSQL's SqlSession (sql_session.h) over one PgConn: BEGIN and the audit_head lock for a
+// write, PgAppendEvent for the chain.
+class PgSession final : public SqlSession {
+ public:
+  explicit PgSession(PgConn& db) : db_(db) {}
+  Result<void> Query(const char* sql, const SqlParams& params, const RowVisitor& visit) override;
+  Result<void> InWrite(const std::function<Result<void>()>& body) override;
+  Result<void> AppendEvent(const EventRecord& event, std::string_view serial_hex) override;
+
+ private:
+  PgConn& db_;
+};
 
 // Every row of a PROVISIOND_CERT_SELECT result (row_read.h).
 std::vector<CertificateRecord> PgReadCertificates(const PgRows& rows);

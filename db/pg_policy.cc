@@ -10,6 +10,7 @@
 #include "db/audit_state.h"
 #include "db/operations.h"
 #include "db/pg_ops.h"
+#include "db/sql_store.h"
 #include "db/rows.h"
 
 namespace db {
@@ -23,14 +24,6 @@ constexpr const char* kInsertEvent =
 constexpr const char* kAdvanceHead =
     "UPDATE audit_head SET last_id = $1, last_hash = $2 WHERE id = 1";
 
-constexpr const char* kIsBlocked =
-    "SELECT EXISTS (SELECT 1 FROM device_blocks WHERE device_id = $1 AND lifted_at IS NULL)";
-constexpr const char* kAuthCertActive =
-    "SELECT EXISTS (SELECT 1 FROM certificates WHERE serial = $1 AND fingerprint_sha256 = $2 "
-    "AND revoked_at IS NULL)";
-constexpr const char* kIsDenied =
-    "SELECT EXISTS (SELECT 1 FROM bootstrap_denylist WHERE fingerprint = $1) "
-    "OR EXISTS (SELECT 1 FROM bootstrap_denylist WHERE issuer = $2 AND serial = $3)";
 constexpr const char* kKeyInOtherDevice =
     "SELECT EXISTS (SELECT 1 FROM certificates WHERE public_key_sha256 = $1 AND device_id <> $2) "
     "OR EXISTS (SELECT 1 FROM issuance_intents WHERE public_key_sha256 = $1 AND device_id <> $2 "
@@ -75,28 +68,6 @@ Result<int64_t> Count(PgConn& db, const char* sql, std::string_view key) {
   auto rows = db.Query(sql, PgParams().Text(key));
   if (!rows) return std::unexpected(rows.error());
   return rows->empty() ? 0 : rows->Row(0).Int(0);
-}
-
-// Checks 0a-0c of Store::Reserve.
-Result<std::optional<Decision>> StatusRefusal(PgConn& db, const Intent& intent) {
-  auto blocked = Exists(db, kIsBlocked, PgParams().Text(intent.device_id));
-  if (!blocked) return std::unexpected(blocked.error());
-  if (*blocked) return Decision::kDeviceBlocked;
-  if (intent.kind == "reenroll") {
-    auto active = Exists(db, kAuthCertActive, PgParams()
-                                                   .Text(intent.auth_cert_serial)
-                                                   .Text(intent.auth_cert_fingerprint));
-    if (!active) return std::unexpected(active.error());
-    if (!*active) return Decision::kAuthRevoked;
-    return std::optional<Decision>();
-  }
-  auto denied = Exists(db, kIsDenied, PgParams()
-                                          .Text(intent.auth_cert_fingerprint)
-                                          .Text(intent.auth_cert_issuer)
-                                          .Text(intent.auth_cert_serial));
-  if (!denied) return std::unexpected(denied.error());
-  if (*denied) return Decision::kAuthDenylisted;
-  return std::optional<Decision>();
 }
 
 // Checks 2-4 of Store::Reserve (kind "enroll" only); nullopt when the enrollment may proceed.
@@ -212,7 +183,8 @@ Result<void> PgAppendEvent(PgConn& db, const EventRecord& event, std::string_vie
 
 Result<IssueOutcome> PgReserveInTxn(PgConn& db, const Intent& intent,
                                     const IssuancePolicy& policy) {
-  auto refused = StatusRefusal(db, intent);
+  PgSession session(db);
+  auto refused = StatusRefusal(session, intent);
   if (!refused) return std::unexpected(refused.error());
   if (*refused) return IssueOutcome{**refused, std::nullopt, std::nullopt};
   auto reused = Exists(db, kKeyInOtherDevice,

@@ -1,7 +1,7 @@
 // pg_store.cc — PgStore: connecting, the schema check and migrate, the issuance writes as one-shot
-// transactions, and the reads of certificates, intents and events. Lifecycle operations (revoke,
-// denylist, blocks, CRL, listing) are in pg_lifecycle.cc, the in-transaction writes in
-// pg_policy.cc, the schema in pg_schema.cc.
+// transactions, pending intents and the audit check. The methods both engines share (revoke,
+// denylist, blocks, CRL, listing) are db::SqlStore's (sql_store.cc) over PgSession; the
+// in-transaction writes are in pg_policy.cc, the schema in pg_schema.cc.
 #include "db/pg_store.h"
 
 #include <utility>
@@ -15,12 +15,6 @@
 namespace db {
 namespace {
 
-constexpr const char* kSelectBySerial = PROVISIOND_CERT_SELECT "WHERE serial = $1";
-constexpr const char* kSelectByDevice =
-    PROVISIOND_CERT_SELECT "WHERE device_id = $1 ORDER BY id";
-constexpr const char* kSelectRecentEvents =
-    "SELECT " PROVISIOND_EVENT_COLUMNS "FROM enrollment_events ORDER BY id DESC LIMIT $1";
-constexpr const char* kCountCertificates = "SELECT count(*) FROM certificates";
 constexpr const char* kSelectPending =
     PROVISIOND_INTENT_SELECT "WHERE status = 'pending' ORDER BY created_at, rowid";
 
@@ -44,6 +38,12 @@ Result<void> PgStore::Migrate(const std::string& conninfo) {
   auto db = PgConn::Connect(conninfo);
   if (!db) return std::unexpected(db.error());
   return PgMigrateTo(**db, kPgSchemaVersion);
+}
+
+Result<void> PgStore::WithSession(const std::function<Result<void>(SqlSession&)>& body) {
+  std::lock_guard lock(mu_);
+  PgSession session(*db_);
+  return body(session);
 }
 
 Result<void> PgStore::RecordEvent(const EventRecord& event) {
@@ -92,38 +92,6 @@ Result<AuditReport> PgStore::VerifyAuditChain() {
   }
   db_->RollbackIfOpen();
   return report;
-}
-
-Result<std::optional<CertificateRecord>> PgStore::FindBySerial(std::string_view serial_hex) {
-  std::lock_guard lock(mu_);
-  auto rows = db_->Query(kSelectBySerial, PgParams().Text(serial_hex));
-  if (!rows) return std::unexpected(rows.error());
-  if (rows->empty()) return std::optional<CertificateRecord>();
-  return ReadCertificate(rows->Row(0));
-}
-
-Result<std::vector<CertificateRecord>> PgStore::FindByDevice(std::string_view device_id) {
-  std::lock_guard lock(mu_);
-  auto rows = db_->Query(kSelectByDevice, PgParams().Text(device_id));
-  if (!rows) return std::unexpected(rows.error());
-  return PgReadCertificates(*rows);
-}
-
-Result<std::vector<EventRecord>> PgStore::RecentEvents(int limit) {
-  std::lock_guard lock(mu_);
-  std::vector<EventRecord> events;
-  if (limit <= 0) return events;
-  auto rows = db_->Query(kSelectRecentEvents, PgParams().Int(limit));
-  if (!rows) return std::unexpected(rows.error());
-  for (int i = 0; i < rows->size(); ++i) events.push_back(ReadEvent(rows->Row(i)));
-  return events;
-}
-
-Result<int64_t> PgStore::CountCertificates() {
-  std::lock_guard lock(mu_);
-  auto rows = db_->Query(kCountCertificates);
-  if (!rows) return std::unexpected(rows.error());
-  return rows->empty() ? 0 : rows->Row(0).Int(0);
 }
 
 }  // namespace db

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "db/records.h"
+#include "db/sql_store.h"
 #include "db/store.h"
 
 namespace db {
@@ -20,7 +21,7 @@ class PgWriter;
 // db/pg_schema.cc (audit_head) and docs/architecture.md. The mutex below only serializes this
 // object's use of its one libpq connection (libpq connections are not thread-safe); no decision
 // depends on it.
-class PgStore final : public Store {
+class PgStore final : public SqlStore {
  public:
   // Connects (libpq conninfo or URI) and checks the schema: kSchema, with one line naming both
   // versions, unless the database is at kPgSchemaVersion (an empty database: run Migrate). kIo if
@@ -37,32 +38,11 @@ class PgStore final : public Store {
   Result<IssueOutcome> Reserve(const Intent& intent, const IssuancePolicy& policy) override;
   Result<void> Complete(const CertificateRecord& cert, const EventRecord& issued_event) override;
   Result<std::vector<Intent>> PendingIntents() override;
-  Result<CertStatus> CertificateStatus(std::string_view serial_hex) override;
-  Result<int> RevokeSerial(std::string_view serial_hex, int reason,
-                           std::string_view revoked_at) override;
-  Result<int> RevokeDevice(std::string_view device_id, int reason,
-                           std::string_view revoked_at) override;
-  Result<void> DenyBootstrap(const DenyEntry& entry) override;
-  Result<bool> BlockDevice(std::string_view device_id, std::string_view reason,
-                           std::string_view blocked_at) override;
-  Result<bool> UnblockDevice(std::string_view device_id, std::string_view reason,
-                             std::string_view lifted_at) override;
-  Result<bool> IsDeviceBlocked(std::string_view device_id) override;
-  Result<std::vector<DeviceBlock>> ListBlocks(bool active_only) override;
-  Result<bool> IsBootstrapDenied(std::string_view fingerprint, std::string_view issuer,
-                                 std::string_view serial_hex) override;
-  Result<std::vector<DenyEntry>> ListDenied() override;
-  Result<std::vector<CertificateRecord>> RevokedUnexpired(std::string_view now_iso) override;
-  Result<int64_t> NextCrlNumber() override;
-  Result<std::vector<CertificateRecord>> ListCertificates(const ListFilter& filter) override;
   // One REPEATABLE READ, READ ONLY transaction: the chain and the state tables in one snapshot.
   Result<AuditReport> VerifyAuditChain() override;
-  Result<std::optional<CertificateRecord>> FindBySerial(std::string_view serial_hex) override;
-  Result<std::vector<CertificateRecord>> FindByDevice(std::string_view device_id) override;
-  Result<std::vector<EventRecord>> RecentEvents(int limit) override;
-  Result<int64_t> CountCertificates() override;
 
  private:
+  Result<void> WithSession(const std::function<Result<void>(SqlSession&)>& body) override;
   friend class PgWriter;  // opens its own connection with conninfo_
   PgStore(std::string conninfo, std::unique_ptr<PgConn> db);
   const std::string conninfo_;

@@ -7,6 +7,8 @@
 #include "db/audit.h"
 #include "db/audit_state.h"
 #include "db/operations.h"
+#include "db/sql_store.h"
+#include "db/sqlite_session.h"
 #include "db/rows.h"
 #include "db/sqlite_store.h"
 #include "db/statement.h"
@@ -111,8 +113,8 @@ Result<std::optional<Decision>> QuotaSpent(Connection& db, std::string_view auth
 
 Result<IssueOutcome> ReserveInTxn(Connection& db, const Intent& intent,
                                   const IssuancePolicy& policy) {
-  auto refused = StatusRefusal(db, intent.kind, intent.device_id, intent.auth_cert_fingerprint,
-                               intent.auth_cert_issuer, intent.auth_cert_serial);
+  SqliteSession session(db);
+  auto refused = StatusRefusal(session, intent);
   if (!refused) return std::unexpected(refused.error());
   if (*refused) return IssueOutcome{**refused, std::nullopt, std::nullopt};
   auto reused = KeyUsedByOtherDevice(db, intent.public_key_sha256, intent.device_id);

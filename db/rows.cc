@@ -63,16 +63,6 @@ Result<void> InsertIssuance(Connection& db, const CertificateRecord& cert,
   return InsertChainedEvent(db, event, cert.serial_hex);
 }
 
-Result<std::vector<RevokedRow>> ReadRevokedRows(Statement& stmt) {
-  std::vector<RevokedRow> rows;
-  for (;;) {
-    auto row = stmt.Step();
-    if (!row) return std::unexpected(row.error());
-    if (!*row) return rows;
-    rows.push_back(RevokedRow{.serial_hex = stmt.Text(0), .device_id = stmt.Text(1)});
-  }
-}
-
 Result<std::vector<CertificateRecord>> ReadAllCertificates(Statement& stmt) {
   std::vector<CertificateRecord> certs;
   for (;;) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "db/records.h"
+#include "db/sql_store.h"
 #include "db/store.h"
 
 namespace db {
@@ -24,7 +25,7 @@ class SqliteBatch;
 // Every call takes the store's mutex (one connection, used by one thread at a time). A
 // db::Writer (db/writer.h) attached to a SqliteStore writes through a second connection of its
 // own, so reads on this one never wait for the writer's commits.
-class SqliteStore final : public Store {
+class SqliteStore final : public SqlStore {
  public:
   // Opens (creating if absent, mode 0600) the database, runs PRAGMA quick_check on an existing
   // file, applies migrations up to kSchemaVersion, and sets journal_mode=WAL, synchronous=FULL,
@@ -37,30 +38,8 @@ class SqliteStore final : public Store {
   Result<IssueOutcome> Reserve(const Intent& intent, const IssuancePolicy& policy) override;
   Result<void> Complete(const CertificateRecord& cert, const EventRecord& issued_event) override;
   Result<std::vector<Intent>> PendingIntents() override;
-  Result<CertStatus> CertificateStatus(std::string_view serial_hex) override;
-  Result<int> RevokeSerial(std::string_view serial_hex, int reason,
-                           std::string_view revoked_at) override;
-  Result<int> RevokeDevice(std::string_view device_id, int reason,
-                           std::string_view revoked_at) override;
-  Result<void> DenyBootstrap(const DenyEntry& entry) override;
-  Result<bool> BlockDevice(std::string_view device_id, std::string_view reason,
-                           std::string_view blocked_at) override;
-  Result<bool> UnblockDevice(std::string_view device_id, std::string_view reason,
-                             std::string_view lifted_at) override;
-  Result<bool> IsDeviceBlocked(std::string_view device_id) override;
-  Result<std::vector<DeviceBlock>> ListBlocks(bool active_only) override;
-  Result<bool> IsBootstrapDenied(std::string_view fingerprint, std::string_view issuer,
-                                 std::string_view serial_hex) override;
-  Result<std::vector<DenyEntry>> ListDenied() override;
-  Result<std::vector<CertificateRecord>> RevokedUnexpired(std::string_view now_iso) override;
-  Result<int64_t> NextCrlNumber() override;
-  Result<std::vector<CertificateRecord>> ListCertificates(const ListFilter& filter) override;
   // Also holds the store's mutex for the whole scan, in one read transaction.
   Result<AuditReport> VerifyAuditChain() override;
-  Result<std::optional<CertificateRecord>> FindBySerial(std::string_view serial_hex) override;
-  Result<std::vector<CertificateRecord>> FindByDevice(std::string_view device_id) override;
-  Result<std::vector<EventRecord>> RecentEvents(int limit) override;
-  Result<int64_t> CountCertificates() override;
 
   // What SQLite reports for the settings durability depends on (so tests can assert them).
   struct Settings {
@@ -73,6 +52,7 @@ class SqliteStore final : public Store {
   Result<Settings> EffectiveSettings();
 
  private:
+  Result<void> WithSession(const std::function<Result<void>(SqlSession&)>& body) override;
   friend class SqliteBatch;  // db::Writer's transactions (sqlite_batch.cc): batch_mu_, batch_db_
   SqliteStore(std::unique_ptr<Connection> db, std::unique_ptr<Connection> batch_db);
   std::mutex mu_;  // held for every use of db_

@@ -154,6 +154,10 @@ void Statement::BindBlob(int index, std::span<const unsigned char> bytes) {
            index);
 }
 
+int Statement::ParameterIndex(const char* name) const {
+  return sqlite3_bind_parameter_index(stmt_.get(), name);
+}
+
 void Statement::BindInt(int index, int64_t value) {
   NoteBind(sqlite3_bind_int64(stmt_.get(), index, value), index);
 }

@@ -62,6 +62,8 @@ class Statement final : public RowView {
   void BindBlob(int index, std::span<const unsigned char> bytes);
   void BindInt(int index, int64_t value);
   void BindOptionalInt(int index, std::optional<int64_t> value);
+  // The index of a named parameter ("$1", ":name"); 0 if the statement has none of that name.
+  int ParameterIndex(const char* name) const;
 
   // true: a row is ready for the column getters; false: the statement has finished.
   Result<bool> Step();

@@ -15,6 +15,7 @@
 #include "db/operations.h"
 #include "db/rows.h"
 #include "db/schema.h"
+#include "db/sqlite_session.h"
 #include "db/sqlite_store.h"
 #include "db/statement.h"
 
@@ -59,13 +60,6 @@ Result<std::unique_ptr<Connection>> OpenConnection(const std::string& path) {
   return std::make_unique<Connection>(std::move(db));
 }
 
-constexpr const char* kSelectBySerial = PROVISIOND_CERT_SELECT "WHERE serial = ?1";
-constexpr const char* kSelectByDevice = PROVISIOND_CERT_SELECT "WHERE device_id = ?1 ORDER BY id";
-
-// By id, not time: id is the order rows were committed, and the wall clock can step backwards.
-constexpr const char* kSelectRecentEvents =
-    "SELECT " PROVISIOND_EVENT_COLUMNS "FROM enrollment_events ORDER BY id DESC LIMIT ?1";
-
 }  // namespace
 
 SqliteStore::SqliteStore(std::unique_ptr<Connection> db, std::unique_ptr<Connection> batch_db)
@@ -93,50 +87,16 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path) 
   return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(*db), std::move(*batch_db)));
 }
 
+Result<void> SqliteStore::WithSession(const std::function<Result<void>(SqlSession&)>& body) {
+  std::lock_guard lock(mu_);
+  SqliteSession session(*db_);
+  return body(session);
+}
+
 Result<void> SqliteStore::RecordEvent(const EventRecord& event) {
   std::lock_guard lock(mu_);
   // A transaction even for one row: the chain's head must not move between reading and writing.
   return InWriteTransaction(*db_, [&] { return RecordEventInTxn(*db_, event); });
-}
-
-Result<std::optional<CertificateRecord>> SqliteStore::FindBySerial(std::string_view serial_hex) {
-  std::lock_guard lock(mu_);
-  auto stmt = db_->Prepare(kSelectBySerial);
-  if (!stmt) return std::unexpected(stmt.error());
-  stmt->BindText(1, serial_hex);
-  auto row = stmt->Step();
-  if (!row) return std::unexpected(row.error());
-  if (!*row) return std::optional<CertificateRecord>();
-  return ReadCertificate(*stmt);
-}
-
-Result<std::vector<CertificateRecord>> SqliteStore::FindByDevice(std::string_view device_id) {
-  std::lock_guard lock(mu_);
-  auto stmt = db_->Prepare(kSelectByDevice);
-  if (!stmt) return std::unexpected(stmt.error());
-  stmt->BindText(1, device_id);
-  return ReadAllCertificates(*stmt);
-}
-
-Result<std::vector<EventRecord>> SqliteStore::RecentEvents(int limit) {
-  std::lock_guard lock(mu_);
-  std::vector<EventRecord> events;
-  // SQLite reads a negative LIMIT as "no limit"; a caller asking for <= 0 rows gets none.
-  if (limit <= 0) return events;
-  auto stmt = db_->Prepare(kSelectRecentEvents);
-  if (!stmt) return std::unexpected(stmt.error());
-  stmt->BindInt(1, limit);
-  for (;;) {
-    auto row = stmt->Step();
-    if (!row) return std::unexpected(row.error());
-    if (!*row) return events;
-    events.push_back(ReadEvent(*stmt));
-  }
-}
-
-Result<int64_t> SqliteStore::CountCertificates() {
-  std::lock_guard lock(mu_);
-  return QueryInt(db_->get(), "SELECT count(*) FROM certificates");
 }
 
 Result<AuditReport> SqliteStore::VerifyAuditChain() {

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "daemon/cli_checks.h"
+
 using namespace provisiond;
 
 namespace {
@@ -131,4 +133,24 @@ TEST_CASE("ReparseServe re-reads the file through the original argv (SIGHUP)") {
   auto bad = ReparseServe(argv);
   REQUIRE_FALSE(bad.has_value());
   CHECK(bad.error().detail.find("validity-days") != std::string::npos);
+}
+
+TEST_CASE("a parse error never repeats a password given on the command line") {
+  CHECK(WithoutPasswords("x postgresql://app:Pw-9@db:5432/p y") ==
+        "x postgresql://app:***@db:5432/p y");
+  CHECK(WithoutPasswords("postgres://app@db/p?sslmode=disable&password=Pw-9&x=1") ==
+        "postgres://app@db/p?sslmode=disable&password=***&x=1");
+  CHECK(WithoutPasswords("host=db PASSWORD=Pw-9 user=app") == "host=db PASSWORD=*** user=app");
+  CHECK(WithoutPasswords("postgresql://db:5432/p --store") == "postgresql://db:5432/p --store");
+  // CLI11 lists the arguments it could not place: a mistyped --store.
+  Cli cli;
+  try {
+    Parse(cli, {"--config", "", "list", "--stor", "postgresql://app:Pw-9@db/p"});
+    FAIL("a mistyped option was accepted");
+  } catch (const CLI::ParseError& e) {
+    CHECK(std::string(e.what()).find("Pw-9") != std::string::npos);  // CLI11 repeats it ...
+    const std::string line = OneLineFailure(nullptr, e);
+    CHECK(line.find("Pw-9") == std::string::npos);  // ... the line printed does not
+    CHECK(line.find("postgresql://app:***@db/p") != std::string::npos);
+  }
 }

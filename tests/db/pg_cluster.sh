@@ -56,9 +56,9 @@ start_cluster() {
   as_owner "$bin/initdb" -D "$dir/data" -U postgres --auth-local=trust \
     --auth-host="$([ -n "$tcp" ] && echo scram-sha-256 || echo trust)" --encoding=UTF8 \
     --locale=C >"$dir/initdb.log" 2>&1 || { tail -n 5 "$dir/initdb.log" >&2; return 1; }
-  # listen_addresses='': the Unix socket in $dir only; max_connections for parallel test binaries
-  # (each race case opens four connections).
-  port=5432 listen=""
+  # listen_addresses='': the Unix socket in $dir only (with --tcp also 127.0.0.1 on a free port);
+  # max_connections for parallel test binaries (each race case opens four connections).
+  local port=5432 listen=""
   if [ -n "$tcp" ]; then
     port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0))
 print(s.getsockname()[1])') || return 1

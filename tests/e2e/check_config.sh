@@ -53,6 +53,21 @@ expect_contains "server key does not match" "$T/state/server.key: does not match
 expect_contains "server key mode" "$T/state/server.key: mode 0640, want 0600" "$out"
 expect_contains "database missing" "$T/state/provisiond.db: No such file or directory" "$out"
 
+# --store: a bad URL or a password inside it is one problem line that does not show the password;
+# a PostgreSQL store is not contacted, and the state directory's SQLite file is then not needed.
+rm -rf "$T/state" && cp -a "$T/good-state" "$T/state"
+for store in "mysql://app@db/x" "postgresql://app:Secret-pw1@db/x"; do
+  set +e
+  out=$("$PROVISIOND" check-config --config "$T/provisiond.toml" --store "$store" 2>&1); rc=$?
+  set -e
+  expect_eq "check-config --store $store: exit 1, one line" "1 1" "$rc $(printf '%s\n' "$out" | wc -l)"
+  expect_contains "... naming --store" "provisiond check-config: --store: " "$out"
+  if grep -q Secret-pw1 <<<"$out"; then fail "... shows the password"; else pass "... without the password"; fi
+done
+rm "$T/state/provisiond.db"
+out=$("$PROVISIOND" check-config --config "$T/provisiond.toml" --store postgresql://app@db/x 2>&1 || true)
+expect_eq "a postgresql store needs no SQLite file" "config OK ($T/provisiond.toml)" "$out"
+
 # A CA key that does not match the CA certificate.
 rm -rf "$T/state" && cp -a "$T/good-state" "$T/state"
 openssl ecparam -name prime256v1 -genkey -noout -out "$T/other.key" 2>/dev/null

@@ -9,6 +9,10 @@ PG_CLUSTER="$(dirname "$0")/../db/pg_cluster.sh"
 PGSTATE="$T/pg"
 trap 'bash "$PG_CLUSTER" stop "$PGSTATE" >/dev/null 2>&1 || true; cleanup' EXIT
 bash "$PG_CLUSTER" start "$PGSTATE" --tcp
+if [ ! -s "$PGSTATE/conninfo" ]; then  # pg_cluster.sh keeps the reason in STATE_DIR/error
+  echo "FAIL: no PostgreSQL cluster: $(cat "$PGSTATE/error" 2>/dev/null)" >&2
+  exit 1
+fi
 ADMIN=$(cat "$PGSTATE/conninfo")
 PGP=$(cat "$PGSTATE/port")
 PASSWORD="Pw-e2e-7f3q"
@@ -49,6 +53,8 @@ refused "password inside the URI is refused" "${SERVE[@]}" --store "postgres://a
 refused "password inside the URI is refused" migrate --store "$URL?password=$PASSWORD"
 refused "password inside the URI is refused" revoke --store "$URL?sslmode=disable&password=$PASSWORD" --serial 01
 refused "not a valid libpq URI" audit verify --store "$URL?nosuch=1"
+# A mistyped option: CLI11's own refusal repeats what it could not place, without the password.
+WANT_RC=109 refused "postgresql://app:***@" list --stor "postgresql://app:$PASSWORD@127.0.0.1/x"
 refused "--store-password-file: only for a postgresql://" list --state-dir "$T/state" --store-password-file "$T/pw"
 cp "$T/pw" "$T/pw-open"; chmod 0644 "$T/pw-open"
 refused "mode 0644, want 0600" list --store "$URL" --store-password-file "$T/pw-open"
@@ -80,7 +86,7 @@ expect_eq "migrate on sqlite reports its version" "schema version 4 (sqlite:$T/s
   "$("$PROVISIOND" migrate --state-dir "$T/state")"
 
 # -- serve on PostgreSQL; enroll; every admin command with --store --------------------------------
-start_daemon --trust "$T/fleet/factory-ca.crt" "${STORE[@]}"
+start_daemon --trust "$T/fleet/factory-ca.crt" "${STORE[@]}" --metrics-listen 127.0.0.1:0
 expect_contains "serve names the store, without the password" \
   "store=\"postgresql host=127.0.0.1 port=$PGP dbname=provisiond\"" "$(grep 'listening on' "$T/daemon.log")"
 SIM=("$DEVICE_SIM" --fleet "$T/fleet" --server "127.0.0.1:$PORT" --ca-bundle "$CA")
@@ -89,6 +95,9 @@ expect_contains "2 devices enroll through PostgreSQL" "enroll: ok=2 failed=0" "$
 expect_eq "their rows are in PostgreSQL" 2 "$(pg -c "SELECT count(*) FROM certificates")"
 expect_eq "nothing went to the SQLite file" 0 \
   "$(sqlite3 "$T/state/provisiond.db" 'SELECT count(*) FROM certificates')"
+MPORT=$(sed -n 's/^<5>metrics_listening address=127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$T/daemon.log")
+ops=$(curl -sS "http://127.0.0.1:$MPORT/metrics" | sed -n 's/^provisiond_db_operations_total //p')
+check "/metrics counts the PostgreSQL writer's operations ($ops)" test "${ops:-0}" -ge 4
 out=$("$PROVISIOND" list "${STORE[@]}")
 expect_contains "list --store shows dev-00001" "dev-00001" "$out"
 serial=$(pg -c "SELECT serial FROM certificates WHERE device_id='dev-00002'")
@@ -122,7 +131,8 @@ pg -c "UPDATE schema_version SET version = 1"
 
 # -- the README's queries, in psql -----------------------------------------------------------------
 # Every `sqlite3 $DB "..."` line of README.md's database section runs in psql too, except those
-# using SQLite's own functions (strftime, writefile); the README gives their psql form.
+# using SQLite's own functions (strftime, writefile); docs/shared-store.md gives their psql form,
+# run here as written (the export with a real serial, its output checked by openssl).
 README="$(dirname "$0")/../../README.md"
 n=0
 while IFS= read -r query; do
@@ -132,8 +142,13 @@ while IFS= read -r query; do
   else fail "psql: $query: $(cat "$T/q.err")"; fi
 done < <(sed -n 's/^sqlite3 [^"]*"\(.*\)".*$/\1/p' "$README")
 [ "$n" -ge 9 ] || fail "found only $n sqlite3 queries in README.md"
-while IFS= read -r query; do
-  if pg -c "$query" >/dev/null 2>"$T/q.err"; then pass "psql (README): $query"
-  else fail "psql (README): $query: $(cat "$T/q.err")"; fi
-done < <(sed -n 's/^psql [^"]*"\(.*\)".*$/\1/p' "$README")
+n=0
+while IFS= read -r line; do
+  n=$((n + 1))
+  line=${line//\'...\'/\'$serial\'}
+  if (cd "$T" && STORE="$ADMIN dbname=provisiond" bash -euo pipefail -c "$line" >/dev/null 2>"$T/q.err")
+  then pass "docs/shared-store.md: $line"; else fail "docs/shared-store.md: $line: $(cat "$T/q.err")"; fi
+done < <(grep '^psql "$STORE"' "$(dirname "$0")/../../docs/shared-store.md")
+expect_eq "docs/shared-store.md gives 3 psql queries" 3 "$n"
+check "the exported certificate parses" openssl x509 -inform DER -in "$T/cert.der" -noout
 finish

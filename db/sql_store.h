@@ -1,0 +1,77 @@
+// sql_store.h — db::SqlStore: the Store methods whose SQL both engines share (revocation, the
+// denylist, device blocks, the CRL's rows and number, listings and lookups), written once over a
+// SqlSession; SqliteStore and PgStore derive from it and add what differs between the engines.
+// Private to db/.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "db/records.h"
+#include "db/sql_session.h"
+#include "db/store.h"
+
+namespace db {
+
+class SqlStore : public Store {
+ public:
+  Result<CertStatus> CertificateStatus(std::string_view serial_hex) override;
+  Result<int> RevokeSerial(std::string_view serial_hex, int reason,
+                           std::string_view revoked_at) override;
+  Result<int> RevokeDevice(std::string_view device_id, int reason,
+                           std::string_view revoked_at) override;
+  Result<void> DenyBootstrap(const DenyEntry& entry) override;
+  Result<bool> BlockDevice(std::string_view device_id, std::string_view reason,
+                           std::string_view blocked_at) override;
+  Result<bool> UnblockDevice(std::string_view device_id, std::string_view reason,
+                             std::string_view lifted_at) override;
+  Result<bool> IsDeviceBlocked(std::string_view device_id) override;
+  Result<std::vector<DeviceBlock>> ListBlocks(bool active_only) override;
+  Result<bool> IsBootstrapDenied(std::string_view fingerprint, std::string_view issuer,
+                                 std::string_view serial_hex) override;
+  Result<std::vector<DenyEntry>> ListDenied() override;
+  Result<std::vector<CertificateRecord>> RevokedUnexpired(std::string_view now_iso) override;
+  Result<int64_t> NextCrlNumber() override;
+  Result<std::vector<CertificateRecord>> ListCertificates(const ListFilter& filter) override;
+  Result<std::optional<CertificateRecord>> FindBySerial(std::string_view serial_hex) override;
+  Result<std::vector<CertificateRecord>> FindByDevice(std::string_view device_id) override;
+  Result<std::vector<EventRecord>> RecentEvents(int limit) override;
+  Result<int64_t> CountCertificates() override;
+
+ protected:
+  // Calls `body` with a session on the store's own connection, holding that connection's lock.
+  virtual Result<void> WithSession(const std::function<Result<void>(SqlSession&)>& body) = 0;
+
+ private:
+  // WithSession for a body that returns a value.
+  template <typename T, typename Body>
+  Result<T> Use(Body&& body) {
+    std::optional<T> out;
+    auto done = WithSession([&](SqlSession& session) -> Result<void> {
+      auto value = body(session);
+      if (!value) return std::unexpected(value.error());
+      out = std::move(*value);
+      return {};
+    });
+    if (!done) return std::unexpected(done.error());
+    return std::move(*out);
+  }
+};
+
+// Checks 0a-0c of Store::Reserve (store.h), inside the caller's write transaction:
+// kDeviceBlocked, kAuthRevoked (kind "reenroll"), kAuthDenylisted (kind "enroll"); nullopt when
+// none applies. Both engines' Reserve run it.
+Result<std::optional<Decision>> StatusRefusal(SqlSession& db, const Intent& intent);
+// Store::IsBootstrapDenied's query, on the caller's session.
+Result<bool> BootstrapDenied(SqlSession& db, std::string_view fingerprint, std::string_view issuer,
+                             std::string_view serial_hex);
+
+// The first column of a query's first row: an integer (nullopt: no row), or a boolean (false: no
+// row).
+Result<std::optional<int64_t>> SelectInt(SqlSession& db, const char* sql, const SqlParams& params);
+Result<bool> SelectTruth(SqlSession& db, const char* sql, const SqlParams& params);
+
+}  // namespace db
