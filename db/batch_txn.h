@@ -1,5 +1,5 @@
 // batch_txn.h — what db::Writer needs of a backend to run one batch: a write transaction on the
-// backend's own connection, savepoints, and the three write operations run inside it.
+// backend's own connection, savepoints, and the session the write operations run on.
 // Private to db/.
 #pragma once
 
@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "db/records.h"
+#include "db/sql_session.h"
 
 namespace db {
 
@@ -25,9 +26,9 @@ class BatchTxn {
   virtual Result<void> Begin() = 0;
   // A statement without parameters or rows: the savepoint statements and COMMIT.
   virtual Result<void> Control(const char* sql) = 0;
-  virtual Result<IssueOutcome> Reserve(const Intent& intent, const IssuancePolicy& policy) = 0;
-  virtual Result<void> Complete(const CertificateRecord& cert, const EventRecord& event) = 0;
-  virtual Result<void> RecordEvent(const EventRecord& event) = 0;
+  // The connection the operations run on (db/sql_store.h: ReserveInTxn, CompleteInTxn,
+  // RecordEventInTxn, the same code as the stores' one-shot methods).
+  virtual SqlSession& session() = 0;
   // After an operation failed with `cause`: the error that ends the whole batch if the backend
   // rolled the transaction back by itself (the earlier operations are gone too), else nullopt.
   virtual std::optional<Error> Lost(const Error& cause) = 0;

@@ -12,6 +12,10 @@ Result<void> PgSession::Query(const char* sql, const SqlParams& params, const Ro
     switch (value.kind) {
       case SqlParams::Value::Kind::kText: bound.Text(value.text); break;
       case SqlParams::Value::Kind::kInt: bound.Int(value.number); break;
+      case SqlParams::Value::Kind::kBlob:
+        bound.Bytes(std::span(reinterpret_cast<const unsigned char*>(value.text.data()),
+                              value.text.size()));
+        break;
       case SqlParams::Value::Kind::kNull: bound.OptionalText(std::nullopt); break;
     }
   }

@@ -34,10 +34,6 @@ class PgStore final : public SqlStore {
   static int SchemaVersion();
   ~PgStore() override;
 
-  Result<void> RecordEvent(const EventRecord& event) override;
-  Result<IssueOutcome> Reserve(const Intent& intent, const IssuancePolicy& policy) override;
-  Result<void> Complete(const CertificateRecord& cert, const EventRecord& issued_event) override;
-  Result<std::vector<Intent>> PendingIntents() override;
   // One REPEATABLE READ, READ ONLY transaction: the chain and the state tables in one snapshot.
   Result<AuditReport> VerifyAuditChain() override;
 

@@ -12,7 +12,7 @@ namespace db {
 
 class PgBatch final : public BatchTxn {
  public:
-  explicit PgBatch(std::unique_ptr<PgConn> db) : db_(std::move(db)) {}
+  explicit PgBatch(std::unique_ptr<PgConn> db) : db_(std::move(db)), session_(*db_) {}
 
   Result<void> Begin() override { return BeginPgWrite(*db_); }
   Result<void> Control(const char* sql) override {
@@ -20,15 +20,7 @@ class PgBatch final : public BatchTxn {
     if (!ran) return std::unexpected(ran.error());
     return {};
   }
-  Result<IssueOutcome> Reserve(const Intent& intent, const IssuancePolicy& policy) override {
-    return PgReserveInTxn(*db_, intent, policy);
-  }
-  Result<void> Complete(const CertificateRecord& cert, const EventRecord& event) override {
-    return PgCompleteInTxn(*db_, cert, event);
-  }
-  Result<void> RecordEvent(const EventRecord& event) override {
-    return PgRecordEventInTxn(*db_, event);
-  }
+  SqlSession& session() override { return session_; }
   // PostgreSQL never ends a transaction by itself on a statement's error: it stays open (aborted
   // until ROLLBACK TO), and a lost connection shows as the savepoint statements failing.
   std::optional<Error> Lost(const Error&) override { return std::nullopt; }
@@ -36,6 +28,7 @@ class PgBatch final : public BatchTxn {
 
  private:
   std::unique_ptr<PgConn> db_;
+  PgSession session_;
 };
 
 std::unique_ptr<BatchTxn> PgBatchTxn(std::unique_ptr<PgConn> conn) {

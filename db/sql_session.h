@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,9 +22,9 @@ namespace db {
 class SqlParams {
  public:
   struct Value {
-    enum class Kind { kNull, kText, kInt };
+    enum class Kind { kNull, kText, kInt, kBlob };
     Kind kind = Kind::kNull;
-    std::string text;
+    std::string text;  // kText, and kBlob's bytes
     int64_t number = 0;
   };
   SqlParams& Text(std::string_view text) {
@@ -39,6 +40,11 @@ class SqlParams {
     return *this;
   }
   SqlParams& OptionalInt(std::optional<int64_t> value) { return value ? Int(*value) : Null(); }
+  SqlParams& Blob(std::span<const unsigned char> bytes) {  // empty binds NULL
+    if (bytes.empty()) return Null();
+    values_.push_back(Value{Value::Kind::kBlob, std::string(bytes.begin(), bytes.end()), 0});
+    return *this;
+  }
   SqlParams& Null() {
     values_.push_back(Value{});
     return *this;

@@ -1,6 +1,7 @@
-// sql_store.h — db::SqlStore: the Store methods whose SQL both engines share (revocation, the
-// denylist, device blocks, the CRL's rows and number, listings and lookups), written once over a
-// SqlSession; SqliteStore and PgStore derive from it and add what differs between the engines.
+// sql_store.h — db::SqlStore: the Store methods whose SQL both engines share (the issuance writes,
+// revocation, the denylist, device blocks, the CRL's rows and number, listings and lookups),
+// written once over a SqlSession; SqliteStore and PgStore derive from it and add what differs
+// between the engines (opening, the schema, the audit check).
 // Private to db/.
 #pragma once
 
@@ -18,6 +19,11 @@ namespace db {
 
 class SqlStore : public Store {
  public:
+  Result<void> RecordEvent(const EventRecord& event) override;
+  // A refusal commits an empty transaction: nothing was written either way.
+  Result<IssueOutcome> Reserve(const Intent& intent, const IssuancePolicy& policy) override;
+  Result<void> Complete(const CertificateRecord& cert, const EventRecord& issued_event) override;
+  Result<std::vector<Intent>> PendingIntents() override;
   Result<CertStatus> CertificateStatus(std::string_view serial_hex) override;
   Result<int> RevokeSerial(std::string_view serial_hex, int reason,
                            std::string_view revoked_at) override;
@@ -60,6 +66,21 @@ class SqlStore : public Store {
     return std::move(*out);
   }
 };
+
+// The issuance writes (sql_issuance.cc), each inside a write transaction its caller owns (a
+// Store's one-shot method wraps each in InWrite; a db::Writer batch runs many in one):
+// Store::Reserve's checks in order and the intent's insert (writes only for kReserved).
+Result<IssueOutcome> ReserveInTxn(SqlSession& db, const Intent& intent,
+                                  const IssuancePolicy& policy);
+// Store::Complete's checks, the certificate + event insert and the intent's move to 'issued'.
+Result<void> CompleteInTxn(SqlSession& db, const CertificateRecord& cert, const EventRecord& event);
+// Store::Complete's comparison: kConstraint naming the first field in which the signed
+// certificate differs from its intent.
+Result<void> CheckMatchesIntent(const CertificateRecord& cert, const Intent& intent);
+// Store::RecordEvent's body.
+Result<void> RecordEventInTxn(SqlSession& db, const EventRecord& event);
+// Every pending intent, oldest first.
+Result<std::vector<Intent>> SelectPendingIntents(SqlSession& db);
 
 // Checks 0a-0c of Store::Reserve (store.h), inside the caller's write transaction:
 // kDeviceBlocked, kAuthRevoked (kind "reenroll"), kAuthDenylisted (kind "enroll"); nullopt when

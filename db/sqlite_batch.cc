@@ -3,7 +3,8 @@
 #include <mutex>
 
 #include "db/batch_txn.h"
-#include "db/operations.h"
+#include "db/sql_store.h"
+#include "db/sqlite_session.h"
 #include "db/sqlite_store.h"
 #include "db/statement.h"
 
@@ -12,22 +13,14 @@ namespace db {
 class SqliteBatch final : public BatchTxn {
  public:
   explicit SqliteBatch(SqliteStore& store)
-      : lock_(store.batch_mu_, std::defer_lock), db_(*store.batch_db_) {}
+      : lock_(store.batch_mu_, std::defer_lock), db_(*store.batch_db_), session_(db_) {}
 
   Result<void> Begin() override {
     lock_.lock();
     return db_.Run("BEGIN IMMEDIATE");
   }
   Result<void> Control(const char* sql) override { return db_.Run(sql); }
-  Result<IssueOutcome> Reserve(const Intent& intent, const IssuancePolicy& policy) override {
-    return ReserveInTxn(db_, intent, policy);
-  }
-  Result<void> Complete(const CertificateRecord& cert, const EventRecord& event) override {
-    return CompleteInTxn(db_, cert, event);
-  }
-  Result<void> RecordEvent(const EventRecord& event) override {
-    return RecordEventInTxn(db_, event);
-  }
+  SqlSession& session() override { return session_; }
   // Some SQLITE_FULL / SQLITE_IOERR / SQLITE_BUSY failures roll back the whole transaction.
   std::optional<Error> Lost(const Error& cause) override {
     if (sqlite3_get_autocommit(db_.get()) == 0) return std::nullopt;
@@ -42,6 +35,7 @@ class SqliteBatch final : public BatchTxn {
  private:
   std::unique_lock<std::mutex> lock_;
   Connection& db_;
+  SqliteSession session_;
 };
 
 std::unique_ptr<BatchTxn> SqliteBatchTxn(SqliteStore& store) {

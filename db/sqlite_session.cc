@@ -19,6 +19,10 @@ Result<void> SqliteSession::Query(const char* sql, const SqlParams& params,
     switch (value.kind) {
       case SqlParams::Value::Kind::kText: stmt->BindText(index, value.text); break;
       case SqlParams::Value::Kind::kInt: stmt->BindInt(index, value.number); break;
+      case SqlParams::Value::Kind::kBlob:
+        stmt->BindBlob(index, std::span(reinterpret_cast<const unsigned char*>(value.text.data()),
+                                        value.text.size()));
+        break;
       case SqlParams::Value::Kind::kNull: stmt->BindOptionalInt(index, std::nullopt); break;
     }
   }

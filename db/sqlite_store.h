@@ -1,5 +1,5 @@
 // sqlite_store.h — db::SqliteStore, the SQLite implementation of db::Store: one file, its schema
-// and migrations (schema.cc), and every SQL statement (store.cc, policy.cc, intents.cc, ...).
+// and migrations (schema.cc), and its session for the SQL both engines share (sql_store.h).
 #pragma once
 
 #include <cstdint>
@@ -34,10 +34,6 @@ class SqliteStore final : public SqlStore {
   static Result<std::unique_ptr<SqliteStore>> Open(const std::string& path);
   ~SqliteStore() override;
 
-  Result<void> RecordEvent(const EventRecord& event) override;
-  Result<IssueOutcome> Reserve(const Intent& intent, const IssuancePolicy& policy) override;
-  Result<void> Complete(const CertificateRecord& cert, const EventRecord& issued_event) override;
-  Result<std::vector<Intent>> PendingIntents() override;
   // Also holds the store's mutex for the whole scan, in one read transaction.
   Result<AuditReport> VerifyAuditChain() override;
 

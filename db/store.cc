@@ -1,7 +1,7 @@
-// store.cc — SqliteStore: opening the file, and the SQL that records and reads certificates and
-// enrollment events. The schema and its migrations are in schema.cc, the event hash chain in
-// audit.cc, the lifecycle operations in lifecycle.cc, the policy in policy.cc, issuance intents
-// in intents.cc and group commit in writer.cc.
+// store.cc — SqliteStore: opening the file, its session for the shared methods (sql_store.cc:
+// revocation, denylist, blocks, CRL, listings), events and the audit check. The schema and its
+// migrations are in schema.cc, the event hash chain in audit.cc, the issuance writes in
+// sql_issuance.cc and group commit in writer.cc.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -12,8 +12,6 @@
 
 #include "db/audit.h"
 #include "db/audit_state.h"
-#include "db/operations.h"
-#include "db/rows.h"
 #include "db/schema.h"
 #include "db/sqlite_session.h"
 #include "db/sqlite_store.h"
@@ -91,12 +89,6 @@ Result<void> SqliteStore::WithSession(const std::function<Result<void>(SqlSessio
   std::lock_guard lock(mu_);
   SqliteSession session(*db_);
   return body(session);
-}
-
-Result<void> SqliteStore::RecordEvent(const EventRecord& event) {
-  std::lock_guard lock(mu_);
-  // A transaction even for one row: the chain's head must not move between reading and writing.
-  return InWriteTransaction(*db_, [&] { return RecordEventInTxn(*db_, event); });
 }
 
 Result<AuditReport> SqliteStore::VerifyAuditChain() {

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "db/batch_txn.h"
+#include "db/sql_store.h"
 
 namespace db {
 namespace {
@@ -109,11 +110,11 @@ std::optional<Error> RunOne(BatchTxn& txn, auto& operation) {
       [&txn](auto& op) {
         return RunUnderSavepoint(txn, op, [&] {
           if constexpr (requires { op.intent; }) {
-            return txn.Reserve(op.intent, op.policy);
+            return ReserveInTxn(txn.session(), op.intent, op.policy);
           } else if constexpr (requires { op.cert; }) {
-            return txn.Complete(op.cert, op.event);
+            return CompleteInTxn(txn.session(), op.cert, op.event);
           } else {
-            return txn.RecordEvent(op.event);
+            return RecordEventInTxn(txn.session(), op.event);
           }
         });
       },

@@ -36,7 +36,7 @@ class BatchTxn;
 //     busy_timeout, 5 s); PostgreSQL BEGIN and the audit_head row lock, which every replica's
 //     writes take (lock_timeout, 5 s, db/pg_schema.cc). Busy: every operation gets kBusy
 //   for each operation:
-//     SAVEPOINT; run it (the same code as the Store's one-shot method, see db/operations.h)
+//     SAVEPOINT; run it (the same code as the Store's one-shot method, db/sql_store.h)
 //     success, or a policy refusal (kKeyReuse, ...): RELEASE
 //     error (kConstraint, kDuplicateSerial, ...): ROLLBACK TO + RELEASE: it alone is undone and
 //       it alone gets the error; the others go on in the same transaction

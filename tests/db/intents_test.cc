@@ -1,5 +1,5 @@
-// intents_test.cc — tests the two-phase issuance (Store::Reserve / Complete; SQLite: db/intents.cc,
-// db/policy.cc): each Reserve decision, Complete, revocation of pending intents and the CRL,
+// intents_test.cc — tests the two-phase issuance (Store::Reserve / Complete:
+// db/sql_issuance.cc): each Reserve decision, Complete, revocation of pending intents and the CRL,
 // completed issuances counting as pending ones do. Per backend (backend.h), but the last case
 // (a SQLite trigger).
 #include <doctest/doctest.h>

@@ -1,4 +1,4 @@
-// policy_test.cc — tests the issuance policy (Store::Reserve; SQLite: db/policy.cc) through the one
+// policy_test.cc — tests the issuance policy (Store::Reserve: db/sql_issuance.cc) through the one
 // write path, Reserve + Complete: each Decision with its exact preconditions. Every case runs per
 // backend (tests/db/backend.h); the races are in race_test.cc.
 #include <doctest/doctest.h>

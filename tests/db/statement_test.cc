@@ -12,7 +12,8 @@
 #include <thread>
 #include <vector>
 
-#include "db/operations.h"
+#include "db/sql_store.h"
+#include "db/sqlite_session.h"
 #include "db/store.h"
 #include "db/writer.h"
 #include "tests/db/sqlite_fixture.h"
@@ -145,12 +146,13 @@ TEST_CASE("issuance operations reuse their compiled statements instead of compil
     std::optional<Decision> decision;
     // What the Writer runs for one enrollment and one refused attempt.
     auto done = InWriteTransaction(db, [&]() -> Result<void> {
-      auto reserved = ReserveInTxn(db, intent, IssuancePolicy{});
+      SqliteSession session(db);
+      auto reserved = ReserveInTxn(session, intent, IssuancePolicy{});
       if (!reserved) return std::unexpected(reserved.error());
       decision = reserved->decision;
-      auto completed = CompleteInTxn(db, cert, SampleEvent("issued", cert.serial_hex));
+      auto completed = CompleteInTxn(session, cert, SampleEvent("issued", cert.serial_hex));
       if (!completed) return completed;
-      return RecordEventInTxn(db, SampleEvent("rejected"));
+      return RecordEventInTxn(session, SampleEvent("rejected"));
     });
     REQUIRE_MESSAGE(done.has_value(), (done ? "" : done.error().detail));
     CHECK(decision == Decision::kReserved);
