@@ -8,93 +8,35 @@
 // The writer thread's CPU time per operation (not waiting for fsync) is reported separately: it
 // is what bounds throughput once the disk is fast or the batches are large.
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
-#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
-#include <future>
-#include <memory>
-#include <semaphore>
+#include <functional>
 #include <string>
-#include <thread>
 #include <vector>
 
+#include "bench/db_load.h"
 #include "db/sqlite_store.h"
 #include "db/store.h"
 #include "db/writer.h"
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using bench::Clock;
+using bench::CpuMs;
+using bench::Event;
+using bench::Seconds;
 
 struct Options {
-  double seconds = 5;
-  int threads = 8;
-  int inflight = 32;  // requests each submitting thread keeps in flight (connections per worker)
+  bench::LoadShape shape;
   std::string dir = ".";
 };
-
-double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
-
-std::string Hex(uint64_t n, size_t width) {
-  std::string out(width, '0');
-  for (size_t i = width; i-- > 0 && n != 0; n >>= 4) out[i] = "0123456789abcdef"[n & 15];
-  return out;
-}
-
-db::EventRecord Event(const std::string& outcome, const std::string& serial) {
-  return db::EventRecord{.time = "2026-08-29T07:50:28Z",
-                         .peer = "127.0.0.1:53122",
-                         .presented_fingerprint = std::string(64, 'c'),
-                         .presented_subject = "CN=device",
-                         .device_id = "device",
-                         .endpoint = "simpleenroll",
-                         .outcome = outcome,
-                         .http_status = outcome == "issued" ? 200 : 403,
-                         .reason = outcome == "issued" ? "" : "refused",
-                         .serial_hex = serial};
-}
-
-// Issuance n: its own serial, key, device and bootstrap certificate (no policy refusal).
-db::Intent IntentFor(uint64_t n) {
-  return db::Intent{.serial_hex = Hex(n, 32),
-                    .device_id = "device-" + std::to_string(n),
-                    .kind = "enroll",
-                    .public_key_sha256 = Hex(n, 64),
-                    .auth_cert_fingerprint = Hex(n, 63).insert(0, 1, 'c'),
-                    .auth_cert_issuer = "CN=Bootstrap CA",
-                    .auth_cert_serial = Hex(n, 8),
-                    .tbs = std::vector<unsigned char>(400, 0x30),
-                    .not_after = "2027-08-29T07:50:28Z",
-                    .peer = "127.0.0.1:53122",
-                    .created_at = "2026-08-29T07:50:28Z",
-                    .status = "pending"};
-}
-
-db::CertificateRecord CertificateFor(const db::Intent& intent) {
-  return db::CertificateRecord{.serial_hex = intent.serial_hex,
-                               .device_id = intent.device_id,
-                               .subject = "CN=" + intent.device_id,
-                               .san = "DNS:" + intent.device_id + ".devices.example",
-                               .not_before = "2026-08-29T07:45:28Z",
-                               .not_after = intent.not_after,
-                               .der = std::vector<unsigned char>(600, 0x30),
-                               .fingerprint_sha256 = intent.public_key_sha256.substr(1).insert(0, 1, 'f'),
-                               .public_key_sha256 = intent.public_key_sha256,
-                               .auth_cert_issuer = intent.auth_cert_issuer,
-                               .auth_cert_serial = intent.auth_cert_serial,
-                               .auth_cert_fingerprint = intent.auth_cert_fingerprint,
-                               .kind = intent.kind,
-                               .peer = intent.peer,
-                               .issued_at = "2026-08-29T07:50:28Z"};
-}
 
 // The floor under every durable commit: write 4 KiB and fdatasync, repeatedly, for ~1 s.
 void MeasureFsync(const std::string& dir) {
@@ -129,24 +71,6 @@ void MeasureSingleCommits(db::Store& store, double seconds) {
   double elapsed = Seconds(Clock::now() - start);
   std::printf("one commit per event       : %6.0f events/s (1 thread, %.3f ms per commit)\n",
               commits / elapsed, elapsed * 1000 / std::max(commits, 1));
-}
-
-// The CPU-time clock of the writer's thread, learnt from a done callback (which runs on it).
-// Submits one event. CLOCK_MONOTONIC (never a CPU clock) if that fails.
-clockid_t WriterCpuClock(db::Writer& writer) {
-  std::promise<clockid_t> clock;
-  bool queued = writer.SubmitEvent(Event("rejected", ""), [&clock](db::Result<void>) {
-    clockid_t id = CLOCK_MONOTONIC;
-    pthread_getcpuclockid(pthread_self(), &id);
-    clock.set_value(id);
-  });
-  return queued ? clock.get_future().get() : CLOCK_MONOTONIC;
-}
-
-double CpuMs(clockid_t clock) {
-  timespec now{};
-  clock_gettime(clock, &now);
-  return double(now.tv_sec) * 1000 + double(now.tv_nsec) / 1e6;
 }
 
 // The writer thread's CPU time per operation since `cpu_ms_before` (clock from WriterCpuClock).
@@ -194,71 +118,23 @@ void PrintLatency(std::vector<double>& latencies_ms) {
               latencies_ms.back());
 }
 
-// `start_one(done)` begins one request and must eventually call done() exactly once.
-template <typename StartOne>
-uint64_t RunLoad(const Options& options, StartOne start_one) {
-  std::atomic<bool> stop{false};
-  std::atomic<uint64_t> finished{0};
-  std::vector<std::thread> threads;
-  for (int t = 0; t < options.threads; ++t) {
-    threads.emplace_back([&] {
-      auto slots = std::make_shared<std::counting_semaphore<1024>>(options.inflight);
-      while (!stop.load()) {
-        if (!slots->try_acquire_for(std::chrono::milliseconds(50))) continue;
-        start_one([slots, &finished] {
-          ++finished;
-          slots->release();
-        });
-      }
-      for (int i = 0; i < options.inflight; ++i) slots->acquire();  // wait for this thread's own
-    });
-  }
-  std::this_thread::sleep_for(std::chrono::duration<double>(options.seconds));
-  stop = true;
-  for (std::thread& thread : threads) thread.join();
-  return finished.load();
-}
-
-// Issuance numbers are never reused across runs of MeasureIssuances (serials are unique).
-std::atomic<uint64_t> next_issuance{1'000'000};
-
 void MeasureIssuances(db::Store& store, db::Writer& writer, clockid_t writer_cpu,
-                      const Options& options) {
+                      const bench::LoadShape& shape) {
   std::atomic<uint64_t> failures{0};
-  std::vector<double> latencies_ms;
+  std::vector<double> latencies_ms;  // appended from done callbacks: all on the writer thread
   db::Writer::Stats before = writer.stats();
   double cpu_ms_before = CpuMs(writer_cpu);
   int64_t certs_before = store.CountCertificates().value_or(0);
   Clock::time_point start = Clock::now();
-  RunLoad(options, [&](std::function<void()> finished) {
-    db::Intent intent = IntentFor(next_issuance++);
-    db::CertificateRecord cert = CertificateFor(intent);
-    Clock::time_point submitted = Clock::now();
-    // Phase 2 is submitted from phase 1's callback (on the writer thread; Submit never blocks),
-    // as a worker would after signing.
-    bool queued = writer.SubmitReserve(
-        intent, db::IssuancePolicy{},
-        [&, cert = std::move(cert), finished, submitted](db::Result<db::IssueOutcome> reserved) {
-          if (!reserved || reserved->decision != db::Decision::kReserved) {
-            ++failures;
-            return finished();
-          }
-          bool again = writer.SubmitComplete(
-              cert, Event("issued", cert.serial_hex),
-              [&, finished, submitted](db::Result<void> completed) {
-                if (!completed) ++failures;
-                latencies_ms.push_back(Seconds(Clock::now() - submitted) * 1000);
-                finished();
-              });
-          if (!again) {
-            ++failures;
-            finished();
-          }
-        });
-    if (!queued) {
-      ++failures;
+  bench::RunLoad(shape, [&](int, std::function<void()> finished) {
+    bench::SubmitIssuance(writer, [&, finished](bool ok, double latency_ms) {
+      if (ok) {
+        latencies_ms.push_back(latency_ms);
+      } else {
+        ++failures;
+      }
       finished();
-    }
+    });
   });
   double elapsed = Seconds(Clock::now() - start);
   int64_t issued = store.CountCertificates().value_or(0) - certs_before;
@@ -266,20 +142,20 @@ void MeasureIssuances(db::Store& store, db::Writer& writer, clockid_t writer_cpu
       "writer: reserve + complete : %6.0f issuances/s = %.0f row inserts/s "
       "(%lld issued, %llu failed; %d threads x %d in flight, %.1f s)\n",
       issued / elapsed, 3 * issued / elapsed, static_cast<long long>(issued),
-      static_cast<unsigned long long>(failures.load()), options.threads, options.inflight, elapsed);
+      static_cast<unsigned long long>(failures.load()), shape.threads, shape.inflight, elapsed);
   db::Writer::Stats after = writer.stats();
   PrintWriterStats(before, after);
   PrintWriterCpu(writer_cpu, cpu_ms_before, before, after);
   PrintLatency(latencies_ms);
 }
 
-void MeasureEvents(db::Writer& writer, clockid_t writer_cpu, const Options& options) {
+void MeasureEvents(db::Writer& writer, clockid_t writer_cpu, const bench::LoadShape& shape) {
   std::atomic<uint64_t> failures{0};
   std::vector<double> latencies_ms;
   db::Writer::Stats before = writer.stats();
   double cpu_ms_before = CpuMs(writer_cpu);
   Clock::time_point start = Clock::now();
-  uint64_t done = RunLoad(options, [&](std::function<void()> finished) {
+  uint64_t done = bench::RunLoad(shape, [&](int, std::function<void()> finished) {
     Clock::time_point submitted = Clock::now();
     bool queued = writer.SubmitEvent(
         Event("rejected", ""), [&, finished, submitted](db::Result<void> recorded) {
@@ -297,7 +173,7 @@ void MeasureEvents(db::Writer& writer, clockid_t writer_cpu, const Options& opti
       "writer: events             : %6.0f events/s (%llu, %llu failed; %d threads x %d in "
       "flight, %.1f s)\n",
       (done - failures.load()) / elapsed, static_cast<unsigned long long>(done),
-      static_cast<unsigned long long>(failures.load()), options.threads, options.inflight, elapsed);
+      static_cast<unsigned long long>(failures.load()), shape.threads, shape.inflight, elapsed);
   db::Writer::Stats after = writer.stats();
   PrintWriterStats(before, after);
   PrintWriterCpu(writer_cpu, cpu_ms_before, before, after);
@@ -309,11 +185,11 @@ bool ParseArgs(int argc, char** argv, Options& options) {
     std::string flag = argv[i];
     std::string value = argv[i + 1];
     if (flag == "--seconds") {
-      options.seconds = std::stod(value);
+      options.shape.seconds = std::stod(value);
     } else if (flag == "--threads") {
-      options.threads = std::stoi(value);
+      options.shape.threads = std::stoi(value);
     } else if (flag == "--inflight") {
-      options.inflight = std::clamp(std::stoi(value), 1, 1024);
+      options.shape.inflight = std::clamp(std::stoi(value), 1, 1024);
     } else if (flag == "--dir") {
       options.dir = value;
     } else {
@@ -349,10 +225,10 @@ int main(int argc, char** argv) {
     MeasureSingleCommits(**store, 2.0);
     {
       db::Writer writer(**store);
-      clockid_t writer_cpu = WriterCpuClock(writer);
-      MeasureIssuances(**store, writer, writer_cpu, options);
-      MeasureEvents(writer, writer_cpu, options);
-      Options one = options;
+      clockid_t writer_cpu = bench::WriterCpuClock(writer);
+      MeasureIssuances(**store, writer, writer_cpu, options.shape);
+      MeasureEvents(writer, writer_cpu, options.shape);
+      bench::LoadShape one = options.shape;
       one.inflight = 1;
       MeasureIssuances(**store, writer, writer_cpu, one);
       MeasureEvents(writer, writer_cpu, one);

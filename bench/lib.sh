@@ -18,12 +18,15 @@ NCG=60       # enrollments under callgrind
 CRYPTO_SECONDS=${BENCH_CRYPTO_SECONDS:-1}  # crypto_floor --seconds (per operation)
 OPENSSL_SECONDS=${BENCH_OPENSSL_SECONDS:-2}
 DB_SECONDS=${BENCH_DB_SECONDS:-2}
+PG_SECONDS=${BENCH_PG_SECONDS:-5}  # each store_bench run of 25_pg_db
+NREP=${BENCH_NREP:-1500}           # devices per device-sim run of 35_replicas
 P=$B/daemon/provisiond
 SIM=$B/device-sim/device-sim
 HZ=$(getconf CLK_TCK)
 # The fleets, name:size; each gets its own factory CA, all trusted by every daemon.
 FLEETS=(c1:"$N1" c64:"$N64" c1000:"$N1000" base1:"$NCMP" slow1:"$NCMP" base2:"$NCMP" slow2:"$NCMP"
-  slowonly:20 perf:"$NPERF" rec:"$NREC" cg:"$NCG" pin1:"$N64" pin2:"$N64")
+  slowonly:20 perf:"$NPERF" rec:"$NREC" cg:"$NCG" pin1:"$N64" pin2:"$N64"
+  rs1:"$NREP" rp1:"$NREP" rs2a:"$NREP" rs2b:"$NREP" rp2a:"$NREP" rp2b:"$NREP")
 
 say() { echo "== $*" >&2; }
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
@@ -64,6 +67,22 @@ thread_ticks() {  # thread_ticks PID NAME-REGEX: utime+stime of the daemon threa
   done
   echo "$sum"
 }
+
+# ---- PostgreSQL: a throwaway cluster (tests/db/pg_cluster.sh: initdb's defaults, durable) -------
+PGS=$W/pg     # pg_cluster.sh's state: conninfo, datadir
+PGDIR=""      # the cluster's directory: data/, server.log and the Unix socket
+PGPID=""      # the postmaster
+PGURL=""      # the --store URL of its postgres database, over the Unix socket
+pg_start() {
+  bash "$ROOT/tests/db/pg_cluster.sh" start "$PGS"
+  [ -s "$PGS/conninfo" ] || { cat "$PGS/error" >&2; exit 1; }
+  PGDIR=$(cat "$PGS/datadir")
+  PGPID=$(head -n 1 "$PGDIR/data/postmaster.pid")
+  PGURL="postgresql:///postgres?host=$PGDIR&user=postgres"
+  meta_once pg_version "$("$(dirname "$(readlink -f "/proc/$PGPID/exe")")/postgres" --version)"
+}
+pg_stop() { bash "$ROOT/tests/db/pg_cluster.sh" stop "$PGS"; }
+pg_sql() { psql -X -q -At -h "$PGDIR" -U postgres -d postgres -c "$1"; }
 
 # ---- the daemon -------------------------------------------------------------------------------
 DPID=""

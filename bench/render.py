@@ -9,6 +9,8 @@ import csv
 import os
 import sys
 
+from render_store import fmt, model, replicas, store_runs
+
 BEGIN = "<!-- results:begin (bench/run.sh rewrites this part) -->"
 END = "<!-- results:end -->"
 FLOOR_P256 = "floor (P-256 ECDH + 2 sign + 4 verify)"
@@ -23,10 +25,6 @@ def read_tsv(results, name):
         return None
     with open(path, newline="", encoding="utf-8") as f:
         return list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
-
-
-def fmt(value, digits):  # value with DIGITS decimals
-    return f"{value:.{digits}f}"
 
 
 def x_floor(ms, floor_us):
@@ -51,8 +49,8 @@ class Run:
         self.crypto = read_tsv(results, "crypto")
         self.enroll = {r["run"]: r for r in read_tsv(results, "enroll") or []}
         self.tables = {n: read_tsv(results, n) for n in
-                       ("db", "perf", "handshake", "pinned", "callgrind", "hold", "flood",
-                        "chain", "histogram")}
+                       ("db", "pg_db", "pg_trips", "replicas", "perf", "handshake", "pinned",
+                        "callgrind", "hold", "flood", "chain", "histogram")}
         self.floor_ours = self.floor_issue = None
         if self.crypto:
             us = {r["operation"]: float(r["us_per_op"]) for r in self.crypto}
@@ -350,7 +348,8 @@ def render(results):
         machine(run, out)
     if run.crypto:
         crypto(run, out)
-    steps = [("db", group_commit), ("enroll", under_load), ("perf", profile),
+    steps = [("db", group_commit), ("pg_db", store_runs), ("enroll", under_load),
+             ("replicas", lambda r, o: (replicas(r, o), model(r, o))), ("perf", profile),
              ("handshake", handshakes), ("pinned", pinned), ("callgrind", instructions),
              ("hold", held), ("flood", flood), ("chain", chain)]
     for table, section in steps:

@@ -138,16 +138,20 @@ void Deliver(auto& operation, const std::optional<Error>& batch_error) {
 
 }  // namespace
 
-std::optional<Error> Writer::RunBatch(std::vector<Operation>& batch, double& commit_ms) {
+std::optional<Error> Writer::RunBatch(std::vector<Operation>& batch, BatchTimes& times) {
   // Begin takes the write lock now: a competing writer makes us wait here, up to the backend's
   // lock timeout, rather than failing half-way through the batch.
   std::optional<Error> batch_error;
+  Clock::time_point begin = Clock::now();
   if (auto begun = txn_->Begin(); !begun) batch_error = begun.error();
+  Clock::time_point locked = Clock::now();
+  times.begin_ms = std::chrono::duration<double, std::milli>(locked - begin).count();
   for (size_t i = 0; !batch_error && i < batch.size(); ++i) batch_error = RunOne(*txn_, batch[i]);
   if (!batch_error) {
     Clock::time_point start = Clock::now();
     auto committed = txn_->Control("COMMIT");
-    commit_ms = MillisecondsSince(start);
+    times.commit_ms = MillisecondsSince(start);
+    times.locked_ms = MillisecondsSince(locked);
     if (!committed) batch_error = committed.error();
   }
   txn_->Finish();
@@ -173,7 +177,7 @@ size_t Writer::SigningAfter(const std::vector<Operation>& batch, bool batch_fail
   return n;
 }
 
-void Writer::RecordStats(size_t batch_size, bool failed, double commit_ms, bool gathered) {
+void Writer::RecordStats(size_t batch_size, bool failed, const BatchTimes& times, bool gathered) {
   std::lock_guard lock(stats_mu_);
   ++stats_.batches;
   if (gathered) ++stats_.gathers;
@@ -183,9 +187,13 @@ void Writer::RecordStats(size_t batch_size, bool failed, double commit_ms, bool 
     ++stats_.commit_failures;
     return;
   }
+  const double commit_ms = times.commit_ms;
   stats_.last_commit_ms = commit_ms;
   stats_.max_commit_ms = std::max(stats_.max_commit_ms, commit_ms);
   stats_.total_commit_ms += commit_ms;
+  stats_.total_begin_ms += times.begin_ms;
+  stats_.total_locked_ms += times.locked_ms;
+  stats_.max_locked_ms = std::max(stats_.max_locked_ms, times.locked_ms);
   size_t bucket = 0;
   while (bucket < kCommitBucketsMs.size() && commit_ms >= kCommitBucketsMs[bucket]) ++bucket;
   ++stats_.commit_ms_histogram[bucket];
@@ -216,9 +224,9 @@ void Writer::Loop() {
         queue_.pop_front();
       }
     }
-    double commit_ms = 0;
-    std::optional<Error> batch_error = RunBatch(batch, commit_ms);
-    RecordStats(batch.size(), batch_error.has_value(), commit_ms, gathered);
+    BatchTimes times;
+    std::optional<Error> batch_error = RunBatch(batch, times);
+    RecordStats(batch.size(), batch_error.has_value(), times, gathered);
     if (size_t signing =
             commit_delay_.count() > 0 ? SigningAfter(batch, batch_error.has_value()) : 0;
         signing > 0) {

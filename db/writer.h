@@ -118,6 +118,13 @@ class Writer : public IssuanceQueue {
     double last_commit_ms = 0;  // the COMMIT statement alone: mostly the fsync
     double max_commit_ms = 0;
     double total_commit_ms = 0;  // over successful COMMITs: mean = total / (batches - failures)
+    // The store's write lock (SQLite's, PostgreSQL's audit_head row), over successful batches:
+    // begin = BEGIN and taking the lock, including waiting for another writer (another replica)
+    // to release it; locked = from holding it to COMMIT returned (the operations and the COMMIT:
+    // the serialized part of a batch, which bounds the store's commit rate across all writers).
+    double total_begin_ms = 0;
+    double total_locked_ms = 0;
+    double max_locked_ms = 0;
     std::array<uint64_t, kCommitBucketsMs.size() + 1> commit_ms_histogram{};
   };
   Stats stats() const;
@@ -145,8 +152,13 @@ class Writer : public IssuanceQueue {
   bool Submit(Operation op);
   void Loop();
   // Runs one transaction; returns the error that failed the whole batch, if any.
-  std::optional<Error> RunBatch(std::vector<Operation>& batch, double& commit_ms);
-  void RecordStats(size_t batch_size, bool failed, double commit_ms, bool gathered);
+  struct BatchTimes {
+    double begin_ms = 0;   // Begin: BEGIN and the write lock
+    double locked_ms = 0;  // Begin returned -> COMMIT returned
+    double commit_ms = 0;  // the COMMIT statement
+  };
+  std::optional<Error> RunBatch(std::vector<Operation>& batch, BatchTimes& times);
+  void RecordStats(size_t batch_size, bool failed, const BatchTimes& times, bool gathered);
   // With mu_ held: whether the batch about to be taken should wait for company.
   bool ShouldGather() const;
   // How many of a batch's Reserves the daemon will follow with a Complete.

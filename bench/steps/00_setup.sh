@@ -8,6 +8,7 @@ cd "$ROOT"
 say "build (Release) in $B"
 cmake -S . -B "$B" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF > "$W/cmake.log"
 cmake --build "$B" -j"${BENCH_JOBS:-2}" --target provisiond device-sim crypto_floor db_bench \
+  store_bench \
   > "$W/build.log"
 
 meta run_date "$(date -u '+%Y-%m-%d %H:%M UTC')"

@@ -15,7 +15,9 @@ tsv meta "key | value" "run_date | 2030-01-02 03:04 UTC" "nproc | 2" "cpu_model 
   "load_start | 0.10 0.20 0.30" "crypto_load | 1.00 1.00 1.00" "openssl_load | 1.10 1.00 1.00" \
   "crypto_seconds | 1" "openssl_seconds | 2" "db_seconds | 2" "db_load | 1.20 1.00 1.00" \
   "hz | 100" "workers | 2" "NCMP | 3000" "NPERF | 1000" "NREC | 200" "N64 | 2000" "perf | ok" \
-  "handshake_load | 1.30 1.00 1.00" "cg_ok | 50" "load_end | 0.50 0.60 0.70"
+  "handshake_load | 1.30 1.00 1.00" "cg_ok | 50" "load_end | 0.50 0.60 0.70" \
+  "pg_db_seconds | 5" "pg_db_load | 1.40 1.00 1.00" "pg_version | postgres (PostgreSQL) 15.9" \
+  "replicas_devices | 1000"
 tsv crypto "operation | us_per_op | ops_per_s | runs | instructions | openssl_ops_per_s" \
   "X25519 shared secret | 500.0 | 2000 | 2000 | 0 | 40000" \
   "ECDH P-256 keygen | 200.0 | 5000 | 5000 | 0 | " \
@@ -25,6 +27,17 @@ tsv crypto "operation | us_per_op | ops_per_s | runs | instructions | openssl_op
   "floor (X25519 + 2 sign + 4 verify) | 5200.0 | 192 | 0 | 0 | " \
   "floor (P-256 ECDH + 2 sign + 4 verify) | 4900.0 | 204 | 0 | 0 | "
 tsv db "line" "db_bench fixture line one" "writer: events : 123 events/s"
+P="issued | failed | issuances_per_s | transactions | ops_per_txn | begin_ms | locked_ms"
+tsv pg_db "run | engine | writers | threads | inflight | seconds | $P | locked_max_ms | commit_ms | writer_cpu_us_per_issuance | p50_ms | p99_ms | server_cpu_ticks" \
+  "s1 | sqlite | 1 | 1 | 1 | 5.00 | 500 | 0 | 100 | 1000 | 1.00 | 0.010 | 9.000 | 20.000 | 8.000 | 150.0 | 9.50 | 12.00 | 0" \
+  "pN | postgresql | 1 | 8 | 32 | 5.00 | 20000 | 0 | 4000 | 400 | 100.00 | 0.100 | 10.000 | 30.000 | 6.000 | 40.0 | 60.00 | 90.00 | 400" \
+  "p2 | postgresql | 2 | 8 | 32 | 5.00 | 25000 | 0 | 5000 | 500 | 100.00 | 5.000 | 12.500 | 40.000 | 7.000 | 45.0 | 50.00 | 80.00 | 500"
+tsv pg_trips "run | issued | statements | commits" "t1 | 100 | 1300 | 200" "tN | 5000 | 32600 | 100"
+tsv replicas "run | engine | replicas | ok | failed | elapsed_s | p50_ms | p99_ms | replica_cpu_ticks | pg_cpu_ticks | load" \
+  "rs1 | sqlite | 1 | 1000 | 0 | 10.0 | 300 | 500 | 800 | 0 | 1.0 1.0 1.0" \
+  "rp1 | postgresql | 1 | 1000 | 0 | 10.0 | 310 | 520 | 900 | 100 | 1.1 1.0 1.0" \
+  "rs2 | sqlite | 2 | 2000 | 0 | 12.5 | 600 | 900 | 1600 | 0 | 2.0 1.5 1.0" \
+  "rp2 | postgresql | 2 | 2000 | 0 | 12.5 | 610 | 950 | 1800 | 250 | 2.1 1.5 1.0"
 S='{"connections":1000}'
 tsv enroll "run | planned | ok | failed | rate_per_second | p50_ms | p99_ms | max_ms | elapsed_s | daemon_cpu_ticks | load | slow" \
   "c1 | 200 | 200 | 0 | 97.5 | 9.5 | 12.5 | 17 | 2.05 | 120 | 1.10 1.00 1.00 | -" \
@@ -84,6 +97,31 @@ expect_in "(P-256 keygen counted as one more derive): 342.2 µs."
 # 2.
 expect "### 2. Group commit (bench/db_bench --seconds 2, state on the same disk as the run; load 1.20 1.00 1.00)"
 expect "writer: events : 123 events/s"
+# 2b. transactions / issuance = transactions / issued; issuances / batch = ops / 2; server µs =
+# ticks / hz × 1e6 / issued (none for SQLite).
+expect "### 2b. The store under the issuance workload, PostgreSQL and SQLite (bench/store_bench --seconds 5; load 1.40 1.00 1.00)"
+expect "| s1 | sqlite | 1 | 1 × 1 | **100** | 2.00 | 0.50 | 0.010 | **9.000** | 20.000 | 8.000 | 150.0 | **–** | 9.50 | 12.00 |"
+expect "| pN | postgresql | 1 | 8 × 32 | **4000** | 0.02 | 50.00 | 0.100 | **10.000** | 30.000 | 6.000 | 40.0 | **200** | 60.00 | 90.00 |"
+expect "| p2 | postgresql | 2 | 8 × 32 | **5000** | 0.02 | 50.00 | 5.000 | **12.500** | 40.000 | 7.000 | 45.0 | **200** | 50.00 | 80.00 |"
+expect_in "synchronous_commit on, a throwaway cluster over its Unix socket"
+expect_in "postgres (PostgreSQL) 15.9."
+# Round trips = statements / issued; COMMITs / issued.
+expect "| 1 × 1 | 100 | 1300 | **13.0** | 2.00 |"
+expect "| 8 × 32 | 5000 | 32600 | **6.5** | 0.02 |"
+# 3b. rate = ok / elapsed; CPU ms = ticks / hz × 1000 / ok; busy = replica CPU / (elapsed × replicas).
+expect "| sqlite | 1 | 1000 | 0 | **100.0** | 300.0 | 500.0 | **8.000** | **–** | 8.000 | 80% | 1.0 1.0 1.0 |"
+expect "| postgresql | 1 | 1000 | 0 | **100.0** | 310.0 | 520.0 | **9.000** | **1.000** | 10.000 | 90% | 1.1 1.0 1.0 |"
+expect "| sqlite | 2 | 2000 | 0 | **160.0** | 600.0 | 900.0 | **8.000** | **–** | 8.000 | 64% | 2.0 1.5 1.0 |"
+expect "| postgresql | 2 | 2000 | 0 | **160.0** | 610.0 | 950.0 | **9.000** | **1.250** | 10.250 | 72% | 2.1 1.5 1.0 |"
+# 3c. H = 12.5 and k = 100 / 2 from p2: X_lock = 1000 × 50 / 12.5 = 4000, H / k = 0.25; c_db =
+# 1.25 from rp2: X_cpu = 1000 × 2 / 1.25 = 1600; R = 1000 / 9 = 111.1; N* = 1600 / 111.1 = 14.4.
+expect_in "H = lock held per batch = 12.500 ms and k = issuances per batch = 50.00 (section 2b, run p2)"
+expect_in "c_db = PostgreSQL CPU per enrollment = 1.250 ms (section 3b, 2 replicas)"
+expect "* serialized time per enrollment under the lock: H ÷ k = 0.250 ms"
+expect "* lock bound: X_lock = 1000 × k ÷ H = **4000 issuances/s**"
+expect "* CPU bound: X_cpu = 1000 × P ÷ c_db = **1600 issuances/s**"
+expect "* one replica (one CPU): R = 1000 ÷ c_rep = **111 enrollments/s** (measured with device-sim beside it: 100.0/s, its core 90% busy)"
+expect "* **N\\* = min(X_lock, X_cpu) ÷ R = 14.4 one-CPU replicas** (bound by the primary's CPU)"
 # 3. CPU s = ticks / hz; ms = CPU s × 1000 / ok; × floor = ms × 1000 / floor µs.
 expect_in "| × our floor (4900.0 µs) | × issue's floor (4000.0 µs) |"
 expect "| 1 | 200 | 200 | 0 | 97.5 | 9.5 | 12.5 | 17 | 1.200 | **6.000** | 1.22 | 1.50 | 1.10 1.00 1.00 |"
@@ -118,7 +156,7 @@ expect "| 2 | attack | 200 | 50 | 90 | 1000 (1000) | 80.5 | 4.80 | **2.00×** | 
 expect "| 1 | quiet | 200 | 20 | 50 | – | - | 1.80 |  |  | 5.0 |"
 expect "Latency histogram of section 3's runs: [latency-histogram.png](latency-histogram.png)."
 expect "Load average at the end: 0.50 0.60 0.70."
-for h in "### 1." "### 2." "### 3." "### 4a." "### 5." "### 5b." "### 4b." "### 6." "### 7." "### 8."; do
+for h in "### 1." "### 2." "### 2b." "### 3." "### 3b." "### 3c." "### 4a." "### 5." "### 5b." "### 4b." "### 6." "### 7." "### 8."; do
   [ "$(grep -c "^$h " "$T/out.md")" = 1 ] || { echo "FAIL: section $h not exactly once" >&2; fail=1; }
 done
 
@@ -139,6 +177,13 @@ cp "$R/crypto.tsv" "$T/partial/"
 python3 "$ROOT/bench/render.py" "$T/partial" > "$T/partial.md"
 if ! grep -qF "**4900.0 µs**" "$T/partial.md" || grep -qE '^### [2-7]' "$T/partial.md"; then
   echo "FAIL: partial run" >&2; fail=1
+fi
+# The store step alone renders section 2b without the model (which also needs section 3b).
+mkdir "$T/store"
+cp "$R/pg_db.tsv" "$R/pg_trips.tsv" "$R/meta.tsv" "$T/store/"
+python3 "$ROOT/bench/render.py" "$T/store" > "$T/store.md"
+if ! grep -qF "| **200** | 60.00 | 90.00 |" "$T/store.md" || grep -qE '^### 3c' "$T/store.md"; then
+  echo "FAIL: store step alone" >&2; fail=1
 fi
 # Bad usage: one line on stderr, non-zero exit.
 if python3 "$ROOT/bench/render.py" "$T/nonexistent" 2> "$T/err"; then

@@ -314,5 +314,27 @@ TEST_CASE("the destructor runs everything already queued") {
   CheckChain(*store);
 }
 
+TEST_CASE("the stats time waiting for the write lock apart from holding it") {
+  TempDir dir;
+  std::string path = dir.File("store.db");
+  auto store = OpenOrDie(path);
+  Writer writer(*store);
+  RawDb other = OpenRaw(path);
+  ExecRaw(other.get(), "BEGIN IMMEDIATE");  // another writer (a second process) holds the lock
+  Outcome<Result<void>> recorded;
+  REQUIRE(writer.SubmitEvent(SampleEvent("rejected"), recorded.Callback()));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  CHECK_FALSE(recorded.Ready());
+  ExecRaw(other.get(), "COMMIT");
+  CHECK(recorded.Get().has_value());
+  Writer::Stats stats = writer.stats();
+  CHECK(stats.batches == 1);
+  CHECK(stats.total_begin_ms >= 250);  // the wait for the other writer
+  CHECK(stats.total_locked_ms > 0);
+  CHECK(stats.total_locked_ms >= stats.total_commit_ms);  // COMMIT is inside the lock
+  CHECK(stats.total_locked_ms < stats.total_begin_ms);    // the wait is not counted as holding
+  CHECK(stats.max_locked_ms == stats.total_locked_ms);
+}
+
 }  // namespace
 }  // namespace db::testing
