@@ -21,15 +21,20 @@ REPLICA_ARGS=(--store "$STORE" --trust "$T/fleet/factory-ca.crt" --rate-limit-de
 start_replicas 3
 start_haproxy
 
-# 32 enrollments in flight for 20 s (as many devices as this machine enrolls in that time), so
-# that each kill interrupts some; the last four devices are kept for what follows.
+# 32 enrollments in flight for up to 40 s (or until the devices run out), so that each kill
+# interrupts some; the last four devices are kept for what follows. The kills stop when the
+# fleet has ended (a slower build, e.g. ASan, restarts replicas more slowly): at least three must
+# land while it enrolls.
 devices=$(seq -f 'dev-%05g' 1 2396 | paste -sd,)
 "$DEVICE_SIM" enroll --fleet "$T/fleet" --server "127.0.0.1:$HPORT" --ca-bundle "$CA" \
-  --devices "$devices" --concurrency 32 --duration 20s --timeout 5 --max-retries 2 \
+  --devices "$devices" --concurrency 32 --duration 40s --timeout 5 --max-retries 2 \
   >"$T/sim.log" 2>"$T/sim.err" &
 sim=$!
 sleep 1.5
+landed=0
 for k in $(seq 1 "$KILLS"); do
+  kill -0 "$sim" 2>/dev/null || break
+  landed=$k
   i=$((RANDOM % 3))
   kill_replica "$i"
   echo "kill $k: replica $i at $(date +%T.%N | cut -c1-12)"
@@ -37,8 +42,8 @@ for k in $(seq 1 "$KILLS"); do
   start_replica "$i"
   sleep "$((RANDOM % 2 + 1)).$((RANDOM % 10))"
 done
-kill -0 "$sim" 2>/dev/null && still=1 || still=0
-check "the fleet was still enrolling after the last kill" test "$still" = 1
+echo "kills while the fleet enrolled: $landed of $KILLS"
+check "at least three kills landed while the fleet was enrolling" test "$landed" -ge 3
 rc=0
 wait "$sim" || rc=$?
 head -n 1 "$T/sim.log"
@@ -49,7 +54,7 @@ check "the kills interrupted enrollments in flight" test "$interrupted" -gt 0
 received="$T/received"
 received_serials "$T/fleet" >"$received"
 n=$(wc -l <"$received")
-echo "devices that received a certificate across $KILLS kills: $n"
+echo "devices that received a certificate across $landed kills: $n"
 check "enrollments completed between the kills" test "$n" -gt 200
 pgq p1 -c "SELECT serial FROM certificates" | sort >"$T/rows"
 expect_eq "every received certificate has its committed row" "" \
