@@ -224,7 +224,8 @@ PY
 # Outage probe: fresh devices of $T/fleet enroll one at a time through HAProxy, each once.
 # prepare_probe FIRST LAST makes their CSRs; start_probe FIRST LAST runs them (0.1 s apart) until
 # they are used up or stop_probe, one line per attempt in $T/probe.log: "EPOCH_SECONDS STATUS
-# RETRY_AFTER" ("-" without one); the serials received go to $T/probe.received.
+# RETRY_AFTER SECONDS_TAKEN" (RETRY_AFTER "-" without one); the serials received go to
+# $T/probe.received.
 PROBE_PID=""
 prepare_probe() {
   mkdir -p "$T/probe"
@@ -241,11 +242,12 @@ start_probe() {
       t=$(date +%s.%N)
       code=$(curl -sS --resolve "localhost:$HPORT:127.0.0.1" --cacert "$CA" \
         --cert "$T/fleet/devices/$id/bootstrap.crt" --key "$T/fleet/devices/$id/bootstrap.key" \
-        -D "$T/probe/$id.hdr" -o "$T/probe/$id.out" -w '%{http_code}' --max-time 15 \
+        -D "$T/probe/$id.hdr" -o "$T/probe/$id.out" -w '%{http_code} %{time_total}' --max-time 15 \
         -H 'Content-Type: application/pkcs10' --data-binary @"$T/probe/$id.b64" \
         "https://localhost:$HPORT/.well-known/est/simpleenroll" 2>/dev/null || true)
+      read -r code took <<<"$code"
       ra=$(tr -d '\r' <"$T/probe/$id.hdr" 2>/dev/null | sed -n 's/^[Rr]etry-[Aa]fter: *//p')
-      echo "$t $code ${ra:--}"
+      echo "$t $code ${ra:--} $took"
       [ "$code" != 200 ] || serial_of "$T/probe/$id.out" >>"$T/probe.received"
       sleep 0.1
     done
@@ -265,7 +267,7 @@ probe_outage() {
   python3 - "$T/probe.log" "$1" <<'PY'
 import collections, sys
 rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
-rows = [(float(t), c, ra) for t, c, ra in rows if float(t) >= float(sys.argv[2])]
+rows = [(float(r[0]), r[1], r[2]) for r in rows if float(r[0]) >= float(sys.argv[2])]
 counts = ",".join("%s:%d" % kv for kv in sorted(collections.Counter(c for _, c, _ in rows).items()))
 bad = [i for i, (_, c, _) in enumerate(rows) if c != "200"]
 if not bad:

@@ -35,8 +35,8 @@ start_haproxy
 prepare_probe 401 500
 
 "$DEVICE_SIM" enroll --fleet "$T/fleet" --server "127.0.0.1:$HPORT" --ca-bundle "$CA" \
-  --devices "$(seq -f 'dev-%05g' 1 300 | paste -sd,)" --concurrency 20 --rate 20 \
-  --timeout 15 --max-retries 8 >"$T/sim.log" 2>"$T/sim.err" &
+  --devices "$(seq -f 'dev-%05g' 1 300 | paste -sd,)" --concurrency 300 --rate 20 \
+  --timeout 15 --max-retries 2 >"$T/sim.log" 2>"$T/sim.err" &
 sim=$!
 start_probe 401 500
 sleep 4
@@ -52,7 +52,7 @@ wait "$sim" || rc=$?
 sleep 3
 stop_probe
 cat "$T/sim.log"
-sed 's/^/  stderr: /' "$T/sim.err" | head -n 10
+head -n 10 "$T/sim.err" | sed 's/^/  stderr: /'
 expect_eq "device-sim: every device got its certificate" 0 "$rc"
 expect_contains "... all 300" "enroll: ok=300 failed=0" "$(head -n 1 "$T/sim.log")"
 
@@ -61,6 +61,9 @@ echo "outage seen by the probe: $outage s (answers: $counts)"
 expect_eq "the probe saw only 200 and 503" "" \
   "$(awk -v t="$t_stop" '$1 >= t && $2 != 200 && $2 != 503' "$T/probe.log")"
 expect_eq "every 503 carried Retry-After" "" "$(awk '$2 == 503 && $3 == "-"' "$T/probe.log")"
+slowest=$(awk 'BEGIN {m = 0} $4 > m {m = $4} END {print m}' "$T/probe.log")
+check "no probe attempt took longer than the request timeout (10 s) and a second: ${slowest} s" \
+  awk -v s="$slowest" 'BEGIN {exit !(s < 11)}'
 check "the probe's enrollments succeed on the promoted server" \
   test "$(tail -n 1 "$T/probe.log" | cut -d' ' -f2)" = 200
 check "the outage ended" test "$outage" != unrecovered
