@@ -35,6 +35,8 @@ const char* CodeName(Code code) {
       return "policy";
     case Code::kCrypto:
       return "crypto";
+    case Code::kUnavailable:
+      return "unavailable";
   }
   return "unknown";
 }
@@ -42,6 +44,7 @@ const char* CodeName(Code code) {
 base::Error ToBaseError(const Error& error) {
   switch (error.code) {
     case Code::kCrypto:
+    case Code::kUnavailable:
       return {base::Code::kInternal, error.detail};  // nothing the caller passed is at fault
     case Code::kMalformed:
       return {base::Code::kMalformed, error.detail};

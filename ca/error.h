@@ -17,6 +17,7 @@ enum class Code {
   kIdentityMismatch,  // the CSR names a different device than the authenticated one
   kPolicy,            // refused by the certificate profile or identity rules
   kCrypto,            // an mbedTLS operation failed unexpectedly (RNG, signing, writing)
+  kUnavailable,       // the CA key cannot be reached now (its token is absent or failing): retry
 };
 
 // ca's functions return PKI errors only; files, sockets and the like are base::Error outside ca/.

@@ -11,7 +11,7 @@ set -euo pipefail
 PINNED="libmbedtls-dev libmbedtls21 libmbedx509-7 libmbedcrypto16 libllhttp-dev libllhttp9.2"
 PACKAGES="build-essential cmake g++ pkg-config git libsqlite3-dev sqlite3 libcli11-dev doctest-dev
   nlohmann-json3-dev openssl curl ca-certificates libsystemd-dev systemd clang llvm libclang-rt-dev
-  postgresql libpq-dev
+  postgresql libpq-dev softhsm2 opensc p11-kit gnutls-bin libp11-kit-dev
   gnuplot-nox libmbedtls-dev libllhttp-dev python3 python3-cryptography valgrind strace jq haproxy"
 
 # libFuzzer builds need clang >= 16 (std::expected with libstdc++); Debian 12's default is 14.
