@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "base/types.h"
+#include "ca/cert.h"
 #include "ca/error.h"
 #include "ca/keys.h"
 #include "ca/rng.h"
@@ -36,5 +37,14 @@ Result<std::unique_ptr<CaKey>> MakeFileCaKey(std::unique_ptr<PrivateKey> key);
 
 // Parses a PEM/DER private key into a file CaKey. kMalformed if it does not parse.
 Result<std::unique_ptr<CaKey>> LoadFileCaKey(std::string_view pem_or_der, Rng rng);
+
+// SHA-256 of data signed by key: the DER Ecdsa-Sig-Value. Errors as SignDigest.
+Result<base::Bytes> SignSha256(CaKey& key, std::span<const unsigned char> data, Rng rng);
+
+// kInvalidArgument unless cert's public key is key's (compared as SubjectPublicKeyInfo DER).
+Result<void> CheckKeyMatches(const mbedtls_x509_crt& cert, const CaKey& key);
+
+// A key's public half as an mbedTLS context (for SPKI writing and verification).
+Result<std::unique_ptr<PkContext>> PublicKeyOf(const CaKey& key);
 
 }  // namespace ca

@@ -12,6 +12,7 @@
 #include <span>
 #include <string>
 
+#include "ca/ca_key.h"
 #include "ca/civil_time.h"
 #include "ca/encoding.h"
 
@@ -167,13 +168,11 @@ Result<void> CheckSpec(const CrlSpec& spec) {
 
 // A CA whose CRLs verifiers will accept: EC key matching the certificate, an SKI for the AKI
 // (RFC 5280 §5.2.1 requires the keyIdentifier form) and cRLSign if keyUsage is present.
-Result<void> CheckCa(const mbedtls_x509_crt& ca_cert, const mbedtls_pk_context& ca_key, Rng rng) {
-  if (!mbedtls_pk_can_do(&ca_key, MBEDTLS_PK_ECDSA))
+Result<void> CheckCa(const mbedtls_x509_crt& ca_cert, const CaKey& ca_key) {
+  if (!mbedtls_pk_can_do(&ca_cert.pk, MBEDTLS_PK_ECDSA))
     return Fail(Code::kUnsupportedKey, "CRL signing key is not an EC key");
-  int ret = mbedtls_pk_check_pair(&ca_cert.pk, &ca_key, rng.fill, rng.state);
-  if (ret != 0) {
-    return Fail(Code::kInvalidArgument, "CRL: CA key does not match the CA certificate (" +
-                                            MbedtlsError("mbedtls_pk_check_pair", ret) + ")");
+  if (auto ok = CheckKeyMatches(ca_cert, ca_key); !ok) {
+    return Fail(Code::kInvalidArgument, "CRL: " + ok.error().detail);
   }
   if (ca_cert.subject_key_id.len == 0 || ca_cert.subject_key_id.len > kMaxSkiOctets)
     return Fail(Code::kInvalidArgument, "CRL: CA certificate has no usable subjectKeyIdentifier");
@@ -228,20 +227,24 @@ Result<base::Bytes> WriteTbs(const CrlSpec& spec, const mbedtls_x509_crt& ca_cer
   return w.Finish("CRL: writing TBSCertList");
 }
 
-// CertificateList ::= SEQUENCE { tbsCertList, signatureAlgorithm, signatureValue BIT STRING }
-Result<base::Bytes> SignTbs(const base::Bytes& tbs, const mbedtls_pk_context& ca_key, Rng rng) {
+// CertificateList ::= SEQUENCE { tbsCertList, signatureAlgorithm, signatureValue BIT STRING }.
+// The signature is verified under the certificate's key before the CRL is returned.
+Result<base::Bytes> SignTbs(const base::Bytes& tbs, const mbedtls_x509_crt& ca_cert,
+                            CaKey& ca_key, Rng rng) {
+  auto sig = SignSha256(ca_key, tbs, rng);  // kUnavailable (a token out of reach) passes on
+  if (!sig) return std::unexpected(sig.error());
   unsigned char hash[32];
   int ret = mbedtls_sha256(tbs.data(), tbs.size(), hash, 0);
   if (ret != 0) return Fail(Code::kCrypto, MbedtlsError("mbedtls_sha256", ret));
-  unsigned char sig[MBEDTLS_PK_SIGNATURE_MAX_SIZE];
-  size_t sig_len = 0;
-  // mbedtls_pk_sign takes a non-const context only to cache EC tables; the key is not changed.
-  ret = mbedtls_pk_sign(const_cast<mbedtls_pk_context*>(&ca_key), MBEDTLS_MD_SHA256, hash,
-                        sizeof(hash), sig, sizeof(sig), &sig_len, rng.fill, rng.state);
-  if (ret != 0) return Fail(Code::kCrypto, MbedtlsError("mbedtls_pk_sign", ret));
-
-  DerWriter w(tbs.size() + sizeof(sig) + 64);
-  size_t len = w.BitString({sig, sig_len});  // the DER Ecdsa-Sig-Value
+  // mbedtls_pk_verify takes a non-const context but only reads a public key.
+  ret = mbedtls_pk_verify(const_cast<mbedtls_pk_context*>(&ca_cert.pk), MBEDTLS_MD_SHA256, hash,
+                          sizeof(hash), sig->data(), sig->size());
+  if (ret != 0) {
+    return Fail(Code::kCrypto, "CRL signature does not verify under the CA certificate: " +
+                                   MbedtlsError("mbedtls_pk_verify", ret));
+  }
+  DerWriter w(tbs.size() + sig->size() + 64);
+  size_t len = w.BitString(*sig);  // the DER Ecdsa-Sig-Value
   len += w.EcdsaSha256();
   len += w.Raw(tbs);
   w.Wrap(len, kSequence);
@@ -262,12 +265,12 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
 }  // namespace
 
 Result<base::Bytes> SignCrl(const CrlSpec& spec, const mbedtls_x509_crt& ca_cert,
-                            const mbedtls_pk_context& ca_key, Rng rng) {
+                            CaKey& ca_key, Rng rng) {
   if (auto ok = CheckSpec(spec); !ok) return std::unexpected(ok.error());
-  if (auto ok = CheckCa(ca_cert, ca_key, rng); !ok) return std::unexpected(ok.error());
+  if (auto ok = CheckCa(ca_cert, ca_key); !ok) return std::unexpected(ok.error());
   auto tbs = WriteTbs(spec, ca_cert);
   if (!tbs) return tbs;
-  return SignTbs(*tbs, ca_key, rng);
+  return SignTbs(*tbs, ca_cert, ca_key, rng);
 }
 
 std::optional<int> RevocationReasonCode(std::string_view name) {

@@ -15,6 +15,8 @@
 
 namespace ca {
 
+class CaKey;
+
 // RFC 5280 §5.3.1 CRLReason values (7 is unassigned).
 enum RevocationReason : int {
   kReasonUnspecified = 0,
@@ -59,10 +61,11 @@ inline constexpr size_t kMaxCrlEntries = 1000000;
 // an issuer may backdate thisUpdate for clock skew.
 // Fails with kInvalidArgument for a bad spec (serials, CRL number, reasons, times, duplicate or too
 // many entries) or an unusable CA (no SKI, keyUsage without cRLSign, key not matching the
-// certificate); kUnsupportedKey if ca_key is not an EC key; kCrypto if hashing, signing or the RNG
-// fails. Only reads ca_cert; signing may cache EC tables in ca_key (one key per thread).
-Result<base::Bytes> SignCrl(const CrlSpec& spec, const mbedtls_x509_crt& ca_cert,
-                            const mbedtls_pk_context& ca_key, Rng rng);
+// certificate); kUnsupportedKey if the CA's key is not an EC key; kUnavailable if ca_key (a token)
+// is out of reach; kCrypto if hashing, signing or the RNG fails, or the signature does not verify
+// under ca_cert's key. Only reads ca_cert; ca_key is one thread's (ca_key.h).
+Result<base::Bytes> SignCrl(const CrlSpec& spec, const mbedtls_x509_crt& ca_cert, CaKey& ca_key,
+                            Rng rng);
 
 // The code for an RFC 5280 reason name ("keyCompromise", "cACompromise", ...; "unspecified" is 0),
 // compared ASCII case-insensitively. nullopt for anything else. Includes removeFromCRL (8), which

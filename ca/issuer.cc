@@ -51,7 +51,6 @@ bool IsValidScope(std::string_view scope) {
          scope.find_first_not_of("0123456789abcdef") == std::string_view::npos;
 }
 
-using PkContext = base::Scoped<mbedtls_pk_context, mbedtls_pk_init, mbedtls_pk_free>;
 
 Result<void> ParseDeviceKey(std::span<const unsigned char> der, PkContext& pk) {
   if (der.empty() || der.size() > kMaxPublicKeyDer) {
@@ -164,10 +163,15 @@ std::string FirstDifference(const mbedtls_x509_crt& got, const mbedtls_x509_crt&
 
 Result<std::unique_ptr<Issuer>> Issuer::Load(std::string_view ca_cert_pem,
                                              std::string_view ca_key_pem, Rng rng) {
+  auto key = LoadFileCaKey(ca_key_pem, rng);
+  if (!key) return std::unexpected(key.error());
+  return Load(ca_cert_pem, std::move(*key));
+}
+
+Result<std::unique_ptr<Issuer>> Issuer::Load(std::string_view ca_cert_pem,
+                                             std::unique_ptr<CaKey> ca_key) {
   auto cert = ParseCertificates(ca_cert_pem);
   if (!cert) return std::unexpected(cert.error());
-  auto key = PrivateKey::Parse(ca_key_pem, rng);
-  if (!key) return std::unexpected(key.error());
   mbedtls_x509_crt* crt = (*cert)->get();  // the first certificate issues; any others are chain
   if (mbedtls_x509_crt_get_ca_istrue(crt) != 1) {
     return Fail(Code::kInvalidArgument, "CA certificate lacks basicConstraints cA=TRUE");
@@ -180,14 +184,10 @@ Result<std::unique_ptr<Issuer>> Issuer::Load(std::string_view ca_cert_pem,
                 "CA certificate has no subjectKeyIdentifier (RFC 5280 4.2.1.2 requires one; "
                 "issued certificates' authorityKeyIdentifier copies it)");
   }
-  int ret = mbedtls_pk_check_pair(&crt->pk, (*key)->pk(), rng.fill, rng.state);
-  if (ret != 0) {
-    return Fail(Code::kInvalidArgument,
-                "CA key does not match certificate: " + MbedtlsError("mbedtls_pk_check_pair", ret));
-  }
+  if (auto ok = CheckKeyMatches(*crt, *ca_key); !ok) return std::unexpected(ok.error());
   std::unique_ptr<Issuer> issuer(new Issuer());
   issuer->ca_cert_ = std::move(*cert);
-  issuer->ca_key_ = std::move(*key);
+  issuer->ca_key_ = std::move(ca_key);
   return issuer;
 }
 
@@ -269,15 +269,9 @@ Result<void> Issuer::Lint(std::span<const unsigned char> tbs) const {
 
 Result<IssuedCert> Issuer::Sign(std::span<const unsigned char> tbs, Rng rng) const {
   if (auto ok = Lint(tbs); !ok) return std::unexpected(ok.error());
-  unsigned char hash[32];
-  int ret = mbedtls_sha256(tbs.data(), tbs.size(), hash, /*is224=*/0);
-  if (ret != 0) return Fail(Code::kCrypto, MbedtlsError("mbedtls_sha256", ret));
-  unsigned char sig[MBEDTLS_PK_SIGNATURE_MAX_SIZE];
-  size_t sig_len = 0;
-  ret = mbedtls_pk_sign(ca_key_->pk(), MBEDTLS_MD_SHA256, hash, sizeof(hash), sig, sizeof(sig),
-                        &sig_len, rng.fill, rng.state);
-  if (ret != 0) return Fail(Code::kCrypto, MbedtlsError("mbedtls_pk_sign", ret));
-  auto der = WrapTbs(tbs, std::span<const unsigned char>(sig, sig_len));
+  auto sig = SignSha256(*ca_key_, tbs, rng);  // kUnavailable (a token out of reach) passes on
+  if (!sig) return std::unexpected(sig.error());
+  auto der = WrapTbs(tbs, *sig);
   if (!der) return Fail(Code::kCrypto, der.error().detail);
   auto parsed = CheckSigned(*der, tbs, ca_cert());
   if (!parsed) return std::unexpected(parsed.error());

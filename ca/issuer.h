@@ -14,6 +14,7 @@
 #include <string_view>
 
 #include "base/types.h"
+#include "ca/ca_key.h"
 #include "ca/cert.h"
 #include "ca/error.h"
 #include "ca/keys.h"
@@ -66,6 +67,10 @@ class Issuer {
   // what lets Prepare build the TBS without the key). provisiond's own CAs always have one.
   static Result<std::unique_ptr<Issuer>> Load(std::string_view ca_cert_pem,
                                               std::string_view ca_key_pem, Rng rng);
+  // The same with the key already loaded (a file key or a token key: ca_key.h). The key is
+  // checked against the certificate by public key. Errors as above.
+  static Result<std::unique_ptr<Issuer>> Load(std::string_view ca_cert_pem,
+                                              std::unique_ptr<CaKey> ca_key);
 
   // Builds the TBSCertificate of the operational certificate and lints it (see Lint): v3,
   // 16-byte random positive serial, subject CN=<device_id>[,O=][,OU=], SAN URI,
@@ -98,7 +103,8 @@ class Issuer {
   // operational certificates of this CA. After signing, the result is parsed back with mbedTLS;
   // kCrypto if it does not parse, its TBS bytes differ from tbs, or its signature does not verify
   // under the CA certificate's public key (a signing fault: the certificate must not be used).
-  // Not thread-safe (signing caches EC tables in the key).
+  // kUnavailable from a CA key out of reach (a token): nothing was signed, try again later.
+  // Not thread-safe (signing caches EC tables in the key; a token key holds one session).
   Result<IssuedCert> Sign(std::span<const unsigned char> tbs, Rng rng) const;
 
   // Pre-issuance check of a TBSCertificate against the operational profile of this CA, however it
@@ -128,7 +134,7 @@ class Issuer {
                              std::span<const unsigned char> public_key_der, const Profile& profile,
                              base::UnixTime now, base::Bytes serial) const;
   std::unique_ptr<CrtChain> ca_cert_;
-  std::unique_ptr<PrivateKey> ca_key_;
+  std::unique_ptr<CaKey> ca_key_;
 };
 
 }  // namespace ca

@@ -14,6 +14,8 @@
 
 namespace ca {
 
+using PkContext = base::Scoped<mbedtls_pk_context, mbedtls_pk_init, mbedtls_pk_free>;
+
 // Owns an mbedtls_pk_context. Not thread-safe (mbedTLS caches EC tables inside the context):
 // each thread that signs loads its own copy.
 class PrivateKey {

@@ -44,6 +44,17 @@ Result<base::Bytes> SignCertificate(const CertSpec& spec, const mbedtls_pk_conte
                                     const mbedtls_x509_crt* issuer_cert,
                                     const mbedtls_pk_context& issuer_key, Rng rng);
 
+class CaKey;
+
+// SignCertificate's certificate signed by a CaKey (in a file or a token): the TBS is built without
+// any private key (tbs.h, byte for byte what SignCertificate writes), signed by issuer_key and
+// verified under the issuer's public key before it is returned. issuer_cert == nullptr means
+// self-signed by issuer_key: subject_key is then ignored (the subject key is issuer_key's public
+// half). Errors as SignCertificate, and issuer_key's (kUnavailable for a token out of reach).
+Result<base::Bytes> SignCertificateWith(const CertSpec& spec, const mbedtls_pk_context* subject_key,
+                                        const mbedtls_x509_crt* issuer_cert, CaKey& issuer_key,
+                                        Rng rng);
+
 // A random certificate serial: `len` bytes (1..20) from rng, first byte forced into 0x01..0x7F so
 // the INTEGER is positive and exactly `len` octets in DER.
 Result<base::Bytes> RandomSerial(Rng rng, size_t len = 16);

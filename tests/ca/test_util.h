@@ -20,6 +20,7 @@
 #include <string_view>
 
 #include "base/scoped.h"
+#include "ca/ca_key.h"
 #include "ca/cert.h"
 #include "ca/encoding.h"
 #include "ca/keys.h"
@@ -115,6 +116,15 @@ inline TestCa MakeCa(ca::Rng rng, base::UnixTime not_after = kNow + 3650 * kDay,
   REQUIRE(key_pem.has_value());
   out.key_pem = *key_pem;
   return out;
+}
+
+// A file CaKey holding the same private key as key (ca_key.h).
+inline std::unique_ptr<ca::CaKey> FileKey(const ca::PrivateKey& key, ca::Rng rng) {
+  auto pem = key.ToPem();
+  REQUIRE(pem.has_value());
+  auto loaded = ca::LoadFileCaKey(*pem, rng);
+  REQUIRE(loaded.has_value());
+  return std::move(*loaded);
 }
 
 inline std::unique_ptr<ca::CrtChain> Parse(const base::Bytes& der) {
