@@ -15,6 +15,7 @@
 #include "ca/keys.h"
 #include "daemon/admin_json.h"
 #include "daemon/authority/rate_limiter.h"
+#include "daemon/ca_key_source.h"
 #include "daemon/cli_checks.h"
 #include "daemon/config.h"
 #include "daemon/files.h"
@@ -141,13 +142,15 @@ base::Bytes CrlNumberBytes(int64_t n) {
 int WriteCrl(const AdminOptions& o, const StoreLocation& location) {
   StatePaths paths(o.state_dir);
   auto cert_pem = ReadFile(paths.ca_cert);
-  auto key_pem = cert_pem ? ReadFile(paths.ca_key) : cert_pem;
-  if (!cert_pem || !key_pem) return Error((cert_pem ? key_pem : cert_pem).error().detail);
+  if (!cert_pem) return Error(cert_pem.error().detail);
+  auto crt = ca::ParseCertificates(*cert_pem);
+  if (!crt) return Error(paths.ca_cert + ": " + crt.error().detail);
   auto drbg = ca::Drbg::FromSystemEntropy();
   if (!drbg) return Error(drbg.error().detail);
-  auto crt = ca::ParseCertificates(*cert_pem);
-  auto key = ca::PrivateKey::Parse(*key_pem, (*drbg)->rng());
-  if (!crt || !key) return Error("cannot load the CA from " + o.state_dir);
+  auto source = CaKeySource::Open(paths, o.ca_key, (*drbg)->rng());
+  if (!source) return Error(source.error().detail);
+  auto key = (*source)->NewKey((*drbg)->rng());
+  if (!key) return Error(key.error().detail);
   std::string err;
   auto store = OpenStore(location, &err);
   if (!store) return Error(err);
@@ -164,7 +167,7 @@ int WriteCrl(const AdminOptions& o, const StoreLocation& location) {
                             .revocation_date = ParseIso(r.revoked_at.value_or("")),
                             .reason = r.revocation_reason.value_or(0)});
   }
-  auto der = ca::SignCrl(spec, *(*crt)->get(), *(*key)->pk(), (*drbg)->rng());
+  auto der = ca::SignCrl(spec, *(*crt)->get(), **key, (*drbg)->rng());
   if (!der) return Error(der.error().detail);
   std::string data = o.pem ? ca::DerToPem(*der, "X509 CRL") : std::string(der->begin(), der->end());
   const std::string tmp = o.out + ".tmp." + std::to_string(::getpid());

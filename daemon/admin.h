@@ -23,6 +23,7 @@ struct AdminOptions {
   // deny-bootstrap
   std::string fingerprint, issuer, cert_file, note = "denied by operator";
   // crl
+  CaKeyOptions ca_key;  // --ca-key-uri, --allow-pin-value
   std::string out;
   bool pem = false;
   int next_update_days = 7;

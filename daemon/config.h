@@ -42,6 +42,13 @@ struct StoreOptions {
   bool operator==(const StoreOptions&) const = default;
 };
 
+// How a command names the CA key beyond what the state dir records (daemon/ca_key_source.h).
+struct CaKeyOptions {
+  std::string uri;               // --ca-key-uri: a PKCS#11 URI overriding ca.key.uri
+  bool allow_pin_value = false;  // --allow-pin-value: accept a URI that carries pin-value
+  bool operator==(const CaKeyOptions&) const = default;
+};
+
 // The authority's part (identity, identity_scope, policy) is the AuthorityConfig base
 // (daemon/authority/policy.h): the room reads only that.
 struct ServeConfig : AuthorityConfig {
@@ -62,6 +69,7 @@ struct ServeConfig : AuthorityConfig {
   // Load balancers whose connections must start with a PROXY protocol v2 header
   // (--proxy-protocol-from; daemon/proxy_header.h). Empty: no peer may send one.
   std::vector<Cidr> proxy_protocol_from;
+  CaKeyOptions ca_key;  // ca-key-uri, allow-pin-value (restart only)
 };
 
 // Paths inside a state directory.
@@ -69,10 +77,11 @@ struct StatePaths {
   explicit StatePaths(const std::string& dir)
       : ca_cert(dir + "/ca.crt"),
         ca_key(dir + "/ca.key"),
+        ca_key_uri(dir + "/ca.key.uri"),
         server_cert(dir + "/server.crt"),
         server_key(dir + "/server.key"),
         database(dir + "/provisiond.db") {}
-  std::string ca_cert, ca_key, server_cert, server_key, database;
+  std::string ca_cert, ca_key, ca_key_uri, server_cert, server_key, database;
 };
 
 }  // namespace provisiond

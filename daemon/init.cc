@@ -10,6 +10,7 @@
 #include <ctime>
 #include <filesystem>
 
+#include "ca/ca_key.h"
 #include "ca/cert.h"
 #include "ca/encoding.h"
 #include "ca/issuer.h"
@@ -41,10 +42,33 @@ base::Result<void> MakeStateDir(const std::string& dir) {
   return {};
 }
 
+// A new self-signed P-256 root for key: CN = --ca-name, pathLen 0, keyCertSign and cRLSign.
+base::Result<base::Bytes> SelfSignedCa(const InitOptions& o, ca::CaKey& key, ca::Rng rng,
+                                       base::UnixTime now) {
+  auto serial = ca::RandomSerial(rng);
+  if (!serial) return std::unexpected(ca::ToBaseError(serial.error()));
+  ca::CertSpec spec{.subject_dn = "CN=" + ca::EscapeDnValue(o.ca_name),
+                    .serial = *serial,
+                    .not_before = now - 300,
+                    .not_after = now + static_cast<base::UnixTime>(o.ca_days) * 86400,
+                    .is_ca = true,
+                    .max_path_len = 0,
+                    .key_usage = MBEDTLS_X509_KU_KEY_CERT_SIGN | MBEDTLS_X509_KU_CRL_SIGN};
+  auto der = ca::SignCertificateWith(spec, nullptr, nullptr, key, rng);
+  if (!der) return std::unexpected(ca::ToBaseError(der.error()));
+  return *der;
+}
+
+// The CA init made: its certificate and the key that signs for it.
+struct MadeCa {
+  std::string cert_pem;
+  std::unique_ptr<ca::CaKey> key;
+};
+
 // Writes ca.crt and ca.key: either the imported pair (checked: parses, matches, is a CA) or a new
 // self-signed P-256 root.
-base::Result<void> MakeCa(const InitOptions& o, const StatePaths& paths, ca::Rng rng,
-                          base::UnixTime now) {
+base::Result<MadeCa> MakeCa(const InitOptions& o, const StatePaths& paths, ca::Rng rng,
+                            base::UnixTime now) {
   std::string cert_pem, key_pem;
   if (!o.ca_cert_path.empty()) {
     auto cert = ReadFile(o.ca_cert_path);
@@ -57,38 +81,28 @@ base::Result<void> MakeCa(const InitOptions& o, const StatePaths& paths, ca::Rng
     cert_pem = std::move(*cert);
     key_pem = std::move(*key);
   } else {
-    auto key = ca::PrivateKey::GenerateP256(rng);
-    if (!key) return std::unexpected(ca::ToBaseError(key.error()));
-    auto serial = ca::RandomSerial(rng);
-    if (!serial) return std::unexpected(ca::ToBaseError(serial.error()));
-    ca::CertSpec spec{.subject_dn = "CN=" + ca::EscapeDnValue(o.ca_name),
-                      .serial = *serial,
-                      .not_before = now - 300,
-                      .not_after = now + static_cast<base::UnixTime>(o.ca_days) * 86400,
-                      .is_ca = true,
-                      .max_path_len = 0,
-                      .key_usage = MBEDTLS_X509_KU_KEY_CERT_SIGN | MBEDTLS_X509_KU_CRL_SIGN};
-    auto der = ca::SignCertificate(spec, *(*key)->pk(), nullptr, *(*key)->pk(), rng);
-    if (!der) return std::unexpected(ca::ToBaseError(der.error()));
-    auto pem = (*key)->ToPem();
+    auto generated = ca::PrivateKey::GenerateP256(rng);
+    if (!generated) return std::unexpected(ca::ToBaseError(generated.error()));
+    auto pem = (*generated)->ToPem();
     if (!pem) return std::unexpected(ca::ToBaseError(pem.error()));
-    cert_pem = ca::DerToPem(*der, "CERTIFICATE");
     key_pem = std::move(*pem);
+    auto key = ca::MakeFileCaKey(std::move(*generated));
+    if (!key) return std::unexpected(ca::ToBaseError(key.error()));
+    auto der = SelfSignedCa(o, **key, rng, now);
+    if (!der) return std::unexpected(der.error());
+    cert_pem = ca::DerToPem(*der, "CERTIFICATE");
   }
-  if (auto r = WriteNewFile(paths.ca_key, key_pem, 0600); !r) return r;
-  return WriteNewFile(paths.ca_cert, cert_pem, 0644);
+  auto key = ca::LoadFileCaKey(key_pem, rng);
+  if (!key) return std::unexpected(ca::ToBaseError(key.error()));
+  if (auto r = WriteNewFile(paths.ca_key, key_pem, 0600); !r) return std::unexpected(r.error());
+  if (auto r = WriteNewFile(paths.ca_cert, cert_pem, 0644); !r) return std::unexpected(r.error());
+  return MadeCa{std::move(cert_pem), std::move(*key)};
 }
 
-base::Result<void> MakeServerCert(const InitOptions& o, const StatePaths& paths, ca::Rng rng,
-                                  base::UnixTime now) {
-  auto ca_cert_pem = ReadFile(paths.ca_cert);
-  if (!ca_cert_pem) return std::unexpected(ca_cert_pem.error());
-  auto ca_key_pem = ReadFile(paths.ca_key);
-  if (!ca_key_pem) return std::unexpected(ca_key_pem.error());
-  auto ca_cert = ca::ParseCertificates(*ca_cert_pem);
+base::Result<void> MakeServerCert(const InitOptions& o, const StatePaths& paths,
+                                  const MadeCa& made, ca::Rng rng, base::UnixTime now) {
+  auto ca_cert = ca::ParseCertificates(made.cert_pem);
   if (!ca_cert) return std::unexpected(ca::ToBaseError(ca_cert.error()));
-  auto ca_key = ca::PrivateKey::Parse(*ca_key_pem, rng);
-  if (!ca_key) return std::unexpected(ca::ToBaseError(ca_key.error()));
   auto key = ca::PrivateKey::GenerateP256(rng);
   if (!key) return std::unexpected(ca::ToBaseError(key.error()));
   auto serial = ca::RandomSerial(rng);
@@ -104,7 +118,7 @@ base::Result<void> MakeServerCert(const InitOptions& o, const StatePaths& paths,
   for (const auto& name : o.server_names) {
     (IsIpLiteral(name) ? spec.ip_addresses : spec.dns_names).push_back(name);
   }
-  auto der = ca::SignCertificate(spec, *(*key)->pk(), (*ca_cert)->get(), *(*ca_key)->pk(), rng);
+  auto der = ca::SignCertificateWith(spec, (*key)->pk(), (*ca_cert)->get(), *made.key, rng);
   if (!der) return std::unexpected(ca::ToBaseError(der.error()));
   auto pem = (*key)->ToPem();
   if (!pem) return std::unexpected(ca::ToBaseError(pem.error()));
@@ -131,8 +145,9 @@ base::Result<std::vector<std::string>> InitStateDir(const InitOptions& o) {
   auto drbg = ca::Drbg::FromSystemEntropy();
   if (!drbg) return std::unexpected(ca::ToBaseError(drbg.error()));
   const auto now = static_cast<base::UnixTime>(std::time(nullptr));
-  if (auto r = MakeCa(o, paths, (*drbg)->rng(), now); !r) return std::unexpected(r.error());
-  if (auto r = MakeServerCert(o, paths, (*drbg)->rng(), now); !r) {
+  auto made = MakeCa(o, paths, (*drbg)->rng(), now);
+  if (!made) return std::unexpected(made.error());
+  if (auto r = MakeServerCert(o, paths, *made, (*drbg)->rng(), now); !r) {
     return std::unexpected(r.error());
   }
   auto store = db::SqliteStore::Open(paths.database);

@@ -12,6 +12,8 @@
 #include <thread>
 
 #include "ca/cert.h"
+#include "ca/rng.h"
+#include "daemon/ca_key_source.h"
 #include "daemon/check_config.h"
 #include "daemon/cli.h"
 #include "daemon/files.h"
@@ -39,7 +41,7 @@ int Fatal(const std::string& what) {
 // Reads the CA and server certificates and keys and every trust file. Each trust file is parsed
 // here so a bad one is named now (at start-up, or when a reload is refused), and one holding a
 // certificate with the issuing CA's subject or key is refused (see TrustHoldsCaProblem).
-base::Result<tls::Material> LoadMaterial(const ServeConfig& config, std::string* ca_key_pem) {
+base::Result<tls::Material> LoadMaterial(const ServeConfig& config) {
   StatePaths paths(config.state_dir);
   tls::Material m;
   auto read = [](const std::string& path, std::string* out) -> base::Result<void> {
@@ -49,8 +51,7 @@ base::Result<tls::Material> LoadMaterial(const ServeConfig& config, std::string*
     return {};
   };
   for (auto [path, out] :
-       {std::pair{paths.ca_cert, &m.ca_cert_pem}, std::pair{paths.ca_key, ca_key_pem},
-        std::pair{paths.server_cert, &m.server_cert_pem},
+       {std::pair{paths.ca_cert, &m.ca_cert_pem}, std::pair{paths.server_cert, &m.server_cert_pem},
         std::pair{paths.server_key, &m.server_key_pem}}) {
     if (auto r = read(path, out); !r) return std::unexpected(r.error());
   }
@@ -107,6 +108,7 @@ struct Daemon {
   std::vector<std::string> argv;
   std::shared_ptr<const ServeConfig> config;
   std::string ca_cert_pem;  // the CA is fixed for the life of the process
+  std::unique_ptr<CaKeySource> ca_key;  // outlives the server, whose workers hold its keys
   std::unique_ptr<ServeStore> store;
   std::unique_ptr<Server> server;
   std::unique_ptr<MetricsHttp> metrics_http;
@@ -128,8 +130,7 @@ void Reload(Daemon& d) {
   auto next = ReparseServe(d.argv);
   if (!next) return refuse(next.error().detail);
   ReloadPlan plan = PlanReload(*d.config, next->config);
-  std::string ca_key_pem;
-  auto material = LoadMaterial(plan.config, &ca_key_pem);
+  auto material = LoadMaterial(plan.config);
   if (!material) return refuse(material.error().detail);
   if (material->ca_cert_pem != d.ca_cert_pem) {
     // The issuing CA is loaded once per worker at start; a new CA needs a restart.
@@ -261,9 +262,13 @@ int RunServe(const ServeConfig& initial, const StoreLocation& location,
   Daemon d;
   d.argv = argv;
   d.config = std::make_shared<const ServeConfig>(initial);
-  std::string ca_key_pem;
-  auto material = LoadMaterial(*d.config, &ca_key_pem);
+  auto material = LoadMaterial(*d.config);
   if (!material) return Fatal(material.error().detail);
+  auto drbg = ca::Drbg::FromSystemEntropy();
+  if (!drbg) return Fatal(drbg.error().detail);
+  auto ca_key = CaKeySource::Open(StatePaths(d.config->state_dir), d.config->ca_key, (*drbg)->rng());
+  if (!ca_key) return Fatal(ca_key.error().detail);
+  d.ca_key = std::move(*ca_key);
   d.ca_cert_pem = material->ca_cert_pem;
   auto inherited = TakeInheritedSockets();
   if (!inherited) return Fatal(inherited.error().detail);
@@ -275,7 +280,7 @@ int RunServe(const ServeConfig& initial, const StoreLocation& location,
   }
   const bool est_from_systemd = static_cast<bool>(inherited->est);
   auto server =
-      Server::Create(d.config, *material, ca_key_pem, *d.store, std::move(inherited->est));
+      Server::Create(d.config, *material, *d.ca_key, *d.store, std::move(inherited->est));
   if (!server) return Fatal(server.error().detail);
   d.server = std::move(*server);
   if (auto r = StartMetrics(d, std::move(inherited->metrics)); !r) return Fatal(r.error().detail);

@@ -77,7 +77,7 @@ Server::~Server() {
 
 base::Result<std::unique_ptr<Server>> Server::Create(
     std::shared_ptr<const ServeConfig> shared_config, const tls::Material& material,
-    const std::string& ca_key_pem, ServeStore& store, base::UniqueFd listen_fd) {
+    CaKeySource& ca_key, ServeStore& store, base::UniqueFd listen_fd) {
   auto writer = store.StartWriter(shared_config->limits.max_pending_writes, /*max_batch=*/256,
                                   std::chrono::milliseconds(shared_config->limits.commit_delay_ms));
   if (!writer) return base::Fail(base::Code::kIo, "database (writer): " + writer.error().detail);
@@ -97,7 +97,9 @@ base::Result<std::unique_ptr<Server>> Server::Create(
   for (int i = 0; i < workers; ++i) {
     auto tls = tls::ServerTls::Create(material, config.tls_min_minor, config.client_auth);
     if (!tls) return std::unexpected(ca::ToBaseError(tls.error()));
-    auto issuer = ca::Issuer::Load(material.ca_cert_pem, ca_key_pem, (*tls)->rng());
+    auto key = ca_key.NewKey((*tls)->rng());  // one per worker: a file key's EC tables, a session
+    if (!key) return std::unexpected(key.error());
+    auto issuer = ca::Issuer::Load(material.ca_cert_pem, std::move(*key));
     if (!issuer) return std::unexpected(ca::ToBaseError(issuer.error()));
     auto reader = store.OpenReader();
     if (!reader) return base::Fail(base::Code::kIo, "database (reader): " + reader.error().detail);

@@ -15,6 +15,7 @@
 #include "base/unique_fd.h"
 #include "daemon/authority/enrollment.h"
 #include "daemon/authority/status_check.h"
+#include "daemon/ca_key_source.h"
 #include "daemon/config.h"
 #include "daemon/store_open.h"
 #include "daemon/tls/server_tls.h"
@@ -28,13 +29,13 @@ class Server {
  public:
   // Binds config.listen (port 0 picks a free port), or, if listen_fd holds one, serves that already
   // listening socket instead (socket activation: systemd bound it; the Server owns it from now
-  // on). Builds every worker's TLS context and issuer from the PEM material. Fails with the
-  // first problem found.
+  // on). Builds every worker's TLS context from the PEM material and its issuer from ca.crt and a
+  // CaKey of its own from ca_key. Fails with the first problem found.
   // store: the database all writes go through (its writer thread commits them in groups). Each
   // worker also opens its own read connection to the same database for handshake-time lookups.
   static base::Result<std::unique_ptr<Server>> Create(std::shared_ptr<const ServeConfig> config,
                                                       const tls::Material& material,
-                                                      const std::string& ca_key_pem,
+                                                      CaKeySource& ca_key,
                                                       ServeStore& store,
                                                       base::UniqueFd listen_fd = {});
   ~Server();

@@ -47,6 +47,7 @@ const char* EnrollCodeName(EnrollCode code) {
     case EnrollCode::kRateLimited: return "rate_limited";
     case EnrollCode::kStoreUnavailable: return "store_unavailable";
     case EnrollCode::kStoreFailed: return "store_failed";
+    case EnrollCode::kCaKeyUnavailable: return "ca_key_unavailable";
     case EnrollCode::kInternal: return "internal";
     case EnrollCode::kIntentMismatch: return "intent_mismatch";
     case EnrollCode::kProfileNotAllowed: return "profile_not_allowed";

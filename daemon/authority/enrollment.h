@@ -74,6 +74,7 @@ enum class EnrollCode {
   kStoreUnavailable,      // busy, full, I/O, the writer's queue is full, or the handshake's
                           // status check found the store unavailable: try again later
   kStoreFailed,           // the record could not be written: nothing issued
+  kCaKeyUnavailable,      // the CA key (its token) is out of reach: nothing signed, try again
   kInternal,
   kIntentMismatch,        // a pending intent to resume is not what we would issue now: not signed
   kProfileNotAllowed,     // the bootstrap chain's trust anchor is not allowed for this profile

@@ -148,8 +148,10 @@ void Enroller::Resume(std::shared_ptr<Attempt> a, const db::Intent& intent) {
 void Enroller::SignAndComplete(std::shared_ptr<Attempt> a, const db::Intent& intent) {
   auto issued = issuer_.Sign(intent.tbs, rng_);
   if (!issued) {
-    return a->done(Refuse(EnrollCode::kInternal, "signing " + intent.serial_hex + ": " +
-                                                     issued.error().detail));
+    // The intent stays pending: a retry (same key) resumes it once the key is back.
+    const bool away = issued.error().code == ca::Code::kUnavailable;
+    return a->done(Refuse(away ? EnrollCode::kCaKeyUnavailable : EnrollCode::kInternal,
+                          "signing " + intent.serial_hex + ": " + issued.error().detail));
   }
   auto record = RecordOf(std::move(*issued));
   const PeerIdentity& peer = a->req.peer;

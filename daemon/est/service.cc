@@ -73,6 +73,7 @@ Answer AnswerFor(const EnrollResult& r) {
     case EnrollCode::kStoreUnavailable: return {503, "certificate store unavailable; retry later"};
     case EnrollCode::kStoreFailed:
       return {500, "certificate could not be recorded; nothing was issued"};
+    case EnrollCode::kCaKeyUnavailable: return {503, "CA key unavailable; retry later"};
     case EnrollCode::kInternal: return {500, "internal error"};
     case EnrollCode::kIntentMismatch:
       return {500, "pending issuance record does not match this enrollment; nothing was issued"};
