@@ -1,0 +1,99 @@
+// token.cc — Token: loading the module, finding the token, the one login, and the key pair's
+// life in the token (HasKey, GenerateKey); signing is token_key.cc's.
+#include "ca/token/token.h"
+
+#include "ca/token/ckr.h"
+#include "ca/token/impl.h"
+
+namespace ca::token {
+namespace {
+
+// DER of the OID prime256v1 (1.2.840.10045.3.1.7): CKA_EC_PARAMS of a P-256 key.
+constexpr unsigned char kP256Params[] = {0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07};
+
+// Errors while looking at the token: a lost session is "try again later", a missing token too
+// once it has been found before.
+Error AsUnavailable(Error error) {
+  if (error.code != Code::kInvalidArgument) return error;
+  return Error{Code::kUnavailable, std::move(error.detail)};
+}
+
+}  // namespace
+
+Token::Token(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Token::~Token() = default;
+
+Result<std::shared_ptr<Token>> Token::Open(const Pkcs11Uri& uri, base::Secret pin) {
+  auto module = Module::Load(ModulePath(uri));
+  if (!module) return std::unexpected(module.error());
+  auto impl = std::make_unique<Impl>(std::move(*module), uri, std::move(pin));
+  auto session = impl->OpenUserSession(false);
+  if (!session) return std::unexpected(session.error());
+  impl->KeepLogin(std::move(*session));
+  return std::shared_ptr<Token>(new Token(std::move(impl)));
+}
+
+Result<bool> Token::HasKey() {
+  auto session = impl_->OpenUserSession(false);
+  if (!session) return std::unexpected(AsUnavailable(session.error()));
+  auto found = impl_->FindObjects(*session, CKO_PRIVATE_KEY);
+  if (!found) return std::unexpected(found.error());
+  return !found->empty();
+}
+
+Result<void> Token::GenerateKey() {
+  auto session = impl_->OpenUserSession(true);
+  if (!session) return std::unexpected(AsUnavailable(session.error()));
+  const Pkcs11Uri& uri = impl_->uri();
+  for (const CK_OBJECT_CLASS cls : {CKO_PRIVATE_KEY, CKO_PUBLIC_KEY}) {
+    auto found = impl_->FindObjects(*session, cls);
+    if (!found) return std::unexpected(found.error());
+    if (!found->empty()) {
+      return Fail(Code::kInvalidArgument, "the token already holds a key " + FormatUri(uri));
+    }
+  }
+  CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+  CK_KEY_TYPE key_type = CKK_EC;
+  std::vector<CK_ATTRIBUTE> name;
+  if (!uri.object.empty()) {
+    name.push_back({CKA_LABEL, const_cast<char*>(uri.object.data()), uri.object.size()});
+  }
+  if (!uri.id.empty()) {
+    name.push_back({CKA_ID, const_cast<unsigned char*>(uri.id.data()), uri.id.size()});
+  }
+  std::vector<CK_ATTRIBUTE> public_template = {
+      {CKA_TOKEN, &yes, sizeof yes},
+      {CKA_PRIVATE, &no, sizeof no},
+      {CKA_KEY_TYPE, &key_type, sizeof key_type},
+      {CKA_VERIFY, &yes, sizeof yes},
+      {CKA_ENCRYPT, &no, sizeof no},
+      {CKA_WRAP, &no, sizeof no},
+      {CKA_DERIVE, &no, sizeof no},
+      {CKA_EC_PARAMS, const_cast<unsigned char*>(kP256Params), sizeof kP256Params}};
+  std::vector<CK_ATTRIBUTE> private_template = {
+      {CKA_TOKEN, &yes, sizeof yes},     {CKA_PRIVATE, &yes, sizeof yes},
+      {CKA_KEY_TYPE, &key_type, sizeof key_type},
+      {CKA_SENSITIVE, &yes, sizeof yes}, {CKA_EXTRACTABLE, &no, sizeof no},
+      {CKA_SIGN, &yes, sizeof yes},      {CKA_DECRYPT, &no, sizeof no},
+      {CKA_DERIVE, &no, sizeof no},      {CKA_UNWRAP, &no, sizeof no}};
+  public_template.insert(public_template.end(), name.begin(), name.end());
+  private_template.insert(private_template.end(), name.begin(), name.end());
+  CK_MECHANISM mechanism = {CKM_EC_KEY_PAIR_GEN, nullptr, 0};
+  CK_OBJECT_HANDLE public_key = 0, private_key = 0;
+  const CK_RV rv = impl_->fl()->C_GenerateKeyPair(
+      session->get(), &mechanism, public_template.data(), public_template.size(),
+      private_template.data(), private_template.size(), &public_key, &private_key);
+  if (rv != CKR_OK) {
+    Error error = impl_->FailedError("C_GenerateKeyPair", rv);
+    if (!IsSessionFailure(rv)) error.code = Code::kInvalidArgument;  // the token refuses the key
+    return std::unexpected(error);
+  }
+  return {};
+}
+
+Result<std::unique_ptr<CaKey>> Token::OpenKey() { return OpenTokenKey(impl_); }
+
+Token::Stats Token::stats() const { return impl_->stats(); }
+
+}  // namespace ca::token

@@ -1,0 +1,183 @@
+// token_key.cc — the CaKey whose private key stays in the token: one session of its own, C_Sign
+// over the digest (CKM_ECDSA), the raw r||s turned into DER; a session the token lost is reopened
+// and the signature retried once.
+#include <mbedtls/pk.h>
+
+#include <array>
+
+#include "base/scoped.h"
+#include "ca/keys.h"
+#include "ca/token/ckr.h"
+#include "ca/token/impl.h"
+
+namespace ca::token {
+namespace {
+
+constexpr size_t kCoordinateBytes = 32;
+// SubjectPublicKeyInfo { id-ecPublicKey, prime256v1 } up to the BIT STRING's first content byte;
+// the 65-byte uncompressed point follows.
+constexpr unsigned char kSpkiPrefix[] = {0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2A, 0x86, 0x48,
+                                         0xCE, 0x3D, 0x02, 0x01, 0x06, 0x08, 0x2A, 0x86, 0x48,
+                                         0xCE, 0x3D, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00};
+
+// One INTEGER of an Ecdsa-Sig-Value: leading zero bytes dropped (one kept), a 0x00 put back in
+// front when the high bit is set so the value stays positive.
+void AppendInteger(base::Bytes& out, std::span<const unsigned char> value) {
+  size_t skip = 0;
+  while (skip + 1 < value.size() && value[skip] == 0) ++skip;
+  value = value.subspan(skip);
+  const bool pad = (value[0] & 0x80) != 0;
+  out.push_back(0x02);
+  out.push_back(static_cast<unsigned char>(value.size() + (pad ? 1 : 0)));
+  if (pad) out.push_back(0x00);
+  out.insert(out.end(), value.begin(), value.end());
+}
+
+}  // namespace
+
+// SEQUENCE { INTEGER r, INTEGER s } from the token's r||s (each 32 bytes for P-256). At most 72
+// bytes, so every length fits the short form.
+base::Bytes EcdsaSignatureDer(std::span<const unsigned char, 2 * kCoordinateBytes> raw) {
+  base::Bytes body;
+  AppendInteger(body, raw.first(kCoordinateBytes));
+  AppendInteger(body, raw.last(kCoordinateBytes));
+  base::Bytes out = {0x30, static_cast<unsigned char>(body.size())};
+  out.insert(out.end(), body.begin(), body.end());
+  return out;
+}
+
+// CKA_EC_POINT as a DER SubjectPublicKeyInfo, checked by mbedTLS (the point is on P-256). The
+// attribute is a DER OCTET STRING around the uncompressed point; some modules give the bare point.
+Result<base::Bytes> SpkiFromEcPoint(base::Bytes point) {
+  if (point.size() == 67 && point[0] == 0x04 && point[1] == 0x41) point.erase(point.begin(), point.begin() + 2);
+  if (point.size() != 1 + 2 * kCoordinateBytes || point[0] != 0x04) {
+    return Fail(Code::kUnsupportedKey, "CKA_EC_POINT is not an uncompressed P-256 point");
+  }
+  base::Bytes spki(std::begin(kSpkiPrefix), std::end(kSpkiPrefix));
+  spki.insert(spki.end(), point.begin(), point.end());
+  base::Scoped<mbedtls_pk_context, mbedtls_pk_init, mbedtls_pk_free> pk;
+  const int ret = mbedtls_pk_parse_public_key(pk.get(), spki.data(), spki.size());
+  if (ret != 0) return Fail(Code::kUnsupportedKey, MbedtlsError("mbedtls_pk_parse_public_key", ret));
+  return PublicKeyDer(*pk.get());
+}
+
+namespace {
+
+class TokenKey final : public CaKey {
+ public:
+  TokenKey(std::shared_ptr<Token::Impl> impl, base::Bytes spki, Session session,
+           CK_OBJECT_HANDLE key)
+      : impl_(std::move(impl)), spki_(std::move(spki)), session_(std::move(session)), key_(key) {}
+  ~TokenKey() override { session_.reset(); }  // before impl_ may finalize the module
+
+  const base::Bytes& PublicKeyDer() const override { return spki_; }
+  const char* Kind() const override { return "pkcs11"; }
+
+  Result<base::Bytes> SignDigest(std::span<const unsigned char, kSha256Bytes> digest,
+                                 Rng) override {
+    std::array<unsigned char, 2 * kCoordinateBytes> raw{};
+    Attempt attempt = session_ ? SignOnce(digest, raw) : Attempt{"C_OpenSession", CKR_SESSION_CLOSED};
+    if (attempt.rv == CKR_OK) return EcdsaSignatureDer(raw);
+    const bool had_session = static_cast<bool>(session_);
+    session_.reset();  // a failed operation never leaves its session behind
+    if (had_session) {
+      Error error = impl_->FailedError(attempt.call, attempt.rv);
+      if (!IsSessionFailure(attempt.rv)) return Fail(Code::kCrypto, error.detail);
+    }
+    if (auto reopened = Reopen(); !reopened) return std::unexpected(reopened.error());
+    attempt = SignOnce(digest, raw);
+    if (attempt.rv == CKR_OK) return EcdsaSignatureDer(raw);
+    session_.reset();
+    Error error = impl_->FailedError(attempt.call, attempt.rv);
+    error.code = IsSessionFailure(attempt.rv) ? Code::kUnavailable : Code::kCrypto;
+    return std::unexpected(error);
+  }
+
+ private:
+  struct Attempt {
+    const char* call;
+    CK_RV rv;
+  };
+
+  Attempt SignOnce(std::span<const unsigned char, kSha256Bytes> digest,
+                   std::array<unsigned char, 2 * kCoordinateBytes>& raw) {
+    CK_MECHANISM mechanism = {CKM_ECDSA, nullptr, 0};
+    CK_RV rv = impl_->fl()->C_SignInit(session_.get(), &mechanism, key_);
+    if (rv != CKR_OK) return {"C_SignInit", rv};
+    CK_ULONG size = raw.size();
+    rv = impl_->fl()->C_Sign(session_.get(), const_cast<unsigned char*>(digest.data()),
+                             digest.size(), raw.data(), &size);
+    if (rv != CKR_OK) return {"C_Sign", rv};
+    if (size != raw.size()) return {"C_Sign", CKR_SIGNATURE_LEN_RANGE};
+    impl_->CountSignature();
+    return {"C_Sign", CKR_OK};
+  }
+
+  // A new session (logged in again if the token lost the login) and the key found again: its
+  // handle may have changed. kUnavailable whatever fails: the token is expected to come back.
+  Result<void> Reopen() {
+    auto session = impl_->OpenUserSession(false);
+    if (!session) return Fail(Code::kUnavailable, session.error().detail);
+    auto found = impl_->FindObjects(*session, CKO_PRIVATE_KEY);
+    if (!found) return Fail(Code::kUnavailable, found.error().detail);
+    if (found->size() != 1) {
+      return Fail(Code::kUnavailable, "the token no longer shows the key " + FormatUri(impl_->uri()));
+    }
+    session_ = std::move(*session);
+    key_ = found->front();
+    return {};
+  }
+
+  std::shared_ptr<Token::Impl> impl_;
+  base::Bytes spki_;
+  Session session_;
+  CK_OBJECT_HANDLE key_;
+};
+
+// One attribute of an object, sized by a first call.
+Result<base::Bytes> ReadAttribute(Token::Impl& impl, const Session& session,
+                                  CK_OBJECT_HANDLE object, CK_ATTRIBUTE_TYPE type) {
+  CK_ATTRIBUTE attribute = {type, nullptr, 0};
+  CK_RV rv = impl.fl()->C_GetAttributeValue(session.get(), object, &attribute, 1);
+  if (rv != CKR_OK) return std::unexpected(impl.FailedError("C_GetAttributeValue", rv));
+  base::Bytes value(attribute.ulValueLen);
+  attribute.pValue = value.data();
+  rv = impl.fl()->C_GetAttributeValue(session.get(), object, &attribute, 1);
+  if (rv != CKR_OK) return std::unexpected(impl.FailedError("C_GetAttributeValue", rv));
+  value.resize(attribute.ulValueLen);
+  return value;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<CaKey>> OpenTokenKey(std::shared_ptr<Token::Impl> impl) {
+  auto session = impl->OpenUserSession(false);
+  if (!session) {
+    Error error = session.error();
+    if (error.code == Code::kInvalidArgument && error.detail.find("C_Login") == std::string::npos) {
+      error.code = Code::kUnavailable;  // the token was found at Open: it is failing now
+    }
+    return std::unexpected(error);
+  }
+  const std::string uri = FormatUri(impl->uri());
+  auto private_keys = impl->FindObjects(*session, CKO_PRIVATE_KEY);
+  if (!private_keys) return std::unexpected(private_keys.error());
+  if (private_keys->size() != 1) {
+    return Fail(Code::kInvalidArgument,
+                (private_keys->empty() ? "no private key " : "several private keys match ") + uri);
+  }
+  auto public_keys = impl->FindObjects(*session, CKO_PUBLIC_KEY);
+  if (!public_keys) return std::unexpected(public_keys.error());
+  if (public_keys->size() != 1) {
+    return Fail(Code::kInvalidArgument,
+                (public_keys->empty() ? "no public key " : "several public keys match ") + uri);
+  }
+  auto point = ReadAttribute(*impl, *session, public_keys->front(), CKA_EC_POINT);
+  if (!point) return std::unexpected(point.error());
+  auto spki = SpkiFromEcPoint(std::move(*point));
+  if (!spki) return Fail(Code::kInvalidArgument, spki.error().detail + " (" + uri + ")");
+  const CK_OBJECT_HANDLE key = private_keys->front();
+  return std::make_unique<TokenKey>(std::move(impl), std::move(*spki), std::move(*session), key);
+}
+
+}  // namespace ca::token
