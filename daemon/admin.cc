@@ -335,6 +335,7 @@ AdminCommands AddAdminCommands(CLI::App& app, AdminOptions& o) {
   c.crl = app.add_subcommand("crl", "write a CRL of revoked, unexpired certificates");
   c.crl->add_option("--out", o.out)->required()->check(WritableFilePath());
   c.crl->add_flag("--pem", o.pem, "PEM instead of DER");
+  AddCaKeyOptions(c.crl, o.ca_key);
   c.crl->add_option("--next-update-days", o.next_update_days)->check(CLI::Range(1, 365))
       ->capture_default_str();
   c.list = app.add_subcommand("list", "list issued certificates");

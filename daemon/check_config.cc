@@ -2,10 +2,12 @@
 // check_config.h).
 #include "daemon/check_config.h"
 
+#include <mbedtls/pk.h>
 #include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -14,6 +16,7 @@
 #include "ca/cert.h"
 #include "ca/keys.h"
 #include "ca/rng.h"
+#include "daemon/ca_key_source.h"
 #include "daemon/files.h"
 #include "daemon/net.h"
 #include "db/store_url.h"
@@ -104,6 +107,42 @@ std::unique_ptr<ca::CrtChain> ReadIssuingCa(const std::string& state_dir) {
   return cert ? std::move(*cert) : nullptr;
 }
 
+// The CA key in a token: the module loads, the token and key are found with the PIN from its
+// checked pin-source, the key is ca.crt's, and it signs a random digest that verifies.
+void CheckTokenKey(const std::string& state_dir, const CaKeyOptions& options, ca::Rng rng,
+                   std::vector<std::string>* problems) {
+  const StatePaths paths(state_dir);
+  auto source = CaKeySource::Open(paths, options, rng);
+  if (!source) {
+    problems->push_back("CA key: " + source.error().detail);
+    return;
+  }
+  auto key = (*source)->NewKey(rng);
+  if (!key) {
+    problems->push_back("CA key: " + key.error().detail);
+    return;
+  }
+  auto cert = ReadIssuingCa(state_dir);
+  if (!cert) {
+    problems->push_back(paths.ca_cert + ": unreadable or does not parse");
+    return;
+  }
+  if (auto ok = ca::CheckKeyMatches(*cert->get(), **key); !ok) {
+    problems->push_back("CA key: " + ok.error().detail);
+    return;
+  }
+  std::array<unsigned char, ca::kSha256Bytes> digest{};
+  if (rng.fill(rng.state, digest.data(), digest.size()) != 0) return;
+  auto sig = (*key)->SignDigest(digest, rng);
+  if (!sig) {
+    problems->push_back("CA key: test signature: " + sig.error().detail);
+  } else if (mbedtls_pk_verify(&cert->get()->pk, MBEDTLS_MD_SHA256, digest.data(),
+                               digest.size(), sig->data(), sig->size()) != 0) {
+    problems->push_back("CA key: the token's test signature does not verify under " +
+                        paths.ca_cert);
+  }
+}
+
 void CheckTrust(const std::vector<std::string>& trust_paths, const ca::CrtChain* issuing_ca,
                 std::vector<std::string>* problems) {
   for (const auto& trust : trust_paths) {
@@ -169,9 +208,13 @@ std::vector<std::string> CheckServeFiles(const CheckConfigInput& input) {
     return problems;
   }
   StatePaths paths(c.state_dir);
-  CheckPair(paths.ca_cert, paths.ca_key, "CA", (*drbg)->rng(), &problems);
+  if (!c.ca_key.uri.empty() || ::access(paths.ca_key_uri.c_str(), F_OK) == 0) {
+    CheckTokenKey(c.state_dir, c.ca_key, (*drbg)->rng(), &problems);
+  } else {
+    CheckPair(paths.ca_cert, paths.ca_key, "CA", (*drbg)->rng(), &problems);
+    CheckKeyFile(paths.ca_key, ExpectedOwner(input.service_user, &problems), &problems);
+  }
   CheckPair(paths.server_cert, paths.server_key, "server", (*drbg)->rng(), &problems);
-  CheckKeyFile(paths.ca_key, ExpectedOwner(input.service_user, &problems), &problems);
   CheckKeyFile(paths.server_key, std::nullopt, &problems);
   // The SQLite file serve would open (a PostgreSQL store is not contacted; main checks its URL
   // and password file).

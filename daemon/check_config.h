@@ -4,7 +4,9 @@
 // readable and parse; each key matches its certificate; ca.key and server.key have no group or
 // other access; ca.key is owned by the service user (--service-user, else the current user
 // unless that is root); the database file is there; every trust file parses and holds no
-// certificate with the issuing CA's subject or key.
+// certificate with the issuing CA's subject or key. A CA key in a token (ca.key.uri or
+// --ca-key-uri): the PIN file's owner and mode, the module, token and key, the key matches ca.crt,
+// and a test signature verifies.
 #pragma once
 
 #include <string>

@@ -41,6 +41,7 @@ void AddServeOptions(CLI::App* cmd, ServeOptions& o, bool required) {
   auto* state =
       cmd->add_option("--state-dir", c.state_dir, "state directory made by `provisiond init`");
   AddStoreOptions(cmd, c.store);
+  AddCaKeyOptions(cmd, c.ca_key);
   cmd->add_option("--listen", c.listen,
                   "ADDR:PORT to listen on (port 0 picks a free port; ignored when systemd "
                   "passes a socket; a numeric IP address, names are not resolved)")
@@ -209,6 +210,7 @@ Cli::Cli() {
       ->check(ReadableFile());
   init_cmd_->add_option("--ca-key", init_.ca_key_path, "import this CA private key (PEM)")
       ->check(ReadableFile());
+  AddCaKeyOptions(init_cmd_, init_.ca_key);
 
   serve_cmd_ = app_.add_subcommand("serve", "run the EST server");
   AddServeOptions(serve_cmd_, serve_, /*required=*/true);

@@ -144,6 +144,15 @@ void AddStoreOptions(CLI::App* cmd, StoreOptions& options) {
                   "libpq's passfile= and PGPASSFILE work too");
 }
 
+void AddCaKeyOptions(CLI::App* cmd, CaKeyOptions& options) {
+  cmd->add_option("--ca-key-uri", options.uri,
+                  "the CA key in a PKCS#11 token (RFC 7512 URI with pin-source=file:/path); "
+                  "default: what the state directory records");
+  cmd->add_flag("--allow-pin-value", options.allow_pin_value,
+                "accept a --ca-key-uri that carries pin-value (the PIN is then readable where "
+                "the URI is written)");
+}
+
 std::string ServePathProblem(const ServeConfig& config) {
   if (auto why = CheckPath(config.state_dir, true, false, R_OK | X_OK); !why.empty()) {
     return "--state-dir: " + why;

@@ -36,6 +36,9 @@ CLI::Validator WritableFilePath();
 // StoreLocation::Resolve, daemon/store_open.h).
 void AddStoreOptions(CLI::App* cmd, StoreOptions& options);
 
+// --ca-key-uri and --allow-pin-value (daemon/ca_key_source.h).
+void AddCaKeyOptions(CLI::App* cmd, CaKeyOptions& options);
+
 // "" if serve's --state-dir is a readable directory and each --trust a readable file or
 // directory; else "--option: why" for the first that is not.
 std::string ServePathProblem(const ServeConfig& config);

@@ -44,7 +44,10 @@ base::Result<std::string> ReadFile(const std::string& path, size_t max_bytes) {
   return ReadAll(fd.get(), path, max_bytes);
 }
 
-base::Result<std::string> ReadSecretFile(const std::string& path, size_t max_bytes) {
+namespace {
+
+// Opens a secret file and checks it: regular, not a symlink, no group/other access, ours.
+base::Result<base::UniqueFd> OpenSecretFile(const std::string& path) {
   base::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
   if (!fd) return base::Fail(base::Code::kIo, "open " + path + ": " + std::strerror(errno));
   struct stat st {};
@@ -63,7 +66,43 @@ base::Result<std::string> ReadSecretFile(const std::string& path, size_t max_byt
                                            ", want uid " + std::to_string(::geteuid()) +
                                            " (the user provisiond runs as)");
   }
-  return ReadAll(fd.get(), path, max_bytes);
+  return fd;
+}
+
+}  // namespace
+
+base::Result<std::string> ReadSecretFile(const std::string& path, size_t max_bytes) {
+  auto fd = OpenSecretFile(path);
+  if (!fd) return std::unexpected(fd.error());
+  return ReadAll(fd->get(), path, max_bytes);
+}
+
+base::Result<base::Secret> ReadPinFile(const std::string& path) {
+  auto fd = OpenSecretFile(path);
+  if (!fd) return std::unexpected(fd.error());
+  unsigned char buf[base::Secret::kMaxBytes + 1];
+  size_t len = 0;
+  while (len < sizeof buf) {
+    ssize_t n = ::read(fd->get(), buf + len, sizeof buf - len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      explicit_bzero(buf, sizeof buf);
+      return base::Fail(base::Code::kIo, "read " + path + ": " + std::strerror(errno));
+    }
+    if (n == 0) break;
+    len += static_cast<size_t>(n);
+  }
+  if (len > 0 && buf[len - 1] == '\n') --len;
+  if (len > 0 && buf[len - 1] == '\r') --len;
+  std::string_view pin(reinterpret_cast<const char*>(buf), len);
+  base::Result<base::Secret> secret =
+      len > base::Secret::kMaxBytes
+          ? base::Fail(base::Code::kIo, path + ": longer than " +
+                                            std::to_string(base::Secret::kMaxBytes) + " bytes")
+      : len == 0 ? base::Fail(base::Code::kIo, path + ": empty")
+                 : base::Secret::From(pin);
+  explicit_bzero(buf, sizeof buf);
+  return secret;
 }
 
 base::Result<void> WriteNewFile(const std::string& path, const std::string& data, unsigned mode) {

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "base/secret.h"
 
 namespace provisiond {
 
@@ -14,6 +15,11 @@ base::Result<std::string> ReadFile(const std::string& path, size_t max_bytes = 1
 // ReadFile for a secret (a password file): a regular file (not through a symlink) owned by the
 // effective user with no group or other access (mode 0600 or 0400), else kIo naming the problem.
 base::Result<std::string> ReadSecretFile(const std::string& path, size_t max_bytes);
+
+// ReadSecretFile's checks (regular file, no symlink, owner, no group/other access) for a token PIN,
+// read straight into a Secret (at most base::Secret::kMaxBytes; one trailing newline dropped;
+// refused when empty). kIo naming the problem, never the content.
+base::Result<base::Secret> ReadPinFile(const std::string& path);
 
 // Creates path with O_CREAT|O_EXCL and `mode` (0600 for keys: never a moment with wider
 // permissions), writes data, fsyncs. Fails if the file exists.

@@ -16,6 +16,7 @@
 #include "ca/issuer.h"
 #include "ca/keys.h"
 #include "ca/signer.h"
+#include "daemon/ca_key_source.h"
 #include "daemon/config.h"
 #include "daemon/files.h"
 #include "db/sqlite_store.h"
@@ -59,16 +60,64 @@ base::Result<base::Bytes> SelfSignedCa(const InitOptions& o, ca::CaKey& key, ca:
   return *der;
 }
 
-// The CA init made: its certificate and the key that signs for it.
+// The CA init made: its certificate and the key that signs for it (and its token, if any).
 struct MadeCa {
   std::string cert_pem;
   std::unique_ptr<ca::CaKey> key;
+  std::unique_ptr<CaKeySource> token;
 };
+
+// The CA with its key in the token --ca-key-uri names: the URI's key pair, generated there when
+// absent; with --ca-cert, the imported CA's key must already be that pair. Records the URI (no
+// PIN) in ca.key.uri; no private key is written anywhere.
+base::Result<MadeCa> MakeTokenCa(const InitOptions& o, const StatePaths& paths, ca::Rng rng,
+                                 base::UnixTime now) {
+  if (!o.ca_key_path.empty()) {
+    return base::Fail(base::Code::kInvalidArgument, "--ca-key and --ca-key-uri: give one");
+  }
+  auto source = CaKeySource::OpenToken(o.ca_key);
+  if (!source) return std::unexpected(source.error());
+  ca::token::Token& token = *(*source)->token();
+  auto has = token.HasKey();
+  if (!has) return base::Fail(base::Code::kInvalidArgument, "token: " + has.error().detail);
+  if (!*has && !o.ca_cert_path.empty()) {
+    return base::Fail(base::Code::kInvalidArgument,
+                      "--ca-cert: the token holds no key named by --ca-key-uri");
+  }
+  if (!*has) {
+    if (auto made = token.GenerateKey(); !made) {
+      return base::Fail(base::Code::kInvalidArgument, "token: " + made.error().detail);
+    }
+  }
+  auto key = (*source)->NewKey(rng);
+  if (!key) return std::unexpected(key.error());
+  std::string cert_pem;
+  if (!o.ca_cert_path.empty()) {
+    auto cert = ReadFile(o.ca_cert_path);
+    if (!cert) return std::unexpected(cert.error());
+    if (auto issuer = ca::Issuer::Load(*cert, std::move(*key)); !issuer) {
+      return std::unexpected(ca::ToBaseError(issuer.error()));
+    }
+    cert_pem = std::move(*cert);
+    key = (*source)->NewKey(rng);
+    if (!key) return std::unexpected(key.error());
+  } else {
+    auto der = SelfSignedCa(o, **key, rng, now);
+    if (!der) return std::unexpected(der.error());
+    cert_pem = ca::DerToPem(*der, "CERTIFICATE");
+  }
+  if (auto r = WriteNewFile(paths.ca_key_uri, (*source)->uri() + "\n", 0644); !r) {
+    return std::unexpected(r.error());
+  }
+  if (auto r = WriteNewFile(paths.ca_cert, cert_pem, 0644); !r) return std::unexpected(r.error());
+  return MadeCa{std::move(cert_pem), std::move(*key), std::move(*source)};
+}
 
 // Writes ca.crt and ca.key: either the imported pair (checked: parses, matches, is a CA) or a new
 // self-signed P-256 root.
 base::Result<MadeCa> MakeCa(const InitOptions& o, const StatePaths& paths, ca::Rng rng,
                             base::UnixTime now) {
+  if (!o.ca_key.uri.empty()) return MakeTokenCa(o, paths, rng, now);
   std::string cert_pem, key_pem;
   if (!o.ca_cert_path.empty()) {
     auto cert = ReadFile(o.ca_cert_path);
@@ -96,7 +145,7 @@ base::Result<MadeCa> MakeCa(const InitOptions& o, const StatePaths& paths, ca::R
   if (!key) return std::unexpected(ca::ToBaseError(key.error()));
   if (auto r = WriteNewFile(paths.ca_key, key_pem, 0600); !r) return std::unexpected(r.error());
   if (auto r = WriteNewFile(paths.ca_cert, cert_pem, 0644); !r) return std::unexpected(r.error());
-  return MadeCa{std::move(cert_pem), std::move(*key)};
+  return MadeCa{std::move(cert_pem), std::move(*key), nullptr};
 }
 
 base::Result<void> MakeServerCert(const InitOptions& o, const StatePaths& paths,
@@ -132,12 +181,13 @@ base::Result<std::vector<std::string>> InitStateDir(const InitOptions& o) {
   if (o.server_names.empty()) {
     return base::Fail(base::Code::kInvalidArgument, "at least one --server-name is needed");
   }
-  if (o.ca_cert_path.empty() != o.ca_key_path.empty()) {
+  if (o.ca_key.uri.empty() && o.ca_cert_path.empty() != o.ca_key_path.empty()) {
     return base::Fail(base::Code::kInvalidArgument, "--ca-cert and --ca-key go together");
   }
   StatePaths paths(o.state_dir);
   std::error_code ec;
-  if (std::filesystem::exists(paths.ca_cert, ec) || std::filesystem::exists(paths.ca_key, ec)) {
+  if (std::filesystem::exists(paths.ca_cert, ec) || std::filesystem::exists(paths.ca_key, ec) ||
+      std::filesystem::exists(paths.ca_key_uri, ec)) {
     return base::Fail(base::Code::kInvalidArgument,
                       o.state_dir + " already holds a CA; refusing to overwrite it");
   }
@@ -154,8 +204,11 @@ base::Result<std::vector<std::string>> InitStateDir(const InitOptions& o) {
   if (!store) return base::Fail(base::Code::kIo, "database: " + store.error().detail);
 
   std::vector<std::string> lines;
-  lines.push_back(std::string(o.ca_cert_path.empty() ? "created" : "imported") +
-                  " CA " + paths.ca_cert + " (key " + paths.ca_key + ", mode 0600)");
+  lines.push_back(std::string(o.ca_cert_path.empty() ? "created" : "imported") + " CA " +
+                  paths.ca_cert +
+                  (made->token ? " (key in the token: " + made->token->uri() + ", recorded in " +
+                                     paths.ca_key_uri + ")"
+                               : " (key " + paths.ca_key + ", mode 0600)"));
   std::string names;
   for (const auto& n : o.server_names) names += (names.empty() ? "" : ",") + n;
   lines.push_back("created server certificate " + paths.server_cert + " for " + names);

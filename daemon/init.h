@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "daemon/config.h"
 
 namespace provisiond {
 
@@ -18,9 +19,13 @@ struct InitOptions {
   int server_days = 825;
   std::string ca_cert_path;  // import an existing CA instead of creating one (with ca_key_path)
   std::string ca_key_path;
+  // --ca-key-uri: the CA key in a PKCS#11 token, generated there unless the URI's key exists (or,
+  // with ca_cert_path, the imported CA's key already in the token). ca.key.uri records the URI.
+  CaKeyOptions ca_key;
 };
 
-// Creates DIR (0700), ca.crt, ca.key (0600), server.crt, server.key (0600) and provisiond.db.
+// Creates DIR (0700), ca.crt, ca.key (0600) or ca.key.uri (a token key), server.crt, server.key
+// (0600) and provisiond.db.
 // Refuses (kInvalidArgument) if DIR already holds a CA. Returns lines describing what was made.
 base::Result<std::vector<std::string>> InitStateDir(const InitOptions& options);
 

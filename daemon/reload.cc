@@ -20,6 +20,7 @@ ReloadPlan PlanReload(const ServeConfig& running, const ServeConfig& next) {
   };
   keep("state-dir", running.state_dir != next.state_dir, [&] { c.state_dir = running.state_dir; });
   keep("store", running.store != next.store, [&] { c.store = running.store; });
+  keep("ca-key-uri", running.ca_key != next.ca_key, [&] { c.ca_key = running.ca_key; });
   keep("listen", running.listen != next.listen, [&] { c.listen = running.listen; });
   keep("workers", running.workers != next.workers, [&] { c.workers = running.workers; });
   keep("metrics-listen", running.metrics_listen != next.metrics_listen,

@@ -14,6 +14,7 @@
 #include "ca/cert.h"
 #include "ca/rng.h"
 #include "daemon/ca_key_source.h"
+#include "daemon/ca_key_watch.h"
 #include "daemon/check_config.h"
 #include "daemon/cli.h"
 #include "daemon/files.h"
@@ -113,6 +114,7 @@ struct Daemon {
   std::unique_ptr<Server> server;
   std::unique_ptr<MetricsHttp> metrics_http;
   std::unique_ptr<StoreProbe> store_probe;  // asks a down store again (store_watch.h)
+  std::unique_ptr<CaKeyProbe> ca_key_probe;  // a token key's signature once a second, else null
   std::atomic<bool> draining{false};
 };
 
@@ -201,6 +203,11 @@ base::Result<void> StartMetrics(Daemon& d, base::UniqueFd inherited_fd) {
             std::string text = GlobalMetrics().Render();
             RenderDbMetrics(d.server->writer_stats(), d.server->writer_queue_depth(), &text);
             RenderStoreMetrics(db::GlobalStoreHealth().Get(), &text);
+            if (d.ca_key_probe) {
+              d.ca_key_probe->Render(&text);
+            } else {
+              RenderFileCaKeyMetrics(&text);
+            }
             return text;
           },
       .health =
@@ -209,6 +216,7 @@ base::Result<void> StartMetrics(Daemon& d, base::UniqueFd inherited_fd) {
               *reason = "draining";
               return false;
             }
+            if (d.ca_key_probe && !d.ca_key_probe->Healthy(reason)) return false;
             return StoreHealthy(db::GlobalStoreHealth().Get(), reason);
           },
   };
@@ -283,6 +291,7 @@ int RunServe(const ServeConfig& initial, const StoreLocation& location,
       Server::Create(d.config, *material, *d.ca_key, *d.store, std::move(inherited->est));
   if (!server) return Fatal(server.error().detail);
   d.server = std::move(*server);
+  if (d.ca_key->token()) d.ca_key_probe = std::make_unique<CaKeyProbe>(*d.ca_key);
   if (auto r = StartMetrics(d, std::move(inherited->metrics)); !r) return Fatal(r.error().detail);
   d.store_probe = std::make_unique<StoreProbe>(d.store->store(), db::GlobalStoreHealth());
 
@@ -291,6 +300,7 @@ int RunServe(const ServeConfig& initial, const StoreLocation& location,
       {{"socket", est_from_systemd ? "systemd" : "bound"},
        {"trust_files", std::to_string(material->trust_pems.size())},
        {"store", location.label()},
+       {"ca_key", d.ca_key->description()},
        {"client_auth", d.config->client_auth == ClientAuth::kRequired ? "required" : "optional"},
        {"journal", StderrIsJournal() ? "yes" : "no"}});
   sd::Notify("READY=1\nSTATUS=" + Status("running"));
@@ -306,6 +316,7 @@ int RunServe(const ServeConfig& initial, const StoreLocation& location,
   runner.join();
   d.metrics_http.reset();
   d.store_probe.reset();
+  d.ca_key_probe.reset();
   d.server.reset();
   d.store.reset();  // closes the database (SQLite: WAL checkpoint) before we say we stopped
   Log(Priority::kNotice, "stopped");
