@@ -4,8 +4,11 @@
 
 #include <p11-kit/pkcs11.h>
 
+#include <atomic>
+#include <cstdint>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <span>
 #include <string>
 #include <utility>
@@ -17,19 +20,23 @@
 
 namespace ca::token {
 
-// Owns a PKCS#11 session handle: C_CloseSession (result ignored) in the destructor or reset().
+// Owns a PKCS#11 session handle: C_CloseSession (result ignored) in the destructor or reset(),
+// unless the module has been initialised again since it was opened (generation changed): the
+// handle then means nothing, or another thread's new session. Reset only under Impl::calls().
 class Session {
  public:
   Session() = default;
-  Session(CK_FUNCTION_LIST* fl, CK_SESSION_HANDLE handle) : fl_(fl), handle_(handle) {}
+  Session(CK_FUNCTION_LIST* fl, CK_SESSION_HANDLE handle, const std::atomic<uint64_t>* current)
+      : fl_(fl), handle_(handle), current_(current), generation_(current->load()) {}
   ~Session() { reset(); }
-  Session(Session&& other) noexcept
-      : fl_(std::exchange(other.fl_, nullptr)), handle_(std::exchange(other.handle_, 0)) {}
+  Session(Session&& other) noexcept { *this = std::move(other); }
   Session& operator=(Session&& other) noexcept {
     if (this != &other) {
       reset();
       fl_ = std::exchange(other.fl_, nullptr);
       handle_ = std::exchange(other.handle_, 0);
+      current_ = other.current_;
+      generation_ = other.generation_;
     }
     return *this;
   }
@@ -38,8 +45,10 @@ class Session {
 
   CK_SESSION_HANDLE get() const { return handle_; }
   explicit operator bool() const { return fl_ != nullptr; }
+  // Opened before the module was last initialised again: unusable, and not to be closed.
+  bool stale() const { return fl_ != nullptr && current_->load() != generation_; }
   void reset() {
-    if (fl_ != nullptr) fl_->C_CloseSession(handle_);
+    if (fl_ != nullptr && !stale()) fl_->C_CloseSession(handle_);
     fl_ = nullptr;
     handle_ = 0;
   }
@@ -47,6 +56,8 @@ class Session {
  private:
   CK_FUNCTION_LIST* fl_ = nullptr;
   CK_SESSION_HANDLE handle_ = 0;
+  const std::atomic<uint64_t>* current_ = nullptr;
+  uint64_t generation_ = 0;
 };
 
 class Token::Impl {
@@ -76,6 +87,15 @@ class Token::Impl {
   // The objects of class cls labelled/identified as the URI says (at most two looked for).
   Result<std::vector<CK_OBJECT_HANDLE>> FindObjects(const Session& session, CK_OBJECT_CLASS cls);
 
+  // Held shared by every operation on the module, exclusively by Reinitialize: no thread is inside
+  // the module while it is finalized and initialised again.
+  std::shared_mutex& calls() { return calls_; }
+  uint64_t generation() const { return generation_.load(); }
+  // When the token has vanished from the module's view (SoftHSM forgets a token whose directory
+  // went away and finds it again only in C_Initialize): C_Finalize + C_Initialize, then the login
+  // again. Skipped if another thread did it since seen_generation. The caller holds no lock.
+  void Reinitialize(uint64_t seen_generation);
+
   void CountSession();
   void CountSignature();
   Stats stats() const;
@@ -87,6 +107,8 @@ class Token::Impl {
   std::unique_ptr<Module> module_;
   Pkcs11Uri uri_;
   base::Secret pin_;
+  std::shared_mutex calls_;
+  std::atomic<uint64_t> generation_{0};  // C_Initialize calls after the first
   std::mutex login_mutex_;  // one C_Login at a time
   mutable std::mutex stats_mutex_;
   Stats stats_;

@@ -104,7 +104,7 @@ Result<Session> Token::Impl::OpenUserSession(bool read_write) {
   const CK_FLAGS flags = CKF_SERIAL_SESSION | (read_write ? CKF_RW_SESSION : 0);
   const CK_RV rv = fl()->C_OpenSession(*slot, flags, nullptr, nullptr, &handle);
   if (rv != CKR_OK) return std::unexpected(FailedError("C_OpenSession", rv));
-  Session session(fl(), handle);
+  Session session(fl(), handle, &generation_);
   CountSession();
   if (auto login = LoginIfNeeded(session); !login) return std::unexpected(login.error());
   return session;
@@ -128,6 +128,20 @@ Result<std::vector<CK_OBJECT_HANDLE>> Token::Impl::FindObjects(const Session& se
   if (rv != CKR_OK) return std::unexpected(FailedError("C_FindObjects", rv));
   if (final_rv != CKR_OK) return std::unexpected(FailedError("C_FindObjectsFinal", final_rv));
   return std::vector<CK_OBJECT_HANDLE>(found, found + count);
+}
+
+void Token::Impl::Reinitialize(uint64_t seen_generation) {
+  std::unique_lock lock(calls_);
+  if (generation_.load() != seen_generation) return;  // another thread just did it
+  ++generation_;        // every session opened before is stale from here on
+  keeper_ = Session();  // its handle dies with the C_Finalize below
+  const CK_RV rv = module_->Reinitialize();
+  if (rv != CKR_OK) {
+    (void)Failed("C_Initialize", rv);
+    return;
+  }
+  auto session = OpenUserSession(false);
+  if (session) keeper_ = std::move(*session);
 }
 
 void Token::Impl::CountSession() {

@@ -35,6 +35,7 @@ Result<std::shared_ptr<Token>> Token::Open(const Pkcs11Uri& uri, base::Secret pi
 }
 
 Result<bool> Token::HasKey() {
+  std::shared_lock calls(impl_->calls());
   auto session = impl_->OpenUserSession(false);
   if (!session) return std::unexpected(AsUnavailable(session.error()));
   auto found = impl_->FindObjects(*session, CKO_PRIVATE_KEY);
@@ -43,6 +44,7 @@ Result<bool> Token::HasKey() {
 }
 
 Result<void> Token::GenerateKey() {
+  std::shared_lock calls(impl_->calls());
   auto session = impl_->OpenUserSession(true);
   if (!session) return std::unexpected(AsUnavailable(session.error()));
   const Pkcs11Uri& uri = impl_->uri();

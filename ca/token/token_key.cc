@@ -68,24 +68,39 @@ class TokenKey final : public CaKey {
   TokenKey(std::shared_ptr<Token::Impl> impl, base::Bytes spki, Session session,
            CK_OBJECT_HANDLE key)
       : impl_(std::move(impl)), spki_(std::move(spki)), session_(std::move(session)), key_(key) {}
-  ~TokenKey() override { session_.reset(); }  // before impl_ may finalize the module
+  ~TokenKey() override {  // closes the session before impl_ may finalize the module
+    std::shared_lock calls(impl_->calls());
+    session_.reset();
+  }
 
   const base::Bytes& PublicKeyDer() const override { return spki_; }
   const char* Kind() const override { return "pkcs11"; }
 
+  // Recovery, in order: sign on the session held; if the token lost it (or it predates the last
+  // re-initialisation), a new session and key handle and one more try; if no session can be had,
+  // the module initialised again (the token may be back) and one last reopen.
   Result<base::Bytes> SignDigest(std::span<const unsigned char, kSha256Bytes> digest,
                                  Rng) override {
+    std::shared_lock calls(impl_->calls());
     std::array<unsigned char, 2 * kCoordinateBytes> raw{};
-    Attempt attempt = session_ ? SignOnce(digest, raw) : Attempt{"C_OpenSession", CKR_SESSION_CLOSED};
-    if (attempt.rv == CKR_OK) return EcdsaSignatureDer(raw);
-    const bool had_session = static_cast<bool>(session_);
-    session_.reset();  // a failed operation never leaves its session behind
-    if (had_session) {
+    if (session_.stale()) session_ = Session();
+    if (session_) {
+      const Attempt attempt = SignOnce(digest, raw);
+      if (attempt.rv == CKR_OK) return EcdsaSignatureDer(raw);
+      session_.reset();  // a failed operation never leaves its session behind
       Error error = impl_->FailedError(attempt.call, attempt.rv);
       if (!IsSessionFailure(attempt.rv)) return Fail(Code::kCrypto, error.detail);
     }
-    if (auto reopened = Reopen(); !reopened) return std::unexpected(reopened.error());
-    attempt = SignOnce(digest, raw);
+    auto reopened = Reopen();
+    if (!reopened) {
+      const uint64_t seen = impl_->generation();
+      calls.unlock();
+      impl_->Reinitialize(seen);
+      calls.lock();
+      reopened = Reopen();
+      if (!reopened) return std::unexpected(reopened.error());
+    }
+    const Attempt attempt = SignOnce(digest, raw);
     if (attempt.rv == CKR_OK) return EcdsaSignatureDer(raw);
     session_.reset();
     Error error = impl_->FailedError(attempt.call, attempt.rv);
@@ -151,6 +166,7 @@ Result<base::Bytes> ReadAttribute(Token::Impl& impl, const Session& session,
 }  // namespace
 
 Result<std::unique_ptr<CaKey>> OpenTokenKey(std::shared_ptr<Token::Impl> impl) {
+  std::shared_lock calls(impl->calls());
   auto session = impl->OpenUserSession(false);
   if (!session) {
     Error error = session.error();

@@ -163,6 +163,42 @@ TEST_CASE("GenerateKey makes a sign-only, sensitive, never-extractable P-256 key
   CHECK(flags[CKA_PRIVATE]);
 }
 
+// The same attributes as pkcs11-tool and p11tool print them (the user PIN on their command line is
+// the throw-away test token's).
+TEST_CASE("pkcs11-tool and p11tool show the generated key as sign-only, sensitive, non-extractable") {
+  SoftHsm hsm;
+  {
+    auto token = OpenOrFail(hsm.Uri());
+    REQUIRE(token->GenerateKey().has_value());
+  }
+  const std::string pin = testing::kUserPin;
+  const auto listing = hsm.dir() / "listing.txt";
+  REQUIRE(testing::Run(std::string("pkcs11-tool --module ") + testing::kSoftHsmModule +
+                       " --token-label provisiond --list-objects --login --pin " + pin + " >" +
+                       listing.string() + " 2>&1") == 0);
+  const std::string objects = testing::ReadAll(listing);
+  INFO(objects);
+  const size_t private_key = objects.find("Private Key Object; EC");
+  REQUIRE(private_key != std::string::npos);
+  const std::string private_part = objects.substr(private_key);
+  CHECK(private_part.find("Usage:      sign\n") != std::string::npos);
+  CHECK(private_part.find("Access:     sensitive, always sensitive, never extractable, local") !=
+        std::string::npos);
+  CHECK(objects.find("EC_PARAMS:  06082a8648ce3d030107") != std::string::npos);  // P-256
+
+  const auto flags_file = hsm.dir() / "p11tool.txt";
+  REQUIRE(testing::Run(std::string("p11tool --provider ") + testing::kSoftHsmModule +
+                       " --list-all-privkeys --login --set-pin=" + pin +
+                       " 'pkcs11:token=provisiond' >" + flags_file.string() + " 2>&1") == 0);
+  const std::string flags = testing::ReadAll(flags_file);
+  INFO(flags);
+  CHECK(flags.find("Type: Private key (EC/ECDSA-SECP256R1)") != std::string::npos);
+  CHECK(flags.find("CKA_SENSITIVE") != std::string::npos);
+  CHECK(flags.find("CKA_NEVER_EXTRACTABLE") != std::string::npos);
+  CHECK(flags.find("CKA_EXTRACTABLE") == std::string::npos);
+  CHECK(flags.find("UNWRAP") == std::string::npos);
+}
+
 TEST_CASE("SignDigest: 100 signatures verify against PublicKeyDer") {
   SoftHsm hsm;
   auto token = OpenOrFail(hsm.Uri());
