@@ -43,7 +43,8 @@ bool CaKeyProbe::Healthy(std::string* reason) const {
 }
 
 // One signature over a random digest, verified under the key's own public half: an answer that
-// does not verify is as down as no answer. A failed key is dropped and opened again next time.
+// does not verify is as down as no answer. The key is kept across failures: a token key reopens
+// its session (and re-initialises the module) by itself when asked to sign again.
 void CaKeyProbe::ProbeOnce(std::unique_ptr<ca::CaKey>& key, ca::Rng rng) {
   std::string error;
   if (!key) {
@@ -63,7 +64,6 @@ void CaKeyProbe::ProbeOnce(std::unique_ptr<ca::CaKey>& key, ca::Rng rng) {
                                          digest.size(), sig->data(), sig->size()) != 0) {
       error = "the test signature does not verify";
     }
-    if (!error.empty()) key.reset();
   }
   std::lock_guard lock(mu_);
   up_ = error.empty();

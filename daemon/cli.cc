@@ -113,6 +113,10 @@ void AddServeOptions(CLI::App* cmd, ServeOptions& o, bool required) {
                   "plain-HTTP /metrics and /healthz on ADDR:PORT (a bare PORT means "
                   "127.0.0.1:PORT; numeric addresses only; default: off)")
       ->check(ListenAddress(/*bare_port=*/true));
+  cmd->add_option("--retry-after", c.retry_after_seconds,
+                  "seconds a 503 or 429 tells a device to wait (Retry-After)")
+      ->check(CLI::Range(1, 3600))
+      ->capture_default_str();
   cmd->add_option("--drain-timeout", o.drain_timeout,
                   "on SIGTERM, how long in-flight requests may take to finish")
       ->check(DurationText())

@@ -34,7 +34,8 @@ ReloadPlan PlanReload(const ServeConfig& running, const ServeConfig& next) {
        [&] { c.policy.device_rate = running.policy.device_rate; });
   keep("rate-limit-address", !SameRate(running.policy.address_rate, next.policy.address_rate),
        [&] { c.policy.address_rate = running.policy.address_rate; });
-  c.retry_after_seconds = running.retry_after_seconds;
+  keep("retry-after", running.retry_after_seconds != next.retry_after_seconds,
+       [&] { c.retry_after_seconds = running.retry_after_seconds; });
   return plan;
 }
 
