@@ -10,6 +10,7 @@ import os
 import sys
 
 from render_store import fmt, model, replicas, store_runs
+from render_token import token_runs
 
 BEGIN = "<!-- results:begin (bench/run.sh rewrites this part) -->"
 END = "<!-- results:end -->"
@@ -50,7 +51,7 @@ class Run:
         self.enroll = {r["run"]: r for r in read_tsv(results, "enroll") or []}
         self.tables = {n: read_tsv(results, n) for n in
                        ("db", "pg_db", "pg_trips", "replicas", "perf", "handshake", "pinned",
-                        "callgrind", "hold", "flood", "chain", "histogram")}
+                        "callgrind", "hold", "flood", "chain", "histogram", "token")}
         self.floor_ours = self.floor_issue = None
         if self.crypto:
             us = {r["operation"]: float(r["us_per_op"]) for r in self.crypto}
@@ -349,8 +350,8 @@ def render(results):
     if run.crypto:
         crypto(run, out)
     steps = [("db", group_commit), ("pg_db", store_runs), ("enroll", under_load),
-             ("replicas", lambda r, o: (replicas(r, o), model(r, o))), ("perf", profile),
-             ("handshake", handshakes), ("pinned", pinned), ("callgrind", instructions),
+             ("replicas", lambda r, o: (replicas(r, o), model(r, o))), ("token", token_runs),
+             ("perf", profile), ("handshake", handshakes), ("pinned", pinned), ("callgrind", instructions),
              ("hold", held), ("flood", flood), ("chain", chain)]
     for table, section in steps:
         present = run.enroll if table == "enroll" else run.tables[table]

@@ -185,6 +185,18 @@ python3 "$ROOT/bench/render.py" "$T/store" > "$T/store.md"
 if ! grep -qF "| **200** | 60.00 | 90.00 |" "$T/store.md" || grep -qE '^### 3c' "$T/store.md"; then
   echo "FAIL: store step alone" >&2; fail=1
 fi
+# The token step alone: CPU ms per enrollment from ticks (hz 100) and the ratio of the means.
+mkdir "$T/token"
+printf 'key\tvalue\nhz\t100\ntoken_devices\t100\ntoken_concurrency\t8\n' > "$T/token/meta.tsv"
+printf '%s\n' "run	key	ok	failed	rate_per_second	p50_ms	p99_ms	elapsed_s	daemon_cpu_ticks	load" \
+  "file1	file	100	0	150	40	60	0.7	50	1 1 1" "token1	token	100	0	120	50	70	0.8	80	1 1 1" \
+  "file2	file	100	0	150	40	60	0.7	70	1 1 1" "token2	token	100	0	120	50	70	0.8	100	1 1 1" \
+  > "$T/token/token.tsv"
+python3 "$ROOT/bench/render.py" "$T/token" > "$T/token.md"
+if ! grep -qF "| token1 | token | 100 | 0 | 120 | 50 | 70 | **8.000** |" "$T/token.md" ||
+   ! grep -qF "9.000 ms with the token, 6.000 ms with the file: **1.50×**, 3.000 ms more" "$T/token.md"; then
+  echo "FAIL: token step" >&2; fail=1
+fi
 # Bad usage: one line on stderr, non-zero exit.
 if python3 "$ROOT/bench/render.py" "$T/nonexistent" 2> "$T/err"; then
   echo "FAIL: a missing results directory was accepted" >&2; fail=1
