@@ -188,9 +188,11 @@ TEST_CASE("Sessions closed underneath while two threads sign: reopened transpare
 TEST_CASE("The token's directory taken away: kUnavailable; given back: signing resumes") {
   Setup setup;
   auto key = setup.Key();
+  auto other = setup.Key();  // its session predates the re-initialisation and must not be closed
   Tally before;
   SignMany(*key, 5, before);
-  REQUIRE(before.ok == 5);
+  SignMany(*other, 5, before);
+  REQUIRE(before.ok == 10);
   const std::filesystem::path dir = setup.hsm.TokenDir();
   const std::filesystem::path away = setup.hsm.dir() / "away";
   std::filesystem::rename(dir, away);
@@ -208,9 +210,22 @@ TEST_CASE("The token's directory taken away: kUnavailable; given back: signing r
   CHECK(failed.error().code == Code::kUnavailable);
   CHECK(failed.error().detail.find(testing::kUserPin) == std::string::npos);
   REQUIRE(recovered.has_value());
+  const auto error_count = [&] {
+    uint64_t total = 0;
+    for (const auto& [name, n] : setup.token->stats().errors) total += n;
+    return total;
+  };
+  // New sessions after the re-initialisation: SoftHSM numbers handles afresh, so one of them may
+  // carry the number other's stale session had.
+  std::vector<std::unique_ptr<CaKey>> fresh;
+  for (int i = 0; i < 6; ++i) fresh.push_back(setup.Key());
+  const uint64_t errors_before = error_count();
   Tally after;
+  SignMany(*other, 20, after);  // drops its stale session without C_CloseSession on its handle
   SignMany(*key, 20, after);
-  CHECK(after.ok == 20);
+  for (auto& fresh_key : fresh) SignMany(*fresh_key, 2, after);
+  CHECK(after.ok == 52);
+  CHECK(error_count() == errors_before);
 }
 
 }  // namespace ca::token

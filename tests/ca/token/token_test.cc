@@ -25,6 +25,23 @@ std::shared_ptr<Token> OpenOrFail(const Pkcs11Uri& uri) {
   return *token;
 }
 
+// DER as X.690 wants it (mbedTLS's verify accepts a negative or zero-padded INTEGER): each of r
+// and s minimal, positive.
+bool IsStrictEcdsaDer(const base::Bytes& der) {
+  if (der.size() < 8 || der[0] != 0x30 || der[1] != der.size() - 2) return false;
+  size_t at = 2;
+  for (int i = 0; i < 2; ++i) {
+    if (at + 2 > der.size() || der[at] != 0x02) return false;
+    const size_t size = der[at + 1];
+    if (size == 0 || at + 2 + size > der.size()) return false;
+    const unsigned char first = der[at + 2];
+    if (first & 0x80) return false;                                       // negative
+    if (first == 0 && (size == 1 || !(der[at + 3] & 0x80))) return false;  // not minimal
+    at += 2 + size;
+  }
+  return at == der.size();
+}
+
 // Signs count digests and verifies each against PublicKeyDer with mbedTLS.
 void SignAndVerify(CaKey& key, int count) {
   auto drbg = Drbg::ForTesting(std::array<unsigned char, 4>{1, 2, 3, 4});
@@ -36,6 +53,7 @@ void SignAndVerify(CaKey& key, int count) {
     REQUIRE(drbg->rng().fill(drbg->rng().state, digest.data(), digest.size()) == 0);
     auto signature = key.SignDigest(digest, drbg->rng());
     REQUIRE_MESSAGE(signature.has_value(), signature.error().detail);
+    REQUIRE(IsStrictEcdsaDer(*signature));
     REQUIRE(mbedtls_pk_verify(pk.get(), MBEDTLS_MD_SHA256, digest.data(), digest.size(),
                               signature->data(), signature->size()) == 0);
   }
