@@ -116,6 +116,18 @@ TEST_CASE("Token::Open with the right PIN logs in once") {
   CHECK(token->HasKey().value_or(true) == false);
 }
 
+TEST_CASE("Token::Open refuses a module another Token of this process has initialised") {
+  SoftHsm hsm;
+  auto first = OpenOrFail(hsm.Uri());
+  auto second = Token::Open(hsm.Uri(), Pin());
+  REQUIRE_FALSE(second.has_value());
+  CHECK(second.error().code == Code::kInvalidArgument);
+  CHECK(second.error().detail == std::string(testing::kSoftHsmModule) +
+                                     ": C_Initialize: CKR_CRYPTOKI_ALREADY_INITIALIZED (already "
+                                     "in use in this process)");
+  CHECK(first->HasKey().has_value());  // the failed second Open did not finalize the first's
+}
+
 TEST_CASE("Token::Open refuses a wrong PIN without showing it") {
   SoftHsm hsm;
   auto token = Token::Open(hsm.Uri(), Pin("wrong-pin-0000"));
