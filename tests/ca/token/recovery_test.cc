@@ -79,8 +79,7 @@ class SameModule {
  public:
   SameModule() : library_(::dlopen(testing::kSoftHsmModule, RTLD_NOW | RTLD_NOLOAD)) {
     REQUIRE(library_ != nullptr);
-    auto get_list =
-        reinterpret_cast<CK_C_GetFunctionList>(::dlsym(library_, "C_GetFunctionList"));
+    auto get_list = reinterpret_cast<CK_C_GetFunctionList>(::dlsym(library_, "C_GetFunctionList"));
     REQUIRE(get_list(&fl_) == CKR_OK);
   }
   ~SameModule() { ::dlclose(library_); }
@@ -170,14 +169,14 @@ TEST_CASE("Sessions closed underneath while two threads sign: reopened transpare
   const Token::Stats stats = setup.token->stats();
   std::string errors;
   for (const auto& [name, count] : stats.errors) errors += name + "=" + std::to_string(count) + " ";
-  MESSAGE("closes " << closes.load() << ", ok " << tally.ok.load() << ", unavailable " << tally.unavailable.load()
-                    << ", logins " << stats.logins << ", sessions " << stats.sessions_opened
-                    << ", errors " << errors);
+  MESSAGE("closes " << closes.load() << ", ok " << tally.ok.load() << ", unavailable "
+                    << tally.unavailable.load() << ", logins " << stats.logins << ", sessions "
+                    << stats.sessions_opened << ", errors " << errors);
   CHECK(closes > 10);
   CHECK(tally.other == 0);  // never kCrypto
   CHECK(tally.bad_signature == 0);
   CHECK(tally.ok + tally.unavailable == 800);
-  CHECK(tally.ok == 800);  // the closer never strikes inside a signature: nothing to excuse
+  CHECK(tally.ok == 800);   // the closer never strikes inside a signature: nothing to excuse
   CHECK(stats.logins > 1);  // the login was lost with the sessions, and made again
   Tally after;
   SignMany(*first, 10, after);
@@ -215,7 +214,8 @@ TEST_CASE("The token's directory taken away: kUnavailable; given back: signing r
   auto recovered = key->SignDigest(digest, Rng{nullptr, nullptr});
   MESSAGE("given back: " << (recovered ? "signed" : recovered.error().detail));
   std::string errors;
-  for (const auto& [name, n] : setup.token->stats().errors) errors += name + "=" + std::to_string(n) + " ";
+  for (const auto& [name, n] : setup.token->stats().errors)
+    errors += name + "=" + std::to_string(n) + " ";
   MESSAGE("errors: " << errors);
   REQUIRE_FALSE(failed.has_value());
   CHECK(failed.error().code == Code::kUnavailable);

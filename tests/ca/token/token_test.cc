@@ -35,7 +35,7 @@ bool IsStrictEcdsaDer(const base::Bytes& der) {
     const size_t size = der[at + 1];
     if (size == 0 || at + 2 + size > der.size()) return false;
     const unsigned char first = der[at + 2];
-    if (first & 0x80) return false;                                       // negative
+    if (first & 0x80) return false;                                        // negative
     if (first == 0 && (size == 1 || !(der[at + 3] & 0x80))) return false;  // not minimal
     at += 2 + size;
   }
@@ -88,9 +88,9 @@ std::map<CK_ATTRIBUTE_TYPE, bool> PrivateKeyFlags(const SoftHsm& hsm) {
     REQUIRE(fl->C_FindObjects(session, &key, 1, &found) == CKR_OK);
     fl->C_FindObjectsFinal(session);
     REQUIRE(found == 1);
-    for (CK_ATTRIBUTE_TYPE type : {CKA_SENSITIVE, CKA_EXTRACTABLE, CKA_ALWAYS_SENSITIVE,
-                                   CKA_NEVER_EXTRACTABLE, CKA_SIGN, CKA_DECRYPT, CKA_DERIVE,
-                                   CKA_UNWRAP, CKA_TOKEN, CKA_PRIVATE}) {
+    for (CK_ATTRIBUTE_TYPE type :
+         {CKA_SENSITIVE, CKA_EXTRACTABLE, CKA_ALWAYS_SENSITIVE, CKA_NEVER_EXTRACTABLE, CKA_SIGN,
+          CKA_DECRYPT, CKA_DERIVE, CKA_UNWRAP, CKA_TOKEN, CKA_PRIVATE}) {
       CK_BBOOL value = CK_FALSE;
       CK_ATTRIBUTE attribute = {type, &value, sizeof value};
       REQUIRE(fl->C_GetAttributeValue(session, key, &attribute, 1) == CKR_OK);
@@ -144,7 +144,8 @@ TEST_CASE("Token::Open refuses a module path that is not a PKCS#11 module") {
   auto token = Token::Open(uri, Pin());
   REQUIRE_FALSE(token.has_value());
   CHECK(token.error().code == Code::kInvalidArgument);
-  CHECK(token.error().detail == "/lib/x86_64-linux-gnu/libz.so.1 is not a PKCS#11 module (no C_GetFunctionList)");
+  CHECK(token.error().detail ==
+        "/lib/x86_64-linux-gnu/libz.so.1 is not a PKCS#11 module (no C_GetFunctionList)");
 }
 
 TEST_CASE("Token::Open refuses a missing module file") {
@@ -195,7 +196,8 @@ TEST_CASE("GenerateKey makes a sign-only, sensitive, never-extractable P-256 key
 
 // The same attributes as pkcs11-tool and p11tool print them (the user PIN on their command line is
 // the throw-away test token's).
-TEST_CASE("pkcs11-tool and p11tool show the generated key as sign-only, sensitive, non-extractable") {
+TEST_CASE(
+    "pkcs11-tool and p11tool show the generated key as sign-only, sensitive, non-extractable") {
   SoftHsm hsm;
   {
     auto token = OpenOrFail(hsm.Uri());
