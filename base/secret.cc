@@ -24,8 +24,8 @@ size_t PageBytes() {
 // A fresh private page, locked against swap where the process may (mlock failing is not an error:
 // RLIMIT_MEMLOCK may be 0) and excluded from core dumps. Null with errno set on failure.
 unsigned char* MapPage() {
-  void* page = ::mmap(nullptr, PageBytes(), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                      -1, 0);
+  void* page =
+      ::mmap(nullptr, PageBytes(), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (page == MAP_FAILED) return nullptr;
   (void)::mlock(page, PageBytes());
   (void)::madvise(page, PageBytes(), MADV_DONTDUMP);

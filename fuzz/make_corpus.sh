@@ -6,7 +6,7 @@ out=$1
 t=$(mktemp -d)
 trap 'rm -rf "$t"' EXIT
 mkdir -p "$out"/{http_request_fuzz,est_body_fuzz,csr_fuzz,trust_store_fuzz,config_fuzz} \
-  "$out"/{client_chain_fuzz,proxy_header_fuzz}
+  "$out"/{client_chain_fuzz,proxy_header_fuzz,pkcs11_uri_fuzz}
 
 csr() {  # csr NAME KEYSPEC [extra req args]
   local name=$1 key=$2; shift 2
@@ -78,3 +78,12 @@ seeds = {"tcp4": b"\x09" + v2(b"\x21\x11", a4 + ports) + b"\x16\x03\x01",
 for name, data in seeds.items():
     open(f"{sys.argv[1]}/{name}", "wb").write(data)
 PY
+
+# pkcs11_uri_fuzz: RFC 7512 URIs as operators write them, with escapes, ids and each query form.
+n=0
+for u in 'pkcs11:token=provisiond;object=ca?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=file:/etc/provisiond/token.pin' \
+         'pkcs11:token=My%20HSM;manufacturer=SoftHSM%20project;id=%01%02%03;type=private?pin-source=/run/pin' \
+         'pkcs11:serial=6db38aed1ba9971f;slot-id=7;object=ca?pin-value=1234' \
+         'pkcs11:model=SoftHSM%20v2;object=c%3Ba?module-path=/usr/lib/x86_64-linux-gnu/p11-kit-proxy.so&pin-source=file:/p'; do
+  n=$((n + 1)); printf '%s' "$u" > "$out/pkcs11_uri_fuzz/uri$n"
+done

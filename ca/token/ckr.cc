@@ -1,5 +1,5 @@
-// ckr.cc — the name of a PKCS#11 return value (CKR_PIN_INCORRECT ...), for error details, logs and
-// the per-error counters.
+// ckr.cc — the name of a PKCS#11 return value (CKR_PIN_INCORRECT ...), for error details, logs
+// and the per-error counters.
 #include "ca/token/ckr.h"
 
 #include <cstdio>

@@ -109,7 +109,7 @@ class Token::Impl {
   base::Secret pin_;
   std::shared_mutex calls_;
   std::atomic<uint64_t> generation_{0};  // C_Initialize calls after the first
-  std::mutex login_mutex_;  // one C_Login at a time
+  std::mutex login_mutex_;               // one C_Login at a time
   mutable std::mutex stats_mutex_;
   Stats stats_;
   Session keeper_;

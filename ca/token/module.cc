@@ -36,6 +36,10 @@ Result<std::unique_ptr<Module>> Module::Load(const std::string& path) {
   std::unique_ptr<Module> module(new Module(path, std::move(handle), functions));
   CK_C_INITIALIZE_ARGS args = OsLockingArgs();
   const CK_RV rv = functions->C_Initialize(&args);
+  if (rv == CKR_CRYPTOKI_ALREADY_INITIALIZED) {
+    return Fail(Code::kInvalidArgument,
+                path + ": C_Initialize: " + CkrName(rv) + " (already in use in this process)");
+  }
   if (rv != CKR_OK) {
     return Fail(Code::kInvalidArgument,
                 path + " is not a PKCS#11 module (C_Initialize: " + CkrName(rv) + ")");

@@ -88,8 +88,7 @@ Result<void> Token::Impl::LoginIfNeeded(const Session& session) {
   CK_RV rv = fl()->C_GetSessionInfo(session.get(), &info);
   if (rv != CKR_OK) return std::unexpected(FailedError("C_GetSessionInfo", rv));
   if (IsUserState(info.state)) return {};
-  rv = fl()->C_Login(session.get(), CKU_USER, const_cast<CK_UTF8CHAR*>(pin_.data()),
-                     pin_.size());
+  rv = fl()->C_Login(session.get(), CKU_USER, const_cast<CK_UTF8CHAR*>(pin_.data()), pin_.size());
   if (rv == CKR_USER_ALREADY_LOGGED_IN) return {};
   if (rv != CKR_OK) return std::unexpected(FailedError("C_Login", rv));
   std::lock_guard stats_lock(stats_mutex_);
@@ -111,7 +110,7 @@ Result<Session> Token::Impl::OpenUserSession(bool read_write) {
 }
 
 Result<std::vector<CK_OBJECT_HANDLE>> Token::Impl::FindObjects(const Session& session,
-                                                              CK_OBJECT_CLASS cls) {
+                                                               CK_OBJECT_CLASS cls) {
   std::vector<CK_ATTRIBUTE> query = {{CKA_CLASS, &cls, sizeof cls}};
   if (!uri_.object.empty()) {
     query.push_back({CKA_LABEL, const_cast<char*>(uri_.object.data()), uri_.object.size()});

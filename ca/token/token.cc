@@ -9,7 +9,8 @@ namespace ca::token {
 namespace {
 
 // DER of the OID prime256v1 (1.2.840.10045.3.1.7): CKA_EC_PARAMS of a P-256 key.
-constexpr unsigned char kP256Params[] = {0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07};
+constexpr unsigned char kP256Params[] = {0x06, 0x08, 0x2A, 0x86, 0x48,
+                                         0xCE, 0x3D, 0x03, 0x01, 0x07};
 
 // Errors while looking at the token: a lost session is "try again later", a missing token too
 // once it has been found before.
@@ -73,12 +74,15 @@ Result<void> Token::GenerateKey() {
       {CKA_WRAP, &no, sizeof no},
       {CKA_DERIVE, &no, sizeof no},
       {CKA_EC_PARAMS, const_cast<unsigned char*>(kP256Params), sizeof kP256Params}};
-  std::vector<CK_ATTRIBUTE> private_template = {
-      {CKA_TOKEN, &yes, sizeof yes},     {CKA_PRIVATE, &yes, sizeof yes},
-      {CKA_KEY_TYPE, &key_type, sizeof key_type},
-      {CKA_SENSITIVE, &yes, sizeof yes}, {CKA_EXTRACTABLE, &no, sizeof no},
-      {CKA_SIGN, &yes, sizeof yes},      {CKA_DECRYPT, &no, sizeof no},
-      {CKA_DERIVE, &no, sizeof no},      {CKA_UNWRAP, &no, sizeof no}};
+  std::vector<CK_ATTRIBUTE> private_template = {{CKA_TOKEN, &yes, sizeof yes},
+                                                {CKA_PRIVATE, &yes, sizeof yes},
+                                                {CKA_KEY_TYPE, &key_type, sizeof key_type},
+                                                {CKA_SENSITIVE, &yes, sizeof yes},
+                                                {CKA_EXTRACTABLE, &no, sizeof no},
+                                                {CKA_SIGN, &yes, sizeof yes},
+                                                {CKA_DECRYPT, &no, sizeof no},
+                                                {CKA_DERIVE, &no, sizeof no},
+                                                {CKA_UNWRAP, &no, sizeof no}};
   public_template.insert(public_template.end(), name.begin(), name.end());
   private_template.insert(private_template.end(), name.begin(), name.end());
   CK_MECHANISM mechanism = {CKM_EC_KEY_PAIR_GEN, nullptr, 0};

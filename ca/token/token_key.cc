@@ -49,7 +49,8 @@ base::Bytes EcdsaSignatureDer(std::span<const unsigned char, 2 * kCoordinateByte
 // CKA_EC_POINT as a DER SubjectPublicKeyInfo, checked by mbedTLS (the point is on P-256). The
 // attribute is a DER OCTET STRING around the uncompressed point; some modules give the bare point.
 Result<base::Bytes> SpkiFromEcPoint(base::Bytes point) {
-  if (point.size() == 67 && point[0] == 0x04 && point[1] == 0x41) point.erase(point.begin(), point.begin() + 2);
+  if (point.size() == 67 && point[0] == 0x04 && point[1] == 0x41)
+    point.erase(point.begin(), point.begin() + 2);
   if (point.size() != 1 + 2 * kCoordinateBytes || point[0] != 0x04) {
     return Fail(Code::kUnsupportedKey, "CKA_EC_POINT is not an uncompressed P-256 point");
   }
@@ -57,7 +58,8 @@ Result<base::Bytes> SpkiFromEcPoint(base::Bytes point) {
   spki.insert(spki.end(), point.begin(), point.end());
   base::Scoped<mbedtls_pk_context, mbedtls_pk_init, mbedtls_pk_free> pk;
   const int ret = mbedtls_pk_parse_public_key(pk.get(), spki.data(), spki.size());
-  if (ret != 0) return Fail(Code::kUnsupportedKey, MbedtlsError("mbedtls_pk_parse_public_key", ret));
+  if (ret != 0)
+    return Fail(Code::kUnsupportedKey, MbedtlsError("mbedtls_pk_parse_public_key", ret));
   return PublicKeyDer(*pk.get());
 }
 
@@ -136,7 +138,8 @@ class TokenKey final : public CaKey {
     auto found = impl_->FindObjects(*session, CKO_PRIVATE_KEY);
     if (!found) return Fail(Code::kUnavailable, found.error().detail);
     if (found->size() != 1) {
-      return Fail(Code::kUnavailable, "the token no longer shows the key " + FormatUri(impl_->uri()));
+      return Fail(Code::kUnavailable,
+                  "the token no longer shows the key " + FormatUri(impl_->uri()));
     }
     session_ = std::move(*session);
     key_ = found->front();

@@ -62,9 +62,7 @@ std::string PercentEncode(std::string_view value, bool keep_slash) {
   return out;
 }
 
-Result<void> Refuse(std::string why) {
-  return Fail(Code::kInvalidArgument, "PKCS#11 URI: " + why);
-}
+Result<void> Refuse(std::string why) { return Fail(Code::kInvalidArgument, "PKCS#11 URI: " + why); }
 
 Result<void> SetPathAttribute(Pkcs11Uri& uri, std::string_view name, const std::string& value) {
   if (name == "token") {

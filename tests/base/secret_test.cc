@@ -56,7 +56,7 @@ TEST_CASE("Secret::From copies the value into a page left out of core dumps") {
   CHECK(AsString(*secret) == "1234-pin");
   const std::string flags = VmFlagsOf(secret->data());
   INFO(flags);
-  CHECK(flags.find(" dd") != std::string::npos);  // MADV_DONTDUMP
+  CHECK(flags.find(" dd") != std::string::npos);                        // MADV_DONTDUMP
   if (::geteuid() == 0) CHECK(flags.find(" lo") != std::string::npos);  // mlock'ed
 }
 

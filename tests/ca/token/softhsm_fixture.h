@@ -46,8 +46,8 @@ class SoftHsm {
                                           << "slots.removable = false\n";
     REQUIRE(::setenv("SOFTHSM2_CONF", (dir_ / "softhsm2.conf").c_str(), 1) == 0);
     REQUIRE(Run(std::string("softhsm2-util --init-token --free --label ") + kLabel + " --pin " +
-                kUserPin + " --so-pin " + kSoPin + " >" + (dir_ / "init.log").string() +
-                " 2>&1") == 0);
+                kUserPin + " --so-pin " + kSoPin + " >" + (dir_ / "init.log").string() + " 2>&1") ==
+            0);
   }
   ~SoftHsm() {
     std::error_code ignored;

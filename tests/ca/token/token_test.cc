@@ -25,6 +25,23 @@ std::shared_ptr<Token> OpenOrFail(const Pkcs11Uri& uri) {
   return *token;
 }
 
+// DER as X.690 wants it (mbedTLS's verify accepts a negative or zero-padded INTEGER): each of r
+// and s minimal, positive.
+bool IsStrictEcdsaDer(const base::Bytes& der) {
+  if (der.size() < 8 || der[0] != 0x30 || der[1] != der.size() - 2) return false;
+  size_t at = 2;
+  for (int i = 0; i < 2; ++i) {
+    if (at + 2 > der.size() || der[at] != 0x02) return false;
+    const size_t size = der[at + 1];
+    if (size == 0 || at + 2 + size > der.size()) return false;
+    const unsigned char first = der[at + 2];
+    if (first & 0x80) return false;                                        // negative
+    if (first == 0 && (size == 1 || !(der[at + 3] & 0x80))) return false;  // not minimal
+    at += 2 + size;
+  }
+  return at == der.size();
+}
+
 // Signs count digests and verifies each against PublicKeyDer with mbedTLS.
 void SignAndVerify(CaKey& key, int count) {
   auto drbg = Drbg::ForTesting(std::array<unsigned char, 4>{1, 2, 3, 4});
@@ -36,6 +53,7 @@ void SignAndVerify(CaKey& key, int count) {
     REQUIRE(drbg->rng().fill(drbg->rng().state, digest.data(), digest.size()) == 0);
     auto signature = key.SignDigest(digest, drbg->rng());
     REQUIRE_MESSAGE(signature.has_value(), signature.error().detail);
+    REQUIRE(IsStrictEcdsaDer(*signature));
     REQUIRE(mbedtls_pk_verify(pk.get(), MBEDTLS_MD_SHA256, digest.data(), digest.size(),
                               signature->data(), signature->size()) == 0);
   }
@@ -70,9 +88,9 @@ std::map<CK_ATTRIBUTE_TYPE, bool> PrivateKeyFlags(const SoftHsm& hsm) {
     REQUIRE(fl->C_FindObjects(session, &key, 1, &found) == CKR_OK);
     fl->C_FindObjectsFinal(session);
     REQUIRE(found == 1);
-    for (CK_ATTRIBUTE_TYPE type : {CKA_SENSITIVE, CKA_EXTRACTABLE, CKA_ALWAYS_SENSITIVE,
-                                   CKA_NEVER_EXTRACTABLE, CKA_SIGN, CKA_DECRYPT, CKA_DERIVE,
-                                   CKA_UNWRAP, CKA_TOKEN, CKA_PRIVATE}) {
+    for (CK_ATTRIBUTE_TYPE type :
+         {CKA_SENSITIVE, CKA_EXTRACTABLE, CKA_ALWAYS_SENSITIVE, CKA_NEVER_EXTRACTABLE, CKA_SIGN,
+          CKA_DECRYPT, CKA_DERIVE, CKA_UNWRAP, CKA_TOKEN, CKA_PRIVATE}) {
       CK_BBOOL value = CK_FALSE;
       CK_ATTRIBUTE attribute = {type, &value, sizeof value};
       REQUIRE(fl->C_GetAttributeValue(session, key, &attribute, 1) == CKR_OK);
@@ -98,6 +116,18 @@ TEST_CASE("Token::Open with the right PIN logs in once") {
   CHECK(token->HasKey().value_or(true) == false);
 }
 
+TEST_CASE("Token::Open refuses a module another Token of this process has initialised") {
+  SoftHsm hsm;
+  auto first = OpenOrFail(hsm.Uri());
+  auto second = Token::Open(hsm.Uri(), Pin());
+  REQUIRE_FALSE(second.has_value());
+  CHECK(second.error().code == Code::kInvalidArgument);
+  CHECK(second.error().detail == std::string(testing::kSoftHsmModule) +
+                                     ": C_Initialize: CKR_CRYPTOKI_ALREADY_INITIALIZED (already "
+                                     "in use in this process)");
+  CHECK(first->HasKey().has_value());  // the failed second Open did not finalize the first's
+}
+
 TEST_CASE("Token::Open refuses a wrong PIN without showing it") {
   SoftHsm hsm;
   auto token = Token::Open(hsm.Uri(), Pin("wrong-pin-0000"));
@@ -114,7 +144,8 @@ TEST_CASE("Token::Open refuses a module path that is not a PKCS#11 module") {
   auto token = Token::Open(uri, Pin());
   REQUIRE_FALSE(token.has_value());
   CHECK(token.error().code == Code::kInvalidArgument);
-  CHECK(token.error().detail == "/lib/x86_64-linux-gnu/libz.so.1 is not a PKCS#11 module (no C_GetFunctionList)");
+  CHECK(token.error().detail ==
+        "/lib/x86_64-linux-gnu/libz.so.1 is not a PKCS#11 module (no C_GetFunctionList)");
 }
 
 TEST_CASE("Token::Open refuses a missing module file") {
@@ -165,7 +196,8 @@ TEST_CASE("GenerateKey makes a sign-only, sensitive, never-extractable P-256 key
 
 // The same attributes as pkcs11-tool and p11tool print them (the user PIN on their command line is
 // the throw-away test token's).
-TEST_CASE("pkcs11-tool and p11tool show the generated key as sign-only, sensitive, non-extractable") {
+TEST_CASE(
+    "pkcs11-tool and p11tool show the generated key as sign-only, sensitive, non-extractable") {
   SoftHsm hsm;
   {
     auto token = OpenOrFail(hsm.Uri());
