@@ -24,7 +24,7 @@ refused "unknown URI attribute" "colour" \
   init --ca-key-uri "pkcs11:token=provisiond;object=ca;colour=blue?module-path=$mod&pin-source=file:$pin"
 refused "unknown query attribute" "pin-sauce" \
   init --ca-key-uri "pkcs11:token=provisiond;object=ca?module-path=$mod&pin-sauce=file:$pin"
-zlib=$(ldconfig -p | awk '/libz\.so\.1 .*x86-64/ {print $NF; exit}')
+zlib=$(ldconfig -p | awk '/libz\.so\.1 .*x86-64/ {p = $NF} END {print p}')  # reads it all: no SIGPIPE
 refused "a library that is not a PKCS#11 module" "not a PKCS#11 module" \
   init --ca-key-uri "pkcs11:token=provisiond;object=ca?module-path=$zlib&pin-source=file:$pin"
 refused "a module path that does not exist" "/nonexistent/libsofthsm2.so" \
