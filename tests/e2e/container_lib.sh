@@ -72,9 +72,9 @@ container_cached_root() {
 }
 
 # container_prepare: $ROOT becomes a writable overlay of the cached root (a copy if overlayfs is
-# not available), with the project installed by `cmake --install` as an operator would.
+# not available).
 container_prepare() {
-  local lower build
+  local lower
   lower=$(container_cached_root) || exit 1
   mkdir -p "$ROOT" "$T/upper" "$T/work"
   if mount -t overlay overlay -o "lowerdir=$lower,upperdir=$T/upper,workdir=$T/work" "$ROOT" \
@@ -83,6 +83,12 @@ container_prepare() {
   else
     cp -a "$lower/." "$ROOT/"
   fi
+}
+
+# container_install_cmake: the project installed into $ROOT by `cmake --install` of the build
+# that made $PROVISIOND, prefix /usr/local, as an operator would (the unit names the real path).
+container_install_cmake() {
+  local build
   build=$(cd "$(dirname "$PROVISIOND")/.." && pwd)
   DESTDIR="$ROOT" cmake --install "$build" --prefix /usr/local > "$T/install.log"
 }

@@ -12,6 +12,7 @@
 container_require
 began=$SECONDS
 container_prepare
+container_install_cmake
 container_boot
 echo "container running after $((SECONDS - began)) s"
 CONF="$ROOT/etc/provisiond/provisiond.toml"
