@@ -1,6 +1,7 @@
 // connection.cc — the per-connection state machine (see connection.h).
 #include "daemon/connection.h"
 
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <ctime>
@@ -98,6 +99,7 @@ bool Connection::DriveHandshake(Env& env) {
   switch (session_->Handshake()) {
     case tls::Session::Status::kDone:
       phase_ = Phase::kReading;
+      handshake_done_ = Clock::now();
       deadline_ = JitteredDeadline(config_.limits.request_timeout);
       return true;
     case tls::Session::Status::kWantRead:
@@ -149,6 +151,14 @@ void Connection::RecordHandshakeFailure(Env& env) {
 bool Connection::Authenticated() const {
   return session_ && phase_ != Phase::kHandshake &&
          session_->peer().kind != AuthKind::kNone;
+}
+
+bool Connection::Idle(Clock::time_point now) const {
+  if (phase_ != Phase::kReading || parser_.InProgress()) return false;
+  if (requests_ == 0 && now - handshake_done_ < kFirstRequestGrace) return false;
+  // Bytes on the socket not driven yet are the start of a request.
+  uint8_t byte = 0;
+  return ::recv(fd_.get(), &byte, 1, MSG_PEEK | MSG_DONTWAIT) <= 0;
 }
 
 bool Connection::DriveReading(Env& env) {

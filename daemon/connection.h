@@ -74,9 +74,12 @@ class Connection {
   // No TLS byte has been processed yet: the next Drive reads the ClientHello and answers it,
   // the handshake's most expensive step on the server (key exchange and a signature).
   bool Fresh() const { return !session_ && phase_ == Phase::kHandshake; }
-  // Between two requests of a keep-alive connection (nothing in flight): safe to close when
-  // draining.
-  bool Idle() const { return phase_ == Phase::kReading && requests_ > 0 && !parser_.InProgress(); }
+  // No request under way: the handshake is done and no byte of a request has arrived, on a
+  // keep-alive connection between two requests, or on a new one silent for kFirstRequestGrace
+  // since its handshake (a client sends its request right after; closing it in between would
+  // fail a request no client retries). Safe to close when draining.
+  bool Idle(Clock::time_point now) const;
+  static constexpr std::chrono::milliseconds kFirstRequestGrace{250};
 
  private:
   enum class Phase { kHandshake, kReading, kAwaiting, kWriting, kDone };
@@ -113,6 +116,7 @@ class Connection {
   bool keep_alive_requested_ = false;  // of the request being answered
   bool await_proxy_header_;            // from a --proxy-protocol-from peer, not read yet
   Clock::time_point deadline_;
+  Clock::time_point handshake_done_;  // when the handshake completed (kFirstRequestGrace)
 };
 
 }  // namespace provisiond

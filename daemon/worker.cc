@@ -226,14 +226,15 @@ void Worker::Sweep() {
   auto now = Clock::now();
   LogRefusedIfDue(now);  // the refusals of the last second not logged yet
   ReportSuppressedUnauthenticated(writer_);
-  // Draining: nothing is in flight on an idle keep-alive connection, and at the drain deadline
+  // Draining: nothing is in flight on an idle connection (Connection::Idle), and at the deadline
   // whatever is left is cut (an awaited issuance still commits; the device's retry gets it).
   const bool drain_over = stopping_ && now.time_since_epoch().count() >= drain_deadline_.load();
   std::vector<int> expired;
   size_t cut = 0;
   for (auto& [fd, conn] : conns_) {
-    if (stopping_ && (conn->Idle() || drain_over)) {
-      cut += !conn->Idle();
+    const bool idle = stopping_ && conn->Idle(now);
+    if (stopping_ && (idle || drain_over)) {
+      cut += !idle;
       expired.push_back(fd);
     } else if (!conn->CheckDeadline(now)) {
       expired.push_back(fd);

@@ -49,7 +49,7 @@ class Worker {
                                                       std::unique_ptr<PostQueue> inbox,
                                                       std::unique_ptr<est::Service> service);
 
-  // drain_deadline: when draining (SIGTERM), idle keep-alive connections close at once and the
+  // drain_deadline: when draining (SIGTERM), idle connections (no request under way) close at once and the
   // rest at this time; max() = let them finish by their own deadlines.
   void Stop(Clock::time_point drain_deadline = Clock::time_point::max());
 

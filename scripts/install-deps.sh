@@ -4,15 +4,17 @@
 #
 # Debian 12 ships mbedTLS 2.28 (end of life, no usable TLS 1.3). On bookworm this script adds
 # the trixie suite from the machine's own Debian mirror and pins it so low that nothing comes
-# from it except the packages named in PINNED below (mbedTLS 3.6 and llhttp).
+# from it except the packages named in scripts/debian_mirror.sh (mbedTLS 3.6 and llhttp).
+# mmdebstrap and systemd-container build and boot the Debian root of the systemd container test
+# (tests/e2e/systemd_container.sh).
 set -euo pipefail
 
 . /etc/os-release
-PINNED="libmbedtls-dev libmbedtls21 libmbedx509-7 libmbedcrypto16 libllhttp-dev libllhttp9.2"
 PACKAGES="build-essential cmake g++ pkg-config git libsqlite3-dev sqlite3 libcli11-dev doctest-dev
   nlohmann-json3-dev openssl curl ca-certificates libsystemd-dev systemd clang llvm libclang-rt-dev
   postgresql libpq-dev softhsm2 opensc p11-kit gnutls-bin libp11-kit-dev
-  gnuplot-nox libmbedtls-dev libllhttp-dev python3 python3-cryptography valgrind strace jq haproxy"
+  gnuplot-nox libmbedtls-dev libllhttp-dev python3 python3-cryptography valgrind strace jq haproxy
+  mmdebstrap systemd-container"
 
 # libFuzzer builds need clang >= 16 (std::expected with libstdc++); Debian 12's default is 14.
 if [ "${VERSION_CODENAME:-}" = "bookworm" ]; then
@@ -25,34 +27,17 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 
-# The mirror the machine already uses, so we never name a host of our own.
-mirror() {
-  local m=""
-  if [ -f /etc/apt/sources.list.d/debian.sources ]; then
-    m=$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources)
-  fi
-  if [ -z "$m" ] && [ -f /etc/apt/sources.list ]; then
-    m=$(awk '$1=="deb" && $0 !~ /security/ {for (i=2;i<=NF;i++) if ($i ~ /^(https?|file):/) {print $i; exit}}' /etc/apt/sources.list)
-  fi
-  echo "${m:-http://deb.debian.org/debian}"
-}
+. "$(dirname "$0")/debian_mirror.sh"  # debian_mirror, trixie_preferences, the pinned list
 
 if [ "${VERSION_CODENAME:-}" = "bookworm" ]; then
   src=/etc/apt/sources.list.d/provisiond-trixie.sources
   pref=/etc/apt/preferences.d/provisiond-trixie
   want_src="Types: deb
-URIs: $(mirror)
+URIs: $(debian_mirror)
 Suites: trixie
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg"
-  want_pref="# provisiond: take only the named packages from trixie; everything else stays bookworm.
-Package: *
-Pin: release n=trixie
-Pin-Priority: 1
-
-Package: $PINNED
-Pin: release n=trixie
-Pin-Priority: 990"
+  want_pref=$(trixie_preferences)
   if [ "$(cat "$src" 2>/dev/null)" != "$want_src" ] || [ "$(cat "$pref" 2>/dev/null)" != "$want_pref" ]; then
     printf '%s\n' "$want_src" > "$src"
     printf '%s\n' "$want_pref" > "$pref"

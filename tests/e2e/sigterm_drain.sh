@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # sigterm_drain.sh — SIGTERM stops accepting, lets an enrollment already in flight finish (its
-# certificate is committed and delivered), closes idle keep-alive connections at once, cuts what
-# is still open at --drain-timeout, closes the database and exits 0.
+# certificate is committed and delivered), closes idle connections at once (keep-alive between
+# requests, or silent since the handshake), cuts what is still open at --drain-timeout, closes
+# the database and exits 0.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/service_lib.sh"
 
@@ -39,27 +40,48 @@ start_daemon --trust "$T/fleet/factory-ca.crt" --drain-timeout 8s
 slow_enroll dev-00001 one > "$T/one.out" &
 CLIENT=$!
 for _ in $(seq 1 100); do [ -e "$T/one.half" ] && break; sleep 0.1; done
-# An idle keep-alive connection (a finished request, kept open) must not hold the drain up.
-python3 - "$PORT" "$CA" "$T/fleet/devices/dev-00003" > "$T/idle.out" 2>&1 <<'PY' &
+# Idle connections must not hold the drain up: a keep-alive one (a finished request, kept open)
+# and a silent one (handshake done, no request sent).
+idle_client() {  # idle_client DEVICE keepalive|silent
+  python3 - "$PORT" "$CA" "$T/fleet/devices/$1" "$2" <<'PY'
 import socket, ssl, sys, time
-port, ca, dev = sys.argv[1:4]
+port, ca, dev, mode = sys.argv[1:5]
 ctx = ssl.create_default_context(cafile=ca)
 ctx.load_cert_chain(dev + "/bootstrap.crt", dev + "/bootstrap.key")
 s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", int(port))), server_hostname="localhost")
-s.sendall(b"GET /.well-known/est/cacerts HTTP/1.1\r\nHost: localhost\r\n\r\n")
-print("idle", s.recv(12).decode(), flush=True)
-start = time.time()
-while s.recv(65536): pass  # until the server closes it
-print("closed after %.1f s" % (time.time() - start), flush=True)
+if mode == "keepalive":
+    s.sendall(b"GET /.well-known/est/cacerts HTTP/1.1\r\nHost: localhost\r\n\r\n")
+    print("idle", s.recv(12).decode(), flush=True)
+else:
+    print("idle handshake done", flush=True)
+try:
+    while s.recv(65536): pass  # until the server closes it
+except OSError:
+    pass
+print("closed at %.3f" % time.time(), flush=True)
 PY
+}
+# closed_within FILE SECONDS: the client in FILE saw its connection closed at most SECONDS after
+# the SIGTERM sent at $TERM_AT.
+closed_within() {
+  awk -v t="$TERM_AT" -v max="$2" '$1 == "closed" { found = 1; d = $3 - t }
+    END { printf "%.1f s after SIGTERM\n", d; exit !(found && d <= max) }' "$1"
+}
+idle_client dev-00003 keepalive > "$T/idle.out" 2>&1 &
 IDLE=$!
+idle_client dev-00003 silent > "$T/silent.out" 2>&1 &
+SILENT=$!
 check "keep-alive connection served" wait_for_line "$T/idle.out" '^idle HTTP/1.1 200'
+check "silent connection's handshake done" wait_for_line "$T/silent.out" '^idle handshake done'
+TERM_AT=$(date +%s.%N)
 kill -TERM "$DAEMON_PID"
-check "stopping logged with two connections open" \
-  wait_for_line "$T/daemon.log" '^<5>stopping signal=TERM in_flight=2 drain_timeout_ms=8000'
-wait "$IDLE" || true
-check "idle keep-alive connection closed at once ($(tail -1 "$T/idle.out"))" \
-  grep -qE '^closed after 0\.[0-9] s' "$T/idle.out"
+check "stopping logged with three connections open" \
+  wait_for_line "$T/daemon.log" '^<5>stopping signal=TERM in_flight=3 drain_timeout_ms=8000'
+wait "$IDLE" "$SILENT" || true
+check "idle keep-alive connection closed at once ($(closed_within "$T/idle.out" 1))" \
+  closed_within "$T/idle.out" 1
+check "silent connection (no request sent) closed at once ($(closed_within "$T/silent.out" 1))" \
+  closed_within "$T/silent.out" 1
 code=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 2 --cacert "$CA" "$EST/cacerts" 2>/dev/null || true)
 expect_eq "a new connection is not served while draining" 000 "$code"
 check "daemon still draining" kill -0 "$DAEMON_PID"

@@ -20,7 +20,10 @@ UNIT="$PREFIX/lib/systemd/system/provisiond.service"
 expect_contains "ExecStart names the installed binary" \
   "ExecStart=$PREFIX/bin/provisiond serve --config /etc/provisiond/provisiond.toml" "$(cat "$UNIT")"
 expect_contains "Type=notify" "Type=notify" "$(cat "$UNIT")"
-expect_contains "reload is SIGHUP" 'ExecReload=/bin/kill -HUP $MAINPID' "$(cat "$UNIT")"
+expect_contains "reload checks the config first" \
+  "ExecReload=$PREFIX/bin/provisiond check-config --config /etc/provisiond/provisiond.toml" "$(cat "$UNIT")"
+expect_contains "reload is SIGHUP without /bin/kill" \
+  "ExecReload=/bin/sh -c 'kill -HUP \"\$1\"' provisiond-reload \$MAINPID" "$(cat "$UNIT")"
 expect_contains "state dir is the service's writable place" "StateDirectory=provisiond" "$(cat "$UNIT")"
 
 # verify loads the units as systemd would: unknown settings, missing binaries, bad sockets.
