@@ -79,6 +79,22 @@ expect_eq "the host's users and dpkg database are untouched" "$host_before" \
 "${DPKG[@]}" -i "$DEB" >"$T/dpkg2.log" 2>&1 || fail "reinstall: $(cat "$T/dpkg2.log")"
 expect_eq "a reinstall keeps one user" 1 "$(grep -c '^provisiond:' "$R/etc/passwd")"
 
+# Without systemd-sysusers/systemd-tmpfiles (a system without systemd), the packaged postinst
+# falls back to useradd and install: the same user and directories, twice without error.
+F="$T/fallback"
+mkdir -p "$F/bin" "$F/root/etc"
+for t in sh useradd install chmod chown awk; do ln -s "$(command -v "$t")" "$F/bin/$t"; done
+for _ in 1 2; do
+  DPKG_ROOT="$F/root" PATH="$F/bin" sh "$T/control/postinst" configure >"$T/fb.log" 2>&1 ||
+    fail "fallback postinst: $(cat "$T/fb.log")"
+done
+fuid=$(awk -F: '$1 == "provisiond" {print $3}' "$F/root/etc/passwd" 2>/dev/null)
+check "fallback: one provisiond user (uid $fuid)" test "$(grep -c '^provisiond:' "$F/root/etc/passwd")" = 1
+expect_eq "fallback: state dir 0700, owned by provisiond" "700 $fuid" \
+  "$(stat -c '%a %u' "$F/root/var/lib/provisiond" 2>/dev/null)"
+expect_eq "fallback: /etc/provisiond/trust 0755 root" "755 0" \
+  "$(stat -c '%a %u' "$F/root/etc/provisiond/trust" 2>/dev/null)"
+
 # What an operator leaves there: an edited config, a trust file, a CA key and a database.
 echo '# local edit' >> "$R/etc/provisiond/provisiond.toml"
 echo cert > "$R/etc/provisiond/trust/factory-ca.crt"
