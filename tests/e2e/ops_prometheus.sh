@@ -27,6 +27,7 @@ wait_for_url() {  # wait_for_url URL SECONDS: true once it answers 200
 }
 
 init_state --server-days 40
+cp "$T/state/server.crt" "$T/state-server.crt"; cp "$T/state/server.key" "$T/state-server.key"
 "$DEVICE_SIM" factory --out "$T/fleet" --count 3 >/dev/null
 start_daemon --trust "$T/fleet/factory-ca.crt" --metrics-listen 0 --max-pending-writes 300
 MPORT=$(sed -n 's/^<5>metrics_listening address=127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$T/daemon.log")
@@ -42,6 +43,20 @@ expect_eq "server certificate notAfter exported" "$(not_after "$T/state/server.c
   "$(metric provisiond_server_certificate_not_after_seconds)"
 expect_eq "ready" 1 "$(metric provisiond_ready)"
 expect_eq "writer queue bound = --max-pending-writes" 300 "$(metric provisiond_db_queue_limit)"
+# A new server certificate (same CA, 10 days) put in place and reloaded shows at once.
+"$PROVISIOND" init --state-dir "$T/next" --ca-cert "$T/state/ca.crt" --ca-key "$T/state/ca.key" \
+  --server-days 10 >/dev/null
+cp "$T/next/server.crt" "$T/next/server.key" "$T/state/"
+kill -HUP "$DAEMON_PID"
+check "reloaded" wait_for_line "$T/daemon.log" '^<5>reloaded ' 10
+expect_eq "server certificate notAfter after the reload" "$(not_after "$T/next/server.crt")" \
+  "$(metric provisiond_server_certificate_not_after_seconds)"
+# Back to the 40-day certificate, so that no expiry alert is due below.
+cp "$T/state-server.crt" "$T/state/server.crt"; cp "$T/state-server.key" "$T/state/server.key"
+kill -HUP "$DAEMON_PID"
+reloads() { grep -c '^<5>reloaded ' "$T/daemon.log" || true; }
+for _ in $(seq 1 100); do [ "$(reloads)" -ge 2 ] && break; sleep 0.1; done
+expect_eq "reloaded again" 2 "$(reloads)"
 
 PPORT=$(free_port)
 cat > "$T/prometheus.yml" <<YML
