@@ -24,4 +24,11 @@ install(FILES systemd/provisiond.sysusers DESTINATION ${PROVISIOND_SYSUSERSDIR}
         RENAME provisiond.conf)
 install(FILES systemd/provisiond.tmpfiles DESTINATION ${PROVISIOND_TMPFILESDIR}
         RENAME provisiond.conf)
-install(FILES systemd/provisiond.toml.example README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
+install(FILES systemd/provisiond.toml.example README.md docs/operations.md docs/packaging.md
+        DESTINATION ${CMAKE_INSTALL_DOCDIR})
+# The operator's kit (docs/operations.md): Prometheus alerting rules and a Grafana dashboard.
+install(FILES docs/ops/provisiond-alerts.yml docs/ops/provisiond-dashboard.json
+        DESTINATION ${CMAKE_INSTALL_DOCDIR}/ops)
+# Only in the Debian package (package.cmake): the example as the config, a conffile.
+install(FILES systemd/provisiond.toml.example DESTINATION /etc/provisiond RENAME provisiond.toml
+        COMPONENT deb_only EXCLUDE_FROM_ALL)

@@ -4,6 +4,8 @@
 #include <charconv>
 #include <ctime>
 
+#include "ca/cert.h"
+
 namespace provisiond {
 namespace {
 
@@ -169,7 +171,16 @@ Metrics::Metrics()
                          "(checks, signing and the database commit).",
                          {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}),
       start_time_seconds("provisiond_start_time_seconds",
-                         "Unix time at which the daemon started.") {
+                         "Unix time at which the daemon started."),
+      ready("provisiond_ready",
+            "1 once the daemon listens with its store open (systemd READY=1), 0 while draining."),
+      ca_cert_not_after("provisiond_ca_certificate_not_after_seconds",
+                        "notAfter of the issuing CA certificate, unix time."),
+      server_cert_not_after("provisiond_server_certificate_not_after_seconds",
+                            "notAfter of the TLS server certificate in force, unix time."),
+      db_queue_limit("provisiond_db_queue_limit",
+                     "Writes the database writer queues at most (--max-pending-writes); past it "
+                     "enrollments are answered 503 (outcome store_unavailable).") {
   start_time_seconds.Set(static_cast<int64_t>(std::time(nullptr)));
 }
 
@@ -184,6 +195,10 @@ std::string Metrics::Render() const {
   enrollment_seconds.Render(&out);
   reloads.Render(&out);
   start_time_seconds.Render(&out);
+  ready.Render(&out);
+  ca_cert_not_after.Render(&out);
+  server_cert_not_after.Render(&out);
+  db_queue_limit.Render(&out);
   return out;
 }
 
@@ -198,6 +213,16 @@ std::string Metrics::StatusLine() const {
 Metrics& GlobalMetrics() {
   static Metrics metrics;
   return metrics;
+}
+
+void SetCertificateExpiry(Metrics& metrics, std::string_view ca_cert_pem,
+                          std::string_view server_cert_pem) {
+  if (auto ca = ca::ParseCertificates(ca_cert_pem)) {
+    metrics.ca_cert_not_after.Set(ca::ToUnixTime((*ca)->get()->valid_to));
+  }
+  if (auto server = ca::ParseCertificates(server_cert_pem)) {
+    metrics.server_cert_not_after.Set(ca::ToUnixTime((*server)->get()->valid_to));
+  }
 }
 
 }  // namespace provisiond

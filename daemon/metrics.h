@@ -88,6 +88,12 @@ struct Metrics {
   CounterFamily proxy_refused;
   Histogram enrollment_seconds;  // complete request -> response ready (checks, sign, commit)
   Gauge start_time_seconds;
+  Gauge ready;  // 1 from READY=1 until draining starts
+  // notAfter (unix seconds) of the issuing CA's and of the TLS server certificate in force
+  // (SetCertificateExpiry: at start and after each reload).
+  Gauge ca_cert_not_after;
+  Gauge server_cert_not_after;
+  Gauge db_queue_limit;  // --max-pending-writes: past it, enrollments get 503 store_unavailable
 
   // The whole exposition, "# HELP"/"# TYPE" lines included.
   std::string Render() const;
@@ -96,6 +102,11 @@ struct Metrics {
 };
 
 Metrics& GlobalMetrics();
+
+// Sets ca_cert_not_after and server_cert_not_after from the first certificate of each PEM
+// (the server file may carry its chain after it). A PEM that does not parse leaves its gauge.
+void SetCertificateExpiry(Metrics& metrics, std::string_view ca_cert_pem,
+                          std::string_view server_cert_pem);
 
 // The database writer's group-commit counters (kept by db::Writer itself):
 // provisiond_db_commit_duration_seconds (histogram of COMMIT times, mostly the fsync),

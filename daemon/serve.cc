@@ -304,9 +304,11 @@ int RunServe(const ServeConfig& initial, const StoreLocation& location,
        {"client_auth", d.config->client_auth == ClientAuth::kRequired ? "required" : "optional"},
        {"journal", StderrIsJournal() ? "yes" : "no"}});
   sd::Notify("READY=1\nSTATUS=" + Status("running"));
+  GlobalMetrics().ready.Set(1);
 
   int sig = SignalLoop(d, signals);
   d.draining = true;
+  GlobalMetrics().ready.Set(0);
   sd::Notify("STOPPING=1\nSTATUS=draining");
   Log(Priority::kNotice, "stopping",
       {{"signal", sig == SIGINT ? "INT" : "TERM"},

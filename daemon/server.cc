@@ -18,6 +18,7 @@
 #include "ca/issuer.h"
 #include "daemon/est/service.h"
 #include "daemon/log.h"
+#include "daemon/metrics.h"
 #include "daemon/net.h"
 #include "daemon/post_queue.h"
 #include "daemon/worker.h"
@@ -115,6 +116,8 @@ base::Result<std::unique_ptr<Server>> Server::Create(
     if (!worker) return std::unexpected(worker.error());
     server->workers_.push_back(std::move(*worker));
   }
+  SetCertificateExpiry(GlobalMetrics(), material.ca_cert_pem, material.server_cert_pem);
+  GlobalMetrics().db_queue_limit.Set(static_cast<int64_t>(config.limits.max_pending_writes));
   return server;
 }
 
@@ -154,6 +157,7 @@ base::Result<void> Server::Reload(std::shared_ptr<const ServeConfig> config,
     if (!tls) return std::unexpected(ca::ToBaseError(tls.error()));
     contexts.push_back(std::move(*tls));
   }
+  SetCertificateExpiry(GlobalMetrics(), material.ca_cert_pem, material.server_cert_pem);
   configs_.push_back(config);
   current_config_.store(config.get(), std::memory_order_release);
   enroll_shared_.current_config.store(config.get(), std::memory_order_release);

@@ -14,7 +14,11 @@ PACKAGES="build-essential cmake g++ pkg-config git libsqlite3-dev sqlite3 libcli
   nlohmann-json3-dev openssl curl ca-certificates libsystemd-dev systemd clang llvm libclang-rt-dev
   postgresql libpq-dev softhsm2 opensc p11-kit gnutls-bin libp11-kit-dev
   gnuplot-nox libmbedtls-dev libllhttp-dev python3 python3-cryptography valgrind strace jq haproxy
-  mmdebstrap systemd-container"
+  mmdebstrap systemd-container dpkg-dev lintian prometheus"
+# mmdebstrap, systemd-container: the booted-systemd test (tests/e2e/systemd_container.sh).
+# dpkg-dev and lintian: the Debian package (scripts/build-deb.sh, tests/e2e/deb_package.sh).
+# prometheus: promtool and the server for tests/e2e/ops_*.sh, which run their own on loopback
+# (on a host booted with systemd, Debian's package also enables its own prometheus.service).
 
 # libFuzzer builds need clang >= 16 (std::expected with libstdc++); Debian 12's default is 14.
 if [ "${VERSION_CODENAME:-}" = "bookworm" ]; then
