@@ -76,7 +76,7 @@ TEST_CASE("conditional GETs: If-None-Match wins over If-Modified-Since") {
   CHECK(not_modified.ends_with("\r\n\r\n"));
 }
 
-TEST_CASE("other paths, methods and malformed requests are refused; none yet is 503") {
+TEST_CASE("other paths, methods and malformed requests are refused, and none yet is 503") {
   CHECK(Starts(Answer("GET /../crl HTTP/1.1\r\n\r\n"), "HTTP/1.1 404"));
   CHECK(Starts(Answer("GET /crl/ HTTP/1.1\r\n\r\n"), "HTTP/1.1 404"));
   CHECK(Starts(Answer("GET http://x/crl HTTP/1.1\r\n\r\n"), "HTTP/1.1 404"));
@@ -91,7 +91,7 @@ TEST_CASE("other paths, methods and malformed requests are refused; none yet is 
   CHECK(Has(none, "Retry-After: 1\r\n"));
 }
 
-TEST_CASE("HTTP dates round-trip; others are not dates") {
+TEST_CASE("HTTP dates round-trip, and others are not dates") {
   CHECK(HttpDate(kThisUpdate) == "Fri, 01 May 2026 00:00:00 GMT");
   CHECK(ParseHttpDate(HttpDate(kThisUpdate)) == kThisUpdate);
   CHECK_FALSE(ParseHttpDate("Fri, 01 May 2026 00:00:00 UTC").has_value());
@@ -124,7 +124,7 @@ std::string Fetch(int port, const std::string& request) {
 
 }  // namespace
 
-TEST_CASE("silent clients hold only their own slot; a huge head gets 431") {
+TEST_CASE("silent clients hold only their own slot, and a huge head gets 431") {
   auto fd = ListenTcp("127.0.0.1:0", 64);
   REQUIRE(fd.has_value());
   auto http = SideHttp::Start(
