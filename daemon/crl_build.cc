@@ -24,9 +24,10 @@ int HexDigit(char c) {
   return -1;
 }
 
-// The store keeps serials as lowercase hex of the certificate's INTEGER contents (checked by the
-// schema); a malformed one yields empty bytes, which SignCrl refuses, naming it.
-base::Bytes HexToBytes(const std::string& hex) {
+// The store keeps serials as lowercase hex of the integer's minimal unsigned bytes, without the
+// DER sign byte (README, "Serials"): the INTEGER contents get it back when the top bit is set. A
+// malformed one yields empty bytes, which SignCrl refuses, naming it.
+base::Bytes SerialContents(const std::string& hex) {
   base::Bytes out;
   if (hex.size() % 2 != 0) return {};
   for (size_t i = 0; i < hex.size(); i += 2) {
@@ -34,6 +35,7 @@ base::Bytes HexToBytes(const std::string& hex) {
     if (hi < 0 || lo < 0) return {};
     out.push_back(static_cast<unsigned char>(hi * 16 + lo));
   }
+  if (!out.empty() && (out[0] & 0x80)) out.insert(out.begin(), 0);
   return out;
 }
 
@@ -59,7 +61,7 @@ db::Result<CrlContents> CrlFromStore(db::Store& store, base::UnixTime now,
                          .crl_number = CrlNumberBytes(*number)};
   out.spec.revoked.reserve(revoked->size());
   for (const auto& r : *revoked) {
-    out.spec.revoked.push_back({.serial = HexToBytes(r.serial_hex),
+    out.spec.revoked.push_back({.serial = SerialContents(r.serial_hex),
                                 .revocation_date = ParseIso(r.revoked_at.value_or("")),
                                 .reason = r.revocation_reason.value_or(0)});
   }

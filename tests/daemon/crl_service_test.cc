@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "base/scoped.h"
+#include "daemon/crl_build.h"
 #include "daemon/crl_service.h"
 #include "daemon/net.h"
 #include "db/sqlite_store.h"
@@ -113,6 +114,37 @@ TEST_CASE("the CRL service publishes, follows revocations, and keeps the last CR
   auto third = WaitFor(s, [](const PublishedCrl& c) { return c.entries == 2; }, std::chrono::seconds(2));
   REQUIRE(third);
   CHECK(third->number > second->number);
+}
+
+TEST_CASE("CrlFromStore: entries with their INTEGER contents, kept one period past expiry") {
+  db::testing::TempDir dir;
+  auto store = db::SqliteStore::Open(dir.File("build.db"));
+  REQUIRE(store.has_value());
+  db::CertificateRecord high = Cert(1), expired = Cert(2), old = Cert(3);
+  high.serial_hex = "8f00ab12";  // stored without the sign byte (README, "Serials")
+  expired.not_after = "2026-05-01T00:00:00Z";
+  old.not_after = "2026-04-01T00:00:00Z";
+  for (const auto& c : {high, expired, old}) {
+    db::testing::Issue(**store, c);
+    REQUIRE((*store)->RevokeSerial(c.serial_hex, 4, "2026-03-01T00:00:00Z").value() == 1);
+  }
+  const base::UnixTime may_2 = 1777680000;  // 2026-05-02T00:00:00Z
+  auto crl = CrlFromStore(**store, may_2, 7200, 3 * 86400);
+  REQUIRE(crl.has_value());
+  CHECK(crl->spec.next_update == may_2 + 7200);
+  REQUIRE(crl->spec.revoked.size() == 2);  // `old` expired more than 3 days before
+  CHECK(crl->spec.revoked[0].serial == base::Bytes{0x7f, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2});
+  CHECK(crl->spec.revoked[1].serial == base::Bytes{0x00, 0x8f, 0x00, 0xab, 0x12});
+  CHECK(crl->spec.revoked[1].reason == 4);
+  auto drbg = catest::MakeDrbg("crl build");
+  catest::TestCa ca = catest::MakeCa(drbg->rng());
+  auto crt = catest::Parse(ca.der);
+  auto key = catest::FileKey(*ca.key, drbg->rng());
+  CHECK(ca::SignCrl(crl->spec, *crt->get(), *key, drbg->rng()).has_value());
+  auto next = CrlFromStore(**store, may_2, 7200, 0);
+  REQUIRE(next.has_value());
+  CHECK(next->number == crl->number + 1);
+  CHECK(next->spec.revoked.size() == 1);
 }
 
 }  // namespace provisiond
