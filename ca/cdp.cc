@@ -41,9 +41,12 @@ int WriteCdp(unsigned char** p, unsigned char* start, const std::vector<std::str
 
 // Parses the extension value (cdp.h: the one shape we write) into out->urls.
 Result<void> ParseValue(unsigned char* p, const unsigned char* end, CrlDistribution* out) {
-  auto bad = [](const char* what) { return Fail(Code::kMalformed, std::string("cRLDistributionPoints: ") + what); };
+  auto bad = [](const char* what) {
+    return Fail(Code::kMalformed, std::string("cRLDistributionPoints: ") + what);
+  };
   size_t len = 0;
-  if (mbedtls_asn1_get_tag(&p, end, &len, kSequence) != 0 || p + len != end) return bad("not a SEQUENCE");
+  if (mbedtls_asn1_get_tag(&p, end, &len, kSequence) != 0 || p + len != end)
+    return bad("not a SEQUENCE");
   while (p < end) {
     if (mbedtls_asn1_get_tag(&p, end, &len, kSequence) != 0) return bad("bad DistributionPoint");
     const unsigned char* dp_end = p + len;
@@ -53,7 +56,8 @@ Result<void> ParseValue(unsigned char* p, const unsigned char* end, CrlDistribut
       return bad("not a fullName");
     }
     while (p < dp_end) {
-      if (mbedtls_asn1_get_tag(&p, dp_end, &len, kUriTag) != 0) return bad("a name other than a URI");
+      if (mbedtls_asn1_get_tag(&p, dp_end, &len, kUriTag) != 0)
+        return bad("a name other than a URI");
       out->urls.emplace_back(reinterpret_cast<const char*>(p), len);
       p += len;
     }
@@ -76,11 +80,12 @@ bool IsValidCrlUrl(std::string_view url) {
 
 Result<base::Bytes> EncodeCrlDistributionPoints(const std::vector<std::string>& urls) {
   if (urls.empty() || urls.size() > kMaxCrlUrls) {
-    return Fail(Code::kInvalidArgument,
-                "CRL URLs: want 1.." + std::to_string(kMaxCrlUrls) + ", got " + std::to_string(urls.size()));
+    return Fail(Code::kInvalidArgument, "CRL URLs: want 1.." + std::to_string(kMaxCrlUrls) +
+                                            ", got " + std::to_string(urls.size()));
   }
   for (const auto& url : urls) {
-    if (!IsValidCrlUrl(url)) return Fail(Code::kInvalidArgument, "CRL URL is not http://<printable ASCII>: " + url);
+    if (!IsValidCrlUrl(url))
+      return Fail(Code::kInvalidArgument, "CRL URL is not http://<printable ASCII>: " + url);
   }
   base::Bytes buf(kMaxCrlUrls * (kMaxCrlUrlBytes + 4) + 32);
   unsigned char* p = buf.data() + buf.size();
@@ -97,9 +102,11 @@ Result<CrlDistribution> ReadCrlDistributionPoints(const mbedtls_x509_crt& crt) {
   size_t len = 0;
   if (mbedtls_asn1_get_tag(&p, end, &len, kSequence) != 0) return out;  // mbedTLS validated it
   while (p < end) {
-    if (mbedtls_asn1_get_tag(&p, end, &len, kSequence) != 0) return Fail(Code::kMalformed, "extensions");
+    if (mbedtls_asn1_get_tag(&p, end, &len, kSequence) != 0)
+      return Fail(Code::kMalformed, "extensions");
     unsigned char* const next = p + len;
-    if (mbedtls_asn1_get_tag(&p, next, &len, MBEDTLS_ASN1_OID) != 0) return Fail(Code::kMalformed, "extension OID");
+    if (mbedtls_asn1_get_tag(&p, next, &len, MBEDTLS_ASN1_OID) != 0)
+      return Fail(Code::kMalformed, "extension OID");
     const bool match = len == MBEDTLS_OID_SIZE(MBEDTLS_OID_CRL_DISTRIBUTION_POINTS) &&
                        std::memcmp(p, MBEDTLS_OID_CRL_DISTRIBUTION_POINTS, len) == 0;
     p += len;

@@ -25,8 +25,9 @@
 namespace provisiond {
 
 struct CrlServiceOptions {
-  std::chrono::seconds period{3600};  // timer; nextUpdate = 2 × period, entries kept 1 period after expiry
-  std::chrono::milliseconds poll{250};  // how often RevocationCount is read
+  std::chrono::seconds period{
+      3600};  // timer; nextUpdate = 2 × period, entries kept 1 period after expiry
+  std::chrono::milliseconds poll{250};    // how often RevocationCount is read
   std::chrono::milliseconds retry{2000};  // after a failed signature or store error
 };
 
@@ -66,7 +67,7 @@ class CrlService {
   mutable std::mutex mu_;
   std::shared_ptr<const PublishedCrl> current_;  // guarded by mu_
   std::condition_variable stop_cv_;
-  bool stop_ = false;  // guarded by mu_
+  bool stop_ = false;         // guarded by mu_
   std::string last_failure_;  // the regenerating thread's: logs a failure streak once
   std::thread thread_;
 };

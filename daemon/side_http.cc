@@ -53,8 +53,10 @@ std::optional<std::string_view> SideHeader(std::string_view head, std::string_vi
     size_t colon = line.find(':');
     if (colon != line.npos && EqualNoCase(line.substr(0, colon), name)) {
       std::string_view value = line.substr(colon + 1);
-      while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
-      while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+      while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
+        value.remove_prefix(1);
+      while (!value.empty() && (value.back() == ' ' || value.back() == '\t'))
+        value.remove_suffix(1);
       return value;
     }
     pos = end;
@@ -156,12 +158,14 @@ void SideHttp::Run() {
     }
     int timeout = -1;
     if (!clients.empty()) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(first_deadline - Clock::now());
+      auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(first_deadline - Clock::now());
       timeout = static_cast<int>(std::max<int64_t>(0, left.count()) + 1);
     }
     if (::poll(fds.data(), fds.size(), timeout) < 0) {
       if (errno == EINTR) continue;
-      Log(Priority::kErr, "side_http_stopped", {{"thread", thread_name_}, {"reason", std::strerror(errno)}});
+      Log(Priority::kErr, "side_http_stopped",
+          {{"thread", thread_name_}, {"reason", std::strerror(errno)}});
       return;
     }
     if (fds[1].revents) return;

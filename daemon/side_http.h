@@ -29,7 +29,8 @@ struct SideRequest {
 // The request line of head, or nullopt if it is not "METHOD TARGET HTTP/1.x".
 std::optional<SideRequest> ParseSideRequest(std::string_view head);
 
-// The value of the first header `name` (ASCII case-insensitive) in head, trimmed; nullopt if absent.
+// The value of the first header `name` (ASCII case-insensitive) in head, trimmed; nullopt if
+// absent.
 std::optional<std::string_view> SideHeader(std::string_view head, std::string_view name);
 
 // "HTTP/1.1 <status> <reason>" with Content-Type (unless empty), Content-Length (of body, even for

@@ -35,7 +35,8 @@ struct Url {
 
 base::Result<Url> ParseHttpUrl(const std::string& url) {
   constexpr std::string_view kScheme = "http://";
-  if (!ca::IsValidCrlUrl(url)) return base::Fail(base::Code::kInvalidArgument, "not an http:// URL: " + url);
+  if (!ca::IsValidCrlUrl(url))
+    return base::Fail(base::Code::kInvalidArgument, "not an http:// URL: " + url);
   std::string rest = url.substr(kScheme.size());
   Url out;
   const size_t slash = rest.find('/');
@@ -59,11 +60,13 @@ int MillisLeft(Clock::time_point deadline) {
 }
 
 // Waits for `events` on fd until the deadline; kIo on timeout or error.
-base::Result<void> WaitFor(int fd, short events, Clock::time_point deadline, const std::string& url) {
+base::Result<void> WaitFor(int fd, short events, Clock::time_point deadline,
+                           const std::string& url) {
   pollfd p{fd, events, 0};
   int n = ::poll(&p, 1, MillisLeft(deadline));
   if (n == 0) return base::Fail(base::Code::kIo, "fetch " + url + ": deadline");
-  if (n < 0 && errno != EINTR) return base::Fail(base::Code::kIo, "fetch " + url + ": poll: " + std::strerror(errno));
+  if (n < 0 && errno != EINTR)
+    return base::Fail(base::Code::kIo, "fetch " + url + ": poll: " + std::strerror(errno));
   return {};
 }
 
@@ -89,10 +92,12 @@ base::Result<std::string> FetchCrl(const std::string& url, double timeout_second
   for (size_t off = 0; off < request.size();) {
     ssize_t n = ::send(fd->get(), request.data() + off, request.size() - off, MSG_NOSIGNAL);
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-      if (auto w = WaitFor(fd->get(), POLLOUT, deadline, url); !w) return std::unexpected(w.error());
+      if (auto w = WaitFor(fd->get(), POLLOUT, deadline, url); !w)
+        return std::unexpected(w.error());
       continue;
     }
-    if (n <= 0) return base::Fail(base::Code::kIo, "fetch " + url + ": send: " + std::strerror(errno));
+    if (n <= 0)
+      return base::Fail(base::Code::kIo, "fetch " + url + ": send: " + std::strerror(errno));
     off += static_cast<size_t>(n);
   }
   HttpResponseParser parser(kMaxResponseHeaderBytes, kMaxCrlResponseBytes);
@@ -101,10 +106,13 @@ base::Result<std::string> FetchCrl(const std::string& url, double timeout_second
     if (auto w = WaitFor(fd->get(), POLLIN, deadline, url); !w) return std::unexpected(w.error());
     ssize_t n = ::recv(fd->get(), buf, sizeof buf, 0);
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
-    if (n < 0) return base::Fail(base::Code::kIo, "fetch " + url + ": recv: " + std::strerror(errno));
-    auto fed = n == 0 ? parser.FinishAtEof() : parser.Feed(std::string_view(buf, static_cast<size_t>(n)));
+    if (n < 0)
+      return base::Fail(base::Code::kIo, "fetch " + url + ": recv: " + std::strerror(errno));
+    auto fed =
+        n == 0 ? parser.FinishAtEof() : parser.Feed(std::string_view(buf, static_cast<size_t>(n)));
     if (!fed) return std::unexpected(fed.error());
-    if (n == 0 && !parser.complete()) return base::Fail(base::Code::kMalformed, "fetch " + url + ": truncated");
+    if (n == 0 && !parser.complete())
+      return base::Fail(base::Code::kMalformed, "fetch " + url + ": truncated");
   }
   if (parser.response().status != 200) {
     return base::Fail(base::Code::kMalformed,
@@ -130,8 +138,8 @@ struct Checker {
       return nullptr;
     }
     auto crl = std::make_unique<Crl>();
-    int ret = mbedtls_x509_crl_parse(crl->get(), reinterpret_cast<const unsigned char*>(body->data()),
-                                     body->size());
+    int ret = mbedtls_x509_crl_parse(
+        crl->get(), reinterpret_cast<const unsigned char*>(body->data()), body->size());
     if (ret != 0) {
       report.refused_lines.push_back("crl " + url + ": mbedtls_x509_crl_parse -0x" +
                                      std::to_string(-ret));
@@ -146,16 +154,19 @@ struct Checker {
     if (!pem) return;  // not enrolled: nothing to present
     ++report.checked;
     auto crt = ca::ParseCertificates(*pem);
-    auto cdp = crt ? ca::ReadCrlDistributionPoints(*(*crt)->get()) : ca::Result<ca::CrlDistribution>{};
+    auto cdp =
+        crt ? ca::ReadCrlDistributionPoints(*(*crt)->get()) : ca::Result<ca::CrlDistribution>{};
     auto refuse = [&](int& counter, const std::string& why) {
       ++counter;
       report.refused_lines.push_back(id + " " + why);
     };
-    if (!crt || !cdp || cdp->urls.empty()) return refuse(report.no_crl_url, "no CRL distribution point");
+    if (!crt || !cdp || cdp->urls.empty())
+      return refuse(report.no_crl_url, "no CRL distribution point");
     mbedtls_x509_crl* crl = CrlFor(cdp->urls.front());
     if (crl == nullptr) return refuse(report.fetch_failed, "CRL unavailable (fail closed)");
     uint32_t flags = 0;
-    int ret = mbedtls_x509_crt_verify((*crt)->get(), ca.get(), crl, nullptr, &flags, nullptr, nullptr);
+    int ret =
+        mbedtls_x509_crt_verify((*crt)->get(), ca.get(), crl, nullptr, &flags, nullptr, nullptr);
     if (ret == 0) {
       ++report.accepted;
     } else if (flags & MBEDTLS_X509_BADCERT_REVOKED) {
@@ -172,7 +183,9 @@ base::Result<RelyingPartyReport> RunRelyingParty(const RelyingPartyOptions& opti
   auto ca_pem = ReadFile(options.ca_bundle_path, kMaxPemFile);
   if (!ca_pem) return std::unexpected(ca_pem.error());
   auto ca = ca::ParseCertificates(*ca_pem);
-  if (!ca) return base::Fail(base::Code::kInvalidArgument, options.ca_bundle_path + ": " + ca.error().detail);
+  if (!ca)
+    return base::Fail(base::Code::kInvalidArgument,
+                      options.ca_bundle_path + ": " + ca.error().detail);
   std::vector<std::string> ids = options.devices;
   if (ids.empty()) {
     std::error_code ec;
@@ -181,7 +194,9 @@ base::Result<RelyingPartyReport> RunRelyingParty(const RelyingPartyOptions& opti
       std::string name = it->path().filename().string();
       if (IsUsableDeviceId(name)) ids.push_back(std::move(name));
     }
-    if (ec) return base::Fail(base::Code::kIo, "cannot list " + DevicesDir(options.fleet_dir) + ": " + ec.message());
+    if (ec)
+      return base::Fail(base::Code::kIo,
+                        "cannot list " + DevicesDir(options.fleet_dir) + ": " + ec.message());
     std::ranges::sort(ids);
   }
   Checker checker{options, **ca, {}, {}};

@@ -31,7 +31,8 @@ struct RelyingPartyReport {
   std::vector<std::string> refused_lines;  // "device-7 revoked", one per refusal
 };
 
-// One CRL fetch per distinct URL per run. kInvalidArgument / kIo for setup errors (no CA, no fleet).
+// One CRL fetch per distinct URL per run. kInvalidArgument / kIo for setup errors (no CA, no
+// fleet).
 base::Result<RelyingPartyReport> RunRelyingParty(const RelyingPartyOptions& options);
 
 // A CRL from an http:// URL (numeric or named host, optional port, path). kInvalidArgument for

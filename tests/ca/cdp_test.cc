@@ -1,10 +1,11 @@
 // cdp_test.cc — tests ca/cdp.cc and the CRL distribution point of the operational profile: the
 // extension Prepare writes from Profile::crl_urls, the lint rule over it, and CheckPrepared's
 // byte-for-byte rebuild of a TBS that carries it.
+#include "ca/cdp.h"
+
 #include <doctest/doctest.h>
 #include <mbedtls/oid.h>
 
-#include "ca/cdp.h"
 #include "ca/issuer.h"
 #include "ca/lint.h"
 #include "ca/tbs.h"
@@ -66,7 +67,8 @@ TEST_CASE("the lint checks the distribution point against the profile") {
   CHECK(LintDetail(*without->get(), ca, &none) == "");
   CHECK(LintDetail(*with->get(), ca, &other) == "cRLDistributionPoints: not the configured URLs");
   const std::vector<std::string> reversed = {kUrls[1], kUrls[0]};
-  CHECK(LintDetail(*with->get(), ca, &reversed) == "cRLDistributionPoints: not the configured URLs");
+  CHECK(LintDetail(*with->get(), ca, &reversed) ==
+        "cRLDistributionPoints: not the configured URLs");
   CHECK(LintDetail(*without->get(), ca, &kUrls) == "cRLDistributionPoints: absent");
   CHECK(LintDetail(*with->get(), ca, &none) == "cRLDistributionPoints: present, none configured");
   // Before signing (Issuer::Sign), whatever profile built the TBS: present or absent, well formed.
@@ -105,7 +107,7 @@ TEST_CASE("EncodeCrlDistributionPoints refuses what a relying party should not f
   // The DER: SEQUENCE { SEQUENCE { [0] { [0] { [6] "http://x/crl" } } } }.
   auto der = ca::EncodeCrlDistributionPoints({"http://x/crl"});
   REQUIRE(der.has_value());
-  const base::Bytes want = {0x30, 0x14, 0x30, 0x12, 0xa0, 0x10, 0xa0, 0x0e, 0x86, 0x0c, 'h', 't',
-                            't',  'p',  ':',  '/',  '/',  'x',  '/',  'c',  'r',  'l'};
+  const base::Bytes want = {0x30, 0x14, 0x30, 0x12, 0xa0, 0x10, 0xa0, 0x0e, 0x86, 0x0c, 'h',
+                            't',  't',  'p',  ':',  '/',  '/',  'x',  '/',  'c',  'r',  'l'};
   CHECK(*der == want);
 }

@@ -1,5 +1,7 @@
 // crl_http_test.cc — tests daemon/crl_http.cc (the CRL listener's answers, no socket) and the
 // side listener it runs on (daemon/side_http.cc): bounded, concurrent, hostile clients answered.
+#include "daemon/crl_http.h"
+
 #include <arpa/inet.h>
 #include <doctest/doctest.h>
 #include <netinet/in.h>
@@ -9,7 +11,6 @@
 #include <chrono>
 #include <vector>
 
-#include "daemon/crl_http.h"
 #include "daemon/net.h"
 #include "daemon/side_http.h"
 
@@ -68,8 +69,9 @@ TEST_CASE("conditional GETs: If-None-Match wins over If-Modified-Since") {
   CHECK(status("If-Modified-Since: Fri, 01 May 2026 00:00:00 GMT\r\n") == "HTTP/1.1 304");
   CHECK(status("If-Modified-Since: Thu, 30 Apr 2026 23:59:59 GMT\r\n") == "HTTP/1.1 200");
   CHECK(status("If-Modified-Since: yesterday\r\n") == "HTTP/1.1 200");
-  CHECK(status("If-None-Match: \"crl-4\"\r\nIf-Modified-Since: Fri, 01 May 2026 00:00:00 GMT\r\n") ==
-        "HTTP/1.1 200");
+  CHECK(
+      status("If-None-Match: \"crl-4\"\r\nIf-Modified-Since: Fri, 01 May 2026 00:00:00 GMT\r\n") ==
+      "HTTP/1.1 200");
   std::string not_modified = Answer("GET /crl HTTP/1.1\r\nIf-None-Match: \"crl-5\"\r\n\r\n");
   CHECK(Has(not_modified, "ETag: \"crl-5\"\r\n"));
   CHECK_FALSE(Has(not_modified, "Content-Length"));
@@ -117,7 +119,8 @@ std::string Fetch(int port, const std::string& request) {
   (void)sent;
   std::string out;
   char buf[4096];
-  for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) out.append(buf, static_cast<size_t>(n));
+  for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;)
+    out.append(buf, static_cast<size_t>(n));
   ::close(fd);
   return out;
 }

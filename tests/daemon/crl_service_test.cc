@@ -2,6 +2,8 @@
 // a revocation from another connection served within the poll, and a CA key out of reach
 // (kUnavailable): the previous CRL stays served, nothing unsigned appears, and the next tick after
 // the key is back publishes.
+#include "daemon/crl_service.h"
+
 #include <doctest/doctest.h>
 #include <mbedtls/x509_crl.h>
 
@@ -11,7 +13,6 @@
 
 #include "base/scoped.h"
 #include "daemon/crl_build.h"
-#include "daemon/crl_service.h"
 #include "daemon/net.h"
 #include "db/sqlite_store.h"
 #include "tests/ca/test_util.h"
@@ -65,7 +66,8 @@ std::shared_ptr<const PublishedCrl> WaitFor(CrlService& service, Pred pred,
 
 }  // namespace
 
-TEST_CASE("the CRL service publishes, follows revocations, and keeps the last CRL while the key is out") {
+TEST_CASE(
+    "the CRL service publishes, follows revocations, and keeps the last CRL while the key is out") {
   db::testing::TempDir dir;
   const std::string path = dir.File("crl.db");
   auto admin = db::SqliteStore::Open(path);
@@ -90,13 +92,15 @@ TEST_CASE("the CRL service publishes, follows revocations, and keeps the last CR
   REQUIRE(service.has_value());
   CrlService& s = **service;
 
-  auto first = WaitFor(s, [](const PublishedCrl&) { return true; }, std::chrono::seconds(5));
+  auto first = WaitFor(
+      s, [](const PublishedCrl&) { return true; }, std::chrono::seconds(5));
   REQUIRE(first);
   CHECK(first->entries == 0);
   CHECK(first->next_regeneration == first->this_update + 3600);
 
   REQUIRE((*admin)->RevokeSerial(Cert(1).serial_hex, 1, "2026-09-01T00:00:00Z").value() == 1);
-  auto second = WaitFor(s, [](const PublishedCrl& c) { return c.entries == 1; }, std::chrono::seconds(2));
+  auto second = WaitFor(
+      s, [](const PublishedCrl& c) { return c.entries == 1; }, std::chrono::seconds(2));
   REQUIRE(second);
   CHECK(second->number > first->number);
   Crl parsed;
@@ -111,7 +115,8 @@ TEST_CASE("the CRL service publishes, follows revocations, and keeps the last CR
   REQUIRE(kept);
   CHECK(kept.get() == second.get());  // the same CRL object, still served
   down = false;
-  auto third = WaitFor(s, [](const PublishedCrl& c) { return c.entries == 2; }, std::chrono::seconds(2));
+  auto third = WaitFor(
+      s, [](const PublishedCrl& c) { return c.entries == 2; }, std::chrono::seconds(2));
   REQUIRE(third);
   CHECK(third->number > second->number);
 }
@@ -133,7 +138,8 @@ TEST_CASE("CrlFromStore: entries with their INTEGER contents, kept one period pa
   REQUIRE(crl.has_value());
   CHECK(crl->spec.next_update == may_2 + 7200);
   REQUIRE(crl->spec.revoked.size() == 2);  // `old` expired more than 3 days before
-  CHECK(crl->spec.revoked[0].serial == base::Bytes{0x7f, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2});
+  CHECK(crl->spec.revoked[0].serial ==
+        base::Bytes{0x7f, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2});
   CHECK(crl->spec.revoked[1].serial == base::Bytes{0x00, 0x8f, 0x00, 0xab, 0x12});
   CHECK(crl->spec.revoked[1].reason == 4);
   auto drbg = catest::MakeDrbg("crl build");
