@@ -222,12 +222,13 @@ Result<PreparedCert> Issuer::Build(std::string_view device_id,
   spec.key_usage = MBEDTLS_X509_KU_DIGITAL_SIGNATURE;
   spec.ext_key_usage = {Eku::kClientAuth};
   spec.uris = {uri};
+  spec.crl_urls = profile.crl_urls;
   // BuildTbs takes the CA certificate only: the CA key is out of reach by construction.
   auto tbs = BuildTbs(spec, *device_key.get(), ca_cert());
   if (!tbs) return std::unexpected(tbs.error());
   auto parsed = ParseTbs(*tbs);
   if (!parsed) return Fail(Code::kCrypto, "built TBS does not parse: " + parsed.error().detail);
-  if (auto ok = LintOperational(*(*parsed)->get(), ca_cert()); !ok) {
+  if (auto ok = LintOperational(*(*parsed)->get(), ca_cert(), &profile.crl_urls); !ok) {
     return std::unexpected(ok.error());
   }
   return Describe(*(*parsed)->get(), std::move(*tbs), uri);
@@ -264,7 +265,7 @@ Result<void> Issuer::CheckPrepared(std::span<const unsigned char> tbs, std::stri
 Result<void> Issuer::Lint(std::span<const unsigned char> tbs) const {
   auto parsed = ParseTbs(tbs);
   if (!parsed) return Fail(Code::kPolicy, "structure: " + parsed.error().detail);
-  return LintOperational(*(*parsed)->get(), ca_cert());
+  return LintOperational(*(*parsed)->get(), ca_cert(), nullptr);
 }
 
 Result<IssuedCert> Issuer::Sign(std::span<const unsigned char> tbs, Rng rng) const {

@@ -33,6 +33,9 @@ struct Profile {
   // set, the subject gets dnQualifier=<scope> after CN/O/OU and the SAN URI becomes
   // prefix + scope + ":" + percent-encoded device id.
   std::string identity_scope;
+  // cRLDistributionPoints URLs written into every certificate (http://..., ca/cdp.h; --crl-url);
+  // empty = no extension. The lint checks a built TBS carries exactly these.
+  std::vector<std::string> crl_urls;
 };
 
 // Everything the store records about an issued certificate (Sign fills it from the parse that

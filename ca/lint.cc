@@ -11,6 +11,7 @@
 #include <cstring>
 #include <string>
 
+#include "ca/cdp.h"
 #include "ca/cert.h"
 #include "ca/keys.h"
 
@@ -118,9 +119,25 @@ Result<void> CheckIdentifiersAndKey(const mbedtls_x509_crt& crt, const mbedtls_x
   return {};
 }
 
+Result<void> CheckCrlDistribution(const mbedtls_x509_crt& crt,
+                                  const std::vector<std::string>* want) {
+  auto cdp = ReadCrlDistributionPoints(crt);
+  if (!cdp) return Rule("cRLDistributionPoints", cdp.error().detail);
+  if (cdp->present && cdp->critical) return Rule("cRLDistributionPoints", "critical");
+  for (const auto& url : cdp->urls) {
+    if (!IsValidCrlUrl(url)) return Rule("cRLDistributionPoints", "not an http:// URL");
+  }
+  if (want == nullptr) return {};
+  if (want->empty() && cdp->present) return Rule("cRLDistributionPoints", "present, none configured");
+  if (!want->empty() && !cdp->present) return Rule("cRLDistributionPoints", "absent");
+  if (cdp->urls != *want) return Rule("cRLDistributionPoints", "not the configured URLs");
+  return {};
+}
+
 }  // namespace
 
-Result<void> LintOperational(const mbedtls_x509_crt& crt, const mbedtls_x509_crt& ca) {
+Result<void> LintOperational(const mbedtls_x509_crt& crt, const mbedtls_x509_crt& ca,
+                             const std::vector<std::string>* want_crl_urls) {
   if (crt.version != 3) return Rule("version", "v" + std::to_string(crt.version) + ", need v3");
   if (auto ok = CheckSerial(crt.serial); !ok) return ok;
   if (crt.sig_md != MBEDTLS_MD_SHA256 || crt.sig_pk != MBEDTLS_PK_ECDSA) {
@@ -128,7 +145,8 @@ Result<void> LintOperational(const mbedtls_x509_crt& crt, const mbedtls_x509_crt
   }
   if (auto ok = CheckNamesAndValidity(crt, ca); !ok) return ok;
   if (auto ok = CheckUsage(crt); !ok) return ok;
-  return CheckIdentifiersAndKey(crt, ca);
+  if (auto ok = CheckIdentifiersAndKey(crt, ca); !ok) return ok;
+  return CheckCrlDistribution(crt, want_crl_urls);
 }
 
 }  // namespace ca

@@ -4,6 +4,9 @@
 
 #include <mbedtls/x509_crt.h>
 
+#include <string>
+#include <vector>
+
 #include "ca/error.h"
 
 namespace ca {
@@ -25,6 +28,10 @@ namespace ca {
 //   subjectKeyId     present
 //   authorityKeyId   keyIdentifier equal to ca's subjectKeyIdentifier
 //   subjectPublicKey EC P-256
-Result<void> LintOperational(const mbedtls_x509_crt& crt, const mbedtls_x509_crt& ca);
+//   cRLDistributionPoints  non-critical, well formed (ca/cdp.h); with want_crl_urls, present with
+//                    exactly those URLs in that order (absent if want_crl_urls is empty); without
+//                    (nullptr: a TBS about to be signed, whatever profile built it), optional
+Result<void> LintOperational(const mbedtls_x509_crt& crt, const mbedtls_x509_crt& ca,
+                             const std::vector<std::string>* want_crl_urls);
 
 }  // namespace ca

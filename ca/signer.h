@@ -31,6 +31,8 @@ struct CertSpec {
   std::vector<std::string> dns_names;
   std::vector<std::string> ip_addresses;  // textual IPv4 or IPv6
   std::vector<std::string> uris;
+  // cRLDistributionPoints (non-critical, one point naming every URL; ca/cdp.h); empty = none.
+  std::vector<std::string> crl_urls;
 };
 
 // Escapes a value for CertSpec::subject_dn (backslash before , = + < > # ; " \ and a leading

@@ -9,6 +9,8 @@
 
 #include <list>
 
+#include "ca/cdp.h"
+
 namespace ca {
 namespace {
 
@@ -127,6 +129,15 @@ Result<void> SetAuthorityKeyId(mbedtls_x509write_cert* w, const mbedtls_x509_crt
                       static_cast<size_t>(len));
 }
 
+Result<void> SetCrlDistributionPoints(mbedtls_x509write_cert* w, const CertSpec& spec) {
+  if (spec.crl_urls.empty()) return {};
+  auto value = EncodeCrlDistributionPoints(spec.crl_urls);
+  if (!value) return std::unexpected(value.error());
+  return AddExtension(w, MBEDTLS_OID_CRL_DISTRIBUTION_POINTS,
+                      MBEDTLS_OID_SIZE(MBEDTLS_OID_CRL_DISTRIBUTION_POINTS), false, value->data(),
+                      value->size());
+}
+
 }  // namespace
 
 Result<void> SetExtensions(mbedtls_x509write_cert* w, const CertSpec& spec,
@@ -141,6 +152,7 @@ Result<void> SetExtensions(mbedtls_x509write_cert* w, const CertSpec& spec,
   }
   if (auto ok = SetExtKeyUsage(w, spec.ext_key_usage); !ok) return ok;
   if (auto ok = SetSubjectAltName(w, spec); !ok) return ok;
+  if (auto ok = SetCrlDistributionPoints(w, spec); !ok) return ok;
   int ret = mbedtls_x509write_crt_set_subject_key_identifier(w);
   if (ret != 0) {
     return Fail(Code::kCrypto,

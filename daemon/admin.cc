@@ -18,6 +18,7 @@
 #include "daemon/ca_key_source.h"
 #include "daemon/cli_checks.h"
 #include "daemon/config.h"
+#include "daemon/crl_build.h"
 #include "daemon/files.h"
 #include "db/store.h"
 
@@ -118,27 +119,6 @@ int DenyBootstrap(const AdminOptions& o, const StoreLocation& location) {
   return 0;
 }
 
-base::Bytes HexToBytes(const std::string& hex) {
-  base::Bytes out;
-  for (size_t i = 0; i + 1 < hex.size(); i += 2) {
-    out.push_back(static_cast<unsigned char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
-  }
-  return out;
-}
-
-base::UnixTime ParseIso(const std::string& iso) {
-  std::tm tm{};
-  if (!strptime(iso.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm)) return 0;
-  return static_cast<base::UnixTime>(timegm(&tm));
-}
-
-base::Bytes CrlNumberBytes(int64_t n) {
-  base::Bytes b;
-  for (; n > 0; n >>= 8) b.insert(b.begin(), static_cast<unsigned char>(n & 0xff));
-  if (b.empty() || (b[0] & 0x80)) b.insert(b.begin(), 0);
-  return b;
-}
-
 int WriteCrl(const AdminOptions& o, const StoreLocation& location) {
   StatePaths paths(o.state_dir);
   auto cert_pem = ReadFile(paths.ca_cert);
@@ -155,26 +135,17 @@ int WriteCrl(const AdminOptions& o, const StoreLocation& location) {
   auto store = OpenStore(location, &err);
   if (!store) return Error(err);
   const base::UnixTime now = Now();
-  auto revoked = store->RevokedUnexpired(ca::Iso8601(now));
-  if (!revoked) return Error(revoked.error().detail);
-  auto number = store->NextCrlNumber();
-  if (!number) return Error(number.error().detail);
-  ca::CrlSpec spec{.this_update = now,
-                   .next_update = now + static_cast<base::UnixTime>(o.next_update_days) * 86400,
-                   .crl_number = CrlNumberBytes(*number)};
-  for (const auto& r : *revoked) {
-    spec.revoked.push_back({.serial = HexToBytes(r.serial_hex),
-                            .revocation_date = ParseIso(r.revoked_at.value_or("")),
-                            .reason = r.revocation_reason.value_or(0)});
-  }
-  auto der = ca::SignCrl(spec, *(*crt)->get(), **key, (*drbg)->rng());
+  auto crl = CrlFromStore(*store, now, static_cast<base::UnixTime>(o.next_update_days) * 86400,
+                          /*keep_after_expiry=*/0);
+  if (!crl) return Error(crl.error().detail);
+  auto der = ca::SignCrl(crl->spec, *(*crt)->get(), **key, (*drbg)->rng());
   if (!der) return Error(der.error().detail);
   std::string data = o.pem ? ca::DerToPem(*der, "X509 CRL") : std::string(der->begin(), der->end());
   const std::string tmp = o.out + ".tmp." + std::to_string(::getpid());
   if (auto w = WriteNewFile(tmp, data, 0644); !w) return Error(w.error().detail);
   if (std::rename(tmp.c_str(), o.out.c_str()) != 0) return Error("rename to " + o.out);
   std::printf("wrote CRL number %lld with %zu revoked certificate(s) to %s\n",
-              static_cast<long long>(*number), revoked->size(), o.out.c_str());
+              static_cast<long long>(crl->number), crl->spec.revoked.size(), o.out.c_str());
   return 0;
 }
 

@@ -189,6 +189,11 @@ std::vector<std::string> CheckServeFiles(const CheckConfigInput& input) {
       problems.push_back("metrics-listen: " + r.error().detail);
     }
   }
+  if (!c.crl_listen.empty()) {
+    if (auto r = CheckListenAddress(c.crl_listen); !r) {
+      problems.push_back("crl-listen: " + r.error().detail);
+    }
+  }
   if (c.trust_paths.empty()) {
     problems.push_back("trust: not set (--trust, or trust = [...] under [serve])");
   }

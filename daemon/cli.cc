@@ -117,6 +117,16 @@ void AddServeOptions(CLI::App* cmd, ServeOptions& o, bool required) {
                   "seconds a 503 or 429 tells a device to wait (Retry-After)")
       ->check(CLI::Range(1, 3600))
       ->capture_default_str();
+  cmd->add_option("--crl-listen", c.crl_listen,
+                  "plain-HTTP /crl (DER) and /crl.pem on ADDR:PORT, regenerated within a second "
+                  "of any revocation and every --crl-period (a bare PORT means 127.0.0.1:PORT; "
+                  "numeric addresses only; default: off)")
+      ->check(ListenAddress(/*bare_port=*/true));
+  cmd->add_option("--crl-period", o.crl_period,
+                  "with --crl-listen: a new CRL at least this often; its nextUpdate is twice this, "
+                  "and an entry stays this long after its certificate expires (60s..7d)")
+      ->check(DurationText())
+      ->capture_default_str();
   cmd->add_option("--drain-timeout", o.drain_timeout,
                   "on SIGTERM, how long in-flight requests may take to finish")
       ->check(DurationText())
@@ -154,6 +164,13 @@ base::Result<ServeConfig> ToServeConfig(const ServeOptions& o) {
   if (!drain)
     return base::Fail(base::Code::kInvalidArgument, "--drain-timeout: " + drain.error().detail);
   c.drain_timeout = *drain;
+  auto crl_period = ParseDuration(o.crl_period);
+  if (!crl_period || *crl_period < std::chrono::seconds(60) ||
+      *crl_period > std::chrono::seconds(7 * 86400)) {
+    return base::Fail(base::Code::kInvalidArgument,
+                      "--crl-period: want 60s..7d, got " + o.crl_period);
+  }
+  c.crl_period = *crl_period;
   for (auto [text, name, out] :
        {std::tuple{&o.handshake_timeout, "--handshake-timeout", &c.limits.handshake_timeout},
         {&o.request_timeout, "--request-timeout", &c.limits.request_timeout},

@@ -35,6 +35,7 @@ struct ServeOptions {
   std::string device_rate = "20/1h";
   std::string address_rate = "off";
   std::string drain_timeout = "10s";
+  std::string crl_period = "1h";
   std::string handshake_timeout = "10s", request_timeout = "10s", idle_timeout = "5s";
   std::vector<std::string> proxy_protocol_from;  // CIDRs, parsed into config.proxy_protocol_from
 };

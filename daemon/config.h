@@ -65,6 +65,8 @@ struct ServeConfig : AuthorityConfig {
   std::map<std::string, ProfileRule> profile_rules;     // one per labelled profile
   int retry_after_seconds = 30;
   std::string metrics_listen;  // ADDR:PORT of the plain-HTTP /metrics listener; "" = off
+  std::string crl_listen;      // ADDR:PORT of the plain-HTTP /crl listener; "" = off
+  std::chrono::seconds crl_period{3600};  // CRL timer; nextUpdate = 2 x period (crl_service.h)
   std::chrono::milliseconds drain_timeout{10000};  // SIGTERM: how long in-flight requests get
   // Load balancers whose connections must start with a PROXY protocol v2 header
   // (--proxy-protocol-from; daemon/proxy_header.h). Empty: no peer may send one.

@@ -1,19 +1,18 @@
-// metrics_http.h — the optional plain-HTTP side listener (--metrics-listen, off by default):
-// GET /metrics (Prometheus text format) and GET /healthz. Deliberately tiny and bounded: one
-// thread, one client at a time, a 2 KiB request buffer, a 2 s deadline per client, and
-// "Connection: close" after every answer. It never touches TLS keys or the database itself; it
-// only calls the two handlers it was given. Bind it to loopback (the default when only a port
-// is given) or a management network: it has no authentication.
+// metrics_http.h — the optional plain-HTTP metrics listener (--metrics-listen, off by default):
+// GET /metrics (Prometheus text format) and GET /healthz, on a SideHttp (side_http.h: bounded
+// request head, a 2 s deadline per client, Connection: close). It only calls the two handlers it
+// was given. Bind it to loopback (the default when only a port is given) or a management network:
+// it has no authentication.
 #pragma once
 
 #include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
-#include <thread>
 
 #include "base/error.h"
 #include "base/unique_fd.h"
+#include "daemon/side_http.h"
 
 namespace provisiond {
 
@@ -27,30 +26,10 @@ struct MetricsHandlers {
 // one, 404 for other paths, 405 for methods other than GET/HEAD, 400 for a malformed line.
 std::string AnswerMetricsRequest(std::string_view head, const MetricsHandlers& handlers);
 
-class MetricsHttp {
- public:
-  static constexpr size_t kMaxRequestBytes = 2048;
-  // Takes ownership of listen_fd (a listening TCP socket) and starts the serving thread.
-  // kIo if the thread's wake-up descriptor cannot be made.
-  static base::Result<std::unique_ptr<MetricsHttp>> Start(base::UniqueFd listen_fd,
-                                                          MetricsHandlers handlers);
-  // Stops the thread (an in-progress client is cut at its deadline at worst) and closes sockets.
-  ~MetricsHttp();
-  MetricsHttp(const MetricsHttp&) = delete;
-  MetricsHttp& operator=(const MetricsHttp&) = delete;
-
-  const std::string& address() const { return address_; }
-
- private:
-  MetricsHttp(base::UniqueFd listen_fd, base::UniqueFd stop_fd, MetricsHandlers handlers);
-  void Run();
-  void ServeClient(int fd);
-
-  base::UniqueFd listen_fd_;
-  base::UniqueFd stop_fd_;
-  MetricsHandlers handlers_;
-  std::string address_;
-  std::thread thread_;
+struct MetricsHttp {
+  // Takes ownership of listen_fd (a listening TCP socket) and serves AnswerMetricsRequest on it.
+  static base::Result<std::unique_ptr<SideHttp>> Start(base::UniqueFd listen_fd,
+                                                       MetricsHandlers handlers);
 };
 
 }  // namespace provisiond

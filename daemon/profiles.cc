@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "daemon/cli_checks.h"
+#include "ca/cdp.h"
 #include "ca/encoding.h"
 #include "ca/keys.h"
 #include "daemon/files.h"
@@ -25,6 +26,15 @@ void AddProfileOptions(CLI::App* app, ProfileOptions& p) {
                   "issued SAN is URI:<prefix><percent-encoded device id>")
       ->check(NonEmptyText())
       ->capture_default_str();
+  app->add_option("--crl-url", p.crl_urls,
+                  "http:// URL of the CRL, written as a CRL distribution point into every "
+                  "operational certificate issued from then on (repeatable, at most 4; "
+                  "default: none)")
+      ->check(CLI::Validator(
+          [](std::string& v) {
+            return ca::IsValidCrlUrl(v) ? "" : "want http://<printable ASCII, no spaces>";
+          },
+          "URL"));
   app->add_option("--profile", p.labeled,
                   "extra profile served under /.well-known/est/<label>/: "
                   "label=NAME[,o=ORG][,ou=UNIT][,days=N][,allow=CA-FILE|any ...]; only "
@@ -119,6 +129,11 @@ base::Result<void> ApplyProfileOptions(const ProfileOptions& p, ServeConfig& con
   config.default_profile.organizational_unit = p.organizational_unit;
   config.default_profile.validity_seconds = static_cast<base::UnixTime>(p.validity_days) * 86400;
   config.default_profile.san_uri_prefix = p.san_uri_prefix;
+  if (p.crl_urls.size() > ca::kMaxCrlUrls) {
+    return base::Fail(base::Code::kInvalidArgument,
+                      "--crl-url given more than " + std::to_string(ca::kMaxCrlUrls) + " times");
+  }
+  config.default_profile.crl_urls = p.crl_urls;
   for (const auto& spec : p.labeled) {
     auto parsed = ParseLabeled(spec, config.default_profile);
     if (!parsed) return std::unexpected(parsed.error());

@@ -17,6 +17,7 @@ struct ProfileOptions {
   int validity_days = 90;
   std::string san_uri_prefix = "urn:provisiond:device:";
   std::vector<std::string> labeled;  // "label=NAME,o=..,ou=..,days=N"
+  std::vector<std::string> crl_urls;  // --crl-url: cRLDistributionPoints of every profile
 };
 
 void AddProfileOptions(CLI::App* app, ProfileOptions& p);

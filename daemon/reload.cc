@@ -25,6 +25,10 @@ ReloadPlan PlanReload(const ServeConfig& running, const ServeConfig& next) {
   keep("workers", running.workers != next.workers, [&] { c.workers = running.workers; });
   keep("metrics-listen", running.metrics_listen != next.metrics_listen,
        [&] { c.metrics_listen = running.metrics_listen; });
+  keep("crl-listen", running.crl_listen != next.crl_listen,
+       [&] { c.crl_listen = running.crl_listen; });
+  keep("crl-period", running.crl_period != next.crl_period,
+       [&] { c.crl_period = running.crl_period; });
   keep("client-auth", running.client_auth != next.client_auth,
        [&] { c.client_auth = running.client_auth; });
   keep("identity", running.identity != next.identity, [&] { c.identity = running.identity; });

@@ -17,6 +17,7 @@
 #include "daemon/ca_key_watch.h"
 #include "daemon/check_config.h"
 #include "daemon/cli.h"
+#include "daemon/crl_service.h"
 #include "daemon/files.h"
 #include "daemon/log.h"
 #include "daemon/metrics.h"
@@ -81,10 +82,11 @@ base::Result<tls::Material> LoadMaterial(const ServeConfig& config) {
 }
 
 // Sockets from systemd: the one named "metrics" (FileDescriptorName=metrics) serves /metrics,
-// exactly one other serves EST. Empty where none was passed.
+// the one named "crl" serves /crl, exactly one other serves EST. Empty where none was passed.
 struct InheritedSockets {
   base::UniqueFd est;
   base::UniqueFd metrics;
+  base::UniqueFd crl;
 };
 
 base::Result<InheritedSockets> TakeInheritedSockets() {
@@ -92,12 +94,13 @@ base::Result<InheritedSockets> TakeInheritedSockets() {
   if (!fds) return std::unexpected(fds.error());
   InheritedSockets s;
   for (auto& f : *fds) {
-    base::UniqueFd* slot = f.name == "metrics" ? &s.metrics : &s.est;
+    const bool named = f.name == "metrics" || f.name == "crl";
+    base::UniqueFd* slot = f.name == "metrics" ? &s.metrics : f.name == "crl" ? &s.crl : &s.est;
     if (*slot) {
       return base::Fail(base::Code::kInvalidArgument,
-                        "systemd passed more than one " +
-                            std::string(f.name == "metrics" ? "metrics" : "EST") +
-                            " socket; want one ListenStream= (plus optionally one named metrics)");
+                        "systemd passed more than one " + (named ? f.name : std::string("EST")) +
+                            " socket; want one ListenStream= (plus optionally one named metrics "
+                            "and one named crl)");
     }
     *slot = std::move(f.fd);
   }
@@ -112,7 +115,8 @@ struct Daemon {
   std::unique_ptr<CaKeySource> ca_key;  // outlives the server, whose workers hold its keys
   std::unique_ptr<ServeStore> store;
   std::unique_ptr<Server> server;
-  std::unique_ptr<MetricsHttp> metrics_http;
+  std::unique_ptr<SideHttp> metrics_http;
+  std::unique_ptr<CrlService> crl;  // --crl-listen (crl_service.h)
   std::unique_ptr<StoreProbe> store_probe;  // asks a down store again (store_watch.h)
   std::unique_ptr<CaKeyProbe> ca_key_probe;  // a token key's signature once a second, else null
   std::atomic<bool> draining{false};
@@ -229,6 +233,30 @@ base::Result<void> StartMetrics(Daemon& d, base::UniqueFd inherited_fd) {
   return {};
 }
 
+// The live CRL, on an inherited "crl" socket or --crl-listen; off when neither. Its thread has a
+// store connection and a CaKey of its own.
+base::Result<void> StartCrl(Daemon& d, base::UniqueFd inherited_fd) {
+  base::UniqueFd fd = std::move(inherited_fd);
+  if (!fd && d.config->crl_listen.empty()) return {};
+  if (!fd) {
+    auto bound = ListenTcp(d.config->crl_listen, 64);
+    if (!bound) return base::Fail(bound.error().code, "crl-listen: " + bound.error().detail);
+    fd = std::move(*bound);
+  }
+  auto store = d.store->OpenReader();
+  if (!store) return base::Fail(base::Code::kIo, "crl: database: " + store.error().detail);
+  CaKeyFactory keys = [&source = *d.ca_key](ca::Rng rng) { return source.NewKey(rng); };
+  auto crl = CrlService::Start(std::move(*store), d.ca_cert_pem, std::move(keys),
+                               CrlServiceOptions{.period = d.config->crl_period}, std::move(fd));
+  if (!crl) return std::unexpected(crl.error());
+  d.crl = std::move(*crl);
+  Log(Priority::kNotice, "crl_listening",
+      {{"address", d.crl->address()},
+       {"paths", "/crl,/crl.pem"},
+       {"period_s", std::to_string(d.config->crl_period.count())}});
+  return {};
+}
+
 // Just below mbedTLS's record buffers (16 KiB of content plus headers).
 constexpr int kTlsBufferMmapThreshold = 16 * 1024;
 
@@ -293,6 +321,7 @@ int RunServe(const ServeConfig& initial, const StoreLocation& location,
   d.server = std::move(*server);
   if (d.ca_key->token()) d.ca_key_probe = std::make_unique<CaKeyProbe>(*d.ca_key);
   if (auto r = StartMetrics(d, std::move(inherited->metrics)); !r) return Fatal(r.error().detail);
+  if (auto r = StartCrl(d, std::move(inherited->crl)); !r) return Fatal(r.error().detail);
   d.store_probe = std::make_unique<StoreProbe>(d.store->store(), db::GlobalStoreHealth());
 
   std::thread runner([&d] { d.server->Run(); });
@@ -317,6 +346,7 @@ int RunServe(const ServeConfig& initial, const StoreLocation& location,
   d.server->Drain(d.config->drain_timeout);
   runner.join();
   d.metrics_http.reset();
+  d.crl.reset();
   d.store_probe.reset();
   d.ca_key_probe.reset();
   d.server.reset();

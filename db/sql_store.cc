@@ -63,6 +63,10 @@ constexpr const char* kSelectByDevice = PROVISIOND_CERT_SELECT "WHERE device_id 
 constexpr const char* kSelectRecentEvents =
     "SELECT " PROVISIOND_EVENT_COLUMNS "FROM enrollment_events ORDER BY id DESC LIMIT $1";
 constexpr const char* kCountCertificates = "SELECT count(*) FROM certificates";
+// Both counts are served by the revoked_not_after partial indexes (their WHERE implies ours).
+constexpr const char* kRevocationCount =
+    "SELECT (SELECT count(*) FROM certificates WHERE revoked_at IS NOT NULL) + "
+    "(SELECT count(*) FROM issuance_intents WHERE revoked_at IS NOT NULL)";
 
 Result<std::vector<CertificateRecord>> SelectCertificates(SqlSession& db, const char* sql,
                                                           const SqlParams& params) {
@@ -294,6 +298,14 @@ Result<std::vector<EventRecord>> SqlStore::RecentEvents(int limit) {
                          [&](const RowView& row) { events.push_back(ReadEvent(row)); });
     if (!done) return std::unexpected(done.error());
     return events;
+  });
+}
+
+Result<int64_t> SqlStore::RevocationCount() {
+  return Use<int64_t>([&](SqlSession& db) -> Result<int64_t> {
+    auto count = SelectInt(db, kRevocationCount, {});
+    if (!count) return std::unexpected(count.error());
+    return count->value_or(0);
   });
 }
 

@@ -41,6 +41,7 @@ class SqlStore : public Store {
   Result<std::vector<DenyEntry>> ListDenied() override;
   Result<std::vector<CertificateRecord>> RevokedUnexpired(std::string_view now_iso) override;
   Result<int64_t> NextCrlNumber() override;
+  Result<int64_t> RevocationCount() override;
   Result<std::vector<CertificateRecord>> ListCertificates(const ListFilter& filter) override;
   Result<std::optional<CertificateRecord>> FindBySerial(std::string_view serial_hex) override;
   Result<std::vector<CertificateRecord>> FindByDevice(std::string_view device_id) override;

@@ -123,6 +123,11 @@ class Store : public StoreReader {
   // Increments the stored CRL number and returns the new value (1 for the first CRL), in its own
   // transaction: two callers never get the same number, and it survives restarts.
   virtual Result<int64_t> NextCrlNumber() = 0;
+  // How many certificates and intents have ever been revoked (expired ones included). A revocation
+  // by any process on this store raises it and nothing lowers it, so the CRL service polls it to
+  // learn that its CRL is stale (daemon/crl_service.h). Reads the revoked rows' partial indexes:
+  // O(revoked rows), a few ms for 100,000.
+  virtual Result<int64_t> RevocationCount() = 0;
 
   // Certificates matching every filter set, in issuance (id) order, at most filter.limit.
   virtual Result<std::vector<CertificateRecord>> ListCertificates(const ListFilter& filter) = 0;

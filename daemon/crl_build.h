@@ -1,0 +1,28 @@
+// crl_build.h — what goes into the CA's CRL, read from the store: shared by `provisiond crl`
+// (admin.cc) and the CRL that serve publishes (crl_service.h), so both list the same entries.
+#pragma once
+
+#include <cstdint>
+
+#include "base/types.h"
+#include "ca/crl.h"
+#include "db/store.h"
+
+namespace provisiond {
+
+struct CrlContents {
+  ca::CrlSpec spec;
+  int64_t number = 0;  // spec.crl_number as an integer, for logs
+};
+
+// A complete CRL's spec: thisUpdate = now, nextUpdate = now + next_update_after, a fresh CRL
+// number (Store::NextCrlNumber: strictly increasing, across restarts and processes), and every
+// revoked certificate and revoked pending intent whose notAfter is later than
+// now - keep_after_expiry (RFC 5280 §3.3: an entry may leave the CRL once its certificate has
+// expired; keeping it a little longer covers relying parties whose clocks lag), each with its
+// revocation time and reason. The store's error as is.
+db::Result<CrlContents> CrlFromStore(db::Store& store, base::UnixTime now,
+                                     base::UnixTime next_update_after,
+                                     base::UnixTime keep_after_expiry);
+
+}  // namespace provisiond

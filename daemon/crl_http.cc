@@ -1,0 +1,87 @@
+// crl_http.cc — the CRL listener's answers (see crl_http.h).
+#include "daemon/crl_http.h"
+
+#include <ctime>
+
+#include "daemon/side_http.h"
+
+namespace provisiond {
+namespace {
+
+constexpr std::string_view kText = "text/plain; charset=utf-8";
+
+// If-None-Match: "*" or a comma-separated list of entity tags (weak ones compared weakly).
+bool EtagMatches(std::string_view header, std::string_view etag) {
+  size_t pos = 0;
+  while (pos <= header.size()) {
+    size_t comma = header.find(',', pos);
+    std::string_view item = header.substr(pos, comma == header.npos ? header.npos : comma - pos);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    if (item.rfind("W/", 0) == 0) item.remove_prefix(2);
+    if (item == "*" || item == etag) return true;
+    if (comma == header.npos) break;
+    pos = comma + 1;
+  }
+  return false;
+}
+
+std::string Validators(const PublishedCrl& crl, base::UnixTime now) {
+  const base::UnixTime max_age = crl.next_regeneration > now ? crl.next_regeneration - now : 0;
+  return "ETag: " + crl.etag + "\r\nLast-Modified: " + HttpDate(crl.this_update) +
+         "\r\nCache-Control: public, max-age=" + std::to_string(max_age) + "\r\n";
+}
+
+bool NotModified(std::string_view head, const PublishedCrl& crl) {
+  if (auto inm = SideHeader(head, "If-None-Match")) return EtagMatches(*inm, crl.etag);
+  if (auto ims = SideHeader(head, "If-Modified-Since")) {
+    auto since = ParseHttpDate(*ims);
+    return since && crl.this_update <= *since;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::string HttpDate(base::UnixTime t) {
+  std::time_t tt = static_cast<std::time_t>(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[40];
+  size_t n = std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  return std::string(buf, n);
+}
+
+std::optional<base::UnixTime> ParseHttpDate(std::string_view text) {
+  if (text.size() != 29) return std::nullopt;
+  std::string copy(text);
+  std::tm tm{};
+  const char* end = strptime(copy.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  if (end == nullptr || *end != '\0') return std::nullopt;
+  return static_cast<base::UnixTime>(timegm(&tm));
+}
+
+std::string AnswerCrlRequest(std::string_view head, const PublishedCrl* crl, base::UnixTime now) {
+  auto request = ParseSideRequest(head);
+  if (!request) return SideResponse(400, "Bad Request", kText, "bad request\n", false, "");
+  const bool head_only = request->method == "HEAD";
+  if (request->method != "GET" && !head_only) {
+    return SideResponse(405, "Method Not Allowed", kText, "GET or HEAD only\n", false,
+                        "Allow: GET, HEAD\r\n");
+  }
+  const bool der = request->path == "/crl";
+  if (!der && request->path != "/crl.pem") {
+    return SideResponse(404, "Not Found", kText, "try /crl or /crl.pem\n", head_only, "");
+  }
+  if (crl == nullptr) {
+    return SideResponse(503, "Service Unavailable", kText, "no CRL signed yet\n", head_only,
+                        "Retry-After: 1\r\nCache-Control: no-store\r\n");
+  }
+  if (NotModified(head, *crl)) {
+    return SideResponse(304, "Not Modified", "", "", true, Validators(*crl, now));
+  }
+  return SideResponse(200, "OK", der ? "application/pkix-crl" : "application/x-pem-file",
+                      der ? crl->der : crl->pem, head_only, Validators(*crl, now));
+}
+
+}  // namespace provisiond
