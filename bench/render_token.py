@@ -26,5 +26,6 @@ def token_runs(run, out):
         f = sum(cpu["file"]) / len(cpu["file"])
         t = sum(cpu["token"]) / len(cpu["token"])
         out += [f"Mean of the alternated runs: {fmt(t, 3)} ms with the token, {fmt(f, 3)} ms "
-                f"with the file: **{fmt(t / f, 2)}×**, {fmt(t - f, 3)} ms more per enrollment.",
+                f"with the file: **{fmt(t / f, 2)}×** (token − file: {fmt(t - f, 3)} ms per "
+                "enrollment).",
                 ""]
