@@ -90,7 +90,11 @@ CaKeySource::~CaKeySource() = default;
 base::Result<std::unique_ptr<ca::CaKey>> CaKeySource::NewKey(ca::Rng rng) {
   if (token_) {
     auto key = token_->OpenKey();
-    if (!key) return base::Fail(base::Code::kInvalidArgument, "CA key: " + key.error().detail);
+    if (!key) {  // a key or PIN the token does not take is a config error; the rest, an outage
+      const bool config = key.error().code == ca::Code::kInvalidArgument;
+      return base::Fail(config ? base::Code::kInvalidArgument : base::Code::kIo,
+                        "CA key: " + key.error().detail);
+    }
     return std::move(*key);
   }
   auto key = ca::LoadFileCaKey(key_pem_, rng);

@@ -8,6 +8,7 @@
 #include <array>
 
 #include "ca/rng.h"
+#include "daemon/log.h"
 #include "daemon/metrics.h"
 
 namespace provisiond {
@@ -66,11 +67,15 @@ void CaKeyProbe::ProbeOnce(std::unique_ptr<ca::CaKey>& key, ca::Rng rng) {
     }
   }
   std::lock_guard lock(mu_);
+  const bool was_up = up_;
   up_ = error.empty();
   if (!up_) {
     reason_ = std::move(error);
     ++failures_;
   }
+  // One line when the key goes away and one when it is back, not one a second.
+  if (was_up && !up_) Log(Priority::kErr, "ca_key_unavailable", {{"reason", reason_}});
+  if (!was_up && up_) Log(Priority::kNotice, "ca_key_available", {{"key", source_.description()}});
 }
 
 void CaKeyProbe::Run() {

@@ -80,7 +80,8 @@ base::Result<std::string> ReadSecretFile(const std::string& path, size_t max_byt
 base::Result<base::Secret> ReadPinFile(const std::string& path) {
   auto fd = OpenSecretFile(path);
   if (!fd) return std::unexpected(fd.error());
-  unsigned char buf[base::Secret::kMaxBytes + 1];
+  // Room for the longest PIN, its "\r\n" and one byte more: a longer file is refused, not cut.
+  unsigned char buf[base::Secret::kMaxBytes + 3];
   size_t len = 0;
   while (len < sizeof buf) {
     ssize_t n = ::read(fd->get(), buf + len, sizeof buf - len);
@@ -92,11 +93,14 @@ base::Result<base::Secret> ReadPinFile(const std::string& path) {
     if (n == 0) break;
     len += static_cast<size_t>(n);
   }
-  if (len > 0 && buf[len - 1] == '\n') --len;
-  if (len > 0 && buf[len - 1] == '\r') --len;
+  const bool too_long = len == sizeof buf;
+  if (len > 0 && buf[len - 1] == '\n') {
+    --len;
+    if (len > 0 && buf[len - 1] == '\r') --len;
+  }
   std::string_view pin(reinterpret_cast<const char*>(buf), len);
   base::Result<base::Secret> secret =
-      len > base::Secret::kMaxBytes
+      too_long || len > base::Secret::kMaxBytes
           ? base::Fail(base::Code::kIo, path + ": longer than " +
                                             std::to_string(base::Secret::kMaxBytes) + " bytes")
       : len == 0 ? base::Fail(base::Code::kIo, path + ": empty")

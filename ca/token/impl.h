@@ -5,6 +5,7 @@
 #include <p11-kit/pkcs11.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -62,8 +63,11 @@ class Session {
 
 class Token::Impl {
  public:
+  // The PIN lives in pin only: a pin-value in uri is dropped, not kept in a std::string.
   Impl(std::unique_ptr<Module> module, Pkcs11Uri uri, base::Secret pin)
-      : module_(std::move(module)), uri_(std::move(uri)), pin_(std::move(pin)) {}
+      : module_(std::move(module)), uri_(std::move(uri)), pin_(std::move(pin)) {
+    uri_.pin_value.reset();
+  }
   ~Impl() = default;  // keeper_ closes first, then module_: C_Finalize, dlclose
 
   CK_FUNCTION_LIST* fl() const { return module_->fl(); }
@@ -93,8 +97,11 @@ class Token::Impl {
   uint64_t generation() const { return generation_.load(); }
   // When the token has vanished from the module's view (SoftHSM forgets a token whose directory
   // went away and finds it again only in C_Initialize): C_Finalize + C_Initialize, then the login
-  // again. Skipped if another thread did it since seen_generation. The caller holds no lock.
+  // again. Skipped if another thread did it since seen_generation, or less than
+  // kReinitializeInterval ago (a token that stays away, or a module that cannot be initialised,
+  // must not hold every signing thread on the exclusive lock). The caller holds no lock.
   void Reinitialize(uint64_t seen_generation);
+  static constexpr std::chrono::seconds kReinitializeInterval{1};
 
   void CountSession();
   void CountSignature();
@@ -110,6 +117,10 @@ class Token::Impl {
   std::shared_mutex calls_;
   std::atomic<uint64_t> generation_{0};  // C_Initialize calls after the first
   std::mutex login_mutex_;               // one C_Login at a time
+  // Set when the token refused the PIN: no C_Login is tried again (a real token counts failures
+  // and locks the PIN); the PIN file is read at start only, so a restart is the way out.
+  std::string pin_refused_;              // guarded by login_mutex_
+  std::chrono::steady_clock::time_point last_reinitialize_{};  // guarded by calls_ (exclusive)
   mutable std::mutex stats_mutex_;
   Stats stats_;
   Session keeper_;

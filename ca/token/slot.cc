@@ -88,9 +88,17 @@ Result<void> Token::Impl::LoginIfNeeded(const Session& session) {
   CK_RV rv = fl()->C_GetSessionInfo(session.get(), &info);
   if (rv != CKR_OK) return std::unexpected(FailedError("C_GetSessionInfo", rv));
   if (IsUserState(info.state)) return {};
+  if (!pin_refused_.empty()) return Fail(Code::kInvalidArgument, pin_refused_);
   rv = fl()->C_Login(session.get(), CKU_USER, const_cast<CK_UTF8CHAR*>(pin_.data()), pin_.size());
   if (rv == CKR_USER_ALREADY_LOGGED_IN) return {};
-  if (rv != CKR_OK) return std::unexpected(FailedError("C_Login", rv));
+  if (rv != CKR_OK) {
+    Error error = FailedError("C_Login", rv);
+    if (IsPinFailure(rv)) {
+      pin_refused_ = error.detail + " (no login is tried again with this PIN: fix the PIN file "
+                                    "and restart)";
+    }
+    return std::unexpected(error);
+  }
   std::lock_guard stats_lock(stats_mutex_);
   ++stats_.logins;
   return {};
@@ -132,6 +140,9 @@ Result<std::vector<CK_OBJECT_HANDLE>> Token::Impl::FindObjects(const Session& se
 void Token::Impl::Reinitialize(uint64_t seen_generation) {
   std::unique_lock lock(calls_);
   if (generation_.load() != seen_generation) return;  // another thread just did it
+  const auto now = std::chrono::steady_clock::now();
+  if (generation_.load() > 0 && now - last_reinitialize_ < kReinitializeInterval) return;
+  last_reinitialize_ = now;
   ++generation_;        // every session opened before is stale from here on
   keeper_ = Session();  // its handle dies with the C_Finalize below
   const CK_RV rv = module_->Reinitialize();

@@ -2,7 +2,8 @@
 # socket_activation.sh — provisiond serves the socket systemd passes (sd_listen_fds) instead of
 # binding --listen: under systemd-socket-activate (from the systemd package; no systemd as PID 1
 # needed) the first connection starts the daemon, is served, and a fleet enrolls. A second
-# socket named "metrics" serves /metrics. A passed descriptor that is not a listening TCP
+# socket named "metrics" serves /metrics, a third named "crl" the live CRL. A passed descriptor
+# that is not a listening TCP
 # socket is refused at start-up.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/service_lib.sh"
@@ -11,9 +12,11 @@ init_state
 "$DEVICE_SIM" factory --out "$T/fleet" --count 6 >/dev/null
 PORT=$(free_port)
 MPORT=$(free_port)
+CPORT=$(free_port)
 # --listen names an address this host does not have: binding it would fail, so serving at all
 # proves the passed socket is used.
-systemd-socket-activate -l "127.0.0.1:$PORT" -l "127.0.0.1:$MPORT" --fdname=est:metrics \
+systemd-socket-activate -l "127.0.0.1:$PORT" -l "127.0.0.1:$MPORT" -l "127.0.0.1:$CPORT" \
+  --fdname=est:metrics:crl \
   "$PROVISIOND" serve --state-dir "$T/state" --trust "$T/fleet/factory-ca.crt" --workers 2 \
   --listen 192.0.2.1:8443 2> "$T/daemon.log" &
 DAEMON_PID=$!  # systemd-socket-activate execs provisiond: same process
@@ -33,6 +36,11 @@ check "metrics on the socket named 'metrics'" \
 out=$("$DEVICE_SIM" enroll --fleet "$T/fleet" --server "127.0.0.1:$PORT" --ca-bundle "$CA" \
       --devices dev-00002,dev-00003,dev-00004,dev-00005,dev-00006 --concurrency 5)
 expect_contains "the rest of the fleet enrolls" "enroll: ok=5 failed=0" "$out"
+check "the CRL on the socket named 'crl'" \
+  wait_for_line "$T/daemon.log" "^<5>crl_listening address=127.0.0.1:$CPORT "
+check "GET /crl there: a CRL that verifies under ca.crt" bash -c \
+  "curl -sf http://127.0.0.1:$CPORT/crl -o '$T/served.crl' &&
+   openssl crl -inform DER -in '$T/served.crl' -CAfile '$CA' -noout -verify"
 METRICS_URL="http://127.0.0.1:$MPORT"
 expect_eq "metrics count the enrollments" 6 "$(metric 'provisiond_enrollments_total{outcome="issued"}')"
 expect_eq "6 certificates recorded" 6 "$(sql "SELECT count(*) FROM certificates")"

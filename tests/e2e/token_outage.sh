@@ -57,5 +57,31 @@ expect_eq "no refusal but 503" "" \
 expect_eq "20 certificates recorded" 20 "$(sql "SELECT count(*) FROM certificates")"
 expect_eq "the fleet's 19 verify under ca.crt" 19 \
   "$(openssl verify -CAfile "$CA" "$T"/fleet/devices/*/operational.crt | grep -c ': OK$')"
+expect_eq "the outage is logged once, not once a second" 1 \
+  "$(grep -c '^<3>ca_key_unavailable reason=' "$T/daemon.log")"
+check "and the recovery" grep -q '^<5>ca_key_available ' "$T/daemon.log"
+
+# The PIN changed under the running daemon (it read the old one at start), and the login is lost
+# (the token's directory away and back: the module is initialised again): the token refuses the
+# old PIN once, and no login is tried again (a real token locks the PIN after a few failures).
+pkcs11 --change-pin --new-pin "changed-$TOKEN_PIN" >/dev/null 2>&1
+mv "$HSM/tokens" "$HSM/tokens.away"
+sleep 1.5
+mv "$HSM/tokens.away" "$HSM/tokens"
+sleep 3
+pin_errors() {
+  curl -s "http://127.0.0.1:$METRICS_PORT/metrics" |
+    awk '$1 == "provisiond_ca_key_errors_total{code=\"CKR_PIN_INCORRECT\"}" {print $2}'
+}
+expect_eq "one C_Login with the old PIN, not one a second" 1 "$(pin_errors)"
+expect_contains "healthz names the refused PIN" "CKR_PIN_INCORRECT" \
+  "$(curl -s "http://127.0.0.1:$METRICS_PORT/healthz")"
+make_csr dev-00021 "$T/dev21"
+code=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$CA" \
+  --cert "$T/fleet/devices/dev-00021/bootstrap.crt" --key "$T/fleet/devices/dev-00021/bootstrap.key" \
+  -H 'Content-Type: application/pkcs10' --data-binary @"$T/dev21.b64" "$EST/simpleenroll")
+expect_eq "an enrollment meanwhile: 503" 503 "$code"
+sleep 2
+expect_eq "still one C_Login with the old PIN" 1 "$(pin_errors)"
 check "same process" kill -0 "$pid"
 finish
