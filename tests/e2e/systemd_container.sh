@@ -23,6 +23,7 @@ if [ "$MODE" = deb ]; then
   # enabled or started.
   if container_apt_install; then pass "apt-get install ./provisiond_*.deb (offline)"; else
     fail "apt-get install ./provisiond_*.deb (offline): $(tail -5 "$T/apt.log")"; fi
+  # shellcheck disable=SC2016  # dpkg-query's format, not a shell expansion
   expect_eq "dpkg: installed" "install ok installed" "$(in_ct dpkg-query -W -f '${Status}' provisiond)"
   expect_eq "the unit is disabled after install" disabled \
     "$(in_ct systemctl is-enabled provisiond.service || true)"
