@@ -93,6 +93,23 @@ container_install_cmake() {
   DESTDIR="$ROOT" cmake --install "$build" --prefix /usr/local > "$T/install.log"
 }
 
+# container_install_deb: CPack makes provisiond_<version>_amd64.deb from $PROVISIOND_BUILD_DIR
+# (as scripts/build-deb.sh does) and puts it in $ROOT/root; container_apt_install installs it.
+container_install_deb() {
+  : "${PROVISIOND_BUILD_DIR:?PROVISIOND_BUILD_DIR must name the build directory (CPackConfig.cmake)}"
+  (cd "$PROVISIOND_BUILD_DIR" && cpack -G DEB -B "$T/pkg" > "$T/cpack.log" 2>&1) ||
+    { cat "$T/cpack.log" >&2; echo "cpack failed" >&2; exit 1; }
+  cp "$T"/pkg/provisiond_*_amd64.deb "$ROOT/root/"
+}
+
+# container_apt_install: `apt-get install ./provisiond_*.deb` in the booted container, as an
+# operator would. The container has no network: its Depends must be met by the root as built.
+container_apt_install() {
+  in_ct env DEBIAN_FRONTEND=noninteractive sh -c \
+    'cd /root && apt-get install -y --no-install-recommends ./provisiond_*_amd64.deb' \
+    > "$T/apt.log" 2>&1
+}
+
 # container_boot: boots $ROOT and waits until its systemd reports running.
 container_boot() {
   systemd-nspawn --boot --register=no --keep-unit --private-network --console=passive \

@@ -5,16 +5,42 @@
 # keeps the old one; no /bin/kill needed), the config directory read-only, stop within 2 s with
 # an idle connection and a request in flight, watchdog restart, socket activation restarted under
 # load, a broken config settling in `failed`, and `systemd-analyze security` <= 1.5.
+# `systemd_container.sh deb` runs the same checks on the Debian package, installed with
+# `apt-get install ./provisiond_*.deb` (offline) instead of `cmake --install`.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/service_lib.sh"
 . "$(dirname "$0")/container_lib.sh"
 
 container_require
 began=$SECONDS
+MODE=${1:-cmake}
 container_prepare
-container_install_cmake
+if [ "$MODE" = deb ]; then container_install_deb; else container_install_cmake; fi
 container_boot
 echo "container running after $((SECONDS - began)) s"
+if [ "$MODE" = deb ]; then
+  # The package: installed by apt from what the root holds; user and directories made; nothing
+  # enabled or started.
+  if container_apt_install; then pass "apt-get install ./provisiond_*.deb (offline)"; else
+    fail "apt-get install ./provisiond_*.deb (offline): $(tail -5 "$T/apt.log")"; fi
+  # shellcheck disable=SC2016  # dpkg-query's format, not a shell expansion
+  expect_eq "dpkg: installed" "install ok installed" "$(in_ct dpkg-query -W -f '${Status}' provisiond)"
+  expect_eq "the unit is disabled after install" disabled \
+    "$(in_ct systemctl is-enabled provisiond.service || true)"
+  expect_eq "the socket is disabled after install" disabled \
+    "$(in_ct systemctl is-enabled provisiond.socket || true)"
+  expect_eq "the unit is inactive after install" inactive \
+    "$(in_ct systemctl is-active provisiond.service || true)"
+  expect_eq "the socket is inactive after install" inactive \
+    "$(in_ct systemctl is-active provisiond.socket || true)"
+  expect_contains "ExecStart=/usr/bin/provisiond" "path=/usr/bin/provisiond " \
+    "$(in_ct systemctl show -P ExecStart provisiond.service)"
+  check "the package made the provisiond user" in_ct getent passwd provisiond
+  expect_eq "the package made /var/lib/provisiond 0700 provisiond" "700 provisiond" \
+    "$(in_ct stat -c '%a %U' /var/lib/provisiond 2>&1)"
+  check "the package made /etc/provisiond/trust" in_ct test -d /etc/provisiond/trust
+  echo "package installed after $((SECONDS - began)) s"
+fi
 CONF="$ROOT/etc/provisiond/provisiond.toml"
 CA="$ROOT/var/lib/provisiond/ca.crt"
 SIM=(in_net "$DEVICE_SIM")
@@ -34,8 +60,10 @@ write_config() {  # write_config [EXTRA LINE...]
 # The README's steps, inside the container.
 check "no /bin/kill in the image (the reload must not need procps)" test ! -e "$ROOT/bin/kill"
 "$DEVICE_SIM" factory --out "$T/fleet" --count 8 >/dev/null
-in_ct systemd-sysusers provisiond.conf
-in_ct systemd-tmpfiles --create provisiond.conf
+if [ "$MODE" != deb ]; then  # the package did these itself
+  in_ct systemd-sysusers provisiond.conf
+  in_ct systemd-tmpfiles --create provisiond.conf
+fi
 cp "$T/fleet/factory-ca.crt" "$ROOT/etc/provisiond/trust/"
 write_config
 in_ct runuser -u provisiond -- provisiond init --state-dir /var/lib/provisiond \
@@ -71,6 +99,7 @@ echo "inside: $sec"
 check "systemd-analyze security <= 1.5 ($sec)" \
   awk -v s="$(sed -n 's/.*: \([0-9.]*\) .*/\1/p' <<<"$sec")" 'BEGIN { exit !(s != "" && s + 0 <= 1.5) }'
 pid=$(prop MainPID)
+[ "$MODE" = deb ] && expect_eq "the packaged binary runs" /usr/bin/provisiond "$(in_ct readlink "/proc/$pid/exe")"
 out=$(in_ct nsenter -t "$pid" -m touch /etc/provisiond/probe 2>&1 || true)
 expect_contains "config dir read-only in the service's mount namespace" "Read-only file system" "$out"
 
@@ -174,6 +203,6 @@ out=$(journal -o cat --after-cursor "$cursor")
 expect_contains "the reason in the journal" "provisiond check-config: " "$out"
 expect_contains "the start limit in the journal" "Start request repeated too quickly" "$out"
 
-echo "systemd container test took $((SECONDS - began)) s"
+echo "systemd container test ($MODE) took $((SECONDS - began)) s"
 journal -o short-precise > "$T/daemon.log" 2>&1 || true  # finish shows it if a check failed
 finish
