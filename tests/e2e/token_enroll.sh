@@ -25,7 +25,12 @@ check "the key's public half is ca.crt's" bash -c "
 "$DEVICE_SIM" factory --out "$T/fleet" --count 1000 >/dev/null
 out=$("$PROVISIOND" check-config --state-dir "$T/state" --trust "$T/fleet/factory-ca.crt" 2>&1) && rc=0 || rc=$?
 expect_eq "check-config passes: module, token, key, PIN file, test signature ($out)" 0 "$rc"
-start_daemon_metrics --trust "$T/fleet/factory-ca.crt"
+start_daemon_metrics --trust "$T/fleet/factory-ca.crt" --crl-listen 127.0.0.1:0
+CPORT=$(sed -n 's/.*crl_listening address=127\.0\.0\.1:\([0-9]*\).*/\1/p' "$T/daemon.log")
+for _ in $(seq 1 50); do  # the probe opens its session in its own thread, then signs
+  [ "$(metric provisiond_ca_key_signatures_total)" -ge 1 ] 2>/dev/null && break
+  sleep 0.1
+done
 sessions_at_start=$(metric provisiond_ca_key_sessions_opened_total)
 out=$("$DEVICE_SIM" enroll --fleet "$T/fleet" --server "127.0.0.1:$PORT" --ca-bundle "$CA" \
         --concurrency 32 2>&1)
@@ -43,6 +48,17 @@ expect_eq "no session reopened: each worker kept its own" "$sessions_at_start" \
   "$(metric provisiond_ca_key_sessions_opened_total)"
 
 "$PROVISIOND" revoke --state-dir "$T/state" --device-id dev-00001 --reason keyCompromise >/dev/null
+# The live CRL, signed in the token by its own thread beside the two workers and the probe.
+revoked_serial=$(openssl x509 -in "$T/fleet/devices/dev-00001/operational.crt" -noout -serial | cut -d= -f2)
+listed=""
+for _ in $(seq 1 40); do
+  curl -sf "http://127.0.0.1:$CPORT/crl" -o "$T/live.crl" &&
+    openssl crl -inform DER -in "$T/live.crl" -noout -text | grep -qi "$revoked_serial" &&
+    { listed=yes; break; }
+  sleep 0.1
+done
+expect_eq "the served CRL, signed by the token, lists the revocation within 4 s" yes "$listed"
+check "it verifies under ca.crt" openssl crl -inform DER -in "$T/live.crl" -CAfile "$CA" -noout -verify
 "$PROVISIOND" crl --state-dir "$T/state" --out "$T/crl.der" >/dev/null
 check "the token signs the CRL: openssl crl -verify" \
   openssl crl -inform DER -in "$T/crl.der" -CAfile "$CA" -noout -verify
