@@ -232,6 +232,14 @@ prepare_probe() {
   local k id
   for k in $(seq "$1" "$2"); do id=$(printf 'dev-%05d' "$k"); make_csr "$id" "$T/probe/$id"; done
 }
+# probe_post ID: one enrollment of probe device ID through HAProxy -> "STATUS SECONDS_TAKEN".
+probe_post() {
+  curl -sS --resolve "localhost:$HPORT:127.0.0.1" --cacert "$CA" \
+    --cert "$T/fleet/devices/$1/bootstrap.crt" --key "$T/fleet/devices/$1/bootstrap.key" \
+    -D "$T/probe/$1.hdr" -o "$T/probe/$1.out" -w '%{http_code} %{time_total}' --max-time 15 \
+    -H 'Content-Type: application/pkcs10' --data-binary @"$T/probe/$1.b64" \
+    "https://localhost:$HPORT/.well-known/est/simpleenroll" 2>/dev/null || true
+}
 start_probe() {
   : >"$T/probe.received"
   rm -f "$T/probe.stop"
@@ -240,11 +248,7 @@ start_probe() {
       [ -f "$T/probe.stop" ] && break
       id=$(printf 'dev-%05d' "$k")
       t=$(date +%s.%N)
-      code=$(curl -sS --resolve "localhost:$HPORT:127.0.0.1" --cacert "$CA" \
-        --cert "$T/fleet/devices/$id/bootstrap.crt" --key "$T/fleet/devices/$id/bootstrap.key" \
-        -D "$T/probe/$id.hdr" -o "$T/probe/$id.out" -w '%{http_code} %{time_total}' --max-time 15 \
-        -H 'Content-Type: application/pkcs10' --data-binary @"$T/probe/$id.b64" \
-        "https://localhost:$HPORT/.well-known/est/simpleenroll" 2>/dev/null || true)
+      code=$(probe_post "$id")
       read -r code took <<<"$code"
       ra=$(tr -d '\r' <"$T/probe/$id.hdr" 2>/dev/null | sed -n 's/^[Rr]etry-[Aa]fter: *//p')
       echo "$t $code ${ra:--} $took"
@@ -258,6 +262,23 @@ stop_probe() {
   touch "$T/probe.stop"
   wait "$PROBE_PID" 2>/dev/null || true
   PROBE_PID=""
+}
+
+# retry_probe_refused FIRST LAST: each probe device that was answered 503 tries once more with the
+# same CSR, as a device does after Retry-After. An issuance whose COMMIT reached PostgreSQL while
+# the server was stopping, but whose answer was lost, was answered 503 and has its row: the retry
+# gets that very certificate, so every row has a receiver. Serials go to $T/probe.received; any
+# answer but 200 fails the test.
+retry_probe_refused() {
+  local k id code
+  for k in $(seq "$1" "$2"); do
+    id=$(printf 'dev-%05d' "$k")
+    [ -f "$T/probe/$id.hdr" ] || continue  # never tried: the probe stopped first
+    head -n 1 "$T/probe/$id.hdr" | grep -q ' 200' && continue
+    read -r code _ <<<"$(probe_post "$id")"
+    if [ "$code" = 200 ]; then serial_of "$T/probe/$id.out" >>"$T/probe.received"
+    else fail "probe device $id retried after its 503: answered $code"; fi
+  done
 }
 
 # probe_outage SINCE: from $T/probe.log's attempts started after epoch SINCE, "OUTAGE_S COUNTS"
