@@ -193,7 +193,10 @@ std::string FormatUri(const Pkcs11Uri& uri) {
   if (!uri.module_path.empty()) query += "module-path=" + PercentEncode(uri.module_path, true);
   if (!uri.pin_source.empty()) {
     if (!query.empty()) query += '&';
-    query += "pin-source=file:" + PercentEncode(uri.pin_source, true);
+    // "file:" + an absolute path, but "file://" before a path that itself starts with "//",
+    // which the parser would otherwise read as file:// and an empty authority.
+    const char* scheme = uri.pin_source.starts_with("//") ? "file://" : "file:";
+    query += "pin-source=" + std::string(scheme) + PercentEncode(uri.pin_source, true);
   }
   return std::string(kScheme) + path + (query.empty() ? "" : "?" + query);
 }

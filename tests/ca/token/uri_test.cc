@@ -110,3 +110,12 @@ TEST_CASE("FormatUri round-trips and never carries pin-value") {
 }
 
 }  // namespace ca::token
+
+TEST_CASE("FormatUri keeps a pin-source that starts with // through a round trip") {
+  // Found by pkcs11_uri_fuzz: "file:" + "//x" read back as file:// with an empty authority.
+  auto uri = ca::token::ParseUri("pkcs11:token=t;object=o?pin-source=//etc/provisiond/pin");
+  REQUIRE(uri.has_value());
+  auto again = ca::token::ParseUri(ca::token::FormatUri(*uri));
+  REQUIRE(again.has_value());
+  CHECK(again->pin_source == "//etc/provisiond/pin");
+}
