@@ -13,6 +13,7 @@
 
 #include "daemon/net.h"
 #include "daemon/side_http.h"
+#include "tests/daemon/loopback_http.h"
 
 namespace provisiond {
 namespace {
@@ -101,31 +102,8 @@ TEST_CASE("HTTP dates round-trip, and others are not dates") {
   CHECK_FALSE(ParseHttpDate("").has_value());
 }
 
-namespace {
-
-int Connect(int port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-  return fd;
-}
-
-std::string Fetch(int port, const std::string& request) {
-  int fd = Connect(port);
-  ssize_t sent = ::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
-  (void)sent;
-  std::string out;
-  char buf[4096];
-  for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;)
-    out.append(buf, static_cast<size_t>(n));
-  ::close(fd);
-  return out;
-}
-
-}  // namespace
+using testhttp::Connect;
+using testhttp::Fetch;
 
 TEST_CASE("silent clients hold only their own slot, and a huge head gets 431") {
   auto fd = ListenTcp("127.0.0.1:0", 64);

@@ -10,6 +10,7 @@
 
 #include "daemon/metrics_http.h"
 #include "daemon/net.h"
+#include "tests/daemon/loopback_http.h"
 
 using namespace provisiond;
 
@@ -130,25 +131,7 @@ TEST_CASE("metrics requests: paths, methods and health") {
   CHECK(AnswerMetricsRequest("GET / SPDY/3\r\n\r\n", h).rfind("HTTP/1.1 400", 0) == 0);
 }
 
-namespace {
-// One request over TCP to the listener; returns everything read until the server closes.
-std::string Fetch(int port, const std::string& request) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-  ssize_t sent = ::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
-  (void)sent;
-  std::string out;
-  char buf[4096];
-  for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;)
-    out.append(buf, static_cast<size_t>(n));
-  ::close(fd);
-  return out;
-}
-}  // namespace
+using testhttp::Fetch;
 
 TEST_CASE("the listener answers over TCP and refuses oversized requests") {
   auto fd = ListenTcp("127.0.0.1:0", 4);
