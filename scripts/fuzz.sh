@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # fuzz.sh [SECONDS] [TARGET...] — builds the libFuzzer targets with clang (ASan + UBSan) in
-# build-fuzz/, generates seed corpora, and runs each target for SECONDS (default 60). Exits
-# non-zero on the first finding; crash inputs are left in build-fuzz/findings/.
+# build-fuzz/, generates seed corpora, and runs each target for SECONDS (default 60), one target
+# per CPU at a time. Exits non-zero if any target found something; crash inputs are left in
+# build-fuzz/findings/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
@@ -18,14 +19,27 @@ cmake -S . -B build-fuzz -DCMAKE_C_COMPILER="$cc" -DCMAKE_CXX_COMPILER="$cxx" \
 cmake --build build-fuzz -j"$(nproc)" --target "${targets[@]}"
 rm -rf build-fuzz/corpus && fuzz/make_corpus.sh build-fuzz/corpus
 mkdir -p build-fuzz/findings
+# Targets run side by side, one per CPU, each for SECONDS of its own (CI time is bounded).
+run_one() {
+  local rc=0
+  build-fuzz/fuzz/"$1" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+    -artifact_prefix=build-fuzz/findings/"$1"- -print_final_stats=1 \
+    build-fuzz/corpus/"$1" > build-fuzz/"$1".log 2>&1 || rc=$?
+  echo "$rc" > build-fuzz/"$1".rc
+}
+rm -f build-fuzz/*.rc
+jobs_max=$(nproc)
+for t in "${targets[@]}"; do
+  while [ "$(jobs -rp | wc -l)" -ge "$jobs_max" ]; do wait -n || true; done
+  echo "== $t: ${seconds}s"
+  run_one "$t" &
+done
+wait
 passed=0 failed=0
 for t in "${targets[@]}"; do
-  echo "== $t: ${seconds}s"
-  if build-fuzz/fuzz/"$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
-       -artifact_prefix=build-fuzz/findings/"$t"- -print_final_stats=1 \
-       build-fuzz/corpus/"$t" > build-fuzz/"$t".log 2>&1; then
+  if [ "$(cat build-fuzz/"$t".rc)" = 0 ]; then
     passed=$((passed + 1))
-    grep -E 'stat::number_of_executed_units|cov:' build-fuzz/"$t".log | tail -2
+    echo "== $t:"; grep -E 'stat::number_of_executed_units|cov:' build-fuzz/"$t".log | tail -2
   else
     failed=$((failed + 1))
     echo "FINDING in $t:"; tail -40 build-fuzz/"$t".log
