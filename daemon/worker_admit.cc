@@ -1,0 +1,156 @@
+// worker_admit.cc — a worker's admission of accepted sockets (docs/security.md "Connection
+// table"): the per-source limit, the daemon-wide table, evicting the oldest connection still in
+// its handshake when the table is full, and the rate-limited lines for refusals and evictions.
+#include <chrono>
+#include <string>
+
+#include "daemon/log.h"
+#include "daemon/metrics.h"
+#include "daemon/net.h"
+#include "daemon/worker.h"
+
+namespace provisiond {
+
+bool Worker::Admit(const sockaddr_storage& peer, bool proxied, SourceTable::Key& key) {
+  const auto now = Clock::now();
+  const int per_source = PerSourceLimit(config_->limits);
+  // A limit as large as the table is the table's own: only the table refuses then.
+  const bool counted = !proxied && per_source < config_->limits.max_connections;
+  if (!proxied) key = SourceTable::KeyOf(peer);
+  if (!proxied && !table_.sources.Acquire(key, counted ? per_source : 1 << 30)) {
+    GlobalMetrics().connections.Inc("refused_source");
+    NoteRefusedBySource(FormatAddress(peer), now);
+    return false;
+  }
+  if (TakeTableSlot(now)) return true;
+  if (!proxied) table_.sources.Release(key);
+  GlobalMetrics().connections.Inc("refused");
+  NoteRefused(FormatAddress(peer), now);
+  return false;
+}
+
+// Connections younger than this are evicted only when there is nothing older anywhere: a device
+// accepted in the same burst as an attacker's connections has not been read yet (silent).
+constexpr auto kEvictMinAge = std::chrono::milliseconds(100);
+
+// A place in the table: free, or made by evicting this worker's oldest handshaking connection
+// (at least kEvictMinAge old), or lent while another worker evicts one of its own, or made by
+// evicting a younger one of ours. Else refused.
+bool Worker::TakeTableSlot(Clock::time_point now) {
+  while (table_.open.fetch_add(1) >= config_->limits.max_connections) {
+    table_.open.fetch_sub(1);
+    if (EvictOldestHandshaking(now, /*young_too=*/false)) continue;
+    if (AskAnotherWorker(now)) {
+      table_.open.fetch_add(1);  // over the limit by one until the other worker evicts
+      return true;
+    }
+    if (EvictOldestHandshaking(now, /*young_too=*/true)) continue;
+    return false;
+  }
+  return true;
+}
+
+bool Worker::AskAnotherWorker(Clock::time_point now) {
+  const int others = table_.handshaking.load() - static_cast<int>(handshaking_.size());
+  if (others <= 0) return false;
+  if (table_.evict_requests.fetch_add(1) >= ConnectionTable::kMaxEvictRequests) {
+    table_.evict_requests.fetch_sub(1);
+    return false;
+  }
+  table_.evict_requested_at.store(now.time_since_epoch().count());
+  return true;
+}
+
+void Worker::PublishHandshaking() {
+  const int size = static_cast<int>(handshaking_.size());
+  table_.handshaking.fetch_add(size - published_handshaking_);
+  published_handshaking_ = size;
+}
+
+HandshakeQueue::State Worker::HandshakeState(int fd, uint64_t id) const {
+  auto it = conns_.find(fd);
+  if (it == conns_.end() || it->second->id() != id || !it->second->Handshaking()) {
+    return HandshakeQueue::State::kGone;
+  }
+  return it->second->Fresh() ? HandshakeQueue::State::kSilent : HandshakeQueue::State::kStarted;
+}
+
+bool Worker::EvictOldestHandshaking(Clock::time_point now, bool young_too) {
+  auto oldest = handshaking_.PopOldest(
+      [this](int fd, uint64_t id) { return HandshakeState(fd, id); },
+      young_too ? Clock::time_point::max() : now - kEvictMinAge);
+  PublishHandshaking();
+  if (!oldest) return false;
+  GlobalMetrics().connections.Inc("evicted");
+  evicted_.Admit(/*row=*/false, now);
+  evicted_last_peer_ = conns_.at(oldest->fd)->peer_address();
+  evicted_last_age_ = now - oldest->accepted;
+  Close(oldest->fd);
+  LogRefusedIfDue(now);
+  return true;
+}
+
+// Each turn: another worker lent a place of the full table and asks for one back. Requests are
+// dropped once the table is back within its limit, and after a second (nobody holds a
+// connection old enough to evict: the table stays over by at most kMaxEvictRequests until
+// connections close).
+void Worker::ServeEvictRequests() {
+  int want = table_.evict_requests.load(std::memory_order_relaxed);
+  if (want == 0) return;
+  const auto now = Clock::now();
+  const auto asked = Clock::time_point(Clock::duration(table_.evict_requested_at.load()));
+  if (now - asked > std::chrono::seconds(1) ||
+      table_.open.load() <= config_->limits.max_connections) {
+    table_.evict_requests.store(0);  // stale, or the table is back within its limit
+    return;
+  }
+  while (want > 0) {
+    if (!table_.evict_requests.compare_exchange_weak(want, want - 1)) continue;
+    if (!EvictOldestHandshaking(now, /*young_too=*/false)) {
+      table_.evict_requests.fetch_add(1);  // still owed: a worker that holds one serves it
+      return;
+    }
+    want = table_.evict_requests.load();
+  }
+}
+
+void Worker::NoteRefused(std::string peer, Clock::time_point now) {
+  refused_.Admit(/*row=*/false, now);  // counted only: the budget admits nothing
+  refused_last_peer_ = std::move(peer);
+  LogRefusedIfDue(now);
+}
+
+void Worker::NoteRefusedBySource(std::string peer, Clock::time_point now) {
+  refused_by_source_.Admit(/*row=*/false, now);
+  refused_by_source_last_peer_ = std::move(peer);
+  LogRefusedIfDue(now);
+}
+
+// At most one line a second per worker for each kind, with the number it stands for and the
+// last peer: a flood must not become a log flood.
+void Worker::LogRefusedIfDue(Clock::time_point now) {
+  if (auto refused = refused_.TakeSummaryIfDue(now)) {
+    Log(Priority::kWarning, "connection_refused",
+        {{"peer", refused_last_peer_},
+         {"reason", "max connections reached"},
+         {"refused", std::to_string(refused->events)},
+         {"max_connections", std::to_string(config_->limits.max_connections)}});
+  }
+  if (auto refused = refused_by_source_.TakeSummaryIfDue(now)) {
+    Log(Priority::kWarning, "connection_refused",
+        {{"peer", refused_by_source_last_peer_},
+         {"reason", "max connections per source reached"},
+         {"refused", std::to_string(refused->events)},
+         {"max_connections_per_source", std::to_string(PerSourceLimit(config_->limits))}});
+  }
+  if (auto evicted = evicted_.TakeSummaryIfDue(now)) {
+    const auto age = std::chrono::duration_cast<std::chrono::milliseconds>(evicted_last_age_);
+    Log(Priority::kWarning, "connection_evicted",
+        {{"peer", evicted_last_peer_},
+         {"reason", "table full, handshake not finished"},
+         {"evicted", std::to_string(evicted->events)},
+         {"age_ms", std::to_string(age.count())}});
+  }
+}
+
+}  // namespace provisiond
