@@ -77,8 +77,8 @@ struct ConnectionTable {
 // One worker's connections that have not finished their TLS handshake, in two queues in arrival
 // order: silent ones (not a byte read yet: no TLS session, or a PROXY header not read) and
 // started ones (a TLS session under way). Eviction takes the oldest silent one first, then the
-// oldest started one: a device sends its ClientHello as soon as it connects, so while silent
-// connections are held it is never the one evicted. Entries are pushed at accept; one that
+// oldest started one: a device sends its ClientHello as soon as it connects, so while older
+// silent connections are held it is not the one evicted. Entries are pushed at accept; one that
 // started is moved when met, one whose connection finished its handshake or closed is dropped
 // when met (PopOldest) or by Compact (each sweep), so neither queue holds more than the
 // connections accepted within one handshake timeout.
@@ -95,9 +95,9 @@ class HandshakeQueue {
   // The entry to evict: the oldest silent one, else the oldest started one (state_of(fd, id)
   // says which each is now), accepted no later than `accepted_by`; nullopt if there is none.
   template <typename StateOf>
-  std::optional<Entry> PopOldest(
-      StateOf state_of,
-      std::chrono::steady_clock::time_point accepted_by = std::chrono::steady_clock::time_point::max()) {
+  std::optional<Entry> PopOldest(StateOf state_of,
+                                 std::chrono::steady_clock::time_point accepted_by =
+                                     std::chrono::steady_clock::time_point::max()) {
     while (!silent_.empty()) {
       Entry e = silent_.front();
       State state = state_of(e.fd, e.id);
@@ -112,6 +112,21 @@ class HandshakeQueue {
       if (!gone && e.accepted > accepted_by) break;
       started_.pop_front();
       if (!gone) return e;
+    }
+    return std::nullopt;
+  }
+  // The newest silent entry (state_of as for PopOldest), removed; nullopt if none. For a table
+  // full of young connections: an attacker that reopens at once has always a newer one than a
+  // device whose ClientHello is still on its way.
+  template <typename StateOf>
+  std::optional<Entry> PopNewestSilent(StateOf state_of) {
+    for (auto it = silent_.end(); it != silent_.begin();) {
+      --it;
+      if (state_of(it->fd, it->id) == State::kSilent) {
+        Entry e = *it;
+        silent_.erase(it);
+        return e;
+      }
     }
     return std::nullopt;
   }

@@ -156,8 +156,8 @@ void Worker::Accept() {
       GlobalMetrics().connections_in_flight.Add(-1);
       continue;
     }
-    auto conn =
-        std::make_unique<Connection>(std::move(fd), next_id_++, FormatAddress(ss), *config_, proxied);
+    auto conn = std::make_unique<Connection>(std::move(fd), next_id_++, FormatAddress(ss),
+                                             *config_, proxied);
     Connection& c = *conn;
     conns_.emplace(raw, std::move(conn));
     if (!proxied) sources_.emplace(raw, source);
@@ -236,7 +236,8 @@ void Worker::Sweep() {
   // A wave of timeouts (a slowloris, a stalled fleet) freed many sessions' handshake state into
   // this thread's malloc arena; hand the free pages back rather than keep the peak for good.
   if (expired.size() >= kTrimAfterClosing) malloc_trim(0);
-  handshaking_.Compact([this](int fd, uint64_t id) { return HandshakeState(fd, id); });
+  handshaking_.Compact(
+      [this](int fd, uint64_t id) { return HandshakeState(fd, id, /*peek=*/false); });
   PublishHandshaking();
 }
 

@@ -81,11 +81,13 @@ class Worker {
   // limit, then the table, evicting this worker's oldest handshaking connection if it is full).
   bool Admit(const sockaddr_storage& peer, bool proxied, SourceTable::Key& key);
   bool TakeTableSlot(Clock::time_point now);
-  bool EvictOldestHandshaking(Clock::time_point now, bool young_too);
+  bool EvictOldestHandshaking(Clock::time_point now);
+  bool EvictNewestSilent(Clock::time_point now);
+  void Evict(int fd, Clock::time_point accepted, Clock::time_point now);
   bool AskAnotherWorker(Clock::time_point now);
   void PublishHandshaking();
   void ServeEvictRequests();
-  HandshakeQueue::State HandshakeState(int fd, uint64_t id) const;
+  HandshakeQueue::State HandshakeState(int fd, uint64_t id, bool peek) const;
   void NoteRefused(std::string peer, Clock::time_point now);
   void NoteRefusedBySource(std::string peer, Clock::time_point now);
   void NoteEvicted(const Connection& c, Clock::time_point now);

@@ -1,6 +1,8 @@
 // worker_admit.cc — a worker's admission of accepted sockets (docs/security.md "Connection
 // table"): the per-source limit, the daemon-wide table, evicting the oldest connection still in
 // its handshake when the table is full, and the rate-limited lines for refusals and evictions.
+#include <sys/ioctl.h>
+
 #include <chrono>
 #include <string>
 
@@ -29,22 +31,22 @@ bool Worker::Admit(const sockaddr_storage& peer, bool proxied, SourceTable::Key&
   return false;
 }
 
-// Connections younger than this are evicted only when there is nothing older anywhere: a device
-// accepted in the same burst as an attacker's connections has not been read yet (silent).
-constexpr auto kEvictMinAge = std::chrono::milliseconds(100);
+// Connections younger than this are evicted only when there is nothing older anywhere, and then
+// the newest first: a device's ClientHello may still be on its way (it looks silent).
+constexpr auto kEvictMinAge = std::chrono::seconds(1);
 
 // A place in the table: free, or made by evicting this worker's oldest handshaking connection
-// (at least kEvictMinAge old), or lent while another worker evicts one of its own, or made by
-// evicting a younger one of ours. Else refused.
+// at least kEvictMinAge old, or lent while another worker evicts one of its own, or made by
+// evicting our newest silent one. Else refused.
 bool Worker::TakeTableSlot(Clock::time_point now) {
   while (table_.open.fetch_add(1) >= config_->limits.max_connections) {
     table_.open.fetch_sub(1);
-    if (EvictOldestHandshaking(now, /*young_too=*/false)) continue;
+    if (EvictOldestHandshaking(now)) continue;
     if (AskAnotherWorker(now)) {
       table_.open.fetch_add(1);  // over the limit by one until the other worker evicts
       return true;
     }
-    if (EvictOldestHandshaking(now, /*young_too=*/true)) continue;
+    if (EvictNewestSilent(now)) continue;
     return false;
   }
   return true;
@@ -67,27 +69,45 @@ void Worker::PublishHandshaking() {
   published_handshaking_ = size;
 }
 
-HandshakeQueue::State Worker::HandshakeState(int fd, uint64_t id) const {
+// peek: a Fresh connection whose first bytes are in the socket but not read yet (its worker
+// drives it at the end of this turn) is started too: one ioctl, at eviction only.
+HandshakeQueue::State Worker::HandshakeState(int fd, uint64_t id, bool peek) const {
   auto it = conns_.find(fd);
   if (it == conns_.end() || it->second->id() != id || !it->second->Handshaking()) {
     return HandshakeQueue::State::kGone;
   }
-  return it->second->Fresh() ? HandshakeQueue::State::kSilent : HandshakeQueue::State::kStarted;
+  int unread = 0;
+  if (it->second->Fresh() && !(peek && ::ioctl(fd, FIONREAD, &unread) == 0 && unread > 0)) {
+    return HandshakeQueue::State::kSilent;
+  }
+  return HandshakeQueue::State::kStarted;
 }
 
-bool Worker::EvictOldestHandshaking(Clock::time_point now, bool young_too) {
-  auto oldest = handshaking_.PopOldest(
-      [this](int fd, uint64_t id) { return HandshakeState(fd, id); },
-      young_too ? Clock::time_point::max() : now - kEvictMinAge);
+bool Worker::EvictOldestHandshaking(Clock::time_point now) {
+  auto state = [this](int fd, uint64_t id) { return HandshakeState(fd, id, /*peek=*/true); };
+  auto oldest = handshaking_.PopOldest(state, now - kEvictMinAge);
   PublishHandshaking();
   if (!oldest) return false;
+  Evict(oldest->fd, oldest->accepted, now);
+  return true;
+}
+
+bool Worker::EvictNewestSilent(Clock::time_point now) {
+  auto state = [this](int fd, uint64_t id) { return HandshakeState(fd, id, /*peek=*/true); };
+  auto newest = handshaking_.PopNewestSilent(state);
+  PublishHandshaking();
+  if (!newest) return false;
+  Evict(newest->fd, newest->accepted, now);
+  return true;
+}
+
+void Worker::Evict(int fd, Clock::time_point accepted, Clock::time_point now) {
   GlobalMetrics().connections.Inc("evicted");
   evicted_.Admit(/*row=*/false, now);
-  evicted_last_peer_ = conns_.at(oldest->fd)->peer_address();
-  evicted_last_age_ = now - oldest->accepted;
-  Close(oldest->fd);
+  evicted_last_peer_ = conns_.at(fd)->peer_address();
+  evicted_last_age_ = now - accepted;
+  Close(fd);
   LogRefusedIfDue(now);
-  return true;
 }
 
 // Each turn: another worker lent a place of the full table and asks for one back. Requests are
@@ -106,7 +126,7 @@ void Worker::ServeEvictRequests() {
   }
   while (want > 0) {
     if (!table_.evict_requests.compare_exchange_weak(want, want - 1)) continue;
-    if (!EvictOldestHandshaking(now, /*young_too=*/false)) {
+    if (!EvictOldestHandshaking(now)) {
       table_.evict_requests.fetch_add(1);  // still owed: a worker that holds one serves it
       return;
     }

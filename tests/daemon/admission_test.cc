@@ -104,10 +104,12 @@ TEST_CASE("eviction takes the oldest silent connection, then the oldest started 
   HandshakeQueue queue;
   const auto t0 = std::chrono::steady_clock::time_point{} + std::chrono::seconds(100);
   for (int i = 0; i < 8; ++i) queue.Push({10 + i, uint64_t(i), t0 + std::chrono::seconds(i)});
-  std::set<int> done = {10, 13};    // handshake finished (or closed) since they were accepted
+  std::set<int> done = {10, 13};     // handshake finished (or closed) since they were accepted
   std::set<int> started = {11, 14};  // a TLS session under way (a device's ClientHello came)
   auto state = [&](int fd, uint64_t) {
-    return done.contains(fd) ? State::kGone : started.contains(fd) ? State::kStarted : State::kSilent;
+    return done.contains(fd)      ? State::kGone
+           : started.contains(fd) ? State::kStarted
+                                  : State::kSilent;
   };
   auto first = queue.PopOldest(state);
   REQUIRE(first);
@@ -131,7 +133,16 @@ TEST_CASE("eviction takes the oldest silent connection, then the oldest started 
   CHECK(queue.size() == 2);
   CHECK(queue.PopOldest(state)->fd == 32);
   CHECK(queue.PopOldest(state)->fd == 33);
+  // For a table of young connections: the newest silent one.
+  for (int i = 0; i < 4; ++i) queue.Push({40 + i, uint64_t(i), t0 + std::chrono::seconds(i)});
+  started = {43};
+  done = {42};
+  CHECK(queue.PopNewestSilent(state)->fd == 41);  // 43 started, 42 gone
+  CHECK(queue.PopNewestSilent(state)->fd == 40);
+  CHECK_FALSE(queue.PopNewestSilent(state));
+  CHECK(queue.PopOldest(state)->fd == 43);
   // A reused fd with a new id is not the connection the entry was for.
   queue.Push({20, 7, t0});
-  CHECK_FALSE(queue.PopOldest([](int, uint64_t id) { return id == 7 ? State::kGone : State::kSilent; }));
+  CHECK_FALSE(
+      queue.PopOldest([](int, uint64_t id) { return id == 7 ? State::kGone : State::kSilent; }));
 }
