@@ -67,10 +67,6 @@ struct ConnectionTable {
   // Every worker's HandshakeQueue size, summed (a queue's stale entries count until its next
   // sweep): whether another worker may hold a connection to evict.
   std::atomic<int> handshaking{0};
-  // When the last request was made (steady_clock ticks): requests older than a second are
-  // dropped, so a table full of established connections does not leave a backlog that would
-  // later evict handshakes nobody is waiting for.
-  std::atomic<std::chrono::steady_clock::rep> evict_requested_at{0};
   static constexpr int kMaxEvictRequests = 64;
 };
 

@@ -84,7 +84,7 @@ class Worker {
   bool EvictOldestHandshaking(Clock::time_point now);
   bool EvictNewestSilent(Clock::time_point now);
   void Evict(int fd, Clock::time_point accepted, Clock::time_point now);
-  bool AskAnotherWorker(Clock::time_point now);
+  bool AskAnotherWorker();
   void PublishHandshaking();
   void ServeEvictRequests();
   HandshakeQueue::State HandshakeState(int fd, uint64_t id, bool peek) const;

@@ -42,7 +42,7 @@ bool Worker::TakeTableSlot(Clock::time_point now) {
   while (table_.open.fetch_add(1) >= config_->limits.max_connections) {
     table_.open.fetch_sub(1);
     if (EvictOldestHandshaking(now)) continue;
-    if (AskAnotherWorker(now)) {
+    if (AskAnotherWorker()) {
       table_.open.fetch_add(1);  // over the limit by one until the other worker evicts
       return true;
     }
@@ -52,14 +52,13 @@ bool Worker::TakeTableSlot(Clock::time_point now) {
   return true;
 }
 
-bool Worker::AskAnotherWorker(Clock::time_point now) {
+bool Worker::AskAnotherWorker() {
   const int others = table_.handshaking.load() - static_cast<int>(handshaking_.size());
   if (others <= 0) return false;
   if (table_.evict_requests.fetch_add(1) >= ConnectionTable::kMaxEvictRequests) {
     table_.evict_requests.fetch_sub(1);
     return false;
   }
-  table_.evict_requested_at.store(now.time_since_epoch().count());
   return true;
 }
 
@@ -110,18 +109,15 @@ void Worker::Evict(int fd, Clock::time_point accepted, Clock::time_point now) {
   LogRefusedIfDue(now);
 }
 
-// Each turn: another worker lent a place of the full table and asks for one back. Requests are
-// dropped once the table is back within its limit, and after a second (nobody holds a
-// connection old enough to evict: the table stays over by at most kMaxEvictRequests until
-// connections close).
+// Each turn: another worker lent a place of the full table and asks for one back, evicting a
+// connection at least kEvictMinAge old. Requests stay until served or until the table is back
+// within its limit (connections closed): the table is over by at most kMaxEvictRequests.
 void Worker::ServeEvictRequests() {
   int want = table_.evict_requests.load(std::memory_order_relaxed);
   if (want == 0) return;
   const auto now = Clock::now();
-  const auto asked = Clock::time_point(Clock::duration(table_.evict_requested_at.load()));
-  if (now - asked > std::chrono::seconds(1) ||
-      table_.open.load() <= config_->limits.max_connections) {
-    table_.evict_requests.store(0);  // stale, or the table is back within its limit
+  if (table_.open.load() <= config_->limits.max_connections) {
+    table_.evict_requests.store(0);  // the table is back within its limit: nothing is owed
     return;
   }
   while (want > 0) {
