@@ -78,8 +78,15 @@ void AddServeOptions(CLI::App* cmd, ServeOptions& o, bool required) {
       ->check(CLI::Range(0, kMaxWorkers))
       ->capture_default_str();
   cmd->add_option("--max-connections", c.limits.max_connections,
-                  "connections held at once; beyond this, new ones are closed at accept")
+                  "connections held at once; when full, a new one closes the oldest connection still in its "
+                  "TLS handshake, or is closed at accept if there is none")
       ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
+  cmd->add_option("--max-connections-per-source", c.limits.max_connections_per_source,
+                  "connections one source address (IPv6: one /64) may hold at once; beyond "
+                  "this, new ones from it are closed at accept. Peers in --proxy-protocol-from "
+                  "are exempt (0 = auto: a tenth of --max-connections, at least 16)")
+      ->check(CLI::Range(0, 1000000))
       ->capture_default_str();
   cmd->add_option("--handshake-timeout", o.handshake_timeout,
                   "from accept to the end of the TLS handshake (this and the next two: plus up "

@@ -20,6 +20,9 @@ enum class ClientAuth { kRequired, kOptional };
 
 struct Limits {
   int max_connections = 10000;
+  // Connections one source address (an IPv6 /64) may hold at once, all workers together;
+  // 0 = auto (daemon/admission.h PerSourceLimit). Peers in --proxy-protocol-from are exempt.
+  int max_connections_per_source = 0;
   std::chrono::milliseconds handshake_timeout{10000};
   std::chrono::milliseconds request_timeout{10000};  // first byte to complete request
   std::chrono::milliseconds idle_timeout{5000};      // keep-alive wait between requests

@@ -71,6 +71,10 @@ class Connection {
   bool CheckDeadline(Clock::time_point now);
   int fd() const { return fd_.get(); }
   uint64_t id() const { return id_; }
+  // The TLS handshake (or the PROXY header before it) is not finished: the connection may be
+  // evicted when the table is full (worker_admit.cc), first if it is also Fresh (silent).
+  bool Handshaking() const { return phase_ == Phase::kHandshake; }
+  const std::string& peer_address() const { return peer_address_; }
   // No TLS byte has been processed yet: the next Drive reads the ClientHello and answers it,
   // the handshake's most expensive step on the server (key exchange and a signature).
   bool Fresh() const { return !session_ && phase_ == Phase::kHandshake; }

@@ -155,8 +155,10 @@ Metrics::Metrics()
       connections_in_flight("provisiond_connections_in_flight",
                             "Client connections open now (handshake, request or keep-alive)."),
       connections("provisiond_connections_total",
-                  "Client connections accepted, or refused at the max-connections limit.", "event",
-                  {"accepted", "refused"}),
+                  "Client connections accepted; refused at the max-connections limit (refused) or "
+                  "the max-connections-per-source limit (refused_source); or closed before their "
+                  "TLS handshake finished to make room in a full table (evicted).",
+                  "event", {"accepted", "refused", "refused_source", "evicted"}),
       unauthenticated_suppressed(
           "provisiond_unauthenticated_suppressed_total",
           "Events of unauthenticated peers over the budget, counted but not written one by one: "

@@ -80,7 +80,7 @@ struct Metrics {
   CounterFamily handshake_failures;  // by alert name: unknown_ca, certificate_expired...
   CounterFamily reloads;             // by result: ok, refused
   Gauge connections_in_flight;
-  CounterFamily connections;     // by event: accepted, refused (max connections)
+  CounterFamily connections;     // by event: accepted, refused, refused_source, evicted
   // Unauthenticated events over the flood budget (flood_budget.h): by what was not written.
   CounterFamily unauthenticated_suppressed;
   // Connections closed over a PROXY protocol header (--proxy-protocol-from): by reason

@@ -111,7 +111,7 @@ base::Result<std::unique_ptr<Server>> Server::Create(
                                        std::move(*issuer), (*tls)->rng(), **inbox, **reader);
     auto worker =
         Worker::Create(config, *server->writer_, std::move(*reader), server->listen_fd_.get(),
-                       server->connections_, std::shared_ptr<tls::ServerTls>(std::move(*tls)),
+                       server->table_, std::shared_ptr<tls::ServerTls>(std::move(*tls)),
                        std::move(*inbox), std::move(service));
     if (!worker) return std::unexpected(worker.error());
     server->workers_.push_back(std::move(*worker));

@@ -13,6 +13,7 @@
 
 #include "base/error.h"
 #include "base/unique_fd.h"
+#include "daemon/admission.h"
 #include "daemon/authority/enrollment.h"
 #include "daemon/authority/status_check.h"
 #include "daemon/ca_key_source.h"
@@ -86,7 +87,7 @@ class Server {
   EnrollShared enroll_shared_;
   base::UniqueFd listen_fd_;
   std::string address_;
-  std::atomic<int> connections_{0};
+  ConnectionTable table_;  // every worker's count, per source and daemon-wide
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<std::thread> threads_;
 };

@@ -21,14 +21,14 @@
 namespace provisiond {
 
 Worker::Worker(const ServeConfig& config, db::Writer& writer, std::unique_ptr<db::Store> reader,
-               int listen_fd, std::atomic<int>& connections, std::shared_ptr<tls::ServerTls> tls,
+               int listen_fd, ConnectionTable& table, std::shared_ptr<tls::ServerTls> tls,
                std::unique_ptr<PostQueue> inbox, std::unique_ptr<est::Service> service)
     : config_(&config),
       writer_(writer),
       reader_(std::move(reader)),
       status_check_(*reader_),
       listen_fd_(listen_fd),
-      connections_(connections),
+      table_(table),
       tls_(std::move(tls)),
       first_tls_(tls_),
       inbox_(std::move(inbox)),
@@ -63,13 +63,13 @@ base::Result<LoopFds> LoopFds::Create(int listen_fd, int inbox_fd) {
 
 base::Result<std::unique_ptr<Worker>> Worker::Create(const ServeConfig& config, db::Writer& writer,
                                                      std::unique_ptr<db::Store> reader,
-                                                     int listen_fd, std::atomic<int>& connections,
+                                                     int listen_fd, ConnectionTable& table,
                                                      std::shared_ptr<tls::ServerTls> tls,
                                                      std::unique_ptr<PostQueue> inbox,
                                                      std::unique_ptr<est::Service> service) {
   auto fds = LoopFds::Create(listen_fd, inbox->fd());
   if (!fds) return std::unexpected(fds.error());
-  std::unique_ptr<Worker> w(new Worker(config, writer, std::move(reader), listen_fd, connections,
+  std::unique_ptr<Worker> w(new Worker(config, writer, std::move(reader), listen_fd, table,
                                        std::move(tls), std::move(inbox), std::move(service)));
   w->epoll_fd_ = std::move(fds->epoll);
   w->stop_fd_ = std::move(fds->stop);
@@ -123,6 +123,7 @@ void Worker::Run() {
       }
     }
     DriveDeferred();
+    ServeEvictRequests();
     if (Clock::now() >= next_sweep) {
       Sweep();
       next_sweep = Clock::now() + std::chrono::milliseconds(100);
@@ -137,13 +138,9 @@ void Worker::Accept() {
     base::UniqueFd fd(::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&ss), &len,
                                 SOCK_NONBLOCK | SOCK_CLOEXEC));
     if (!fd) return;  // EAGAIN: another worker took it, or the queue is empty
-    if (connections_.fetch_add(1) >= config_->limits.max_connections) {
-      connections_.fetch_sub(1);
-      fd.reset();
-      GlobalMetrics().connections.Inc("refused");
-      NoteRefused(FormatAddress(ss), Clock::now());
-      continue;
-    }
+    const bool proxied = PeerInAnyCidr(config_->proxy_protocol_from, ss);
+    SourceTable::Key source{};
+    if (!Admit(ss, proxied, source)) continue;  // closed here (fd), counted and logged
     GlobalMetrics().connections.Inc("accepted");
     GlobalMetrics().connections_in_flight.Add(1);
     int one = 1;
@@ -154,32 +151,20 @@ void Worker::Accept() {
       // Never driven, so never seen again: close it now (fd's destructor) and count it gone.
       Log(Priority::kErr, "connection_dropped",
           {{"peer", FormatAddress(ss)}, {"reason", watched.error().detail}});
-      connections_.fetch_sub(1);
+      table_.open.fetch_sub(1);
+      if (!proxied) table_.sources.Release(source);
       GlobalMetrics().connections_in_flight.Add(-1);
       continue;
     }
-    auto conn = std::make_unique<Connection>(std::move(fd), next_id_++, FormatAddress(ss), *config_,
-                                             PeerInAnyCidr(config_->proxy_protocol_from, ss));
+    auto conn = std::make_unique<Connection>(std::move(fd), next_id_++, FormatAddress(ss),
+                                             *config_, proxied);
     Connection& c = *conn;
     conns_.emplace(raw, std::move(conn));
+    if (!proxied) sources_.emplace(raw, source);
+    handshaking_.Push({raw, c.id(), Clock::now()});
+    PublishHandshaking();
     Defer(c);
   }
-}
-
-void Worker::NoteRefused(std::string peer, Clock::time_point now) {
-  refused_.Admit(/*row=*/false, now);  // counted only: the budget admits nothing
-  refused_last_peer_ = std::move(peer);
-  LogRefusedIfDue(now);
-}
-
-void Worker::LogRefusedIfDue(Clock::time_point now) {
-  auto refused = refused_.TakeSummaryIfDue(now);
-  if (!refused) return;
-  Log(Priority::kWarning, "connection_refused",
-      {{"peer", refused_last_peer_},
-       {"reason", "max connections reached"},
-       {"refused", std::to_string(refused->events)},
-       {"max_connections", std::to_string(config_->limits.max_connections)}});
 }
 
 void Worker::Drive(Connection& c) {
@@ -215,7 +200,11 @@ void Worker::UnwatchOrLog(int fd, const char* what) {
 void Worker::Close(int fd) {
   UnwatchOrLog(fd, "connection");
   conns_.erase(fd);  // the Connection closes the socket
-  connections_.fetch_sub(1);
+  if (auto it = sources_.find(fd); it != sources_.end()) {
+    table_.sources.Release(it->second);
+    sources_.erase(it);
+  }
+  table_.open.fetch_sub(1);
   GlobalMetrics().connections_in_flight.Add(-1);
 }
 
@@ -247,6 +236,9 @@ void Worker::Sweep() {
   // A wave of timeouts (a slowloris, a stalled fleet) freed many sessions' handshake state into
   // this thread's malloc arena; hand the free pages back rather than keep the peak for good.
   if (expired.size() >= kTrimAfterClosing) malloc_trim(0);
+  handshaking_.Compact(
+      [this](int fd, uint64_t id) { return HandshakeState(fd, id, /*peek=*/false); });
+  PublishHandshaking();
 }
 
 }  // namespace provisiond

@@ -13,6 +13,7 @@
 
 #include "base/error.h"
 #include "base/unique_fd.h"
+#include "daemon/admission.h"
 #include "daemon/authority/status_check.h"
 #include "daemon/config.h"
 #include "daemon/connection.h"
@@ -44,7 +45,7 @@ class Worker {
   // listen_fd is shared, not owned. Fails as LoopFds::Create does.
   static base::Result<std::unique_ptr<Worker>> Create(const ServeConfig& config, db::Writer& writer,
                                                       std::unique_ptr<db::Store> reader,
-                                                      int listen_fd, std::atomic<int>& connections,
+                                                      int listen_fd, ConnectionTable& table,
                                                       std::shared_ptr<tls::ServerTls> tls,
                                                       std::unique_ptr<PostQueue> inbox,
                                                       std::unique_ptr<est::Service> service);
@@ -70,13 +71,26 @@ class Worker {
 
  private:
   Worker(const ServeConfig& config, db::Writer& writer, std::unique_ptr<db::Store> reader,
-         int listen_fd, std::atomic<int>& connections, std::shared_ptr<tls::ServerTls> tls,
+         int listen_fd, ConnectionTable& table, std::shared_ptr<tls::ServerTls> tls,
          std::unique_ptr<PostQueue> inbox, std::unique_ptr<est::Service> service);
   void Accept();
   void Drive(Connection& c);
   void Defer(Connection& c);
   void DriveDeferred();
+  // worker_admit.cc: whether an accepted socket may take a place in the table (per-source
+  // limit, then the table, evicting this worker's oldest handshaking connection if it is full).
+  bool Admit(const sockaddr_storage& peer, bool proxied, SourceTable::Key& key);
+  bool TakeTableSlot(Clock::time_point now);
+  bool EvictOldestHandshaking(Clock::time_point now);
+  bool EvictNewestSilent(Clock::time_point now);
+  void Evict(int fd, Clock::time_point accepted, Clock::time_point now);
+  bool AskAnotherWorker();
+  void PublishHandshaking();
+  void ServeEvictRequests();
+  HandshakeQueue::State HandshakeState(int fd, uint64_t id, bool peek) const;
   void NoteRefused(std::string peer, Clock::time_point now);
+  void NoteRefusedBySource(std::string peer, Clock::time_point now);
+  void NoteEvicted(const Connection& c, Clock::time_point now);
   void LogRefusedIfDue(Clock::time_point now);
   void DeliverTo(int fd, uint64_t id, http::Response response);
   void UnwatchOrLog(int fd, const char* what);
@@ -89,7 +103,7 @@ class Worker {
   std::unique_ptr<db::Store> reader_;
   StoreStatusCheck status_check_;
   int listen_fd_;
-  std::atomic<int>& connections_;
+  ConnectionTable& table_;  // shared by every worker (admission.h)
   std::shared_ptr<tls::ServerTls> tls_;  // for new connections; a reload replaces it
   // The context built at start: its DRBG is the issuer's and the service's RNG, so it lives as
   // long as the worker.
@@ -114,6 +128,16 @@ class Worker {
   // each line with the number it stands for: a flood must not become a log flood.
   FloodBudget refused_{0, 0};
   std::string refused_last_peer_;
+  FloodBudget refused_by_source_{0, 0};  // --max-connections-per-source, logged likewise
+  std::string refused_by_source_last_peer_;
+  FloodBudget evicted_{0, 0};  // handshaking connections closed for a new one, logged likewise
+  std::string evicted_last_peer_;
+  Clock::duration evicted_last_age_{};
+  // This worker's connections still in their handshake, oldest first (the eviction order), and
+  // the source each counted connection holds in table_.sources (proxied peers hold none).
+  HandshakeQueue handshaking_;
+  std::unordered_map<int, SourceTable::Key> sources_;
+  int published_handshaking_ = 0;  // handshaking_.size() as last added to table_.handshaking
 };
 
 }  // namespace provisiond

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The limits that protect the daemon, each set small: --max-connections (the excess is closed at
-# accept, counted in /metrics and logged at most once a second with the count), the handshake,
+# accept when no connection is still in its handshake to evict, counted in /metrics and logged
+# at most once a second with the count; source_lockout.sh tests the eviction), the handshake,
 # request and idle timeouts, --max-header-bytes and --max-body-bytes; and a device-sim fleet that
 # enrolls in full while 40 slowloris connections trickle bytes. Times are asserted as bounds wide
 # enough for a loaded machine, never as exact values.
@@ -55,8 +56,9 @@ def reply(s, data):
     return out.split(b"\r\n", 1)[0].decode(errors="replace")
 
 if case == "max-connections":
-    # 6 held (silent), then 20 more: each closed at accept, so recv sees EOF at once.
-    held = [tcp() for _ in range(6)]
+    # 6 held past their handshake (a silent one would be evicted for a newcomer), then 20
+    # more: each closed at accept, so recv sees EOF at once.
+    held = [tls() for _ in range(6)]
     time.sleep(0.3)
     fast = 0
     for _ in range(20):

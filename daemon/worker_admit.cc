@@ -1,0 +1,172 @@
+// worker_admit.cc — a worker's admission of accepted sockets (docs/security.md "Connection
+// table"): the per-source limit, the daemon-wide table, evicting the oldest connection still in
+// its handshake when the table is full, and the rate-limited lines for refusals and evictions.
+#include <sys/ioctl.h>
+
+#include <chrono>
+#include <string>
+
+#include "daemon/log.h"
+#include "daemon/metrics.h"
+#include "daemon/net.h"
+#include "daemon/worker.h"
+
+namespace provisiond {
+
+bool Worker::Admit(const sockaddr_storage& peer, bool proxied, SourceTable::Key& key) {
+  const auto now = Clock::now();
+  const int per_source = PerSourceLimit(config_->limits);
+  // A limit as large as the table is the table's own: only the table refuses then.
+  const bool counted = !proxied && per_source < config_->limits.max_connections;
+  if (!proxied) key = SourceTable::KeyOf(peer);
+  if (!proxied && !table_.sources.Acquire(key, counted ? per_source : 1 << 30)) {
+    GlobalMetrics().connections.Inc("refused_source");
+    NoteRefusedBySource(FormatAddress(peer), now);
+    return false;
+  }
+  if (TakeTableSlot(now)) return true;
+  if (!proxied) table_.sources.Release(key);
+  GlobalMetrics().connections.Inc("refused");
+  NoteRefused(FormatAddress(peer), now);
+  return false;
+}
+
+// Connections younger than this are evicted only when there is nothing older anywhere, and then
+// the newest first: a device's ClientHello may still be on its way (it looks silent).
+constexpr auto kEvictMinAge = std::chrono::seconds(1);
+
+// A place in the table: free, or made by evicting this worker's oldest handshaking connection
+// at least kEvictMinAge old, or lent while another worker evicts one of its own, or made by
+// evicting our newest silent one. Else refused.
+bool Worker::TakeTableSlot(Clock::time_point now) {
+  while (table_.open.fetch_add(1) >= config_->limits.max_connections) {
+    table_.open.fetch_sub(1);
+    if (EvictOldestHandshaking(now)) continue;
+    if (AskAnotherWorker()) {
+      table_.open.fetch_add(1);  // over the limit by one until the other worker evicts
+      return true;
+    }
+    if (EvictNewestSilent(now)) continue;
+    return false;
+  }
+  return true;
+}
+
+bool Worker::AskAnotherWorker() {
+  const int others = table_.handshaking.load() - static_cast<int>(handshaking_.size());
+  if (others <= 0) return false;
+  if (table_.evict_requests.fetch_add(1) >= ConnectionTable::kMaxEvictRequests) {
+    table_.evict_requests.fetch_sub(1);
+    return false;
+  }
+  return true;
+}
+
+void Worker::PublishHandshaking() {
+  const int size = static_cast<int>(handshaking_.size());
+  table_.handshaking.fetch_add(size - published_handshaking_);
+  published_handshaking_ = size;
+}
+
+// peek: a Fresh connection whose first bytes are in the socket but not read yet (its worker
+// drives it at the end of this turn) is started too: one ioctl, at eviction only.
+HandshakeQueue::State Worker::HandshakeState(int fd, uint64_t id, bool peek) const {
+  auto it = conns_.find(fd);
+  if (it == conns_.end() || it->second->id() != id || !it->second->Handshaking()) {
+    return HandshakeQueue::State::kGone;
+  }
+  int unread = 0;
+  if (it->second->Fresh() && !(peek && ::ioctl(fd, FIONREAD, &unread) == 0 && unread > 0)) {
+    return HandshakeQueue::State::kSilent;
+  }
+  return HandshakeQueue::State::kStarted;
+}
+
+bool Worker::EvictOldestHandshaking(Clock::time_point now) {
+  auto state = [this](int fd, uint64_t id) { return HandshakeState(fd, id, /*peek=*/true); };
+  auto oldest = handshaking_.PopOldest(state, now - kEvictMinAge);
+  PublishHandshaking();
+  if (!oldest) return false;
+  Evict(oldest->fd, oldest->accepted, now);
+  return true;
+}
+
+bool Worker::EvictNewestSilent(Clock::time_point now) {
+  auto state = [this](int fd, uint64_t id) { return HandshakeState(fd, id, /*peek=*/true); };
+  auto newest = handshaking_.PopNewestSilent(state);
+  PublishHandshaking();
+  if (!newest) return false;
+  Evict(newest->fd, newest->accepted, now);
+  return true;
+}
+
+void Worker::Evict(int fd, Clock::time_point accepted, Clock::time_point now) {
+  GlobalMetrics().connections.Inc("evicted");
+  evicted_.Admit(/*row=*/false, now);
+  evicted_last_peer_ = conns_.at(fd)->peer_address();
+  evicted_last_age_ = now - accepted;
+  Close(fd);
+  LogRefusedIfDue(now);
+}
+
+// Each turn: another worker lent a place of the full table and asks for one back, evicting a
+// connection at least kEvictMinAge old. Requests stay until served or until the table is back
+// within its limit (connections closed): the table is over by at most kMaxEvictRequests.
+void Worker::ServeEvictRequests() {
+  int want = table_.evict_requests.load(std::memory_order_relaxed);
+  if (want == 0) return;
+  const auto now = Clock::now();
+  if (table_.open.load() <= config_->limits.max_connections) {
+    table_.evict_requests.store(0);  // the table is back within its limit: nothing is owed
+    return;
+  }
+  while (want > 0) {
+    if (!table_.evict_requests.compare_exchange_weak(want, want - 1)) continue;
+    if (!EvictOldestHandshaking(now)) {
+      table_.evict_requests.fetch_add(1);  // still owed: a worker that holds one serves it
+      return;
+    }
+    want = table_.evict_requests.load();
+  }
+}
+
+void Worker::NoteRefused(std::string peer, Clock::time_point now) {
+  refused_.Admit(/*row=*/false, now);  // counted only: the budget admits nothing
+  refused_last_peer_ = std::move(peer);
+  LogRefusedIfDue(now);
+}
+
+void Worker::NoteRefusedBySource(std::string peer, Clock::time_point now) {
+  refused_by_source_.Admit(/*row=*/false, now);
+  refused_by_source_last_peer_ = std::move(peer);
+  LogRefusedIfDue(now);
+}
+
+// At most one line a second per worker for each kind, with the number it stands for and the
+// last peer: a flood must not become a log flood.
+void Worker::LogRefusedIfDue(Clock::time_point now) {
+  if (auto refused = refused_.TakeSummaryIfDue(now)) {
+    Log(Priority::kWarning, "connection_refused",
+        {{"peer", refused_last_peer_},
+         {"reason", "max connections reached"},
+         {"refused", std::to_string(refused->events)},
+         {"max_connections", std::to_string(config_->limits.max_connections)}});
+  }
+  if (auto refused = refused_by_source_.TakeSummaryIfDue(now)) {
+    Log(Priority::kWarning, "connection_refused",
+        {{"peer", refused_by_source_last_peer_},
+         {"reason", "max connections per source reached"},
+         {"refused", std::to_string(refused->events)},
+         {"max_connections_per_source", std::to_string(PerSourceLimit(config_->limits))}});
+  }
+  if (auto evicted = evicted_.TakeSummaryIfDue(now)) {
+    const auto age = std::chrono::duration_cast<std::chrono::milliseconds>(evicted_last_age_);
+    Log(Priority::kWarning, "connection_evicted",
+        {{"peer", evicted_last_peer_},
+         {"reason", "table full, handshake not finished"},
+         {"evicted", std::to_string(evicted->events)},
+         {"age_ms", std::to_string(age.count())}});
+  }
+}
+
+}  // namespace provisiond
