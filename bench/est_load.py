@@ -10,7 +10,8 @@ prepare: a factory CA (kept if DIR already has one) and COUNT bootstrap identiti
 run: enrolls identities [--first, --first + --count) against --server at --concurrency; every
   SSL context (one per identity) is built before the clock starts, so the client's own crypto
   while timed is the TLS handshake. Prints one JSON object: ok, failed, rate, p50/p99/max in ms,
-  elapsed, and the server's CPU ticks (utime + stime of /proc/<--pid>/stat) across the run.
+  elapsed, the same percentiles in steady state (without the first and the last --concurrency
+  enrollments to start), and the server's CPU ticks (utime + stime of /proc/<--pid>/stat) across the run.
 """
 import argparse
 import asyncio
@@ -137,16 +138,16 @@ def _pct(sorted_ms, p):
 
 async def _run(args, contexts, bodies):
     host, port = args.server.rsplit(":", 1)
-    latencies, failures = [], {}
+    latencies, failures = [None] * len(contexts), {}
     todo = iter(range(len(contexts)))
 
     async def lane():
-        for i in todo:
+        for i in todo:  # i: the order in which enrollments start
             lat, code = await _enroll(host, int(port), contexts[i], bodies[i], args.timeout)
             if lat is None:
                 failures[code] = failures.get(code, 0) + 1
             else:
-                latencies.append(lat * 1000)
+                latencies[i] = lat * 1000
 
     t0 = time.perf_counter()
     await asyncio.gather(*(lane() for _ in range(args.concurrency)))
@@ -164,9 +165,17 @@ def run(args):
                 for i in range(args.count)]
     load = open("/proc/loadavg").read().split()[:3]
     t0 = _ticks(args.pid) if args.pid else 0
-    latencies, failures, elapsed = asyncio.run(_run(args, contexts, bodies))
+    by_start, failures, elapsed = asyncio.run(_run(args, contexts, bodies))
     ticks = (_ticks(args.pid) - t0) if args.pid else None
-    latencies.sort()
+    if args.raw:
+        with open(args.raw, "w") as f:
+            f.writelines(f"{i}\t{'' if v is None else round(v, 2)}\n" for i, v in enumerate(by_start))
+    latencies = sorted(v for v in by_start if v is not None)
+    # Steady state: without the first wave (all C connections open at once, then finish one by
+    # one, each with fewer ahead of it than later ones have) and the last (fewer and fewer
+    # competitors as the run drains).
+    c = args.concurrency
+    steady = sorted(v for v in by_start[c:len(by_start) - c] if v is not None)
     ok = len(latencies)
     hz = os.sysconf("SC_CLK_TCK")
     print(json.dumps({
@@ -175,6 +184,8 @@ def run(args):
         "rate_per_second": ok / elapsed, "elapsed_seconds": elapsed,
         "p50_ms": _pct(latencies, 50), "p99_ms": _pct(latencies, 99),
         "max_ms": latencies[-1] if latencies else None,
+        "steady_n": len(steady), "steady_p50_ms": _pct(steady, 50),
+        "steady_p99_ms": _pct(steady, 99),
         "server_cpu_ticks": ticks, "hz": hz,
         "server_cpu_ms_per_enrollment": (ticks * 1000 / hz / ok) if ticks is not None and ok
         else None,
@@ -197,6 +208,7 @@ def main():
     pr.add_argument("--count", type=int, required=True)
     pr.add_argument("--pid", type=int, help="the server process, for its CPU ticks")
     pr.add_argument("--timeout", type=float, default=60)
+    pr.add_argument("--raw", help="write each enrollment's latency in ms, in start order")
     args = p.parse_args()
     prepare(args) if args.cmd == "prepare" else run(args)
 

@@ -53,16 +53,18 @@ done
 ref_start "$R/libest" "$R/estserver.log"
 
 tsv_new "$W/reference.tsv" server round concurrency planned ok failed rate_per_second p50_ms \
-  p99_ms max_ms p99_over_p50 server_cpu_ms_per_enrollment load
+  p99_ms max_ms p99_over_p50 steady_p50_ms steady_p99_ms steady_p99_over_p50 \
+  server_cpu_ms_per_enrollment load
 first=0
 run_one() {  # run_one LABEL ROUND CONCURRENCY ADDR PID CA
   local j=$R/$1-r$2-c$3.json
   "${LOAD[@]}" run --dir "$R/ids" --server "$4" --pid "$5" --ca-bundle "$6" --concurrency "$3" \
-    --first "$first" --count "$NREF" > "$j"
+    --first "$first" --count "$NREF" --raw "${j%.json}.lat" > "$j"
   first=$((first + NREF))
   tsv_row "$W/reference.tsv" "$1" "$2" "$3" $(jq -r '[.planned, .ok, .failed,
     (.rate_per_second * 10 | round / 10), (.p50_ms | round), (.p99_ms | round),
-    (.max_ms | round), (.p99_ms / .p50_ms * 100 | round / 100),
+    (.max_ms | round), (.p99_ms / .p50_ms * 100 | round / 100), (.steady_p50_ms | round),
+    (.steady_p99_ms | round), (.steady_p99_ms / .steady_p50_ms * 100 | round / 100),
     (.server_cpu_ms_per_enrollment * 100 | round / 100)] | @tsv' "$j") "$(jq -r .load_before "$j")"
   say "$(tail -n 1 "$W/reference.tsv")"
 }
