@@ -136,6 +136,19 @@ def _pct(sorted_ms, p):
     return sorted_ms[min(len(sorted_ms) - 1, int(p / 100 * len(sorted_ms)))]
 
 
+def local_ratio(by_start, c):
+    """p99 / p50 of each latency divided by the median latency of the 2c + 1 enrollments that
+    started around it (the ones it ran alongside): unequal treatment of concurrent enrollments,
+    without the drift a shared machine's load adds over seconds."""
+    ratios = []
+    for i, v in enumerate(by_start):
+        near = sorted(x for x in by_start[max(0, i - c):i + c + 1] if x is not None)
+        if v is not None and near:
+            ratios.append(v / near[len(near) // 2])
+    ratios.sort()
+    return _pct(ratios, 99) / _pct(ratios, 50) if ratios else None
+
+
 async def _run(args, contexts, bodies):
     host, port = args.server.rsplit(":", 1)
     latencies, failures = [None] * len(contexts), {}
@@ -185,7 +198,7 @@ def run(args):
         "p50_ms": _pct(latencies, 50), "p99_ms": _pct(latencies, 99),
         "max_ms": latencies[-1] if latencies else None,
         "steady_n": len(steady), "steady_p50_ms": _pct(steady, 50),
-        "steady_p99_ms": _pct(steady, 99),
+        "steady_p99_ms": _pct(steady, 99), "local_p99_over_p50": local_ratio(by_start, c),
         "server_cpu_ticks": ticks, "hz": hz,
         "server_cpu_ms_per_enrollment": (ticks * 1000 / hz / ok) if ticks is not None and ok
         else None,
