@@ -54,7 +54,7 @@ ref_start "$R/libest" "$R/estserver.log"
 
 tsv_new "$W/reference.tsv" server round concurrency planned ok failed rate_per_second p50_ms \
   p99_ms max_ms p99_over_p50 steady_p50_ms steady_p99_ms steady_p99_over_p50 \
-  server_cpu_ms_per_enrollment load
+  local_p99_over_p50 server_cpu_ms_per_enrollment load
 first=0
 run_one() {  # run_one LABEL ROUND CONCURRENCY ADDR PID CA
   local j=$R/$1-r$2-c$3.json
@@ -65,6 +65,7 @@ run_one() {  # run_one LABEL ROUND CONCURRENCY ADDR PID CA
     (.rate_per_second * 10 | round / 10), (.p50_ms | round), (.p99_ms | round),
     (.max_ms | round), (.p99_ms / .p50_ms * 100 | round / 100), (.steady_p50_ms | round),
     (.steady_p99_ms | round), (.steady_p99_ms / .steady_p50_ms * 100 | round / 100),
+    (.local_p99_over_p50 * 100 | round / 100),
     (.server_cpu_ms_per_enrollment * 100 | round / 100)] | @tsv' "$j") "$(jq -r .load_before "$j")"
   say "$(tail -n 1 "$W/reference.tsv")"
 }
