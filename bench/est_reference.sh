@@ -3,6 +3,7 @@
 # CA (openssl ca style: index.txt, serial, newcerts/) set up with a P-256 key. Sourced, not run.
 # shellcheck shell=bash
 
+# shellcheck disable=SC2034  # REFADDR is read by the step that sources this file
 REFPID=""
 REFADDR=""
 

@@ -11,7 +11,7 @@ set -euo pipefail
 R=$W/reference
 NREF=${BENCH_NREF:-1500}             # enrollments per run
 ROUNDS=${BENCH_REF_ROUNDS:-2}        # ref, ours, ref, ours ... at each concurrency
-LEVELS=(${BENCH_REF_LEVELS:-8 64 256})
+read -r -a LEVELS <<< "${BENCH_REF_LEVELS:-8 64 256}"
 # The provisiond binaries compared, LABEL=PATH each (e.g. before=... after=... for an A/B of two
 # builds); every one runs after the reference server at each level of each round.
 read -r -a OURS <<< "${BENCH_REF_OURS:-provisiond=$P}"
@@ -61,12 +61,14 @@ run_one() {  # run_one LABEL ROUND CONCURRENCY ADDR PID CA
   "${LOAD[@]}" run --dir "$R/ids" --server "$4" --pid "$5" --ca-bundle "$6" --concurrency "$3" \
     --first "$first" --count "$NREF" --raw "${j%.json}.lat" > "$j"
   first=$((first + NREF))
-  tsv_row "$W/reference.tsv" "$1" "$2" "$3" $(jq -r '[.planned, .ok, .failed,
+  local figures
+  IFS=$'\t' read -r -a figures < <(jq -r '[.planned, .ok, .failed,
     (.rate_per_second * 10 | round / 10), (.p50_ms | round), (.p99_ms | round),
     (.max_ms | round), (.p99_ms / .p50_ms * 100 | round / 100), (.steady_p50_ms | round),
     (.steady_p99_ms | round), (.steady_p99_ms / .steady_p50_ms * 100 | round / 100),
     (.local_p99_over_p50 * 100 | round / 100),
-    (.server_cpu_ms_per_enrollment * 100 | round / 100)] | @tsv' "$j") "$(jq -r .load_before "$j")"
+    (.server_cpu_ms_per_enrollment * 100 | round / 100), .load_before] | @tsv' "$j")
+  tsv_row "$W/reference.tsv" "$1" "$2" "$3" "${figures[@]}"
   say "$(tail -n 1 "$W/reference.tsv")"
 }
 meta reference_runs "$NREF enrollments a run, $ROUNDS rounds, concurrency ${LEVELS[*]}"
