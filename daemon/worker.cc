@@ -1,5 +1,5 @@
-// worker.cc — one per-core event loop: accept and place on the least-loaded worker, serve the
-// ready connections oldest first, sweep deadlines (see worker.h).
+// worker.cc — one per-core event loop: accept, drive, defer fresh handshakes, sweep deadlines
+// (see worker.h).
 #include "daemon/worker.h"
 
 #include <malloc.h>
@@ -12,7 +12,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <memory>
 #include <vector>
 
 #include "daemon/log.h"
@@ -100,15 +99,11 @@ void Worker::DeliverTo(int fd, uint64_t id, http::Response response) {
   if (!it->second->Deliver(std::move(response), env)) Close(fd);
 }
 
-// Events taken per turn: the more of the ready set one turn sees, the closer ReadyOrder's oldest
-// first is to the whole worker's.
-constexpr int kEventsPerTurn = 256;
-
 void Worker::Run() {
-  epoll_event events[kEventsPerTurn];
+  epoll_event events[64];
   auto next_sweep = Clock::now();
   while (!(stopping_ && conns_.empty())) {
-    int n = ::epoll_wait(epoll_fd_.get(), events, kEventsPerTurn, 100);
+    int n = ::epoll_wait(epoll_fd_.get(), events, 64, 100);
     turns_.fetch_add(1, std::memory_order_relaxed);
     for (int i = 0; i < n; ++i) {
       int fd = events[i].data.fd;
@@ -120,10 +115,14 @@ void Worker::Run() {
         stopping_ = true;
         UnwatchOrLog(listen_fd_, "listener");
       } else if (auto it = conns_.find(fd); it != conns_.end()) {
-        ready_.Add(fd, it->second->id(), it->second->Fresh());
+        if (it->second->Fresh()) {
+          Defer(*it->second);
+        } else {
+          Drive(*it->second);
+        }
       }
     }
-    ServeReady();
+    DriveDeferred();
     if (Clock::now() >= next_sweep) {
       Sweep();
       next_sweep = Clock::now() + std::chrono::milliseconds(100);
@@ -147,48 +146,24 @@ void Worker::Accept() {
     }
     GlobalMetrics().connections.Inc("accepted");
     GlobalMetrics().connections_in_flight.Add(1);
-    Place(std::move(fd), ss);
+    int one = 1;
+    ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    const int raw = fd.get();
+    auto watched = WatchFd(epoll_fd_.get(), raw, EPOLLIN | EPOLLOUT | EPOLLET | EPOLLRDHUP);
+    if (!watched) {
+      // Never driven, so never seen again: close it now (fd's destructor) and count it gone.
+      Log(Priority::kErr, "connection_dropped",
+          {{"peer", FormatAddress(ss)}, {"reason", watched.error().detail}});
+      connections_.fetch_sub(1);
+      GlobalMetrics().connections_in_flight.Add(-1);
+      continue;
+    }
+    auto conn = std::make_unique<Connection>(std::move(fd), next_id_++, FormatAddress(ss), *config_,
+                                             PeerInAnyCidr(config_->proxy_protocol_from, ss));
+    Connection& c = *conn;
+    conns_.emplace(raw, std::move(conn));
+    Defer(c);
   }
-}
-
-// Accepting worker: the connection goes to the worker holding the fewest (this one on a tie),
-// handed over through that worker's inbox. If the inbox is never run (the worker stopped), the
-// closure's destructor closes the socket.
-void Worker::Place(base::UniqueFd fd, const sockaddr_storage& peer) {
-  Worker* to = this;
-  if (peers_.size() > 1) {
-    peer_loads_.clear();
-    for (const Worker* w : peers_) peer_loads_.push_back(w->load());
-    to = peers_[PickWorker(peer_loads_, self_)];
-  }
-  to->load_.fetch_add(1, std::memory_order_relaxed);
-  if (to == this) return Adopt(std::move(fd), peer);
-  auto handed = std::make_shared<base::UniqueFd>(std::move(fd));
-  to->inbox_->Post([to, handed, peer] { to->Adopt(std::move(*handed), peer); });
-}
-
-// The worker that owns the connection from now on: its epoll set, its TLS context and config.
-void Worker::Adopt(base::UniqueFd fd, const sockaddr_storage& ss) {
-  const auto forget = [this] {
-    connections_.fetch_sub(1);
-    load_.fetch_sub(1, std::memory_order_relaxed);
-    GlobalMetrics().connections_in_flight.Add(-1);
-  };
-  if (stopping_) return forget();  // handed over as this worker stopped: closed unserved
-  int one = 1;
-  ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  const int raw = fd.get();
-  auto watched = WatchFd(epoll_fd_.get(), raw, EPOLLIN | EPOLLOUT | EPOLLET | EPOLLRDHUP);
-  if (!watched) {
-    // Never driven, so never seen again: close it now (fd's destructor) and count it gone.
-    Log(Priority::kErr, "connection_dropped",
-        {{"peer", FormatAddress(ss)}, {"reason", watched.error().detail}});
-    return forget();
-  }
-  auto conn = std::make_unique<Connection>(std::move(fd), next_id_++, FormatAddress(ss), *config_,
-                                           PeerInAnyCidr(config_->proxy_protocol_from, ss));
-  ready_.Add(raw, conn->id(), /*fresh=*/true);  // epoll reports only what happens from now on
-  conns_.emplace(raw, std::move(conn));
 }
 
 void Worker::NoteRefused(std::string peer, Clock::time_point now) {
@@ -212,12 +187,19 @@ void Worker::Drive(Connection& c) {
   if (!c.Drive(env)) Close(c.fd());
 }
 
-void Worker::ServeReady() {
-  ready_.ServeAll([this](int fd, uint64_t id) {
+void Worker::Defer(Connection& c) {
+  // epoll reports an fd once per turn, and Accept adds connections it did not report.
+  deferred_.emplace_back(c.fd(), c.id());
+}
+
+void Worker::DriveDeferred() {
+  while (!deferred_.empty()) {
+    auto [fd, id] = deferred_.front();
+    deferred_.pop_front();
     auto it = conns_.find(fd);
-    if (it == conns_.end() || it->second->id() != id) return;  // closed meanwhile
+    if (it == conns_.end() || it->second->id() != id) continue;  // closed meanwhile
     Drive(*it->second);
-  });
+  }
 }
 
 // Removes fd from the epoll set. A failure is logged and otherwise harmless: a connection's
@@ -234,7 +216,6 @@ void Worker::Close(int fd) {
   UnwatchOrLog(fd, "connection");
   conns_.erase(fd);  // the Connection closes the socket
   connections_.fetch_sub(1);
-  load_.fetch_sub(1, std::memory_order_relaxed);
   GlobalMetrics().connections_in_flight.Add(-1);
 }
 
