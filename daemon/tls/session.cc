@@ -139,7 +139,7 @@ int Session::VerifyCallback(void* self_ptr, mbedtls_x509_crt* crt, int depth, ui
     if (crt->MBEDTLS_PRIVATE(ca_istrue)) *flags |= MBEDTLS_X509_BADCERT_KEY_USAGE;
     // mbedTLS would send certificate_unknown for "not yet valid"; say certificate_expired.
     if (*flags & MBEDTLS_X509_BADCERT_FUTURE) *flags |= MBEDTLS_X509_BADCERT_EXPIRED;
-    self->presented_ = Describe(*crt);
+    self->DescribeOnce(*crt);
     // Only a chain that verified is worth a database lookup; the lookup decides revocation.
     if (*flags == 0 && (self->verify_flags_ == 0) && self->status_check_ != nullptr) {
       auto kind = self->anchor_is_issuing_ca_ ? AuthKind::kOperational : AuthKind::kBootstrap;
@@ -154,6 +154,14 @@ int Session::VerifyCallback(void* self_ptr, mbedtls_x509_crt* crt, int depth, ui
   }
   self->verify_flags_ |= *flags;
   return 0;
+}
+
+const PresentedCert& Session::DescribeOnce(const mbedtls_x509_crt& crt) {
+  if (!presented_ || presented_crt_ != &crt) {
+    presented_ = Describe(crt);
+    presented_crt_ = &crt;
+  }
+  return *presented_;
 }
 
 Session::Status Session::Handshake() {
@@ -244,7 +252,7 @@ Session::Status Session::Classify() {
     peer_.kind = AuthKind::kNone;
     return Status::kDone;
   }
-  if (!presented_) presented_ = Describe(*crt);  // for the log, whatever the verdict
+  DescribeOnce(*crt);  // for the log, whatever the verdict
   int chain_alert = 0;
   if (std::string refusal = VerifyPresentedChain(*crt, &chain_alert); !refusal.empty()) {
     SendFatalAlert(chain_alert);
@@ -260,7 +268,7 @@ Session::Status Session::Classify() {
                 alert};
     return Status::kFailed;
   }
-  peer_.cert = Describe(*crt);
+  peer_.cert = DescribeOnce(*crt);
   peer_.kind = anchor_is_issuing_ca_ ? AuthKind::kOperational : AuthKind::kBootstrap;
   peer_.anchor_subject = anchor_subject_;
   peer_.anchor_key_sha256 = anchor_key_sha256_;

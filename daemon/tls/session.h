@@ -58,6 +58,8 @@ class Session {
   Session(ServerTls& tls, int fd, ca::IdentitySource identity,
           CertificateStatusCheck* check);
   static int VerifyCallback(void* self, mbedtls_x509_crt* crt, int depth, uint32_t* flags);
+  // presented_ for crt, described once per handshake (the callback and Classify both need it).
+  const PresentedCert& DescribeOnce(const mbedtls_x509_crt& crt);
   // mbedTLS's bio. It writes and reads one record (a read: its 5-byte header, then the rest) at
   // a time; sent as they come, a TLS 1.3 server flight is six segments and a client flight
   // several reads each. Send queues records in out_ and Flush sends them in one call when the
@@ -110,6 +112,7 @@ class Session {
   // What the verify callback saw: the leaf, the final flags and whether the chain's top is the
   // issuing CA. Reset at each callback sequence start (depth is highest first).
   std::optional<PresentedCert> presented_;
+  const mbedtls_x509_crt* presented_crt_ = nullptr;  // the certificate presented_ describes
   uint32_t verify_flags_ = 0;
   int top_depth_ = -1;
   bool anchor_is_issuing_ca_ = false;
