@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "db/pg_schema.h"
 #include "db/pg_store.h"
 #include "tests/db/pg_fixture.h"
 #include "tests/db/store_fixture.h"
