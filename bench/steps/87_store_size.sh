@@ -70,7 +70,8 @@ one() {
   say "store size: $label $engine, $SN devices at concurrency 64 (load $l)"
   "$SIM" enroll --fleet "$FLEET" --server "$addr" --ca-bundle "$dir/ca.crt" --concurrency 64 \
     --timeout 60 --json "$dir/enroll.json" > "$dir/enroll.txt" 2>&1 || true
-  kill -TERM "$SDPID" && wait "$SDPID" || true
+  kill -TERM "$SDPID" 2> /dev/null || true
+  wait "$SDPID" || true
   SDPID=""
   local ok failed rate
   read -r ok failed rate < <(jq -r '[.ok, .failed, .rate_per_second] | @tsv' "$dir/enroll.json")
