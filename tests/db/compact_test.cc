@@ -115,7 +115,9 @@ TEST_CASE("Complete keeps an issued intent's TBS hash, not its TBS; a pending in
   CompleteOrDie(*store, issued);
   CHECK(IntentColumn(path, "tbs", 1) == "NULL");
   CHECK(IntentColumn(path, "tbs_sha256", 1) == ca::Sha256Hex(issued.tbs));
-  CHECK(IntentColumn(path, "hex(tbs)", 2) == "3082010002" "00");
+  CHECK(IntentColumn(path, "hex(tbs)", 2) ==
+        "3082010002"
+        "00");
   CHECK(IntentColumn(path, "tbs_sha256", 2) == "NULL");
   CHECK(store->PendingIntents().value().front().tbs == pending.tbs);
   auto report = store->VerifyAuditChain().value();
@@ -132,18 +134,22 @@ TEST_CASE("a version 4 file migrates to version 5 with its rows and its audit ch
   MakeVersion4File(path);
   const std::string order = Raw(path, "SELECT group_concat(serial) FROM issuance_intents");
   const std::string chain =
-      Raw(path, "SELECT group_concat(row_hash) FROM (SELECT row_hash FROM enrollment_events "
-                "ORDER BY id)");
-  const std::string certificates = Raw(path, "SELECT group_concat(hex(der) || serial) FROM "
-                                             "(SELECT der, serial FROM certificates ORDER BY id)");
+      Raw(path,
+          "SELECT group_concat(row_hash) FROM (SELECT row_hash FROM enrollment_events "
+          "ORDER BY id)");
+  const std::string certificates = Raw(path,
+                                       "SELECT group_concat(hex(der) || serial) FROM "
+                                       "(SELECT der, serial FROM certificates ORDER BY id)");
 
   auto store = OpenOrDie(path);
   CHECK(store->EffectiveSettings().value().user_version == 5);
   CHECK(Raw(path, "SELECT group_concat(serial) FROM issuance_intents") == order);
-  CHECK(Raw(path, "SELECT group_concat(row_hash) FROM (SELECT row_hash FROM enrollment_events "
-                  "ORDER BY id)") == chain);
-  CHECK(Raw(path, "SELECT group_concat(hex(der) || serial) FROM (SELECT der, serial FROM "
-                  "certificates ORDER BY id)") == certificates);
+  CHECK(Raw(path,
+            "SELECT group_concat(row_hash) FROM (SELECT row_hash FROM enrollment_events "
+            "ORDER BY id)") == chain);
+  CHECK(Raw(path,
+            "SELECT group_concat(hex(der) || serial) FROM (SELECT der, serial FROM "
+            "certificates ORDER BY id)") == certificates);
   for (int n : {1, 2}) {
     CHECK(IntentColumn(path, "tbs", n) == "NULL");
     CHECK(IntentColumn(path, "tbs_sha256", n) == TbsHash(n));
@@ -155,8 +161,9 @@ TEST_CASE("a version 4 file migrates to version 5 with its rows and its audit ch
   CHECK_MESSAGE(report.ok, report.problem);
   CHECK(report.rows_checked == 6);  // 3 intents, 2 issued, 1 revocation: nothing added
   // Only the time index is left on enrollment_events; the intent lookups index pending rows.
-  CHECK(Raw(path, "SELECT group_concat(name) FROM sqlite_schema WHERE type = 'index' AND "
-                  "tbl_name = 'enrollment_events'") == "enrollment_events_time");
+  CHECK(Raw(path,
+            "SELECT group_concat(name) FROM sqlite_schema WHERE type = 'index' AND "
+            "tbl_name = 'enrollment_events'") == "enrollment_events_time");
   CHECK(QueryRawInt(OpenRaw(path).get(),
                     "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND tbl_name = "
                     "'issuance_intents' AND sql LIKE '%WHERE status = ''pending''%'") == 4);
@@ -177,8 +184,7 @@ TEST_CASE("audit verify names an issued intent whose TBS hash was edited with sq
                                    "' WHERE serial = '" + SerialHex(1) + "'");
   AuditReport report = store->VerifyAuditChain().value();
   CHECK_FALSE(report.ok);
-  CHECK_MESSAGE(report.problem.find("intent " + SerialHex(1)) != std::string::npos,
-                report.problem);
+  CHECK_MESSAGE(report.problem.find("intent " + SerialHex(1)) != std::string::npos, report.problem);
 }
 
 }  // namespace

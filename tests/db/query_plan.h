@@ -108,14 +108,14 @@ inline bool IsQuery(std::string_view sql) {
 //   - count(*) FROM certificates (status and metrics): a count is linear in any index.
 inline bool IsWholeTableByDesign(std::string_view sql) {
   constexpr std::string_view kMarks[] = {
-      "FROM enrollment_events ORDER BY id",         // the chain walk; the newest rows (LIMIT)
+      "FROM enrollment_events ORDER BY id",  // the chain walk; the newest rows (LIMIT)
       "FROM enrollment_events WHERE endpoint = 'state' ORDER BY id",  // verify: state events
-      "FROM issuance_intents ORDER BY rowid",       // verify: every intent
-      "LEFT JOIN issuance_intents i",               // verify: certificates against intents
-      "SELECT count(*) FROM certificates",          // CountCertificates
+      "FROM issuance_intents ORDER BY rowid",                         // verify: every intent
+      "LEFT JOIN issuance_intents i",       // verify: certificates against intents
+      "SELECT count(*) FROM certificates",  // CountCertificates
       // verify: every revoked certificate against its revocation event
       "FROM certificates WHERE revoked_at IS NOT NULL ORDER BY id",
-      "WHERE 1 = 1 ORDER BY id LIMIT",              // `list`: the first n certificates by id
+      "WHERE 1 = 1 ORDER BY id LIMIT",  // `list`: the first n certificates by id
   };
   for (std::string_view mark : kMarks) {
     if (sql.find(mark) != std::string_view::npos) return true;
@@ -127,9 +127,9 @@ inline bool IsWholeTableByDesign(std::string_view sql) {
 // Reading all of a partial index is not: it holds the few rows the statement wants (pending
 // intents, revoked certificates, ...).
 inline bool IsFullScan(std::string_view detail) {
-  for (std::string_view partial : {"issuance_intents_pending", "certificates_revoked_not_after",
-                                   "certificates_unrevoked_not_after",
-                                   "issuance_intents_revoked_not_after"}) {
+  for (std::string_view partial :
+       {"issuance_intents_pending", "certificates_revoked_not_after",
+        "certificates_unrevoked_not_after", "issuance_intents_revoked_not_after"}) {
     if (detail.ends_with("USING INDEX " + std::string(partial))) return false;
   }
   for (std::string_view table : {"certificates", "issuance_intents", "enrollment_events"}) {

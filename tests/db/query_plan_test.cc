@@ -3,10 +3,11 @@
 // index: no full scan of certificates, issuance_intents or enrollment_events in SQLite's EXPLAIN
 // QUERY PLAN nor in PostgreSQL's EXPLAIN, except the reads that are whole-table by design
 // (tests/db/query_plan.h, with why).
-#include <doctest/doctest.h>
-#include <sqlite3.h>
+#include "tests/db/query_plan.h"
 
+#include <doctest/doctest.h>
 #include <libpq-fe.h>
+#include <sqlite3.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -18,7 +19,6 @@
 
 #include "db/pg_store.h"
 #include "tests/db/pg_fixture.h"
-#include "tests/db/query_plan.h"
 #include "tests/db/sqlite_fixture.h"
 
 namespace db::testing {
@@ -101,7 +101,8 @@ std::vector<std::string> PgRows(PGconn* conn, const std::string& sql) {
   REQUIRE_MESSAGE((status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK),
                   sql << ": " << PQerrorMessage(conn));
   std::vector<std::string> rows;
-  for (int i = 0; i < PQntuples(result.get()); ++i) rows.emplace_back(PQgetvalue(result.get(), i, 0));
+  for (int i = 0; i < PQntuples(result.get()); ++i)
+    rows.emplace_back(PQgetvalue(result.get(), i, 0));
   return rows;
 }
 
