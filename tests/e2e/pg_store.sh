@@ -70,13 +70,13 @@ WANT_RC=1 refused "run \`provisiond migrate\` first" list "${STORE[@]}"
 rc=0; timeout 20 "$PROVISIOND" "${SERVE[@]}" "${STORE[@]}" 2>"$T/serve.err" || rc=$?
 expect_eq "serve refuses an unmigrated database" 1 "$rc"
 expect_contains "... with one line naming both versions" \
-  "schema version 0, this program needs 1; run \`provisiond migrate\` first" "$(cat "$T/serve.err")"
+  "schema version 0, this program needs 2; run \`provisiond migrate\` first" "$(cat "$T/serve.err")"
 expect_eq "... and only that line" 1 "$(wc -l <"$T/serve.err")"
 
 # -- migrate: password file, libpq's passfile= and PGPASSFILE ------------------------------------
 out=$("$PROVISIOND" migrate "${STORE[@]}")
 expect_eq "migrate prints the version" \
-  "schema version 1 (postgresql host=127.0.0.1 port=$PGP dbname=provisiond)" "$out"
+  "schema version 2 (postgresql host=127.0.0.1 port=$PGP dbname=provisiond)" "$out"
 expect_eq "migrate again: nothing to do, same line" "$out" "$("$PROVISIOND" migrate "${STORE[@]}")"
 printf '127.0.0.1:%s:*:app:%s\n' "$PGP" "$PASSWORD" >"$T/pgpass"; chmod 0600 "$T/pgpass"
 check "migrate with passfile= in the URI" \
