@@ -17,9 +17,16 @@ constexpr std::string_view kStateEndpoint = "state";
 
 constexpr const char* kSelectStateEvents =
     "SELECT id, outcome, reason FROM enrollment_events WHERE endpoint = 'state' ORDER BY id";
+// An issued intent keeps the SHA-256 of its TBS instead of the TBS (schema version 5); before
+// version 5 (migration 4's backfill) every intent has its TBS.
+#define PROVISIOND_STATE_INTENT_COLUMNS                                                          \
+  "SELECT serial, device_id, tbs, revoked_at, revocation_reason, created_at, peer, kind, "      \
+  "public_key_sha256, auth_cert_fingerprint, profile, "
 constexpr const char* kSelectIntents =
-    "SELECT serial, device_id, tbs, revoked_at, revocation_reason, created_at, peer, kind, "
-    "public_key_sha256, auth_cert_fingerprint, profile FROM issuance_intents ORDER BY rowid";
+    PROVISIOND_STATE_INTENT_COLUMNS "tbs_sha256 FROM issuance_intents ORDER BY rowid";
+constexpr const char* kSelectIntentsV4 =
+    PROVISIOND_STATE_INTENT_COLUMNS "NULL FROM issuance_intents ORDER BY rowid";
+#undef PROVISIOND_STATE_INTENT_COLUMNS
 // Every certificate is written by Complete from its chained intent, so what the intent records
 // (device, kind, key, authenticating certificate, profile) must be the certificate's too, and an
 // intent is 'issued' exactly when its certificate exists. Certificates from before intents
@@ -94,10 +101,11 @@ Result<void> Collect(const RowQuery& query, const char* sql, std::vector<StateRo
   return query(sql, [&](const RowView& row) { read(row, out); });
 }
 
-// Every state the tables hold now, as the events that should record it.
-Result<std::vector<StateRow>> CurrentState(const RowQuery& db) {
+// Every state the tables hold now, as the events that should record it; `intents_sql` is
+// kSelectIntents, or kSelectIntentsV4 on a file not yet at schema version 5.
+Result<std::vector<StateRow>> CurrentState(const RowQuery& db, const char* intents_sql) {
   std::vector<StateRow> rows;
-  auto intents = Collect(db, kSelectIntents, rows, [](const RowView& s, auto& out) {
+  auto intents = Collect(db, intents_sql, rows, [](const RowView& s, auto& out) {
     Intent intent{.serial_hex = s.Text(0),
                   .device_id = s.Text(1),
                   .kind = s.Text(7),
@@ -107,7 +115,10 @@ Result<std::vector<StateRow>> CurrentState(const RowQuery& db) {
                   .peer = s.Text(6),
                   .created_at = s.Text(5),
                   .profile = s.Text(10)};
-    out.push_back({IntentStateEvent(intent), "intent " + intent.serial_hex});
+    // A pending intent's hash is computed from the TBS it holds (an edited TBS shows); an issued
+    // one's is the hash Complete stored when it set the TBS aside.
+    const std::string tbs_sha256 = s.IsNull(2) ? s.Text(11) : ca::Sha256Hex(intent.tbs);
+    out.push_back({IntentStateEvent(intent, tbs_sha256), "intent " + intent.serial_hex});
     if (s.IsNull(3)) return;
     out.push_back(
         {RevokedEvent(intent.serial_hex, intent.device_id, s.Text(3), OptionalIntText(s, 4)),
@@ -155,6 +166,10 @@ void Report(AuditReport& report, std::string problem, std::optional<int64_t> eve
 }  // namespace
 
 EventRecord IntentStateEvent(const Intent& intent) {
+  return IntentStateEvent(intent, ca::Sha256Hex(std::span(intent.tbs)));
+}
+
+EventRecord IntentStateEvent(const Intent& intent, std::string_view tbs_sha256) {
   std::string text;
   AppendValue(text, "serial", intent.serial_hex);
   AppendValue(text, "device_id", intent.device_id);
@@ -162,7 +177,7 @@ EventRecord IntentStateEvent(const Intent& intent) {
   AppendValue(text, "public_key_sha256", intent.public_key_sha256);
   AppendValue(text, "auth_cert_fingerprint", intent.auth_cert_fingerprint);
   AppendValue(text, "profile", intent.profile);
-  AppendValue(text, "tbs_sha256", ca::Sha256Hex(std::span(intent.tbs)));
+  AppendValue(text, "tbs_sha256", tbs_sha256);
   return StateEvent(intent.created_at, intent.peer, intent.device_id, "intent", std::move(text));
 }
 
@@ -202,7 +217,7 @@ EventRecord UnblockedStateEvent(const DeviceBlock& block) {
 }
 
 Result<void> BackfillStateEvents(sqlite3* db) {
-  auto rows = CurrentState(QueryRows(db));
+  auto rows = CurrentState(QueryRows(db), kSelectIntentsV4);
   if (!rows) return std::unexpected(rows.error());
   for (const StateRow& row : *rows) {
     if (auto r = InsertChainedEvent(db, row.event, ""); !r) return r;
@@ -217,7 +232,7 @@ Result<void> VerifyStateAgainstChain(const RowQuery& query, AuditReport& report)
     recorded.try_emplace(StateKey(row.Text(1), row.Text(2)), row.Int(0));
   });
   if (!events) return std::unexpected(events.error());
-  auto rows = CurrentState(query);
+  auto rows = CurrentState(query, kSelectIntents);
   if (!rows) return std::unexpected(rows.error());
   for (const StateRow& state : *rows) {
     auto found = recorded.find(StateKey(state.event.outcome, state.event.reason));

@@ -34,6 +34,8 @@
 namespace db {
 
 EventRecord IntentStateEvent(const Intent& intent);
+// The same with the TBS's hash given (lowercase hex): an issued intent has only the hash.
+EventRecord IntentStateEvent(const Intent& intent, std::string_view tbs_sha256);
 EventRecord RevokedStateEvent(std::string_view serial_hex, std::string_view device_id,
                               std::string_view revoked_at, int reason);
 EventRecord DeniedStateEvent(int64_t id, const DenyEntry& entry);

@@ -175,8 +175,42 @@ Result<void> MigrateToV1(PgConn& db) {
   return {};
 }
 
+// Version 2: less storage per enrollment, as SQLite's version 5 (db/schema_compact.cc, which
+// says why): an issued intent keeps tbs_sha256 instead of its TBS; the intent lookups' indexes
+// hold pending rows only; three enrollment_events indexes no statement used are gone.
+constexpr std::array kMigrationV2Compact = {
+    "ALTER TABLE issuance_intents ALTER COLUMN tbs DROP NOT NULL",
+    "ALTER TABLE issuance_intents ADD COLUMN tbs_sha256 text NULL "
+    "CHECK (tbs_sha256 ~ '^[0-9a-f]{64}$')",
+    "UPDATE issuance_intents SET tbs_sha256 = encode(sha256(tbs), 'hex'), tbs = NULL "
+    "WHERE status = 'issued'",
+    "ALTER TABLE issuance_intents ADD CONSTRAINT issuance_intents_tbs_or_hash "
+    "CHECK ((tbs IS NULL) <> (tbs_sha256 IS NULL))",
+    "ALTER TABLE issuance_intents ADD CONSTRAINT issuance_intents_pending_has_tbs "
+    "CHECK (tbs IS NOT NULL OR status = 'issued')",
+    "DROP INDEX issuance_intents_auth_cert_fingerprint",
+    "DROP INDEX issuance_intents_public_key_sha256",
+    "DROP INDEX issuance_intents_device_id",
+    "CREATE INDEX issuance_intents_auth_cert_fingerprint ON issuance_intents "
+    "(auth_cert_fingerprint) WHERE status = 'pending'",
+    "CREATE INDEX issuance_intents_public_key_sha256 ON issuance_intents (public_key_sha256) "
+    "WHERE status = 'pending'",
+    "CREATE INDEX issuance_intents_device_id ON issuance_intents (device_id) "
+    "WHERE status = 'pending'",
+    "DROP INDEX enrollment_events_device_id",
+    "DROP INDEX enrollment_events_presented_fingerprint",
+    "DROP INDEX enrollment_events_serial",
+};
+
+Result<void> MigrateToV2Compact(PgConn& db) {
+  for (const char* sql : kMigrationV2Compact) {
+    if (auto r = db.Run(sql); !r) return std::unexpected(r.error());
+  }
+  return {};
+}
+
 using PgMigrationStep = Result<void> (*)(PgConn&);
-constexpr std::array<PgMigrationStep, 1> kPgMigrations = {MigrateToV1};
+constexpr std::array<PgMigrationStep, 2> kPgMigrations = {MigrateToV1, MigrateToV2Compact};
 static_assert(kPgMigrations.size() == kPgSchemaVersion, "one migration per schema version");
 
 // One step in its own transaction: the lock, the version read under it, the step, the new version.

@@ -10,6 +10,7 @@
 #include "ca/cert.h"
 #include "db/audit.h"
 #include "db/audit_state.h"
+#include "db/schema_compact.h"
 #include "db/statement.h"
 
 namespace db {
@@ -299,8 +300,9 @@ Result<void> MigrateToV4(sqlite3* db) {
 // owns. Append only: a released migration is never edited, since files already at that version
 // will not run it again (MigrateToV2 also depends on the hash encoding in audit.cc staying put).
 using MigrationStep = Result<void> (*)(sqlite3*);
-constexpr std::array<MigrationStep, 4> kMigrations = {MigrateToV1, MigrateToV2, MigrateToV3,
-                                                      MigrateToV4};
+// Version 5 (less storage per enrollment) is in schema_compact.cc.
+constexpr std::array<MigrationStep, 5> kMigrations = {MigrateToV1, MigrateToV2, MigrateToV3,
+                                                      MigrateToV4, MigrateToV5Compact};
 static_assert(kMigrations.size() == kSchemaVersion, "one migration per schema version");
 
 Result<void> QuickCheck(sqlite3* db) {

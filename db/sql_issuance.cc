@@ -4,6 +4,7 @@
 // pending list. The state machine is written down in store.h above Store::Reserve.
 #include <string>
 
+#include "ca/encoding.h"
 #include "db/audit_state.h"
 #include "db/row_read.h"
 #include "db/sql_store.h"
@@ -52,8 +53,11 @@ constexpr const char* kInsertCertificate =
     "fingerprint_sha256, public_key_sha256, auth_cert_issuer, auth_cert_serial, "
     "auth_cert_fingerprint, kind, peer, issued_at, revoked_at, revocation_reason, profile) "
     "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)";
+// The TBS is signed and the certificate row holds it now: the intent keeps only its hash, which
+// is what its state event in the audit chain records (schema version 5).
 constexpr const char* kMarkIssued =
-    "UPDATE issuance_intents SET status = 'issued' WHERE serial = $1 AND status = 'pending'";
+    "UPDATE issuance_intents SET status = 'issued', tbs_sha256 = $2, tbs = NULL "
+    "WHERE serial = $1 AND status = 'pending'";
 
 Result<std::optional<Intent>> SelectIntent(SqlSession& db, const char* sql,
                                            const SqlParams& params) {
@@ -228,7 +232,8 @@ Result<void> CompleteInTxn(SqlSession& db, const CertificateRecord& cert,
   if (auto matches = CheckMatchesIntent(cert, intent); !matches) return matches;
   if (auto inserted = InsertCertificate(db, cert); !inserted) return inserted;
   if (auto recorded = db.AppendEvent(event, cert.serial_hex); !recorded) return recorded;
-  return db.Query(kMarkIssued, SqlParams().Text(cert.serial_hex), {});
+  return db.Query(kMarkIssued, SqlParams().Text(cert.serial_hex).Text(ca::Sha256Hex(intent.tbs)),
+                  {});
 }
 
 Result<void> RecordEventInTxn(SqlSession& db, const EventRecord& event) {

@@ -265,7 +265,12 @@ Result<std::vector<CertificateRecord>> SqlStore::ListCertificates(const ListFilt
     sql += " AND revoked_at IS NULL AND not_after < " + next();
     params.Text(*filter.expiring_before_iso);
   }
-  sql += " ORDER BY id LIMIT " + next();
+  // "+id" for the revoked and expiring lists: ordered by the rowid, SQLite would walk the whole
+  // table in id order to find the few rows they want; this way it reads the partial index
+  // (certificates_revoked_not_after / _unrevoked_not_after) and sorts what it found.
+  const bool partial = filter.revoked_only || filter.expiring_before_iso.has_value();
+  sql += partial ? " ORDER BY +id LIMIT " : " ORDER BY id LIMIT ";
+  sql += next();
   params.Int(filter.limit);
   using Records = std::vector<CertificateRecord>;
   return Use<Records>([&](SqlSession& db) { return SelectCertificates(db, sql.c_str(), params); });

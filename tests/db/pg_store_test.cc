@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "db/pg_schema.h"
 #include "db/pg_store.h"
 #include "tests/db/pg_fixture.h"
 #include "tests/db/store_fixture.h"
@@ -63,7 +64,7 @@ TEST_CASE("PostgreSQL: an empty database is refused until migrate, and migrate i
   CHECK(store->NextCrlNumber().value() == 2);
   CHECK(store->VerifyAuditChain().value().ok);
   RawPg raw(conninfo);
-  CHECK(raw.Query("SELECT version FROM schema_version") == "1");
+  CHECK(raw.Query("SELECT version FROM schema_version") == "2");
   CHECK(raw.Query("SELECT count(*) FROM audit_head") == "1");
 }
 
@@ -71,15 +72,15 @@ TEST_CASE("PostgreSQL: a database at a newer or older schema version is refused,
   TempDir dir;
   const std::string conninfo = PgTestDatabase::For(dir);
   RawPg raw(conninfo);
-  raw.Query("UPDATE schema_version SET version = " + std::to_string(1 + 1));
+  raw.Query("UPDATE schema_version SET version = " + std::to_string(kPgSchemaVersion + 1));
   auto newer = PgStore::Open(conninfo);
   REQUIRE_FALSE(newer.has_value());
   CHECK(newer.error().code == Code::kSchema);
-  CHECK(newer.error().detail.find("schema version 2, this program needs 1") != std::string::npos);
+  CHECK(newer.error().detail.find("schema version 3, this program needs 2") != std::string::npos);
   auto migrate_newer = PgStore::Migrate(conninfo);
   REQUIRE_FALSE(migrate_newer.has_value());
   CHECK(migrate_newer.error().code == Code::kSchema);
-  CHECK(raw.Query("SELECT version FROM schema_version") == "2");
+  CHECK(raw.Query("SELECT version FROM schema_version") == "3");
 
   raw.Query("UPDATE schema_version SET version = 0");
   auto older = PgStore::Open(conninfo);

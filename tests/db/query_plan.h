@@ -1,0 +1,154 @@
+// query_plan.h — for the index tests (query_plan_test.cc): a workload that makes the store run
+// every statement the daemon and the admin commands use, the README's queries, and which reads
+// are whole-table by design.
+#pragma once
+
+#include <doctest/doctest.h>
+
+#include <string>
+#include <string_view>
+
+#include "db/store.h"
+#include "tests/db/store_fixture.h"
+
+namespace db::testing {
+
+// Issuance (enroll and reenroll, a policy refusal, a resumed intent), the handshake's lookups,
+// revocations, the denylist, blocks, every list, the CRL's reads, status counts, recent events
+// and audit verify.
+inline void ExerciseStore(Store& store) {
+  const std::string bootstrap = HashHex(1, 'c');
+  const std::string at = "2026-09-01T00:00:00Z";
+  CertificateRecord first = EnrollCertificate(1, 1, "device-a", bootstrap);
+  Issue(store, first);
+  CertificateRecord second = EnrollCertificate(2, 2, "device-b", HashHex(2, 'c'));
+  Issue(store, second);
+  CertificateRecord renewed = EnrollCertificate(3, 3, "device-a", bootstrap);
+  ReenrollWith(renewed, first);
+  Issue(store, renewed);
+  // The same enrollment again (kAlreadyIssued), a new key on a spent quota, a pending intent
+  // resumed, and one left pending then revoked with its device.
+  CHECK(ReserveOrDie(store, IntentFor(second)).decision == Decision::kAlreadyIssued);
+  CHECK(ReserveOrDie(store, EnrollIntent(4, 4, "device-b", HashHex(2, 'c'))).decision ==
+        Decision::kBootstrapExhausted);
+  Intent pending = EnrollIntent(5, 5, "device-c", HashHex(5, 'c'));
+  CHECK(ReserveOrDie(store, pending).decision == Decision::kReserved);
+  CHECK(ReserveOrDie(store, pending).decision == Decision::kResume);
+  CHECK(store.PendingIntents().value().size() == 1);
+  Intent dropped = EnrollIntent(6, 6, "device-d", HashHex(6, 'c'));
+  CHECK(ReserveOrDie(store, dropped).decision == Decision::kReserved);
+  CompleteOrDie(store, pending);
+
+  CHECK(store.CertificateStatus(first.serial_hex).has_value());
+  CHECK(store.IsBootstrapDenied(bootstrap, "CN=Bootstrap CA", "01").has_value());
+  CHECK(store.FindBySerial(second.serial_hex).value().has_value());
+  CHECK(store.FindByDevice("device-a").value().size() == 2);
+  CHECK(store.RevokeSerial(second.serial_hex, 1, at).value() == 1);
+  CHECK(store.RevokeDevice("device-d", 4, at).value() == 1);
+  CHECK(store.RevokeDevice("device-a", 4, at).value() == 2);
+  REQUIRE(store.DenyBootstrap({.fingerprint = HashHex(7, 'c'), .reason = "x", .added_at = at})
+              .has_value());
+  CHECK(store.BlockDevice("device-e", "lost", at).value());
+  CHECK(store.IsDeviceBlocked("device-e").value());
+  CHECK(store.UnblockDevice("device-e", "found", at).value());
+  CHECK(store.ListBlocks(true).has_value());
+  CHECK(store.ListDenied().has_value());
+  CHECK(store.RecordEvent(SampleEvent("refused")).has_value());
+
+  CHECK(store.ListCertificates({.device_id = "device-a"}).value().size() == 2);
+  CHECK(store.ListCertificates({.revoked_only = true}).value().size() == 3);
+  CHECK(store.ListCertificates({.expiring_before_iso = "2099-01-01T00:00:00Z"}).has_value());
+  CHECK(store.ListCertificates({}).has_value());
+  CHECK(store.RevokedUnexpired("2026-01-01T00:00:00Z").has_value());
+  CHECK(store.NextCrlNumber().has_value());
+  CHECK(store.RevocationCount().value() == 4);
+  CHECK(store.CountCertificates().value() == 4);
+  CHECK(store.RecentEvents(5).value().size() == 5);
+  auto report = store.VerifyAuditChain();
+  REQUIRE(report.has_value());
+  CHECK_MESSAGE(report->ok, report->problem);
+}
+
+// The README's example queries (its "Queries" section), as an operator runs them; its two
+// LIKE searches of enrollment_events.reason are left out: they are text searches, never indexed.
+inline constexpr const char* kReadmeQueries[] = {
+    "SELECT serial, kind, not_before, not_after FROM certificates WHERE device_id='dev-00001'",
+    "SELECT device_id, serial, not_after FROM certificates WHERE revoked_at IS NULL AND not_after "
+    "< strftime('%Y-%m-%dT%H:%M:%SZ','now','+30 days')",
+    "SELECT reason, count(*) FROM enrollment_events WHERE outcome <> 'issued' AND time > "
+    "strftime('%Y-%m-%dT%H:%M:%SZ','now','-1 hour') GROUP BY reason",
+    "SELECT serial, device_id, revoked_at, revocation_reason FROM certificates WHERE revoked_at IS "
+    "NOT NULL",
+    "SELECT device_id, reason, blocked_at FROM device_blocks WHERE lifted_at IS NULL",
+    "SELECT device_id, serial, not_after FROM active_certificates",
+    "SELECT der FROM certificates WHERE serial='01'",
+};
+
+// The psql forms of the README's strftime queries (docs/shared-store.md).
+inline constexpr const char* kReadmeQueriesPg[] = {
+    "SELECT device_id, serial, not_after FROM certificates WHERE revoked_at IS NULL AND not_after "
+    "< to_char(now() AT TIME ZONE 'UTC' + interval '30 days', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')",
+    "SELECT reason, count(*) FROM enrollment_events WHERE outcome <> 'issued' AND time > "
+    "to_char(now() AT TIME ZONE 'UTC' - interval '1 hour', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
+    "GROUP BY reason",
+};
+
+// Statements that can read a table: SELECT, UPDATE, DELETE, and INSERT ... SELECT.
+inline bool IsQuery(std::string_view sql) {
+  return sql.starts_with("SELECT") || sql.starts_with("UPDATE") || sql.starts_with("DELETE") ||
+         sql.starts_with("WITH") ||
+         (sql.starts_with("INSERT") && sql.find("SELECT") != std::string_view::npos);
+}
+
+// Whole-table reads by design, each with its reason:
+//   - `audit verify` walks the chain (every event by id), and cross-checks every intent, revoked
+//     certificate and state event against it: linear in the store, as the issue allows.
+//   - the newest event / the chain's head: ORDER BY id DESC LIMIT n reads n rows from the end of
+//     the rowid b-tree (SQLite's plan says SCAN, but it stops after n).
+//   - count(*) FROM certificates (status and metrics): a count is linear in any index.
+inline bool IsWholeTableByDesign(std::string_view sql) {
+  constexpr std::string_view kMarks[] = {
+      "FROM enrollment_events ORDER BY id",  // the chain walk; the newest rows (LIMIT)
+      "FROM enrollment_events WHERE endpoint = 'state' ORDER BY id",  // verify: state events
+      "FROM issuance_intents ORDER BY rowid",                         // verify: every intent
+      "LEFT JOIN issuance_intents i",       // verify: certificates against intents
+      "SELECT count(*) FROM certificates",  // CountCertificates
+      // verify: every revoked certificate against its revocation event
+      "FROM certificates WHERE revoked_at IS NOT NULL ORDER BY id",
+      "WHERE 1 = 1 ORDER BY id LIMIT",  // `list`: the first n certificates by id
+  };
+  for (std::string_view mark : kMarks) {
+    if (sql.find(mark) != std::string_view::npos) return true;
+  }
+  return false;
+}
+
+// A SQLite EXPLAIN QUERY PLAN line that reads a growing table (or all of an index on it) whole.
+// Reading all of a partial index is not: it holds the few rows the statement wants (pending
+// intents, revoked certificates, ...).
+inline bool IsFullScan(std::string_view detail) {
+  for (std::string_view partial :
+       {"issuance_intents_pending", "certificates_revoked_not_after",
+        "certificates_unrevoked_not_after", "issuance_intents_revoked_not_after"}) {
+    if (detail.ends_with("USING INDEX " + std::string(partial))) return false;
+  }
+  for (std::string_view table : {"certificates", "issuance_intents", "enrollment_events"}) {
+    const std::string scan = "SCAN " + std::string(table);
+    if (detail == scan || detail.starts_with(scan + " ")) return true;
+  }
+  return false;
+}
+
+// A PostgreSQL EXPLAIN line that reads a growing table whole.
+inline bool IsPgFullScan(std::string_view line) {
+  for (std::string_view table : {"certificates", "issuance_intents", "enrollment_events"}) {
+    const std::string scan = "Seq Scan on " + std::string(table);
+    const size_t at = line.find(scan);
+    if (at == std::string_view::npos) continue;
+    const size_t end = at + scan.size();
+    if (end == line.size() || line[end] == ' ') return true;
+  }
+  return false;
+}
+
+}  // namespace db::testing
