@@ -7,6 +7,7 @@
 #include "ca/cert.h"
 #include "ca/encoding.h"
 #include "daemon/authority/attempt.h"
+#include "db/store_health.h"
 
 namespace provisiond {
 namespace {
@@ -43,6 +44,10 @@ ca::Profile Enroller::ScopedProfile(const Attempt& a) {
 
 // Worker thread: build and lint the TBS (no CA key involved), then hand the intent to the queue.
 std::optional<EnrollResult> Enroller::Reserve(std::shared_ptr<Attempt> a) {
+  // The background check (daemon/store_checker.h) found a damaged page: nothing more is issued.
+  if (db::GlobalStoreHealth().damaged()) {
+    return Refuse(EnrollCode::kStoreUnavailable, "the store failed its integrity check");
+  }
   const PeerIdentity& peer = a->req.peer;
   const base::UnixTime now = shared_.clock.Now();
   auto prepared = issuer_.Prepare(a->name.id, a->csr.public_key_der, ScopedProfile(*a), now, rng_);
