@@ -24,7 +24,7 @@ with open(sys.argv[1], 'r+b') as f:
     f.seek((int(sys.argv[2]) - 1) * int(sys.argv[3])); f.write(b'\x55' * int(sys.argv[3]))
 " "$DB" "$page" "$size"
 
-out=$("$PROVISIOND" list --device-id dev-a --state-dir "$T/state" 2>&1)
+out=$("$PROVISIOND" list --device-id dev-a --state-dir "$T/state" 2>&1) || true
 expect_contains "list opens the damaged store (no whole-file check)" "dev-a" "$out"
 out=$("$PROVISIOND" check-store --state-dir "$T/state" 2>&1) && rc=0 || rc=$?
 expect_eq "check-store fails" 1 "$rc"
