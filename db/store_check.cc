@@ -44,7 +44,9 @@ Result<FileCheck> SqliteFileCheck::Run(const std::string& path) {
   if (interrupted) return check;  // whatever it said: an interrupted check has no verdict
   if (!verdict) return std::unexpected(verdict.error());
   if (*verdict != "ok") {
-    std::string first = verdict->substr(0, verdict->find('\n'));
+    // The first two lines: SQLite's "*** in database main ***" header and the first problem.
+    std::string first = verdict->substr(0, verdict->find('\n', verdict->find('\n') + 1));
+    for (char& c : first) c = c == '\n' ? ' ' : c;
     return Fail(Code::kCorrupt, "the database is corrupt (PRAGMA quick_check: " + first +
                                     "); restore it from a backup");
   }
