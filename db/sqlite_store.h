@@ -31,8 +31,8 @@ class SqliteStore final : public SqlStore {
   // and sets journal_mode=WAL, synchronous=FULL, busy_timeout=5000, cell_size_check=ON,
   // foreign_keys=ON. No whole-file check (its cost grows with the file): a damaged page is found
   // when a statement reads it (kCorrupt, the statement and its transaction rolled back), and
-  // db::CheckSqliteFile (store_check.h) checks every page. kSchema if the file is newer than this program. Opens a
-  // second connection with the same settings for a db::Writer.
+  // db::SqliteFileCheck (store_check.h) checks every page. kSchema if the file is newer than this
+  // program. Opens a second connection with the same settings for a db::Writer.
   // With Upgrade::kRefuse an existing file at an older version is refused too (kSchema, naming
   // `provisiond migrate`): serve and the admin commands; init and migrate upgrade in place.
   enum class Upgrade { kInPlace, kRefuse };

@@ -19,14 +19,16 @@ now() { date +%s.%N; }
 since() { echo "$(now) - $1" | bc; }
 cold() { dd if="$DB" iflag=nocache count=0 status=none; }  # drops the file's cached pages
 
-[ -d "$GD/state" ] || "$P" init --state-dir "$GD/state" --server-name localhost --server-name 127.0.0.1 > /dev/null
+[ -d "$GD/state" ] ||
+  "$P" init --state-dir "$GD/state" --server-name localhost --server-name 127.0.0.1 > /dev/null
 if [ ! -s "$DB" ]; then
   say "grow_fill $GROW_COUNT"
   t=$(now)
   "$B/bench/grow_fill" --db "$DB" --count "$GROW_COUNT" > "$GD/fill.txt"
   row fill grow_fill "$(since "$t")" "$(cut -f2 "$GD/fill.txt") issuances"
 fi
-row size - 0 "$(stat -c %s "$DB") bytes, $(sqlite3 "$DB" 'SELECT count(*) FROM certificates') certificates"
+certs=$(sqlite3 "$DB" 'SELECT count(*) FROM certificates')
+row size - 0 "$(stat -c %s "$DB") bytes, $certs certificates"
 for f in g1:"$NGROW" g2:"$NGROW" g3:"$NGROW" g4:"$NGROW"; do
   [ -d "$GD/fleet-${f%%:*}" ] || "$SIM" factory --out "$GD/fleet-${f%%:*}" --count "${f#*:}" \
     --prefix "grow-${f%%:*}-" --ca-name "Factory CA grow ${f%%:*}" > /dev/null
@@ -94,7 +96,7 @@ for store in empty grown empty grown; do
   t1=$(cpu_ticks "$DPID")
   ok=$(jq -r .ok "$GD/enroll-$n.json")
   row "enroll_cpu_$store" "$(basename "$P")" "$(echo "($t1 - $t0) / $HZ" | bc -l)" \
-    "$ok ok, $(echo "($t1 - $t0) * 1000 / $HZ / ($ok + 0.000001)" | bc -l | cut -c1-5) ms CPU/enrollment"
+    "$ok ok, $(echo "($t1 - $t0) * 1000 / $HZ / ($ok + 0.000001)" | bc -l | cut -c1-5) ms/enrollment"
   stop_daemon
 done
 

@@ -1,5 +1,5 @@
-// store_checker_test.cc — BackgroundStoreCheck: a damaged page that no write reads is found in the
-// background and marks the store damaged (issuance stops, /healthz fails); a sound one passes.
+// store_checker_test.cc — BackgroundStoreCheck: a damaged page that no write reads is found in
+// the background and marks the store damaged (issuance stops, /healthz fails); a sound one passes.
 #include "daemon/store_checker.h"
 
 #include <doctest/doctest.h>

@@ -1,6 +1,6 @@
 // store_check_test.cc — SQLite-only: how a damaged page is found now that an open no longer reads
-// the whole file: the write that reads it fails and writes nothing, db::SqliteFileCheck finds damage
-// anywhere, and opening and listing never read the pages they do not need.
+// the whole file: the write that reads it fails and writes nothing, db::SqliteFileCheck finds
+// damage anywhere, and opening and listing never read the pages they do not need.
 #include <doctest/doctest.h>
 
 #include <string>
@@ -30,7 +30,8 @@ TEST_CASE("a write that reads a damaged index page fails with kCorrupt and write
   // Opening reads the schema, not every page: the store opens.
   auto store = OpenOrDie(path);
   const CertificateRecord cert = SampleCertificate(SerialHex(77));
-  auto issued = ReserveAndComplete(*store, cert, SampleEvent("issued", cert.serial_hex), AnyQuota());
+  auto issued =
+      ReserveAndComplete(*store, cert, SampleEvent("issued", cert.serial_hex), AnyQuota());
   REQUIRE_FALSE(issued.has_value());
   CHECK(issued.error().code == Code::kCorrupt);
   CHECK(issued.error().detail.find("malformed") != std::string::npos);
@@ -74,7 +75,8 @@ TEST_CASE("opening and a one-device list read only the pages they need") {
   // Damage in the oldest events: an open that checked the whole file would refuse the store.
   DamagePage(path, FirstLeafPage(path, "enrollment_events"));
   auto store = OpenOrDie(path);
-  auto rows = store->ListCertificates(ListFilter{.device_id = SampleCertificate(SerialHex(3)).device_id});
+  const std::string device = SampleCertificate(SerialHex(3)).device_id;
+  auto rows = store->ListCertificates(ListFilter{.device_id = device});
   REQUIRE_MESSAGE(rows.has_value(), (rows ? "" : rows.error().detail));
   CHECK(rows->size() >= 1);
 }

@@ -14,9 +14,12 @@ expect_eq "a healthy store issues" 200 "$(enroll_curl "$T/dev-a" "$T/a.b64")"
 stop_daemon
 
 # A table of its own, never read by provisiond, one of whose leaf pages is then overwritten.
-sql "CREATE TABLE operator_notes (note BLOB); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 40) INSERT INTO operator_notes SELECT randomblob(900) FROM n;"
+sql "CREATE TABLE operator_notes (note BLOB);
+     WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 40)
+     INSERT INTO operator_notes SELECT randomblob(900) FROM n;"
 sql "PRAGMA wal_checkpoint(TRUNCATE);" > /dev/null
-page=$(sql "SELECT pageno FROM dbstat WHERE name = 'operator_notes' AND pagetype = 'leaf' ORDER BY path LIMIT 1")
+page=$(sql "SELECT pageno FROM dbstat WHERE name = 'operator_notes' AND pagetype = 'leaf'
+            ORDER BY path LIMIT 1")
 size=$(sql "PRAGMA page_size")
 python3 -c "
 import sys
