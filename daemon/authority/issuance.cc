@@ -7,7 +7,6 @@
 #include "ca/cert.h"
 #include "ca/encoding.h"
 #include "daemon/authority/attempt.h"
-#include "db/store_health.h"
 
 namespace provisiond {
 namespace {
@@ -45,8 +44,8 @@ ca::Profile Enroller::ScopedProfile(const Attempt& a) {
 // Worker thread: build and lint the TBS (no CA key involved), then hand the intent to the queue.
 std::optional<EnrollResult> Enroller::Reserve(std::shared_ptr<Attempt> a) {
   // The background check (daemon/store_checker.h) found a damaged page: nothing more is issued.
-  if (db::GlobalStoreHealth().damaged()) {
-    return Refuse(EnrollCode::kStoreUnavailable, "the store failed its integrity check");
+  if (std::string why = shared_.queue.Refusal(); !why.empty()) {
+    return Refuse(EnrollCode::kStoreUnavailable, why);
   }
   const PeerIdentity& peer = a->req.peer;
   const base::UnixTime now = shared_.clock.Now();
