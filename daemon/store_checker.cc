@@ -1,31 +1,12 @@
-// store_checker.cc — BackgroundStoreCheck: the thread, its priority, and what a verdict does
+// store_checker.cc — BackgroundStoreCheck: the thread and what a verdict does
 // (store_checker.h).
 #include "daemon/store_checker.h"
-
-#include <pthread.h>
-#include <sched.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include <string>
 
 #include "daemon/log.h"
 
 namespace provisiond {
-namespace {
-
-// The calling thread runs only when the CPU and the disk are otherwise idle: the check must not
-// take time from handshakes and commits. Best effort: if the kernel refuses, it runs at normal
-// priority, which is still correct.
-void LowerOwnPriority() {
-  sched_param param{};
-  param.sched_priority = 0;
-  pthread_setschedparam(pthread_self(), SCHED_IDLE, &param);
-  constexpr int kIoprioWhoProcess = 1, kIoprioClassIdle = 3, kIoprioClassShift = 13;
-  syscall(SYS_ioprio_set, kIoprioWhoProcess, 0, kIoprioClassIdle << kIoprioClassShift);
-}
-
-}  // namespace
 
 BackgroundStoreCheck::BackgroundStoreCheck(std::string path, db::StoreHealth& health,
                                            std::chrono::milliseconds delay,
@@ -55,7 +36,6 @@ bool BackgroundStoreCheck::WaitFor(std::chrono::milliseconds how_long) {
 }
 
 void BackgroundStoreCheck::Run() {
-  LowerOwnPriority();
   if (!WaitFor(delay_)) return;
   do {
     CheckOnce();

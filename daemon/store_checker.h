@@ -1,5 +1,4 @@
-// store_checker.h — serve's background whole-file check of a SQLite store: one thread at idle CPU
-// and I/O priority runs db::SqliteFileCheck after start and then every `period`; a damaged store
+// store_checker.h — serve's background whole-file check of a SQLite store: one thread runs db::SqliteFileCheck after start and then every `period`; a damaged store
 // stops issuance (db::StoreHealth::Damaged: 503, /healthz unhealthy, one log line).
 #pragma once
 
