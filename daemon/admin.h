@@ -42,6 +42,7 @@ struct AdminCommands {
   CLI::App* audit;
   CLI::App* audit_verify;
   CLI::App* migrate;  // migrate [--store URL]: create or upgrade the schema
+  CLI::App* check_store;  // check-store: PRAGMA quick_check over a SQLite file (db/store_check.h)
 };
 
 AdminCommands AddAdminCommands(CLI::App& app, AdminOptions& options);

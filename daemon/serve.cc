@@ -26,6 +26,7 @@
 #include "daemon/reload.h"
 #include "daemon/server.h"
 #include "daemon/systemd.h"
+#include "daemon/store_checker.h"
 #include "daemon/store_open.h"
 #include "daemon/store_watch.h"
 #include "db/store.h"
@@ -118,6 +119,7 @@ struct Daemon {
   std::unique_ptr<SideHttp> metrics_http;
   std::unique_ptr<CrlService> crl;  // --crl-listen (crl_service.h)
   std::unique_ptr<StoreProbe> store_probe;  // asks a down store again (store_watch.h)
+  std::unique_ptr<BackgroundStoreCheck> store_check;  // SQLite: every page, idle priority
   std::unique_ptr<CaKeyProbe> ca_key_probe;  // a token key's signature once a second, else null
   std::atomic<bool> draining{false};
 };
@@ -334,6 +336,10 @@ int RunServe(const ServeConfig& initial, const StoreLocation& location,
        {"journal", StderrIsJournal() ? "yes" : "no"}});
   sd::Notify("READY=1\nSTATUS=" + Status("running"));
   GlobalMetrics().ready.Set(1);
+  if (!location.postgres()) {  // PostgreSQL checks its own pages as it reads them
+    d.store_check =
+        std::make_unique<BackgroundStoreCheck>(location.sqlite_path(), db::GlobalStoreHealth());
+  }
 
   int sig = SignalLoop(d, signals);
   d.draining = true;
@@ -347,6 +353,7 @@ int RunServe(const ServeConfig& initial, const StoreLocation& location,
   runner.join();
   d.metrics_http.reset();
   d.crl.reset();
+  d.store_check.reset();
   d.store_probe.reset();
   d.ca_key_probe.reset();
   d.server.reset();

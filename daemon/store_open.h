@@ -30,6 +30,8 @@ class StoreLocation {
                                              const std::string& state_dir);
 
   bool postgres() const { return url_.engine == db::StoreUrl::Engine::kPostgres; }
+  // The SQLite file ("" for PostgreSQL).
+  const std::string& sqlite_path() const { return url_.sqlite_path; }
   // "sqlite:PATH" or "postgresql host=... dbname=..." (store_url.h): safe to log.
   const std::string& label() const { return url_.label; }
 

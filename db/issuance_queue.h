@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <string>
 
 #include "db/records.h"
 
@@ -24,6 +25,9 @@ class IssuanceQueue {
                               std::function<void(Result<void>)> done) = 0;
   // Store::RecordEvent: one enrollment_events row.
   virtual bool SubmitEvent(EventRecord event, std::function<void(Result<void>)> done) = 0;
+  // Non-empty while no issuance may start: the store was found damaged (StoreHealth::Damaged,
+  // db/store_health.h); the reason, for the refusal (503).
+  virtual std::string Refusal() const { return {}; }
 };
 
 }  // namespace db

@@ -11,16 +11,16 @@ namespace db {
 
 inline constexpr int kBusyTimeoutMs = 5000;
 
-// Readies a just-opened connection, in this order: busy_timeout; PRAGMA quick_check when the
-// file `existed` before this open (kCorrupt unless "ok"); kSchema if its user_version is newer
-// than kSchemaVersion, or older when `existed` and not `upgrade` (the file is left untouched);
-// journal_mode=WAL, synchronous=FULL, foreign_keys=ON; then each missing migration in its own
-// transaction.
+// Readies a just-opened connection, in this order: busy_timeout; kSchema if its user_version is
+// newer than kSchemaVersion, or older when `existed` and not `upgrade` (the file is left
+// untouched); journal_mode=WAL, synchronous=FULL, cell_size_check=ON, foreign_keys=ON; then each
+// missing migration in its own transaction. No whole-file check: its cost grows with the file
+// (db/store_check.h runs it, in the background of serve and in `provisiond check-store`).
 Result<void> PrepareConnection(sqlite3* db, bool existed, bool upgrade);
 
 // Readies a second connection to a file that PrepareConnection already readied (the Writer's):
-// busy_timeout, synchronous=FULL, foreign_keys=ON; kSchema unless the file is at kSchemaVersion,
-// kIo unless it is in WAL mode. No quick_check and no migration: the first connection did both.
+// busy_timeout, synchronous=FULL, cell_size_check=ON, foreign_keys=ON; kSchema unless the file is
+// at kSchemaVersion, kIo unless it is in WAL mode. No migration: the first connection did it.
 Result<void> PrepareExtraConnection(sqlite3* db);
 
 // Applies the migrations from the file's user_version up to `target_version` (<= kSchemaVersion),

@@ -27,10 +27,12 @@ class SqliteBatch;
 // own, so reads on this one never wait for the writer's commits.
 class SqliteStore final : public SqlStore {
  public:
-  // Opens (creating if absent, mode 0600) the database, runs PRAGMA quick_check on an existing
-  // file, applies migrations up to kSchemaVersion, and sets journal_mode=WAL, synchronous=FULL,
-  // busy_timeout=5000, foreign_keys=ON. kSchema if the file is newer than this program. Opens a
-  // second connection with the same settings for a db::Writer.
+  // Opens (creating if absent, mode 0600) the database, applies migrations up to kSchemaVersion,
+  // and sets journal_mode=WAL, synchronous=FULL, busy_timeout=5000, cell_size_check=ON,
+  // foreign_keys=ON. No whole-file check (its cost grows with the file): a damaged page is found
+  // when a statement reads it (kCorrupt, the statement and its transaction rolled back), and
+  // db::SqliteFileCheck (store_check.h) checks every page. kSchema if the file is newer than this
+  // program. Opens a second connection with the same settings for a db::Writer.
   // With Upgrade::kRefuse an existing file at an older version is refused too (kSchema, naming
   // `provisiond migrate`): serve and the admin commands; init and migrate upgrade in place.
   enum class Upgrade { kInPlace, kRefuse };

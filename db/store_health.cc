@@ -6,8 +6,16 @@ namespace db {
 void StoreHealth::Answered() {
   if (up_.load(std::memory_order_acquire)) return;  // the common case: no lock
   std::lock_guard lock(mu_);
+  if (damaged_.load(std::memory_order_acquire)) return;  // only a restart lifts it
   up_.store(true, std::memory_order_release);
   reason_.clear();
+}
+
+void StoreHealth::Damaged(const std::string& reason) {
+  std::lock_guard lock(mu_);
+  damaged_.store(true, std::memory_order_release);
+  up_.store(false, std::memory_order_release);
+  reason_ = reason.substr(0, reason.find('\n'));
 }
 
 void StoreHealth::Failed(const Error& error) {
@@ -22,6 +30,7 @@ void StoreHealth::Failed(const Error& error) {
   errors_[slot].fetch_add(1, std::memory_order_relaxed);
   if (slot > 1) return;
   std::lock_guard lock(mu_);
+  if (damaged_.load(std::memory_order_acquire)) return;  // keep the check's reason
   up_.store(false, std::memory_order_release);
   reason_ = error.detail.substr(0, error.detail.find('\n'));
 }
@@ -33,6 +42,7 @@ StoreHealth::Snapshot StoreHealth::Get() const {
   {
     std::lock_guard lock(mu_);
     s.up = up_.load(std::memory_order_acquire);
+    s.damaged = damaged_.load(std::memory_order_acquire);
     s.reason = reason_;
   }
   s.reconnects = reconnects_.load(std::memory_order_relaxed);

@@ -2,6 +2,7 @@
 // every backend (db/batch_txn.h). The batch state machine is written down in writer.h.
 #include "db/writer.h"
 
+#include "db/store_health.h"
 #include <pthread.h>
 
 #include <algorithm>
@@ -9,6 +10,7 @@
 #include <utility>
 
 #include "db/batch_txn.h"
+#include "db/store_health.h"
 #include "db/sql_store.h"
 
 namespace db {
@@ -236,6 +238,10 @@ void Writer::Loop() {
     // After COMMIT returned and outside every lock: a done may Submit* again.
     for (Operation& operation : batch) Deliver(operation, batch_error);
   }
+}
+
+std::string Writer::Refusal() const {
+  return GlobalStoreHealth().damaged() ? "the store failed its integrity check" : "";
 }
 
 }  // namespace db

@@ -94,6 +94,8 @@ class Writer : public IssuanceQueue {
   // for this very thread's lock), and must not throw. `done` may be empty.
   //
   // Store::Reserve, as one operation of a batch.
+  // The store's health says damaged (store_health.h): issuance stops.
+  std::string Refusal() const override;
   bool SubmitReserve(Intent intent, IssuancePolicy policy,
                      std::function<void(Result<IssueOutcome>)> done) override;
   // Store::Complete, as one operation of a batch.

@@ -43,6 +43,10 @@ ca::Profile Enroller::ScopedProfile(const Attempt& a) {
 
 // Worker thread: build and lint the TBS (no CA key involved), then hand the intent to the queue.
 std::optional<EnrollResult> Enroller::Reserve(std::shared_ptr<Attempt> a) {
+  // The background check (daemon/store_checker.h) found a damaged page: nothing more is issued.
+  if (std::string why = shared_.queue.Refusal(); !why.empty()) {
+    return Refuse(EnrollCode::kStoreUnavailable, why);
+  }
   const PeerIdentity& peer = a->req.peer;
   const base::UnixTime now = shared_.clock.Now();
   auto prepared = issuer_.Prepare(a->name.id, a->csr.public_key_der, ScopedProfile(*a), now, rng_);
