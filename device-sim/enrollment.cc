@@ -219,13 +219,16 @@ void Enrollment::ScheduleRetry(const HttpResponse& response, Clock::time_point n
 }
 
 // --retry-connections: a connect or handshake that failed without a TLS alert (refused, reset,
-// closed, timed out), or a GET cacerts that died before any answer byte, is tried again on a
-// fresh connection after exponential back-off with equal jitter (no Retry-After to go by: a
-// server shedding load at accept time cannot send one). Nothing was enrolled yet, so it is safe.
+// closed, timed out), or a request that died before any answer byte, is tried again on a fresh
+// connection after exponential back-off with equal jitter (no Retry-After to go by: a server
+// shedding load at accept time cannot send one).
 bool Enrollment::RetryConnection(Clock::time_point now) {
   const bool before_request = state_ == State::kConnecting || state_ == State::kHandshaking;
+  // A POST that died before any answer byte is retried too, with the same key and CSR: the
+  // server answers such a retry with the certificate it may already have issued (same-key retry).
+  const bool unanswered = parser_ != nullptr && !parser_->started();
   if (!env_.retry_connections || retries_ >= env_.max_retries ||
-      (!before_request && request_ != Request::kCacerts)) {
+      (!before_request && request_ != Request::kCacerts && !unanswered)) {
     return false;
   }
   if (conn_ != nullptr && conn_->alert() != 0) return false;  // a refusal, not an overload

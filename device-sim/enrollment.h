@@ -8,7 +8,7 @@
 //        │     kWriting(POST simple[re]enroll) ─► kReading ─► 200 ─► verify ─► kDone (issued)
 //        │                                                  └─ other status ─► kDone (http)
 //        └── kBackoff ◄── 503/429, at most max_retries times, same key and CSR; with
-//                         retry_connections also a connect/handshake/GET cacerts that failed
+//                         retry_connections also a connect/handshake/request that failed unanswered
 //
 // Every step (connect, handshake, each request) has its own deadline; passing it ends the
 // enrollment with "timeout: <step> ...". A fatal alert ends it at whatever step it arrives: in
