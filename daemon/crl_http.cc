@@ -3,6 +3,7 @@
 
 #include <ctime>
 
+#include "daemon/retry_after.h"
 #include "daemon/side_http.h"
 
 namespace provisiond {
@@ -75,7 +76,9 @@ std::string AnswerCrlRequest(std::string_view head, const PublishedCrl* crl, bas
   }
   if (crl == nullptr) {
     return SideResponse(503, "Service Unavailable", kText, "no CRL signed yet\n", head_only,
-                        "Retry-After: 1\r\nCache-Control: no-store\r\n");
+                        "Retry-After: " +
+                            std::to_string(JitteredRetryAfter(1, RetryJitterUniform())) +
+                            "\r\nCache-Control: no-store\r\n");
   }
   if (NotModified(head, *crl)) {
     return SideResponse(304, "Not Modified", "", "", true, Validators(*crl, now));

@@ -37,6 +37,7 @@ void Enrollment::OnTimer(Clock::time_point now) {
     Drive(now);
     return;
   }
+  if (RetryConnection(now)) return;
   Finish(Outcome::Error("timeout: " + StepName() + " after " + Seconds(env_.step_timeout)));
 }
 
@@ -44,7 +45,11 @@ void Enrollment::Connect(Clock::time_point now, Request first) {
   conn_.reset();  // closes any previous socket, which also leaves the epoll set
   auto conn = TlsClient::Start(*env_.server, *env_.tls, env_.trust, exchange_.identity, env_.rng,
                                env_.server_cert_cache);
-  if (!conn) return Finish(Outcome::Error(conn.error().detail));
+  if (!conn) {
+    state_ = State::kConnecting;
+    if (RetryConnection(now)) return;
+    return Finish(Outcome::Error(conn.error().detail));
+  }
   if (auto watched = env_.poller->Watch((*conn)->fd(), this); !watched) {
     return Finish(Outcome::Error(watched.error().detail));
   }
@@ -113,6 +118,7 @@ bool Enrollment::StepRead(Clock::time_point now) {
                             : parser_->Feed(std::string_view(buf.data(), r.bytes));
     if (!fed) {
       if (r.bytes == 0 && RetryOnFreshConnection(now)) return true;
+      if (r.bytes == 0 && !parser_->started() && RetryConnection(now)) return false;
       Finish(Outcome::Error(StepName() + ": http: " + fed.error().detail));
       return false;
     }
@@ -131,7 +137,10 @@ bool Enrollment::Blocked(Io io, Clock::time_point now) {
 }
 
 void Enrollment::FailIo(Clock::time_point now) {
-  if (state_ == State::kConnecting) return Finish(Outcome::Error(conn_->error()));
+  if (state_ == State::kConnecting) {
+    if (RetryConnection(now)) return;
+    return Finish(Outcome::Error(conn_->error()));
+  }
   int alert = conn_->alert();
   std::string error = conn_->error();
   if (alert == 0 && state_ == State::kWriting) {
@@ -142,6 +151,7 @@ void Enrollment::FailIo(Clock::time_point now) {
   }
   if (alert != 0) return Finish(Outcome::Alert(alert, StepName()));
   if (RetryOnFreshConnection(now)) return;
+  if (RetryConnection(now)) return;
   Finish(Outcome::Error("tls: " + StepName() + ": " + error));
 }
 
@@ -186,6 +196,7 @@ void Enrollment::OnEnrollResponse(const HttpResponse& response) {
   auto leaf = CheckIssued(*certs, exchange_.public_key, exchange_.device_id, env_.trust);
   if (!leaf) return Finish(Outcome::Error(leaf.error().detail));
   leaf_ = std::move(*leaf);
+  if (env_.timeline != nullptr) env_.timeline->Note(Timeline::Event::kIssued, Clock::now());
   Finish(Outcome::Issued());
 }
 
@@ -199,11 +210,41 @@ void Enrollment::ScheduleRetry(const HttpResponse& response, Clock::time_point n
   ++retries_;
   std::optional<double> retry_after;
   if (auto header = response.Header("Retry-After")) retry_after = ParseRetryAfter(*header);
+  if (env_.timeline != nullptr) {
+    env_.timeline->Note(Timeline::Event::kRetryStatus, now);
+    if (retry_after) env_.timeline->NoteRetryAfter(static_cast<int>(*retry_after));
+  }
   const double u = std::uniform_real_distribution<double>(0.0, 1.0)(*env_.jitter);
-  const double wait = BackoffSeconds(retries_, retry_after, u);
+  BackOff(BackoffSeconds(retries_, retry_after, u), now);
+}
+
+// --retry-connections: a connect or handshake that failed without a TLS alert (refused, reset,
+// closed, timed out), or a request that died before any answer byte, is tried again on a fresh
+// connection after exponential back-off with equal jitter (no Retry-After to go by: a server
+// shedding load at accept time cannot send one).
+bool Enrollment::RetryConnection(Clock::time_point now) {
+  const bool before_request = state_ == State::kConnecting || state_ == State::kHandshaking;
+  // A POST that died before any answer byte is retried too, with the same key and CSR: the
+  // server answers such a retry with the certificate it may already have issued (same-key retry).
+  const bool unanswered = parser_ != nullptr && !parser_->started();
+  if (!env_.retry_connections || retries_ >= env_.max_retries ||
+      (!before_request && request_ != Request::kCacerts && !unanswered)) {
+    return false;
+  }
+  if (conn_ != nullptr && conn_->alert() != 0) return false;  // a refusal, not an overload
+  ++retries_;
+  if (env_.timeline != nullptr) env_.timeline->Note(Timeline::Event::kConnectRetry, now);
+  conn_.reset();
+  parser_.reset();
+  const double u = std::uniform_real_distribution<double>(0.0, 1.0)(*env_.jitter);
+  BackOff(BackoffSeconds(retries_, std::nullopt, u), now);
+  return true;
+}
+
+void Enrollment::BackOff(double seconds, Clock::time_point now) {
   state_ = State::kBackoff;
   deadline_ =
-      now + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(wait));
+      now + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
 }
 
 void Enrollment::BeginRequest(Request request, Clock::time_point now) {

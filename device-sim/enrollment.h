@@ -7,7 +7,8 @@
 //        │            ▼                                               │ server closed: reconnect
 //        │     kWriting(POST simple[re]enroll) ─► kReading ─► 200 ─► verify ─► kDone (issued)
 //        │                                                  └─ other status ─► kDone (http)
-//        └── kBackoff ◄── 503/429, at most max_retries times, same key and CSR
+//        └── kBackoff ◄── 503/429, at most max_retries times, same key and CSR; with
+//                         retry_connections also a connect/handshake/request that failed unanswered
 //
 // Every step (connect, handshake, each request) has its own deadline; passing it ends the
 // enrollment with "timeout: <step> ...". A fatal alert ends it at whatever step it arrives: in
@@ -29,6 +30,7 @@
 #include "device-sim/http_response.h"
 #include "device-sim/outcome.h"
 #include "device-sim/poller.h"
+#include "device-sim/timeline.h"
 #include "device-sim/tls_client.h"
 
 namespace devsim {
@@ -47,6 +49,8 @@ struct EnrollEnv {
   Clock::duration step_timeout;
   int max_retries;
   ServerCertCache* server_cert_cache = nullptr;  // nullptr: mbedTLS verifies every handshake
+  bool retry_connections = false;  // --retry-connections
+  Timeline* timeline = nullptr;    // per-second counts of the run; nullptr: not counted
 };
 
 // What one enrollment sends. identity is borrowed and must outlive the Enrollment.
@@ -96,6 +100,8 @@ class Enrollment : public EventTarget {
   void OnResponse(Clock::time_point now);
   void OnEnrollResponse(const HttpResponse& response);
   void ScheduleRetry(const HttpResponse& response, Clock::time_point now);
+  bool RetryConnection(Clock::time_point now);
+  void BackOff(double seconds, Clock::time_point now);
   void BeginRequest(Request request, Clock::time_point now);
   void Finish(Outcome outcome);
   std::string StepName() const;
@@ -111,7 +117,7 @@ class Enrollment : public EventTarget {
   size_t out_offset_ = 0;
   bool reused_ = false;          // the POST goes on the connection that served cacerts
   bool retried_reused_ = false;  // the one fresh-connection retry of such a POST was used
-  int retries_ = 0;              // 503/429 retries so far
+  int retries_ = 0;              // 503/429 (and connection) retries so far
   Outcome outcome_;
   base::Bytes leaf_;
 };

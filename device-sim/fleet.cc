@@ -115,6 +115,7 @@ base::Result<FleetReport> RunFleet(const FleetOptions& options,
   report.planned = total;
   report.elapsed_seconds = std::chrono::duration<double>(end - shared.start).count();
   report.cpu_seconds = CpuSeconds() - cpu_before;
+  report.timeline = shared.timeline.Snapshot();
   for (auto& worker : workers) {
     report.tally.Merge(std::move(worker->tally()), plan->max_failures_listed);
   }

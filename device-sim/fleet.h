@@ -8,6 +8,7 @@
 #include "base/error.h"
 #include "device-sim/run_plan.h"
 #include "device-sim/tally.h"
+#include "device-sim/timeline.h"
 
 namespace devsim {
 
@@ -22,6 +23,7 @@ struct FleetReport {
   // them took (the fleet waits for all of them, at most 30 s).
   int slow_open_at_start = 0;
   double slow_open_seconds = 0;
+  Timeline::Counts timeline;  // per second since the start: issued, 503/429, connection retries
   uint64_t ok() const { return tally.ok(); }
   uint64_t failed() const { return tally.failed(); }
 };

@@ -157,7 +157,11 @@ void AddLoadOptions(CLI::App* cmd, FleetCli& cli) {
       ->check(CLI::Range(0.1, 3600.0));
   cmd->add_option("--max-retries", o.max_retries, "retries after 503/429 (Retry-After honoured)")
       ->capture_default_str()
-      ->check(CLI::Range(0, 100));
+      ->check(CLI::Range(0, 1000));
+  cmd->add_flag("--retry-connections", o.retry_connections,
+                "also retry (within --max-retries) a connect or handshake that is refused, reset "
+                "or times out, and a request that dies unanswered (same key and CSR): exponential back-off with "
+                "jitter (a server shedding load at accept time sends no Retry-After)");
   cmd->add_option("--json", cli.json_path, "also write the report as JSON to FILE");
 }
 

@@ -64,7 +64,8 @@ Json Settings(const FleetReport& report) {
               {"mix", FormatMix(o.mix)},
               {"slow", o.slow},
               {"step_timeout", Number(o.step_timeout)},
-              {"max_retries", o.max_retries}};
+              {"max_retries", o.max_retries},
+              {"retry_connections", o.retry_connections}};
 }
 
 Json SlowObject(const FleetReport& report) {
@@ -84,6 +85,18 @@ Json SlowObject(const FleetReport& report) {
              {"lifetime_ms", Latency(t.lifetime.Summarize())}};
   }
   return out;
+}
+
+// "per_second": {"issued": [...], "retry_status": [...], "connect_retries": [...]}, second 0
+// first; "retry_after_seconds": {"15": count, ...}: the Retry-After values of 503/429 answers.
+Json TimelineObject(const Timeline::Counts& counts) {
+  Json per_second = Json::object();
+  for (size_t e = 0; e < Timeline::kEvents; ++e) {
+    per_second[TimelineEventName(static_cast<Timeline::Event>(e))] = counts.per_second[e];
+  }
+  Json retry_after = Json::object();
+  for (auto [value, count] : counts.retry_after) retry_after[std::to_string(value)] = count;
+  return Json{{"per_second", std::move(per_second)}, {"retry_after_seconds", std::move(retry_after)}};
 }
 
 Json Failures(const FleetReport& report) {
@@ -122,6 +135,7 @@ std::string FormatJson(std::string_view command, const FleetReport& report) {
       {"classes", std::move(classes)},
       {"all", Json{{"latency_ms", Latency(total)}, {"histogram", Histogram(total)}}},
       {"slow", SlowObject(report)},
+      {"timeline", TimelineObject(report.timeline)},
       {"failures", Failures(report)},
       {"failures_not_listed", report.tally.failures_not_listed}};
   // error_handler_t::replace: invalid UTF-8 becomes U+FFFD instead of a thrown type_error, so

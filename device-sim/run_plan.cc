@@ -174,6 +174,7 @@ base::Result<RunPlan> MakePlan(const FleetOptions& options) {
   };
   plan.step_timeout = seconds(options.step_timeout);
   plan.max_retries = options.max_retries;
+  plan.retry_connections = options.retry_connections;
   plan.slow = options.slow;
   plan.slow_interval = seconds(options.slow_interval);
   plan.slow_nice = options.slow_nice;

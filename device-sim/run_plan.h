@@ -17,6 +17,7 @@
 #include "device-sim/est_messages.h"
 #include "device-sim/mix.h"
 #include "device-sim/retry.h"
+#include "device-sim/timeline.h"
 #include "device-sim/socket_util.h"
 #include "device-sim/tls_client.h"
 #include "device-sim/token_bucket.h"
@@ -42,6 +43,7 @@ struct FleetOptions {
   int slow_nice = 19;          // nice value of the slowloris thread (see slow_fleet.h)
   double step_timeout = 30;    // seconds per step: connect, handshake, each request
   int max_retries = kDefaultMaxRetries;
+  bool retry_connections = false;  // also retry refused/reset/timed-out connects and handshakes
   std::string host;
   std::string port;
   TlsSettings tls;
@@ -67,6 +69,7 @@ struct RunPlan {
   MixSchedule schedule{kDefaultMix};
   Clock::duration step_timeout{};
   int max_retries = kDefaultMaxRetries;
+  bool retry_connections = false;  // also retry refused/reset/timed-out connects and handshakes
   int slow = 0;
   Clock::duration slow_interval{};
   int slow_nice = 19;
@@ -107,6 +110,7 @@ struct SharedRun {
   std::atomic<int64_t> in_flight{0};
   std::array<std::atomic<uint64_t>, kScenarioCount> done{};
   std::array<std::atomic<uint64_t>, kScenarioCount> failed{};
+  Timeline timeline{start};  // per-second counts for --json (timeline.h)
 
  private:
   std::mutex bucket_mutex_;

@@ -15,6 +15,7 @@
 #include "daemon/flood_budget.h"
 #include "daemon/log.h"
 #include "daemon/metrics.h"
+#include "daemon/retry_after.h"
 
 namespace provisiond::est {
 namespace {
@@ -99,7 +100,10 @@ http::Response ResponseFor(const EnrollResult& result, const Answer& answer, int
   if (answer.status != 200) {
     auto resp = http::TextResponse(answer.status, answer.reason);
     if (answer.status == 503 || answer.status == 429) {
-      int after = result.retry_after > 0 ? result.retry_after : default_retry;
+      // Jittered (retry_after.h): a wave refused together must not come back together.
+      const double u = RetryJitterUniform();
+      const int after = result.retry_after > 0 ? JitteredRateLimitWait(result.retry_after, u)
+                                               : JitteredRetryAfter(default_retry, u);
       resp.extra_headers.emplace_back("Retry-After", std::to_string(after));
     }
     return resp;

@@ -21,8 +21,9 @@ start_haproxy
 prepare_probe 401 500
 
 # 300 devices starting at 20/s (15 s), each on its own (a device waiting out a Retry-After does
-# not hold up the others' starts), retrying after 503 up to twice (Retry-After is 30 s): at most
-# ~105 s even if the store never came back. The probe alongside.
+# not hold up the others' starts), retrying after 503 up to twice (Retry-After is 30 s jittered
+# over [15, 45] s, which device-sim stretches by at most 1.5x): at most ~150 s even if the store
+# never came back (the test's timeout is 180 s). The probe alongside.
 "$DEVICE_SIM" enroll --fleet "$T/fleet" --server "127.0.0.1:$HPORT" --ca-bundle "$CA" \
   --devices "$(seq -f 'dev-%05g' 1 300 | paste -sd,)" --concurrency 300 --rate 20 \
   --timeout 15 --max-retries 2 >"$T/sim.log" 2>"$T/sim.err" &
