@@ -3,6 +3,9 @@
 # rows for docs/benchmarks.md. Run by bench/steps/88_storm.sh; importable by render.py.
 import argparse
 import json
+import os
+import subprocess
+import tempfile
 
 
 def storm_rows(rows):
@@ -21,26 +24,27 @@ def storm_rows(rows):
 
 
 def plot(doc, png):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    """Draws the per-second curves with gnuplot (gnuplot-nox, as 90_histogram.sh does)."""
     per = doc["timeline"]["per_second"]
     n = max(len(v) for v in per.values())
-    xs = list(range(n))
-    fig, ax = plt.subplots(figsize=(9, 4.5))
     labels = {"issued": "certificates issued", "retry_status": "503/429 answers",
               "connect_retries": "connections refused/reset, retried"}
-    for key, label in labels.items():
-        ys = per[key] + [0] * (n - len(per[key]))
-        ax.plot(xs, ys, label=f"{label} ({sum(ys)})", linewidth=1.2)
-    ax.set_xlabel("seconds since the storm started")
-    ax.set_ylabel("per second")
-    ax.set_title(f"storm: {doc['planned']} devices at once — ok {doc['ok']}, failed "
-                 f"{doc['failed']}, {doc['elapsed_seconds']:.1f} s")
-    ax.legend()
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(png, dpi=100)
+    cols = {k: per[k] + [0] * (n - len(per[k])) for k in labels}
+    with tempfile.NamedTemporaryFile("w", suffix=".tsv", delete=False) as data:
+        for i in range(n):
+            data.write("\t".join([str(i)] + [str(cols[k][i]) for k in labels]) + "\n")
+    title = (f"storm: {doc['planned']} devices at once - ok {doc['ok']}, failed {doc['failed']}, "
+             f"{doc['elapsed_seconds']:.1f} s")
+    curves = ", ".join(f"'{data.name}' using 1:{i + 2} with lines lw 1.5 "
+                       f"title '{label} ({sum(cols[k])})'"
+                       for i, (k, label) in enumerate(labels.items()))
+    script = (f"set terminal pngcairo size 900,450 font ',10'\nset output '{png}'\n"
+              f"set title \"{title}\"\nset xlabel 'seconds since the storm started'\n"
+              f"set ylabel 'per second'\nset grid\nset key top right\nplot {curves}\n")
+    try:
+        subprocess.run(["gnuplot"], input=script, text=True, check=True)
+    finally:
+        os.unlink(data.name)
 
 
 def main():

@@ -72,5 +72,5 @@ tsv_row "$W/storm.tsv" "$NSTORM" "$rate" "$(jq -r .elapsed_seconds "$SW/storm.js
   "$rss_before" "$(cat "$SW/rss_peak" 2> /dev/null || echo "$rss_before")" "$rss_after" "$AFTER_S" \
   "$(sqlite3 "$SW/state/provisiond.db" "SELECT count(*) FROM certificates WHERE device_id LIKE 'storm-%'")" \
   "$load_sus" "$load_storm"
-# Debian's python3-matplotlib: /usr/bin/python3 (another python3 may be first on PATH).
-/usr/bin/python3 "$ROOT/bench/render_storm.py" --png "$W/storm.png" "$W/storm.json"
+# The curve is drawn with gnuplot (gnuplot-nox, installed by scripts/install-deps.sh).
+python3 "$ROOT/bench/render_storm.py" --png "$W/storm.png" "$W/storm.json"
