@@ -119,7 +119,7 @@ struct Daemon {
   std::unique_ptr<SideHttp> metrics_http;
   std::unique_ptr<CrlService> crl;  // --crl-listen (crl_service.h)
   std::unique_ptr<StoreProbe> store_probe;  // asks a down store again (store_watch.h)
-  std::unique_ptr<BackgroundStoreCheck> store_check;  // SQLite: every page, idle priority
+  std::unique_ptr<BackgroundStoreCheck> store_check;  // SQLite: every page, in the background
   std::unique_ptr<CaKeyProbe> ca_key_probe;  // a token key's signature once a second, else null
   std::atomic<bool> draining{false};
 };

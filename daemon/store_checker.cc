@@ -59,14 +59,14 @@ void BackgroundStoreCheck::CheckOnce() {
   if (result) {
     char seconds[32];
     std::snprintf(seconds, sizeof seconds, "%.1f", result->seconds);
-    Log(Priority::kInfo, "store check passed",
+    Log(Priority::kInfo, "store_check_passed",
         {{"pages", std::to_string(result->pages)}, {"seconds", seconds}});
   } else if (result.error().code == db::Code::kCorrupt) {
     health_.Damaged(result.error().detail);
-    Log(Priority::kErr, "store check failed: issuance stopped",
+    Log(Priority::kErr, "store_check_failed_issuance_stopped",
         {{"reason", result.error().detail}});
   } else {
-    Log(Priority::kWarning, "store check could not run", {{"reason", result.error().detail}});
+    Log(Priority::kWarning, "store_check_error", {{"reason", result.error().detail}});
   }
 }
 

@@ -259,11 +259,14 @@ else
   sql() { sqlite3 -batch -noheader "$DB" "$@"; }
   last_event() { sql 'SELECT coalesce(max(id), 0) FROM enrollment_events'; }
   # new_log LINES: log lines after the first LINES, without the peer address; "none" if none.
+  # The background store check's line (serve checks the store's file 1 s after it is ready) is
+  # not about any connection and is left out.
   # provisiond writes its line right after the alert, and we read it at least a second later
   # (s_client's stdin stays open a second); wait up to one more second all the same.
   new_log() {
     for _ in $(seq 10); do [ "$(wc -l < provisiond.log)" -gt "$1" ] && break; sleep 0.1; done
-    tail -n +"$(($1 + 1))" provisiond.log | sed 's/ peer=[^ ]*//' | join_lines
+    tail -n +"$(($1 + 1))" provisiond.log | { grep -v '^<[0-9]>store_check_' || true; } |
+      sed 's/ peer=[^ ]*//' | join_lines
   }
   # new_events ID: the enrollment_events rows after ID; "none" if none.
   new_events() {

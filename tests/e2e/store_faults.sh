@@ -21,7 +21,7 @@ check "corrupt database: check-store fails" test "$rc" -ne 0
 expect_eq "with one line" 1 "$(printf '%s\n' "$out" | grep -c .)"
 expect_contains "that says why" "corrupt" "$(printf '%s' "$out" | tr 'A-Z' 'a-z')"
 out=$(timeout 5 "$PROVISIOND" serve --state-dir "$T/corrupt" --listen 127.0.0.1:0 --trust "$T/factory.crt" 2>&1) || true
-expect_contains "serve's background check stops issuance" "<3>store check failed: issuance stopped" "$out"
+expect_contains "serve's background check stops issuance" "<3>store_check_failed_issuance_stopped" "$out"
 
 # -- a small file system of our own -------------------------------------------------------------
 mnt="$T/mnt"
