@@ -2,9 +2,13 @@
 // store_open.h).
 #include "daemon/store_open.h"
 
+#include <filesystem>
+#include <system_error>
+
 #include "daemon/config.h"
 #include "daemon/files.h"
 #include "db/pg_writer.h"
+#include "db/store_check.h"
 
 namespace provisiond {
 namespace {
@@ -78,7 +82,15 @@ db::Result<int> StoreLocation::Migrate() const {
     if (auto store = db::PgStore::Open(conninfo_); !store) return std::unexpected(store.error());
     return db::PgStore::SchemaVersion();
   }
-  // SqliteStore::Open upgrades an older file in place (and refuses a newer one).
+  // An existing file is checked whole before a migration rewrites tables of it (opening no
+  // longer checks every page); then SqliteStore::Open upgrades an older file in place (and
+  // refuses a newer one).
+  std::error_code ec;
+  if (std::filesystem::exists(url_.sqlite_path, ec)) {
+    if (auto checked = db::SqliteFileCheck().Run(url_.sqlite_path); !checked) {
+      return std::unexpected(checked.error());
+    }
+  }
   if (auto store = db::SqliteStore::Open(url_.sqlite_path); !store) {
     return std::unexpected(store.error());
   }

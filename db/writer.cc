@@ -227,7 +227,12 @@ void Writer::Loop() {
       }
     }
     BatchTimes times;
-    std::optional<Error> batch_error = RunBatch(batch, times);
+    // A store that failed its whole-file check is written no more, whatever the operation
+    // (events and Completes too): every done gets the error, nothing reaches the file.
+    std::optional<Error> batch_error =
+        GlobalStoreHealth().damaged()
+            ? std::optional<Error>(Error{Code::kCorrupt, "the store failed its integrity check"})
+            : RunBatch(batch, times);
     RecordStats(batch.size(), batch_error.has_value(), times, gathered);
     if (size_t signing =
             commit_delay_.count() > 0 ? SigningAfter(batch, batch_error.has_value()) : 0;

@@ -32,15 +32,19 @@ expect_contains "list opens the damaged store (no whole-file check)" "dev-a" "$o
 out=$("$PROVISIOND" check-store --state-dir "$T/state" 2>&1) && rc=0 || rc=$?
 expect_eq "check-store fails" 1 "$rc"
 expect_contains "check-store names the damage" "corrupt" "$out"
+out=$("$PROVISIOND" migrate --state-dir "$T/state" 2>&1) && rc=0 || rc=$?
+expect_eq "migrate checks the whole file first and refuses" 1 "$rc"
+expect_contains "migrate names the damage" "corrupt" "$out"
 
+events_before=$(sql "SELECT count(*) FROM enrollment_events")
 start_daemon --trust "$T/factory.crt" --metrics-listen 0
 MPORT=$(sed -n 's/^<5>metrics_listening address=127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$T/daemon.log")
 for _ in $(seq 1 100); do
-  grep -q 'store check failed' "$T/daemon.log" && break
+  grep -q 'store_check_failed' "$T/daemon.log" && break
   sleep 0.1
 done
-expect_contains "the background check logs it" "<3>store check failed: issuance stopped" \
-  "$(grep 'store check failed' "$T/daemon.log")"
+expect_contains "the background check logs it" "<3>store_check_failed_issuance_stopped" \
+  "$(grep 'store_check_failed' "$T/daemon.log")"
 health=$(curl -sS -w '%{http_code}' -o "$T/h" "http://127.0.0.1:$MPORT/healthz")
 expect_eq "/healthz is 503" 503 "$health"
 expect_contains "/healthz says why" "quick_check" "$(cat "$T/h")"
@@ -52,5 +56,7 @@ expect_eq "issuance stopped: 503" 503 "$status"
 expect_contains "with Retry-After" "Retry-After:" "$(tr -d '\r' < "$T/b.hdr")"
 expect_eq "nothing issued to dev-b" 0 "$(sql "SELECT count(*) FROM certificates WHERE device_id = 'dev-b'")"
 stop_daemon
+expect_eq "no event written on the damaged store either (the refusal included)" "$events_before" \
+  "$(sql "SELECT count(*) FROM enrollment_events")"
 
 finish
