@@ -224,9 +224,12 @@ void Enrollment::ScheduleRetry(const HttpResponse& response, Clock::time_point n
 // shedding load at accept time cannot send one).
 bool Enrollment::RetryConnection(Clock::time_point now) {
   const bool before_request = state_ == State::kConnecting || state_ == State::kHandshaking;
-  // A POST that died before any answer byte is retried too, with the same key and CSR: the
-  // server answers such a retry with the certificate it may already have issued (same-key retry).
-  const bool unanswered = parser_ != nullptr && !parser_->started();
+  // A simpleenroll POST that died before any answer byte is retried too, with the same key and
+  // CSR: the server answers such a retry with the certificate it may already have issued
+  // (same-key retry). A simplereenroll is not: the server may have issued, and a retry would be
+  // a second renewal with another certificate.
+  const bool unanswered = parser_ != nullptr && !parser_->started() &&
+                          (request_ == Request::kCacerts || exchange_.op == EstOperation::kEnroll);
   if (!env_.retry_connections || retries_ >= env_.max_retries ||
       (!before_request && request_ != Request::kCacerts && !unanswered)) {
     return false;

@@ -160,7 +160,8 @@ void AddLoadOptions(CLI::App* cmd, FleetCli& cli) {
       ->check(CLI::Range(0, 1000));
   cmd->add_flag("--retry-connections", o.retry_connections,
                 "also retry (within --max-retries) a connect or handshake that is refused, reset "
-                "or times out, and a request that dies unanswered (same key and CSR): exponential back-off with "
+                "or times out, and a cacerts or simpleenroll request that dies unanswered (same key and CSR): "
+                "exponential back-off with "
                 "jitter (a server shedding load at accept time sends no Retry-After)");
   cmd->add_option("--json", cli.json_path, "also write the report as JSON to FILE");
 }
