@@ -117,7 +117,9 @@ void Worker::ServeEvictRequests() {
   if (want == 0) return;
   const auto now = Clock::now();
   if (table_.open.load() <= config_->limits.max_connections) {
-    table_.evict_requests.store(0);  // the table is back within its limit: nothing is owed
+    // The table is back within its limit: nothing is owed. Only the requests seen are cleared
+    // (a lend made since stays owed).
+    table_.evict_requests.compare_exchange_strong(want, 0);
     return;
   }
   while (want > 0) {
