@@ -152,10 +152,10 @@ def local_ratio(by_start, c):
 async def _run(args, contexts, bodies):
     host, port = args.server.rsplit(":", 1)
     latencies, failures = [None] * len(contexts), {}
-    todo = iter(range(len(contexts)))
+    start_order = iter(range(len(contexts)))
 
     async def lane():
-        for i in todo:  # i: the order in which enrollments start
+        for i in start_order:  # i: the order in which enrollments start
             lat, code = await _enroll(host, int(port), contexts[i], bodies[i], args.timeout)
             if lat is None:
                 failures[code] = failures.get(code, 0) + 1
