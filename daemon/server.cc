@@ -14,6 +14,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <mutex>
+#include <vector>
 
 #include "ca/issuer.h"
 #include "daemon/est/service.h"
@@ -116,6 +117,9 @@ base::Result<std::unique_ptr<Server>> Server::Create(
     if (!worker) return std::unexpected(worker.error());
     server->workers_.push_back(std::move(*worker));
   }
+  std::vector<Worker*> peers;
+  for (auto& w : server->workers_) peers.push_back(w.get());
+  for (size_t i = 0; i < peers.size(); ++i) server->workers_[i]->SetPeers(peers, i);
   SetCertificateExpiry(GlobalMetrics(), material.ca_cert_pem, material.server_cert_pem);
   GlobalMetrics().db_queue_limit.Set(static_cast<int64_t>(config.limits.max_pending_writes));
   return server;

@@ -1,5 +1,5 @@
-// worker.cc — one per-core event loop: accept, drive, defer fresh handshakes, sweep deadlines
-// (see worker.h).
+// worker.cc — one per-core event loop: accept and place on the least-loaded worker, serve the
+// ready connections oldest first (fresh handshakes last), sweep deadlines (see worker.h).
 #include "daemon/worker.h"
 
 #include <malloc.h>
@@ -12,6 +12,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <vector>
 
 #include "daemon/log.h"
@@ -99,11 +100,15 @@ void Worker::DeliverTo(int fd, uint64_t id, http::Response response) {
   if (!it->second->Deliver(std::move(response), env)) Close(fd);
 }
 
+// Events taken per turn: the more of the ready set one turn sees, the closer ReadyOrder's oldest
+// first is to the whole worker's.
+constexpr int kEventsPerTurn = 256;
+
 void Worker::Run() {
-  epoll_event events[64];
+  epoll_event events[kEventsPerTurn];
   auto next_sweep = Clock::now();
   while (!(stopping_ && conns_.empty())) {
-    int n = ::epoll_wait(epoll_fd_.get(), events, 64, 100);
+    int n = ::epoll_wait(epoll_fd_.get(), events, kEventsPerTurn, 100);
     turns_.fetch_add(1, std::memory_order_relaxed);
     for (int i = 0; i < n; ++i) {
       int fd = events[i].data.fd;
@@ -115,14 +120,10 @@ void Worker::Run() {
         stopping_ = true;
         UnwatchOrLog(listen_fd_, "listener");
       } else if (auto it = conns_.find(fd); it != conns_.end()) {
-        if (it->second->Fresh()) {
-          Defer(*it->second);
-        } else {
-          Drive(*it->second);
-        }
+        ready_.Add(fd, it->second->id(), it->second->Fresh());
       }
     }
-    DriveDeferred();
+    ServeReady();
     ServeEvictRequests();
     if (Clock::now() >= next_sweep) {
       Sweep();
@@ -143,28 +144,57 @@ void Worker::Accept() {
     if (!Admit(ss, proxied, source)) continue;  // closed here (fd), counted and logged
     GlobalMetrics().connections.Inc("accepted");
     GlobalMetrics().connections_in_flight.Add(1);
-    int one = 1;
-    ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    const int raw = fd.get();
-    auto watched = WatchFd(epoll_fd_.get(), raw, EPOLLIN | EPOLLOUT | EPOLLET | EPOLLRDHUP);
-    if (!watched) {
-      // Never driven, so never seen again: close it now (fd's destructor) and count it gone.
-      Log(Priority::kErr, "connection_dropped",
-          {{"peer", FormatAddress(ss)}, {"reason", watched.error().detail}});
-      table_.open.fetch_sub(1);
-      if (!proxied) table_.sources.Release(source);
-      GlobalMetrics().connections_in_flight.Add(-1);
-      continue;
-    }
-    auto conn = std::make_unique<Connection>(std::move(fd), next_id_++, FormatAddress(ss),
-                                             *config_, proxied);
-    Connection& c = *conn;
-    conns_.emplace(raw, std::move(conn));
-    if (!proxied) sources_.emplace(raw, source);
-    handshaking_.Push({raw, c.id(), Clock::now()});
-    PublishHandshaking();
-    Defer(c);
+    Place(Admitted{std::move(fd), ss, proxied, source});
   }
+}
+
+// Accepting worker: the admitted connection goes to the worker holding the fewest (this one on
+// a tie), handed over through that worker's inbox. If that inbox is never run (the worker
+// stopped), the closure's destructor closes the socket; the process is exiting then.
+void Worker::Place(Admitted a) {
+  Worker* to = this;
+  if (peers_.size() > 1) {
+    peer_loads_.clear();
+    for (const Worker* w : peers_) peer_loads_.push_back(w->load());
+    to = peers_[PickWorker(peer_loads_, self_)];
+  }
+  to->load_.fetch_add(1, std::memory_order_relaxed);
+  if (to == this) return Adopt(std::move(a));
+  auto handed = std::make_shared<Admitted>(std::move(a));
+  to->inbox_->Post([to, handed] { to->Adopt(std::move(*handed)); });
+}
+
+// The admitted connection's place in the table, its source's count and this worker's load,
+// given back: it is closed unserved.
+void Worker::Forget(const Admitted& a) {
+  table_.open.fetch_sub(1);
+  if (!a.proxied) table_.sources.Release(a.source);
+  load_.fetch_sub(1, std::memory_order_relaxed);
+  GlobalMetrics().connections_in_flight.Add(-1);
+}
+
+// The worker that owns the connection from now on: its epoll set, TLS context, config, and
+// handshake queue (the eviction order).
+void Worker::Adopt(Admitted a) {
+  if (stopping_) return Forget(a);  // handed over as this worker stopped: closed (a.fd)
+  int one = 1;
+  ::setsockopt(a.fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  const int raw = a.fd.get();
+  auto watched = WatchFd(epoll_fd_.get(), raw, EPOLLIN | EPOLLOUT | EPOLLET | EPOLLRDHUP);
+  if (!watched) {
+    // Never driven, so never seen again: close it now (a.fd's destructor) and count it gone.
+    Log(Priority::kErr, "connection_dropped",
+        {{"peer", FormatAddress(a.peer)}, {"reason", watched.error().detail}});
+    return Forget(a);
+  }
+  auto conn = std::make_unique<Connection>(std::move(a.fd), next_id_++, FormatAddress(a.peer),
+                                           *config_, a.proxied);
+  const uint64_t id = conn->id();
+  conns_.emplace(raw, std::move(conn));
+  if (!a.proxied) sources_.emplace(raw, a.source);
+  handshaking_.Push({raw, id, Clock::now()});
+  PublishHandshaking();
+  ready_.Add(raw, id, /*fresh=*/true);  // epoll reports only what happens from now on
 }
 
 void Worker::Drive(Connection& c) {
@@ -172,19 +202,12 @@ void Worker::Drive(Connection& c) {
   if (!c.Drive(env)) Close(c.fd());
 }
 
-void Worker::Defer(Connection& c) {
-  // epoll reports an fd once per turn, and Accept adds connections it did not report.
-  deferred_.emplace_back(c.fd(), c.id());
-}
-
-void Worker::DriveDeferred() {
-  while (!deferred_.empty()) {
-    auto [fd, id] = deferred_.front();
-    deferred_.pop_front();
+void Worker::ServeReady() {
+  ready_.ServeAll([this](int fd, uint64_t id) {
     auto it = conns_.find(fd);
-    if (it == conns_.end() || it->second->id() != id) continue;  // closed meanwhile
+    if (it == conns_.end() || it->second->id() != id) return;  // closed meanwhile
     Drive(*it->second);
-  }
+  });
 }
 
 // Removes fd from the epoll set. A failure is logged and otherwise harmless: a connection's
@@ -205,6 +228,7 @@ void Worker::Close(int fd) {
     sources_.erase(it);
   }
   table_.open.fetch_sub(1);
+  load_.fetch_sub(1, std::memory_order_relaxed);
   GlobalMetrics().connections_in_flight.Add(-1);
 }
 

@@ -2,14 +2,16 @@
 // socket, drives its own connections, and runs the writer's completions posted to its inbox.
 #pragma once
 
+#include <sys/socket.h>
+
 #include <atomic>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include "base/error.h"
 #include "base/unique_fd.h"
@@ -20,6 +22,7 @@
 #include "daemon/est/service.h"
 #include "daemon/flood_budget.h"
 #include "daemon/post_queue.h"
+#include "daemon/scheduling.h"
 #include "daemon/tls/server_tls.h"
 #include "db/store.h"
 #include "db/writer.h"
@@ -67,6 +70,15 @@ class Worker {
 
   uint64_t turns() const { return turns_.load(std::memory_order_relaxed); }
 
+  // Before Run: every worker of the server (this one is peers[self]), among which a connection
+  // this worker admits goes to the one holding the fewest (daemon/scheduling.h).
+  void SetPeers(std::vector<Worker*> peers, size_t self) {
+    peers_ = std::move(peers);
+    self_ = self;
+  }
+  // Connections this worker holds or has been handed and not adopted yet; any thread.
+  int load() const { return load_.load(std::memory_order_relaxed); }
+
   void Run();
 
  private:
@@ -75,8 +87,17 @@ class Worker {
          std::unique_ptr<PostQueue> inbox, std::unique_ptr<est::Service> service);
   void Accept();
   void Drive(Connection& c);
-  void Defer(Connection& c);
-  void DriveDeferred();
+  // An admitted socket and what its admission holds in table_ (the source, unless proxied).
+  struct Admitted {
+    base::UniqueFd fd;
+    sockaddr_storage peer;
+    bool proxied;
+    SourceTable::Key source;
+  };
+  void Place(Admitted a);
+  void Adopt(Admitted a);
+  void Forget(const Admitted& a);
+  void ServeReady();
   // worker_admit.cc: whether an accepted socket may take a place in the table (per-source
   // limit, then the table, evicting this worker's oldest handshaking connection if it is full).
   bool Admit(const sockaddr_storage& peer, bool proxied, SourceTable::Key& key);
@@ -117,13 +138,17 @@ class Worker {
   base::UniqueFd stop_fd_;
   bool stopping_ = false;
   std::unordered_map<int, std::unique_ptr<Connection>> conns_;
-  // Fresh connections that became readable this turn (fd, id), oldest first: their first step
-  // (ECDHE and a signature, ~1.3 ms each) runs after every other ready connection was served,
-  // so enrollments already under way never queue behind a burst of new handshakes (a fleet
-  // coming online, reconnecting slowloris clients). Measured in docs/benchmarks.md: a budget of
-  // new handshakes per turn (a FIFO across turns) made the good devices' p99 under a slowloris
-  // worse, not better: the burst, first in line, was then served before the devices behind it.
-  std::deque<std::pair<int, uint64_t>> deferred_;
+  // This turn's ready connections, served oldest first and fresh handshakes (ECDHE and a
+  // signature, ~1.3 ms each) last, so enrollments under way never queue behind a burst of new
+  // handshakes (a fleet coming online, reconnecting slowloris clients). Measured in
+  // docs/benchmarks.md: a budget of new handshakes per turn (a FIFO across turns) made the good
+  // devices' p99 under a slowloris worse, not better: the burst, first in line, was then served
+  // before the devices behind it.
+  ReadyOrder ready_;
+  std::vector<Worker*> peers_;  // SetPeers; empty: keep every connection accepted here
+  size_t self_ = 0;
+  std::vector<int> peer_loads_;  // Place's scratch
+  std::atomic<int> load_{0};
   // Refusals at accept are all counted (metrics) but logged at most once a second per worker,
   // each line with the number it stands for: a flood must not become a log flood.
   FloodBudget refused_{0, 0};
