@@ -5,7 +5,9 @@
 // A state event is a chained enrollment_events row (db/audit.h) with endpoint 'state',
 // http_status 0, serial NULL, the device id when there is one, and as outcome and reason:
 //   intent      serial="S" device_id="D" kind="K" public_key_sha256="P"
-//               auth_cert_fingerprint="A" profile="L" tbs_sha256="H"   (Reserve, with the intent)
+//               auth_cert_fingerprint="A" profile="L" tbs_sha256="H"   (Reserve, with the intent;
+//               since schema version 6 recorded compact: serial="S" state_sha256="<SHA-256 of
+//               that text>", which binds the same fields in 40% of the bytes)
 //   revoked     serial="S" revoked_at="T" reason="N"           (per certificate / intent revoked)
 //   denylisted  id="I" fingerprint="F" issuer="X" serial="S" reason="R" added_at="T"
 //   blocked     id="I" device_id="D" reason="R" blocked_at="T"
@@ -16,10 +18,11 @@
 // changed, TBS edited, a denylist row or block inserted by hand) and a state event whose row is
 // gone or changed (a denylist row deleted, a block deleted or un-lifted) both show. Rows that
 // existed at migration 4 were recorded by it (BackfillStateEvents): the chain vouches for them
-// from then on. Certificates are checked against their chained intent (device, kind, key,
-// authenticating certificate, profile; an intent is 'issued' exactly when its certificate
-// exists), so an edited certificate row shows too. What the chain cannot show (its newest rows
-// truncated, or all of it rewritten) db/audit.h describes; the state events share those limits.
+// from then on. An issued intent leaves no row (schema version 6): its state event is rebuilt from
+// its certificate (device, kind, key, authenticating certificate, profile, tbs_sha256), so an
+// edited certificate row shows too, and so does a serial both issued and pending. What the chain
+// cannot show (its newest rows truncated, or all of it rewritten) db/audit.h describes; the state
+// events share those limits.
 #pragma once
 
 #include <sqlite3.h>
@@ -36,6 +39,10 @@ namespace db {
 EventRecord IntentStateEvent(const Intent& intent);
 // The same with the TBS's hash given (lowercase hex): an issued intent has only the hash.
 EventRecord IntentStateEvent(const Intent& intent, std::string_view tbs_sha256);
+// What Reserve records (schema version 6): the same event with reason
+// `serial="S" state_sha256="H"`, H the SHA-256 of IntentStateEvent's reason. VerifyStateAgainstChain
+// accepts either form for an intent.
+EventRecord CompactIntentStateEvent(const Intent& intent);
 EventRecord RevokedStateEvent(std::string_view serial_hex, std::string_view device_id,
                               std::string_view revoked_at, int reason);
 EventRecord DeniedStateEvent(int64_t id, const DenyEntry& entry);
