@@ -111,7 +111,9 @@ inline bool IsWholeTableByDesign(std::string_view sql) {
       "FROM enrollment_events ORDER BY id",  // the chain walk; the newest rows (LIMIT)
       "FROM enrollment_events WHERE endpoint = 'state' ORDER BY id",  // verify: state events
       "FROM issuance_intents ORDER BY rowid",                         // verify: every intent
-      "LEFT JOIN issuance_intents i",       // verify: certificates against intents
+      // verify: certificates against the chain's intents, and against the pending intents
+      "FROM certificates WHERE tbs_sha256 IS NOT NULL ORDER BY id",
+      "FROM certificates WHERE tbs_sha256 IS NULL AND profile <> ''",
       "SELECT count(*) FROM certificates",  // CountCertificates
       // verify: every revoked certificate against its revocation event
       "FROM certificates WHERE revoked_at IS NOT NULL ORDER BY id",
