@@ -142,7 +142,7 @@ TEST_CASE("a version 4 file migrates to version 5 with its rows and its audit ch
                                        "(SELECT der, serial FROM certificates ORDER BY id)");
 
   auto store = OpenOrDie(path);
-  CHECK(store->EffectiveSettings().value().user_version == 5);
+  CHECK(store->EffectiveSettings().value().user_version == kSchemaVersion);
   CHECK(Raw(path, "SELECT group_concat(serial) FROM issuance_intents") == order);
   CHECK(Raw(path,
             "SELECT group_concat(row_hash) FROM (SELECT row_hash FROM enrollment_events "

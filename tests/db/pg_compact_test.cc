@@ -117,7 +117,7 @@ TEST_CASE("PostgreSQL: a version 1 database migrates to version 2 with its rows 
       One(db, "SELECT string_agg(serial, ',' ORDER BY rowid) FROM issuance_intents");
 
   REQUIRE(PgStore::Migrate(conninfo).has_value());
-  CHECK(One(db, "SELECT version FROM schema_version") == "2");
+  CHECK(One(db, "SELECT version FROM schema_version") == std::to_string(kPgSchemaVersion));
   CHECK(One(db, "SELECT string_agg(row_hash, ',' ORDER BY id) FROM enrollment_events") == chain);
   CHECK(One(db, "SELECT string_agg(serial, ',' ORDER BY rowid) FROM issuance_intents") == order);
   for (int n : {1, 2}) {

@@ -64,7 +64,7 @@ TEST_CASE("PostgreSQL: an empty database is refused until migrate, and migrate i
   CHECK(store->NextCrlNumber().value() == 2);
   CHECK(store->VerifyAuditChain().value().ok);
   RawPg raw(conninfo);
-  CHECK(raw.Query("SELECT version FROM schema_version") == "2");
+  CHECK(raw.Query("SELECT version FROM schema_version") == std::to_string(kPgSchemaVersion));
   CHECK(raw.Query("SELECT count(*) FROM audit_head") == "1");
 }
 
@@ -76,11 +76,13 @@ TEST_CASE("PostgreSQL: a database at a newer or older schema version is refused,
   auto newer = PgStore::Open(conninfo);
   REQUIRE_FALSE(newer.has_value());
   CHECK(newer.error().code == Code::kSchema);
-  CHECK(newer.error().detail.find("schema version 3, this program needs 2") != std::string::npos);
+  const std::string newer_text = "schema version " + std::to_string(kPgSchemaVersion + 1) +
+                                 ", this program needs " + std::to_string(kPgSchemaVersion);
+  CHECK(newer.error().detail.find(newer_text) != std::string::npos);
   auto migrate_newer = PgStore::Migrate(conninfo);
   REQUIRE_FALSE(migrate_newer.has_value());
   CHECK(migrate_newer.error().code == Code::kSchema);
-  CHECK(raw.Query("SELECT version FROM schema_version") == "3");
+  CHECK(raw.Query("SELECT version FROM schema_version") == std::to_string(kPgSchemaVersion + 1));
 
   raw.Query("UPDATE schema_version SET version = 0");
   auto older = PgStore::Open(conninfo);
