@@ -231,6 +231,7 @@ int List(const AdminOptions& o, const StoreLocation& location) {
   if (!store) return Error(err);
   if (o.blocked_only) return ListBlocked(o, *store);
   if (o.pending_only) return ListPending(o, *store);
+  if (o.grants_only) return ListGrants(*store, o.json);
   auto rows = store->ListCertificates(filter);
   if (!rows) return Error(rows.error().detail);
   if (o.json) {
@@ -331,8 +332,12 @@ AdminCommands AddAdminCommands(CLI::App& app, AdminOptions& o) {
   c.list->add_flag("--revoked", o.revoked_only, "only revoked certificates");
   auto* blocked = c.list->add_flag("--blocked", o.blocked_only,
                                    "the blocked device ids instead of certificates");
-  c.list->add_flag("--pending", o.pending_only, "interrupted issuances (pending intents) instead")
-      ->excludes(blocked);
+  auto* pending =
+      c.list->add_flag("--pending", o.pending_only, "interrupted issuances (pending intents) instead")
+          ->excludes(blocked);
+  c.list->add_flag("--grants", o.grants_only, "re-bootstrap grants (open, spent, expired) instead")
+      ->excludes(blocked)
+      ->excludes(pending);
   c.list->add_option("--expiring-within", o.expiring_within, "e.g. 30d: unrevoked, expiring soon")
       ->check(DurationText());
   c.list->add_flag("--json", o.json);
@@ -341,8 +346,9 @@ AdminCommands AddAdminCommands(CLI::App& app, AdminOptions& o) {
   c.audit->require_subcommand(1);
   c.migrate = app.add_subcommand("migrate", "create or upgrade the database schema (--store)");
   c.check_store = app.add_subcommand("check-store", "read every page of a SQLite store");
+  c.grant = AddGrantCommand(app, o.grant);
   for (CLI::App* cmd : {c.revoke, c.deny, c.block, c.unblock, c.crl, c.list, c.audit_verify,
-                        c.migrate, c.check_store}) {
+                        c.migrate, c.check_store, c.grant}) {
     // Not required(): main falls back to state-dir and store under [serve] in the config file.
     cmd->add_option("--state-dir", o.state_dir, "state directory (default: from the config file)")
         ->check(ReadableDirectory());
@@ -361,6 +367,7 @@ int RunAdminCommand(const AdminCommands& c, const AdminOptions& o, const StoreLo
   if (*c.audit_verify) return AuditVerify(store);
   if (*c.migrate) return Migrate(store);
   if (*c.check_store) return CheckStore(store);
+  if (*c.grant) return GrantRebootstrap(o.grant, store);
   return -1;
 }
 

@@ -45,6 +45,10 @@ constexpr const char* kSelectRevokedCertificates =
     "WHERE revoked_at IS NOT NULL ORDER BY id";
 constexpr const char* kSelectDenied =
     "SELECT id, fingerprint, issuer, serial, reason, added_at FROM bootstrap_denylist ORDER BY id";
+// Schema version 6 (db/schema_grants.h); not part of migration 4's backfill.
+constexpr const char* kSelectGrants =
+    "SELECT id, device_id, reason, granted_at, expires_at, revoke_previous, spent_at, "
+    "spent_serial FROM rebootstrap_grants ORDER BY id";
 constexpr const char* kSelectBlocks =
     "SELECT id, device_id, reason, blocked_at, lifted_at, lift_reason FROM device_blocks "
     "ORDER BY id";
@@ -187,6 +191,24 @@ Result<std::vector<StateRow>> CurrentState(const RowQuery& db, const char* inten
   return rows;
 }
 
+// Each re-bootstrap grant as its "rebootstrap_granted" event, and a spent one's "rebootstrap_spent".
+Result<void> CollectGrants(const RowQuery& db, std::vector<StateRow>& rows) {
+  return Collect(db, kSelectGrants, rows, [](const RowView& s, auto& out) {
+    RebootstrapGrant grant{.id = s.Int(0),
+                           .device_id = s.Text(1),
+                           .reason = s.Text(2),
+                           .granted_at = s.Text(3),
+                           .expires_at = s.Text(4),
+                           .revoke_previous = s.Int(5) != 0};
+    const std::string name = "rebootstrap grant " + s.Text(0) + " (device " + grant.device_id + ")";
+    out.push_back({GrantedStateEvent(grant), name});
+    if (s.IsNull(6) && s.IsNull(7)) return;
+    grant.spent_at = s.Text(6);
+    grant.spent_serial = s.Text(7);
+    out.push_back({SpentStateEvent(grant), name + " spent"});
+  });
+}
+
 std::string StateKey(std::string_view outcome, std::string_view reason) {
   return std::string(outcome) + ' ' + std::string(reason);
 }
@@ -256,6 +278,28 @@ EventRecord UnblockedStateEvent(const DeviceBlock& block) {
                     std::move(text));
 }
 
+EventRecord GrantedStateEvent(const RebootstrapGrant& grant) {
+  std::string text;
+  AppendValue(text, "id", std::to_string(grant.id));
+  AppendValue(text, "device_id", grant.device_id);
+  AppendValue(text, "reason", grant.reason);
+  AppendValue(text, "granted_at", grant.granted_at);
+  AppendValue(text, "expires_at", grant.expires_at);
+  AppendValue(text, "revoke_previous", grant.revoke_previous ? "1" : "0");
+  return StateEvent(grant.granted_at, "local", grant.device_id, "rebootstrap_granted",
+                    std::move(text));
+}
+
+EventRecord SpentStateEvent(const RebootstrapGrant& grant) {
+  std::string text;
+  AppendValue(text, "id", std::to_string(grant.id));
+  AppendValue(text, "device_id", grant.device_id);
+  AppendValue(text, "serial", grant.spent_serial.value_or(""));
+  AppendValue(text, "spent_at", grant.spent_at.value_or(""));
+  return StateEvent(grant.spent_at.value_or(""), "local", grant.device_id, "rebootstrap_spent",
+                    std::move(text));
+}
+
 Result<void> BackfillStateEvents(sqlite3* db) {
   auto rows = CurrentState(QueryRows(db), kSelectIntentsV4, nullptr);
   if (!rows) return std::unexpected(rows.error());
@@ -274,6 +318,7 @@ Result<void> VerifyStateAgainstChain(const RowQuery& query, AuditReport& report)
   if (!events) return std::unexpected(events.error());
   auto rows = CurrentState(query, kSelectIntents, kSelectCertificateIntents);
   if (!rows) return std::unexpected(rows.error());
+  if (auto grants = CollectGrants(query, *rows); !grants) return grants;
   for (const StateRow& state : *rows) {
     auto found = recorded.find(StateKey(state.event.outcome, state.event.reason));
     if (found == recorded.end() && !state.compact_reason.empty()) {

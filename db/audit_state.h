@@ -12,6 +12,9 @@
 //   denylisted  id="I" fingerprint="F" issuer="X" serial="S" reason="R" added_at="T"
 //   blocked     id="I" device_id="D" reason="R" blocked_at="T"
 //   unblocked   id="I" device_id="D" reason="R" lifted_at="T"
+//   rebootstrap_granted  id="I" device_id="D" reason="R" granted_at="T" expires_at="E"
+//                        revoke_previous="0|1"                 (GrantRebootstrap)
+//   rebootstrap_spent    id="I" device_id="D" serial="S" spent_at="T"  (Reserve that spent it)
 // Each value is quoted, with '"' and '\' escaped by a '\', so one text names one state. The text
 // is a function of the row alone, so VerifyStateAgainstChain recomputes it from each row and
 // compares the two sets: a row the chain does not record as it is now (revoked_at cleared or
@@ -49,6 +52,9 @@ EventRecord DeniedStateEvent(int64_t id, const DenyEntry& entry);
 EventRecord BlockedStateEvent(const DeviceBlock& block);
 // block.lifted_at and block.lift_reason must be set.
 EventRecord UnblockedStateEvent(const DeviceBlock& block);
+EventRecord GrantedStateEvent(const RebootstrapGrant& grant);
+// grant.spent_at and grant.spent_serial must be set.
+EventRecord SpentStateEvent(const RebootstrapGrant& grant);
 
 // Migration 4: one state event for every intent, revocation (certificates and intents) and
 // denylist row already in the file. The caller owns the transaction.

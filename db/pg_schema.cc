@@ -7,6 +7,7 @@
 
 #include "db/audit.h"
 #include "db/pg_schema_lean.h"
+#include "db/pg_schema_grants.h"
 
 namespace db {
 namespace {
@@ -211,8 +212,8 @@ Result<void> MigrateToV2Compact(PgConn& db) {
 }
 
 using PgMigrationStep = Result<void> (*)(PgConn&);
-constexpr std::array<PgMigrationStep, 3> kPgMigrations = {MigrateToV1, MigrateToV2Compact,
-                                                         MigratePgLeanEnrollments};
+constexpr std::array<PgMigrationStep, 4> kPgMigrations = {MigrateToV1, MigrateToV2Compact,
+                                                           MigratePgLeanEnrollments, PgMigrateAddGrants};
 static_assert(kPgMigrations.size() == kPgSchemaVersion, "one migration per schema version");
 
 // One step in its own transaction: the lock, the version read under it, the step, the new version.

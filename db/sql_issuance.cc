@@ -69,8 +69,9 @@ Result<std::optional<Intent>> SelectIntent(SqlSession& db, const char* sql,
   return intent;
 }
 
-// Checks 2-4 of Store::Reserve (kind "enroll" only): the same key's certificate or pending
-// intent, then the bootstrap certificate's quota and the device id's, pending intents included.
+// Checks 2-4r of Store::Reserve (kind "enroll" only): the same key's certificate or pending
+// intent, then the bootstrap certificate's quota and the device id's, pending intents included,
+// and over quota a re-bootstrap grant (sql_rebootstrap.cc).
 // nullopt when the enrollment may proceed.
 Result<std::optional<IssueOutcome>> EnrollRefusal(SqlSession& db, const Intent& intent,
                                                   const IssuancePolicy& policy) {
@@ -87,14 +88,19 @@ Result<std::optional<IssueOutcome>> EnrollRefusal(SqlSession& db, const Intent& 
   if (*pending) return IssueOutcome{Decision::kResume, std::nullopt, std::move(*pending)};
   auto count = SelectInt(db, kCountEnrollments, SqlParams().Text(intent.auth_cert_fingerprint));
   if (!count) return std::unexpected(count.error());
+  std::optional<Decision> quota;
   if (count->value_or(0) >= policy.max_per_bootstrap) {
-    return IssueOutcome{Decision::kBootstrapExhausted, std::nullopt, {}};
+    quota = Decision::kBootstrapExhausted;
+  } else {
+    auto per_device = SelectInt(db, kCountDeviceEnrollments, SqlParams().Text(intent.device_id));
+    if (!per_device) return std::unexpected(per_device.error());
+    if (per_device->value_or(0) >= policy.max_per_bootstrap) quota = Decision::kDeviceEnrolled;
   }
-  auto per_device = SelectInt(db, kCountDeviceEnrollments, SqlParams().Text(intent.device_id));
-  if (!per_device) return std::unexpected(per_device.error());
-  if (per_device->value_or(0) >= policy.max_per_bootstrap) {
-    return IssueOutcome{Decision::kDeviceEnrolled, std::nullopt, {}};
-  }
+  if (!quota) return std::optional<IssueOutcome>();
+  // Check 4r: a re-bootstrap grant may let this one through (and is spent if it does).
+  auto granted = RebootstrapInTxn(db, intent, *quota);
+  if (!granted) return std::unexpected(granted.error());
+  if (*granted) return IssueOutcome{**granted, std::nullopt, {}};
   return std::optional<IssueOutcome>();
 }
 
@@ -237,6 +243,7 @@ Result<void> CompleteInTxn(SqlSession& db, const CertificateRecord& cert,
                                              " was revoked at " + *intent.revoked_at);
   }
   if (auto matches = CheckMatchesIntent(cert, intent); !matches) return matches;
+  if (auto revoked = RevokePreviousInTxn(db, cert); !revoked) return revoked;
   if (auto inserted = InsertCertificate(db, cert, ca::Sha256Hex(intent.tbs)); !inserted) {
     return inserted;
   }

@@ -53,6 +53,9 @@ const char* EnrollCodeName(EnrollCode code) {
     case EnrollCode::kProfileNotAllowed: return "profile_not_allowed";
     case EnrollCode::kProfileMismatch: return "profile_mismatch";
     case EnrollCode::kDeviceEnrolled: return "device_enrolled";
+    case EnrollCode::kRebootstrapGrantExpired: return "rebootstrap_grant_expired";
+    case EnrollCode::kRebootstrapGrantSpent: return "rebootstrap_grant_spent";
+    case EnrollCode::kRebootstrapKeyNotNew: return "rebootstrap_key_not_new";
   }
   return "internal";
 }

@@ -25,7 +25,9 @@
 //   kResume (a pending intent of an earlier, interrupted attempt with this key: sign ITS TBS and
 //   complete it, once Issuer::CheckPrepared has found that TBS identical to what we would build
 //   now for this device, key and profile; else kIntentMismatch, nothing signed),
-//   kBootstrapExhausted, kKeyReuse, kDeviceEnrolled, and kDeviceBlocked / kAuthRevoked /
+//   kBootstrapExhausted, kKeyReuse, kDeviceEnrolled (or, for a device with a re-bootstrap grant,
+//   kRebootstrapGrantExpired / kRebootstrapGrantSpent / kRebootstrapKeyNotNew, or the grant is
+//   spent and the issuance goes on), and kDeviceBlocked / kAuthRevoked /
 //   kAuthDenylisted: the status of the device and of the certificate it authenticated with is
 //   checked again in Reserve's transaction, so a revocation, block or denylisting committed
 //   after the handshake refuses the next request on an already open connection. A failure after
@@ -80,6 +82,9 @@ enum class EnrollCode {
   kProfileNotAllowed,     // the bootstrap chain's trust anchor is not allowed for this profile
   kProfileMismatch,       // renewal under another profile than the certificate was issued under
   kDeviceEnrolled,        // this device id already enrolled (with another bootstrap certificate)
+  kRebootstrapGrantExpired,  // the device's re-bootstrap grant expired before it was used
+  kRebootstrapGrantSpent,    // the device's re-bootstrap grant was already used
+  kRebootstrapKeyNotNew,     // under a re-bootstrap grant: the key was certified for it before
 };
 
 struct EnrollRequest {

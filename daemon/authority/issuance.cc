@@ -121,6 +121,15 @@ void Enroller::OnReserved(std::shared_ptr<Attempt> a, db::Result<db::IssueOutcom
     case db::Decision::kDeviceEnrolled:
       return a->done(Refuse(EnrollCode::kDeviceEnrolled,
                             "device id already enrolled with another bootstrap certificate"));
+    case db::Decision::kRebootstrapGrantExpired:
+      return a->done(Refuse(EnrollCode::kRebootstrapGrantExpired,
+                            "re-bootstrap grant expired before it was used"));
+    case db::Decision::kRebootstrapGrantSpent:
+      return a->done(Refuse(EnrollCode::kRebootstrapGrantSpent,
+                            "re-bootstrap grant already spent by an earlier issuance"));
+    case db::Decision::kRebootstrapKeyNotNew:
+      return a->done(Refuse(EnrollCode::kRebootstrapKeyNotNew,
+                            "re-bootstrap needs a key never certified for this device"));
   }
   a->done(Refuse(EnrollCode::kInternal, "unknown store decision"));
 }

@@ -84,6 +84,12 @@ Answer AnswerFor(const EnrollResult& r) {
       return {403, "renewal must use the profile the certificate was issued under"};
     case EnrollCode::kDeviceEnrolled:
       return {403, "device id already enrolled with another bootstrap certificate"};
+    case EnrollCode::kRebootstrapGrantExpired:
+      return {403, "re-bootstrap grant for this device has expired"};
+    case EnrollCode::kRebootstrapGrantSpent:
+      return {403, "re-bootstrap grant for this device was already used"};
+    case EnrollCode::kRebootstrapKeyNotNew:
+      return {403, "re-bootstrap requires a key never certified for this device"};
   }
   return {500, "internal error"};
 }

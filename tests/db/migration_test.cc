@@ -92,7 +92,7 @@ TEST_CASE("serve's open refuses an older file untouched and names migrate; a new
   CHECK((*fresh)->EffectiveSettings().value().user_version == kSchemaVersion);
 }
 
-TEST_CASE("a populated version 2 file migrates in place to version 5") {
+TEST_CASE("a populated version 2 file migrates in place to the current version") {
   TempDir dir;
   std::string path = dir.File("store.db");
   MakeVersion2File(path);

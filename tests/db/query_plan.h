@@ -13,6 +13,23 @@
 
 namespace db::testing {
 
+// A re-bootstrap grant (db/sql_rebootstrap.cc): granted, a second open one refused, spent by a
+// new key with revoke_previous (Complete revokes the old certificate), then refused as spent.
+inline void ExerciseGrants(Store& store, const std::string& at) {
+  const std::string bootstrap = HashHex(8, 'c');
+  Issue(store, EnrollCertificate(8, 8, "device-g", bootstrap));
+  RebootstrapGrant grant{.device_id = "device-g", .reason = "reset", .granted_at = at,
+                         .expires_at = "2099-01-01T00:00:00Z", .revoke_previous = true};
+  CHECK(store.GrantRebootstrap(grant).value().has_value());
+  CHECK_FALSE(store.GrantRebootstrap(grant).value().has_value());
+  Intent reset = EnrollIntent(9, 9, "device-g", bootstrap);
+  CHECK(ReserveOrDie(store, reset).decision == Decision::kReserved);
+  CompleteOrDie(store, reset);
+  CHECK(ReserveOrDie(store, EnrollIntent(10, 10, "device-g", bootstrap)).decision ==
+        Decision::kRebootstrapGrantSpent);
+  CHECK(store.ListGrants().value().size() == 1);
+}
+
 // Issuance (enroll and reenroll, a policy refusal, a resumed intent), the handshake's lookups,
 // revocations, the denylist, blocks, every list, the CRL's reads, status counts, recent events
 // and audit verify.
@@ -64,6 +81,7 @@ inline void ExerciseStore(Store& store) {
   CHECK(store.RevocationCount().value() == 4);
   CHECK(store.CountCertificates().value() == 4);
   CHECK(store.RecentEvents(5).value().size() == 5);
+  ExerciseGrants(store, at);
   auto report = store.VerifyAuditChain();
   REQUIRE(report.has_value());
   CHECK_MESSAGE(report->ok, report->problem);
@@ -118,6 +136,7 @@ inline bool IsWholeTableByDesign(std::string_view sql) {
       // verify: every revoked certificate against its revocation event
       "FROM certificates WHERE revoked_at IS NOT NULL ORDER BY id",
       "WHERE 1 = 1 ORDER BY id LIMIT",  // `list`: the first n certificates by id
+      "FROM rebootstrap_grants ORDER BY id",  // `list --grants` and verify: every grant
   };
   for (std::string_view mark : kMarks) {
     if (sql.find(mark) != std::string_view::npos) return true;
@@ -134,7 +153,8 @@ inline bool IsFullScan(std::string_view detail) {
         "certificates_unrevoked_not_after", "issuance_intents_revoked_not_after"}) {
     if (detail.ends_with("USING INDEX " + std::string(partial))) return false;
   }
-  for (std::string_view table : {"certificates", "issuance_intents", "enrollment_events"}) {
+  for (std::string_view table :
+       {"certificates", "issuance_intents", "enrollment_events", "rebootstrap_grants"}) {
     const std::string scan = "SCAN " + std::string(table);
     if (detail == scan || detail.starts_with(scan + " ")) return true;
   }
@@ -143,7 +163,8 @@ inline bool IsFullScan(std::string_view detail) {
 
 // A PostgreSQL EXPLAIN line that reads a growing table whole.
 inline bool IsPgFullScan(std::string_view line) {
-  for (std::string_view table : {"certificates", "issuance_intents", "enrollment_events"}) {
+  for (std::string_view table :
+       {"certificates", "issuance_intents", "enrollment_events", "rebootstrap_grants"}) {
     const std::string scan = "Seq Scan on " + std::string(table);
     const size_t at = line.find(scan);
     if (at == std::string_view::npos) continue;

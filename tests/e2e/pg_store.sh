@@ -70,19 +70,19 @@ WANT_RC=1 refused "run \`provisiond migrate\` first" list "${STORE[@]}"
 rc=0; timeout 20 "$PROVISIOND" "${SERVE[@]}" "${STORE[@]}" 2>"$T/serve.err" || rc=$?
 expect_eq "serve refuses an unmigrated database" 1 "$rc"
 expect_contains "... with one line naming both versions" \
-  "schema version 0, this program needs 3; run \`provisiond migrate\` first" "$(cat "$T/serve.err")"
+  "schema version 0, this program needs 4; run \`provisiond migrate\` first" "$(cat "$T/serve.err")"
 expect_eq "... and only that line" 1 "$(wc -l <"$T/serve.err")"
 
 # -- migrate: password file, libpq's passfile= and PGPASSFILE ------------------------------------
 out=$("$PROVISIOND" migrate "${STORE[@]}")
 expect_eq "migrate prints the version" \
-  "schema version 3 (postgresql host=127.0.0.1 port=$PGP dbname=provisiond)" "$out"
+  "schema version 4 (postgresql host=127.0.0.1 port=$PGP dbname=provisiond)" "$out"
 expect_eq "migrate again: nothing to do, same line" "$out" "$("$PROVISIOND" migrate "${STORE[@]}")"
 printf '127.0.0.1:%s:*:app:%s\n' "$PGP" "$PASSWORD" >"$T/pgpass"; chmod 0600 "$T/pgpass"
 check "migrate with passfile= in the URI" \
   "$PROVISIOND" migrate --store "postgresql://app@127.0.0.1:$PGP/viafile?passfile=$T/pgpass"
 check "list with PGPASSFILE" env PGPASSFILE="$T/pgpass" "$PROVISIOND" list --store "$URL"
-expect_eq "migrate on sqlite reports its version" "schema version 6 (sqlite:$T/state/provisiond.db)" \
+expect_eq "migrate on sqlite reports its version" "schema version 7 (sqlite:$T/state/provisiond.db)" \
   "$("$PROVISIOND" migrate --state-dir "$T/state")"
 
 # -- serve on PostgreSQL; enroll; every admin command with --store --------------------------------
