@@ -341,8 +341,9 @@ AdminCommands AddAdminCommands(CLI::App& app, AdminOptions& o) {
   c.audit->require_subcommand(1);
   c.migrate = app.add_subcommand("migrate", "create or upgrade the database schema (--store)");
   c.check_store = app.add_subcommand("check-store", "read every page of a SQLite store");
+  c.manifest = AddManifestCommands(app, o.manifest);
   for (CLI::App* cmd : {c.revoke, c.deny, c.block, c.unblock, c.crl, c.list, c.audit_verify,
-                        c.migrate, c.check_store}) {
+                        c.migrate, c.check_store, c.manifest.import, c.manifest.report}) {
     // Not required(): main falls back to state-dir and store under [serve] in the config file.
     cmd->add_option("--state-dir", o.state_dir, "state directory (default: from the config file)")
         ->check(ReadableDirectory());
@@ -361,6 +362,7 @@ int RunAdminCommand(const AdminCommands& c, const AdminOptions& o, const StoreLo
   if (*c.audit_verify) return AuditVerify(store);
   if (*c.migrate) return Migrate(store);
   if (*c.check_store) return CheckStore(store);
+  if (int rc = RunManifestCommand(c.manifest, o.manifest, store); rc != -1) return rc;
   return -1;
 }
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "daemon/config.h"
+#include "daemon/manifest_cli.h"
 #include "daemon/store_open.h"
 
 namespace provisiond {
@@ -30,6 +31,8 @@ struct AdminOptions {
   // list
   bool revoked_only = false, blocked_only = false, pending_only = false, json = false;
   std::string expiring_within;
+  // manifest import / report (daemon/manifest_cli.h)
+  ManifestOptions manifest;
 };
 
 struct AdminCommands {
@@ -43,6 +46,7 @@ struct AdminCommands {
   CLI::App* audit_verify;
   CLI::App* migrate;  // migrate [--store URL]: create or upgrade the schema
   CLI::App* check_store;  // check-store: PRAGMA quick_check over a SQLite file (db/store_check.h)
+  ManifestCommands manifest;  // manifest import / report (daemon/manifest_cli.h)
 };
 
 AdminCommands AddAdminCommands(CLI::App& app, AdminOptions& options);

@@ -53,6 +53,8 @@ const char* EnrollCodeName(EnrollCode code) {
     case EnrollCode::kProfileNotAllowed: return "profile_not_allowed";
     case EnrollCode::kProfileMismatch: return "profile_mismatch";
     case EnrollCode::kDeviceEnrolled: return "device_enrolled";
+    case EnrollCode::kNotInManifest: return "not_in_manifest";
+    case EnrollCode::kManifestMismatch: return "manifest_mismatch";
   }
   return "internal";
 }
@@ -185,6 +187,9 @@ std::optional<EnrollResult> Enroller::Enroll(const EnrollRequest& req, EnrollDon
   EnrollResult checked = CheckRequest(req, &attempt->csr, &attempt->name);
   if (checked.code == EnrollCode::kIssued && req.reenroll) {
     checked = CheckRenewal(req, attempt->name);
+  }
+  if (checked.code == EnrollCode::kIssued && !req.reenroll) {
+    checked = CheckManifest(req, attempt->name);
   }
   checked.device_id = attempt->name.qualified;
   if (checked.code != EnrollCode::kIssued) return checked;

@@ -84,6 +84,10 @@ Answer AnswerFor(const EnrollResult& r) {
       return {403, "renewal must use the profile the certificate was issued under"};
     case EnrollCode::kDeviceEnrolled:
       return {403, "device id already enrolled with another bootstrap certificate"};
+    case EnrollCode::kNotInManifest:
+      return {403, "bootstrap certificate is in no factory manifest"};
+    case EnrollCode::kManifestMismatch:
+      return {403, "bootstrap certificate is listed in a factory manifest for another device id"};
   }
   return {500, "internal error"};
 }
