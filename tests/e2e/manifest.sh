@@ -75,7 +75,7 @@ expect_eq "no certificate for either" 0 \
 # -- the report -----------------------------------------------------------------------------------
 json=$("${M[@]}" report --json "${S[@]}")
 counts=$(python3 -c 'import json,sys; d=json.load(sys.stdin); print(" ".join(
-  f"{b[\"batch\"]}:{b[\"expected\"]}/{b[\"enrolled\"]}/{b[\"seen_not_enrolled\"]}/{b[\"never_seen\"]}"
+  "%s:%d/%d/%d/%d" % (b["batch"], b["expected"], b["enrolled"], b["seen_not_enrolled"], b["never_seen"])
   for b in d["batches"]), d["unknown_attempts"], d["unknown_certificates"])' <<<"$json")
 expect_eq "report: expected/enrolled/seen/never seen per batch; unknown attempts, certificates" \
   "line-a:3/2/0/1 line-b:2/1/1/0 1 1" "$counts"
