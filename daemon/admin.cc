@@ -347,8 +347,9 @@ AdminCommands AddAdminCommands(CLI::App& app, AdminOptions& o) {
   c.migrate = app.add_subcommand("migrate", "create or upgrade the database schema (--store)");
   c.check_store = app.add_subcommand("check-store", "read every page of a SQLite store");
   c.grant = AddGrantCommand(app, o.grant);
+  c.manifest = AddManifestCommands(app, o.manifest);
   for (CLI::App* cmd : {c.revoke, c.deny, c.block, c.unblock, c.crl, c.list, c.audit_verify,
-                        c.migrate, c.check_store, c.grant}) {
+                        c.migrate, c.check_store, c.grant, c.manifest.import, c.manifest.report}) {
     // Not required(): main falls back to state-dir and store under [serve] in the config file.
     cmd->add_option("--state-dir", o.state_dir, "state directory (default: from the config file)")
         ->check(ReadableDirectory());
@@ -368,6 +369,7 @@ int RunAdminCommand(const AdminCommands& c, const AdminOptions& o, const StoreLo
   if (*c.migrate) return Migrate(store);
   if (*c.check_store) return CheckStore(store);
   if (*c.grant) return GrantRebootstrap(o.grant, store);
+  if (int rc = RunManifestCommand(c.manifest, o.manifest, store); rc != -1) return rc;
   return -1;
 }
 

@@ -12,6 +12,7 @@
 
 #include "daemon/admin_grant.h"
 #include "daemon/config.h"
+#include "daemon/manifest_cli.h"
 #include "daemon/store_open.h"
 
 namespace provisiond {
@@ -34,6 +35,8 @@ struct AdminOptions {
   // grant-rebootstrap
   GrantOptions grant;
   std::string expiring_within;
+  // manifest import / report (daemon/manifest_cli.h)
+  ManifestOptions manifest;
 };
 
 struct AdminCommands {
@@ -48,6 +51,7 @@ struct AdminCommands {
   CLI::App* migrate;  // migrate [--store URL]: create or upgrade the schema
   CLI::App* grant;  // grant-rebootstrap --device-id ID [--expires D] [--revoke-previous] --reason
   CLI::App* check_store;  // check-store: PRAGMA quick_check over a SQLite file (db/store_check.h)
+  ManifestCommands manifest;  // manifest import / report (daemon/manifest_cli.h)
 };
 
 AdminCommands AddAdminCommands(CLI::App& app, AdminOptions& options);

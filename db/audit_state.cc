@@ -9,6 +9,7 @@
 
 #include "ca/encoding.h"
 #include "db/audit.h"
+#include "db/manifest_state.h"
 
 namespace db {
 namespace {
@@ -319,6 +320,11 @@ Result<void> VerifyStateAgainstChain(const RowQuery& query, AuditReport& report)
   auto rows = CurrentState(query, kSelectIntents, kSelectCertificateIntents);
   if (!rows) return std::unexpected(rows.error());
   if (auto grants = CollectGrants(query, *rows); !grants) return grants;
+  // Factory manifests (schema versions with manifest_batches only; not part of CurrentState,
+  // which migration 4's backfill also runs, before those tables existed).
+  auto manifests = ManifestState(query);
+  if (!manifests) return std::unexpected(manifests.error());
+  for (auto& [event, name] : *manifests) rows->push_back({std::move(event), std::move(name)});
   for (const StateRow& state : *rows) {
     auto found = recorded.find(StateKey(state.event.outcome, state.event.reason));
     if (found == recorded.end() && !state.compact_reason.empty()) {

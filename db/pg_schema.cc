@@ -8,6 +8,7 @@
 #include "db/audit.h"
 #include "db/pg_schema_lean.h"
 #include "db/pg_schema_grants.h"
+#include "db/schema_manifest.h"
 
 namespace db {
 namespace {
@@ -212,8 +213,9 @@ Result<void> MigrateToV2Compact(PgConn& db) {
 }
 
 using PgMigrationStep = Result<void> (*)(PgConn&);
-constexpr std::array<PgMigrationStep, 4> kPgMigrations = {MigrateToV1, MigrateToV2Compact,
-                                                           MigratePgLeanEnrollments, PgMigrateAddGrants};
+constexpr std::array<PgMigrationStep, 5> kPgMigrations = {
+    MigrateToV1, MigrateToV2Compact, MigratePgLeanEnrollments, PgMigrateAddGrants,
+    PgMigrateAddManifests};
 static_assert(kPgMigrations.size() == kPgSchemaVersion, "one migration per schema version");
 
 // One step in its own transaction: the lock, the version read under it, the step, the new version.

@@ -49,6 +49,10 @@ class SqlStore : public Store {
   Result<std::vector<CertificateRecord>> FindByDevice(std::string_view device_id) override;
   Result<std::vector<EventRecord>> RecentEvents(int limit) override;
   Result<int64_t> CountCertificates() override;
+  // Factory manifests: sql_manifest.cc.
+  Result<std::optional<ManifestEntry>> FindInManifest(std::string_view bootstrap_sha256) override;
+  Result<ManifestImportResult> ImportManifest(const ManifestImport& import) override;
+  Result<ManifestReport> ReportManifests(std::string_view batch) override;
 
  protected:
   // Calls `body` with a session on the store's own connection, holding that connection's lock.

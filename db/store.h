@@ -175,6 +175,21 @@ class Store : public StoreReader {
   // How many certificates there are (revoked ones included; pending intents are not).
   virtual Result<int64_t> CountCertificates() = 0;
 
+  // Factory manifests (#19 part 2). Imports one batch in ONE write transaction: if a batch with
+  // this name exists with exactly these rows (as a set), kUnchanged and nothing is written (the
+  // file's hash may differ: a re-ordered or re-cased file lists the same devices); if it exists
+  // with other rows, kConflict listing the new file's rows it lacks and its rows the file lacks.
+  // A new batch is refused (kConflict) for every row whose device id or fingerprint is already in
+  // another batch, whatever it is paired with there: a device belongs to one batch, so the
+  // report's counts add up (UNIQUE indexes hold it across connections and replicas). Otherwise
+  // the batch, its rows and a "manifest_imported" state event (batch, file_sha256, rows,
+  // rows_sha256, imported_at: db/manifest_state.h) are written together. kConstraint for an empty
+  // batch name or rows, a fingerprint that is not 64 lowercase hex, or a bad time.
+  virtual Result<ManifestImportResult> ImportManifest(const ManifestImport& import) = 0;
+  // The counts of each batch (only `batch` when not empty; none if it does not exist), by name,
+  // and the unknown-certificate attempts (manifest_records.h says what each count means).
+  virtual Result<ManifestReport> ReportManifests(std::string_view batch) = 0;
+
  protected:
   Store() = default;
 };

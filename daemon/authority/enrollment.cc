@@ -56,6 +56,8 @@ const char* EnrollCodeName(EnrollCode code) {
     case EnrollCode::kRebootstrapGrantExpired: return "rebootstrap_grant_expired";
     case EnrollCode::kRebootstrapGrantSpent: return "rebootstrap_grant_spent";
     case EnrollCode::kRebootstrapKeyNotNew: return "rebootstrap_key_not_new";
+    case EnrollCode::kNotInManifest: return "not_in_manifest";
+    case EnrollCode::kManifestMismatch: return "manifest_mismatch";
   }
   return "internal";
 }
@@ -188,6 +190,9 @@ std::optional<EnrollResult> Enroller::Enroll(const EnrollRequest& req, EnrollDon
   EnrollResult checked = CheckRequest(req, &attempt->csr, &attempt->name);
   if (checked.code == EnrollCode::kIssued && req.reenroll) {
     checked = CheckRenewal(req, attempt->name);
+  }
+  if (checked.code == EnrollCode::kIssued && !req.reenroll) {
+    checked = CheckManifest(req, attempt->name);
   }
   checked.device_id = attempt->name.qualified;
   if (checked.code != EnrollCode::kIssued) return checked;

@@ -14,7 +14,9 @@
 //   identity -> channel binding
 //   -> key reuse against the client certificate -> same-key renewal -> renewal window ->
 //   (renewal) the certificate's stored profile and device id must be the endpoint's and the
-//   certificate's (one read on the worker's store connection). Then issuance in the Boulder
+//   certificate's (one read on the worker's store connection); (bootstrap, --require-manifest)
+//   the bootstrap certificate must be in a factory manifest, under the device id the
+//   certificate names (manifest_check.cc; one read). Then issuance in the Boulder
 //   order, never blocking the worker on the store (the db::Writer thread commits in groups):
 //
 //   worker: Prepare TBS + lint ──► queue: Reserve (policy + pending intent) ──COMMIT──►
@@ -85,6 +87,8 @@ enum class EnrollCode {
   kRebootstrapGrantExpired,  // the device's re-bootstrap grant expired before it was used
   kRebootstrapGrantSpent,    // the device's re-bootstrap grant was already used
   kRebootstrapKeyNotNew,     // under a re-bootstrap grant: the key was certified for it before
+  kNotInManifest,         // --require-manifest: the bootstrap certificate is in no manifest
+  kManifestMismatch,      // --require-manifest: its manifest row names another device id
 };
 
 struct EnrollRequest {
@@ -160,6 +164,7 @@ class Enroller {
   EnrollResult CheckKey(const EnrollRequest& request, const Policy& policy,
                         const ca::CheckedCsr& csr);
   EnrollResult CheckRenewal(const EnrollRequest& request, const DeviceName& name);
+  EnrollResult CheckManifest(const EnrollRequest& request, const DeviceName& name);
   std::optional<EnrollResult> Reserve(std::shared_ptr<Attempt> attempt);
   void OnReserved(std::shared_ptr<Attempt> attempt, db::Result<db::IssueOutcome> outcome);
   static ca::Profile ScopedProfile(const Attempt& attempt);

@@ -90,6 +90,10 @@ Answer AnswerFor(const EnrollResult& r) {
       return {403, "re-bootstrap grant for this device was already used"};
     case EnrollCode::kRebootstrapKeyNotNew:
       return {403, "re-bootstrap requires a key never certified for this device"};
+    case EnrollCode::kNotInManifest:
+      return {403, "bootstrap certificate is in no factory manifest"};
+    case EnrollCode::kManifestMismatch:
+      return {403, "bootstrap certificate is listed in a factory manifest for another device id"};
   }
   return {500, "internal error"};
 }
