@@ -60,6 +60,10 @@ void AddServeOptions(CLI::App* cmd, ServeOptions& o, bool required) {
     state->required();
     trust->required();
   }
+  cmd->add_flag("--serverkeygen", c.serverkeygen,
+                "answer /.well-known/est/[<label>/]serverkeygen (RFC 7030 4.4): the daemon makes "
+                "the device's P-256 key and returns it with the certificate, over TLS 1.3 only, "
+                "under the simpleenroll rules (off: 404)");
   cmd->add_option("--tls-min", o.tls_min, "lowest TLS version offered")
       ->check(CLI::IsMember({"1.2", "1.3"}))
       ->capture_default_str();

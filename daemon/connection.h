@@ -24,10 +24,12 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 
+#include "base/secret_buffer.h"
 #include "base/unique_fd.h"
 #include "daemon/config.h"
 #include "daemon/est/service.h"
@@ -101,6 +103,7 @@ class Connection {
   bool DriveReading(Env& env);
   bool DriveWriting();
   void Respond(http::Response response);
+  bool StageSecret(base::SecretBuffer& body);
   void RecordHandshakeFailure(Env& env);
   // A session whose handshake completed with a client certificate (bootstrap or operational).
   bool Authenticated() const;
@@ -115,6 +118,9 @@ class Connection {
   Phase phase_ = Phase::kHandshake;
   AfterWrite after_write_ = AfterWrite::kClose;
   std::string out_;
+  // A response with key material (serverkeygen): head and body copied into undumped pages,
+  // written from there instead of out_, and zeroed as soon as it is sent or the write fails.
+  std::optional<base::SecretBuffer> secret_out_;
   size_t out_offset_ = 0;
   int requests_ = 0;
   bool keep_alive_requested_ = false;  // of the request being answered

@@ -298,11 +298,17 @@ int Main(int argc, char** argv) {
   std::string kind = "good";
   FleetCli enroll_cli;
   FleetCli reenroll_cli;
+  FleetCli keygen_cli;
   CLI::App* factory = AddFactory(app, factory_options, kind);
   CLI::App* enroll =
       AddFleetCommand(app, "enroll", "enroll devices with their bootstrap identity", enroll_cli);
   CLI::App* reenroll = AddFleetCommand(
       app, "reenroll", "re-enroll devices with their operational identity", reenroll_cli);
+  CLI::App* keygen = AddFleetCommand(
+      app, "serverkeygen",
+      "enroll devices with their bootstrap identity and a key the server makes (RFC 7030 4.4, "
+      "TLS 1.3 only); each key is stored 0600 with its certificate and checked to match it",
+      keygen_cli);
   RelyingPartyOptions relying_options;
   CLI::App* relying = AddRelyingParty(app, relying_options);
   try {
@@ -314,6 +320,7 @@ int Main(int argc, char** argv) {
   if (factory->parsed()) return RunFactoryCommand(factory_options, kind);
   if (enroll->parsed()) return RunFleetCommand(enroll_cli, EstOperation::kEnroll);
   if (reenroll->parsed()) return RunFleetCommand(reenroll_cli, EstOperation::kReenroll);
+  if (keygen->parsed()) return RunFleetCommand(keygen_cli, EstOperation::kServerKeygen);
   if (relying->parsed()) return RunRelyingPartyCommand(relying_options);
   return kExitSetup;
 }

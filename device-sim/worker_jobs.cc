@@ -166,9 +166,13 @@ base::Result<void> Worker::Keep(Job& job, bool offer_for_replay) {
   Device& device = *job.device;
   const Exchange& exchange = job.enrollment->exchange();
   const base::Bytes& leaf = job.enrollment->leaf();
-  if (auto stored = StoreOperational(plan_.fleet_dir, device.id, *job.csr_key, leaf); !stored) {
+  // serverkeygen: the key the server made is the device's (written 0600, as any key).
+  const ca::PrivateKey* server_key = job.enrollment->server_key();
+  const ca::PrivateKey& key = server_key != nullptr ? *server_key : *job.csr_key;
+  if (auto stored = StoreOperational(plan_.fleet_dir, device.id, key, leaf); !stored) {
     return stored;
   }
+  if (server_key != nullptr) return {};  // no CSR key is certified: nothing to replay or renew
   if (plan_.op == EstOperation::kReenroll) {
     auto cert = ca::ParseCertificates(AsText(leaf));
     if (plan_.cycle_devices && cert && job.new_key) {  // renew with the new identity next time

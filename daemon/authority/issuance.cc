@@ -185,7 +185,8 @@ void Enroller::SignAndComplete(std::shared_ptr<Attempt> a, const db::Intent& int
       .endpoint = a->req.endpoint,
       .outcome = "issued",
       .http_status = 200,
-      .reason = "issued",
+      // The store records that this key was generated here (never the key itself).
+      .reason = a->server_key ? "issued_server_key" : "issued",
       .serial_hex = record.serial_hex,
   };
   auto shared_record = std::make_shared<db::CertificateRecord>(std::move(record));
@@ -199,6 +200,7 @@ void Enroller::SignAndComplete(std::shared_ptr<Attempt> a, const db::Intent& int
             r.code = EnrollCode::kIssued;
             r.der = std::move(shared_record->der);
             r.serial_hex = shared_record->serial_hex;
+            r.server_key = a->server_key;
             return a->done(std::move(r));
           }
           OnCompleted(a, shared_record->serial_hex, std::move(done));

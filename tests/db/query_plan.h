@@ -121,6 +121,11 @@ inline constexpr const char* kReadmeQueries[] = {
     "SELECT device_id, reason, blocked_at FROM device_blocks WHERE lifted_at IS NULL",
     "SELECT device_id, serial, not_after FROM active_certificates",
     "SELECT der FROM certificates WHERE serial='01'",
+    // serverkeygen (issue #19 part 4): which keys the server generated, by time and by device.
+    "SELECT serial, device_id, time FROM enrollment_events WHERE time > "
+    "strftime('%Y-%m-%dT%H:%M:%SZ','now','-1 day') AND reason = 'issued_server_key'",
+    "SELECT serial, time FROM enrollment_events WHERE device_id = 'dev-00001' AND reason = "
+    "'issued_server_key'",
 };
 
 // The psql forms of the README's strftime queries (docs/shared-store.md).
@@ -130,6 +135,9 @@ inline constexpr const char* kReadmeQueriesPg[] = {
     "SELECT reason, count(*) FROM enrollment_events WHERE outcome <> 'issued' AND time > "
     "to_char(now() AT TIME ZONE 'UTC' - interval '1 hour', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
     "GROUP BY reason",
+    "SELECT serial, device_id, time FROM enrollment_events WHERE time > "
+    "to_char(now() AT TIME ZONE 'UTC' - interval '1 day', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
+    "AND reason = 'issued_server_key'",
 };
 
 // Statements that can read a table: SELECT, UPDATE, DELETE, and INSERT ... SELECT.
