@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "db/audit_from.h"
 #include "db/store.h"
 #include "tests/db/store_fixture.h"
 
@@ -52,7 +53,7 @@ inline void ExerciseManifests(Store& store) {
 
 // Issuance (enroll and reenroll, a policy refusal, a resumed intent), the handshake's lookups,
 // revocations, the denylist, blocks, every list, the CRL's reads, status counts, recent events
-// and audit verify.
+// and audit verify (whole, and from a checkpoint).
 inline void ExerciseStore(Store& store) {
   const std::string bootstrap = HashHex(1, 'c');
   const std::string at = "2026-09-01T00:00:00Z";
@@ -106,6 +107,10 @@ inline void ExerciseStore(Store& store) {
   auto report = store.VerifyAuditChain();
   REQUIRE(report.has_value());
   CHECK_MESSAGE(report->ok, report->problem);
+  // The walk from an audit checkpoint (its head): the primary key's range, not the whole chain.
+  auto from = VerifyAuditChainFrom(store, report->rows_checked, report->head_hash);
+  REQUIRE(from.has_value());
+  CHECK_MESSAGE(from->ok, from->problem);
 }
 
 // The README's example queries (its "Queries" section), as an operator runs them; its two
