@@ -18,6 +18,7 @@
 #include "daemon/check_config.h"
 #include "daemon/cli.h"
 #include "daemon/crl_service.h"
+#include "daemon/fd_limit.h"
 #include "daemon/files.h"
 #include "daemon/log.h"
 #include "daemon/metrics.h"
@@ -280,6 +281,18 @@ db::Result<void> ReportPendingIntents(db::Store& store) {
   return {};
 }
 
+// Raises the soft descriptor limit to the hard one; a warning if --max-connections cannot fit.
+void WarnIfFewFds(int max_connections) {
+  const FdLimit fds = RaiseFdLimit();
+  const uint64_t needed = static_cast<uint64_t>(max_connections) + kFdReserve;
+  if (fds.soft >= needed) return;
+  Log(Priority::kWarning, "fd_limit_low",
+      {{"soft", std::to_string(fds.soft)},
+       {"hard", std::to_string(fds.hard)},
+       {"needed", std::to_string(needed)},
+       {"error", fds.error == 0 ? "none" : std::strerror(fds.error)}});
+}
+
 }  // namespace
 
 int RunServe(const ServeConfig& initial, const StoreLocation& location,
@@ -296,6 +309,7 @@ int RunServe(const ServeConfig& initial, const StoreLocation& location,
   // (10,000 held handshakes left ~400 MB behind; docs/benchmarks.md, section 6); served by mmap,
   // munmap gives them back at once. Nothing else we allocate often is that large.
   mallopt(M_MMAP_THRESHOLD, kTlsBufferMmapThreshold);
+  WarnIfFewFds(initial.limits.max_connections);
 
   Daemon d;
   d.argv = argv;
