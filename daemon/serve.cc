@@ -309,7 +309,6 @@ int RunServe(const ServeConfig& initial, const StoreLocation& location,
   // (10,000 held handshakes left ~400 MB behind; docs/benchmarks.md, section 6); served by mmap,
   // munmap gives them back at once. Nothing else we allocate often is that large.
   mallopt(M_MMAP_THRESHOLD, kTlsBufferMmapThreshold);
-  WarnIfFewFds(initial.limits.max_connections);
 
   Daemon d;
   d.argv = argv;
@@ -340,6 +339,9 @@ int RunServe(const ServeConfig& initial, const StoreLocation& location,
   if (auto r = StartCrl(d, std::move(inherited->crl)); !r) return Fatal(r.error().detail);
   d.store_probe = std::make_unique<StoreProbe>(d.store->store(), db::GlobalStoreHealth());
 
+  // Once start-up can no longer fail (a refused start prints its one error line), before the
+  // workers accept.
+  WarnIfFewFds(d.config->limits.max_connections);
   std::thread runner([&d] { d.server->Run(); });
   Log(Priority::kNotice, "listening on " + d.server->address(),
       {{"socket", est_from_systemd ? "systemd" : "bound"},
