@@ -16,6 +16,7 @@
 #include <unordered_map>
 
 #include "daemon/config.h"
+#include "daemon/heap_return.h"
 
 namespace provisiond {
 
@@ -68,6 +69,8 @@ struct ConnectionTable {
   // sweep): whether another worker may hold a connection to evict.
   std::atomic<int> handshaking{0};
   static constexpr int kMaxEvictRequests = 64;
+  // Closes noted here; a sweep that finds the table drained after a burst returns free heap.
+  HeapReturn heap_return;
 };
 
 // One worker's connections that have not finished their TLS handshake, in two queues in arrival

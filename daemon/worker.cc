@@ -205,6 +205,7 @@ void Worker::Close(int fd) {
     sources_.erase(it);
   }
   table_.open.fetch_sub(1);
+  table_.heap_return.NoteClosed();
   GlobalMetrics().connections_in_flight.Add(-1);
 }
 
@@ -236,6 +237,11 @@ void Worker::Sweep() {
   // A wave of timeouts (a slowloris, a stalled fleet) freed many sessions' handshake state into
   // this thread's malloc arena; hand the free pages back rather than keep the peak for good.
   if (expired.size() >= kTrimAfterClosing) malloc_trim(0);
+  // A burst that has ended (a storm, all its connections closed normally) leaves its handshake
+  // state as free chunks between live ones in the arenas: hand them back once it has drained.
+  if (table_.heap_return.Due(table_.open.load(), now)) {
+    Log(Priority::kInfo, "heap_returned", {{"kib", std::to_string(ReturnFreeHeap() / 1024)}});
+  }
   handshaking_.Compact(
       [this](int fd, uint64_t id) { return HandshakeState(fd, id, /*peek=*/false); });
   PublishHandshaking();

@@ -163,6 +163,9 @@ void AddLoadOptions(CLI::App* cmd, FleetCli& cli) {
                 "or times out, and a cacerts or simpleenroll request that dies unanswered (same key and CSR): "
                 "exponential back-off with "
                 "jitter (a server shedding load at accept time sends no Retry-After)");
+  cmd->add_flag("--prepare-keys", o.prepare_keys,
+                "make every device's P-256 key and CSR (and load its credentials) before the "
+                "clock starts, so that a storm's timeline measures the server, not the key making");
   cmd->add_option("--json", cli.json_path, "also write the report as JSON to FILE");
 }
 

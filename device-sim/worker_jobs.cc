@@ -109,6 +109,22 @@ base::Result<Exchange> Worker::PrepareDeviceExchange(Job& job, bool fresh_key) {
   return exchange;
 }
 
+base::Result<void> Worker::PrepareDevices() {
+  for (Device& device : devices_) {
+    if (auto creds = DeviceCredentials(device); !creds) return std::unexpected(creds.error());
+    auto key = ca::PrivateKey::GenerateP256(drbg_->rng());
+    if (!key) return std::unexpected(ca::ToBaseError(key.error()));
+    auto csr = BuildCsr(device.id, **key, drbg_->rng());
+    if (!csr) return std::unexpected(ca::ToBaseError(csr.error()));
+    auto spki = (*key)->PublicKeyDer();
+    if (!spki) return std::unexpected(ca::ToBaseError(spki.error()));
+    device.enrolled_key = std::move(*key);
+    device.enrolled_csr = std::move(*csr);
+    device.enrolled_spki = std::move(*spki);
+  }
+  return {};
+}
+
 // A client certificate for the device's id from `issuer` (the rogue CA, or the factory CA but
 // expired), on the scratch key.
 base::Result<Exchange> Worker::PrepareMinted(Job& job, const SigningCa& issuer,
