@@ -3,6 +3,7 @@
 // its handshake when the table is full, and the rate-limited lines for refusals and evictions.
 #include <sys/ioctl.h>
 
+#include <algorithm>
 #include <chrono>
 #include <string>
 
@@ -34,6 +35,16 @@ bool Worker::Admit(const sockaddr_storage& peer, bool proxied, SourceTable::Key&
 // Connections younger than this are evicted only when there is nothing older anywhere, and then
 // the newest first: a device's ClientHello may still be on its way (it looks silent).
 constexpr auto kEvictMinAge = std::chrono::seconds(1);
+
+// A started handshake (its ClientHello read, the server's share of the work under way) is
+// evicted only once it is half the handshake timeout old, and at least kEvictMinAge: in a storm
+// the table is full of handshakes waiting for the CPU, and evicting them at 1 s discarded work
+// the server had paid for until nothing finished (docs/security.md, "Connection table").
+namespace {
+std::chrono::steady_clock::duration StartedEvictAge(const Limits& limits) {
+  return std::max<std::chrono::steady_clock::duration>(kEvictMinAge, limits.handshake_timeout / 2);
+}
+}  // namespace
 
 // A place in the table: free, or made by evicting this worker's oldest handshaking connection
 // at least kEvictMinAge old, or lent while another worker evicts one of its own, or made by
@@ -84,7 +95,8 @@ HandshakeQueue::State Worker::HandshakeState(int fd, uint64_t id, bool peek) con
 
 bool Worker::EvictOldestHandshaking(Clock::time_point now) {
   auto state = [this](int fd, uint64_t id) { return HandshakeState(fd, id, /*peek=*/true); };
-  auto oldest = handshaking_.PopOldest(state, now - kEvictMinAge);
+  auto oldest =
+      handshaking_.PopOldest(state, now - kEvictMinAge, now - StartedEvictAge(config_->limits));
   PublishHandshaking();
   if (!oldest) return false;
   Evict(oldest->fd, oldest->accepted, now);
