@@ -112,8 +112,11 @@ void Worker::Run() {
       } else if (fd == inbox_->fd()) {
         inbox_->RunAll();
       } else if (fd == stop_fd_.get()) {
+        // Level-triggered and never read: unwatched with the listener, or every later turn of
+        // the drain would wake at once and log a failed unwatch.
         stopping_ = true;
         UnwatchOrLog(listen_fd_, "listener");
+        UnwatchOrLog(stop_fd_.get(), "stop");
       } else if (auto it = conns_.find(fd); it != conns_.end()) {
         if (it->second->Fresh()) {
           Defer(*it->second);
