@@ -14,7 +14,6 @@
 #include "ca/encoding.h"
 #include "daemon/ca_key_source.h"
 #include "daemon/files.h"
-#include "db/audit_from.h"
 #include "db/store.h"
 
 namespace provisiond {
@@ -51,7 +50,7 @@ struct Verified {
 // The whole chain (and the state cross-check), or the chain from `from` on.
 std::optional<Verified> Verify(db::Store& store, const std::optional<ca::AuditCheckpoint>& from,
                                std::string* error) {
-  auto report = from ? db::VerifyAuditChainFrom(store, from->id, from->row_hash)
+  auto report = from ? store.VerifyAuditChainFrom(from->id, from->row_hash)
                      : store.VerifyAuditChain();
   if (!report) {
     *error = report.error().detail;

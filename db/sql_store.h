@@ -49,6 +49,8 @@ class SqlStore : public Store {
   Result<std::vector<CertificateRecord>> FindByDevice(std::string_view device_id) override;
   Result<std::vector<EventRecord>> RecentEvents(int limit) override;
   Result<int64_t> CountCertificates() override;
+  // The walk from an audit checkpoint: audit_from.cc.
+  Result<AuditReport> VerifyAuditChainFrom(int64_t id, std::string_view row_hash) override;
   // Factory manifests: sql_manifest.cc.
   Result<std::optional<ManifestEntry>> FindInManifest(std::string_view bootstrap_sha256) override;
   Result<ManifestImportResult> ImportManifest(const ManifestImport& import) override;

@@ -166,6 +166,15 @@ class Store : public StoreReader {
   // chain lacks, or a state event whose row is gone or changed: ok=false, the problem naming the
   // row (and first_bad_id the event, when there is one).
   virtual Result<AuditReport> VerifyAuditChain() = 0;
+  // The chain from an audit checkpoint on (db/audit.h VerifyEventChainFrom): row `id` must exist
+  // with row_hash `row_hash` (what the checkpoint recorded) and hash correctly, and every later
+  // row must link to it with consecutive ids; one statement (`WHERE id >= $1`, the primary key's
+  // range), so one snapshot. Reads only rows with id >= `id`: its cost is theirs, not the
+  // store's. The state tables are not cross-checked (that needs every state event:
+  // VerifyAuditChain). On PostgreSQL the walk is bounded by the store's statement timeout. A
+  // failed check is a report with ok=false, not an error; head_hash is the newest row's, and when
+  // ok the newest row's id is id + rows_checked - 1. kInternal for id < 1.
+  virtual Result<AuditReport> VerifyAuditChainFrom(int64_t id, std::string_view row_hash) = 0;
 
   // Every certificate of this device, in issuance order.
   virtual Result<std::vector<CertificateRecord>> FindByDevice(std::string_view device_id) = 0;

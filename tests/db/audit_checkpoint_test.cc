@@ -8,7 +8,6 @@
 #include <string>
 #include <type_traits>
 
-#include "db/audit_from.h"
 #include "db/store.h"
 #include "tests/db/backend.h"
 #include "tests/db/sqlite_fixture.h"
@@ -43,7 +42,7 @@ void WriteSix(Store& store, const std::string& reason) {
 }
 
 AuditReport From(Store& store, int64_t id, const std::string& hash) {
-  auto report = VerifyAuditChainFrom(store, id, hash);
+  auto report = store.VerifyAuditChainFrom(id, hash);
   REQUIRE_MESSAGE(report.has_value(), (report ? "" : report.error().detail));
   return *report;
 }
@@ -74,7 +73,7 @@ TEST_CASE_TEMPLATE("audit verify from a checkpoint walks only the rows from it o
   CHECK(wrong.first_bad_id == 6);
   CHECK_MESSAGE(wrong.problem.find("does not match the checkpoint") != std::string::npos,
                 wrong.problem);
-  CHECK_FALSE(VerifyAuditChainFrom(*store, 0, whole.head_hash).has_value());
+  CHECK_FALSE(store->VerifyAuditChainFrom(0, whole.head_hash).has_value());
 }
 
 TEST_CASE_TEMPLATE("a chain rewritten at or below the checkpoint fails from it", Backend,

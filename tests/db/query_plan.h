@@ -8,7 +8,6 @@
 #include <string>
 #include <string_view>
 
-#include "db/audit_from.h"
 #include "db/store.h"
 #include "tests/db/store_fixture.h"
 
@@ -108,7 +107,7 @@ inline void ExerciseStore(Store& store) {
   REQUIRE(report.has_value());
   CHECK_MESSAGE(report->ok, report->problem);
   // The walk from an audit checkpoint (its head): the primary key's range, not the whole chain.
-  auto from = VerifyAuditChainFrom(store, report->rows_checked, report->head_hash);
+  auto from = store.VerifyAuditChainFrom(report->rows_checked, report->head_hash);
   REQUIRE(from.has_value());
   CHECK_MESSAGE(from->ok, from->problem);
 }
