@@ -125,11 +125,9 @@ inline constexpr const char* kReadmeQueries[] = {
     "SELECT device_id, reason, blocked_at FROM device_blocks WHERE lifted_at IS NULL",
     "SELECT device_id, serial, not_after FROM active_certificates",
     "SELECT der FROM certificates WHERE serial='01'",
-    // serverkeygen (issue #19 part 4): which keys the server generated, by time and by device.
+    // serverkeygen (issue #19 part 4): which keys the server generated lately.
     "SELECT serial, device_id, time FROM enrollment_events WHERE time > "
     "strftime('%Y-%m-%dT%H:%M:%SZ','now','-1 day') AND reason = 'issued_server_key'",
-    "SELECT serial, time FROM enrollment_events WHERE device_id = 'dev-00001' AND reason = "
-    "'issued_server_key'",
 };
 
 // The psql forms of the README's strftime queries (docs/shared-store.md).
