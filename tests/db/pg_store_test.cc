@@ -76,11 +76,13 @@ TEST_CASE("PostgreSQL: a database at a newer or older schema version is refused,
   auto newer = PgStore::Open(conninfo);
   REQUIRE_FALSE(newer.has_value());
   CHECK(newer.error().code == Code::kSchema);
-  CHECK(newer.error().detail.find("schema version 3, this program needs 2") != std::string::npos);
+  CHECK(newer.error().detail.find("schema version " + std::to_string(kPgSchemaVersion + 1) +
+                                  ", this program needs " + std::to_string(kPgSchemaVersion)) !=
+        std::string::npos);
   auto migrate_newer = PgStore::Migrate(conninfo);
   REQUIRE_FALSE(migrate_newer.has_value());
   CHECK(migrate_newer.error().code == Code::kSchema);
-  CHECK(raw.Query("SELECT version FROM schema_version") == "3");
+  CHECK(raw.Query("SELECT version FROM schema_version") == std::to_string(kPgSchemaVersion + 1));
 
   raw.Query("UPDATE schema_version SET version = 0");
   auto older = PgStore::Open(conninfo);
