@@ -192,8 +192,8 @@ inline bool IsFullScan(std::string_view detail) {
     if (detail.ends_with("USING INDEX " + std::string(partial))) return false;
   }
   for (std::string_view table :
-       {"certificates", "issuance_intents", "enrollment_events", "rebootstrap_grants"}) {
-       {"certificates", "issuance_intents", "enrollment_events", "manifest_devices"}) {
+       {"certificates", "issuance_intents", "enrollment_events", "rebootstrap_grants",
+        "manifest_devices"}) {
     const std::string scan = "SCAN " + std::string(table);
     if (detail == scan || detail.starts_with(scan + " ")) return true;
   }
@@ -203,8 +203,8 @@ inline bool IsFullScan(std::string_view detail) {
 // A PostgreSQL EXPLAIN line that reads a growing table whole.
 inline bool IsPgFullScan(std::string_view line) {
   for (std::string_view table :
-       {"certificates", "issuance_intents", "enrollment_events", "rebootstrap_grants"}) {
-       {"certificates", "issuance_intents", "enrollment_events", "manifest_devices"}) {
+       {"certificates", "issuance_intents", "enrollment_events", "rebootstrap_grants",
+        "manifest_devices"}) {
     const std::string scan = "Seq Scan on " + std::string(table);
     const size_t at = line.find(scan);
     if (at == std::string_view::npos) continue;
