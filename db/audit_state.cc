@@ -46,7 +46,7 @@ constexpr const char* kSelectRevokedCertificates =
     "WHERE revoked_at IS NOT NULL ORDER BY id";
 constexpr const char* kSelectDenied =
     "SELECT id, fingerprint, issuer, serial, reason, added_at FROM bootstrap_denylist ORDER BY id";
-// Schema version 6 (db/schema_grants.h); not part of migration 4's backfill.
+// Schema version 7 (db/schema_grants.h); not part of migration 4's backfill.
 constexpr const char* kSelectGrants =
     "SELECT id, device_id, reason, granted_at, expires_at, revoke_previous, spent_at, "
     "spent_serial FROM rebootstrap_grants ORDER BY id";
