@@ -15,6 +15,8 @@ constexpr std::array kLeanEnrollments = {
     "DELETE FROM issuance_intents WHERE status = 'issued'",
     "DROP INDEX enrollment_events_time",
     "CREATE INDEX enrollment_events_time ON enrollment_events (time) WHERE outcome <> 'issued'",
+    "CREATE INDEX enrollment_events_server_key ON enrollment_events (time) "
+    "WHERE reason = 'issued_server_key'",
 };
 
 }  // namespace

@@ -19,7 +19,8 @@ namespace {
 //     intent's state event from its certificate (device, kind, key, bootstrap certificate,
 //     profile, tbs_sha256), so the chain still vouches for every intent ever reserved.
 //   - enrollment_events_time holds the rows the README's query asks for (outcome <> 'issued');
-//     no statement of ours reads events by time.
+//     no statement of ours reads events by time. enrollment_events_server_key holds the issued
+//     events whose key the server generated (serverkeygen, rare), for the README's query of them.
 constexpr const char* kLeanEnrollments = R"sql(
 ALTER TABLE certificates ADD COLUMN tbs_sha256 TEXT NULL
   CHECK (tbs_sha256 IS NULL OR (length(tbs_sha256) = 64 AND tbs_sha256 NOT GLOB '*[^0-9a-f]*'));
@@ -31,6 +32,8 @@ WHERE EXISTS (SELECT 1 FROM issuance_intents i
 DELETE FROM issuance_intents WHERE status = 'issued';
 DROP INDEX enrollment_events_time;
 CREATE INDEX enrollment_events_time ON enrollment_events (time) WHERE outcome <> 'issued';
+CREATE INDEX enrollment_events_server_key ON enrollment_events (time)
+  WHERE reason = 'issued_server_key';
 )sql";
 // clang-format on
 

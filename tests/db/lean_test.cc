@@ -69,7 +69,7 @@ TEST_CASE("a version 5 file migrates to version 6 with its rows, their order and
   const std::string certificates = CertificateRows(path);
 
   auto store = OpenOrDie(path);
-  CHECK(store->EffectiveSettings().value().user_version == kLeanFromVersion + 1);
+  CHECK(store->EffectiveSettings().value().user_version == kSchemaVersion);
   CHECK(ChainHashes(path) == chain);
   CHECK(CertificateRows(path) == certificates);
   CHECK(Raw(path, "SELECT group_concat(serial) FROM issuance_intents") == SerialHex(3));

@@ -63,12 +63,12 @@ TEST_CASE("a new database has the current schema and durable settings in force")
   // on certificates and 2 on bootstrap_denylist; version 3 added 3 on issuance_intents and 2
   // partial ones (pending, revoked); version 4 the unique partial one on device_blocks; version 5
   // dropped 3 of enrollment_events' (and rebuilt issuance_intents' 5); version 6 made
-  // enrollment_events_time partial; version 7 (rebootstrap_grants, db/schema_grants.cc) added
+  // enrollment_events_time partial and added enrollment_events_server_key (partial); version 7 (rebootstrap_grants, db/schema_grants.cc) added
   // rebootstrap_grants_device_id; version 8 (db/schema_manifest.cc) manifest_devices_batch_id and
   // a partial one on enrollment_events (presented_fingerprint).
   CHECK(QueryRawInt(raw.get(),
                     "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND "
-                    "name NOT LIKE 'sqlite_autoindex%'") == 17);
+                    "name NOT LIKE 'sqlite_autoindex%'") == 18);
 }
 
 TEST_CASE("the database file and its WAL are created with mode 0600") {
