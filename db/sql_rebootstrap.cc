@@ -26,10 +26,15 @@ constexpr const char* kNewestGrant =
     PROVISIOND_GRANT_SELECT "WHERE device_id = $1 ORDER BY id DESC LIMIT 1";
 #undef PROVISIOND_GRANT_SELECT
 // The grant is for the device's own bootstrap certificate: one that obtained its first
-// certificate (certificates_auth_cert_fingerprint).
+// certificate (certificates_auth_cert_fingerprint), or whose first enrollment was reserved and
+// never completed (a failure after Reserve: a pending intent fills the quota, and a device that
+// cannot resume it, e.g. under serverkeygen, whose retry is a new key, is let back in only so;
+// the partial issuance_intents_auth_cert_fingerprint).
 constexpr const char* kOwnBootstrap =
     "SELECT EXISTS (SELECT 1 FROM certificates WHERE auth_cert_fingerprint = $2 "
-    "AND device_id = $1 AND kind = 'enroll')";
+    "AND device_id = $1 AND kind = 'enroll') OR EXISTS (SELECT 1 FROM issuance_intents "
+    "WHERE auth_cert_fingerprint = $2 AND device_id = $1 AND kind = 'enroll' "
+    "AND status = 'pending')";
 // "New" key: never in a certificate of this device (revoked or not, enroll or reenroll) nor in
 // one of its pending intents (an issued intent is its certificate). Served by
 // certificates_public_key_sha256 and the partial issuance_intents_public_key_sha256.

@@ -83,6 +83,26 @@ TEST_CASE_TEMPLATE("rebootstrap: a grant lets one new key through, then is spent
   CHECK_MESSAGE(report.ok, report.problem);
 }
 
+TEST_CASE_TEMPLATE("rebootstrap: a first enrollment left pending can be granted a new key",
+                   Backend, PROVISIOND_DB_BACKENDS) {
+  // Reserved, never completed (the signature or the commit failed after Reserve): the pending
+  // intent fills the quota, and a device that cannot resume it (serverkeygen: its retry is a new
+  // key) is refused until a grant lets the new key through; revoke-previous revokes the intent.
+  TempDir dir;
+  auto store = Backend::Open(dir);
+  REQUIRE(ReserveOrDie(*store, SecondEnrollment(1, 1)).decision == Decision::kReserved);
+  CHECK(ReserveOrDie(*store, SecondEnrollment(2, 2)).decision == Decision::kBootstrapExhausted);
+  GrantOrDie(*store, Grant("2026-08-30T07:00:00Z", /*revoke_previous=*/true));
+  Intent fresh = SecondEnrollment(3, 3);
+  REQUIRE(ReserveOrDie(*store, fresh).decision == Decision::kReserved);
+  CompleteOrDie(*store, fresh);
+  CHECK(store->CertificateStatus(fresh.serial_hex).value() == CertStatus::kActive);
+  CHECK(store->PendingIntents().value().size() == 1);  // the stranded one, now revoked
+  CHECK(store->PendingIntents().value()[0].revoked_at.has_value());
+  auto report = store->VerifyAuditChain().value();
+  CHECK_MESSAGE(report.ok, report.problem);
+}
+
 TEST_CASE_TEMPLATE("rebootstrap: an expired grant is refused with its own decision", Backend,
                    PROVISIOND_DB_BACKENDS) {
   TempDir dir;
