@@ -80,6 +80,11 @@ class Connection {
   // No TLS byte has been processed yet: the next Drive reads the ClientHello and answers it,
   // the handshake's most expensive step on the server (key exchange and a signature).
   bool Fresh() const { return !session_ && phase_ == Phase::kHandshake; }
+  // A whole TLS record has been read (a ClientHello, for a device): the handshake has started,
+  // not just a byte or two (worker_admit.cc gives a started one longer before eviction).
+  bool RecordRead() const { return session_ && session_->RecordRead(); }
+  // Still waiting for a trusted balancer's PROXY header (the bytes are not TLS yet).
+  bool AwaitingProxyHeader() const { return await_proxy_header_; }
   // No request under way: the handshake is done and no byte of a request has arrived, on a
   // keep-alive connection between two requests, or on a new one silent for kFirstRequestGrace
   // since its handshake (a client sends its request right after; closing it in between would
