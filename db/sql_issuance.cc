@@ -96,7 +96,16 @@ Result<std::optional<IssueOutcome>> EnrollRefusal(SqlSession& db, const Intent& 
     if (!per_device) return std::unexpected(per_device.error());
     if (per_device->value_or(0) >= policy.max_per_bootstrap) quota = Decision::kDeviceEnrolled;
   }
-  if (!quota) return std::optional<IssueOutcome>();
+  if (!quota) {
+    // Under the quota (--bootstrap-max-enrollments above 1) with a bootstrap certificate used
+    // before: an open grant for the device is spent all the same by its own bootstrap and a new
+    // key, so that revoke-previous applies and the grant does not stay open for a later (perhaps
+    // cloned) request. Never a refusal here; the first enrollment of a bootstrap skips it.
+    if (count->value_or(0) == 0) return std::optional<IssueOutcome>();
+    auto spent = RebootstrapInTxn(db, intent, Decision::kReserved);
+    if (!spent) return std::unexpected(spent.error());
+    return std::optional<IssueOutcome>();
+  }
   // Check 4r: a re-bootstrap grant may let this one through (and is spent if it does).
   auto granted = RebootstrapInTxn(db, intent, *quota);
   if (!granted) return std::unexpected(granted.error());

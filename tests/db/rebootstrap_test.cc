@@ -103,6 +103,22 @@ TEST_CASE_TEMPLATE("rebootstrap: a first enrollment left pending can be granted 
   CHECK_MESSAGE(report.ok, report.problem);
 }
 
+TEST_CASE_TEMPLATE("rebootstrap: under a quota above 1 the grant is spent all the same",
+                   Backend, PROVISIOND_DB_BACKENDS) {
+  // --bootstrap-max-enrollments 2: the reset device's new key is within the quota, but the
+  // operator's grant must still be spent and its revoke-previous applied, not left open.
+  TempDir dir;
+  auto store = EnrolledStore<Backend>(dir);
+  GrantOrDie(*store, Grant("2026-08-30T07:00:00Z", /*revoke_previous=*/true));
+  Intent second = SecondEnrollment(2, 2);
+  REQUIRE(ReserveOrDie(*store, second, /*max_per_bootstrap=*/2).decision == Decision::kReserved);
+  CHECK(store->ListGrants().value()[0].spent_serial == second.serial_hex);
+  CompleteOrDie(*store, second);
+  CHECK(store->CertificateStatus(SerialHex(1)).value() == CertStatus::kRevoked);
+  auto report = store->VerifyAuditChain().value();
+  CHECK_MESSAGE(report.ok, report.problem);
+}
+
 TEST_CASE_TEMPLATE("rebootstrap: an expired grant is refused with its own decision", Backend,
                    PROVISIOND_DB_BACKENDS) {
   TempDir dir;
