@@ -17,7 +17,7 @@ namespace {
 using Clock = HeapReturn::Clock;
 
 // Keeps the compiler from eliding a malloc/free pair whose memory is never read.
-void Escape(void* p) { asm volatile("" : : "r"(p) : "memory"); }
+[[maybe_unused]] void Escape(void* p) { asm volatile("" : : "r"(p) : "memory"); }
 
 }  // namespace
 
