@@ -120,34 +120,37 @@ base::Result<std::string> SignHead(const AdminOptions& o, const Verified& v) {
   return *text;
 }
 
+// Both commands: the checkpoint named by --from-checkpoint (checked before the store is opened),
+// then the walk, whole or from it. nullopt with `err` set on any failure to get a verdict.
+std::optional<Verified> LoadAndVerify(const AdminOptions& o, const StoreLocation& location,
+                                      std::optional<ca::AuditCheckpoint>& from, std::string* err) {
+  if (!o.checkpoint_file.empty()) {
+    auto loaded = LoadCheckpoint(o);
+    if (!loaded) {
+      *err = loaded.error().detail;
+      return std::nullopt;
+    }
+    from = *loaded;
+  }
+  auto store = OpenStore(location, err);
+  if (!store) return std::nullopt;
+  return Verify(*store, from, err);
+}
+
 }  // namespace
 
 int AuditVerify(const AdminOptions& o, const StoreLocation& location) {
   std::optional<ca::AuditCheckpoint> from;
-  if (!o.checkpoint_file.empty()) {
-    auto loaded = LoadCheckpoint(o);
-    if (!loaded) return Error(loaded.error().detail);
-    from = *loaded;
-  }
   std::string err;
-  auto store = OpenStore(location, &err);
-  if (!store) return Error(err);
-  auto verified = Verify(*store, from, &err);
+  auto verified = LoadAndVerify(o, location, from, &err);
   if (!verified) return Error(err);
   return PrintVerdict(*verified, from) ? 0 : 1;
 }
 
 int AuditCheckpoint(const AdminOptions& o, const StoreLocation& location) {
   std::optional<ca::AuditCheckpoint> from;
-  if (!o.checkpoint_file.empty()) {
-    auto loaded = LoadCheckpoint(o);
-    if (!loaded) return Error(loaded.error().detail);
-    from = *loaded;
-  }
   std::string err;
-  auto store = OpenStore(location, &err);
-  if (!store) return Error(err);
-  auto verified = Verify(*store, from, &err);
+  auto verified = LoadAndVerify(o, location, from, &err);
   if (!verified) return Error(err);
   if (!verified->report.ok) {
     PrintVerdict(*verified, from);

@@ -54,17 +54,6 @@ constexpr const char* kSelectBlocks =
     "SELECT id, device_id, reason, blocked_at, lifted_at, lift_reason FROM device_blocks "
     "ORDER BY id";
 
-// key="value" with '"' and '\' escaped; fields joined by one space.
-void AppendValue(std::string& out, std::string_view key, std::string_view value) {
-  if (!out.empty()) out += ' ';
-  out += key;
-  out += "=\"";
-  for (char c : value) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  out += '"';
-}
 
 EventRecord StateEvent(std::string_view time, std::string_view peer, std::string_view device_id,
                        std::string_view outcome, std::string reason) {
@@ -221,6 +210,18 @@ void Report(AuditReport& report, std::string problem, std::optional<int64_t> eve
 }
 
 }  // namespace
+
+// key="value" with '"' and '\' escaped; fields joined by one space.
+void AppendValue(std::string& out, std::string_view key, std::string_view value) {
+  if (!out.empty()) out += ' ';
+  out += key;
+  out += "=\"";
+  for (char c : value) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  out += '"';
+}
 
 EventRecord IntentStateEvent(const Intent& intent) {
   return IntentStateEvent(intent, ca::Sha256Hex(std::span(intent.tbs)));

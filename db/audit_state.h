@@ -39,6 +39,9 @@
 
 namespace db {
 
+// Appends key="value" to a state event's text, '"' and '\\' escaped, fields joined by one space
+// (every state event's form, also the manifests', manifest_state.cc).
+void AppendValue(std::string& out, std::string_view key, std::string_view value);
 EventRecord IntentStateEvent(const Intent& intent);
 // The same with the TBS's hash given (lowercase hex): an issued intent has only the hash.
 EventRecord IntentStateEvent(const Intent& intent, std::string_view tbs_sha256);

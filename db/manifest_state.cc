@@ -7,6 +7,7 @@
 #include <span>
 
 #include "ca/encoding.h"
+#include "db/audit_state.h"
 
 namespace db {
 namespace {
@@ -16,18 +17,6 @@ constexpr const char* kSelectBatches =
     "SELECT id, name, file_sha256, imported_at FROM manifest_batches ORDER BY id";
 constexpr const char* kSelectRows =
     "SELECT batch_id, device_id, bootstrap_sha256 FROM manifest_devices ORDER BY batch_id";
-
-// key="value" with '"' and '\' escaped, as audit_state.cc writes every state event.
-void AppendValue(std::string& out, std::string_view key, std::string_view value) {
-  if (!out.empty()) out += ' ';
-  out += key;
-  out += "=\"";
-  for (char c : value) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  out += '"';
-}
 
 }  // namespace
 
