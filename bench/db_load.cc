@@ -39,7 +39,9 @@ db::EventRecord Event(const std::string& outcome, const std::string& serial) {
 }
 
 db::Intent IntentFor(uint64_t n) {
-  return db::Intent{.serial_hex = Hex(n, 32),
+  // 16 bytes, first byte 0x40 as ca::RandomSerial makes them (positive, no leading zero byte):
+  // the CRL encoder refuses a serial that is not a minimal DER INTEGER.
+  return db::Intent{.serial_hex = "40" + Hex(n, 30),
                     .device_id = "device-" + std::to_string(n),
                     .kind = "enroll",
                     .public_key_sha256 = Hex(n, 64),

@@ -23,24 +23,35 @@ def storm_rows(rows):
     return out
 
 
-def plot(doc, png):
-    """Draws the per-second curves with gnuplot (gnuplot-nox, as 90_histogram.sh does)."""
+def plot(doc, png, target=None):
+    """Draws the per-second curves and the running total of certificates (right axis) with
+    gnuplot (gnuplot-nox, as 90_histogram.sh does); target: the time target, a vertical line."""
     per = doc["timeline"]["per_second"]
     n = max(len(v) for v in per.values())
     labels = {"issued": "certificates issued", "retry_status": "503/429 answers",
               "connect_retries": "connections refused/reset, retried"}
     cols = {k: per[k] + [0] * (n - len(per[k])) for k in labels}
+    total = 0
     with tempfile.NamedTemporaryFile("w", suffix=".tsv", delete=False) as data:
         for i in range(n):
-            data.write("\t".join([str(i)] + [str(cols[k][i]) for k in labels]) + "\n")
+            total += cols["issued"][i]
+            data.write("\t".join([str(i)] + [str(cols[k][i]) for k in labels] + [str(total)])
+                       + "\n")
     title = (f"storm: {doc['planned']} devices at once - ok {doc['ok']}, failed {doc['failed']}, "
              f"{doc['elapsed_seconds']:.1f} s")
     curves = ", ".join(f"'{data.name}' using 1:{i + 2} with lines lw 1.5 "
                        f"title '{label} ({sum(cols[k])})'"
                        for i, (k, label) in enumerate(labels.items()))
+    curves += (f", '{data.name}' using 1:{len(labels) + 2} axes x1y2 with lines lw 2 dt 2 "
+               f"title 'certificates so far (right axis)'")
+    marks = ""
+    if target:
+        marks = (f"set arrow from {target},graph 0 to {target},graph 1 nohead dt 3 lw 1.5\n"
+                 f"set label 'target {target} s' at {target},graph 0.55 left offset 0.5,0\n")
     script = (f"set terminal pngcairo size 900,450 font ',10'\nset output '{png}'\n"
               f"set title \"{title}\"\nset xlabel 'seconds since the storm started'\n"
-              f"set ylabel 'per second'\nset grid\nset key top right\nplot {curves}\n")
+              f"set ylabel 'per second'\nset y2label 'certificates'\nset y2tics\nset ytics nomirror\n"
+              f"set grid\nset key top left\n{marks}plot {curves}\n")
     try:
         subprocess.run(["gnuplot"], input=script, text=True, check=True)
     finally:
@@ -50,10 +61,11 @@ def plot(doc, png):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--png", required=True)
+    ap.add_argument("--target", type=float, help="the time target in seconds (a vertical line)")
     ap.add_argument("json")
     args = ap.parse_args()
     with open(args.json) as f:
-        plot(json.load(f), args.png)
+        plot(json.load(f), args.png, args.target)
 
 
 if __name__ == "__main__":

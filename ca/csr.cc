@@ -136,7 +136,7 @@ std::string_view Oid(const char* oid, size_t len) { return std::string_view(oid,
 
 }  // namespace
 
-Result<CheckedCsr> CheckCsr(std::span<const unsigned char> der) {
+Result<CheckedCsr> CheckCsr(std::span<const unsigned char> der, CsrKey key) {
   if (auto framed = CheckFraming(der); !framed) return std::unexpected(framed.error());
   Csr csr;
   auto parts = SplitCsr(der);
@@ -148,18 +148,27 @@ Result<CheckedCsr> CheckCsr(std::span<const unsigned char> der) {
   base::Bytes stripped = WithoutAttributes(*parts);
   int ret = mbedtls_x509_csr_parse_der(csr.get(), stripped.data(), stripped.size());
   if (ret != 0) return Fail(Code::kMalformed, MbedtlsError("mbedtls_x509_csr_parse_der", ret));
-  if (!IsP256(csr->pk)) {
+  const bool certify = key == CsrKey::kProofOfPossession;
+  if (certify && !IsP256(csr->pk)) {
     return Fail(Code::kUnsupportedKey, "CSR key is " + DescribeKey(csr->pk) + ", need EC P-256");
   }
-  if (auto alg = CheckSignatureAlg(*csr.get()); !alg) return std::unexpected(alg.error());
-  if (auto pop = CheckProofOfPossession(*csr.get(), parts->cri); !pop) {
-    return std::unexpected(pop.error());
+  if (auto alg = CheckSignatureAlg(*csr.get()); certify && !alg) {
+    return std::unexpected(alg.error());
+  }
+  if (certify) {
+    if (auto pop = CheckProofOfPossession(*csr.get(), parts->cri); !pop) {
+      return std::unexpected(pop.error());
+    }
   }
 
   auto challenge = ChallengePassword(parts->cri);
   if (!challenge) return std::unexpected(challenge.error());
-  auto key_der = PublicKeyDer(csr->pk);
-  if (!key_der) return std::unexpected(key_der.error());
+  base::Bytes key_der;
+  if (certify) {
+    auto der_of_key = PublicKeyDer(csr->pk);
+    if (!der_of_key) return std::unexpected(der_of_key.error());
+    key_der = std::move(*der_of_key);
+  }
   CheckedCsr checked;
   checked.subject = DnString(csr->subject);
   checked.common_name =
@@ -167,7 +176,7 @@ Result<CheckedCsr> CheckCsr(std::span<const unsigned char> der) {
   checked.serial_number = DnAttribute(
       csr->subject,
       Oid(MBEDTLS_OID_AT_SERIAL_NUMBER, MBEDTLS_OID_SIZE(MBEDTLS_OID_AT_SERIAL_NUMBER)));
-  checked.public_key_der = std::move(*key_der);
+  checked.public_key_der = std::move(key_der);
   checked.challenge_password = std::move(*challenge);
   return checked;
 }

@@ -31,7 +31,14 @@ struct CheckedCsr {
 //   signature algorithm ecdsa-with-SHA256 (kUnsupportedAlg),
 //   self-signature verifies with the enclosed key: proof of possession (kBadSignature),
 //   attributes parse (kMalformed); challengePassword, when present, is returned.
-Result<CheckedCsr> CheckCsr(std::span<const unsigned char> der);
+//
+// With CsrKey::kIgnored (server-side key generation, RFC 7030 §4.4.1: "the server MUST ignore the
+// public key values and signature in the CSR") the key type, the signature algorithm and the
+// signature are not checked and public_key_der is left empty; framing, parsing, the subject and
+// the attributes are checked as always.
+enum class CsrKey { kProofOfPossession, kIgnored };
+Result<CheckedCsr> CheckCsr(std::span<const unsigned char> der,
+                            CsrKey key = CsrKey::kProofOfPossession);
 
 // Does the CSR name the authenticated device? If the CSR carries the identity attribute
 // (CN or serialNumber per source) it must equal device_id exactly (else kIdentityMismatch).

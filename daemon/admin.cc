@@ -13,6 +13,7 @@
 #include "ca/crl.h"
 #include "ca/encoding.h"
 #include "ca/keys.h"
+#include "daemon/admin_audit.h"
 #include "daemon/admin_json.h"
 #include "daemon/authority/rate_limiter.h"
 #include "daemon/ca_key_source.h"
@@ -231,6 +232,7 @@ int List(const AdminOptions& o, const StoreLocation& location) {
   if (!store) return Error(err);
   if (o.blocked_only) return ListBlocked(o, *store);
   if (o.pending_only) return ListPending(o, *store);
+  if (o.grants_only) return ListGrants(*store, o.json);
   auto rows = store->ListCertificates(filter);
   if (!rows) return Error(rows.error().detail);
   if (o.json) {
@@ -246,26 +248,6 @@ int List(const AdminOptions& o, const StoreLocation& location) {
                              : "-");
   }
   return 0;
-}
-
-int AuditVerify(const StoreLocation& location) {
-  std::string err;
-  auto store = OpenStore(location, &err);
-  if (!store) return Error(err);
-  auto report = store->VerifyAuditChain();
-  if (!report) return Error(report.error().detail);
-  if (report->ok) {
-    std::printf("audit chain ok: %lld rows, head %s\n",
-                static_cast<long long>(report->rows_checked), report->head_hash.c_str());
-    return 0;
-  }
-  if (report->first_bad_id) {
-    std::printf("audit chain BROKEN at row %lld: %s\n",
-                static_cast<long long>(*report->first_bad_id), report->problem.c_str());
-  } else {
-    std::printf("audit chain BROKEN: %s\n", report->problem.c_str());
-  }
-  return 1;
 }
 
 // Every page of a SQLite store (PRAGMA quick_check), which no open does any more: one line.
@@ -331,18 +313,36 @@ AdminCommands AddAdminCommands(CLI::App& app, AdminOptions& o) {
   c.list->add_flag("--revoked", o.revoked_only, "only revoked certificates");
   auto* blocked = c.list->add_flag("--blocked", o.blocked_only,
                                    "the blocked device ids instead of certificates");
-  c.list->add_flag("--pending", o.pending_only, "interrupted issuances (pending intents) instead")
-      ->excludes(blocked);
+  auto* pending =
+      c.list->add_flag("--pending", o.pending_only, "interrupted issuances (pending intents) instead")
+          ->excludes(blocked);
+  c.list->add_flag("--grants", o.grants_only, "re-bootstrap grants (open, spent, expired) instead")
+      ->excludes(blocked)
+      ->excludes(pending);
   c.list->add_option("--expiring-within", o.expiring_within, "e.g. 30d: unrevoked, expiring soon")
       ->check(DurationText());
   c.list->add_flag("--json", o.json);
   c.audit = app.add_subcommand("audit", "audit trail commands");
   c.audit_verify = c.audit->add_subcommand("verify", "check the enrollment_events hash chain");
+  c.audit_checkpoint = c.audit->add_subcommand(
+      "checkpoint", "verify the chain, then write its head signed with the CA key");
+  c.audit_checkpoint->add_option("--out", o.out, "the checkpoint file (default: stdout)")
+      ->check(WritableFilePath());
+  AddCaKeyOptions(c.audit_checkpoint, o.ca_key);
+  for (CLI::App* cmd : {c.audit_verify, c.audit_checkpoint}) {
+    cmd->add_option("--from-checkpoint", o.checkpoint_file,
+                     "start at a checkpoint's row (its signature checked against ca.crt) "
+                     "instead of walking the whole chain")
+        ->check(ReadableFile());
+  }
   c.audit->require_subcommand(1);
   c.migrate = app.add_subcommand("migrate", "create or upgrade the database schema (--store)");
   c.check_store = app.add_subcommand("check-store", "read every page of a SQLite store");
+  c.grant = AddGrantCommand(app, o.grant);
+  c.manifest = AddManifestCommands(app, o.manifest);
   for (CLI::App* cmd : {c.revoke, c.deny, c.block, c.unblock, c.crl, c.list, c.audit_verify,
-                        c.migrate, c.check_store}) {
+                        c.audit_checkpoint, c.migrate, c.check_store, c.grant, c.manifest.import,
+                        c.manifest.report}) {
     // Not required(): main falls back to state-dir and store under [serve] in the config file.
     cmd->add_option("--state-dir", o.state_dir, "state directory (default: from the config file)")
         ->check(ReadableDirectory());
@@ -358,9 +358,12 @@ int RunAdminCommand(const AdminCommands& c, const AdminOptions& o, const StoreLo
   if (*c.unblock) return Block(o, store, /*block=*/false);
   if (*c.crl) return WriteCrl(o, store);
   if (*c.list) return List(o, store);
-  if (*c.audit_verify) return AuditVerify(store);
+  if (*c.audit_verify) return AuditVerify(o, store);
+  if (*c.audit_checkpoint) return AuditCheckpoint(o, store);
   if (*c.migrate) return Migrate(store);
   if (*c.check_store) return CheckStore(store);
+  if (*c.grant) return GrantRebootstrap(o.grant, store);
+  if (int rc = RunManifestCommand(c.manifest, o.manifest, store); rc != -1) return rc;
   return -1;
 }
 

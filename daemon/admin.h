@@ -2,7 +2,8 @@
 // SQLite file) while the daemon runs (SQLite in WAL mode lets them write beside it; the daemon
 // reads revocations and the denylist at each handshake, and revocations, denylist entries and
 // blocks again inside each issuance's transaction, so changes take effect at once): revoke,
-// deny-bootstrap, block, unblock, crl, list, audit verify, and migrate (creates or upgrades the
+// deny-bootstrap, block, unblock, grant-rebootstrap, crl, list, audit verify / checkpoint, manifest
+// import / report, and migrate (creates or upgrades the
 // schema).
 #pragma once
 
@@ -10,7 +11,9 @@
 #include <string>
 #include <vector>
 
+#include "daemon/admin_grant.h"
 #include "daemon/config.h"
+#include "daemon/manifest_cli.h"
 #include "daemon/store_open.h"
 
 namespace provisiond {
@@ -29,7 +32,14 @@ struct AdminOptions {
   int next_update_days = 7;
   // list
   bool revoked_only = false, blocked_only = false, pending_only = false, json = false;
+  bool grants_only = false;  // list --grants: re-bootstrap grants instead (admin_grant.h)
+  // grant-rebootstrap
+  GrantOptions grant;
   std::string expiring_within;
+  // manifest import / report (daemon/manifest_cli.h)
+  ManifestOptions manifest;
+  // audit verify / audit checkpoint (--out as crl's)
+  std::string checkpoint_file;  // --from-checkpoint
 };
 
 struct AdminCommands {
@@ -40,9 +50,12 @@ struct AdminCommands {
   CLI::App* crl;
   CLI::App* list;
   CLI::App* audit;
-  CLI::App* audit_verify;
+  CLI::App* audit_verify;      // audit verify [--from-checkpoint FILE]
+  CLI::App* audit_checkpoint;  // audit checkpoint [--out FILE] [--from-checkpoint FILE]
   CLI::App* migrate;  // migrate [--store URL]: create or upgrade the schema
+  CLI::App* grant;  // grant-rebootstrap --device-id ID [--expires D] [--revoke-previous] --reason
   CLI::App* check_store;  // check-store: PRAGMA quick_check over a SQLite file (db/store_check.h)
+  ManifestCommands manifest;  // manifest import / report (daemon/manifest_cli.h)
 };
 
 AdminCommands AddAdminCommands(CLI::App& app, AdminOptions& options);

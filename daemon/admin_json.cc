@@ -70,4 +70,23 @@ std::string PendingJson(const std::vector<db::Intent>& intents) {
   return Lines(objects);
 }
 
+std::string GrantsJson(const std::vector<db::RebootstrapGrant>& grants,
+                       const std::string& now_iso) {
+  std::vector<Json> objects;
+  objects.reserve(grants.size());
+  for (const db::RebootstrapGrant& g : grants) {
+    const char* status = g.spent_at ? "spent" : g.expires_at > now_iso ? "open" : "expired";
+    objects.push_back(Json{{"id", g.id},
+                           {"device_id", g.device_id},
+                           {"status", status},
+                           {"reason", g.reason},
+                           {"granted_at", g.granted_at},
+                           {"expires_at", g.expires_at},
+                           {"revoke_previous", g.revoke_previous},
+                           {"spent_at", OrNull(g.spent_at)},
+                           {"spent_serial", OrNull(g.spent_serial)}});
+  }
+  return Lines(objects);
+}
+
 }  // namespace provisiond

@@ -22,4 +22,9 @@ std::string BlocksJson(const std::vector<db::DeviceBlock>& blocks);
 // "revocation_reason":<int>|null},\n ...\n]\n — pending intents, the same rules.
 std::string PendingJson(const std::vector<db::Intent>& intents);
 
+// [\n {"id":..,"device_id":..,"status":"open"|"spent"|"expired","reason":..,"granted_at":..,
+// "expires_at":..,"revoke_previous":bool,"spent_at":..|null,"spent_serial":..|null},\n ...\n]\n
+// — re-bootstrap grants; status as of `now_iso`; the same rules.
+std::string GrantsJson(const std::vector<db::RebootstrapGrant>& grants, const std::string& now_iso);
+
 }  // namespace provisiond

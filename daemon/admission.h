@@ -16,6 +16,7 @@
 #include <unordered_map>
 
 #include "daemon/config.h"
+#include "daemon/heap_return.h"
 
 namespace provisiond {
 
@@ -68,6 +69,8 @@ struct ConnectionTable {
   // sweep): whether another worker may hold a connection to evict.
   std::atomic<int> handshaking{0};
   static constexpr int kMaxEvictRequests = 64;
+  // Closes noted here; a sweep that finds the table drained after a burst returns free heap.
+  HeapReturn heap_return;
 };
 
 // One worker's connections that have not finished their TLS handshake, in two queues in arrival
@@ -88,16 +91,21 @@ class HandshakeQueue {
   enum class State { kGone, kStarted, kSilent };  // what the entry's connection is now
 
   void Push(Entry entry) { silent_.push_back(entry); }
-  // The entry to evict: the oldest silent one, else the oldest started one (state_of(fd, id)
-  // says which each is now), accepted no later than `accepted_by`; nullopt if there is none.
+  // The entry to evict: the oldest silent one accepted no later than `silent_by`, else the
+  // oldest started one accepted no later than `started_by` (state_of(fd, id) says which each is
+  // now); nullopt if there is none. A started handshake has cost the server its work already,
+  // so it is given longer (a storm fills the table with them: evicting them at the silent
+  // cutoff throws that work away and nothing finishes).
   template <typename StateOf>
   std::optional<Entry> PopOldest(StateOf state_of,
-                                 std::chrono::steady_clock::time_point accepted_by =
+                                 std::chrono::steady_clock::time_point silent_by =
+                                     std::chrono::steady_clock::time_point::max(),
+                                 std::chrono::steady_clock::time_point started_by =
                                      std::chrono::steady_clock::time_point::max()) {
     while (!silent_.empty()) {
       Entry e = silent_.front();
       State state = state_of(e.fd, e.id);
-      if (state == State::kSilent && e.accepted > accepted_by) break;  // and all behind it
+      if (state == State::kSilent && e.accepted > silent_by) break;  // and all behind it
       silent_.pop_front();
       if (state == State::kSilent) return e;
       if (state == State::kStarted) AddStarted(e);
@@ -105,7 +113,7 @@ class HandshakeQueue {
     while (!started_.empty()) {
       Entry e = started_.front();
       const bool gone = state_of(e.fd, e.id) == State::kGone;
-      if (!gone && e.accepted > accepted_by) break;
+      if (!gone && e.accepted > started_by) break;
       started_.pop_front();
       if (!gone) return e;
     }

@@ -22,6 +22,10 @@ void AddPolicyOptions(CLI::App* cmd, ServeOptions& o) {
       ->check(DurationText());
   cmd->add_flag("--reenroll-same-key", o.config.policy.reenroll_same_key,
                 "allow re-enrollment that keeps the current key");
+  cmd->add_flag("--require-manifest", o.config.policy.require_manifest,
+                "simpleenroll only with a bootstrap certificate listed in a factory manifest "
+                "(provisiond manifest import), under the device id listed with it: others get "
+                "403 not_in_manifest or manifest_mismatch even if a trusted factory CA issued them");
   cmd->add_option("--rate-limit-device", o.device_rate,
                   "enrollments per device id (within --identity-scope), N/PERIOD (e.g. 20/1h) "
                   "or off")
@@ -56,6 +60,10 @@ void AddServeOptions(CLI::App* cmd, ServeOptions& o, bool required) {
     state->required();
     trust->required();
   }
+  cmd->add_flag("--serverkeygen", c.serverkeygen,
+                "answer /.well-known/est/[<label>/]serverkeygen (RFC 7030 4.4): the daemon makes "
+                "the device's P-256 key and returns it with the certificate, over TLS 1.3 only, "
+                "under the simpleenroll rules (off: 404)");
   cmd->add_option("--tls-min", o.tls_min, "lowest TLS version offered")
       ->check(CLI::IsMember({"1.2", "1.3"}))
       ->capture_default_str();

@@ -75,6 +75,9 @@ struct ServeConfig : AuthorityConfig {
   // (--proxy-protocol-from; daemon/proxy_header.h). Empty: no peer may send one.
   std::vector<Cidr> proxy_protocol_from;
   CaKeyOptions ca_key;  // ca-key-uri, allow-pin-value (restart only)
+  // --serverkeygen: answer /.well-known/est/[<label>/]serverkeygen (RFC 7030 §4.4, TLS 1.3
+  // only). Off: the path is an unsupported EST operation (404), as before.
+  bool serverkeygen = false;
 };
 
 // Paths inside a state directory.

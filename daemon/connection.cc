@@ -225,18 +225,40 @@ void Connection::Respond(http::Response response) {
   after_write_ = keep ? AfterWrite::kNextRequest : AfterWrite::kClose;
   response.close = after_write_ == AfterWrite::kClose;
   out_ = http::Serialize(response);
+  secret_out_.reset();
+  if (response.secret_body && !StageSecret(*response.secret_body)) {
+    // No page for the copy: the key is dropped (zeroed) and the device told, once.
+    auto failed = http::TextResponse(500, "internal error");
+    failed.close = true;
+    after_write_ = AfterWrite::kClose;
+    out_ = http::Serialize(failed);
+  }
   out_offset_ = 0;
   phase_ = Phase::kWriting;
   deadline_ = Clock::now() + config_.limits.request_timeout;
 }
 
+// Copies the serialised head (out_) and the secret body into one undumped buffer, then zeroes
+// the body; the connection writes from secret_out_. False if no pages could be mapped.
+bool Connection::StageSecret(base::SecretBuffer& body) {
+  auto whole = base::SecretBuffer::Create(out_.size() + body.size());
+  const bool ok = whole && whole->Append(out_) && whole->Append(body.data(), body.size());
+  body.Wipe();
+  if (!ok) return false;
+  secret_out_ = std::move(*whole);
+  out_.clear();
+  return true;
+}
+
 bool Connection::DriveWriting() {
   size_t written = 0;
-  auto status = session_->Write(std::string_view(out_).substr(out_offset_), &written);
+  const std::string_view all = secret_out_ ? secret_out_->view() : std::string_view(out_);
+  auto status = session_->Write(all.substr(out_offset_), &written);
   out_offset_ += written;
   if (status == tls::Session::Status::kWantRead || status == tls::Session::Status::kWantWrite) {
     return false;
   }
+  secret_out_.reset();  // sent, or never will be: zeroed and unmapped now
   if (status != tls::Session::Status::kDone) {
     phase_ = Phase::kDone;
     return false;

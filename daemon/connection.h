@@ -24,10 +24,12 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 
+#include "base/secret_buffer.h"
 #include "base/unique_fd.h"
 #include "daemon/config.h"
 #include "daemon/est/service.h"
@@ -78,6 +80,11 @@ class Connection {
   // No TLS byte has been processed yet: the next Drive reads the ClientHello and answers it,
   // the handshake's most expensive step on the server (key exchange and a signature).
   bool Fresh() const { return !session_ && phase_ == Phase::kHandshake; }
+  // A whole TLS record has been read (a ClientHello, for a device): the handshake has started,
+  // not just a byte or two (worker_admit.cc gives a started one longer before eviction).
+  bool RecordRead() const { return session_ && session_->RecordRead(); }
+  // Still waiting for a trusted balancer's PROXY header (the bytes are not TLS yet).
+  bool AwaitingProxyHeader() const { return await_proxy_header_; }
   // No request under way: the handshake is done and no byte of a request has arrived, on a
   // keep-alive connection between two requests, or on a new one silent for kFirstRequestGrace
   // since its handshake (a client sends its request right after; closing it in between would
@@ -101,6 +108,7 @@ class Connection {
   bool DriveReading(Env& env);
   bool DriveWriting();
   void Respond(http::Response response);
+  bool StageSecret(base::SecretBuffer& body);
   void RecordHandshakeFailure(Env& env);
   // A session whose handshake completed with a client certificate (bootstrap or operational).
   bool Authenticated() const;
@@ -115,6 +123,9 @@ class Connection {
   Phase phase_ = Phase::kHandshake;
   AfterWrite after_write_ = AfterWrite::kClose;
   std::string out_;
+  // A response with key material (serverkeygen): head and body copied into undumped pages,
+  // written from there instead of out_, and zeroed as soon as it is sent or the write fails.
+  std::optional<base::SecretBuffer> secret_out_;
   size_t out_offset_ = 0;
   int requests_ = 0;
   bool keep_alive_requested_ = false;  // of the request being answered

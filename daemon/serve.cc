@@ -18,6 +18,7 @@
 #include "daemon/check_config.h"
 #include "daemon/cli.h"
 #include "daemon/crl_service.h"
+#include "daemon/fd_limit.h"
 #include "daemon/files.h"
 #include "daemon/log.h"
 #include "daemon/metrics.h"
@@ -280,6 +281,18 @@ db::Result<void> ReportPendingIntents(db::Store& store) {
   return {};
 }
 
+// Raises the soft descriptor limit to the hard one; a warning if --max-connections cannot fit.
+void WarnIfFewFds(int max_connections) {
+  const FdLimit fds = RaiseFdLimit();
+  const uint64_t needed = static_cast<uint64_t>(max_connections) + kFdReserve;
+  if (fds.soft >= needed) return;
+  Log(Priority::kWarning, "fd_limit_low",
+      {{"soft", std::to_string(fds.soft)},
+       {"hard", std::to_string(fds.hard)},
+       {"needed", std::to_string(needed)},
+       {"error", fds.error == 0 ? "none" : std::strerror(fds.error)}});
+}
+
 }  // namespace
 
 int RunServe(const ServeConfig& initial, const StoreLocation& location,
@@ -326,6 +339,9 @@ int RunServe(const ServeConfig& initial, const StoreLocation& location,
   if (auto r = StartCrl(d, std::move(inherited->crl)); !r) return Fatal(r.error().detail);
   d.store_probe = std::make_unique<StoreProbe>(d.store->store(), db::GlobalStoreHealth());
 
+  // Once start-up can no longer fail (a refused start prints its one error line), before the
+  // workers accept.
+  WarnIfFewFds(d.config->limits.max_connections);
   std::thread runner([&d] { d.server->Run(); });
   Log(Priority::kNotice, "listening on " + d.server->address(),
       {{"socket", est_from_systemd ? "systemd" : "bound"},

@@ -117,8 +117,11 @@ void Worker::Run() {
       } else if (fd == inbox_->fd()) {
         inbox_->RunAll();
       } else if (fd == stop_fd_.get()) {
+        // Level-triggered and never read: unwatched with the listener, or every later turn of
+        // the drain would wake at once and log a failed unwatch.
         stopping_ = true;
         UnwatchOrLog(listen_fd_, "listener");
+        UnwatchOrLog(stop_fd_.get(), "stop");
       } else if (auto it = conns_.find(fd); it != conns_.end()) {
         ready_.Add(fd, it->second->id(), it->second->Fresh());
       }
@@ -229,6 +232,7 @@ void Worker::Close(int fd) {
   }
   table_.open.fetch_sub(1);
   load_.fetch_sub(1, std::memory_order_relaxed);
+  table_.heap_return.NoteClosed();
   GlobalMetrics().connections_in_flight.Add(-1);
 }
 
@@ -260,6 +264,11 @@ void Worker::Sweep() {
   // A wave of timeouts (a slowloris, a stalled fleet) freed many sessions' handshake state into
   // this thread's malloc arena; hand the free pages back rather than keep the peak for good.
   if (expired.size() >= kTrimAfterClosing) malloc_trim(0);
+  // A burst that has ended (a storm, all its connections closed normally) leaves its handshake
+  // state as free chunks between live ones in the arenas: hand them back once it has drained.
+  if (table_.heap_return.Due(table_.open.load(), now)) {
+    Log(Priority::kInfo, "heap_returned", {{"kib", std::to_string(ReturnFreeHeap() / 1024)}});
+  }
   handshaking_.Compact(
       [this](int fd, uint64_t id) { return HandshakeState(fd, id, /*peek=*/false); });
   PublishHandshaking();

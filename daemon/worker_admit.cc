@@ -2,7 +2,9 @@
 // table"): the per-source limit, the daemon-wide table, evicting the oldest connection still in
 // its handshake when the table is full, and the rate-limited lines for refusals and evictions.
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 
+#include <algorithm>
 #include <chrono>
 #include <string>
 
@@ -34,6 +36,16 @@ bool Worker::Admit(const sockaddr_storage& peer, bool proxied, SourceTable::Key&
 // Connections younger than this are evicted only when there is nothing older anywhere, and then
 // the newest first: a device's ClientHello may still be on its way (it looks silent).
 constexpr auto kEvictMinAge = std::chrono::seconds(1);
+
+// A started handshake (its ClientHello read, the server's share of the work under way) is
+// evicted only once it is half the handshake timeout old, and at least kEvictMinAge: in a storm
+// the table is full of handshakes waiting for the CPU, and evicting them at 1 s discarded work
+// the server had paid for until nothing finished (docs/security.md, "Connection table").
+namespace {
+std::chrono::steady_clock::duration StartedEvictAge(const Limits& limits) {
+  return std::max<std::chrono::steady_clock::duration>(kEvictMinAge, limits.handshake_timeout / 2);
+}
+}  // namespace
 
 // A place in the table: free, or made by evicting this worker's oldest handshaking connection
 // at least kEvictMinAge old, or lent while another worker evicts one of its own, or made by
@@ -68,23 +80,34 @@ void Worker::PublishHandshaking() {
   published_handshaking_ = size;
 }
 
-// peek: a Fresh connection whose first bytes are in the socket but not read yet (its worker
-// drives it at the end of this turn) is started too: one ioctl, at eviction only.
+// A handshake counts as started once a whole TLS record of it has been read, or (peek) once
+// one waits whole in the socket unread (its worker drives it at the end of this turn; one ioctl
+// and one MSG_PEEK, at eviction only). A peer that sent a byte or a fragment is silent: it
+// goes at the silent cutoff (a one-byte connection must not buy the started one). Before a
+// trusted balancer's PROXY header, any byte counts: those bytes are not TLS.
 HandshakeQueue::State Worker::HandshakeState(int fd, uint64_t id, bool peek) const {
   auto it = conns_.find(fd);
   if (it == conns_.end() || it->second->id() != id || !it->second->Handshaking()) {
     return HandshakeQueue::State::kGone;
   }
+  const Connection& c = *it->second;
+  if (c.RecordRead()) return HandshakeQueue::State::kStarted;
+  if (!peek || !c.Fresh()) return HandshakeQueue::State::kSilent;
   int unread = 0;
-  if (it->second->Fresh() && !(peek && ::ioctl(fd, FIONREAD, &unread) == 0 && unread > 0)) {
-    return HandshakeQueue::State::kSilent;
-  }
-  return HandshakeQueue::State::kStarted;
+  if (::ioctl(fd, FIONREAD, &unread) != 0 || unread <= 0) return HandshakeQueue::State::kSilent;
+  if (c.AwaitingProxyHeader()) return HandshakeQueue::State::kStarted;
+  unsigned char header[5];
+  const ssize_t got = ::recv(fd, header, sizeof header, MSG_PEEK | MSG_DONTWAIT);
+  if (got != static_cast<ssize_t>(sizeof header)) return HandshakeQueue::State::kSilent;
+  const size_t length = (static_cast<size_t>(header[3]) << 8) | header[4];
+  return static_cast<size_t>(unread) >= sizeof header + length ? HandshakeQueue::State::kStarted
+                                                                : HandshakeQueue::State::kSilent;
 }
 
 bool Worker::EvictOldestHandshaking(Clock::time_point now) {
   auto state = [this](int fd, uint64_t id) { return HandshakeState(fd, id, /*peek=*/true); };
-  auto oldest = handshaking_.PopOldest(state, now - kEvictMinAge);
+  auto oldest =
+      handshaking_.PopOldest(state, now - kEvictMinAge, now - StartedEvictAge(config_->limits));
   PublishHandshaking();
   if (!oldest) return false;
   Evict(oldest->fd, oldest->accepted, now);

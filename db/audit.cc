@@ -3,6 +3,7 @@
 #include "db/audit.h"
 
 #include <limits>
+#include <optional>
 #include <span>
 
 #include "ca/encoding.h"
@@ -34,6 +35,10 @@ constexpr const char* kInsertV2Event =
 constexpr const char* kSelectChain = "SELECT " PROVISIOND_EVENT_HASHED_COLUMNS
                                      ", prev_hash, row_hash FROM enrollment_events "
                                      "ORDER BY id";
+// The same from a checkpoint's row on ($1: its id), on the primary key's range.
+constexpr const char* kSelectChainFrom = "SELECT " PROVISIOND_EVENT_HASHED_COLUMNS
+                                         ", prev_hash, row_hash FROM enrollment_events "
+                                         "WHERE id >= $1 ORDER BY id";
 #undef PROVISIOND_EVENT_HASHED_COLUMNS
 
 void AppendField(std::string& out, std::string_view bytes) {
@@ -176,55 +181,102 @@ Result<void> CopyEventsIntoChain(sqlite3* db) {
   }
 }
 
-Result<AuditReport> VerifyEventChain(const RowQuery& query) {
-  AuditReport report{.ok = true,
-                     .rows_checked = 0,
-                     .first_bad_id = {},
-                     .problem = {},
-                     .head_hash = std::string(kGenesisHash)};
-  int64_t prev_id = 0;  // ids start at 1
-  std::string expected_prev(kGenesisHash);
-  std::optional<Error> hash_error;
-  auto walked = query(kSelectChain, [&](const RowView& stored) {
+namespace {
+
+// One walk over chain rows in id order: the whole chain, or (from_id > 0) the rows from a
+// checkpoint's row on, that row's stored hash required to be from_hash.
+class ChainWalk {
+ public:
+  ChainWalk(int64_t from_id, std::string_view from_hash)
+      : from_id_(from_id), from_hash_(from_hash), prev_id_(from_id > 0 ? from_id - 1 : 0) {
+    report_ = AuditReport{.ok = true, .rows_checked = 0, .first_bad_id = {}, .problem = {},
+                          .head_hash = std::string(kGenesisHash)};
+    if (from_id == 0) expected_prev_ = std::string(kGenesisHash);
+  }
+
+  void Visit(const RowView& stored) {
     StoredEvent row = ReadStoredEvent(stored);
     std::string prev_hash = stored.Text(11);
     std::string row_hash = stored.Text(12);
-    ++report.rows_checked;
-    if (report.ok && !hash_error) {
-      auto recomputed = HashOrFail(row, prev_hash);
-      if (!recomputed) {
-        hash_error = recomputed.error();
-        return;
-      }
-      std::string id = std::to_string(row.id);
-      std::string after = std::to_string(prev_id);
-      if (*recomputed != row_hash) {
-        report.problem = "row " + id + " was altered (hash mismatch)";
-      } else if (prev_hash != expected_prev) {
-        report.problem =
-            prev_id == 0 ? "row " + id + " is first but its prev_hash is not the genesis " +
-                               "value (the rows before it were deleted)"
-                         : "row " + id + " follows a deleted row (prev_hash mismatch after id " +
-                               after + ")";
-      } else if (row.id != prev_id + 1) {
-        // Linked correctly yet not consecutive: rows were deleted and the chain recomputed.
-        report.problem = "row " + id + " follows a gap in ids after id " + after +
-                         " (rows deleted and the chain rewritten)";
-      }
-      if (!report.problem.empty()) {
-        report.ok = false;
-        report.first_bad_id = row.id;
-      }
-    }
+    ++report_.rows_checked;
+    if (report_.ok && !hash_error_) Check(row, prev_hash, row_hash);
     // Link to what is stored, not to what was recomputed, so one altered row is reported once
     // rather than making every later row look bad too.
-    expected_prev = row_hash;
-    prev_id = row.id;
-    report.head_hash = std::move(row_hash);
-  });
+    expected_prev_ = row_hash;
+    prev_id_ = row.id;
+    report_.head_hash = std::move(row_hash);
+  }
+
+  Result<AuditReport> Finish() {
+    if (hash_error_) return std::unexpected(*hash_error_);
+    if (from_id_ > 0 && report_.rows_checked == 0) {
+      Bad(from_id_, "row " + std::to_string(from_id_) +
+                        " (the checkpoint's) is gone: the chain was cut at or below it");
+    }
+    return report_;
+  }
+
+ private:
+  void Check(const StoredEvent& row, const std::string& prev_hash, const std::string& row_hash) {
+    auto recomputed = HashOrFail(row, prev_hash);
+    if (!recomputed) {
+      hash_error_ = recomputed.error();
+      return;
+    }
+    std::string id = std::to_string(row.id);
+    std::string after = std::to_string(prev_id_);
+    const bool first_from_checkpoint = from_id_ > 0 && report_.rows_checked == 1;
+    if (first_from_checkpoint && row.id != from_id_) {
+      Bad(row.id, "row " + std::to_string(from_id_) + " (the checkpoint's) is gone: row " + id +
+                      " is the first at or after it");
+    } else if (*recomputed != row_hash) {
+      Bad(row.id, "row " + id + " was altered (hash mismatch)");
+    } else if (first_from_checkpoint && row_hash != from_hash_) {
+      Bad(row.id, "row " + id + " does not match the checkpoint (the chain was rewritten at or " +
+                      "below it)");
+    } else if (expected_prev_ && prev_hash != *expected_prev_) {
+      Bad(row.id, prev_id_ == 0 ? "row " + id + " is first but its prev_hash is not the genesis " +
+                                      "value (the rows before it were deleted)"
+                                : "row " + id + " follows a deleted row (prev_hash mismatch " +
+                                      "after id " + after + ")");
+    } else if (row.id != prev_id_ + 1) {
+      // Linked correctly yet not consecutive: rows were deleted and the chain recomputed.
+      Bad(row.id, "row " + id + " follows a gap in ids after id " + after +
+                      " (rows deleted and the chain rewritten)");
+    }
+  }
+
+  void Bad(int64_t id, std::string problem) {
+    report_.ok = false;
+    report_.first_bad_id = id;
+    report_.problem = std::move(problem);
+  }
+
+  const int64_t from_id_;
+  const std::string from_hash_;
+  int64_t prev_id_;
+  std::optional<std::string> expected_prev_;  // unset: the checkpoint's row, its link not known
+  std::optional<Error> hash_error_;
+  AuditReport report_;
+};
+
+}  // namespace
+
+Result<AuditReport> VerifyEventChain(const RowQuery& query) {
+  ChainWalk walk(0, "");
+  auto walked = query(kSelectChain, [&](const RowView& stored) { walk.Visit(stored); });
   if (!walked) return std::unexpected(walked.error());
-  if (hash_error) return std::unexpected(*hash_error);
-  return report;
+  return walk.Finish();
+}
+
+Result<AuditReport> VerifyEventChainFrom(const IdRowQuery& query, int64_t from_id,
+                                         std::string_view from_hash) {
+  if (from_id < 1) return Fail(Code::kInternal, "a checkpoint's row id is 1 or more");
+  ChainWalk walk(from_id, from_hash);
+  auto walked =
+      query(kSelectChainFrom, from_id, [&](const RowView& stored) { walk.Visit(stored); });
+  if (!walked) return std::unexpected(walked.error());
+  return walk.Finish();
 }
 
 }  // namespace db

@@ -29,6 +29,7 @@
 #include <sqlite3.h>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -64,5 +65,17 @@ Result<void> CopyEventsIntoChain(sqlite3* db);
 // Walks the whole chain in id order; see store.h for the report. `query` runs on one consistent
 // snapshot (the caller's read transaction); the same walk serves every backend.
 Result<AuditReport> VerifyEventChain(const RowQuery& query);
+
+// A RowQuery (row_view.h) for a query with one integer parameter, bound as $1.
+using IdRowQuery =
+    std::function<Result<void>(const char* sql, int64_t id, const RowVisitor& visit)>;
+
+// Walks the chain from an audit checkpoint's row on (ids >= from_id, in id order). That row must
+// exist, hash correctly and have row_hash == from_hash; each later row must link to the one
+// before it as in VerifyEventChain. Nothing below from_id is read, so rows below it may be gone
+// (a retention that keeps the checkpoint's row). `query` binds from_id as $1. rows_checked
+// counts the rows walked (the checkpoint's included). kInternal for from_id < 1 (a caller's bug).
+Result<AuditReport> VerifyEventChainFrom(const IdRowQuery& query, int64_t from_id,
+                                         std::string_view from_hash);
 
 }  // namespace db

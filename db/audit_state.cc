@@ -9,6 +9,7 @@
 
 #include "ca/encoding.h"
 #include "db/audit.h"
+#include "db/manifest_state.h"
 
 namespace db {
 namespace {
@@ -27,39 +28,32 @@ constexpr const char* kSelectIntents =
 constexpr const char* kSelectIntentsV4 =
     PROVISIOND_STATE_INTENT_COLUMNS "NULL FROM issuance_intents ORDER BY rowid";
 #undef PROVISIOND_STATE_INTENT_COLUMNS
-// Every certificate is written by Complete from its chained intent, so what the intent records
-// (device, kind, key, authenticating certificate, profile) must be the certificate's too, and an
-// intent is 'issued' exactly when its certificate exists. Certificates from before intents
-// (schema version 2) have none and the default profile.
+// An issued intent leaves no row (schema version 6): its certificate, written by Complete from it,
+// carries what its state event records (device, kind, key, authenticating certificate, profile)
+// and tbs_sha256. Certificates from before intents (schema version 2) have no tbs_sha256.
+constexpr const char* kSelectCertificateIntents =
+    "SELECT serial, device_id, kind, public_key_sha256, auth_cert_fingerprint, profile, "
+    "tbs_sha256 FROM certificates WHERE tbs_sha256 IS NOT NULL ORDER BY id";
+// What the state events cannot show: a certificate from before intents given a profile, a serial
+// both issued and pending, an intent row in a state only older versions wrote.
 constexpr const char* kSelectCertificateNotAsIntent =
-    "SELECT 'certificate ' || c.serial FROM certificates c "
-    "LEFT JOIN issuance_intents i ON i.serial = c.serial "
-    "WHERE (i.serial IS NULL AND c.profile <> '') OR (i.serial IS NOT NULL AND "
-    "(i.status <> 'issued' OR c.profile <> i.profile OR c.device_id <> i.device_id OR "
-    "c.kind <> i.kind OR c.public_key_sha256 <> i.public_key_sha256 OR "
-    "c.auth_cert_fingerprint <> i.auth_cert_fingerprint)) "
-    "UNION ALL SELECT 'intent ' || i.serial FROM issuance_intents i WHERE i.status = 'issued' "
-    "AND NOT EXISTS (SELECT 1 FROM certificates c WHERE c.serial = i.serial) LIMIT 1";
+    "SELECT 'certificate ' || serial FROM certificates WHERE tbs_sha256 IS NULL AND profile <> '' "
+    "UNION ALL SELECT 'certificate ' || c.serial FROM issuance_intents i "
+    "JOIN certificates c ON c.serial = i.serial "
+    "UNION ALL SELECT 'intent ' || serial FROM issuance_intents WHERE status <> 'pending' LIMIT 1";
 constexpr const char* kSelectRevokedCertificates =
     "SELECT serial, device_id, revoked_at, revocation_reason FROM certificates "
     "WHERE revoked_at IS NOT NULL ORDER BY id";
 constexpr const char* kSelectDenied =
     "SELECT id, fingerprint, issuer, serial, reason, added_at FROM bootstrap_denylist ORDER BY id";
+// Schema version 7 (db/schema_grants.h); not part of migration 4's backfill.
+constexpr const char* kSelectGrants =
+    "SELECT id, device_id, reason, granted_at, expires_at, revoke_previous, spent_at, "
+    "spent_serial FROM rebootstrap_grants ORDER BY id";
 constexpr const char* kSelectBlocks =
     "SELECT id, device_id, reason, blocked_at, lifted_at, lift_reason FROM device_blocks "
     "ORDER BY id";
 
-// key="value" with '"' and '\' escaped; fields joined by one space.
-void AppendValue(std::string& out, std::string_view key, std::string_view value) {
-  if (!out.empty()) out += ' ';
-  out += key;
-  out += "=\"";
-  for (char c : value) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  out += '"';
-}
 
 EventRecord StateEvent(std::string_view time, std::string_view peer, std::string_view device_id,
                        std::string_view outcome, std::string reason) {
@@ -88,11 +82,29 @@ std::string OptionalIntText(const RowView& stmt, int column) {
   return stmt.IsNull(column) ? "" : std::to_string(stmt.Int(column));
 }
 
-// A state row as the chain should record it, and how to name the row in a report.
+// A state row as the chain should record it, and how to name the row in a report. An intent's
+// may be recorded in its compact form (CompactIntentStateEvent) instead: compact_reason.
 struct StateRow {
   EventRecord event;
   std::string row_name;
+  std::string compact_reason;
 };
+
+// `serial="S" state_sha256="H"`: H is the SHA-256 of the intent event's full reason text.
+std::string CompactIntentReason(std::string_view serial_hex, std::string_view full_reason) {
+  std::string text;
+  AppendValue(text, "serial", serial_hex);
+  AppendValue(text, "state_sha256",
+              ca::Sha256Hex(std::span(reinterpret_cast<const unsigned char*>(full_reason.data()),
+                                      full_reason.size())));
+  return text;
+}
+
+StateRow IntentRow(const Intent& intent, std::string_view tbs_sha256, std::string row_name) {
+  EventRecord event = IntentStateEvent(intent, tbs_sha256);
+  std::string compact = CompactIntentReason(intent.serial_hex, event.reason);
+  return {std::move(event), std::move(row_name), std::move(compact)};
+}
 
 // Steps `sql` (no parameters) to the end, appending what `read` makes of each row.
 template <typename Read>
@@ -102,8 +114,10 @@ Result<void> Collect(const RowQuery& query, const char* sql, std::vector<StateRo
 }
 
 // Every state the tables hold now, as the events that should record it; `intents_sql` is
-// kSelectIntents, or kSelectIntentsV4 on a file not yet at schema version 5.
-Result<std::vector<StateRow>> CurrentState(const RowQuery& db, const char* intents_sql) {
+// kSelectIntents, or kSelectIntentsV4 on a file not yet at schema version 5, and
+// `certificate_intents_sql` kSelectCertificateIntents, or nullptr before schema version 6.
+Result<std::vector<StateRow>> CurrentState(const RowQuery& db, const char* intents_sql,
+                                           const char* certificate_intents_sql) {
   std::vector<StateRow> rows;
   auto intents = Collect(db, intents_sql, rows, [](const RowView& s, auto& out) {
     Intent intent{.serial_hex = s.Text(0),
@@ -118,16 +132,30 @@ Result<std::vector<StateRow>> CurrentState(const RowQuery& db, const char* inten
     // A pending intent's hash is computed from the TBS it holds (an edited TBS shows); an issued
     // one's is the hash Complete stored when it set the TBS aside.
     const std::string tbs_sha256 = s.IsNull(2) ? s.Text(11) : ca::Sha256Hex(intent.tbs);
-    out.push_back({IntentStateEvent(intent, tbs_sha256), "intent " + intent.serial_hex});
+    out.push_back(IntentRow(intent, tbs_sha256, "intent " + intent.serial_hex));
     if (s.IsNull(3)) return;
     out.push_back(
         {RevokedEvent(intent.serial_hex, intent.device_id, s.Text(3), OptionalIntText(s, 4)),
-         "intent " + intent.serial_hex + " (revoked_at " + s.Text(3) + ")"});
+         "intent " + intent.serial_hex + " (revoked_at " + s.Text(3) + ")",
+         {}});
   });
   if (!intents) return std::unexpected(intents.error());
+  if (certificate_intents_sql != nullptr) {
+    auto issued = Collect(db, certificate_intents_sql, rows, [](const RowView& s, auto& out) {
+      Intent intent{.serial_hex = s.Text(0),
+                    .device_id = s.Text(1),
+                    .kind = s.Text(2),
+                    .public_key_sha256 = s.Text(3),
+                    .auth_cert_fingerprint = s.Text(4),
+                    .profile = s.Text(5)};
+      out.push_back(IntentRow(intent, s.Text(6), "certificate " + intent.serial_hex));
+    });
+    if (!issued) return std::unexpected(issued.error());
+  }
   auto revoked = Collect(db, kSelectRevokedCertificates, rows, [](const RowView& s, auto& out) {
     out.push_back({RevokedEvent(s.Text(0), s.Text(1), s.Text(2), OptionalIntText(s, 3)),
-                   "certificate " + s.Text(0) + " (revoked_at " + s.Text(2) + ")"});
+                   "certificate " + s.Text(0) + " (revoked_at " + s.Text(2) + ")",
+                   {}});
   });
   if (!revoked) return std::unexpected(revoked.error());
   auto denied = Collect(db, kSelectDenied, rows, [](const RowView& s, auto& out) {
@@ -136,21 +164,39 @@ Result<std::vector<StateRow>> CurrentState(const RowQuery& db, const char* inten
                     .serial_hex = s.Text(3),
                     .reason = s.Text(4),
                     .added_at = s.Text(5)};
-    out.push_back({DeniedStateEvent(s.Int(0), entry), "denylist row " + s.Text(0)});
+    out.push_back({DeniedStateEvent(s.Int(0), entry), "denylist row " + s.Text(0), {}});
   });
   if (!denied) return std::unexpected(denied.error());
   auto blocks = Collect(db, kSelectBlocks, rows, [](const RowView& s, auto& out) {
     DeviceBlock block{
         .id = s.Int(0), .device_id = s.Text(1), .reason = s.Text(2), .blocked_at = s.Text(3)};
     const std::string name = "block " + s.Text(0) + " (device " + block.device_id + ")";
-    out.push_back({BlockedStateEvent(block), name});
+    out.push_back({BlockedStateEvent(block), name, {}});
     if (s.IsNull(4) && s.IsNull(5)) return;
     block.lifted_at = s.Text(4);
     block.lift_reason = s.Text(5);
-    out.push_back({UnblockedStateEvent(block), name + " lifted"});
+    out.push_back({UnblockedStateEvent(block), name + " lifted", {}});
   });
   if (!blocks) return std::unexpected(blocks.error());
   return rows;
+}
+
+// Each re-bootstrap grant as its "rebootstrap_granted" event, and a spent one's "rebootstrap_spent".
+Result<void> CollectGrants(const RowQuery& db, std::vector<StateRow>& rows) {
+  return Collect(db, kSelectGrants, rows, [](const RowView& s, auto& out) {
+    RebootstrapGrant grant{.id = s.Int(0),
+                           .device_id = s.Text(1),
+                           .reason = s.Text(2),
+                           .granted_at = s.Text(3),
+                           .expires_at = s.Text(4),
+                           .revoke_previous = s.Int(5) != 0};
+    const std::string name = "rebootstrap grant " + s.Text(0) + " (device " + grant.device_id + ")";
+    out.push_back({GrantedStateEvent(grant), name});
+    if (s.IsNull(6) && s.IsNull(7)) return;
+    grant.spent_at = s.Text(6);
+    grant.spent_serial = s.Text(7);
+    out.push_back({SpentStateEvent(grant), name + " spent"});
+  });
 }
 
 std::string StateKey(std::string_view outcome, std::string_view reason) {
@@ -164,6 +210,18 @@ void Report(AuditReport& report, std::string problem, std::optional<int64_t> eve
 }
 
 }  // namespace
+
+// key="value" with '"' and '\' escaped; fields joined by one space.
+void AppendValue(std::string& out, std::string_view key, std::string_view value) {
+  if (!out.empty()) out += ' ';
+  out += key;
+  out += "=\"";
+  for (char c : value) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  out += '"';
+}
 
 EventRecord IntentStateEvent(const Intent& intent) {
   return IntentStateEvent(intent, ca::Sha256Hex(std::span(intent.tbs)));
@@ -179,6 +237,12 @@ EventRecord IntentStateEvent(const Intent& intent, std::string_view tbs_sha256) 
   AppendValue(text, "profile", intent.profile);
   AppendValue(text, "tbs_sha256", tbs_sha256);
   return StateEvent(intent.created_at, intent.peer, intent.device_id, "intent", std::move(text));
+}
+
+EventRecord CompactIntentStateEvent(const Intent& intent) {
+  EventRecord event = IntentStateEvent(intent);
+  event.reason = CompactIntentReason(intent.serial_hex, event.reason);
+  return event;
 }
 
 EventRecord RevokedStateEvent(std::string_view serial_hex, std::string_view device_id,
@@ -216,8 +280,30 @@ EventRecord UnblockedStateEvent(const DeviceBlock& block) {
                     std::move(text));
 }
 
+EventRecord GrantedStateEvent(const RebootstrapGrant& grant) {
+  std::string text;
+  AppendValue(text, "id", std::to_string(grant.id));
+  AppendValue(text, "device_id", grant.device_id);
+  AppendValue(text, "reason", grant.reason);
+  AppendValue(text, "granted_at", grant.granted_at);
+  AppendValue(text, "expires_at", grant.expires_at);
+  AppendValue(text, "revoke_previous", grant.revoke_previous ? "1" : "0");
+  return StateEvent(grant.granted_at, "local", grant.device_id, "rebootstrap_granted",
+                    std::move(text));
+}
+
+EventRecord SpentStateEvent(const RebootstrapGrant& grant) {
+  std::string text;
+  AppendValue(text, "id", std::to_string(grant.id));
+  AppendValue(text, "device_id", grant.device_id);
+  AppendValue(text, "serial", grant.spent_serial.value_or(""));
+  AppendValue(text, "spent_at", grant.spent_at.value_or(""));
+  return StateEvent(grant.spent_at.value_or(""), "local", grant.device_id, "rebootstrap_spent",
+                    std::move(text));
+}
+
 Result<void> BackfillStateEvents(sqlite3* db) {
-  auto rows = CurrentState(QueryRows(db), kSelectIntentsV4);
+  auto rows = CurrentState(QueryRows(db), kSelectIntentsV4, nullptr);
   if (!rows) return std::unexpected(rows.error());
   for (const StateRow& row : *rows) {
     if (auto r = InsertChainedEvent(db, row.event, ""); !r) return r;
@@ -232,10 +318,19 @@ Result<void> VerifyStateAgainstChain(const RowQuery& query, AuditReport& report)
     recorded.try_emplace(StateKey(row.Text(1), row.Text(2)), row.Int(0));
   });
   if (!events) return std::unexpected(events.error());
-  auto rows = CurrentState(query, kSelectIntents);
+  auto rows = CurrentState(query, kSelectIntents, kSelectCertificateIntents);
   if (!rows) return std::unexpected(rows.error());
+  if (auto grants = CollectGrants(query, *rows); !grants) return grants;
+  // Factory manifests (schema versions with manifest_batches only; not part of CurrentState,
+  // which migration 4's backfill also runs, before those tables existed).
+  auto manifests = ManifestState(query);
+  if (!manifests) return std::unexpected(manifests.error());
+  for (auto& [event, name] : *manifests) rows->push_back({std::move(event), std::move(name)});
   for (const StateRow& state : *rows) {
     auto found = recorded.find(StateKey(state.event.outcome, state.event.reason));
+    if (found == recorded.end() && !state.compact_reason.empty()) {
+      found = recorded.find(StateKey(state.event.outcome, state.compact_reason));
+    }
     if (found == recorded.end()) {
       Report(report,
              state.row_name + " differs from the audit chain (no '" + state.event.outcome +
@@ -252,8 +347,9 @@ Result<void> VerifyStateAgainstChain(const RowQuery& query, AuditReport& report)
   if (!checked) return std::unexpected(checked.error());
   if (mismatch) {
     Report(report,
-           *mismatch + " differs from the audit chain (device, kind, key, authenticating "
-                       "certificate, profile or status is not its chained intent's)",
+           *mismatch + " differs from the audit chain (a certificate with a profile but no "
+                       "chained intent, a serial both issued and pending, or an intent that "
+                       "is not pending)",
            std::nullopt);
     return {};
   }

@@ -6,6 +6,9 @@
 #include <string>
 
 #include "db/audit.h"
+#include "db/pg_schema_lean.h"
+#include "db/pg_schema_grants.h"
+#include "db/schema_manifest.h"
 
 namespace db {
 namespace {
@@ -210,7 +213,9 @@ Result<void> MigrateToV2Compact(PgConn& db) {
 }
 
 using PgMigrationStep = Result<void> (*)(PgConn&);
-constexpr std::array<PgMigrationStep, 2> kPgMigrations = {MigrateToV1, MigrateToV2Compact};
+constexpr std::array<PgMigrationStep, 5> kPgMigrations = {
+    MigrateToV1, MigrateToV2Compact, MigratePgLeanEnrollments, PgMigrateAddGrants,
+    PgMigrateAddManifests};
 static_assert(kPgMigrations.size() == kPgSchemaVersion, "one migration per schema version");
 
 // One step in its own transaction: the lock, the version read under it, the step, the new version.

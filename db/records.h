@@ -124,6 +124,12 @@ enum class Decision {
   kDeviceEnrolled,      // enroll: this bootstrap certificate is within its quota, but kind='enroll'
                         // certificates + pending kind='enroll' intents with this device_id (from
                         // other bootstrap certificates) >= max_per_bootstrap: nothing inserted
+  // enroll, instead of kBootstrapExhausted / kDeviceEnrolled when the device's own bootstrap
+  // certificate asks and the device has a re-bootstrap grant (Store::GrantRebootstrap):
+  kRebootstrapGrantExpired,  // its newest grant is unspent but expired: nothing inserted
+  kRebootstrapGrantSpent,    // its newest grant was spent by an earlier issuance: nothing inserted
+  kRebootstrapKeyNotNew,     // the grant is open but the key was certified (or is pending) for
+                             // this device before: nothing inserted, the grant stays open
 };
 
 struct IssueOutcome {
@@ -155,6 +161,20 @@ struct DeviceBlock {
   std::string blocked_at;                  // ISO 8601 UTC
   std::optional<std::string> lifted_at;    // set by UnblockDevice
   std::optional<std::string> lift_reason;  // set together with lifted_at
+};
+
+// One row of `rebootstrap_grants`: an operator's single-use, time-boxed allowance for a device
+// whose bootstrap certificate is used up (a factory reset) to enroll once more with a new key
+// (Store::GrantRebootstrap, Store::Reserve's check 4). Times ISO 8601 UTC.
+struct RebootstrapGrant {
+  int64_t id = 0;
+  std::string device_id;
+  std::string reason;
+  std::string granted_at;
+  std::string expires_at;  // the grant may be spent while now < expires_at
+  bool revoke_previous = false;  // Complete revokes the device's other certificates (superseded)
+  std::optional<std::string> spent_at;      // set with spent_serial by the Reserve that spent it
+  std::optional<std::string> spent_serial;  // the serial of the intent it was spent on
 };
 
 struct ListFilter {

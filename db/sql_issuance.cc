@@ -51,13 +51,13 @@ constexpr const char* kSelectPending =
 constexpr const char* kInsertCertificate =
     "INSERT INTO certificates (serial, device_id, subject, san, not_before, not_after, der, "
     "fingerprint_sha256, public_key_sha256, auth_cert_issuer, auth_cert_serial, "
-    "auth_cert_fingerprint, kind, peer, issued_at, revoked_at, revocation_reason, profile) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)";
-// The TBS is signed and the certificate row holds it now: the intent keeps only its hash, which
-// is what its state event in the audit chain records (schema version 5).
-constexpr const char* kMarkIssued =
-    "UPDATE issuance_intents SET status = 'issued', tbs_sha256 = $2, tbs = NULL "
-    "WHERE serial = $1 AND status = 'pending'";
+    "auth_cert_fingerprint, kind, peer, issued_at, revoked_at, revocation_reason, profile, "
+    "tbs_sha256) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, "
+    "$17, $18, $19)";
+// The TBS is signed and the certificate row holds it, with its hash (what the intent's state event
+// in the audit chain records): the intent's row has nothing left to say (db/schema_lean.h).
+constexpr const char* kDeleteIssued =
+    "DELETE FROM issuance_intents WHERE serial = $1 AND status = 'pending'";
 
 Result<std::optional<Intent>> SelectIntent(SqlSession& db, const char* sql,
                                            const SqlParams& params) {
@@ -69,8 +69,9 @@ Result<std::optional<Intent>> SelectIntent(SqlSession& db, const char* sql,
   return intent;
 }
 
-// Checks 2-4 of Store::Reserve (kind "enroll" only): the same key's certificate or pending
-// intent, then the bootstrap certificate's quota and the device id's, pending intents included.
+// Checks 2-4r of Store::Reserve (kind "enroll" only): the same key's certificate or pending
+// intent, then the bootstrap certificate's quota and the device id's, pending intents included,
+// and over quota a re-bootstrap grant (sql_rebootstrap.cc).
 // nullopt when the enrollment may proceed.
 Result<std::optional<IssueOutcome>> EnrollRefusal(SqlSession& db, const Intent& intent,
                                                   const IssuancePolicy& policy) {
@@ -87,14 +88,28 @@ Result<std::optional<IssueOutcome>> EnrollRefusal(SqlSession& db, const Intent& 
   if (*pending) return IssueOutcome{Decision::kResume, std::nullopt, std::move(*pending)};
   auto count = SelectInt(db, kCountEnrollments, SqlParams().Text(intent.auth_cert_fingerprint));
   if (!count) return std::unexpected(count.error());
+  std::optional<Decision> quota;
   if (count->value_or(0) >= policy.max_per_bootstrap) {
-    return IssueOutcome{Decision::kBootstrapExhausted, std::nullopt, {}};
+    quota = Decision::kBootstrapExhausted;
+  } else {
+    auto per_device = SelectInt(db, kCountDeviceEnrollments, SqlParams().Text(intent.device_id));
+    if (!per_device) return std::unexpected(per_device.error());
+    if (per_device->value_or(0) >= policy.max_per_bootstrap) quota = Decision::kDeviceEnrolled;
   }
-  auto per_device = SelectInt(db, kCountDeviceEnrollments, SqlParams().Text(intent.device_id));
-  if (!per_device) return std::unexpected(per_device.error());
-  if (per_device->value_or(0) >= policy.max_per_bootstrap) {
-    return IssueOutcome{Decision::kDeviceEnrolled, std::nullopt, {}};
+  if (!quota) {
+    // Under the quota (--bootstrap-max-enrollments above 1) with a bootstrap certificate used
+    // before: an open grant for the device is spent all the same by its own bootstrap and a new
+    // key, so that revoke-previous applies and the grant does not stay open for a later (perhaps
+    // cloned) request. Never a refusal here; the first enrollment of a bootstrap skips it.
+    if (count->value_or(0) == 0) return std::optional<IssueOutcome>();
+    auto spent = RebootstrapInTxn(db, intent, Decision::kReserved);
+    if (!spent) return std::unexpected(spent.error());
+    return std::optional<IssueOutcome>();
   }
+  // Check 4r: a re-bootstrap grant may let this one through (and is spent if it does).
+  auto granted = RebootstrapInTxn(db, intent, *quota);
+  if (!granted) return std::unexpected(granted.error());
+  if (*granted) return IssueOutcome{**granted, std::nullopt, {}};
   return std::optional<IssueOutcome>();
 }
 
@@ -130,7 +145,8 @@ Result<void> InsertIntent(SqlSession& db, const Intent& intent) {
                   {});
 }
 
-Result<void> InsertCertificate(SqlSession& db, const CertificateRecord& cert) {
+Result<void> InsertCertificate(SqlSession& db, const CertificateRecord& cert,
+                               std::string_view tbs_sha256) {
   std::optional<int64_t> reason;
   if (cert.revocation_reason) reason = *cert.revocation_reason;
   return db.Query(kInsertCertificate,
@@ -152,7 +168,8 @@ Result<void> InsertCertificate(SqlSession& db, const CertificateRecord& cert) {
                       .Text(cert.issued_at)
                       .OptionalText(cert.revoked_at)
                       .OptionalInt(reason)
-                      .Text(cert.profile),
+                      .Text(cert.profile)
+                      .Text(tbs_sha256),
                   {});
 }
 
@@ -205,7 +222,7 @@ Result<IssueOutcome> ReserveInTxn(SqlSession& db, const Intent& intent,
   }
   if (auto free = SerialFree(db, intent.serial_hex); !free) return std::unexpected(free.error());
   if (auto inserted = InsertIntent(db, intent); !inserted) return std::unexpected(inserted.error());
-  if (auto recorded = db.AppendEvent(IntentStateEvent(intent), ""); !recorded) {
+  if (auto recorded = db.AppendEvent(CompactIntentStateEvent(intent), ""); !recorded) {
     return std::unexpected(recorded.error());
   }
   return IssueOutcome{Decision::kReserved, std::nullopt, std::nullopt};
@@ -217,8 +234,13 @@ Result<void> CompleteInTxn(SqlSession& db, const CertificateRecord& cert,
   auto found = SelectIntent(db, kSelectIntent, SqlParams().Text(cert.serial_hex));
   if (!found) return std::unexpected(found.error());
   if (!*found) {
+    // An issued intent's row is gone (its certificate has what it said): name that case as before.
+    auto issued = SelectTruth(db, kCertificateSerialExists, SqlParams().Text(cert.serial_hex));
+    if (!issued) return std::unexpected(issued.error());
     return base::Fail(Code::kConstraint,
-                      "Complete: no issuance intent with serial " + cert.serial_hex);
+                      *issued ? "Complete: intent " + cert.serial_hex +
+                                    " is already issued, not pending"
+                              : "Complete: no issuance intent with serial " + cert.serial_hex);
   }
   const Intent& intent = **found;
   if (intent.status != "pending") {
@@ -230,10 +252,12 @@ Result<void> CompleteInTxn(SqlSession& db, const CertificateRecord& cert,
                                              " was revoked at " + *intent.revoked_at);
   }
   if (auto matches = CheckMatchesIntent(cert, intent); !matches) return matches;
-  if (auto inserted = InsertCertificate(db, cert); !inserted) return inserted;
+  if (auto revoked = RevokePreviousInTxn(db, cert); !revoked) return revoked;
+  if (auto inserted = InsertCertificate(db, cert, ca::Sha256Hex(intent.tbs)); !inserted) {
+    return inserted;
+  }
   if (auto recorded = db.AppendEvent(event, cert.serial_hex); !recorded) return recorded;
-  return db.Query(kMarkIssued, SqlParams().Text(cert.serial_hex).Text(ca::Sha256Hex(intent.tbs)),
-                  {});
+  return db.Query(kDeleteIssued, SqlParams().Text(cert.serial_hex), {});
 }
 
 Result<void> RecordEventInTxn(SqlSession& db, const EventRecord& event) {

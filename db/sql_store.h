@@ -24,6 +24,8 @@ class SqlStore : public Store {
   Result<IssueOutcome> Reserve(const Intent& intent, const IssuancePolicy& policy) override;
   Result<void> Complete(const CertificateRecord& cert, const EventRecord& issued_event) override;
   Result<std::vector<Intent>> PendingIntents() override;
+  Result<std::optional<RebootstrapGrant>> GrantRebootstrap(const RebootstrapGrant& grant) override;
+  Result<std::vector<RebootstrapGrant>> ListGrants() override;
   Result<CertStatus> CertificateStatus(std::string_view serial_hex) override;
   Result<int> RevokeSerial(std::string_view serial_hex, int reason,
                            std::string_view revoked_at) override;
@@ -47,6 +49,12 @@ class SqlStore : public Store {
   Result<std::vector<CertificateRecord>> FindByDevice(std::string_view device_id) override;
   Result<std::vector<EventRecord>> RecentEvents(int limit) override;
   Result<int64_t> CountCertificates() override;
+  // The walk from an audit checkpoint: audit_from.cc.
+  Result<AuditReport> VerifyAuditChainFrom(int64_t id, std::string_view row_hash) override;
+  // Factory manifests: sql_manifest.cc.
+  Result<std::optional<ManifestEntry>> FindInManifest(std::string_view bootstrap_sha256) override;
+  Result<ManifestImportResult> ImportManifest(const ManifestImport& import) override;
+  Result<ManifestReport> ReportManifests(std::string_view batch) override;
 
  protected:
   // Calls `body` with a session on the store's own connection, holding that connection's lock.
@@ -82,6 +90,16 @@ Result<void> CheckMatchesIntent(const CertificateRecord& cert, const Intent& int
 Result<void> RecordEventInTxn(SqlSession& db, const EventRecord& event);
 // Every pending intent, oldest first.
 Result<std::vector<Intent>> SelectPendingIntents(SqlSession& db);
+
+// Re-bootstrap grants (sql_rebootstrap.cc), inside the caller's write transaction. Reserve's
+// check 4r (store.h): `quota_refusal` (kBootstrapExhausted or kDeviceEnrolled) when the device has
+// no grant or this is not its own bootstrap certificate, a kRebootstrap* refusal, or nullopt when
+// the grant was spent on this intent (go on and insert it).
+Result<std::optional<Decision>> RebootstrapInTxn(SqlSession& db, const Intent& intent,
+                                                 Decision quota_refusal);
+// Complete's revoke-previous: if `cert`'s intent spent a grant with revoke_previous, revokes the
+// device's other unrevoked certificates and pending intents (superseded), one state event each.
+Result<void> RevokePreviousInTxn(SqlSession& db, const CertificateRecord& cert);
 
 // Checks 0a-0c of Store::Reserve (store.h), inside the caller's write transaction:
 // kDeviceBlocked, kAuthRevoked (kind "reenroll"), kAuthDenylisted (kind "enroll"); nullopt when

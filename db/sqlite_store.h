@@ -17,7 +17,7 @@
 namespace db {
 
 // The version of the SQLite schema this program writes (PRAGMA user_version).
-inline constexpr int kSchemaVersion = 5;
+inline constexpr int kSchemaVersion = 8;
 
 class Connection;
 class SqliteBatch;
@@ -50,6 +50,7 @@ class SqliteStore final : public SqlStore {
     int foreign_keys = -1;     // 1
     int busy_timeout_ms = -1;
     int user_version = -1;
+    int writer_temp_store = -1;  // the Writer's connection: 2 = MEMORY (statement journals)
   };
   Result<Settings> EffectiveSettings();
 

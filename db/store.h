@@ -66,6 +66,15 @@ class Store : public StoreReader {
   //   4. kind "enroll" only: kind='enroll' certificates + pending kind='enroll' intents with this
   //      auth_cert_fingerprint >= policy.max_per_bootstrap             -> kBootstrapExhausted
   //      ... or with this device_id >= policy.max_per_bootstrap          -> kDeviceEnrolled
+  //   4r. ... unless the device has a re-bootstrap grant (GrantRebootstrap) and a kind='enroll'
+  //      certificate of this device_id was obtained with this auth_cert_fingerprint (the device's
+  //      own bootstrap certificate; else the refusal of 4 stands). Then its newest grant decides:
+  //      spent -> kRebootstrapGrantSpent; expires_at <= intent.created_at -> kRebootstrapGrantExpired;
+  //      public_key_sha256 in a certificate or pending intent of this device_id ("new" means never
+  //      certified for this device) -> kRebootstrapKeyNotNew; else the grant is spent (spent_at =
+  //      created_at, spent_serial = serial_hex) by a conditional UPDATE ... WHERE spent_at IS NULL
+  //      AND expires_at > created_at, with its "rebootstrap_spent" state event, in this same
+  //      transaction, and Reserve goes on to 5. A failure after that rolls the spending back too.
   //   5. serial_hex already in certificates or intents                 -> error kDuplicateSerial
   //   6. insert, and append its "intent" state event (serial, SHA-256 of tbs) to the audit chain
   //                                                                    -> kReserved
@@ -76,11 +85,23 @@ class Store : public StoreReader {
   // not revoked, and cert must match it (device_id, kind, public_key_sha256,
   // auth_cert_fingerprint, not_after, profile), else kConstraint naming which. Then inserts the
   // certificate and its chained "issued" event and marks the intent
-  // 'issued'. Success: committed and durable. On any error nothing was written.
+  // 'issued'. If the intent spent a re-bootstrap grant with revoke_previous, the same transaction
+  // first revokes every other unrevoked certificate and pending intent of the device (reason 4,
+  // superseded, revoked_at = cert.issued_at, a "revoked" state event each): never before the new
+  // certificate is committed. Success: committed and durable. On any error nothing was written.
   virtual Result<void> Complete(const CertificateRecord& cert, const EventRecord& issued_event) = 0;
 
   // Every pending intent (revoked or not), oldest first: for the start-up report and operators.
   virtual Result<std::vector<Intent>> PendingIntents() = 0;
+
+  // Records a re-bootstrap grant (grant.id, spent_at and spent_serial are ignored) with its
+  // "rebootstrap_granted" state event in one transaction, and returns it with its id; nullopt
+  // (nothing written) if the device already has an open grant (unspent, expires_at > granted_at).
+  // kConstraint for an empty device id or reason, a bad time, or expires_at <= granted_at.
+  virtual Result<std::optional<RebootstrapGrant>> GrantRebootstrap(
+      const RebootstrapGrant& grant) = 0;
+  // Every grant, oldest first (spent and expired ones included).
+  virtual Result<std::vector<RebootstrapGrant>> ListGrants() = 0;
 
   // Sets revoked_at (ISO 8601 UTC, passed in) and revocation_reason (RFC 5280 CRLReason: 0..10,
   // not 7) on the matching rows not already revoked: certificates and pending intents (whose
@@ -145,6 +166,15 @@ class Store : public StoreReader {
   // chain lacks, or a state event whose row is gone or changed: ok=false, the problem naming the
   // row (and first_bad_id the event, when there is one).
   virtual Result<AuditReport> VerifyAuditChain() = 0;
+  // The chain from an audit checkpoint on (db/audit.h VerifyEventChainFrom): row `id` must exist
+  // with row_hash `row_hash` (what the checkpoint recorded) and hash correctly, and every later
+  // row must link to it with consecutive ids; one statement (`WHERE id >= $1`, the primary key's
+  // range), so one snapshot. Reads only rows with id >= `id`: its cost is theirs, not the
+  // store's. The state tables are not cross-checked (that needs every state event:
+  // VerifyAuditChain). On PostgreSQL the walk is bounded by the store's statement timeout. A
+  // failed check is a report with ok=false, not an error; head_hash is the newest row's, and when
+  // ok the newest row's id is id + rows_checked - 1. kInternal for id < 1.
+  virtual Result<AuditReport> VerifyAuditChainFrom(int64_t id, std::string_view row_hash) = 0;
 
   // Every certificate of this device, in issuance order.
   virtual Result<std::vector<CertificateRecord>> FindByDevice(std::string_view device_id) = 0;
@@ -153,6 +183,21 @@ class Store : public StoreReader {
   virtual Result<std::vector<EventRecord>> RecentEvents(int limit) = 0;
   // How many certificates there are (revoked ones included; pending intents are not).
   virtual Result<int64_t> CountCertificates() = 0;
+
+  // Factory manifests (#19 part 2). Imports one batch in ONE write transaction: if a batch with
+  // this name exists with exactly these rows (as a set), kUnchanged and nothing is written (the
+  // file's hash may differ: a re-ordered or re-cased file lists the same devices); if it exists
+  // with other rows, kConflict listing the new file's rows it lacks and its rows the file lacks.
+  // A new batch is refused (kConflict) for every row whose device id or fingerprint is already in
+  // another batch, whatever it is paired with there: a device belongs to one batch, so the
+  // report's counts add up (UNIQUE indexes hold it across connections and replicas). Otherwise
+  // the batch, its rows and a "manifest_imported" state event (batch, file_sha256, rows,
+  // rows_sha256, imported_at: db/manifest_state.h) are written together. kConstraint for an empty
+  // batch name or rows, a fingerprint that is not 64 lowercase hex, or a bad time.
+  virtual Result<ManifestImportResult> ImportManifest(const ManifestImport& import) = 0;
+  // The counts of each batch (only `batch` when not empty; none if it does not exist), by name,
+  // and the unknown-certificate attempts (manifest_records.h says what each count means).
+  virtual Result<ManifestReport> ReportManifests(std::string_view batch) = 0;
 
  protected:
   Store() = default;

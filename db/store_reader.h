@@ -5,6 +5,7 @@
 #include <optional>
 #include <string_view>
 
+#include "db/manifest_records.h"
 #include "db/records.h"
 
 namespace db {
@@ -27,6 +28,11 @@ class StoreReader {
                                          std::string_view serial_hex) = 0;
   // The certificate with this serial (canonical hex), nullopt if none (a pending intent is none).
   virtual Result<std::optional<CertificateRecord>> FindBySerial(std::string_view serial_hex) = 0;
+  // The manifest row listing this bootstrap certificate (lowercase hex SHA-256 of its DER), with
+  // its batch; nullopt if no manifest lists it. One probe of a unique index (enrollment path,
+  // `serve --require-manifest`). Manifest rows are never removed, so a certificate found stays
+  // listed: the answer cannot go stale between this read and the issuance.
+  virtual Result<std::optional<ManifestEntry>> FindInManifest(std::string_view bootstrap_sha256) = 0;
 
  protected:
   StoreReader() = default;

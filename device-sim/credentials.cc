@@ -25,7 +25,7 @@ base::Result<Credentials> LoadCredentials(const std::string& fleet_dir,
                                           const std::string& device_id, EstOperation op,
                                           ca::Rng rng) {
   const std::string dir = DeviceDir(fleet_dir, device_id);
-  const bool bootstrap = op == EstOperation::kEnroll;
+  const bool bootstrap = op != EstOperation::kReenroll;  // enroll, serverkeygen
   const std::string_view cert_name = bootstrap ? kBootstrapCert : kOperationalCert;
   const std::string_view key_name = bootstrap ? kBootstrapKey : kOperationalKey;
   for (std::string_view name : {cert_name, key_name}) {

@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "device-sim/credentials.h"
+#include "device-sim/keygen_reply.h"
 #include "device-sim/retry.h"
 
 namespace devsim {
@@ -191,11 +192,23 @@ void Enrollment::OnEnrollResponse(const HttpResponse& response) {
   if (response.status != 200) {
     return Finish(Outcome::Http(response.status, step, FirstLine(response.body)));
   }
-  auto certs = CertsFromResponse(response, step);
+  std::unique_ptr<ca::PrivateKey> server_key;
+  ca::Result<std::vector<base::Bytes>> certs;
+  if (exchange_.op == EstOperation::kServerKeygen) {
+    // The certificate must certify the key that came with it (not the CSR's).
+    auto reply = ParseKeygenReply(response, step, env_.rng);
+    if (!reply) return Finish(Outcome::Error(reply.error().detail));
+    exchange_.public_key = std::move(reply->public_key);
+    server_key = std::move(reply->key);
+    certs = std::move(reply->certs);
+  } else {
+    certs = CertsFromResponse(response, step);
+  }
   if (!certs) return Finish(Outcome::Error(certs.error().detail));
   auto leaf = CheckIssued(*certs, exchange_.public_key, exchange_.device_id, env_.trust);
   if (!leaf) return Finish(Outcome::Error(leaf.error().detail));
   leaf_ = std::move(*leaf);
+  server_key_ = std::move(server_key);
   if (env_.timeline != nullptr) env_.timeline->Note(Timeline::Event::kIssued, Clock::now());
   Finish(Outcome::Issued());
 }

@@ -81,6 +81,8 @@ class Enrollment : public EventTarget {
   const Outcome& outcome() const { return outcome_; }
   // The issued certificate's DER when outcome().kind == kIssued.
   const base::Bytes& leaf() const { return leaf_; }
+  // serverkeygen: the key the server generated (the leaf certifies it), once issued; else null.
+  const ca::PrivateKey* server_key() const { return server_key_.get(); }
   int retries() const { return retries_; }
   const Exchange& exchange() const { return exchange_; }
 
@@ -120,6 +122,7 @@ class Enrollment : public EventTarget {
   int retries_ = 0;              // 503/429 (and connection) retries so far
   Outcome outcome_;
   base::Bytes leaf_;
+  std::unique_ptr<ca::PrivateKey> server_key_;
 };
 
 }  // namespace devsim

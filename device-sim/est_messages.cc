@@ -18,7 +18,12 @@ std::string EstPath(const EstTarget& target, std::string_view operation) {
 }  // namespace
 
 const char* OperationName(EstOperation op) {
-  return op == EstOperation::kEnroll ? "enroll" : "reenroll";
+  switch (op) {
+    case EstOperation::kEnroll: return "enroll";
+    case EstOperation::kReenroll: return "reenroll";
+    case EstOperation::kServerKeygen: return "serverkeygen";
+  }
+  return "enroll";
 }
 
 std::string CacertsRequest(const EstTarget& target) {
@@ -29,7 +34,9 @@ std::string CacertsRequest(const EstTarget& target) {
 std::string EnrollRequest(const EstTarget& target, EstOperation op,
                           std::span<const unsigned char> csr_der) {
   const std::string body = ca::Base64Encode(csr_der, true);
-  const char* operation = op == EstOperation::kEnroll ? "simpleenroll" : "simplereenroll";
+  const char* operation = op == EstOperation::kEnroll     ? "simpleenroll"
+                          : op == EstOperation::kReenroll ? "simplereenroll"
+                                                          : "serverkeygen";
   return "POST " + EstPath(target, operation) + " HTTP/1.1\r\nHost: " + target.host_header +
          "\r\nAccept: application/pkcs7-mime\r\nContent-Type: application/pkcs10\r\n"
          "Content-Transfer-Encoding: base64\r\nContent-Length: " +

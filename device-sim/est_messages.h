@@ -13,9 +13,11 @@
 
 namespace devsim {
 
-enum class EstOperation { kEnroll, kReenroll };
+// kServerKeygen: /serverkeygen (RFC 7030 §4.4) with the bootstrap identity, as kEnroll; the reply
+// carries the key the server made (keygen_reply.h).
+enum class EstOperation { kEnroll, kReenroll, kServerKeygen };
 
-// "enroll" / "reenroll", as the CLI and the summary name them.
+// "enroll" / "reenroll" / "serverkeygen", as the CLI and the summary name them.
 const char* OperationName(EstOperation op);
 
 struct EstTarget {
@@ -26,7 +28,7 @@ struct EstTarget {
 // GET cacerts with Connection: keep-alive, so the enrollment can follow on the same connection.
 std::string CacertsRequest(const EstTarget& target);
 
-// POST simpleenroll/simplereenroll of base64(csr_der) (RFC 8951 line-wrapped), Connection: close.
+// POST simpleenroll/simplereenroll/serverkeygen of base64(csr_der) (RFC 8951 line-wrapped), Connection: close.
 std::string EnrollRequest(const EstTarget& target, EstOperation op,
                           std::span<const unsigned char> csr_der);
 

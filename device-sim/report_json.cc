@@ -65,7 +65,8 @@ Json Settings(const FleetReport& report) {
               {"slow", o.slow},
               {"step_timeout", Number(o.step_timeout)},
               {"max_retries", o.max_retries},
-              {"retry_connections", o.retry_connections}};
+              {"retry_connections", o.retry_connections},
+              {"prepare_keys", o.prepare_keys}};
 }
 
 Json SlowObject(const FleetReport& report) {

@@ -175,6 +175,7 @@ base::Result<RunPlan> MakePlan(const FleetOptions& options) {
   plan.step_timeout = seconds(options.step_timeout);
   plan.max_retries = options.max_retries;
   plan.retry_connections = options.retry_connections;
+  plan.prepare_keys = options.prepare_keys;
   plan.slow = options.slow;
   plan.slow_interval = seconds(options.slow_interval);
   plan.slow_nice = options.slow_nice;
@@ -186,6 +187,11 @@ base::Result<RunPlan> MakePlan(const FleetOptions& options) {
 SharedRun::SharedRun(const RunPlan& run_plan, Clock::time_point start_time)
     : plan(run_plan), start(start_time) {
   if (plan.rate > 0) bucket_.emplace(plan.rate, DefaultBurst(plan.rate), 0.0);
+}
+
+void SharedRun::Restart(Clock::time_point now) {
+  start = now;
+  timeline.Restart(now);
 }
 
 std::optional<uint64_t> SharedRun::ClaimSlot() {

@@ -44,6 +44,7 @@ struct FleetOptions {
   double step_timeout = 30;    // seconds per step: connect, handshake, each request
   int max_retries = kDefaultMaxRetries;
   bool retry_connections = false;  // also retry refused/reset/timed-out connects and handshakes
+  bool prepare_keys = false;  // make every device's key and CSR before the clock starts
   std::string host;
   std::string port;
   TlsSettings tls;
@@ -70,6 +71,7 @@ struct RunPlan {
   Clock::duration step_timeout{};
   int max_retries = kDefaultMaxRetries;
   bool retry_connections = false;  // also retry refused/reset/timed-out connects and handshakes
+  bool prepare_keys = false;       // keys, CSRs and credentials made before the clock starts
   int slow = 0;
   Clock::duration slow_interval{};
   int slow_nice = 19;
@@ -102,8 +104,12 @@ struct SharedRun {
   // Takes a --rate token: nullopt if taken (or no rate limit), else how long until one accrues.
   std::optional<Clock::duration> TakeToken(Clock::time_point now);
 
+  // Starts the run's clock again (the timeline's too): once the workers are ready, before any
+  // of them runs.
+  void Restart(Clock::time_point now);
+
   const RunPlan& plan;
-  const Clock::time_point start;
+  Clock::time_point start;
   const std::atomic<bool>* interrupted = nullptr;  // set from a signal handler (SIGINT)
   std::atomic<uint64_t> next_slot{0};
   std::atomic<bool> stop{false};  // no new enrollments: duration over or interrupted

@@ -23,6 +23,8 @@ class Timeline {
   static constexpr int kMaxRetryAfter = 300;
 
   explicit Timeline(Clock::time_point start) : start_(start) {}
+  // Moves the start (before any Note: counts are not shifted).
+  void Restart(Clock::time_point start) { start_ = start; }
   void Note(Event event, Clock::time_point now);
   void NoteRetryAfter(int seconds);
 

@@ -40,6 +40,9 @@ class Worker {
   // Runs until this worker can start nothing more and has no enrollment left in flight.
   void Run();
   RunTally& tally() { return tally_; }
+  // --prepare-keys: loads every device's credentials and makes its key, CSR and SPKI now (before
+  // the clock starts), so that enrolling sends them as the first enrollment's.
+  base::Result<void> PrepareDevices();
 
  private:
   struct Device {
@@ -48,7 +51,8 @@ class Worker {
     bool in_replay_pool = false;
     std::unique_ptr<Credentials> creds;  // bootstrap (enroll) or operational (reenroll)
     // enroll with devices cycling: the key and CSR of this run's first enrollment, re-sent on
-    // later ones (the server answers the same key with the same certificate).
+    // later ones (the server answers the same key with the same certificate); with
+    // --prepare-keys, made before the clock starts and sent on the first one.
     std::unique_ptr<ca::PrivateKey> enrolled_key;
     base::Bytes enrolled_csr;
     base::Bytes enrolled_spki;

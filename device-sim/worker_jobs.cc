@@ -109,6 +109,22 @@ base::Result<Exchange> Worker::PrepareDeviceExchange(Job& job, bool fresh_key) {
   return exchange;
 }
 
+base::Result<void> Worker::PrepareDevices() {
+  for (Device& device : devices_) {
+    if (auto creds = DeviceCredentials(device); !creds) return std::unexpected(creds.error());
+    auto key = ca::PrivateKey::GenerateP256(drbg_->rng());
+    if (!key) return std::unexpected(ca::ToBaseError(key.error()));
+    auto csr = BuildCsr(device.id, **key, drbg_->rng());
+    if (!csr) return std::unexpected(ca::ToBaseError(csr.error()));
+    auto spki = (*key)->PublicKeyDer();
+    if (!spki) return std::unexpected(ca::ToBaseError(spki.error()));
+    device.enrolled_key = std::move(*key);
+    device.enrolled_csr = std::move(*csr);
+    device.enrolled_spki = std::move(*spki);
+  }
+  return {};
+}
+
 // A client certificate for the device's id from `issuer` (the rogue CA, or the factory CA but
 // expired), on the scratch key.
 base::Result<Exchange> Worker::PrepareMinted(Job& job, const SigningCa& issuer,
@@ -166,9 +182,13 @@ base::Result<void> Worker::Keep(Job& job, bool offer_for_replay) {
   Device& device = *job.device;
   const Exchange& exchange = job.enrollment->exchange();
   const base::Bytes& leaf = job.enrollment->leaf();
-  if (auto stored = StoreOperational(plan_.fleet_dir, device.id, *job.csr_key, leaf); !stored) {
+  // serverkeygen: the key the server made is the device's (written 0600, as any key).
+  const ca::PrivateKey* server_key = job.enrollment->server_key();
+  const ca::PrivateKey& key = server_key != nullptr ? *server_key : *job.csr_key;
+  if (auto stored = StoreOperational(plan_.fleet_dir, device.id, key, leaf); !stored) {
     return stored;
   }
+  if (server_key != nullptr) return {};  // no CSR key is certified: nothing to replay or renew
   if (plan_.op == EstOperation::kReenroll) {
     auto cert = ca::ParseCertificates(AsText(leaf));
     if (plan_.cycle_devices && cert && job.new_key) {  // renew with the new identity next time

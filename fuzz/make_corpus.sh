@@ -6,7 +6,7 @@ out=$1
 t=$(mktemp -d)
 trap 'rm -rf "$t"' EXIT
 mkdir -p "$out"/{http_request_fuzz,est_body_fuzz,csr_fuzz,trust_store_fuzz,config_fuzz} \
-  "$out"/{client_chain_fuzz,proxy_header_fuzz,pkcs11_uri_fuzz}
+  "$out"/{client_chain_fuzz,proxy_header_fuzz,pkcs11_uri_fuzz,manifest_fuzz}
 
 csr() {  # csr NAME KEYSPEC [extra req args]
   local name=$1 key=$2; shift 2
@@ -87,3 +87,9 @@ for u in 'pkcs11:token=provisiond;object=ca?module-path=/usr/lib/softhsm/libsoft
          'pkcs11:model=SoftHSM%20v2;object=c%3Ba?module-path=/usr/lib/x86_64-linux-gnu/p11-kit-proxy.so&pin-source=file:/p'; do
   n=$((n + 1)); printf '%s' "$u" > "$out/pkcs11_uri_fuzz/uri$n"
 done
+
+# manifest_fuzz: a CSV and a JSON manifest as a factory writes them (hex in either case).
+hex=$(printf 'x' | sha256sum | cut -d' ' -f1)
+printf 'device_id,bootstrap_sha256\r\ndev-00001,%s\r\ndev-00002,%s\n' "$hex" "${hex^^}" \
+  > "$out/manifest_fuzz/csv"
+printf '[\n {"device_id": "dev-00001", "bootstrap_sha256": "%s"}\n]\n' "$hex" > "$out/manifest_fuzz/json"

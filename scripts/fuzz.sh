@@ -9,7 +9,7 @@ seconds=${1:-60}
 shift || true
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(http_request_fuzz est_body_fuzz csr_fuzz trust_store_fuzz config_fuzz
-  client_chain_fuzz proxy_header_fuzz pkcs11_uri_fuzz)
+  client_chain_fuzz proxy_header_fuzz pkcs11_uri_fuzz manifest_fuzz)
 
 cxx=""
 for v in 19 18 17 16; do command -v "clang++-$v" >/dev/null && { cxx=clang++-$v; cc=clang-$v; break; }; done

@@ -3,7 +3,8 @@
 # (bench/grow_fill, through db::Writer), then on it serve's ready time, a one-device list and
 # revoke, crl and audit verify, with this build's provisiond and (GROW_BEFORE=path) another's,
 # page cache dropped for the file before each; daemon CPU per enrollment on an empty store and on
-# the grown one, alternated -> growth.tsv (docs/benchmarks.md, "Costs that grow with the store").
+# the grown one, alternated; audit verify, audit checkpoint and verify from it; revoke beside a
+# running serve -> growth.tsv (docs/benchmarks.md, "Costs that grow with the store").
 # GROW_DB=path reuses a store filled before (the fill is measured once).
 set -euo pipefail
 # shellcheck source=bench/lib.sh
@@ -29,7 +30,7 @@ if [ ! -s "$DB" ]; then
 fi
 certs=$(sqlite3 "$DB" 'SELECT count(*) FROM certificates')
 row size - 0 "$(stat -c %s "$DB") bytes, $certs certificates"
-for f in g1:"$NGROW" g2:"$NGROW" g3:"$NGROW" g4:"$NGROW"; do
+for f in g1:"$NGROW" g2:"$NGROW" g3:"$NGROW" g4:"$NGROW" g5:"$NGROW" g6:"$NGROW"; do
   [ -d "$GD/fleet-${f%%:*}" ] || "$SIM" factory --out "$GD/fleet-${f%%:*}" --count "${f#*:}" \
     --prefix "grow-${f%%:*}-" --ca-name "Factory CA grow ${f%%:*}" > /dev/null
 done
@@ -40,7 +41,7 @@ TRUST=("$GD"/fleet-g?/factory-ca.crt)
 serve_ready() {
   local t
   t=$(now)
-  "$1" serve --state-dir "$GD/state" --store "sqlite:$2" --listen 127.0.0.1:0 \
+  "$1" serve --log-level info --state-dir "$GD/state" --store "sqlite:$2" --listen 127.0.0.1:0 \
     --rate-limit-device off --trust "${TRUST[@]}" 2> "$GD/serve.log" &
   DPID=$!
   DADDR=""
@@ -83,13 +84,26 @@ for bin in "${BINS[@]}"; do
   admin "$bin" crl crl --out "$GD/crl-$i.der"
 done
 
-say "enrollment CPU: empty store and grown store, alternated"
+# wait_check: until serve's background whole-file check (daemon/store_checker.cc) has passed;
+# its CPU is the daemon's too, so "grown" enrollments overlap it and "grown_checked" ones do not.
+wait_check() {
+  local t
+  t=$(now)
+  while ! grep -q store_check_passed "$GD/serve.log" && kill -0 "$DPID" 2> /dev/null; do
+    sleep 0.5
+  done
+  row store_check "$(basename "$P")" "$(since "$t")" \
+    "$(grep -o 'store_check_passed.*' "$GD/serve.log" | head -c 100) (after ready)"
+}
+
+say "enrollment CPU: empty store and grown store (during and after the background check), alternated"
 n=0
-for store in empty grown empty grown; do
+for store in empty grown grown_checked empty grown grown_checked; do
   n=$((n + 1))
   db=$DB
   [ $store = empty ] && { db=$GD/empty-$n.db; rm -f "$db"*; }
   serve_ready "$P" "$db"
+  [ $store = grown_checked ] && wait_check
   t0=$(cpu_ticks "$DPID")
   "$SIM" enroll --fleet "$GD/fleet-g$n" --server "$DADDR" --ca-bundle "$GD/state/ca.crt" \
     --concurrency 8 --timeout 60 --json "$GD/enroll-$n.json" > /dev/null 2>&1 || true
@@ -100,5 +114,20 @@ for store in empty grown empty grown; do
   stop_daemon
 done
 
-say "audit verify"
+say "audit verify, audit checkpoint, audit verify from the checkpoint"
 admin "$P" audit_verify audit verify
+rm -f "$GD/checkpoint"
+admin "$P" audit_checkpoint audit checkpoint --out "$GD/checkpoint"
+# Rows written after the checkpoint, as a day of enrollments would add: a few admin events.
+for n in 1 2 3; do
+  "$P" block --device-id "grow-late-$n" --reason bench --state-dir "$GD/state" \
+    --store "sqlite:$DB" > /dev/null
+done
+admin "$P" audit_verify_from audit verify --from-checkpoint "$GD/checkpoint"
+
+say "one-device revoke beside a running serve (its connections keep the WAL open)"
+serve_ready "$P" "$DB"
+for n in 1 2 3; do
+  admin "$P" revoke_beside_serve revoke --device-id "device-160000$n" --reason superseded
+done
+stop_daemon

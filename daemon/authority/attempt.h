@@ -20,6 +20,7 @@ struct Enroller::Attempt {
   EnrollDone done;
   int reservations = 0;  // a duplicate serial (2^-127) is retried with a new one
   ca::PreparedCert prepared;
+  std::shared_ptr<const ca::ServerKey> server_key;  // serverkeygen: the key being certified
 };
 
 // A result with `code` and the journal's `detail` (kIssued with "" means "go on").

@@ -53,6 +53,13 @@ const char* EnrollCodeName(EnrollCode code) {
     case EnrollCode::kProfileNotAllowed: return "profile_not_allowed";
     case EnrollCode::kProfileMismatch: return "profile_mismatch";
     case EnrollCode::kDeviceEnrolled: return "device_enrolled";
+    case EnrollCode::kRebootstrapGrantExpired: return "rebootstrap_grant_expired";
+    case EnrollCode::kRebootstrapGrantSpent: return "rebootstrap_grant_spent";
+    case EnrollCode::kRebootstrapKeyNotNew: return "rebootstrap_key_not_new";
+    case EnrollCode::kNotInManifest: return "not_in_manifest";
+    case EnrollCode::kManifestMismatch: return "manifest_mismatch";
+    case EnrollCode::kServerKeygenNeedsTls13: return "serverkeygen_needs_tls13";
+    case EnrollCode::kServerKeygenFailed: return "serverkeygen_failed";
   }
   return "internal";
 }
@@ -104,6 +111,9 @@ EnrollResult Enroller::CheckPeer(const EnrollRequest& req,
     return Refuse(EnrollCode::kNeedsOperational,
                   "bootstrap certificate presented to simplereenroll");
   }
+  if (req.server_keygen && !peer.tls13) {
+    return Refuse(EnrollCode::kServerKeygenNeedsTls13, "serverkeygen over TLS 1.2");
+  }
   if (!named) return Refuse(EnrollCode::kNoDeviceId, named.error().detail);
   if (!req.reenroll && !ProfileAllows(req.label, req.rule, peer)) {
     return Refuse(EnrollCode::kProfileNotAllowed,
@@ -121,7 +131,8 @@ EnrollResult Enroller::CheckCsr(const EnrollRequest& req, const AuthorityConfig&
   }
   auto der = ca::Base64Decode(req.body, ca::kMaxCsrDer);
   if (!der) return Refuse(EnrollCode::kBadBase64, der.error().detail);
-  auto checked = ca::CheckCsr(*der);
+  auto checked = ca::CheckCsr(
+      *der, req.server_keygen ? ca::CsrKey::kIgnored : ca::CsrKey::kProofOfPossession);
   if (!checked) {
     auto r = Refuse(EnrollCode::kBadCsr, checked.error().detail);
     r.csr_error = checked.error().code;
@@ -149,6 +160,7 @@ EnrollResult Enroller::CheckCsr(const EnrollRequest& req, const AuthorityConfig&
 // Key reuse against the client certificate, same-key renewal, the renewal window.
 EnrollResult Enroller::CheckKey(const EnrollRequest& req, const Policy& policy,
                                 const ca::CheckedCsr& csr) {
+  if (req.server_keygen) return Refuse(EnrollCode::kIssued, "");  // the key is made here, fresh
   const PresentedCert& cert = *req.peer.cert;
   const bool same_key = csr.public_key_der == cert.public_key_der;
   if (same_key && !req.reenroll) {
@@ -186,12 +198,34 @@ std::optional<EnrollResult> Enroller::Enroll(const EnrollRequest& req, EnrollDon
   if (checked.code == EnrollCode::kIssued && req.reenroll) {
     checked = CheckRenewal(req, attempt->name);
   }
+  if (checked.code == EnrollCode::kIssued && !req.reenroll) {
+    checked = CheckManifest(req, attempt->name);
+  }
   checked.device_id = attempt->name.qualified;
   if (checked.code != EnrollCode::kIssued) return checked;
+  if (req.server_keygen) {
+    // RFC 7030 §4.4.1: the CSR's key is ignored; the certificate certifies a key made by this
+    // worker's DRBG (seeded from the OS entropy source), which only the reply will carry.
+    auto key = ca::GenerateServerKey(rng_);
+    if (!key) {
+      auto r = Refuse(EnrollCode::kServerKeygenFailed, key.error().detail);
+      r.device_id = attempt->name.qualified;
+      return r;
+    }
+    attempt->csr.public_key_der = key->public_key_der;
+    attempt->server_key = std::make_shared<const ca::ServerKey>(std::move(*key));
+  }
   attempt->req = req;
   attempt->req.body.clear();  // decoded already; not kept while waiting for commits
-  attempt->done = [done = std::move(done), id = attempt->name.qualified](EnrollResult r) {
+  attempt->done = [done = std::move(done), id = attempt->name.qualified,
+                   keygen = req.server_keygen](EnrollResult r) {
     r.device_id = id;
+    // A certificate that exists already certifies a key we no longer hold (a fresh key cannot
+    // meet an earlier one but by a hash collision): never answered with a certificate alone.
+    if (keygen && r.code == EnrollCode::kAlreadyIssued) {
+      r = Refuse(EnrollCode::kServerKeygenFailed, "serverkeygen: " + r.detail);
+      r.device_id = id;
+    }
     done(std::move(r));
   };
   auto refused = Reserve(attempt);  // a refusal before any write (Prepare, a full queue)

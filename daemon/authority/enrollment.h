@@ -9,12 +9,15 @@
 //   client certificate present -> the handshake's status check answered (else kStoreUnavailable:
 //   the store was down, nothing else is done) -> rate limits (per source address; per device id
 //   within --identity-scope, or per client certificate when it names no device id) ->
-//   certificate kind for the endpoint -> device id -> labelled profile's allow rule (bootstrap)
+//   certificate kind for the endpoint -> (serverkeygen) TLS 1.3 -> device id -> labelled profile's allow rule (bootstrap)
 //   -> content type -> CSR (base64, PKCS#10, key, algorithm, proof of possession) -> CSR
 //   identity -> channel binding
-//   -> key reuse against the client certificate -> same-key renewal -> renewal window ->
+//   -> key reuse against the client certificate (serverkeygen: the CSR's key and signature are
+//   ignored, RFC 7030 §4.4.1; a P-256 key is generated after these checks and certified instead) -> same-key renewal -> renewal window ->
 //   (renewal) the certificate's stored profile and device id must be the endpoint's and the
-//   certificate's (one read on the worker's store connection). Then issuance in the Boulder
+//   certificate's (one read on the worker's store connection); (bootstrap, --require-manifest)
+//   the bootstrap certificate must be in a factory manifest, under the device id the
+//   certificate names (manifest_check.cc; one read). Then issuance in the Boulder
 //   order, never blocking the worker on the store (the db::Writer thread commits in groups):
 //
 //   worker: Prepare TBS + lint ──► queue: Reserve (policy + pending intent) ──COMMIT──►
@@ -25,7 +28,9 @@
 //   kResume (a pending intent of an earlier, interrupted attempt with this key: sign ITS TBS and
 //   complete it, once Issuer::CheckPrepared has found that TBS identical to what we would build
 //   now for this device, key and profile; else kIntentMismatch, nothing signed),
-//   kBootstrapExhausted, kKeyReuse, kDeviceEnrolled, and kDeviceBlocked / kAuthRevoked /
+//   kBootstrapExhausted, kKeyReuse, kDeviceEnrolled (or, for a device with a re-bootstrap grant,
+//   kRebootstrapGrantExpired / kRebootstrapGrantSpent / kRebootstrapKeyNotNew, or the grant is
+//   spent and the issuance goes on), and kDeviceBlocked / kAuthRevoked /
 //   kAuthDenylisted: the status of the device and of the certificate it authenticated with is
 //   checked again in Reserve's transaction, so a revocation, block or denylisting committed
 //   after the handshake refuses the next request on an already open connection. A failure after
@@ -42,6 +47,7 @@
 #include "ca/csr.h"
 #include "ca/issuer.h"
 #include "ca/rng.h"
+#include "ca/server_key.h"
 #include "daemon/authority/device_name.h"
 #include "daemon/authority/peer.h"
 #include "daemon/authority/policy.h"
@@ -80,6 +86,13 @@ enum class EnrollCode {
   kProfileNotAllowed,     // the bootstrap chain's trust anchor is not allowed for this profile
   kProfileMismatch,       // renewal under another profile than the certificate was issued under
   kDeviceEnrolled,        // this device id already enrolled (with another bootstrap certificate)
+  kRebootstrapGrantExpired,  // the device's re-bootstrap grant expired before it was used
+  kRebootstrapGrantSpent,    // the device's re-bootstrap grant was already used
+  kRebootstrapKeyNotNew,     // under a re-bootstrap grant: the key was certified for it before
+  kNotInManifest,         // --require-manifest: the bootstrap certificate is in no manifest
+  kManifestMismatch,      // --require-manifest: its manifest row names another device id
+  kServerKeygenNeedsTls13,  // serverkeygen over TLS 1.2: a private key travels only over TLS 1.3
+  kServerKeygenFailed,      // serverkeygen: the key could not be generated (nothing reserved)
 };
 
 struct EnrollRequest {
@@ -94,6 +107,10 @@ struct EnrollRequest {
   std::string body;
   PeerIdentity peer;  // a copy: the connection may be gone before the issuance finishes
   std::string peer_address;
+  // serverkeygen (RFC 7030 §4.4): an enrollment (the simpleenroll rules) whose CSR's key and
+  // signature are ignored; the certificate certifies a key generated here, returned in
+  // EnrollResult::server_key and recorded as such (event reason "issued_server_key").
+  bool server_keygen = false;
 };
 
 struct EnrollResult {
@@ -104,6 +121,9 @@ struct EnrollResult {
   base::Bytes der;             // kIssued / kAlreadyIssued
   std::string serial_hex;
   std::string device_id;       // DeviceName::qualified once known, else ""
+  // kIssued by serverkeygen: the private key the certificate certifies (never stored, logged or
+  // written; its pages are undumped and zeroed when the last owner drops it).
+  std::shared_ptr<const ca::ServerKey> server_key;
 };
 
 // Shared by all workers; thread-safe.
@@ -155,6 +175,7 @@ class Enroller {
   EnrollResult CheckKey(const EnrollRequest& request, const Policy& policy,
                         const ca::CheckedCsr& csr);
   EnrollResult CheckRenewal(const EnrollRequest& request, const DeviceName& name);
+  EnrollResult CheckManifest(const EnrollRequest& request, const DeviceName& name);
   std::optional<EnrollResult> Reserve(std::shared_ptr<Attempt> attempt);
   void OnReserved(std::shared_ptr<Attempt> attempt, db::Result<db::IssueOutcome> outcome);
   static ca::Profile ScopedProfile(const Attempt& attempt);

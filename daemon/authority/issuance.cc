@@ -121,6 +121,15 @@ void Enroller::OnReserved(std::shared_ptr<Attempt> a, db::Result<db::IssueOutcom
     case db::Decision::kDeviceEnrolled:
       return a->done(Refuse(EnrollCode::kDeviceEnrolled,
                             "device id already enrolled with another bootstrap certificate"));
+    case db::Decision::kRebootstrapGrantExpired:
+      return a->done(Refuse(EnrollCode::kRebootstrapGrantExpired,
+                            "re-bootstrap grant expired before it was used"));
+    case db::Decision::kRebootstrapGrantSpent:
+      return a->done(Refuse(EnrollCode::kRebootstrapGrantSpent,
+                            "re-bootstrap grant already spent by an earlier issuance"));
+    case db::Decision::kRebootstrapKeyNotNew:
+      return a->done(Refuse(EnrollCode::kRebootstrapKeyNotNew,
+                            "re-bootstrap needs a key never certified for this device"));
   }
   a->done(Refuse(EnrollCode::kInternal, "unknown store decision"));
 }
@@ -176,7 +185,8 @@ void Enroller::SignAndComplete(std::shared_ptr<Attempt> a, const db::Intent& int
       .endpoint = a->req.endpoint,
       .outcome = "issued",
       .http_status = 200,
-      .reason = "issued",
+      // The store records that this key was generated here (never the key itself).
+      .reason = a->server_key ? "issued_server_key" : "issued",
       .serial_hex = record.serial_hex,
   };
   auto shared_record = std::make_shared<db::CertificateRecord>(std::move(record));
@@ -190,6 +200,7 @@ void Enroller::SignAndComplete(std::shared_ptr<Attempt> a, const db::Intent& int
             r.code = EnrollCode::kIssued;
             r.der = std::move(shared_record->der);
             r.serial_hex = shared_record->serial_hex;
+            r.server_key = a->server_key;
             return a->done(std::move(r));
           }
           OnCompleted(a, shared_record->serial_hex, std::move(done));

@@ -36,6 +36,9 @@ struct Policy {
   bool reenroll_same_key = false;     // allow re-enrollment with the current key
   RateSpec device_rate{20, std::chrono::hours(1)};  // per device id (within the identity scope)
   RateSpec address_rate{};                          // per source address; off by default (NAT)
+  // serve --require-manifest: simpleenroll only for a bootstrap certificate some factory
+  // manifest lists, under the device id it lists (daemon/authority/manifest_check.cc).
+  bool require_manifest = false;
 };
 
 // The settings the authority reads on each request. ServeConfig (daemon/config.h) extends it, so

@@ -11,6 +11,7 @@
 #include "ca/csrattrs_response.h"
 #include "ca/encoding.h"
 #include "ca/pkcs7.h"
+#include "daemon/est/serverkeygen_reply.h"
 #include "daemon/events.h"
 #include "daemon/flood_budget.h"
 #include "daemon/log.h"
@@ -84,6 +85,20 @@ Answer AnswerFor(const EnrollResult& r) {
       return {403, "renewal must use the profile the certificate was issued under"};
     case EnrollCode::kDeviceEnrolled:
       return {403, "device id already enrolled with another bootstrap certificate"};
+    case EnrollCode::kRebootstrapGrantExpired:
+      return {403, "re-bootstrap grant for this device has expired"};
+    case EnrollCode::kRebootstrapGrantSpent:
+      return {403, "re-bootstrap grant for this device was already used"};
+    case EnrollCode::kRebootstrapKeyNotNew:
+      return {403, "re-bootstrap requires a key never certified for this device"};
+    case EnrollCode::kNotInManifest:
+      return {403, "bootstrap certificate is in no factory manifest"};
+    case EnrollCode::kManifestMismatch:
+      return {403, "bootstrap certificate is listed in a factory manifest for another device id"};
+    case EnrollCode::kServerKeygenNeedsTls13:
+      return {403, "serverkeygen requires TLS 1.3; the private key is not sent over TLS 1.2"};
+    case EnrollCode::kServerKeygenFailed:
+      return {500, "server-side key generation failed; nothing was issued"};
   }
   return {500, "internal error"};
 }
@@ -93,6 +108,23 @@ http::Response Base64Body(const std::string& content_type, std::string body) {
   r.content_type = content_type;
   r.body = std::move(body);
   r.extra_headers.emplace_back("Content-Transfer-Encoding", "base64");
+  return r;
+}
+
+// RFC 7030 §4.4.2: the key and the certificate as multipart/mixed, the body in undumped pages
+// (the connection zeroes them once sent). The boundary holds '_', outside the base64 alphabet.
+http::Response ServerKeygenResponse(const ca::ServerKey& key, const std::vector<base::Bytes>& certs,
+                                    const std::string& serial_hex) {
+  auto reply = BuildServerKeygenReply(key.pkcs8_der, ca::CertsOnlyPkcs7(certs),
+                                      "est-serverkeygen_" + serial_hex);
+  if (!reply) {
+    Log(Priority::kErr, "serverkeygen_reply_failed",
+        {{"serial", serial_hex}, {"detail", reply.error().detail}});
+    return http::TextResponse(500, "internal error");
+  }
+  http::Response r;
+  r.content_type = std::move(reply->content_type);
+  r.secret_body = std::make_shared<base::SecretBuffer>(std::move(reply->body));
   return r;
 }
 
@@ -109,6 +141,7 @@ http::Response ResponseFor(const EnrollResult& result, const Answer& answer, int
     return resp;
   }
   std::vector<base::Bytes> certs{result.der};
+  if (result.server_key) return ServerKeygenResponse(*result.server_key, certs, result.serial_hex);
   return Base64Body(kCertsOnly, ca::Base64Encode(ca::CertsOnlyPkcs7(certs), true));
 }
 
@@ -118,7 +151,7 @@ std::string Now() { return ca::Iso8601(static_cast<base::UnixTime>(std::time(nul
 
 struct Service::Route {
   std::string label;  // "" for the default profile
-  std::string op;     // cacerts | csrattrs | simpleenroll | simplereenroll
+  std::string op;     // cacerts | csrattrs | simpleenroll | simplereenroll | serverkeygen
   const ca::Profile* profile = nullptr;
   const ProfileRule* rule = nullptr;  // the label's configured rule, if any (the room decides)
 };
@@ -170,7 +203,9 @@ std::optional<http::Response> Service::Handle(const http::Request& request,
     if (route.op == "cacerts") return Base64Body("application/pkcs7-mime", cacerts_body_);
     return Base64Body("application/csrattrs", peer.tls13 ? csrattrs_tls13_body_ : csrattrs_body_);
   }
-  if (route.op == "simpleenroll" || route.op == "simplereenroll") {
+  // serverkeygen is an enrollment like simpleenroll; while it is off, an unknown operation.
+  const bool keygen = route.op == "serverkeygen" && config.serverkeygen;
+  if (route.op == "simpleenroll" || route.op == "simplereenroll" || keygen) {
     if (request.method != "POST") {
       auto r = http::TextResponse(405, "method not allowed; use POST");
       r.extra_headers.emplace_back("Allow", "POST");
@@ -194,6 +229,7 @@ std::optional<http::Response> Service::Enroll(const Route& route, const http::Re
       .body = request.body,
       .peer = peer,
       .peer_address = peer_address,
+      .server_keygen = route.op == "serverkeygen",
   };
   auto summary = std::make_shared<EnrollRequest>(req);
   summary->body.clear();
@@ -222,7 +258,8 @@ std::optional<http::Response> Service::Finish(const EnrollRequest& req, const En
     // The issued event was committed with the certificate, in the same transaction.
     Log(Priority::kNotice, "issued",
         {{"serial", result.serial_hex}, {"device_id", device_id},
-         {"kind", req.reenroll ? "reenroll" : "enroll"}, {"peer", peer_address},
+         {"kind", req.reenroll ? "reenroll" : req.server_keygen ? "serverkeygen" : "enroll"},
+         {"peer", peer_address},
          {"endpoint", req.endpoint}});
   } else if (peer.kind == AuthKind::kNone &&
              !UnauthenticatedBudget().Admit(/*row=*/true)) {

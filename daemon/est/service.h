@@ -1,7 +1,8 @@
 // service.h — the EST operations (RFC 7030 §4, RFC 8951) under /.well-known/est/[<label>/]:
-// cacerts, csrattrs, simpleenroll, simplereenroll. Routes a request to its profile, hands
-// enrollments to the authority (daemon/authority/enrollment.h, which decides), maps each outcome to
-// an HTTP status and fixed reason, and records refusals (enrollment_events) before replying.
+// cacerts, csrattrs, simpleenroll, simplereenroll, serverkeygen (RFC 7030 §4.4, --serverkeygen).
+// Routes a request to its profile, hands enrollments to the authority (daemon/authority/
+// enrollment.h, which decides), maps each outcome to an HTTP status and fixed reason, and records
+// refusals (enrollment_events) before replying.
 // One Service per worker thread (it owns that worker's Issuer and Enroller).
 #pragma once
 

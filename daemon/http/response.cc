@@ -38,10 +38,11 @@ std::string Serialize(const Response& r) {
   out += "HTTP/1.1 " + std::to_string(r.status) + " " + StatusText(r.status) + "\r\n";
   if (!r.content_type.empty()) out += "Content-Type: " + r.content_type + "\r\n";
   for (const auto& [name, value] : r.extra_headers) out += name + ": " + value + "\r\n";
-  out += "Content-Length: " + std::to_string(r.body.size()) + "\r\n";
+  const size_t length = r.secret_body ? r.secret_body->size() : r.body.size();
+  out += "Content-Length: " + std::to_string(length) + "\r\n";
   if (r.close) out += "Connection: close\r\n";
   out += "\r\n";
-  out += r.body;
+  if (!r.secret_body) out += r.body;
   return out;
 }
 

@@ -12,6 +12,7 @@ bool RecordScreen::Feed(std::span<const unsigned char> bytes, size_t limit) {
       const size_t skip = std::min(body_left_, bytes.size() - i);
       body_left_ -= skip;
       i += skip;
+      complete_ = complete_ || body_left_ == 0;
       continue;
     }
     if (first_ && header_got_ == 0 && (bytes[i] & 0x80) != 0) {
@@ -25,6 +26,7 @@ bool RecordScreen::Feed(std::span<const unsigned char> bytes, size_t limit) {
     last_length_ = (static_cast<size_t>(header_[3]) << 8) | header_[4];
     if (last_length_ > limit) return false;
     body_left_ = last_length_;
+    complete_ = complete_ || body_left_ == 0;
   }
   return true;
 }

@@ -29,6 +29,9 @@ class RecordScreen {
   // mbedTLS refuses it on its own (decode_error, alerts.cc).
   bool Feed(std::span<const unsigned char> bytes, size_t limit);
   size_t last_length() const { return last_length_; }
+  // A whole record (header and body) has passed, or the screen is off: the peer has sent more
+  // than a fragment (worker_admit.cc treats a handshake as started only then).
+  bool record_complete() const { return complete_ || off_; }
 
  private:
   bool off_ = false;
@@ -37,6 +40,7 @@ class RecordScreen {
   size_t header_got_ = 0;
   size_t body_left_ = 0;
   size_t last_length_ = 0;
+  bool complete_ = false;
 };
 
 }  // namespace provisiond::tls

@@ -42,6 +42,8 @@ class Session {
   Status Handshake();
   const HandshakeFailure& failure() const { return failure_; }
   const PeerIdentity& peer() const { return peer_; }
+  // A whole TLS record from the peer has been read (record_screen.h): more than a fragment.
+  bool RecordRead() const { return record_screen_.record_complete(); }
   // Presented leaf details even after a failed handshake (empty optional if none was presented).
   const std::optional<PresentedCert>& presented() const { return presented_; }
 

@@ -146,3 +146,26 @@ TEST_CASE("eviction takes the oldest silent connection, then the oldest started 
   CHECK_FALSE(
       queue.PopOldest([](int, uint64_t id) { return id == 7 ? State::kGone : State::kSilent; }));
 }
+
+TEST_CASE("a started handshake is given longer than a silent one before it is evicted") {
+  using State = HandshakeQueue::State;
+  HandshakeQueue queue;
+  const auto t0 = std::chrono::steady_clock::time_point{} + std::chrono::seconds(100);
+  for (int i = 0; i < 4; ++i) queue.Push({50 + i, uint64_t(i), t0 + std::chrono::seconds(i)});
+  const std::set<int> started = {50, 51};  // the oldest two sent their ClientHello
+  auto state = [&](int fd, uint64_t) {
+    return started.contains(fd) ? State::kStarted : State::kSilent;
+  };
+  // At t0 + 4 s with a 1 s silent cutoff and a 5 s started one (the default 10 s handshake
+  // timeout): the silent ones of 3 s and 2 s go, the started ones of 4 s and 3 s stay.
+  const auto silent_by = t0 + std::chrono::seconds(3);
+  const auto started_by = t0 - std::chrono::seconds(1);
+  CHECK(queue.PopOldest(state, silent_by, started_by)->fd == 52);
+  CHECK(queue.PopOldest(state, silent_by, started_by)->fd == 53);
+  CHECK_FALSE(queue.PopOldest(state, silent_by, started_by));
+  CHECK(queue.size() == 2);
+  // Once they are old enough, the oldest started one goes first.
+  CHECK(queue.PopOldest(state, silent_by, t0)->fd == 50);
+  CHECK_FALSE(queue.PopOldest(state, silent_by, t0));
+  CHECK(queue.PopOldest(state)->fd == 51);
+}

@@ -66,3 +66,24 @@ TEST_CASE("RecordScreen: an SSLv2-format first record is left to mbedTLS") {
   auto big = Record(22, 20000);
   CHECK(screen.Feed(big, RecordScreen::kMaxPlaintext));
 }
+
+TEST_CASE("RecordScreen: a record is complete only once its header and whole body have passed") {
+  for (size_t piece : {size_t{1}, size_t{4}, size_t{6}, size_t{4096}}) {
+    CAPTURE(piece);
+    const auto hello = Record(22, 200);
+    RecordScreen screen;
+    CHECK_FALSE(screen.record_complete());
+    // One byte, a header, the header and all but one byte of the body: a fragment.
+    for (size_t upto : {size_t{1}, size_t{5}, hello.size() - 1}) {
+      RecordScreen partial;
+      std::vector<unsigned char> head(hello.begin(), hello.begin() + upto);
+      REQUIRE(FeedInPieces(partial, head, piece, RecordScreen::kMaxPlaintext));
+      CHECK_FALSE(partial.record_complete());
+    }
+    REQUIRE(FeedInPieces(screen, hello, piece, RecordScreen::kMaxPlaintext));
+    CHECK(screen.record_complete());
+  }
+  RecordScreen empty;  // a zero-length record is whole once its header is
+  REQUIRE(empty.Feed(Record(22, 0), RecordScreen::kMaxPlaintext));
+  CHECK(empty.record_complete());
+}

@@ -185,10 +185,15 @@ TEST_CASE("audit verify names a certificate or intent whose profile, device or s
              "'");
     p.Broken("certificate " + cert.serial_hex);
   }
-  SUBCASE("an issued intent set back to pending") {
-    // With its TBS back (EnrollIntent's): the schema refuses a pending intent without one.
-    p.Tamper("UPDATE issuance_intents SET status = 'pending', tbs_sha256 = NULL, "
-             "tbs = x'308201000800' WHERE serial = '" + cert.serial_hex + "'");
+  SUBCASE("an issued intent brought back as pending") {
+    // Its row is gone since Complete (schema version 6): put back, with its very TBS
+    // (EnrollIntent's), it matches its chained event, and the certificate is left without one.
+    p.Tamper("INSERT INTO issuance_intents (serial, device_id, kind, public_key_sha256, "
+             "auth_cert_fingerprint, auth_cert_issuer, auth_cert_serial, tbs, not_after, peer, "
+             "created_at, status, profile) SELECT serial, device_id, kind, public_key_sha256, "
+             "auth_cert_fingerprint, auth_cert_issuer, auth_cert_serial, x'308201000800', "
+             "not_after, peer, issued_at, 'pending', profile FROM certificates WHERE serial = '" +
+             cert.serial_hex + "'");
     p.Broken("certificate " + cert.serial_hex);
   }
 }

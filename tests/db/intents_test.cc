@@ -4,6 +4,7 @@
 // (a SQLite trigger).
 #include <doctest/doctest.h>
 
+#include <span>
 #include <string>
 #include <vector>
 
@@ -57,18 +58,23 @@ TEST_CASE_TEMPLATE("kReserved stores a pending intent, byte-exact, and writes no
   CHECK_FALSE(got.revoked_at.has_value());
   CHECK(store->CountCertificates().value() == 0);
   CHECK(IssuanceEventCount(*store) == 0);
-  // ... but the intent is in the audit chain (db/audit_state.h): its serial, device, kind, key,
-  // authenticating certificate, profile and the SHA-256 of its tbs.
+  // ... but the intent is in the audit chain (db/audit_state.h): its serial, and the SHA-256 of the
+  // text that names its device, kind, key, authenticating certificate, profile and tbs's SHA-256.
   auto events = store->RecentEvents(10).value();
   REQUIRE(events.size() == 1);
   CHECK(events[0].endpoint == "state");
   CHECK(events[0].outcome == "intent");
   CHECK(events[0].device_id == "device-a");
-  CHECK(events[0].reason == "serial=\"" + intent.serial_hex +
-                                "\" device_id=\"device-a\" kind=\"enroll\" public_key_sha256=\"" +
-                                intent.public_key_sha256 + "\" auth_cert_fingerprint=\"" +
-                                intent.auth_cert_fingerprint + "\" profile=\"\" tbs_sha256=\"" +
-                                ca::Sha256Hex(intent.tbs) + "\"");
+  const std::string full = "serial=\"" + intent.serial_hex +
+                           "\" device_id=\"device-a\" kind=\"enroll\" public_key_sha256=\"" +
+                           intent.public_key_sha256 + "\" auth_cert_fingerprint=\"" +
+                           intent.auth_cert_fingerprint + "\" profile=\"\" tbs_sha256=\"" +
+                           ca::Sha256Hex(intent.tbs) + "\"";
+  CHECK(events[0].reason ==
+        "serial=\"" + intent.serial_hex + "\" state_sha256=\"" +
+            ca::Sha256Hex(std::span(reinterpret_cast<const unsigned char*>(full.data()),
+                                    full.size())) +
+            "\"");
   // Not a certificate yet: unknown at the TLS handshake.
   CHECK(store->CertificateStatus(intent.serial_hex).value() == CertStatus::kUnknown);
 }

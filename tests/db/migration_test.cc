@@ -83,15 +83,16 @@ TEST_CASE("serve's open refuses an older file untouched and names migrate; a new
   REQUIRE_FALSE(refused.has_value());
   CHECK(refused.error().code == Code::kSchema);
   CHECK(refused.error().detail ==
-        "the database is at schema version 2, this program needs 5; run provisiond migrate first");
+        "the database is at schema version 2, this program needs " + std::to_string(kSchemaVersion) +
+            "; run provisiond migrate first");
   CHECK(QueryRawInt(OpenRaw(path).get(), "PRAGMA user_version") == 2);
   // A file that did not exist yet is created at the current version either way.
   auto fresh = SqliteStore::Open(dir.File("new.db"), SqliteStore::Upgrade::kRefuse);
   REQUIRE(fresh.has_value());
-  CHECK((*fresh)->EffectiveSettings().value().user_version == 5);
+  CHECK((*fresh)->EffectiveSettings().value().user_version == kSchemaVersion);
 }
 
-TEST_CASE("a populated version 2 file migrates in place to version 5") {
+TEST_CASE("a populated version 2 file migrates in place to the current version") {
   TempDir dir;
   std::string path = dir.File("store.db");
   MakeVersion2File(path);
@@ -99,7 +100,7 @@ TEST_CASE("a populated version 2 file migrates in place to version 5") {
       QueryRaw(OpenRaw(path).get(), "SELECT row_hash FROM enrollment_events ORDER BY id DESC");
 
   auto store = OpenOrDie(path);
-  CHECK(store->EffectiveSettings().value().user_version == 5);
+  CHECK(store->EffectiveSettings().value().user_version == kSchemaVersion);
   CHECK(store->CountCertificates().value() == 3);
   CHECK(store->CertificateStatus(SerialHex(2)).value() == CertStatus::kRevoked);
   CHECK(store->IsBootstrapDenied(HashHex(7, 'c'), "", "").value());

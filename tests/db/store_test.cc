@@ -38,7 +38,7 @@ TEST_CASE("a new database has the current schema and durable settings in force")
                  "SELECT group_concat(name, ',') FROM pragma_table_info('certificates')") ==
         "id,serial,device_id,subject,san,not_before,not_after,der,fingerprint_sha256,"
         "public_key_sha256,auth_cert_issuer,auth_cert_serial,auth_cert_fingerprint,kind,peer,"
-        "issued_at,revoked_at,revocation_reason,profile");
+        "issued_at,revoked_at,revocation_reason,profile,tbs_sha256");
   CHECK(QueryRaw(raw.get(),
                  "SELECT group_concat(name, ',') FROM pragma_table_info('enrollment_events')") ==
         "id,time,peer,presented_fingerprint,presented_subject,device_id,endpoint,outcome,"
@@ -62,10 +62,13 @@ TEST_CASE("a new database has the current schema and durable settings in force")
   // 7 from version 1; version 2 rebuilt the 4 on enrollment_events and added 2 partial indexes
   // on certificates and 2 on bootstrap_denylist; version 3 added 3 on issuance_intents and 2
   // partial ones (pending, revoked); version 4 the unique partial one on device_blocks; version 5
-  // dropped 3 of enrollment_events' (and rebuilt issuance_intents' 5).
+  // dropped 3 of enrollment_events' (and rebuilt issuance_intents' 5); version 6 made
+  // enrollment_events_time partial and added enrollment_events_server_key (partial); version 7 (rebootstrap_grants, db/schema_grants.cc) added
+  // rebootstrap_grants_device_id; version 8 (db/schema_manifest.cc) manifest_devices_batch_id and
+  // a partial one on enrollment_events (presented_fingerprint).
   CHECK(QueryRawInt(raw.get(),
                     "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND "
-                    "name NOT LIKE 'sqlite_autoindex%'") == 14);
+                    "name NOT LIKE 'sqlite_autoindex%'") == 18);
 }
 
 TEST_CASE("the database file and its WAL are created with mode 0600") {

@@ -83,8 +83,8 @@ pending=$(sql "SELECT serial FROM issuance_intents WHERE device_id='dev-c' AND s
 check "dev-c's intent is pending" test -n "$pending"
 sql "DROP TRIGGER refuse_all;"
 expect_eq "the retry resumes it -> 200" 200 "$(enroll_curl "$T/dev-c" "$T/csr-c.b64")"
-expect_eq "with the intent's serial" issued \
-  "$(sql "SELECT status FROM issuance_intents WHERE serial='$pending'")"
+expect_eq "the intent became its certificate (its row is gone)" 0 \
+  "$(sql "SELECT count(*) FROM issuance_intents WHERE serial='$pending'")"
 expect_eq "and its certificate row" 1 \
   "$(sql "SELECT count(*) FROM certificates WHERE serial='$pending' AND device_id='dev-c'")"
 # The planted row was never chained (issue #12 finding 5): audit verify names it, and only it.

@@ -3,10 +3,11 @@
 addresses and reopens each one the server closes, as a lockout attacker would (issue #18).
 
 usage: lockout_attacker.py PORT --sources 127.0.0.2[,127.0.0.3...] --per-source N
-           [--reopen-interval S] [--ready FILE] [--stats FILE]
+           [--reopen-interval S] [--send HEX] [--ready FILE] [--stats FILE]
 
 Each of the N x len(sources) slots keeps one connection open, bound to its source before
-connect, sending nothing. A slot whose connection the server closes (EOF or RST) reopens it after
+connect, sending nothing (or, with --send, those bytes once connected, e.g. 16 for one byte of
+a TLS record header, and then nothing). A slot whose connection the server closes (EOF or RST) reopens it after
 --reopen-interval. When every slot has made its first connection, FILE (--ready) is created.
 On SIGTERM/SIGINT it writes JSON counts to --stats (opened, closed_by_server, held) and exits.
 Used by tests/e2e/source_lockout.sh and bench/steps/82_lockout.sh.
@@ -28,6 +29,7 @@ def parse():
     p.add_argument("--sources", required=True, help="comma-separated source addresses")
     p.add_argument("--per-source", type=int, required=True)
     p.add_argument("--reopen-interval", type=float, default=0.05)
+    p.add_argument("--send", default="", help="hex bytes each connection sends, then nothing")
     p.add_argument("--ready")
     p.add_argument("--stats")
     return p.parse_args()
@@ -38,6 +40,7 @@ class Slot:
         self.source = source
         self.sock = None
         self.due = 0.0  # when a closed slot may reopen
+        self.unsent = b""  # --send bytes not yet taken by the socket
 
 
 def main():
@@ -67,6 +70,7 @@ def main():
             slot.due = time.monotonic() + a.reopen_interval
             return
         slot.sock = s
+        slot.unsent = bytes.fromhex(a.send)
         counts["opened"] += 1
         first_round.add(i)
         sel.register(s, selectors.EVENT_READ, i)
@@ -76,6 +80,11 @@ def main():
         for i, slot in enumerate(slots):
             if slot.sock is None and now >= slot.due:
                 open_slot(i, slot)
+            if slot.sock is not None and slot.unsent:
+                try:
+                    slot.unsent = slot.unsent[slot.sock.send(slot.unsent):]
+                except OSError:
+                    pass  # not connected yet (EAGAIN, ENOTCONN): the next turn tries again
         held = sum(1 for s in slots if s.sock is not None)
         counts["max_held"] = max(counts["max_held"], held)
         if not ready_written and len(first_round) == len(slots) and a.ready:

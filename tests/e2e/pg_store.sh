@@ -65,24 +65,29 @@ printf 'Wrong-9x\n' >"$T/pw-wrong"; chmod 0600 "$T/pw-wrong"
 WANT_RC=1 refused "password authentication failed" list --store "$URL" --store-password-file "$T/pw-wrong"
 WANT_RC=1 refused "no password supplied" list --store "$URL"   # no password at all
 
+# The schema versions this build writes (db/pg_schema.h kPgSchemaVersion, db/sqlite_store.h
+# kSchemaVersion).
+PG_SCHEMA=5
+SQLITE_SCHEMA=8
+
 # -- an unmigrated database: every command refuses it with one line ------------------------------
 WANT_RC=1 refused "run \`provisiond migrate\` first" list "${STORE[@]}"
 rc=0; timeout 20 "$PROVISIOND" "${SERVE[@]}" "${STORE[@]}" 2>"$T/serve.err" || rc=$?
 expect_eq "serve refuses an unmigrated database" 1 "$rc"
 expect_contains "... with one line naming both versions" \
-  "schema version 0, this program needs 2; run \`provisiond migrate\` first" "$(cat "$T/serve.err")"
+  "schema version 0, this program needs $PG_SCHEMA; run \`provisiond migrate\` first" "$(cat "$T/serve.err")"
 expect_eq "... and only that line" 1 "$(wc -l <"$T/serve.err")"
 
 # -- migrate: password file, libpq's passfile= and PGPASSFILE ------------------------------------
 out=$("$PROVISIOND" migrate "${STORE[@]}")
 expect_eq "migrate prints the version" \
-  "schema version 2 (postgresql host=127.0.0.1 port=$PGP dbname=provisiond)" "$out"
+  "schema version $PG_SCHEMA (postgresql host=127.0.0.1 port=$PGP dbname=provisiond)" "$out"
 expect_eq "migrate again: nothing to do, same line" "$out" "$("$PROVISIOND" migrate "${STORE[@]}")"
 printf '127.0.0.1:%s:*:app:%s\n' "$PGP" "$PASSWORD" >"$T/pgpass"; chmod 0600 "$T/pgpass"
 check "migrate with passfile= in the URI" \
   "$PROVISIOND" migrate --store "postgresql://app@127.0.0.1:$PGP/viafile?passfile=$T/pgpass"
 check "list with PGPASSFILE" env PGPASSFILE="$T/pgpass" "$PROVISIOND" list --store "$URL"
-expect_eq "migrate on sqlite reports its version" "schema version 5 (sqlite:$T/state/provisiond.db)" \
+expect_eq "migrate on sqlite reports its version" "schema version $SQLITE_SCHEMA (sqlite:$T/state/provisiond.db)" \
   "$("$PROVISIOND" migrate --state-dir "$T/state")"
 
 # -- serve on PostgreSQL; enroll; every admin command with --store --------------------------------
@@ -123,11 +128,11 @@ stop_daemon
 pg -c "UPDATE schema_version SET version = 99"
 rc=0; timeout 20 "$PROVISIOND" "${SERVE[@]}" "${STORE[@]}" 2>"$T/serve.err" || rc=$?
 expect_eq "serve refuses a newer schema" 1 "$rc"
-expect_contains "... naming both versions" "schema version 99, this program needs 2" \
+expect_contains "... naming both versions" "schema version 99, this program needs $PG_SCHEMA" \
   "$(cat "$T/serve.err")"
-WANT_RC=1 refused "schema version 99, this program needs 2" audit verify "${STORE[@]}"
-WANT_RC=1 refused "this program knows up to 2" migrate "${STORE[@]}"
-pg -c "UPDATE schema_version SET version = 2"
+WANT_RC=1 refused "schema version 99, this program needs $PG_SCHEMA" audit verify "${STORE[@]}"
+WANT_RC=1 refused "this program knows up to $PG_SCHEMA" migrate "${STORE[@]}"
+pg -c "UPDATE schema_version SET version = $PG_SCHEMA"
 
 # -- the README's queries, in psql -----------------------------------------------------------------
 # Every `sqlite3 $DB "..."` line of README.md's database section runs in psql too, except those

@@ -17,7 +17,7 @@ stop_attacker() {
 }
 trap 'stop_attacker; cleanup' EXIT
 
-"$DEVICE_SIM" factory --out "$T/fleet" --count 24 >/dev/null
+"$DEVICE_SIM" factory --out "$T/fleet" --count 36 >/dev/null
 init_state
 start_daemon --trust "$T/fleet/factory-ca.crt" --rate-limit-device off \
   --rate-limit-address off --metrics-listen 0 --max-connections 40 \
@@ -25,10 +25,10 @@ start_daemon --trust "$T/fleet/factory-ca.crt" --rate-limit-device off \
 MPORT=$(sed -n 's/^<5>metrics_listening address=127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$T/daemon.log")
 METRICS_URL="http://127.0.0.1:$MPORT"
 
-# attack SOURCES PER_SOURCE: starts the attacker, returns once every slot has connected once.
+# attack SOURCES PER_SOURCE [HEX]: starts the attacker, returns once every slot has connected once.
 attack() {
   rm -f "$T/ready"
-  python3 "$ATTACKER" "$PORT" --sources "$1" --per-source "$2" --ready "$T/ready" \
+  python3 "$ATTACKER" "$PORT" --sources "$1" --per-source "$2" --send "${3:-}" --ready "$T/ready" \
     --stats "$T/attacker.json" &
   ATTACKER_PID=$!
   for _ in $(seq 1 50); do [ -e "$T/ready" ] && break; sleep 0.1; done
@@ -76,5 +76,16 @@ logged=$(sed -n 's/^<4>connection_evicted .*evicted=\([0-9]*\).*/\1/p' "$T/daemo
   awk '{n += $1} END {print n + 0}')
 check "evictions logged at most once a second per worker ($lines lines for $logged)" \
   test "$lines" -ge 1 -a "$lines" -lt "$evicted"
-expect_eq "certificates issued" 24 "$(sql 'SELECT count(*) FROM certificates')"
+
+# Twelve sources x 10 connections that each send one byte (0x16, the first byte of a TLS record
+# header) and then nothing: 120 against a table of 40 and 64 loans. A fragment is not a started
+# handshake, so these go at the silent cutoff (1 s), not at half the handshake timeout (15 s).
+attack "$(seq -f '127.0.0.%g' 2 13 | paste -sd,)" 10 16
+sleep 1.5
+read -r took out <<< "$(enroll 25 36)"
+stop_attacker
+expect_contains "12 devices enrolled while one-byte connections fill the table" "ok=12 failed=0" \
+  "$out"
+check "promptly (${took}s, handshake timeout 30 s)" awk -v t="$took" 'BEGIN {exit !(t < 8)}'
+expect_eq "certificates issued" 36 "$(sql 'SELECT count(*) FROM certificates')"
 finish

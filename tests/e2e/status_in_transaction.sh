@@ -111,8 +111,8 @@ tamper() {  # tamper NAME SQL NEEDLE: on a copy, SQL makes audit verify fail nam
 }
 tamper "revoked_at cleared" "UPDATE certificates SET revoked_at=NULL, revocation_reason=NULL WHERE serial='$k1'" "$k1"
 tamper "denylist row deleted" "DELETE FROM bootstrap_denylist WHERE serial='8f00ab12'" 'serial="8f00ab12"'
-intent=$(sql "SELECT serial FROM issuance_intents ORDER BY rowid DESC LIMIT 1")
-# An issued intent keeps the SHA-256 of its TBS, not the TBS (schema version 5): edit that.
-tamper "intent TBS hash edited" "UPDATE issuance_intents SET tbs_sha256='$(printf '%064d' 7)' WHERE serial='$intent'" "intent $intent"
+issued=$(sql "SELECT serial FROM certificates WHERE tbs_sha256 IS NOT NULL ORDER BY id DESC LIMIT 1")
+# An issued intent leaves its TBS's SHA-256 on its certificate (schema version 6): edit that.
+tamper "issued TBS hash edited" "UPDATE certificates SET tbs_sha256='$(printf '%064d' 7)' WHERE serial='$issued'" "certificate $issued"
 tamper "block deleted" "DELETE FROM device_blocks" "dev-k2"
 finish

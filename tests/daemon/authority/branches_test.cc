@@ -65,7 +65,8 @@ TEST_CASE("a labelled profile's allow rule binds enrollment, not renewal") {
   Device newcomer = b.NewDevice();
   CHECK(Expect(b, ThroughLineA(b, b.Request(newcomer), &nobody), EnrollCode::kProfileNotAllowed)
             .detail == "trust anchor \"CN=Maker CA\" not allowed for line-a/simpleenroll");
-  CHECK(b.Rows("issuance_intents") == 2);
+  CHECK(b.Rows("issuance_intents") == 0);  // both issued (rows gone), the refusal reserved none
+  CHECK(b.Rows("certificates") == 2);
 }
 
 TEST_CASE("failed prepare: the CA expired by the clock, or the serial's RNG fails; 500, no write") {

@@ -41,7 +41,8 @@ TEST_CASE("renewal window: too early until it opens, by the injected clock") {
   Expect(b, renew, EnrollCode::kTooEarly);
   b.time.Advance(1);
   Expect(b, renew, EnrollCode::kIssued);
-  CHECK(b.Rows("issuance_intents", "kind = 'reenroll'") == 1);
+  CHECK(b.Rows("certificates", "kind = 'reenroll' AND tbs_sha256 IS NOT NULL") == 1);
+  CHECK(b.Rows("issuance_intents") == 0);  // an issued intent leaves its certificate only
 }
 
 TEST_CASE("same-key renewal is refused, before the renewal window") {
@@ -56,7 +57,9 @@ TEST_CASE("same-key renewal is refused, before the renewal window") {
   Expect(b, same_key, EnrollCode::kSameKeyRenewal);           // and too early as well
   b.time.Advance(WindowOpens(d) - b.time.Now());
   Expect(b, same_key, EnrollCode::kSameKeyRenewal);
-  CHECK(b.Rows("issuance_intents") == 1);  // the enrollment's only
+  // The enrollment's intent became its certificate; the refused renewal reserved nothing.
+  CHECK(b.Rows("issuance_intents") == 0);
+  CHECK(b.Rows("certificates") == 1);
 }
 
 TEST_CASE("same-key renewal when configured; still within the window") {

@@ -1,0 +1,21 @@
+// audit_from.cc — SqlStore::VerifyAuditChainFrom (store.h): the walk of db/audit.cc from an audit
+// checkpoint's row on, over the store's own connection, one statement with the row's id bound.
+#include <optional>
+
+#include "db/audit.h"
+#include "db/sql_session.h"
+#include "db/sql_store.h"
+
+namespace db {
+
+Result<AuditReport> SqlStore::VerifyAuditChainFrom(int64_t id, std::string_view row_hash) {
+  return Use<AuditReport>([&](SqlSession& session) -> Result<AuditReport> {
+    const IdRowQuery query = [&session](const char* text, int64_t value,
+                                        const RowVisitor& visit) {
+      return session.Query(text, SqlParams().Int(value), visit);
+    };
+    return VerifyEventChainFrom(query, id, row_hash);
+  });
+}
+
+}  // namespace db
