@@ -14,9 +14,13 @@ targets=("$@")
 cxx=""
 for v in 19 18 17 16; do command -v "clang++-$v" >/dev/null && { cxx=clang++-$v; cc=clang-$v; break; }; done
 [ -n "$cxx" ] || { echo "fuzz.sh: needs clang++ >= 16 (scripts/install-deps.sh installs it)" >&2; exit 1; }
+mkdir -p build-fuzz
+exec {lock}>build-fuzz/.build.lock
+flock "$lock"  # one build at a time: .ci/run's background one (BUILD_ONLY) and this
 cmake -S . -B build-fuzz -DCMAKE_C_COMPILER="$cc" -DCMAKE_CXX_COMPILER="$cxx" \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPROVISIOND_FUZZ=ON -DBUILD_TESTING=OFF >/dev/null
 cmake --build build-fuzz -j"$(nproc)" --target "${targets[@]}"
+exec {lock}>&-
 [ "${BUILD_ONLY:-0}" = 1 ] && exit 0  # .ci/run builds the targets while the plain suite runs
 rm -rf build-fuzz/corpus && fuzz/make_corpus.sh build-fuzz/corpus
 mkdir -p build-fuzz/findings

@@ -14,9 +14,14 @@ cd "$(dirname "$0")/.."
 build_only=${BUILD_ONLY:-0}
 [ "$build_only" = 1 ] || scripts/build.sh >/dev/null  # dependencies and the plain build (valgrind)
 
-build() {  # build DIR SANITIZERS [TARGET...]: every target unless some are named
-  local dir=$1 sanitize=$2
+# build DIR SANITIZERS [TARGET...]: every target unless some are named. One build of a directory
+# at a time (flock): this script's and .ci/run's background one (BUILD_ONLY) wait for each other.
+build() {
+  local dir=$1 sanitize=$2 lock
   shift 2
+  mkdir -p "$dir"
+  exec {lock}>"$dir/.build.lock"
+  flock "$lock"
   cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPROVISIOND_WERROR=ON \
     -DPROVISIOND_SANITIZE="$sanitize" >/dev/null
   if [ $# -gt 0 ]; then
@@ -24,6 +29,7 @@ build() {  # build DIR SANITIZERS [TARGET...]: every target unless some are name
   else
     cmake --build "$dir" -j"$(nproc)"
   fi
+  exec {lock}>&-
 }
 
 export ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:detect_stack_use_after_return=1
