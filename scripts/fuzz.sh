@@ -2,7 +2,7 @@
 # fuzz.sh [SECONDS] [TARGET...] — builds the libFuzzer targets with clang (ASan + UBSan) in
 # build-fuzz/, generates seed corpora, and runs each target for SECONDS (default 60), one target
 # per CPU at a time. Exits non-zero if any target found something; crash inputs are left in
-# build-fuzz/findings/.
+# build-fuzz/findings/. BUILD_ONLY=1: only the build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
@@ -14,9 +14,14 @@ targets=("$@")
 cxx=""
 for v in 19 18 17 16; do command -v "clang++-$v" >/dev/null && { cxx=clang++-$v; cc=clang-$v; break; }; done
 [ -n "$cxx" ] || { echo "fuzz.sh: needs clang++ >= 16 (scripts/install-deps.sh installs it)" >&2; exit 1; }
+mkdir -p build-fuzz
+exec {lock}>build-fuzz/.build.lock
+flock "$lock"  # one build at a time: .ci/run's background one (BUILD_ONLY) and this
 cmake -S . -B build-fuzz -DCMAKE_C_COMPILER="$cc" -DCMAKE_CXX_COMPILER="$cxx" \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPROVISIOND_FUZZ=ON -DBUILD_TESTING=OFF >/dev/null
 cmake --build build-fuzz -j"$(nproc)" --target "${targets[@]}"
+exec {lock}>&-
+[ "${BUILD_ONLY:-0}" = 1 ] && exit 0  # .ci/run builds the targets while the plain suite runs
 rm -rf build-fuzz/corpus && fuzz/make_corpus.sh build-fuzz/corpus
 mkdir -p build-fuzz/findings
 # Targets run side by side, one per CPU, each for SECONDS of its own (CI time is bounded).

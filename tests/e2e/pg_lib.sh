@@ -42,11 +42,13 @@ pg_owner() {
 }
 
 # pg_init NAME: a new cluster in $PG_ROOT/NAME (trust on loopback; replication allowed by initdb's
-# default pg_hba.conf), its port in PG_PORT[NAME].
+# default pg_hba.conf), its port in PG_PORT[NAME]. initdb and pg_basebackup skip their final sync
+# of the files they write (--no-sync; the servers keep fsync on): a throwaway cluster need not
+# survive a power cut, and that sync took seconds under load.
 pg_init() {
   [ "$(id -u)" -ne 0 ] || chown nobody "$PG_ROOT"
-  pg_owner "$PG_BIN/initdb" -D "$PG_ROOT/$1" -U postgres --auth=trust --encoding=UTF8 --locale=C \
-    >"$T/initdb-$1.log" 2>&1 || { cat "$T/initdb-$1.log" >&2; fail "initdb $1"; finish; }
+  pg_owner "$PG_BIN/initdb" -D "$PG_ROOT/$1" -U postgres --no-sync --auth=trust --encoding=UTF8 \
+    --locale=C >"$T/initdb-$1.log" 2>&1 || { cat "$T/initdb-$1.log" >&2; fail "initdb $1"; finish; }
   PG_PORT[$1]=$(free_port)
 }
 
@@ -75,7 +77,7 @@ pg_promote() { pg_owner "$PG_BIN/pg_ctl" -D "$PG_ROOT/$1" -w -t 60 promote >/dev
 pg_standby() {
   local name=$1 primary=$2
   pg_owner "$PG_BIN/pg_basebackup" -h 127.0.0.1 -p "${PG_PORT[$primary]}" -U postgres \
-    -D "$PG_ROOT/$name" -R -X stream -c fast >"$T/basebackup-$name.log" 2>&1 ||
+    -D "$PG_ROOT/$name" -R -X stream -c fast --no-sync >"$T/basebackup-$name.log" 2>&1 ||
     { cat "$T/basebackup-$name.log" >&2; fail "pg_basebackup $name"; finish; }
   PG_PORT[$name]=$(free_port)
   pg_start "$name" -c cluster_name="$name"
@@ -257,6 +259,15 @@ start_probe() {
     done
   ) >"$T/probe.log" &
   PROBE_PID=$!
+}
+# probe_wait_ok SINCE: waits (up to 10 s) until a probe attempt started after epoch SINCE has been
+# answered 200 (the probe has seen the recovery), or the probe has used up its devices.
+probe_wait_ok() {
+  for _ in $(seq 1 100); do
+    awk -v t="$1" '$1 >= t && $2 == 200 {ok = 1} END {exit !ok}' "$T/probe.log" && return 0
+    kill -0 "$PROBE_PID" 2>/dev/null || return 0
+    sleep 0.1
+  done
 }
 stop_probe() {
   touch "$T/probe.stop"

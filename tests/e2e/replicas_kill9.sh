@@ -21,10 +21,10 @@ REPLICA_ARGS=(--store "$STORE" --trust "$T/fleet/factory-ca.crt" --rate-limit-de
 start_replicas 3
 start_haproxy
 
-# 32 enrollments in flight for up to 40 s (or until the devices run out), so that each kill
-# interrupts some; the last four devices are kept for what follows. The kills stop when the
-# fleet has ended (a slower build, e.g. ASan, restarts replicas more slowly): at least three must
-# land while it enrolls.
+# 32 enrollments in flight for up to 40 s (or until the devices run out, or the kills are over),
+# so that each kill interrupts some; the last four devices are kept for what follows. The kills
+# stop when the fleet has ended (a slower build, e.g. ASan, restarts replicas more slowly): at
+# least three must land while it enrolls.
 devices=$(seq -f 'dev-%05g' 1 2396 | paste -sd,)
 "$DEVICE_SIM" enroll --fleet "$T/fleet" --server "127.0.0.1:$HPORT" --ca-bundle "$CA" \
   --devices "$devices" --concurrency 32 --duration 40s --timeout 5 --max-retries 2 \
@@ -44,6 +44,8 @@ for k in $(seq 1 "$KILLS"); do
 done
 echo "kills while the fleet enrolled: $landed of $KILLS"
 check "at least three kills landed while the fleet was enrolling" test "$landed" -ge 3
+# The kills are over: SIGINT stops new enrollments, the ones in flight finish (device-sim/main.cc).
+kill -INT "$sim" 2>/dev/null || true
 rc=0
 wait "$sim" || rc=$?
 head -n 1 "$T/sim.log"
