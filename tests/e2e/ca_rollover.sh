@@ -89,6 +89,14 @@ expect_sql_eventually "the refusal is recorded with its reason" 1 \
   "SELECT count(*) FROM enrollment_events WHERE outcome='handshake_failed' AND presented_subject LIKE '%dev-00003%' AND reason LIKE '%not trusted%'"
 out=$("${SIM[0]}" reenroll "${SIM[@]:1}" --devices dev-00002)
 expect_contains "generation 2's certificate still renews" "reenroll: ok=1 failed=0" "$out"
+# A restart reads the same generations from the store: generation 2 issues, 1 stays refused.
+stop_daemon
+start_daemon --trust "$T/fleet/factory-ca.crt"
+SIM[4]="127.0.0.1:$PORT"
+out=$("${SIM[0]}" reenroll "${SIM[@]:1}" --devices dev-00002)
+expect_contains "after a restart generation 2 still renews" "reenroll: ok=1 failed=0" "$out"
+out=$("${SIM[0]}" reenroll "${SIM[@]:1}" --devices dev-00003 2>&1 || true)
+expect_contains "after a restart the retired generation is still refused" "unknown_ca" "$out"
 check "audit verify after the rollover" "$PROVISIOND" audit verify "${ADMIN[@]}"
 expect_eq "state events in the chain" "ca_activated ca_activated ca_retired ca_rollover ca_rollover" \
   "$(sql "SELECT outcome FROM enrollment_events WHERE outcome LIKE 'ca_%' ORDER BY outcome" | paste -sd' ')"
