@@ -340,9 +340,12 @@ AdminCommands AddAdminCommands(CLI::App& app, AdminOptions& o) {
   c.check_store = app.add_subcommand("check-store", "read every page of a SQLite store");
   c.grant = AddGrantCommand(app, o.grant);
   c.manifest = AddManifestCommands(app, o.manifest);
+  c.ca = AddCaCommands(app, o.ca);
+  AddCaKeyOptions(c.ca.rollover, o.ca.ca_key);
   for (CLI::App* cmd : {c.revoke, c.deny, c.block, c.unblock, c.crl, c.list, c.audit_verify,
                         c.audit_checkpoint, c.migrate, c.check_store, c.grant, c.manifest.import,
-                        c.manifest.report}) {
+                        c.manifest.report, c.ca.rollover, c.ca.activate, c.ca.retire,
+                        c.ca.status}) {
     // Not required(): main falls back to state-dir and store under [serve] in the config file.
     cmd->add_option("--state-dir", o.state_dir, "state directory (default: from the config file)")
         ->check(ReadableDirectory());
@@ -364,6 +367,7 @@ int RunAdminCommand(const AdminCommands& c, const AdminOptions& o, const StoreLo
   if (*c.check_store) return CheckStore(store);
   if (*c.grant) return GrantRebootstrap(o.grant, store);
   if (int rc = RunManifestCommand(c.manifest, o.manifest, store); rc != -1) return rc;
+  if (int rc = RunCaCommand(c.ca, o.ca, o.state_dir, store); rc != -1) return rc;
   return -1;
 }
 

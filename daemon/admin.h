@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "daemon/admin_grant.h"
+#include "daemon/ca_cli.h"
 #include "daemon/config.h"
 #include "daemon/manifest_cli.h"
 #include "daemon/store_open.h"
@@ -38,6 +39,8 @@ struct AdminOptions {
   std::string expiring_within;
   // manifest import / report (daemon/manifest_cli.h)
   ManifestOptions manifest;
+  // ca rollover / activate / retire / status (daemon/ca_cli.h)
+  CaCommandOptions ca;
   // audit verify / audit checkpoint (--out as crl's)
   std::string checkpoint_file;  // --from-checkpoint
 };
@@ -56,6 +59,7 @@ struct AdminCommands {
   CLI::App* grant;  // grant-rebootstrap --device-id ID [--expires D] [--revoke-previous] --reason
   CLI::App* check_store;  // check-store: PRAGMA quick_check over a SQLite file (db/store_check.h)
   ManifestCommands manifest;  // manifest import / report (daemon/manifest_cli.h)
+  CaCommands ca;  // ca rollover / activate / retire / status (daemon/ca_cli.h)
 };
 
 AdminCommands AddAdminCommands(CLI::App& app, AdminOptions& options);

@@ -15,6 +15,7 @@
 #include "ca/encoding.h"
 #include "ca/issuer.h"
 #include "ca/keys.h"
+#include "ca/rollover.h"
 #include "ca/signer.h"
 #include "daemon/ca_key_source.h"
 #include "daemon/config.h"
@@ -43,19 +44,12 @@ base::Result<void> MakeStateDir(const std::string& dir) {
   return {};
 }
 
-// A new self-signed P-256 root for key: CN = --ca-name, pathLen 0, keyCertSign and cRLSign.
+// A new self-signed P-256 root for key: CN = --ca-name, the profile of every root provisiond makes
+// (ca/rollover.h: pathLen 0, keyCertSign and cRLSign), so a rollover's new root matches it.
 base::Result<base::Bytes> SelfSignedCa(const InitOptions& o, ca::CaKey& key, ca::Rng rng,
                                        base::UnixTime now) {
-  auto serial = ca::RandomSerial(rng);
-  if (!serial) return std::unexpected(ca::ToBaseError(serial.error()));
-  ca::CertSpec spec{.subject_dn = "CN=" + ca::EscapeDnValue(o.ca_name),
-                    .serial = *serial,
-                    .not_before = now - 300,
-                    .not_after = now + static_cast<base::UnixTime>(o.ca_days) * 86400,
-                    .is_ca = true,
-                    .max_path_len = 0,
-                    .key_usage = MBEDTLS_X509_KU_KEY_CERT_SIGN | MBEDTLS_X509_KU_CRL_SIGN};
-  auto der = ca::SignCertificateWith(spec, nullptr, nullptr, key, rng);
+  auto der = ca::SelfSignedRoot("CN=" + ca::EscapeDnValue(o.ca_name), now - 300,
+                                now + static_cast<base::UnixTime>(o.ca_days) * 86400, key, rng);
   if (!der) return std::unexpected(ca::ToBaseError(der.error()));
   return *der;
 }

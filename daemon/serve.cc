@@ -8,17 +8,21 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
+#include <map>
 #include <memory>
 #include <thread>
 
 #include "ca/cert.h"
+#include "ca/encoding.h"
 #include "ca/rng.h"
+#include "daemon/ca_generations.h"
 #include "daemon/ca_key_source.h"
 #include "daemon/ca_key_watch.h"
 #include "daemon/check_config.h"
 #include "daemon/cli.h"
 #include "daemon/crl_service.h"
 #include "daemon/fd_limit.h"
+#include "daemon/inherited_sockets.h"
 #include "daemon/files.h"
 #include "daemon/log.h"
 #include "daemon/metrics.h"
@@ -83,38 +87,15 @@ base::Result<tls::Material> LoadMaterial(const ServeConfig& config) {
   return m;
 }
 
-// Sockets from systemd: the one named "metrics" (FileDescriptorName=metrics) serves /metrics,
-// the one named "crl" serves /crl, exactly one other serves EST. Empty where none was passed.
-struct InheritedSockets {
-  base::UniqueFd est;
-  base::UniqueFd metrics;
-  base::UniqueFd crl;
-};
-
-base::Result<InheritedSockets> TakeInheritedSockets() {
-  auto fds = sd::TakeListenFds();
-  if (!fds) return std::unexpected(fds.error());
-  InheritedSockets s;
-  for (auto& f : *fds) {
-    const bool named = f.name == "metrics" || f.name == "crl";
-    base::UniqueFd* slot = f.name == "metrics" ? &s.metrics : f.name == "crl" ? &s.crl : &s.est;
-    if (*slot) {
-      return base::Fail(base::Code::kInvalidArgument,
-                        "systemd passed more than one " + (named ? f.name : std::string("EST")) +
-                            " socket; want one ListenStream= (plus optionally one named metrics "
-                            "and one named crl)");
-    }
-    *slot = std::move(f.fd);
-  }
-  return s;
-}
-
 // Everything the signal loop needs.
 struct Daemon {
   std::vector<std::string> argv;
   std::shared_ptr<const ServeConfig> config;
-  std::string ca_cert_pem;  // the CA is fixed for the life of the process
+  std::string ca_cert_pem;  // ca.crt (generation 1) as read at start: a new one needs a restart
   std::unique_ptr<CaKeySource> ca_key;  // outlives the server, whose workers hold its keys
+  CaSet ca_set;  // the CA generations in force (daemon/ca_generations.h); later ones' keys:
+
+  std::map<int64_t, std::unique_ptr<CaKeySource>> gen_keys;
   std::unique_ptr<ServeStore> store;
   std::unique_ptr<Server> server;
   std::unique_ptr<SideHttp> metrics_http;
@@ -127,6 +108,15 @@ struct Daemon {
 
 std::string Status(const char* state) {
   return std::string(state) + ": " + GlobalMetrics().StatusLine();
+}
+
+// The key of generation `gen` (ca_generations.h), opened once and kept for the process's life.
+base::Result<CaKeySource*> GenerationKey(Daemon& d, int64_t gen) {
+  if (gen <= 1) return d.ca_key.get();
+  if (auto it = d.gen_keys.find(gen); it != d.gen_keys.end()) return it->second.get();
+  auto source = OpenGenerationKey(d.config->state_dir, gen, d.config->ca_key);
+  if (!source) return std::unexpected(source.error());
+  return (d.gen_keys[gen] = std::move(*source)).get();
 }
 
 void Reload(Daemon& d) {
@@ -142,12 +132,30 @@ void Reload(Daemon& d) {
   auto material = LoadMaterial(plan.config);
   if (!material) return refuse(material.error().detail);
   if (material->ca_cert_pem != d.ca_cert_pem) {
-    // The issuing CA is loaded once per worker at start; a new CA needs a restart.
+    // ca.crt is generation 1, read once at start; a new one needs a restart.
     plan.restart_only.push_back("ca.crt");
     material->ca_cert_pem = d.ca_cert_pem;
   }
+  // The store's CA generations: a rollover, activation or retirement since the last look.
+  auto set = LoadCaSet(d.store->store(), d.ca_cert_pem);
+  if (!set) return refuse(set.error().detail);
+  ApplyCaSet(*set, *material);
+  const bool ca_changed = *set != d.ca_set;
+  CaKeySource* key = nullptr;
+  if (ca_changed) {
+    auto found = GenerationKey(d, set->active_gen);
+    if (!found) return refuse(found.error().detail);
+    key = *found;
+  }
   auto config = std::make_shared<const ServeConfig>(std::move(plan.config));
-  if (auto r = d.server->Reload(config, *material); !r) return refuse(r.error().detail);
+  if (auto r = d.server->Reload(config, *material, ca_changed ? &*set : nullptr, key); !r) {
+    return refuse(r.error().detail);
+  }
+  if (ca_changed) {
+    Log(Priority::kNotice, "ca_generations_loaded",
+        {{"active", std::to_string(set->active_gen)}, {"newest", std::to_string(set->newest_gen)}});
+  }
+  d.ca_set = std::move(*set);
   d.config = config;
   SetLogLevel(next->log_level);
   for (const auto& name : plan.restart_only) {
@@ -248,8 +256,12 @@ base::Result<void> StartCrl(Daemon& d, base::UniqueFd inherited_fd) {
   }
   auto store = d.store->OpenReader();
   if (!store) return base::Fail(base::Code::kIo, "crl: database: " + store.error().detail);
-  CaKeyFactory keys = [&source = *d.ca_key](ca::Rng rng) { return source.NewKey(rng); };
-  auto crl = CrlService::Start(std::move(*store), d.ca_cert_pem, std::move(keys),
+  // Signed by the generation active at start (docs/rollover.md: one CRL, the active CA's).
+  auto active = GenerationKey(d, d.ca_set.active_gen);
+  if (!active) return std::unexpected(active.error());
+  CaKeyFactory keys = [&source = **active](ca::Rng rng) { return source.NewKey(rng); };
+  auto crl = CrlService::Start(std::move(*store), ca::DerToPem(d.ca_set.active_cert, "CERTIFICATE"),
+                               std::move(keys),
                                CrlServiceOptions{.period = d.config->crl_period}, std::move(fd));
   if (!crl) return std::unexpected(crl.error());
   d.crl = std::move(*crl);
@@ -326,12 +338,19 @@ int RunServe(const ServeConfig& initial, const StoreLocation& location,
   auto store = ServeStore::Open(location);
   if (!store) return Fatal("database: " + store.error().detail);
   d.store = std::move(*store);
+  auto ca_set = LoadCaSet(d.store->store(), d.ca_cert_pem);
+  if (!ca_set) return Fatal(ca_set.error().detail);
+  d.ca_set = std::move(*ca_set);
+  ApplyCaSet(d.ca_set, *material);
+  auto active_key = GenerationKey(d, d.ca_set.active_gen);
+  if (!active_key) return Fatal(active_key.error().detail);
   if (auto r = ReportPendingIntents(d.store->store()); !r) {
     return Fatal("database: " + r.error().detail);
   }
   const bool est_from_systemd = static_cast<bool>(inherited->est);
   auto server =
-      Server::Create(d.config, *material, *d.ca_key, *d.store, std::move(inherited->est));
+      Server::Create(d.config, *material, **active_key, *d.store, d.ca_set,
+                     std::move(inherited->est));
   if (!server) return Fatal(server.error().detail);
   d.server = std::move(*server);
   if (d.ca_key->token()) d.ca_key_probe = std::make_unique<CaKeyProbe>(*d.ca_key);

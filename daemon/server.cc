@@ -79,7 +79,7 @@ Server::~Server() {
 
 base::Result<std::unique_ptr<Server>> Server::Create(
     std::shared_ptr<const ServeConfig> shared_config, const tls::Material& material,
-    CaKeySource& ca_key, ServeStore& store, base::UniqueFd listen_fd) {
+    CaKeySource& ca_key, ServeStore& store, const CaSet& ca_set, base::UniqueFd listen_fd) {
   auto writer = store.StartWriter(shared_config->limits.max_pending_writes, /*max_batch=*/256,
                                   std::chrono::milliseconds(shared_config->limits.commit_delay_ms));
   if (!writer) return base::Fail(base::Code::kIo, "database (writer): " + writer.error().detail);
@@ -110,6 +110,7 @@ base::Result<std::unique_ptr<Server>> Server::Create(
     auto service =
         std::make_unique<est::Service>(server->current_config_, server->enroll_shared_,
                                        std::move(*issuer), (*tls)->rng(), **inbox, **reader);
+    service->SetCa(nullptr, ca_set.active_gen, ca_set.cacerts, ca_set.newest_gen);
     auto worker =
         Worker::Create(config, *server->writer_, std::move(*reader), server->listen_fd_.get(),
                        server->table_, std::shared_ptr<tls::ServerTls>(std::move(*tls)),
@@ -153,13 +154,27 @@ uint64_t Server::heartbeat() const {
 }
 
 base::Result<void> Server::Reload(std::shared_ptr<const ServeConfig> config,
-                                  const tls::Material& material) {
-  // Build everything first: a context that fails leaves every worker as it was.
+                                  const tls::Material& material, const CaSet* ca_set,
+                                  CaKeySource* ca_key) {
+  // Build everything first: a context or issuer that fails leaves every worker as it was.
   std::vector<std::shared_ptr<tls::ServerTls>> contexts;
+  std::vector<std::shared_ptr<std::unique_ptr<ca::Issuer>>> issuers;
   for (size_t i = 0; i < workers_.size(); ++i) {
     auto tls = tls::ServerTls::Create(material, config->tls_min_minor, config_.client_auth);
     if (!tls) return std::unexpected(ca::ToBaseError(tls.error()));
+    if (ca_set != nullptr && ca_key != nullptr) {
+      auto key = ca_key->NewKey((*tls)->rng());
+      if (!key) return std::unexpected(key.error());
+      auto issuer = ca::Issuer::Load(material.ca_cert_pem, std::move(*key));
+      if (!issuer) return std::unexpected(ca::ToBaseError(issuer.error()));
+      issuers.push_back(std::make_shared<std::unique_ptr<ca::Issuer>>(std::move(*issuer)));
+    }
     contexts.push_back(std::move(*tls));
+  }
+  for (size_t i = 0; i < issuers.size(); ++i) {
+    workers_[i]->UpdateService([issuer = issuers[i], set = *ca_set](est::Service& service) {
+      service.SetCa(std::move(*issuer), set.active_gen, set.cacerts, set.newest_gen);
+    });
   }
   SetCertificateExpiry(GlobalMetrics(), material.ca_cert_pem, material.server_cert_pem);
   configs_.push_back(config);

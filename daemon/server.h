@@ -16,6 +16,7 @@
 #include "daemon/admission.h"
 #include "daemon/authority/enrollment.h"
 #include "daemon/authority/status_check.h"
+#include "daemon/ca_generations.h"
 #include "daemon/ca_key_source.h"
 #include "daemon/config.h"
 #include "daemon/store_open.h"
@@ -34,10 +35,13 @@ class Server {
   // CaKey of its own from ca_key. Fails with the first problem found.
   // store: the database all writes go through (its writer thread commits them in groups). Each
   // worker also opens its own read connection to the same database for handshake-time lookups.
+  // ca_set: the CA generations in force (daemon/ca_generations.h): ca_key is the active
+  // generation's key and material.ca_cert_pem its certificate.
   static base::Result<std::unique_ptr<Server>> Create(std::shared_ptr<const ServeConfig> config,
                                                       const tls::Material& material,
                                                       CaKeySource& ca_key,
                                                       ServeStore& store,
+                                                      const CaSet& ca_set,
                                                       base::UniqueFd listen_fd = {});
   ~Server();
 
@@ -60,8 +64,13 @@ class Server {
   // Fails, changing nothing, with the first problem found. Settings fixed at start (listen,
   // workers, rate limits, client-auth, identity) are taken from the running config, whatever
   // `config` says (see daemon/reload.h).
+  // With `ca_set` (a CA generation was rolled over, activated or retired: the store's set differs
+  // from the one in force), each worker also gets a new issuer from `ca_key` (the new active
+  // generation's key; it must outlive the Server) and the new /cacerts, before its new TLS
+  // context; enrollments under way finish with the issuer they started with.
   base::Result<void> Reload(std::shared_ptr<const ServeConfig> config,
-                            const tls::Material& material);
+                            const tls::Material& material, const CaSet* ca_set = nullptr,
+                            CaKeySource* ca_key = nullptr);
 
   // The smallest number of event-loop turns any worker has made: it stops growing if one
   // worker is stuck (the watchdog pings only while it grows). Each loop turns at least every

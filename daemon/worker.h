@@ -59,6 +59,11 @@ class Worker {
 
   // Any thread: at the next safe point on the worker thread (between events), new connections
   // start using `tls` and `config`; then `switched` runs there.
+  // Any thread: runs `update` on the worker thread at its next safe point, before any Swap posted
+  // after it (a CA generation change: est::Service::SetCa).
+  void UpdateService(std::function<void(est::Service&)> update) {
+    inbox_->Post([this, update = std::move(update)] { update(*service_); });
+  }
   void Swap(std::shared_ptr<tls::ServerTls> tls, const ServeConfig* config,
             std::function<void()> switched) {
     inbox_->Post([this, tls = std::move(tls), config, switched = std::move(switched)]() mutable {

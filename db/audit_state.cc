@@ -9,6 +9,7 @@
 
 #include "ca/encoding.h"
 #include "db/audit.h"
+#include "db/ca_generation_state.h"
 #include "db/manifest_state.h"
 
 namespace db {
@@ -326,6 +327,14 @@ Result<void> VerifyStateAgainstChain(const RowQuery& query, AuditReport& report)
   auto manifests = ManifestState(query);
   if (!manifests) return std::unexpected(manifests.error());
   for (auto& [event, name] : *manifests) rows->push_back({std::move(event), std::move(name)});
+  std::string ca_problem;  // CA generations (schema version 9): ca_generation_state.h
+  auto generations = CaGenerationState(query, &ca_problem);
+  if (!generations) return std::unexpected(generations.error());
+  if (!ca_problem.empty()) {
+    Report(report, ca_problem, std::nullopt);
+    return {};
+  }
+  for (auto& [event, name] : *generations) rows->push_back({std::move(event), std::move(name)});
   for (const StateRow& state : *rows) {
     auto found = recorded.find(StateKey(state.event.outcome, state.event.reason));
     if (found == recorded.end() && !state.compact_reason.empty()) {

@@ -3,6 +3,7 @@
 // over SQLite with group commit; another backend can implement it too.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <string>
 
@@ -25,6 +26,10 @@ class IssuanceQueue {
                               std::function<void(Result<void>)> done) = 0;
   // Store::RecordEvent: one enrollment_events row.
   virtual bool SubmitEvent(EventRecord event, std::function<void(Result<void>)> done) = 0;
+  // Store::RecordCacertsFetch: a device fetched /cacerts holding CA generation `gen` (one row per
+  // device and generation; nothing written when it is already there).
+  virtual bool SubmitCacertsFetch(std::string device_id, int64_t gen, std::string at,
+                                  std::function<void(Result<void>)> done) = 0;
   // Non-empty while no issuance may start: the store was found damaged (StoreHealth::Damaged,
   // db/store_health.h); the reason, for the refusal (503).
   virtual std::string Refusal() const { return {}; }

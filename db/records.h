@@ -55,6 +55,8 @@ struct CertificateRecord {
   // The label of the certificate profile it was issued under; "" = the default profile
   // (schema version 4).
   std::string profile;
+  // The CA generation that signed it (db/ca_generation_records.h); 1 before any rollover.
+  int64_t ca_gen = 1;
 };
 
 // One row of `enrollment_events`: every attempt, success or not.

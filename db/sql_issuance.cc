@@ -52,8 +52,8 @@ constexpr const char* kInsertCertificate =
     "INSERT INTO certificates (serial, device_id, subject, san, not_before, not_after, der, "
     "fingerprint_sha256, public_key_sha256, auth_cert_issuer, auth_cert_serial, "
     "auth_cert_fingerprint, kind, peer, issued_at, revoked_at, revocation_reason, profile, "
-    "tbs_sha256) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, "
-    "$17, $18, $19)";
+    "tbs_sha256, ca_gen) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, "
+    "$16, $17, $18, $19, $20)";
 // The TBS is signed and the certificate row holds it, with its hash (what the intent's state event
 // in the audit chain records): the intent's row has nothing left to say (db/schema_lean.h).
 constexpr const char* kDeleteIssued =
@@ -169,7 +169,8 @@ Result<void> InsertCertificate(SqlSession& db, const CertificateRecord& cert,
                       .OptionalText(cert.revoked_at)
                       .OptionalInt(reason)
                       .Text(cert.profile)
-                      .Text(tbs_sha256),
+                      .Text(tbs_sha256)
+                      .Int(cert.ca_gen),
                   {});
 }
 

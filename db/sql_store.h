@@ -55,6 +55,15 @@ class SqlStore : public Store {
   Result<std::optional<ManifestEntry>> FindInManifest(std::string_view bootstrap_sha256) override;
   Result<ManifestImportResult> ImportManifest(const ManifestImport& import) override;
   Result<ManifestReport> ReportManifests(std::string_view batch) override;
+  // CA generations: sql_ca_generations.cc.
+  Result<std::vector<CaGeneration>> ListCaGenerations() override;
+  Result<CaChange> AddCaGeneration(const CaGeneration& first, const CaGeneration& next) override;
+  Result<CaChange> ActivateCaGeneration(std::string_view at, int64_t* gen) override;
+  Result<CaChange> RetireCaGeneration(std::string_view at, int64_t* gen) override;
+  Result<void> RecordCacertsFetch(std::string_view device_id, int64_t gen,
+                                  std::string_view at) override;
+  Result<bool> CacertsFetched(std::string_view device_id, int64_t gen) override;
+  Result<CaStatusReport> CaStatus(std::string_view now_iso) override;
 
  protected:
   // Calls `body` with a session on the store's own connection, holding that connection's lock.
@@ -90,6 +99,10 @@ Result<void> CheckMatchesIntent(const CertificateRecord& cert, const Intent& int
 Result<void> RecordEventInTxn(SqlSession& db, const EventRecord& event);
 // Every pending intent, oldest first.
 Result<std::vector<Intent>> SelectPendingIntents(SqlSession& db);
+
+// A RecordCacertsFetch row inside the caller's write transaction (db::Writer's batches).
+Result<void> RecordCacertsFetchInTxn(SqlSession& db, std::string_view device_id, int64_t gen,
+                                     std::string_view at);
 
 // Re-bootstrap grants (sql_rebootstrap.cc), inside the caller's write transaction. Reserve's
 // check 4r (store.h): `quota_refusal` (kBootstrapExhausted or kDeviceEnrolled) when the device has

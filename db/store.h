@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "db/ca_generation_records.h"
 #include "db/records.h"
 #include "db/store_reader.h"
 
@@ -198,6 +199,32 @@ class Store : public StoreReader {
   // The counts of each batch (only `batch` when not empty; none if it does not exist), by name,
   // and the unknown-certificate attempts (manifest_records.h says what each count means).
   virtual Result<ManifestReport> ReportManifests(std::string_view batch) = 0;
+
+  // CA generations (#19 part 3; the states in ca_generation_records.h, SQL in
+  // sql_ca_generations.cc). Every generation, by number, with its DER.
+  virtual Result<std::vector<CaGeneration>> ListCaGenerations() = 0;
+  // `ca rollover`: in ONE write transaction, records `first` (generation 1, the CA init made, as
+  // active) if the table is empty, then inserts `next` as pending, each with its "ca_rollover"
+  // state event (and generation 1's "ca_activated"). Refused, nothing written: kPendingExists,
+  // kPreviousExists, kGenTaken (next.gen is not one more than the newest). kConstraint for a bad
+  // row (hash, times, an empty certificate).
+  virtual Result<CaChange> AddCaGeneration(const CaGeneration& first, const CaGeneration& next) = 0;
+  // `ca activate`: the pending generation becomes active and the active one previous, by
+  // conditional UPDATEs in one transaction with a "ca_activated" state event; *gen is the new
+  // active generation. kNothingPending when none is pending (two racing activations: one kDone).
+  virtual Result<CaChange> ActivateCaGeneration(std::string_view at, int64_t* gen) = 0;
+  // `ca retire`: the previous generation becomes retired ("ca_retired" state event); *gen is it.
+  // kNothingToRetire when none is previous.
+  virtual Result<CaChange> RetireCaGeneration(std::string_view at, int64_t* gen) = 0;
+  // A device that authenticated with an operational certificate fetched /cacerts holding
+  // generation `gen`: one row per device and generation (INSERT ... ON CONFLICT DO NOTHING; a
+  // second fetch writes nothing). Not in the audit chain: it is evidence for `ca status`, not state.
+  virtual Result<void> RecordCacertsFetch(std::string_view device_id, int64_t gen,
+                                          std::string_view at) = 0;
+  // Whether RecordCacertsFetch was recorded for this device and generation (primary key probe).
+  virtual Result<bool> CacertsFetched(std::string_view device_id, int64_t gen) = 0;
+  // The counts of every generation (CaStatusReport) as of now_iso.
+  virtual Result<CaStatusReport> CaStatus(std::string_view now_iso) = 0;
 
  protected:
   Store() = default;

@@ -59,6 +59,11 @@ bool Writer::SubmitEvent(EventRecord event, std::function<void(Result<void>)> do
   return Submit(EventOp{std::move(event), std::move(done), std::nullopt});
 }
 
+bool Writer::SubmitCacertsFetch(std::string device_id, int64_t gen, std::string at,
+                                std::function<void(Result<void>)> done) {
+  return Submit(FetchOp{std::move(device_id), gen, std::move(at), std::move(done), std::nullopt});
+}
+
 bool Writer::Submit(Operation op) {
   {
     std::lock_guard lock(mu_);
@@ -115,6 +120,8 @@ std::optional<Error> RunOne(BatchTxn& txn, auto& operation) {
             return ReserveInTxn(txn.session(), op.intent, op.policy);
           } else if constexpr (requires { op.cert; }) {
             return CompleteInTxn(txn.session(), op.cert, op.event);
+          } else if constexpr (requires { op.fetch_device_id; }) {
+            return RecordCacertsFetchInTxn(txn.session(), op.fetch_device_id, op.gen, op.at);
           } else {
             return RecordEventInTxn(txn.session(), op.event);
           }

@@ -103,6 +103,10 @@ class Writer : public IssuanceQueue {
                       std::function<void(Result<void>)> done) override;
   // Store::RecordEvent, as one operation of a batch.
   bool SubmitEvent(EventRecord event, std::function<void(Result<void>)> done) override;
+  // Store::RecordCacertsFetch: one cacerts_fetches row (nothing when the device and generation are
+  // already recorded).
+  bool SubmitCacertsFetch(std::string device_id, int64_t gen, std::string at,
+                          std::function<void(Result<void>)> done) override;
 
   // Operations queued and not yet taken into a batch.
   size_t queue_depth() const;
@@ -149,7 +153,14 @@ class Writer : public IssuanceQueue {
     std::function<void(Result<void>)> done;
     std::optional<Result<void>> result;
   };
-  using Operation = std::variant<ReserveOp, CompleteOp, EventOp>;
+  struct FetchOp {
+    std::string fetch_device_id;
+    int64_t gen = 0;
+    std::string at;
+    std::function<void(Result<void>)> done;
+    std::optional<Result<void>> result;
+  };
+  using Operation = std::variant<ReserveOp, CompleteOp, EventOp, FetchOp>;
 
   bool Submit(Operation op);
   void Loop();

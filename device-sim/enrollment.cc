@@ -1,5 +1,6 @@
 // enrollment.cc — the per-enrollment state machine (see the diagram in enrollment.h).
 #include "device-sim/enrollment.h"
+#include "device-sim/rollover.h"
 
 #include "device-sim/csr_builder.h"
 
@@ -175,8 +176,12 @@ void Enrollment::OnResponse(Clock::time_point now) {
   if (response.status != 200) {
     return Finish(Outcome::Http(response.status, StepName(), FirstLine(response.body)));
   }
-  if (auto certs = CertsFromResponse(response, "cacerts"); !certs) {
-    return Finish(Outcome::Error(certs.error().detail));
+  auto certs = CertsFromResponse(response, "cacerts");
+  if (!certs) return Finish(Outcome::Error(certs.error().detail));
+  if (env_.follow_rollover != nullptr) {
+    if (auto learned = FollowRollover(*certs, env_.trust, *env_.follow_rollover); !learned) {
+      return Finish(Outcome::Error(learned.error().detail));
+    }
   }
   if (response.keep_alive) {
     reused_ = true;

@@ -51,6 +51,8 @@ struct EnrollEnv {
   ServerCertCache* server_cert_cache = nullptr;  // nullptr: mbedTLS verifies every handshake
   bool retry_connections = false;  // --retry-connections
   Timeline* timeline = nullptr;    // per-second counts of the run; nullptr: not counted
+  // --follow-rollover FILE: roots learned from cacerts go to `trust` and FILE (rollover.h).
+  const std::string* follow_rollover = nullptr;
 };
 
 // What one enrollment sends. identity is borrowed and must outlive the Enrollment.

@@ -180,6 +180,10 @@ CLI::App* AddFleetCommand(CLI::App& app, const char* name, const char* descripti
                   "PEM trust anchors for the server and issued certs")
       ->required()
       ->check(CLI::ExistingFile);
+  cmd->add_option("--follow-rollover", o.follow_rollover,
+                  "follow a CA rollover: a new root in cacerts, vouched for by a NewWithOld link "
+                  "that verifies under --ca-bundle, is trusted from then on and appended to FILE")
+      ->check(CLI::NonexistentPath | CLI::ExistingFile);
   cmd->add_option("--devices", o.devices, "comma-separated device ids (default: all)")
       ->delimiter(',');
   cmd->add_option("--tls", cli.tls, "TLS version")

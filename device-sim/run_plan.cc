@@ -175,6 +175,7 @@ base::Result<RunPlan> MakePlan(const FleetOptions& options) {
   plan.step_timeout = seconds(options.step_timeout);
   plan.max_retries = options.max_retries;
   plan.retry_connections = options.retry_connections;
+  plan.follow_rollover = options.follow_rollover;
   plan.prepare_keys = options.prepare_keys;
   plan.slow = options.slow;
   plan.slow_interval = seconds(options.slow_interval);

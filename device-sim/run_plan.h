@@ -50,6 +50,8 @@ struct FleetOptions {
   TlsSettings tls;
   std::string label;
   std::string ca_bundle_path;
+  // Learn a rolled-over CA's new root from cacerts through its NewWithOld link; append it here.
+  std::string follow_rollover;
 };
 
 struct RunPlan {
@@ -71,6 +73,7 @@ struct RunPlan {
   Clock::duration step_timeout{};
   int max_retries = kDefaultMaxRetries;
   bool retry_connections = false;  // also retry refused/reset/timed-out connects and handshakes
+  std::string follow_rollover;     // FleetOptions::follow_rollover
   bool prepare_keys = false;       // keys, CSRs and credentials made before the clock starts
   int slow = 0;
   Clock::duration slow_interval{};

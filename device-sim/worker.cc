@@ -60,7 +60,8 @@ base::Result<void> Worker::Init() {
   env_ = EnrollEnv{
       &plan_.server, &plan_.tls, &plan_.target,      trust_->get(),     rng,
       poller_.get(), &jitter_,   plan_.step_timeout, plan_.max_retries, &server_cert_cache_,
-      plan_.retry_connections,     &shared_.timeline};
+      plan_.retry_connections,     &shared_.timeline,
+      plan_.follow_rollover.empty() ? nullptr : &plan_.follow_rollover};
   for (size_t i = static_cast<size_t>(index_); i < plan_.devices.size();
        i += static_cast<size_t>(plan_.threads)) {
     devices_.push_back(Device{.id = plan_.devices[i]});

@@ -21,6 +21,10 @@ struct Enroller::Attempt {
   int reservations = 0;  // a duplicate serial (2^-127) is retried with a new one
   ca::PreparedCert prepared;
   std::shared_ptr<const ca::ServerKey> server_key;  // serverkeygen: the key being certified
+  // The issuer (and its CA generation) the TBS was prepared with: a reload that activates another
+  // generation meanwhile does not change who signs this attempt.
+  ca::Issuer* issuer = nullptr;
+  int64_t ca_gen = 1;
 };
 
 // A result with `code` and the journal's `detail` (kIssued with "" means "go on").

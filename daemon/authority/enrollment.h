@@ -157,13 +157,20 @@ class Enroller {
   Enroller(EnrollShared& shared, ca::Issuer& issuer, ca::Rng rng, Executor executor,
            db::StoreReader& reader)
       : shared_(shared),
-        issuer_(issuer),
+        issuer_(&issuer),
         rng_(rng),
         executor_(std::move(executor)),
         reader_(reader) {}
   // Returns the result when it is decided at once (a refusal before any write). Otherwise
   // returns nullopt and calls `done` exactly once, later, on this worker's thread.
   std::optional<EnrollResult> Enroll(const EnrollRequest& request, EnrollDone done);
+  // The issuer new attempts use from now on, and its CA generation (recorded with each
+  // certificate); attempts already under way finish with the one they started with. `issuer`
+  // must outlive every attempt that uses it (est::Service keeps each one it was given).
+  void SetIssuer(ca::Issuer& issuer, int64_t ca_gen) {
+    issuer_ = &issuer;
+    ca_gen_ = ca_gen;
+  }
 
   struct Attempt;  // one issuance in flight (enrollment.cc)
 
@@ -185,7 +192,8 @@ class Enroller {
                    db::Result<void> done);
 
   EnrollShared& shared_;
-  ca::Issuer& issuer_;
+  ca::Issuer* issuer_;
+  int64_t ca_gen_ = 1;
   ca::Rng rng_;
   Executor executor_;
   db::StoreReader& reader_;

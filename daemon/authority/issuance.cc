@@ -49,7 +49,11 @@ std::optional<EnrollResult> Enroller::Reserve(std::shared_ptr<Attempt> a) {
   }
   const PeerIdentity& peer = a->req.peer;
   const base::UnixTime now = shared_.clock.Now();
-  auto prepared = issuer_.Prepare(a->name.id, a->csr.public_key_der, ScopedProfile(*a), now, rng_);
+  if (a->issuer == nullptr) {
+    a->issuer = issuer_;
+    a->ca_gen = ca_gen_;
+  }
+  auto prepared = a->issuer->Prepare(a->name.id, a->csr.public_key_der, ScopedProfile(*a), now, rng_);
   if (!prepared) return Refuse(EnrollCode::kInternal, prepared.error().detail);
   a->prepared = std::move(*prepared);
   ++a->reservations;
@@ -146,7 +150,8 @@ void Enroller::Resume(std::shared_ptr<Attempt> a, const db::Intent& intent) {
       intent.profile != a->req.label
           ? ca::Fail(ca::Code::kPolicy, "profile: '" + intent.profile + "', want '" +
                                             a->req.label + "'")
-          : issuer_.CheckPrepared(intent.tbs, a->name.id, a->csr.public_key_der,
+          : (a->issuer != nullptr ? a->issuer : issuer_)
+                ->CheckPrepared(intent.tbs, a->name.id, a->csr.public_key_der,
                                   ScopedProfile(*a), shared_.clock.Now(), kMaxResumeAge);
   if (!ok) {
     auto r = Refuse(EnrollCode::kIntentMismatch,
@@ -159,7 +164,11 @@ void Enroller::Resume(std::shared_ptr<Attempt> a, const db::Intent& intent) {
 
 // Worker thread: the CA key signs only a TBS whose intent is committed; Sign checks the result.
 void Enroller::SignAndComplete(std::shared_ptr<Attempt> a, const db::Intent& intent) {
-  auto issued = issuer_.Sign(intent.tbs, rng_);
+  if (a->issuer == nullptr) {  // a resumed intent: the issuer in force now
+    a->issuer = issuer_;
+    a->ca_gen = ca_gen_;
+  }
+  auto issued = a->issuer->Sign(intent.tbs, rng_);
   if (!issued) {
     // The intent stays pending: a retry (same key) resumes it once the key is back.
     const bool away = issued.error().code == ca::Code::kUnavailable;
@@ -170,6 +179,7 @@ void Enroller::SignAndComplete(std::shared_ptr<Attempt> a, const db::Intent& int
   const PeerIdentity& peer = a->req.peer;
   record.device_id = a->name.qualified;
   record.profile = intent.profile;  // a resumed intent keeps the profile it was reserved under
+  record.ca_gen = a->ca_gen;
   record.auth_cert_issuer = peer.cert->issuer;
   record.auth_cert_serial = peer.cert->serial_hex;
   record.auth_cert_fingerprint = peer.cert->fingerprint;

@@ -171,6 +171,32 @@ Service::Service(const std::atomic<const ServeConfig*>& config, EnrollShared& sh
   csrattrs_tls13_body_ = ca::Base64Encode(ca::CsrAttrsP256(true), true);
 }
 
+void Service::SetCa(std::unique_ptr<ca::Issuer> issuer, int64_t active_gen,
+                    const std::vector<base::Bytes>& cacerts, int64_t newest_gen) {
+  if (issuer != nullptr) {
+    replaced_issuers_.push_back(std::move(issuer_));
+    issuer_ = std::move(issuer);
+  }
+  enroller_.SetIssuer(*issuer_, active_gen);
+  cacerts_body_ = ca::Base64Encode(ca::CertsOnlyPkcs7(cacerts), true);
+  if (newest_gen != newest_gen_) fetch_recorded_.clear();
+  newest_gen_ = newest_gen;
+}
+
+// Bounds the per-process memory of who was recorded: past it, a device may be submitted again
+// (the store writes nothing for a row it has).
+constexpr size_t kMaxFetchesRemembered = 1 << 20;
+
+void Service::RecordFetch(const PeerIdentity& peer) {
+  if (newest_gen_ <= 1 || peer.kind != AuthKind::kOperational || peer.device_id.empty()) return;
+  if (fetch_recorded_.contains(peer.device_id)) return;
+  if (fetch_recorded_.size() >= kMaxFetchesRemembered) fetch_recorded_.clear();
+  if (shared_.queue.SubmitCacertsFetch(peer.device_id, newest_gen_,
+                                       ca::Iso8601(shared_.clock.Now()), {})) {
+    fetch_recorded_.insert(peer.device_id);
+  }
+}
+
 std::optional<http::Response> Service::Handle(const http::Request& request,
                                               const PeerIdentity& peer,
                                               const std::string& peer_address, Reply later) {
@@ -200,7 +226,10 @@ std::optional<http::Response> Service::Handle(const http::Request& request,
       r.extra_headers.emplace_back("Allow", "GET");
       return r;
     }
-    if (route.op == "cacerts") return Base64Body("application/pkcs7-mime", cacerts_body_);
+    if (route.op == "cacerts") {
+      RecordFetch(peer);
+      return Base64Body("application/pkcs7-mime", cacerts_body_);
+    }
     return Base64Body("application/csrattrs", peer.tls13 ? csrattrs_tls13_body_ : csrattrs_body_);
   }
   // serverkeygen is an enrollment like simpleenroll; while it is off, an unknown operation.

@@ -12,6 +12,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_set>
+#include <vector>
 
 #include "ca/issuer.h"
 #include "ca/rng.h"
@@ -46,6 +48,14 @@ class Service {
                                        const PeerIdentity& peer,
                                        const std::string& peer_address, Reply later);
 
+  // The CA generations in force (daemon/ca_generations.h), on this worker's thread: `issuer`
+  // (null: keep the current one) issues from now on as generation `active_gen`; /cacerts answers
+  // `cacerts` (certs-only PKCS#7); a device that fetches it with an operational certificate is
+  // recorded once per process under `newest_gen` when that is a later generation than 1. Issuers
+  // replaced here are kept until the service goes: attempts under way still sign with theirs.
+  void SetCa(std::unique_ptr<ca::Issuer> issuer, int64_t active_gen,
+             const std::vector<base::Bytes>& cacerts, int64_t newest_gen);
+
  private:
   struct Route;
   std::optional<http::Response> Enroll(const Route& route, const http::Request& request,
@@ -54,6 +64,9 @@ class Service {
   // start: when the complete request was handed to Enroll (for the latency histogram).
   // Returns the response to send now, or nullopt when `later` will get it (after the event
   // row of a refusal is committed).
+  // cacerts with an operational certificate: one cacerts_fetches row per device and generation,
+  // submitted at most once per device while this process runs (the store ignores repeats).
+  void RecordFetch(const PeerIdentity& peer);
   std::optional<http::Response> Finish(const EnrollRequest& request, const EnrollResult& result,
                                        std::chrono::steady_clock::time_point start, Reply later);
 
@@ -62,9 +75,12 @@ class Service {
   const std::atomic<const ServeConfig*>& config_;
   EnrollShared& shared_;
   std::unique_ptr<ca::Issuer> issuer_;
+  std::vector<std::unique_ptr<ca::Issuer>> replaced_issuers_;  // see SetCa
   PostQueue& inbox_;
   Enroller enroller_;
-  std::string cacerts_body_;         // base64 certs-only PKCS#7 of the CA chain, built once
+  std::string cacerts_body_;         // base64 certs-only PKCS#7 of the CA chain (SetCa)
+  int64_t newest_gen_ = 1;           // the newest CA generation /cacerts carries
+  std::unordered_set<std::string> fetch_recorded_;  // devices submitted for newest_gen_
   std::string csrattrs_body_;        // base64 CsrAttrs, built once
   std::string csrattrs_tls13_body_;  // ... also announcing challengePassword (channel binding)
 };

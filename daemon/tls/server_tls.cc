@@ -77,10 +77,11 @@ ca::Result<std::unique_ptr<ServerTls>> ServerTls::Create(const Material& materia
   for (const auto& pem : material.trust_pems) {
     if (auto r = ca::AppendCertificates(*tls->trust_, pem); !r) return std::unexpected(r.error());
   }
-  if (auto r = ca::AppendCertificates(*tls->trust_, material.ca_cert_pem); !r) {
+  const std::string issuing_pems = material.ca_cert_pem + material.reenroll_ca_pem;
+  if (auto r = ca::AppendCertificates(*tls->trust_, issuing_pems); !r) {
     return std::unexpected(r.error());
   }
-  auto issuing = ca::ParseCertificates(material.ca_cert_pem);
+  auto issuing = ca::ParseCertificates(issuing_pems);
   if (!issuing) return std::unexpected(issuing.error());
   tls->issuing_ca_ = std::move(*issuing);
 
@@ -130,8 +131,10 @@ const mbedtls_ssl_config* ServerTls::ConfigForClientCurve(mbedtls_ecp_group_id c
 }
 
 bool ServerTls::IsIssuingCa(const mbedtls_x509_crt& crt) const {
-  const mbedtls_x509_crt& ca = *issuing_ca_->get();
-  return ca::SameSubject(crt, ca) && ca::SameKey(crt, ca);
+  for (const mbedtls_x509_crt* ca = issuing_ca_->get(); ca != nullptr; ca = ca->next) {
+    if (ca->raw.len != 0 && ca::SameSubject(crt, *ca) && ca::SameKey(crt, *ca)) return true;
+  }
+  return false;
 }
 
 const char* AlertName(int alert) {

@@ -24,6 +24,9 @@ struct Material {
   std::string server_cert_pem;  // server certificate (then its chain)
   std::string server_key_pem;
   std::string ca_cert_pem;      // the issuing CA: trusted for re-enrollment only
+  // Earlier CA generations still trusted for re-enrollment (daemon/ca_generations.h: the
+  // previous one after `ca activate`); PEM, empty when there is none.
+  std::string reenroll_ca_pem;
   std::vector<std::string> trust_pems;  // manufacturer/bootstrap CAs
 };
 
@@ -42,8 +45,9 @@ class ServerTls {
   // switches to it once it has the client's leaf (Session::RestrictCertVerifyScheme).
   const mbedtls_ssl_config* ConfigForClientCurve(mbedtls_ecp_group_id curve) const;
   ClientAuth client_auth() const { return client_auth_; }
-  // True iff crt is the issuing CA: its subject (raw DER) and public key, not its exact bytes,
-  // so a re-issued copy of ca.crt at the top of a chain still marks an operational certificate.
+  // True iff crt is the issuing CA or a CA generation still trusted for re-enrollment: its subject
+  // (raw DER) and public key, not its exact bytes, so a re-issued copy of ca.crt at the top of a
+  // chain still marks an operational certificate.
   bool IsIssuingCa(const mbedtls_x509_crt& crt) const;
   // The client trust store (manufacturer CAs, then the issuing CA), for verifying a chain
   // mbedTLS only parsed (TLS 1.3, see Session::Screened).
@@ -59,7 +63,7 @@ class ServerTls {
   std::unique_ptr<ca::CrtChain> server_chain_;
   std::unique_ptr<ca::PrivateKey> server_key_;
   std::unique_ptr<ca::CrtChain> trust_;  // manufacturer CAs followed by the issuing CA
-  std::unique_ptr<ca::CrtChain> issuing_ca_;
+  std::unique_ptr<ca::CrtChain> issuing_ca_;  // the issuing CA, then reenroll_ca_pem's
   using Config = base::Scoped<mbedtls_ssl_config, mbedtls_ssl_config_init, mbedtls_ssl_config_free>;
   Config conf_;
   Config conf_p256_;  // conf_ with sig algs ecdsa_secp256r1_sha256 only

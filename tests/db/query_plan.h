@@ -5,9 +5,11 @@
 
 #include <doctest/doctest.h>
 
+#include <span>
 #include <string>
 #include <string_view>
 
+#include "ca/encoding.h"
 #include "db/store.h"
 #include "tests/db/store_fixture.h"
 
@@ -48,6 +50,30 @@ inline void ExerciseManifests(Store& store) {
   CHECK(store.FindInManifest(HashHex(1, 'c')).value().has_value());
   CHECK(store.ReportManifests("").value().batches.size() == 1);
   CHECK(store.ReportManifests("line-a").value().batches.size() == 1);
+}
+
+// CA generations: a rollover (generation 1 recorded with it), a refused second one, activate,
+// retire, a /cacerts fetch recorded twice (one row), and `ca status`.
+inline void ExerciseCaGenerations(Store& store, const std::string& at) {
+  auto generation = [&](int64_t gen, const std::string& state) {
+    CaGeneration g{.gen = gen, .state = state, .key_location = "ca.key", .created_at = at};
+    g.cert_der = {0x30, 0x01, static_cast<unsigned char>(gen)};
+    g.cert_sha256 = ca::Sha256Hex(std::span(g.cert_der.data(), g.cert_der.size()));
+    if (gen > 1) g.new_with_old_der = g.old_with_new_der = {0x30, 0x00};
+    if (state == "active") g.activated_at = at;
+    return g;
+  };
+  CHECK(store.AddCaGeneration(generation(1, "active"), generation(2, "pending")).value() ==
+        CaChange::kDone);
+  CHECK(store.AddCaGeneration(generation(1, "active"), generation(3, "pending")).value() ==
+        CaChange::kPendingExists);
+  CHECK(store.RecordCacertsFetch("device-a", 2, at).has_value());
+  CHECK(store.RecordCacertsFetch("device-a", 2, at).has_value());
+  CHECK(store.CacertsFetched("device-a", 2).value());
+  int64_t gen = 0;
+  CHECK(store.ActivateCaGeneration(at, &gen).value() == CaChange::kDone);
+  CHECK(store.RetireCaGeneration(at, &gen).value() == CaChange::kDone);
+  CHECK(store.CaStatus(at).value().generations.size() == 2);
 }
 
 // Issuance (enroll and reenroll, a policy refusal, a resumed intent), the handshake's lookups,
@@ -103,6 +129,7 @@ inline void ExerciseStore(Store& store) {
   CHECK(store.RecentEvents(5).value().size() == 5);
   ExerciseGrants(store, at);
   ExerciseManifests(store);
+  ExerciseCaGenerations(store, at);
   auto report = store.VerifyAuditChain();
   REQUIRE(report.has_value());
   CHECK_MESSAGE(report->ok, report->problem);
@@ -170,6 +197,9 @@ inline bool IsWholeTableByDesign(std::string_view sql) {
       "FROM rebootstrap_grants ORDER BY id",  // `list --grants` and verify: every grant
       // verify: every manifest batch and row against its "manifest_imported" event
       "FROM manifest_batches ORDER BY id",
+      // `ca status`, serve's start and reload, and verify: every CA generation (one per rollover)
+      "FROM ca_generations ORDER BY gen",
+      "FROM ca_generations",  // the rollover's summary of the same few rows
       "FROM manifest_devices ORDER BY batch_id",
       // `manifest report`: counts every attempt that presented a certificate in no manifest;
       // reads the partial index enrollment_events_presented_fingerprint whole (linear in such
@@ -193,7 +223,7 @@ inline bool IsFullScan(std::string_view detail) {
   }
   for (std::string_view table :
        {"certificates", "issuance_intents", "enrollment_events", "rebootstrap_grants",
-        "manifest_devices"}) {
+        "manifest_devices", "cacerts_fetches"}) {
     const std::string scan = "SCAN " + std::string(table);
     if (detail == scan || detail.starts_with(scan + " ")) return true;
   }

@@ -38,7 +38,7 @@ TEST_CASE("a new database has the current schema and durable settings in force")
                  "SELECT group_concat(name, ',') FROM pragma_table_info('certificates')") ==
         "id,serial,device_id,subject,san,not_before,not_after,der,fingerprint_sha256,"
         "public_key_sha256,auth_cert_issuer,auth_cert_serial,auth_cert_fingerprint,kind,peer,"
-        "issued_at,revoked_at,revocation_reason,profile,tbs_sha256");
+        "issued_at,revoked_at,revocation_reason,profile,tbs_sha256,ca_gen");
   CHECK(QueryRaw(raw.get(),
                  "SELECT group_concat(name, ',') FROM pragma_table_info('enrollment_events')") ==
         "id,time,peer,presented_fingerprint,presented_subject,device_id,endpoint,outcome,"
@@ -65,10 +65,12 @@ TEST_CASE("a new database has the current schema and durable settings in force")
   // dropped 3 of enrollment_events' (and rebuilt issuance_intents' 5); version 6 made
   // enrollment_events_time partial and added enrollment_events_server_key (partial); version 7 (rebootstrap_grants, db/schema_grants.cc) added
   // rebootstrap_grants_device_id; version 8 (db/schema_manifest.cc) manifest_devices_batch_id and
-  // a partial one on enrollment_events (presented_fingerprint).
+  // a partial one on enrollment_events (presented_fingerprint); version 9 (CA generations,
+  // db/schema_rollover.cc) the 3 partial unique ones on ca_generations (one active, pending,
+  // previous).
   CHECK(QueryRawInt(raw.get(),
                     "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND "
-                    "name NOT LIKE 'sqlite_autoindex%'") == 18);
+                    "name NOT LIKE 'sqlite_autoindex%'") == 21);
 }
 
 TEST_CASE("the database file and its WAL are created with mode 0600") {

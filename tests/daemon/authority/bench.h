@@ -94,6 +94,10 @@ class FaultyQueue : public db::IssuanceQueue {
   bool SubmitEvent(db::EventRecord event, std::function<void(db::Result<void>)> done) override {
     return writer_.SubmitEvent(std::move(event), std::move(done));
   }
+  bool SubmitCacertsFetch(std::string device_id, int64_t gen, std::string at,
+                          std::function<void(db::Result<void>)> done) override {
+    return writer_.SubmitCacertsFetch(std::move(device_id), gen, std::move(at), std::move(done));
+  }
   bool refuse_reserve = false;
   bool refuse_complete = false;
 

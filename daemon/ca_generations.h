@@ -1,0 +1,65 @@
+// ca_generations.h — the CA generations as the daemon uses them (#19 part 3): where each
+// generation's files are in the state dir, and the set serve loads from the store (which
+// generation issues, which are trusted for re-enrollment, what /cacerts answers, the links the
+// server sends after its certificate). The states are db/ca_generation_records.h's.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/error.h"
+#include "base/types.h"
+#include "db/ca_generation_records.h"
+#include "daemon/ca_key_source.h"
+#include "daemon/config.h"
+#include "daemon/tls/server_tls.h"
+#include "db/store.h"
+
+namespace provisiond {
+
+// Generation 1's files are the state dir's own (ca.crt, ca.key or ca.key.uri); generation N >= 2
+// keeps ca.crt, ca.key (0600) or ca.key.uri, newwithold.crt and oldwithnew.crt in <dir>/ca-genN.
+std::string GenerationDir(const std::string& state_dir, int64_t gen);
+
+// What serve takes from the store's generations. Without any row (no rollover yet): generation 1
+// alone, from ca.crt, active.
+struct CaSet {
+  int64_t active_gen = 1;
+  base::Bytes active_cert;                // DER; issues every new certificate
+  std::vector<int64_t> trusted_gens;      // active and previous: re-enrollment accepts these
+  std::vector<base::Bytes> trusted_certs; // their DER, in the same order
+  // /cacerts: the active CA, then for a pending or previous generation next to it the newer CA
+  // and both links (RFC 7030 §4.1.3: NewWithOld, OldWithNew).
+  std::vector<base::Bytes> cacerts;
+  // The newest generation /cacerts carries (what a fetch is recorded under).
+  int64_t newest_gen = 1;
+  // Every generation's OldWithNew, oldest first: sent after the server certificate so a device
+  // that trusts only a newer root reaches the key that signed it (the links are self-issued, so
+  // the roots' pathLenConstraint 0 holds).
+  std::vector<base::Bytes> server_links;
+  bool operator==(const CaSet&) const = default;
+};
+
+// The set from `generations` (Store::ListCaGenerations), or generation 1 alone from ca_cert_pem
+// when it is empty. kInvalidArgument when the store names no active generation.
+base::Result<CaSet> BuildCaSet(const std::vector<db::CaGeneration>& generations,
+                               const std::string& ca_cert_pem);
+
+// Reads the store's generations and builds the set (kIo naming the store's error).
+base::Result<CaSet> LoadCaSet(db::Store& store, const std::string& ca_cert_pem);
+
+// Serve's material for the set: ca_cert_pem becomes the active CA (it issues), reenroll_ca_pem the
+// other generations still trusted for re-enrollment, and every OldWithNew link is appended to the
+// server certificate's chain.
+void ApplyCaSet(const CaSet& set, tls::Material& material);
+
+// Generation gen's key (gen >= 2): ca.key or ca.key.uri in GenerationDir, as CaKeySource::Open
+// reads them; options' URI is generation 1's and is not used. Errors name the generation.
+base::Result<std::unique_ptr<CaKeySource>> OpenGenerationKey(const std::string& state_dir,
+                                                             int64_t gen,
+                                                             const CaKeyOptions& options);
+
+}  // namespace provisiond
