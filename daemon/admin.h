@@ -2,8 +2,8 @@
 // SQLite file) while the daemon runs (SQLite in WAL mode lets them write beside it; the daemon
 // reads revocations and the denylist at each handshake, and revocations, denylist entries and
 // blocks again inside each issuance's transaction, so changes take effect at once): revoke,
-// deny-bootstrap, block, unblock, grant-rebootstrap, crl, list, audit verify / checkpoint, manifest
-// import / report, and migrate (creates or upgrades the
+// deny-bootstrap, block, unblock, grant-rebootstrap, crl, list, audit verify / checkpoint /
+// verify-archive, manifest import / report, tidy, and migrate (creates or upgrades the
 // schema).
 #pragma once
 
@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "daemon/admin_grant.h"
+#include "daemon/admin_tidy.h"
 #include "daemon/config.h"
 #include "daemon/manifest_cli.h"
 #include "daemon/store_open.h"
@@ -40,6 +41,9 @@ struct AdminOptions {
   ManifestOptions manifest;
   // audit verify / audit checkpoint (--out as crl's)
   std::string checkpoint_file;  // --from-checkpoint
+  // tidy (daemon/admin_tidy.h; its CA key: ca_key) and audit verify-archive FILE
+  TidyOptions tidy;
+  std::string archive_file;
 };
 
 struct AdminCommands {
@@ -56,6 +60,8 @@ struct AdminCommands {
   CLI::App* grant;  // grant-rebootstrap --device-id ID [--expires D] [--revoke-previous] --reason
   CLI::App* check_store;  // check-store: PRAGMA quick_check over a SQLite file (db/store_check.h)
   ManifestCommands manifest;  // manifest import / report (daemon/manifest_cli.h)
+  CLI::App* tidy;                  // tidy --expired-before DATE ... (daemon/admin_tidy.h)
+  CLI::App* audit_verify_archive;  // audit verify-archive FILE
 };
 
 AdminCommands AddAdminCommands(CLI::App& app, AdminOptions& options);

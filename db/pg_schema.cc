@@ -9,6 +9,7 @@
 #include "db/pg_schema_lean.h"
 #include "db/pg_schema_grants.h"
 #include "db/schema_manifest.h"
+#include "db/schema_tidy.h"
 
 namespace db {
 namespace {
@@ -213,9 +214,9 @@ Result<void> MigrateToV2Compact(PgConn& db) {
 }
 
 using PgMigrationStep = Result<void> (*)(PgConn&);
-constexpr std::array<PgMigrationStep, 5> kPgMigrations = {
+constexpr std::array<PgMigrationStep, 6> kPgMigrations = {
     MigrateToV1, MigrateToV2Compact, MigratePgLeanEnrollments, PgMigrateAddGrants,
-    PgMigrateAddManifests};
+    PgMigrateAddManifests, PgMigrateAddTidy};
 static_assert(kPgMigrations.size() == kPgSchemaVersion, "one migration per schema version");
 
 // One step in its own transaction: the lock, the version read under it, the step, the new version.

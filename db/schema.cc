@@ -14,6 +14,7 @@
 #include "db/schema_lean.h"
 #include "db/schema_grants.h"
 #include "db/schema_manifest.h"
+#include "db/schema_tidy.h"
 #include "db/statement.h"
 
 namespace db {
@@ -304,9 +305,10 @@ Result<void> MigrateToV4(sqlite3* db) {
 // will not run it again (MigrateToV2 also depends on the hash encoding in audit.cc staying put).
 using MigrationStep = Result<void> (*)(sqlite3*);
 // Version 5 (less storage per enrollment) is in schema_compact.cc.
-constexpr std::array<MigrationStep, 8> kMigrations = {
+constexpr std::array<MigrationStep, 9> kMigrations = {
     MigrateToV1,        MigrateToV2,            MigrateToV3,      MigrateToV4,
-    MigrateToV5Compact, MigrateLeanEnrollments, MigrateAddGrants, MigrateAddManifests};
+    MigrateToV5Compact, MigrateLeanEnrollments, MigrateAddGrants, MigrateAddManifests,
+    MigrateAddTidy};
 static_assert(kMigrations.size() == kSchemaVersion, "one migration per schema version");
 
 Result<void> ApplySettings(sqlite3* db) {

@@ -65,10 +65,11 @@ TEST_CASE("a new database has the current schema and durable settings in force")
   // dropped 3 of enrollment_events' (and rebuilt issuance_intents' 5); version 6 made
   // enrollment_events_time partial and added enrollment_events_server_key (partial); version 7 (rebootstrap_grants, db/schema_grants.cc) added
   // rebootstrap_grants_device_id; version 8 (db/schema_manifest.cc) manifest_devices_batch_id and
-  // a partial one on enrollment_events (presented_fingerprint).
+  // a partial one on enrollment_events (presented_fingerprint); version 9 (db/schema_tidy.cc)
+  // enroll_tombstones_auth_cert_fingerprint and enroll_tombstones_device_id.
   CHECK(QueryRawInt(raw.get(),
                     "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND "
-                    "name NOT LIKE 'sqlite_autoindex%'") == 18);
+                    "name NOT LIKE 'sqlite_autoindex%'") == 20);
 }
 
 TEST_CASE("the database file and its WAL are created with mode 0600") {
