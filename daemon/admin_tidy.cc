@@ -133,50 +133,6 @@ base::Result<void> Truncate(db::Store& store, int64_t cut, const std::string& cu
 
 }  // namespace
 
-std::optional<int64_t> ParseTidyDate(std::string_view text) {
-  auto digits = [&](size_t at, size_t n) -> std::optional<int> {
-    if (at + n > text.size()) return std::nullopt;
-    int v = 0;
-    for (size_t i = at; i < at + n; ++i) {
-      if (text[i] < '0' || text[i] > '9') return std::nullopt;
-      v = v * 10 + (text[i] - '0');
-    }
-    return v;
-  };
-  auto y = digits(0, 4), mo = digits(5, 2), d = digits(8, 2);
-  if (!y || !mo || !d || text.size() < 10 || text[4] != '-' || text[7] != '-') return std::nullopt;
-  std::tm tm{.tm_sec = 0, .tm_min = 0, .tm_hour = 0, .tm_mday = *d, .tm_mon = *mo - 1,
-             .tm_year = *y - 1900};
-  int64_t offset = 0;
-  if (text.size() > 10) {
-    auto h = digits(11, 2), mi = digits(14, 2), s = digits(17, 2);
-    if (!h || !mi || !s || (text[10] != 'T' && text[10] != 't') || text[13] != ':' ||
-        text[16] != ':' || *h > 23 || *mi > 59 || *s > 59) {
-      return std::nullopt;
-    }
-    tm.tm_hour = *h;
-    tm.tm_min = *mi;
-    tm.tm_sec = *s;
-    size_t at = 19;
-    if (at < text.size() && text[at] == '.') {
-      do ++at; while (at < text.size() && text[at] >= '0' && text[at] <= '9');
-    }
-    const std::string_view zone = text.substr(std::min(at, text.size()));
-    if (zone == "Z" || zone == "z") {
-    } else if (zone.size() == 6 && (zone[0] == '+' || zone[0] == '-') && zone[3] == ':') {
-      auto oh = digits(at + 1, 2), om = digits(at + 4, 2);
-      if (!oh || !om || *oh > 23 || *om > 59) return std::nullopt;
-      offset = (zone[0] == '+' ? 1 : -1) * (*oh * 3600 + *om * 60);
-    } else {
-      return std::nullopt;
-    }
-  }
-  const std::tm asked = tm;
-  const int64_t t = static_cast<int64_t>(timegm(&tm));
-  if (tm.tm_mday != asked.tm_mday || tm.tm_mon != asked.tm_mon) return std::nullopt;  // 02-30
-  return t - offset;
-}
-
 std::optional<std::string> ChainBaseProblem(db::Store& store, const std::string& state_dir) {
   auto base = store.AuditChainBase();
   if (!base) return "database: " + base.error().detail;
@@ -204,103 +160,171 @@ std::optional<std::string> ChainBaseProblem(db::Store& store, const std::string&
          std::to_string(cp->id) + ")";
 }
 
-int RunTidy(const TidyOptions& o, const std::string& state_dir, const CaKeyOptions& ca_key,
-            const StoreLocation& location) {
-  const int64_t now = static_cast<int64_t>(std::time(nullptr));
-  auto expired = ParseTidyDate(o.expired_before);
-  if (!expired) return Error("--expired-before " + o.expired_before + ": not YYYY-MM-DD or RFC 3339");
-  if (*expired > now - kTidySafetyMarginSeconds) {
-    return Error("--expired-before " + o.expired_before + " is later than now minus " +
-                 std::to_string(kTidySafetyMarginSeconds / 60) + " minutes (the safety margin)");
-  }
+namespace {
+
+// What one run will do, fixed before anything is removed.
+struct Plan {
+  std::string at;  // now, ISO 8601
+  db::TidyBounds bounds;
+  std::string events_before;  // "" without --events-before
+  db::ChainBase base;
+  int64_t head = 0;  // the newest chain row when the chain was verified
+  std::string head_hash;
+  int64_t cut = 0;  // rows base.first_id .. cut - 1 go
+};
+
+struct Dates {
+  int64_t expired = 0;
   std::optional<int64_t> events;
-  if (!o.events_before.empty()) {
-    events = ParseTidyDate(o.events_before);
-    if (!events) return Error("--events-before " + o.events_before + ": not YYYY-MM-DD or RFC 3339");
-    if (*events > now) return Error("--events-before " + o.events_before + " is in the future");
+};
+
+// Both dates, each refused with one line naming its option.
+base::Result<Dates> ParseDates(const TidyOptions& o, int64_t now) {
+  auto bad = [](std::string what) { return base::Fail(base::Code::kInvalidArgument, what); };
+  auto expired = ParseTidyDate(o.expired_before);
+  if (!expired) return bad("--expired-before " + o.expired_before + ": not YYYY-MM-DD or RFC 3339");
+  if (*expired > now - kTidySafetyMarginSeconds) {
+    return bad("--expired-before " + o.expired_before + " is later than now minus " +
+               std::to_string(kTidySafetyMarginSeconds / 60) + " minutes (the safety margin)");
   }
-  auto opened = location.Open();
-  if (!opened) return Error("database: " + opened.error().detail);
-  db::Store& store = **opened;
+  Dates dates{.expired = *expired, .events = std::nullopt};
+  if (!o.events_before.empty()) {
+    dates.events = ParseTidyDate(o.events_before);
+    if (!dates.events) {
+      return bad("--events-before " + o.events_before + ": not YYYY-MM-DD or RFC 3339");
+    }
+    if (*dates.events > now) return bad("--events-before " + o.events_before + " is in the future");
+  }
+  return dates;
+}
+
+// The whole chain verified, then the bounds, the head and the cut read from the store.
+base::Result<Plan> MakePlan(const Dates& dates, const std::string& state_dir, db::Store& store,
+                            int64_t now) {
+  auto bad = [](std::string what) { return base::Fail(base::Code::kInvalidArgument, what); };
+  Plan plan{.at = ca::Iso8601(now)};
+  if (dates.events) plan.events_before = ca::Iso8601(*dates.events);
   // Nothing is removed from a chain that does not verify: its damage would be archived away.
   auto report = store.VerifyAuditChain();
-  if (!report) return Error("database: " + report.error().detail);
-  if (!report->ok) return Error("the audit chain does not verify (" + report->problem + "); nothing removed");
-  if (auto problem = ChainBaseProblem(store, state_dir)) return Error(*problem + "; nothing removed");
-  auto base = store.AuditChainBase();
+  if (!report) return base::Fail(base::Code::kIo, "database: " + report.error().detail);
+  if (!report->ok) return bad("the audit chain does not verify (" + report->problem + ")");
+  if (auto problem = ChainBaseProblem(store, state_dir)) return bad(*problem);
+  auto chain_base = store.AuditChainBase();
   auto dropped = store.CrlDroppedBefore();
-  if (!base || !dropped) return Error("database: " + (!base ? base.error() : dropped.error()).detail);
-  const std::string at = ca::Iso8601(now);
-  db::TidyBounds bounds{.expired_before = ca::Iso8601(*expired), .revoked_before = {},
-                        .tidied_at = at};
-  if (*dropped) bounds.revoked_before = std::min(bounds.expired_before, **dropped);
-  const int64_t head = base->first_id + report->rows_checked - 1;
-  int64_t cut = base->first_id;
-  if (events) {
-    auto c = store.ChainCut(ca::Iso8601(*events), head);
-    if (!c) return Error("database: " + c.error().detail);
-    cut = *c;
+  if (!chain_base || !dropped) {
+    return base::Fail(base::Code::kIo,
+                      "database: " + (!chain_base ? chain_base.error() : dropped.error()).detail);
   }
-  if (o.dry_run) {
-    auto certs = store.TidyCertificates(bounds, 1 << 30);
-    auto intents = store.TidyIntents(bounds, 1 << 30);
-    if (!certs || !intents) return Error("database: " + (!certs ? certs.error() : intents.error()).detail);
-    std::printf("tidy (dry run): would remove %zu certificates, %zu pending intents, %lld events "
-                "(rows %lld..%lld); revoked ones expired before %s\n",
-                certs->size(), intents->size(), static_cast<long long>(cut - base->first_id),
-                static_cast<long long>(base->first_id), static_cast<long long>(cut - 1),
-                bounds.revoked_before.empty() ? "(none: no CRL built yet)"
-                                              : bounds.revoked_before.c_str());
-    return 0;
+  plan.base = *chain_base;
+  plan.bounds = {.expired_before = ca::Iso8601(dates.expired), .revoked_before = {},
+                 .tidied_at = plan.at};
+  if (*dropped) plan.bounds.revoked_before = std::min(plan.bounds.expired_before, **dropped);
+  plan.head = plan.base.first_id + report->rows_checked - 1;
+  plan.head_hash = report->head_hash;
+  plan.cut = plan.base.first_id;
+  if (!plan.events_before.empty()) {
+    auto cut = store.ChainCut(plan.events_before, plan.head);
+    if (!cut) return base::Fail(base::Code::kIo, "database: " + cut.error().detail);
+    plan.cut = *cut;
   }
-  auto signer = Signer::Open(state_dir, ca_key);
-  if (!signer) return Error(signer.error().detail);
-  auto head_cp = signer->Checkpoint(head, report->head_hash, at);
-  if (!head_cp) return Error(head_cp.error().detail);
+  return plan;
+}
+
+int DryRun(db::Store& store, const Plan& p) {
+  auto certs = store.TidyCertificates(p.bounds, 1 << 30);
+  auto intents = store.TidyIntents(p.bounds, 1 << 30);
+  if (!certs || !intents) {
+    return Error("database: " + (!certs ? certs.error() : intents.error()).detail);
+  }
+  std::printf("tidy (dry run): would remove %zu certificates, %zu pending intents, %lld events "
+              "(rows %lld..%lld); revoked ones expired before %s\n",
+              certs->size(), intents->size(), static_cast<long long>(p.cut - p.base.first_id),
+              static_cast<long long>(p.base.first_id), static_cast<long long>(p.cut - 1),
+              p.bounds.revoked_before.empty() ? "(none: no CRL built yet)"
+                                              : p.bounds.revoked_before.c_str());
+  return 0;
+}
+
+// The "tidy" event: what went, the bounds, the head checkpoint's row and the chain's new start.
+db::EventRecord SummaryEvent(const Plan& p, const Counts& c) {
+  const std::pair<const char*, std::string> fields[] = {
+      {"certificates", std::to_string(c.certificates)},
+      {"intents", std::to_string(c.intents)},
+      {"events", std::to_string(c.events)},
+      {"carried", std::to_string(c.carried)},
+      {"expired_before", p.bounds.expired_before},
+      {"revoked_before", p.bounds.revoked_before},
+      {"events_before", p.events_before},
+      {"checkpoint_id", std::to_string(p.head)},
+      {"checkpoint_hash", p.head_hash},
+      {"chain_first_id", std::to_string(std::max(p.cut, p.base.first_id))}};
+  std::string reason;
+  for (const auto& [key, value] : fields) reason += (reason.empty() ? "" : " ") + Quoted(key, value);
+  return db::EventRecord{.time = p.at, .peer = "local", .endpoint = "tidy", .outcome = "tidy",
+                         .reason = std::move(reason)};
+}
+
+// Signs the checkpoints, opens the archive, removes in batches, records the "tidy" event and
+// signs the archive.
+base::Result<Counts> Execute(db::Store& store, const Plan& p, Signer& signer,
+                             const std::string& archive_path) {
+  auto head_cp = signer.Checkpoint(p.head, p.head_hash, p.at);
+  if (!head_cp) return std::unexpected(head_cp.error());
   std::string cut_cp;
-  if (cut > base->first_id) {
-    auto below = store.ChainRows(cut - 1, cut, 1);
-    if (!below || below->empty()) return Error("database: the row below the cut is gone");
-    auto text = signer->Checkpoint(cut - 1, below->front().row_hash, at);
-    if (!text) return Error(text.error().detail);
+  if (p.cut > p.base.first_id) {
+    auto below = store.ChainRows(p.cut - 1, p.cut, 1);
+    if (!below || below->empty()) {
+      return base::Fail(base::Code::kIo, "database: the row below the cut is gone");
+    }
+    auto text = signer.Checkpoint(p.cut - 1, below->front().row_hash, p.at);
+    if (!text) return std::unexpected(text.error());
     cut_cp = *text;
   }
   std::unique_ptr<ArchiveWriter> archive;
-  if (!o.archive.empty()) {
-    auto created = ArchiveWriter::Create(o.archive, *head_cp, *base, cut_cp);
-    if (!created) return Error(created.error().detail);
+  if (!archive_path.empty()) {
+    auto created = ArchiveWriter::Create(archive_path, *head_cp, p.base, cut_cp);
+    if (!created) return std::unexpected(created.error());
     archive = std::move(*created);
   }
   Counts counts;
-  if (auto r = RemoveRows(store, bounds, archive.get(), counts); !r) return Error(r.error().detail);
-  if (cut > base->first_id) {
-    if (auto r = Truncate(store, cut, cut_cp, archive.get(), counts); !r) {
-      return Error(r.error().detail);
+  if (auto r = RemoveRows(store, p.bounds, archive.get(), counts); !r) return std::unexpected(r.error());
+  if (p.cut > p.base.first_id) {
+    if (auto r = Truncate(store, p.cut, cut_cp, archive.get(), counts); !r) {
+      return std::unexpected(r.error());
     }
   }
-  std::string reason = Quoted("certificates", std::to_string(counts.certificates)) + " " +
-                       Quoted("intents", std::to_string(counts.intents)) + " " +
-                       Quoted("events", std::to_string(counts.events)) + " " +
-                       Quoted("carried", std::to_string(counts.carried)) + " " +
-                       Quoted("expired_before", bounds.expired_before) + " " +
-                       Quoted("revoked_before", bounds.revoked_before) + " " +
-                       Quoted("events_before", events ? ca::Iso8601(*events) : "") + " " +
-                       Quoted("checkpoint_id", std::to_string(head)) + " " +
-                       Quoted("checkpoint_hash", report->head_hash) + " " +
-                       Quoted("chain_first_id", std::to_string(std::max(cut, base->first_id)));
-  db::EventRecord event{.time = at, .peer = "local", .endpoint = "tidy", .outcome = "tidy",
-                        .reason = reason};
-  if (auto r = store.RecordEvent(event); !r) return Error("database: " + r.error().detail);
-  if (archive) {
-    auto sign = [&](const unsigned char (&d)[32]) { return signer->Sign(d); };
-    if (auto r = archive->Finish(sign); !r) return Error(r.error().detail);
+  if (auto r = store.RecordEvent(SummaryEvent(p, counts)); !r) {
+    return base::Fail(base::Code::kIo, "database: " + r.error().detail);
   }
+  if (archive) {
+    auto sign = [&](const unsigned char (&d)[32]) { return signer.Sign(d); };
+    if (auto r = archive->Finish(sign); !r) return std::unexpected(r.error());
+  }
+  return counts;
+}
+
+}  // namespace
+
+int RunTidy(const TidyOptions& o, const std::string& state_dir, const CaKeyOptions& ca_key,
+            const StoreLocation& location) {
+  const int64_t now = static_cast<int64_t>(std::time(nullptr));
+  auto dates = ParseDates(o, now);
+  if (!dates) return Error(dates.error().detail);
+  auto opened = location.Open();
+  if (!opened) return Error("database: " + opened.error().detail);
+  auto plan = MakePlan(*dates, state_dir, **opened, now);
+  if (!plan) return Error(plan.error().detail + "; nothing removed");
+  if (o.dry_run) return DryRun(**opened, *plan);
+  auto signer = Signer::Open(state_dir, ca_key);
+  if (!signer) return Error(signer.error().detail);
+  auto counts = Execute(**opened, *plan, *signer, o.archive);
+  if (!counts) return Error(counts.error().detail);
   std::printf("tidy: removed %lld certificates, %lld pending intents, %lld events (%lld state "
               "events carried forward); checkpoint at row %lld%s%s\n",
-              static_cast<long long>(counts.certificates), static_cast<long long>(counts.intents),
-              static_cast<long long>(counts.events), static_cast<long long>(counts.carried),
-              static_cast<long long>(head), archive ? "; archive " : "",
-              archive ? o.archive.c_str() : "");
+              static_cast<long long>(counts->certificates),
+              static_cast<long long>(counts->intents), static_cast<long long>(counts->events),
+              static_cast<long long>(counts->carried), static_cast<long long>(plan->head),
+              o.archive.empty() ? "" : "; archive ", o.archive.c_str());
   return 0;
 }
 
@@ -323,30 +347,6 @@ int VerifyTidyArchive(const std::string& file, const std::string& state_dir) {
               static_cast<long long>(summary->certificates),
               static_cast<long long>(summary->intents), static_cast<long long>(summary->head_id));
   return 0;
-}
-
-CLI::App* AddTidyCommand(CLI::App& app, TidyOptions& o, CaKeyOptions& ca_key) {
-  CLI::App* cmd = app.add_subcommand(
-      "tidy",
-      "remove expired certificates (revoked ones once no CRL lists them), expired pending "
-      "intents and (--events-before) old events, online, after a signed audit checkpoint; "
-      "never an unexpired certificate");
-  cmd->add_option("--expired-before", o.expired_before,
-                  "DATE (YYYY-MM-DD or RFC 3339, at least 1 hour ago): certificates and pending "
-                  "intents whose notAfter is before it")
-      ->required()
-      ->check(NonEmptyText());
-  cmd->add_option("--events-before", o.events_before,
-                  "DATE (not in the future): also remove the audit chain's rows before it (state "
-                  "they record that still exists is carried forward)")
-      ->check(NonEmptyText());
-  cmd->add_option("--archive", o.archive,
-                  "FILE (must not exist): every removed row, signed with the CA key, written "
-                  "before it is removed (check with `audit verify-archive FILE`)")
-      ->check(WritableFilePath());
-  cmd->add_flag("--dry-run", o.dry_run, "count what would be removed; change nothing");
-  AddCaKeyOptions(cmd, ca_key);
-  return cmd;
 }
 
 }  // namespace provisiond

@@ -64,25 +64,30 @@ base::Result<std::optional<ca::AuditCheckpoint>> Checkpoint(std::string_view fie
   return std::optional<ca::AuditCheckpoint>(*cp);
 }
 
+// An "event" line's 14 fields (tidy_archive.h); nullopt when one is out of form.
 std::optional<db::ChainRow> ParseEvent(const std::vector<std::string_view>& f) {
   if (f.size() != 14) return std::nullopt;
   auto id = Int(f[1]);
   auto status = Int(f[11]);
-  db::ChainRow row;
-  std::optional<std::string> text[9];
-  const int at[9] = {4, 5, 6, 7, 8, 9, 10, 12, 0};
-  for (int i = 0; i < 8; ++i) {
-    text[i] = Text(f[at[i]]);
-    if (!text[i]) return std::nullopt;
+  auto time = Text(f[4]), peer = Text(f[5]), fingerprint = Text(f[6]), subject = Text(f[7]),
+       device = Text(f[8]), endpoint = Text(f[9]), outcome = Text(f[10]), reason = Text(f[12]);
+  if (!id || !status || !time || !peer || !fingerprint || !subject || !device || !endpoint ||
+      !outcome || !reason) {
+    return std::nullopt;
   }
-  if (!id || !status) return std::nullopt;
-  row.id = *id;
-  row.prev_hash = std::string(f[2]);
-  row.row_hash = std::string(f[3]);
-  row.event = db::EventRecord{.time = *text[0], .peer = *text[1],
-                              .presented_fingerprint = *text[2], .presented_subject = *text[3],
-                              .device_id = *text[4], .endpoint = *text[5], .outcome = *text[6],
-                              .http_status = static_cast<int>(*status), .reason = *text[7]};
+  db::ChainRow row{.id = *id,
+                   .event = db::EventRecord{.time = *time,
+                                            .peer = *peer,
+                                            .presented_fingerprint = *fingerprint,
+                                            .presented_subject = *subject,
+                                            .device_id = *device,
+                                            .endpoint = *endpoint,
+                                            .outcome = *outcome,
+                                            .http_status = static_cast<int>(*status),
+                                            .reason = *reason},
+                   .serial = std::nullopt,
+                   .prev_hash = std::string(f[2]),
+                   .row_hash = std::string(f[3])};
   if (f[13] != "-") row.serial = std::string(f[13]);
   return row;
 }
@@ -104,9 +109,6 @@ struct Pass {
     return {};
   }
 };
-
-base::Result<void> Header(std::ifstream& in, mbedtls_sha256_context& sha,
-                          const mbedtls_x509_crt& ca_cert, Pass& p);
 
 bool ReadLine(std::ifstream& in, std::string& line, mbedtls_sha256_context& sha, bool hash) {
   if (!std::getline(in, line) || line.size() > kMaxLine) return false;
