@@ -18,7 +18,8 @@ inline constexpr int kPgTidyFromVersion = 5;
 // rule once tidy removed the certificate that spent a bootstrap certificate), audit_chain_base
 // (where a truncated audit chain starts, and the signed checkpoint of the row below it) and
 // crl_state.dropped_before (entries expired before this are on no CRL signed since).
-// PostgreSQL also drops the enrollment_events.serial foreign key (db/schema_tidy.cc says why).
+// PostgreSQL also replaces the enrollment_events.serial foreign key by an insert-time trigger
+// (db/pg_schema_tidy.cc says why).
 Result<void> MigrateAddTidy(sqlite3* db);
 Result<void> PgMigrateAddTidy(PgConn& db);
 

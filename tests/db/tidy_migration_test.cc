@@ -48,8 +48,8 @@ TEST_CASE("SQLite: a file at the version before retention migrates and tidy work
   CHECK(QueryRawInt(OpenRaw(path).get(), "SELECT count(*) FROM enroll_tombstones") == 1);
 }
 
-TEST_CASE("PostgreSQL: a database at the version before retention migrates, loses the events' "
-          "foreign key, and tidy works") {
+TEST_CASE("PostgreSQL: a database at the version before retention migrates, the events' foreign "
+          "key becomes an insert-time trigger, and tidy works") {
   TempDir dir;
   const std::string conninfo = PgTestDatabase::For(dir, /*migrate=*/false);
   const char* kForeignKeys =
@@ -70,6 +70,10 @@ TEST_CASE("PostgreSQL: a database at the version before retention migrates, lose
   auto store = PgStore::Open(conninfo);
   REQUIRE_MESSAGE(store.has_value(), (store ? "" : store.error().detail));
   TidyWorks(**store);
+  // The trigger still refuses an event naming no certificate, as the key did.
+  auto dangling = (*store)->RecordEvent(SampleEvent("issued", SerialHex(99)));
+  REQUIRE_FALSE(dangling.has_value());
+  CHECK(dangling.error().code == Code::kConstraint);
 }
 
 }  // namespace db::testing

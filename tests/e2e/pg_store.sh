@@ -67,8 +67,8 @@ WANT_RC=1 refused "no password supplied" list --store "$URL"   # no password at 
 
 # The schema versions this build writes (db/pg_schema.h kPgSchemaVersion, db/sqlite_store.h
 # kSchemaVersion).
-PG_SCHEMA=5
-SQLITE_SCHEMA=8
+PG_SCHEMA=6
+SQLITE_SCHEMA=9
 
 # -- an unmigrated database: every command refuses it with one line ------------------------------
 WANT_RC=1 refused "run \`provisiond migrate\` first" list "${STORE[@]}"

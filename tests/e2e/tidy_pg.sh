@@ -35,7 +35,7 @@ pg -c "UPDATE certificates SET not_after = '2020-01-01T00:00:00Z' WHERE device_i
 "${SIM[0]}" enroll "${SIM[@]:1}" --devices "$(seq -f 'dev-%05g' 7 18 | paste -sd,)" \
   --concurrency 2 > "$T/sim.out" 2>&1 &
 SIM_PID=$!
-sleep 0.2
+sleep 1.1  # event times are whole seconds: the rows so far are then all before "now"
 out=$("$PROVISIOND" tidy "${S[@]}" --expired-before "$(date -u -d '-2 hours' +%FT%TZ)" \
       --events-before "$(date -u +%FT%TZ)" --archive "$T/archive" 2>&1)
 expect_contains "tidy removed the 4 expired certificates" "removed 4 certificates" "$out"
