@@ -74,6 +74,18 @@ open(sys.argv[2], "w").write("\n".join(lines))
 PY
 out=$("$PROVISIOND" audit verify-archive "${S[@]}" "$T/edited" 2>&1) && fail "edited archive passed"
 expect_contains "an edited archive row fails" "archive BROKEN" "$out"
+# A certificate line is covered by the archive's signature only (no chain hash).
+python3 - "$T/archive" "$T/edited2" <<'PY'
+import sys
+lines = open(sys.argv[1]).read().split("\n")
+i = next(n for n, l in enumerate(lines) if l.startswith("certificate "))
+f = lines[i].split(" ")
+f[2] = "ZGV2LTk5OTk5"  # the device id, base64 "dev-99999"
+lines[i] = " ".join(f)
+open(sys.argv[2], "w").write("\n".join(lines))
+PY
+out=$("$PROVISIOND" audit verify-archive "${S[@]}" "$T/edited2" 2>&1) && fail "edited certificate line passed"
+expect_contains "an edited certificate line fails the signature" "signature does not verify" "$out"
 first=$(sql "SELECT first_id FROM audit_chain_base")
 sql "DELETE FROM enrollment_events WHERE id = $first"
 out=$("$PROVISIOND" audit verify "${S[@]}" 2>&1) && fail "a row deleted outside tidy passed"
