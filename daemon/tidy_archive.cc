@@ -1,4 +1,5 @@
-// tidy_archive.cc — writing and checking tidy's archive file (the format: tidy_archive.h).
+// tidy_archive.cc — writing tidy's archive file (the format: tidy_archive.h; its check:
+// tidy_archive_check.cc), hashed as it is written and signed with the CA key at the end.
 #include "daemon/tidy_archive.h"
 
 #include <fcntl.h>
