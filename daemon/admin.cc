@@ -335,6 +335,11 @@ AdminCommands AddAdminCommands(CLI::App& app, AdminOptions& o) {
                      "instead of walking the whole chain")
         ->check(ReadableFile());
   }
+  c.audit_verify_archive = c.audit->add_subcommand(
+      "verify-archive", "check a `tidy --archive` file: its signature and its chain rows");
+  c.audit_verify_archive->add_option("FILE", o.archive_file, "the archive")
+      ->required()
+      ->check(ReadableFile());
   c.audit->require_subcommand(1);
   c.migrate = app.add_subcommand("migrate", "create or upgrade the database schema (--store)");
   c.check_store = app.add_subcommand("check-store", "read every page of a SQLite store");
@@ -342,10 +347,11 @@ AdminCommands AddAdminCommands(CLI::App& app, AdminOptions& o) {
   c.manifest = AddManifestCommands(app, o.manifest);
   c.ca = AddCaCommands(app, o.ca);
   AddCaKeyOptions(c.ca.rollover, o.ca.ca_key);
+  c.tidy = AddTidyCommand(app, o.tidy, o.ca_key);
   for (CLI::App* cmd : {c.revoke, c.deny, c.block, c.unblock, c.crl, c.list, c.audit_verify,
                         c.audit_checkpoint, c.migrate, c.check_store, c.grant, c.manifest.import,
                         c.manifest.report, c.ca.rollover, c.ca.activate, c.ca.retire,
-                        c.ca.status}) {
+                        c.ca.status, c.tidy, c.audit_verify_archive}) {
     // Not required(): main falls back to state-dir and store under [serve] in the config file.
     cmd->add_option("--state-dir", o.state_dir, "state directory (default: from the config file)")
         ->check(ReadableDirectory());
@@ -368,6 +374,8 @@ int RunAdminCommand(const AdminCommands& c, const AdminOptions& o, const StoreLo
   if (*c.grant) return GrantRebootstrap(o.grant, store);
   if (int rc = RunManifestCommand(c.manifest, o.manifest, store); rc != -1) return rc;
   if (int rc = RunCaCommand(c.ca, o.ca, o.state_dir, store); rc != -1) return rc;
+  if (*c.tidy) return RunTidy(o.tidy, o.state_dir, o.ca_key, store);
+  if (*c.audit_verify_archive) return VerifyTidyArchive(o.archive_file, o.state_dir);
   return -1;
 }
 

@@ -2,8 +2,8 @@
 // SQLite file) while the daemon runs (SQLite in WAL mode lets them write beside it; the daemon
 // reads revocations and the denylist at each handshake, and revocations, denylist entries and
 // blocks again inside each issuance's transaction, so changes take effect at once): revoke,
-// deny-bootstrap, block, unblock, grant-rebootstrap, crl, list, audit verify / checkpoint, manifest
-// import / report, and migrate (creates or upgrades the
+// deny-bootstrap, block, unblock, grant-rebootstrap, crl, list, audit verify / checkpoint /
+// verify-archive, manifest import / report, tidy, and migrate (creates or upgrades the
 // schema).
 #pragma once
 
@@ -13,6 +13,7 @@
 
 #include "daemon/admin_grant.h"
 #include "daemon/ca_cli.h"
+#include "daemon/admin_tidy.h"
 #include "daemon/config.h"
 #include "daemon/manifest_cli.h"
 #include "daemon/store_open.h"
@@ -43,6 +44,9 @@ struct AdminOptions {
   CaCommandOptions ca;
   // audit verify / audit checkpoint (--out as crl's)
   std::string checkpoint_file;  // --from-checkpoint
+  // tidy (daemon/admin_tidy.h; its CA key: ca_key) and audit verify-archive FILE
+  TidyOptions tidy;
+  std::string archive_file;
 };
 
 struct AdminCommands {
@@ -60,6 +64,8 @@ struct AdminCommands {
   CLI::App* check_store;  // check-store: PRAGMA quick_check over a SQLite file (db/store_check.h)
   ManifestCommands manifest;  // manifest import / report (daemon/manifest_cli.h)
   CaCommands ca;  // ca rollover / activate / retire / status (daemon/ca_cli.h)
+  CLI::App* tidy;                  // tidy --expired-before DATE ... (daemon/admin_tidy.h)
+  CLI::App* audit_verify_archive;  // audit verify-archive FILE
 };
 
 AdminCommands AddAdminCommands(CLI::App& app, AdminOptions& options);

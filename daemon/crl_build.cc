@@ -50,8 +50,13 @@ base::UnixTime ParseIso(const std::string& iso) {
 db::Result<CrlContents> CrlFromStore(db::Store& store, base::UnixTime now,
                                      base::UnixTime next_update_after,
                                      base::UnixTime keep_after_expiry) {
-  auto revoked = store.RevokedUnexpired(ca::Iso8601(now - keep_after_expiry));
+  const std::string dropped_before = ca::Iso8601(now - keep_after_expiry);
+  auto revoked = store.RevokedUnexpired(dropped_before);
   if (!revoked) return std::unexpected(revoked.error());
+  // What this CRL leaves out, no later one lists: tidy may remove those rows (store.h).
+  if (auto noted = store.NoteCrlBuilt(dropped_before); !noted) {
+    return std::unexpected(noted.error());
+  }
   auto number = store.NextCrlNumber();
   if (!number) return std::unexpected(number.error());
   CrlContents out;

@@ -20,7 +20,8 @@ struct CrlContents {
 // revoked certificate and revoked pending intent whose notAfter is later than
 // now - keep_after_expiry (RFC 5280 §3.3: an entry may leave the CRL once its certificate has
 // expired; keeping it a little longer covers relying parties whose clocks lag), each with its
-// revocation time and reason. The store's error as is.
+// revocation time and reason. Records now - keep_after_expiry in the store (Store::NoteCrlBuilt:
+// what `provisiond tidy` may remove of revoked rows). The store's error as is.
 db::Result<CrlContents> CrlFromStore(db::Store& store, base::UnixTime now,
                                      base::UnixTime next_update_after,
                                      base::UnixTime keep_after_expiry);

@@ -54,7 +54,9 @@ int RunAdmin(Cli& cli) {
     admin.store.url = file.store.url;
     if (admin.store.password_file.empty()) admin.store.password_file = file.store.password_file;
   }
-  if (admin.state_dir.empty() && (admin.store.url.empty() || *cli.admin_commands().crl)) {
+  const AdminCommands& commands = cli.admin_commands();
+  const bool needs_ca = *commands.crl || *commands.tidy || *commands.audit_verify_archive;
+  if (admin.state_dir.empty() && (admin.store.url.empty() || needs_ca)) {
     std::fprintf(stderr,
                  "provisiond: --state-dir is required (or state-dir under [serve] in "
                  "the config file)\n");

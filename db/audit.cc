@@ -39,6 +39,10 @@ constexpr const char* kSelectChain = "SELECT " PROVISIOND_EVENT_HASHED_COLUMNS
 constexpr const char* kSelectChainFrom = "SELECT " PROVISIOND_EVENT_HASHED_COLUMNS
                                          ", prev_hash, row_hash FROM enrollment_events "
                                          "WHERE id >= $1 ORDER BY id";
+// Rows [$1, $2), at most $3, for tidy's archive.
+constexpr const char* kSelectChainRange = "SELECT " PROVISIOND_EVENT_HASHED_COLUMNS
+                                          ", prev_hash, row_hash FROM enrollment_events "
+                                          "WHERE id >= $1 AND id < $2 ORDER BY id LIMIT $3";
 #undef PROVISIOND_EVENT_HASHED_COLUMNS
 
 void AppendField(std::string& out, std::string_view bytes) {
@@ -187,11 +191,15 @@ namespace {
 // checkpoint's row on, that row's stored hash required to be from_hash.
 class ChainWalk {
  public:
-  ChainWalk(int64_t from_id, std::string_view from_hash)
-      : from_id_(from_id), from_hash_(from_hash), prev_id_(from_id > 0 ? from_id - 1 : 0) {
+  // from_id 0: the whole chain, from `base` (its first row and that row's prev_hash).
+  ChainWalk(int64_t from_id, std::string_view from_hash, const ChainBase& base = {})
+      : from_id_(from_id), from_hash_(from_hash),
+        prev_id_(from_id > 0 ? from_id - 1 : base.first_id - 1) {
     report_ = AuditReport{.ok = true, .rows_checked = 0, .first_bad_id = {}, .problem = {},
                           .head_hash = std::string(kGenesisHash)};
-    if (from_id == 0) expected_prev_ = std::string(kGenesisHash);
+    if (from_id == 0) {
+      expected_prev_ = base.prev_hash.empty() ? std::string(kGenesisHash) : base.prev_hash;
+    }
   }
 
   void Visit(const RowView& stored) {
@@ -262,8 +270,8 @@ class ChainWalk {
 
 }  // namespace
 
-Result<AuditReport> VerifyEventChain(const RowQuery& query) {
-  ChainWalk walk(0, "");
+Result<AuditReport> VerifyEventChain(const RowQuery& query, const ChainBase& base) {
+  ChainWalk walk(0, "", base);
   auto walked = query(kSelectChain, [&](const RowView& stored) { walk.Visit(stored); });
   if (!walked) return std::unexpected(walked.error());
   return walk.Finish();
@@ -277,6 +285,22 @@ Result<AuditReport> VerifyEventChainFrom(const IdRowQuery& query, int64_t from_i
       query(kSelectChainFrom, from_id, [&](const RowView& stored) { walk.Visit(stored); });
   if (!walked) return std::unexpected(walked.error());
   return walk.Finish();
+}
+
+Result<std::vector<ChainRow>> SelectChainRows(SqlSession& db, int64_t from_id, int64_t before_id,
+                                              int limit) {
+  std::vector<ChainRow> rows;
+  auto done = db.Query(kSelectChainRange, SqlParams().Int(from_id).Int(before_id).Int(limit),
+                       [&](const RowView& stored) {
+                         StoredEvent row = ReadStoredEvent(stored);
+                         rows.push_back(ChainRow{.id = row.id,
+                                                 .event = std::move(row.event),
+                                                 .serial = std::move(row.serial),
+                                                 .prev_hash = stored.Text(11),
+                                                 .row_hash = stored.Text(12)});
+                       });
+  if (!done) return std::unexpected(done.error());
+  return rows;
 }
 
 }  // namespace db

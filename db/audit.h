@@ -37,6 +37,8 @@
 #include "db/statement.h"
 #include "db/records.h"
 #include "db/row_view.h"
+#include "db/sql_session.h"
+#include "db/tidy_records.h"
 
 namespace db {
 
@@ -63,8 +65,14 @@ Result<void> InsertChainedEvent(sqlite3* db, const EventRecord& event,
 Result<void> CopyEventsIntoChain(sqlite3* db);
 
 // Walks the whole chain in id order; see store.h for the report. `query` runs on one consistent
-// snapshot (the caller's read transaction); the same walk serves every backend.
-Result<AuditReport> VerifyEventChain(const RowQuery& query);
+// snapshot (the caller's read transaction); the same walk serves every backend. The first row
+// must be base.first_id and link to base.prev_hash (a chain tidy truncated: db/audit_tidy.h);
+// the default base is the genesis one.
+Result<AuditReport> VerifyEventChain(const RowQuery& query, const ChainBase& base = {});
+
+// At most `limit` rows with from_id <= id < before_id, in id order, with their chain columns.
+Result<std::vector<ChainRow>> SelectChainRows(SqlSession& db, int64_t from_id, int64_t before_id,
+                                              int limit);
 
 // A RowQuery (row_view.h) for a query with one integer parameter, bound as $1.
 using IdRowQuery =

@@ -5,10 +5,12 @@
 #include <optional>
 #include <span>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "ca/encoding.h"
 #include "db/audit.h"
+#include "db/audit_tidy.h"
 #include "db/ca_generation_state.h"
 #include "db/manifest_state.h"
 
@@ -312,6 +314,42 @@ Result<void> BackfillStateEvents(sqlite3* db) {
   return {};
 }
 
+namespace {
+
+// Every state row the tables hold now (CurrentState, grants, manifests, tombstones, CA
+// generations). ca_problem: what CaGenerationState found wrong with the generations themselves.
+Result<std::vector<StateRow>> AllStateRows(const RowQuery& query, std::string* ca_problem) {
+  auto rows = CurrentState(query, kSelectIntents, kSelectCertificateIntents);
+  if (!rows) return rows;
+  if (auto grants = CollectGrants(query, *rows); !grants) return std::unexpected(grants.error());
+  // Factory manifests (schema versions with manifest_batches only; not part of CurrentState,
+  // which migration 4's backfill also runs, before those tables existed), and tidy's tombstones.
+  auto manifests = ManifestState(query);
+  if (!manifests) return std::unexpected(manifests.error());
+  if (auto t = TombstoneState(query, *manifests); !t) return std::unexpected(t.error());
+  for (auto& [event, name] : *manifests) rows->push_back({std::move(event), std::move(name)});
+  auto generations = CaGenerationState(query, ca_problem);  // ca_generation_state.h
+  if (!generations) return std::unexpected(generations.error());
+  for (auto& [event, name] : *generations) rows->push_back({std::move(event), std::move(name)});
+  return rows;
+}
+
+}  // namespace
+
+Result<std::unordered_set<std::string>> LiveStateKeys(const RowQuery& query) {
+  std::string ca_problem;  // reported by audit verify, not here
+  auto rows = AllStateRows(query, &ca_problem);
+  if (!rows) return std::unexpected(rows.error());
+  std::unordered_set<std::string> keys;
+  for (const StateRow& state : *rows) {
+    keys.insert(StateKey(state.event.outcome, state.event.reason));
+    if (!state.compact_reason.empty()) {
+      keys.insert(StateKey(state.event.outcome, state.compact_reason));
+    }
+  }
+  return keys;
+}
+
 Result<void> VerifyStateAgainstChain(const RowQuery& query, AuditReport& report) {
   if (!report.ok) return {};
   std::unordered_map<std::string, int64_t> recorded;  // key -> the first event with it
@@ -319,22 +357,14 @@ Result<void> VerifyStateAgainstChain(const RowQuery& query, AuditReport& report)
     recorded.try_emplace(StateKey(row.Text(1), row.Text(2)), row.Int(0));
   });
   if (!events) return std::unexpected(events.error());
-  auto rows = CurrentState(query, kSelectIntents, kSelectCertificateIntents);
+  ForgetTidied(recorded);  // removed rows' events (db/audit_tidy.h)
+  std::string ca_problem;
+  auto rows = AllStateRows(query, &ca_problem);
   if (!rows) return std::unexpected(rows.error());
-  if (auto grants = CollectGrants(query, *rows); !grants) return grants;
-  // Factory manifests (schema versions with manifest_batches only; not part of CurrentState,
-  // which migration 4's backfill also runs, before those tables existed).
-  auto manifests = ManifestState(query);
-  if (!manifests) return std::unexpected(manifests.error());
-  for (auto& [event, name] : *manifests) rows->push_back({std::move(event), std::move(name)});
-  std::string ca_problem;  // CA generations (schema version 9): ca_generation_state.h
-  auto generations = CaGenerationState(query, &ca_problem);
-  if (!generations) return std::unexpected(generations.error());
   if (!ca_problem.empty()) {
     Report(report, ca_problem, std::nullopt);
     return {};
   }
-  for (auto& [event, name] : *generations) rows->push_back({std::move(event), std::move(name)});
   for (const StateRow& state : *rows) {
     auto found = recorded.find(StateKey(state.event.outcome, state.event.reason));
     if (found == recorded.end() && !state.compact_reason.empty()) {

@@ -31,6 +31,7 @@
 #include <sqlite3.h>
 
 #include <string>
+#include <unordered_set>
 #include <string_view>
 
 #include "db/statement.h"
@@ -68,5 +69,9 @@ Result<void> BackfillStateEvents(sqlite3* db);
 // Leaves a report that is already not ok alone. Run it in the snapshot the chain was read in.
 // `query` runs in the snapshot the chain was read in; the same check serves every backend.
 Result<void> VerifyStateAgainstChain(const RowQuery& query, AuditReport& report);
+
+// "outcome reason" of every state event the tables' rows call for now (an intent's full and
+// compact forms both): what tidy's CarryLiveState keeps in the chain (db/audit_tidy.h).
+Result<std::unordered_set<std::string>> LiveStateKeys(const RowQuery& query);
 
 }  // namespace db

@@ -10,6 +10,7 @@
 #include "db/pg_schema_grants.h"
 #include "db/schema_manifest.h"
 #include "db/schema_rollover.h"
+#include "db/schema_tidy.h"
 
 namespace db {
 namespace {
@@ -214,9 +215,9 @@ Result<void> MigrateToV2Compact(PgConn& db) {
 }
 
 using PgMigrationStep = Result<void> (*)(PgConn&);
-constexpr std::array<PgMigrationStep, 6> kPgMigrations = {
+constexpr std::array<PgMigrationStep, 7> kPgMigrations = {
     MigrateToV1, MigrateToV2Compact, MigratePgLeanEnrollments, PgMigrateAddGrants,
-    PgMigrateAddManifests, PgMigrateAddCaGenerations};
+    PgMigrateAddManifests, PgMigrateAddCaGenerations, PgMigrateAddTidy};
 static_assert(kPgMigrations.size() == kPgSchemaVersion, "one migration per schema version");
 
 // One step in its own transaction: the lock, the version read under it, the step, the new version.

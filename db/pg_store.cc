@@ -7,6 +7,7 @@
 
 #include "db/audit.h"
 #include "db/audit_state.h"
+#include "db/audit_tidy.h"
 #include "db/pg_conn.h"
 #include "db/pg_ops.h"
 #include "db/pg_schema.h"
@@ -51,7 +52,8 @@ Result<AuditReport> PgStore::VerifyAuditChain() {
     return std::unexpected(unbounded.error());
   }
   const RowQuery query = db_->Rows();
-  auto report = VerifyEventChain(query);
+  auto base = ReadChainBase(query);  // a truncated chain's start (db/audit_tidy.h)
+  auto report = base ? VerifyEventChain(query, *base) : std::unexpected(base.error());
   if (report) {
     if (auto checked = VerifyStateAgainstChain(query, *report); !checked) {
       report = std::unexpected(checked.error());

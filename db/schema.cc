@@ -15,6 +15,7 @@
 #include "db/schema_grants.h"
 #include "db/schema_manifest.h"
 #include "db/schema_rollover.h"
+#include "db/schema_tidy.h"
 #include "db/statement.h"
 
 namespace db {
@@ -305,10 +306,10 @@ Result<void> MigrateToV4(sqlite3* db) {
 // will not run it again (MigrateToV2 also depends on the hash encoding in audit.cc staying put).
 using MigrationStep = Result<void> (*)(sqlite3*);
 // Version 5 (less storage per enrollment) is in schema_compact.cc.
-constexpr std::array<MigrationStep, 9> kMigrations = {
+constexpr std::array<MigrationStep, 10> kMigrations = {
     MigrateToV1,        MigrateToV2,            MigrateToV3,      MigrateToV4,
     MigrateToV5Compact, MigrateLeanEnrollments, MigrateAddGrants, MigrateAddManifests,
-    MigrateAddCaGenerations};
+    MigrateAddCaGenerations, MigrateAddTidy};
 static_assert(kMigrations.size() == kSchemaVersion, "one migration per schema version");
 
 Result<void> ApplySettings(sqlite3* db) {

@@ -25,17 +25,19 @@ constexpr const char* kSameKeyEnrollment = PROVISIOND_CERT_SELECT
 constexpr const char* kPendingSameKey = PROVISIOND_INTENT_SELECT
     "WHERE auth_cert_fingerprint = $1 AND public_key_sha256 = $2 AND kind = 'enroll' "
     "AND status = 'pending' AND revoked_at IS NULL ORDER BY rowid DESC LIMIT 1";
-// A pending intent will become a certificate, so it spends quota as one does (revoked or not).
+// A pending intent will become a certificate, so it spends quota as one does (revoked or not);
+// an enrollment tidy removed leaves a tombstone that spends it still (db/schema_tidy.cc).
 constexpr const char* kCountEnrollments =
     "SELECT (SELECT count(*) FROM certificates WHERE auth_cert_fingerprint = $1 "
     "AND kind = 'enroll') + (SELECT count(*) FROM issuance_intents "
-    "WHERE auth_cert_fingerprint = $1 AND kind = 'enroll' AND status = 'pending')";
+    "WHERE auth_cert_fingerprint = $1 AND kind = 'enroll' AND status = 'pending') + "
+    "(SELECT count(*) FROM enroll_tombstones WHERE auth_cert_fingerprint = $1)";
 // The same per device id (served by certificates_device_id / issuance_intents_device_id): a device
 // id enrolls as often as one bootstrap certificate may, whichever bootstrap certificates it uses.
 constexpr const char* kCountDeviceEnrollments =
     "SELECT (SELECT count(*) FROM certificates WHERE device_id = $1 AND kind = 'enroll') + "
     "(SELECT count(*) FROM issuance_intents WHERE device_id = $1 AND kind = 'enroll' "
-    "AND status = 'pending')";
+    "AND status = 'pending') + (SELECT count(*) FROM enroll_tombstones WHERE device_id = $1)";
 constexpr const char* kCertificateSerialExists =
     "SELECT EXISTS (SELECT 1 FROM certificates WHERE serial = $1)";
 constexpr const char* kIntentSerialExists =

@@ -29,12 +29,14 @@ constexpr const char* kNewestGrant =
 // certificate (certificates_auth_cert_fingerprint), or whose first enrollment was reserved and
 // never completed (a failure after Reserve: a pending intent fills the quota, and a device that
 // cannot resume it, e.g. under serverkeygen, whose retry is a new key, is let back in only so;
-// the partial issuance_intents_auth_cert_fingerprint).
+// the partial issuance_intents_auth_cert_fingerprint), or whose enrollment tidy removed (its
+// tombstone: enroll_tombstones_auth_cert_fingerprint).
 constexpr const char* kOwnBootstrap =
     "SELECT EXISTS (SELECT 1 FROM certificates WHERE auth_cert_fingerprint = $2 "
     "AND device_id = $1 AND kind = 'enroll') OR EXISTS (SELECT 1 FROM issuance_intents "
     "WHERE auth_cert_fingerprint = $2 AND device_id = $1 AND kind = 'enroll' "
-    "AND status = 'pending')";
+    "AND status = 'pending') OR EXISTS (SELECT 1 FROM enroll_tombstones "
+    "WHERE auth_cert_fingerprint = $2 AND device_id = $1)";
 // "New" key: never in a certificate of this device (revoked or not, enroll or reenroll) nor in
 // one of its pending intents (an issued intent is its certificate). Served by
 // certificates_public_key_sha256 and the partial issuance_intents_public_key_sha256.

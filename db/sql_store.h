@@ -64,10 +64,29 @@ class SqlStore : public Store {
                                   std::string_view at) override;
   Result<bool> CacertsFetched(std::string_view device_id, int64_t gen) override;
   Result<CaStatusReport> CaStatus(std::string_view now_iso) override;
+  // Retention: sql_tidy.cc.
+  Result<void> NoteCrlBuilt(std::string_view dropped_before) override;
+  Result<std::optional<std::string>> CrlDroppedBefore() override;
+  Result<std::vector<CertificateRecord>> TidyCertificates(const TidyBounds& bounds,
+                                                          int limit) override;
+  Result<std::vector<Intent>> TidyIntents(const TidyBounds& bounds, int limit) override;
+  Result<int> RemoveCertificates(const std::vector<std::string>& serials,
+                                 const TidyBounds& bounds) override;
+  Result<int> RemoveIntents(const std::vector<std::string>& serials,
+                            const TidyBounds& bounds) override;
+  Result<ChainBase> AuditChainBase() override;
+  Result<int64_t> ChainCut(std::string_view events_before, int64_t max_id) override;
+  Result<std::vector<ChainRow>> ChainRows(int64_t from_id, int64_t before_id, int limit) override;
+  Result<int64_t> CarryLiveState(int64_t cut_id, int batch) override;
+  Result<int> TruncateChain(int64_t cut_id, std::string_view checkpoint, int limit) override;
 
  protected:
   // Calls `body` with a session on the store's own connection, holding that connection's lock.
   virtual Result<void> WithSession(const std::function<Result<void>(SqlSession&)>& body) = 0;
+  // The same for tidy's deletions of certificates (SQLite: with foreign keys off).
+  virtual Result<void> WithTidySession(const std::function<Result<void>(SqlSession&)>& body) {
+    return WithSession(body);
+  }
 
  private:
   // WithSession for a body that returns a value.

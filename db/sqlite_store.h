@@ -17,7 +17,7 @@
 namespace db {
 
 // The version of the SQLite schema this program writes (PRAGMA user_version).
-inline constexpr int kSchemaVersion = 9;
+inline constexpr int kSchemaVersion = 10;
 
 class Connection;
 class SqliteBatch;
@@ -56,6 +56,8 @@ class SqliteStore final : public SqlStore {
 
  private:
   Result<void> WithSession(const std::function<Result<void>(SqlSession&)>& body) override;
+  // Foreign keys off for tidy's deletions (db/schema_tidy.cc says why).
+  Result<void> WithTidySession(const std::function<Result<void>(SqlSession&)>& body) override;
   friend class SqliteBatch;  // db::Writer's transactions (sqlite_batch.cc): batch_mu_, batch_db_
   SqliteStore(std::unique_ptr<Connection> db, std::unique_ptr<Connection> batch_db);
   std::mutex mu_;  // held for every use of db_

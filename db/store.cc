@@ -12,6 +12,7 @@
 
 #include "db/audit.h"
 #include "db/audit_state.h"
+#include "db/audit_tidy.h"
 #include "db/schema.h"
 #include "db/sqlite_session.h"
 #include "db/sqlite_store.h"
@@ -100,12 +101,24 @@ Result<void> SqliteStore::WithSession(const std::function<Result<void>(SqlSessio
   return body(session);
 }
 
+Result<void> SqliteStore::WithTidySession(
+    const std::function<Result<void>(SqlSession&)>& body) {
+  std::lock_guard lock(mu_);
+  // Outside any transaction (the pragma is a no-op inside one), on this connection only.
+  if (auto off = db_->Run("PRAGMA foreign_keys = OFF"); !off) return off;
+  SqliteSession session(*db_);
+  auto done = body(session);
+  if (auto on = db_->Run("PRAGMA foreign_keys = ON"); !on && done) return on;
+  return done;
+}
+
 Result<AuditReport> SqliteStore::VerifyAuditChain() {
   std::lock_guard lock(mu_);
   // One read transaction: the chain and the state tables are read in the same snapshot.
   if (auto begun = db_->Run("BEGIN"); !begun) return std::unexpected(begun.error());
   const RowQuery query = QueryRows(db_->get());
-  auto report = VerifyEventChain(query);
+  auto base = ReadChainBase(query);  // a truncated chain's start (db/audit_tidy.h)
+  auto report = base ? VerifyEventChain(query, *base) : std::unexpected(base.error());
   if (report) {
     if (auto checked = VerifyStateAgainstChain(query, *report); !checked) {
       report = std::unexpected(checked.error());

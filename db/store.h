@@ -11,6 +11,7 @@
 #include "db/ca_generation_records.h"
 #include "db/records.h"
 #include "db/store_reader.h"
+#include "db/tidy_records.h"
 
 namespace db {
 
@@ -225,6 +226,45 @@ class Store : public StoreReader {
   virtual Result<bool> CacertsFetched(std::string_view device_id, int64_t gen) = 0;
   // The counts of every generation (CaStatusReport) as of now_iso.
   virtual Result<CaStatusReport> CaStatus(std::string_view now_iso) = 0;
+  // Retention (#19 part 5, `provisiond tidy`: daemon/admin_tidy.h; db/sql_tidy.cc). Each write
+  // is one short transaction, so a serving daemon's enrollments go on between them.
+  // Records that a CRL was built leaving out entries whose not_after is before dropped_before
+  // (its thisUpdate - keep_after_expiry); the stored bound only rises. CrlDroppedBefore: that
+  // bound, nullopt before the first CRL.
+  virtual Result<void> NoteCrlBuilt(std::string_view dropped_before) = 0;
+  virtual Result<std::optional<std::string>> CrlDroppedBefore() = 0;
+  // At most `limit` certificates (each) that RemoveCertificates would remove now under `bounds`,
+  // soonest expiry first; pending intents likewise (PendingIntents' fields).
+  virtual Result<std::vector<CertificateRecord>> TidyCertificates(const TidyBounds& bounds,
+                                                                  int limit) = 0;
+  virtual Result<std::vector<Intent>> TidyIntents(const TidyBounds& bounds, int limit) = 0;
+  // In ONE transaction, removes each listed certificate (or pending intent) that still falls
+  // under `bounds` (checked again in the DELETE: one revoked since, or unexpired, stays): a
+  // kind='enroll' one leaves an enroll_tombstones row, which Reserve counts as the enrollment it
+  // was, with a "tombstoned" state event; any other a "tidied" state event (db/audit_tidy.h).
+  // Returns how many rows went.
+  virtual Result<int> RemoveCertificates(const std::vector<std::string>& serials,
+                                         const TidyBounds& bounds) = 0;
+  virtual Result<int> RemoveIntents(const std::vector<std::string>& serials,
+                                    const TidyBounds& bounds) = 0;
+  // Where the chain starts (tidy_records.h ChainBase).
+  virtual Result<ChainBase> AuditChainBase() = 0;
+  // The id below which the events before `events_before` lie: the first row from the chain's
+  // base on whose time is events_before or later, at most `max_id` (so the row a checkpoint
+  // names is kept). Reads the rows below it, in id order.
+  virtual Result<int64_t> ChainCut(std::string_view events_before, int64_t max_id) = 0;
+  // At most `limit` chain rows with from_id <= id < before_id, in id order.
+  virtual Result<std::vector<ChainRow>> ChainRows(int64_t from_id, int64_t before_id,
+                                                  int limit) = 0;
+  // Before a truncation at cut_id: appends again, in transactions of at most `batch` events, each
+  // state event below cut_id that records state still in the tables and that no event from
+  // cut_id on records (a copy: outcome and reason as they were, peer "tidy"), so VerifyAuditChain
+  // holds at every moment. Returns how many it appended.
+  virtual Result<int64_t> CarryLiveState(int64_t cut_id, int batch) = 0;
+  // Deletes the oldest chain rows below cut_id, at most `limit` in this transaction, and moves the
+  // chain's base to the first row left (checkpoint: the signed checkpoint of row cut_id - 1,
+  // stored as is). kConstraint when no row at or above cut_id exists. Returns how many went.
+  virtual Result<int> TruncateChain(int64_t cut_id, std::string_view checkpoint, int limit) = 0;
 
  protected:
   Store() = default;

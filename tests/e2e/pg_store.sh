@@ -67,8 +67,9 @@ WANT_RC=1 refused "no password supplied" list --store "$URL"   # no password at 
 
 # The schema versions this build writes (db/pg_schema.h kPgSchemaVersion, db/sqlite_store.h
 # kSchemaVersion).
-PG_SCHEMA=6
-SQLITE_SCHEMA=9
+PG_SCHEMA=$(sed -n 's/.*kPgSchemaVersion = \([0-9]*\);.*/\1/p' "$(dirname "$0")/../../db/pg_schema.h")
+SQLITE_SCHEMA=$(sed -n 's/.*kSchemaVersion = \([0-9]*\);.*/\1/p' "$(dirname "$0")/../../db/sqlite_store.h")
+[ -n "$PG_SCHEMA" ] && [ -n "$SQLITE_SCHEMA" ] || fail "schema versions not found in db/*.h"
 
 # -- an unmigrated database: every command refuses it with one line ------------------------------
 WANT_RC=1 refused "run \`provisiond migrate\` first" list "${STORE[@]}"
