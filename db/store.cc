@@ -76,6 +76,14 @@ Result<std::unique_ptr<Connection>> OpenConnection(const std::string& path) {
   ConnectionPtr db(raw);  // SQLite may hand back a handle even on failure; it must be closed
   if (rc != SQLITE_OK) return std::unexpected(SqliteError(db.get(), rc, "sqlite3_open_v2"));
   sqlite3_extended_result_codes(db.get(), 1);
+  // SQLite falls back to read-only when the file cannot be opened for writing (a read-only file
+  // system, permissions). With no -wal/-shm there it then failed at the first read; now that the
+  // -wal and -shm files stay, it would run read-only and fail only at the first write: refuse
+  // here, as before, with one line.
+  if (sqlite3_db_readonly(db.get(), "main") == 1) {
+    return Fail(Code::kIo,
+                path + ": read-only (file system or permissions); the store must be writable");
+  }
   if (auto kept = KeepWalFile(db.get()); !kept) return std::unexpected(kept.error());
   return std::make_unique<Connection>(std::move(db));
 }
