@@ -51,10 +51,16 @@ std::unique_ptr<db::Store> OpenStore(const StoreLocation& location, std::string*
 }
 
 // Admin actions join the same tamper-evident event chain as enrollments.
+db::EventRecord AdminEvent(const std::string& outcome, const std::string& reason) {
+  return db::EventRecord{.time = ca::Iso8601(Now()),
+                         .peer = "local",
+                         .endpoint = "admin",
+                         .outcome = outcome,
+                         .reason = reason};
+}
+
 void RecordAdminEvent(db::Store& store, const std::string& outcome, const std::string& reason) {
-  db::EventRecord e{.time = ca::Iso8601(Now()), .peer = "local", .endpoint = "admin",
-                    .outcome = outcome, .reason = reason};
-  if (auto r = store.RecordEvent(e); !r) {
+  if (auto r = store.RecordEvent(AdminEvent(outcome, reason)); !r) {
     std::fprintf(stderr, "provisiond: warning: event not recorded: %s\n", r.error().detail.c_str());
   }
 }
@@ -76,12 +82,16 @@ int Revoke(const AdminOptions& o, const StoreLocation& location) {
   auto store = OpenStore(location, &err);
   if (!store) return Error(err);
   const std::string now = ca::Iso8601(Now());
-  auto n = serial.empty() ? store->RevokeDevice(o.device_id, *code, now)
-                          : store->RevokeSerial(serial, *code, now);
-  if (!n) return Error(n.error().detail);
   const std::string what = serial.empty() ? "device_id=" + o.device_id : "serial=" + serial;
-  RecordAdminEvent(*store, "revoked", "revoke " + what + " reason=" + o.reason +
-                                          " count=" + std::to_string(*n));
+  // The revocation and its admin event are one transaction: one commit (one sync), and never a
+  // revocation without the operator's event in the chain.
+  auto n = store->RevokeRecorded(
+      serial.empty() ? db::Store::RevokeBy::kDevice : db::Store::RevokeBy::kSerial,
+      serial.empty() ? o.device_id : serial, *code, now, [&](int changed) {
+        return AdminEvent("revoked", "revoke " + what + " reason=" + o.reason +
+                                         " count=" + std::to_string(changed));
+      });
+  if (!n) return Error(n.error().detail);
   std::printf("revoked %d certificate(s) (%s, reason %s)\n", *n, what.c_str(), o.reason.c_str());
   return *n > 0 ? 0 : Error("no unrevoked certificate matched " + what);
 }

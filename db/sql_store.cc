@@ -95,9 +95,11 @@ CertificateRecord RevokedIntentRecord(const RowView& row) {
 }
 
 // Revokes the rows the two statements match (certificates, then pending intents), one "revoked"
-// state event each, in one transaction; returns how many rows changed.
+// state event each, then (if given) the admin event built from the count, in one transaction;
+// returns how many rows changed.
+using AdminEventFor = std::function<EventRecord(int changed)>;
 Result<int> Revoke(SqlSession& db, const char* const (&sql)[2], std::string_view key, int reason,
-                   std::string_view revoked_at) {
+                   std::string_view revoked_at, const AdminEventFor& admin_event = {}) {
   int changed = 0;
   auto done = db.InWrite([&]() -> Result<void> {
     for (const char* statement : sql) {
@@ -111,7 +113,8 @@ Result<int> Revoke(SqlSession& db, const char* const (&sql)[2], std::string_view
       }
       changed += static_cast<int>(rows.size());
     }
-    return {};
+    if (!admin_event) return {};
+    return RecordEventInTxn(db, admin_event(changed));
   });
   if (!done) return std::unexpected(done.error());
   return changed;
@@ -161,6 +164,14 @@ Result<int> SqlStore::RevokeDevice(std::string_view device_id, int reason,
                                    std::string_view revoked_at) {
   return Use<int>(
       [&](SqlSession& db) { return Revoke(db, kRevokeDevice, device_id, reason, revoked_at); });
+}
+
+Result<int> SqlStore::RevokeRecorded(RevokeBy by, std::string_view key, int reason,
+                                     std::string_view revoked_at,
+                                     const AdminEventFor& admin_event) {
+  const auto& sql = by == RevokeBy::kSerial ? kRevokeSerial : kRevokeDevice;
+  return Use<int>(
+      [&](SqlSession& db) { return Revoke(db, sql, key, reason, revoked_at, admin_event); });
 }
 
 Result<void> SqlStore::DenyBootstrap(const DenyEntry& entry) {

@@ -31,6 +31,9 @@ class SqlStore : public Store {
                            std::string_view revoked_at) override;
   Result<int> RevokeDevice(std::string_view device_id, int reason,
                            std::string_view revoked_at) override;
+  Result<int> RevokeRecorded(RevokeBy by, std::string_view key, int reason,
+                             std::string_view revoked_at,
+                             const std::function<EventRecord(int changed)>& admin_event) override;
   Result<void> DenyBootstrap(const DenyEntry& entry) override;
   Result<bool> BlockDevice(std::string_view device_id, std::string_view reason,
                            std::string_view blocked_at) override;

@@ -7,7 +7,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
+#include <string>
 #include <utility>
 
 #include "db/audit.h"
@@ -40,6 +42,25 @@ Result<bool> CreateFileIfAbsent(const std::string& path) {
   return true;
 }
 
+// Above what the default wal_autocheckpoint (1000 pages) lets the WAL reach, so that in use the
+// file keeps its size (its fdatasync then has no size change to commit).
+constexpr int64_t kWalSizeLimitBytes = 8 << 20;
+
+// The -wal file outlives every connection (SQLITE_FCNTL_PERSIST_WAL): the last one to close still
+// checkpoints it into the database (which is then complete on its own, as a copy of the file
+// needs), but truncates it to 0 bytes (journal_size_limit >= 0) rather than unlinking it. Each
+// admin command that finds no daemon running used to create it (an fdatasync of the directory)
+// and unlink it again at exit; it now reuses it. Durability is unchanged: every commit is still
+// synced to the WAL (synchronous = FULL).
+Result<void> KeepWalFile(sqlite3* db) {
+  int persist = 1;
+  if (int rc = sqlite3_file_control(db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
+      rc != SQLITE_OK) {
+    return std::unexpected(SqliteError(db, rc, "SQLITE_FCNTL_PERSIST_WAL"));
+  }
+  return Exec(db, "PRAGMA journal_size_limit = " + std::to_string(kWalSizeLimitBytes));
+}
+
 // sqlite3_open_v2 on an existing file, with extended result codes. No SQLITE_OPEN_CREATE: the
 // file exists (CreateFileIfAbsent); if it vanished since, fail.
 //
@@ -56,6 +77,15 @@ Result<std::unique_ptr<Connection>> OpenConnection(const std::string& path) {
   ConnectionPtr db(raw);  // SQLite may hand back a handle even on failure; it must be closed
   if (rc != SQLITE_OK) return std::unexpected(SqliteError(db.get(), rc, "sqlite3_open_v2"));
   sqlite3_extended_result_codes(db.get(), 1);
+  // SQLite falls back to read-only when the file cannot be opened for writing (a read-only file
+  // system, permissions). With no -wal/-shm there it then failed at the first read; now that the
+  // -wal and -shm files stay, it would run read-only and fail only at the first write: refuse
+  // here, as before, with one line.
+  if (sqlite3_db_readonly(db.get(), "main") == 1) {
+    return Fail(Code::kIo,
+                path + ": read-only (file system or permissions); the store must be writable");
+  }
+  if (auto kept = KeepWalFile(db.get()); !kept) return std::unexpected(kept.error());
   return std::make_unique<Connection>(std::move(db));
 }
 

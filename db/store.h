@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -115,6 +116,15 @@ class Store : public StoreReader {
                                    std::string_view revoked_at) = 0;
   virtual Result<int> RevokeDevice(std::string_view device_id, int reason,
                                    std::string_view revoked_at) = 0;
+  // What `provisiond revoke` writes: RevokeSerial (kSerial, `key` the serial) or RevokeDevice
+  // (kDevice, `key` the device id), then the operator's admin event, which `admin_event` builds
+  // from the number of rows changed, chained after the rows' state events, all in ONE
+  // transaction (one commit, one sync): if any part fails (the event's insert included),
+  // nothing of it is written.
+  enum class RevokeBy { kSerial, kDevice };
+  virtual Result<int> RevokeRecorded(
+      RevokeBy by, std::string_view key, int reason, std::string_view revoked_at,
+      const std::function<EventRecord(int changed)>& admin_event) = 0;
 
   // Adds one denylist row. kConstraint unless fingerprint (64 lowercase hex) or issuer + serial
   // (lowercase hex) is set, or if added_at is not ISO 8601 UTC. The row and its "denylisted" state
