@@ -74,6 +74,8 @@ inline void ExerciseCaGenerations(Store& store, const std::string& at) {
   CHECK(store.ActivateCaGeneration(at, &gen).value() == CaChange::kDone);
   CHECK(store.RetireCaGeneration(at, &gen).value() == CaChange::kDone);
   CHECK(store.CaStatus(at).value().generations.size() == 2);
+}
+
 // Retention (`provisiond tidy`): the CRL bound, the rows to remove and their removal, the chain's
 // cut, archive read, carry and truncation, then audit verify from the new base.
 inline void ExerciseTidy(Store& store) {
