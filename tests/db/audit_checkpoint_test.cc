@@ -11,25 +11,10 @@
 #include "db/store.h"
 #include "tests/db/backend.h"
 #include "tests/db/sqlite_fixture.h"
+#include "tests/db/tamper.h"
 
 namespace db::testing {
 namespace {
-
-// Runs one statement of the test's own behind the store's back.
-template <typename Backend>
-void Tamper(const TempDir& dir, const std::string& sql) {
-  if constexpr (std::is_same_v<Backend, SqliteBackend>) {
-    ExecRaw(OpenRaw(dir.File("store.db")).get(), sql);
-  } else {
-    std::unique_ptr<PGconn, void (*)(PGconn*)> conn(
-        PQconnectdb(PgTestDatabase::For(dir).c_str()), PQfinish);
-    REQUIRE_MESSAGE(PQstatus(conn.get()) == CONNECTION_OK, PQerrorMessage(conn.get()));
-    std::unique_ptr<PGresult, void (*)(PGresult*)> result(PQexec(conn.get(), sql.c_str()),
-                                                          PQclear);
-    REQUIRE_MESSAGE(PQresultStatus(result.get()) == PGRES_COMMAND_OK,
-                    sql << ": " << PQerrorMessage(conn.get()));
-  }
-}
 
 // Six events, ids 1..6; `reason` goes into each, so two stores with different reasons hold two
 // different chains of the same length.

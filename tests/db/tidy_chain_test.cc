@@ -12,24 +12,10 @@
 #include "db/store.h"
 #include "tests/db/backend.h"
 #include "tests/db/sqlite_fixture.h"
+#include "tests/db/tamper.h"
 
 namespace db::testing {
 namespace {
-
-template <typename Backend>
-void Tamper(const TempDir& dir, const std::string& sql) {
-  if constexpr (std::is_same_v<Backend, SqliteBackend>) {
-    ExecRaw(OpenRaw(dir.File("store.db")).get(), sql);
-  } else {
-    std::unique_ptr<PGconn, void (*)(PGconn*)> conn(
-        PQconnectdb(PgTestDatabase::For(dir).c_str()), PQfinish);
-    REQUIRE_MESSAGE(PQstatus(conn.get()) == CONNECTION_OK, PQerrorMessage(conn.get()));
-    std::unique_ptr<PGresult, void (*)(PGresult*)> result(PQexec(conn.get(), sql.c_str()),
-                                                          PQclear);
-    REQUIRE_MESSAGE(PQresultStatus(result.get()) == PGRES_COMMAND_OK,
-                    sql << ": " << PQerrorMessage(conn.get()));
-  }
-}
 
 EventRecord OldEvent(const std::string& time, int n) {
   EventRecord event = SampleEvent("rejected");

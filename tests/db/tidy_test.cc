@@ -11,6 +11,7 @@
 #include "db/store.h"
 #include "tests/db/backend.h"
 #include "tests/db/sqlite_fixture.h"
+#include "tests/db/tamper.h"
 
 namespace db::testing {
 namespace {
@@ -18,22 +19,6 @@ namespace {
 constexpr const char* kPast = "2020-01-01T00:00:00Z";      // long expired
 constexpr const char* kFuture = "2099-01-01T00:00:00Z";    // not expired
 constexpr const char* kBefore = "2025-01-01T00:00:00Z";    // the tidy's --expired-before
-
-// Runs one statement of the test's own behind the store's back.
-template <typename Backend>
-void Tamper(const TempDir& dir, const std::string& sql) {
-  if constexpr (std::is_same_v<Backend, SqliteBackend>) {
-    ExecRaw(OpenRaw(dir.File("store.db")).get(), sql);
-  } else {
-    std::unique_ptr<PGconn, void (*)(PGconn*)> conn(
-        PQconnectdb(PgTestDatabase::For(dir).c_str()), PQfinish);
-    REQUIRE_MESSAGE(PQstatus(conn.get()) == CONNECTION_OK, PQerrorMessage(conn.get()));
-    std::unique_ptr<PGresult, void (*)(PGresult*)> result(PQexec(conn.get(), sql.c_str()),
-                                                          PQclear);
-    REQUIRE_MESSAGE(PQresultStatus(result.get()) == PGRES_COMMAND_OK,
-                    sql << ": " << PQerrorMessage(conn.get()));
-  }
-}
 
 CertificateRecord Cert(int n, const std::string& device, const std::string& not_after,
                        const std::string& kind = "enroll") {
