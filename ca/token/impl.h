@@ -88,8 +88,9 @@ class Token::Impl {
   // last session closes.
   void KeepLogin(Session session) { keeper_ = std::move(session); }
 
-  // The objects of class cls labelled/identified as the URI says (at most two looked for).
-  Result<std::vector<CK_OBJECT_HANDLE>> FindObjects(const Session& session, CK_OBJECT_CLASS cls);
+  // The objects of class cls labelled/identified as key says (at most two looked for).
+  Result<std::vector<CK_OBJECT_HANDLE>> FindObjects(const Session& session, CK_OBJECT_CLASS cls,
+                                                    const KeyName& key);
 
   // Held shared by every operation on the module, exclusively by Reinitialize: no thread is inside
   // the module while it is finalized and initialised again.
@@ -132,8 +133,11 @@ base::Bytes EcdsaSignatureDer(std::span<const unsigned char, 64> raw);
 // or the bare point); kUnsupportedKey if it is not a point on P-256.
 Result<base::Bytes> SpkiFromEcPoint(base::Bytes point);
 
-// The CaKey over the URI's key pair (token_key.cc). kInvalidArgument if the key or its public half
-// is not in the token or is not EC P-256.
-Result<std::unique_ptr<CaKey>> OpenTokenKey(std::shared_ptr<Token::Impl> impl);
+// The CaKey over the key pair named key (token_key.cc). kInvalidArgument if the key or its public
+// half is not in the token or is not EC P-256.
+Result<std::unique_ptr<CaKey>> OpenTokenKey(std::shared_ptr<Token::Impl> impl, KeyName key);
+
+// The URI with key's label and id instead of its own, for messages.
+std::string FormatKeyUri(const Pkcs11Uri& uri, const KeyName& key);
 
 }  // namespace ca::token

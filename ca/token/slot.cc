@@ -118,13 +118,14 @@ Result<Session> Token::Impl::OpenUserSession(bool read_write) {
 }
 
 Result<std::vector<CK_OBJECT_HANDLE>> Token::Impl::FindObjects(const Session& session,
-                                                               CK_OBJECT_CLASS cls) {
+                                                               CK_OBJECT_CLASS cls,
+                                                               const KeyName& key) {
   std::vector<CK_ATTRIBUTE> query = {{CKA_CLASS, &cls, sizeof cls}};
-  if (!uri_.object.empty()) {
-    query.push_back({CKA_LABEL, const_cast<char*>(uri_.object.data()), uri_.object.size()});
+  if (!key.label.empty()) {
+    query.push_back({CKA_LABEL, const_cast<char*>(key.label.data()), key.label.size()});
   }
-  if (!uri_.id.empty()) {
-    query.push_back({CKA_ID, const_cast<unsigned char*>(uri_.id.data()), uri_.id.size()});
+  if (!key.id.empty()) {
+    query.push_back({CKA_ID, const_cast<unsigned char*>(key.id.data()), key.id.size()});
   }
   CK_RV rv = fl()->C_FindObjectsInit(session.get(), query.data(), query.size());
   if (rv != CKR_OK) return std::unexpected(FailedError("C_FindObjectsInit", rv));

@@ -1,5 +1,5 @@
-// token.cc — Token: loading the module, finding the token, the one login, and the key pair's
-// life in the token (HasKey, GenerateKey); signing is token_key.cc's.
+// token.cc — Token: loading the module, finding the token, the one login, and the key pairs'
+// life in the token (HasKey, GenerateKey, DestroyKey); signing is token_key.cc's.
 #include "ca/token/token.h"
 
 #include "ca/token/ckr.h"
@@ -19,7 +19,24 @@ Error AsUnavailable(Error error) {
   return Error{Code::kUnavailable, std::move(error.detail)};
 }
 
+// A name that matches nothing in particular would match every key in the token.
+Result<void> CheckName(const KeyName& key) {
+  if (key.label.empty() && key.id.empty()) {
+    return Fail(Code::kInvalidArgument, "a token key needs a label or an id");
+  }
+  return {};
+}
+
 }  // namespace
+
+KeyName KeyNameOf(const Pkcs11Uri& uri) { return KeyName{uri.object, uri.id}; }
+
+std::string FormatKeyUri(const Pkcs11Uri& uri, const KeyName& key) {
+  Pkcs11Uri named = uri;
+  named.object = key.label;
+  named.id = key.id;
+  return FormatUri(named);
+}
 
 Token::Token(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
@@ -35,35 +52,37 @@ Result<std::shared_ptr<Token>> Token::Open(const Pkcs11Uri& uri, base::Secret pi
   return std::shared_ptr<Token>(new Token(std::move(impl)));
 }
 
-Result<bool> Token::HasKey() {
+Result<bool> Token::HasKey(const KeyName& key) {
+  if (auto r = CheckName(key); !r) return std::unexpected(r.error());
   std::shared_lock calls(impl_->calls());
   auto session = impl_->OpenUserSession(false);
   if (!session) return std::unexpected(AsUnavailable(session.error()));
-  auto found = impl_->FindObjects(*session, CKO_PRIVATE_KEY);
+  auto found = impl_->FindObjects(*session, CKO_PRIVATE_KEY, key);
   if (!found) return std::unexpected(found.error());
   return !found->empty();
 }
 
-Result<void> Token::GenerateKey() {
+Result<void> Token::GenerateKey(const KeyName& key) {
+  if (auto r = CheckName(key); !r) return std::unexpected(r.error());
   std::shared_lock calls(impl_->calls());
   auto session = impl_->OpenUserSession(true);
   if (!session) return std::unexpected(AsUnavailable(session.error()));
-  const Pkcs11Uri& uri = impl_->uri();
   for (const CK_OBJECT_CLASS cls : {CKO_PRIVATE_KEY, CKO_PUBLIC_KEY}) {
-    auto found = impl_->FindObjects(*session, cls);
+    auto found = impl_->FindObjects(*session, cls, key);
     if (!found) return std::unexpected(found.error());
     if (!found->empty()) {
-      return Fail(Code::kInvalidArgument, "the token already holds a key " + FormatUri(uri));
+      return Fail(Code::kInvalidArgument,
+                  "the token already holds a key " + FormatKeyUri(impl_->uri(), key));
     }
   }
   CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
   CK_KEY_TYPE key_type = CKK_EC;
   std::vector<CK_ATTRIBUTE> name;
-  if (!uri.object.empty()) {
-    name.push_back({CKA_LABEL, const_cast<char*>(uri.object.data()), uri.object.size()});
+  if (!key.label.empty()) {
+    name.push_back({CKA_LABEL, const_cast<char*>(key.label.data()), key.label.size()});
   }
-  if (!uri.id.empty()) {
-    name.push_back({CKA_ID, const_cast<unsigned char*>(uri.id.data()), uri.id.size()});
+  if (!key.id.empty()) {
+    name.push_back({CKA_ID, const_cast<unsigned char*>(key.id.data()), key.id.size()});
   }
   std::vector<CK_ATTRIBUTE> public_template = {
       {CKA_TOKEN, &yes, sizeof yes},
@@ -98,7 +117,37 @@ Result<void> Token::GenerateKey() {
   return {};
 }
 
-Result<std::unique_ptr<CaKey>> Token::OpenKey() { return OpenTokenKey(impl_); }
+Result<void> Token::DestroyKey(const KeyName& key) {
+  if (auto r = CheckName(key); !r) return std::unexpected(r.error());
+  std::shared_lock calls(impl_->calls());
+  auto session = impl_->OpenUserSession(true);
+  if (!session) return std::unexpected(AsUnavailable(session.error()));
+  for (const CK_OBJECT_CLASS cls : {CKO_PRIVATE_KEY, CKO_PUBLIC_KEY}) {
+    // FindObjects returns at most two at a time; a name matches a pair, rarely more.
+    bool gone = false;
+    for (int round = 0; round < 8 && !gone; ++round) {
+      auto found = impl_->FindObjects(*session, cls, key);
+      if (!found) return std::unexpected(found.error());
+      gone = found->empty();
+      for (const CK_OBJECT_HANDLE object : *found) {
+        const CK_RV rv = impl_->fl()->C_DestroyObject(session->get(), object);
+        if (rv != CKR_OK) return std::unexpected(impl_->FailedError("C_DestroyObject", rv));
+      }
+    }
+    if (!gone) {
+      return Fail(Code::kUnavailable, "objects of " + FormatKeyUri(impl_->uri(), key) +
+                                          " remain after C_DestroyObject");
+    }
+  }
+  return {};
+}
+
+Result<std::unique_ptr<CaKey>> Token::OpenKey(const KeyName& key) {
+  if (auto r = CheckName(key); !r) return std::unexpected(r.error());
+  return OpenTokenKey(impl_, key);
+}
+
+const Pkcs11Uri& Token::uri() const { return impl_->uri(); }
 
 Token::Stats Token::stats() const { return impl_->stats(); }
 

@@ -43,6 +43,16 @@ std::string FormatUri(const Pkcs11Uri& uri);
 // The module path the URI loads: module_path, or p11-kit's proxy module when it is empty.
 std::string ModulePath(const Pkcs11Uri& uri);
 
+// One key pair in a token: its CKA_LABEL and CKA_ID; an empty one is not matched on. A Token hands
+// out keys by name, so every CA generation's key in the token shares its module and login.
+struct KeyName {
+  std::string label;
+  base::Bytes id;
+  bool operator==(const KeyName&) const = default;
+};
+// The key the URI names (object=, id=).
+KeyName KeyNameOf(const Pkcs11Uri& uri);
+
 class Token {
  public:
   // Loads the module (dlopen), C_Initialize with OS locking, finds the one token the URI names and
@@ -52,19 +62,31 @@ class Token {
   // the token is present but failing. The detail names the module path, the call and the CKR_
   // name; never the PIN.
   static Result<std::shared_ptr<Token>> Open(const Pkcs11Uri& uri, base::Secret pin);
-  ~Token();  // C_Finalize, dlclose; every CaKey from OpenKey must be gone first
+  // C_Finalize and dlclose once this Token and every CaKey from OpenKey are gone.
+  ~Token();
 
-  // Whether the URI's private key exists in the token.
-  Result<bool> HasKey();
-  // Generates an EC P-256 key pair in the token labelled uri.object with CKA_ID uri.id: private
+  // Whether the key's private half exists in the token (any object labelled/identified so).
+  Result<bool> HasKey(const KeyName& key);
+  Result<bool> HasKey() { return HasKey(KeyNameOf(uri())); }
+  // Generates an EC P-256 key pair in the token labelled key.label with CKA_ID key.id: private
   // key CKA_TOKEN, CKA_PRIVATE, CKA_SENSITIVE, not CKA_EXTRACTABLE, CKA_SIGN only (no decrypt,
   // derive, unwrap); public key CKA_TOKEN, CKA_VERIFY. kInvalidArgument if the key exists.
-  Result<void> GenerateKey();
-  // A CaKey for one thread, with its own session; it reopens the session (and logs in again if the
-  // token lost the login) when the token closed it, retrying the signature once. A failed
-  // operation closes its session, so none is left with an operation under way. kInvalidArgument if
-  // the key is not in the token; otherwise errors as Open.
-  Result<std::unique_ptr<CaKey>> OpenKey();
+  Result<void> GenerateKey(const KeyName& key);
+  Result<void> GenerateKey() { return GenerateKey(KeyNameOf(uri())); }
+  // Destroys every private and public key object named key (C_DestroyObject): undoes a
+  // GenerateKey whose key is not to be kept. Success when none is left (also when there was
+  // none); kUnavailable or kInvalidArgument naming the call that failed.
+  Result<void> DestroyKey(const KeyName& key);
+  // A CaKey over the key pair named key, for one thread, with its own session; it reopens the
+  // session (and logs in again if the token lost the login) when the token closed it, retrying the
+  // signature once. A failed operation closes its session, so none is left with an operation under
+  // way. kInvalidArgument if the key is not in the token; otherwise errors as Open. The CaKey keeps
+  // the module loaded (it shares the Token's state), so it may outlive the Token.
+  Result<std::unique_ptr<CaKey>> OpenKey(const KeyName& key);
+  Result<std::unique_ptr<CaKey>> OpenKey() { return OpenKey(KeyNameOf(uri())); }
+
+  // The URI the token was opened with (never with pin-value): its token attributes find the token.
+  const Pkcs11Uri& uri() const;
 
   struct Stats {
     uint64_t logins = 0;            // C_Login calls that succeeded

@@ -67,9 +67,13 @@ namespace {
 
 class TokenKey final : public CaKey {
  public:
-  TokenKey(std::shared_ptr<Token::Impl> impl, base::Bytes spki, Session session,
+  TokenKey(std::shared_ptr<Token::Impl> impl, KeyName name, base::Bytes spki, Session session,
            CK_OBJECT_HANDLE key)
-      : impl_(std::move(impl)), spki_(std::move(spki)), session_(std::move(session)), key_(key) {}
+      : impl_(std::move(impl)),
+        name_(std::move(name)),
+        spki_(std::move(spki)),
+        session_(std::move(session)),
+        key_(key) {}
   ~TokenKey() override {  // closes the session before impl_ may finalize the module
     std::shared_lock calls(impl_->calls());
     session_.reset();
@@ -135,11 +139,11 @@ class TokenKey final : public CaKey {
   Result<void> Reopen() {
     auto session = impl_->OpenUserSession(false);
     if (!session) return Fail(Code::kUnavailable, session.error().detail);
-    auto found = impl_->FindObjects(*session, CKO_PRIVATE_KEY);
+    auto found = impl_->FindObjects(*session, CKO_PRIVATE_KEY, name_);
     if (!found) return Fail(Code::kUnavailable, found.error().detail);
     if (found->size() != 1) {
       return Fail(Code::kUnavailable,
-                  "the token no longer shows the key " + FormatUri(impl_->uri()));
+                  "the token no longer shows the key " + FormatKeyUri(impl_->uri(), name_));
     }
     session_ = std::move(*session);
     key_ = found->front();
@@ -147,6 +151,7 @@ class TokenKey final : public CaKey {
   }
 
   std::shared_ptr<Token::Impl> impl_;
+  const KeyName name_;
   base::Bytes spki_;
   Session session_;
   CK_OBJECT_HANDLE key_;
@@ -168,7 +173,7 @@ Result<base::Bytes> ReadAttribute(Token::Impl& impl, const Session& session,
 
 }  // namespace
 
-Result<std::unique_ptr<CaKey>> OpenTokenKey(std::shared_ptr<Token::Impl> impl) {
+Result<std::unique_ptr<CaKey>> OpenTokenKey(std::shared_ptr<Token::Impl> impl, KeyName name) {
   std::shared_lock calls(impl->calls());
   auto session = impl->OpenUserSession(false);
   if (!session) {
@@ -178,14 +183,14 @@ Result<std::unique_ptr<CaKey>> OpenTokenKey(std::shared_ptr<Token::Impl> impl) {
     }
     return std::unexpected(error);
   }
-  const std::string uri = FormatUri(impl->uri());
-  auto private_keys = impl->FindObjects(*session, CKO_PRIVATE_KEY);
+  const std::string uri = FormatKeyUri(impl->uri(), name);
+  auto private_keys = impl->FindObjects(*session, CKO_PRIVATE_KEY, name);
   if (!private_keys) return std::unexpected(private_keys.error());
   if (private_keys->size() != 1) {
     return Fail(Code::kInvalidArgument,
                 (private_keys->empty() ? "no private key " : "several private keys match ") + uri);
   }
-  auto public_keys = impl->FindObjects(*session, CKO_PUBLIC_KEY);
+  auto public_keys = impl->FindObjects(*session, CKO_PUBLIC_KEY, name);
   if (!public_keys) return std::unexpected(public_keys.error());
   if (public_keys->size() != 1) {
     return Fail(Code::kInvalidArgument,
@@ -196,7 +201,8 @@ Result<std::unique_ptr<CaKey>> OpenTokenKey(std::shared_ptr<Token::Impl> impl) {
   auto spki = SpkiFromEcPoint(std::move(*point));
   if (!spki) return Fail(Code::kInvalidArgument, spki.error().detail + " (" + uri + ")");
   const CK_OBJECT_HANDLE key = private_keys->front();
-  return std::make_unique<TokenKey>(std::move(impl), std::move(*spki), std::move(*session), key);
+  return std::make_unique<TokenKey>(std::move(impl), std::move(name), std::move(*spki),
+                                    std::move(*session), key);
 }
 
 }  // namespace ca::token
