@@ -15,6 +15,7 @@
 #include "ca/rollover.h"
 #include "daemon/ca_generations.h"
 #include "daemon/ca_key_source.h"
+#include "daemon/ca_rollover_key.h"
 #include "daemon/files.h"
 
 namespace provisiond {
@@ -61,28 +62,16 @@ base::Result<Current> CurrentGeneration(const std::vector<db::CaGeneration>& gen
   return c;
 }
 
-// Writes the new generation's directory: key (0600), root and links. Removed again on failure.
+// Writes the new generation's root and links into dir (its key is there already, new_key).
 base::Result<db::CaGeneration> WriteGeneration(const std::string& dir, int64_t gen,
                                                const CaCommandOptions& o, const Current& current,
-                                               const StatePaths& old_paths, ca::Rng rng) {
-  auto old_source = CaKeySource::Open(old_paths, o.ca_key, rng);
-  if (!old_source) return std::unexpected(old_source.error());
-  if ((*old_source)->token() != nullptr) {
-    return base::Fail(base::Code::kInvalidArgument,
-                      "the CA key is in a PKCS#11 token: rollover makes file keys only (see "
-                      "docs/rollover.md)");
-  }
-  auto old_key = (*old_source)->NewKey(rng);
+                                               CaKeySource& old_source, RolloverKey& new_key,
+                                               ca::Rng rng) {
+  auto old_key = old_source.NewKey(rng);
   if (!old_key) return std::unexpected(old_key.error());
-  auto generated = ca::PrivateKey::GenerateP256(rng);
-  if (!generated) return std::unexpected(ca::ToBaseError(generated.error()));
-  auto key_pem = (*generated)->ToPem();
-  if (!key_pem) return std::unexpected(ca::ToBaseError(key_pem.error()));
-  auto new_key = ca::MakeFileCaKey(std::move(*generated));
-  if (!new_key) return std::unexpected(ca::ToBaseError(new_key.error()));
   auto old_cert = ca::ParseCertificates(current.cert_pem);
   if (!old_cert) return std::unexpected(ca::ToBaseError(old_cert.error()));
-  auto certs = ca::MakeRolloverCerts(*(*old_cert)->get(), **old_key, **new_key,
+  auto certs = ca::MakeRolloverCerts(*(*old_cert)->get(), **old_key, new_key.key(),
                                      std::time(nullptr), o.ca_days, rng);
   if (!certs) return std::unexpected(ca::ToBaseError(certs.error()));
   StatePaths paths(dir);
@@ -90,7 +79,6 @@ base::Result<db::CaGeneration> WriteGeneration(const std::string& dir, int64_t g
       {paths.ca_cert, &certs->new_ca},
       {dir + "/newwithold.crt", &certs->new_with_old},
       {dir + "/oldwithnew.crt", &certs->old_with_new}};
-  if (auto r = WriteNewFile(paths.ca_key, *key_pem, 0600); !r) return std::unexpected(r.error());
   for (const auto& [path, der] : files) {
     if (auto r = WriteNewFile(path, ca::DerToPem(*der, "CERTIFICATE"), 0644); !r) {
       return std::unexpected(r.error());
@@ -102,7 +90,7 @@ base::Result<db::CaGeneration> WriteGeneration(const std::string& dir, int64_t g
                           .cert_der = certs->new_ca,
                           .new_with_old_der = certs->new_with_old,
                           .old_with_new_der = certs->old_with_new,
-                          .key_location = "ca-gen" + std::to_string(gen) + "/ca.key",
+                          .key_location = new_key.location(),
                           .created_at = Now()};
 }
 
@@ -145,29 +133,39 @@ int Rollover(const CaCommandOptions& o, const std::string& state_dir, db::Store&
   if (!current) return Error("rollover refused: " + current.error().detail);
   auto first = FirstGeneration(state_dir);
   if (!first) return Error("rollover: " + first.error().detail);
+  auto drbg = ca::Drbg::FromSystemEntropy();
+  if (!drbg) return Error(drbg.error().detail);
+  // The current key first: a token that cannot be used refuses before anything is made.
+  auto old_source = OpenGenerationKey(state_dir, current->gen, o.ca_key, nullptr);
+  if (!old_source) return Error("rollover refused: " + old_source.error().detail);
   const int64_t gen = current->newest + 1;
   const std::string dir = GenerationDir(state_dir, gen);
   if (::mkdir(dir.c_str(), 0700) != 0) {
     return Error("rollover refused: mkdir " + dir + ": " + std::strerror(errno) +
                  (errno == EEXIST ? " (left by an earlier rollover? remove it)" : ""));
   }
-  auto drbg = ca::Drbg::FromSystemEntropy();
-  if (!drbg) return Error(drbg.error().detail);
-  auto cleanup = [&](const std::string& why) {
+  std::unique_ptr<RolloverKey> new_key;
+  auto cleanup = [&](std::string why) {  // the token's new key pair, then the directory
+    if (new_key) {
+      if (std::string left = new_key->Discard(); !left.empty()) why += "; " + left;
+    }
     std::error_code ignored;
     std::filesystem::remove_all(dir, ignored);
     return Error(why);
   };
-  auto next = WriteGeneration(dir, gen, o, *current,
-                              StatePaths(GenerationDir(state_dir, current->gen)), (*drbg)->rng());
+  auto made = RolloverKey::Make(**old_source, dir, gen, (*drbg)->rng());
+  if (!made) return cleanup("rollover: " + made.error().detail);
+  new_key = std::move(*made);
+  auto next = WriteGeneration(dir, gen, o, *current, **old_source, *new_key, (*drbg)->rng());
   if (!next) return cleanup("rollover: " + next.error().detail);
   auto change = store.AddCaGeneration(*first, *next);
   if (!change) return cleanup("rollover: database: " + change.error().detail);
   if (*change != db::CaChange::kDone) return cleanup("rollover refused: " + Refusal(*change));
-  std::printf("generation %lld pending: CA %s/ca.crt (key %s, mode 0600) with links "
-              "newwithold.crt and oldwithnew.crt; /cacerts serves them after a reload (SIGHUP); "
-              "provisiond ca activate switches issuance to it\n",
-              static_cast<long long>(gen), dir.c_str(), next->key_location.c_str());
+  std::printf(
+      "generation %lld pending: CA %s/ca.crt (key %s) with links newwithold.crt and "
+      "oldwithnew.crt; /cacerts serves them after a reload (SIGHUP); provisiond ca "
+      "activate switches issuance to it\n",
+      static_cast<long long>(gen), dir.c_str(), new_key->description().c_str());
   return 0;
 }
 
@@ -234,9 +232,11 @@ CaCommands AddCaCommands(CLI::App& app, CaCommandOptions& o) {
                                   "current one, then activate, then retire the old one");
   c.ca->require_subcommand(1);
   c.rollover = c.ca->add_subcommand(
-      "rollover", "make the next CA generation (a new P-256 key, its root with the current "
-                  "root's subject, and the links NewWithOld and OldWithNew) as pending: /cacerts "
-                  "serves all three; refused while a generation is pending or previous");
+      "rollover",
+      "make the next CA generation (a new P-256 key, in a file or in the current "
+      "key's PKCS#11 token, its root with the current "
+      "root's subject, and the links NewWithOld and OldWithNew) as pending: /cacerts "
+      "serves all three; refused while a generation is pending or previous");
   c.rollover->add_option("--ca-days", o.ca_days, "validity of the new root")
       ->check(CLI::Range(1, 36500))
       ->capture_default_str();

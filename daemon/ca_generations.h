@@ -56,10 +56,13 @@ base::Result<CaSet> LoadCaSet(db::Store& store, const std::string& ca_cert_pem);
 // server certificate's chain.
 void ApplyCaSet(const CaSet& set, tls::Material& material);
 
-// Generation gen's key (gen >= 2): ca.key or ca.key.uri in GenerationDir, as CaKeySource::Open
-// reads them; options' URI is generation 1's and is not used. Errors name the generation.
-base::Result<std::unique_ptr<CaKeySource>> OpenGenerationKey(const std::string& state_dir,
-                                                             int64_t gen,
-                                                             const CaKeyOptions& options);
+// Generation gen's key: ca.key or ca.key.uri in GenerationDir, as CaKeySource::Open reads them.
+// options' URI (--ca-key-uri) names generation 1's key only; later ones use the URI they recorded.
+// A token key comes from tokens when its module is open there (a generation's key beside the
+// others in one token: one C_Initialize per process); null: a set of its own. The one way serve,
+// the CRL and `ca rollover` open a generation's key, file or token. Errors name the generation.
+base::Result<std::unique_ptr<CaKeySource>> OpenGenerationKey(
+    const std::string& state_dir, int64_t gen, const CaKeyOptions& options,
+    std::shared_ptr<ca::token::TokenSet> tokens);
 
 }  // namespace provisiond

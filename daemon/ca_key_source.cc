@@ -34,23 +34,32 @@ base::Result<ca::token::Pkcs11Uri> ParseKeyUri(const std::string& text, bool all
   return *uri;
 }
 
-base::Result<std::unique_ptr<CaKeySource>> CaKeySource::OpenToken(const CaKeyOptions& options) {
+base::Result<std::unique_ptr<CaKeySource>> CaKeySource::OpenToken(
+    const CaKeyOptions& options, std::shared_ptr<ca::token::TokenSet> tokens) {
   auto uri = ParseKeyUri(options.uri, options.allow_pin_value);
   if (!uri) return std::unexpected(uri.error());
-  auto pin = uri->pin_value ? base::Secret::From(*uri->pin_value) : ReadPinFile(uri->pin_source);
-  if (!pin) return base::Fail(base::Code::kInvalidArgument, "token PIN: " + pin.error().detail);
-  auto token = ca::token::Token::Open(*uri, std::move(*pin));
+  if (!tokens) tokens = std::make_shared<ca::token::TokenSet>();
+  // Read only when the module is not open yet: a later generation's key shares the login.
+  auto pin = [&]() -> ca::Result<base::Secret> {
+    auto secret =
+        uri->pin_value ? base::Secret::From(*uri->pin_value) : ReadPinFile(uri->pin_source);
+    if (!secret) return ca::Fail(ca::Code::kInvalidArgument, "token PIN: " + secret.error().detail);
+    return std::move(*secret);
+  };
+  auto token = tokens->Open(*uri, pin);
   if (!token) return base::Fail(base::Code::kInvalidArgument, token.error().detail);
   std::unique_ptr<CaKeySource> source(new CaKeySource());
+  source->tokens_ = std::move(tokens);
   source->token_ = std::move(*token);
+  source->key_name_ = ca::token::KeyNameOf(*uri);
   source->uri_ = ca::token::FormatUri(*uri);
   source->description_ = "pkcs11 module " + ca::token::ModulePath(*uri) + " " + source->uri_;
   return source;
 }
 
-base::Result<std::unique_ptr<CaKeySource>> CaKeySource::Open(const StatePaths& paths,
-                                                             const CaKeyOptions& options,
-                                                             ca::Rng rng) {
+base::Result<std::unique_ptr<CaKeySource>> CaKeySource::Open(
+    const StatePaths& paths, const CaKeyOptions& options, ca::Rng rng,
+    std::shared_ptr<ca::token::TokenSet> tokens) {
   std::error_code ec;
   const bool has_file = std::filesystem::exists(paths.ca_key, ec);
   const bool has_uri = std::filesystem::exists(paths.ca_key_uri, ec);
@@ -67,13 +76,14 @@ base::Result<std::unique_ptr<CaKeySource>> CaKeySource::Open(const StatePaths& p
     if (!text) return std::unexpected(text.error());
     CaKeyOptions named = options;
     named.uri = *text;
-    auto source = OpenToken(named);
+    auto source = OpenToken(named, std::move(tokens));
     if (!source) return source;
     // The key must be there now: a start without it would only answer 503.
     if (auto key = (*source)->NewKey(rng); !key) return std::unexpected(key.error());
     return source;
   }
   std::unique_ptr<CaKeySource> source(new CaKeySource());
+  source->tokens_ = tokens ? std::move(tokens) : std::make_shared<ca::token::TokenSet>();
   auto pem = ReadFile(paths.ca_key);
   if (!pem) return std::unexpected(pem.error());
   // Parsed once here so a bad key is refused at start, not by the first worker.
@@ -89,7 +99,7 @@ CaKeySource::~CaKeySource() = default;
 
 base::Result<std::unique_ptr<ca::CaKey>> CaKeySource::NewKey(ca::Rng rng) {
   if (token_) {
-    auto key = token_->OpenKey();
+    auto key = token_->OpenKey(key_name_);
     if (!key) {  // a key or PIN the token does not take is a config error; the rest, an outage
       const bool config = key.error().code == ca::Code::kInvalidArgument;
       return base::Fail(config ? base::Code::kInvalidArgument : base::Code::kIo,

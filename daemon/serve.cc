@@ -114,7 +114,7 @@ std::string Status(const char* state) {
 base::Result<CaKeySource*> GenerationKey(Daemon& d, int64_t gen) {
   if (gen <= 1) return d.ca_key.get();
   if (auto it = d.gen_keys.find(gen); it != d.gen_keys.end()) return it->second.get();
-  auto source = OpenGenerationKey(d.config->state_dir, gen, d.config->ca_key);
+  auto source = OpenGenerationKey(d.config->state_dir, gen, d.config->ca_key, d.ca_key->tokens());
   if (!source) return std::unexpected(source.error());
   return (d.gen_keys[gen] = std::move(*source)).get();
 }
