@@ -1,7 +1,7 @@
 // server_reissue.cc — the server certificate under a new CA generation (see server_reissue.h).
 #include "ca/server_reissue.h"
 
-#include <arpa/inet.h>
+#include <arpa/inet.h>  // inet_ntop only: address bytes -> text, no sockets
 
 #include <algorithm>
 #include <string>

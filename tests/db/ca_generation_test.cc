@@ -169,6 +169,8 @@ TEST_CASE_TEMPLATE("ca generations: cacerts fetches are recorded once and counte
 
 }  // namespace db::testing
 
+namespace db::testing {
+
 // #19 part 3: an intent reserved under generation 1 and interrupted is resumed after `ca activate`
 // (the daemon signs it with generation 1, now previous): Reserve answers kResume with it, one
 // Complete records the certificate as generation 1's, a second Complete of it is refused, and the
@@ -217,3 +219,5 @@ TEST_CASE_TEMPLATE("ca generations: an intent reserved before activate completes
                     {cert.serial_hex, 1}, {second.serial_hex, 2}, {left.serial_hex, 0}});
   CheckAudited(*store);
 }
+
+}  // namespace db::testing
