@@ -129,4 +129,32 @@ Result<CrlDistribution> ReadCrlDistributionPoints(const mbedtls_x509_crt& crt) {
   return out;
 }
 
+std::string CrlUrlForGeneration(std::string_view url, int64_t gen) {
+  if (gen <= 1) return std::string(url);
+  const size_t scheme = url.find("://");
+  const size_t host_from = scheme == std::string_view::npos ? 0 : scheme + 3;
+  size_t path_end = url.find_first_of("?#", host_from);
+  if (path_end == std::string_view::npos) path_end = url.size();
+  const size_t slash = url.rfind('/', path_end == 0 ? 0 : path_end - 1);
+  if (slash == std::string_view::npos || slash < host_from) {  // no path: the listener's own
+    return std::string(url.substr(0, path_end)) + "/crl-gen" + std::to_string(gen) +
+           std::string(url.substr(path_end));
+  }
+  const size_t segment = slash + 1;
+  size_t at = path_end;
+  const size_t dot = url.substr(0, path_end).rfind('.');
+  if (dot != std::string_view::npos && dot > segment) at = dot;
+  std::string out(url.substr(0, at));
+  out += "-gen" + std::to_string(gen);
+  out += url.substr(at);
+  return out;
+}
+
+std::vector<std::string> CrlUrlsForGeneration(const std::vector<std::string>& urls, int64_t gen) {
+  std::vector<std::string> out;
+  out.reserve(urls.size());
+  for (const std::string& url : urls) out.push_back(CrlUrlForGeneration(url, gen));
+  return out;
+}
+
 }  // namespace ca

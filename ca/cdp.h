@@ -5,6 +5,7 @@
 
 #include <mbedtls/x509_crt.h>
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,6 +30,15 @@ bool IsValidCrlUrl(std::string_view url);
 // every URL (alternative addresses of the same CRL). kInvalidArgument for no URL, too many, or a
 // URL IsValidCrlUrl refuses.
 Result<base::Bytes> EncodeCrlDistributionPoints(const std::vector<std::string>& urls);
+
+// The URL of CA generation gen's CRL (#19 part 3, docs/rollover.md): generation 1 keeps `url`
+// (certificates issued before any rollover stay right); generation N >= 2 gets "-genN" inserted
+// at the end of the URL's last path segment, before its extension if it has one, and before any
+// query: "http://h/crl" -> "http://h/crl-gen2", "http://h/ca.crl" -> "http://h/ca-gen2.crl"; a URL
+// without a path gets the listener's "/crl-genN".
+// serve's CRL listener answers those paths (daemon/crl_http.h).
+std::string CrlUrlForGeneration(std::string_view url, int64_t gen);
+std::vector<std::string> CrlUrlsForGeneration(const std::vector<std::string>& urls, int64_t gen);
 
 struct CrlDistribution {
   bool present = false;

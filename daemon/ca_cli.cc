@@ -13,6 +13,7 @@
 #include "ca/cert.h"
 #include "ca/encoding.h"
 #include "ca/rollover.h"
+#include "ca/server_reissue.h"
 #include "daemon/ca_generations.h"
 #include "daemon/ca_key_source.h"
 #include "daemon/ca_rollover_key.h"
@@ -62,11 +63,31 @@ base::Result<Current> CurrentGeneration(const std::vector<db::CaGeneration>& gen
   return c;
 }
 
-// Writes the new generation's root and links into dir (its key is there already, new_key).
+// The TLS server certificate (server.crt: its key and names) again under the new generation, for
+// serve to present once every older generation is retired (docs/rollover.md).
+base::Result<base::Bytes> ServerCertFor(const std::string& server_cert_path,
+                                        const base::Bytes& new_ca_der, ca::CaKey& new_key,
+                                        ca::Rng rng) {
+  auto pem = ReadFile(server_cert_path);
+  if (!pem) return std::unexpected(pem.error());
+  auto server = ca::ParseCertificates(*pem);
+  if (!server) return base::Fail(base::Code::kInvalidArgument,
+                                 server_cert_path + ": " + server.error().detail);
+  auto new_ca = ca::ParseCertificates(std::string_view(
+      reinterpret_cast<const char*>(new_ca_der.data()), new_ca_der.size()));
+  if (!new_ca) return std::unexpected(ca::ToBaseError(new_ca.error()));
+  auto der = ca::ReissueServerCert(*(*server)->get(), *(*new_ca)->get(), new_key,
+                                   std::time(nullptr), rng);
+  if (!der) return std::unexpected(ca::ToBaseError(der.error()));
+  return std::move(*der);
+}
+
+// Writes the new generation's root, links and server certificate into dir (its key is there
+// already, new_key).
 base::Result<db::CaGeneration> WriteGeneration(const std::string& dir, int64_t gen,
                                                const CaCommandOptions& o, const Current& current,
                                                CaKeySource& old_source, RolloverKey& new_key,
-                                               ca::Rng rng) {
+                                               const std::string& server_cert_path, ca::Rng rng) {
   auto old_key = old_source.NewKey(rng);
   if (!old_key) return std::unexpected(old_key.error());
   auto old_cert = ca::ParseCertificates(current.cert_pem);
@@ -74,11 +95,14 @@ base::Result<db::CaGeneration> WriteGeneration(const std::string& dir, int64_t g
   auto certs = ca::MakeRolloverCerts(*(*old_cert)->get(), **old_key, new_key.key(),
                                      std::time(nullptr), o.ca_days, rng);
   if (!certs) return std::unexpected(ca::ToBaseError(certs.error()));
+  auto server = ServerCertFor(server_cert_path, certs->new_ca, new_key.key(), rng);
+  if (!server) return std::unexpected(server.error());
   StatePaths paths(dir);
   const std::pair<std::string, const base::Bytes*> files[] = {
       {paths.ca_cert, &certs->new_ca},
       {dir + "/newwithold.crt", &certs->new_with_old},
-      {dir + "/oldwithnew.crt", &certs->old_with_new}};
+      {dir + "/oldwithnew.crt", &certs->old_with_new},
+      {paths.server_cert, &*server}};
   for (const auto& [path, der] : files) {
     if (auto r = WriteNewFile(path, ca::DerToPem(*der, "CERTIFICATE"), 0644); !r) {
       return std::unexpected(r.error());
@@ -156,15 +180,17 @@ int Rollover(const CaCommandOptions& o, const std::string& state_dir, db::Store&
   auto made = RolloverKey::Make(**old_source, dir, gen, (*drbg)->rng());
   if (!made) return cleanup("rollover: " + made.error().detail);
   new_key = std::move(*made);
-  auto next = WriteGeneration(dir, gen, o, *current, **old_source, *new_key, (*drbg)->rng());
+  auto next = WriteGeneration(dir, gen, o, *current, **old_source, *new_key,
+                              StatePaths(state_dir).server_cert, (*drbg)->rng());
   if (!next) return cleanup("rollover: " + next.error().detail);
   auto change = store.AddCaGeneration(*first, *next);
   if (!change) return cleanup("rollover: database: " + change.error().detail);
   if (*change != db::CaChange::kDone) return cleanup("rollover refused: " + Refusal(*change));
   std::printf(
       "generation %lld pending: CA %s/ca.crt (key %s) with links newwithold.crt and "
-      "oldwithnew.crt; /cacerts serves them after a reload (SIGHUP); provisiond ca "
-      "activate switches issuance to it\n",
+      "oldwithnew.crt and server.crt (presented once the older generations are retired); "
+      "/cacerts serves them after a reload (SIGHUP); provisiond ca activate switches issuance "
+      "to it\n",
       static_cast<long long>(gen), dir.c_str(), new_key->description().c_str());
   return 0;
 }

@@ -1,9 +1,12 @@
 // ca_generations.cc — the CA generations' files and the set serve uses (ca_generations.h).
 #include "daemon/ca_generations.h"
 
+#include <filesystem>
+
 #include "ca/cert.h"
 #include "ca/encoding.h"
 #include "ca/rng.h"
+#include "daemon/files.h"
 
 namespace provisiond {
 
@@ -26,12 +29,15 @@ base::Result<CaSet> BuildCaSet(const std::vector<db::CaGeneration>& generations,
   const db::CaGeneration* active = nullptr;
   const db::CaGeneration* next_to_active = nullptr;  // pending or previous
   for (const db::CaGeneration& g : generations) {
-    if (!g.old_with_new_der.empty()) set.server_links.push_back(g.old_with_new_der);
     if (g.state == "active") active = &g;
     if (g.state == "pending" || g.state == "previous") next_to_active = &g;
     if (g.state == "active" || g.state == "previous") {
       set.trusted_gens.push_back(g.gen);
       set.trusted_certs.push_back(g.cert_der);
+    }
+    if (g.state == "previous") {
+      set.previous_gen = g.gen;
+      set.previous_cert = g.cert_der;
     }
   }
   if (active == nullptr) {
@@ -39,6 +45,10 @@ base::Result<CaSet> BuildCaSet(const std::vector<db::CaGeneration>& generations,
   }
   set.active_gen = active->gen;
   set.active_cert = active->cert_der;
+  set.server_gen = set.previous_gen != 0 ? set.previous_gen : active->gen;
+  for (const db::CaGeneration& g : generations) {
+    if (!g.old_with_new_der.empty()) set.server_links.emplace_back(g.gen, g.old_with_new_der);
+  }
   set.newest_gen = active->gen;
   set.cacerts = {active->cert_der};
   if (next_to_active != nullptr) {
@@ -61,16 +71,31 @@ base::Result<CaSet> LoadCaSet(db::Store& store, const std::string& ca_cert_pem) 
   return BuildCaSet(*generations, ca_cert_pem);
 }
 
-void ApplyCaSet(const CaSet& set, tls::Material& m) {
+base::Result<int64_t> ApplyCaSet(const CaSet& set, const std::string& state_dir,
+                                 tls::Material& m) {
+  int64_t server_gen = 1;
+  const std::string path = StatePaths(GenerationDir(state_dir, set.server_gen)).server_cert;
+  std::error_code ec;
+  if (set.server_gen >= 2 && std::filesystem::exists(path, ec)) {
+    auto pem = ReadFile(path);
+    if (!pem) {
+      return base::Fail(base::Code::kIo, "generation " + std::to_string(set.server_gen) +
+                                             "'s server certificate: " + pem.error().detail);
+    }
+    m.server_cert_pem = std::move(*pem);
+    server_gen = set.server_gen;
+  }
   m.ca_cert_pem = ca::DerToPem(set.active_cert, "CERTIFICATE");
   m.reenroll_ca_pem.clear();
   for (const base::Bytes& der : set.trusted_certs) {
     if (der != set.active_cert) m.reenroll_ca_pem += ca::DerToPem(der, "CERTIFICATE");
   }
-  for (const base::Bytes& link : set.server_links) {
+  for (const auto& [gen, link] : set.server_links) {
+    if (gen <= server_gen) continue;  // a link to a key the server certificate's root already is
     if (!m.server_cert_pem.empty() && m.server_cert_pem.back() != '\n') m.server_cert_pem += '\n';
     m.server_cert_pem += ca::DerToPem(link, "CERTIFICATE");
   }
+  return server_gen;
 }
 
 base::Result<std::unique_ptr<CaKeySource>> OpenGenerationKey(

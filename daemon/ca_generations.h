@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "base/error.h"
@@ -36,10 +37,19 @@ struct CaSet {
   std::vector<base::Bytes> cacerts;
   // The newest generation /cacerts carries (what a fetch is recorded under).
   int64_t newest_gen = 1;
-  // Every generation's OldWithNew, oldest first: sent after the server certificate so a device
-  // that trusts only a newer root reaches the key that signed it (the links are self-issued, so
-  // the roots' pathLenConstraint 0 holds).
-  std::vector<base::Bytes> server_links;
+  // The generation the last activation replaced, while it is still trusted (0: none). A pending
+  // intent reserved under it is signed by its key (daemon/authority/issuance.cc, Resume).
+  int64_t previous_gen = 0;
+  base::Bytes previous_cert;
+  // Whose server certificate serve presents: the oldest generation still trusted (previous, else
+  // active), since a device may hold only that root; generation 1's is server.crt, generation N's
+  // <dir>/ca-genN/server.crt (made by `ca rollover`).
+  int64_t server_gen = 1;
+  // Every generation's OldWithNew with its generation, oldest first: those of generations newer
+  // than the server certificate's are sent after it, so a device that trusts only a newer root
+  // reaches the key that signed it (the links are self-issued, so the roots' pathLenConstraint 0
+  // holds).
+  std::vector<std::pair<int64_t, base::Bytes>> server_links;
   bool operator==(const CaSet&) const = default;
 };
 
@@ -52,9 +62,13 @@ base::Result<CaSet> BuildCaSet(const std::vector<db::CaGeneration>& generations,
 base::Result<CaSet> LoadCaSet(db::Store& store, const std::string& ca_cert_pem);
 
 // Serve's material for the set: ca_cert_pem becomes the active CA (it issues), reenroll_ca_pem the
-// other generations still trusted for re-enrollment, and every OldWithNew link is appended to the
-// server certificate's chain.
-void ApplyCaSet(const CaSet& set, tls::Material& material);
+// other generations still trusted for re-enrollment; for server_gen >= 2 the server certificate is
+// read from that generation's directory, and the links of later generations are appended to the
+// server certificate's chain. Returns the generation whose server certificate is presented:
+// server_gen, or 1 (server.crt, with every link after it) when that generation's directory has
+// none (a rollover made before `ca rollover` issued one); kIo if it cannot be read.
+base::Result<int64_t> ApplyCaSet(const CaSet& set, const std::string& state_dir,
+                                 tls::Material& material);
 
 // Generation gen's key: ca.key or ca.key.uri in GenerationDir, as CaKeySource::Open reads them.
 // options' URI (--ca-key-uri) names generation 1's key only; later ones use the URI they recorded.

@@ -49,7 +49,8 @@ base::UnixTime ParseIso(const std::string& iso) {
 
 db::Result<CrlContents> CrlFromStore(db::Store& store, base::UnixTime now,
                                      base::UnixTime next_update_after,
-                                     base::UnixTime keep_after_expiry) {
+                                     base::UnixTime keep_after_expiry,
+                                     std::optional<int64_t> gen) {
   const std::string dropped_before = ca::Iso8601(now - keep_after_expiry);
   auto revoked = store.RevokedUnexpired(dropped_before);
   if (!revoked) return std::unexpected(revoked.error());
@@ -66,6 +67,7 @@ db::Result<CrlContents> CrlFromStore(db::Store& store, base::UnixTime now,
                          .crl_number = CrlNumberBytes(*number)};
   out.spec.revoked.reserve(revoked->size());
   for (const auto& r : *revoked) {
+    if (gen && r.ca_gen != *gen && r.ca_gen != 0) continue;  // 0: an intent (store.h)
     out.spec.revoked.push_back({.serial = SerialContents(r.serial_hex),
                                 .revocation_date = ParseIso(r.revoked_at.value_or("")),
                                 .reason = r.revocation_reason.value_or(0)});

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 
 #include "base/types.h"
 #include "ca/crl.h"
@@ -22,8 +23,13 @@ struct CrlContents {
 // expired; keeping it a little longer covers relying parties whose clocks lag), each with its
 // revocation time and reason. Records now - keep_after_expiry in the store (Store::NoteCrlBuilt:
 // what `provisiond tidy` may remove of revoked rows). The store's error as is.
+// With `gen` (#19 part 3, a CRL per CA generation): only the certificates that generation signed
+// (certificates.ca_gen), and every revoked pending intent (an intent does not record which key
+// may have signed it; its serial is unique in the store and both generations share the issuer
+// name, so listing it on each CRL revokes nothing else). Without: every revoked row.
 db::Result<CrlContents> CrlFromStore(db::Store& store, base::UnixTime now,
                                      base::UnixTime next_update_after,
-                                     base::UnixTime keep_after_expiry);
+                                     base::UnixTime keep_after_expiry,
+                                     std::optional<int64_t> gen = std::nullopt);
 
 }  // namespace provisiond

@@ -62,7 +62,32 @@ std::optional<base::UnixTime> ParseHttpDate(std::string_view text) {
   return static_cast<base::UnixTime>(timegm(&tm));
 }
 
+std::optional<int64_t> CrlPathGeneration(std::string_view path, bool* pem) {
+  *pem = path.ends_with(".pem");
+  if (*pem) path.remove_suffix(4);
+  if (path == "/crl") return 1;
+  constexpr std::string_view kPrefix = "/crl-gen";
+  if (!path.starts_with(kPrefix)) return std::nullopt;
+  path.remove_prefix(kPrefix.size());
+  // Digits only, no leading zero, at most 18: "/crl-gen02" is another path.
+  if (path.empty() || path.size() > 18 || path.front() == '0') return std::nullopt;
+  int64_t gen = 0;
+  for (char c : path) {
+    if (c < '0' || c > '9') return std::nullopt;
+    gen = gen * 10 + (c - '0');
+  }
+  if (gen < 2) return std::nullopt;
+  return gen;
+}
+
 std::string AnswerCrlRequest(std::string_view head, const PublishedCrl* crl, base::UnixTime now) {
+  // Not owned: the caller's CRL outlives this call (an aliasing pointer with no control block).
+  return AnswerCrlRequest(head, CrlsByGen{{1, std::shared_ptr<const PublishedCrl>(
+                                                  std::shared_ptr<void>(), crl)}},
+                          now);
+}
+
+std::string AnswerCrlRequest(std::string_view head, const CrlsByGen& crls, base::UnixTime now) {
   auto request = ParseSideRequest(head);
   if (!request) return SideResponse(400, "Bad Request", kText, "bad request\n", false, "");
   const bool head_only = request->method == "HEAD";
@@ -70,10 +95,14 @@ std::string AnswerCrlRequest(std::string_view head, const PublishedCrl* crl, bas
     return SideResponse(405, "Method Not Allowed", kText, "GET or HEAD only\n", false,
                         "Allow: GET, HEAD\r\n");
   }
-  const bool der = request->path == "/crl";
-  if (!der && request->path != "/crl.pem") {
+  bool pem = false;
+  const auto gen = CrlPathGeneration(request->path, &pem);
+  const auto found = gen ? crls.find(*gen) : crls.end();
+  if (found == crls.end()) {
     return SideResponse(404, "Not Found", kText, "try /crl or /crl.pem\n", head_only, "");
   }
+  const bool der = !pem;
+  const PublishedCrl* crl = found->second.get();
   if (crl == nullptr) {
     return SideResponse(503, "Service Unavailable", kText, "no CRL signed yet\n", head_only,
                         "Retry-After: " +

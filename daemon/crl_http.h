@@ -4,6 +4,8 @@
 // need no socket; crl_service.h serves them on a SideHttp.
 #pragma once
 
+#include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -30,10 +32,22 @@ std::string HttpDate(base::UnixTime t);
 // date we cannot read makes the GET unconditional, as RFC 9110 §13.1.3 asks).
 std::optional<base::UnixTime> ParseHttpDate(std::string_view text);
 
-// The whole response to one request head. crl == nullptr (none signed yet) answers 503 with
-// Retry-After. 404 for other paths (matched exactly: "/../crl" is another path), 405 for methods
-// other than GET and HEAD, 400 for a malformed request line. If-None-Match (a list, or "*") wins
-// over If-Modified-Since (RFC 9110 §13.2.2); either matching answers 304 with the validators.
+// The CRL of each CA generation served (#19 part 3): a generation listed with nullptr has none
+// signed yet.
+using CrlsByGen = std::map<int64_t, std::shared_ptr<const PublishedCrl>>;
+
+// The generation a path names: "/crl" and "/crl.pem" generation 1 (the paths from before any
+// rollover), "/crl-genN" and "/crl-genN.pem" generation N >= 2 (ca::CrlUrlForGeneration's
+// suffix); *pem says which form. nullopt for any other path (matched exactly).
+std::optional<int64_t> CrlPathGeneration(std::string_view path, bool* pem);
+
+// The whole response to one request head. A path naming a generation that is not in `crls` (or
+// any other path) answers 404; one whose CRL is nullptr (none signed yet) 503 with Retry-After.
+// 405 for methods other than GET and HEAD, 400 for a malformed request line. If-None-Match (a
+// list, or "*") wins over If-Modified-Since (RFC 9110 §13.2.2); either matching answers 304 with
+// the validators.
+std::string AnswerCrlRequest(std::string_view head, const CrlsByGen& crls, base::UnixTime now);
+// Generation 1 alone (crl may be nullptr): the answers from before any rollover.
 std::string AnswerCrlRequest(std::string_view head, const PublishedCrl* crl, base::UnixTime now);
 
 }  // namespace provisiond

@@ -4,6 +4,10 @@
 #include <sys/resource.h>
 
 #include <cerrno>
+#include <cstring>
+#include <string>
+
+#include "daemon/log.h"
 
 namespace provisiond {
 
@@ -25,6 +29,17 @@ FdLimit RaiseFdLimit() {
   out.soft = limit.rlim_cur;
   out.raised = true;
   return out;
+}
+
+void WarnIfFewFds(int max_connections) {
+  const FdLimit fds = RaiseFdLimit();
+  const uint64_t needed = static_cast<uint64_t>(max_connections) + kFdReserve;
+  if (fds.soft >= needed) return;
+  Log(Priority::kWarning, "fd_limit_low",
+      {{"soft", std::to_string(fds.soft)},
+       {"hard", std::to_string(fds.hard)},
+       {"needed", std::to_string(needed)},
+       {"error", fds.error == 0 ? "none" : std::strerror(fds.error)}});
 }
 
 }  // namespace provisiond

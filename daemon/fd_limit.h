@@ -22,4 +22,7 @@ struct FdLimit {
 // LimitNOFILE= sets both, and the unit's SystemCallFilter denies setrlimit).
 FdLimit RaiseFdLimit();
 
+// RaiseFdLimit, then a warning (fd_limit_low) if max_connections + kFdReserve do not fit.
+void WarnIfFewFds(int max_connections);
+
 }  // namespace provisiond

@@ -29,7 +29,7 @@ void AddProfileOptions(CLI::App* app, ProfileOptions& p) {
   app->add_option("--crl-url", p.crl_urls,
                   "http:// URL of the CRL, written as a CRL distribution point into every "
                   "operational certificate issued from then on (repeatable, at most 4; "
-                  "default: none)")
+                  "default: none); CA generation N >= 2 writes it with -genN (/crl-genN)")
       ->check(CLI::Validator(
           [](std::string& v) {
             return ca::IsValidCrlUrl(v) ? "" : "want http://<printable ASCII, no spaces>";

@@ -29,6 +29,7 @@
 #include "daemon/metrics_http.h"
 #include "daemon/net.h"
 #include "daemon/reload.h"
+#include "daemon/serve_material.h"
 #include "daemon/server.h"
 #include "daemon/systemd.h"
 #include "daemon/store_checker.h"
@@ -44,47 +45,6 @@ constexpr auto kStatusPeriod = std::chrono::seconds(5);
 int Fatal(const std::string& what) {
   Log(Priority::kErr, "fatal", {{"reason", what}});
   return 1;
-}
-
-// Reads the CA and server certificates and keys and every trust file. Each trust file is parsed
-// here so a bad one is named now (at start-up, or when a reload is refused), and one holding a
-// certificate with the issuing CA's subject or key is refused (see TrustHoldsCaProblem).
-base::Result<tls::Material> LoadMaterial(const ServeConfig& config) {
-  StatePaths paths(config.state_dir);
-  tls::Material m;
-  auto read = [](const std::string& path, std::string* out) -> base::Result<void> {
-    auto data = ReadFile(path);
-    if (!data) return std::unexpected(data.error());
-    *out = std::move(*data);
-    return {};
-  };
-  for (auto [path, out] :
-       {std::pair{paths.ca_cert, &m.ca_cert_pem}, std::pair{paths.server_cert, &m.server_cert_pem},
-        std::pair{paths.server_key, &m.server_key_pem}}) {
-    if (auto r = read(path, out); !r) return std::unexpected(r.error());
-  }
-  auto issuing = ca::ParseCertificates(m.ca_cert_pem);
-  if (!issuing) {
-    return base::Fail(base::Code::kInvalidArgument, paths.ca_cert + ": " + issuing.error().detail);
-  }
-  for (const auto& trust : config.trust_paths) {
-    auto files = ExpandTrustPath(trust);
-    if (!files) return std::unexpected(files.error());
-    for (const auto& f : *files) {
-      std::string pem;
-      if (auto r = read(f, &pem); !r) return std::unexpected(r.error());
-      auto c = ca::ParseCertificates(pem);
-      if (!c) {
-        return base::Fail(base::Code::kInvalidArgument,
-                          "trust store " + f + ": " + c.error().detail);
-      }
-      if (auto copy = ca::FindCaLookalike(*(*c)->get(), *(*issuing)->get())) {
-        return base::Fail(base::Code::kInvalidArgument, TrustHoldsCaProblem(f, *copy));
-      }
-      m.trust_pems.push_back(std::move(pem));
-    }
-  }
-  return m;
 }
 
 // Everything the signal loop needs.
@@ -119,6 +79,54 @@ base::Result<CaKeySource*> GenerationKey(Daemon& d, int64_t gen) {
   return (d.gen_keys[gen] = std::move(*source)).get();
 }
 
+// Each generation the CRL service signs for (the active and previous ones), with its key.
+base::Result<std::vector<CrlGeneration>> CrlGenerations(Daemon& d, const CaSet& set) {
+  std::vector<CrlGeneration> out;
+  for (size_t i = 0; i < set.trusted_gens.size(); ++i) {
+    auto key = GenerationKey(d, set.trusted_gens[i]);
+    if (!key) return std::unexpected(key.error());
+    out.push_back(CrlGeneration{
+        .gen = set.trusted_gens[i],
+        .ca_cert_pem = ca::DerToPem(set.trusted_certs[i], "CERTIFICATE"),
+        .keys = [source = *key](ca::Rng rng) { return source->NewKey(rng); }});
+  }
+  return out;
+}
+
+// The set's keys (opened once, kept for the process's life), and the CRL generations when a CRL
+// is served: all of them or none, so a refused reload changes nothing.
+struct SetKeys {
+  CaKeySource* active = nullptr;
+  CaKeySource* previous = nullptr;  // set.previous_gen's, when there is one
+  std::vector<CrlGeneration> crl;
+};
+base::Result<SetKeys> KeysOf(Daemon& d, const CaSet& set) {
+  SetKeys keys;
+  auto active = GenerationKey(d, set.active_gen);
+  if (!active) return std::unexpected(active.error());
+  keys.active = *active;
+  if (set.previous_gen != 0) {
+    auto previous = GenerationKey(d, set.previous_gen);
+    if (!previous) return std::unexpected(previous.error());
+    keys.previous = *previous;
+  }
+  if (d.crl) {
+    auto crl = CrlGenerations(d, set);
+    if (!crl) return std::unexpected(crl.error());
+    keys.crl = std::move(*crl);
+  }
+  return keys;
+}
+
+// Logs a server certificate that is not the set's (ca_generations.h ApplyCaSet).
+void NoteServerCert(const CaSet& set, int64_t presented) {
+  if (presented == set.server_gen) return;
+  Log(Priority::kWarning, "server_cert_fallback",
+      {{"want_gen", std::to_string(set.server_gen)},
+       {"presented_gen", std::to_string(presented)},
+       {"reason", "no server.crt in that generation's directory"}});
+}
+
 void Reload(Daemon& d) {
   sd::Notify("RELOADING=1");
   auto refuse = [&](const std::string& reason) {
@@ -139,21 +147,32 @@ void Reload(Daemon& d) {
   // The store's CA generations: a rollover, activation or retirement since the last look.
   auto set = LoadCaSet(d.store->store(), d.ca_cert_pem);
   if (!set) return refuse(set.error().detail);
-  ApplyCaSet(*set, *material);
+  auto server_gen = ApplyCaSet(*set, d.config->state_dir, *material);
+  if (!server_gen) return refuse(server_gen.error().detail);
   const bool ca_changed = *set != d.ca_set;
-  CaKeySource* key = nullptr;
+  SetKeys keys;
   if (ca_changed) {
-    auto found = GenerationKey(d, set->active_gen);
+    auto found = KeysOf(d, *set);
     if (!found) return refuse(found.error().detail);
-    key = *found;
+    keys = std::move(*found);
   }
   auto config = std::make_shared<const ServeConfig>(std::move(plan.config));
-  if (auto r = d.server->Reload(config, *material, ca_changed ? &*set : nullptr, key); !r) {
+  if (auto r = d.server->Reload(config, *material, ca_changed ? &*set : nullptr, keys.active,
+                                keys.previous);
+      !r) {
     return refuse(r.error().detail);
   }
   if (ca_changed) {
+    if (d.crl) {
+      if (auto r = d.crl->SetGenerations(std::move(keys.crl)); !r) {
+        Log(Priority::kErr, "crl_generations_kept", {{"reason", r.error().detail}});
+      }
+    }
+    NoteServerCert(*set, *server_gen);
     Log(Priority::kNotice, "ca_generations_loaded",
-        {{"active", std::to_string(set->active_gen)}, {"newest", std::to_string(set->newest_gen)}});
+        {{"active", std::to_string(set->active_gen)},
+         {"newest", std::to_string(set->newest_gen)},
+         {"server_cert_gen", std::to_string(*server_gen)}});
   }
   d.ca_set = std::move(*set);
   d.config = config;
@@ -256,12 +275,10 @@ base::Result<void> StartCrl(Daemon& d, base::UniqueFd inherited_fd) {
   }
   auto store = d.store->OpenReader();
   if (!store) return base::Fail(base::Code::kIo, "crl: database: " + store.error().detail);
-  // Signed by the generation active at start (docs/rollover.md: one CRL, the active CA's).
-  auto active = GenerationKey(d, d.ca_set.active_gen);
-  if (!active) return std::unexpected(active.error());
-  CaKeyFactory keys = [&source = **active](ca::Rng rng) { return source.NewKey(rng); };
-  auto crl = CrlService::Start(std::move(*store), ca::DerToPem(d.ca_set.active_cert, "CERTIFICATE"),
-                               std::move(keys),
+  // One CRL per generation still trusted, each signed by its own key (docs/rollover.md).
+  auto generations = CrlGenerations(d, d.ca_set);
+  if (!generations) return std::unexpected(generations.error());
+  auto crl = CrlService::Start(std::move(*store), std::move(*generations),
                                CrlServiceOptions{.period = d.config->crl_period}, std::move(fd));
   if (!crl) return std::unexpected(crl.error());
   d.crl = std::move(*crl);
@@ -274,36 +291,6 @@ base::Result<void> StartCrl(Daemon& d, base::UniqueFd inherited_fd) {
 
 // Just below mbedTLS's record buffers (16 KiB of content plus headers).
 constexpr int kTlsBufferMmapThreshold = 16 * 1024;
-
-// Issuances interrupted between their two commits (a crash, a failed signature or commit) leave
-// pending intents: one line with their count, so the operator looks at them. A device's same-key
-// retry completes its own; the rest are listed by `list --pending` and revoked by serial.
-db::Result<void> ReportPendingIntents(db::Store& store) {
-  auto pending = store.PendingIntents();
-  if (!pending) return std::unexpected(pending.error());
-  if (pending->empty()) return {};
-  const auto revoked = std::ranges::count_if(
-      *pending, [](const db::Intent& intent) { return intent.revoked_at.has_value(); });
-  Log(Priority::kWarning, "pending_intents",
-      {{"count", std::to_string(pending->size())},
-       {"revoked", std::to_string(revoked)},
-       {"action",
-        "a device's same-key retry completes its own; see provisiond list --pending, "
-        "revoke any that will not be resumed (provisiond revoke --serial)"}});
-  return {};
-}
-
-// Raises the soft descriptor limit to the hard one; a warning if --max-connections cannot fit.
-void WarnIfFewFds(int max_connections) {
-  const FdLimit fds = RaiseFdLimit();
-  const uint64_t needed = static_cast<uint64_t>(max_connections) + kFdReserve;
-  if (fds.soft >= needed) return;
-  Log(Priority::kWarning, "fd_limit_low",
-      {{"soft", std::to_string(fds.soft)},
-       {"hard", std::to_string(fds.hard)},
-       {"needed", std::to_string(needed)},
-       {"error", fds.error == 0 ? "none" : std::strerror(fds.error)}});
-}
 
 }  // namespace
 
@@ -341,16 +328,18 @@ int RunServe(const ServeConfig& initial, const StoreLocation& location,
   auto ca_set = LoadCaSet(d.store->store(), d.ca_cert_pem);
   if (!ca_set) return Fatal(ca_set.error().detail);
   d.ca_set = std::move(*ca_set);
-  ApplyCaSet(d.ca_set, *material);
-  auto active_key = GenerationKey(d, d.ca_set.active_gen);
-  if (!active_key) return Fatal(active_key.error().detail);
+  auto server_gen = ApplyCaSet(d.ca_set, d.config->state_dir, *material);
+  if (!server_gen) return Fatal(server_gen.error().detail);
+  NoteServerCert(d.ca_set, *server_gen);
+  auto keys = KeysOf(d, d.ca_set);
+  if (!keys) return Fatal(keys.error().detail);
   if (auto r = ReportPendingIntents(d.store->store()); !r) {
     return Fatal("database: " + r.error().detail);
   }
   const bool est_from_systemd = static_cast<bool>(inherited->est);
   auto server =
-      Server::Create(d.config, *material, **active_key, *d.store, d.ca_set,
-                     std::move(inherited->est));
+      Server::Create(d.config, *material, *keys->active, *d.store, d.ca_set,
+                     std::move(inherited->est), keys->previous);
   if (!server) return Fatal(server.error().detail);
   d.server = std::move(*server);
   if (d.ca_key->token()) d.ca_key_probe = std::make_unique<CaKeyProbe>(*d.ca_key);

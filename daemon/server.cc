@@ -16,6 +16,7 @@
 #include <mutex>
 #include <vector>
 
+#include "ca/encoding.h"
 #include "ca/issuer.h"
 #include "daemon/est/service.h"
 #include "daemon/log.h"
@@ -60,6 +61,18 @@ base::Result<base::UniqueFd> Listen(const std::string& listen, std::string* boun
   return fd;
 }
 
+// A worker's issuer for the previous generation (ca_set.previous_gen), or null when none is
+// trusted or no key was given.
+base::Result<std::unique_ptr<ca::Issuer>> PreviousIssuer(const CaSet& set, CaKeySource* key,
+                                                         ca::Rng rng) {
+  if (set.previous_gen == 0 || key == nullptr) return std::unique_ptr<ca::Issuer>();
+  auto made = key->NewKey(rng);
+  if (!made) return std::unexpected(made.error());
+  auto issuer = ca::Issuer::Load(ca::DerToPem(set.previous_cert, "CERTIFICATE"), std::move(*made));
+  if (!issuer) return std::unexpected(ca::ToBaseError(issuer.error()));
+  return std::move(*issuer);
+}
+
 }  // namespace
 
 Server::Server(std::shared_ptr<const ServeConfig> config, std::unique_ptr<db::Writer> writer)
@@ -79,7 +92,8 @@ Server::~Server() {
 
 base::Result<std::unique_ptr<Server>> Server::Create(
     std::shared_ptr<const ServeConfig> shared_config, const tls::Material& material,
-    CaKeySource& ca_key, ServeStore& store, const CaSet& ca_set, base::UniqueFd listen_fd) {
+    CaKeySource& ca_key, ServeStore& store, const CaSet& ca_set, base::UniqueFd listen_fd,
+    CaKeySource* previous_key) {
   auto writer = store.StartWriter(shared_config->limits.max_pending_writes, /*max_batch=*/256,
                                   std::chrono::milliseconds(shared_config->limits.commit_delay_ms));
   if (!writer) return base::Fail(base::Code::kIo, "database (writer): " + writer.error().detail);
@@ -103,6 +117,8 @@ base::Result<std::unique_ptr<Server>> Server::Create(
     if (!key) return std::unexpected(key.error());
     auto issuer = ca::Issuer::Load(material.ca_cert_pem, std::move(*key));
     if (!issuer) return std::unexpected(ca::ToBaseError(issuer.error()));
+    auto previous = PreviousIssuer(ca_set, previous_key, (*tls)->rng());
+    if (!previous) return std::unexpected(previous.error());
     auto reader = store.OpenReader();
     if (!reader) return base::Fail(base::Code::kIo, "database (reader): " + reader.error().detail);
     auto inbox = PostQueue::Create();
@@ -110,7 +126,8 @@ base::Result<std::unique_ptr<Server>> Server::Create(
     auto service =
         std::make_unique<est::Service>(server->current_config_, server->enroll_shared_,
                                        std::move(*issuer), (*tls)->rng(), **inbox, **reader);
-    service->SetCa(nullptr, ca_set.active_gen, ca_set.cacerts, ca_set.newest_gen);
+    service->SetCa(nullptr, ca_set.active_gen, ca_set.cacerts, ca_set.newest_gen,
+                   std::move(*previous), ca_set.previous_gen);
     auto worker =
         Worker::Create(config, *server->writer_, std::move(*reader), server->listen_fd_.get(),
                        server->table_, std::shared_ptr<tls::ServerTls>(std::move(*tls)),
@@ -155,10 +172,11 @@ uint64_t Server::heartbeat() const {
 
 base::Result<void> Server::Reload(std::shared_ptr<const ServeConfig> config,
                                   const tls::Material& material, const CaSet* ca_set,
-                                  CaKeySource* ca_key) {
+                                  CaKeySource* ca_key, CaKeySource* previous_key) {
   // Build everything first: a context or issuer that fails leaves every worker as it was.
   std::vector<std::shared_ptr<tls::ServerTls>> contexts;
-  std::vector<std::shared_ptr<std::unique_ptr<ca::Issuer>>> issuers;
+  using Issuers = std::pair<std::unique_ptr<ca::Issuer>, std::unique_ptr<ca::Issuer>>;
+  std::vector<std::shared_ptr<Issuers>> issuers;  // active, previous
   for (size_t i = 0; i < workers_.size(); ++i) {
     auto tls = tls::ServerTls::Create(material, config->tls_min_minor, config_.client_auth);
     if (!tls) return std::unexpected(ca::ToBaseError(tls.error()));
@@ -167,13 +185,16 @@ base::Result<void> Server::Reload(std::shared_ptr<const ServeConfig> config,
       if (!key) return std::unexpected(key.error());
       auto issuer = ca::Issuer::Load(material.ca_cert_pem, std::move(*key));
       if (!issuer) return std::unexpected(ca::ToBaseError(issuer.error()));
-      issuers.push_back(std::make_shared<std::unique_ptr<ca::Issuer>>(std::move(*issuer)));
+      auto previous = PreviousIssuer(*ca_set, previous_key, (*tls)->rng());
+      if (!previous) return std::unexpected(previous.error());
+      issuers.push_back(std::make_shared<Issuers>(std::move(*issuer), std::move(*previous)));
     }
     contexts.push_back(std::move(*tls));
   }
   for (size_t i = 0; i < issuers.size(); ++i) {
     workers_[i]->UpdateService([issuer = issuers[i], set = *ca_set](est::Service& service) {
-      service.SetCa(std::move(*issuer), set.active_gen, set.cacerts, set.newest_gen);
+      service.SetCa(std::move(issuer->first), set.active_gen, set.cacerts, set.newest_gen,
+                    std::move(issuer->second), set.previous_gen);
     });
   }
   SetCertificateExpiry(GlobalMetrics(), material.ca_cert_pem, material.server_cert_pem);

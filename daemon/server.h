@@ -36,13 +36,15 @@ class Server {
   // store: the database all writes go through (its writer thread commits them in groups). Each
   // worker also opens its own read connection to the same database for handshake-time lookups.
   // ca_set: the CA generations in force (daemon/ca_generations.h): ca_key is the active
-  // generation's key and material.ca_cert_pem its certificate.
+  // generation's key and material.ca_cert_pem its certificate; previous_key (nullptr: none) is
+  // ca_set.previous_gen's, whose issuer signs intents reserved before the last activation.
   static base::Result<std::unique_ptr<Server>> Create(std::shared_ptr<const ServeConfig> config,
                                                       const tls::Material& material,
                                                       CaKeySource& ca_key,
                                                       ServeStore& store,
                                                       const CaSet& ca_set,
-                                                      base::UniqueFd listen_fd = {});
+                                                      base::UniqueFd listen_fd = {},
+                                                      CaKeySource* previous_key = nullptr);
   ~Server();
 
   // "127.0.0.1:43123": the address actually bound.
@@ -67,10 +69,11 @@ class Server {
   // With `ca_set` (a CA generation was rolled over, activated or retired: the store's set differs
   // from the one in force), each worker also gets a new issuer from `ca_key` (the new active
   // generation's key; it must outlive the Server) and the new /cacerts, before its new TLS
-  // context; enrollments under way finish with the issuer they started with.
+  // context; enrollments under way finish with the issuer they started with. previous_key as in
+  // Create (it must outlive the Server too).
   base::Result<void> Reload(std::shared_ptr<const ServeConfig> config,
                             const tls::Material& material, const CaSet* ca_set = nullptr,
-                            CaKeySource* ca_key = nullptr);
+                            CaKeySource* ca_key = nullptr, CaKeySource* previous_key = nullptr);
 
   // The smallest number of event-loop turns any worker has made: it stops growing if one
   // worker is stuck (the watchdog pings only while it grows). Each loop turns at least every

@@ -2,11 +2,13 @@
 // store_open.h).
 #include "daemon/store_open.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <system_error>
 
 #include "daemon/config.h"
 #include "daemon/files.h"
+#include "daemon/log.h"
 #include "db/pg_writer.h"
 #include "db/store_check.h"
 
@@ -118,6 +120,24 @@ db::Result<std::unique_ptr<db::Writer>> ServeStore::StartWriter(
     size_t max_queue, size_t max_batch, std::chrono::microseconds commit_delay) {
   if (sqlite_) return std::make_unique<db::Writer>(*sqlite_, max_queue, max_batch, commit_delay);
   return db::PgWriter::Start(*pg_, max_queue, max_batch, commit_delay);
+}
+
+// Issuances interrupted between their two commits (a crash, a failed signature or commit) leave
+// pending intents: one line with their count, so the operator looks at them. A device's same-key
+// retry completes its own; the rest are listed by `list --pending` and revoked by serial.
+db::Result<void> ReportPendingIntents(db::Store& store) {
+  auto pending = store.PendingIntents();
+  if (!pending) return std::unexpected(pending.error());
+  if (pending->empty()) return {};
+  const auto revoked = std::ranges::count_if(
+      *pending, [](const db::Intent& intent) { return intent.revoked_at.has_value(); });
+  Log(Priority::kWarning, "pending_intents",
+      {{"count", std::to_string(pending->size())},
+       {"revoked", std::to_string(revoked)},
+       {"action",
+        "a device's same-key retry completes its own; see provisiond list --pending, "
+        "revoke any that will not be resumed (provisiond revoke --serial)"}});
+  return {};
 }
 
 }  // namespace provisiond

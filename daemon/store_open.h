@@ -68,4 +68,7 @@ class ServeStore {
   std::unique_ptr<db::PgStore> pg_;
 };
 
+// Serve's start: one warning line (pending_intents) with the count of pending intents, if any.
+db::Result<void> ReportPendingIntents(db::Store& store);
+
 }  // namespace provisiond

@@ -24,6 +24,7 @@ CertificateRecord ReadCertificate(const RowView& row) {
                          .profile = row.Text(17)};
   if (!row.IsNull(15)) cert.revoked_at = row.Text(15);
   if (!row.IsNull(16)) cert.revocation_reason = static_cast<int>(row.Int(16));
+  cert.ca_gen = row.Int(18);
   return cert;
 }
 

@@ -13,7 +13,7 @@ namespace db {
 #define PROVISIOND_CERT_SELECT                                                               \
   "SELECT serial, device_id, subject, san, not_before, not_after, der, fingerprint_sha256, " \
   "public_key_sha256, auth_cert_issuer, auth_cert_serial, auth_cert_fingerprint, kind, "     \
-  "peer, issued_at, revoked_at, revocation_reason, profile FROM certificates "
+  "peer, issued_at, revoked_at, revocation_reason, profile, ca_gen FROM certificates "
 
 // "SELECT <every intent column> FROM issuance_intents " — append a WHERE clause.
 #define PROVISIOND_INTENT_SELECT                                                               \

@@ -89,7 +89,8 @@ CertificateRecord RevokedIntentRecord(const RowView& row) {
                            .kind = row.Text(2),
                            .peer = row.Text(8),
                            .revoked_at = row.Text(9),
-                           .profile = row.Text(11)};
+                           .profile = row.Text(11),
+                           .ca_gen = 0};  // an intent does not record its generation (store.h)
   if (!row.IsNull(10)) record.revocation_reason = static_cast<int>(row.Int(10));
   return record;
 }

@@ -151,7 +151,8 @@ class Store : public StoreReader {
   // expiry first (then certificates before intents, then by id). Revoked pending intents are
   // included as records carrying what is known of them (serial_hex, device_id, kind, not_after,
   // public_key_sha256, auth_cert_*, peer, revoked_at, revocation_reason; der, subject, san,
-  // not_before, fingerprint_sha256 and issued_at are empty).
+  // not_before, fingerprint_sha256 and issued_at are empty, and ca_gen is 0: an intent does not
+  // record the generation whose key may have signed it, so every generation's CRL lists it).
   virtual Result<std::vector<CertificateRecord>> RevokedUnexpired(std::string_view now_iso) = 0;
   // Increments the stored CRL number and returns the new value (1 for the first CRL), in its own
   // transaction: two callers never get the same number, and it survives restarts.

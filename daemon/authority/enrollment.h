@@ -167,9 +167,14 @@ class Enroller {
   // The issuer new attempts use from now on, and its CA generation (recorded with each
   // certificate); attempts already under way finish with the one they started with. `issuer`
   // must outlive every attempt that uses it (est::Service keeps each one it was given).
-  void SetIssuer(ca::Issuer& issuer, int64_t ca_gen) {
+  // `previous` (nullptr: none) is the generation the last activation replaced while it is still
+  // trusted: a pending intent reserved under it before the activation is signed by it (Resume).
+  void SetIssuer(ca::Issuer& issuer, int64_t ca_gen, ca::Issuer* previous = nullptr,
+                 int64_t previous_gen = 0) {
     issuer_ = &issuer;
     ca_gen_ = ca_gen;
+    previous_issuer_ = previous;
+    previous_gen_ = previous_gen;
   }
 
   struct Attempt;  // one issuance in flight (enrollment.cc)
@@ -185,7 +190,10 @@ class Enroller {
   EnrollResult CheckManifest(const EnrollRequest& request, const DeviceName& name);
   std::optional<EnrollResult> Reserve(std::shared_ptr<Attempt> attempt);
   void OnReserved(std::shared_ptr<Attempt> attempt, db::Result<db::IssueOutcome> outcome);
-  static ca::Profile ScopedProfile(const Attempt& attempt);
+  // The endpoint's profile with the device's identity scope and generation gen's CRL URLs.
+  static ca::Profile ScopedProfile(const Attempt& attempt, int64_t gen);
+  ca::Result<void> CheckIntent(const Attempt& attempt, const ca::Issuer& issuer, int64_t gen,
+                               const db::Intent& intent);
   void Resume(std::shared_ptr<Attempt> attempt, const db::Intent& intent);
   void SignAndComplete(std::shared_ptr<Attempt> attempt, const db::Intent& intent);
   void OnCompleted(std::shared_ptr<Attempt> attempt, const std::string& serial_hex,
@@ -194,6 +202,8 @@ class Enroller {
   EnrollShared& shared_;
   ca::Issuer* issuer_;
   int64_t ca_gen_ = 1;
+  ca::Issuer* previous_issuer_ = nullptr;
+  int64_t previous_gen_ = 0;
   ca::Rng rng_;
   Executor executor_;
   db::StoreReader& reader_;

@@ -4,6 +4,7 @@
 
 #include <memory>
 
+#include "ca/cdp.h"
 #include "ca/cert.h"
 #include "ca/encoding.h"
 #include "daemon/authority/attempt.h"
@@ -33,11 +34,13 @@ db::CertificateRecord RecordOf(ca::IssuedCert issued) {
 
 }  // namespace
 
-// The endpoint's profile with the device's identity scope: what Prepare builds and what a resumed
-// intent is checked against.
-ca::Profile Enroller::ScopedProfile(const Attempt& a) {
+// The endpoint's profile with the device's identity scope and the CRL of the generation that
+// signs (ca::CrlUrlForGeneration: generation 1 keeps the configured URLs): what Prepare builds and
+// what a resumed intent is checked against.
+ca::Profile Enroller::ScopedProfile(const Attempt& a, int64_t gen) {
   ca::Profile profile = *a.req.profile;
   profile.identity_scope = a.name.scope;
+  profile.crl_urls = ca::CrlUrlsForGeneration(profile.crl_urls, gen);
   return profile;
 }
 
@@ -53,7 +56,8 @@ std::optional<EnrollResult> Enroller::Reserve(std::shared_ptr<Attempt> a) {
     a->issuer = issuer_;
     a->ca_gen = ca_gen_;
   }
-  auto prepared = a->issuer->Prepare(a->name.id, a->csr.public_key_der, ScopedProfile(*a), now, rng_);
+  auto prepared = a->issuer->Prepare(a->name.id, a->csr.public_key_der,
+                                     ScopedProfile(*a, a->ca_gen), now, rng_);
   if (!prepared) return Refuse(EnrollCode::kInternal, prepared.error().detail);
   a->prepared = std::move(*prepared);
   ++a->reservations;
@@ -138,21 +142,40 @@ void Enroller::OnReserved(std::shared_ptr<Attempt> a, db::Result<db::IssueOutcom
   a->done(Refuse(EnrollCode::kInternal, "unknown store decision"));
 }
 
-// Worker thread: a pending intent is signed only if its TBS is, byte for byte, what this daemon
+// A pending intent is signed only if its TBS is, byte for byte, what `issuer` (generation gen)
 // would build now for the authenticated device, the CSR's key and the endpoint's profile (with the
-// intent's serial, at a moment at most kMaxResumeAge ago). Write access to the database is not
-// signing power: a planted or altered intent, or one from before a profile change, is refused
-// (500) and left pending for the operator, who finds its serial in the error line.
-void Enroller::Resume(std::shared_ptr<Attempt> a, const db::Intent& intent) {
+// intent's serial, at a moment at most kMaxResumeAge ago), under the endpoint's own profile label.
+ca::Result<void> Enroller::CheckIntent(const Attempt& a, const ca::Issuer& issuer, int64_t gen,
+                                       const db::Intent& intent) {
   // The intent's profile label is what the certificate will be recorded (and renew) under: it
   // must be this endpoint's, like every byte of its TBS.
-  ca::Result<void> ok =
-      intent.profile != a->req.label
-          ? ca::Fail(ca::Code::kPolicy, "profile: '" + intent.profile + "', want '" +
-                                            a->req.label + "'")
-          : (a->issuer != nullptr ? a->issuer : issuer_)
-                ->CheckPrepared(intent.tbs, a->name.id, a->csr.public_key_der,
-                                  ScopedProfile(*a), shared_.clock.Now(), kMaxResumeAge);
+  if (intent.profile != a.req.label) {
+    return ca::Fail(ca::Code::kPolicy,
+                    "profile: '" + intent.profile + "', want '" + a.req.label + "'");
+  }
+  return issuer.CheckPrepared(intent.tbs, a.name.id, a.csr.public_key_der, ScopedProfile(a, gen),
+                              shared_.clock.Now(), kMaxResumeAge);
+}
+
+// Worker thread: Write access to the database is not signing power: a planted or altered intent,
+// or one from before a profile change, is refused (500) and left pending for the operator, who
+// finds its serial in the error line. An intent reserved before `ca activate` (its TBS names the
+// previous generation's key and CRL) is signed by that generation while it is still trusted: the
+// store committed exactly that TBS, so the device gets the one certificate its intent promised,
+// and renews into the active generation later (docs/rollover.md). After `ca retire` it is refused
+// like any other mismatch.
+void Enroller::Resume(std::shared_ptr<Attempt> a, const db::Intent& intent) {
+  if (a->issuer == nullptr) {
+    a->issuer = issuer_;
+    a->ca_gen = ca_gen_;
+  }
+  ca::Result<void> ok = CheckIntent(*a, *a->issuer, a->ca_gen, intent);
+  if (!ok && previous_issuer_ != nullptr && a->issuer != previous_issuer_ &&
+      CheckIntent(*a, *previous_issuer_, previous_gen_, intent)) {
+    a->issuer = previous_issuer_;
+    a->ca_gen = previous_gen_;
+    ok = ca::Result<void>{};
+  }
   if (!ok) {
     auto r = Refuse(EnrollCode::kIntentMismatch,
                     "pending intent " + intent.serial_hex + " not signed: " + ok.error().detail);

@@ -172,12 +172,15 @@ Service::Service(const std::atomic<const ServeConfig*>& config, EnrollShared& sh
 }
 
 void Service::SetCa(std::unique_ptr<ca::Issuer> issuer, int64_t active_gen,
-                    const std::vector<base::Bytes>& cacerts, int64_t newest_gen) {
+                    const std::vector<base::Bytes>& cacerts, int64_t newest_gen,
+                    std::unique_ptr<ca::Issuer> previous, int64_t previous_gen) {
   if (issuer != nullptr) {
     replaced_issuers_.push_back(std::move(issuer_));
     issuer_ = std::move(issuer);
   }
-  enroller_.SetIssuer(*issuer_, active_gen);
+  if (previous_issuer_ != nullptr) replaced_issuers_.push_back(std::move(previous_issuer_));
+  previous_issuer_ = std::move(previous);
+  enroller_.SetIssuer(*issuer_, active_gen, previous_issuer_.get(), previous_gen);
   cacerts_body_ = ca::Base64Encode(ca::CertsOnlyPkcs7(cacerts), true);
   if (newest_gen != newest_gen_) fetch_recorded_.clear();
   newest_gen_ = newest_gen;

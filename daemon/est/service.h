@@ -53,8 +53,11 @@ class Service {
   // `cacerts` (certs-only PKCS#7); a device that fetches it with an operational certificate is
   // recorded once per process under `newest_gen` when that is a later generation than 1. Issuers
   // replaced here are kept until the service goes: attempts under way still sign with theirs.
+  // `previous` (null: none) signs pending intents reserved under the generation the last
+  // activation replaced, `previous_gen` (Enroller::SetIssuer); it replaces the one held before.
   void SetCa(std::unique_ptr<ca::Issuer> issuer, int64_t active_gen,
-             const std::vector<base::Bytes>& cacerts, int64_t newest_gen);
+             const std::vector<base::Bytes>& cacerts, int64_t newest_gen,
+             std::unique_ptr<ca::Issuer> previous = nullptr, int64_t previous_gen = 0);
 
  private:
   struct Route;
@@ -75,6 +78,7 @@ class Service {
   const std::atomic<const ServeConfig*>& config_;
   EnrollShared& shared_;
   std::unique_ptr<ca::Issuer> issuer_;
+  std::unique_ptr<ca::Issuer> previous_issuer_;  // see SetCa
   std::vector<std::unique_ptr<ca::Issuer>> replaced_issuers_;  // see SetCa
   PostQueue& inbox_;
   Enroller enroller_;

@@ -111,3 +111,19 @@ TEST_CASE("EncodeCrlDistributionPoints refuses what a relying party should not f
                             't',  't',  'p',  ':',  '/',  '/',  'x',  '/',  'c',  'r',  'l'};
   CHECK(*der == want);
 }
+
+TEST_CASE("CrlUrlForGeneration keeps generation 1's URL and marks later ones") {
+  CHECK(ca::CrlUrlForGeneration("http://127.0.0.1:8080/crl", 1) == "http://127.0.0.1:8080/crl");
+  CHECK(ca::CrlUrlForGeneration("http://127.0.0.1:8080/crl", 2) ==
+        "http://127.0.0.1:8080/crl-gen2");
+  CHECK(ca::CrlUrlForGeneration("http://crl.example/pki/ca.crl", 3) ==
+        "http://crl.example/pki/ca-gen3.crl");
+  CHECK(ca::CrlUrlForGeneration("http://crl.example/ca.crl?x=1.2", 2) ==
+        "http://crl.example/ca-gen2.crl?x=1.2");
+  // A dot in the host or an earlier segment is not an extension.
+  CHECK(ca::CrlUrlForGeneration("http://crl.example/v1.0/crl", 2) ==
+        "http://crl.example/v1.0/crl-gen2");
+  CHECK(ca::CrlUrlForGeneration("http://crl.example", 2) == "http://crl.example/crl-gen2");
+  CHECK(ca::CrlUrlsForGeneration({"http://a/crl", "http://b/c.crl"}, 2) ==
+        std::vector<std::string>{"http://a/crl-gen2", "http://b/c-gen2.crl"});
+}

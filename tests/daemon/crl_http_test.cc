@@ -130,3 +130,38 @@ TEST_CASE("silent clients hold only their own slot, and a huge head gets 431") {
 }
 
 }  // namespace provisiond
+
+namespace provisiond {
+
+TEST_CASE("each CA generation's CRL has its own path; an unserved generation is 404") {
+  bool pem = false;
+  CHECK(CrlPathGeneration("/crl", &pem) == 1);
+  CHECK_FALSE(pem);
+  CHECK(CrlPathGeneration("/crl.pem", &pem) == 1);
+  CHECK(pem);
+  CHECK(CrlPathGeneration("/crl-gen2", &pem) == 2);
+  CHECK(CrlPathGeneration("/crl-gen12.pem", &pem) == 12);
+  CHECK(pem);
+  for (const char* other : {"/crl-gen", "/crl-gen1", "/crl-gen02", "/crl-gen2x", "/crl-gen-2",
+                            "/crl.pem.pem", "/crl-gen2/", "/crl-gen99999999999999999999"}) {
+    CHECK_MESSAGE(!CrlPathGeneration(other, &pem).has_value(), other);
+  }
+  auto one = std::make_shared<PublishedCrl>(Sample());
+  auto two = std::make_shared<PublishedCrl>(Sample());
+  two->etag = "\"crl-6\"";
+  two->der = "gen2";
+  const CrlsByGen crls{{2, two}, {3, nullptr}};
+  const std::string r2 = AnswerCrlRequest("GET /crl-gen2 HTTP/1.1\r\n\r\n", crls, kThisUpdate);
+  CHECK(Starts(r2, "HTTP/1.1 200"));
+  CHECK(Has(r2, "ETag: \"crl-6\""));
+  CHECK(r2.ends_with("gen2"));
+  CHECK(Starts(AnswerCrlRequest("GET /crl HTTP/1.1\r\n\r\n", crls, kThisUpdate), "HTTP/1.1 404"));
+  CHECK(Starts(AnswerCrlRequest("GET /crl-gen3 HTTP/1.1\r\n\r\n", crls, kThisUpdate),
+               "HTTP/1.1 503"));
+  CHECK(Starts(AnswerCrlRequest("GET /crl-gen4 HTTP/1.1\r\n\r\n", crls, kThisUpdate),
+               "HTTP/1.1 404"));
+  CHECK(Starts(AnswerCrlRequest("GET /crl HTTP/1.1\r\n\r\n", CrlsByGen{{1, one}}, kThisUpdate),
+               "HTTP/1.1 200"));
+}
+
+}  // namespace provisiond

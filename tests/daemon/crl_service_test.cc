@@ -7,6 +7,10 @@
 #include <doctest/doctest.h>
 #include <mbedtls/x509_crl.h>
 
+#include <mbedtls/sha256.h>
+
+#include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <thread>
@@ -62,6 +66,13 @@ std::shared_ptr<const PublishedCrl> WaitFor(CrlService& service, Pred pred,
     if (Clock::now() > until) return nullptr;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
+}
+
+// The SHA-256 of a CRL's TBS (its signature's input).
+std::array<unsigned char, 32> Digest(const mbedtls_x509_crl& crl) {
+  std::array<unsigned char, 32> out{};
+  mbedtls_sha256(crl.tbs.p, crl.tbs.len, out.data(), 0);
+  return out;
 }
 
 }  // namespace
@@ -151,6 +162,89 @@ TEST_CASE("CrlFromStore: entries with their INTEGER contents, kept one period pa
   REQUIRE(next.has_value());
   CHECK(next->number == crl->number + 1);
   CHECK(next->spec.revoked.size() == 1);
+}
+
+TEST_CASE("the CRL service signs one CRL per generation, each listing its own certificates") {
+  db::testing::TempDir dir;
+  const std::string path = dir.File("gens.db");
+  auto admin = db::SqliteStore::Open(path);
+  REQUIRE(admin.has_value());
+  db::CertificateRecord one = Cert(1), two = Cert(2), three = Cert(3);
+  two.ca_gen = 2;
+  three.ca_gen = 2;
+  for (const auto& c : {one, two, three}) db::testing::Issue(**admin, c);
+  for (const auto& c : {one, two}) {
+    REQUIRE((*admin)->RevokeSerial(c.serial_hex, 1, "2026-09-01T00:00:00Z").value() == 1);
+  }
+  auto own = db::SqliteStore::Open(path);
+  REQUIRE(own.has_value());
+  auto drbg = catest::MakeDrbg("crl generations");
+  catest::TestCa ca1 = catest::MakeCa(drbg->rng());
+  catest::TestCa ca2 = catest::MakeCa(drbg->rng());
+  auto gen = [&](int64_t n, const catest::TestCa& ca) {
+    return CrlGeneration{.gen = n, .ca_cert_pem = ca.cert_pem,
+                         .keys = [&ca](ca::Rng rng) -> base::Result<std::unique_ptr<ca::CaKey>> {
+                           return catest::FileKey(*ca.key, rng);
+                         }};
+  };
+  std::vector<CrlGeneration> both;
+  both.push_back(gen(1, ca1));
+  both.push_back(gen(2, ca2));
+  auto fd = ListenTcp("127.0.0.1:0", 8);
+  REQUIRE(fd.has_value());
+  auto service = CrlService::Start(std::move(*own), std::move(both),
+                                   CrlServiceOptions{.poll = std::chrono::milliseconds(50)},
+                                   std::move(*fd));
+  REQUIRE(service.has_value());
+  CrlService& s = **service;
+  auto first = WaitFor(s, [](const PublishedCrl&) { return true; }, std::chrono::seconds(5));
+  std::shared_ptr<const PublishedCrl> second;
+  for (int i = 0; i < 500 && !second; ++i) {
+    second = s.Current(2);
+    if (!second) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  REQUIRE(first);
+  REQUIRE(second);
+  CHECK(first->entries == 1);   // generation 1's revoked certificate alone
+  CHECK(second->entries == 1);  // generation 2's
+  CHECK(first->number != second->number);  // one counter for both
+  Crl c1, c2;
+  REQUIRE(mbedtls_x509_crl_parse_der(c1.get(), reinterpret_cast<const unsigned char*>(first->der.data()),
+                                     first->der.size()) == 0);
+  REQUIRE(mbedtls_x509_crl_parse_der(c2.get(), reinterpret_cast<const unsigned char*>(second->der.data()),
+                                     second->der.size()) == 0);
+  auto serial_of = [](const Crl& crl) {
+    return std::string(reinterpret_cast<const char*>(crl.get()->entry.serial.p),
+                       crl.get()->entry.serial.len);
+  };
+  CHECK(serial_of(c1) != serial_of(c2));
+  // Each verifies under its own CA only.
+  auto crt1 = catest::Parse(ca1.der);
+  auto crt2 = catest::Parse(ca2.der);
+  CHECK(mbedtls_pk_verify(&crt1->get()->pk, c1.get()->MBEDTLS_PRIVATE(sig_md),
+                          Digest(*c1.get()).data(), 32, c1.get()->MBEDTLS_PRIVATE(sig).p,
+                          c1.get()->MBEDTLS_PRIVATE(sig).len) == 0);
+  CHECK(mbedtls_pk_verify(&crt2->get()->pk, c1.get()->MBEDTLS_PRIVATE(sig_md),
+                          Digest(*c1.get()).data(), 32, c1.get()->MBEDTLS_PRIVATE(sig).p,
+                          c1.get()->MBEDTLS_PRIVATE(sig).len) != 0);
+  CHECK(mbedtls_pk_verify(&crt2->get()->pk, c2.get()->MBEDTLS_PRIVATE(sig_md),
+                          Digest(*c2.get()).data(), 32, c2.get()->MBEDTLS_PRIVATE(sig).p,
+                          c2.get()->MBEDTLS_PRIVATE(sig).len) == 0);
+
+  // Generation 1 retired: no longer served; generation 2 signed again.
+  std::vector<CrlGeneration> only2;
+  only2.push_back(gen(2, ca2));
+  REQUIRE(s.SetGenerations(std::move(only2)).has_value());
+  CHECK(s.Current(1) == nullptr);
+  std::shared_ptr<const PublishedCrl> resigned;
+  for (int i = 0; i < 500; ++i) {
+    resigned = s.Current(2);
+    if (resigned && resigned->number > std::max(first->number, second->number)) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  REQUIRE(resigned);
+  CHECK(resigned->number > std::max(first->number, second->number));
+  CHECK(resigned->entries == 1);
 }
 
 }  // namespace provisiond

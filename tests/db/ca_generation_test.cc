@@ -5,6 +5,7 @@
 
 #include <future>
 #include <latch>
+#include <map>
 #include <span>
 #include <string>
 #include <thread>
@@ -163,6 +164,59 @@ TEST_CASE_TEMPLATE("ca generations: cacerts fetches are recorded once and counte
   auto later = store->CaStatus("2030-01-01T00:00:00Z").value();
   CHECK(later.active_devices == 0);
   CHECK(later.generations[1].devices_fetched == 0);
+  CheckAudited(*store);
+}
+
+}  // namespace db::testing
+
+namespace db::testing {
+
+// #19 part 3: an intent reserved under generation 1 and interrupted is resumed after `ca activate`
+// (the daemon signs it with generation 1, now previous): Reserve answers kResume with it, one
+// Complete records the certificate as generation 1's, a second Complete of it is refused, and the
+// rows read back (and the CRL's) carry their generation.
+TEST_CASE_TEMPLATE("ca generations: an intent reserved before activate completes once after it",
+                   Backend, PROVISIOND_DB_BACKENDS) {
+  TempDir dir;
+  auto store = Backend::Open(dir);
+  REQUIRE(Rollover(*store, 2) == CaChange::kDone);
+  const std::string fp = HashHex(90, 'f');
+  const Intent intent = EnrollIntent(1, 1, "dev-a", fp);
+  REQUIRE(store->Reserve(intent, AnyQuota()).value().decision == Decision::kReserved);
+  int64_t gen = 0;
+  REQUIRE(store->ActivateCaGeneration("2026-09-02T00:00:00Z", &gen).value() == CaChange::kDone);
+
+  Intent retry = EnrollIntent(2, 1, "dev-a", fp);  // the retry's own serial, the same key
+  auto resumed = store->Reserve(retry, AnyQuota());
+  REQUIRE(resumed.has_value());
+  REQUIRE(resumed->decision == Decision::kResume);
+  CHECK(resumed->intent->serial_hex == intent.serial_hex);
+  CertificateRecord cert = CertificateFor(*resumed->intent);
+  cert.ca_gen = 1;
+  REQUIRE(store->Complete(cert, SampleEvent("issued", cert.serial_hex)).has_value());
+  CHECK_FALSE(store->Complete(cert, SampleEvent("issued", cert.serial_hex)).has_value());
+  auto again = store->Reserve(retry, AnyQuota());
+  REQUIRE(again.has_value());
+  REQUIRE(again->decision == Decision::kAlreadyIssued);
+  CHECK(again->existing->serial_hex == intent.serial_hex);
+  CHECK(again->existing->ca_gen == 1);
+  CHECK(store->FindByDevice("dev-a").value().size() == 1);
+
+  CertificateRecord second = EnrollCertificate(3, 3, "dev-b", HashHex(91, 'f'));
+  second.ca_gen = 2;
+  Issue(*store, second);
+  const Intent left = EnrollIntent(4, 4, "dev-c", HashHex(92, 'f'));
+  REQUIRE(store->Reserve(left, AnyQuota()).value().decision == Decision::kReserved);
+  for (const std::string& serial : {cert.serial_hex, second.serial_hex, left.serial_hex}) {
+    REQUIRE(store->RevokeSerial(serial, 1, kNow).value() == 1);
+  }
+  auto revoked = store->RevokedUnexpired("2026-01-01T00:00:00Z");
+  REQUIRE(revoked.has_value());
+  std::map<std::string, int64_t> gens;
+  for (const CertificateRecord& r : *revoked) gens[r.serial_hex] = r.ca_gen;
+  // A revoked intent records no generation (0): every generation's CRL lists it.
+  CHECK(gens == std::map<std::string, int64_t>{
+                    {cert.serial_hex, 1}, {second.serial_hex, 2}, {left.serial_hex, 0}});
   CheckAudited(*store);
 }
 
