@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -293,6 +294,18 @@ class Store : public StoreReader {
   // chain's base to the first row left (checkpoint: the signed checkpoint of row cut_id - 1,
   // stored as is). kConstraint when no row at or above cut_id exists. Returns how many went.
   virtual Result<int> TruncateChain(int64_t cut_id, std::string_view checkpoint, int limit) = 0;
+  // One tidy at a time per store (db/tidy_lock.cc says why and how): the lock is held until the
+  // TidyLock is destroyed or its process ends, whichever is first.
+  class TidyLock {
+   public:
+    virtual ~TidyLock() = default;
+    // Ok while the lock is still this tidy's; kBusy once it was lost (PostgreSQL: the session
+    // holding it ended), kIo if that cannot be checked. Tidy asks before each of its writes.
+    virtual Result<void> Held() = 0;
+  };
+  // Takes the store's tidy lock without waiting: kBusy (nothing taken) if another tidy, in this
+  // process or any other (on PostgreSQL: on any host), holds it.
+  virtual Result<std::unique_ptr<TidyLock>> TryLockTidy() = 0;
 
  protected:
   Store() = default;
