@@ -59,12 +59,6 @@ db::EventRecord AdminEvent(const std::string& outcome, const std::string& reason
                          .reason = reason};
 }
 
-void RecordAdminEvent(db::Store& store, const std::string& outcome, const std::string& reason) {
-  if (auto r = store.RecordEvent(AdminEvent(outcome, reason)); !r) {
-    std::fprintf(stderr, "provisiond: warning: event not recorded: %s\n", r.error().detail.c_str());
-  }
-}
-
 int Revoke(const AdminOptions& o, const StoreLocation& location) {
   if (o.serial.empty() == o.device_id.empty()) return Error("revoke needs --serial or --device-id");
   auto code = ca::RevocationReasonCode(o.reason);
@@ -123,10 +117,13 @@ int DenyBootstrap(const AdminOptions& o, const StoreLocation& location) {
   std::string err;
   auto store = OpenStore(location, &err);
   if (!store) return Error(err);
-  if (auto r = store->DenyBootstrap(entry); !r) return Error(r.error().detail);
   const std::string what = by_fp ? "fingerprint=" + entry.fingerprint
                                  : "issuer=\"" + entry.issuer + "\" serial=" + entry.serial_hex;
-  RecordAdminEvent(*store, "denied", "deny-bootstrap " + what);
+  // The row, its state event and the operator's event: one transaction, as for revoke.
+  if (auto r = store->DenyBootstrapRecorded(entry, AdminEvent("denied", "deny-bootstrap " + what));
+      !r) {
+    return Error(r.error().detail);
+  }
   std::printf("denied bootstrap certificate %s\n", what.c_str());
   return 0;
 }
@@ -173,14 +170,16 @@ int Block(const AdminOptions& o, const StoreLocation& location, bool block) {
   auto store = OpenStore(location, &err);
   if (!store) return Error(err);
   const std::string now = ca::Iso8601(Now());
-  auto changed = block ? store->BlockDevice(o.device_id, o.note, now)
-                       : store->UnblockDevice(o.device_id, o.note, now);
+  // The block (or lift), its state event and the operator's event: one transaction.
+  const db::EventRecord event =
+      AdminEvent(block ? "blocked" : "unblocked",
+                 std::string(command) + " device_id=" + o.device_id + " reason=" + o.note);
+  auto changed = block ? store->BlockDeviceRecorded(o.device_id, o.note, now, event)
+                       : store->UnblockDeviceRecorded(o.device_id, o.note, now, event);
   if (!changed) return Error(changed.error().detail);
   if (!*changed) {
     return Error("device_id=" + o.device_id + (block ? " is already blocked" : " is not blocked"));
   }
-  RecordAdminEvent(*store, block ? "blocked" : "unblocked",
-                   std::string(command) + " device_id=" + o.device_id + " reason=" + o.note);
   std::printf("%s device_id=%s (%s)\n", block ? "blocked" : "unblocked", o.device_id.c_str(),
               o.note.c_str());
   // A block may precede the device's first enrollment, so an unknown id is not refused; but under

@@ -46,6 +46,17 @@ std::string Status(const db::RebootstrapGrant& g, const std::string& now) {
   return g.expires_at > now ? "open" : "expired";
 }
 
+// The grant as the admin event's reason and the command's output line.
+std::string GrantText(const db::RebootstrapGrant& g) {
+  std::string text;
+  AppendQuoted(text, "id", std::to_string(g.id));
+  AppendQuoted(text, "device_id", g.device_id);
+  AppendQuoted(text, "expires_at", g.expires_at);
+  AppendQuoted(text, "revoke_previous", g.revoke_previous ? "yes" : "no");
+  AppendQuoted(text, "reason", g.reason);
+  return text;
+}
+
 }  // namespace
 
 CLI::App* AddGrantCommand(CLI::App& app, GrantOptions& o) {
@@ -83,24 +94,19 @@ int GrantRebootstrap(const GrantOptions& o, const StoreLocation& location) {
                                .granted_at = ca::Iso8601(now),
                                .expires_at = ca::Iso8601(now + duration->count()),
                                .revoke_previous = o.revoke_previous};
-  auto granted = store.GrantRebootstrap(request);
+  // The grant, its state event and the operator's event (which names the grant's id): one
+  // transaction, as for revoke.
+  auto granted = store.GrantRebootstrapRecorded(request, [](const db::RebootstrapGrant& g) {
+    return db::EventRecord{.time = g.granted_at, .peer = "local", .device_id = g.device_id,
+                           .endpoint = "admin", .outcome = "rebootstrap_granted",
+                           .reason = GrantText(g)};
+  });
   if (!granted) return Error("grant-rebootstrap: " + granted.error().detail);
   if (!*granted) {
     return Error("grant-rebootstrap: device_id=" + o.device_id +
                  " already has an open re-bootstrap grant (see provisiond list --grants)");
   }
-  const db::RebootstrapGrant& g = **granted;
-  std::string text;
-  AppendQuoted(text, "id", std::to_string(g.id));
-  AppendQuoted(text, "device_id", g.device_id);
-  AppendQuoted(text, "expires_at", g.expires_at);
-  AppendQuoted(text, "revoke_previous", g.revoke_previous ? "yes" : "no");
-  AppendQuoted(text, "reason", g.reason);
-  db::EventRecord event{.time = g.granted_at, .peer = "local", .device_id = g.device_id,
-                        .endpoint = "admin", .outcome = "rebootstrap_granted", .reason = text};
-  if (auto r = store.RecordEvent(event); !r) {
-    std::fprintf(stderr, "provisiond: warning: event not recorded: %s\n", r.error().detail.c_str());
-  }
+  const std::string text = GrantText(**granted);
   std::printf("granted rebootstrap %s\n", text.c_str());
   if (auto known = store.FindByDevice(o.device_id); known && known->empty()) {
     std::fprintf(stderr,

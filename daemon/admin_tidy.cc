@@ -76,11 +76,19 @@ std::string Quoted(std::string_view key, std::string_view value) {
   return std::string(key) + "=\"" + std::string(value) + "\"";
 }
 
+// Before each write: the tidy lock is still this run's (db::Store::TidyLock::Held).
+base::Result<void> StillLocked(db::Store::TidyLock& lock) {
+  auto held = lock.Held();
+  if (!held) return base::Fail(base::Code::kIo, "database: " + held.error().detail);
+  return {};
+}
+
 // Certificates, then pending intents, each batch archived (and synced) before it is removed.
-base::Result<void> RemoveRows(db::Store& store, const db::TidyBounds& bounds, ArchiveWriter* archive,
-                              Counts& counts) {
+base::Result<void> RemoveRows(db::Store& store, db::Store::TidyLock& lock,
+                              const db::TidyBounds& bounds, ArchiveWriter* archive, Counts& counts) {
   for (bool intents : {false, true}) {
     for (;;) {
+      if (auto held = StillLocked(lock); !held) return held;
       std::vector<std::string> serials;
       if (!intents) {
         auto batch = store.TidyCertificates(bounds, kTidyBatchRows / 2);
@@ -109,12 +117,15 @@ base::Result<void> RemoveRows(db::Store& store, const db::TidyBounds& bounds, Ar
 
 // The state still recorded below the cut copied to the head, then the rows below it archived
 // and removed, batch by batch.
-base::Result<void> Truncate(db::Store& store, int64_t cut, const std::string& cut_checkpoint,
-                            ArchiveWriter* archive, Counts& counts) {
+base::Result<void> Truncate(db::Store& store, db::Store::TidyLock& lock, int64_t cut,
+                            const std::string& cut_checkpoint, ArchiveWriter* archive,
+                            Counts& counts) {
+  if (auto held = StillLocked(lock); !held) return held;
   auto carried = store.CarryLiveState(cut, kTidyBatchRows);
   if (!carried) return base::Fail(base::Code::kIo, carried.error().detail);
   counts.carried = *carried;
   for (;;) {
+    if (auto held = StillLocked(lock); !held) return held;
     auto base = store.AuditChainBase();
     if (!base) return base::Fail(base::Code::kIo, base.error().detail);
     if (base->first_id >= cut) return {};
@@ -266,8 +277,8 @@ db::EventRecord SummaryEvent(const Plan& p, const Counts& c) {
 
 // Signs the checkpoints, opens the archive, removes in batches, records the "tidy" event and
 // signs the archive.
-base::Result<Counts> Execute(db::Store& store, const Plan& p, Signer& signer,
-                             const std::string& archive_path) {
+base::Result<Counts> Execute(db::Store& store, db::Store::TidyLock& lock, const Plan& p,
+                             Signer& signer, const std::string& archive_path) {
   auto head_cp = signer.Checkpoint(p.head, p.head_hash, p.at);
   if (!head_cp) return std::unexpected(head_cp.error());
   std::string cut_cp;
@@ -287,12 +298,15 @@ base::Result<Counts> Execute(db::Store& store, const Plan& p, Signer& signer,
     archive = std::move(*created);
   }
   Counts counts;
-  if (auto r = RemoveRows(store, p.bounds, archive.get(), counts); !r) return std::unexpected(r.error());
+  if (auto r = RemoveRows(store, lock, p.bounds, archive.get(), counts); !r) {
+    return std::unexpected(r.error());
+  }
   if (p.cut > p.base.first_id) {
-    if (auto r = Truncate(store, p.cut, cut_cp, archive.get(), counts); !r) {
+    if (auto r = Truncate(store, lock, p.cut, cut_cp, archive.get(), counts); !r) {
       return std::unexpected(r.error());
     }
   }
+  if (auto held = StillLocked(lock); !held) return std::unexpected(held.error());
   if (auto r = store.RecordEvent(SummaryEvent(p, counts)); !r) {
     return base::Fail(base::Code::kIo, "database: " + r.error().detail);
   }
@@ -312,12 +326,20 @@ int RunTidy(const TidyOptions& o, const std::string& state_dir, const CaKeyOptio
   if (!dates) return Error(dates.error().detail);
   auto opened = location.Open();
   if (!opened) return Error("database: " + opened.error().detail);
+  // One tidy at a time (db/tidy_lock.cc), taken before the plan reads the chain's base. A dry
+  // run writes nothing and does without it.
+  std::unique_ptr<db::Store::TidyLock> lock;
+  if (!o.dry_run) {
+    auto locked = (*opened)->TryLockTidy();
+    if (!locked) return Error(locked.error().detail + "; nothing removed");
+    lock = std::move(*locked);
+  }
   auto plan = MakePlan(*dates, state_dir, **opened, now);
   if (!plan) return Error(plan.error().detail + "; nothing removed");
   if (o.dry_run) return DryRun(**opened, *plan);
   auto signer = Signer::Open(state_dir, ca_key);
   if (!signer) return Error(signer.error().detail);
-  auto counts = Execute(**opened, *plan, *signer, o.archive);
+  auto counts = Execute(**opened, *lock, *plan, *signer, o.archive);
   if (!counts) return Error(counts.error().detail);
   std::printf("tidy: removed %lld certificates, %lld pending intents, %lld events (%lld state "
               "events carried forward); checkpoint at row %lld%s%s\n",

@@ -74,6 +74,9 @@ bool Connection::Drive(Env& env) {
       case Phase::kWriting:
         if (!DriveWriting()) return phase_ != Phase::kDone;
         break;
+      case Phase::kLingering:
+        if (!DriveLingering()) return phase_ != Phase::kDone;
+        break;
       case Phase::kDone:
         return false;
     }
@@ -193,6 +196,7 @@ bool Connection::DriveReading(Env& env) {
              {"reason", parser_.error_reason()}});
       }
       keep_alive_requested_ = false;
+      linger_ = true;  // the rest of the request may still be on its way
       Respond(http::TextResponse(parser_.error_status(), parser_.error_reason()));
       return true;
     case http::RequestParser::State::kComplete: {
@@ -267,6 +271,10 @@ bool Connection::DriveWriting() {
   switch (after_write_) {
     case AfterWrite::kClose:
       session_->SendCloseNotify();
+      if (linger_) {
+        StartLinger();
+        return true;
+      }
       phase_ = Phase::kDone;
       return false;
     case AfterWrite::kKeepReading:
@@ -284,6 +292,7 @@ bool Connection::DriveWriting() {
 
 bool Connection::CheckDeadline(Clock::time_point now) {
   if (now < deadline_) return true;
+  if (phase_ == Phase::kLingering) return false;  // answered already: its end, not a timeout
   if (await_proxy_header_) {
     RefuseProxy("timeout");
     return false;

@@ -3,6 +3,16 @@
 //   kHandshake --ok--> kReading --request complete--> [kAwaiting] --> kWriting --keep-alive--> kReading
 //       |                  |  (Expect: 100-continue: kWriting --> back to kReading)           |
 //       +--fail/timeout----+------------- error, close, limit ------------------------------> closed
+//                          |
+//                          +--request refused unread (400/411/413/431)--> kWriting --> kLingering --> closed
+//
+// kLingering (connection_linger.cc), the "lingering close" of Apache and nginx: a request the
+// parser refused was not read to its end, and the client may still be sending it (a 413's body).
+// Closing a socket with unread input sends a TCP RST, which makes the client's send fail and can
+// discard the answer before it reads it: curl then reports no response at all. So after such an
+// answer and its close_notify are flushed, the write side is shut (the client sees EOF), and
+// what the client still sends is read and discarded unparsed, until its EOF, kLingerMaxBytes, or
+// kLingerTime (at most the request timeout); then the socket is closed.
 //
 // kAwaiting: an enrollment waits for the database writer's group commits; the reply arrives
 // through the worker's PostQueue (Deliver). If the connection is gone by then, the reply is
@@ -91,9 +101,12 @@ class Connection {
   // fail a request no client retries). Safe to close when draining.
   bool Idle(Clock::time_point now) const;
   static constexpr std::chrono::milliseconds kFirstRequestGrace{250};
+  // The lingering close's bounds (see the header comment).
+  static constexpr std::chrono::milliseconds kLingerTime{2000};
+  static constexpr size_t kLingerMaxBytes = 1024 * 1024;
 
  private:
-  enum class Phase { kHandshake, kReading, kAwaiting, kWriting, kDone };
+  enum class Phase { kHandshake, kReading, kAwaiting, kWriting, kLingering, kDone };
   enum class AfterWrite { kClose, kNextRequest, kKeepReading };
 
   // Before the TLS session (connection_proxy.cc): wait for more bytes, start the session, or
@@ -107,6 +120,9 @@ class Connection {
   bool DriveHandshake(Env& env);
   bool DriveReading(Env& env);
   bool DriveWriting();
+  // connection_linger.cc: after the answer to a request left unread, instead of closing at once.
+  void StartLinger();
+  bool DriveLingering();
   void Respond(http::Response response);
   bool StageSecret(base::SecretBuffer& body);
   void RecordHandshakeFailure(Env& env);
@@ -129,6 +145,9 @@ class Connection {
   size_t out_offset_ = 0;
   int requests_ = 0;
   bool keep_alive_requested_ = false;  // of the request being answered
+  bool linger_ = false;                // the answer refuses a request not read to its end
+  bool linger_shut_ = false;           // kLingering: the write side is shut
+  size_t lingered_bytes_ = 0;          // kLingering: bytes read and discarded
   bool await_proxy_header_;            // from a --proxy-protocol-from peer, not read yet
   Clock::time_point deadline_;
   Clock::time_point handshake_done_;  // when the handshake completed (kFirstRequestGrace)

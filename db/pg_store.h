@@ -36,6 +36,8 @@ class PgStore final : public SqlStore {
 
   // One REPEATABLE READ, READ ONLY transaction: the chain and the state tables in one snapshot.
   Result<AuditReport> VerifyAuditChain() override;
+  // A session-level advisory lock on a connection of the lock's own (tidy_lock.cc).
+  Result<std::unique_ptr<TidyLock>> TryLockTidy() override;
 
  private:
   Result<void> WithSession(const std::function<Result<void>(SqlSession&)>& body) override;

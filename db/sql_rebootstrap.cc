@@ -147,6 +147,18 @@ Result<void> RevokePreviousInTxn(SqlSession& db, const CertificateRecord& cert) 
 }
 
 Result<std::optional<RebootstrapGrant>> SqlStore::GrantRebootstrap(const RebootstrapGrant& grant) {
+  return Grant(grant, nullptr);
+}
+
+Result<std::optional<RebootstrapGrant>> SqlStore::GrantRebootstrapRecorded(
+    const RebootstrapGrant& grant,
+    const std::function<EventRecord(const RebootstrapGrant&)>& admin_event) {
+  return Grant(grant, &admin_event);
+}
+
+Result<std::optional<RebootstrapGrant>> SqlStore::Grant(
+    const RebootstrapGrant& grant,
+    const std::function<EventRecord(const RebootstrapGrant&)>* admin_event) {
   if (grant.device_id.empty() || grant.reason.empty()) {
     return base::Fail(Code::kConstraint, "GrantRebootstrap: empty device id or reason");
   }
@@ -165,7 +177,9 @@ Result<std::optional<RebootstrapGrant>> SqlStore::GrantRebootstrap(const Reboots
           auto inserted = InsertGrant(db, grant);
           if (!inserted) return std::unexpected(inserted.error());
           stored = std::move(*inserted);
-          return db.AppendEvent(GrantedStateEvent(*stored), "");
+          if (auto r = db.AppendEvent(GrantedStateEvent(*stored), ""); !r) return r;
+          if (admin_event == nullptr || !*admin_event) return {};
+          return RecordEventInTxn(db, (*admin_event)(*stored));
         });
         if (!done) return std::unexpected(done.error());
         return stored;

@@ -25,6 +25,9 @@ class SqlStore : public Store {
   Result<void> Complete(const CertificateRecord& cert, const EventRecord& issued_event) override;
   Result<std::vector<Intent>> PendingIntents() override;
   Result<std::optional<RebootstrapGrant>> GrantRebootstrap(const RebootstrapGrant& grant) override;
+  Result<std::optional<RebootstrapGrant>> GrantRebootstrapRecorded(
+      const RebootstrapGrant& grant,
+      const std::function<EventRecord(const RebootstrapGrant&)>& admin_event) override;
   Result<std::vector<RebootstrapGrant>> ListGrants() override;
   Result<CertStatus> CertificateStatus(std::string_view serial_hex) override;
   Result<int> RevokeSerial(std::string_view serial_hex, int reason,
@@ -35,10 +38,18 @@ class SqlStore : public Store {
                              std::string_view revoked_at,
                              const std::function<EventRecord(int changed)>& admin_event) override;
   Result<void> DenyBootstrap(const DenyEntry& entry) override;
+  Result<void> DenyBootstrapRecorded(const DenyEntry& entry,
+                                     const EventRecord& admin_event) override;
   Result<bool> BlockDevice(std::string_view device_id, std::string_view reason,
                            std::string_view blocked_at) override;
   Result<bool> UnblockDevice(std::string_view device_id, std::string_view reason,
                              std::string_view lifted_at) override;
+  Result<bool> BlockDeviceRecorded(std::string_view device_id, std::string_view reason,
+                                   std::string_view blocked_at,
+                                   const EventRecord& admin_event) override;
+  Result<bool> UnblockDeviceRecorded(std::string_view device_id, std::string_view reason,
+                                     std::string_view lifted_at,
+                                     const EventRecord& admin_event) override;
   Result<bool> IsDeviceBlocked(std::string_view device_id) override;
   Result<std::vector<DeviceBlock>> ListBlocks(bool active_only) override;
   Result<bool> IsBootstrapDenied(std::string_view fingerprint, std::string_view issuer,
@@ -92,6 +103,16 @@ class SqlStore : public Store {
   }
 
  private:
+  // The one body of each change and its *Recorded form (admin_event null: no admin event).
+  Result<void> Deny(const DenyEntry& entry, const EventRecord* admin_event);
+  Result<bool> Block(std::string_view device_id, std::string_view reason,
+                     std::string_view blocked_at, const EventRecord* admin_event);
+  Result<bool> Unblock(std::string_view device_id, std::string_view reason,
+                       std::string_view lifted_at, const EventRecord* admin_event);
+  Result<std::optional<RebootstrapGrant>> Grant(
+      const RebootstrapGrant& grant,
+      const std::function<EventRecord(const RebootstrapGrant&)>* admin_event);
+
   // WithSession for a body that returns a value.
   template <typename T, typename Body>
   Result<T> Use(Body&& body) {

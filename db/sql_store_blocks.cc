@@ -52,6 +52,28 @@ Result<std::optional<Decision>> StatusRefusal(SqlSession& db, const Intent& inte
 
 Result<bool> SqlStore::BlockDevice(std::string_view device_id, std::string_view reason,
                                    std::string_view blocked_at) {
+  return Block(device_id, reason, blocked_at, nullptr);
+}
+
+Result<bool> SqlStore::BlockDeviceRecorded(std::string_view device_id, std::string_view reason,
+                                           std::string_view blocked_at,
+                                           const EventRecord& admin_event) {
+  return Block(device_id, reason, blocked_at, &admin_event);
+}
+
+Result<bool> SqlStore::UnblockDevice(std::string_view device_id, std::string_view reason,
+                                     std::string_view lifted_at) {
+  return Unblock(device_id, reason, lifted_at, nullptr);
+}
+
+Result<bool> SqlStore::UnblockDeviceRecorded(std::string_view device_id, std::string_view reason,
+                                             std::string_view lifted_at,
+                                             const EventRecord& admin_event) {
+  return Unblock(device_id, reason, lifted_at, &admin_event);
+}
+
+Result<bool> SqlStore::Block(std::string_view device_id, std::string_view reason,
+                             std::string_view blocked_at, const EventRecord* admin_event) {
   if (device_id.empty()) return base::Fail(Code::kConstraint, "BlockDevice: empty device id");
   return Use<bool>([&](SqlSession& db) -> Result<bool> {
     bool blocked = false;
@@ -68,15 +90,16 @@ Result<bool> SqlStore::BlockDevice(std::string_view device_id, std::string_view 
                         .reason = std::string(reason),
                         .blocked_at = std::string(blocked_at)};
       blocked = true;
-      return db.AppendEvent(BlockedStateEvent(block), "");
+      if (auto r = db.AppendEvent(BlockedStateEvent(block), ""); !r) return r;
+      return admin_event ? RecordEventInTxn(db, *admin_event) : Result<void>();
     });
     if (!done) return std::unexpected(done.error());
     return blocked;
   });
 }
 
-Result<bool> SqlStore::UnblockDevice(std::string_view device_id, std::string_view reason,
-                                     std::string_view lifted_at) {
+Result<bool> SqlStore::Unblock(std::string_view device_id, std::string_view reason,
+                               std::string_view lifted_at, const EventRecord* admin_event) {
   return Use<bool>([&](SqlSession& db) -> Result<bool> {
     std::optional<DeviceBlock> lifted;
     auto done = db.InWrite([&]() -> Result<void> {
@@ -91,7 +114,8 @@ Result<bool> SqlStore::UnblockDevice(std::string_view device_id, std::string_vie
                                                  .lift_reason = std::string(reason)};
                           });
       if (!ran || !lifted) return ran;
-      return db.AppendEvent(UnblockedStateEvent(*lifted), "");
+      if (auto r = db.AppendEvent(UnblockedStateEvent(*lifted), ""); !r) return r;
+      return admin_event ? RecordEventInTxn(db, *admin_event) : Result<void>();
     });
     if (!done) return std::unexpected(done.error());
     return lifted.has_value();

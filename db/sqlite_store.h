@@ -43,6 +43,9 @@ class SqliteStore final : public SqlStore {
   // Also holds the store's mutex for the whole scan, in one read transaction.
   Result<AuditReport> VerifyAuditChain() override;
 
+  // A lock file beside the database (tidy_lock.cc).
+  Result<std::unique_ptr<TidyLock>> TryLockTidy() override;
+
   // What SQLite reports for the settings durability depends on (so tests can assert them).
   struct Settings {
     std::string journal_mode;  // "wal"
@@ -59,7 +62,9 @@ class SqliteStore final : public SqlStore {
   // Foreign keys off for tidy's deletions (db/schema_tidy.cc says why).
   Result<void> WithTidySession(const std::function<Result<void>(SqlSession&)>& body) override;
   friend class SqliteBatch;  // db::Writer's transactions (sqlite_batch.cc): batch_mu_, batch_db_
-  SqliteStore(std::unique_ptr<Connection> db, std::unique_ptr<Connection> batch_db);
+  SqliteStore(std::string path, std::unique_ptr<Connection> db,
+              std::unique_ptr<Connection> batch_db);
+  const std::string path_;
   std::mutex mu_;  // held for every use of db_
   std::unique_ptr<Connection> db_;
   // The Writer's connection: a Writer's thread holds batch_mu_ for each of its transactions.

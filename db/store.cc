@@ -91,8 +91,9 @@ Result<std::unique_ptr<Connection>> OpenConnection(const std::string& path) {
 
 }  // namespace
 
-SqliteStore::SqliteStore(std::unique_ptr<Connection> db, std::unique_ptr<Connection> batch_db)
-    : db_(std::move(db)), batch_db_(std::move(batch_db)) {}
+SqliteStore::SqliteStore(std::string path, std::unique_ptr<Connection> db,
+                         std::unique_ptr<Connection> batch_db)
+    : path_(std::move(path)), db_(std::move(db)), batch_db_(std::move(batch_db)) {}
 
 // Every Statement is gone before its method returns, so each Connection finalizes all of its
 // statements and closes at once.
@@ -122,7 +123,8 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path, 
   if (auto r = Exec((*batch_db)->get(), "PRAGMA temp_store = MEMORY"); !r) {
     return std::unexpected(r.error());
   }
-  return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(*db), std::move(*batch_db)));
+  return std::unique_ptr<SqliteStore>(
+      new SqliteStore(path, std::move(*db), std::move(*batch_db)));
 }
 
 Result<void> SqliteStore::WithSession(const std::function<Result<void>(SqlSession&)>& body) {

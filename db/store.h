@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -103,6 +104,12 @@ class Store : public StoreReader {
   // kConstraint for an empty device id or reason, a bad time, or expires_at <= granted_at.
   virtual Result<std::optional<RebootstrapGrant>> GrantRebootstrap(
       const RebootstrapGrant& grant) = 0;
+  // What `provisiond grant-rebootstrap` writes: GrantRebootstrap, then the operator's admin
+  // event, which `admin_event` builds from the stored grant (its id), in the SAME transaction:
+  // if the event's insert fails, no grant is written. Neither when nullopt is returned.
+  virtual Result<std::optional<RebootstrapGrant>> GrantRebootstrapRecorded(
+      const RebootstrapGrant& grant,
+      const std::function<EventRecord(const RebootstrapGrant& stored)>& admin_event) = 0;
   // Every grant, oldest first (spent and expired ones included).
   virtual Result<std::vector<RebootstrapGrant>> ListGrants() = 0;
 
@@ -130,6 +137,12 @@ class Store : public StoreReader {
   // (lowercase hex) is set, or if added_at is not ISO 8601 UTC. The row and its "denylisted" state
   // event are written in one transaction. entry.serial_hex must be canonical.
   virtual Result<void> DenyBootstrap(const DenyEntry& entry) = 0;
+  // The *Recorded forms are what `provisiond deny-bootstrap | block | unblock` write: the same
+  // change, then the operator's `admin_event`, in the SAME transaction (one commit): if any part
+  // fails (the event's insert included), nothing of it is written. Block / Unblock returning
+  // false write nothing, the event neither.
+  virtual Result<void> DenyBootstrapRecorded(const DenyEntry& entry,
+                                             const EventRecord& admin_event) = 0;
 
   // Blocks every future issuance to device_id (Reserve answers kDeviceBlocked)
   // until UnblockDevice; the row and its "blocked" state event in one transaction. false (nothing
@@ -140,6 +153,12 @@ class Store : public StoreReader {
   // false (nothing written) if it has none.
   virtual Result<bool> UnblockDevice(std::string_view device_id, std::string_view reason,
                                      std::string_view lifted_at) = 0;
+  virtual Result<bool> BlockDeviceRecorded(std::string_view device_id, std::string_view reason,
+                                           std::string_view blocked_at,
+                                           const EventRecord& admin_event) = 0;
+  virtual Result<bool> UnblockDeviceRecorded(std::string_view device_id, std::string_view reason,
+                                             std::string_view lifted_at,
+                                             const EventRecord& admin_event) = 0;
   // true if device_id has an active block. On the handshake path: one indexed probe, never a scan.
   virtual Result<bool> IsDeviceBlocked(std::string_view device_id) = 0;
   // Every block, oldest first; active_only: only those not lifted.
@@ -276,6 +295,18 @@ class Store : public StoreReader {
   // chain's base to the first row left (checkpoint: the signed checkpoint of row cut_id - 1,
   // stored as is). kConstraint when no row at or above cut_id exists. Returns how many went.
   virtual Result<int> TruncateChain(int64_t cut_id, std::string_view checkpoint, int limit) = 0;
+  // One tidy at a time per store (db/tidy_lock.cc says why and how): the lock is held until the
+  // TidyLock is destroyed or its process ends, whichever is first.
+  class TidyLock {
+   public:
+    virtual ~TidyLock() = default;
+    // Ok while the lock is still this tidy's; kBusy once it was lost (PostgreSQL: the session
+    // holding it ended), kIo if that cannot be checked. Tidy asks before each of its writes.
+    virtual Result<void> Held() = 0;
+  };
+  // Takes the store's tidy lock without waiting: kBusy (nothing taken) if another tidy, in this
+  // process or any other (on PostgreSQL: on any host), holds it.
+  virtual Result<std::unique_ptr<TidyLock>> TryLockTidy() = 0;
 
  protected:
   Store() = default;

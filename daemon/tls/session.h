@@ -55,6 +55,9 @@ class Session {
   // Best effort: a fatal alert or close_notify, ignoring would-block (the socket is closed next).
   void SendFatalAlert(int alert);
   void SendCloseNotify();
+  // Sends what is still queued (a close_notify the socket did not take at once): kDone when
+  // nothing is left, kWantWrite while the socket would block, kClosed if sending failed.
+  Status FlushQueued() { return Flushed(Status::kDone); }
 
  private:
   Session(ServerTls& tls, int fd, ca::IdentitySource identity,
