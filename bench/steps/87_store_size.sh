@@ -106,8 +106,9 @@ one() {
   done
 }
 
-# BENCH_STORE_RUNS: which of the two to run ("base this" by default when a base is given).
-for engine in sqlite postgresql; do
+# BENCH_STORE_RUNS: which of the two to run ("base this" by default when a base is given);
+# BENCH_STORE_ENGINES: which backends ("sqlite postgresql" by default).
+for engine in ${BENCH_STORE_ENGINES:-sqlite postgresql}; do
   for run in ${BENCH_STORE_RUNS:-${BENCH_STORE_BASE:+base} this}; do
     if [ "$run" = base ]; then one base "$BENCH_STORE_BASE" "$engine"; else one this "$P" "$engine"; fi
   done
