@@ -183,8 +183,6 @@ inline constexpr const char* kReadmeQueries[] = {
     // serverkeygen (issue #19 part 4): which keys the server generated lately.
     "SELECT serial, device_id, time FROM enrollment_events WHERE time > "
     "strftime('%Y-%m-%dT%H:%M:%SZ','now','-1 day') AND reason = 'issued_server_key'",
-    // the chain's head as hex (its hashes are 32 bytes since schema version 11)
-    "SELECT id, lower(hex(row_hash)) FROM enrollment_events ORDER BY id DESC LIMIT 1",
 };
 
 // The psql forms of the README's strftime queries (docs/shared-store.md).
