@@ -74,9 +74,10 @@ StoredEvent ReadStoredEvent(const RowView& stmt) {
   return row;
 }
 
-// Binds a chained row into kInsertChained / kInsertV2Event (same parameter numbers).
+// Binds a chained row into kInsertChained / kInsertV2Event (same parameter numbers); the hashes as
+// 32 bytes or as hex text (`form`).
 Result<void> InsertRow(Statement& stmt, const StoredEvent& row, std::string_view prev_hash,
-                       std::string_view row_hash) {
+                       std::string_view row_hash, HashForm form) {
   stmt.BindInt(1, row.id);
   stmt.BindText(2, row.event.time);
   stmt.BindText(3, row.event.peer);
@@ -88,8 +89,13 @@ Result<void> InsertRow(Statement& stmt, const StoredEvent& row, std::string_view
   stmt.BindInt(9, row.event.http_status);
   stmt.BindText(10, row.event.reason);
   stmt.BindOptionalText(11, row.serial);
-  stmt.BindText(12, prev_hash);
-  stmt.BindText(13, row_hash);
+  if (form == HashForm::kBytes) {
+    stmt.BindBlob(12, ChainHashBytes(prev_hash));
+    stmt.BindBlob(13, ChainHashBytes(row_hash));
+  } else {
+    stmt.BindText(12, prev_hash);
+    stmt.BindText(13, row_hash);
+  }
   return stmt.Run();
 }
 
@@ -100,6 +106,30 @@ Result<std::string> HashOrFail(const StoredEvent& row, std::string_view prev_has
 }
 
 }  // namespace
+
+std::vector<unsigned char> ChainHashBytes(std::string_view hex) {
+  std::vector<unsigned char> bytes;
+  if (hex.size() != 64) return bytes;
+  auto nibble = [](char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+  };
+  bytes.reserve(32);
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    const int hi = nibble(hex[i]);
+    const int lo = nibble(hex[i + 1]);
+    if (hi < 0 || lo < 0) return {};
+    bytes.push_back(static_cast<unsigned char>(hi * 16 + lo));
+  }
+  return bytes;
+}
+
+std::string ChainHashHex(const RowView& row, int column) {
+  const std::vector<unsigned char> bytes = row.Blob(column);
+  if (bytes.size() == 32) return ca::HexLower(bytes);
+  return row.Text(column);
+}
 
 std::string EventRowHash(int64_t id, const EventRecord& event,
                          const std::optional<std::string>& serial, std::string_view prev_hash) {
@@ -130,7 +160,7 @@ namespace {
 // InsertChainedEvent's body; `prepare` compiles a statement on the connection in use.
 template <typename Prepare>
 Result<void> AppendChained(Prepare&& prepare, const EventRecord& event,
-                           std::string_view serial_hex) {
+                           std::string_view serial_hex, HashForm form) {
   auto head = prepare(kSelectHead);
   if (!head) return std::unexpected(head.error());
   auto found = head->Step();
@@ -145,26 +175,26 @@ Result<void> AppendChained(Prepare&& prepare, const EventRecord& event,
       return Fail(Code::kFull, "enrollment_events: no id left after the newest row");
     }
     row.id = head->Int(0) + 1;
-    prev_hash = head->Text(1);
+    prev_hash = ChainHashHex(*head, 1);
   }
   auto row_hash = HashOrFail(row, prev_hash);
   if (!row_hash) return std::unexpected(row_hash.error());
   auto insert = prepare(kInsertChained);
   if (!insert) return std::unexpected(insert.error());
-  return InsertRow(*insert, row, prev_hash, *row_hash);
+  return InsertRow(*insert, row, prev_hash, *row_hash, form);
 }
 
 }  // namespace
 
 Result<void> InsertChainedEvent(Connection& db, const EventRecord& event,
-                                std::string_view serial_hex) {
-  return AppendChained([&](const char* sql) { return db.Prepare(sql); }, event, serial_hex);
+                                std::string_view serial_hex, HashForm form) {
+  return AppendChained([&](const char* sql) { return db.Prepare(sql); }, event, serial_hex, form);
 }
 
 Result<void> InsertChainedEvent(sqlite3* db, const EventRecord& event,
-                                std::string_view serial_hex) {
+                                std::string_view serial_hex, HashForm form) {
   return AppendChained([&](const char* sql) { return Statement::Prepare(db, sql); }, event,
-                       serial_hex);
+                       serial_hex, form);
 }
 
 Result<void> CopyEventsIntoChain(sqlite3* db) {
@@ -180,7 +210,9 @@ Result<void> CopyEventsIntoChain(sqlite3* db) {
     if (!row_hash) return std::unexpected(row_hash.error());
     auto insert = Statement::Prepare(db, kInsertV2Event);
     if (!insert) return std::unexpected(insert.error());
-    if (auto inserted = InsertRow(*insert, row, prev_hash, *row_hash); !inserted) return inserted;
+    if (auto inserted = InsertRow(*insert, row, prev_hash, *row_hash, HashForm::kHex); !inserted) {
+      return inserted;
+    }
     prev_hash = std::move(*row_hash);
   }
 }
@@ -204,8 +236,8 @@ class ChainWalk {
 
   void Visit(const RowView& stored) {
     StoredEvent row = ReadStoredEvent(stored);
-    std::string prev_hash = stored.Text(11);
-    std::string row_hash = stored.Text(12);
+    std::string prev_hash = ChainHashHex(stored, 11);
+    std::string row_hash = ChainHashHex(stored, 12);
     ++report_.rows_checked;
     if (report_.ok && !hash_error_) Check(row, prev_hash, row_hash);
     // Link to what is stored, not to what was recomputed, so one altered row is reported once
@@ -296,8 +328,8 @@ Result<std::vector<ChainRow>> SelectChainRows(SqlSession& db, int64_t from_id, i
                          rows.push_back(ChainRow{.id = row.id,
                                                  .event = std::move(row.event),
                                                  .serial = std::move(row.serial),
-                                                 .prev_hash = stored.Text(11),
-                                                 .row_hash = stored.Text(12)});
+                                                 .prev_hash = ChainHashHex(stored, 11),
+                                                 .row_hash = ChainHashHex(stored, 12)});
                        });
   if (!done) return std::unexpected(done.error());
   return rows;

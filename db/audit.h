@@ -33,6 +33,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "db/statement.h"
 #include "db/records.h"
@@ -46,19 +47,34 @@ namespace db {
 inline constexpr std::string_view kGenesisHash =
     "0000000000000000000000000000000000000000000000000000000000000000";
 
+// The chain's hashes as the store keeps them since SQLite schema version 11 / PostgreSQL 8: the 32
+// bytes (BLOB / bytea, CHECK length 32), not 64 hex characters. In memory, in the hash encoding
+// above, in checkpoints, archives and every output they stay lowercase hex, as EventRowHash
+// returns them; these two convert at the column.
+// ChainHashBytes: the bytes of a 64-character lowercase hex hash; empty for anything else (bound,
+// empty is NULL, which the NOT NULL columns refuse).
+std::vector<unsigned char> ChainHashBytes(std::string_view hex);
+// ChainHashHex: a hash column as hex: 32 bytes as lowercase hex; any other value as its text (the
+// text hashes of a store before those versions, which migrations 2 and 4 still read and write).
+std::string ChainHashHex(const RowView& row, int column);
+
 // row_hash of a row with these stored values. `event.serial_hex` is ignored: `serial` is the
 // column as stored (nullopt for NULL). "" only if SHA-256 itself failed.
 std::string EventRowHash(int64_t id, const EventRecord& event,
                          const std::optional<std::string>& serial, std::string_view prev_hash);
 
+// How the chain's columns hold its hashes: 32 bytes (SQLite schema 11 on), or hex text (the
+// versions before, which migrations 2 and 4 and the tests' old-store fixtures write).
+enum class HashForm { kBytes, kHex };
+
 // Appends `event` to enrollment_events with the next id, its prev_hash and row_hash; `serial_hex`
 // is stored as the serial ("" stores NULL). Must run inside a write transaction (BEGIN
 // IMMEDIATE), which is what makes "the newest row" well defined across connections.
 Result<void> InsertChainedEvent(Connection& db, const EventRecord& event,
-                                std::string_view serial_hex);
-// The same on a bare handle, for the migrations.
+                                std::string_view serial_hex, HashForm form = HashForm::kBytes);
+// The same on a bare handle, for migrations 2 and 4 (their versions' hex text).
 Result<void> InsertChainedEvent(sqlite3* db, const EventRecord& event,
-                                std::string_view serial_hex);
+                                std::string_view serial_hex, HashForm form = HashForm::kHex);
 
 // Migration 2: copies every row of the v1 `enrollment_events` into `enrollment_events_v2`, in id
 // order and keeping ids, computing prev_hash and row_hash. The caller owns the transaction.

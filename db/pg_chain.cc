@@ -1,7 +1,8 @@
 // pg_chain.cc — the audit chain's append on PostgreSQL: id and prev_hash from the audit_head row
 // (which the write transaction has locked from its first statement: InPgWriteTransaction, a
 // Writer batch), the event row, and the head advanced to it, so under READ COMMITTED each writer
-// reads what the previous lock holder committed and the chain cannot fork.
+// reads what the previous lock holder committed and the chain cannot fork. The event's hashes are
+// stored as bytes (audit.h, ChainHashBytes); audit_head keeps the head's as hex text.
 #include <optional>
 #include <string>
 
@@ -43,8 +44,8 @@ Result<void> PgAppendEvent(PgConn& db, const EventRecord& event, std::string_vie
                     .Int(event.http_status)
                     .Text(event.reason)
                     .OptionalText(serial)
-                    .Text(prev_hash)
-                    .Text(row_hash);
+                    .Bytes(ChainHashBytes(prev_hash))
+                    .Bytes(ChainHashBytes(row_hash));
   if (auto r = db.Run(kInsertEvent, params); !r) return std::unexpected(r.error());
   if (auto r = db.Run(kAdvanceHead, PgParams().Int(id).Text(row_hash)); !r) {
     return std::unexpected(r.error());

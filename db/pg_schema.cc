@@ -7,6 +7,7 @@
 
 #include "db/audit.h"
 #include "db/pg_schema_lean.h"
+#include "db/schema_chain_bytes.h"
 #include "db/pg_schema_grants.h"
 #include "db/schema_manifest.h"
 #include "db/schema_rollover.h"
@@ -215,9 +216,9 @@ Result<void> MigrateToV2Compact(PgConn& db) {
 }
 
 using PgMigrationStep = Result<void> (*)(PgConn&);
-constexpr std::array<PgMigrationStep, 7> kPgMigrations = {
+constexpr std::array<PgMigrationStep, 8> kPgMigrations = {
     MigrateToV1, MigrateToV2Compact, MigratePgLeanEnrollments, PgMigrateAddGrants,
-    PgMigrateAddManifests, PgMigrateAddCaGenerations, PgMigrateAddTidy};
+    PgMigrateAddManifests, PgMigrateAddCaGenerations, PgMigrateAddTidy, PgMigrateChainBytes};
 static_assert(kPgMigrations.size() == kPgSchemaVersion, "one migration per schema version");
 
 // One step in its own transaction: the lock, the version read under it, the step, the new version.

@@ -10,6 +10,7 @@
 #include "ca/cert.h"
 #include "db/audit.h"
 #include "db/audit_state.h"
+#include "db/schema_chain_bytes.h"
 #include "db/schema_compact.h"
 #include "db/schema_lean.h"
 #include "db/schema_grants.h"
@@ -306,10 +307,10 @@ Result<void> MigrateToV4(sqlite3* db) {
 // will not run it again (MigrateToV2 also depends on the hash encoding in audit.cc staying put).
 using MigrationStep = Result<void> (*)(sqlite3*);
 // Version 5 (less storage per enrollment) is in schema_compact.cc.
-constexpr std::array<MigrationStep, 10> kMigrations = {
+constexpr std::array<MigrationStep, 11> kMigrations = {
     MigrateToV1,        MigrateToV2,            MigrateToV3,      MigrateToV4,
     MigrateToV5Compact, MigrateLeanEnrollments, MigrateAddGrants, MigrateAddManifests,
-    MigrateAddCaGenerations, MigrateAddTidy};
+    MigrateAddCaGenerations, MigrateAddTidy, MigrateChainBytes};
 static_assert(kMigrations.size() == kSchemaVersion, "one migration per schema version");
 
 Result<void> ApplySettings(sqlite3* db) {
@@ -336,6 +337,12 @@ Result<void> MigrateTo(sqlite3* db, int target_version) {
   auto from_version = QueryInt(db, "PRAGMA user_version");
   if (!from_version) return std::unexpected(from_version.error());
   for (int version = static_cast<int>(*from_version) + 1; version <= target_version; ++version) {
+    // Migration 11 rebuilds enrollment_events, whose serial references certificates: foreign keys
+    // off around its transaction (the pragma is a no-op inside one), on again whatever happened.
+    const bool rebuild = version == kChainBytesFromVersion + 1;
+    if (rebuild) {
+      if (auto r = Exec(db, "PRAGMA foreign_keys = OFF"); !r) return r;
+    }
     auto applied = InWriteTransaction(db, [&]() -> Result<void> {
       // Read under the write lock: another process may have migrated while we waited for it.
       auto current = QueryInt(db, "PRAGMA user_version");
@@ -345,6 +352,9 @@ Result<void> MigrateTo(sqlite3* db, int target_version) {
       // PRAGMA takes no bound parameters; `version` is our own constant, not input.
       return Exec(db, "PRAGMA user_version = " + std::to_string(version));
     });
+    if (rebuild) {
+      if (auto r = Exec(db, "PRAGMA foreign_keys = ON"); !r && applied) return r;
+    }
     if (!applied) return applied;
   }
   return {};

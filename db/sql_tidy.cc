@@ -49,6 +49,7 @@ constexpr const char* kStateBelow =
     "WHERE id >= $1 AND id < $2 AND endpoint = 'state' ORDER BY id";
 constexpr const char* kRowExistsFrom =
     "SELECT EXISTS (SELECT 1 FROM enrollment_events WHERE id >= $1)";
+// The row's hash is bytes (audit.h, ChainHashHex); audit_chain_base keeps it as hex text.
 constexpr const char* kRowHash = "SELECT row_hash FROM enrollment_events WHERE id = $1";
 constexpr const char* kDeleteBelow =
     "DELETE FROM enrollment_events WHERE id >= $1 AND id < $2";
@@ -232,7 +233,7 @@ Result<int> SqlStore::TruncateChain(int64_t cut_id, std::string_view checkpoint,
       const int64_t upto = std::min(cut_id, base->first_id + std::max(limit, 1));
       std::optional<std::string> prev;
       auto read = db.Query(kRowHash, SqlParams().Int(upto - 1),
-                           [&](const RowView& row) { prev = row.Text(0); });
+                           [&](const RowView& row) { prev = ChainHashHex(row, 0); });
       if (!read) return read;
       if (!prev) return base::Fail(Code::kCorrupt, "TruncateChain: row below the cut is gone");
       auto gone = db.Query(kDeleteBelow, SqlParams().Int(base->first_id).Int(upto), {});

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # 87_store_size.sh — bytes of store per enrollment: device-sim (concurrency 64) enrolls a fleet of
 # BENCH_STORE_N devices into a fresh SQLite store and a fresh PostgreSQL database -> store_size.tsv
-# (size before/after, per enrollment) and store_parts.tsv (per table and index, per enrollment).
+# (size before/after, per enrollment) and store_parts.tsv (per table and index, per enrollment),
+# each also "packed": the live rows only (SQLite VACUUM INTO a copy, PostgreSQL VACUUM FULL), so
+# free space inside pages and dead row versions are left out.
 # With BENCH_STORE_BASE=<another provisiond binary> (e.g. main's) each backend is measured with
 # both binaries, alternated (base, this, base, this), so the A/B shares the machine's load.
 set -euo pipefail
@@ -22,8 +24,9 @@ pg_start
 meta store_size_n "$SN"
 meta_once hz "$HZ"
 [ -s "$W/store_size.tsv" ] || tsv_new "$W/store_size.tsv" run binary engine ok failed \
-  rate_per_second bytes_before bytes_after bytes_per_enrollment load
-[ -s "$W/store_parts.tsv" ] || tsv_new "$W/store_parts.tsv" run engine name bytes \
+  rate_per_second bytes_before bytes_after bytes_per_enrollment load bytes_packed \
+  bytes_per_enrollment_packed
+[ -s "$W/store_parts.tsv" ] || tsv_new "$W/store_parts.tsv" run engine form name bytes \
   bytes_per_enrollment
 
 sqlite_bytes() { sqlite3 -readonly "$1" "SELECT page_count * page_size FROM pragma_page_count, pragma_page_size"; }
@@ -73,25 +76,39 @@ one() {
   kill -TERM "$SDPID" 2> /dev/null || true
   wait "$SDPID" || true
   SDPID=""
-  local ok failed rate
+  local ok failed rate packed
   read -r ok failed rate < <(jq -r '[.ok, .failed, .rate_per_second] | @tsv' "$dir/enroll.json")
   if [ "$engine" = postgresql ]; then
     pg_sql "CHECKPOINT"
     after=$(pg_bytes "$db")
     pg_parts "$db" > "$dir/parts.tsv"
+    psql -X -q -h "$PGDIR" -U postgres -d "$db" -c "VACUUM FULL" && pg_sql "CHECKPOINT"
+    packed=$(pg_bytes "$db")
+    pg_parts "$db" > "$dir/parts-packed.tsv"
   else
     after=$(sqlite_bytes "$dir/provisiond.db")
     sqlite_parts "$dir/provisiond.db" > "$dir/parts.tsv"
+    rm -f "$dir/packed.db"
+    sqlite3 "$dir/provisiond.db" "VACUUM INTO '$dir/packed.db'"
+    packed=$(sqlite_bytes "$dir/packed.db")
+    sqlite_parts "$dir/packed.db" > "$dir/parts-packed.tsv"
   fi
+  local per=$((ok > 0 ? ok : 1))
   tsv_row "$W/store_size.tsv" "$label" "$bin" "$engine" "$ok" "$failed" "$rate" "$before" \
-    "$after" "$(((after - before) / (ok > 0 ? ok : 1)))" "$l"
-  while IFS=$'\t' read -r name bytes; do
-    tsv_row "$W/store_parts.tsv" "$label" "$engine" "$name" "$bytes" "$((bytes / (ok > 0 ? ok : 1)))"
-  done < "$dir/parts.tsv"
+    "$after" "$(((after - before) / per))" "$l" "$packed" "$(((packed - before) / per))"
+  local form file
+  for form in live packed; do
+    file=$dir/parts.tsv
+    [ "$form" = packed ] && file=$dir/parts-packed.tsv
+    while IFS=$'\t' read -r name bytes; do
+      tsv_row "$W/store_parts.tsv" "$label" "$engine" "$form" "$name" "$bytes" "$((bytes / per))"
+    done < "$file"
+  done
 }
 
-# BENCH_STORE_RUNS: which of the two to run ("base this" by default when a base is given).
-for engine in sqlite postgresql; do
+# BENCH_STORE_RUNS: which of the two to run ("base this" by default when a base is given);
+# BENCH_STORE_ENGINES: which backends ("sqlite postgresql" by default).
+for engine in ${BENCH_STORE_ENGINES:-sqlite postgresql}; do
   for run in ${BENCH_STORE_RUNS:-${BENCH_STORE_BASE:+base} this}; do
     if [ "$run" = base ]; then one base "$BENCH_STORE_BASE" "$engine"; else one this "$P" "$engine"; fi
   done

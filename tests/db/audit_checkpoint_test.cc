@@ -95,8 +95,11 @@ TEST_CASE_TEMPLATE("an edit after the checkpoint, or its row gone, fails from it
     CHECK(r.first_bad_id == 9);
   }
   SUBCASE("the checkpoint's row edited along with its hash") {
-    Tamper<Backend>(dir, "UPDATE enrollment_events SET row_hash = '" + std::string(64, 'b') +
-                             "' WHERE id = 6");
+    const bool sqlite = std::is_same_v<Backend, SqliteBackend>;  // the 32 bytes, bb...bb
+    Tamper<Backend>(dir, std::string("UPDATE enrollment_events SET row_hash = ") +
+                             (sqlite ? "X'" + std::string(64, 'b') + "'"
+                                     : "decode('" + std::string(64, 'b') + "', 'hex')") +
+                             " WHERE id = 6");
     AuditReport r = From(*store, 6, first.head_hash);
     CHECK_FALSE(r.ok);
     CHECK(r.first_bad_id == 6);

@@ -16,10 +16,11 @@ std::string CertificateTbsHash(const std::string& path, int serial) {
                        SerialHex(serial) + "'");
 }
 
+// As hex whichever the version stores (text before version 11, 32 bytes since).
 std::string ChainHashes(const std::string& path) {
   return Raw(path,
-             "SELECT group_concat(row_hash) FROM (SELECT row_hash FROM enrollment_events "
-             "ORDER BY id)");
+             "SELECT group_concat(CASE typeof(row_hash) WHEN 'blob' THEN lower(hex(row_hash)) "
+             "ELSE row_hash END) FROM (SELECT row_hash FROM enrollment_events ORDER BY id)");
 }
 
 std::string CertificateRows(const std::string& path) {

@@ -58,8 +58,8 @@ void MakeVersion2File(const std::string& path) {
     CertificateRecord cert = EnrollCertificate(n, n, "device-" + std::to_string(n), kBootstrap);
     if (n == 3) cert.auth_cert_serial = "008f0001";
     InsertCertificateV1(raw, cert);
-    auto inserted =
-        InsertChainedEvent(raw, SampleEvent("issued", cert.serial_hex), cert.serial_hex);
+    auto inserted = InsertChainedEvent(raw, SampleEvent("issued", cert.serial_hex),
+                                       cert.serial_hex, HashForm::kHex);
     REQUIRE_MESSAGE(inserted.has_value(), (inserted ? "" : inserted.error().detail));
   }
   std::string revoke =
@@ -109,8 +109,8 @@ TEST_CASE("a populated version 2 file migrates in place to the current version")
   CHECK_MESSAGE(report.ok, report.problem);
   // Migration 4 appended the state already there: one revocation, two denylist rows.
   CHECK(report.rows_checked == 6);
-  CHECK(QueryRaw(OpenRaw(path).get(),
-                 "SELECT row_hash FROM enrollment_events WHERE id = 3") == head_before);
+  CHECK(QueryRaw(OpenRaw(path).get(),  // 32 bytes since version 11
+                 "SELECT lower(hex(row_hash)) FROM enrollment_events WHERE id = 3") == head_before);
   CHECK(Count(path, "SELECT count(*) FROM enrollment_events WHERE endpoint = 'state'") == 3);
   // Serials of other CAs are canonical now: no DER sign byte.
   CHECK(store->IsBootstrapDenied("", "CN=Bootstrap CA", "8f00ab").value());

@@ -14,7 +14,9 @@
 namespace db::testing {
 namespace {
 
-constexpr const char* kChain = "SELECT string_agg(row_hash, ',' ORDER BY id) FROM enrollment_events";
+// As hex whichever the version stores (text before version 8, bytea "\x..." as text since).
+constexpr const char* kChain =
+    "SELECT string_agg(ltrim(row_hash::text, '\\x'), ',' ORDER BY id) FROM enrollment_events";
 constexpr const char* kCertificates =
     "SELECT string_agg(id || serial || encode(der, 'hex') || device_id, ',' ORDER BY id) "
     "FROM certificates";

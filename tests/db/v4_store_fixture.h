@@ -34,7 +34,7 @@ inline void RunOrDie(Statement& stmt) {
 }
 
 inline void Chain(Connection& raw, const EventRecord& event, const std::string& serial = "") {
-  auto inserted = InsertChainedEvent(raw, event, serial);
+  auto inserted = InsertChainedEvent(raw, event, serial, HashForm::kHex);  // that version's form
   REQUIRE_MESSAGE(inserted.has_value(), (inserted ? "" : inserted.error().detail));
 }
 
