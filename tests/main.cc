@@ -1,5 +1,5 @@
 // main.cc — doctest entry point for the unit-test binaries; initialises PSA once, as main() does.
-#define DOCTEST_CONFIG_IMPLEMENT
+// doctest's implementation is in doctest_main.cc (linked into every unit binary by test_main).
 #include <doctest/doctest.h>
 #include <psa/crypto.h>
 
