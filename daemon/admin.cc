@@ -19,7 +19,6 @@
 #include "daemon/ca_key_source.h"
 #include "daemon/cli_checks.h"
 #include "daemon/config.h"
-#include "daemon/crl_build.h"
 #include "daemon/files.h"
 #include "db/store.h"
 #include "db/store_check.h"
@@ -125,36 +124,6 @@ int DenyBootstrap(const AdminOptions& o, const StoreLocation& location) {
     return Error(r.error().detail);
   }
   std::printf("denied bootstrap certificate %s\n", what.c_str());
-  return 0;
-}
-
-int WriteCrl(const AdminOptions& o, const StoreLocation& location) {
-  StatePaths paths(o.state_dir);
-  auto cert_pem = ReadFile(paths.ca_cert);
-  if (!cert_pem) return Error(cert_pem.error().detail);
-  auto crt = ca::ParseCertificates(*cert_pem);
-  if (!crt) return Error(paths.ca_cert + ": " + crt.error().detail);
-  auto drbg = ca::Drbg::FromSystemEntropy();
-  if (!drbg) return Error(drbg.error().detail);
-  auto source = CaKeySource::Open(paths, o.ca_key, (*drbg)->rng());
-  if (!source) return Error(source.error().detail);
-  auto key = (*source)->NewKey((*drbg)->rng());
-  if (!key) return Error(key.error().detail);
-  std::string err;
-  auto store = OpenStore(location, &err);
-  if (!store) return Error(err);
-  const base::UnixTime now = Now();
-  auto crl = CrlFromStore(*store, now, static_cast<base::UnixTime>(o.next_update_days) * 86400,
-                          /*keep_after_expiry=*/0);
-  if (!crl) return Error(crl.error().detail);
-  auto der = ca::SignCrl(crl->spec, *(*crt)->get(), **key, (*drbg)->rng());
-  if (!der) return Error(der.error().detail);
-  std::string data = o.pem ? ca::DerToPem(*der, "X509 CRL") : std::string(der->begin(), der->end());
-  const std::string tmp = o.out + ".tmp." + std::to_string(::getpid());
-  if (auto w = WriteNewFile(tmp, data, 0644); !w) return Error(w.error().detail);
-  if (std::rename(tmp.c_str(), o.out.c_str()) != 0) return Error("rename to " + o.out);
-  std::printf("wrote CRL number %lld with %zu revoked certificate(s) to %s\n",
-              static_cast<long long>(crl->number), crl->spec.revoked.size(), o.out.c_str());
   return 0;
 }
 
@@ -311,11 +280,17 @@ AdminCommands AddAdminCommands(CLI::App& app, AdminOptions& o) {
         ->required()
         ->check(NonEmptyText());
   }
-  c.crl = app.add_subcommand("crl", "write a CRL of revoked, unexpired certificates");
+  c.crl = app.add_subcommand("crl",
+                             "write one CA generation's CRL of revoked, unexpired certificates");
   c.crl->add_option("--out", o.out)->required()->check(WritableFilePath());
   c.crl->add_flag("--pem", o.pem, "PEM instead of DER");
   AddCaKeyOptions(c.crl, o.ca_key);
   c.crl->add_option("--next-update-days", o.next_update_days)->check(CLI::Range(1, 365))
+      ->capture_default_str();
+  c.crl->add_option("--generation", o.crl_generation,
+                    "the CA generation whose certificates it lists and whose key signs it "
+                    "(ca status; each has its own CRL)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 40))
       ->capture_default_str();
   c.list = app.add_subcommand("list", "list issued certificates");
   c.list->add_option("--device-id", o.device_id)->check(NonEmptyText());
@@ -374,7 +349,12 @@ int RunAdminCommand(const AdminCommands& c, const AdminOptions& o, const StoreLo
   if (*c.deny) return DenyBootstrap(o, store);
   if (*c.block) return Block(o, store, /*block=*/true);
   if (*c.unblock) return Block(o, store, /*block=*/false);
-  if (*c.crl) return WriteCrl(o, store);
+  if (*c.crl) {
+    return WriteGenerationCrl({.state_dir = o.state_dir, .ca_key = o.ca_key, .out = o.out,
+                               .pem = o.pem, .next_update_days = o.next_update_days,
+                               .generation = o.crl_generation},
+                              store);
+  }
   if (*c.list) return List(o, store);
   if (*c.audit_verify) return AuditVerify(o, store);
   if (*c.audit_checkpoint) return AuditCheckpoint(o, store);

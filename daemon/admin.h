@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "daemon/admin_crl.h"
 #include "daemon/admin_grant.h"
 #include "daemon/ca_cli.h"
 #include "daemon/admin_tidy.h"
@@ -32,6 +33,7 @@ struct AdminOptions {
   std::string out;
   bool pem = false;
   int next_update_days = 7;
+  int64_t crl_generation = 1;  // crl --generation (admin_crl.h)
   // list
   bool revoked_only = false, blocked_only = false, pending_only = false, json = false;
   bool grants_only = false;  // list --grants: re-bootstrap grants instead (admin_grant.h)

@@ -103,6 +103,23 @@ check "relying party: generation 1's revoked certificate refused" bash -c "! ope
 check "relying party: generation 2's revoked certificate refused" bash -c "! openssl verify -crl_check -CAfile '$GEN2' -CRLfile '$T/gen2.pem' '$(op dev-00002)' >/dev/null 2>&1"
 check "relying party: generation 1's other certificate accepted" rp "$GEN1" "$T/gen1.pem" "$T/dev3-gen1.crt"
 check "relying party: generation 2's other certificate accepted" rp "$GEN2" "$T/gen2.pem" "$(op dev-00003)"
+# The offline command writes the same CRL per generation (daemon/admin_crl.h).
+for g in 1 2; do
+  "$PROVISIOND" crl "${ADMIN[@]}" --generation "$g" --pem --out "$T/offline$g.pem" >/dev/null ||
+    fail "provisiond crl --generation $g"
+done
+GENS=([1]="$GEN1" [2]="$GEN2")
+OTHER=([1]="$GEN2" [2]="$GEN1")
+for g in 1 2; do
+  check "offline crl --generation $g verifies under its root" crl_ok "$T/offline$g.pem" "${GENS[$g]}"
+  check "offline crl --generation $g does not verify under the other" bash -c "! openssl crl -in '$T/offline$g.pem' -CAfile '${OTHER[$g]}' -noout 2>&1 | grep -q 'verify OK'"
+  expect_eq "offline crl --generation $g lists its own revocation alone" 1 "$(entries "$T/offline$g.pem")"
+done
+expect_contains "offline crl --generation 2 lists generation 2's serial" "${s2^^}" \
+  "$(openssl crl -in "$T/offline2.pem" -noout -text | tr 'a-f' 'A-F')"
+out3=$("$PROVISIOND" crl "${ADMIN[@]}" --generation 3 --out "$T/offline3.der" 2>&1; echo "rc=$?")
+expect_contains "offline crl of a generation that does not exist names it" "CA generation 3" "$out3"
+expect_eq "... in one line, exit 1" "2 rc=1" "$(wc -l <<<"$out3") $(tail -1 <<<"$out3")"
 expect_eq "an unknown generation's CRL -> 404" 404 \
   "$(curl -sS --max-time 5 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$CPORT/crl-gen3")"
 
