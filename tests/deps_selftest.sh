@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# deps_selftest.sh — proves deps_test.sh fails for each kind of arrow it guards: it copies the
+# deps_selftest.sh — proves deps_test.py fails for each kind of arrow it guards: it copies the
 # sources to a temp dir, adds one forbidden #include at a time, and expects the named FAIL line.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -9,11 +9,11 @@ trap 'rm -rf "$tmp"' EXIT
 for d in base ca db daemon device-sim; do cp -r "$root/$d" "$tmp/$d"; done
 passed=0 failed=0
 
-check() {  # check NAME FILE LINE EXPECTED: appending LINE to FILE must make deps_test print EXPECTED
+check() {  # check NAME FILE LINE EXPECTED: appending LINE to FILE must make deps_test.py print EXPECTED
   local name=$1 file=$2 line=$3 expected=$4 out
   cp "$tmp/$file" "$tmp/$file.orig"
   echo "$line" >> "$tmp/$file"
-  out=$(bash "$here/deps_test.sh" "$tmp" 2>&1)
+  out=$(python3 "$here/deps_test.py" "$tmp" 2>&1)
   if [ $? -ne 0 ] && grep -qF -- "$expected" <<<"$out"; then
     passed=$((passed + 1))
   else
@@ -22,7 +22,7 @@ check() {  # check NAME FILE LINE EXPECTED: appending LINE to FILE must make dep
   mv "$tmp/$file.orig" "$tmp/$file"
 }
 
-out=$(bash "$here/deps_test.sh" "$tmp" 2>&1) ||
+out=$(python3 "$here/deps_test.py" "$tmp" 2>&1) ||
   { echo "FAIL: the unmodified copy does not pass:"; echo "$out"; exit 1; }
 
 check base-up      base/error.h '#include "ca/cert.h"' "base must not include"
