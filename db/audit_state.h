@@ -13,7 +13,7 @@
 //   blocked     id="I" device_id="D" reason="R" blocked_at="T"
 //   unblocked   id="I" device_id="D" reason="R" lifted_at="T"
 //   rebootstrap_granted  id="I" device_id="D" reason="R" granted_at="T" expires_at="E"
-//                        revoke_previous="0|1"                 (GrantRebootstrap)
+//                        revoke_previous="0|1"                 (GrantRebootstrapRecorded)
 //   rebootstrap_spent    id="I" device_id="D" serial="S" spent_at="T"  (Reserve that spent it)
 // Each value is quoted, with '"' and '\' escaped by a '\', so one text names one state. The text
 // is a function of the row alone, so VerifyStateAgainstChain recomputes it from each row and
