@@ -18,6 +18,7 @@
 #include "daemon/authority/rate_limiter.h"
 #include "daemon/ca_key_source.h"
 #include "daemon/cli_checks.h"
+#include "daemon/cli_error.h"
 #include "daemon/config.h"
 #include "daemon/files.h"
 #include "db/store.h"
@@ -28,10 +29,7 @@ namespace {
 
 base::UnixTime Now() { return static_cast<base::UnixTime>(std::time(nullptr)); }
 
-int Error(const std::string& what) {
-  std::fprintf(stderr, "provisiond: %s\n", what.c_str());
-  return 1;
-}
+using cli::Error;
 
 std::string Lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(),

@@ -14,16 +14,14 @@
 #include "ca/encoding.h"
 #include "daemon/admin_tidy.h"
 #include "daemon/ca_key_source.h"
+#include "daemon/cli_error.h"
 #include "daemon/files.h"
 #include "db/store.h"
 
 namespace provisiond {
 namespace {
 
-int Error(const std::string& what) {
-  std::fprintf(stderr, "provisiond: %s\n", what.c_str());
-  return 1;
-}
+using cli::Error;
 
 // The checkpoint named by --from-checkpoint, its signature checked under the state dir's ca.crt.
 base::Result<ca::AuditCheckpoint> LoadCheckpoint(const AdminOptions& o) {

@@ -11,16 +11,14 @@
 #include "ca/encoding.h"
 #include "ca/keys.h"
 #include "daemon/ca_generations.h"
+#include "daemon/cli_error.h"
 #include "daemon/crl_build.h"
 #include "daemon/files.h"
 
 namespace provisiond {
 namespace {
 
-int Error(const std::string& what) {
-  std::fprintf(stderr, "provisiond: %s\n", what.c_str());
-  return 1;
-}
+using cli::Error;
 
 }  // namespace
 
@@ -33,7 +31,7 @@ int WriteGenerationCrl(const CrlCommandOptions& o, const StoreLocation& location
   if (!crt) return Error(paths.ca_cert + ": " + crt.error().detail);
   auto drbg = ca::Drbg::FromSystemEntropy();
   if (!drbg) return Error(drbg.error().detail);
-  auto source = OpenGenerationKey(o.state_dir, o.generation, o.ca_key, nullptr);
+  auto source = OpenGenerationKey(o.state_dir, o.generation, o.ca_key, (*drbg)->rng(), nullptr);
   if (!source) return Error(source.error().detail);
   auto key = (*source)->NewKey((*drbg)->rng());
   if (!key) return Error(key.error().detail);

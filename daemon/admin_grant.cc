@@ -8,6 +8,7 @@
 #include "daemon/admin_json.h"
 #include "daemon/authority/rate_limiter.h"
 #include "daemon/cli_checks.h"
+#include "daemon/cli_error.h"
 
 namespace provisiond {
 namespace {
@@ -15,10 +16,7 @@ namespace {
 // A grant is an exception to the one-time bootstrap rule: it stays short.
 constexpr int64_t kMaxGrantSeconds = 30 * 86400;
 
-int Error(const std::string& what) {
-  std::fprintf(stderr, "provisiond: %s\n", what.c_str());
-  return 1;
-}
+using cli::Error;
 
 // key="value" with '"', '\' and control bytes escaped, as the audit chain's state events write
 // operator text: one line, one value per key.

@@ -11,16 +11,14 @@
 #include "ca/encoding.h"
 #include "daemon/ca_key_source.h"
 #include "daemon/cli_checks.h"
+#include "daemon/cli_error.h"
 #include "daemon/files.h"
 #include "daemon/tidy_archive.h"
 
 namespace provisiond {
 namespace {
 
-int Error(const std::string& what) {
-  std::fprintf(stderr, "provisiond: tidy: %s\n", what.c_str());
-  return 1;
-}
+int Error(const std::string& what) { return cli::Error("tidy", what); }
 
 base::Result<std::unique_ptr<ca::CrtChain>> LoadCaCert(const std::string& state_dir) {
   StatePaths paths(state_dir);

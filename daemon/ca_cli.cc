@@ -17,15 +17,13 @@
 #include "daemon/ca_generations.h"
 #include "daemon/ca_key_source.h"
 #include "daemon/ca_rollover_key.h"
+#include "daemon/cli_error.h"
 #include "daemon/files.h"
 
 namespace provisiond {
 namespace {
 
-int Error(const std::string& what) {
-  std::fprintf(stderr, "provisiond: ca: %s\n", what.c_str());
-  return 1;
-}
+int Error(const std::string& what) { return cli::Error("ca", what); }
 
 std::string Now() { return ca::Iso8601(std::time(nullptr)); }
 
@@ -160,7 +158,7 @@ int Rollover(const CaCommandOptions& o, const std::string& state_dir, db::Store&
   auto drbg = ca::Drbg::FromSystemEntropy();
   if (!drbg) return Error(drbg.error().detail);
   // The current key first: a token that cannot be used refuses before anything is made.
-  auto old_source = OpenGenerationKey(state_dir, current->gen, o.ca_key, nullptr);
+  auto old_source = OpenGenerationKey(state_dir, current->gen, o.ca_key, (*drbg)->rng(), nullptr);
   if (!old_source) return Error("rollover refused: " + old_source.error().detail);
   const int64_t gen = current->newest + 1;
   const std::string dir = GenerationDir(state_dir, gen);

@@ -99,14 +99,12 @@ base::Result<int64_t> ApplyCaSet(const CaSet& set, const std::string& state_dir,
 }
 
 base::Result<std::unique_ptr<CaKeySource>> OpenGenerationKey(
-    const std::string& state_dir, int64_t gen, const CaKeyOptions& options,
+    const std::string& state_dir, int64_t gen, const CaKeyOptions& options, ca::Rng rng,
     std::shared_ptr<ca::token::TokenSet> tokens) {
-  auto drbg = ca::Drbg::FromSystemEntropy();
-  if (!drbg) return std::unexpected(ca::ToBaseError(drbg.error()));
   CaKeyOptions own = options;
   if (gen > 1) own.uri.clear();  // --ca-key-uri names generation 1's key; later ones record theirs
-  auto source = CaKeySource::Open(StatePaths(GenerationDir(state_dir, gen)), own, (*drbg)->rng(),
-                                  std::move(tokens));
+  auto source =
+      CaKeySource::Open(StatePaths(GenerationDir(state_dir, gen)), own, rng, std::move(tokens));
   if (!source) {
     return base::Fail(source.error().code,
                       "CA generation " + std::to_string(gen) + ": " + source.error().detail);

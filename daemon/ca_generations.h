@@ -74,9 +74,10 @@ base::Result<int64_t> ApplyCaSet(const CaSet& set, const std::string& state_dir,
 // options' URI (--ca-key-uri) names generation 1's key only; later ones use the URI they recorded.
 // A token key comes from tokens when its module is open there (a generation's key beside the
 // others in one token: one C_Initialize per process); null: a set of its own. The one way serve,
-// the CRL and `ca rollover` open a generation's key, file or token. Errors name the generation.
+// the CRL and `ca rollover` open a generation's key, file or token. rng is the caller's, as
+// CaKeySource::Open takes it (not kept). Errors name the generation.
 base::Result<std::unique_ptr<CaKeySource>> OpenGenerationKey(
-    const std::string& state_dir, int64_t gen, const CaKeyOptions& options,
+    const std::string& state_dir, int64_t gen, const CaKeyOptions& options, ca::Rng rng,
     std::shared_ptr<ca::token::TokenSet> tokens);
 
 }  // namespace provisiond

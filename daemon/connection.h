@@ -12,7 +12,8 @@
 // discard the answer before it reads it: curl then reports no response at all. So after such an
 // answer and its close_notify are flushed, the write side is shut (the client sees EOF), and
 // what the client still sends is read and discarded unparsed, until its EOF, kLingerMaxBytes, or
-// kLingerTime (at most the request timeout); then the socket is closed.
+// kLingerTime (at most the request timeout; both in linger.h, shared with the side listeners);
+// then the socket is closed.
 //
 // kAwaiting: an enrollment waits for the database writer's group commits; the reply arrives
 // through the worker's PostQueue (Deliver). If the connection is gone by then, the reply is
@@ -44,6 +45,7 @@
 #include "daemon/config.h"
 #include "daemon/est/service.h"
 #include "daemon/http/request_parser.h"
+#include "daemon/linger.h"
 #include "daemon/tls/session.h"
 #include "db/writer.h"
 
@@ -101,9 +103,6 @@ class Connection {
   // fail a request no client retries). Safe to close when draining.
   bool Idle(Clock::time_point now) const;
   static constexpr std::chrono::milliseconds kFirstRequestGrace{250};
-  // The lingering close's bounds (see the header comment).
-  static constexpr std::chrono::milliseconds kLingerTime{2000};
-  static constexpr size_t kLingerMaxBytes = 1024 * 1024;
 
  private:
   enum class Phase { kHandshake, kReading, kAwaiting, kWriting, kLingering, kDone };
@@ -147,7 +146,7 @@ class Connection {
   bool keep_alive_requested_ = false;  // of the request being answered
   bool linger_ = false;                // the answer refuses a request not read to its end
   bool linger_shut_ = false;           // kLingering: the write side is shut
-  size_t lingered_bytes_ = 0;          // kLingering: bytes read and discarded
+  LingerDrain linger_drain_;           // kLingering: reads and discards, counts (linger.h)
   bool await_proxy_header_;            // from a --proxy-protocol-from peer, not read yet
   Clock::time_point deadline_;
   Clock::time_point handshake_done_;  // when the handshake completed (kFirstRequestGrace)

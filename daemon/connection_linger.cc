@@ -1,18 +1,19 @@
 // connection_linger.cc — the lingering close after a refused, unread request (connection.h,
-// kLingering): the answer stays readable for a client that is still sending, within fixed bounds.
+// kLingering): the answer stays readable for a client that is still sending, within fixed bounds
+// (the discard and its bounds are linger.h's, shared with the side listeners).
 #include <sys/socket.h>
 
 #include <algorithm>
-#include <cerrno>
 
 #include "daemon/connection.h"
+#include "daemon/linger.h"
 
 namespace provisiond {
 
 void Connection::StartLinger() {
   phase_ = Phase::kLingering;
   linger_shut_ = false;
-  lingered_bytes_ = 0;
+  linger_drain_ = LingerDrain();
   deadline_ = Clock::now() + std::min<Clock::duration>(kLingerTime, config_.limits.request_timeout);
 }
 
@@ -36,19 +37,7 @@ bool Connection::DriveLingering() {
     }
     linger_shut_ = true;
   }
-  // Raw bytes, never decrypted or parsed: the rest of a request already answered.
-  char discard[16 * 1024];
-  for (;;) {
-    const ssize_t n = ::recv(fd_.get(), discard, sizeof discard, MSG_DONTWAIT);
-    if (n > 0) {
-      lingered_bytes_ += static_cast<size_t>(n);
-      if (lingered_bytes_ > kLingerMaxBytes) break;  // enough: close, even with input unread
-      continue;
-    }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return false;  // the deadline runs
-    break;  // EOF (the client read the answer and closed) or an error
-  }
+  if (linger_drain_.Read(fd_.get())) return false;  // nothing more for now: the deadline runs
   phase_ = Phase::kDone;
   return false;
 }

@@ -9,6 +9,7 @@
 #include "ca/cert.h"
 #include "ca/encoding.h"
 #include "daemon/cli_checks.h"
+#include "daemon/cli_error.h"
 #include "daemon/files.h"
 #include "daemon/manifest_file.h"
 
@@ -17,10 +18,7 @@ namespace {
 
 constexpr size_t kMaxBatchBytes = 64;
 
-int Error(const std::string& what) {
-  std::fprintf(stderr, "provisiond: manifest: %s\n", what.c_str());
-  return 1;
-}
+int Error(const std::string& what) { return cli::Error("manifest", what); }
 
 // 1-64 bytes of letters, digits, '.', '_' and '-': it names the batch in reports, the audit
 // chain and shell commands.

@@ -53,6 +53,7 @@ struct Daemon {
   std::shared_ptr<const ServeConfig> config;
   std::string ca_cert_pem;  // ca.crt (generation 1) as read at start: a new one needs a restart
   std::unique_ptr<CaKeySource> ca_key;  // outlives the server, whose workers hold its keys
+  std::unique_ptr<ca::Drbg> drbg;       // this thread's (the signal loop's): opening CA keys
   CaSet ca_set;  // the CA generations in force (daemon/ca_generations.h); later ones' keys:
 
   std::map<int64_t, std::unique_ptr<CaKeySource>> gen_keys;
@@ -74,7 +75,8 @@ std::string Status(const char* state) {
 base::Result<CaKeySource*> GenerationKey(Daemon& d, int64_t gen) {
   if (gen <= 1) return d.ca_key.get();
   if (auto it = d.gen_keys.find(gen); it != d.gen_keys.end()) return it->second.get();
-  auto source = OpenGenerationKey(d.config->state_dir, gen, d.config->ca_key, d.ca_key->tokens());
+  auto source = OpenGenerationKey(d.config->state_dir, gen, d.config->ca_key, d.drbg->rng(),
+                                  d.ca_key->tokens());
   if (!source) return std::unexpected(source.error());
   return (d.gen_keys[gen] = std::move(*source)).get();
 }
@@ -316,7 +318,8 @@ int RunServe(const ServeConfig& initial, const StoreLocation& location,
   if (!material) return Fatal(material.error().detail);
   auto drbg = ca::Drbg::FromSystemEntropy();
   if (!drbg) return Fatal(drbg.error().detail);
-  auto ca_key = CaKeySource::Open(StatePaths(d.config->state_dir), d.config->ca_key, (*drbg)->rng());
+  d.drbg = std::move(*drbg);
+  auto ca_key = CaKeySource::Open(StatePaths(d.config->state_dir), d.config->ca_key, d.drbg->rng());
   if (!ca_key) return Fatal(ca_key.error().detail);
   d.ca_key = std::move(*ca_key);
   d.ca_cert_pem = material->ca_cert_pem;

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <vector>
 
+#include "daemon/linger.h"
 #include "daemon/log.h"
 #include "daemon/net.h"
 
@@ -83,6 +84,9 @@ struct SideHttp::Client {
   std::string out;  // the answer, once the head is complete
   size_t sent = 0;
   bool answering = false;
+  bool linger = false;     // the answer refuses a head not read to its end (431): linger after it
+  bool lingering = false;  // answered, write side shut: discarding what the client still sends
+  LingerDrain drain;
 };
 
 SideHttp::SideHttp(base::UniqueFd listen_fd, base::UniqueFd stop_fd, SideAnswer answer)
@@ -117,10 +121,11 @@ void SideHttp::Accept(std::vector<Client>& clients) {
   base::UniqueFd fd(::accept4(listen_fd_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
   if (!fd) return;  // EAGAIN, or the peer gave up; EMFILE clears when fds are released
   if (clients.size() >= kMaxClients) return;  // full: closed at once, the others keep their slots
-  clients.push_back(Client{std::move(fd), Clock::now() + deadline_, {}, {}, 0, false});
+  clients.push_back(Client{.fd = std::move(fd), .deadline = Clock::now() + deadline_});
 }
 
 bool SideHttp::Step(Client& c) {
+  if (c.lingering) return c.drain.Read(c.fd.get());
   if (!c.answering) {
     char buf[kMaxRequestBytes];
     ssize_t n = ::recv(c.fd.get(), buf, kMaxRequestBytes - c.in.size(), 0);
@@ -131,6 +136,7 @@ bool SideHttp::Step(Client& c) {
       c.out = answer_(c.in);
     } else if (c.in.size() >= kMaxRequestBytes) {
       c.out = kTooLarge;
+      c.linger = true;
     } else {
       return true;
     }
@@ -142,7 +148,13 @@ bool SideHttp::Step(Client& c) {
     if (n <= 0) return false;
     c.sent += static_cast<size_t>(n);
   }
-  return false;  // answered; Connection: close
+  if (!c.linger) return false;  // answered; Connection: close
+  // The client may still be sending the head it was refused: a close now, with its input unread,
+  // would reset the connection before it reads the 431. Linger instead (linger.h), bounded.
+  if (::shutdown(c.fd.get(), SHUT_WR) != 0) return false;
+  c.lingering = true;
+  c.deadline = Clock::now() + std::min<Clock::duration>(kLingerTime, deadline_);
+  return c.drain.Read(c.fd.get());
 }
 
 void SideHttp::Run() {
@@ -153,7 +165,8 @@ void SideHttp::Run() {
     fds.assign({{listen_fd_.get(), POLLIN, 0}, {stop_fd_.get(), POLLIN, 0}});
     auto first_deadline = Clock::time_point::max();
     for (const Client& c : clients) {
-      fds.push_back({c.fd.get(), static_cast<short>(c.answering ? POLLOUT : POLLIN), 0});
+      const bool writing = c.answering && !c.lingering;
+      fds.push_back({c.fd.get(), static_cast<short>(writing ? POLLOUT : POLLIN), 0});
       first_deadline = std::min(first_deadline, c.deadline);
     }
     int timeout = -1;

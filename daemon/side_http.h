@@ -1,8 +1,11 @@
 // side_http.h — a small plain-HTTP/1.1 side listener (the metrics and CRL listeners use it): one
 // thread, up to kMaxClients clients at once in one poll loop, a kMaxRequestBytes request head, a
 // deadline per client, "Connection: close" after every answer. A slow client holds only its own
-// slot until its deadline; when all slots are taken a new connection is closed at once. It never
-// touches TLS keys or the database itself: it calls the answer function it was given.
+// slot until its deadline; when all slots are taken a new connection is closed at once. A head
+// longer than kMaxRequestBytes is answered 431, then closed with the lingering close (linger.h:
+// what the client still sends is discarded, bounded in bytes and time, so it reads the 431 rather
+// than a reset). It never touches TLS keys or the database itself: it calls the answer function
+// it was given.
 #pragma once
 
 #include <chrono>

@@ -1,5 +1,6 @@
-// audit_state.cc — state events in the enrollment_events chain: their canonical text, the
-// migration 4 backfill and the cross-check of the state tables against the chain (audit_state.h).
+// audit_state.cc — state events in the enrollment_events chain: the migration 4 backfill and the
+// cross-check of the state tables against the chain (audit_state.h); their canonical text is
+// audit_state_text.cc's.
 #include "db/audit_state.h"
 
 #include <optional>
@@ -16,8 +17,6 @@
 
 namespace db {
 namespace {
-
-constexpr std::string_view kStateEndpoint = "state";
 
 constexpr const char* kSelectStateEvents =
     "SELECT id, outcome, reason FROM enrollment_events WHERE endpoint = 'state' ORDER BY id";
@@ -57,30 +56,6 @@ constexpr const char* kSelectBlocks =
     "SELECT id, device_id, reason, blocked_at, lifted_at, lift_reason FROM device_blocks "
     "ORDER BY id";
 
-
-EventRecord StateEvent(std::string_view time, std::string_view peer, std::string_view device_id,
-                       std::string_view outcome, std::string reason) {
-  return EventRecord{.time = std::string(time),
-                     .peer = std::string(peer),
-                     .presented_fingerprint = {},
-                     .presented_subject = {},
-                     .device_id = std::string(device_id),
-                     .endpoint = std::string(kStateEndpoint),
-                     .outcome = std::string(outcome),
-                     .http_status = 0,
-                     .reason = std::move(reason),
-                     .serial_hex = {}};
-}
-
-EventRecord RevokedEvent(std::string_view serial_hex, std::string_view device_id,
-                         std::string_view revoked_at, std::string_view reason) {
-  std::string text;
-  AppendValue(text, "serial", serial_hex);
-  AppendValue(text, "revoked_at", revoked_at);
-  AppendValue(text, "reason", reason);
-  return StateEvent(revoked_at, "local", device_id, "revoked", std::move(text));
-}
-
 std::string OptionalIntText(const RowView& stmt, int column) {
   return stmt.IsNull(column) ? "" : std::to_string(stmt.Int(column));
 }
@@ -92,16 +67,6 @@ struct StateRow {
   std::string row_name;
   std::string compact_reason;
 };
-
-// `serial="S" state_sha256="H"`: H is the SHA-256 of the intent event's full reason text.
-std::string CompactIntentReason(std::string_view serial_hex, std::string_view full_reason) {
-  std::string text;
-  AppendValue(text, "serial", serial_hex);
-  AppendValue(text, "state_sha256",
-              ca::Sha256Hex(std::span(reinterpret_cast<const unsigned char*>(full_reason.data()),
-                                      full_reason.size())));
-  return text;
-}
 
 StateRow IntentRow(const Intent& intent, std::string_view tbs_sha256, std::string row_name) {
   EventRecord event = IntentStateEvent(intent, tbs_sha256);
@@ -138,7 +103,7 @@ Result<std::vector<StateRow>> CurrentState(const RowQuery& db, const char* inten
     out.push_back(IntentRow(intent, tbs_sha256, "intent " + intent.serial_hex));
     if (s.IsNull(3)) return;
     out.push_back(
-        {RevokedEvent(intent.serial_hex, intent.device_id, s.Text(3), OptionalIntText(s, 4)),
+        {RevokedStateEvent(intent.serial_hex, intent.device_id, s.Text(3), OptionalIntText(s, 4)),
          "intent " + intent.serial_hex + " (revoked_at " + s.Text(3) + ")",
          {}});
   });
@@ -156,7 +121,7 @@ Result<std::vector<StateRow>> CurrentState(const RowQuery& db, const char* inten
     if (!issued) return std::unexpected(issued.error());
   }
   auto revoked = Collect(db, kSelectRevokedCertificates, rows, [](const RowView& s, auto& out) {
-    out.push_back({RevokedEvent(s.Text(0), s.Text(1), s.Text(2), OptionalIntText(s, 3)),
+    out.push_back({RevokedStateEvent(s.Text(0), s.Text(1), s.Text(2), OptionalIntText(s, 3)),
                    "certificate " + s.Text(0) + " (revoked_at " + s.Text(2) + ")",
                    {}});
   });
@@ -213,97 +178,6 @@ void Report(AuditReport& report, std::string problem, std::optional<int64_t> eve
 }
 
 }  // namespace
-
-// key="value" with '"' and '\' escaped; fields joined by one space.
-void AppendValue(std::string& out, std::string_view key, std::string_view value) {
-  if (!out.empty()) out += ' ';
-  out += key;
-  out += "=\"";
-  for (char c : value) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  out += '"';
-}
-
-EventRecord IntentStateEvent(const Intent& intent) {
-  return IntentStateEvent(intent, ca::Sha256Hex(std::span(intent.tbs)));
-}
-
-EventRecord IntentStateEvent(const Intent& intent, std::string_view tbs_sha256) {
-  std::string text;
-  AppendValue(text, "serial", intent.serial_hex);
-  AppendValue(text, "device_id", intent.device_id);
-  AppendValue(text, "kind", intent.kind);
-  AppendValue(text, "public_key_sha256", intent.public_key_sha256);
-  AppendValue(text, "auth_cert_fingerprint", intent.auth_cert_fingerprint);
-  AppendValue(text, "profile", intent.profile);
-  AppendValue(text, "tbs_sha256", tbs_sha256);
-  return StateEvent(intent.created_at, intent.peer, intent.device_id, "intent", std::move(text));
-}
-
-EventRecord CompactIntentStateEvent(const Intent& intent) {
-  EventRecord event = IntentStateEvent(intent);
-  event.reason = CompactIntentReason(intent.serial_hex, event.reason);
-  return event;
-}
-
-EventRecord RevokedStateEvent(std::string_view serial_hex, std::string_view device_id,
-                              std::string_view revoked_at, int reason) {
-  return RevokedEvent(serial_hex, device_id, revoked_at, std::to_string(reason));
-}
-
-EventRecord DeniedStateEvent(int64_t id, const DenyEntry& entry) {
-  std::string text;
-  AppendValue(text, "id", std::to_string(id));
-  AppendValue(text, "fingerprint", entry.fingerprint);
-  AppendValue(text, "issuer", entry.issuer);
-  AppendValue(text, "serial", entry.serial_hex);
-  AppendValue(text, "reason", entry.reason);
-  AppendValue(text, "added_at", entry.added_at);
-  return StateEvent(entry.added_at, "local", "", "denylisted", std::move(text));
-}
-
-EventRecord BlockedStateEvent(const DeviceBlock& block) {
-  std::string text;
-  AppendValue(text, "id", std::to_string(block.id));
-  AppendValue(text, "device_id", block.device_id);
-  AppendValue(text, "reason", block.reason);
-  AppendValue(text, "blocked_at", block.blocked_at);
-  return StateEvent(block.blocked_at, "local", block.device_id, "blocked", std::move(text));
-}
-
-EventRecord UnblockedStateEvent(const DeviceBlock& block) {
-  std::string text;
-  AppendValue(text, "id", std::to_string(block.id));
-  AppendValue(text, "device_id", block.device_id);
-  AppendValue(text, "reason", block.lift_reason.value_or(""));
-  AppendValue(text, "lifted_at", block.lifted_at.value_or(""));
-  return StateEvent(block.lifted_at.value_or(""), "local", block.device_id, "unblocked",
-                    std::move(text));
-}
-
-EventRecord GrantedStateEvent(const RebootstrapGrant& grant) {
-  std::string text;
-  AppendValue(text, "id", std::to_string(grant.id));
-  AppendValue(text, "device_id", grant.device_id);
-  AppendValue(text, "reason", grant.reason);
-  AppendValue(text, "granted_at", grant.granted_at);
-  AppendValue(text, "expires_at", grant.expires_at);
-  AppendValue(text, "revoke_previous", grant.revoke_previous ? "1" : "0");
-  return StateEvent(grant.granted_at, "local", grant.device_id, "rebootstrap_granted",
-                    std::move(text));
-}
-
-EventRecord SpentStateEvent(const RebootstrapGrant& grant) {
-  std::string text;
-  AppendValue(text, "id", std::to_string(grant.id));
-  AppendValue(text, "device_id", grant.device_id);
-  AppendValue(text, "serial", grant.spent_serial.value_or(""));
-  AppendValue(text, "spent_at", grant.spent_at.value_or(""));
-  return StateEvent(grant.spent_at.value_or(""), "local", grant.device_id, "rebootstrap_spent",
-                    std::move(text));
-}
 
 Result<void> BackfillStateEvents(sqlite3* db) {
   auto rows = CurrentState(QueryRows(db), kSelectIntentsV4, nullptr);

@@ -13,7 +13,7 @@
 //   blocked     id="I" device_id="D" reason="R" blocked_at="T"
 //   unblocked   id="I" device_id="D" reason="R" lifted_at="T"
 //   rebootstrap_granted  id="I" device_id="D" reason="R" granted_at="T" expires_at="E"
-//                        revoke_previous="0|1"                 (GrantRebootstrap)
+//                        revoke_previous="0|1"                 (GrantRebootstrapRecorded)
 //   rebootstrap_spent    id="I" device_id="D" serial="S" spent_at="T"  (Reserve that spent it)
 // Each value is quoted, with '"' and '\' escaped by a '\', so one text names one state. The text
 // is a function of the row alone, so VerifyStateAgainstChain recomputes it from each row and
@@ -50,8 +50,13 @@ EventRecord IntentStateEvent(const Intent& intent, std::string_view tbs_sha256);
 // `serial="S" state_sha256="H"`, H the SHA-256 of IntentStateEvent's reason. VerifyStateAgainstChain
 // accepts either form for an intent.
 EventRecord CompactIntentStateEvent(const Intent& intent);
+// That reason alone, from the full one: `serial="S" state_sha256="<SHA-256 of full_reason>"`.
+std::string CompactIntentReason(std::string_view serial_hex, std::string_view full_reason);
 EventRecord RevokedStateEvent(std::string_view serial_hex, std::string_view device_id,
                               std::string_view revoked_at, int reason);
+// The same with the reason as the row's text ("" for a NULL one), as the cross-check reads it.
+EventRecord RevokedStateEvent(std::string_view serial_hex, std::string_view device_id,
+                              std::string_view revoked_at, std::string_view reason);
 EventRecord DeniedStateEvent(int64_t id, const DenyEntry& entry);
 EventRecord BlockedStateEvent(const DeviceBlock& block);
 // block.lifted_at and block.lift_reason must be set.

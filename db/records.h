@@ -118,7 +118,7 @@ enum class Decision {
                         // same-key row): nothing inserted
   kKeyReuse,            // the public key (public_key_sha256) is already in a certificate, or a
                         // pending intent, of ANOTHER device_id (revoked or not): nothing inserted
-  kDeviceBlocked,       // device_id has an active block (Store::BlockDevice): nothing inserted
+  kDeviceBlocked,       // device_id has an active block (BlockDeviceRecorded): nothing inserted
   kAuthRevoked,         // reenroll: the authenticating certificate (auth_cert_serial with
                         // auth_cert_fingerprint) is not an unrevoked row of `certificates`
   kAuthDenylisted,      // enroll: the bootstrap certificate is in bootstrap_denylist (by
@@ -127,7 +127,7 @@ enum class Decision {
                         // certificates + pending kind='enroll' intents with this device_id (from
                         // other bootstrap certificates) >= max_per_bootstrap: nothing inserted
   // enroll, instead of kBootstrapExhausted / kDeviceEnrolled when the device's own bootstrap
-  // certificate asks and the device has a re-bootstrap grant (Store::GrantRebootstrap):
+  // certificate asks and the device has a re-bootstrap grant (Store::GrantRebootstrapRecorded):
   kRebootstrapGrantExpired,  // its newest grant is unspent but expired: nothing inserted
   kRebootstrapGrantSpent,    // its newest grant was spent by an earlier issuance: nothing inserted
   kRebootstrapKeyNotNew,     // the grant is open but the key was certified (or is pending) for
@@ -161,13 +161,13 @@ struct DeviceBlock {
   std::string device_id;
   std::string reason;
   std::string blocked_at;                  // ISO 8601 UTC
-  std::optional<std::string> lifted_at;    // set by UnblockDevice
+  std::optional<std::string> lifted_at;    // set by UnblockDeviceRecorded
   std::optional<std::string> lift_reason;  // set together with lifted_at
 };
 
 // One row of `rebootstrap_grants`: an operator's single-use, time-boxed allowance for a device
 // whose bootstrap certificate is used up (a factory reset) to enroll once more with a new key
-// (Store::GrantRebootstrap, Store::Reserve's check 4). Times ISO 8601 UTC.
+// (Store::GrantRebootstrapRecorded, Store::Reserve's check 4). Times ISO 8601 UTC.
 struct RebootstrapGrant {
   int64_t id = 0;
   std::string device_id;

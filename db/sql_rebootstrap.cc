@@ -1,6 +1,6 @@
 // sql_rebootstrap.cc — re-bootstrap grants (a factory-reset device's single-use, time-boxed second
 // enrollment), once for both engines: granting, listing, Reserve's check 4r and Complete's
-// revoke-previous. The contract is in store.h (Reserve, Complete, GrantRebootstrap).
+// revoke-previous. The contract is in store.h (Reserve, Complete, GrantRebootstrapRecorded).
 #include <string>
 #include <utility>
 #include <vector>
@@ -146,19 +146,9 @@ Result<void> RevokePreviousInTxn(SqlSession& db, const CertificateRecord& cert) 
   return {};
 }
 
-Result<std::optional<RebootstrapGrant>> SqlStore::GrantRebootstrap(const RebootstrapGrant& grant) {
-  return Grant(grant, nullptr);
-}
-
 Result<std::optional<RebootstrapGrant>> SqlStore::GrantRebootstrapRecorded(
     const RebootstrapGrant& grant,
     const std::function<EventRecord(const RebootstrapGrant&)>& admin_event) {
-  return Grant(grant, &admin_event);
-}
-
-Result<std::optional<RebootstrapGrant>> SqlStore::Grant(
-    const RebootstrapGrant& grant,
-    const std::function<EventRecord(const RebootstrapGrant&)>* admin_event) {
   if (grant.device_id.empty() || grant.reason.empty()) {
     return base::Fail(Code::kConstraint, "GrantRebootstrap: empty device id or reason");
   }
@@ -178,8 +168,8 @@ Result<std::optional<RebootstrapGrant>> SqlStore::Grant(
           if (!inserted) return std::unexpected(inserted.error());
           stored = std::move(*inserted);
           if (auto r = db.AppendEvent(GrantedStateEvent(*stored), ""); !r) return r;
-          if (admin_event == nullptr || !*admin_event) return {};
-          return RecordEventInTxn(db, (*admin_event)(*stored));
+          if (!admin_event) return {};
+          return RecordEventInTxn(db, admin_event(*stored));
         });
         if (!done) return std::unexpected(done.error());
         return stored;

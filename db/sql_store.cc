@@ -175,14 +175,8 @@ Result<int> SqlStore::RevokeRecorded(RevokeBy by, std::string_view key, int reas
       [&](SqlSession& db) { return Revoke(db, sql, key, reason, revoked_at, admin_event); });
 }
 
-Result<void> SqlStore::DenyBootstrap(const DenyEntry& entry) { return Deny(entry, nullptr); }
-
 Result<void> SqlStore::DenyBootstrapRecorded(const DenyEntry& entry,
                                              const EventRecord& admin_event) {
-  return Deny(entry, &admin_event);
-}
-
-Result<void> SqlStore::Deny(const DenyEntry& entry, const EventRecord* admin_event) {
   return WithSession([&](SqlSession& db) {
     return db.InWrite([&]() -> Result<void> {
       auto id = SelectInt(db, kInsertDeny,
@@ -195,7 +189,7 @@ Result<void> SqlStore::Deny(const DenyEntry& entry, const EventRecord* admin_eve
       if (!id) return std::unexpected(id.error());
       if (!*id) return base::Fail(Code::kInternal, "DenyBootstrap: INSERT returned no id");
       if (auto r = db.AppendEvent(DeniedStateEvent(**id, entry), ""); !r) return r;
-      return admin_event ? RecordEventInTxn(db, *admin_event) : Result<void>();
+      return RecordEventInTxn(db, admin_event);
     });
   });
 }

@@ -24,7 +24,6 @@ class SqlStore : public Store {
   Result<IssueOutcome> Reserve(const Intent& intent, const IssuancePolicy& policy) override;
   Result<void> Complete(const CertificateRecord& cert, const EventRecord& issued_event) override;
   Result<std::vector<Intent>> PendingIntents() override;
-  Result<std::optional<RebootstrapGrant>> GrantRebootstrap(const RebootstrapGrant& grant) override;
   Result<std::optional<RebootstrapGrant>> GrantRebootstrapRecorded(
       const RebootstrapGrant& grant,
       const std::function<EventRecord(const RebootstrapGrant&)>& admin_event) override;
@@ -37,13 +36,8 @@ class SqlStore : public Store {
   Result<int> RevokeRecorded(RevokeBy by, std::string_view key, int reason,
                              std::string_view revoked_at,
                              const std::function<EventRecord(int changed)>& admin_event) override;
-  Result<void> DenyBootstrap(const DenyEntry& entry) override;
   Result<void> DenyBootstrapRecorded(const DenyEntry& entry,
                                      const EventRecord& admin_event) override;
-  Result<bool> BlockDevice(std::string_view device_id, std::string_view reason,
-                           std::string_view blocked_at) override;
-  Result<bool> UnblockDevice(std::string_view device_id, std::string_view reason,
-                             std::string_view lifted_at) override;
   Result<bool> BlockDeviceRecorded(std::string_view device_id, std::string_view reason,
                                    std::string_view blocked_at,
                                    const EventRecord& admin_event) override;
@@ -103,16 +97,6 @@ class SqlStore : public Store {
   }
 
  private:
-  // The one body of each change and its *Recorded form (admin_event null: no admin event).
-  Result<void> Deny(const DenyEntry& entry, const EventRecord* admin_event);
-  Result<bool> Block(std::string_view device_id, std::string_view reason,
-                     std::string_view blocked_at, const EventRecord* admin_event);
-  Result<bool> Unblock(std::string_view device_id, std::string_view reason,
-                       std::string_view lifted_at, const EventRecord* admin_event);
-  Result<std::optional<RebootstrapGrant>> Grant(
-      const RebootstrapGrant& grant,
-      const std::function<EventRecord(const RebootstrapGrant&)>* admin_event);
-
   // WithSession for a body that returns a value.
   template <typename T, typename Body>
   Result<T> Use(Body&& body) {

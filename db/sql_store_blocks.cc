@@ -50,30 +50,9 @@ Result<std::optional<Decision>> StatusRefusal(SqlSession& db, const Intent& inte
   return std::optional<Decision>();
 }
 
-Result<bool> SqlStore::BlockDevice(std::string_view device_id, std::string_view reason,
-                                   std::string_view blocked_at) {
-  return Block(device_id, reason, blocked_at, nullptr);
-}
-
 Result<bool> SqlStore::BlockDeviceRecorded(std::string_view device_id, std::string_view reason,
                                            std::string_view blocked_at,
                                            const EventRecord& admin_event) {
-  return Block(device_id, reason, blocked_at, &admin_event);
-}
-
-Result<bool> SqlStore::UnblockDevice(std::string_view device_id, std::string_view reason,
-                                     std::string_view lifted_at) {
-  return Unblock(device_id, reason, lifted_at, nullptr);
-}
-
-Result<bool> SqlStore::UnblockDeviceRecorded(std::string_view device_id, std::string_view reason,
-                                             std::string_view lifted_at,
-                                             const EventRecord& admin_event) {
-  return Unblock(device_id, reason, lifted_at, &admin_event);
-}
-
-Result<bool> SqlStore::Block(std::string_view device_id, std::string_view reason,
-                             std::string_view blocked_at, const EventRecord* admin_event) {
   if (device_id.empty()) return base::Fail(Code::kConstraint, "BlockDevice: empty device id");
   return Use<bool>([&](SqlSession& db) -> Result<bool> {
     bool blocked = false;
@@ -91,15 +70,16 @@ Result<bool> SqlStore::Block(std::string_view device_id, std::string_view reason
                         .blocked_at = std::string(blocked_at)};
       blocked = true;
       if (auto r = db.AppendEvent(BlockedStateEvent(block), ""); !r) return r;
-      return admin_event ? RecordEventInTxn(db, *admin_event) : Result<void>();
+      return RecordEventInTxn(db, admin_event);
     });
     if (!done) return std::unexpected(done.error());
     return blocked;
   });
 }
 
-Result<bool> SqlStore::Unblock(std::string_view device_id, std::string_view reason,
-                               std::string_view lifted_at, const EventRecord* admin_event) {
+Result<bool> SqlStore::UnblockDeviceRecorded(std::string_view device_id, std::string_view reason,
+                                             std::string_view lifted_at,
+                                             const EventRecord& admin_event) {
   return Use<bool>([&](SqlSession& db) -> Result<bool> {
     std::optional<DeviceBlock> lifted;
     auto done = db.InWrite([&]() -> Result<void> {
@@ -115,7 +95,7 @@ Result<bool> SqlStore::Unblock(std::string_view device_id, std::string_view reas
                           });
       if (!ran || !lifted) return ran;
       if (auto r = db.AppendEvent(UnblockedStateEvent(*lifted), ""); !r) return r;
-      return admin_event ? RecordEventInTxn(db, *admin_event) : Result<void>();
+      return RecordEventInTxn(db, admin_event);
     });
     if (!done) return std::unexpected(done.error());
     return lifted.has_value();

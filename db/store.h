@@ -55,7 +55,7 @@ class Store : public StoreReader {
   // database serializes against every write that could change its decision, from the first check
   // to the insert, across every process on the same database (SQLite: BEGIN IMMEDIATE takes the
   // write lock): two Reserves never decide on the same state. Checks, in order:
-  //   0a. device_id has an active block (BlockDevice)                  -> kDeviceBlocked
+  //   0a. device_id has an active block (BlockDeviceRecorded)          -> kDeviceBlocked
   //   0b. kind "reenroll": the authenticating certificate (auth_cert_serial and
   //       auth_cert_fingerprint) is not an unrevoked certificate row    -> kAuthRevoked
   //   0c. kind "enroll": the bootstrap certificate is denylisted (auth_cert_fingerprint, or
@@ -70,7 +70,7 @@ class Store : public StoreReader {
   //   4. kind "enroll" only: kind='enroll' certificates + pending kind='enroll' intents with this
   //      auth_cert_fingerprint >= policy.max_per_bootstrap             -> kBootstrapExhausted
   //      ... or with this device_id >= policy.max_per_bootstrap          -> kDeviceEnrolled
-  //   4r. ... unless the device has a re-bootstrap grant (GrantRebootstrap) and a kind='enroll'
+  //   4r. ... unless the device has a re-bootstrap grant (`grant-rebootstrap`) and a kind='enroll'
   //      certificate of this device_id was obtained with this auth_cert_fingerprint (the device's
   //      own bootstrap certificate; else the refusal of 4 stands). Then its newest grant decides:
   //      spent -> kRebootstrapGrantSpent; expires_at <= intent.created_at -> kRebootstrapGrantExpired;
@@ -98,15 +98,13 @@ class Store : public StoreReader {
   // Every pending intent (revoked or not), oldest first: for the start-up report and operators.
   virtual Result<std::vector<Intent>> PendingIntents() = 0;
 
-  // Records a re-bootstrap grant (grant.id, spent_at and spent_serial are ignored) with its
-  // "rebootstrap_granted" state event in one transaction, and returns it with its id; nullopt
-  // (nothing written) if the device already has an open grant (unspent, expires_at > granted_at).
-  // kConstraint for an empty device id or reason, a bad time, or expires_at <= granted_at.
-  virtual Result<std::optional<RebootstrapGrant>> GrantRebootstrap(
-      const RebootstrapGrant& grant) = 0;
-  // What `provisiond grant-rebootstrap` writes: GrantRebootstrap, then the operator's admin
-  // event, which `admin_event` builds from the stored grant (its id), in the SAME transaction:
-  // if the event's insert fails, no grant is written. Neither when nullopt is returned.
+  // What `provisiond grant-rebootstrap` writes. Records a re-bootstrap grant (grant.id, spent_at
+  // and spent_serial are ignored) with its "rebootstrap_granted" state event, then the operator's
+  // admin event, which `admin_event` builds from the stored grant (its id; an empty function: no
+  // admin event), all in ONE transaction: if the event's insert fails, no grant is written.
+  // Returns the grant with its id; nullopt (nothing written) if the device already has an open
+  // grant (unspent, expires_at > granted_at). kConstraint for an empty device id or reason, a bad
+  // time, or expires_at <= granted_at.
   virtual Result<std::optional<RebootstrapGrant>> GrantRebootstrapRecorded(
       const RebootstrapGrant& grant,
       const std::function<EventRecord(const RebootstrapGrant& stored)>& admin_event) = 0;
@@ -133,29 +131,25 @@ class Store : public StoreReader {
       RevokeBy by, std::string_view key, int reason, std::string_view revoked_at,
       const std::function<EventRecord(int changed)>& admin_event) = 0;
 
+  // The *Recorded forms are what `provisiond deny-bootstrap | block | unblock` write: the change
+  // below, then the operator's `admin_event`, in the SAME transaction (one commit): if any part
+  // fails (the event's insert included), nothing of it is written. Block / Unblock returning
+  // false write nothing, the event neither.
+  //
   // Adds one denylist row. kConstraint unless fingerprint (64 lowercase hex) or issuer + serial
   // (lowercase hex) is set, or if added_at is not ISO 8601 UTC. The row and its "denylisted" state
   // event are written in one transaction. entry.serial_hex must be canonical.
-  virtual Result<void> DenyBootstrap(const DenyEntry& entry) = 0;
-  // The *Recorded forms are what `provisiond deny-bootstrap | block | unblock` write: the same
-  // change, then the operator's `admin_event`, in the SAME transaction (one commit): if any part
-  // fails (the event's insert included), nothing of it is written. Block / Unblock returning
-  // false write nothing, the event neither.
   virtual Result<void> DenyBootstrapRecorded(const DenyEntry& entry,
                                              const EventRecord& admin_event) = 0;
 
-  // Blocks every future issuance to device_id (Reserve answers kDeviceBlocked)
-  // until UnblockDevice; the row and its "blocked" state event in one transaction. false (nothing
-  // written) if the device is already blocked. kConstraint for an empty device_id or a bad time.
-  virtual Result<bool> BlockDevice(std::string_view device_id, std::string_view reason,
-                                   std::string_view blocked_at) = 0;
-  // Lifts the device's active block (lifted_at, lift_reason) with an "unblocked" state event.
-  // false (nothing written) if it has none.
-  virtual Result<bool> UnblockDevice(std::string_view device_id, std::string_view reason,
-                                     std::string_view lifted_at) = 0;
+  // Blocks every future issuance to device_id (Reserve answers kDeviceBlocked) until
+  // UnblockDeviceRecorded; the row and its "blocked" state event. false (nothing written) if the
+  // device is already blocked. kConstraint for an empty device_id or a bad time.
   virtual Result<bool> BlockDeviceRecorded(std::string_view device_id, std::string_view reason,
                                            std::string_view blocked_at,
                                            const EventRecord& admin_event) = 0;
+  // Lifts the device's active block (lifted_at, lift_reason) with an "unblocked" state event.
+  // false (nothing written) if it has none.
   virtual Result<bool> UnblockDeviceRecorded(std::string_view device_id, std::string_view reason,
                                              std::string_view lifted_at,
                                              const EventRecord& admin_event) = 0;

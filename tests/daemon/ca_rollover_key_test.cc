@@ -41,7 +41,7 @@ struct TokenState {
     REQUIRE((*opened)->token()->GenerateKey().has_value());
   }
   std::unique_ptr<CaKeySource> Current() {
-    auto source = OpenGenerationKey(state, 1, CaKeyOptions{}, tokens);
+    auto source = OpenGenerationKey(state, 1, CaKeyOptions{}, drbg->rng(), tokens);
     REQUIRE_MESSAGE(source.has_value(), source.error().detail);
     return std::move(*source);
   }
@@ -86,7 +86,7 @@ TEST_CASE("Rollover key in a token: generated there, named in ca.key.uri, opened
   CHECK_FALSE(uri->pin_value.has_value());
   CHECK(t.HasLabel("ca-gen2"));
   // Generation 2's key through the one function serve uses, in the same module: one Token.
-  auto second = OpenGenerationKey(t.state, 2, CaKeyOptions{}, t.tokens);
+  auto second = OpenGenerationKey(t.state, 2, CaKeyOptions{}, t.drbg->rng(), t.tokens);
   REQUIRE_MESSAGE(second.has_value(), second.error().detail);
   CHECK((*second)->token() == current->token());
   CHECK(t.tokens->size() == 1);
@@ -136,7 +136,7 @@ TEST_CASE("Rollover key in a file: ca.key 0600, no token") {
   auto generated = ca::PrivateKey::GenerateP256(drbg->rng());
   REQUIRE(generated.has_value());
   std::ofstream(key_path) << (*generated)->ToPem().value();
-  auto current = OpenGenerationKey(hsm.dir().string(), 1, CaKeyOptions{}, nullptr);
+  auto current = OpenGenerationKey(hsm.dir().string(), 1, CaKeyOptions{}, drbg->rng(), nullptr);
   REQUIRE_MESSAGE(current.has_value(), current.error().detail);
   auto made = RolloverKey::Make(**current, dir, 2, drbg->rng());
   REQUIRE_MESSAGE(made.has_value(), made.error().detail);

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "db/store.h"
+#include "tests/db/admin_writes.h"
 #include "tests/db/backend.h"
 
 namespace db::testing {
@@ -17,14 +18,6 @@ namespace {
 constexpr const char* kAt = "2026-09-01T00:00:00Z";
 constexpr const char* kLater = "2026-09-02T00:00:00Z";
 constexpr const char* kBadTime = "not a time";
-
-EventRecord AdminEventAt(std::string time, std::string outcome) {
-  return EventRecord{.time = std::move(time),
-                     .peer = "local",
-                     .endpoint = "admin",
-                     .outcome = std::move(outcome),
-                     .reason = "operator"};
-}
 
 std::vector<EventRecord> Events(Store& store) {
   auto events = store.RecentEvents(100);
@@ -53,7 +46,7 @@ TEST_CASE_TEMPLATE("DenyBootstrapRecorded: the denylist row and its admin event 
   const size_t events_before = Events(*store).size();
 
   SUBCASE("the admin event's insert fails: no row, no state event") {
-    auto failed = store->DenyBootstrapRecorded(entry, AdminEventAt(kBadTime, "denied"));
+    auto failed = store->DenyBootstrapRecorded(entry, TestAdminEvent(kBadTime, "denied"));
     REQUIRE_FALSE(failed.has_value());
     CHECK(failed.error().code == Code::kConstraint);
     CHECK(store->ListDenied().value().empty());
@@ -61,7 +54,7 @@ TEST_CASE_TEMPLATE("DenyBootstrapRecorded: the denylist row and its admin event 
     CHECK(Events(*store).size() == events_before);
   }
   SUBCASE("success") {
-    auto done = store->DenyBootstrapRecorded(entry, AdminEventAt(kAt, "denied"));
+    auto done = store->DenyBootstrapRecorded(entry, TestAdminEvent(kAt, "denied"));
     REQUIRE_MESSAGE(done.has_value(), (done ? "" : done.error().detail));
     CHECK(store->IsBootstrapDenied(entry.fingerprint, "", "").value());
     CheckRecorded(*store, events_before, "denied");
@@ -76,7 +69,7 @@ TEST_CASE_TEMPLATE("BlockDeviceRecorded / UnblockDeviceRecorded: the change and 
 
   SUBCASE("block: the admin event's insert fails: not blocked, no state event") {
     auto failed =
-        store->BlockDeviceRecorded("device-a", "lost", kAt, AdminEventAt(kBadTime, "blocked"));
+        store->BlockDeviceRecorded("device-a", "lost", kAt, TestAdminEvent(kBadTime, "blocked"));
     REQUIRE_FALSE(failed.has_value());
     CHECK(failed.error().code == Code::kConstraint);
     CHECK_FALSE(store->IsDeviceBlocked("device-a").value());
@@ -84,21 +77,23 @@ TEST_CASE_TEMPLATE("BlockDeviceRecorded / UnblockDeviceRecorded: the change and 
     CHECK(Events(*store).size() == events_before);
   }
   SUBCASE("block succeeds; already blocked writes nothing, no event either") {
-    auto blocked = store->BlockDeviceRecorded("device-a", "lost", kAt, AdminEventAt(kAt, "blocked"));
+    auto blocked =
+        store->BlockDeviceRecorded("device-a", "lost", kAt, TestAdminEvent(kAt, "blocked"));
     REQUIRE_MESSAGE(blocked.has_value(), (blocked ? "" : blocked.error().detail));
     CHECK(*blocked);
     CHECK(store->IsDeviceBlocked("device-a").value());
     CheckRecorded(*store, events_before, "blocked");
-    auto again = store->BlockDeviceRecorded("device-a", "lost", kAt, AdminEventAt(kAt, "blocked"));
+    auto again =
+        store->BlockDeviceRecorded("device-a", "lost", kAt, TestAdminEvent(kAt, "blocked"));
     REQUIRE(again.has_value());
     CHECK_FALSE(*again);
     CHECK(Events(*store).size() == events_before + 2);
   }
   SUBCASE("unblock: the admin event's insert fails: still blocked, no state event") {
-    REQUIRE(store->BlockDevice("device-a", "lost", kAt).value());
+    REQUIRE(BlockAsAdmin(*store, "device-a", "lost", kAt).value());
     const size_t blocked_events = Events(*store).size();
     auto failed = store->UnblockDeviceRecorded("device-a", "found", kLater,
-                                               AdminEventAt(kBadTime, "unblocked"));
+                                               TestAdminEvent(kBadTime, "unblocked"));
     REQUIRE_FALSE(failed.has_value());
     CHECK(failed.error().code == Code::kConstraint);
     CHECK(store->IsDeviceBlocked("device-a").value());
@@ -108,10 +103,10 @@ TEST_CASE_TEMPLATE("BlockDeviceRecorded / UnblockDeviceRecorded: the change and 
     CHECK(Events(*store).size() == blocked_events);
   }
   SUBCASE("unblock succeeds") {
-    REQUIRE(store->BlockDevice("device-a", "lost", kAt).value());
+    REQUIRE(BlockAsAdmin(*store, "device-a", "lost", kAt).value());
     const size_t blocked_events = Events(*store).size();
     auto lifted = store->UnblockDeviceRecorded("device-a", "found", kLater,
-                                               AdminEventAt(kLater, "unblocked"));
+                                               TestAdminEvent(kLater, "unblocked"));
     REQUIRE_MESSAGE(lifted.has_value(), (lifted ? "" : lifted.error().detail));
     CHECK(*lifted);
     CHECK_FALSE(store->IsDeviceBlocked("device-a").value());
@@ -131,7 +126,7 @@ TEST_CASE_TEMPLATE("GrantRebootstrapRecorded: the grant and its admin event comm
     int64_t built_for = 0;
     auto failed = store->GrantRebootstrapRecorded(grant, [&](const RebootstrapGrant& stored) {
       built_for = stored.id;
-      return AdminEventAt(kBadTime, "rebootstrap_granted");
+      return TestAdminEvent(kBadTime, "rebootstrap_granted");
     });
     REQUIRE_FALSE(failed.has_value());
     CHECK(failed.error().code == Code::kConstraint);
@@ -139,13 +134,13 @@ TEST_CASE_TEMPLATE("GrantRebootstrapRecorded: the grant and its admin event comm
     CHECK(store->ListGrants().value().empty());
     CHECK(Events(*store).size() == events_before);
     // Nothing open stays behind: the next grant for the device is not refused as a second one.
-    auto next = store->GrantRebootstrap(grant);
+    auto next = GrantAsAdmin(*store, grant);
     REQUIRE(next.has_value());
     CHECK(next->has_value());
   }
   SUBCASE("success: the event names the stored grant") {
     auto granted = store->GrantRebootstrapRecorded(grant, [](const RebootstrapGrant& stored) {
-      auto event = AdminEventAt(kAt, "rebootstrap_granted");
+      auto event = TestAdminEvent(kAt, "rebootstrap_granted");
       event.reason = "id=" + std::to_string(stored.id);
       return event;
     });

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "db/store.h"
+#include "tests/db/admin_writes.h"
 #include "tests/db/backend.h"
 #include "tests/db/sqlite_fixture.h"
 
@@ -35,17 +36,16 @@ struct Populated {
     REQUIRE(store->RevokeSerial(revoked.serial_hex, 1, kAt).value() == 1);
     REQUIRE(store->RevokeDevice("device-b", 4, kAt).value() == 1);
     REQUIRE(
-        store->DenyBootstrap({.fingerprint = HashHex(7, 'c'), .reason = "cloned", .added_at = kAt})
+        DenyAsAdmin(*store, {.fingerprint = HashHex(7, 'c'), .reason = "cloned", .added_at = kAt})
             .has_value());
-    REQUIRE(store
-                ->DenyBootstrap({.issuer = "CN=Acme \"Root\", O=\\x",
+    REQUIRE(DenyAsAdmin(*store, {.issuer = "CN=Acme \"Root\", O=\\x",
                                  .serial_hex = "8f00",
                                  .reason = "stolen",
                                  .added_at = kAt})
                 .has_value());
-    REQUIRE(store->BlockDevice("device-d", "lost", kAt).value());
-    REQUIRE(store->UnblockDevice("device-d", "found", "2026-09-02T00:00:00Z").value());
-    REQUIRE(store->BlockDevice("device-e", "stolen", kAt).value());
+    REQUIRE(BlockAsAdmin(*store, "device-d", "lost", kAt).value());
+    REQUIRE(UnblockAsAdmin(*store, "device-d", "found", "2026-09-02T00:00:00Z").value());
+    REQUIRE(BlockAsAdmin(*store, "device-e", "stolen", kAt).value());
   }
 
   void Tamper(const std::string& sql) { ExecRaw(OpenRaw(dir.File("store.db")).get(), sql); }
@@ -65,10 +65,10 @@ TEST_CASE_TEMPLATE("every state change is a chained state event, and an untouche
   AuditReport report = p.store->VerifyAuditChain().value();
   CHECK_MESSAGE(report.ok, report.problem);
   // 1 issuance (its intent and its issued event); 2 more intents, 2 revocations, 2 denylist rows,
-  // 2 blocks and 1 lift.
-  CHECK(report.rows_checked == 11);
+  // 2 blocks and 1 lift; and the operator's admin event of each of those 5 (the *Recorded writes).
+  CHECK(report.rows_checked == 16);
   const std::vector<EventRecord> events = p.store->RecentEvents(100).value();  // newest first
-  REQUIRE(events.size() == 11);
+  REQUIRE(events.size() == 16);
   std::string first_revoked;
   int lists = 0;
   for (const EventRecord& event : events) {

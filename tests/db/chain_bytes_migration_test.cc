@@ -18,6 +18,7 @@
 #include "db/pg_store.h"
 #include "db/schema.h"
 #include "db/schema_chain_bytes.h"
+#include "tests/db/admin_writes.h"
 #include "tests/db/backend.h"
 #include "tests/db/pg_v1_store_fixture.h"
 #include "tests/db/sqlite_fixture.h"
@@ -73,7 +74,7 @@ void Populate(Store& store) {
   IssueAt(store, Cert(1, "2020-01-02T00:00:00Z", "2099-01-01T00:00:00Z"));
   IssueAt(store, Cert(2, "2020-01-02T00:00:00Z", "2099-01-01T00:00:00Z"));
   REQUIRE(store.RevokeSerial(SerialHex(2), 1, "2020-01-03T00:00:00Z").value() == 1);
-  REQUIRE(store.BlockDevice("device-z", "lost", "2020-01-04T00:00:00Z").value());
+  REQUIRE(BlockAsAdmin(store, "device-z", "lost", "2020-01-04T00:00:00Z").value());
   REQUIRE(store.AddCaGeneration(Generation(1, "active"), Generation(2, "pending")).has_value());
   int64_t gen = 0;
   REQUIRE(store.ActivateCaGeneration("2020-01-06T00:00:00Z", &gen).has_value());

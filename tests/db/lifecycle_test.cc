@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "db/store.h"
+#include "tests/db/admin_writes.h"
 #include "tests/db/backend.h"
 #include "tests/db/sqlite_fixture.h"
 
@@ -90,10 +91,9 @@ TEST_CASE_TEMPLATE("the bootstrap denylist matches a fingerprint, or an issuer A
   TempDir dir;
   auto store = Backend::Open(dir);
   const std::string fp = HashHex(1, 'f');
-  REQUIRE(store->DenyBootstrap({.fingerprint = fp, .reason = "stolen", .added_at = kRevokedAt})
+  REQUIRE(DenyAsAdmin(*store, {.fingerprint = fp, .reason = "stolen", .added_at = kRevokedAt})
               .has_value());
-  REQUIRE(store
-              ->DenyBootstrap({.issuer = "CN=Bootstrap CA",
+  REQUIRE(DenyAsAdmin(*store, {.issuer = "CN=Bootstrap CA",
                                .serial_hex = "0a1b",
                                .reason = "batch recalled",
                                .added_at = kRevokedAt})
@@ -128,7 +128,7 @@ TEST_CASE_TEMPLATE("the bootstrap denylist matches a fingerprint, or an issuer A
     bad.fingerprint = fp;
     bad.added_at = "yesterday";
   }
-  auto refused = store->DenyBootstrap(bad);
+  auto refused = DenyAsAdmin(*store, bad);
   REQUIRE_FALSE(refused.has_value());
   CHECK(refused.error().code == Code::kConstraint);
   CHECK(store->ListDenied().value().size() == 2);

@@ -11,6 +11,7 @@
 
 #include "ca/encoding.h"
 #include "db/store.h"
+#include "tests/db/admin_writes.h"
 #include "tests/db/store_fixture.h"
 
 namespace db::testing {
@@ -22,8 +23,8 @@ inline void ExerciseGrants(Store& store, const std::string& at) {
   Issue(store, EnrollCertificate(8, 8, "device-g", bootstrap));
   RebootstrapGrant grant{.device_id = "device-g", .reason = "reset", .granted_at = at,
                          .expires_at = "2099-01-01T00:00:00Z", .revoke_previous = true};
-  CHECK(store.GrantRebootstrap(grant).value().has_value());
-  CHECK_FALSE(store.GrantRebootstrap(grant).value().has_value());
+  CHECK(GrantAsAdmin(store, grant).value().has_value());
+  CHECK_FALSE(GrantAsAdmin(store, grant).value().has_value());
   Intent reset = EnrollIntent(9, 9, "device-g", bootstrap);
   CHECK(ReserveOrDie(store, reset).decision == Decision::kReserved);
   CompleteOrDie(store, reset);
@@ -136,11 +137,11 @@ inline void ExerciseStore(Store& store) {
   CHECK(store.RevokeSerial(second.serial_hex, 1, at).value() == 1);
   CHECK(store.RevokeDevice("device-d", 4, at).value() == 1);
   CHECK(store.RevokeDevice("device-a", 4, at).value() == 2);
-  REQUIRE(store.DenyBootstrap({.fingerprint = HashHex(7, 'c'), .reason = "x", .added_at = at})
+  REQUIRE(DenyAsAdmin(store, {.fingerprint = HashHex(7, 'c'), .reason = "x", .added_at = at})
               .has_value());
-  CHECK(store.BlockDevice("device-e", "lost", at).value());
+  CHECK(BlockAsAdmin(store, "device-e", "lost", at).value());
   CHECK(store.IsDeviceBlocked("device-e").value());
-  CHECK(store.UnblockDevice("device-e", "found", at).value());
+  CHECK(UnblockAsAdmin(store, "device-e", "found", at).value());
   CHECK(store.ListBlocks(true).has_value());
   CHECK(store.ListDenied().has_value());
   CHECK(store.RecordEvent(SampleEvent("refused")).has_value());

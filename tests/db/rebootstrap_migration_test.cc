@@ -11,6 +11,7 @@
 #include "db/pg_store.h"
 #include "db/schema.h"
 #include "db/schema_grants.h"
+#include "tests/db/admin_writes.h"
 #include "tests/db/pg_fixture.h"
 #include "tests/db/sqlite_fixture.h"
 #include "tests/db/store_fixture.h"
@@ -26,7 +27,7 @@ const RebootstrapGrant kGrant{.device_id = "device-1",
 // On a migrated store: a grant is recorded, spent by a new key and the chain verifies.
 void GrantWorks(Store& store) {
   Issue(store, EnrollCertificate(1, 1, "device-1", HashHex(1, 'c')));
-  REQUIRE(store.GrantRebootstrap(kGrant).value().has_value());
+  REQUIRE(GrantAsAdmin(store, kGrant).value().has_value());
   CHECK(ReserveOrDie(store, EnrollIntent(2, 2, "device-1", HashHex(1, 'c'))).decision ==
         Decision::kReserved);
   auto report = store.VerifyAuditChain().value();

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "db/store.h"
+#include "tests/db/admin_writes.h"
 #include "tests/db/backend.h"
 
 namespace db::testing {
@@ -31,7 +32,7 @@ RebootstrapGrant Grant(const std::string& expires_at, bool revoke_previous = fal
 
 // Stores a grant that must be accepted; returns it with its id.
 RebootstrapGrant GrantOrDie(Store& store, const RebootstrapGrant& grant) {
-  auto granted = store.GrantRebootstrap(grant);
+  auto granted = GrantAsAdmin(store, grant);
   REQUIRE_MESSAGE(granted.has_value(), (granted ? "" : granted.error().detail));
   REQUIRE(granted->has_value());
   return **granted;
@@ -63,7 +64,7 @@ TEST_CASE_TEMPLATE("rebootstrap: a grant lets one new key through, then is spent
   const RebootstrapGrant grant = GrantOrDie(*store, Grant("2026-08-30T07:00:00Z"));
   CHECK(grant.id > 0);
   // A second open grant for the same device is refused, nothing written.
-  CHECK_FALSE(store->GrantRebootstrap(Grant("2026-08-31T07:00:00Z")).value().has_value());
+  CHECK_FALSE(GrantAsAdmin(*store, Grant("2026-08-31T07:00:00Z")).value().has_value());
 
   Intent second = SecondEnrollment(2, 2);
   REQUIRE(ReserveOrDie(*store, second).decision == Decision::kReserved);
@@ -186,9 +187,9 @@ TEST_CASE_TEMPLATE("rebootstrap: bad grants are refused", Backend, PROVISIOND_DB
   auto store = Backend::Open(dir);
   RebootstrapGrant empty_reason = Grant("2026-08-30T07:00:00Z");
   empty_reason.reason.clear();
-  CHECK(store->GrantRebootstrap(empty_reason).error().code == Code::kConstraint);
-  CHECK(store->GrantRebootstrap(Grant("2026-08-29T06:00:00Z")).error().code == Code::kConstraint);
-  CHECK(store->GrantRebootstrap(Grant("tomorrow")).error().code == Code::kConstraint);
+  CHECK(GrantAsAdmin(*store, empty_reason).error().code == Code::kConstraint);
+  CHECK(GrantAsAdmin(*store, Grant("2026-08-29T06:00:00Z")).error().code == Code::kConstraint);
+  CHECK(GrantAsAdmin(*store, Grant("tomorrow")).error().code == Code::kConstraint);
   CHECK(store->ListGrants().value().empty());
 }
 

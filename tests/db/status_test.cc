@@ -7,6 +7,7 @@
 #include <string>
 
 #include "db/store.h"
+#include "tests/db/admin_writes.h"
 #include "tests/db/backend.h"
 
 namespace db::testing {
@@ -88,12 +89,11 @@ TEST_CASE_TEMPLATE(
   Intent intent = EnrollIntent(1, 1, "device-a", kBootstrap);
   intent.auth_cert_serial = "8f00ab";
   SUBCASE("by fingerprint") {
-    REQUIRE(store->DenyBootstrap({.fingerprint = kBootstrap, .reason = "x", .added_at = kAt})
+    REQUIRE(DenyAsAdmin(*store, {.fingerprint = kBootstrap, .reason = "x", .added_at = kAt})
                 .has_value());
   }
   SUBCASE("by issuer and serial") {
-    REQUIRE(store
-                ->DenyBootstrap({.issuer = intent.auth_cert_issuer,
+    REQUIRE(DenyAsAdmin(*store, {.issuer = intent.auth_cert_issuer,
                                  .serial_hex = "8f00ab",
                                  .reason = "x",
                                  .added_at = kAt})
@@ -112,8 +112,8 @@ TEST_CASE_TEMPLATE("kDeviceBlocked: a blocked device gets nothing until the bloc
   auto store = Backend::Open(dir);
   CertificateRecord current = EnrollCertificate(1, 1, "device-a", kBootstrap);
   Issue(*store, current);
-  REQUIRE(store->BlockDevice("device-a", "stolen", kAt).value());
-  CHECK_FALSE(store->BlockDevice("device-a", "again", kAt).value());  // one active block
+  REQUIRE(BlockAsAdmin(*store, "device-a", "stolen", kAt).value());
+  CHECK_FALSE(BlockAsAdmin(*store, "device-a", "again", kAt).value());  // one active block
   CHECK(store->IsDeviceBlocked("device-a").value());
   CHECK_FALSE(store->IsDeviceBlocked("device-b").value());
 
@@ -138,8 +138,8 @@ TEST_CASE_TEMPLATE("kDeviceBlocked: a blocked device gets nothing until the bloc
   CHECK(blocks[0].reason == "stolen");
   CHECK(blocks[0].blocked_at == kAt);
 
-  REQUIRE(store->UnblockDevice("device-a", "recovered", "2026-09-02T00:00:00Z").value());
-  CHECK_FALSE(store->UnblockDevice("device-a", "recovered", "2026-09-02T00:00:00Z").value());
+  REQUIRE(UnblockAsAdmin(*store, "device-a", "recovered", "2026-09-02T00:00:00Z").value());
+  CHECK_FALSE(UnblockAsAdmin(*store, "device-a", "recovered", "2026-09-02T00:00:00Z").value());
   CHECK_FALSE(store->IsDeviceBlocked("device-a").value());
   CHECK(store->ListBlocks(true).value().empty());
   auto history = store->ListBlocks(false).value();
@@ -149,7 +149,7 @@ TEST_CASE_TEMPLATE("kDeviceBlocked: a blocked device gets nothing until the bloc
   CHECK(ReserveDecision(*store, reenroll) == Decision::kReserved);
 
   // Blocked again later: a second row; the history keeps both.
-  REQUIRE(store->BlockDevice("device-a", "stolen again", "2026-09-03T00:00:00Z").value());
+  REQUIRE(BlockAsAdmin(*store, "device-a", "stolen again", "2026-09-03T00:00:00Z").value());
   CHECK(store->ListBlocks(false).value().size() == 2);
   auto report = store->VerifyAuditChain().value();
   CHECK_MESSAGE(report.ok, report.problem);
@@ -159,10 +159,10 @@ TEST_CASE_TEMPLATE("BlockDevice refuses an empty device id or a bad time, writin
                    PROVISIOND_DB_BACKENDS) {
   TempDir dir;
   auto store = Backend::Open(dir);
-  auto empty = store->BlockDevice("", "x", kAt);
+  auto empty = BlockAsAdmin(*store, "", "x", kAt);
   REQUIRE_FALSE(empty.has_value());
   CHECK(empty.error().code == Code::kConstraint);
-  auto bad_time = store->BlockDevice("device-a", "x", "yesterday");
+  auto bad_time = BlockAsAdmin(*store, "device-a", "x", "yesterday");
   REQUIRE_FALSE(bad_time.has_value());
   CHECK(bad_time.error().code == Code::kConstraint);
   CHECK(store->ListBlocks(/*active_only=*/false).value().empty());

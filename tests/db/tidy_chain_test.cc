@@ -10,6 +10,7 @@
 #include <type_traits>
 
 #include "db/store.h"
+#include "tests/db/admin_writes.h"
 #include "tests/db/backend.h"
 #include "tests/db/sqlite_fixture.h"
 #include "tests/db/tamper.h"
@@ -60,7 +61,7 @@ Truncated BuildAndTruncate(Store& store) {
   revoked.not_after = "2099-01-01T00:00:00Z";
   IssueAt(store, revoked);
   REQUIRE(store.RevokeSerial(revoked.serial_hex, 1, "2020-01-03T00:00:00Z").value() == 1);
-  REQUIRE(store.BlockDevice("device-z", "lost", "2020-01-04T00:00:00Z").value());
+  REQUIRE(BlockAsAdmin(store, "device-z", "lost", "2020-01-04T00:00:00Z").value());
   for (int i = 5; i < 9; ++i) {
     REQUIRE(store.RecordEvent(OldEvent("2026-01-01T00:00:0" + std::to_string(i) + "Z", i)));
   }

@@ -9,6 +9,7 @@
 #include <type_traits>
 
 #include "db/store.h"
+#include "tests/db/admin_writes.h"
 #include "tests/db/backend.h"
 #include "tests/db/sqlite_fixture.h"
 #include "tests/db/tamper.h"
@@ -128,7 +129,7 @@ TEST_CASE_TEMPLATE("a bootstrap certificate whose enrollment tidy removed cannot
   // A re-bootstrap grant still recognises the device's own bootstrap certificate.
   RebootstrapGrant grant{.device_id = "device-a", .reason = "reset",
                          .granted_at = "2026-01-01T00:00:00Z", .expires_at = kFuture};
-  REQUIRE(store->GrantRebootstrap(grant).value().has_value());
+  REQUIRE(GrantAsAdmin(*store, grant).value().has_value());
   Intent reset = EnrollIntent(4, 4, "device-a", bootstrap);
   reset.created_at = "2026-01-02T00:00:00Z";
   CHECK(ReserveOrDie(*store, reset).decision == Decision::kReserved);

@@ -5,6 +5,7 @@
 
 #include "daemon/authority/enrollment.h"
 #include "tests/daemon/authority/bench.h"
+#include "tests/db/admin_writes.h"
 
 using namespace authoritytest;
 
@@ -13,11 +14,11 @@ namespace {
 // A grant for `d` from now for `seconds`.
 void GrantFor(Bench& b, const Device& d, base::UnixTime seconds, bool revoke_previous = false) {
   const base::UnixTime now = b.time.Now();
-  auto granted = b.store->GrantRebootstrap({.device_id = d.id,
-                                            .reason = "factory reset",
-                                            .granted_at = ca::Iso8601(now),
-                                            .expires_at = ca::Iso8601(now + seconds),
-                                            .revoke_previous = revoke_previous});
+  auto granted = db::testing::GrantAsAdmin(*b.store, {.device_id = d.id,
+                                                      .reason = "factory reset",
+                                                      .granted_at = ca::Iso8601(now),
+                                                      .expires_at = ca::Iso8601(now + seconds),
+                                                      .revoke_previous = revoke_previous});
   REQUIRE_MESSAGE(granted.has_value(), (granted ? "" : granted.error().detail));
   REQUIRE(granted->has_value());
 }

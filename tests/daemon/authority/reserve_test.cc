@@ -6,6 +6,7 @@
 #include "daemon/authority/enrollment.h"
 #include "daemon/authority/status_check.h"
 #include "tests/daemon/authority/bench.h"
+#include "tests/db/admin_writes.h"
 
 using namespace authoritytest;
 
@@ -71,10 +72,10 @@ TEST_CASE("device blocked by the operator after the checks: refused at Reserve")
   Bench b;
   b.Start();
   Device d = b.NewDevice();
-  REQUIRE(b.store->BlockDevice(d.id, "stolen", "2026-05-01T00:00:00Z").value());
+  REQUIRE(db::testing::BlockAsAdmin(*b.store, d.id, "stolen", "2026-05-01T00:00:00Z").value());
   Expect(b, b.Request(d), EnrollCode::kDeviceBlocked);
   CHECK(b.Rows("issuance_intents") == 0);
-  REQUIRE(b.store->UnblockDevice(d.id, "found", "2026-05-01T00:00:01Z").value());
+  REQUIRE(db::testing::UnblockAsAdmin(*b.store, d.id, "found", "2026-05-01T00:00:01Z").value());
   Issued(b, d);
 }
 
@@ -82,9 +83,9 @@ TEST_CASE("bootstrap certificate denylisted: refused at Reserve") {
   Bench b;
   b.Start();
   Device d = b.NewDevice();
-  REQUIRE(b.store->DenyBootstrap(db::DenyEntry{.fingerprint = d.peer.cert->fingerprint,
-                                                .reason = "leaked",
-                                                .added_at = "2026-05-01T00:00:00Z"}));
+  REQUIRE(db::testing::DenyAsAdmin(*b.store, db::DenyEntry{.fingerprint = d.peer.cert->fingerprint,
+                                                           .reason = "leaked",
+                                                           .added_at = "2026-05-01T00:00:00Z"}));
   Expect(b, b.Request(d), EnrollCode::kAuthDenylisted);
   CHECK(b.Rows("issuance_intents") == 0);
 }
@@ -93,7 +94,7 @@ TEST_CASE("the request's checks come before Reserve's: a blocked device with a b
   Bench b;
   b.Start();
   Device d = b.NewDevice();
-  REQUIRE(b.store->BlockDevice(d.id, "stolen", "2026-05-01T00:00:00Z").value());
+  REQUIRE(db::testing::BlockAsAdmin(*b.store, d.id, "stolen", "2026-05-01T00:00:00Z").value());
   EnrollRequest request = b.Request(d);
   request.body = b.Csr(*d.bootstrap_key, d.id);  // key reuse, decided without the store
   Expect(b, request, EnrollCode::kKeyReuse);
@@ -120,10 +121,10 @@ TEST_CASE("a status check at the handshake: revoked, unknown, denylisted (StoreS
   CHECK(refusal(unknown, AuthKind::kOperational) == "operational certificate not in the store");
   REQUIRE(b.store->RevokeSerial(op.cert->serial_hex, 1, "2026-05-01T00:00:00Z").value() == 1);
   CHECK(refusal(*op.cert, AuthKind::kOperational) == "operational certificate revoked");
-  REQUIRE(b.store->DenyBootstrap(db::DenyEntry{.issuer = d.peer.cert->issuer,
-                                                .serial_hex = d.peer.cert->serial_hex,
-                                                .reason = "leaked",
-                                                .added_at = "2026-05-01T00:00:00Z"}));
+  REQUIRE(db::testing::DenyAsAdmin(*b.store, db::DenyEntry{.issuer = d.peer.cert->issuer,
+                                                           .serial_hex = d.peer.cert->serial_hex,
+                                                           .reason = "leaked",
+                                                           .added_at = "2026-05-01T00:00:00Z"}));
   CHECK(refusal(*d.peer.cert, AuthKind::kBootstrap) == "bootstrap certificate denylisted");
 }
 

@@ -12,6 +12,7 @@
 #include "daemon/authority/status_check.h"
 #include "db/pg_store.h"
 #include "db/store_health.h"
+#include "tests/db/admin_writes.h"
 #include "tests/db/pg_fixture.h"
 
 namespace provisiond {
@@ -45,9 +46,9 @@ TEST_CASE("status check, store stopped: unavailable (503), never a refusal, refu
   db::testing::Issue(s, db::testing::EnrollCertificate(1, 1, "dev-1", HashHex(101, 'f')));
   db::testing::Issue(s, db::testing::EnrollCertificate(2, 2, "dev-2", HashHex(102, 'f')));
   REQUIRE(s.RevokeSerial(SerialHex(2), 1, "2026-05-01T00:00:00Z").value() == 1);
-  REQUIRE(s.DenyBootstrap(db::DenyEntry{.fingerprint = HashHex(9, 'f'),
-                                        .reason = "leaked",
-                                        .added_at = "2026-05-01T00:00:00Z"}));
+  REQUIRE(db::testing::DenyAsAdmin(s, db::DenyEntry{.fingerprint = HashHex(9, 'f'),
+                                                    .reason = "leaked",
+                                                    .added_at = "2026-05-01T00:00:00Z"}));
   StoreStatusCheck check(s);
   using Kind = StatusVerdict::Kind;
   const PresentedCert active = Leaf(1, HashHex(201, 'e'));
