@@ -118,6 +118,14 @@ base::Result<SetKeys> KeysOf(Daemon& d, const CaSet& set) {
   return keys;
 }
 
+// What the CA key probe signs with: every key serve signs with (the active generation's, and the
+// previous one's while it is trusted: CRLs and resumed pending intents).
+std::vector<ProbedKey> ProbedKeys(const CaSet& set, const SetKeys& keys) {
+  std::vector<ProbedKey> out{{.gen = set.active_gen, .source = keys.active}};
+  if (keys.previous != nullptr) out.push_back({.gen = set.previous_gen, .source = keys.previous});
+  return out;
+}
+
 // Logs a server certificate that is not the set's (ca_generations.h ApplyCaSet).
 void NoteServerCert(const CaSet& set, int64_t presented) {
   if (presented == set.server_gen) return;
@@ -163,6 +171,7 @@ void Reload(Daemon& d) {
     return refuse(r.error().detail);
   }
   if (ca_changed) {
+    if (d.ca_key_probe) d.ca_key_probe->SetKeys(ProbedKeys(*set, keys));
     if (d.crl) {
       if (auto r = d.crl->SetGenerations(std::move(keys.crl)); !r) {
         Log(Priority::kErr, "crl_generations_kept", {{"reason", r.error().detail}});
@@ -342,7 +351,9 @@ int RunServe(const ServeConfig& initial, const StoreLocation& location,
                      std::move(inherited->est), keys->previous);
   if (!server) return Fatal(server.error().detail);
   d.server = std::move(*server);
-  if (d.ca_key->token()) d.ca_key_probe = std::make_unique<CaKeyProbe>(*d.ca_key);
+  if (d.ca_key->token()) {
+    d.ca_key_probe = std::make_unique<CaKeyProbe>(ProbedKeys(d.ca_set, *keys));
+  }
   if (auto r = StartMetrics(d, std::move(inherited->metrics)); !r) return Fatal(r.error().detail);
   if (auto r = StartCrl(d, std::move(inherited->crl)); !r) return Fatal(r.error().detail);
   d.store_probe = std::make_unique<StoreProbe>(d.store->store(), db::GlobalStoreHealth());
