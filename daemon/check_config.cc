@@ -275,7 +275,8 @@ std::vector<std::string> CheckServeFiles(const CheckConfigInput& input) {
   auto store = db::ParseStoreUrl(c.store.url.empty() ? "sqlite:" + paths.database : c.store.url);
   // Every CA generation's key that is not retired (#19 part 3: docs/rollover.md).
   std::shared_ptr<ca::token::TokenSet> tokens;
-  for (int64_t gen : GenerationsToCheck(c.state_dir, store ? std::optional(*store) : std::nullopt)) {
+  const std::optional<db::StoreUrl> url = store ? std::optional(*store) : std::nullopt;
+  for (int64_t gen : GenerationsToCheck(c.state_dir, url)) {
     CheckGenerationKey(input, gen, (*drbg)->rng(), tokens, &problems);
   }
   CheckPair(paths.server_cert, paths.server_key, "server", (*drbg)->rng(), &problems);
