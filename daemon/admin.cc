@@ -307,18 +307,20 @@ AdminCommands AddAdminCommands(CLI::App& app, AdminOptions& o) {
   c.audit = app.add_subcommand("audit", "audit trail commands");
   c.audit_verify = c.audit->add_subcommand("verify", "check the enrollment_events hash chain");
   c.audit_checkpoint = c.audit->add_subcommand(
-      "checkpoint", "verify the chain, then write its head signed with the CA key");
+      "checkpoint", "verify the chain, then write its head signed by the active CA generation");
   c.audit_checkpoint->add_option("--out", o.out, "the checkpoint file (default: stdout)")
       ->check(WritableFilePath());
   AddCaKeyOptions(c.audit_checkpoint, o.ca_key);
   for (CLI::App* cmd : {c.audit_verify, c.audit_checkpoint}) {
     cmd->add_option("--from-checkpoint", o.checkpoint_file,
-                     "start at a checkpoint's row (its signature checked against ca.crt) "
+                     "start at a checkpoint's row (its signature checked under any CA "
+                     "generation's ca.crt) "
                      "instead of walking the whole chain")
         ->check(ReadableFile());
   }
   c.audit_verify_archive = c.audit->add_subcommand(
-      "verify-archive", "check a `tidy --archive` file: its signature and its chain rows");
+      "verify-archive",
+      "check a `tidy --archive` file: its signature (any CA generation's) and its chain rows");
   c.audit_verify_archive->add_option("FILE", o.archive_file, "the archive")
       ->required()
       ->check(ReadableFile());

@@ -16,6 +16,7 @@
 #include "daemon/ca_key_source.h"
 #include "daemon/cli_error.h"
 #include "daemon/files.h"
+#include "daemon/generation_signing.h"
 #include "db/store.h"
 
 namespace provisiond {
@@ -23,16 +24,14 @@ namespace {
 
 using cli::Error;
 
-// The checkpoint named by --from-checkpoint, its signature checked under the state dir's ca.crt.
-base::Result<ca::AuditCheckpoint> LoadCheckpoint(const AdminOptions& o) {
+// The checkpoint named by --from-checkpoint, its signature checked under the root of any CA
+// generation in the state dir (one signed before a rollover stays valid after `ca retire`).
+base::Result<SignedCheckpoint> LoadCheckpoint(const AdminOptions& o) {
   auto text = ReadFile(o.checkpoint_file, ca::kMaxCheckpointBytes + 1);
   if (!text) return std::unexpected(text.error());
-  StatePaths paths(o.state_dir);
-  auto cert_pem = ReadFile(paths.ca_cert);
-  if (!cert_pem) return std::unexpected(cert_pem.error());
-  auto crt = ca::ParseCertificates(*cert_pem);
-  if (!crt) return base::Fail(base::Code::kInvalidArgument, paths.ca_cert + ": " + crt.error().detail);
-  auto checkpoint = ca::VerifyAuditCheckpoint(*text, *(*crt)->get());
+  auto roots = LoadGenerationRoots(o.state_dir);
+  if (!roots) return std::unexpected(roots.error());
+  auto checkpoint = VerifyCheckpointUnderAny(*text, *roots);
   if (!checkpoint) {
     return base::Fail(base::Code::kInvalidArgument,
                       o.checkpoint_file + ": " + checkpoint.error().detail);
@@ -59,12 +58,23 @@ std::optional<Verified> Verify(db::Store& store, const std::optional<ca::AuditCh
   if (from) {
     v.rows = from->rows + report->rows_checked - 1;
     v.head_id = from->id + report->rows_checked - 1;
+  } else {
+    // A chain tidy truncated starts above row 1: its head is first_id + rows - 1, and the rows up
+    // to it count the removed ones too, as tidy's own checkpoints do (rows = id).
+    auto base = store.AuditChainBase();
+    if (!base) {
+      *error = base.error().detail;
+      return std::nullopt;
+    }
+    if (report->rows_checked > 0) v.head_id = v.rows = base->first_id + report->rows_checked - 1;
   }
   return v;
 }
 
 // Prints the verdict; true when the chain is whole.
-bool PrintVerdict(const Verified& v, const std::optional<ca::AuditCheckpoint>& from) {
+bool PrintVerdict(const Verified& v, const std::optional<SignedCheckpoint>& signed_from) {
+  std::optional<ca::AuditCheckpoint> from;
+  if (signed_from) from = signed_from->checkpoint;
   const db::AuditReport& r = v.report;
   if (!r.ok) {
     if (r.first_bad_id) {
@@ -76,9 +86,10 @@ bool PrintVerdict(const Verified& v, const std::optional<ca::AuditCheckpoint>& f
     return false;
   }
   if (from) {
-    std::printf("audit chain ok from checkpoint row %lld (%s): %lld rows checked, %lld rows in "
-                "all, head %s (row %lld)\n",
+    std::printf("audit chain ok from checkpoint row %lld (%s, signed by CA generation %lld): %lld "
+                "rows checked, %lld rows in all, head %s (row %lld)\n",
                 static_cast<long long>(from->id), from->time.c_str(),
+                static_cast<long long>(signed_from->gen),
                 static_cast<long long>(r.rows_checked), static_cast<long long>(v.rows),
                 r.head_hash.c_str(), static_cast<long long>(v.head_id));
   } else {
@@ -97,32 +108,30 @@ std::unique_ptr<db::Store> OpenStore(const StoreLocation& location, std::string*
   return std::move(*store);
 }
 
-// Signs the head of `v` into a checkpoint file with the state dir's CA key (file or token).
-base::Result<std::string> SignHead(const AdminOptions& o, const Verified& v) {
-  StatePaths paths(o.state_dir);
-  auto cert_pem = ReadFile(paths.ca_cert);
-  if (!cert_pem) return std::unexpected(cert_pem.error());
-  auto crt = ca::ParseCertificates(*cert_pem);
-  if (!crt) return base::Fail(base::Code::kInvalidArgument, paths.ca_cert + ": " + crt.error().detail);
-  auto drbg = ca::Drbg::FromSystemEntropy();
-  if (!drbg) return base::Fail(base::Code::kInternal, drbg.error().detail);
-  auto source = CaKeySource::Open(paths, o.ca_key, (*drbg)->rng());
-  if (!source) return std::unexpected(source.error());
-  auto key = (*source)->NewKey((*drbg)->rng());
-  if (!key) return std::unexpected(key.error());
-  ca::AuditCheckpoint checkpoint{.id = v.head_id,
-                                 .row_hash = v.report.head_hash,
-                                 .rows = v.rows,
-                                 .time = ca::Iso8601(std::time(nullptr))};
-  auto text = ca::SignAuditCheckpoint(checkpoint, *(*crt)->get(), **key, (*drbg)->rng());
-  if (!text) return base::Fail(base::Code::kInternal, text.error().detail);
-  return *text;
+struct Signed {
+  std::string text;
+  int64_t gen = 1;
+};
+
+// Signs the head of `v` into a checkpoint file with the active CA generation's key (file or
+// token; the store says which generation is active).
+base::Result<Signed> SignHead(const AdminOptions& o, db::Store& store, const Verified& v) {
+  auto gen = ActiveGeneration(store);
+  if (!gen) return std::unexpected(gen.error());
+  auto signer = GenerationSigner::Open(o.state_dir, *gen, o.ca_key);
+  if (!signer) return std::unexpected(signer.error());
+  auto text = signer->Checkpoint({.id = v.head_id,
+                                  .row_hash = v.report.head_hash,
+                                  .rows = v.rows,
+                                  .time = ca::Iso8601(std::time(nullptr))});
+  if (!text) return std::unexpected(text.error());
+  return Signed{.text = std::move(*text), .gen = *gen};
 }
 
 // Both commands: the checkpoint named by --from-checkpoint (checked before the store is opened),
 // then the walk, whole or from it. nullopt with `err` set on any failure to get a verdict.
 std::optional<Verified> LoadAndVerify(const AdminOptions& o, const StoreLocation& location,
-                                      std::optional<ca::AuditCheckpoint>& from, std::string* err) {
+                                      std::optional<SignedCheckpoint>& from, std::string* err) {
   if (!o.checkpoint_file.empty()) {
     auto loaded = LoadCheckpoint(o);
     if (!loaded) {
@@ -133,13 +142,15 @@ std::optional<Verified> LoadAndVerify(const AdminOptions& o, const StoreLocation
   }
   auto store = OpenStore(location, err);
   if (!store) return std::nullopt;
-  return Verify(*store, from, err);
+  std::optional<ca::AuditCheckpoint> start;
+  if (from) start = from->checkpoint;
+  return Verify(*store, start, err);
 }
 
 }  // namespace
 
 int AuditVerify(const AdminOptions& o, const StoreLocation& location) {
-  std::optional<ca::AuditCheckpoint> from;
+  std::optional<SignedCheckpoint> from;
   std::string err;
   auto verified = LoadAndVerify(o, location, from, &err);
   if (!verified) return Error(err);
@@ -157,7 +168,7 @@ int AuditVerify(const AdminOptions& o, const StoreLocation& location) {
 }
 
 int AuditCheckpoint(const AdminOptions& o, const StoreLocation& location) {
-  std::optional<ca::AuditCheckpoint> from;
+  std::optional<SignedCheckpoint> from;
   std::string err;
   auto verified = LoadAndVerify(o, location, from, &err);
   if (!verified) return Error(err);
@@ -166,19 +177,22 @@ int AuditCheckpoint(const AdminOptions& o, const StoreLocation& location) {
     return Error("audit checkpoint: the chain does not verify; no checkpoint written");
   }
   if (verified->head_id == 0) return Error("audit checkpoint: the chain is empty");
-  auto text = SignHead(o, *verified);
-  if (!text) return Error(text.error().detail);
+  auto store = OpenStore(location, &err);
+  if (!store) return Error(err);
+  auto signed_head = SignHead(o, *store, *verified);
+  if (!signed_head) return Error(signed_head.error().detail);
   if (o.out.empty()) {
-    std::fputs(text->c_str(), stdout);
+    std::fputs(signed_head->text.c_str(), stdout);
     return 0;
   }
   const std::string tmp = o.out + ".tmp." + std::to_string(::getpid());
-  if (auto w = WriteNewFile(tmp, *text, 0644); !w) return Error(w.error().detail);
+  if (auto w = WriteNewFile(tmp, signed_head->text, 0644); !w) return Error(w.error().detail);
   if (std::rename(tmp.c_str(), o.out.c_str()) != 0) return Error("rename to " + o.out);
-  std::printf("wrote audit checkpoint at row %lld (%lld rows, head %s) to %s\n",
+  std::printf("wrote audit checkpoint at row %lld (%lld rows, head %s) to %s, signed by CA "
+              "generation %lld\n",
               static_cast<long long>(verified->head_id),
               static_cast<long long>(verified->rows), verified->report.head_hash.c_str(),
-              o.out.c_str());
+              o.out.c_str(), static_cast<long long>(signed_head->gen));
   return 0;
 }
 

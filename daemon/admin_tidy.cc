@@ -13,57 +13,13 @@
 #include "daemon/cli_checks.h"
 #include "daemon/cli_error.h"
 #include "daemon/files.h"
+#include "daemon/generation_signing.h"
 #include "daemon/tidy_archive.h"
 
 namespace provisiond {
 namespace {
 
 int Error(const std::string& what) { return cli::Error("tidy", what); }
-
-base::Result<std::unique_ptr<ca::CrtChain>> LoadCaCert(const std::string& state_dir) {
-  StatePaths paths(state_dir);
-  auto pem = ReadFile(paths.ca_cert);
-  if (!pem) return std::unexpected(pem.error());
-  auto crt = ca::ParseCertificates(*pem);
-  if (!crt) return base::Fail(base::Code::kInvalidArgument, paths.ca_cert + ": " + crt.error().detail);
-  return std::move(*crt);
-}
-
-// The CA key (file or token), its certificate and a DRBG: what tidy signs with.
-struct Signer {
-  std::unique_ptr<ca::Drbg> drbg;
-  std::unique_ptr<ca::CrtChain> crt;
-  std::unique_ptr<CaKeySource> source;
-  std::unique_ptr<ca::CaKey> key;
-
-  static base::Result<Signer> Open(const std::string& state_dir, const CaKeyOptions& options) {
-    Signer s;
-    auto drbg = ca::Drbg::FromSystemEntropy();
-    if (!drbg) return base::Fail(base::Code::kInternal, drbg.error().detail);
-    s.drbg = std::move(*drbg);
-    auto crt = LoadCaCert(state_dir);
-    if (!crt) return std::unexpected(crt.error());
-    s.crt = std::move(*crt);
-    auto source = CaKeySource::Open(StatePaths(state_dir), options, s.drbg->rng());
-    if (!source) return std::unexpected(source.error());
-    s.source = std::move(*source);
-    auto key = s.source->NewKey(s.drbg->rng());
-    if (!key) return std::unexpected(key.error());
-    s.key = std::move(*key);
-    return s;
-  }
-  base::Result<std::string> Checkpoint(int64_t id, const std::string& hash, const std::string& at) {
-    ca::AuditCheckpoint cp{.id = id, .row_hash = hash, .rows = id, .time = at};
-    auto text = ca::SignAuditCheckpoint(cp, *crt->get(), *key, drbg->rng());
-    if (!text) return base::Fail(base::Code::kInternal, text.error().detail);
-    return *text;
-  }
-  base::Result<base::Bytes> Sign(const unsigned char (&digest)[32]) {
-    auto sig = key->SignDigest(std::span<const unsigned char, 32>(digest), drbg->rng());
-    if (!sig) return base::Fail(base::Code::kInternal, sig.error().detail);
-    return *sig;
-  }
-};
 
 // What one run removed, for the summary line and the "tidy" event.
 struct Counts {
@@ -149,10 +105,12 @@ std::optional<std::string> ChainBaseProblem(db::Store& store, const std::string&
     if (base->first_id == 1) return std::nullopt;
     return "the chain starts at row " + std::to_string(base->first_id) + " without a checkpoint";
   }
-  auto crt = LoadCaCert(state_dir);
-  if (!crt) return crt.error().detail;
-  auto cp = ca::VerifyAuditCheckpoint(base->checkpoint, *(*crt)->get());
-  if (!cp) return "the chain's base checkpoint: " + cp.error().detail;
+  // Signed by the generation active at that tidy: any generation's root vouches for it.
+  auto roots = LoadGenerationRoots(state_dir);
+  if (!roots) return roots.error().detail;
+  auto signed_cp = VerifyCheckpointUnderAny(base->checkpoint, *roots);
+  if (!signed_cp) return "the chain's base checkpoint: " + signed_cp.error().detail;
+  const ca::AuditCheckpoint* cp = &signed_cp->checkpoint;
   const std::string first = std::to_string(base->first_id);
   if (cp->id + 1 == base->first_id) {
     if (cp->row_hash == base->prev_hash) return std::nullopt;
@@ -276,8 +234,9 @@ db::EventRecord SummaryEvent(const Plan& p, const Counts& c) {
 // Signs the checkpoints, opens the archive, removes in batches, records the "tidy" event and
 // signs the archive.
 base::Result<Counts> Execute(db::Store& store, db::Store::TidyLock& lock, const Plan& p,
-                             Signer& signer, const std::string& archive_path) {
-  auto head_cp = signer.Checkpoint(p.head, p.head_hash, p.at);
+                             GenerationSigner& signer, const std::string& archive_path) {
+  auto head_cp = signer.Checkpoint({.id = p.head, .row_hash = p.head_hash, .rows = p.head,
+                                    .time = p.at});
   if (!head_cp) return std::unexpected(head_cp.error());
   std::string cut_cp;
   if (p.cut > p.base.first_id) {
@@ -285,7 +244,8 @@ base::Result<Counts> Execute(db::Store& store, db::Store::TidyLock& lock, const 
     if (!below || below->empty()) {
       return base::Fail(base::Code::kIo, "database: the row below the cut is gone");
     }
-    auto text = signer.Checkpoint(p.cut - 1, below->front().row_hash, p.at);
+    auto text = signer.Checkpoint({.id = p.cut - 1, .row_hash = below->front().row_hash,
+                                   .rows = p.cut - 1, .time = p.at});
     if (!text) return std::unexpected(text.error());
     cut_cp = *text;
   }
@@ -335,23 +295,28 @@ int RunTidy(const TidyOptions& o, const std::string& state_dir, const CaKeyOptio
   auto plan = MakePlan(*dates, state_dir, **opened, now);
   if (!plan) return Error(plan.error().detail + "; nothing removed");
   if (o.dry_run) return DryRun(**opened, *plan);
-  auto signer = Signer::Open(state_dir, ca_key);
+  // The generation that issues signs (docs/rollover.md); a verifier accepts any generation's.
+  auto gen = ActiveGeneration(**opened);
+  if (!gen) return Error(gen.error().detail);
+  auto signer = GenerationSigner::Open(state_dir, *gen, ca_key);
   if (!signer) return Error(signer.error().detail);
   auto counts = Execute(**opened, *lock, *plan, *signer, o.archive);
   if (!counts) return Error(counts.error().detail);
   std::printf("tidy: removed %lld certificates, %lld pending intents, %lld events (%lld state "
-              "events carried forward); checkpoint at row %lld%s%s\n",
+              "events carried forward); checkpoint at row %lld%s%s; signed by CA generation "
+              "%lld\n",
               static_cast<long long>(counts->certificates),
               static_cast<long long>(counts->intents), static_cast<long long>(counts->events),
               static_cast<long long>(counts->carried), static_cast<long long>(plan->head),
-              o.archive.empty() ? "" : "; archive ", o.archive.c_str());
+              o.archive.empty() ? "" : "; archive ", o.archive.c_str(),
+              static_cast<long long>(signer->gen));
   return 0;
 }
 
 int VerifyTidyArchive(const std::string& file, const std::string& state_dir) {
-  auto crt = LoadCaCert(state_dir);
-  if (!crt) return Error(crt.error().detail);
-  auto summary = VerifyArchive(file, *(*crt)->get());
+  auto roots = LoadGenerationRoots(state_dir);
+  if (!roots) return Error(roots.error().detail);
+  auto summary = VerifyArchive(file, *roots);
   if (!summary) {
     std::printf("archive BROKEN: %s\n", summary.error().detail.c_str());
     return 1;
@@ -363,9 +328,11 @@ int VerifyTidyArchive(const std::string& file, const std::string& state_dir) {
                 static_cast<long long>(summary->last_event),
                 static_cast<long long>(summary->last_event));
   }
-  std::printf(", %lld certificates, %lld pending intents; head checkpoint row %lld\n",
+  std::printf(", %lld certificates, %lld pending intents; head checkpoint row %lld; signed by CA "
+              "generation %lld\n",
               static_cast<long long>(summary->certificates),
-              static_cast<long long>(summary->intents), static_cast<long long>(summary->head_id));
+              static_cast<long long>(summary->intents), static_cast<long long>(summary->head_id),
+              static_cast<long long>(summary->signed_by));
   return 0;
 }
 

@@ -5,6 +5,7 @@
 #include <mbedtls/pk.h>
 #include <pthread.h>
 
+#include <algorithm>
 #include <array>
 
 #include "ca/rng.h"
@@ -22,8 +23,11 @@ void KeyMetric(std::string* out, const char* name, const char* help, uint64_t va
 
 }  // namespace
 
-CaKeyProbe::CaKeyProbe(CaKeySource& source, std::chrono::milliseconds period)
-    : source_(source), period_(period), thread_([this] { Run(); }) {}
+CaKeyProbe::CaKeyProbe(std::vector<ProbedKey> keys, std::chrono::milliseconds period)
+    : period_(period) {
+  SetKeys(std::move(keys));
+  thread_ = std::thread([this] { Run(); });
+}
 
 CaKeyProbe::~CaKeyProbe() {
   {
@@ -34,10 +38,29 @@ CaKeyProbe::~CaKeyProbe() {
   thread_.join();
 }
 
+void CaKeyProbe::SetKeys(std::vector<ProbedKey> keys) {
+  std::lock_guard lock(mu_);
+  std::map<int64_t, KeyState> next;
+  for (const ProbedKey& k : keys) {
+    auto it = keys_.find(k.gen);
+    next[k.gen] = it != keys_.end() && it->second.source == k.source ? it->second
+                                                                     : KeyState{.source = k.source};
+  }
+  keys_ = std::move(next);
+}
+
 bool CaKeyProbe::Healthy(std::string* reason) const {
   std::lock_guard lock(mu_);
-  if (up_) return true;
-  std::string why = reason_.empty() ? "no signature" : reason_;
+  std::string why;
+  if (!drbg_error_.empty()) why = drbg_error_;
+  for (const auto& [gen, state] : keys_) {
+    if (!why.empty()) break;
+    if (!state.up) {
+      why = "generation " + std::to_string(gen) + ": " +
+            (state.reason.empty() ? "no signature" : state.reason);
+    }
+  }
+  if (why.empty()) return true;
   if (why.size() > 200) why.resize(200);  // one line, bounded: /healthz answers in one packet
   *reason = "CA key unavailable: " + why;
   return false;
@@ -46,65 +69,99 @@ bool CaKeyProbe::Healthy(std::string* reason) const {
 // One signature over a random digest, verified under the key's own public half: an answer that
 // does not verify is as down as no answer. The key is kept across failures: a token key reopens
 // its session (and re-initialises the module) by itself when asked to sign again.
-void CaKeyProbe::ProbeOnce(std::unique_ptr<ca::CaKey>& key, ca::Rng rng) {
-  std::string error;
+std::string CaKeyProbe::ProbeOnce(CaKeySource& source, std::unique_ptr<ca::CaKey>& key,
+                                  ca::Rng rng) {
   if (!key) {
-    auto opened = source_.NewKey(rng);
-    if (opened) key = std::move(*opened);
-    else error = opened.error().detail;
+    auto opened = source.NewKey(rng);
+    if (!opened) return opened.error().detail;
+    key = std::move(*opened);
   }
-  if (key) {
-    std::array<unsigned char, ca::kSha256Bytes> digest{};
-    auto pub = ca::PublicKeyOf(*key);
-    auto sig = rng.fill(rng.state, digest.data(), digest.size()) == 0
-                   ? key->SignDigest(digest, rng)
-                   : ca::Fail(ca::Code::kCrypto, "rng failed");
-    if (!sig) {
-      error = sig.error().detail;
-    } else if (!pub || mbedtls_pk_verify((*pub)->get(), MBEDTLS_MD_SHA256, digest.data(),
-                                         digest.size(), sig->data(), sig->size()) != 0) {
-      error = "the test signature does not verify";
-    }
+  std::array<unsigned char, ca::kSha256Bytes> digest{};
+  auto pub = ca::PublicKeyOf(*key);
+  auto sig = rng.fill(rng.state, digest.data(), digest.size()) == 0
+                 ? key->SignDigest(digest, rng)
+                 : ca::Fail(ca::Code::kCrypto, "rng failed");
+  if (!sig) return sig.error().detail;
+  if (!pub || mbedtls_pk_verify((*pub)->get(), MBEDTLS_MD_SHA256, digest.data(), digest.size(),
+                                sig->data(), sig->size()) != 0) {
+    return "the test signature does not verify";
   }
-  std::lock_guard lock(mu_);
-  const bool was_up = up_;
-  up_ = error.empty();
-  if (!up_) {
-    reason_ = std::move(error);
-    ++failures_;
-  }
-  // One line when the key goes away and one when it is back, not one a second.
-  if (was_up && !up_) Log(Priority::kErr, "ca_key_unavailable", {{"reason", reason_}});
-  if (!was_up && up_) Log(Priority::kNotice, "ca_key_available", {{"key", source_.description()}});
+  return "";
 }
 
 void CaKeyProbe::Run() {
   pthread_setname_np(pthread_self(), "ca-key-probe");
   auto drbg = ca::Drbg::FromSystemEntropy();
-  std::unique_ptr<ca::CaKey> key;
+  // The probe's own CaKey of each source, by generation: touched by this thread only.
+  std::map<int64_t, std::pair<CaKeySource*, std::unique_ptr<ca::CaKey>>> own;
   std::unique_lock lock(mu_);
   if (!drbg) {
-    up_ = false;
-    reason_ = "probe: " + drbg.error().detail;
+    drbg_error_ = "probe: " + drbg.error().detail;
     return;
   }
   do {
+    std::vector<ProbedKey> keys;
+    for (const auto& [gen, state] : keys_) keys.push_back({.gen = gen, .source = state.source});
     lock.unlock();
-    ProbeOnce(key, (*drbg)->rng());
+    std::vector<std::string> errors;
+    for (const ProbedKey& k : keys) {
+      auto& [source, key] = own[k.gen];
+      if (source != k.source) key.reset();  // another source under this generation: reopen
+      source = k.source;
+      errors.push_back(ProbeOnce(*k.source, key, (*drbg)->rng()));
+    }
+    std::erase_if(own, [&](const auto& entry) {
+      return std::none_of(keys.begin(), keys.end(),
+                          [&](const ProbedKey& k) { return k.gen == entry.first; });
+    });
     lock.lock();
+    for (size_t i = 0; i < keys.size(); ++i) {
+      auto it = keys_.find(keys[i].gen);
+      if (it == keys_.end() || it->second.source != keys[i].source) continue;  // replaced meanwhile
+      KeyState& state = it->second;
+      const bool was_up = state.up;
+      state.up = errors[i].empty();
+      if (!state.up) {
+        state.reason = std::move(errors[i]);
+        ++failures_;
+      }
+      // One line when a key goes away and one when it is back, not one a second.
+      if (was_up && !state.up) {
+        Log(Priority::kErr, "ca_key_unavailable",
+            {{"reason", state.reason}, {"gen", std::to_string(keys[i].gen)}});
+      }
+      if (!was_up && state.up) {
+        Log(Priority::kNotice, "ca_key_available",
+            {{"key", state.source->description()}, {"gen", std::to_string(keys[i].gen)}});
+      }
+    }
   } while (!wake_.wait_for(lock, period_, [this] { return stopping_; }));
 }
 
 void CaKeyProbe::Render(std::string* out) const {
+  const ca::token::Token* token = nullptr;
   {
     std::lock_guard lock(mu_);
+    bool all_up = drbg_error_.empty();
+    for (const auto& [gen, state] : keys_) all_up = all_up && state.up;
     KeyMetric(out, "provisiond_ca_key_up",
-          "Whether the CA key signed the last probe (1) or is out of reach (0).", up_ ? 1 : 0,
-          "gauge");
+              "Whether every CA key serve signs with signed the last probe (1) or one is out of "
+              "reach (0).",
+              all_up ? 1 : 0, "gauge");
+    *out += "# HELP provisiond_ca_key_generation_up Whether this CA generation's key signed the "
+            "last probe (1) or is out of reach (0).\n"
+            "# TYPE provisiond_ca_key_generation_up gauge\n";
+    for (const auto& [gen, state] : keys_) {
+      *out += "provisiond_ca_key_generation_up{gen=\"" + std::to_string(gen) + "\"} " +
+              (state.up ? "1" : "0") + "\n";
+    }
     KeyMetric(out, "provisiond_ca_key_probe_failures_total",
-          "Probes of the CA key (one signature a second) that failed.", failures_);
+          "Probes of a CA key (one signature a second each) that failed.", failures_);
+    for (const auto& [gen, state] : keys_) {
+      if (token == nullptr) token = state.source->token();
+    }
   }
-  const ca::token::Token* token = source_.token();
+  // Every generation's token key is in one token (one TokenSet per process): its counters.
   if (token == nullptr) return;
   const ca::token::Token::Stats stats = token->stats();
   KeyMetric(out, "provisiond_ca_key_logins_total", "C_Login calls to the token that succeeded.",

@@ -16,9 +16,11 @@
 #include "ca/cert.h"
 #include "ca/keys.h"
 #include "ca/rng.h"
+#include "daemon/ca_generations.h"
 #include "daemon/ca_key_source.h"
 #include "daemon/files.h"
 #include "daemon/net.h"
+#include "db/ca_generation_states.h"
 #include "db/store_url.h"
 
 namespace provisiond {
@@ -98,49 +100,106 @@ void CheckPair(const std::string& cert_path, const std::string& key_path, const 
   }
 }
 
-// The issuing CA certificate, or nullptr if it cannot be read (CheckPair reports why).
-std::unique_ptr<ca::CrtChain> ReadIssuingCa(const std::string& state_dir) {
-  if (state_dir.empty()) return nullptr;
-  auto pem = ReadFile(StatePaths(state_dir).ca_cert);
+// A CA certificate, or nullptr if it cannot be read (CheckPair reports why).
+std::unique_ptr<ca::CrtChain> ReadCert(const std::string& path) {
+  auto pem = ReadFile(path);
   if (!pem) return nullptr;
   auto cert = ca::ParseCertificates(*pem);
   return cert ? std::move(*cert) : nullptr;
 }
 
-// The CA key in a token: the module loads, the token and key are found with the PIN from its
-// checked pin-source, the key is ca.crt's, and it signs a random digest that verifies.
-void CheckTokenKey(const std::string& state_dir, const CaKeyOptions& options, ca::Rng rng,
+// The issuing CA certificate (generation 1's ca.crt), or nullptr if it cannot be read.
+std::unique_ptr<ca::CrtChain> ReadIssuingCa(const std::string& state_dir) {
+  if (state_dir.empty()) return nullptr;
+  return ReadCert(StatePaths(state_dir).ca_cert);
+}
+
+// How a generation's key is named in a problem: "CA key" (generation 1, as before any
+// rollover), "CA generation N key".
+std::string KeyLabel(int64_t gen) {
+  return gen <= 1 ? "CA key" : "CA generation " + std::to_string(gen) + " key";
+}
+
+// A CA key in a token: the module loads, the token and key are found with the PIN from its
+// checked pin-source, the key is its generation's ca.crt's, and it signs a random digest that
+// verifies. Every generation's key shares `tokens` (one C_Initialize per module and process).
+void CheckTokenKey(const std::string& state_dir, int64_t gen, const CaKeyOptions& options,
+                   ca::Rng rng, std::shared_ptr<ca::token::TokenSet>& tokens,
                    std::vector<std::string>* problems) {
-  const StatePaths paths(state_dir);
-  auto source = CaKeySource::Open(paths, options, rng);
+  const StatePaths paths(GenerationDir(state_dir, gen));
+  const std::string label = KeyLabel(gen);
+  auto source = gen <= 1 ? CaKeySource::Open(paths, options, rng, tokens)
+                         : OpenGenerationKey(state_dir, gen, options, rng, tokens);
   if (!source) {
-    problems->push_back("CA key: " + source.error().detail);
+    problems->push_back(label + ": " + source.error().detail);
     return;
   }
+  if (!tokens) tokens = (*source)->tokens();
   auto key = (*source)->NewKey(rng);
   if (!key) {
-    problems->push_back("CA key: " + key.error().detail);
+    problems->push_back(label + ": " + key.error().detail);
     return;
   }
-  auto cert = ReadIssuingCa(state_dir);
+  auto cert = ReadCert(paths.ca_cert);
   if (!cert) {
     problems->push_back(paths.ca_cert + ": unreadable or does not parse");
     return;
   }
   if (auto ok = ca::CheckKeyMatches(*cert->get(), **key); !ok) {
-    problems->push_back("CA key: " + ok.error().detail);
+    problems->push_back(label + ": " + ok.error().detail);
     return;
   }
   std::array<unsigned char, ca::kSha256Bytes> digest{};
   if (rng.fill(rng.state, digest.data(), digest.size()) != 0) return;
   auto sig = (*key)->SignDigest(digest, rng);
   if (!sig) {
-    problems->push_back("CA key: test signature: " + sig.error().detail);
+    problems->push_back(label + ": test signature: " + sig.error().detail);
   } else if (mbedtls_pk_verify(&cert->get()->pk, MBEDTLS_MD_SHA256, digest.data(),
                                digest.size(), sig->data(), sig->size()) != 0) {
-    problems->push_back("CA key: the token's test signature does not verify under " +
+    problems->push_back(label + ": the token's test signature does not verify under " +
                         paths.ca_cert);
   }
+}
+
+// Generation gen's key, file or token (gen 1: ca.key / ca.key.uri or --ca-key-uri).
+void CheckGenerationKey(const CheckConfigInput& input, int64_t gen, ca::Rng rng,
+                        std::shared_ptr<ca::token::TokenSet>& tokens,
+                        std::vector<std::string>* problems) {
+  const ServeConfig& c = input.config;
+  const StatePaths paths(GenerationDir(c.state_dir, gen));
+  if ((gen <= 1 && !c.ca_key.uri.empty()) || ::access(paths.ca_key_uri.c_str(), F_OK) == 0) {
+    CheckTokenKey(c.state_dir, gen, c.ca_key, rng, tokens, problems);
+    return;
+  }
+  const std::string what = gen <= 1 ? "CA" : "CA generation " + std::to_string(gen);
+  CheckPair(paths.ca_cert, paths.ca_key, what.c_str(), rng, problems);
+  std::vector<std::string> once;  // a missing service user is reported once, for generation 1
+  CheckKeyFile(paths.ca_key, ExpectedOwner(input.service_user, gen <= 1 ? problems : &once),
+               problems);
+}
+
+// The generations whose keys serve may use: those the SQLite store does not record as retired
+// (read on a read-only connection), generation 1 first. A PostgreSQL store is not contacted: then
+// every generation with a directory in the state dir (ca-genN/ca.crt) is checked.
+std::vector<int64_t> GenerationsToCheck(const std::string& state_dir,
+                                        const std::optional<db::StoreUrl>& store) {
+  std::vector<int64_t> gens;
+  if (store && store->engine == db::StoreUrl::Engine::kSqlite &&
+      ::access(store->sqlite_path.c_str(), R_OK) == 0) {
+    auto states = db::ReadCaGenerationStates(store->sqlite_path);
+    if (states && !states->empty()) {
+      for (const auto& [gen, state] : *states) {
+        if (state != "retired") gens.push_back(gen);
+      }
+      return gens;
+    }
+  }
+  gens.push_back(1);
+  for (int64_t gen = 2;; ++gen) {
+    if (::access(StatePaths(GenerationDir(state_dir, gen)).ca_cert.c_str(), F_OK) != 0) break;
+    gens.push_back(gen);
+  }
+  return gens;
 }
 
 void CheckTrust(const std::vector<std::string>& trust_paths, const ca::CrtChain* issuing_ca,
@@ -213,17 +272,17 @@ std::vector<std::string> CheckServeFiles(const CheckConfigInput& input) {
     return problems;
   }
   StatePaths paths(c.state_dir);
-  if (!c.ca_key.uri.empty() || ::access(paths.ca_key_uri.c_str(), F_OK) == 0) {
-    CheckTokenKey(c.state_dir, c.ca_key, (*drbg)->rng(), &problems);
-  } else {
-    CheckPair(paths.ca_cert, paths.ca_key, "CA", (*drbg)->rng(), &problems);
-    CheckKeyFile(paths.ca_key, ExpectedOwner(input.service_user, &problems), &problems);
+  auto store = db::ParseStoreUrl(c.store.url.empty() ? "sqlite:" + paths.database : c.store.url);
+  // Every CA generation's key that is not retired (#19 part 3: docs/rollover.md).
+  std::shared_ptr<ca::token::TokenSet> tokens;
+  const std::optional<db::StoreUrl> url = store ? std::optional(*store) : std::nullopt;
+  for (int64_t gen : GenerationsToCheck(c.state_dir, url)) {
+    CheckGenerationKey(input, gen, (*drbg)->rng(), tokens, &problems);
   }
   CheckPair(paths.server_cert, paths.server_key, "server", (*drbg)->rng(), &problems);
   CheckKeyFile(paths.server_key, std::nullopt, &problems);
   // The SQLite file serve would open (a PostgreSQL store is not contacted; main checks its URL
   // and password file).
-  auto store = db::ParseStoreUrl(c.store.url.empty() ? "sqlite:" + paths.database : c.store.url);
   if (store && store->engine == db::StoreUrl::Engine::kSqlite &&
       ::access(store->sqlite_path.c_str(), R_OK) != 0) {
     problems.push_back(store->sqlite_path + ": " + std::strerror(errno));

@@ -6,7 +6,10 @@
 // unless that is root); the database file is there; every trust file parses and holds no
 // certificate with the issuing CA's subject or key. A CA key in a token (ca.key.uri or
 // --ca-key-uri): the PIN file's owner and mode, the module, token and key, the key matches ca.crt,
-// and a test signature verifies.
+// and a test signature verifies. After a CA rollover the same for every generation's key that is
+// not retired (ca-genN/: the pair and mode 0600, or the token key under ca-genN/ca.crt), problems
+// naming the generation; the states come from the SQLite store read-only (a PostgreSQL store is
+// not contacted: every ca-genN/ directory present is checked).
 #pragma once
 
 #include <string>

@@ -101,16 +101,21 @@ struct SetKeys {
   CaKeySource* active = nullptr;
   CaKeySource* previous = nullptr;  // set.previous_gen's, when there is one
   std::vector<CrlGeneration> crl;
+  // What the CA key probe signs with: every key serve signs with (the active generation's, and
+  // the previous one's while it is trusted: CRLs and resumed pending intents).
+  std::vector<ProbedKey> probed;
 };
 base::Result<SetKeys> KeysOf(Daemon& d, const CaSet& set) {
   SetKeys keys;
   auto active = GenerationKey(d, set.active_gen);
   if (!active) return std::unexpected(active.error());
   keys.active = *active;
+  keys.probed.push_back({.gen = set.active_gen, .source = keys.active});
   if (set.previous_gen != 0) {
     auto previous = GenerationKey(d, set.previous_gen);
     if (!previous) return std::unexpected(previous.error());
     keys.previous = *previous;
+    keys.probed.push_back({.gen = set.previous_gen, .source = keys.previous});
   }
   if (d.crl) {
     auto crl = CrlGenerations(d, set);
@@ -165,6 +170,7 @@ void Reload(Daemon& d) {
     return refuse(r.error().detail);
   }
   if (ca_changed) {
+    if (d.ca_key_probe) d.ca_key_probe->SetKeys(keys.probed);
     if (d.crl) {
       if (auto r = d.crl->SetGenerations(std::move(keys.crl)); !r) {
         Log(Priority::kErr, "crl_generations_kept", {{"reason", r.error().detail}});
@@ -345,7 +351,7 @@ int RunServe(const ServeConfig& initial, const StoreLocation& location,
                      std::move(inherited->est), keys->previous);
   if (!server) return Fatal(server.error().detail);
   d.server = std::move(*server);
-  if (d.ca_key->token()) d.ca_key_probe = std::make_unique<CaKeyProbe>(*d.ca_key);
+  if (d.ca_key->token()) d.ca_key_probe = std::make_unique<CaKeyProbe>(keys->probed);
   if (auto r = StartMetrics(d, std::move(inherited->metrics)); !r) return Fatal(r.error().detail);
   if (auto r = StartCrl(d, std::move(inherited->crl)); !r) return Fatal(r.error().detail);
   d.store_probe = std::make_unique<StoreProbe>(d.store->store(), db::GlobalStoreHealth());

@@ -31,6 +31,7 @@
 
 #include "base/error.h"
 #include "base/types.h"
+#include "daemon/generation_signing.h"
 #include "db/records.h"
 #include "db/tidy_records.h"
 
@@ -69,12 +70,15 @@ struct ArchiveSummary {
   int64_t events = 0, certificates = 0, intents = 0;
   int64_t first_event = 0, last_event = 0;  // 0 when no events
   int64_t head_id = 0;                      // the head checkpoint's row
+  int64_t signed_by = 0;                    // the generation whose key signed the file
 };
 
-// Checks an archive under `ca_cert`: the signature over the whole file, each checkpoint's
-// signature, the chain rows' hashes and links from the base to the cut checkpoint's row, and the
-// counts. kInvalidArgument with one line naming the first problem.
+// Checks an archive under the CA generations' roots (LoadGenerationRoots): the signature over the
+// whole file and each checkpoint's signature under any of them (a tidy run signs with the
+// generation active then; the base checkpoint may be an older run's), the chain rows' hashes and
+// links from the base to the cut checkpoint's row, and the counts. kInvalidArgument with one
+// line naming the first problem.
 base::Result<ArchiveSummary> VerifyArchive(const std::string& path,
-                                           const mbedtls_x509_crt& ca_cert);
+                                           const std::vector<GenerationRoot>& roots);
 
 }  // namespace provisiond

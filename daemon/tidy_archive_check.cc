@@ -1,5 +1,4 @@
 // tidy_archive_check.cc — VerifyArchive (tidy_archive.h): `provisiond audit verify-archive`.
-#include <mbedtls/pk.h>
 #include <mbedtls/sha256.h>
 
 #include <charconv>
@@ -53,15 +52,14 @@ std::optional<int64_t> Int(std::string_view s) {
 }
 
 // A base64 checkpoint field, its signature checked; nullopt for "-".
-base::Result<std::optional<ca::AuditCheckpoint>> Checkpoint(std::string_view field,
-                                                            const mbedtls_x509_crt& ca_cert,
-                                                            const char* name) {
+base::Result<std::optional<ca::AuditCheckpoint>> Checkpoint(
+    std::string_view field, const std::vector<GenerationRoot>& roots, const char* name) {
   if (field == "-") return std::optional<ca::AuditCheckpoint>();
   auto text = Text(field);
   if (!text) return std::unexpected(Bad(std::string(name) + " is not base64"));
-  auto cp = ca::VerifyAuditCheckpoint(*text, ca_cert);
+  auto cp = VerifyCheckpointUnderAny(*text, roots);
   if (!cp) return std::unexpected(Bad(std::string(name) + " checkpoint: " + cp.error().detail));
-  return std::optional<ca::AuditCheckpoint>(*cp);
+  return std::optional<ca::AuditCheckpoint>(cp->checkpoint);
 }
 
 // An "event" line's 14 fields (tidy_archive.h); nullopt when one is out of form.
@@ -121,7 +119,7 @@ bool ReadLine(std::ifstream& in, std::string& line, mbedtls_sha256_context& sha,
 }
 
 base::Result<void> Header(std::ifstream& in, mbedtls_sha256_context& sha,
-                          const mbedtls_x509_crt& ca_cert, Pass& p) {
+                          const std::vector<GenerationRoot>& roots, Pass& p) {
   std::string line;
   if (!ReadLine(in, line, sha, true) || line != kFirstLine) {
     return std::unexpected(Bad("not a provisiond tidy archive (first line)"));
@@ -129,7 +127,7 @@ base::Result<void> Header(std::ifstream& in, mbedtls_sha256_context& sha,
   if (!ReadLine(in, line, sha, true) || line.rfind("checkpoint ", 0) != 0) {
     return std::unexpected(Bad("line 2 is not 'checkpoint <b64>'"));
   }
-  auto head = Checkpoint(std::string_view(line).substr(11), ca_cert, "head");
+  auto head = Checkpoint(std::string_view(line).substr(11), roots, "head");
   if (!head) return std::unexpected(head.error());
   if (!*head) return std::unexpected(Bad("the head checkpoint is missing"));
   p.head = *head;
@@ -140,7 +138,7 @@ base::Result<void> Header(std::ifstream& in, mbedtls_sha256_context& sha,
   if (f.size() != 4 || f[0] != "base" || !first) {
     return std::unexpected(Bad("line 3 is not 'base <id> <hash> <b64|->'"));
   }
-  auto base_cp = Checkpoint(f[3], ca_cert, "base");
+  auto base_cp = Checkpoint(f[3], roots, "base");
   if (!base_cp) return std::unexpected(base_cp.error());
   p.next = db::ChainBase{.first_id = *first, .prev_hash = std::string(f[2]), .checkpoint = {}};
   const bool genesis = *first == 1 && f[2] == kGenesis;
@@ -151,7 +149,7 @@ base::Result<void> Header(std::ifstream& in, mbedtls_sha256_context& sha,
   if (!ReadLine(in, line, sha, true) || line.rfind("cut ", 0) != 0) {
     return std::unexpected(Bad("line 4 is not 'cut <b64|->'"));
   }
-  auto cut = Checkpoint(std::string_view(line).substr(4), ca_cert, "cut");
+  auto cut = Checkpoint(std::string_view(line).substr(4), roots, "cut");
   if (!cut) return std::unexpected(cut.error());
   p.cut = *cut;
   return {};
@@ -160,7 +158,7 @@ base::Result<void> Header(std::ifstream& in, mbedtls_sha256_context& sha,
 }  // namespace
 
 base::Result<ArchiveSummary> VerifyArchive(const std::string& path,
-                                           const mbedtls_x509_crt& ca_cert) {
+                                           const std::vector<GenerationRoot>& roots) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return std::unexpected(Bad(path + ": cannot open"));
   mbedtls_sha256_context sha;
@@ -171,7 +169,7 @@ base::Result<ArchiveSummary> VerifyArchive(const std::string& path,
     ~Free() { mbedtls_sha256_free(c); }
   } free_sha{&sha};
   Pass p;
-  if (auto h = Header(in, sha, ca_cert, p); !h) return std::unexpected(h.error());
+  if (auto h = Header(in, sha, roots, p); !h) return std::unexpected(h.error());
   std::string line;
   std::optional<std::vector<std::string_view>> end;
   std::string end_line;
@@ -210,10 +208,10 @@ base::Result<ArchiveSummary> VerifyArchive(const std::string& path,
     return std::unexpected(Bad("no 'signature' line after 'end'"));
   }
   auto sig = ca::Base64Decode(std::string_view(line).substr(10), 128);
-  if (!sig || mbedtls_pk_verify(const_cast<mbedtls_pk_context*>(&ca_cert.pk), MBEDTLS_MD_SHA256,
-                                digest, sizeof(digest), sig->data(), sig->size()) != 0) {
-    return std::unexpected(Bad("the signature does not verify under the CA certificate (the "
-                               "file was changed, or another key signed it)"));
+  p.summary.signed_by = sig ? GenerationThatSigned(roots, digest, *sig) : 0;
+  if (p.summary.signed_by == 0) {
+    return std::unexpected(Bad("the signature does not verify under any CA generation's "
+                               "certificate (the file was changed, or another key signed it)"));
   }
   if (std::getline(in, line)) return std::unexpected(Bad("something follows the signature"));
   if (p.summary.events > 0) {
