@@ -8,6 +8,7 @@
 #include <doctest/doctest.h>
 
 #include <string>
+#include <vector>
 
 #include "db/pg_conn.h"
 #include "db/pg_schema.h"
@@ -18,6 +19,7 @@
 #include "tests/db/chain_store_fixture.h"
 #include "tests/db/pg_v1_store_fixture.h"
 #include "tests/db/sqlite_fixture.h"
+#include "tests/db/tamper.h"
 
 namespace db::testing {
 namespace {
@@ -136,6 +138,30 @@ TEST_CASE("PostgreSQL: a version 8 database drops prev_hash, keeps every row and
   CHECK_MESSAGE(from.ok, from.problem);
   CHECK(from.head_hash == before.head_hash);
   WorksAfterMigration(*store, before, base);
+}
+
+// Without prev_hash a checkpoint's row is rehashed with its link: the row below it, or the chain's
+// base once tidy removed that row. An edit of the checkpoint's row that keeps its row_hash shows.
+TEST_CASE_TEMPLATE("from a checkpoint, its row's edit shows through the row below or the base",
+                   Backend, PROVISIOND_DB_BACKENDS) {
+  TempDir dir;
+  auto store = Backend::Open(dir);
+  Populate(*store);
+  const int64_t first = store->AuditChainBase().value().first_id;
+  int64_t id = 0;
+  SUBCASE("the first row kept, linked to the base") { id = first; }
+  SUBCASE("a row with the row below it") { id = first + 1; }
+  CAPTURE(id);
+  std::vector<ChainRow> rows = store->ChainRows(id, id + 1, 1).value();
+  REQUIRE(rows.size() == 1);
+  AuditReport clean = store->VerifyAuditChainFrom(id, rows[0].row_hash).value();
+  CHECK_MESSAGE(clean.ok, clean.problem);
+  Tamper<Backend>(dir, "UPDATE enrollment_events SET reason = 'edited' WHERE id = " +
+                           std::to_string(id));
+  AuditReport r = store->VerifyAuditChainFrom(id, rows[0].row_hash).value();
+  CHECK_FALSE(r.ok);
+  CHECK(r.first_bad_id == id);
+  CHECK_MESSAGE(r.problem.find("was altered") != std::string::npos, r.problem);
 }
 
 }  // namespace db::testing
