@@ -22,6 +22,12 @@ constexpr std::string_view kHashTag = "provisiond.enrollment_events.v2";
 
 constexpr const char* kSelectHead =
     "SELECT id, row_hash FROM enrollment_events ORDER BY id DESC LIMIT 1";
+// Since SQLite schema 12 / PostgreSQL 9 (HashForm::kLinked): no prev_hash column.
+constexpr const char* kInsertLinked =
+    "INSERT INTO enrollment_events (" PROVISIOND_EVENT_HASHED_COLUMNS
+    ", row_hash) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
+// The versions before (HashForm::kBytes, kHex), which migrations and old-store fixtures write.
 constexpr const char* kInsertChained =
     "INSERT INTO enrollment_events (" PROVISIOND_EVENT_HASHED_COLUMNS
     ", prev_hash, row_hash) "
@@ -32,17 +38,20 @@ constexpr const char* kInsertV2Event =
     "INSERT INTO enrollment_events_v2 (" PROVISIOND_EVENT_HASHED_COLUMNS
     ", prev_hash, row_hash) "
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
+// The walks read each row's covered columns and row_hash (column 11); a row's prev_hash is the
+// row_hash of the row read before it, so the walks that start at a given id also read the row
+// below it (id $1 - 1) when it is still there, as the link of their first row.
 constexpr const char* kSelectChain = "SELECT " PROVISIOND_EVENT_HASHED_COLUMNS
-                                     ", prev_hash, row_hash FROM enrollment_events "
-                                     "ORDER BY id";
+                                     ", row_hash FROM enrollment_events ORDER BY id";
 // The same from a checkpoint's row on ($1: its id), on the primary key's range.
 constexpr const char* kSelectChainFrom = "SELECT " PROVISIOND_EVENT_HASHED_COLUMNS
-                                         ", prev_hash, row_hash FROM enrollment_events "
-                                         "WHERE id >= $1 ORDER BY id";
-// Rows [$1, $2), at most $3, for tidy's archive.
+                                         ", row_hash FROM enrollment_events "
+                                         "WHERE id >= $1 - 1 ORDER BY id";
+// Rows [$1, $2), at most $3, for tidy's archive, after the link row $1 - 1.
 constexpr const char* kSelectChainRange = "SELECT " PROVISIOND_EVENT_HASHED_COLUMNS
-                                          ", prev_hash, row_hash FROM enrollment_events "
-                                          "WHERE id >= $1 AND id < $2 ORDER BY id LIMIT $3";
+                                          ", row_hash FROM enrollment_events "
+                                          "WHERE id >= $1 - 1 AND id < $2 ORDER BY id "
+                                          "LIMIT $3 + 1";
 #undef PROVISIOND_EVENT_HASHED_COLUMNS
 
 void AppendField(std::string& out, std::string_view bytes) {
@@ -74,8 +83,8 @@ StoredEvent ReadStoredEvent(const RowView& stmt) {
   return row;
 }
 
-// Binds a chained row into kInsertChained / kInsertV2Event (same parameter numbers); the hashes as
-// 32 bytes or as hex text (`form`).
+// Binds a chained row into kInsertLinked (kLinked: row_hash alone) or kInsertChained /
+// kInsertV2Event (same parameter numbers); the hashes as 32 bytes or as hex text (`form`).
 Result<void> InsertRow(Statement& stmt, const StoredEvent& row, std::string_view prev_hash,
                        std::string_view row_hash, HashForm form) {
   stmt.BindInt(1, row.id);
@@ -89,7 +98,9 @@ Result<void> InsertRow(Statement& stmt, const StoredEvent& row, std::string_view
   stmt.BindInt(9, row.event.http_status);
   stmt.BindText(10, row.event.reason);
   stmt.BindOptionalText(11, row.serial);
-  if (form == HashForm::kBytes) {
+  if (form == HashForm::kLinked) {
+    stmt.BindBlob(12, ChainHashBytes(row_hash));
+  } else if (form == HashForm::kBytes) {
     stmt.BindBlob(12, ChainHashBytes(prev_hash));
     stmt.BindBlob(13, ChainHashBytes(row_hash));
   } else {
@@ -179,7 +190,7 @@ Result<void> AppendChained(Prepare&& prepare, const EventRecord& event,
   }
   auto row_hash = HashOrFail(row, prev_hash);
   if (!row_hash) return std::unexpected(row_hash.error());
-  auto insert = prepare(kInsertChained);
+  auto insert = prepare(form == HashForm::kLinked ? kInsertLinked : kInsertChained);
   if (!insert) return std::unexpected(insert.error());
   return InsertRow(*insert, row, prev_hash, *row_hash, form);
 }
@@ -220,13 +231,19 @@ Result<void> CopyEventsIntoChain(sqlite3* db) {
 namespace {
 
 // One walk over chain rows in id order: the whole chain, or (from_id > 0) the rows from a
-// checkpoint's row on, that row's stored hash required to be from_hash.
+// checkpoint's row on, that row's stored hash required to be from_hash. Each row is rehashed with
+// the stored row_hash of the row before it as its prev_hash (the column is gone since SQLite 12 /
+// PostgreSQL 9); the first row of the whole chain with base.prev_hash, the checkpoint's row with
+// its link: the row below it when the query returned it (not counted), else `link` (the chain's
+// base, when the checkpoint's row is the first one kept), else nothing: the checkpoint's row is
+// then vouched for by from_hash alone.
 class ChainWalk {
  public:
   // from_id 0: the whole chain, from `base` (its first row and that row's prev_hash).
-  ChainWalk(int64_t from_id, std::string_view from_hash, const ChainBase& base = {})
+  ChainWalk(int64_t from_id, std::string_view from_hash, const ChainBase& base = {},
+            std::optional<std::string> link = std::nullopt)
       : from_id_(from_id), from_hash_(from_hash),
-        prev_id_(from_id > 0 ? from_id - 1 : base.first_id - 1) {
+        prev_id_(from_id > 0 ? from_id - 1 : base.first_id - 1), expected_prev_(std::move(link)) {
     report_ = AuditReport{.ok = true, .rows_checked = 0, .first_bad_id = {}, .problem = {},
                           .head_hash = std::string(kGenesisHash)};
     if (from_id == 0) {
@@ -236,10 +253,15 @@ class ChainWalk {
 
   void Visit(const RowView& stored) {
     StoredEvent row = ReadStoredEvent(stored);
-    std::string prev_hash = ChainHashHex(stored, 11);
-    std::string row_hash = ChainHashHex(stored, 12);
+    std::string row_hash = ChainHashHex(stored, 11);
+    const bool first = !visited_;
+    visited_ = true;
+    if (first && from_id_ > 0 && row.id == from_id_ - 1) {
+      expected_prev_ = std::move(row_hash);  // the checkpoint's link, not itself checked
+      return;
+    }
     ++report_.rows_checked;
-    if (report_.ok && !hash_error_) Check(row, prev_hash, row_hash);
+    if (report_.ok && !hash_error_) Check(row, row_hash);
     // Link to what is stored, not to what was recomputed, so one altered row is reported once
     // rather than making every later row look bad too.
     expected_prev_ = row_hash;
@@ -257,28 +279,37 @@ class ChainWalk {
   }
 
  private:
-  void Check(const StoredEvent& row, const std::string& prev_hash, const std::string& row_hash) {
-    auto recomputed = HashOrFail(row, prev_hash);
-    if (!recomputed) {
-      hash_error_ = recomputed.error();
-      return;
-    }
+  void Check(const StoredEvent& row, const std::string& row_hash) {
     std::string id = std::to_string(row.id);
     std::string after = std::to_string(prev_id_);
     const bool first_from_checkpoint = from_id_ > 0 && report_.rows_checked == 1;
     if (first_from_checkpoint && row.id != from_id_) {
       Bad(row.id, "row " + std::to_string(from_id_) + " (the checkpoint's) is gone: row " + id +
                       " is the first at or after it");
-    } else if (*recomputed != row_hash) {
-      Bad(row.id, "row " + id + " was altered (hash mismatch)");
-    } else if (first_from_checkpoint && row_hash != from_hash_) {
+      return;
+    }
+    if (expected_prev_) {
+      auto recomputed = HashOrFail(row, *expected_prev_);
+      if (!recomputed) {
+        hash_error_ = recomputed.error();
+        return;
+      }
+      if (*recomputed != row_hash && row.id != prev_id_ + 1) {
+        // Without the row before it, a row cannot hash as stored: rows were deleted.
+        Bad(row.id, prev_id_ == 0 ? "row " + id + " is first but does not link to the genesis " +
+                                        "value (the rows before it were deleted)"
+                                  : "row " + id + " follows a deleted row (prev_hash mismatch " +
+                                        "after id " + after + ")");
+        return;
+      }
+      if (*recomputed != row_hash) {
+        Bad(row.id, "row " + id + " was altered (hash mismatch)");
+        return;
+      }
+    }
+    if (first_from_checkpoint && row_hash != from_hash_) {
       Bad(row.id, "row " + id + " does not match the checkpoint (the chain was rewritten at or " +
                       "below it)");
-    } else if (expected_prev_ && prev_hash != *expected_prev_) {
-      Bad(row.id, prev_id_ == 0 ? "row " + id + " is first but its prev_hash is not the genesis " +
-                                      "value (the rows before it were deleted)"
-                                : "row " + id + " follows a deleted row (prev_hash mismatch " +
-                                      "after id " + after + ")");
     } else if (row.id != prev_id_ + 1) {
       // Linked correctly yet not consecutive: rows were deleted and the chain recomputed.
       Bad(row.id, "row " + id + " follows a gap in ids after id " + after +
@@ -296,6 +327,7 @@ class ChainWalk {
   const std::string from_hash_;
   int64_t prev_id_;
   std::optional<std::string> expected_prev_;  // unset: the checkpoint's row, its link not known
+  bool visited_ = false;
   std::optional<Error> hash_error_;
   AuditReport report_;
 };
@@ -310,9 +342,13 @@ Result<AuditReport> VerifyEventChain(const RowQuery& query, const ChainBase& bas
 }
 
 Result<AuditReport> VerifyEventChainFrom(const IdRowQuery& query, int64_t from_id,
-                                         std::string_view from_hash) {
+                                         std::string_view from_hash, const ChainBase& base) {
   if (from_id < 1) return Fail(Code::kInternal, "a checkpoint's row id is 1 or more");
-  ChainWalk walk(from_id, from_hash);
+  std::optional<std::string> link;
+  if (from_id == base.first_id) {
+    link = base.prev_hash.empty() ? std::string(kGenesisHash) : base.prev_hash;
+  }
+  ChainWalk walk(from_id, from_hash, {}, std::move(link));
   auto walked =
       query(kSelectChainFrom, from_id, [&](const RowView& stored) { walk.Visit(stored); });
   if (!walked) return std::unexpected(walked.error());
@@ -320,16 +356,28 @@ Result<AuditReport> VerifyEventChainFrom(const IdRowQuery& query, int64_t from_i
 }
 
 Result<std::vector<ChainRow>> SelectChainRows(SqlSession& db, int64_t from_id, int64_t before_id,
-                                              int limit) {
+                                              int limit, const ChainBase& base) {
   std::vector<ChainRow> rows;
+  // The first row's prev_hash: the row below it (read first, not returned), or the base's.
+  std::string prev_hash;
+  if (from_id == base.first_id) {
+    prev_hash = base.prev_hash.empty() ? std::string(kGenesisHash) : base.prev_hash;
+  }
   auto done = db.Query(kSelectChainRange, SqlParams().Int(from_id).Int(before_id).Int(limit),
                        [&](const RowView& stored) {
                          StoredEvent row = ReadStoredEvent(stored);
+                         std::string row_hash = ChainHashHex(stored, 11);
+                         if (row.id < from_id) {
+                           prev_hash = std::move(row_hash);
+                           return;
+                         }
+                         if (static_cast<int>(rows.size()) >= limit) return;
                          rows.push_back(ChainRow{.id = row.id,
                                                  .event = std::move(row.event),
                                                  .serial = std::move(row.serial),
-                                                 .prev_hash = ChainHashHex(stored, 11),
-                                                 .row_hash = ChainHashHex(stored, 12)});
+                                                 .prev_hash = prev_hash,
+                                                 .row_hash = row_hash});
+                         prev_hash = std::move(row_hash);
                        });
   if (!done) return std::unexpected(done.error());
   return rows;

@@ -7,6 +7,8 @@
 //                 r.presented_fingerprint, r.presented_subject, r.device_id, r.endpoint,
 //                 r.outcome, r.http_status, r.reason, r.serial, r.prev_hash)
 //   prev_hash(r) = row_hash of the row with the next lower id, or kGenesisHash for the first row
+//                 (since SQLite schema 12 / PostgreSQL 9 not stored: the walk reads it from that
+//                 row, or for the first row of a truncated chain from audit_chain_base)
 //   ids are consecutive from 1 (each insert takes max(id) + 1 under the write lock; a version 1
 //   file keeps its ids, so a gap left there by a deletion before migration stays reported)
 // Encode writes each field as its decimal byte length, ':' and its bytes (integers as decimal
@@ -15,8 +17,8 @@
 //
 // What it can and cannot show (keep in step with Store::VerifyAuditChain in store.h):
 //   - editing any covered column of a row: that row's hash no longer matches;
-//   - deleting a row that has a successor: the successor's prev_hash no longer matches, and its
-//     id follows a gap;
+//   - deleting a row that has a successor: the successor no longer hashes with the row_hash now
+//     before it, and its id follows a gap;
 //   - NOT deleting (truncating) the newest rows: what is left is a valid, shorter chain. Only a
 //     head hash recorded outside the database (AuditReport::head_hash, noted by an operator or
 //     shipped to a log host) shows that;
@@ -63,15 +65,17 @@ std::string ChainHashHex(const RowView& row, int column);
 std::string EventRowHash(int64_t id, const EventRecord& event,
                          const std::optional<std::string>& serial, std::string_view prev_hash);
 
-// How the chain's columns hold its hashes: 32 bytes (SQLite schema 11 on), or hex text (the
-// versions before, which migrations 2 and 4 and the tests' old-store fixtures write).
-enum class HashForm { kBytes, kHex };
+// How the chain's columns hold its hashes: since SQLite schema 12 / PostgreSQL 9 row_hash alone,
+// 32 bytes (kLinked: the link is the previous row's row_hash); SQLite 11 / PostgreSQL 8 prev_hash
+// and row_hash as 32 bytes (kBytes); before, both as hex text (kHex, which migrations 2 and 4 and
+// the tests' old-store fixtures write).
+enum class HashForm { kLinked, kBytes, kHex };
 
 // Appends `event` to enrollment_events with the next id, its prev_hash and row_hash; `serial_hex`
 // is stored as the serial ("" stores NULL). Must run inside a write transaction (BEGIN
 // IMMEDIATE), which is what makes "the newest row" well defined across connections.
 Result<void> InsertChainedEvent(Connection& db, const EventRecord& event,
-                                std::string_view serial_hex, HashForm form = HashForm::kBytes);
+                                std::string_view serial_hex, HashForm form = HashForm::kLinked);
 // The same on a bare handle, for migrations 2 and 4 (their versions' hex text).
 Result<void> InsertChainedEvent(sqlite3* db, const EventRecord& event,
                                 std::string_view serial_hex, HashForm form = HashForm::kHex);
@@ -86,20 +90,24 @@ Result<void> CopyEventsIntoChain(sqlite3* db);
 // the default base is the genesis one.
 Result<AuditReport> VerifyEventChain(const RowQuery& query, const ChainBase& base = {});
 
-// At most `limit` rows with from_id <= id < before_id, in id order, with their chain columns.
+// At most `limit` rows with from_id <= id < before_id, in id order, with their chain columns;
+// each row's prev_hash is the row_hash of the row below it (the first row's: row from_id - 1 if
+// it is still there, else base.prev_hash if from_id is base.first_id, else "").
 Result<std::vector<ChainRow>> SelectChainRows(SqlSession& db, int64_t from_id, int64_t before_id,
-                                              int limit);
+                                              int limit, const ChainBase& base);
 
 // A RowQuery (row_view.h) for a query with one integer parameter, bound as $1.
 using IdRowQuery =
     std::function<Result<void>(const char* sql, int64_t id, const RowVisitor& visit)>;
 
 // Walks the chain from an audit checkpoint's row on (ids >= from_id, in id order). That row must
-// exist, hash correctly and have row_hash == from_hash; each later row must link to the one
-// before it as in VerifyEventChain. Nothing below from_id is read, so rows below it may be gone
-// (a retention that keeps the checkpoint's row). `query` binds from_id as $1. rows_checked
-// counts the rows walked (the checkpoint's included). kInternal for from_id < 1 (a caller's bug).
+// exist, have row_hash == from_hash and hash correctly with the row_hash of the row below it
+// (read, not counted) or, when that row is gone and from_id is base.first_id, base.prev_hash;
+// with neither, the checkpoint's row is vouched for by from_hash alone. Each later row must link
+// to the one before it as in VerifyEventChain. Nothing else below from_id is read, so rows below
+// it may be gone (a retention that keeps the checkpoint's row). `query` binds from_id as $1.
+// rows_checked counts the rows walked (the checkpoint's included). kInternal for from_id < 1.
 Result<AuditReport> VerifyEventChainFrom(const IdRowQuery& query, int64_t from_id,
-                                         std::string_view from_hash);
+                                         std::string_view from_hash, const ChainBase& base = {});
 
 }  // namespace db

@@ -3,6 +3,7 @@
 #include <optional>
 
 #include "db/audit.h"
+#include "db/audit_tidy.h"
 #include "db/sql_session.h"
 #include "db/sql_store.h"
 
@@ -14,7 +15,13 @@ Result<AuditReport> SqlStore::VerifyAuditChainFrom(int64_t id, std::string_view 
                                         const RowVisitor& visit) {
       return session.Query(text, SqlParams().Int(value), visit);
     };
-    return VerifyEventChainFrom(query, id, row_hash);
+    // The checkpoint's row links to the row below it, or, once tidy removed that, to the base.
+    const RowQuery rows = [&session](const char* text, const RowVisitor& visit) {
+      return session.Query(text, {}, visit);
+    };
+    auto base = ReadChainBase(rows);
+    if (!base) return std::unexpected(base.error());
+    return VerifyEventChainFrom(query, id, row_hash, *base);
   });
 }
 

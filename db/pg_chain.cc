@@ -1,8 +1,9 @@
 // pg_chain.cc — the audit chain's append on PostgreSQL: id and prev_hash from the audit_head row
 // (which the write transaction has locked from its first statement: InPgWriteTransaction, a
 // Writer batch), the event row, and the head advanced to it, so under READ COMMITTED each writer
-// reads what the previous lock holder committed and the chain cannot fork. The event's hashes are
-// stored as bytes (audit.h, ChainHashBytes); audit_head keeps the head's as hex text.
+// reads what the previous lock holder committed and the chain cannot fork. The event's row_hash is
+// stored as bytes (audit.h, ChainHashBytes), its prev_hash (audit_head's) is hashed, not stored
+// (PostgreSQL 9); audit_head keeps the head's as hex text.
 #include <optional>
 #include <string>
 
@@ -15,8 +16,8 @@ namespace {
 constexpr const char* kSelectHead = "SELECT last_id, last_hash FROM audit_head WHERE id = 1";
 constexpr const char* kInsertEvent =
     "INSERT INTO enrollment_events (id, time, peer, presented_fingerprint, presented_subject, "
-    "device_id, endpoint, outcome, http_status, reason, serial, prev_hash, row_hash) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
+    "device_id, endpoint, outcome, http_status, reason, serial, row_hash) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
 constexpr const char* kAdvanceHead =
     "UPDATE audit_head SET last_id = $1, last_hash = $2 WHERE id = 1";
 
@@ -44,7 +45,6 @@ Result<void> PgAppendEvent(PgConn& db, const EventRecord& event, std::string_vie
                     .Int(event.http_status)
                     .Text(event.reason)
                     .OptionalText(serial)
-                    .Bytes(ChainHashBytes(prev_hash))
                     .Bytes(ChainHashBytes(row_hash));
   if (auto r = db.Run(kInsertEvent, params); !r) return std::unexpected(r.error());
   if (auto r = db.Run(kAdvanceHead, PgParams().Int(id).Text(row_hash)); !r) {

@@ -8,6 +8,7 @@
 #include "db/audit.h"
 #include "db/pg_schema_lean.h"
 #include "db/schema_chain_bytes.h"
+#include "db/schema_chain_link.h"
 #include "db/pg_schema_grants.h"
 #include "db/schema_manifest.h"
 #include "db/schema_rollover.h"
@@ -216,9 +217,10 @@ Result<void> MigrateToV2Compact(PgConn& db) {
 }
 
 using PgMigrationStep = Result<void> (*)(PgConn&);
-constexpr std::array<PgMigrationStep, 8> kPgMigrations = {
+constexpr std::array<PgMigrationStep, 9> kPgMigrations = {
     MigrateToV1, MigrateToV2Compact, MigratePgLeanEnrollments, PgMigrateAddGrants,
-    PgMigrateAddManifests, PgMigrateAddCaGenerations, PgMigrateAddTidy, PgMigrateChainBytes};
+    PgMigrateAddManifests, PgMigrateAddCaGenerations, PgMigrateAddTidy, PgMigrateChainBytes,
+    PgMigrateChainLink};
 static_assert(kPgMigrations.size() == kPgSchemaVersion, "one migration per schema version");
 
 // One step in its own transaction: the lock, the version read under it, the step, the new version.

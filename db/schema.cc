@@ -11,6 +11,7 @@
 #include "db/audit.h"
 #include "db/audit_state.h"
 #include "db/schema_chain_bytes.h"
+#include "db/schema_chain_link.h"
 #include "db/schema_compact.h"
 #include "db/schema_lean.h"
 #include "db/schema_grants.h"
@@ -307,10 +308,10 @@ Result<void> MigrateToV4(sqlite3* db) {
 // will not run it again (MigrateToV2 also depends on the hash encoding in audit.cc staying put).
 using MigrationStep = Result<void> (*)(sqlite3*);
 // Version 5 (less storage per enrollment) is in schema_compact.cc.
-constexpr std::array<MigrationStep, 11> kMigrations = {
+constexpr std::array<MigrationStep, 12> kMigrations = {
     MigrateToV1,        MigrateToV2,            MigrateToV3,      MigrateToV4,
     MigrateToV5Compact, MigrateLeanEnrollments, MigrateAddGrants, MigrateAddManifests,
-    MigrateAddCaGenerations, MigrateAddTidy, MigrateChainBytes};
+    MigrateAddCaGenerations, MigrateAddTidy, MigrateChainBytes, MigrateChainLink};
 static_assert(kMigrations.size() == kSchemaVersion, "one migration per schema version");
 
 Result<void> ApplySettings(sqlite3* db) {

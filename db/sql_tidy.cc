@@ -179,8 +179,11 @@ Result<int64_t> SqlStore::ChainCut(std::string_view events_before, int64_t max_i
 }
 
 Result<std::vector<ChainRow>> SqlStore::ChainRows(int64_t from_id, int64_t before_id, int limit) {
-  return Use<std::vector<ChainRow>>(
-      [&](SqlSession& db) { return SelectChainRows(db, from_id, before_id, limit); });
+  return Use<std::vector<ChainRow>>([&](SqlSession& db) -> Result<std::vector<ChainRow>> {
+    auto base = ReadChainBase(SessionRows(db));
+    if (!base) return std::unexpected(base.error());
+    return SelectChainRows(db, from_id, before_id, limit, *base);
+  });
 }
 
 Result<int64_t> SqlStore::CarryLiveState(int64_t cut_id, int batch) {

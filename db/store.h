@@ -193,10 +193,11 @@ class Store : public StoreReader {
   // row (and first_bad_id the event, when there is one).
   virtual Result<AuditReport> VerifyAuditChain() = 0;
   // The chain from an audit checkpoint on (db/audit.h VerifyEventChainFrom): row `id` must exist
-  // with row_hash `row_hash` (what the checkpoint recorded) and hash correctly, and every later
-  // row must link to it with consecutive ids; one statement (`WHERE id >= $1`, the primary key's
-  // range), so one snapshot. Reads only rows with id >= `id`: its cost is theirs, not the
-  // store's. The state tables are not cross-checked (that needs every state event:
+  // with row_hash `row_hash` (what the checkpoint recorded) and hash correctly with its link (the
+  // row below it, or the chain's base once tidy removed that row; with neither, the recorded
+  // row_hash alone vouches for it), and every later row must link to it with consecutive ids; one
+  // statement (`WHERE id >= $1 - 1`, the primary key's range), so one snapshot. Reads only rows
+  // with id >= `id` - 1: its cost is theirs, not the store's. The state tables are not cross-checked (that needs every state event:
   // VerifyAuditChain). On PostgreSQL the walk is bounded by the store's statement timeout. A
   // failed check is a report with ok=false, not an error; head_hash is the newest row's, and when
   // ok the newest row's id is id + rows_checked - 1. kInternal for id < 1.
@@ -277,7 +278,8 @@ class Store : public StoreReader {
   // base on whose time is events_before or later, at most `max_id` (so the row a checkpoint
   // names is kept). Reads the rows below it, in id order.
   virtual Result<int64_t> ChainCut(std::string_view events_before, int64_t max_id) = 0;
-  // At most `limit` chain rows with from_id <= id < before_id, in id order.
+  // At most `limit` chain rows with from_id <= id < before_id, in id order; each prev_hash is the
+  // row_hash of the row below (the base's for the first row kept; "" if that row is gone).
   virtual Result<std::vector<ChainRow>> ChainRows(int64_t from_id, int64_t before_id,
                                                   int limit) = 0;
   // Before a truncation at cut_id: appends again, in transactions of at most `batch` events, each

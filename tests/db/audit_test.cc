@@ -28,7 +28,12 @@ std::string ExpectedRowHash(sqlite3* raw, int64_t id) {
   }
   bool serial_null = QueryRaw(raw, "SELECT serial IS NULL" + where) == "1";
   encoded += serial_null ? "-" : Field(QueryRaw(raw, "SELECT serial" + where));
-  encoded += Field(QueryRaw(raw, "SELECT lower(hex(prev_hash))" + where));
+  // prev_hash: the row below's row_hash (not stored since schema version 12), genesis for row 1.
+  const std::string prev =
+      QueryRaw(raw, "SELECT coalesce((SELECT lower(hex(row_hash)) FROM enrollment_events WHERE "
+                    "id < " + std::to_string(id) + " ORDER BY id DESC LIMIT 1), '" +
+                        std::string(64, '0') + "')");
+  encoded += Field(prev);
   return ca::Sha256Hex(
       std::span(reinterpret_cast<const unsigned char*>(encoded.data()), encoded.size()));
 }
@@ -73,18 +78,12 @@ TEST_CASE("every writer extends the chain, with the documented encoding") {
               raw.get(),
               "SELECT group_concat(id, ',') FROM (SELECT id FROM enrollment_events ORDER BY id)") ==
           "1,2,3,4,5");
-  CHECK(QueryRaw(raw.get(), "SELECT lower(hex(prev_hash)) FROM enrollment_events WHERE id = 1") ==
-        kZeros);
   for (int id = 1; id <= 5; ++id) {
     CAPTURE(id);
     std::string row_hash =
         QueryRaw(raw.get(), "SELECT lower(hex(row_hash)) FROM enrollment_events WHERE id = " +
                                 std::to_string(id));
-    CHECK(row_hash == ExpectedRowHash(raw.get(), id));
-    if (id < 5) {
-      CHECK(QueryRaw(raw.get(), "SELECT lower(hex(prev_hash)) FROM enrollment_events WHERE id = " +
-                                    std::to_string(id + 1)) == row_hash);
-    }
+    CHECK(row_hash == ExpectedRowHash(raw.get(), id));  // linked to row id - 1's row_hash
   }
   AuditReport report = Verify(*store);
   CHECK(report.ok);
@@ -135,12 +134,7 @@ TEST_CASE("tampering behind the store's back is found and the row named") {
   }
   SUBCASE("a deleted row with the rest of the chain recomputed leaves the id gap") {
     ExecRaw(raw.get(), "DELETE FROM enrollment_events WHERE id = 3");
-    for (int id = 4; id <= 5; ++id) {
-      std::string prev =
-          QueryRaw(raw.get(), "SELECT lower(hex(row_hash)) FROM enrollment_events WHERE id = " +
-                                  std::to_string(id == 4 ? 2 : id - 1));
-      ExecRaw(raw.get(), "UPDATE enrollment_events SET prev_hash = X'" + prev +
-                             "' WHERE id = " + std::to_string(id));
+    for (int id = 4; id <= 5; ++id) {  // each linked to the row now below it (row 2, row 4)
       ExecRaw(raw.get(), "UPDATE enrollment_events SET row_hash = X'" +
                              ExpectedRowHash(raw.get(), id) + "' WHERE id = " + std::to_string(id));
     }
@@ -228,8 +222,6 @@ TEST_CASE("a populated version 1 file migrates in place to a verifiable chain") 
             raw.get(),
             "SELECT group_concat(id, ',') FROM (SELECT id FROM enrollment_events ORDER BY id)") ==
         "1,2,3");
-  CHECK(QueryRaw(raw.get(), "SELECT lower(hex(prev_hash)) FROM enrollment_events WHERE id = 1") ==
-        kZeros);
   for (int id = 1; id <= 3; ++id) {
     CHECK(QueryRaw(raw.get(), "SELECT lower(hex(row_hash)) FROM enrollment_events WHERE id = " +
                                   std::to_string(id)) == ExpectedRowHash(raw.get(), id));

@@ -18,109 +18,14 @@
 #include "db/pg_store.h"
 #include "db/schema.h"
 #include "db/schema_chain_bytes.h"
-#include "tests/db/admin_writes.h"
 #include "tests/db/backend.h"
+#include "tests/db/chain_store_fixture.h"
 #include "tests/db/pg_v1_store_fixture.h"
 #include "tests/db/sqlite_fixture.h"
 #include "tests/db/tamper.h"
 
 namespace db::testing {
 namespace {
-
-CertificateRecord Cert(int n, const std::string& issued_at, const std::string& not_after) {
-  CertificateRecord cert = EnrollCertificate(n, n, "device-" + std::to_string(n), HashHex(n, 'c'));
-  cert.issued_at = issued_at;
-  cert.not_after = not_after;
-  return cert;
-}
-
-void IssueAt(Store& store, const CertificateRecord& cert) {
-  EventRecord issued = SampleEvent("issued", cert.serial_hex);
-  issued.time = cert.issued_at;
-  auto done = ReserveAndComplete(store, cert, issued, AnyQuota());
-  REQUIRE_MESSAGE(done.has_value(), (done ? "" : done.error().detail));
-  REQUIRE(done->decision == Decision::kReserved);
-}
-
-CaGeneration Generation(int64_t gen, const std::string& state) {
-  CaGeneration g{.gen = gen, .state = state};
-  g.cert_der = {0x30, 0x03, 0x02, 0x01, static_cast<unsigned char>(gen)};
-  g.cert_sha256 = ca::Sha256Hex(std::span(g.cert_der.data(), g.cert_der.size()));
-  if (gen > 1) {
-    g.new_with_old_der = {0x30, 0x01, static_cast<unsigned char>(gen)};
-    g.old_with_new_der = {0x30, 0x02, static_cast<unsigned char>(gen)};
-  }
-  g.key_location = gen == 1 ? "ca.key" : "ca-gen2/ca.key";
-  g.created_at = "2020-01-05T00:00:00Z";
-  if (state == "active") g.activated_at = g.created_at;
-  return g;
-}
-
-AuditReport Verify(Store& store) {
-  auto report = store.VerifyAuditChain();
-  REQUIRE_MESSAGE(report.has_value(), (report ? "" : report.error().detail));
-  return *report;
-}
-
-const TidyBounds kTidy{.expired_before = "2026-01-01T00:00:00Z",
-                       .revoked_before = {},
-                       .tidied_at = "2026-12-07T00:00:00Z"};
-
-// 2020: certificates 1 (active), 2 (revoked), a block, CA generation 2 activated; the chain cut
-// below 2021 (carry, truncation: audit_chain_base); 2025: certificates 3 and 5, expired by 2026,
-// 3 removed by tidy (its "issued" event stays, naming a certificate no longer there, as tidy
-// leaves it); 2026: certificate 4.
-void Populate(Store& store) {
-  IssueAt(store, Cert(1, "2020-01-02T00:00:00Z", "2099-01-01T00:00:00Z"));
-  IssueAt(store, Cert(2, "2020-01-02T00:00:00Z", "2099-01-01T00:00:00Z"));
-  REQUIRE(store.RevokeSerial(SerialHex(2), 1, "2020-01-03T00:00:00Z").value() == 1);
-  REQUIRE(BlockAsAdmin(store, "device-z", "lost", "2020-01-04T00:00:00Z").value());
-  REQUIRE(store.AddCaGeneration(Generation(1, "active"), Generation(2, "pending")).has_value());
-  int64_t gen = 0;
-  REQUIRE(store.ActivateCaGeneration("2020-01-06T00:00:00Z", &gen).has_value());
-  REQUIRE(store.RecordEvent(SampleEvent("rejected")).has_value());  // 2026
-  const int64_t cut = store.ChainCut("2021-01-01T00:00:00Z", Verify(store).rows_checked).value();
-  REQUIRE(cut > 1);
-  REQUIRE(store.CarryLiveState(cut, 100).has_value());
-  while (store.TruncateChain(cut, "checkpoint-text", 100).value() > 0) {
-  }
-  REQUIRE(store.AuditChainBase().value().first_id == cut);
-  IssueAt(store, Cert(3, "2025-01-02T00:00:00Z", "2025-06-01T00:00:00Z"));
-  IssueAt(store, Cert(5, "2025-01-02T00:00:00Z", "2025-06-01T00:00:00Z"));
-  REQUIRE(store.RemoveCertificates({SerialHex(3)}, kTidy).value() == 1);
-  IssueAt(store, Cert(4, "2026-01-02T00:00:00Z", "2099-01-01T00:00:00Z"));
-  AuditReport report = Verify(store);
-  REQUIRE_MESSAGE(report.ok, report.problem);
-}
-
-// What a migrated store must still be and do; `before` is the report taken before migrating.
-void WorksAfterMigration(Store& store, const AuditReport& before, const ChainBase& base_before) {
-  AuditReport after = Verify(store);
-  CHECK_MESSAGE(after.ok, after.problem);
-  CHECK(after.rows_checked == before.rows_checked);
-  CHECK(after.head_hash == before.head_hash);
-  const ChainBase base = store.AuditChainBase().value();
-  CHECK(base.first_id == base_before.first_id);
-  CHECK(base.prev_hash == base_before.prev_hash);
-  // The rows an archive would hold read back as the hex the chain hashed (verify-archive's walk).
-  std::vector<ChainRow> rows = store.ChainRows(base.first_id, base.first_id + 1000, 1000).value();
-  CHECK(static_cast<int64_t>(rows.size()) == after.rows_checked);
-  AuditReport archived = VerifyArchivedChain(rows, base);
-  CHECK_MESSAGE(archived.ok, archived.problem);
-  CHECK(archived.head_hash == after.head_hash);
-  // list, revoke, tidy.
-  CHECK(store.FindByDevice("device-1").value().size() == 1);
-  CHECK(store
-            .ListCertificates(ListFilter{
-                .device_id = {}, .revoked_only = true, .expiring_before_iso = {}, .limit = 10})
-            .value()
-            .size() == 1);
-  CHECK(store.RevokeSerial(SerialHex(4), 1, "2026-02-01T00:00:00Z").value() == 1);
-  CHECK(store.RemoveCertificates({SerialHex(5)}, kTidy).value() == 1);
-  AuditReport last = Verify(store);
-  CHECK_MESSAGE(last.ok, last.problem);
-  CHECK(last.rows_checked >= before.rows_checked + 2);  // the revocation, the tombstone
-}
 
 // SQLite: enrollment_events as versions 2 to 10 defined it (db/schema.cc kMigrationV2Events and
 // the indexes of versions 5, 6 and 8), filled from the migrated table with the hashes as hex.
@@ -178,7 +83,7 @@ constexpr const char* kSqliteChain =
 }  // namespace
 
 TEST_CASE("SQLite: a version 10 store migrates its chain to 32-byte hashes and keeps working") {
-  static_assert(kSchemaVersion == kChainBytesFromVersion + 1);
+  static_assert(kSchemaVersion > kChainBytesFromVersion);
   TempDir dir;
   const std::string path = dir.File("store.db");
   AuditReport before{};
@@ -189,6 +94,7 @@ TEST_CASE("SQLite: a version 10 store migrates its chain to 32-byte hashes and k
     before = Verify(*store);
     base = store->AuditChainBase().value();
   }
+  SqliteBackToV11(path, base);  // prev_hash as version 11 stored it, then version 10's form
   ExecRaw(OpenRaw(path).get(), kSqliteBackToV10);
   {
     RawDb fresh = OpenRaw(dir.File("v10.db"), /*create=*/true);
@@ -206,9 +112,10 @@ TEST_CASE("SQLite: a version 10 store migrates its chain to 32-byte hashes and k
                     "SELECT count(*) FROM enrollment_events WHERE typeof(row_hash) = 'text'") ==
         before.rows_checked);
 
-  auto store = OpenOrDie(path);
+  // Migration 11 alone (12, prev_hash dropped, has its own test: chain_link_migration_test.cc).
+  REQUIRE(MigrateTo(OpenRaw(path).get(), kChainBytesFromVersion + 1).has_value());
   RawDb raw = OpenRaw(path);
-  CHECK(QueryRawInt(raw.get(), "PRAGMA user_version") == kSchemaVersion);
+  CHECK(QueryRawInt(raw.get(), "PRAGMA user_version") == kChainBytesFromVersion + 1);
   CHECK(QueryRaw(raw.get(), kSqliteChain) == chain);
   CHECK(QueryRaw(raw.get(), kIndexes) == indexes);
   // The issued event of the certificate tidy removed is kept (foreign keys off for the rebuild).
@@ -218,6 +125,7 @@ TEST_CASE("SQLite: a version 10 store migrates its chain to 32-byte hashes and k
                     "SELECT count(*) FROM enrollment_events WHERE typeof(row_hash) = "
                     "'blob' AND length(row_hash) = 32 AND typeof(prev_hash) = 'blob' "
                     "AND length(prev_hash) = 32") == before.rows_checked);
+  auto store = OpenOrDie(path);
   CHECK(store->EffectiveSettings().value().foreign_keys == 1);  // on again after the rebuild
   WorksAfterMigration(*store, before, base);
 }
@@ -225,7 +133,7 @@ TEST_CASE("SQLite: a version 10 store migrates its chain to 32-byte hashes and k
 TEST_CASE(
     "PostgreSQL: a version 7 database migrates its chain to 32-byte hashes and keeps "
     "working") {
-  static_assert(kPgSchemaVersion == kPgChainBytesFromVersion + 1);
+  static_assert(kPgSchemaVersion > kPgChainBytesFromVersion);
   TempDir dir;
   TempDir fresh_dir;
   const std::string conninfo = PgTestDatabase::For(dir);
@@ -241,7 +149,7 @@ TEST_CASE(
   REQUIRE_MESSAGE(conn.has_value(), (conn ? "" : conn.error().detail));
   PgConn& db = **conn;
   const char* kTypes =
-      "SELECT string_agg(column_name || ' ' || data_type, ',' ORDER BY ordinal_position) FROM "
+      "SELECT string_agg(column_name || ' ' || data_type, ',' ORDER BY column_name) FROM "
       "information_schema.columns WHERE table_name = 'enrollment_events'";
   const char* kChecks =
       "SELECT string_agg(conname || ' ' || pg_get_constraintdef(oid), ';' ORDER BY conname) FROM "
@@ -249,6 +157,7 @@ TEST_CASE(
   const char* kChain =
       "SELECT string_agg(id || ':' || ltrim(prev_hash::text, '\\x') || ':' || "
       "ltrim(row_hash::text, '\\x'), ',' ORDER BY id) FROM enrollment_events";
+  PgBackToV8(db, base);  // prev_hash as version 8 stored it, then version 7's form
   for (const char* sql :
        {"BEGIN",
         "ALTER TABLE enrollment_events DROP CONSTRAINT enrollment_events_prev_hash_check, "
@@ -271,8 +180,13 @@ TEST_CASE(
   const std::string chain = One(db, kChain);
   CHECK(chain.find("\\x") == std::string::npos);
 
-  REQUIRE(PgStore::Migrate(conninfo).has_value());
-  CHECK(One(db, "SELECT version FROM schema_version") == std::to_string(kPgSchemaVersion));
+  {  // Migration 8 alone (9 has its own test: chain_link_migration_test.cc).
+    auto migrating = PgConn::Connect(conninfo);
+    REQUIRE(migrating.has_value());
+    REQUIRE(PgMigrateTo(**migrating, kPgChainBytesFromVersion + 1).has_value());
+  }
+  CHECK(One(db, "SELECT version FROM schema_version") ==
+        std::to_string(kPgChainBytesFromVersion + 1));
   CHECK(One(db, kChain) == chain);
   CHECK(One(db,
             "SELECT count(*) FROM enrollment_events WHERE length(row_hash) = 32 AND "
@@ -280,6 +194,7 @@ TEST_CASE(
         std::to_string(before.rows_checked));
   CHECK(One(db, "SELECT count(*) FROM enrollment_events WHERE serial = '" + SerialHex(3) + "'") ==
         "1");
+  REQUIRE(PgStore::Migrate(conninfo).has_value());
   auto store = PgBackend::Open(dir);
   WorksAfterMigration(*store, before, base);
 }
@@ -300,10 +215,8 @@ TEST_CASE_TEMPLATE("32-byte chain hashes: an edited row, an edited hash and a sw
                              (sqlite ? "zeroblob(32)" : "decode(repeat('00', 32), 'hex')") +
                              " WHERE id = " + row);
   }
-  SUBCASE("its prev_hash edited") {
-    Tamper<Backend>(dir, std::string("UPDATE enrollment_events SET prev_hash = ") +
-                             (sqlite ? "zeroblob(32)" : "decode(repeat('00', 32), 'hex')") +
-                             " WHERE id = " + row);
+  SUBCASE("the row before it deleted (no prev_hash column since SQLite 12 / PostgreSQL 9)") {
+    Tamper<Backend>(dir, "DELETE FROM enrollment_events WHERE id = " + std::to_string(first));
   }
   AuditReport report = Verify(*store);
   CHECK_FALSE(report.ok);

@@ -42,7 +42,7 @@ TEST_CASE("a new database has the current schema and durable settings in force")
   CHECK(QueryRaw(raw.get(),
                  "SELECT group_concat(name, ',') FROM pragma_table_info('enrollment_events')") ==
         "id,time,peer,presented_fingerprint,presented_subject,device_id,endpoint,outcome,"
-        "http_status,reason,serial,prev_hash,row_hash");
+        "http_status,reason,serial,row_hash");
   CHECK(QueryRaw(raw.get(),
                  "SELECT group_concat(name, ',') FROM pragma_table_info('bootstrap_denylist')") ==
         "id,fingerprint,issuer,serial,reason,added_at");

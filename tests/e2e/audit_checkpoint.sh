@@ -65,8 +65,8 @@ for row in db.execute(f"SELECT {cols} FROM enrollment_events ORDER BY id").fetch
     enc += b"-" if row[10] is None else str(len(row[10].encode())).encode() + b":" + row[10].encode()
     enc += str(len(prev)).encode() + b":" + prev.encode()
     h = hashlib.sha256(enc).hexdigest()
-    db.execute("UPDATE enrollment_events SET prev_hash = ?, row_hash = ? WHERE id = ?",
-               (bytes.fromhex(prev), bytes.fromhex(h), row[0]))  # 32 bytes each (schema 11)
+    db.execute("UPDATE enrollment_events SET row_hash = ? WHERE id = ?",
+               (bytes.fromhex(h), row[0]))  # 32 bytes; prev_hash is not stored (schema 12)
     prev = h
 db.commit()
 PY

@@ -149,9 +149,9 @@ TEST_CASE("a full store (the event log has no id left): 503, nothing written") {
   Device d = b.NewDevice();
   const std::string hash = "X'" + std::string(64, 'c') + "'";  // 32 bytes
   Exec(b, "INSERT INTO enrollment_events (id, time, peer, presented_fingerprint, "
-          "presented_subject, device_id, endpoint, outcome, http_status, reason, prev_hash, "
+          "presented_subject, device_id, endpoint, outcome, http_status, reason, "
           "row_hash) VALUES (9223372036854775807, '2026-05-01T00:00:00Z', '', '', '', '', '', "
-          "'refused', 0, '', " + hash + ", " + hash + ")");
+          "'refused', 0, '', " + hash + ")");
   EnrollResult r = Expect(b, b.Request(d), EnrollCode::kStoreUnavailable);
   CHECK(r.detail.find("no id left") != std::string::npos);
   CHECK(b.Rows("certificates") == 0);
