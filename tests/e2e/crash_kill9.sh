@@ -17,7 +17,15 @@ for round in $(seq 1 "$KILLS"); do
   "$DEVICE_SIM" enroll --fleet "$T/fleet" --server "127.0.0.1:$PORT" --ca-bundle "$CA" \
     --devices "$batch" --concurrency 8 --timeout 5 > "$T/sim.$round.log" 2>&1 &
   sim=$!
-  # 20-400 ms in: somewhere between the first handshakes and the last replies of the batch.
+  # 20-400 ms after device-sim's first connection is up: somewhere between the first handshakes
+  # and the last replies of the batch. Counted from the connection, not from the start: an
+  # instrumented device-sim on a loaded machine took over 400 ms to connect (ASan, load 9: every
+  # round's daemon died before a connection, 0 certificates in 24 rounds).
+  for _ in $(seq 1 500); do
+    [ -n "$(ss -Htn state established "( sport = :$PORT )")" ] && break
+    kill -0 "$sim" 2>/dev/null || break
+    sleep 0.02
+  done
   sleep "$(printf '0.%03d' $(( RANDOM % 380 + 20 )))"
   kill -KILL "$DAEMON_PID"
   wait "$DAEMON_PID" 2>/dev/null || true
