@@ -2,7 +2,8 @@
 # Factory reset (issue #19 part 1): a device whose bootstrap certificate is used up enrolls once
 # more with a new key under `provisiond grant-rebootstrap`, granted online beside the serving
 # daemon; refused before the grant, once spent and once expired, each with its own reason; a race
-# under one grant gets exactly one certificate; --revoke-previous revokes the old certificate (CRL).
+# under one grant gets exactly one certificate; --revoke-previous revokes the old certificate (CRL);
+# a key certified for the device before is refused (rebootstrap_key_not_new) and the grant stays open.
 . "$(dirname "$0")/lib.sh"
 
 init_state
@@ -81,6 +82,24 @@ expect_contains "... with its own reason" "grant for this device has expired" "$
 expect_sql_eventually "expired refusal recorded" 1 \
   "SELECT count(*) FROM enrollment_events WHERE device_id='dev-00002' AND reason LIKE 'rebootstrap_grant_expired%'"
 expect_contains "list --grants shows it expired" "expired" "$("${P[@]}" list --grants "${ADMIN[@]}")"
+
+# -- a key certified for the device before is not new: 403, the grant stays open ---------------
+D4="$T/fleet/devices/dev-00004"
+cp "$D4/operational.key" "$T/old4.key"
+# Its certificate revoked: while it is active, the same key is a retry that gets it again (200).
+"${P[@]}" revoke "${ADMIN[@]}" --serial "$(serial_of "$D4/operational.crt")" >/dev/null
+reset_device dev-00004
+"${P[@]}" grant-rebootstrap "${ADMIN[@]}" --device-id dev-00004 --reason 'old key' >/dev/null
+openssl req -new -key "$T/old4.key" -subj /CN=dev-00004 -outform DER | base64 > "$T/old4.b64"
+expect_eq "the old key under a grant -> 403" 403 "$(enroll_curl "$D4/bootstrap" "$T/old4.b64")"
+expect_eq "... with its reason" "re-bootstrap requires a key never certified for this device" \
+  "$(cat "$T/resp.body")"
+expect_sql_eventually "... recorded as rebootstrap_key_not_new" \
+  "simpleenroll|rejected|403|rebootstrap_key_not_new" \
+  "SELECT endpoint, outcome, http_status, substr(reason, 1, instr(reason, ':') - 1) FROM enrollment_events WHERE device_id='dev-00004' ORDER BY id DESC LIMIT 1"
+expect_eq "... nothing issued" 1 "$(sql "SELECT count(*) FROM certificates WHERE device_id='dev-00004'")"
+make_csr dev-00004 "$T/new4"
+expect_eq "the grant stayed open: a new key -> 200" 200 "$(enroll_curl "$D4/bootstrap" "$T/new4.b64")"
 
 # -- a race: 30 new keys at once under one grant -> exactly one 200 ------------------------------
 "${P[@]}" grant-rebootstrap "${ADMIN[@]}" --device-id dev-00003 --reason race >/dev/null
