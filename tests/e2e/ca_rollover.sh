@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # CA rollover end to end (#19 part 3, RFC 7030 §4.1.3) on SQLite: devices enroll; `ca rollover`
-# and a SIGHUP put the new root and both links in /cacerts; a device-sim device follows (learns
-# the new root through NewWithOld under the root it trusts); `ca activate` switches issuance and
-# an old-generation certificate renews into a new-generation one; `ca status` counts it all;
-# after `ca retire` the old generation's certificates are refused at the handshake. Refusals
-# (nothing pending, nothing to retire, a second rollover) are one line and a non-zero exit.
+# and a SIGHUP put the new root and both links in /cacerts (the very files of ca-gen2/); a
+# device-sim device follows (learns the new root through NewWithOld under the root it trusts);
+# `ca activate` switches issuance and an old-generation certificate renews into a new-generation
+# one; `ca status` counts it all (JSON and table); after `ca retire` the old generation's
+# certificates are refused at the handshake. Refusals (nothing pending, nothing to retire, a
+# second rollover) are one line and a non-zero exit.
 . "$(dirname "$0")/lib.sh"
 
 init_state
@@ -31,11 +32,17 @@ refused() {  # refused DESCRIPTION NEEDLE COMMAND...: non-zero exit, one stderr 
     fail "$what: exit $rc, stderr: $err"
   fi
 }
-cacerts_count() {
+cacerts_pem() {  # the /cacerts reply's certificates, PEM
   local dev="$T/fleet/devices/dev-00003"  # client authentication is required: its bootstrap cert
   curl -sS --fail --cacert "$CA" --cert "$dev/bootstrap.crt" --key "$dev/bootstrap.key" \
     "https://localhost:$PORT/.well-known/est/cacerts" | base64 -di |
-    openssl pkcs7 -inform DER -print_certs | grep -c '^-----BEGIN CERTIFICATE'
+    openssl pkcs7 -inform DER -print_certs
+}
+cacerts_count() { cacerts_pem | grep -c '^-----BEGIN CERTIFICATE'; }
+pem_fps() {  # pem_fps < PEM: the SHA-256 fingerprint of each certificate in it, sorted, one a line
+  local d; d=$(mktemp -d "$T/fps.XXXXXX")
+  awk -v d="$d" '/^-----BEGIN CERTIFICATE/ {n++} n {print > (d "/" n ".pem")}'
+  for f in "$d"/*.pem; do openssl x509 -in "$f" -noout -fingerprint -sha256; done | sort
 }
 
 out=$("${SIM[0]}" enroll "${SIM[@]:1}")
@@ -50,6 +57,12 @@ refused "a second rollover while one is pending" "already pending" \
 expect_eq "new key is 0600" 600 "$(stat -c %a "$T/state/ca-gen2/ca.key")"
 reload
 expect_eq "cacerts after rollover: CA, new CA, NewWithOld, OldWithNew" 4 "$(cacerts_count)"
+G2="$T/state/ca-gen2"
+served=$(cacerts_pem | pem_fps)
+expect_contains "... the NewWithOld link of ca-gen2/" "$(pem_fps <"$G2/newwithold.crt")" "$served"
+expect_contains "... the OldWithNew link of ca-gen2/" "$(pem_fps <"$G2/oldwithnew.crt")" "$served"
+expect_eq "... exactly the old root, the new root and the two links" \
+  "$(cat "$CA" "$G2/ca.crt" "$G2/newwithold.crt" "$G2/oldwithnew.crt" | pem_fps)" "$served"
 
 # dev-00001 follows: renews (still generation 1: nothing is active yet) and learns the new root.
 out=$("${SIM[0]}" reenroll "${SIM[@]:1}" --devices dev-00001 --follow-rollover "$T/bundle.pem")
@@ -78,6 +91,12 @@ expect_eq "status: 2 devices fetched the new cacerts" 2 \
   "$(jq '.generations[1].devices_fetched_cacerts' <<<"$status")"
 expect_eq "status: gen 1 previous, held by 3" "previous 3" \
   "$(jq -r '.generations[0] | "\(.state) \(.devices_holding)"' <<<"$status")"
+table=$("$PROVISIOND" ca status "${ADMIN[@]}")
+expect_contains "status table: the active devices" "active devices: 3" "$table"
+expect_eq "status table: GEN STATE HOLDING FETCHED per generation, gen 2's certificate hash" \
+  "1 previous 3 0|2 active 1 2 $(openssl x509 -in "$G2/ca.crt" -outform DER | sha256sum | cut -d' ' -f1)" \
+  "$(awk '$1 ~ /^[0-9]+$/ {printf "%s%s %s %s %s", sep, $1, $2, $3, $4; sep = "|"}
+          $1 == 2 {printf " %s", $NF}' <<<"$table")"
 
 check "ca retire" "$PROVISIOND" ca retire "${ADMIN[@]}"
 reload

@@ -6,7 +6,7 @@
 # certificate, and each replica's CRL for generation 2 is served; `ca retire`; SIGHUP both: the
 # old generation is refused at both handshakes, and both present generation 2's server
 # certificate. A replica without the generation's directory refuses the reload and keeps its
-# configuration.
+# configuration. `ca status --json` on the store counts holders and /cacerts fetches.
 . "$(dirname "$0")/lib.sh"
 
 PG_CLUSTER="$(dirname "$0")/../db/pg_cluster.sh"
@@ -104,6 +104,17 @@ expect_contains "dev-00001 (generation 1) renews through B into generation 2" "o
   "$(sim reenroll "$PORT_B" dev-00001)"
 check "its new certificate is generation 2's" \
   openssl verify -CAfile "$GEN2" "$T/fleet/devices/dev-00001/operational.crt"
+# ca status reads the shared store: dev-00001's renewal fetched /cacerts through B with its
+# operational certificate (recorded once, for generation 2); the enrollments' fetches with a
+# bootstrap certificate are not counted; the old certificates of dev-00001 and dev-00002 still hold
+# generation 1.
+status=$("$PROVISIOND" ca status "${STORE[@]}" --json)
+expect_eq "ca status on PostgreSQL: 4 active devices" 4 "$(jq .active_devices <<<"$status")"
+expect_eq "... gen 2 active, held by 3, fetched by 1" "2 active 3 1" \
+  "$(jq -r '.generations[1] | "\(.gen) \(.state) \(.devices_holding) \(.devices_fetched_cacerts)"' <<<"$status")"
+expect_eq "... gen 1 previous, held by 2, fetched by none" "1 previous 2 0" \
+  "$(jq -r '.generations[0] | "\(.gen) \(.state) \(.devices_holding) \(.devices_fetched_cacerts)"' <<<"$status")"
+expect_eq "... the fetch row itself" "2|dev-00001" "$(pgsql "SELECT ca_gen, device_id FROM cacerts_fetches")"
 for p in "$CPORT_A" "$CPORT_B"; do
   curl -sS --fail --max-time 5 -o "$T/crl-$p.der" "http://127.0.0.1:$p/crl-gen2" || true
   check "generation 2's CRL on port $p verifies under its root" bash -c \
