@@ -116,7 +116,8 @@ base::Result<std::vector<GenerationRoot>> LoadGenerationRoots(const std::string&
   std::error_code ec;
   std::filesystem::directory_iterator it(state_dir, ec);
   for (; !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
-    if (const int64_t gen = GenOfDirName(it->path().filename().string()); gen != 0) gens.insert(gen);
+    const int64_t gen = GenOfDirName(it->path().filename().string());
+    if (gen != 0) gens.insert(gen);
   }
   if (ec) return base::Fail(base::Code::kIo, state_dir + ": " + ec.message());
   // Oldest first, so that generation gen-1's root is decided before gen's link is checked.
@@ -150,8 +151,8 @@ int64_t GenerationThatSigned(const std::vector<GenerationRoot>& roots,
                              std::span<const unsigned char, 32> digest,
                              const base::Bytes& signature) {
   for (const GenerationRoot& root : roots) {
-    if (root.crt && mbedtls_pk_verify(&root.crt->get()->pk, MBEDTLS_MD_SHA256, digest.data(), digest.size(),
-                          signature.data(), signature.size()) == 0) {
+    if (root.crt && mbedtls_pk_verify(&root.crt->get()->pk, MBEDTLS_MD_SHA256, digest.data(),
+                                      digest.size(), signature.data(), signature.size()) == 0) {
       return root.gen;
     }
   }
