@@ -20,7 +20,7 @@
 #include "daemon/ca_key_source.h"
 #include "daemon/files.h"
 #include "daemon/net.h"
-#include "db/ca_generation_states.h"
+#include "daemon/store_open.h"
 #include "db/store_url.h"
 
 namespace provisiond {
@@ -178,16 +178,23 @@ void CheckGenerationKey(const CheckConfigInput& input, int64_t gen, ca::Rng rng,
                problems);
 }
 
-// The generations whose keys serve may use: those the SQLite store does not record as retired
-// (read on a read-only connection), generation 1 first. A PostgreSQL store is not contacted: then
-// every generation with a directory in the state dir (ca-genN/ca.crt) is checked.
-std::vector<int64_t> GenerationsToCheck(const std::string& state_dir,
-                                        const std::optional<db::StoreUrl>& store) {
+// The generations whose keys serve may use: those the store does not record as retired, generation
+// 1 first, read without opening the store for serve (the SQLite file on a read-only connection;
+// PostgreSQL on a session of its own, with --store-password-file's password). Every generation with
+// a ca-genN/ca.crt is checked instead when the store has no generation row (no rollover yet), when
+// it cannot be located or its SQLite file is missing (both reported elsewhere), and when reading it
+// fails: that is a problem of its own, naming the store.
+std::vector<int64_t> GenerationsToCheck(const ServeConfig& c, std::vector<std::string>* problems) {
   std::vector<int64_t> gens;
-  if (store && store->engine == db::StoreUrl::Engine::kSqlite &&
-      ::access(store->sqlite_path.c_str(), R_OK) == 0) {
-    auto states = db::ReadCaGenerationStates(store->sqlite_path);
-    if (states && !states->empty()) {
+  auto location = StoreLocation::Resolve(c.store, c.state_dir);
+  if (location &&
+      (location->postgres() || ::access(location->sqlite_path().c_str(), R_OK) == 0)) {
+    auto states = location->ReadCaGenerationStates();
+    if (!states) {
+      problems->push_back("store " + location->label() +
+                          ": cannot read the CA generations' states (" + states.error().detail +
+                          "), so every generation in the state dir is checked");
+    } else if (!states->empty()) {
       for (const auto& [gen, state] : *states) {
         if (state != "retired") gens.push_back(gen);
       }
@@ -196,7 +203,7 @@ std::vector<int64_t> GenerationsToCheck(const std::string& state_dir,
   }
   gens.push_back(1);
   for (int64_t gen = 2;; ++gen) {
-    if (::access(StatePaths(GenerationDir(state_dir, gen)).ca_cert.c_str(), F_OK) != 0) break;
+    if (::access(StatePaths(GenerationDir(c.state_dir, gen)).ca_cert.c_str(), F_OK) != 0) break;
     gens.push_back(gen);
   }
   return gens;
@@ -275,14 +282,13 @@ std::vector<std::string> CheckServeFiles(const CheckConfigInput& input) {
   auto store = db::ParseStoreUrl(c.store.url.empty() ? "sqlite:" + paths.database : c.store.url);
   // Every CA generation's key that is not retired (#19 part 3: docs/rollover.md).
   std::shared_ptr<ca::token::TokenSet> tokens;
-  const std::optional<db::StoreUrl> url = store ? std::optional(*store) : std::nullopt;
-  for (int64_t gen : GenerationsToCheck(c.state_dir, url)) {
+  for (int64_t gen : GenerationsToCheck(c, &problems)) {
     CheckGenerationKey(input, gen, (*drbg)->rng(), tokens, &problems);
   }
   CheckPair(paths.server_cert, paths.server_key, "server", (*drbg)->rng(), &problems);
   CheckKeyFile(paths.server_key, std::nullopt, &problems);
-  // The SQLite file serve would open (a PostgreSQL store is not contacted; main checks its URL
-  // and password file).
+  // The SQLite file serve would open (main checks a --store URL and password file; a PostgreSQL
+  // store is contacted only to read the generations' states above).
   if (store && store->engine == db::StoreUrl::Engine::kSqlite &&
       ::access(store->sqlite_path.c_str(), R_OK) != 0) {
     problems.push_back(store->sqlite_path + ": " + std::strerror(errno));

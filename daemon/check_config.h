@@ -8,8 +8,8 @@
 // --ca-key-uri): the PIN file's owner and mode, the module, token and key, the key matches ca.crt,
 // and a test signature verifies. After a CA rollover the same for every generation's key that is
 // not retired (ca-genN/: the pair and mode 0600, or the token key under ca-genN/ca.crt), problems
-// naming the generation; the states come from the SQLite store read-only (a PostgreSQL store is
-// not contacted: every ca-genN/ directory present is checked).
+// naming the generation; the states are read from the store without opening it for serve (SQLite
+// read-only; PostgreSQL on a session of its own), and a store that cannot be read is a problem.
 #pragma once
 
 #include <string>

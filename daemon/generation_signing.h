@@ -42,19 +42,30 @@ struct GenerationSigner {
   base::Result<base::Bytes> Sign(const unsigned char (&digest)[32]);
 };
 
-// A generation's root, parsed from the state dir.
+// A generation's root, parsed from the state dir. crt is null for a generation left out (its root
+// is not linked from the previous generation's); left_out says why.
 struct GenerationRoot {
   int64_t gen = 1;
   std::unique_ptr<ca::CrtChain> crt;
+  std::string left_out;
 };
 
 // Every generation's root in state_dir, oldest first: ca.crt (generation 1, required) and each
 // ca-genN/ca.crt present (retired generations too: their signatures were made while trusted).
-// kIo / kInvalidArgument naming the file that cannot be read or parsed.
+// Only directories named exactly ca-genN (N >= 2, no leading zero) count, and generation N's root
+// is accepted only if it is linked from generation N-1's accepted root: ca-genN/newwithold.crt
+// verifies under that root's key and carries ca-genN/ca.crt's subject and public key. A file
+// dropped into the state dir is therefore not trusted unless the previous generation's key signed
+// its link; a generation that fails is in the result with a null crt and the reason (LeftOutNote).
+// kIo / kInvalidArgument naming the directory or a ca.crt that cannot be read or parsed.
 base::Result<std::vector<GenerationRoot>> LoadGenerationRoots(const std::string& state_dir);
 
+// "" when every root in roots is accepted, else "; left out: generation 3 (why)[; generation 4
+// (why)]": what a refusal line appends, so that an operator sees a generation was not trusted.
+std::string LeftOutNote(const std::vector<GenerationRoot>& roots);
+
 // The generation of the first root in `roots` whose key verifies `signature` over `digest`
-// (SHA-256); 0 when none does.
+// (SHA-256); 0 when none does. Roots left out are skipped.
 int64_t GenerationThatSigned(const std::vector<GenerationRoot>& roots,
                              std::span<const unsigned char, 32> digest,
                              const base::Bytes& signature);

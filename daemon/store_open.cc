@@ -9,6 +9,7 @@
 #include "daemon/config.h"
 #include "daemon/files.h"
 #include "daemon/log.h"
+#include "db/ca_generation_states.h"
 #include "db/pg_writer.h"
 #include "db/store_check.h"
 
@@ -97,6 +98,11 @@ db::Result<int> StoreLocation::Migrate() const {
     return std::unexpected(store.error());
   }
   return db::kSchemaVersion;
+}
+
+db::Result<std::map<int64_t, std::string>> StoreLocation::ReadCaGenerationStates() const {
+  if (postgres()) return db::ReadPgCaGenerationStates(conninfo_);
+  return db::ReadCaGenerationStates(url_.sqlite_path);
 }
 
 db::Result<std::unique_ptr<ServeStore>> ServeStore::Open(const StoreLocation& location) {

@@ -5,6 +5,8 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -41,6 +43,10 @@ class StoreLocation {
   db::Result<std::unique_ptr<db::Store>> Open() const;
   // `provisiond migrate`: creates or upgrades the schema; returns the version it is at after.
   db::Result<int> Migrate() const;
+  // The CA generations' states (db/ca_generation_states.h), read only: the SQLite file on a
+  // read-only connection, or one PostgreSQL session. For check-config, which must not open the
+  // store for serve. Errors as those functions return them.
+  db::Result<std::map<int64_t, std::string>> ReadCaGenerationStates() const;
 
  private:
   friend class ServeStore;

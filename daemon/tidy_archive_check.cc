@@ -211,7 +211,8 @@ base::Result<ArchiveSummary> VerifyArchive(const std::string& path,
   p.summary.signed_by = sig ? GenerationThatSigned(roots, digest, *sig) : 0;
   if (p.summary.signed_by == 0) {
     return std::unexpected(Bad("the signature does not verify under any CA generation's "
-                               "certificate (the file was changed, or another key signed it)"));
+                               "certificate (the file was changed, or another key signed it)" +
+                               LeftOutNote(roots)));
   }
   if (std::getline(in, line)) return std::unexpected(Bad("something follows the signature"));
   if (p.summary.events > 0) {

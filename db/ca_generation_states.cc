@@ -1,8 +1,10 @@
-// ca_generation_states.cc — ReadCaGenerationStates (ca_generation_states.h).
+// ca_generation_states.cc — ReadCaGenerationStates and ReadPgCaGenerationStates
+// (ca_generation_states.h).
 #include "db/ca_generation_states.h"
 
 #include <sqlite3.h>
 
+#include "db/pg_conn.h"
 #include "db/schema.h"
 #include "db/statement.h"
 
@@ -34,6 +36,20 @@ Result<std::map<int64_t, std::string>> ReadCaGenerationStates(const std::string&
     if (!*row) break;
     states[rows->Int(0)] = rows->Text(1);
   }
+  return states;
+}
+
+Result<std::map<int64_t, std::string>> ReadPgCaGenerationStates(const std::string& conninfo) {
+  auto db = PgConn::Connect(conninfo);
+  if (!db) return std::unexpected(db.error());
+  std::map<int64_t, std::string> states;
+  auto table =
+      (*db)->Query("SELECT to_regclass($1) IS NOT NULL", PgParams().Text("ca_generations"));
+  if (!table) return std::unexpected(table.error());
+  if (table->empty() || table->Row(0).Text(0) != "t") return states;
+  auto rows = (*db)->Query("SELECT gen, state FROM ca_generations ORDER BY gen");
+  if (!rows) return std::unexpected(rows.error());
+  for (int i = 0; i < rows->size(); ++i) states[rows->Row(i).Int(0)] = rows->Row(i).Text(1);
   return states;
 }
 

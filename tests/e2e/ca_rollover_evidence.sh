@@ -5,7 +5,10 @@
 # generation 2's key. All four verify (a since-retired generation's signature stays valid
 # evidence: it was made while that key was trusted), each says which generation signed, and
 # `audit verify` accepts the chain whose base checkpoint the retired generation 1 signed. A well-formed
-# checkpoint signed by a key of no generation is refused in one line, exit 1.
+# checkpoint signed by a key of no generation is refused in one line, exit 1. A root dropped into
+# the state dir is not trusted: ca-gen3/ca.crt without a link, with a link its own key signed, or
+# with generation 2's root as its link is left out (the refusal names it and why), ca-gen02/ is
+# not a generation's directory at all, and the real generation 2 still verifies.
 . "$(dirname "$0")/lib.sh"
 trap cleanup EXIT
 init_state
@@ -72,5 +75,38 @@ expect_eq "a foreign key's checkpoint: exit 1" 1 "$rc"
 expect_eq "in one line" 1 "$(printf '%s\n' "$err" | wc -l)"
 expect_contains "naming every generation tried" \
   "does not verify under the CA certificate of any generation (generations 1, 2)" "$err"
+
+# An attacker's root in ca-gen3/ (same subject as the real roots), and the foreign checkpoint.
+refuse() {  # refuse DESCRIPTION NEEDLE: foreign.cp is refused, the line contains NEEDLE
+  local rc=0 err
+  err=$("$PROVISIOND" audit verify "${S[@]}" --from-checkpoint "$T/foreign.cp" 2>&1 >/dev/null) ||
+    rc=$?
+  expect_eq "$1: exit 1" 1 "$rc"
+  expect_contains "$1: refused, saying why" "$2" "$err"
+}
+subject=$(openssl x509 -in "$T/state/ca.crt" -noout -subject -nameopt compat | sed 's/^subject=//')
+mkdir "$T/state/ca-gen3"
+openssl req -x509 -new -key "$T/foreign.key" -subj "$subject" -days 30 \
+  -out "$T/state/ca-gen3/ca.crt" 2>/dev/null
+refuse "a ca-gen3/ca.crt without a link" \
+  "(generations 1, 2); left out: generation 3 (no readable newwithold.crt)"
+# The forged link: the attacker's own key signs its root's key and subject.
+cp "$T/state/ca-gen3/ca.crt" "$T/state/ca-gen3/newwithold.crt"
+refuse "a ca-gen3 link signed by the attacker's key" \
+  "left out: generation 3 (newwithold.crt is not signed by generation 2's key)"
+# A link generation 2's key did sign (its own root), but for another key than ca-gen3/ca.crt's.
+cp "$T/state/ca-gen2/ca.crt" "$T/state/ca-gen3/newwithold.crt"
+refuse "a ca-gen3 link of another key" \
+  "left out: generation 3 (newwithold.crt does not carry ca.crt's subject and key)"
+out=$("$PROVISIOND" audit verify-archive "${S[@]}" "$T/a2.pta" 2>&1) || true
+expect_contains "archive 2 still verifies beside a rogue ca-gen3" "signed by CA generation 2" "$out"
+# Not a generation's directory: ca-gen02 (read as 2 before), with an unlinked root.
+mv "$T/state/ca-gen3" "$T/state/ca-gen02"
+refuse "ca-gen02 is ignored" "(generations 1, 2)"
+err=$("$PROVISIOND" audit verify "${S[@]}" --from-checkpoint "$T/foreign.cp" 2>&1) || true
+if grep -qF "left out" <<<"$err"; then fail "ca-gen02 is not a generation: $err"
+else pass "ca-gen02 is not even a generation left out"; fi
+out=$("$PROVISIOND" audit verify "${S[@]}" --from-checkpoint "$T/cp2" 2>&1) || true
+expect_contains "the real generation 2 still verifies" "signed by CA generation 2" "$out"
 
 finish

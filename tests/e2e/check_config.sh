@@ -54,7 +54,9 @@ expect_contains "server key mode" "$T/state/server.key: mode 0640, want 0600" "$
 expect_contains "database missing" "$T/state/provisiond.db: No such file or directory" "$out"
 
 # --store: a bad URL or a password inside it is one problem line that does not show the password;
-# a PostgreSQL store is not contacted, and the state directory's SQLite file is then not needed.
+# with a PostgreSQL store the state directory's SQLite file is not needed, and the store is
+# contacted only to read the CA generations' states: one that cannot be reached is one problem
+# line naming it.
 rm -rf "$T/state" && cp -a "$T/good-state" "$T/state"
 for store in "mysql://app@db/x" "postgresql://app:Secret-pw1@db/x"; do
   set +e
@@ -65,8 +67,11 @@ for store in "mysql://app@db/x" "postgresql://app:Secret-pw1@db/x"; do
   if grep -q Secret-pw1 <<<"$out"; then fail "... shows the password"; else pass "... without the password"; fi
 done
 rm "$T/state/provisiond.db"
-out=$("$PROVISIOND" check-config --config "$T/provisiond.toml" --store postgresql://app@db/x 2>&1 || true)
-expect_eq "a postgresql store needs no SQLite file" "config OK ($T/provisiond.toml)" "$out"
+out=$("$PROVISIOND" check-config --config "$T/provisiond.toml" \
+  --store postgresql://app@127.0.0.1:1/x 2>&1 || true)
+expect_eq "a postgresql store needs no SQLite file: one line" 1 "$(printf '%s\n' "$out" | wc -l)"
+expect_contains "an unreachable postgresql store is a problem naming it" \
+  "provisiond check-config: store postgresql host=127.0.0.1 port=1 dbname=x: cannot read the CA generations' states (" "$out"
 
 # A CA key that does not match the CA certificate.
 rm -rf "$T/state" && cp -a "$T/good-state" "$T/state"
