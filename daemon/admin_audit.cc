@@ -54,20 +54,11 @@ std::optional<Verified> Verify(db::Store& store, const std::optional<ca::AuditCh
     *error = report.error().detail;
     return std::nullopt;
   }
-  Verified v{.report = *report, .rows = report->rows_checked, .head_id = report->rows_checked};
-  if (from) {
-    v.rows = from->rows + report->rows_checked - 1;
-    v.head_id = from->id + report->rows_checked - 1;
-  } else {
-    // A chain tidy truncated starts above row 1: its head is first_id + rows - 1, and the rows up
-    // to it count the removed ones too, as tidy's own checkpoints do (rows = id).
-    auto base = store.AuditChainBase();
-    if (!base) {
-      *error = base.error().detail;
-      return std::nullopt;
-    }
-    if (report->rows_checked > 0) v.head_id = v.rows = base->first_id + report->rows_checked - 1;
-  }
+  // The head's id as the walk read it (not first_id + rows - 1 from a second statement, which a
+  // tidy in between would make wrong). A chain tidy truncated starts above row 1: the rows up to
+  // its head count the removed ones too, as tidy's own checkpoints do (rows = id).
+  Verified v{.report = *report, .rows = report->head_id, .head_id = report->head_id};
+  if (from) v.rows = from->rows + report->rows_checked - 1;
   return v;
 }
 

@@ -183,18 +183,17 @@ void CheckGenerationKey(const CheckConfigInput& input, int64_t gen, ca::Rng rng,
 // PostgreSQL on a session of its own, with --store-password-file's password). Every generation with
 // a ca-genN/ca.crt is checked instead when the store has no generation row (no rollover yet), when
 // it cannot be located or its SQLite file is missing (both reported elsewhere), and when reading it
-// fails: that is a problem of its own, naming the store.
-std::vector<int64_t> GenerationsToCheck(const ServeConfig& c, std::vector<std::string>* problems) {
+// fails (a PostgreSQL outage): checking more keys can only fail where fewer would pass, never the
+// reverse, and an outage alone must not fail `systemctl start` or `reload` (ExecStartPre and
+// ExecReload run check-config; serve rides out an outage with 503s). The one false failure: a
+// retired generation whose key was destroyed, while the store cannot be read.
+std::vector<int64_t> GenerationsToCheck(const ServeConfig& c) {
   std::vector<int64_t> gens;
   auto location = StoreLocation::Resolve(c.store, c.state_dir);
   if (location &&
       (location->postgres() || ::access(location->sqlite_path().c_str(), R_OK) == 0)) {
     auto states = location->ReadCaGenerationStates();
-    if (!states) {
-      problems->push_back("store " + location->label() +
-                          ": cannot read the CA generations' states (" + states.error().detail +
-                          "), so every generation in the state dir is checked");
-    } else if (!states->empty()) {
+    if (states && !states->empty()) {
       for (const auto& [gen, state] : *states) {
         if (state != "retired") gens.push_back(gen);
       }
@@ -282,7 +281,7 @@ std::vector<std::string> CheckServeFiles(const CheckConfigInput& input) {
   auto store = db::ParseStoreUrl(c.store.url.empty() ? "sqlite:" + paths.database : c.store.url);
   // Every CA generation's key that is not retired (#19 part 3: docs/rollover.md).
   std::shared_ptr<ca::token::TokenSet> tokens;
-  for (int64_t gen : GenerationsToCheck(c, &problems)) {
+  for (int64_t gen : GenerationsToCheck(c)) {
     CheckGenerationKey(input, gen, (*drbg)->rng(), tokens, &problems);
   }
   CheckPair(paths.server_cert, paths.server_key, "server", (*drbg)->rng(), &problems);

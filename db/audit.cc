@@ -40,18 +40,19 @@ constexpr const char* kInsertV2Event =
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
 // The walks read each row's covered columns and row_hash (column 11); a row's prev_hash is the
 // row_hash of the row read before it, so the walks that start at a given id also read the row
-// below it (id $1 - 1) when it is still there, as the link of their first row.
+// below it when it is still there, as the link of their first row: $1 is bound to that row's id
+// (id - 1, computed here: `$1 - 1` in the SQL would make PostgreSQL type an untyped $1 as a 32-bit
+// integer).
 constexpr const char* kSelectChain = "SELECT " PROVISIOND_EVENT_HASHED_COLUMNS
                                      ", row_hash FROM enrollment_events ORDER BY id";
-// The same from a checkpoint's row on ($1: its id), on the primary key's range.
+// The same from a checkpoint's row on ($1: the id below it), on the primary key's range.
 constexpr const char* kSelectChainFrom = "SELECT " PROVISIOND_EVENT_HASHED_COLUMNS
                                          ", row_hash FROM enrollment_events "
-                                         "WHERE id >= $1 - 1 ORDER BY id";
-// Rows [$1, $2), at most $3, for tidy's archive, after the link row $1 - 1.
+                                         "WHERE id >= $1 ORDER BY id";
+// The link row $1 and rows ($1, $2), at most $3 rows in all, for tidy's archive.
 constexpr const char* kSelectChainRange = "SELECT " PROVISIOND_EVENT_HASHED_COLUMNS
                                           ", row_hash FROM enrollment_events "
-                                          "WHERE id >= $1 - 1 AND id < $2 ORDER BY id "
-                                          "LIMIT $3 + 1";
+                                          "WHERE id >= $1 AND id < $2 ORDER BY id LIMIT $3";
 #undef PROVISIOND_EVENT_HASHED_COLUMNS
 
 void AppendField(std::string& out, std::string_view bytes) {
@@ -235,8 +236,9 @@ namespace {
 // the stored row_hash of the row before it as its prev_hash (the column is gone since SQLite 12 /
 // PostgreSQL 9); the first row of the whole chain with base.prev_hash, the checkpoint's row with
 // its link: the row below it when the query returned it (not counted), else `link` (the chain's
-// base, when the checkpoint's row is the first one kept), else nothing: the checkpoint's row is
-// then vouched for by from_hash alone.
+// base, when the checkpoint's row is the first one kept), else nothing: then the rows below the
+// checkpoint's were deleted outside tidy, and the walk fails (link_missing()): the recorded
+// row_hash alone would not bind the row's other columns.
 class ChainWalk {
  public:
   // from_id 0: the whole chain, from `base` (its first row and that row's prev_hash).
@@ -266,8 +268,11 @@ class ChainWalk {
     // rather than making every later row look bad too.
     expected_prev_ = row_hash;
     prev_id_ = row.id;
+    report_.head_id = row.id;
     report_.head_hash = std::move(row_hash);
   }
+
+  bool link_missing() const { return link_missing_; }
 
   Result<AuditReport> Finish() {
     if (hash_error_) return std::unexpected(*hash_error_);
@@ -286,6 +291,13 @@ class ChainWalk {
     if (first_from_checkpoint && row.id != from_id_) {
       Bad(row.id, "row " + std::to_string(from_id_) + " (the checkpoint's) is gone: row " + id +
                       " is the first at or after it");
+      return;
+    }
+    if (first_from_checkpoint && !expected_prev_) {
+      link_missing_ = true;
+      Bad(row.id, "row " + std::to_string(row.id - 1) + ", the link of row " + id +
+                      " (the checkpoint's), is gone and the chain's base does not start at row " +
+                      id + ": rows below the checkpoint were deleted outside tidy");
       return;
     }
     if (expected_prev_) {
@@ -328,6 +340,7 @@ class ChainWalk {
   int64_t prev_id_;
   std::optional<std::string> expected_prev_;  // unset: the checkpoint's row, its link not known
   bool visited_ = false;
+  bool link_missing_ = false;
   std::optional<Error> hash_error_;
   AuditReport report_;
 };
@@ -342,17 +355,25 @@ Result<AuditReport> VerifyEventChain(const RowQuery& query, const ChainBase& bas
 }
 
 Result<AuditReport> VerifyEventChainFrom(const IdRowQuery& query, int64_t from_id,
-                                         std::string_view from_hash, const ChainBase& base) {
+                                         std::string_view from_hash, const BaseReader& read_base) {
   if (from_id < 1) return Fail(Code::kInternal, "a checkpoint's row id is 1 or more");
-  std::optional<std::string> link;
-  if (from_id == base.first_id) {
-    link = base.prev_hash.empty() ? std::string(kGenesisHash) : base.prev_hash;
+  for (int attempt = 0;; ++attempt) {
+    auto base = read_base();
+    if (!base) return std::unexpected(base.error());
+    std::optional<std::string> link;
+    if (from_id == base->first_id) {
+      link = base->prev_hash.empty() ? std::string(kGenesisHash) : base->prev_hash;
+    }
+    ChainWalk walk(from_id, from_hash, {}, std::move(link));
+    auto walked =
+        query(kSelectChainFrom, from_id - 1, [&](const RowView& stored) { walk.Visit(stored); });
+    if (!walked) return std::unexpected(walked.error());
+    // The base and the rows are two statements: a tidy that cut the chain at the checkpoint's
+    // row between them (moving the base to it and deleting the row below in one transaction)
+    // looks like a missing link once. Read both again; a link still missing is one.
+    if (walk.link_missing() && attempt == 0) continue;
+    return walk.Finish();
   }
-  ChainWalk walk(from_id, from_hash, {}, std::move(link));
-  auto walked =
-      query(kSelectChainFrom, from_id, [&](const RowView& stored) { walk.Visit(stored); });
-  if (!walked) return std::unexpected(walked.error());
-  return walk.Finish();
 }
 
 Result<std::vector<ChainRow>> SelectChainRows(SqlSession& db, int64_t from_id, int64_t before_id,
@@ -363,7 +384,8 @@ Result<std::vector<ChainRow>> SelectChainRows(SqlSession& db, int64_t from_id, i
   if (from_id == base.first_id) {
     prev_hash = base.prev_hash.empty() ? std::string(kGenesisHash) : base.prev_hash;
   }
-  auto done = db.Query(kSelectChainRange, SqlParams().Int(from_id).Int(before_id).Int(limit),
+  auto done = db.Query(kSelectChainRange,
+                       SqlParams().Int(from_id - 1).Int(before_id).Int(int64_t{limit} + 1),
                        [&](const RowView& stored) {
                          StoredEvent row = ReadStoredEvent(stored);
                          std::string row_hash = ChainHashHex(stored, 11);

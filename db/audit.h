@@ -100,14 +100,19 @@ Result<std::vector<ChainRow>> SelectChainRows(SqlSession& db, int64_t from_id, i
 using IdRowQuery =
     std::function<Result<void>(const char* sql, int64_t id, const RowVisitor& visit)>;
 
+// Reads the chain's base (ReadChainBase over a store's session).
+using BaseReader = std::function<Result<ChainBase>()>;
+
 // Walks the chain from an audit checkpoint's row on (ids >= from_id, in id order). That row must
 // exist, have row_hash == from_hash and hash correctly with the row_hash of the row below it
-// (read, not counted) or, when that row is gone and from_id is base.first_id, base.prev_hash;
-// with neither, the checkpoint's row is vouched for by from_hash alone. Each later row must link
-// to the one before it as in VerifyEventChain. Nothing else below from_id is read, so rows below
-// it may be gone (a retention that keeps the checkpoint's row). `query` binds from_id as $1.
-// rows_checked counts the rows walked (the checkpoint's included). kInternal for from_id < 1.
+// (read, not counted) or, when that row is gone and from_id is the base's first_id, the base's
+// prev_hash; with neither, the rows below it were deleted outside tidy: ok=false (read_base and
+// the walk are read once more first, in case a tidy cut the chain at that row between the two).
+// Each later row must link to the one before it as in VerifyEventChain. Nothing else below
+// from_id is read, so rows below it may be gone (a retention that keeps the checkpoint's row).
+// `query` binds from_id - 1 as $1. rows_checked counts the rows walked (the checkpoint's
+// included). kInternal for from_id < 1.
 Result<AuditReport> VerifyEventChainFrom(const IdRowQuery& query, int64_t from_id,
-                                         std::string_view from_hash, const ChainBase& base = {});
+                                         std::string_view from_hash, const BaseReader& read_base);
 
 }  // namespace db

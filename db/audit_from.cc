@@ -1,5 +1,6 @@
 // audit_from.cc — SqlStore::VerifyAuditChainFrom (store.h): the walk of db/audit.cc from an audit
-// checkpoint's row on, over the store's own connection, one statement with the row's id bound.
+// checkpoint's row on, over the store's own connection: the chain's base, then one statement with
+// the id below the checkpoint's row bound.
 #include <optional>
 
 #include "db/audit.h"
@@ -19,9 +20,7 @@ Result<AuditReport> SqlStore::VerifyAuditChainFrom(int64_t id, std::string_view 
     const RowQuery rows = [&session](const char* text, const RowVisitor& visit) {
       return session.Query(text, {}, visit);
     };
-    auto base = ReadChainBase(rows);
-    if (!base) return std::unexpected(base.error());
-    return VerifyEventChainFrom(query, id, row_hash, *base);
+    return VerifyEventChainFrom(query, id, row_hash, [&rows] { return ReadChainBase(rows); });
   });
 }
 

@@ -195,6 +195,7 @@ struct AuditReport {
   // "row 18 follows a deleted row (prev_hash mismatch after id 16)".
   std::string problem;
   std::string head_hash;  // row_hash of the newest row (64 zeros when empty): note it elsewhere
+  int64_t head_id = 0;    // that row's id, as the walk read it (0 when no row was walked)
 };
 
 }  // namespace db

@@ -194,10 +194,11 @@ class Store : public StoreReader {
   virtual Result<AuditReport> VerifyAuditChain() = 0;
   // The chain from an audit checkpoint on (db/audit.h VerifyEventChainFrom): row `id` must exist
   // with row_hash `row_hash` (what the checkpoint recorded) and hash correctly with its link (the
-  // row below it, or the chain's base once tidy removed that row; with neither, the recorded
-  // row_hash alone vouches for it), and every later row must link to it with consecutive ids; one
-  // statement (`WHERE id >= $1 - 1`, the primary key's range), so one snapshot. Reads only rows
-  // with id >= `id` - 1: its cost is theirs, not the store's. The state tables are not cross-checked (that needs every state event:
+  // row below it, or the chain's base once tidy removed that row; with neither, rows below it
+  // were deleted outside tidy: ok=false), and every later row must link to it with consecutive
+  // ids; the base, then one statement over the rows (`WHERE id >= $1`, $1 = `id` - 1, the primary
+  // key's range; both read again once if the link is missing, for a tidy that cut the chain
+  // between them). Reads only rows with id >= `id` - 1: its cost is theirs, not the store's. The state tables are not cross-checked (that needs every state event:
   // VerifyAuditChain). On PostgreSQL the walk is bounded by the store's statement timeout. A
   // failed check is a report with ok=false, not an error; head_hash is the newest row's, and when
   // ok the newest row's id is id + rows_checked - 1. kInternal for id < 1.

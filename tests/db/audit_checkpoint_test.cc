@@ -1,6 +1,7 @@
 // audit_checkpoint_test.cc — tests Store::VerifyAuditChainFrom (db/audit.cc VerifyEventChainFrom)
 // on both backends: the walk from a checkpoint's row, a chain rewritten at or below it, an edit
-// after it, its row gone, and rows below it removed (the retention the design allows).
+// after it, its row gone, and rows below it deleted outside tidy (its link gone: tidy's own cut is
+// tests/db/chain_link_migration_test.cc's).
 #include <doctest/doctest.h>
 #include <libpq-fe.h>
 
@@ -117,12 +118,23 @@ TEST_CASE_TEMPLATE("an edit after the checkpoint, or its row gone, fails from it
     CHECK(r.rows_checked == 0);
     CHECK_MESSAGE(r.problem.find("the checkpoint's) is gone") != std::string::npos, r.problem);
   }
-  SUBCASE("the rows below the checkpoint removed (retention): still verifies from it") {
+  // Since the rows no longer store prev_hash (SQLite 12 / PostgreSQL 9) the checkpoint's row is
+  // bound to its columns only through its link; rows below it removed outside tidy (which moves
+  // the chain's base with them) leave none, and an edit of that row keeping its hash would pass.
+  SUBCASE("the rows below the checkpoint deleted outside tidy: fails from it") {
     Tamper<Backend>(dir, "DELETE FROM enrollment_events WHERE id < 6");
     AuditReport r = From(*store, 6, first.head_hash);
-    CHECK_MESSAGE(r.ok, r.problem);
-    CHECK(r.rows_checked == 7);
+    CHECK_FALSE(r.ok);
+    CHECK(r.first_bad_id == 6);
+    CHECK_MESSAGE(r.problem.find("deleted outside tidy") != std::string::npos, r.problem);
     CHECK_FALSE(store->VerifyAuditChain().value().ok);  // the full walk misses its first rows
+  }
+  SUBCASE("the row below deleted and the checkpoint's row edited, its hash kept: fails") {
+    Tamper<Backend>(dir, "DELETE FROM enrollment_events WHERE id = 5");
+    Tamper<Backend>(dir, "UPDATE enrollment_events SET reason = 'edited' WHERE id = 6");
+    AuditReport r = From(*store, 6, first.head_hash);
+    CHECK_FALSE(r.ok);
+    CHECK(r.first_bad_id == 6);
   }
 }
 

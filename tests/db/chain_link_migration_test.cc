@@ -164,4 +164,23 @@ TEST_CASE_TEMPLATE("from a checkpoint, its row's edit shows through the row belo
   CHECK_MESSAGE(r.problem.find("was altered") != std::string::npos, r.problem);
 }
 
+// The base names the first row kept; moving it to a later row (to make that row look like the
+// first one kept) after deleting the rows below leaves that row without its link: it fails.
+TEST_CASE_TEMPLATE("from a checkpoint, a base moved by hand does not vouch for an edited row",
+                   Backend, PROVISIOND_DB_BACKENDS) {
+  TempDir dir;
+  auto store = Backend::Open(dir);
+  Populate(*store);
+  const int64_t id = store->AuditChainBase().value().first_id + 2;
+  std::vector<ChainRow> rows = store->ChainRows(id, id + 1, 1).value();
+  REQUIRE(rows.size() == 1);
+  Tamper<Backend>(dir, "DELETE FROM enrollment_events WHERE id < " + std::to_string(id));
+  Tamper<Backend>(dir, "UPDATE audit_chain_base SET first_id = " + std::to_string(id + 1));
+  Tamper<Backend>(dir, "UPDATE enrollment_events SET reason = 'edited' WHERE id = " +
+                           std::to_string(id));
+  AuditReport r = store->VerifyAuditChainFrom(id, rows[0].row_hash).value();
+  CHECK_FALSE(r.ok);
+  CHECK(r.first_bad_id == id);
+}
+
 }  // namespace db::testing

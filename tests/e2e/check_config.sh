@@ -55,8 +55,8 @@ expect_contains "database missing" "$T/state/provisiond.db: No such file or dire
 
 # --store: a bad URL or a password inside it is one problem line that does not show the password;
 # with a PostgreSQL store the state directory's SQLite file is not needed, and the store is
-# contacted only to read the CA generations' states: one that cannot be reached is one problem
-# line naming it.
+# contacted only to read the CA generations' states: one that cannot be reached is no problem (an
+# outage must not fail a start or reload; every generation's key is then checked).
 rm -rf "$T/state" && cp -a "$T/good-state" "$T/state"
 for store in "mysql://app@db/x" "postgresql://app:Secret-pw1@db/x"; do
   set +e
@@ -69,9 +69,8 @@ done
 rm "$T/state/provisiond.db"
 out=$("$PROVISIOND" check-config --config "$T/provisiond.toml" \
   --store postgresql://app@127.0.0.1:1/x 2>&1 || true)
-expect_eq "a postgresql store needs no SQLite file: one line" 1 "$(printf '%s\n' "$out" | wc -l)"
-expect_contains "an unreachable postgresql store is a problem naming it" \
-  "provisiond check-config: store postgresql host=127.0.0.1 port=1 dbname=x: cannot read the CA generations' states (" "$out"
+expect_eq "a postgresql store needs no SQLite file, and one out of reach is no problem" \
+  "config OK ($T/provisiond.toml)" "$out"
 
 # A CA key that does not match the CA certificate.
 rm -rf "$T/state" && cp -a "$T/good-state" "$T/state"
