@@ -13,7 +13,7 @@ set -euo pipefail
 PACKAGES="build-essential cmake g++ pkg-config git libsqlite3-dev sqlite3 libcli11-dev doctest-dev
   nlohmann-json3-dev openssl curl ca-certificates libsystemd-dev systemd
   postgresql libpq-dev softhsm2 opensc p11-kit gnutls-bin libp11-kit-dev
-  gnuplot-nox libmbedtls-dev libllhttp-dev python3 python3-cryptography valgrind strace jq haproxy
+  gnuplot-nox libmbedtls-dev libllhttp-dev python3 python3-cryptography valgrind strace jq haproxy iproute2
   mmdebstrap systemd-container dpkg-dev lintian prometheus"
 # mmdebstrap, systemd-container: the booted-systemd test (tests/e2e/systemd_container.sh).
 # dpkg-dev and lintian: the Debian package (scripts/build-deb.sh, tests/e2e/deb_package.sh).
