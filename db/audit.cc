@@ -39,10 +39,9 @@ constexpr const char* kInsertV2Event =
     ", prev_hash, row_hash) "
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
 // The walks read each row's covered columns and row_hash (column 11); a row's prev_hash is the
-// row_hash of the row read before it, so the walks that start at a given id also read the row
-// below it when it is still there, as the link of their first row: $1 is bound to that row's id
-// (id - 1, computed here: `$1 - 1` in the SQL would make PostgreSQL type an untyped $1 as a 32-bit
-// integer).
+// row_hash of the row read before it, so a walk from a given id also reads the row below it as
+// its first row's link: $1 is that row's id (bound here: `$1 - 1` would make PostgreSQL type $1
+// as a 32-bit integer).
 constexpr const char* kSelectChain = "SELECT " PROVISIOND_EVENT_HASHED_COLUMNS
                                      ", row_hash FROM enrollment_events ORDER BY id";
 // The same from a checkpoint's row on ($1: the id below it), on the primary key's range.
@@ -196,49 +195,13 @@ Result<void> AppendChained(Prepare&& prepare, const EventRecord& event,
   return InsertRow(*insert, row, prev_hash, *row_hash, form);
 }
 
-}  // namespace
-
-Result<void> InsertChainedEvent(Connection& db, const EventRecord& event,
-                                std::string_view serial_hex, HashForm form) {
-  return AppendChained([&](const char* sql) { return db.Prepare(sql); }, event, serial_hex, form);
-}
-
-Result<void> InsertChainedEvent(sqlite3* db, const EventRecord& event,
-                                std::string_view serial_hex, HashForm form) {
-  return AppendChained([&](const char* sql) { return Statement::Prepare(db, sql); }, event,
-                       serial_hex, form);
-}
-
-Result<void> CopyEventsIntoChain(sqlite3* db) {
-  auto select = Statement::Prepare(db, kSelectV1Events);
-  if (!select) return std::unexpected(select.error());
-  std::string prev_hash(kGenesisHash);
-  for (;;) {
-    auto found = select->Step();
-    if (!found) return std::unexpected(found.error());
-    if (!*found) return {};
-    StoredEvent row = ReadStoredEvent(*select);
-    auto row_hash = HashOrFail(row, prev_hash);
-    if (!row_hash) return std::unexpected(row_hash.error());
-    auto insert = Statement::Prepare(db, kInsertV2Event);
-    if (!insert) return std::unexpected(insert.error());
-    if (auto inserted = InsertRow(*insert, row, prev_hash, *row_hash, HashForm::kHex); !inserted) {
-      return inserted;
-    }
-    prev_hash = std::move(*row_hash);
-  }
-}
-
-namespace {
-
 // One walk over chain rows in id order: the whole chain, or (from_id > 0) the rows from a
 // checkpoint's row on, that row's stored hash required to be from_hash. Each row is rehashed with
 // the stored row_hash of the row before it as its prev_hash (the column is gone since SQLite 12 /
 // PostgreSQL 9); the first row of the whole chain with base.prev_hash, the checkpoint's row with
-// its link: the row below it when the query returned it (not counted), else `link` (the chain's
-// base, when the checkpoint's row is the first one kept), else nothing: then the rows below the
-// checkpoint's were deleted outside tidy, and the walk fails (link_missing()): the recorded
-// row_hash alone would not bind the row's other columns.
+// its link: the row below it when the query returned it (not counted), else `link` (the base,
+// when that row is the first one kept), else none: rows below it were deleted outside tidy and
+// the walk fails (link_missing()), as from_hash alone would not bind the row's other columns.
 class ChainWalk {
  public:
   // from_id 0: the whole chain, from `base` (its first row and that row's prev_hash).
@@ -295,10 +258,9 @@ class ChainWalk {
     }
     if (first_from_checkpoint && !expected_prev_) {
       link_missing_ = true;
-      Bad(row.id, "row " + std::to_string(row.id - 1) + ", the link of row " + id +
-                      " (the checkpoint's), is gone and the chain's base does not start at row " +
-                      id + ": rows below the checkpoint were deleted outside tidy");
-      return;
+      return Bad(row.id, "row " + std::to_string(row.id - 1) + ", the link of row " + id +
+                             " (the checkpoint's), is gone and the chain's base does not start at"
+                             " row " + id + ": rows below the checkpoint were deleted outside tidy");
     }
     if (expected_prev_) {
       auto recomputed = HashOrFail(row, *expected_prev_);
@@ -347,6 +309,37 @@ class ChainWalk {
 
 }  // namespace
 
+Result<void> InsertChainedEvent(Connection& db, const EventRecord& event,
+                                std::string_view serial_hex, HashForm form) {
+  return AppendChained([&](const char* sql) { return db.Prepare(sql); }, event, serial_hex, form);
+}
+
+Result<void> InsertChainedEvent(sqlite3* db, const EventRecord& event,
+                                std::string_view serial_hex, HashForm form) {
+  return AppendChained([&](const char* sql) { return Statement::Prepare(db, sql); }, event,
+                       serial_hex, form);
+}
+
+Result<void> CopyEventsIntoChain(sqlite3* db) {
+  auto select = Statement::Prepare(db, kSelectV1Events);
+  if (!select) return std::unexpected(select.error());
+  std::string prev_hash(kGenesisHash);
+  for (;;) {
+    auto found = select->Step();
+    if (!found) return std::unexpected(found.error());
+    if (!*found) return {};
+    StoredEvent row = ReadStoredEvent(*select);
+    auto row_hash = HashOrFail(row, prev_hash);
+    if (!row_hash) return std::unexpected(row_hash.error());
+    auto insert = Statement::Prepare(db, kInsertV2Event);
+    if (!insert) return std::unexpected(insert.error());
+    if (auto inserted = InsertRow(*insert, row, prev_hash, *row_hash, HashForm::kHex); !inserted) {
+      return inserted;
+    }
+    prev_hash = std::move(*row_hash);
+  }
+}
+
 Result<AuditReport> VerifyEventChain(const RowQuery& query, const ChainBase& base) {
   ChainWalk walk(0, "", base);
   auto walked = query(kSelectChain, [&](const RowView& stored) { walk.Visit(stored); });
@@ -368,9 +361,8 @@ Result<AuditReport> VerifyEventChainFrom(const IdRowQuery& query, int64_t from_i
     auto walked =
         query(kSelectChainFrom, from_id - 1, [&](const RowView& stored) { walk.Visit(stored); });
     if (!walked) return std::unexpected(walked.error());
-    // The base and the rows are two statements: a tidy that cut the chain at the checkpoint's
-    // row between them (moving the base to it and deleting the row below in one transaction)
-    // looks like a missing link once. Read both again; a link still missing is one.
+    // Base and rows are two statements: a tidy cutting the chain at the checkpoint's row between
+    // them looks like a missing link once; read both again, and a link still missing is one.
     if (walk.link_missing() && attempt == 0) continue;
     return walk.Finish();
   }
