@@ -79,6 +79,7 @@ base::Result<std::unique_ptr<Worker>> Worker::Create(const ServeConfig& config, 
 
 void Worker::Stop(Clock::time_point drain_deadline) {
   drain_deadline_.store(drain_deadline.time_since_epoch().count());
+  closing_.store(true);  // before the stop event: Run checks handovers_ only after it
   uint64_t one = 1;
   ssize_t ignored = ::write(stop_fd_.get(), &one, sizeof one);
   (void)ignored;
@@ -107,7 +108,7 @@ constexpr int kEventsPerTurn = 256;
 void Worker::Run() {
   epoll_event events[kEventsPerTurn];
   auto next_sweep = Clock::now();
-  while (!(stopping_ && conns_.empty())) {
+  while (!(stopping_ && conns_.empty() && handovers_.load() == 0)) {
     int n = ::epoll_wait(epoll_fd_.get(), events, kEventsPerTurn, 100);
     turns_.fetch_add(1, std::memory_order_relaxed);
     for (int i = 0; i < n; ++i) {
@@ -152,8 +153,10 @@ void Worker::Accept() {
 }
 
 // Accepting worker: the admitted connection goes to the worker holding the fewest (this one on
-// a tie), handed over through that worker's inbox. If that inbox is never run (the worker
-// stopped), the closure's destructor closes the socket; the process is exiting then.
+// a tie), handed over through that worker's inbox; one that is stopping gets none (this one keeps
+// it). The handover is counted before `closing_` is read and Stop sets `closing_` before the stop
+// event, so a peer that saw no handover under way when it stopped is seen stopping here: it never
+// leaves Run with a connection still on its way to it.
 void Worker::Place(Admitted a) {
   Worker* to = this;
   if (peers_.size() > 1) {
@@ -161,10 +164,20 @@ void Worker::Place(Admitted a) {
     for (const Worker* w : peers_) peer_loads_.push_back(w->load());
     to = peers_[PickWorker(peer_loads_, self_)];
   }
+  if (to != this) {
+    to->handovers_.fetch_add(1);
+    if (to->closing_.load()) {
+      to->handovers_.fetch_sub(1);
+      to = this;
+    }
+  }
   to->load_.fetch_add(1, std::memory_order_relaxed);
   if (to == this) return Adopt(std::move(a));
   auto handed = std::make_shared<Admitted>(std::move(a));
-  to->inbox_->Post([to, handed] { to->Adopt(std::move(*handed)); });
+  to->inbox_->Post([to, handed] {
+    to->Adopt(std::move(*handed));
+    to->handovers_.fetch_sub(1);
+  });
 }
 
 // The admitted connection's place in the table, its source's count and this worker's load,
@@ -178,8 +191,9 @@ void Worker::Forget(const Admitted& a) {
 
 // The worker that owns the connection from now on: its epoll set, TLS context, config, and
 // handshake queue (the eviction order).
+// A connection handed over as this worker stopped is served like the others (the drain's
+// deadline bounds it).
 void Worker::Adopt(Admitted a) {
-  if (stopping_) return Forget(a);  // handed over as this worker stopped: closed (a.fd)
   int one = 1;
   ::setsockopt(a.fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   const int raw = a.fd.get();

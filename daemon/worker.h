@@ -142,6 +142,12 @@ class Worker {
   base::UniqueFd epoll_fd_;  // from LoopFds
   base::UniqueFd stop_fd_;
   bool stopping_ = false;
+  // Stop called (any thread): peers hand this worker no more connections (Place). Handovers
+  // posted to it and not adopted yet: it does not leave Run while one is on its way, so a
+  // connection accepted elsewhere as it stops is served, not closed (a reset to a device during
+  // a restart under socket activation, where the port never closes).
+  std::atomic<bool> closing_{false};
+  std::atomic<int> handovers_{0};
   std::unordered_map<int, std::unique_ptr<Connection>> conns_;
   // This turn's ready connections, served oldest first and fresh handshakes (ECDHE and a
   // signature, ~1.3 ms each) last, so enrollments under way never queue behind a burst of new

@@ -2,7 +2,7 @@
 # test-sanitizers.sh — the proofs CI adds to the plain test run:
 #   ASan + UBSan: the whole test suite (unit and end-to-end, daemon and device-sim instrumented),
 #     except the tests that run none of the project's compiled code (see the ctest line)
-#   TSan: the concurrency tests (writer, policy races, fleets, kill -9 loop); only the binaries
+#   TSan: the concurrency tests (writer, policy races, fleets, kill -9 loop, restarts under load); only the binaries
 #     they run are built
 #   valgrind memcheck: the daemon during the curl/openssl enrollment test
 # Any report fails the run: sanitizers abort or exit non-zero, the e2e harness greps the daemon
@@ -61,7 +61,7 @@ ctest --test-dir build-asan --output-on-failure -j"$(nproc)" \
   -E '^(e2e/systemd_container(_deb)?|deps/.*|bench/render|e2e/ops_alert_rules|e2e/deb_package)$'
 
 ctest --test-dir build-tsan --output-on-failure -j"$(nproc)" \
-  -R '^(db/.*([Ww]riter|concurren|race|threads)|e2e/(fleet_mix|lifecycle_policy|crash_kill9|device_sim_enroll))'
+  -R '^(db/.*([Ww]riter|concurren|race|threads)|e2e/(fleet_mix|lifecycle_policy|crash_kill9|device_sim_enroll|restart_held_socket))'
 
 DAEMON_WRAPPER="valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite" \
   ctest --test-dir build --output-on-failure -R '^e2e/openssl_curl_enroll$'
