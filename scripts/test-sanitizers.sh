@@ -2,8 +2,8 @@
 # test-sanitizers.sh — the proofs CI adds to the plain test run:
 #   ASan + UBSan: the whole test suite (unit and end-to-end, daemon and device-sim instrumented),
 #     except the tests that run none of the project's compiled code (see the ctest line)
-#   TSan: the concurrency tests (writer, policy races, fleets, kill -9 loop, restarts under load); only the binaries
-#     they run are built
+#   TSan: the concurrency tests (writer, policy races, fleets, kill -9 loop, restarts under
+#     load); only the binaries they run are built
 #   valgrind memcheck: the daemon during the curl/openssl enrollment test
 # Any report fails the run: sanitizers abort or exit non-zero, the e2e harness greps the daemon
 # log and checks its exit status (tests/e2e/lib.sh).
