@@ -159,6 +159,8 @@ bool Connection::Authenticated() const {
 bool Connection::Idle(Clock::time_point now) const {
   if (phase_ != Phase::kReading || parser_.InProgress()) return false;
   if (requests_ == 0 && now - handshake_done_ < kFirstRequestGrace) return false;
+  // A request's first record may be in part in the session (bytes driven, no plaintext yet).
+  if (session_->InputPending()) return false;
   // Bytes on the socket not driven yet are the start of a request.
   uint8_t byte = 0;
   return ::recv(fd_.get(), &byte, 1, MSG_PEEK | MSG_DONTWAIT) <= 0;
@@ -224,7 +226,7 @@ bool Connection::Deliver(http::Response response, Env& env) {
 }
 
 void Connection::Respond(http::Response response) {
-  const bool keep = keep_alive_requested_ && response.status < 400 &&
+  const bool keep = !draining_ && keep_alive_requested_ && response.status < 400 &&
                     requests_ < config_.limits.max_requests_per_connection;
   after_write_ = keep ? AfterWrite::kNextRequest : AfterWrite::kClose;
   response.close = after_write_ == AfterWrite::kClose;

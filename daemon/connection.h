@@ -102,7 +102,13 @@ class Connection {
   // since its handshake (a client sends its request right after; closing it in between would
   // fail a request no client retries). Safe to close when draining.
   bool Idle(Clock::time_point now) const;
-  static constexpr std::chrono::milliseconds kFirstRequestGrace{250};
+  // A TLS 1.2 client's request comes a round trip after the server's Finished (a slow link's
+  // round trip, or a loaded client's scheduling); TLS 1.3's comes with the client's Finished.
+  // Short enough that a silent connection does not hold a stop up (closed within a second).
+  static constexpr std::chrono::milliseconds kFirstRequestGrace{500};
+  // The worker is draining: the response under way (or the next) closes the connection instead
+  // of keeping it alive for a request the drain would cut.
+  void SetDraining() { draining_ = true; }
 
  private:
   enum class Phase { kHandshake, kReading, kAwaiting, kWriting, kLingering, kDone };
@@ -150,6 +156,7 @@ class Connection {
   bool await_proxy_header_;            // from a --proxy-protocol-from peer, not read yet
   Clock::time_point deadline_;
   Clock::time_point handshake_done_;  // when the handshake completed (kFirstRequestGrace)
+  bool draining_ = false;             // SetDraining
 };
 
 }  // namespace provisiond

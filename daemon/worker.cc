@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <memory>
 #include <vector>
@@ -108,7 +109,7 @@ constexpr int kEventsPerTurn = 256;
 void Worker::Run() {
   epoll_event events[kEventsPerTurn];
   auto next_sweep = Clock::now();
-  while (!(stopping_ && conns_.empty() && handovers_.load() == 0)) {
+  while (!(stopping_ && closing_.load() && conns_.empty() && handovers_.load() == 0)) {
     int n = ::epoll_wait(epoll_fd_.get(), events, kEventsPerTurn, 100);
     turns_.fetch_add(1, std::memory_order_relaxed);
     for (int i = 0; i < n; ++i) {
@@ -121,6 +122,7 @@ void Worker::Run() {
         // Level-triggered and never read: unwatched with the listener, or every later turn of
         // the drain would wake at once and log a failed unwatch.
         stopping_ = true;
+        for (auto& [conn_fd, conn] : conns_) conn->SetDraining();
         UnwatchOrLog(listen_fd_, "listener");
         UnwatchOrLog(stop_fd_.get(), "stop");
       } else if (auto it = conns_.find(fd); it != conns_.end()) {
@@ -161,7 +163,10 @@ void Worker::Place(Admitted a) {
   Worker* to = this;
   if (peers_.size() > 1) {
     peer_loads_.clear();
-    for (const Worker* w : peers_) peer_loads_.push_back(w->load());
+    // A stopping peer (fewest connections once its idle ones closed) is never picked.
+    for (const Worker* w : peers_) {
+      peer_loads_.push_back(w->closing_.load() ? INT_MAX : w->load());
+    }
     to = peers_[PickWorker(peer_loads_, self_)];
   }
   if (to != this) {
@@ -206,6 +211,7 @@ void Worker::Adopt(Admitted a) {
   }
   auto conn = std::make_unique<Connection>(std::move(a.fd), next_id_++, FormatAddress(a.peer),
                                            *config_, a.proxied);
+  if (stopping_) conn->SetDraining();
   const uint64_t id = conn->id();
   conns_.emplace(raw, std::move(conn));
   if (!a.proxied) sources_.emplace(raw, a.source);

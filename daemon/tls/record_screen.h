@@ -32,6 +32,8 @@ class RecordScreen {
   // A whole record (header and body) has passed, or the screen is off: the peer has sent more
   // than a fragment (worker_admit.cc treats a handshake as started only then).
   bool record_complete() const { return complete_ || off_; }
+  // Part of a record (some of its header or body) has passed and the rest has not.
+  bool mid_record() const { return !off_ && (header_got_ > 0 || body_left_ > 0); }
 
  private:
   bool off_ = false;

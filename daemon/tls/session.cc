@@ -290,6 +290,11 @@ Session::Status Session::Classify() {
   return Status::kDone;
 }
 
+bool Session::InputPending() const {
+  return in_offset_ < in_.size() || record_screen_.mid_record() ||
+         mbedtls_ssl_check_pending(ssl_.get()) != 0;
+}
+
 Session::Status Session::Read(std::string& out, size_t max) {
   if (!Flush()) return send_failed_ ? Status::kClosed : Status::kWantWrite;
   unsigned char buf[4096];

@@ -44,6 +44,9 @@ class Session {
   const PeerIdentity& peer() const { return peer_; }
   // A whole TLS record from the peer has been read (record_screen.h): more than a fragment.
   bool RecordRead() const { return record_screen_.record_complete(); }
+  // Bytes from the peer not yet read as plaintext: read from the socket and not yet handed to
+  // mbedTLS, part of a record handed to it, or plaintext it decrypted and Read has not taken.
+  bool InputPending() const;
   // Presented leaf details even after a failed handshake (empty optional if none was presented).
   const std::optional<PresentedCert>& presented() const { return presented_; }
 

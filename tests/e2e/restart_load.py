@@ -2,12 +2,13 @@
 """restart_load.py — restarts under load on a socket that never closes, as under systemd's socket
 activation: this process binds and holds the listening socket, runs provisiond on it (LISTEN_FDS,
 as fd 3), and while THREADS threads make one mTLS GET cacerts per connection it stops the daemon
-(SIGTERM, waits for its exit) and starts the next one, RESTARTS times. Prints
-"ok=N failed=M restarts=R" (a failure: anything but a 200) and, on stderr, each failure.
+(SIGTERM once it listens, waits for its exit) and starts the next one, RESTARTS times. Prints
+"ok=N failed=M restarts=R bad_exits=K" (a failure: anything but a 200; a bad exit: a daemon that
+did not exit 0) and, on stderr, each failure. Every wait is bounded; the daemons die with this
+process (setpriv --pdeathsig), also when it is killed.
 
   restart_load.py PROVISIOND STATE_DIR TRUST CA DEVICE_DIR RESTARTS WORKERS THREADS GAP_S LOG
 """
-import ctypes
 import os
 import signal
 import socket
@@ -18,26 +19,36 @@ import threading
 import time
 
 (prov, state, trust, ca, dev, restarts, workers, threads, gap, log_path) = sys.argv[1:11]
-# Killed by the test's cleanup: the daemon goes with us (prctl PR_SET_PDEATHSIG, SIGKILL).
-signal.signal(signal.SIGTERM, lambda *_: sys.exit(2))
-libc = ctypes.CDLL(None, use_errno=True)
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(2))  # the finally below still runs
 
 listener = socket.socket()
 listener.bind(("127.0.0.1", 0))
 listener.listen(512)
 port = listener.getsockname()[1]
 log = open(log_path, "ab")
+started = 0
+
+
+def listening_lines():
+    with open(log_path, "rb") as f:
+        return sum(1 for line in f if line.startswith(b"<5>listening on "))
 
 
 def start():
-    # The socket becomes fd 3 in the shell (Popen closes every other descriptor after
-    # preexec_fn, so a dup2 there would not survive).
+    """The next daemon, returned once it says it listens (30 s at most)."""
+    global started
+    # The socket becomes fd 3 in the shell (Popen closes every descriptor but pass_fds).
     move = 'if [ "$1" != 3 ]; then exec 3<&"$1"; eval "exec $1<&-"; fi; shift; '
-    return subprocess.Popen(
-        ["bash", "-c", move + 'LISTEN_PID=$$ LISTEN_FDS=1 exec "$@"', "_", str(listener.fileno()),
-         prov, "serve", "--state-dir", state, "--trust", trust, "--workers", workers],
-        preexec_fn=lambda: libc.prctl(1, signal.SIGKILL), pass_fds=(listener.fileno(),),
-        stdout=log, stderr=log)
+    p = subprocess.Popen(
+        ["bash", "-c", move + 'LISTEN_PID=$$ LISTEN_FDS=1 exec setpriv --pdeathsig KILL -- "$@"',
+         "_", str(listener.fileno()), prov, "serve", "--state-dir", state, "--trust", trust,
+         "--workers", workers, "--drain-timeout", "3s"],
+        pass_fds=(listener.fileno(),), stdout=log, stderr=log)
+    started += 1
+    deadline = time.time() + 30
+    while listening_lines() < started and p.poll() is None and time.time() < deadline:
+        time.sleep(0.02)
+    return p
 
 
 counts = {"ok": 0, "failed": 0}
@@ -65,21 +76,36 @@ def client():
             counts["ok" if good else "failed"] += 1
 
 
+def stop(p):
+    """SIGTERM, then the exit status (-9 if it had to be killed after 30 s)."""
+    p.send_signal(signal.SIGTERM)
+    try:
+        return p.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+        return -9
+
+
+bad_exits = 0
 daemon = start()
-workers_ = [threading.Thread(target=client) for _ in range(int(threads))]
+clients = [threading.Thread(target=client) for _ in range(int(threads))]
 try:
-    for t in workers_:
+    for t in clients:
         t.start()
     for _ in range(int(restarts)):
         time.sleep(float(gap))
-        daemon.send_signal(signal.SIGTERM)
-        daemon.wait(timeout=30)
+        rc = stop(daemon)
+        if rc != 0:
+            bad_exits += 1
+            print("failed: a daemon exited with %d" % rc, file=sys.stderr, flush=True)
         daemon = start()
     time.sleep(float(gap))
 finally:
     done.set()
-    for t in workers_:
+    for t in clients:
         t.join()
-    daemon.send_signal(signal.SIGTERM)
-    daemon.wait(timeout=30)
-print("ok=%d failed=%d restarts=%s" % (counts["ok"], counts["failed"], restarts), flush=True)
+    if stop(daemon) != 0:
+        bad_exits += 1
+print("ok=%d failed=%d restarts=%s bad_exits=%d" % (counts["ok"], counts["failed"], restarts,
+                                                     bad_exits), flush=True)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # sigterm_drain.sh — SIGTERM stops accepting, lets an enrollment already in flight finish (its
 # certificate is committed and delivered), closes idle connections at once (keep-alive between
-# requests, or silent since the handshake), cuts what is still open at --drain-timeout, closes
+# requests, or silent since the handshake) but not one with half a TLS record read, answers
+# requests in flight with Connection: close, cuts what is still open at --drain-timeout, closes
 # the database and exits 0.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/service_lib.sh"
@@ -114,5 +115,31 @@ touch "$T/two.go"
 wait "$CLIENT" || true
 expect_eq "nothing issued to the cut request" 0 \
   "$(sql "SELECT count(*) FROM certificates WHERE device_id='dev-00002'")"
+
+# 3. What is not idle though no plaintext request is under way. A request whose TLS record has
+# arrived in part (the socket empty, the bytes in the session): served, not closed as idle. A
+# keep-alive request in flight at the stop: answered with Connection: close, then closed.
+start_daemon --trust "$T/fleet/factory-ca.crt" --drain-timeout 5s
+DRAIN_CLIENT=$(dirname "$0")/drain_client.py
+python3 "$DRAIN_CLIENT" split_record "$PORT" "$CA" "$T/fleet/devices/dev-00003" "$T/three.go" \
+  > "$T/record.out" 2>&1 &
+RECORD=$!
+python3 "$DRAIN_CLIENT" split_headers "$PORT" "$CA" "$T/fleet/devices/dev-00003" "$T/three.go" \
+  > "$T/headers.out" 2>&1 &
+HEADERS=$!
+check "half a record sent" wait_for_line "$T/record.out" '^half'
+check "headers sent but their end" wait_for_line "$T/headers.out" '^half'
+sleep 0.3  # the daemon reads the half record
+kill -TERM "$DAEMON_PID"
+check "stopping logged" wait_for_line "$T/daemon.log" '^<5>stopping signal=TERM'
+sleep 0.5  # five idle sweeps
+touch "$T/three.go"
+wait "$RECORD" "$HEADERS" || true
+expect_eq "a request whose record was half read at the stop is served" \
+  "half HTTP/1.1 200 OK" "$(tr '\n' ' ' < "$T/record.out" | sed 's/ $//')"
+expect_eq "a keep-alive request in flight at the stop: Connection: close, then closed" \
+  "half close eof" "$(tr '\n' ' ' < "$T/headers.out" | sed 's/ $//')"
+term_daemon 10
+expect_eq "exit status 0" 0 "$DAEMON_EXIT"
 
 finish
