@@ -18,15 +18,16 @@ echo "machine: $(nproc) CPUs, load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 "$P" init --state-dir "$T/state" >/dev/null
 DB="$T/state/provisiond.db"
-# Rows shaped like issued certificates (serials 7f + 30 hex digits, 16 bytes, as Issuer's), all
-# revoked, expiring in 2099; plus one unrevoked certificate for the timed revocation.
+# Rows shaped like issued certificates (serials 7f + 30 hex digits, 16 bytes, as Issuer's; the
+# SHA-256 columns 32 bytes, schema version 13), all revoked, expiring in 2099; plus one unrevoked
+# certificate for the timed revocation.
 sqlite3 "$DB" "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i <= $N)
 INSERT INTO certificates (serial, device_id, subject, san, not_before, not_after, der,
   fingerprint_sha256, public_key_sha256, auth_cert_issuer, auth_cert_serial,
   auth_cert_fingerprint, kind, peer, issued_at, revoked_at, revocation_reason)
 SELECT printf('7f%030x', i), 'dev-' || i, 'CN=dev-' || i, 'URI:urn:provisiond:device:dev-' || i,
-  '2026-01-01T00:00:00Z', '2099-01-01T00:00:00Z', x'30', printf('%064x', i), printf('%064x', i),
-  'CN=factory', '01', printf('%064x', 0), 'enroll', '127.0.0.1:1', '2026-01-01T00:00:00Z',
+  '2026-01-01T00:00:00Z', '2099-01-01T00:00:00Z', x'30', CAST(printf('%032x', i) AS BLOB),
+  CAST(printf('%032x', i) AS BLOB), 'CN=factory', '01', zeroblob(32), 'enroll', '127.0.0.1:1', '2026-01-01T00:00:00Z',
   CASE WHEN i <= $N THEN '2026-06-01T00:00:00Z' END, CASE WHEN i <= $N THEN 1 END FROM n;"
 last=$(printf '7f%030x' $((N + 1)))
 
@@ -67,8 +68,8 @@ for run in 1 2 3; do
     not_before, not_after, der, fingerprint_sha256, public_key_sha256, auth_cert_issuer,
     auth_cert_serial, auth_cert_fingerprint, kind, peer, issued_at) VALUES ('$last', 'dev-x$run',
     'CN=x', 'URI:x', '2026-01-01T00:00:00Z', '2099-01-01T00:00:00Z', x'30',
-    printf('%064x', $((N + run))), printf('%064x', $((N + run))), 'CN=factory', '01',
-    printf('%064x', 0), 'enroll', '127.0.0.1:1', '2026-01-01T00:00:00Z')"
+    CAST(printf('%032x', $((N + run))) AS BLOB), CAST(printf('%032x', $((N + run))) AS BLOB),
+    'CN=factory', '01', zeroblob(32), 'enroll', '127.0.0.1:1', '2026-01-01T00:00:00Z')"
   t0=$(now_ms)
   "$P" revoke --state-dir "$T/state" --serial "$last" >/dev/null
   t1=$(now_ms)

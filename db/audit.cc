@@ -7,6 +7,7 @@
 #include <span>
 
 #include "ca/encoding.h"
+#include "db/row_read.h"
 #include "db/statement.h"
 
 namespace db {
@@ -72,7 +73,7 @@ StoredEvent ReadStoredEvent(const RowView& stmt) {
   row.id = stmt.Int(0);
   row.event.time = stmt.Text(1);
   row.event.peer = stmt.Text(2);
-  row.event.presented_fingerprint = stmt.Text(3);
+  row.event.presented_fingerprint = Sha256Column(stmt, 3);
   row.event.presented_subject = stmt.Text(4);
   row.event.device_id = stmt.Text(5);
   row.event.endpoint = stmt.Text(6);
@@ -83,14 +84,14 @@ StoredEvent ReadStoredEvent(const RowView& stmt) {
   return row;
 }
 
-// Binds a chained row into kInsertLinked (kLinked: row_hash alone) or kInsertChained /
-// kInsertV2Event (same parameter numbers); the hashes as 32 bytes or as hex text (`form`).
+// Binds a row into kInsertLinked (kLinked: row_hash, presented_fingerprint as bytes) or
+// kInsertChained / kInsertV2Event (same numbers), the hashes as 32 bytes or hex text (`form`).
 Result<void> InsertRow(Statement& stmt, const StoredEvent& row, std::string_view prev_hash,
                        std::string_view row_hash, HashForm form) {
   stmt.BindInt(1, row.id);
   stmt.BindText(2, row.event.time);
   stmt.BindText(3, row.event.peer);
-  stmt.BindText(4, row.event.presented_fingerprint);
+  BindSha256(stmt, 4, row.event.presented_fingerprint, form == HashForm::kLinked);
   stmt.BindText(5, row.event.presented_subject);
   stmt.BindText(6, row.event.device_id);
   stmt.BindText(7, row.event.endpoint);
@@ -276,10 +277,7 @@ class ChainWalk {
                                         "after id " + after + ")");
         return;
       }
-      if (*recomputed != row_hash) {
-        Bad(row.id, "row " + id + " was altered (hash mismatch)");
-        return;
-      }
+      if (*recomputed != row_hash) return Bad(row.id, "row " + id + " was altered (hash mismatch)");
     }
     if (first_from_checkpoint && row_hash != from_hash_) {
       Bad(row.id, "row " + id + " does not match the checkpoint (the chain was rewritten at or " +

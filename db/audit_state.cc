@@ -14,6 +14,7 @@
 #include "db/audit_tidy.h"
 #include "db/ca_generation_state.h"
 #include "db/manifest_state.h"
+#include "db/row_read.h"
 
 namespace db {
 namespace {
@@ -91,15 +92,15 @@ Result<std::vector<StateRow>> CurrentState(const RowQuery& db, const char* inten
     Intent intent{.serial_hex = s.Text(0),
                   .device_id = s.Text(1),
                   .kind = s.Text(7),
-                  .public_key_sha256 = s.Text(8),
-                  .auth_cert_fingerprint = s.Text(9),
+                  .public_key_sha256 = Sha256Column(s, 8),
+                  .auth_cert_fingerprint = Sha256Column(s, 9),
                   .tbs = s.Blob(2),
                   .peer = s.Text(6),
                   .created_at = s.Text(5),
                   .profile = s.Text(10)};
     // A pending intent's hash is computed from the TBS it holds (an edited TBS shows); an issued
     // one's is the hash Complete stored when it set the TBS aside.
-    const std::string tbs_sha256 = s.IsNull(2) ? s.Text(11) : ca::Sha256Hex(intent.tbs);
+    const std::string tbs_sha256 = s.IsNull(2) ? Sha256Column(s, 11) : ca::Sha256Hex(intent.tbs);
     out.push_back(IntentRow(intent, tbs_sha256, "intent " + intent.serial_hex));
     if (s.IsNull(3)) return;
     out.push_back(
@@ -113,10 +114,10 @@ Result<std::vector<StateRow>> CurrentState(const RowQuery& db, const char* inten
       Intent intent{.serial_hex = s.Text(0),
                     .device_id = s.Text(1),
                     .kind = s.Text(2),
-                    .public_key_sha256 = s.Text(3),
-                    .auth_cert_fingerprint = s.Text(4),
+                    .public_key_sha256 = Sha256Column(s, 3),
+                    .auth_cert_fingerprint = Sha256Column(s, 4),
                     .profile = s.Text(5)};
-      out.push_back(IntentRow(intent, s.Text(6), "certificate " + intent.serial_hex));
+      out.push_back(IntentRow(intent, Sha256Column(s, 6), "certificate " + intent.serial_hex));
     });
     if (!issued) return std::unexpected(issued.error());
   }

@@ -7,6 +7,7 @@
 
 #include "db/audit.h"
 #include "db/audit_state.h"
+#include "db/row_read.h"
 
 namespace db {
 namespace {
@@ -88,7 +89,7 @@ void ForgetTidied(std::unordered_map<std::string, int64_t>& recorded) {
 Result<void> TombstoneState(const RowQuery& query,
                             std::vector<std::pair<EventRecord, std::string>>& out) {
   return query(kSelectTombstones, [&](const RowView& row) {
-    out.emplace_back(TombstonedStateEvent(row.Text(0), row.Text(1), row.Text(2), row.Text(3), ""),
+    out.emplace_back(TombstonedStateEvent(row.Text(0), row.Text(1), Sha256Column(row, 2), row.Text(3), ""),
                      "enroll tombstone " + row.Text(0));
   });
 }

@@ -8,6 +8,7 @@
 
 #include "ca/encoding.h"
 #include "db/audit_state.h"
+#include "db/row_read.h"
 
 namespace db {
 namespace {
@@ -68,7 +69,7 @@ Result<std::vector<std::pair<EventRecord, std::string>>> ManifestState(const Row
   // A row whose batch_id names no batch cannot be (foreign key); were it there, it would match
   // no event: it is reported under a batch of its own with an empty name.
   auto rows = query(kSelectRows, [&](const RowView& row) {
-    batches[row.Int(0)].rows.push_back(ManifestRow{row.Text(1), row.Text(2), 0});
+    batches[row.Int(0)].rows.push_back(ManifestRow{row.Text(1), Sha256Column(row, 2), 0});
   });
   if (!rows) return std::unexpected(rows.error());
   std::vector<std::pair<EventRecord, std::string>> out;

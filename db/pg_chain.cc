@@ -6,6 +6,7 @@
 // (PostgreSQL 9); audit_head keeps the head's as hex text.
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "db/audit.h"
 #include "db/pg_ops.h"
@@ -33,19 +34,23 @@ Result<void> PgAppendEvent(PgConn& db, const EventRecord& event, std::string_vie
   if (!serial_hex.empty()) serial = std::string(serial_hex);
   const std::string row_hash = EventRowHash(id, event, serial, prev_hash);
   if (row_hash.empty()) return base::Fail(Code::kInternal, "mbedtls_sha256 failed for event hash");
-  auto params = PgParams()
-                    .Int(id)
-                    .Text(event.time)
-                    .Text(event.peer)
-                    .Text(event.presented_fingerprint)
-                    .Text(event.presented_subject)
-                    .Text(event.device_id)
-                    .Text(event.endpoint)
-                    .Text(event.outcome)
-                    .Int(event.http_status)
-                    .Text(event.reason)
-                    .OptionalText(serial)
-                    .Bytes(ChainHashBytes(row_hash));
+  auto params = PgParams().Int(id).Text(event.time).Text(event.peer);
+  // 32 bytes, NULL for none; anything else as its text, which the CHECK (length 32) refuses, as
+  // the hex CHECK did before (row_read.cc, SqlParams::Sha256): never NULL for a hashed value.
+  const std::vector<unsigned char> presented = ChainHashBytes(event.presented_fingerprint);
+  if (presented.empty() && !event.presented_fingerprint.empty()) {
+    params.Text(event.presented_fingerprint);
+  } else {
+    params.Bytes(presented);
+  }
+  params.Text(event.presented_subject)
+      .Text(event.device_id)
+      .Text(event.endpoint)
+      .Text(event.outcome)
+      .Int(event.http_status)
+      .Text(event.reason)
+      .OptionalText(serial)
+      .Bytes(ChainHashBytes(row_hash));
   if (auto r = db.Run(kInsertEvent, params); !r) return std::unexpected(r.error());
   if (auto r = db.Run(kAdvanceHead, PgParams().Int(id).Text(row_hash)); !r) {
     return std::unexpected(r.error());

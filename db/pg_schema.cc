@@ -12,6 +12,7 @@
 #include "db/pg_schema_grants.h"
 #include "db/schema_manifest.h"
 #include "db/schema_rollover.h"
+#include "db/schema_sha256_bytes.h"
 #include "db/schema_tidy.h"
 
 namespace db {
@@ -217,10 +218,10 @@ Result<void> MigrateToV2Compact(PgConn& db) {
 }
 
 using PgMigrationStep = Result<void> (*)(PgConn&);
-constexpr std::array<PgMigrationStep, 9> kPgMigrations = {
+constexpr std::array<PgMigrationStep, 10> kPgMigrations = {
     MigrateToV1, MigrateToV2Compact, MigratePgLeanEnrollments, PgMigrateAddGrants,
     PgMigrateAddManifests, PgMigrateAddCaGenerations, PgMigrateAddTidy, PgMigrateChainBytes,
-    PgMigrateChainLink};
+    PgMigrateChainLink, PgMigrateSha256Bytes};
 static_assert(kPgMigrations.size() == kPgSchemaVersion, "one migration per schema version");
 
 // One step in its own transaction: the lock, the version read under it, the step, the new version.

@@ -8,7 +8,7 @@
 namespace db {
 
 // The version of the PostgreSQL schema this program writes (table schema_version, one row).
-inline constexpr int kPgSchemaVersion = 9;
+inline constexpr int kPgSchemaVersion = 10;
 
 // The database's schema version: 0 when it has no schema_version table (a new database).
 Result<int> PgSchemaVersion(PgConn& db);

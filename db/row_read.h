@@ -6,6 +6,7 @@
 
 #include "db/records.h"
 #include "db/row_view.h"
+#include "db/statement.h"
 
 namespace db {
 
@@ -25,6 +26,18 @@ namespace db {
 #define PROVISIOND_EVENT_COLUMNS                                                         \
   "time, peer, presented_fingerprint, presented_subject, device_id, endpoint, outcome, " \
   "http_status, reason, serial "
+
+// The SHA-256 columns (certificates' fingerprint_sha256, public_key_sha256, auth_cert_fingerprint
+// and tbs_sha256, the intents' and tombstones' of the same names, manifest_devices.bootstrap_sha256,
+// enrollment_events.presented_fingerprint) hold the 32 bytes since SQLite schema 13 / PostgreSQL
+// 10, as the chain's row_hash does since 11 / 8 (db/audit.h): every record, log, output and the
+// chain's hash encoding keep lowercase hex; SqlParams::Sha256 binds one, Sha256Column reads one
+// back as hex (NULL as "": an event without a presented certificate, an old certificate's
+// tbs_sha256).
+std::string Sha256Column(const RowView& row, int column);
+// The same for SQLite's own statements (the chain's append, db/audit.cc): `as_bytes` false binds
+// the text as it is, for the tables of a store before schema version 13.
+void BindSha256(Statement& stmt, int index, std::string_view hex, bool as_bytes);
 
 CertificateRecord ReadCertificate(const RowView& row);  // a PROVISIOND_CERT_SELECT row
 Intent ReadIntent(const RowView& row);                  // a PROVISIOND_INTENT_SELECT row

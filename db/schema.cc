@@ -1,5 +1,5 @@
-// schema.cc — the schema, as an ordered list of migrations keyed by PRAGMA user_version, and the
-// per-connection settings durability depends on.
+// schema.cc — the schema, as an ordered list of migrations keyed by PRAGMA user_version (the
+// per-connection settings durability depends on are in schema_connection.cc).
 #include "db/schema.h"
 
 #include <array>
@@ -17,6 +17,7 @@
 #include "db/schema_grants.h"
 #include "db/schema_manifest.h"
 #include "db/schema_rollover.h"
+#include "db/schema_sha256_bytes.h"
 #include "db/schema_tidy.h"
 #include "db/statement.h"
 
@@ -308,26 +309,12 @@ Result<void> MigrateToV4(sqlite3* db) {
 // will not run it again (MigrateToV2 also depends on the hash encoding in audit.cc staying put).
 using MigrationStep = Result<void> (*)(sqlite3*);
 // Version 5 (less storage per enrollment) is in schema_compact.cc.
-constexpr std::array<MigrationStep, 12> kMigrations = {
+constexpr std::array<MigrationStep, 13> kMigrations = {
     MigrateToV1,        MigrateToV2,            MigrateToV3,      MigrateToV4,
     MigrateToV5Compact, MigrateLeanEnrollments, MigrateAddGrants, MigrateAddManifests,
-    MigrateAddCaGenerations, MigrateAddTidy, MigrateChainBytes, MigrateChainLink};
+    MigrateAddCaGenerations, MigrateAddTidy, MigrateChainBytes, MigrateChainLink,
+    MigrateSha256Bytes};
 static_assert(kMigrations.size() == kSchemaVersion, "one migration per schema version");
-
-Result<void> ApplySettings(sqlite3* db) {
-  // journal_mode is the only one stored in the file; SQLite answers with the mode in force,
-  // which is not "wal" if the file system cannot do WAL (no shared memory, e.g. some NFS).
-  auto mode = QueryText(db, "PRAGMA journal_mode = WAL");
-  if (!mode) return std::unexpected(mode.error());
-  if (*mode != "wal") return Fail(Code::kIo, "PRAGMA journal_mode = WAL: got " + *mode);
-  if (auto r = Exec(db, "PRAGMA synchronous = FULL"); !r) return r;
-  // Per connection: every page this connection reads gets its cells' sizes checked against the
-  // page, so a damaged page is refused (SQLITE_CORRUPT) before a write builds on it. This replaces
-  // the whole-file quick_check an open used to run (docs/architecture.md, "Store integrity").
-  if (auto r = Exec(db, "PRAGMA cell_size_check = ON"); !r) return r;
-  // Per connection, and a no-op inside a transaction: set here, before any migration.
-  return Exec(db, "PRAGMA foreign_keys = ON");
-}
 
 }  // namespace
 
@@ -338,9 +325,11 @@ Result<void> MigrateTo(sqlite3* db, int target_version) {
   auto from_version = QueryInt(db, "PRAGMA user_version");
   if (!from_version) return std::unexpected(from_version.error());
   for (int version = static_cast<int>(*from_version) + 1; version <= target_version; ++version) {
-    // Migration 11 rebuilds enrollment_events, whose serial references certificates: foreign keys
-    // off around its transaction (the pragma is a no-op inside one), on again whatever happened.
-    const bool rebuild = version == kChainBytesFromVersion + 1;
+    // Migrations 11 and 13 rebuild enrollment_events (13 also certificates and manifest_devices),
+    // which hold foreign keys: off around the transaction (the pragma is a no-op inside one), on
+    // again whatever happened.
+    const bool rebuild =
+        version == kChainBytesFromVersion + 1 || version == kSha256BytesFromVersion + 1;
     if (rebuild) {
       if (auto r = Exec(db, "PRAGMA foreign_keys = OFF"); !r) return r;
     }
@@ -359,42 +348,6 @@ Result<void> MigrateTo(sqlite3* db, int target_version) {
     if (!applied) return applied;
   }
   return {};
-}
-
-Result<void> PrepareConnection(sqlite3* db, bool existed, bool upgrade) {
-  if (int rc = sqlite3_busy_timeout(db, kBusyTimeoutMs); rc != SQLITE_OK) {
-    return std::unexpected(SqliteError(db, rc, "sqlite3_busy_timeout"));
-  }
-  auto version = QueryInt(db, "PRAGMA user_version");
-  if (!version) return std::unexpected(version.error());
-  // Negative versions were never written by us: refuse rather than guess.
-  if (*version > kSchemaVersion || *version < 0) {
-    return Fail(Code::kSchema, "PRAGMA user_version: file is at schema version " +
-                                   std::to_string(*version) + ", this program knows up to " +
-                                   std::to_string(kSchemaVersion));
-  }
-  if (existed && !upgrade && *version < kSchemaVersion) {
-    return Fail(Code::kSchema, "the database is at schema version " + std::to_string(*version) +
-                                   ", this program needs " + std::to_string(kSchemaVersion) +
-                                   "; run provisiond migrate first");
-  }
-  if (auto r = ApplySettings(db); !r) return r;
-  return MigrateTo(db, kSchemaVersion);
-}
-
-Result<void> PrepareExtraConnection(sqlite3* db) {
-  if (int rc = sqlite3_busy_timeout(db, kBusyTimeoutMs); rc != SQLITE_OK) {
-    return std::unexpected(SqliteError(db, rc, "sqlite3_busy_timeout"));
-  }
-  auto version = QueryInt(db, "PRAGMA user_version");
-  if (!version) return std::unexpected(version.error());
-  if (*version != kSchemaVersion) {
-    return Fail(Code::kSchema, "PRAGMA user_version: second connection found schema version " +
-                                   std::to_string(*version) + ", expected " +
-                                   std::to_string(kSchemaVersion));
-  }
-  // WAL is stored in the file, so this only reads it back (it is a no-op once in WAL).
-  return ApplySettings(db);
 }
 
 }  // namespace db

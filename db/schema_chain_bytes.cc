@@ -94,12 +94,14 @@ class HashBytesFunction {
 
 }  // namespace
 
-Result<void> MigrateChainBytes(sqlite3* db) {
+Result<void> ExecWithHashBytes(sqlite3* db, const char* sql) {
   HashBytesFunction function(db);
   if (function.rc() != SQLITE_OK) {
     return std::unexpected(SqliteError(db, function.rc(), "sqlite3_create_function_v2"));
   }
-  return Exec(db, kRebuildEvents);
+  return Exec(db, sql);
 }
+
+Result<void> MigrateChainBytes(sqlite3* db) { return ExecWithHashBytes(db, kRebuildEvents); }
 
 }  // namespace db

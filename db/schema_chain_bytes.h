@@ -24,6 +24,10 @@ inline constexpr int kPgChainBytesFromVersion = 7;
 // references certificates, and tidy's deletions may have left issued events of removed
 // certificates); PostgreSQL changes the column types (a rewrite of the table and its indexes).
 Result<void> MigrateChainBytes(sqlite3* db);
+// Runs `sql` with the SQL function provisiond_hash_bytes(hex) registered on `db` (the 32 bytes of
+// a 64-character lowercase hex value, ChainHashBytes; NULL for anything else), then unregistered.
+// Migrations 11 and 13 (schema_sha256_bytes.h) convert their columns with it.
+Result<void> ExecWithHashBytes(sqlite3* db, const char* sql);
 Result<void> PgMigrateChainBytes(PgConn& db);
 
 }  // namespace db

@@ -78,7 +78,7 @@ Result<std::optional<Intent>> SelectIntent(SqlSession& db, const char* sql,
 Result<std::optional<IssueOutcome>> EnrollRefusal(SqlSession& db, const Intent& intent,
                                                   const IssuancePolicy& policy) {
   const auto same_key =
-      SqlParams().Text(intent.auth_cert_fingerprint).Text(intent.public_key_sha256);
+      SqlParams().Sha256(intent.auth_cert_fingerprint).Sha256(intent.public_key_sha256);
   std::optional<CertificateRecord> existing;
   auto found = db.Query(kSameKeyEnrollment, same_key, [&](const RowView& row) {
     if (!existing) existing = ReadCertificate(row);
@@ -88,7 +88,7 @@ Result<std::optional<IssueOutcome>> EnrollRefusal(SqlSession& db, const Intent& 
   auto pending = SelectIntent(db, kPendingSameKey, same_key);
   if (!pending) return std::unexpected(pending.error());
   if (*pending) return IssueOutcome{Decision::kResume, std::nullopt, std::move(*pending)};
-  auto count = SelectInt(db, kCountEnrollments, SqlParams().Text(intent.auth_cert_fingerprint));
+  auto count = SelectInt(db, kCountEnrollments, SqlParams().Sha256(intent.auth_cert_fingerprint));
   if (!count) return std::unexpected(count.error());
   std::optional<Decision> quota;
   if (count->value_or(0) >= policy.max_per_bootstrap) {
@@ -135,8 +135,8 @@ Result<void> InsertIntent(SqlSession& db, const Intent& intent) {
                       .Text(intent.serial_hex)
                       .Text(intent.device_id)
                       .Text(intent.kind)
-                      .Text(intent.public_key_sha256)
-                      .Text(intent.auth_cert_fingerprint)
+                      .Sha256(intent.public_key_sha256)
+                      .Sha256(intent.auth_cert_fingerprint)
                       .Text(intent.auth_cert_issuer)
                       .Text(intent.auth_cert_serial)
                       .Blob(intent.tbs)  // empty binds NULL: refused by NOT NULL
@@ -160,18 +160,18 @@ Result<void> InsertCertificate(SqlSession& db, const CertificateRecord& cert,
                       .Text(cert.not_before)
                       .Text(cert.not_after)
                       .Blob(cert.der)
-                      .Text(cert.fingerprint_sha256)
-                      .Text(cert.public_key_sha256)
+                      .Sha256(cert.fingerprint_sha256)
+                      .Sha256(cert.public_key_sha256)
                       .Text(cert.auth_cert_issuer)
                       .Text(cert.auth_cert_serial)
-                      .Text(cert.auth_cert_fingerprint)
+                      .Sha256(cert.auth_cert_fingerprint)
                       .Text(cert.kind)
                       .Text(cert.peer)
                       .Text(cert.issued_at)
                       .OptionalText(cert.revoked_at)
                       .OptionalInt(reason)
                       .Text(cert.profile)
-                      .Text(tbs_sha256)
+                      .Sha256(tbs_sha256)
                       .Int(cert.ca_gen),
                   {});
 }
@@ -215,7 +215,7 @@ Result<IssueOutcome> ReserveInTxn(SqlSession& db, const Intent& intent,
   if (!refused) return std::unexpected(refused.error());
   if (*refused) return IssueOutcome{**refused, std::nullopt, std::nullopt};
   auto reused = SelectTruth(db, kKeyInOtherDevice,
-                            SqlParams().Text(intent.public_key_sha256).Text(intent.device_id));
+                            SqlParams().Sha256(intent.public_key_sha256).Text(intent.device_id));
   if (!reused) return std::unexpected(reused.error());
   if (*reused) return IssueOutcome{Decision::kKeyReuse, std::nullopt, std::nullopt};
   if (intent.kind == "enroll") {

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "db/manifest_state.h"
+#include "db/row_read.h"
 #include "db/sql_store.h"
 
 namespace db {
@@ -48,7 +49,7 @@ constexpr const char* kInsertRow =
   "manifest_devices.bootstrap_sha256 AND issuance_intents.status = 'pending') "                  \
   "AND NOT EXISTS (SELECT 1 FROM enrollment_events WHERE "                                       \
   "enrollment_events.presented_fingerprint = manifest_devices.bootstrap_sha256 "                 \
-  "AND enrollment_events.presented_fingerprint <> '')) "                                         \
+  "AND enrollment_events.presented_fingerprint IS NOT NULL)) "                                   \
   "FROM manifest_batches "
 constexpr const char* kReportAll = PROVISIOND_MANIFEST_REPORT "ORDER BY manifest_batches.name";
 constexpr const char* kReportOne = PROVISIOND_MANIFEST_REPORT "WHERE manifest_batches.name = $1";
@@ -59,7 +60,7 @@ constexpr const char* kReportOne = PROVISIOND_MANIFEST_REPORT "WHERE manifest_ba
 // manifest_devices and certificates by their unique fingerprints.
 constexpr const char* kUnknownAttempts =
     "SELECT count(*), count(DISTINCT enrollment_events.presented_fingerprint) "
-    "FROM enrollment_events WHERE enrollment_events.presented_fingerprint <> '' "
+    "FROM enrollment_events WHERE enrollment_events.presented_fingerprint IS NOT NULL "
     "AND NOT EXISTS (SELECT 1 FROM manifest_devices WHERE manifest_devices.bootstrap_sha256 = "
     "enrollment_events.presented_fingerprint) "
     "AND NOT EXISTS (SELECT 1 FROM certificates WHERE certificates.fingerprint_sha256 = "
@@ -94,7 +95,7 @@ Result<ManifestImportResult> CompareWithStored(SqlSession& db, int64_t batch_id,
                                                const ManifestImport& import) {
   std::set<std::pair<std::string, std::string>> stored;
   auto read = db.Query(kSelectBatchRows, SqlParams().Int(batch_id), [&](const RowView& row) {
-    stored.emplace(row.Text(0), row.Text(1));
+    stored.emplace(row.Text(0), Sha256Column(row, 1));
   });
   if (!read) return std::unexpected(read.error());
   ManifestImportResult result{.status = ManifestImportStatus::kUnchanged, .conflicts = {}};
@@ -117,11 +118,11 @@ Result<std::vector<ManifestConflict>> RowsElsewhere(SqlSession& db, const Manife
   for (const ManifestRow& row : import.rows) {
     std::string why;
     auto by_device = db.Query(kFindByDevice, SqlParams().Text(row.device_id), [&](const RowView& r) {
-      why = "device id already in batch \"" + r.Text(0) + "\" with bootstrap_sha256 " + r.Text(1);
+      why = "device id already in batch \"" + r.Text(0) + "\" with bootstrap_sha256 " + Sha256Column(r, 1);
     });
     if (!by_device) return std::unexpected(by_device.error());
     auto by_fp =
-        db.Query(kFindByFingerprint, SqlParams().Text(row.bootstrap_sha256), [&](const RowView& r) {
+        db.Query(kFindByFingerprint, SqlParams().Sha256(row.bootstrap_sha256), [&](const RowView& r) {
           if (!why.empty()) why += "; ";
           why += "bootstrap_sha256 already in batch \"" + r.Text(0) + "\" for device " + r.Text(1);
         });
@@ -142,7 +143,7 @@ Result<void> InsertBatch(SqlSession& db, const ManifestImport& import) {
   if (!id) return std::unexpected(id.error());
   if (!*id) return base::Fail(Code::kInternal, "ImportManifest: INSERT returned no id");
   for (const ManifestRow& row : import.rows) {
-    auto done = db.Query(kInsertRow, SqlParams().Int(**id).Text(row.device_id).Text(row.bootstrap_sha256),
+    auto done = db.Query(kInsertRow, SqlParams().Int(**id).Text(row.device_id).Sha256(row.bootstrap_sha256),
                          {});
     if (!done) return done;
   }
@@ -157,7 +158,7 @@ Result<std::optional<ManifestEntry>> SqlStore::FindInManifest(std::string_view b
   using Found = std::optional<ManifestEntry>;
   return Use<Found>([&](SqlSession& db) -> Result<Found> {
     Found found;
-    auto done = db.Query(kFindByFingerprint, SqlParams().Text(bootstrap_sha256),
+    auto done = db.Query(kFindByFingerprint, SqlParams().Sha256(bootstrap_sha256),
                          [&](const RowView& row) { found = ManifestEntry{row.Text(0), row.Text(1)}; });
     if (!done) return std::unexpected(done.error());
     return found;

@@ -104,14 +104,14 @@ Result<std::optional<Decision>> RebootstrapInTxn(SqlSession& db, const Intent& i
   if (!newest) return std::unexpected(newest.error());
   if (newest->empty()) return quota_refusal;
   auto own = SelectTruth(db, kOwnBootstrap,
-                         SqlParams().Text(intent.device_id).Text(intent.auth_cert_fingerprint));
+                         SqlParams().Text(intent.device_id).Sha256(intent.auth_cert_fingerprint));
   if (!own) return std::unexpected(own.error());
   if (!*own) return quota_refusal;
   RebootstrapGrant& grant = newest->front();
   if (grant.spent_at) return Decision::kRebootstrapGrantSpent;
   if (grant.expires_at <= intent.created_at) return Decision::kRebootstrapGrantExpired;
   auto known = SelectTruth(db, kKeyKnownToDevice,
-                           SqlParams().Text(intent.device_id).Text(intent.public_key_sha256));
+                           SqlParams().Text(intent.device_id).Sha256(intent.public_key_sha256));
   if (!known) return std::unexpected(known.error());
   if (*known) return Decision::kRebootstrapKeyNotNew;
   auto spent = SelectInt(

@@ -45,6 +45,9 @@ class SqlParams {
     values_.push_back(Value{Value::Kind::kBlob, std::string(bytes.begin(), bytes.end()), 0});
     return *this;
   }
+  // A SHA-256 column (32 bytes since SQLite schema 13 / PostgreSQL 10, db/row_read.h): lowercase
+  // hex in, its 32 bytes bound; "" or anything else binds NULL (row_read.cc).
+  SqlParams& Sha256(std::string_view hex);
   SqlParams& Null() {
     values_.push_back(Value{});
     return *this;

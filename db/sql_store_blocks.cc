@@ -38,7 +38,7 @@ Result<std::optional<Decision>> StatusRefusal(SqlSession& db, const Intent& inte
   if (intent.kind == "reenroll") {
     auto active =
         SelectTruth(db, kAuthCertActive,
-                    SqlParams().Text(intent.auth_cert_serial).Text(intent.auth_cert_fingerprint));
+                    SqlParams().Text(intent.auth_cert_serial).Sha256(intent.auth_cert_fingerprint));
     if (!active) return std::unexpected(active.error());
     if (!*active) return Decision::kAuthRevoked;
     return std::optional<Decision>();

@@ -76,14 +76,14 @@ Result<int> RemoveRows(SqlSession& db, const char* sql, const std::vector<std::s
       std::vector<Gone> gone;
       auto ran = db.Query(sql, SqlParams().Text(serial).Text(b.expired_before).Text(b.revoked_before),
                           [&](const RowView& r) {
-                            gone.push_back({r.Text(0), r.Text(1), r.Text(2), r.Text(3), r.Text(4)});
+                            gone.push_back({r.Text(0), r.Text(1), r.Text(2), Sha256Column(r, 3), r.Text(4)});
                           });
       if (!ran) return ran;
       for (const Gone& g : gone) {
         EventRecord event;
         if (g.kind == "enroll") {
           auto kept = db.Query(kInsertTombstone,
-                               SqlParams().Text(g.serial).Text(g.device_id).Text(g.fingerprint)
+                               SqlParams().Text(g.serial).Text(g.device_id).Sha256(g.fingerprint)
                                    .Text(g.not_after), {});
           if (!kept) return kept;
           event = TombstonedStateEvent(g.serial, g.device_id, g.fingerprint, g.not_after,

@@ -17,7 +17,7 @@
 namespace db {
 
 // The version of the SQLite schema this program writes (PRAGMA user_version).
-inline constexpr int kSchemaVersion = 12;
+inline constexpr int kSchemaVersion = 13;
 
 class Connection;
 class SqliteBatch;

@@ -22,8 +22,14 @@ std::string Field(const std::string& bytes) { return std::to_string(bytes.size()
 std::string ExpectedRowHash(sqlite3* raw, int64_t id) {
   std::string where = " FROM enrollment_events WHERE id = " + std::to_string(id);
   std::string encoded = Field("provisiond.enrollment_events.v2") + Field(std::to_string(id));
-  for (const char* column : {"time", "peer", "presented_fingerprint", "presented_subject",
-                             "device_id", "endpoint", "outcome", "http_status", "reason"}) {
+  // presented_fingerprint: hashed as hex, '' for none (32 bytes or NULL since schema version 13;
+  // hex text, '' for none, before).
+  for (const char* column : {"time", "peer",
+                             "CASE typeof(presented_fingerprint) WHEN 'blob' THEN "
+                             "lower(hex(presented_fingerprint)) ELSE ifnull(presented_fingerprint, "
+                             "'') END",
+                             "presented_subject", "device_id", "endpoint", "outcome", "http_status",
+                             "reason"}) {
     encoded += Field(QueryRaw(raw, std::string("SELECT ") + column + where));
   }
   bool serial_null = QueryRaw(raw, "SELECT serial IS NULL" + where) == "1";

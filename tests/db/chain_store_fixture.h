@@ -1,8 +1,9 @@
 // chain_store_fixture.h — a store with every kind of row the audit chain's migrations must keep
 // (enrollments, a revocation, a block, CA generations, a chain tidy truncated, a removed
 // certificate, a pending intent), what a migrated store must still do, and the store put back
-// into the form of SQLite 11 / PostgreSQL 8 (prev_hash stored). Shared by
-// chain_bytes_migration_test.cc and chain_link_migration_test.cc.
+// into the form of SQLite 11 / PostgreSQL 8 (prev_hash stored, through v12_store_fixture.h).
+// Shared by chain_bytes_migration_test.cc, chain_link_migration_test.cc and
+// sha256_bytes_migration_test.cc.
 #pragma once
 
 #include <doctest/doctest.h>
@@ -17,6 +18,7 @@
 #include "tests/db/admin_writes.h"
 #include "tests/db/sqlite_fixture.h"
 #include "tests/db/store_fixture.h"
+#include "tests/db/v12_store_fixture.h"
 
 namespace db::testing {
 
@@ -163,8 +165,9 @@ COMMIT;
 PRAGMA foreign_keys = ON;
 )sql";
 
-// Puts a store written by this version back into version 11's form.
+// Puts a store written by this version back into version 11's form (through version 12's).
 inline void SqliteBackToV11(const std::string& path, const ChainBase& base) {
+  SqliteBackToV12(path);
   std::string sql = kSqliteBackToV11;
   sql.replace(sql.find("%BASE%"), 6, base.prev_hash);
   ExecRaw(OpenRaw(path).get(), sql);
@@ -173,6 +176,7 @@ inline void SqliteBackToV11(const std::string& path, const ChainBase& base) {
 // PostgreSQL: version 8's prev_hash (bytea, NOT NULL, CHECK length 32) added back, filled as above
 // (ADD COLUMN puts it last: compare columns by name).
 inline void PgBackToV8(PgConn& db, const ChainBase& base) {
+  PgBackToV9(db);  // version 9's form first (the SHA-256 columns as hex)
   for (const std::string& sql :
        {std::string("BEGIN"), std::string("ALTER TABLE enrollment_events ADD COLUMN prev_hash bytea"),
         "UPDATE enrollment_events e SET prev_hash = coalesce(l.p, decode('" + base.prev_hash +

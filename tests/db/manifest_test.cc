@@ -174,10 +174,10 @@ TEST_CASE("audit verify finds a manifest row added, or a batch edited, behind th
           ManifestImportStatus::kImported);
   auto raw = OpenRaw(dir.File("store.db"));
   SUBCASE("a row added") {
-    ExecRaw(raw.get(), "INSERT INTO manifest_devices VALUES (1, 'evil', '" + HashHex(66, 'b') + "')");
+    ExecRaw(raw.get(), "INSERT INTO manifest_devices VALUES (1, 'evil', X'" + HashHex(66, 'b') + "')");
   }
   SUBCASE("a fingerprint changed") {
-    ExecRaw(raw.get(), "UPDATE manifest_devices SET bootstrap_sha256 = '" + HashHex(66, 'b') + "'");
+    ExecRaw(raw.get(), "UPDATE manifest_devices SET bootstrap_sha256 = X'" + HashHex(66, 'b') + "'");
   }
   SUBCASE("a batch added") {
     ExecRaw(raw.get(), "INSERT INTO manifest_batches (name, file_sha256, row_count, imported_at) "

@@ -23,7 +23,7 @@ TEST_CASE("kAlreadyIssued answers the newest of several same-key rows (SQLite fi
   RawDb raw = OpenRaw(path);
   ExecRaw(raw.get(), "CREATE TEMP TABLE copy AS SELECT * FROM certificates");  // first's row
   ExecRaw(raw.get(), "UPDATE copy SET id = id + 1, serial = '" + second.serial_hex +
-                         "', fingerprint_sha256 = '" + HashHex(3, 'f') + "'");
+                         "', fingerprint_sha256 = X'" + HashHex(3, 'f') + "'");
   ExecRaw(raw.get(), "INSERT INTO certificates SELECT * FROM copy");
 
   CertificateRecord retry = EnrollCertificate(2, 1, "device-a", kBootstrap);

@@ -184,9 +184,15 @@ inline constexpr const char* kReadmeQueries[] = {
     // serverkeygen (issue #19 part 4): which keys the server generated lately.
     "SELECT serial, device_id, time FROM enrollment_events WHERE time > "
     "strftime('%Y-%m-%dT%H:%M:%SZ','now','-1 day') AND reason = 'issued_server_key'",
+    // What one bootstrap certificate obtained and every attempt that presented it (32-byte
+    // SHA-256 columns since schema version 13: an X'...' literal, no unhex() in SQLite 3.40).
+    "SELECT serial, device_id, lower(hex(fingerprint_sha256)) FROM certificates WHERE "
+    "auth_cert_fingerprint = X'abababababababababababababababababababababababababababababababab'",
+    "SELECT time, endpoint, outcome, reason FROM enrollment_events WHERE presented_fingerprint = "
+    "X'abababababababababababababababababababababababababababababababab'",
 };
 
-// The psql forms of the README's strftime queries (docs/shared-store.md).
+// The psql forms of the README's strftime and X'...' queries (docs/shared-store.md).
 inline constexpr const char* kReadmeQueriesPg[] = {
     "SELECT device_id, serial, not_after FROM certificates WHERE revoked_at IS NULL AND not_after "
     "< to_char(now() AT TIME ZONE 'UTC' + interval '30 days', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')",
@@ -196,6 +202,10 @@ inline constexpr const char* kReadmeQueriesPg[] = {
     "SELECT serial, device_id, time FROM enrollment_events WHERE time > "
     "to_char(now() AT TIME ZONE 'UTC' - interval '1 day', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
     "AND reason = 'issued_server_key'",
+    "SELECT serial, device_id, encode(fingerprint_sha256, 'hex') FROM certificates WHERE "
+    "auth_cert_fingerprint = decode('abababababababababababababababababababababababababababababababab', 'hex')",
+    "SELECT time, endpoint, outcome, reason FROM enrollment_events WHERE presented_fingerprint = "
+    "decode('abababababababababababababababababababababababababababababababab', 'hex')",
 };
 
 // Statements that can read a table: SELECT, UPDATE, DELETE, and INSERT ... SELECT.

@@ -59,7 +59,9 @@ db.execute("UPDATE enrollment_events SET time = '2020-01-01T00:00:00Z' WHERE id 
 prev = "0" * 64
 for row in db.execute(f"SELECT {cols} FROM enrollment_events ORDER BY id").fetchall():
     enc = b""
-    for v in ("provisiond.enrollment_events.v2",) + tuple(row[:10]):
+    for i, v in enumerate(("provisiond.enrollment_events.v2",) + tuple(row[:10])):
+        if i == 4:  # presented_fingerprint: 32 bytes or NULL, hashed as hex or '' (schema 13)
+            v = "" if v is None else v.hex()
         b = str(v).encode()
         enc += str(len(b)).encode() + b":" + b
     enc += b"-" if row[10] is None else str(len(row[10].encode())).encode() + b":" + row[10].encode()

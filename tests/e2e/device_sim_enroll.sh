@@ -26,10 +26,10 @@ prev_fp=$(openssl x509 -in "$T/fleet/devices/dev-00001/operational.crt" -outform
 out=$("${SIM[0]}" reenroll "${SIM[@]:1}" --devices dev-00001,dev-00002,dev-00003)
 expect_contains "3 devices renew" "reenroll: ok=3 failed=0" "$out"
 expect_eq "renewal row links to the previous certificate" "reenroll" \
-  "$(sql "SELECT kind FROM certificates WHERE auth_cert_fingerprint='$prev_fp'")"
+  "$(sql "SELECT kind FROM certificates WHERE auth_cert_fingerprint=X'$prev_fp'")"
 new_fp=$(openssl x509 -in "$T/fleet/devices/dev-00001/operational.crt" -outform DER | sha256sum | cut -d' ' -f1)
 expect_eq "renewed certificate recorded" "dev-00001|CN=dev-00001" \
-  "$(sql "SELECT device_id, subject FROM certificates WHERE fingerprint_sha256='$new_fp'")"
+  "$(sql "SELECT device_id, subject FROM certificates WHERE fingerprint_sha256=X'$new_fp'")"
 # A device that was never enrolled cannot renew with its bootstrap certificate.
 out=$("${SIM[0]}" reenroll "${SIM[@]:1}" --devices dev-00013 2>&1 || true)
 expect_contains "renewal without an operational cert fails" "failed=1" "$out"

@@ -52,7 +52,7 @@ created=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 sql "INSERT INTO issuance_intents (serial, device_id, kind, public_key_sha256,
        auth_cert_fingerprint, auth_cert_issuer, auth_cert_serial, tbs, not_after, peer,
        created_at, status)
-     VALUES ('$serial', 'dev-a', 'enroll', '$key_hash', '$fingerprint', 'CN=factory', '01',
+     VALUES ('$serial', 'dev-a', 'enroll', X'$key_hash', X'$fingerprint', 'CN=factory', '01',
              X'$(cat "$T/planted.tbs.hex")', '$(cat "$T/planted.not_after")', '127.0.0.1:1',
              '$created', 'pending')"
 

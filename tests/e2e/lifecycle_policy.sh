@@ -60,7 +60,7 @@ op1_fp=$(openssl x509 -in "$T/op1.crt" -outform DER | sha256sum | cut -d' ' -f1)
 op1_serial=$(openssl x509 -in "$T/op1.crt" -noout -serial | cut -d= -f2 | tr 'A-F' 'a-f')
 op2_serial=$(openssl x509 -in "$T/op2.crt" -noout -serial | cut -d= -f2 | tr 'A-F' 'a-f')
 expect_eq "renewed row links to the previous certificate" "reenroll|$op1_serial|$op1_fp" \
-  "$(sql "SELECT kind, auth_cert_serial, auth_cert_fingerprint FROM certificates WHERE serial='$op2_serial'")"
+  "$(sql "SELECT kind, auth_cert_serial, lower(hex(auth_cert_fingerprint)) FROM certificates WHERE serial='$op2_serial'")"
 expect_eq "same subject" "$(openssl x509 -in "$T/op1.crt" -noout -subject)" \
   "$(openssl x509 -in "$T/op2.crt" -noout -subject)"
 

@@ -43,7 +43,7 @@ printf '[\n {"device_id": "dev-00003", "bootstrap_sha256": "%s"},\n {"device_id"
 out=$("${M[@]}" import --batch line-a "${STORE[@]}" "$T/line-a.csv" 2>&1 || true)
 expect_contains "line-a (CSV) imported into PostgreSQL" "imported batch line-a: 2 device(s)" "$out"
 expect_eq "the uppercase fingerprint is stored in lowercase" 1 \
-  "$(sql "SELECT count(*) FROM manifest_devices WHERE device_id='dev-00001' AND bootstrap_sha256='$(fp dev-00001)'")"
+  "$(sql "SELECT count(*) FROM manifest_devices WHERE device_id='dev-00001' AND bootstrap_sha256=decode('$(fp dev-00001)', 'hex')")"
 out=$("${M[@]}" import --batch line-b "${STORE[@]}" "$T/line-b.json" 2>&1 || true)
 expect_contains "line-b (JSON) imported" "imported batch line-b: 2 device(s)" "$out"
 out=$("${M[@]}" import --batch line-a "${STORE[@]}" "$T/line-a.csv" 2>&1 || true)

@@ -56,9 +56,9 @@ serial=$(openssl x509 -in "$T/op.crt" -noout -serial | cut -d= -f2 | tr 'A-F' 'a
 expect_eq "serial is 16 bytes" 32 "${#serial}"
 expect_eq "row recorded" "dev-curl-1|enroll" "$(sql "SELECT device_id, kind FROM certificates WHERE serial = '$serial'")"
 fp=$(openssl x509 -in "$T/op.crt" -outform DER | sha256sum | cut -d' ' -f1)
-expect_eq "stored DER is what was sent" "$fp" "$(sql "SELECT fingerprint_sha256 FROM certificates WHERE serial = '$serial'")"
+expect_eq "stored DER is what was sent" "$fp" "$(sql "SELECT lower(hex(fingerprint_sha256)) FROM certificates WHERE serial = '$serial'")"
 boot_fp=$(openssl x509 -in "$T/dev-curl-1.crt" -outform DER | sha256sum | cut -d' ' -f1)
-expect_eq "bootstrap cert recorded" "$boot_fp" "$(sql "SELECT auth_cert_fingerprint FROM certificates WHERE serial = '$serial'")"
+expect_eq "bootstrap cert recorded" "$boot_fp" "$(sql "SELECT lower(hex(auth_cert_fingerprint)) FROM certificates WHERE serial = '$serial'")"
 expect_eq "event recorded" "simpleenroll|issued|200|$serial" \
   "$(sql "SELECT endpoint, outcome, http_status, serial FROM enrollment_events WHERE endpoint <> 'state'")"
 expect_eq "its intent is in the audit chain" "intent|dev-curl-1" \

@@ -137,13 +137,16 @@ pg -c "UPDATE schema_version SET version = $PG_SCHEMA"
 
 # -- the README's queries, in psql -----------------------------------------------------------------
 # Every `sqlite3 $DB "..."` line of README.md's database section runs in psql too, except those
-# using SQLite's own functions (strftime, writefile); docs/shared-store.md gives their psql form,
-# run here as written (the export with a real serial, its output checked by openssl).
+# using SQLite's own functions (strftime, writefile) or an X'...' literal (a bit string to
+# PostgreSQL); docs/shared-store.md gives their psql form, run here as written (the export with a
+# real serial, its output checked by openssl; FP a bootstrap fingerprint of this store).
 README="$(dirname "$0")/../../README.md"
+fp=$(pg -c "SELECT encode(auth_cert_fingerprint, 'hex') FROM certificates LIMIT 1")
+[ ${#fp} -eq 64 ] || fail "no certificate's bootstrap fingerprint to query with: '$fp'"
 n=0
 while IFS= read -r query; do
   n=$((n + 1))
-  if grep -qE 'strftime|writefile' <<<"$query"; then continue; fi
+  if grep -qE "strftime|writefile|X'" <<<"$query"; then continue; fi
   if pg -c "$query" >/dev/null 2>"$T/q.err"; then pass "psql: $query"
   else fail "psql: $query: $(cat "$T/q.err")"; fi
 done < <(sed -n 's/^sqlite3 [^"]*"\(.*\)".*$/\1/p' "$README")
@@ -152,9 +155,9 @@ n=0
 while IFS= read -r line; do
   n=$((n + 1))
   line=${line//\'...\'/\'$serial\'}
-  if (cd "$T" && STORE="$ADMIN dbname=provisiond" bash -euo pipefail -c "$line" >/dev/null 2>"$T/q.err")
+  if (cd "$T" && FP=$fp STORE="$ADMIN dbname=provisiond" bash -euo pipefail -c "$line" >/dev/null 2>"$T/q.err")
   then pass "docs/shared-store.md: $line"; else fail "docs/shared-store.md: $line: $(cat "$T/q.err")"; fi
 done < <(grep '^psql "$STORE"' "$(dirname "$0")/../../docs/shared-store.md")
-expect_eq "docs/shared-store.md gives 3 psql queries" 3 "$n"
+expect_eq "docs/shared-store.md gives 5 psql queries" 5 "$n"
 check "the exported certificate parses" openssl x509 -inform DER -in "$T/cert.der" -noout
 finish

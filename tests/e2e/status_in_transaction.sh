@@ -113,6 +113,6 @@ tamper "revoked_at cleared" "UPDATE certificates SET revoked_at=NULL, revocation
 tamper "denylist row deleted" "DELETE FROM bootstrap_denylist WHERE serial='8f00ab12'" 'serial="8f00ab12"'
 issued=$(sql "SELECT serial FROM certificates WHERE tbs_sha256 IS NOT NULL ORDER BY id DESC LIMIT 1")
 # An issued intent leaves its TBS's SHA-256 on its certificate (schema version 6): edit that.
-tamper "issued TBS hash edited" "UPDATE certificates SET tbs_sha256='$(printf '%064d' 7)' WHERE serial='$issued'" "certificate $issued"
+tamper "issued TBS hash edited" "UPDATE certificates SET tbs_sha256=X'$(printf '%064d' 7)' WHERE serial='$issued'" "certificate $issued"
 tamper "block deleted" "DELETE FROM device_blocks" "dev-k2"
 finish

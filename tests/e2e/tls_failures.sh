@@ -80,9 +80,9 @@ expect_eq "one warning line per failed connection" 17 "$(grep -c '^<4>handshake_
 
 rogue_fp=$(openssl x509 -in "$T/dev-rogue.crt" -outform DER | sha256sum | cut -d' ' -f1)
 expect_sql_eventually "events for the rogue device" 2 \
-  "SELECT count(*) FROM enrollment_events WHERE endpoint='tls' AND outcome='handshake_failed' AND presented_fingerprint='$rogue_fp'"
+  "SELECT count(*) FROM enrollment_events WHERE endpoint='tls' AND outcome='handshake_failed' AND presented_fingerprint=X'$rogue_fp'"
 expect_sql_eventually "events for missing certificates" 2 \
-  "SELECT count(*) FROM enrollment_events WHERE endpoint='tls' AND presented_fingerprint='' AND reason LIKE 'no client certificate%'"
+  "SELECT count(*) FROM enrollment_events WHERE endpoint='tls' AND presented_fingerprint IS NULL AND reason LIKE 'no client certificate%'"
 expect_sql_eventually "every failed handshake recorded" 17 \
   "SELECT count(*) FROM enrollment_events WHERE endpoint='tls' AND outcome='handshake_failed'"
 expect_eq "nothing issued" 0 "$(sql 'SELECT count(*) FROM certificates')"

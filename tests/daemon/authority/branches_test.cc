@@ -150,7 +150,7 @@ TEST_CASE("a full store (the event log has no id left): 503, nothing written") {
   const std::string hash = "X'" + std::string(64, 'c') + "'";  // 32 bytes
   Exec(b, "INSERT INTO enrollment_events (id, time, peer, presented_fingerprint, "
           "presented_subject, device_id, endpoint, outcome, http_status, reason, "
-          "row_hash) VALUES (9223372036854775807, '2026-05-01T00:00:00Z', '', '', '', '', '', "
+          "row_hash) VALUES (9223372036854775807, '2026-05-01T00:00:00Z', '', NULL, '', '', '', "
           "'refused', 0, '', " + hash + ")");
   EnrollResult r = Expect(b, b.Request(d), EnrollCode::kStoreUnavailable);
   CHECK(r.detail.find("no id left") != std::string::npos);
