@@ -66,7 +66,8 @@ std::string EventRowHash(int64_t id, const EventRecord& event,
                          const std::optional<std::string>& serial, std::string_view prev_hash);
 
 // How the chain's columns hold its hashes: since SQLite schema 12 / PostgreSQL 9 row_hash alone,
-// 32 bytes (kLinked: the link is the previous row's row_hash); SQLite 11 / PostgreSQL 8 prev_hash
+// 32 bytes (kLinked: the link is the previous row's row_hash; it also binds presented_fingerprint
+// as bytes, so it writes schema 13 / PostgreSQL 10 stores); SQLite 11 / PostgreSQL 8 prev_hash
 // and row_hash as 32 bytes (kBytes); before, both as hex text (kHex, which migrations 2 and 4 and
 // the tests' old-store fixtures write).
 enum class HashForm { kLinked, kBytes, kHex };

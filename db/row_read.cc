@@ -1,4 +1,5 @@
-// row_read.cc — reading certificate, intent and event rows from either engine (see row_read.h).
+// row_read.cc — reading certificate, intent and event rows from either engine, and binding and
+// reading their SHA-256 columns (see row_read.h).
 #include "db/row_read.h"
 
 #include "db/audit.h"

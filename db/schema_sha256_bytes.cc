@@ -3,7 +3,11 @@
 // SHA-256 columns as 32-byte BLOBs, and active_certificates recreated to show them as hex.
 #include "db/schema_sha256_bytes.h"
 
+#include <string>
+#include <string_view>
+
 #include "db/schema_chain_bytes.h"
+#include "db/statement.h"
 
 namespace db {
 namespace {
@@ -24,7 +28,7 @@ namespace {
   "                                         AND revocation_reason <> 7))"
 // Invariants: those of the tables as versions 1-12 left them (db/schema.cc and the migrations
 // after it), the hashes now 32 bytes each (provisiond_hash_bytes fails NOT NULL on anything but
-// 64 lowercase hex characters). Ids and rowids are copied: intents are read in rowid order, events
+// 64 lowercase hex characters; in a nullable column the text is kept, which STRICT refuses). Ids and rowids are copied: intents are read in rowid order, events
 // in id order (the chain), certificates by id. The indexes are those version 12 had.
 constexpr const char* kRebuild = R"sql(
 DROP VIEW active_certificates;
@@ -61,7 +65,8 @@ SELECT id, serial, device_id, subject, san, not_before, not_after, der,
   provisiond_hash_bytes(fingerprint_sha256), provisiond_hash_bytes(public_key_sha256),
   auth_cert_issuer, auth_cert_serial, provisiond_hash_bytes(auth_cert_fingerprint), kind, peer,
   issued_at, revoked_at, revocation_reason, profile,
-  CASE WHEN tbs_sha256 IS NULL THEN NULL ELSE provisiond_hash_bytes(tbs_sha256) END, ca_gen
+  CASE WHEN tbs_sha256 IS NULL THEN NULL
+       ELSE coalesce(provisiond_hash_bytes(tbs_sha256), tbs_sha256) END, ca_gen
 FROM certificates ORDER BY id;
 DROP TABLE certificates;
 ALTER TABLE certificates_v13 RENAME TO certificates;
@@ -100,7 +105,8 @@ INSERT INTO issuance_intents_v13 (rowid, serial, device_id, kind, public_key_sha
 SELECT rowid, serial, device_id, kind, provisiond_hash_bytes(public_key_sha256),
   provisiond_hash_bytes(auth_cert_fingerprint), auth_cert_issuer, auth_cert_serial, tbs,
   not_after, peer, created_at, status, revoked_at, revocation_reason, profile,
-  CASE WHEN tbs_sha256 IS NULL THEN NULL ELSE provisiond_hash_bytes(tbs_sha256) END
+  CASE WHEN tbs_sha256 IS NULL THEN NULL
+       ELSE coalesce(provisiond_hash_bytes(tbs_sha256), tbs_sha256) END
 FROM issuance_intents ORDER BY rowid;
 DROP TABLE issuance_intents;
 ALTER TABLE issuance_intents_v13 RENAME TO issuance_intents;
@@ -186,8 +192,48 @@ CREATE VIEW active_certificates AS
 #undef PROVISIOND_ISO8601_GLOB
 // clang-format on
 
+// What the rebuild would lose: an index or trigger on one of the five tables that is not one
+// kRebuild makes again (an operator's), or a view over them other than active_certificates.
+constexpr const char* kForeignObjects = R"sql(
+SELECT type, name FROM sqlite_master
+WHERE ((type IN ('index', 'trigger')
+        AND tbl_name IN ('certificates', 'issuance_intents', 'enroll_tombstones',
+                         'manifest_devices', 'enrollment_events'))
+       OR (type = 'view' AND name <> 'active_certificates'
+           AND (sql LIKE '%certificates%' OR sql LIKE '%issuance_intents%'
+                OR sql LIKE '%enroll_tombstones%' OR sql LIKE '%manifest_devices%'
+                OR sql LIKE '%enrollment_events%')))
+  AND name NOT LIKE 'sqlite_autoindex_%'
+ORDER BY type, name
+)sql";
+
+Result<void> RefuseForeignObjects(sqlite3* db) {
+  auto select = Statement::Prepare(db, kForeignObjects);
+  if (!select) return std::unexpected(select.error());
+  std::string found;
+  for (;;) {
+    auto row = select->Step();
+    if (!row) return std::unexpected(row.error());
+    if (!*row) break;
+    const std::string name = select->Text(1);
+    if (select->Text(0) == "index" &&
+        std::string_view(kRebuild).find("CREATE INDEX " + name + " ON") != std::string_view::npos) {
+      continue;  // ours
+    }
+    found += (found.empty() ? "" : ", ") + select->Text(0) + " " + name;
+  }
+  if (found.empty()) return {};
+  return Fail(Code::kConstraint,
+              "schema version 13 rebuilds certificates, issuance_intents, enroll_tombstones, "
+              "manifest_devices and enrollment_events and would lose " + found +
+              ": drop it (keep its CREATE statement from .schema), migrate, create it again");
+}
+
 }  // namespace
 
-Result<void> MigrateSha256Bytes(sqlite3* db) { return ExecWithHashBytes(db, kRebuild); }
+Result<void> MigrateSha256Bytes(sqlite3* db) {
+  if (auto r = RefuseForeignObjects(db); !r) return r;
+  return ExecWithHashBytes(db, kRebuild);
+}
 
 }  // namespace db

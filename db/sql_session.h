@@ -46,7 +46,8 @@ class SqlParams {
     return *this;
   }
   // A SHA-256 column (32 bytes since SQLite schema 13 / PostgreSQL 10, db/row_read.h): lowercase
-  // hex in, its 32 bytes bound; "" or anything else binds NULL (row_read.cc).
+  // hex in, its 32 bytes bound; "" binds NULL, anything else the text, which the columns refuse
+  // (row_read.cc).
   SqlParams& Sha256(std::string_view hex);
   SqlParams& Null() {
     values_.push_back(Value{});

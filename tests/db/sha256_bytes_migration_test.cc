@@ -8,6 +8,7 @@
 // and the pending intent's Complete work; lookups by these hashes find the rows.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <string>
 
 #include "db/pg_conn.h"
@@ -70,6 +71,32 @@ std::string HashDumpSql(std::string (*hex)(const std::string&), bool sqlite) {
   return sql;
 }
 
+// SQLite: every other column of every row, quoted, with the rowid where the table has one, in
+// key order: what the rebuild copies unchanged.
+std::string SqliteOtherColumns(sqlite3* db) {
+  std::string out;
+  for (const HashTable& t : HashTables()) {
+    const std::string name = t.name;
+    std::string x = t.rowid ? "rowid" : "''";
+    const std::string cols = QueryRaw(
+        db, "SELECT group_concat(name, ' ') FROM pragma_table_info('" + name + "') ORDER BY cid");
+    size_t at = 0;
+    while (at < cols.size()) {
+      size_t end = cols.find(' ', at);
+      if (end == std::string::npos) end = cols.size();
+      const std::string c = cols.substr(at, end - at);
+      at = end + 1;
+      if (std::find(t.columns.begin(), t.columns.end(), c) == t.columns.end()) {
+        x += " || ':' || quote(" + c + ")";
+      }
+    }
+    out += name + "=" + QueryRaw(db, "SELECT group_concat(x, ',') FROM (SELECT " + x +
+                                         " AS x FROM " + name + " ORDER BY " +
+                                         (t.rowid ? "rowid" : "serial") + ")") + "\n";
+  }
+  return out;
+}
+
 // SQLite: either form (typeof); a NULL presented_fingerprint reads as the '' it was.
 std::string SqliteHex(const std::string& c) {
   std::string e =
@@ -122,6 +149,7 @@ TEST_CASE("SQLite: a version 12 store gets 32-byte SHA-256 columns, keeps every 
   CHECK(QueryRawInt(raw.get(), "PRAGMA user_version") == kSha256BytesFromVersion);
   const std::string hashes = QueryRaw(raw.get(), HashDumpSql(SqliteHex, true));
   CHECK(hashes == hashes_now);
+  const std::string others = SqliteOtherColumns(raw.get());
   CHECK(QueryRawInt(raw.get(),
                     "SELECT count(*) FROM enrollment_events WHERE "
                     "typeof(presented_fingerprint) = 'text'") > 0);
@@ -137,6 +165,7 @@ TEST_CASE("SQLite: a version 12 store gets 32-byte SHA-256 columns, keeps every 
   auto store = OpenOrDie(path);
   CHECK(QueryRawInt(raw.get(), "PRAGMA user_version") == kSchemaVersion);
   CHECK(QueryRaw(raw.get(), HashDumpSql(SqliteHex, true)) == hashes);
+  CHECK(SqliteOtherColumns(raw.get()) == others);
   CHECK(QueryRaw(raw.get(), kView) == view);
   for (const HashTable& t : HashTables()) {
     for (const std::string& c : t.columns) {
@@ -155,6 +184,46 @@ TEST_CASE("SQLite: a version 12 store gets 32-byte SHA-256 columns, keeps every 
   CHECK(from.head_hash == before.head_hash);
   CheckManifestReport(*store);
   WorksAfterMigration(*store, before, base);
+}
+
+// What the rebuild cannot carry: an operator's index on a rebuilt table is refused, named, and the
+// store left at version 12; a hash a version 12 CHECK would have refused
+// (forced in) fails the migration instead of becoming NULL.
+TEST_CASE("SQLite: migration 13 refuses what it would lose or change, and leaves version 12") {
+  TempDir dir;
+  const std::string path = dir.File("store.db");
+  {
+    auto store = OpenOrDie(path);
+    PopulateAll(*store);
+  }
+  SqliteBackToV12(path);
+  RawDb raw = OpenRaw(path);
+  REQUIRE(QueryRawInt(raw.get(), "PRAGMA user_version") == kSha256BytesFromVersion);
+  ExecRaw(raw.get(), "CREATE INDEX ops_subject ON certificates (subject)");
+  auto refused = SqliteStore::Open(path);
+  REQUIRE_FALSE(refused.has_value());
+  CHECK(refused.error().detail.find("would lose index ops_subject") != std::string::npos);
+  CHECK(QueryRawInt(raw.get(), "PRAGMA user_version") == kSha256BytesFromVersion);
+  ExecRaw(raw.get(), "DROP INDEX ops_subject");
+
+  const std::string serial =
+      QueryRaw(raw.get(), "SELECT serial FROM certificates WHERE tbs_sha256 IS NOT NULL LIMIT 1");
+  REQUIRE_FALSE(serial.empty());
+  ExecRaw(raw.get(), "PRAGMA ignore_check_constraints = 1");
+  ExecRaw(raw.get(), "UPDATE certificates SET tbs_sha256 = upper(tbs_sha256) WHERE serial = '" +
+                         serial + "'");
+  ExecRaw(raw.get(), "PRAGMA ignore_check_constraints = 0");
+  auto failed = SqliteStore::Open(path);
+  REQUIRE_FALSE(failed.has_value());
+  CAPTURE(failed.error().detail);
+  CHECK(QueryRawInt(raw.get(), "PRAGMA user_version") == kSha256BytesFromVersion);
+  CHECK(QueryRawInt(raw.get(), "SELECT count(*) FROM certificates WHERE typeof(tbs_sha256) = "
+                               "'text' AND serial = '" + serial + "'") == 1);
+  ExecRaw(raw.get(), "UPDATE certificates SET tbs_sha256 = lower(tbs_sha256) WHERE serial = '" +
+                         serial + "'");
+  auto store = OpenOrDie(path);
+  CHECK(QueryRawInt(raw.get(), "PRAGMA user_version") == kSchemaVersion);
+  CHECK(store->EffectiveSettings().value().foreign_keys == 1);
 }
 
 TEST_CASE("PostgreSQL: a version 9 database gets 32-byte SHA-256 columns, keeps rows and works") {
