@@ -34,6 +34,7 @@ TEST_CASE("a new database has the current schema and durable settings in force")
   RawDb raw = OpenRaw(path);
   CHECK(QueryRaw(raw.get(), "PRAGMA journal_mode") == "wal");
   CHECK(QueryRawInt(raw.get(), "PRAGMA user_version") == kSchemaVersion);
+  CHECK(QueryRawInt(raw.get(), "PRAGMA page_size") == 8192);  // nine certificate rows a page
   CHECK(QueryRaw(raw.get(),
                  "SELECT group_concat(name, ',') FROM pragma_table_info('certificates')") ==
         "id,serial,device_id,subject,san,not_before,not_after,der,fingerprint_sha256,"
