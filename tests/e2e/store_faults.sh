@@ -14,7 +14,11 @@ for d in dev-f1 dev-f2 dev-f3; do make_openssl_device factory "$d"; done
 # refuses with one line ------------------------------------------------------------------------
 "$PROVISIOND" init --state-dir "$T/corrupt" >/dev/null
 sqlite3 "$T/corrupt/provisiond.db" "CREATE TABLE filler(x); INSERT INTO filler VALUES (randomblob(200000));"
-python3 -c "import sys; f=open(sys.argv[1],'r+b'); f.seek(4096*3); f.write(b'\xde\xad'*2048)" "$T/corrupt/provisiond.db"
+# The filler's root page overwritten, wherever it is and whatever the page size.
+page=$(sqlite3 "$T/corrupt/provisiond.db" "PRAGMA page_size")
+root=$(sqlite3 "$T/corrupt/provisiond.db" "SELECT rootpage FROM sqlite_master WHERE name = 'filler'")
+python3 -c "import sys; n=int(sys.argv[2]); f=open(sys.argv[1],'r+b'); f.seek((int(sys.argv[3])-1)*n); f.write(b'\xde\xad'*(n//2))" \
+  "$T/corrupt/provisiond.db" "$page" "$root"
 rc=0
 out=$("$PROVISIOND" check-store --state-dir "$T/corrupt" 2>&1) || rc=$?
 check "corrupt database: check-store fails" test "$rc" -ne 0
